@@ -1,0 +1,118 @@
+// The entry point: yargs root, global options, and the ONE place that turns errors
+// and command results into exit codes.
+import { constants } from 'node:os';
+import yargs, { type Argv } from 'yargs';
+import * as add from './commands/add.js';
+import * as clean from './commands/clean.js';
+import { globals, type CommandResult, type IO } from './commands/common.js';
+import * as deliver from './commands/deliver.js';
+import * as extract from './commands/extract.js';
+import * as load from './commands/load.js';
+import * as reset from './commands/reset.js';
+import * as status from './commands/status.js';
+import { EXIT, UsageError, WaiterError } from './errors.js';
+
+const EPILOGUE = `Exit codes: 0 ok · 1 some delivered orders failed · 2 usage error · 3 kitchen unreachable or rejected the operation · 4 bad input file · 130/143 deliver stopped by SIGINT/SIGTERM · 70 internal error.
+Global options also come from WAITER_KITCHEN, WAITER_DB, WAITER_LIST, WAITER_NAME.`;
+
+const GLOBAL_VALUE_FLAGS = ['-k', '--kitchen', '--db', '-l', '--list', '-n', '--name'];
+
+/** Commands whose trailing words belong to someone else (the program to run, the order's arguments). */
+const REST_COMMANDS: Record<string, string[]> = {
+  deliver: valueFlags(deliver.flags),
+  add: [],
+};
+
+function valueFlags(flags: typeof deliver.flags): string[] {
+  return Object.entries(flags).flatMap(([name, o]) =>
+    o.type === 'boolean' ? [] : [`--${name}`, ...[o.alias ?? []].flat().map((a) => (a.length === 1 ? `-${a}` : `--${a}`))],
+  );
+}
+
+/**
+ * Splits `waiter [globals] deliver [options] <command> [command-args...]` at the
+ * command, so that yargs never sees (or rejects) the command's own options.
+ */
+export function splitRest(args: string[]): { head: string[]; rest: string[] } {
+  let i = 0;
+  const takesValue = (tok: string, extra: string[]) => !tok.includes('=') && (GLOBAL_VALUE_FLAGS.includes(tok) || extra.includes(tok));
+  while (i < args.length && args[i]!.startsWith('-')) i += takesValue(args[i]!, []) ? 2 : 1;
+  const sub = args[i];
+  if (sub === undefined || !(sub in REST_COMMANDS)) return { head: args, rest: [] };
+  const extra = REST_COMMANDS[sub]!;
+  for (i++; i < args.length; i++) {
+    const tok = args[i]!;
+    if (tok === '--') return { head: args.slice(0, i), rest: args.slice(i + 1) };
+    if (!tok.startsWith('-') || tok === '-') return { head: args.slice(0, i), rest: args.slice(i) };
+    if (takesValue(tok, extra)) i++;
+  }
+  return { head: args, rest: [] };
+}
+
+export async function main(args: string[], io: IO): Promise<number> {
+  const { head, rest } = splitRest(args);
+  let result: CommandResult = {};
+  const g = (argv: Record<string, unknown>) => globals(argv, io.env);
+  const cli = yargs(head)
+    .scriptName('waiter')
+    .usage('$0 <command> [options]\n\nSpread a list of shell jobs (one CSV row each) over many machines, using MongoDB.')
+    .option('kitchen', { alias: 'k', type: 'string', global: true, describe: 'MongoDB connection string [env WAITER_KITCHEN, default mongodb://127.0.0.1:27017]' })
+    .option('db', { type: 'string', global: true, describe: 'Database [env WAITER_DB, default waiter]' })
+    .option('list', { alias: 'l', type: 'string', global: true, describe: 'Collection holding the orders [env WAITER_LIST, default orders]' })
+    .option('name', { alias: 'n', type: 'string', global: true, describe: "This waiter's name [env WAITER_NAME, default <hostname>/<pid>]" })
+    .command('load <file>', load.describe, load.builder, async (a) => {
+      result = await load.run(g(a), load.options(a), io);
+    })
+    .command('add [args..]', add.describe, add.builder, async (a) => {
+      result = await add.run(g(a), add.options(a, rest), io);
+    })
+    .command('status', status.describe, status.builder, async (a) => {
+      result = await status.run(g(a), status.options(a), io);
+    })
+    .command('deliver [command]', deliver.describe, deliver.builder as (y: Argv) => Argv, async (a) => {
+      const globalsOf = g(a);
+      result = await deliver.run(globalsOf, deliver.options(a, [...(a.command ? [String(a.command)] : []), ...rest], globalsOf), io, deliver.graceOf(a));
+    })
+    .command('reset', reset.describe, reset.builder, async (a) => {
+      result = await reset.run(g(a), reset.options(a), io);
+    })
+    .command('extract', extract.describe, extract.builder, async (a) => {
+      result = await extract.run(g(a), extract.options(a), io);
+    })
+    .command('clean', clean.describe, clean.builder, async (a) => {
+      result = await clean.run(g(a), clean.options(a), io);
+    })
+    .demandCommand(1, 'Name a command: load, add, status, deliver, reset, extract or clean')
+    .strict()
+    .epilogue(EPILOGUE)
+    .exitProcess(false)
+    .fail((msg, err) => {
+      throw err ?? new UsageError(msg);
+    })
+    .help()
+    .version();
+
+  try {
+    await cli.parseAsync();
+  } catch (err) {
+    io.stderr.write(`waiter: ${err instanceof Error ? err.message : String(err)}\n`);
+    if (err instanceof WaiterError) return err.exitCode;
+    if (err instanceof Error && err.name === 'YError') return EXIT.USAGE;
+    io.stderr.write(`${(err as Error)?.stack ?? ''}\n`);
+    return 70;
+  }
+  if (result.signal) return 128 + (constants.signals[result.signal] ?? 15);
+  if (result.failedOrders) return EXIT.FAILED_ORDERS;
+  return EXIT.OK;
+}
+
+/** Run as a program: the one place that sets the process's exit status. */
+export async function runMain(): Promise<void> {
+  const code = await main(process.argv.slice(2), {
+    stdin: process.stdin,
+    stdout: process.stdout,
+    stderr: process.stderr,
+    env: process.env,
+  });
+  process.exitCode = code;
+}

@@ -1,0 +1,90 @@
+import type { Argv, Options } from 'yargs';
+import { deliver, type DeliverOptions } from '../deliver/loop.js';
+import { Shutdown } from '../deliver/shutdown.js';
+import { UsageError } from '../errors.js';
+import { start } from '../run.js';
+import { duration, durationText, positiveInt, print, withKitchen, type CommandResult, type Globals, type IO } from './common.js';
+
+export const describe = 'Claim READY orders one by one and run <command> [command-args...] <order arguments...> for each';
+
+/** deliver's own options; they go before the command (everything after it is the command's). */
+export const flags: Record<string, Options> = {
+  concurrency: { alias: 'x', type: 'string', describe: 'Orders to run at once (default 1)' },
+  once: { type: 'boolean', describe: 'Deliver at most one order, then exit (pilot jobs)' },
+  max: { type: 'string', describe: 'Deliver at most this many orders, then exit' },
+  wait: { type: 'boolean', describe: 'When the list is empty, keep polling instead of exiting' },
+  poll: { type: 'string', describe: 'Longest pause between polls with --wait (default 5s)' },
+  shell: { type: 'boolean', describe: 'Run <command> as a sh -c snippet; the arguments are "$@"' },
+  timeout: { type: 'string', describe: 'Kill an order\'s processes after this long (e.g. 30s, 10m); it ends in ERROR' },
+  'kill-after': { type: 'string', describe: 'After SIGTERM, SIGKILL the process group this much later (default 10s)' },
+  lease: { type: 'string', describe: 'An order whose heartbeat is older than this is stale and taken over (default 60s)' },
+  heartbeat: { type: 'string', describe: 'How often to refresh the lease of a running order (default 10s)' },
+  grace: { type: 'string', describe: 'After the first SIGINT/SIGTERM, kill running orders after this long (default: wait)' },
+  'max-attempts': { type: 'string', describe: 'Put a failed order back READY until it has been tried this many times (default 1)' },
+  'retry-on': { type: 'string', describe: 'Only retry these exit codes (comma-separated)' },
+};
+
+export function builder(y: Argv) {
+  return y.options(flags).positional('command', { type: 'string', describe: 'The program to run for each order' });
+}
+
+export function options(argv: Record<string, unknown>, rest: string[], g: Globals): DeliverOptions {
+  const [command, ...commandArgs] = rest;
+  if (!command) throw new UsageError('deliver: missing <command> (e.g. waiter deliver ./crunch.sh --flag x)');
+  const leaseMs = argv.lease === undefined ? 60_000 : duration('lease', argv.lease);
+  const heartbeatMs = argv.heartbeat === undefined ? Math.min(10_000, leaseMs / 3) : duration('heartbeat', argv.heartbeat);
+  if (heartbeatMs >= leaseMs) throw new UsageError(`--heartbeat must be shorter than --lease`);
+  const o: DeliverOptions = {
+    command,
+    commandArgs,
+    shell: Boolean(argv.shell),
+    concurrency: argv.concurrency === undefined ? 1 : positiveInt('concurrency', argv.concurrency),
+    wait: Boolean(argv.wait),
+    pollMs: argv.poll === undefined ? 5000 : duration('poll', argv.poll),
+    waiter: g.name,
+    leaseMs,
+    heartbeatMs,
+    killAfterMs: argv['kill-after'] === undefined ? 10_000 : duration('kill-after', argv['kill-after']),
+    retry: {
+      maxAttempts: argv['max-attempts'] === undefined ? 1 : positiveInt('max-attempts', argv['max-attempts']),
+      retryOn: argv['retry-on'] === undefined ? [] : exitCodes(String(argv['retry-on'])),
+    },
+  };
+  if (argv.once) o.max = 1;
+  if (argv.max !== undefined) o.max = Math.min(o.max ?? Infinity, positiveInt('max', argv.max));
+  if (argv.timeout !== undefined) {
+    o.timeoutMs = duration('timeout', argv.timeout);
+    o.timeoutText = durationText(argv.timeout);
+  }
+  return o;
+}
+
+function exitCodes(text: string): number[] {
+  return text.split(',').map((s) => {
+    const n = Number(s.trim());
+    if (!Number.isInteger(n) || n < 0 || n > 255) throw new UsageError(`--retry-on: '${s}' is not an exit code (0-255)`);
+    return n;
+  });
+}
+
+export function graceOf(argv: Record<string, unknown>): number | undefined {
+  return argv.grace === undefined ? undefined : duration('grace', argv.grace);
+}
+
+export async function run(g: Globals, o: DeliverOptions, io: IO, graceMs?: number): Promise<CommandResult> {
+  const shutdown = new Shutdown(graceMs);
+  const log = (line: string) => io.stderr.write(`${line}\n`);
+  const uninstall = shutdown.install(log);
+  try {
+    const r = await withKitchen(g, (kitchen) => deliver(o, { kitchen, start, stdout: io.stdout, stderr: io.stderr, log, shutdown }));
+    print(io.stdout, `Done. Delivered ${r.delivered} orders.`);
+    if (r.interrupted) log(`waiter: ${r.interrupted} interrupted orders put back READY`);
+    const result: CommandResult = {};
+    if (r.failed > 0) result.failedOrders = true;
+    if (shutdown.signal) result.signal = shutdown.signal;
+    return result;
+  } finally {
+    uninstall();
+    shutdown.dispose();
+  }
+}

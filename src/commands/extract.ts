@@ -1,0 +1,68 @@
+import { createWriteStream } from 'node:fs';
+import { Readable, type Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { Argv } from 'yargs';
+import { reportWriter } from '../csv.js';
+import type { Order, State } from '../order.js';
+import { state, withKitchen, type CommandResult, type Globals, type IO } from './common.js';
+
+export const describe = 'Write a CSV report of the orders (NDJSON with --json)';
+
+export function builder(y: Argv) {
+  return y
+    .option('output', { alias: 'o', type: 'string', describe: 'Write to this file instead of stdout' })
+    .option('status', { type: 'string', describe: 'Only orders in this state' })
+    .option('json', { type: 'boolean', describe: 'One JSON object per line, with every field and the attempt history' });
+}
+
+export interface ExtractOptions {
+  output?: string;
+  status?: State;
+  json: boolean;
+}
+
+export function options(argv: Record<string, unknown>): ExtractOptions {
+  const o: ExtractOptions = { json: Boolean(argv.json) };
+  if (argv.output !== undefined) o.output = String(argv.output);
+  if (argv.status !== undefined) o.status = state('status', argv.status);
+  return o;
+}
+
+/** One report row: the columns of REPORT_COLUMNS; empty for what the order does not have. */
+export function reportRow(o: Order): Record<string, string | number> {
+  return {
+    _id: o._id.toHexString(),
+    status: o.status,
+    waiter: o.waiter ?? '',
+    start: o.start?.toISOString() ?? '',
+    stop: o.stop?.toISOString() ?? '',
+    arguments: JSON.stringify(o.arguments ?? []),
+    error: o.error ?? '',
+    exit_code: o.exitCode ?? '',
+    attempts: o.attempts ?? 0,
+  };
+}
+
+export async function run(g: Globals, o: ExtractOptions, io: IO): Promise<CommandResult> {
+  await withKitchen(g, async (k) => {
+    const out: Writable = o.output ? createWriteStream(o.output) : io.stdout;
+    const rows = Readable.from(
+      (async function* () {
+        for await (const order of k.list(o.status)) {
+          yield o.json ? `${JSON.stringify(withoutInternals(order))}\n` : reportRow(order);
+        }
+      })(),
+      { objectMode: true },
+    );
+    // Writing to our own stdout: do not close it when done.
+    const end = out !== io.stdout;
+    if (o.json) await pipeline(rows, out, { end });
+    else await pipeline(rows, reportWriter(), out, { end });
+  });
+  return {};
+}
+
+function withoutInternals(o: Order): Omit<Order, 'claim' | 'load'> {
+  const { claim: _claim, load: _load, ...rest } = o;
+  return rest;
+}

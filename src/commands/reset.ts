@@ -1,0 +1,39 @@
+import type { Argv } from 'yargs';
+import type { State } from '../order.js';
+import { duration, print, state, withKitchen, type CommandResult, type Globals, type IO } from './common.js';
+
+export const describe = 'Put ERROR and stale RUNNING orders back to READY';
+
+export function builder(y: Argv) {
+  return y
+    .option('status', { type: 'string', describe: 'Only reset orders in this state (ERROR or RUNNING)' })
+    .option('force', { type: 'boolean', describe: 'Also reset RUNNING orders whose waiter is still alive' })
+    .option('older-than', { type: 'string', describe: 'Reset RUNNING orders started longer ago than this (e.g. 2h), alive or not' });
+}
+
+export interface ResetOptions {
+  statuses: State[];
+  force: boolean;
+  olderThanMs?: number;
+}
+
+export function options(argv: Record<string, unknown>): ResetOptions {
+  const statuses: State[] = argv.status === undefined ? ['ERROR', 'RUNNING'] : [state('status', argv.status, ['ERROR', 'RUNNING'])];
+  const o: ResetOptions = { statuses, force: Boolean(argv.force) };
+  if (argv['older-than'] !== undefined) o.olderThanMs = duration('older-than', argv['older-than']);
+  return o;
+}
+
+export async function run(g: Globals, o: ResetOptions, io: IO): Promise<CommandResult> {
+  const now = new Date();
+  const { reset, leftAlone } = await withKitchen(g, (k) =>
+    k.reset({
+      statuses: o.statuses,
+      force: o.force,
+      now,
+      ...(o.olderThanMs !== undefined ? { startedBefore: new Date(+now - o.olderThanMs) } : {}),
+    }),
+  );
+  print(io.stdout, leftAlone > 0 ? `Reset ${reset} orders (${leftAlone} still running, left alone)` : `Reset ${reset} orders`);
+  return {};
+}

@@ -1,0 +1,172 @@
+// The waiter loop: claim -> run -> record, `concurrency` at a time. I/O is injected
+// (kitchen, process starter, output streams, log, shutdown) so tests can drive it.
+import type { Writable } from 'node:stream';
+import type { Claimed, Finish, Kitchen } from '../kitchen.js';
+import { errorLine, nextStatus, succeeded, type Outcome, type RetryPolicy } from '../order.js';
+import type { RunRequest, Running } from '../run.js';
+import { retrying } from './retry.js';
+import type { Shutdown } from './shutdown.js';
+
+export interface DeliverOptions {
+  command: string;
+  commandArgs: string[];
+  shell: boolean;
+  concurrency: number;
+  /** Deliver at most this many orders (--max; --once is 1). */
+  max?: number;
+  /** Keep polling when the list is empty. */
+  wait: boolean;
+  pollMs: number;
+  waiter: string;
+  leaseMs: number;
+  heartbeatMs: number;
+  timeoutMs?: number;
+  /** How the timeout reads in an error line, e.g. "30s". */
+  timeoutText?: string;
+  killAfterMs: number;
+  retry: RetryPolicy;
+}
+
+export interface DeliverDeps {
+  kitchen: Pick<Kitchen, 'claim' | 'heartbeat' | 'finish'>;
+  start: (req: RunRequest) => Running;
+  stdout: Writable;
+  stderr: Writable;
+  log: (line: string) => void;
+  shutdown: Shutdown;
+}
+
+export interface DeliverResult {
+  /** Orders whose result this waiter recorded (DONE, ERROR, or READY for a retry). */
+  delivered: number;
+  /** Of those, the ones that failed. */
+  failed: number;
+  /** Orders taken away while running (reset or lease lost): result not recorded. */
+  lost: number;
+  /** Orders put back READY because the waiter was stopped. */
+  interrupted: number;
+}
+
+export async function deliver(opts: DeliverOptions, deps: DeliverDeps): Promise<DeliverResult> {
+  const result: DeliverResult = { delivered: 0, failed: 0, lost: 0, interrupted: 0 };
+  const { shutdown, log } = deps;
+  let claimed = 0;
+  const running = new Set<string>();
+
+  const claimNext = async (): Promise<Claimed | null | 'stop'> => {
+    let idle = Math.min(100, opts.pollMs);
+    for (;;) {
+      if (shutdown.stopping) return 'stop';
+      const c = await retrying(() => deps.kitchen.claim(opts.waiter, opts.leaseMs), {
+        what: 'claim',
+        log,
+        shutdown,
+      });
+      if (c === 'stopped') return 'stop';
+      if (c || !opts.wait) return c;
+      await shutdown.sleep(idle);
+      idle = Math.min(idle * 2, opts.pollMs);
+    }
+  };
+
+  const slot = async (): Promise<void> => {
+    for (;;) {
+      if (opts.max !== undefined && claimed >= opts.max) return;
+      claimed++; // reserve before awaiting, so slots never claim more than --max together
+      const c = await claimNext();
+      if (!c || c === 'stop') {
+        claimed--;
+        return;
+      }
+      running.add(c.id.toHexString());
+      try {
+        await deliverOne(c);
+      } finally {
+        running.delete(c.id.toHexString());
+      }
+    }
+  };
+
+  const deliverOne = async (c: Claimed): Promise<void> => {
+    const id = c.id.toHexString();
+    log(`waiter: delivering ${id} (attempt ${c.attempt}): ${JSON.stringify(c.arguments)}`);
+    const child = deps.start({
+      file: opts.command,
+      args: [...opts.commandArgs, ...c.arguments],
+      shell: opts.shell,
+      env: { WAITER_ORDER_ID: id, WAITER_NAME: opts.waiter, WAITER_ATTEMPT: String(c.attempt) },
+      ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}),
+      killAfterMs: opts.killAfterMs,
+      ...(opts.concurrency > 1 ? { prefix: `[${id}] ` } : {}),
+      stdout: deps.stdout,
+      stderr: deps.stderr,
+    });
+
+    let lost = false;
+    let interrupted = false;
+    const unsubscribe = shutdown.onKill(() => {
+      interrupted = true;
+      child.terminate();
+    });
+    const beat = setInterval(() => {
+      deps.kitchen.heartbeat(c, opts.leaseMs).then(
+        (ours) => {
+          if (!ours && !lost) {
+            lost = true;
+            log(`waiter: lost order ${id} (reset or taken over); stopping its command, recording nothing`);
+            child.terminate();
+          }
+        },
+        (err: unknown) => log(`waiter: heartbeat for ${id} failed, will retry: ${message(err)}`),
+      );
+    }, opts.heartbeatMs);
+
+    let outcome: Outcome;
+    try {
+      outcome = await child.outcome;
+    } finally {
+      clearInterval(beat);
+      unsubscribe();
+    }
+    if (lost) {
+      result.lost++;
+      return;
+    }
+    const ok = succeeded(outcome);
+    const fin: Finish = {
+      status: interrupted ? 'READY' : nextStatus(outcome, c.attempt, opts.retry),
+      result: interrupted ? 'INTERRUPTED' : ok ? 'DONE' : 'ERROR',
+      stop: new Date(),
+      output: outcome.output,
+      ...(outcome.exitCode !== undefined ? { exitCode: outcome.exitCode } : {}),
+      ...(outcome.signal ? { signal: outcome.signal } : {}),
+    };
+    const error = interrupted ? `interrupted by ${shutdown.signal ?? 'a signal'}` : errorLine(outcome, opts.timeoutText);
+    if (error) fin.error = error;
+
+    const recorded = await retrying(() => deps.kitchen.finish(c, fin), { what: `recording ${id}`, log, limitMs: opts.leaseMs + 60_000 });
+    if (!recorded) {
+      result.lost++;
+      log(`waiter: order ${id} was reset or taken over while it ran; its result was not recorded`);
+      return;
+    }
+    if (interrupted) {
+      result.interrupted++;
+      log(`waiter: ${id} put back READY (interrupted)`);
+      return;
+    }
+    result.delivered++;
+    if (!ok) {
+      result.failed++;
+      log(`waiter: ${id} failed: ${error}${fin.status === 'READY' ? ' (will retry)' : ''}`);
+    }
+  };
+
+  deps.shutdown.describe = () => `${running.size} running order(s)`;
+  await Promise.all(Array.from({ length: opts.concurrency }, slot));
+  return result;
+}
+
+function message(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

@@ -1,0 +1,79 @@
+// Graceful shutdown: the first signal stops claiming and lets running orders finish;
+// a second signal (or the grace period running out) kills them.
+export type Phase = 'running' | 'draining' | 'killing';
+
+export class Shutdown {
+  phase: Phase = 'running';
+  /** The first signal received, which sets the exit status (130 SIGINT, 143 SIGTERM). */
+  signal?: NodeJS.Signals;
+  private readonly waiters = new Set<() => void>();
+  private readonly killers = new Set<() => void>();
+  private graceTimer?: NodeJS.Timeout;
+  /** What the waiter is waiting for, for the message on the first signal. */
+  describe: () => string = () => 'running orders';
+
+  constructor(private readonly graceMs?: number) {}
+
+  /** Called for each SIGINT/SIGTERM. */
+  receive(signal: NodeJS.Signals): void {
+    if (this.phase === 'running') {
+      this.signal = signal;
+      this.phase = 'draining';
+      for (const wake of this.waiters) wake();
+      if (this.graceMs !== undefined) this.graceTimer = setTimeout(() => this.kill(), this.graceMs);
+    } else {
+      this.kill();
+    }
+  }
+
+  private kill(): void {
+    if (this.phase === 'killing') return;
+    this.phase = 'killing';
+    clearTimeout(this.graceTimer);
+    for (const k of this.killers) k();
+  }
+
+  get stopping(): boolean {
+    return this.phase !== 'running';
+  }
+
+  /** Run fn when it is time to kill running orders (now, if it already is). Returns an unsubscribe. */
+  onKill(fn: () => void): () => void {
+    if (this.phase === 'killing') fn();
+    this.killers.add(fn);
+    return () => this.killers.delete(fn);
+  }
+
+  /** Sleeps ms, or less if a stop is requested meanwhile. */
+  sleep(ms: number): Promise<void> {
+    if (this.stopping) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(t);
+        this.waiters.delete(done);
+        resolve();
+      };
+      const t = setTimeout(done, ms);
+      this.waiters.add(done);
+    });
+  }
+
+  dispose(): void {
+    clearTimeout(this.graceTimer);
+  }
+
+  /** Wires SIGINT and SIGTERM of this process to receive(). Returns the unwiring. */
+  install(log: (line: string) => void): () => void {
+    const handler = (sig: NodeJS.Signals) => {
+      this.receive(sig);
+      if (this.phase === 'draining') log(`waiter: ${sig}: no new orders; waiting for ${this.describe()} (again to kill them)`);
+      else log(`waiter: ${sig}: killing running orders and putting them back READY`);
+    };
+    process.on('SIGINT', handler);
+    process.on('SIGTERM', handler);
+    return () => {
+      process.off('SIGINT', handler);
+      process.off('SIGTERM', handler);
+    };
+  }
+}

@@ -1,0 +1,40 @@
+// Error classes that carry their documented exit code. Only src/cli.ts turns them into
+// an exit status; commands and the core just throw.
+export const EXIT = {
+  OK: 0,
+  FAILED_ORDERS: 1,
+  USAGE: 2,
+  KITCHEN: 3,
+  INPUT: 4,
+} as const;
+
+export class WaiterError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode: number,
+  ) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+/** Bad options or arguments. Exit 2. */
+export class UsageError extends WaiterError {
+  constructor(message: string) {
+    super(message, EXIT.USAGE);
+  }
+}
+
+/** The kitchen could not be reached or refused an operation. Exit 3. */
+export class KitchenError extends WaiterError {
+  constructor(message: string) {
+    super(message, EXIT.KITCHEN);
+  }
+}
+
+/** A malformed input file. Exit 4. */
+export class InputError extends WaiterError {
+  constructor(message: string) {
+    super(message, EXIT.INPUT);
+  }
+}

@@ -1,0 +1,303 @@
+// Every MongoDB query waiter makes. Each method states its contract, like a stored
+// procedure; nothing outside this file talks to the driver.
+//
+// The order document (one per job, in the collection named by --list):
+//   {_id, status, arguments, attempts, waiter, start, heartbeat, expires, stop,
+//    exitCode, signal, error, output, claim, history, load}
+// - status: LOADING (a load in progress, invisible) -> READY -> RUNNING -> DONE | ERROR.
+// - claim: a fresh random token per attempt. Every write a waiter makes about its
+//   attempt is fenced by {_id, claim, status: RUNNING}, so an order that was reset or
+//   taken over while it ran is never overwritten by the waiter that lost it.
+// - expires: the lease. A claim and every heartbeat push it `lease` ms ahead; a
+//   RUNNING order whose lease has expired is stale and the next claim takes it over.
+// - history: finished attempts, the last HISTORY_LIMIT. Written with $set from the
+//   copy the claim returned (FerretDB v1 ignores $push's $slice); safe because only
+//   the holder of the claim writes it.
+//
+// Portability: everything here runs on MongoDB 5.0+ and on FerretDB v1 (the test
+// server): no partial indexes, no projection on findAndModify, no pipeline updates,
+// $group only with $sum.
+import { randomUUID } from 'node:crypto';
+import { MongoClient, MongoError, ObjectId, type Collection, type Filter } from 'mongodb';
+import { ConnectionString } from 'mongodb-connection-string-url';
+import { KitchenError } from './errors.js';
+import { HISTORY_LIMIT, LOADING, STATES, type Attempt, type Order, type State } from './order.js';
+
+export interface KitchenAddress {
+  uri: string;
+  db: string;
+  list: string;
+}
+
+/** An order this waiter holds: what it needs to run it and to fence its writes. */
+export interface Claimed {
+  id: ObjectId;
+  token: string;
+  attempt: number;
+  waiter: string;
+  start: Date;
+  arguments: string[];
+  /** History as it was when claimed, plus the lost attempt this claim took over. */
+  history: Attempt[];
+}
+
+/** How an attempt ended, as written by finish(). */
+export interface Finish {
+  status: State;
+  stop: Date;
+  exitCode?: number;
+  signal?: string;
+  error?: string;
+  output: string;
+  result: Attempt['result'];
+}
+
+export type Counts = Record<State, number> & { total: number; stale: number; [other: string]: number };
+
+const CONNECT_TIMEOUT_MS = 10_000;
+
+export class Kitchen {
+  private indexed = false;
+
+  private constructor(
+    private readonly client: MongoClient,
+    readonly orders: Collection<Order>,
+    readonly where: string,
+  ) {}
+
+  /** Connects (≤ 10 s) or throws a KitchenError naming host and database, never the password. */
+  static async open(address: KitchenAddress): Promise<Kitchen> {
+    const where = describe(address);
+    let client: MongoClient;
+    try {
+      client = new MongoClient(address.uri, {
+        serverSelectionTimeoutMS: CONNECT_TIMEOUT_MS,
+        connectTimeoutMS: CONNECT_TIMEOUT_MS,
+        appName: 'waiter',
+      });
+      await client.connect();
+    } catch (err) {
+      throw new KitchenError(`cannot reach the kitchen at ${where}: ${reason(err, address.uri)}`);
+    }
+    return new Kitchen(client, client.db(address.db).collection<Order>(address.list), where);
+  }
+
+  async close(): Promise<void> {
+    await this.client.close();
+  }
+
+  /** Runs fn, turning driver errors into KitchenErrors that name the kitchen. */
+  async guard<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      if (err instanceof MongoError) throw new KitchenError(`${what} failed at ${this.where}: ${err.message}`);
+      throw err;
+    }
+  }
+
+  /** The claim index {status:1, _id:1}: claims and counts use it. Idempotent; once per process. */
+  async ensureIndexes(): Promise<void> {
+    if (this.indexed) return;
+    await this.orders.createIndex({ status: 1, _id: 1 });
+    this.indexed = true;
+  }
+
+  /**
+   * Claim: atomically take the oldest READY order, or else the oldest RUNNING order
+   * whose lease expired, in ONE findOneAndUpdate. Sets a fresh claim token, the
+   * waiter, start, heartbeat and lease, increments attempts and clears the previous
+   * attempt's result. Returns null when there is nothing to take.
+   * Returns the document as it was BEFORE (no projection: FerretDB v1 lacks it) so a
+   * takeover can record the attempt it replaced.
+   */
+  async claim(waiter: string, leaseMs: number, now = new Date()): Promise<Claimed | null> {
+    await this.ensureIndexes();
+    const token = randomUUID();
+    const before = await this.orders.findOneAndUpdate(
+      { $or: [{ status: 'READY' }, { status: 'RUNNING', expires: { $lt: now } }] },
+      {
+        $set: { status: 'RUNNING', waiter, start: now, heartbeat: now, expires: new Date(+now + leaseMs), claim: token },
+        $inc: { attempts: 1 },
+        $unset: { stop: '', exitCode: '', signal: '', error: '', output: '' },
+      },
+      { sort: { _id: 1 }, returnDocument: 'before' },
+    );
+    if (!before) return null;
+    const history = [...(before.history ?? [])];
+    if (before.status === 'RUNNING') {
+      history.push({
+        attempt: before.attempts,
+        waiter: before.waiter ?? '',
+        start: before.start ?? now,
+        stop: before.heartbeat ?? now,
+        error: `lost: no heartbeat from ${before.waiter ?? 'its waiter'} since ${(before.heartbeat ?? now).toISOString()}`,
+        result: 'LOST',
+      });
+    }
+    return { id: before._id, token, attempt: (before.attempts ?? 0) + 1, waiter, start: now, arguments: before.arguments, history };
+  }
+
+  /**
+   * Heartbeat: extend the lease of an order this waiter holds. Fenced by the claim.
+   * Returns false when the order is no longer ours (reset, or taken over): the
+   * caller must stop its command and record nothing.
+   */
+  async heartbeat(c: Claimed, leaseMs: number, now = new Date()): Promise<boolean> {
+    const r = await this.orders.updateOne(
+      { _id: c.id, claim: c.token, status: 'RUNNING' },
+      { $set: { heartbeat: now, expires: new Date(+now + leaseMs) } },
+    );
+    return r.matchedCount === 1;
+  }
+
+  /**
+   * Finish: record how the attempt ended, in ONE updateOne fenced by
+   * {_id, claim, status: RUNNING}. `f.status` is DONE, ERROR, or READY (a retry, or
+   * an attempt interrupted by a signal). Appends the attempt to history.
+   * Returns false when the order was reset or taken over meanwhile: nothing written.
+   */
+  async finish(c: Claimed, f: Finish): Promise<boolean> {
+    const attempt: Attempt = {
+      attempt: c.attempt,
+      waiter: c.waiter,
+      start: c.start,
+      stop: f.stop,
+      result: f.result,
+      ...(f.exitCode !== undefined ? { exitCode: f.exitCode } : {}),
+      ...(f.signal ? { signal: f.signal } : {}),
+      ...(f.error ? { error: f.error } : {}),
+    };
+    const set: Partial<Order> = {
+      status: f.status,
+      stop: f.stop,
+      output: f.output,
+      history: [...c.history, attempt].slice(-HISTORY_LIMIT),
+    };
+    const unset: Record<string, ''> = { heartbeat: '', expires: '' };
+    for (const k of ['exitCode', 'signal', 'error'] as const) {
+      if (f[k] !== undefined) (set as Record<string, unknown>)[k] = f[k];
+      else unset[k] = '';
+    }
+    if (f.status === 'READY') unset.claim = '';
+    const r = await this.orders.updateOne({ _id: c.id, claim: c.token, status: 'RUNNING' }, { $set: set, $unset: unset });
+    return r.matchedCount === 1;
+  }
+
+  /**
+   * Counts per state in one round trip each, all in parallel, each answered from the
+   * {status, _id} index. `stale` = RUNNING orders whose lease has expired. `total`
+   * includes states waiter does not know (LOADING of a load in progress).
+   */
+  async counts(now = new Date()): Promise<Counts> {
+    const states = [...STATES, LOADING];
+    const [stale, ...perState] = await Promise.all([
+      this.orders.countDocuments({ status: 'RUNNING', expires: { $lt: now } }),
+      ...states.map((s) => this.orders.countDocuments({ status: s })),
+    ]);
+    const counts = {} as Counts;
+    let total = 0;
+    states.forEach((s, i) => {
+      const n = perState[i] ?? 0;
+      if (n > 0 || s !== LOADING) counts[s] = n;
+      total += n;
+    });
+    return Object.assign(counts, { total, stale });
+  }
+
+  /**
+   * Reset: put orders back to READY. ERROR orders always (if asked for). RUNNING
+   * orders only when stale (lease expired), or started before `startedBefore`, or
+   * every one with `force`. The claim is removed, so the waiter that held one can
+   * no longer record over it. Returns how many were reset, and how many RUNNING
+   * orders were left alone because they are alive.
+   */
+  async reset(opts: { statuses: State[]; force: boolean; startedBefore?: Date; now?: Date }): Promise<{ reset: number; leftAlone: number }> {
+    const now = opts.now ?? new Date();
+    const or: Filter<Order>[] = [];
+    if (opts.statuses.includes('ERROR')) or.push({ status: 'ERROR' });
+    let running: Filter<Order> | undefined;
+    if (opts.statuses.includes('RUNNING')) {
+      running = opts.force
+        ? { status: 'RUNNING' }
+        : opts.startedBefore
+          ? { status: 'RUNNING', start: { $lt: opts.startedBefore } }
+          : { status: 'RUNNING', expires: { $lt: now } };
+      or.push(running);
+    }
+    if (or.length === 0) return { reset: 0, leftAlone: 0 };
+    const r = await this.orders.updateMany(or.length === 1 ? or[0]! : { $or: or }, {
+      $set: { status: 'READY' },
+      $unset: { claim: '', heartbeat: '', expires: '' },
+    });
+    const leftAlone = running && !opts.force ? await this.orders.countDocuments({ status: 'RUNNING' }) : 0;
+    return { reset: r.modifiedCount, leftAlone };
+  }
+
+  /** Add one READY order. Returns its id. */
+  async add(args: string[]): Promise<ObjectId> {
+    await this.ensureIndexes();
+    const r = await this.orders.insertOne({ status: 'READY', arguments: args, attempts: 0 } as Order);
+    return r.insertedId;
+  }
+
+  /**
+   * Stage: insert a batch of a load as LOADING orders tagged with the load's token.
+   * Invisible to claims until publish(token). _ids are made here, in file order, so
+   * orders are claimed in file order.
+   */
+  async stage(rows: string[][], token: string): Promise<void> {
+    if (rows.length === 0) return;
+    await this.orders.insertMany(
+      rows.map((args) => ({ _id: new ObjectId(), status: LOADING, load: token, arguments: args, attempts: 0 }) as Order),
+      { ordered: false },
+    );
+  }
+
+  /** Publish: every order of a finished load becomes READY. Returns how many. */
+  async publish(token: string): Promise<number> {
+    await this.ensureIndexes();
+    const r = await this.orders.updateMany({ status: LOADING, load: token }, { $set: { status: 'READY' }, $unset: { load: '' } });
+    return r.modifiedCount;
+  }
+
+  /** Discard: delete every order of a failed load (none was ever visible). */
+  async discard(token: string): Promise<void> {
+    await this.orders.deleteMany({ status: LOADING, load: token });
+  }
+
+  /** Orders in _id order, optionally of one state, as a cursor (streamed, never buffered whole). */
+  list(status?: State) {
+    return this.orders.find(status ? { status } : {}).sort({ _id: 1 });
+  }
+
+  /** Clean: delete the orders of the list (of one state if given). Returns how many. */
+  async clean(status?: State): Promise<number> {
+    const r = await this.orders.deleteMany(status ? { status } : {});
+    return r.deletedCount;
+  }
+}
+
+/** `host[,host2]/db` for messages: never the user name or password. */
+export function describe(address: KitchenAddress): string {
+  try {
+    const cs = new ConnectionString(address.uri);
+    return `${cs.hosts.join(',')}/${address.db}`;
+  } catch {
+    return `(unparseable kitchen URI)/${address.db}`;
+  }
+}
+
+/** The driver's message, with any secret from the URI taken out. */
+function reason(err: unknown, uri: string): string {
+  let msg = err instanceof Error ? err.message : String(err);
+  try {
+    const cs = new ConnectionString(uri);
+    for (const secret of [cs.password, cs.username, uri]) {
+      if (secret) msg = msg.split(secret).join('***');
+    }
+  } catch {
+    msg = msg.split(uri).join('***');
+  }
+  return msg;
+}

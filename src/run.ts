@@ -1,0 +1,178 @@
+// Runs one command as an argv (never through a shell unless asked), streams its
+// output through, keeps the tail, and kills its whole process group on demand.
+import { execa } from 'execa';
+import type { Writable } from 'node:stream';
+import type { Outcome } from './order.js';
+
+export const OUTPUT_TAIL_BYTES = 4096;
+
+export interface RunRequest {
+  file: string;
+  args: readonly string[];
+  /** Run `file` as a `sh -c` snippet; `args` become "$@". */
+  shell?: boolean;
+  /** Added to the inherited environment. */
+  env?: Record<string, string>;
+  timeoutMs?: number;
+  /** After SIGTERM (timeout or terminate()), SIGKILL the group this much later. */
+  killAfterMs: number;
+  /** Prefix for each output line (used when several orders run at once). */
+  prefix?: string;
+  stdout: Writable;
+  stderr: Writable;
+}
+
+export interface Running {
+  readonly outcome: Promise<Outcome>;
+  /** SIGTERM the whole process group now, SIGKILL it after killAfterMs. */
+  terminate(): void;
+  /** SIGKILL the whole process group now. */
+  kill(): void;
+}
+
+export function start(req: RunRequest): Running {
+  const [file, args] = req.shell ? ['/bin/sh', ['-c', req.file, 'sh', ...req.args]] : [req.file, req.args];
+  // detached: the child leads its own process group, so a timeout or a second
+  // Ctrl-C can kill everything it spawned, and a first Ctrl-C in the terminal
+  // does not reach it (the waiter decides what happens).
+  const sub = execa(file, args, {
+    reject: false,
+    detached: true,
+    stdin: 'ignore',
+    buffer: false,
+    env: req.env,
+    extendEnv: true,
+  });
+  const tail = new Tail(OUTPUT_TAIL_BYTES);
+  pipe(sub.stdout, req.stdout, tail, req.prefix);
+  pipe(sub.stderr, req.stderr, tail, req.prefix);
+
+  let timedOut = false;
+  let killTimer: NodeJS.Timeout | undefined;
+  let terminating = false;
+  const terminate = () => {
+    if (terminating) return;
+    terminating = true;
+    killGroup(sub.pid, 'SIGTERM');
+    killTimer = setTimeout(() => killGroup(sub.pid, 'SIGKILL'), req.killAfterMs);
+  };
+  const timeout = req.timeoutMs
+    ? setTimeout(() => {
+        timedOut = true;
+        terminate();
+      }, req.timeoutMs)
+    : undefined;
+
+  const outcome = (async (): Promise<Outcome> => {
+    const exit = await exited(sub);
+    clearTimeout(timeout);
+    if (terminating) await groupGone(sub.pid, req.killAfterMs);
+    clearTimeout(killTimer);
+    if (exit.spawnError) return { spawnError: spawnErrorLine(req.file, exit.spawnError), output: tail.text() };
+    // Output still held open by a grandchild must not keep the order RUNNING.
+    await Promise.race([sub.catch(() => undefined), delay(100)]);
+    sub.stdout?.destroy();
+    sub.stderr?.destroy();
+    return {
+      ...(exit.code !== null ? { exitCode: exit.code } : {}),
+      ...(exit.signal ? { signal: exit.signal } : {}),
+      ...(timedOut ? { timedOut } : {}),
+      output: tail.text(),
+    };
+  })();
+
+  return { outcome, terminate, kill: () => killGroup(sub.pid, 'SIGKILL') };
+}
+
+interface Exit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  spawnError?: NodeJS.ErrnoException;
+}
+
+function exited(sub: ReturnType<typeof execa>): Promise<Exit> {
+  return new Promise((resolve) => {
+    sub.once('exit', (code, signal) => resolve({ code, signal }));
+    sub.once('error', (err: NodeJS.ErrnoException) => {
+      if (sub.pid === undefined) resolve({ code: null, signal: null, spawnError: err });
+    });
+  });
+}
+
+function spawnErrorLine(file: string, err: NodeJS.ErrnoException): string {
+  switch (err.code) {
+    case 'ENOENT':
+      return `command not found: ${file}`;
+    case 'EACCES':
+      return `permission denied: ${file}`;
+    default:
+      return `cannot run ${file}: ${err.code ?? err.message}`;
+  }
+}
+
+export function killGroup(pid: number | undefined, signal: NodeJS.Signals): void {
+  if (pid === undefined) return;
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    // ESRCH: the group is already gone.
+  }
+}
+
+function groupAlive(pid: number | undefined): boolean {
+  if (pid === undefined) return false;
+  try {
+    process.kill(-pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** After a terminate: wait until every process of the group is gone (SIGKILL comes at killAfterMs). */
+async function groupGone(pid: number | undefined, limitMs: number): Promise<void> {
+  const deadline = Date.now() + limitMs + 1000;
+  while (groupAlive(pid) && Date.now() < deadline) await delay(20);
+  killGroup(pid, 'SIGKILL');
+}
+
+const delay = (ms: number) => new Promise<void>((r) => setTimeout(r, ms).unref());
+
+function pipe(from: NodeJS.ReadableStream | null, to: Writable, tail: Tail, prefix?: string): void {
+  if (!from) return;
+  let partial = '';
+  from.on('data', (chunk: Buffer) => {
+    tail.push(chunk);
+    if (!prefix) {
+      to.write(chunk);
+      return;
+    }
+    const lines = (partial + chunk.toString('utf8')).split('\n');
+    partial = lines.pop() ?? '';
+    if (lines.length) to.write(lines.map((l) => `${prefix}${l}\n`).join(''));
+  });
+  from.on('end', () => {
+    if (prefix && partial) to.write(`${prefix}${partial}\n`);
+  });
+}
+
+/** The last `limit` bytes of everything pushed. */
+export class Tail {
+  private chunks: Buffer[] = [];
+  private size = 0;
+  constructor(private readonly limit: number) {}
+
+  push(chunk: Buffer): void {
+    this.chunks.push(chunk);
+    this.size += chunk.length;
+    while (this.chunks.length > 1 && this.size - this.chunks[0]!.length >= this.limit) {
+      this.size -= this.chunks.shift()!.length;
+    }
+  }
+
+  text(): string {
+    const all = Buffer.concat(this.chunks);
+    // Cutting may split a UTF-8 sequence; the replacement char marks it.
+    return all.subarray(Math.max(0, all.length - this.limit)).toString('utf8');
+  }
+}
