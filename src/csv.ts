@@ -24,25 +24,42 @@ export async function* parseRows(input: Readable, opts: ParseOptions): AsyncGene
   const parser = parse({
     delimiter: opts.delimiter ?? ',',
     bom: true,
+    record_delimiter: ['\r\n', '\n'],
     skip_empty_lines: true,
     relax_column_count: true,
-    max_record_size: MAX_ROW_BYTES,
+    max_record_size: MAX_ROW_BYTES + 1, // characters: a memory guard; the exact byte check is below
     from: opts.header ? 2 : 1,
+    info: true,
   });
   input.on('error', (err) => parser.destroy(err));
   decoder.on('error', (err) => parser.destroy(err));
   input.pipe(decoder).pipe(parser);
+  // The line the last good row ended on: a row that fails starts after it.
+  let lastLine = 0;
+  let lastBytes = 0;
   try {
-    for await (const row of parser) yield row as string[];
+    for await (const { record, info } of parser as AsyncIterable<{ record: string[]; info: { lines: number; bytes: number } }>) {
+      if (info.bytes - lastBytes > MAX_ROW_BYTES && rowBytes(record) > MAX_ROW_BYTES) {
+        throw new InputError(`${opts.source} line ${lastLine + 1}: row longer than ${MAX_ROW_BYTES} bytes`);
+      }
+      lastLine = info.lines;
+      lastBytes = info.bytes;
+      yield record;
+    }
   } catch (err) {
-    throw toInputError(err, opts.source);
+    throw toInputError(err, opts.source, lastLine);
   }
 }
 
-function toInputError(err: unknown, source: string): Error {
+/** The bytes of a row's fields and the delimiters between them (quotes and line end not counted). */
+function rowBytes(record: string[]): number {
+  return record.reduce((n, f) => n + Buffer.byteLength(f), Math.max(0, record.length - 1));
+}
+
+function toInputError(err: unknown, source: string, lastLine: number): Error {
   if (err instanceof InputError) return err;
   if (err instanceof CsvError) {
-    const line = (err as CsvError & { lines?: number }).lines;
+    const line = err.code === 'CSV_QUOTE_NOT_CLOSED' ? lastLine + 1 : (err as CsvError & { lines?: number }).lines;
     const what =
       err.code === 'CSV_QUOTE_NOT_CLOSED'
         ? 'unterminated quote'
@@ -61,6 +78,8 @@ function toInputError(err: unknown, source: string): Error {
 /** Decodes UTF-8 strictly (a bad byte is an error, not U+FFFD), counting lines for the message. */
 class Utf8Check extends Transform {
   private readonly decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+  /** The bytes of a character cut by the chunk boundary, carried to the next chunk. */
+  private pending = Buffer.alloc(0);
   private line = 1;
 
   constructor(private readonly source: string) {
@@ -68,20 +87,22 @@ class Utf8Check extends Transform {
   }
 
   override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
-    this.decode(chunk, true, done);
+    const bytes = this.pending.length ? Buffer.concat([this.pending, chunk]) : chunk;
+    const cut = bytes.length - cutCharacterBytes(bytes);
+    this.pending = Buffer.from(bytes.subarray(cut));
+    this.decode(bytes.subarray(0, cut), done);
   }
 
   override _flush(done: TransformCallback): void {
-    this.decode(new Uint8Array(), false, done);
+    this.decode(this.pending, done);
   }
 
-  private decode(bytes: Uint8Array, stream: boolean, done: TransformCallback): void {
+  private decode(bytes: Uint8Array, done: TransformCallback): void {
     let text: string;
     try {
-      text = this.decoder.decode(bytes, { stream });
+      text = this.decoder.decode(bytes);
     } catch {
-      const good = validPrefix(bytes);
-      this.line += countNewlines(bytes.subarray(0, good));
+      this.line += countNewlines(bytes.subarray(0, validPrefix(bytes)));
       done(new InputError(`${this.source} line ${this.line}: invalid UTF-8`));
       return;
     }
@@ -90,13 +111,24 @@ class Utf8Check extends Transform {
   }
 }
 
+/** How many trailing bytes start a multi-byte character that the chunk cuts off (0-3). */
+function cutCharacterBytes(bytes: Uint8Array): number {
+  for (let back = 1; back <= Math.min(4, bytes.length); back++) {
+    const b = bytes[bytes.length - back]!;
+    if ((b & 0xc0) === 0x80) continue; // a continuation byte: keep looking for the lead
+    const need = b >= 0xf0 ? 4 : b >= 0xe0 ? 3 : b >= 0xc0 ? 2 : 1;
+    return need > back ? back : 0;
+  }
+  return 0;
+}
+
 function countNewlines(bytes: Uint8Array): number {
   let n = 0;
   for (const b of bytes) if (b === 0x0a) n++;
   return n;
 }
 
-/** How many leading bytes of a chunk decode cleanly (for the line number of a bad byte). */
+/** How many leading bytes decode cleanly (for the line number of a bad byte). */
 function validPrefix(bytes: Uint8Array): number {
   let lo = 0;
   let hi = bytes.length;

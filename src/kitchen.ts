@@ -3,8 +3,8 @@
 //
 // The order document (one per job, in the collection named by --list):
 //   {_id, status, arguments, attempts, waiter, start, heartbeat, expires, stop,
-//    exitCode, signal, error, output, claim, history, load}
-// - status: LOADING (a load in progress, invisible) -> READY -> RUNNING -> DONE | ERROR.
+//    exitCode, signal, error, output, claim, history}
+// - status: READY -> RUNNING -> DONE | ERROR (or back to READY: retry, reset, interrupt).
 // - claim: a fresh random token per attempt. Every write a waiter makes about its
 //   attempt is fenced by {_id, claim, status: RUNNING}, so an order that was reset or
 //   taken over while it ran is never overwritten by the waiter that lost it.
@@ -21,7 +21,7 @@ import { randomUUID } from 'node:crypto';
 import { MongoClient, MongoError, ObjectId, type Collection, type Filter } from 'mongodb';
 import { ConnectionString } from 'mongodb-connection-string-url';
 import { KitchenError } from './errors.js';
-import { HISTORY_LIMIT, LOADING, STATES, type Attempt, type Order, type State } from './order.js';
+import { HISTORY_LIMIT, STATES, type Attempt, type Order, type State } from './order.js';
 
 export interface KitchenAddress {
   uri: string;
@@ -52,7 +52,7 @@ export interface Finish {
   result: Attempt['result'];
 }
 
-export type Counts = Record<State, number> & { total: number; stale: number; [other: string]: number };
+export type Counts = Record<State, number> & { total: number; stale: number };
 
 const CONNECT_TIMEOUT_MS = 10_000;
 
@@ -186,23 +186,16 @@ export class Kitchen {
 
   /**
    * Counts per state in one round trip each, all in parallel, each answered from the
-   * {status, _id} index. `stale` = RUNNING orders whose lease has expired. `total`
-   * includes states waiter does not know (LOADING of a load in progress).
+   * {status, _id} index. `stale` = RUNNING orders whose lease has expired.
    */
   async counts(now = new Date()): Promise<Counts> {
-    const states = [...STATES, LOADING];
     const [stale, ...perState] = await Promise.all([
       this.orders.countDocuments({ status: 'RUNNING', expires: { $lt: now } }),
-      ...states.map((s) => this.orders.countDocuments({ status: s })),
+      ...STATES.map((s) => this.orders.countDocuments({ status: s })),
     ]);
     const counts = {} as Counts;
-    let total = 0;
-    states.forEach((s, i) => {
-      const n = perState[i] ?? 0;
-      if (n > 0 || s !== LOADING) counts[s] = n;
-      total += n;
-    });
-    return Object.assign(counts, { total, stale });
+    STATES.forEach((s, i) => (counts[s] = perState[i] ?? 0));
+    return Object.assign(counts, { total: perState.reduce((a, b) => a + b, 0), stale });
   }
 
   /**
@@ -216,14 +209,11 @@ export class Kitchen {
     const now = opts.now ?? new Date();
     const or: Filter<Order>[] = [];
     if (opts.statuses.includes('ERROR')) or.push({ status: 'ERROR' });
-    let running: Filter<Order> | undefined;
-    if (opts.statuses.includes('RUNNING')) {
-      running = opts.force
-        ? { status: 'RUNNING' }
-        : opts.startedBefore
-          ? { status: 'RUNNING', start: { $lt: opts.startedBefore } }
-          : { status: 'RUNNING', expires: { $lt: now } };
-      or.push(running);
+    const running = opts.statuses.includes('RUNNING');
+    if (running && opts.force) or.push({ status: 'RUNNING' });
+    else if (running) {
+      or.push({ status: 'RUNNING', expires: { $lt: now } });
+      if (opts.startedBefore) or.push({ status: 'RUNNING', start: { $lt: opts.startedBefore } });
     }
     if (or.length === 0) return { reset: 0, leftAlone: 0 };
     const r = await this.orders.updateMany(or.length === 1 ? or[0]! : { $or: or }, {
@@ -242,28 +232,16 @@ export class Kitchen {
   }
 
   /**
-   * Stage: insert a batch of a load as LOADING orders tagged with the load's token.
-   * Invisible to claims until publish(token). _ids are made here, in file order, so
-   * orders are claimed in file order.
+   * Insert a batch of READY orders (one insertMany). _ids are made here, in order, so
+   * orders are claimed in file order. The caller validates the whole file first.
    */
-  async stage(rows: string[][], token: string): Promise<void> {
+  async insert(rows: string[][]): Promise<void> {
     if (rows.length === 0) return;
-    await this.orders.insertMany(
-      rows.map((args) => ({ _id: new ObjectId(), status: LOADING, load: token, arguments: args, attempts: 0 }) as Order),
-      { ordered: false },
-    );
-  }
-
-  /** Publish: every order of a finished load becomes READY. Returns how many. */
-  async publish(token: string): Promise<number> {
     await this.ensureIndexes();
-    const r = await this.orders.updateMany({ status: LOADING, load: token }, { $set: { status: 'READY' }, $unset: { load: '' } });
-    return r.modifiedCount;
-  }
-
-  /** Discard: delete every order of a failed load (none was ever visible). */
-  async discard(token: string): Promise<void> {
-    await this.orders.deleteMany({ status: LOADING, load: token });
+    await this.orders.insertMany(
+      rows.map((args) => ({ _id: new ObjectId(), status: 'READY', arguments: args, attempts: 0 }) as Order),
+      { ordered: true },
+    );
   }
 
   /** Orders in _id order, optionally of one state, as a cursor (streamed, never buffered whole). */

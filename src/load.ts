@@ -1,34 +1,48 @@
-// Load: CSV rows -> orders, all or nothing.
-import { randomUUID } from 'node:crypto';
+// Load: CSV rows -> orders, all or nothing for a malformed file.
+import { KitchenError } from './errors.js';
 import type { Kitchen } from './kitchen.js';
 
 export const LOAD_BATCH = 1000;
 
 /**
- * Stages rows as invisible LOADING orders in batches (one insert in flight while the
- * next batch is parsed), then publishes them all as READY. If reading fails (a
- * malformed file) or the kitchen fails, the staged orders are deleted: no order of a
- * failed load is ever visible to a waiter. Returns how many orders were loaded.
+ * Reads every row once, to validate the file before the kitchen is touched: a
+ * malformed file throws here, so no order of it is ever visible. Returns the count.
  */
-export async function loadRows(kitchen: Kitchen, rows: AsyncIterable<string[]>, batchSize = LOAD_BATCH): Promise<number> {
-  const token = randomUUID();
+export async function countRows(rows: AsyncIterable<string[]>): Promise<number> {
+  let n = 0;
+  for await (const _ of rows) n++;
+  return n;
+}
+
+/**
+ * Inserts the (already validated) rows as READY orders in batches, one insert in
+ * flight while the next batch is parsed. Returns how many were loaded; if the kitchen
+ * fails part-way, the error says how many of `expected` made it.
+ */
+export async function insertRows(kitchen: Kitchen, rows: AsyncIterable<string[]>, expected: number, batchSize = LOAD_BATCH): Promise<number> {
+  let loaded = 0;
   let inFlight: Promise<void> = Promise.resolve();
+  const send = async (batch: string[][]) => {
+    await inFlight;
+    inFlight = kitchen.insert(batch).then(() => {
+      loaded += batch.length;
+    });
+  };
   try {
     let batch: string[][] = [];
     for await (const row of rows) {
       batch.push(row);
       if (batch.length >= batchSize) {
-        await inFlight;
-        inFlight = kitchen.stage(batch, token);
+        await send(batch);
         batch = [];
       }
     }
+    await send(batch);
     await inFlight;
-    await kitchen.stage(batch, token);
   } catch (err) {
     await inFlight.catch(() => undefined);
-    await kitchen.discard(token).catch(() => undefined);
-    throw err;
+    if (loaded === 0) throw err;
+    throw new KitchenError(`loaded ${loaded} of ${expected} orders, then: ${err instanceof Error ? err.message : String(err)}`);
   }
-  return kitchen.publish(token);
+  return loaded;
 }

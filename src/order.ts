@@ -3,8 +3,6 @@ import type { ObjectId } from 'mongodb';
 
 export const STATES = ['READY', 'RUNNING', 'DONE', 'ERROR'] as const;
 export type State = (typeof STATES)[number];
-/** Orders of a load that has not finished yet; invisible to waiters until published. */
-export const LOADING = 'LOADING' as const;
 
 /** One finished (or abandoned) attempt, kept in `history` (the last HISTORY_LIMIT). */
 export interface Attempt {
@@ -21,7 +19,7 @@ export interface Attempt {
 
 export interface Order {
   _id: ObjectId;
-  status: State | typeof LOADING;
+  status: State;
   arguments: string[];
   attempts: number;
   waiter?: string;
@@ -33,7 +31,6 @@ export interface Order {
   error?: string;
   output?: string;
   claim?: string;
-  load?: string;
   history?: Attempt[];
 }
 

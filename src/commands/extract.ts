@@ -62,7 +62,7 @@ export async function run(g: Globals, o: ExtractOptions, io: IO): Promise<Comman
   return {};
 }
 
-function withoutInternals(o: Order): Omit<Order, 'claim' | 'load'> {
-  const { claim: _claim, load: _load, ...rest } = o;
+function withoutInternals(o: Order): Omit<Order, 'claim'> {
+  const { claim: _claim, ...rest } = o;
   return rest;
 }

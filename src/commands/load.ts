@@ -1,16 +1,20 @@
-import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
 import type { Argv } from 'yargs';
 import { parseRows } from '../csv.js';
 import { InputError, UsageError } from '../errors.js';
-import { loadRows } from '../load.js';
+import { countRows, insertRows } from '../load.js';
 import { print, withKitchen, type CommandResult, type Globals, type IO } from './common.js';
 
 export const describe = 'Load a CSV file (or - for stdin): each row becomes one READY order';
 
 export function builder(y: Argv) {
   return y
-    .positional('file', { type: 'string', describe: 'CSV file, or - for standard input' })
+    // No type: as a string, yargs-parser would turn a lone "-" into "".
+    .positional('file', { describe: 'CSV file, or - for standard input' })
     .option('header', { type: 'boolean', describe: 'Skip the first row' })
     .option('delimiter', { type: 'string', describe: 'Field delimiter (default ,)' });
 }
@@ -26,21 +30,33 @@ export function options(argv: Record<string, unknown>): LoadOptions {
   if (delimiter.length !== 1 || delimiter === '"' || delimiter === '\n' || delimiter === '\r') {
     throw new UsageError(`--delimiter: '${delimiter}' must be one character other than a quote or newline`);
   }
-  return { file: String(argv.file), header: Boolean(argv.header), delimiter };
+  // yargs-parser reads a lone "-" positional as `true`.
+  const file = argv.file === true ? '-' : String(argv.file);
+  if (file === '') throw new UsageError('load: the file name is empty');
+  return { file, header: Boolean(argv.header), delimiter };
 }
 
 export async function run(g: Globals, o: LoadOptions, io: IO): Promise<CommandResult> {
-  const fromStdin = o.file === '-';
-  if (!fromStdin) {
-    // Fail on a missing file before touching the kitchen.
-    const s = await stat(o.file).catch(() => undefined);
-    if (!s) throw new InputError(`${o.file}: no such file`);
-    if (s.isDirectory()) throw new InputError(`${o.file}: is a directory`);
+  // The rows are read twice (validate, then insert), so stdin is first saved to a file.
+  const spool = o.file === '-' ? await mkdtemp(join(tmpdir(), 'waiter-load-')) : undefined;
+  try {
+    const path = spool ? join(spool, 'stdin.csv') : o.file;
+    if (spool) await pipeline(io.stdin, createWriteStream(path));
+    else await mustBeFile(o.file);
+    const source = spool ? 'stdin' : o.file;
+    const rows = () => parseRows(createReadStream(path), { source, header: o.header, delimiter: o.delimiter });
+    const expected = await countRows(rows());
+    const n = await withKitchen(g, (k) => insertRows(k, rows(), expected));
+    print(io.stdout, `Loaded ${n} orders`);
+    return {};
+  } finally {
+    if (spool) await rm(spool, { recursive: true, force: true });
   }
-  const n = await withKitchen(g, (k) => {
-    const input = fromStdin ? io.stdin : createReadStream(o.file);
-    return loadRows(k, parseRows(input, { source: fromStdin ? 'stdin' : o.file, header: o.header, delimiter: o.delimiter }));
-  });
-  print(io.stdout, `Loaded ${n} orders`);
-  return {};
+}
+
+/** Fail on a missing file before touching the kitchen. */
+async function mustBeFile(file: string): Promise<void> {
+  const s = await stat(file).catch(() => undefined);
+  if (!s) throw new InputError(`${file}: no such file`);
+  if (s.isDirectory()) throw new InputError(`${file}: is a directory`);
 }

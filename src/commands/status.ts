@@ -23,7 +23,6 @@ export async function run(g: Globals, o: StatusOptions, io: IO): Promise<Command
     return {};
   }
   const rows: [string, number][] = STATES.map((s) => [s, counts[s]]);
-  if (counts.LOADING) rows.push(['LOADING', counts.LOADING]);
   rows.push(['total', counts.total]);
   const width = Math.max(...rows.map(([, n]) => String(n).length));
   for (const [label, n] of rows) {

@@ -39,7 +39,7 @@ export interface DeliverDeps {
 export interface DeliverResult {
   /** Orders whose result this waiter recorded (DONE, ERROR, or READY for a retry). */
   delivered: number;
-  /** Of those, the ones that failed. */
+  /** Of those, the ones left in ERROR (a failed attempt that will be retried is not a failure yet). */
   failed: number;
   /** Orders taken away while running (reset or lease lost): result not recorded. */
   lost: number;
@@ -157,7 +157,7 @@ export async function deliver(opts: DeliverOptions, deps: DeliverDeps): Promise<
     }
     result.delivered++;
     if (!ok) {
-      result.failed++;
+      if (fin.status === 'ERROR') result.failed++;
       log(`waiter: ${id} failed: ${error}${fin.status === 'READY' ? ' (will retry)' : ''}`);
     }
   };

@@ -11,6 +11,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -31,6 +32,7 @@ import (
 
 const (
 	opMsg          = 2013
+	opQuery        = 2004
 	flagMoreToCome = 1 << 1
 	maxMessage     = 48 * 1024 * 1024
 )
@@ -215,7 +217,7 @@ func (p *proxy) serve(ctx context.Context, client net.Conn) {
 // exchange sends one request and relays its reply (several if the server streams
 // with moreToCome). A fire-and-forget request (moreToCome set) gets no reply.
 func (p *proxy) exchange(req []byte, client, back net.Conn) error {
-	if p.serialise {
+	if p.serialise && !lockFree(req) {
 		p.mu.Lock()
 		defer p.mu.Unlock()
 	}
@@ -254,6 +256,49 @@ func readMessage(r io.Reader) ([]byte, error) {
 		return nil, err
 	}
 	return msg, nil
+}
+
+// lockFree reports whether a request is a stateless handshake or monitoring command
+// (hello, isMaster, ping). They bypass the lock so a long command (an updateMany over
+// many documents) cannot starve the driver's server monitor into a timeout, which a
+// real MongoDB would never do either.
+func lockFree(msg []byte) bool {
+	switch name := commandName(msg); name {
+	case "hello", "isMaster", "ismaster", "ping":
+		return true
+	default:
+		return false
+	}
+}
+
+// commandName is the first key of the command document of an OP_MSG (section 0)
+// or OP_QUERY request, or "" when it cannot tell.
+func commandName(msg []byte) string {
+	var doc []byte
+	switch binary.LittleEndian.Uint32(msg[12:16]) {
+	case opMsg:
+		if len(msg) < 21 || msg[20] != 0 {
+			return ""
+		}
+		doc = msg[21:]
+	case opQuery:
+		rest := msg[20:] // after flags
+		i := bytes.IndexByte(rest, 0)
+		if i < 0 || len(rest) < i+9 {
+			return ""
+		}
+		doc = rest[i+9:] // after collection name, numberToSkip, numberToReturn
+	default:
+		return ""
+	}
+	if len(doc) < 6 {
+		return ""
+	}
+	name := doc[5:] // after int32 length and element type
+	if i := bytes.IndexByte(name, 0); i >= 0 {
+		return string(name[:i])
+	}
+	return ""
 }
 
 func hasMoreToCome(msg []byte) bool {
