@@ -70,11 +70,11 @@ export class Kitchen {
     const where = describe(address);
     let client: MongoClient;
     try {
-      client = new MongoClient(address.uri, {
+      client = new MongoClient(address.uri, defaultsNotIn(address.uri, {
         serverSelectionTimeoutMS: CONNECT_TIMEOUT_MS,
         connectTimeoutMS: CONNECT_TIMEOUT_MS,
         appName: 'waiter',
-      });
+      }));
       await client.connect();
     } catch (err) {
       throw new KitchenError(`cannot reach the kitchen at ${where}: ${reason(err, address.uri)}`);
@@ -254,6 +254,17 @@ export class Kitchen {
     const r = await this.orders.deleteMany(status ? { status } : {});
     return r.deletedCount;
   }
+}
+
+/** Our defaults, except those the URI sets itself (the driver lets options override the URI). */
+function defaultsNotIn<T extends Record<string, unknown>>(uri: string, defaults: T): Partial<T> {
+  let inUri: string[] = [];
+  try {
+    inUri = [...new ConnectionString(uri).searchParams.keys()].map((key) => key.toLowerCase());
+  } catch {
+    // The driver reports a bad URI itself.
+  }
+  return Object.fromEntries(Object.entries(defaults).filter(([key]) => !inUri.includes(key.toLowerCase()))) as Partial<T>;
 }
 
 /** `host[,host2]/db` for messages: never the user name or password. */
