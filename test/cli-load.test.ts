@@ -13,7 +13,7 @@ const args = async () => (await orders().find({}).sort({ _id: 1 }).toArray()).ma
 
 describe('load', () => {
   test('each row becomes one READY order, in file order, fields as strings', async () => {
-    const r = await waiter(k, ['load', `${FIXTURES}orders.csv`]);
+    const r = await waiter(k, ['load', `${FIXTURES}edge-cases.csv`]);
     expect(r.stdout).toBe('Loaded 4 orders');
     expect(r.exitCode).toBe(0);
     expect(await args()).toEqual([['alpha', '1'], ['beta', '2'], ['gam,ma', '3\nthree'], ['δέλτα', '4']]);

@@ -1,0 +1,48 @@
+#!/usr/bin/env node
+// npm run demo: the seed README's walkthrough, end to end, on a throw-away kitchen.
+// Uses WAITER_KITCHEN if set; otherwise starts the embedded test server (built with Go
+// on first use) and stops it at the end.
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { startTestServer } from '../test/support/server.js';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const server = process.env.WAITER_KITCHEN ? undefined : await startTestServer();
+const env = { ...process.env, WAITER_KITCHEN: process.env.WAITER_KITCHEN ?? server.uri, WAITER_DB: process.env.WAITER_DB ?? 'waiter-demo' };
+
+function waiter(args, name) {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['bin/waiter.js', ...args], {
+      cwd: root,
+      env: name ? { ...env, WAITER_NAME: name } : env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const prefix = name ? `${name} | ` : '';
+    for (const s of [child.stdout, child.stderr]) {
+      s.on('data', (d) => process.stdout.write(d.toString().replace(/^(?=.)/gm, prefix)));
+    }
+    child.on('exit', (code) => resolve(code));
+  });
+}
+
+async function step(args) {
+  console.log(`\n$ waiter ${args.join(' ')}`);
+  const code = await waiter(args);
+  if (code !== 0) throw new Error(`waiter ${args[0]} exited ${code}`);
+}
+
+try {
+  await step(['clean']);
+  await step(['load', 'fixtures/orders.csv']);
+  await step(['status']);
+  console.log('\n$ waiter deliver ./fixtures/crunch.sh --some-param some-value   # three of them at once');
+  const codes = await Promise.all(['waiter-1', 'waiter-2', 'waiter-3'].map((n) => waiter(['deliver', './fixtures/crunch.sh', '--some-param', 'some-value'], n)));
+  if (codes.some((c) => c !== 0)) throw new Error(`a waiter exited ${codes.join(', ')}`);
+  await step(['status']);
+  await step(['extract']);
+} catch (err) {
+  console.error(`demo failed: ${err.message}`);
+  process.exitCode = 1;
+} finally {
+  await server?.stop();
+}
