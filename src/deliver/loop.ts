@@ -52,11 +52,13 @@ export async function deliver(opts: DeliverOptions, deps: DeliverDeps): Promise<
   const { shutdown, log } = deps;
   let claimed = 0;
   const running = new Set<string>();
+  /** Set when a slot fails: the others stop claiming, finish what they run, then deliver() throws. */
+  let failed = false;
 
   const claimNext = async (): Promise<Claimed | null | 'stop'> => {
     let idle = Math.min(100, opts.pollMs);
     for (;;) {
-      if (shutdown.stopping) return 'stop';
+      if (shutdown.stopping || failed) return 'stop';
       const c = await retrying(() => deps.kitchen.claim(opts.waiter, opts.leaseMs), {
         what: 'claim',
         log,
@@ -163,7 +165,18 @@ export async function deliver(opts: DeliverOptions, deps: DeliverDeps): Promise<
   };
 
   deps.shutdown.describe = () => `${running.size} running order(s)`;
-  await Promise.all(Array.from({ length: opts.concurrency }, slot));
+  // If a slot fails, the others must not run on with a kitchen about to be closed:
+  // they stop claiming, finish (and record) what they run, then the error is thrown.
+  const settled = await Promise.allSettled(
+    Array.from({ length: opts.concurrency }, () =>
+      slot().catch((err: unknown) => {
+        failed = true;
+        throw err;
+      }),
+    ),
+  );
+  const failure = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+  if (failure) throw failure.reason;
   return result;
 }
 

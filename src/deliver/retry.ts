@@ -4,8 +4,12 @@
 import { MongoError, MongoNetworkError, MongoServerSelectionError, MongoNotConnectedError } from 'mongodb';
 import type { Shutdown } from './shutdown.js';
 
+/** Socket errors the driver sometimes lets through unwrapped (e.g. EPIPE when the server closes mid-write). */
+const NETWORK_CODES = new Set(['EPIPE', 'ECONNRESET', 'ECONNREFUSED', 'ECONNABORTED', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH']);
+
 export function isTransient(err: unknown): boolean {
   if (err instanceof MongoNetworkError || err instanceof MongoServerSelectionError || err instanceof MongoNotConnectedError) return true;
+  if (err instanceof Error && NETWORK_CODES.has((err as NodeJS.ErrnoException).code ?? '')) return true;
   return err instanceof MongoError && (err.hasErrorLabel('RetryableWriteError') || err.hasErrorLabel('TransientTransactionError'));
 }
 
