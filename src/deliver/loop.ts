@@ -106,6 +106,7 @@ export async function deliver(opts: DeliverOptions, deps: DeliverDeps): Promise<
 
     let lost = false;
     let interrupted = false;
+    let ended = false;
     const unsubscribe = shutdown.onKill(() => {
       interrupted = true;
       child.terminate();
@@ -113,7 +114,9 @@ export async function deliver(opts: DeliverOptions, deps: DeliverDeps): Promise<
     const beat = setInterval(() => {
       deps.kitchen.heartbeat(c, opts.leaseMs).then(
         (ours) => {
-          if (!ours && !lost) {
+          // A heartbeat answered after the command ended (and perhaps after finish()
+          // recorded it) says nothing about the attempt: ignore it.
+          if (!ours && !lost && !ended) {
             lost = true;
             log(`waiter: lost order ${id} (reset or taken over); stopping its command, recording nothing`);
             child.terminate();
@@ -127,6 +130,7 @@ export async function deliver(opts: DeliverOptions, deps: DeliverDeps): Promise<
     try {
       outcome = await child.outcome;
     } finally {
+      ended = true;
       clearInterval(beat);
       unsubscribe();
     }
