@@ -110,10 +110,20 @@ export class Kitchen {
    * attempt's result. Returns null when there is nothing to take.
    * Returns the document as it was BEFORE (no projection: FerretDB v1 lacks it) so a
    * takeover can record the attempt it replaced.
+   * `retry`: this token was sent before and the answer was lost (connection failure);
+   * if that claim did take an order, return it rather than take a second one and
+   * leave the first RUNNING with nobody running it. (If it was a takeover, the lost
+   * attempt it replaced is then missing from history.)
    */
-  async claim(waiter: string, leaseMs: number, now = new Date()): Promise<Claimed | null> {
+  async claim(waiter: string, leaseMs: number, now = new Date(), token = randomUUID(), retry = false): Promise<Claimed | null> {
     await this.ensureIndexes();
-    const token = randomUUID();
+    if (retry) {
+      const mine = await this.orders.findOne({ claim: token, status: 'RUNNING' });
+      if (mine) {
+        const start = mine.start ?? now;
+        return { id: mine._id, token, attempt: mine.attempts, waiter, start, arguments: mine.arguments, history: [...(mine.history ?? [])] };
+      }
+    }
     const before = await this.orders.findOneAndUpdate(
       { $or: [{ status: 'READY' }, { status: 'RUNNING', expires: { $lt: now } }] },
       {
@@ -156,8 +166,10 @@ export class Kitchen {
    * {_id, claim, status: RUNNING}. `f.status` is DONE, ERROR, or READY (a retry, or
    * an attempt interrupted by a signal). Appends the attempt to history.
    * Returns false when the order was reset or taken over meanwhile: nothing written.
+   * `retry`: an earlier call with this same `f` may have been written with its answer
+   * lost; then true if that write is there (our attempt, with our stop, in history).
    */
-  async finish(c: Claimed, f: Finish): Promise<boolean> {
+  async finish(c: Claimed, f: Finish, retry = false): Promise<boolean> {
     const attempt: Attempt = {
       attempt: c.attempt,
       waiter: c.waiter,
@@ -181,7 +193,8 @@ export class Kitchen {
     }
     if (f.status === 'READY') unset.claim = '';
     const r = await this.orders.updateOne({ _id: c.id, claim: c.token, status: 'RUNNING' }, { $set: set, $unset: unset });
-    return r.matchedCount === 1;
+    if (r.matchedCount === 1) return true;
+    return retry && (await this.orders.countDocuments({ _id: c.id, 'history.attempt': c.attempt, 'history.stop': f.stop })) === 1;
   }
 
   /**

@@ -1,5 +1,6 @@
 // The waiter loop: claim -> run -> record, `concurrency` at a time. I/O is injected
 // (kitchen, process starter, output streams, log, shutdown) so tests can drive it.
+import { randomUUID } from 'node:crypto';
 import type { Writable } from 'node:stream';
 import type { Claimed, Finish, Kitchen } from '../kitchen.js';
 import { errorLine, nextStatus, succeeded, type Outcome, type RetryPolicy } from '../order.js';
@@ -59,7 +60,11 @@ export async function deliver(opts: DeliverOptions, deps: DeliverDeps): Promise<
     let idle = Math.min(100, opts.pollMs);
     for (;;) {
       if (shutdown.stopping || failed) return 'stop';
-      const c = await retrying(() => deps.kitchen.claim(opts.waiter, opts.leaseMs), {
+      // One token for all tries of this claim: a retry after a lost answer finds the
+      // order the first try took instead of taking a second one.
+      const token = randomUUID();
+      let tries = 0;
+      const c = await retrying(() => deps.kitchen.claim(opts.waiter, opts.leaseMs, new Date(), token, tries++ > 0), {
         what: 'claim',
         log,
         shutdown,
@@ -150,7 +155,8 @@ export async function deliver(opts: DeliverOptions, deps: DeliverDeps): Promise<
     const error = interrupted ? `interrupted by ${shutdown.signal ?? 'a signal'}` : errorLine(outcome, opts.timeoutText);
     if (error) fin.error = error;
 
-    const recorded = await retrying(() => deps.kitchen.finish(c, fin), { what: `recording ${id}`, log, limitMs: opts.leaseMs + 60_000 });
+    let tries = 0;
+    const recorded = await retrying(() => deps.kitchen.finish(c, fin, tries++ > 0), { what: `recording ${id}`, log, limitMs: opts.leaseMs + 60_000 });
     if (!recorded) {
       result.lost++;
       log(`waiter: order ${id} was reset or taken over while it ran; its result was not recorded`);
