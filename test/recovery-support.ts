@@ -1,0 +1,134 @@
+// Helpers shared by recovery*.test.ts, shutdown*.test.ts and outage*.test.ts: waiters
+// running in the background, orders inserted as `waiter add` makes them, process checks.
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { ResultPromise } from 'execa';
+import type { Db, ObjectId } from 'mongodb';
+import { afterEach } from 'vitest';
+import { until, waiter, type Where } from './support/cli.js';
+
+/** The order document as the tests read it (see the contract in src/kitchen.ts). */
+export interface OrderDoc {
+  _id: ObjectId;
+  status: string;
+  arguments: string[];
+  attempts: number;
+  waiter?: string;
+  start?: Date;
+  heartbeat?: Date;
+  expires?: Date;
+  stop?: Date;
+  exitCode?: number;
+  signal?: string;
+  error?: string;
+  output?: string;
+  claim?: string;
+  history?: { attempt: number; waiter: string; result: string; error?: string; exitCode?: number; signal?: string }[];
+}
+
+export const orders = (db: Db) => db.collection<OrderDoc>('orders');
+
+/** Inserts READY orders exactly as `waiter add` does; returns their ids in claim order. */
+export async function addOrders(db: Db, rows: string[][]): Promise<ObjectId[]> {
+  const ids: ObjectId[] = [];
+  for (const args of rows) {
+    const r = await orders(db).insertOne({ status: 'READY', arguments: args, attempts: 0 } as unknown as OrderDoc);
+    ids.push(r.insertedId);
+  }
+  return ids;
+}
+
+export const byId = async (db: Db, id: ObjectId) => (await orders(db).findOne({ _id: id }))!;
+
+/** A waiter running in the background, with its output collected as it comes. */
+export interface Background {
+  proc: ResultPromise;
+  pid: number;
+  stdout(): string;
+  stderr(): string;
+}
+
+const started: ResultPromise[] = [];
+const groups: number[] = [];
+
+/** Starts `waiter <args>` without waiting for it; killed after the test if still running. */
+export function background(k: Where, args: string[], env: Record<string, string> = {}): Background {
+  const proc = waiter(k, args, { env });
+  started.push(proc);
+  let out = '';
+  let err = '';
+  proc.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+  proc.stderr?.on('data', (d: Buffer) => (err += d.toString()));
+  return { proc, pid: proc.pid!, stdout: () => out, stderr: () => err };
+}
+
+/** Process group ids (child pids) to SIGKILL after the test, whatever happened. */
+export function killAfterTest(pgid: number): void {
+  groups.push(pgid);
+}
+
+/** A temporary directory, removed after the test. */
+export async function tempDir(label: string): Promise<string> {
+  const d = await mkdtemp(join(tmpdir(), `waiter-${label}-`));
+  dirs.push(d);
+  return d;
+}
+const dirs: string[] = [];
+
+afterEach(async () => {
+  for (const p of started.splice(0)) p.kill('SIGKILL');
+  for (const g of groups.splice(0)) {
+    try {
+      process.kill(-g, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+  for (const d of dirs.splice(0)) await rm(d, { recursive: true, force: true });
+});
+
+/**
+ * True while the process exists and is not a zombie. (The test machine's init may
+ * never reap orphans, so a killed grandchild can linger as a zombie: dead all the same.)
+ */
+export function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return false;
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
+  } catch {
+    return existsSync(`/proc/${pid}`);
+  }
+}
+
+/** Waits for a file holding a pid (written atomically by the fixture) and returns the pid. */
+export async function pidFrom(file: string, what = file): Promise<number> {
+  return until(async () => {
+    if (!existsSync(file)) return undefined;
+    const n = Number((await readFile(file, 'utf8')).trim().split(/\s+/)[0]);
+    return Number.isInteger(n) && n > 0 ? n : undefined;
+  }, 30_000, what);
+}
+
+/** Lines of a file, [] if it does not exist yet. */
+export async function lines(file: string): Promise<string[]> {
+  if (!existsSync(file)) return [];
+  return (await readFile(file, 'utf8')).split('\n').filter(Boolean);
+}
+
+/** `waiter status --json`, parsed. */
+export async function statusJson(k: Where): Promise<Record<string, number>> {
+  const r = await waiter(k, ['status', '--json']);
+  if (r.exitCode !== 0) throw new Error(`status --json exited ${r.exitCode}: ${String(r.stderr)}`);
+  return JSON.parse(String(r.stdout)) as Record<string, number>;
+}
+
+/** Short lease and heartbeat so takeovers happen within a test. */
+export const FAST = ['--lease', '2s', '--heartbeat', '300ms'];
+export const LEASE_MS = 2000;
