@@ -104,8 +104,8 @@ export class Kitchen {
   }
 
   /**
-   * Claim: atomically take the oldest READY order, or else the oldest RUNNING order
-   * whose lease expired, in ONE findOneAndUpdate. Sets a fresh claim token, the
+   * Claim: atomically take the oldest order (lowest _id) that is READY or RUNNING
+   * with an expired lease, in ONE findOneAndUpdate. Sets a fresh claim token, the
    * waiter, start, heartbeat and lease, increments attempts and clears the previous
    * attempt's result. Returns null when there is nothing to take.
    * Returns the document as it was BEFORE (no projection: FerretDB v1 lacks it) so a
