@@ -1,0 +1,39 @@
+// The floor: what the bare MongoDB driver takes for the same work as `waiter load`
+// and `waiter extract`, on the same server.
+//   node bench/bare.js load <file.csv> <uri> <db> <list>
+//   node bench/bare.js extract <out.csv> <uri> <db> <list>
+import { createReadStream, createWriteStream } from 'node:fs';
+import { once } from 'node:events';
+import { createInterface } from 'node:readline';
+import { MongoClient, ObjectId } from 'mongodb';
+
+const [what, file, uri, db, list] = process.argv.slice(2);
+const client = await new MongoClient(uri).connect();
+const orders = client.db(db).collection(list);
+
+if (what === 'load') {
+  // Same documents as waiter's, batches of 1000, one insertMany at a time.
+  let batch = [];
+  for await (const line of createInterface({ input: createReadStream(file), crlfDelay: Infinity })) {
+    if (!line) continue;
+    batch.push({ _id: new ObjectId(), status: 'READY', arguments: line.split(','), attempts: 0 });
+    if (batch.length === 1000) {
+      await orders.insertMany(batch, { ordered: true });
+      batch = [];
+    }
+  }
+  if (batch.length) await orders.insertMany(batch, { ordered: true });
+} else if (what === 'extract') {
+  // A cursor in _id order, one naive line per order, with backpressure.
+  const out = createWriteStream(file);
+  for await (const o of orders.find({}).sort({ _id: 1 })) {
+    const line = `${o._id.toHexString()},${o.status},${o.waiter ?? ''},,,"${JSON.stringify(o.arguments).replaceAll('"', '""')}",,,${o.attempts}\n`;
+    if (!out.write(line)) await once(out, 'drain');
+  }
+  out.end();
+  await once(out, 'finish');
+} else {
+  console.error('usage: node bench/bare.js <load|extract> <file> <uri> <db> <list>');
+  process.exit(2);
+}
+await client.close();

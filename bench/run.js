@@ -1,0 +1,354 @@
+#!/usr/bin/env node
+// npm run bench [-- --orders N --rows R --rounds K --spawn-orders S --parallel-jobs P --only LIST --no-nolock]
+//
+// Measures waiter against its baselines side by side (A/B alternated, medians),
+// prints one table and writes bench/results.json. Uses MONGODB_URI if set, else
+// starts the embedded FerretDB test server. See bench/README.md.
+import { spawn, spawnSync } from 'node:child_process';
+import { createWriteStream, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtemp } from 'node:fs/promises';
+import { once } from 'node:events';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { MongoClient } from 'mongodb';
+import { startTestServer } from '../test/support/server.js';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const WAITER = join(root, 'bin', 'waiter.js');
+const { values: opt } = parseArgs({
+  options: {
+    orders: { type: 'string', default: '200' }, // deliver: orders per run (claims are O(READY) on FerretDB v1)
+    rows: { type: 'string', default: '100000' }, // load/extract/status list size (issue: 1,000,000)
+    rounds: { type: 'string', default: '3' }, // A/B rounds; medians reported
+    'spawn-orders': { type: 'string', default: '2000' }, // spawn-only bench (no server)
+    'parallel-jobs': { type: 'string', default: '1000' }, // GNU parallel --sqlandworker run, scaled to --orders
+    'status-runs': { type: 'string', default: '10' }, // status at rows/10 (median); full size gets min(3, this)
+    only: { type: 'string', default: 'spawn,deliver,data,nolock' },
+    'no-nolock': { type: 'boolean', default: false },
+    out: { type: 'string', default: join(root, 'bench', 'results.json') },
+  },
+});
+const N = Number(opt.orders);
+const ROWS = Number(opt.rows);
+const ROUNDS = Number(opt.rounds);
+const SPAWN_N = Number(opt['spawn-orders']);
+const PAR_JOBS = Number(opt['parallel-jobs']);
+const STATUS_RUNS = Number(opt['status-runs']);
+const only = new Set(opt.only.split(','));
+if (opt['no-nolock']) only.delete('nolock');
+
+// ---- tools ---------------------------------------------------------------
+const INSTALL = 'sudo apt-get update && sudo apt-get install -y parallel libdbd-sqlite3-perl sqlite3 time findutils';
+const ok = (cmd, args) => spawnSync(cmd, args, { stdio: 'ignore' }).status === 0;
+const tools = {
+  xargs: ok('xargs', ['--version']),
+  parallel: ok('parallel', ['--version']),
+  'DBD::SQLite (libdbd-sqlite3-perl)': ok('perl', ['-MDBD::SQLite', '-e', '1']),
+  sqlite3: ok('sqlite3', ['-version']),
+  '/usr/bin/time (GNU time)': existsSync('/usr/bin/time') && ok('/usr/bin/time', ['-f', '%M', 'true']),
+};
+const missing = Object.keys(tools).filter((t) => !tools[t]);
+if (missing.length) {
+  console.error(`bench: missing ${missing.join(', ')}; the figures needing them are left null.\n  install: ${INSTALL}`);
+}
+const hasTime = tools['/usr/bin/time (GNU time)'];
+const hasParallel = tools.parallel && tools['DBD::SQLite (libdbd-sqlite3-perl)'];
+if (!existsSync(join(root, 'dist', 'run.js'))) {
+  console.error('bench: dist/ is missing; run `npm run bench` (it builds first)');
+  process.exit(1);
+}
+
+// ---- helpers -------------------------------------------------------------
+const median = (a) => {
+  const s = a.filter((x) => x != null).sort((x, y) => x - y);
+  if (!s.length) return null;
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
+const round = (x, d = 2) => (x == null ? null : Number(x.toFixed(d)));
+const ratio = (a, b) => (a == null || b == null ? null : round(a / b));
+const log = (line) => process.stderr.write(`bench: ${line}\n`);
+
+/** Run a command; wall ms from our clock, and user/sys/peak RSS from GNU time if present. */
+async function run(cmd, args, { env = {}, stdin, timed = hasTime } = {}) {
+  const tfile = join(work, `time-${process.hrtime.bigint()}`);
+  const [file, argv] = timed ? ['/usr/bin/time', ['-f', '%U %S %M', '-o', tfile, cmd, ...args]] : [cmd, args];
+  const t0 = performance.now();
+  const p = spawn(file, argv, { env: { ...process.env, ...env }, stdio: [stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
+  if (stdin) createReadStreamInto(stdin, p.stdin);
+  let stdout = '';
+  let stderr = '';
+  p.stdout.on('data', (d) => (stdout = (stdout + d).slice(-4000)));
+  p.stderr.on('data', (d) => (stderr = (stderr + d).slice(-4000)));
+  const [code] = await once(p, 'close');
+  const ms = performance.now() - t0;
+  if (code !== 0) throw new Error(`${cmd} ${args.join(' ')} exited ${code}: ${stderr.slice(-1000)}`);
+  let cpu;
+  if (timed) {
+    const [u, s, kb] = readFileSync(tfile, 'utf8').trim().split('\n').pop().split(' ').map(Number);
+    cpu = { cpuS: u + s, rssMB: kb / 1024 };
+    rmSync(tfile, { force: true });
+  }
+  return { ms, stdout, stderr, ...cpu };
+}
+function createReadStreamInto(path, w) {
+  w.end(readFileSync(path));
+}
+const waiter = (args, env, o = {}) => run(process.execPath, [WAITER, ...args], { env, ...o });
+
+async function writeCsv(path, n) {
+  const w = createWriteStream(path);
+  for (let i = 1; i <= n; i++) {
+    if (!w.write(`${i},job-${i},x${i % 97}\n`)) await once(w, 'drain');
+  }
+  w.end();
+  await once(w, 'finish');
+}
+
+/** Server CPU seconds so far (utime+stime), when we started the server ourselves. */
+function serverCpu(pid) {
+  if (!pid || !existsSync(`/proc/${pid}/stat`)) return null;
+  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(f[11]) + Number(f[12])) / 100; // fields 14, 15; CLK_TCK is 100 on Linux
+}
+
+// ---- setup ---------------------------------------------------------------
+const work = await mkdtemp(join(tmpdir(), 'waiter-bench-'));
+const started = [];
+let server;
+let serverPid;
+let uri = process.env.MONGODB_URI;
+if (uri) {
+  server = `MONGODB_URI (${uri.replace(/\/\/[^@/]*@/, '//***@')})`;
+} else {
+  log('starting the FerretDB test server (lock on)');
+  const s = await startTestServer({ data: join(work, 'server') });
+  started.push(s);
+  uri = s.uri;
+  serverPid = s.pid;
+  server = 'embedded FerretDB v1 (SQLite) test server, every command serialised under one lock';
+}
+const client = await new MongoClient(uri).connect();
+const info = await client.db('admin').command({ buildInfo: 1 }).catch(() => ({}));
+server += ` [buildInfo version ${info.version ?? '?'}${info.ferretdbVersion ? `, FerretDB ${info.ferretdbVersion}` : ''}]`;
+await client.close();
+const envFor = (db, u = uri) => ({ WAITER_KITCHEN: u, WAITER_DB: db, WAITER_LIST: 'orders' });
+
+const results = {
+  deliver_vs_xargs: null,
+  deliver_vs_parallel_sql: null,
+  deliver_4procs_vs_xargs: null,
+  spawn_start_vs_xargs: null,
+  spawn_start_vs_raw_spawn_pipe: null,
+  load_vs_driver: null,
+  extract_vs_driver: null,
+  status_1m_seconds: null,
+  status_seconds: null,
+  waiter_cpu_s_per_1000_orders: null,
+  server_cpu_s_per_1000_orders: null,
+  peak_rss_mb: {},
+  nolock: null,
+  server,
+  measured_at: new Date().toISOString(),
+  params: { orders: N, rows: ROWS, rounds: ROUNDS, spawn_orders: SPAWN_N, parallel_jobs: PAR_JOBS, concurrency: 4 },
+  medians_ms: {},
+  missing_tools: missing,
+};
+const t = results.medians_ms;
+
+try {
+  // ---- 1a. spawn path without the server -----------------------------------
+  if (only.has('spawn')) {
+    log(`spawn-only: ${SPAWN_N} x true, 4 at a time, ${ROUNDS} rounds`);
+    const lines = join(work, 'spawn.txt');
+    await writeCsv(lines, SPAWN_N);
+    const r = { start: [], 'spawn-pipe': [], 'spawn-ignore': [], xargs: [], cpu: [] };
+    for (let i = 0; i < ROUNDS; i++) {
+      for (const v of ['start', 'spawn-pipe', 'spawn-ignore']) {
+        const o = JSON.parse((await run(process.execPath, [join(root, 'bench', 'spawn.js'), v, String(SPAWN_N), '4'], { timed: false })).stdout);
+        r[v].push(o.ms);
+        if (v === 'start') r.cpu.push(o.cpuMs);
+      }
+      if (tools.xargs) r.xargs.push((await run('xargs', ['-P', '4', '-n', '1', 'true'], { stdin: lines, timed: false })).ms);
+    }
+    t.spawn_start = median(r.start);
+    t.spawn_raw_pipe = median(r['spawn-pipe']);
+    t.spawn_raw_ignore = median(r['spawn-ignore']);
+    t.spawn_xargs = median(r.xargs);
+    results.spawn_start_vs_xargs = ratio(t.spawn_start, t.spawn_xargs);
+    results.spawn_start_vs_raw_spawn_pipe = ratio(t.spawn_start, t.spawn_raw_pipe);
+    results.spawn_raw_ignore_vs_xargs = ratio(t.spawn_raw_ignore, t.spawn_xargs);
+    results.spawn_start_cpu_s_per_1000_orders = round((median(r.cpu) / SPAWN_N) * 1000 / 1000, 3);
+  }
+
+  // ---- 1b. deliver through the server --------------------------------------
+  if (only.has('deliver')) {
+    log(`deliver: ${N} x true, ${ROUNDS} rounds (waiter -x 4, 4 waiters x -x 1, xargs, parallel --sqlandworker ${PAR_JOBS} jobs)`);
+    const csv = join(work, 'deliver.csv');
+    await writeCsv(csv, N);
+    const parJobs = join(work, 'parallel.txt');
+    await writeCsv(parJobs, PAR_JOBS);
+    const env = envFor('bench_deliver');
+    const fresh = async () => {
+      await waiter(['clean'], env, { timed: false });
+      await waiter(['load', csv], env, { timed: false });
+    };
+    const delivered = (out) => Number(/Delivered (\d+) orders/.exec(out)?.[1] ?? NaN);
+    const r = { x4: [], procs4: [], xargs: [], parallel: [], cpu: [], scpu: [], rss: [] };
+    for (let i = 0; i < ROUNDS; i++) {
+      await fresh();
+      const s0 = serverCpu(serverPid);
+      const a = await waiter(['deliver', '-x', '4', 'true'], env);
+      const s1 = serverCpu(serverPid);
+      if (delivered(a.stdout) !== N) throw new Error(`waiter -x 4 delivered ${delivered(a.stdout)} of ${N}`);
+      r.x4.push(a.ms);
+      r.cpu.push(a.cpuS);
+      r.rss.push(a.rssMB);
+      if (s0 != null) r.scpu.push(s1 - s0);
+
+      if (tools.xargs) r.xargs.push((await run('xargs', ['-P', '4', '-n', '1', 'true'], { stdin: csv, timed: false })).ms);
+
+      await fresh();
+      const t0 = performance.now();
+      const four = await Promise.all([1, 2, 3, 4].map(() => waiter(['deliver', 'true'], env, { timed: false })));
+      r.procs4.push(performance.now() - t0);
+      const sum = four.reduce((n, x) => n + delivered(x.stdout), 0);
+      if (sum !== N) throw new Error(`4 waiters delivered ${sum} of ${N}`);
+
+      if (hasParallel) {
+        const db = join(work, `parallel-${i}.sqlite`);
+        const url = `sqlite3:///${encodeURIComponent(db)}/jobs`;
+        r.parallel.push((await run('parallel', ['--sqlandworker', url, '-j4', 'true', '{}', '::::', parJobs], { timed: false })).ms);
+      }
+    }
+    t.deliver_x4 = median(r.x4);
+    t.deliver_4procs = median(r.procs4);
+    t.deliver_xargs = median(r.xargs);
+    t.parallel_sql_per_run = median(r.parallel);
+    t.parallel_sql_scaled = t.parallel_sql_per_run == null ? null : (t.parallel_sql_per_run * N) / PAR_JOBS;
+    results.deliver_vs_xargs = ratio(t.deliver_x4, t.deliver_xargs);
+    results.deliver_4procs_vs_xargs = ratio(t.deliver_4procs, t.deliver_xargs);
+    results.deliver_vs_parallel_sql = ratio(t.deliver_x4, t.parallel_sql_scaled);
+    results.deliver_ms_per_order = round(t.deliver_x4 / N, 1);
+    results.waiter_cpu_s_per_1000_orders = hasTime ? round((median(r.cpu) / N) * 1000, 2) : null;
+    results.server_cpu_s_per_1000_orders = r.scpu.length ? round((median(r.scpu) / N) * 1000, 2) : null;
+    results.peak_rss_mb.deliver = round(median(r.rss), 1);
+    // One tenth of the list: peak RSS must not grow with it.
+    const small = join(work, 'deliver-small.csv');
+    await writeCsv(small, Math.max(1, Math.round(N / 10)));
+    await waiter(['clean'], env, { timed: false });
+    await waiter(['load', small], env, { timed: false });
+    results.peak_rss_mb.deliver_tenth = round((await waiter(['deliver', '-x', '4', 'true'], env)).rssMB, 1);
+  }
+
+  // ---- 2-4, 6. load, extract, status ----------------------------------------
+  // Every run gets its own list, dropped afterwards: `waiter clean` (deleteMany) of a
+  // large list fails on FerretDB v1 ("too many SQL variables"), see README.
+  let lists = 0;
+  const dataBench = async (u, rows, rounds, statusRuns, db) => {
+    const csv = join(work, `rows-${rows}.csv`);
+    if (!existsSync(csv)) await writeCsv(csv, rows);
+    const c = await new MongoClient(u).connect();
+    const drop = (list) => c.db(db).collection(list).drop().catch(() => undefined);
+    const out = join(work, 'extract.csv');
+    const r = { load: [], bare: [], extract: [], bareExtract: [], loadRss: [], extractRss: [] };
+    let env;
+    for (let i = 0; i < rounds; i++) {
+      const w = `w${++lists}`;
+      env = { ...envFor(db, u), WAITER_LIST: w };
+      const a = await waiter(['load', csv], env);
+      r.load.push(a.ms);
+      r.loadRss.push(a.rssMB);
+      const e = await waiter(['extract', '-o', out], env);
+      r.extract.push(e.ms);
+      r.extractRss.push(e.rssMB);
+      await drop(w);
+      const b = `b${++lists}`;
+      env = { ...envFor(db, u), WAITER_LIST: b };
+      r.bare.push((await run(process.execPath, [join(root, 'bench', 'bare.js'), 'load', csv, u, db, b])).ms);
+      r.bareExtract.push((await run(process.execPath, [join(root, 'bench', 'bare.js'), 'extract', out, u, db, b])).ms);
+      if (i < rounds - 1) await drop(b);
+    }
+    // The list is loaded (by the bare script, same documents): time status on it.
+    const st = [];
+    for (let i = 0; i < statusRuns; i++) st.push((await waiter(['status', '--json'], env, { timed: false })).ms / 1000);
+    await drop(env.WAITER_LIST);
+    await c.close();
+    return {
+      rows,
+      load_ms: median(r.load),
+      bare_load_ms: median(r.bare),
+      extract_ms: median(r.extract),
+      bare_extract_ms: median(r.bareExtract),
+      load_vs_driver: ratio(median(r.load), median(r.bare)),
+      extract_vs_driver: ratio(median(r.extract), median(r.bareExtract)),
+      load_rss_mb: round(median(r.loadRss), 1),
+      extract_rss_mb: round(median(r.extractRss), 1),
+      status_s: round(median(st), 3),
+      status_runs: statusRuns,
+    };
+  };
+  if (only.has('data')) {
+    log(`load/extract: ${ROWS} rows, ${ROUNDS} rounds, then status x ${Math.min(3, STATUS_RUNS)}`);
+    const full = await dataBench(uri, ROWS, ROUNDS, Math.min(3, STATUS_RUNS), 'bench_data');
+    log(`load/extract/status at one tenth: ${Math.round(ROWS / 10)} rows, 1 round, status x ${STATUS_RUNS}`);
+    const tenth = await dataBench(uri, Math.round(ROWS / 10), 1, STATUS_RUNS, 'bench_data');
+    Object.assign(t, { load: full.load_ms, bare_load: full.bare_load_ms, extract: full.extract_ms, bare_extract: full.bare_extract_ms });
+    results.load_vs_driver = full.load_vs_driver;
+    results.extract_vs_driver = full.extract_vs_driver;
+    results.status_seconds = [
+      { rows: full.rows, median_s: full.status_s, runs: full.status_runs },
+      { rows: tenth.rows, median_s: tenth.status_s, runs: tenth.status_runs },
+    ];
+    if (ROWS === 1_000_000) results.status_1m_seconds = full.status_s;
+    Object.assign(results.peak_rss_mb, {
+      load: full.load_rss_mb,
+      load_tenth: tenth.load_rss_mb,
+      extract: full.extract_rss_mb,
+      extract_tenth: tenth.extract_rss_mb,
+    });
+    results.data_tenth = tenth;
+  }
+  if (only.has('nolock') && !process.env.MONGODB_URI) {
+    const rows = Math.round(ROWS / 10);
+    log(`no-lock server: load/extract/status at ${rows} rows, ${ROUNDS} rounds`);
+    const s = await startTestServer({ data: join(work, 'server-nolock'), noLock: true });
+    started.push(s);
+    results.nolock = await dataBench(s.uri, rows, ROUNDS, STATUS_RUNS, 'bench_nolock');
+    results.nolock.locked_same_size = results.data_tenth ?? null;
+  }
+} finally {
+  for (const s of started) await s.stop();
+  rmSync(work, { recursive: true, force: true });
+}
+
+// ---- report --------------------------------------------------------------
+const f = (x, unit = '') => (x == null ? 'n/a' : `${x}${unit}`);
+const rss = results.peak_rss_mb;
+const rows = [
+  ['deliver -x 4 vs xargs -P 4', f(results.deliver_vs_xargs, 'x'), '<= 1.5x', `${N} x true: ${f(round(t.deliver_x4))} ms vs ${f(round(t.deliver_xargs))} ms`],
+  ['4 waiters x -x 1 vs xargs', f(results.deliver_4procs_vs_xargs, 'x'), '', `${f(round(t.deliver_4procs))} ms`],
+  ['deliver -x 4 vs parallel --sqlandworker', f(results.deliver_vs_parallel_sql, 'x'), '', `parallel: ${f(round(t.parallel_sql_per_run))} ms / ${PAR_JOBS} jobs, scaled to ${N}`],
+  ['spawn-only: start() vs xargs', f(results.spawn_start_vs_xargs, 'x'), '<= 1.5x', `${SPAWN_N} x true: ${f(round(t.spawn_start))} ms vs ${f(round(t.spawn_xargs))} ms`],
+  ['spawn-only: start() vs raw spawn (pipes)', f(results.spawn_start_vs_raw_spawn_pipe, 'x'), '', `raw pipes ${f(round(t.spawn_raw_pipe))} ms, raw ignore ${f(round(t.spawn_raw_ignore))} ms`],
+  ['load vs bare driver', f(results.load_vs_driver, 'x'), '<= 1.2x', `${ROWS} rows: ${f(round(t.load))} ms vs ${f(round(t.bare_load))} ms`],
+  ['extract vs bare driver', f(results.extract_vs_driver, 'x'), '<= 1.2x', `${f(round(t.extract))} ms vs ${f(round(t.bare_extract))} ms`],
+  ...(results.status_seconds ?? []).map((s) => [`status (${s.rows} orders)`, f(s.median_s, ' s'), '<= 0.5 s @1M', `median of ${s.runs}`]),
+  ['waiter CPU per 1000 orders', f(results.waiter_cpu_s_per_1000_orders, ' s'), '', `spawn-only: ${f(results.spawn_start_cpu_s_per_1000_orders, ' s')}`],
+  ['server CPU per 1000 orders', f(results.server_cpu_s_per_1000_orders, ' s'), '', 'test server pid, /proc utime+stime'],
+  ['peak RSS load (full / tenth)', `${f(rss.load)} / ${f(rss.load_tenth)} MB`, '<= 150, flat', ''],
+  ['peak RSS extract (full / tenth)', `${f(rss.extract)} / ${f(rss.extract_tenth)} MB`, '<= 150, flat', ''],
+  ['peak RSS deliver (full / tenth)', `${f(rss.deliver)} / ${f(rss.deliver_tenth)} MB`, '<= 150, flat', ''],
+];
+if (results.nolock) {
+  const n = results.nolock;
+  const l = n.locked_same_size;
+  rows.push([`no-lock server (${n.rows} rows)`, `load ${f(n.load_vs_driver, 'x')}, extract ${f(n.extract_vs_driver, 'x')}`, '', `status ${f(n.status_s, ' s')}; locked: load ${f(l?.load_ms && round(l.load_ms))} ms vs ${f(round(n.load_ms))}, status ${f(l?.status_s, ' s')}`]);
+}
+const w = [0, 1, 2].map((i) => Math.max(...rows.map((r) => r[i].length)));
+console.log(`waiter bench: ${server}\n${results.measured_at}; orders=${N} rows=${ROWS} rounds=${ROUNDS}\n`);
+for (const r of rows) console.log(`${r[0].padEnd(w[0])}  ${r[1].padStart(w[1])}  ${r[2].padEnd(w[2])}  ${r[3]}`);
+writeFileSync(opt.out, `${JSON.stringify(results, null, 2)}\n`);
+console.log(`\nwrote ${opt.out}`);
