@@ -25,6 +25,8 @@ export interface Order {
   waiter?: string;
   start?: Date;
   heartbeat?: Date;
+  /** The lease: a RUNNING order past this is stale and may be taken over. */
+  expires?: Date;
   stop?: Date;
   exitCode?: number;
   signal?: string;
