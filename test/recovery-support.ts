@@ -6,27 +6,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ResultPromise } from 'execa';
 import type { Db, ObjectId } from 'mongodb';
+import type { Order } from '../src/order.js';
 import { afterEach } from 'vitest';
 import { until, waiter, type Where } from './support/cli.js';
 
-/** The order document as the tests read it (see the contract in src/kitchen.ts). */
-export interface OrderDoc {
-  _id: ObjectId;
-  status: string;
-  arguments: string[];
-  attempts: number;
-  waiter?: string;
-  start?: Date;
-  heartbeat?: Date;
-  expires?: Date;
-  stop?: Date;
-  exitCode?: number;
-  signal?: string;
-  error?: string;
-  output?: string;
-  claim?: string;
-  history?: { attempt: number; waiter: string; result: string; error?: string; exitCode?: number; signal?: string }[];
-}
+/** The order document as the tests read it: the product's own type (src/order.ts). */
+export type OrderDoc = Order;
 
 export const orders = (db: Db) => db.collection<OrderDoc>('orders');
 

@@ -17,14 +17,14 @@ export function kitchenEnv(k: Where, extra: Record<string, string> = {}): Record
 }
 
 /** Starts `waiter <args>`; never rejects on a non-zero exit (tests assert the code). */
-export function waiter(k: Where, args: string[], opts: Options & { env?: Record<string, string> } = {}): ResultPromise {
+export function waiter(k: Where, args: string[], opts: Options & { env?: Record<string, string> } = {}): ResultPromise<{ reject: false }> {
   return execa('node', [BIN, ...args], {
     reject: false,
     cwd: ROOT,
     ...(opts.input === undefined ? { stdin: 'ignore' } : {}),
     ...opts,
     env: { ...kitchenEnv(k), ...opts.env },
-  } as Options) as ResultPromise;
+  } as Options) as unknown as ResultPromise<{ reject: false }>;
 }
 
 /** Polls fn until it returns a truthy value (or throws after timeoutMs). Never "sleep long enough". */
