@@ -1,4 +1,5 @@
 // CSV in (load) and out (extract), as streams: a file of any size in bounded memory.
+import { isUtf8 } from 'node:buffer';
 import { Transform, type Readable, type TransformCallback } from 'node:stream';
 import { parse, CsvError } from 'csv-parse';
 import { stringify, type Stringifier } from 'csv-stringify';
@@ -21,16 +22,7 @@ export interface ParseOptions {
  */
 export async function* parseRows(input: Readable, opts: ParseOptions): AsyncGenerator<string[]> {
   const decoder = new Utf8Check(opts.source);
-  const parser = parse({
-    delimiter: opts.delimiter ?? ',',
-    bom: true,
-    record_delimiter: ['\r\n', '\n'],
-    skip_empty_lines: true,
-    relax_column_count: true,
-    max_record_size: MAX_ROW_BYTES + 1, // characters: a memory guard; the exact byte check is below
-    from: opts.header ? 2 : 1,
-    info: true,
-  });
+  const parser = csvParser(opts, true);
   input.on('error', (err) => parser.destroy(err));
   decoder.on('error', (err) => parser.destroy(err));
   input.pipe(decoder).pipe(parser);
@@ -49,6 +41,63 @@ export async function* parseRows(input: Readable, opts: ParseOptions): AsyncGene
   } catch (err) {
     throw toInputError(err, opts.source, lastLine);
   }
+}
+
+/**
+ * Validates a whole CSV file and counts its rows, fast: no line tracking. Only when
+ * something is wrong does it read the file again with parseRows, to name the line.
+ * `open` must give the same bytes each time.
+ */
+export async function validateRows(open: () => Readable, opts: ParseOptions): Promise<number> {
+  const parser = csvParser(opts, false);
+  const checker = new Utf8Check(opts.source);
+  const input = open();
+  input.on('error', (err) => parser.destroy(err));
+  checker.on('error', (err) => parser.destroy(err));
+  let n = 0;
+  try {
+    for await (const record of input.pipe(checker).pipe(parser) as AsyncIterable<string[]>) {
+      if (mayExceed(record) && rowBytes(record) > MAX_ROW_BYTES) throw new InputError('row too long');
+      n++;
+    }
+    return n;
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    if (!(err instanceof InputError || err instanceof CsvError)) throw toInputError(err, opts.source, 0);
+    for await (const _ of parseRows(open(), opts)); // throws the located error
+    throw toInputError(e, opts.source, 0);
+  }
+}
+
+/** UTF-8 takes at most 3 bytes per UTF-16 unit: below that, a row cannot be too long. */
+function mayExceed(record: string[]): boolean {
+  let units = record.length;
+  for (const f of record) units += f.length;
+  return units * 3 > MAX_ROW_BYTES;
+}
+
+/**
+ * Rows of input that parseRows has already read through without error (load's second
+ * pass): the same parse, without the UTF-8, size and line checks, which cost about as
+ * much as the parse itself.
+ */
+export async function* readCheckedRows(input: Readable, opts: ParseOptions): AsyncGenerator<string[]> {
+  const parser = csvParser(opts, false);
+  input.on('error', (err) => parser.destroy(err));
+  yield* input.pipe(parser) as AsyncIterable<string[]>;
+}
+
+function csvParser(opts: ParseOptions, info: boolean) {
+  return parse({
+    delimiter: opts.delimiter ?? ',',
+    bom: true,
+    record_delimiter: ['\r\n', '\n'],
+    skip_empty_lines: true,
+    relax_column_count: true,
+    max_record_size: MAX_ROW_BYTES + 1, // characters: a memory guard; the exact byte check is in parseRows
+    from: opts.header ? 2 : 1,
+    info,
+  });
 }
 
 /** The bytes of a row's fields and the delimiters between them (quotes and line end not counted). */
@@ -75,39 +124,39 @@ function toInputError(err: unknown, source: string, lastLine: number): Error {
   return err instanceof Error ? err : new Error(String(err));
 }
 
-/** Decodes UTF-8 strictly (a bad byte is an error, not U+FFFD), counting lines for the message. */
+/**
+ * Passes the bytes through once they are known to be valid UTF-8 (a bad byte is an
+ * error, not U+FFFD), counting lines for the message. Native checks, no decoding:
+ * csv-parse decodes the bytes itself.
+ */
 class Utf8Check extends Transform {
-  private readonly decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
   /** The bytes of a character cut by the chunk boundary, carried to the next chunk. */
   private pending = Buffer.alloc(0);
   private line = 1;
 
   constructor(private readonly source: string) {
-    super({ decodeStrings: true, readableObjectMode: false });
+    super();
   }
 
   override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
     const bytes = this.pending.length ? Buffer.concat([this.pending, chunk]) : chunk;
     const cut = bytes.length - cutCharacterBytes(bytes);
     this.pending = Buffer.from(bytes.subarray(cut));
-    this.decode(bytes.subarray(0, cut), done);
+    this.check(bytes.subarray(0, cut), done);
   }
 
   override _flush(done: TransformCallback): void {
-    this.decode(this.pending, done);
+    this.check(this.pending, done);
   }
 
-  private decode(bytes: Uint8Array, done: TransformCallback): void {
-    let text: string;
-    try {
-      text = this.decoder.decode(bytes);
-    } catch {
+  private check(bytes: Buffer, done: TransformCallback): void {
+    if (!isUtf8(bytes)) {
       this.line += countNewlines(bytes.subarray(0, validPrefix(bytes)));
       done(new InputError(`${this.source} line ${this.line}: invalid UTF-8`));
       return;
     }
-    for (let i = text.indexOf('\n'); i !== -1; i = text.indexOf('\n', i + 1)) this.line++;
-    done(null, text);
+    this.line += countNewlines(bytes);
+    done(null, bytes);
   }
 }
 
@@ -122,9 +171,9 @@ function cutCharacterBytes(bytes: Uint8Array): number {
   return 0;
 }
 
-function countNewlines(bytes: Uint8Array): number {
+function countNewlines(bytes: Buffer): number {
   let n = 0;
-  for (const b of bytes) if (b === 0x0a) n++;
+  for (let i = bytes.indexOf(0x0a); i !== -1; i = bytes.indexOf(0x0a, i + 1)) n++;
   return n;
 }
 

@@ -5,17 +5,8 @@ import type { Kitchen } from './kitchen.js';
 export const LOAD_BATCH = 1000;
 
 /**
- * Reads every row once, to validate the file before the kitchen is touched: a
- * malformed file throws here, so no order of it is ever visible. Returns the count.
- */
-export async function countRows(rows: AsyncIterable<string[]>): Promise<number> {
-  let n = 0;
-  for await (const _ of rows) n++;
-  return n;
-}
-
-/**
- * Inserts the (already validated) rows as READY orders in batches, one insert in
+ * Inserts the rows (validated first by csv.ts validateRows: a malformed file never
+ * reaches the kitchen, so none of its orders is ever visible) as READY orders in batches, one insert in
  * flight while the next batch is parsed. Returns how many were loaded; if the kitchen
  * fails part-way, the error says how many of `expected` made it.
  */

@@ -1,7 +1,7 @@
 import { createReadStream } from 'node:fs';
 import { Readable } from 'node:stream';
 import { describe, expect, test } from 'vitest';
-import { MAX_ROW_BYTES, parseRows } from '../src/csv.js';
+import { MAX_ROW_BYTES, parseRows, readCheckedRows, validateRows } from '../src/csv.js';
 import { InputError } from '../src/errors.js';
 import { FIXTURES } from './support/cli.js';
 
@@ -57,3 +57,37 @@ describe('parseRows', () => {
     expect((err as Error).message).toMatch(/^test\.csv line 2: row longer than 1048576 bytes$/);
   });
 });
+
+describe('validateRows and readCheckedRows (load\'s two passes)', () => {
+  const open = (text: string) => () => Readable.from([Buffer.from(text)]);
+
+  test('count the rows parseRows gives, and give the same rows', async () => {
+    const csv = 'a,"b,c"\n\n"x\ny",z\r\nlast\n';
+    expect(await validateRows(open(csv), { source: 't.csv' })).toBe(3);
+    const rows: string[][] = [];
+    for await (const r of readCheckedRows(open(csv)(), { source: 't.csv' })) rows.push(r);
+    expect(rows).toEqual(await rows_(csv));
+  });
+
+  test.each([
+    ['malformed-quote.csv', 'm.csv line 3: unterminated quote'],
+    ['bad-utf8.csv', 'm.csv line 3: invalid UTF-8'],
+  ])('a malformed %s is reported with its line, as parseRows does', async (file, message) => {
+    const err = await validateRows(() => createReadStream(`${FIXTURES}${file}`), { source: 'm.csv' }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(InputError);
+    expect((err as Error).message).toBe(message);
+  });
+
+  test('a row over 1 MiB of multi-byte characters is caught by bytes, not characters', async () => {
+    const big = `ok\n${'é'.repeat(MAX_ROW_BYTES / 2 + 1)}\n`; // under 1 Mi characters, over 1 MiB
+    const err = await validateRows(open(big), { source: 'm.csv' }).catch((e: unknown) => e);
+    expect((err as Error).message).toBe('m.csv line 2: row longer than 1048576 bytes');
+    expect(await validateRows(open(`ok\n${'é'.repeat(MAX_ROW_BYTES / 2)}\n`), { source: 'm.csv' })).toBe(2);
+  });
+});
+
+async function rows_(text: string) {
+  const out: string[][] = [];
+  for await (const r of parseRows(Readable.from([Buffer.from(text)]), { source: 't.csv' })) out.push(r);
+  return out;
+}

@@ -4,9 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { Argv } from 'yargs';
-import { parseRows } from '../csv.js';
+import { readCheckedRows, validateRows } from '../csv.js';
 import { InputError, UsageError } from '../errors.js';
-import { countRows, insertRows } from '../load.js';
+import { insertRows } from '../load.js';
 import { print, withKitchen, type CommandResult, type Globals, type IO } from './common.js';
 
 export const describe = 'Load a CSV file (or - for stdin): each row becomes one READY order';
@@ -44,9 +44,9 @@ export async function run(g: Globals, o: LoadOptions, io: IO): Promise<CommandRe
     if (spool) await pipeline(io.stdin, createWriteStream(path));
     else await mustBeFile(o.file);
     const source = spool ? 'stdin' : o.file;
-    const rows = () => parseRows(createReadStream(path), { source, header: o.header, delimiter: o.delimiter });
-    const expected = await countRows(rows());
-    const n = await withKitchen(g, (k) => insertRows(k, rows(), expected));
+    const csv = { source, header: o.header, delimiter: o.delimiter };
+    const expected = await validateRows(() => createReadStream(path), csv);
+    const n = await withKitchen(g, (k) => insertRows(k, readCheckedRows(createReadStream(path), csv), expected));
     print(io.stdout, `Loaded ${n} orders`);
     return {};
   } finally {
