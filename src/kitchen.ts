@@ -55,6 +55,7 @@ export interface Finish {
 export type Counts = Record<State, number> & { total: number; stale: number };
 
 const CONNECT_TIMEOUT_MS = 10_000;
+const CLEAN_BATCH = 20_000;
 
 export class Kitchen {
   private indexed = false;
@@ -262,10 +263,21 @@ export class Kitchen {
     return this.orders.find(status ? { status } : {}).sort({ _id: 1 });
   }
 
-  /** Clean: delete the orders of the list (of one state if given). Returns how many. */
+  /**
+   * Clean: delete the orders of the list (of one state if given), oldest first, in
+   * _id ranges of at most CLEAN_BATCH orders: one deleteMany over a large list fails
+   * on FerretDB v1 ("too many SQL variables"), and a range is cheap to match on both
+   * servers (an $in of thousands of ids is not, on FerretDB). Returns how many.
+   */
   async clean(status?: State): Promise<number> {
-    const r = await this.orders.deleteMany(status ? { status } : {});
-    return r.deletedCount;
+    const filter: Filter<Order> = status ? { status } : {};
+    let deleted = 0;
+    for (;;) {
+      const [last] = await this.orders.find(filter, { projection: { _id: 1 } }).sort({ _id: 1 }).skip(CLEAN_BATCH - 1).limit(1).toArray();
+      const r = await this.orders.deleteMany(last ? { ...filter, _id: { $lte: last._id } } : filter);
+      deleted += r.deletedCount;
+      if (!last) return deleted;
+    }
   }
 }
 

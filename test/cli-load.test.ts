@@ -120,6 +120,18 @@ describe('add, status, clean', () => {
   });
 });
 
+describe('clean on a large list', () => {
+  test('100,000 orders: all deleted, in _id ranges (one deleteMany of them fails on FerretDB v1)', async () => {
+    const doc = (i: number) => ({ status: i % 4 === 0 ? 'DONE' : 'READY', arguments: [String(i)], attempts: 0 });
+    for (let i = 0; i < 100_000; i += 10_000) await orders().insertMany(Array.from({ length: 10_000 }, (_, j) => doc(i + j)));
+    expect((await waiter(k, ['clean', '--status', 'DONE'])).stdout).toBe('Cleaned 25000 orders.');
+    const r = await waiter(k, ['clean']);
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toBe('Cleaned 75000 orders.');
+    expect(await orders().countDocuments()).toBe(0);
+  }, 120_000);
+});
+
 describe('extract', () => {
   test('CSV report in _id order; arguments as JSON round-trip; empty fields for what is missing', async () => {
     const tricky = ['a,b', 'quote " here', 'new\nline', 'δ', ''];
