@@ -21,7 +21,7 @@ import { randomUUID } from 'node:crypto';
 import { MongoClient, MongoError, ObjectId, type Collection, type Filter } from 'mongodb';
 import { ConnectionString } from 'mongodb-connection-string-url';
 import { KitchenError } from './errors.js';
-import { HISTORY_LIMIT, STATES, type Attempt, type Order, type State } from './order.js';
+import { HISTORY_LIMIT, STATES, canTransition, type Attempt, type Order, type State } from './order.js';
 
 export interface KitchenAddress {
   uri: string;
@@ -171,6 +171,7 @@ export class Kitchen {
    * lost; then true if that write is there (our attempt, with our stop, in history).
    */
   async finish(c: Claimed, f: Finish, retry = false): Promise<boolean> {
+    if (!canTransition('RUNNING', f.status)) throw new Error(`finish: RUNNING -> ${f.status} is not a transition`);
     const attempt: Attempt = {
       attempt: c.attempt,
       waiter: c.waiter,

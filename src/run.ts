@@ -31,8 +31,6 @@ export interface Running {
   readonly outcome: Promise<Outcome>;
   /** SIGTERM the whole process group now, SIGKILL it after killAfterMs. */
   terminate(): void;
-  /** SIGKILL the whole process group now. */
-  kill(): void;
 }
 
 export function start(req: RunRequest): Running {
@@ -84,7 +82,7 @@ export function start(req: RunRequest): Running {
     };
   })();
 
-  return { outcome, terminate, kill: () => killGroup(sub.pid, 'SIGKILL') };
+  return { outcome, terminate };
 }
 
 interface Exit {
