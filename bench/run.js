@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// npm run bench [-- --orders N --rows R --rounds K --spawn-orders S --parallel-jobs P --only LIST --no-nolock]
+// npm run bench [-- --orders N --rows R --rounds K --spawn-orders S --parallel-jobs P --only spawn,deliver,parts,data,nolock --no-nolock]
 //
 // Measures waiter against its baselines side by side (A/B alternated, medians),
 // prints one table and writes bench/results.json. Uses MONGODB_URI if set, else
@@ -20,12 +20,12 @@ const WAITER = join(root, 'bin', 'waiter.js');
 const { values: opt } = parseArgs({
   options: {
     orders: { type: 'string', default: '200' }, // deliver: orders per run (claims are O(READY) on FerretDB v1)
-    rows: { type: 'string', default: '100000' }, // load/extract/status list size (issue: 1,000,000)
+    rows: { type: 'string', default: '1000000' }, // load/extract/status list size (~25 min on the FerretDB test server; --rows 100000 for a quick run)
     rounds: { type: 'string', default: '3' }, // A/B rounds; medians reported
     'spawn-orders': { type: 'string', default: '2000' }, // spawn-only bench (no server)
     'parallel-jobs': { type: 'string', default: '1000' }, // GNU parallel --sqlandworker run, scaled to --orders
     'status-runs': { type: 'string', default: '10' }, // status at rows/10 (median); full size gets min(3, this)
-    only: { type: 'string', default: 'spawn,deliver,data,nolock' },
+    only: { type: 'string', default: 'spawn,deliver,parts,data,nolock' },
     'no-nolock': { type: 'boolean', default: false },
     out: { type: 'string', default: join(root, 'bench', 'results.json') },
   },
@@ -96,7 +96,14 @@ async function run(cmd, args, { env = {}, stdin, timed = hasTime } = {}) {
 function createReadStreamInto(path, w) {
   w.end(readFileSync(path));
 }
-const waiter = (args, env, o = {}) => run(process.execPath, [WAITER, ...args], { env, ...o });
+/** Runs bin/waiter.js; `self` is its own CPU (bench/usage.cjs), without its children's. */
+const waiter = async (args, env, o = {}) => {
+  const ufile = join(work, `usage-${process.hrtime.bigint()}`);
+  const r = await run(process.execPath, ['-r', join(root, 'bench', 'usage.cjs'), WAITER, ...args], { env: { ...env, WAITER_BENCH_USAGE: ufile }, ...o });
+  const self = existsSync(ufile) ? JSON.parse(readFileSync(ufile, 'utf8')) : null;
+  rmSync(ufile, { force: true });
+  return { ...r, self };
+};
 
 async function writeCsv(path, n) {
   const w = createWriteStream(path);
@@ -143,10 +150,12 @@ const results = {
   spawn_start_vs_xargs: null,
   spawn_start_vs_raw_spawn_pipe: null,
   load_vs_driver: null,
+  load_vs_driver_no_index: null,
   extract_vs_driver: null,
   status_1m_seconds: null,
   status_seconds: null,
   waiter_cpu_s_per_1000_orders: null,
+  waiter_marginal_cpu_s_per_1000_orders: null,
   server_cpu_s_per_1000_orders: null,
   peak_rss_mb: {},
   nolock: null,
@@ -164,9 +173,9 @@ try {
     log(`spawn-only: ${SPAWN_N} x true, 4 at a time, ${ROUNDS} rounds`);
     const lines = join(work, 'spawn.txt');
     await writeCsv(lines, SPAWN_N);
-    const r = { start: [], 'spawn-pipe': [], 'spawn-ignore': [], xargs: [], cpu: [] };
+    const r = { start: [], 'spawn-pipe': [], 'spawn-ignore': [], 'spawn-ignore-2threads': [], xargs: [], cpu: [] };
     for (let i = 0; i < ROUNDS; i++) {
-      for (const v of ['start', 'spawn-pipe', 'spawn-ignore']) {
+      for (const v of ['start', 'spawn-pipe', 'spawn-ignore', 'spawn-ignore-2threads']) {
         const o = JSON.parse((await run(process.execPath, [join(root, 'bench', 'spawn.js'), v, String(SPAWN_N), '4'], { timed: false })).stdout);
         r[v].push(o.ms);
         if (v === 'start') r.cpu.push(o.cpuMs);
@@ -176,10 +185,12 @@ try {
     t.spawn_start = median(r.start);
     t.spawn_raw_pipe = median(r['spawn-pipe']);
     t.spawn_raw_ignore = median(r['spawn-ignore']);
+    t.spawn_raw_ignore_2threads = median(r['spawn-ignore-2threads']);
     t.spawn_xargs = median(r.xargs);
     results.spawn_start_vs_xargs = ratio(t.spawn_start, t.spawn_xargs);
     results.spawn_start_vs_raw_spawn_pipe = ratio(t.spawn_start, t.spawn_raw_pipe);
     results.spawn_raw_ignore_vs_xargs = ratio(t.spawn_raw_ignore, t.spawn_xargs);
+    results.spawn_raw_2threads_vs_main_thread = ratio(t.spawn_raw_ignore_2threads, t.spawn_raw_ignore);
     results.spawn_start_cpu_s_per_1000_orders = round((median(r.cpu) / SPAWN_N) * 1000 / 1000, 3);
   }
 
@@ -196,7 +207,7 @@ try {
       await waiter(['load', csv], env, { timed: false });
     };
     const delivered = (out) => Number(/Delivered (\d+) orders/.exec(out)?.[1] ?? NaN);
-    const r = { x4: [], procs4: [], xargs: [], parallel: [], cpu: [], scpu: [], rss: [] };
+    const r = { x4: [], procs4: [], xargs: [], parallel: [], cpu: [], self: [], scpu: [], rss: [] };
     for (let i = 0; i < ROUNDS; i++) {
       await fresh();
       const s0 = serverCpu(serverPid);
@@ -205,6 +216,7 @@ try {
       if (delivered(a.stdout) !== N) throw new Error(`waiter -x 4 delivered ${delivered(a.stdout)} of ${N}`);
       r.x4.push(a.ms);
       r.cpu.push(a.cpuS);
+      r.self.push(a.self?.cpuS);
       r.rss.push(a.rssMB);
       if (s0 != null) r.scpu.push(s1 - s0);
 
@@ -232,15 +244,45 @@ try {
     results.deliver_4procs_vs_xargs = ratio(t.deliver_4procs, t.deliver_xargs);
     results.deliver_vs_parallel_sql = ratio(t.deliver_x4, t.parallel_sql_scaled);
     results.deliver_ms_per_order = round(t.deliver_x4 / N, 1);
-    results.waiter_cpu_s_per_1000_orders = hasTime ? round((median(r.cpu) / N) * 1000, 2) : null;
+    // Own CPU of the waiter process (not the commands'), start-up included.
+    results.waiter_cpu_s_per_1000_orders = round((median(r.self) / N) * 1000, 2);
+    // GNU time's figure also counts the commands (1000 x `true`): what xargs pays too.
+    results.waiter_cpu_with_commands_s_per_1000_orders = hasTime ? round((median(r.cpu) / N) * 1000, 2) : null;
     results.server_cpu_s_per_1000_orders = r.scpu.length ? round((median(r.scpu) / N) * 1000, 2) : null;
     results.peak_rss_mb.deliver = round(median(r.rss), 1);
-    // One tenth of the list: peak RSS must not grow with it.
+    // One tenth of the list, as many rounds: peak RSS must not grow with the list, and
+    // start-up (node, driver, connect) is paid once, so full minus tenth is the cost
+    // of the orders alone.
+    const nSmall = Math.max(1, Math.round(N / 10));
     const small = join(work, 'deliver-small.csv');
-    await writeCsv(small, Math.max(1, Math.round(N / 10)));
-    await waiter(['clean'], env, { timed: false });
-    await waiter(['load', small], env, { timed: false });
-    results.peak_rss_mb.deliver_tenth = round((await waiter(['deliver', '-x', '4', 'true'], env)).rssMB, 1);
+    await writeCsv(small, nSmall);
+    const tenth = { rss: [], self: [] };
+    for (let i = 0; i < ROUNDS; i++) {
+      await waiter(['clean'], env, { timed: false });
+      await waiter(['load', small], env, { timed: false });
+      const a = await waiter(['deliver', '-x', '4', 'true'], env);
+      tenth.rss.push(a.rssMB);
+      tenth.self.push(a.self?.cpuS);
+    }
+    results.peak_rss_mb.deliver_tenth = round(median(tenth.rss), 1);
+    const [full, part] = [median(r.self), median(tenth.self)];
+    if (full != null && part != null && N > nSmall) {
+      results.waiter_marginal_cpu_s_per_1000_orders = round(((full - part) / (N - nSmall)) * 1000, 2);
+    }
+  }
+
+  // ---- 5. where waiter's own CPU per order goes -----------------------------
+  if (only.has('parts')) {
+    log(`parts: the deliver loop with the kitchen only / processes only / both, ${N} orders cold + ${N} warm, ${ROUNDS} rounds`);
+    const r = {};
+    for (let i = 0; i < ROUNDS; i++) {
+      for (const v of ['spawn', 'kitchen', 'both']) {
+        const o = JSON.parse((await run(process.execPath, [join(root, 'bench', 'parts.js'), v, String(N), '4', uri, 'bench_parts', 'orders'], { timed: false })).stdout);
+        for (const phase of ['cold', 'warm']) (r[`${v}_${phase}`] ??= []).push(o[phase].cpuMs);
+      }
+    }
+    // CPU ms per order, median over rounds.
+    results.cpu_ms_per_order = Object.fromEntries(Object.entries(r).map(([k, v]) => [k, round(median(v) / N, 2)]));
   }
 
   // ---- 2-4, 6. load, extract, status ----------------------------------------
@@ -253,7 +295,7 @@ try {
     const c = await new MongoClient(u).connect();
     const drop = (list) => c.db(db).collection(list).drop().catch(() => undefined);
     const out = join(work, 'extract.csv');
-    const r = { load: [], bare: [], extract: [], bareExtract: [], loadRss: [], extractRss: [] };
+    const r = { load: [], bare: [], bareNoIndex: [], extract: [], bareExtract: [], loadRss: [], extractRss: [] };
     let env;
     for (let i = 0; i < rounds; i++) {
       const w = `w${++lists}`;
@@ -270,6 +312,9 @@ try {
       r.bare.push((await run(process.execPath, [join(root, 'bench', 'bare.js'), 'load', csv, u, db, b])).ms);
       r.bareExtract.push((await run(process.execPath, [join(root, 'bench', 'bare.js'), 'extract', out, u, db, b])).ms);
       if (i < rounds - 1) await drop(b);
+      const n = `n${++lists}`;
+      r.bareNoIndex.push((await run(process.execPath, [join(root, 'bench', 'bare.js'), 'load-noindex', csv, u, db, n])).ms);
+      await drop(n);
     }
     // The list is loaded (by the bare script, same documents): time status on it.
     const st = [];
@@ -280,9 +325,11 @@ try {
       rows,
       load_ms: median(r.load),
       bare_load_ms: median(r.bare),
+      bare_load_noindex_ms: median(r.bareNoIndex),
       extract_ms: median(r.extract),
       bare_extract_ms: median(r.bareExtract),
       load_vs_driver: ratio(median(r.load), median(r.bare)),
+      load_vs_driver_no_index: ratio(median(r.load), median(r.bareNoIndex)),
       extract_vs_driver: ratio(median(r.extract), median(r.bareExtract)),
       load_rss_mb: round(median(r.loadRss), 1),
       extract_rss_mb: round(median(r.extractRss), 1),
@@ -295,8 +342,9 @@ try {
     const full = await dataBench(uri, ROWS, ROUNDS, Math.min(3, STATUS_RUNS), 'bench_data');
     log(`load/extract/status at one tenth: ${Math.round(ROWS / 10)} rows, 1 round, status x ${STATUS_RUNS}`);
     const tenth = await dataBench(uri, Math.round(ROWS / 10), 1, STATUS_RUNS, 'bench_data');
-    Object.assign(t, { load: full.load_ms, bare_load: full.bare_load_ms, extract: full.extract_ms, bare_extract: full.bare_extract_ms });
+    Object.assign(t, { load: full.load_ms, bare_load: full.bare_load_ms, bare_load_noindex: full.bare_load_noindex_ms, extract: full.extract_ms, bare_extract: full.bare_extract_ms });
     results.load_vs_driver = full.load_vs_driver;
+    results.load_vs_driver_no_index = full.load_vs_driver_no_index;
     results.extract_vs_driver = full.extract_vs_driver;
     results.status_seconds = [
       { rows: full.rows, median_s: full.status_s, runs: full.status_runs },
@@ -333,11 +381,17 @@ const rows = [
   ['deliver -x 4 vs parallel --sqlandworker', f(results.deliver_vs_parallel_sql, 'x'), '', `parallel: ${f(round(t.parallel_sql_per_run))} ms / ${PAR_JOBS} jobs, scaled to ${N}`],
   ['spawn-only: start() vs xargs', f(results.spawn_start_vs_xargs, 'x'), '<= 1.5x', `${SPAWN_N} x true: ${f(round(t.spawn_start))} ms vs ${f(round(t.spawn_xargs))} ms`],
   ['spawn-only: start() vs raw spawn (pipes)', f(results.spawn_start_vs_raw_spawn_pipe, 'x'), '', `raw pipes ${f(round(t.spawn_raw_pipe))} ms, raw ignore ${f(round(t.spawn_raw_ignore))} ms`],
-  ['load vs bare driver', f(results.load_vs_driver, 'x'), '<= 1.2x', `${ROWS} rows: ${f(round(t.load))} ms vs ${f(round(t.bare_load))} ms`],
+  ['spawn-only: raw spawn, 2 threads vs main', f(results.spawn_raw_2threads_vs_main_thread, 'x'), '', `2 worker threads ${f(round(t.spawn_raw_ignore_2threads))} ms (stdio ignored)`],
+  ['load vs bare driver (same index)', f(results.load_vs_driver, 'x'), '<= 1.2x', `${ROWS} rows: ${f(round(t.load))} ms vs ${f(round(t.bare_load))} ms`],
+  ['load vs bare driver (no index)', f(results.load_vs_driver_no_index, 'x'), '', `bare without the {status,_id} index: ${f(round(t.bare_load_noindex))} ms`],
   ['extract vs bare driver', f(results.extract_vs_driver, 'x'), '<= 1.2x', `${f(round(t.extract))} ms vs ${f(round(t.bare_extract))} ms`],
   ...(results.status_seconds ?? []).map((s) => [`status (${s.rows} orders)`, f(s.median_s, ' s'), '<= 0.5 s @1M', `median of ${s.runs}`]),
-  ['waiter CPU per 1000 orders', f(results.waiter_cpu_s_per_1000_orders, ' s'), '', `spawn-only: ${f(results.spawn_start_cpu_s_per_1000_orders, ' s')}`],
+  ['waiter CPU per 1000 orders (own)', f(results.waiter_cpu_s_per_1000_orders, ' s'), '', `start-up included; with the commands' CPU: ${f(results.waiter_cpu_with_commands_s_per_1000_orders, ' s')}`],
+  ['waiter CPU per 1000 orders (marginal)', f(results.waiter_marginal_cpu_s_per_1000_orders, ' s'), '', `full minus tenth-size run; spawn-only: ${f(results.spawn_start_cpu_s_per_1000_orders, ' s')}`],
   ['server CPU per 1000 orders', f(results.server_cpu_s_per_1000_orders, ' s'), '', 'test server pid, /proc utime+stime'],
+  ...(results.cpu_ms_per_order
+    ? [['CPU ms/order: kitchen / processes / both', ['kitchen', 'spawn', 'both'].map((v) => f(results.cpu_ms_per_order[`${v}_warm`])).join(' / '), '', `warm; cold: ${['kitchen', 'spawn', 'both'].map((v) => f(results.cpu_ms_per_order[`${v}_cold`])).join(' / ')} (bench/parts.js)`]]
+    : []),
   ['peak RSS load (full / tenth)', `${f(rss.load)} / ${f(rss.load_tenth)} MB`, '<= 150, flat', ''],
   ['peak RSS extract (full / tenth)', `${f(rss.extract)} / ${f(rss.extract_tenth)} MB`, '<= 150, flat', ''],
   ['peak RSS deliver (full / tenth)', `${f(rss.deliver)} / ${f(rss.deliver_tenth)} MB`, '<= 150, flat', ''],

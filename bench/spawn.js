@@ -1,12 +1,15 @@
 // Spawn-only bench: run `true` N times, C at a time, with no server involved, so
 // waiter's own per-order cost (dist/run.js start(), i.e. execa + output piping) can
 // be compared with raw child_process.spawn. Prints one JSON line {ms, cpuMs}.
-//   node bench/spawn.js <start|spawn-pipe|spawn-ignore> <N> <C>
+//   node bench/spawn.js <start|spawn-pipe|spawn-ignore|spawn-ignore-2threads> <N> <C>
+// spawn-ignore-2threads: spawn-ignore from two worker threads (N/2 each, C/2 at a
+// time), to see whether spawning off the main thread would pay (bench/README.md).
 import { spawn } from 'node:child_process';
+import { Worker, isMainThread, workerData } from 'node:worker_threads';
 import { Writable } from 'node:stream';
 import { start } from '../dist/run.js';
 
-const [variant, n = '1000', c = '4'] = process.argv.slice(2);
+const [variant, n = '1000', c = '4'] = isMainThread ? process.argv.slice(2) : workerData;
 const N = Number(n);
 const C = Number(c);
 const devnull = () => new Writable({ write: (_chunk, _enc, done) => done() });
@@ -41,19 +44,35 @@ const once = {
       p.on('error', reject);
       p.on('exit', resolve);
     }),
+  'spawn-ignore-2threads': () => {
+    throw new Error('not per order');
+  },
 }[variant];
 if (!once) {
-  console.error(`usage: node bench/spawn.js <start|spawn-pipe|spawn-ignore> <N> <C>`);
+  console.error(`usage: node bench/spawn.js <start|spawn-pipe|spawn-ignore|spawn-ignore-2threads> <N> <C>`);
   process.exit(2);
 }
 
-let next = 0;
 const t0 = performance.now();
-const cpu0 = process.cpuUsage();
-await Promise.all(
-  Array.from({ length: C }, async () => {
-    while (next < N) await once(next++);
-  }),
-);
+const cpu0 = process.cpuUsage(); // the whole process: all its threads
+if (variant === 'spawn-ignore-2threads') {
+  const half = (x) => String(Math.max(1, Math.round(x / 2)));
+  await Promise.all(
+    [0, 1].map(
+      () =>
+        new Promise((resolve, reject) =>
+          new Worker(new URL(import.meta.url), { workerData: ['spawn-ignore', half(N), half(C)] }).on('error', reject).on('exit', resolve),
+        ),
+    ),
+  );
+} else {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: C }, async () => {
+      while (next < N) await once(next++);
+    }),
+  );
+}
+if (!isMainThread) process.exit(0);
 const cpu = process.cpuUsage(cpu0);
 console.log(JSON.stringify({ ms: performance.now() - t0, cpuMs: (cpu.user + cpu.system) / 1000 }));
