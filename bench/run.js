@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// npm run bench [-- --orders N --rows R --rounds K --spawn-orders S --parallel-jobs P --only spawn,deliver,parts,data,nolock --no-nolock]
+// npm run bench [-- --orders N --rows R --rounds K --spawn-orders S --parallel-jobs P --status-runs S
+//                   --only spawn,deliver,parts,data,nolock --no-nolock --out FILE --db-prefix P]
 //
 // Measures waiter against its baselines side by side (A/B alternated, medians),
 // prints one table and writes bench/results.json. Uses MONGODB_URI if set, else
@@ -28,6 +29,7 @@ const { values: opt } = parseArgs({
     only: { type: 'string', default: 'spawn,deliver,parts,data,nolock' },
     'no-nolock': { type: 'boolean', default: false },
     out: { type: 'string', default: join(root, 'bench', 'results.json') },
+    'db-prefix': { type: 'string', default: 'bench' }, // databases used: <prefix>_deliver, _parts, _data, _nolock
   },
 });
 const N = Number(opt.orders);
@@ -36,6 +38,7 @@ const ROUNDS = Number(opt.rounds);
 const SPAWN_N = Number(opt['spawn-orders']);
 const PAR_JOBS = Number(opt['parallel-jobs']);
 const STATUS_RUNS = Number(opt['status-runs']);
+const DBP = opt['db-prefix'];
 const only = new Set(opt.only.split(','));
 if (opt['no-nolock']) only.delete('nolock');
 
@@ -201,7 +204,7 @@ try {
     await writeCsv(csv, N);
     const parJobs = join(work, 'parallel.txt');
     await writeCsv(parJobs, PAR_JOBS);
-    const env = envFor('bench_deliver');
+    const env = envFor(`${DBP}_deliver`);
     const fresh = async () => {
       await waiter(['clean'], env, { timed: false });
       await waiter(['load', csv], env, { timed: false });
@@ -277,7 +280,7 @@ try {
     const r = {};
     for (let i = 0; i < ROUNDS; i++) {
       for (const v of ['spawn', 'kitchen', 'both']) {
-        const o = JSON.parse((await run(process.execPath, [join(root, 'bench', 'parts.js'), v, String(N), '4', uri, 'bench_parts', 'orders'], { timed: false })).stdout);
+        const o = JSON.parse((await run(process.execPath, [join(root, 'bench', 'parts.js'), v, String(N), '4', uri, `${DBP}_parts`, 'orders'], { timed: false })).stdout);
         for (const phase of ['cold', 'warm']) (r[`${v}_${phase}`] ??= []).push(o[phase].cpuMs);
       }
     }
@@ -339,9 +342,9 @@ try {
   };
   if (only.has('data')) {
     log(`load/extract: ${ROWS} rows, ${ROUNDS} rounds, then status x ${Math.min(3, STATUS_RUNS)}`);
-    const full = await dataBench(uri, ROWS, ROUNDS, Math.min(3, STATUS_RUNS), 'bench_data');
+    const full = await dataBench(uri, ROWS, ROUNDS, Math.min(3, STATUS_RUNS), `${DBP}_data`);
     log(`load/extract/status at one tenth: ${Math.round(ROWS / 10)} rows, 1 round, status x ${STATUS_RUNS}`);
-    const tenth = await dataBench(uri, Math.round(ROWS / 10), 1, STATUS_RUNS, 'bench_data');
+    const tenth = await dataBench(uri, Math.round(ROWS / 10), 1, STATUS_RUNS, `${DBP}_data`);
     Object.assign(t, { load: full.load_ms, bare_load: full.bare_load_ms, bare_load_noindex: full.bare_load_noindex_ms, extract: full.extract_ms, bare_extract: full.bare_extract_ms });
     results.load_vs_driver = full.load_vs_driver;
     results.load_vs_driver_no_index = full.load_vs_driver_no_index;
@@ -364,7 +367,7 @@ try {
     log(`no-lock server: load/extract/status at ${rows} rows, ${ROUNDS} rounds`);
     const s = await startTestServer({ data: join(work, 'server-nolock'), noLock: true });
     started.push(s);
-    results.nolock = await dataBench(s.uri, rows, ROUNDS, STATUS_RUNS, 'bench_nolock');
+    results.nolock = await dataBench(s.uri, rows, ROUNDS, STATUS_RUNS, `${DBP}_nolock`);
     results.nolock.locked_same_size = results.data_tenth ?? null;
   }
 } finally {

@@ -1,0 +1,48 @@
+// `npm run bench` at toy sizes, so the benchmark scripts cannot rot unnoticed: every
+// section runs against this run's server and results.json has the keys the issue
+// asks for. No timing is asserted (figures at these sizes mean nothing).
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { expect, test } from 'vitest';
+import { ROOT } from './support/cli.js';
+import { useDb } from './support/kitchen.js';
+
+const kitchen = useDb();
+
+test('bench/run.js runs every section and writes results.json with the required keys', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'waiter-bench-test-'));
+  const out = join(dir, 'results.json');
+  const prefix = kitchen.name; // its own databases: <prefix>_deliver, _parts, _data
+  try {
+    const r = await execa(
+      'node',
+      ['bench/run.js', '--only', 'spawn,deliver,parts,data', '--orders', '8', '--rows', '300', '--rounds', '1', '--spawn-orders', '16',
+        '--parallel-jobs', '4', '--status-runs', '1', '--out', out, '--db-prefix', prefix],
+      { cwd: ROOT, env: { MONGODB_URI: kitchen.uri }, reject: false, stdin: 'ignore' },
+    );
+    expect(r.stderr, r.stdout).not.toMatch(/Error/);
+    expect(r.exitCode).toBe(0);
+    expect(r.stdout).toContain('deliver -x 4 vs xargs -P 4');
+    const res = JSON.parse(readFileSync(out, 'utf8'));
+    for (const k of ['deliver_vs_xargs', 'deliver_vs_parallel_sql', 'load_vs_driver', 'extract_vs_driver', 'status_1m_seconds', 'peak_rss_mb', 'server', 'measured_at']) {
+      expect(res).toHaveProperty(k);
+    }
+    expect(res.server).toMatch(/^MONGODB_URI/);
+    // Figures that need no optional tool are measured: positive numbers.
+    for (const k of ['load_vs_driver', 'load_vs_driver_no_index', 'extract_vs_driver', 'spawn_start_vs_raw_spawn_pipe', 'spawn_raw_2threads_vs_main_thread', 'waiter_cpu_s_per_1000_orders']) {
+      expect(res[k], k).toBeGreaterThan(0);
+    }
+    expect(Object.keys(res.cpu_ms_per_order).sort()).toEqual(['both_cold', 'both_warm', 'kitchen_cold', 'kitchen_warm', 'spawn_cold', 'spawn_warm']);
+    expect(res.status_seconds.map((s: { rows: number }) => s.rows)).toEqual([300, 30]);
+    // Figures that need xargs / GNU time / GNU parallel are null exactly when the tool is missing.
+    const missing: string[] = res.missing_tools;
+    expect(res.deliver_vs_xargs == null).toBe(missing.includes('xargs'));
+    expect(res.peak_rss_mb.load == null).toBe(missing.some((t) => t.includes('GNU time')));
+    expect(res.deliver_vs_parallel_sql == null).toBe(missing.some((t) => t === 'parallel' || t.includes('DBD::SQLite')));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+    for (const s of ['deliver', 'parts', 'data']) await kitchen.client.db(`${prefix}_${s}`).dropDatabase();
+  }
+}, 180_000);
