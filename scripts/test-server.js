@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// npm run test-server [-- --port P --data DIR --no-lock --verbose]
+// npm run test-server [-- --port P --data DIR --no-lock --latency MS --verbose]
 //
 // Runs the embedded FerretDB test server (test/server) in the foreground, building it
 // first if needed. The first stdout line is `MONGODB_URI=<uri>`; Ctrl-C (or SIGTERM)
@@ -7,7 +7,7 @@
 import { parseArgs } from 'node:util';
 import { startTestServer } from '../test/support/server.js';
 
-const usage = 'usage: npm run test-server [-- --port P --data DIR --no-lock --verbose]';
+const usage = 'usage: npm run test-server [-- --port P --data DIR --no-lock --latency MS --verbose]';
 let values;
 try {
   ({ values } = parseArgs({
@@ -15,6 +15,7 @@ try {
       port: { type: 'string' },
       data: { type: 'string' },
       'no-lock': { type: 'boolean' },
+      latency: { type: 'string' }, // ms each request is held before it is forwarded (a round trip)
       verbose: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -33,6 +34,12 @@ if (!Number.isInteger(port) || port < 0 || port > 65535) {
   process.exit(2);
 }
 
+const latencyMs = values.latency === undefined ? 0 : Number(values.latency);
+if (!Number.isFinite(latencyMs) || latencyMs < 0) {
+  console.error(`--latency must be milliseconds, not "${values.latency}"\n${usage}`);
+  process.exit(2);
+}
+
 let server;
 let signalled = false;
 const onSignal = async (signal) => {
@@ -47,14 +54,14 @@ process.on('SIGINT', onSignal);
 process.on('SIGTERM', onSignal);
 
 try {
-  server = await startTestServer({ port, data: values.data, noLock: values['no-lock'], verbose: values.verbose });
+  server = await startTestServer({ port, data: values.data, noLock: values['no-lock'], verbose: values.verbose, latencyMs });
 } catch (err) {
   console.error(err.message);
   process.exit(1);
 }
 console.log(`MONGODB_URI=${server.uri}`);
 console.error(
-  `test server running (pid ${server.pid}${values.data ? `, data in ${values.data}` : ''}${values['no-lock'] ? ', NO lock' : ''}); Ctrl-C stops it`,
+  `test server running (pid ${server.pid}${values.data ? `, data in ${values.data}` : ''}${values['no-lock'] ? ', NO lock' : ''}${latencyMs ? `, ${latencyMs} ms latency` : ''}); Ctrl-C stops it`,
 );
 const { code, signal } = await server.exited;
 if (!signalled) {

@@ -43,15 +43,16 @@ func main() {
 	noLock := flag.Bool("no-lock", false, "do not serialise commands (shows FerretDB v1's own, non-atomic behaviour)")
 	stdinEOF := flag.Bool("exit-on-stdin-eof", false, "exit when stdin closes (so a killed parent never leaves this running)")
 	verbose := flag.Bool("verbose", false, "log FerretDB's messages at info level")
+	latency := flag.Duration("latency", 0, "hold each request this long before forwarding it, outside the lock (a network round trip, for benchmarks)")
 	flag.Parse()
 
-	if err := run(*port, *data, !*noLock, *stdinEOF, *verbose); err != nil {
+	if err := run(*port, *data, !*noLock, *stdinEOF, *verbose, *latency); err != nil {
 		fmt.Fprintln(os.Stderr, "testserver:", err)
 		os.Exit(1)
 	}
 }
 
-func run(port int, data string, lock, stdinEOF, verbose bool) error {
+func run(port int, data string, lock, stdinEOF, verbose bool, latency time.Duration) error {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 
@@ -116,7 +117,7 @@ func run(port int, data string, lock, stdinEOF, verbose bool) error {
 		return err
 	}
 
-	p := &proxy{backend: sock, serialise: lock}
+	p := &proxy{backend: sock, serialise: lock, latency: latency}
 	fmt.Printf("MONGODB_URI=mongodb://%s/\n", ln.Addr().String())
 	os.Stdout.Sync()
 
@@ -163,6 +164,7 @@ func waitForSocket(path string, limit time.Duration) error {
 type proxy struct {
 	backend   string
 	serialise bool
+	latency   time.Duration
 	mu        sync.Mutex
 
 	connsMu sync.Mutex
@@ -207,6 +209,9 @@ func (p *proxy) serve(ctx context.Context, client net.Conn) {
 		req, err := readMessage(client)
 		if err != nil {
 			return
+		}
+		if p.latency > 0 {
+			time.Sleep(p.latency) // per connection, so requests on other connections overlap it
 		}
 		if err = p.exchange(req, client, back); err != nil {
 			return

@@ -10,6 +10,8 @@ export interface TestServerOptions {
   data?: string;
   /** Do not serialise commands: shows FerretDB v1's own non-atomic findAndModify. */
   noLock?: boolean;
+  /** Hold each request this long before forwarding it (outside the lock): a network round trip, for benchmarks. */
+  latencyMs?: number;
   /** Pass --verbose and copy the server's stderr to ours. */
   verbose?: boolean;
 }

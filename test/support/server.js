@@ -85,11 +85,12 @@ function goBuild(out) {
 }
 
 /** Start the embedded FerretDB test server (building it if needed). */
-export async function startTestServer({ port = 0, data, noLock = false, verbose = false } = {}) {
+export async function startTestServer({ port = 0, data, noLock = false, verbose = false, latencyMs = 0 } = {}) {
   const bin = await buildTestServer();
   const args = ['--port', String(port), '--exit-on-stdin-eof'];
   if (data) args.push('--data', resolve(data));
   if (noLock) args.push('--no-lock');
+  if (latencyMs) args.push('--latency', `${latencyMs}ms`);
   if (verbose) args.push('--verbose');
 
   // stdin stays a pipe that only this process holds: if node dies, the pipe closes
