@@ -76,25 +76,48 @@ export async function deliver(opts: DeliverOptions, deps: DeliverDeps): Promise<
     }
   };
 
+  // A slot records an order while it claims the next: the finish round trip is off
+  // the critical path (per order, one round trip instead of two). At most two of its
+  // records are in flight. A record that puts the order back READY (a retry, an
+  // interrupt) is awaited first, so this waiter can take that order again and does
+  // not find the list empty while it is still RUNNING.
   const slot = async (): Promise<void> => {
-    for (;;) {
-      if (opts.max !== undefined && claimed >= opts.max) return;
-      claimed++; // reserve before awaiting, so slots never claim more than --max together
-      const c = await claimNext();
-      if (!c || c === 'stop') {
-        claimed--;
-        return;
+    let recording: Promise<void> = Promise.resolve();
+    let recordFailure: { err: unknown } | undefined;
+    try {
+      while (!recordFailure) {
+        if (opts.max !== undefined && claimed >= opts.max) break;
+        claimed++; // reserve before awaiting, so slots never claim more than --max together
+        const c = await claimNext();
+        if (!c || c === 'stop') {
+          claimed--;
+          break;
+        }
+        const id = c.id.toHexString();
+        running.add(id);
+        let ran: Ran;
+        try {
+          ran = await runOne(c);
+        } finally {
+          running.delete(id);
+        }
+        const previous = recording;
+        // Never left unhandled: a failure stops the other slots claiming and is thrown below.
+        recording = record(ran).catch((err: unknown) => {
+          failed = true;
+          recordFailure ??= { err };
+        });
+        await previous;
+        if (ran.finish?.status === 'READY') await recording;
       }
-      running.add(c.id.toHexString());
-      try {
-        await deliverOne(c);
-      } finally {
-        running.delete(c.id.toHexString());
-      }
+    } finally {
+      await recording;
     }
+    if (recordFailure) throw recordFailure.err;
   };
 
-  const deliverOne = async (c: Claimed): Promise<void> => {
+  /** Runs the order's command to its end; says how the attempt ended (nothing if the order was lost). */
+  const runOne = async (c: Claimed): Promise<Ran> => {
     const id = c.id.toHexString();
     log(`waiter: delivering ${id} (attempt ${c.attempt}): ${JSON.stringify(c.arguments)}`);
     const child = deps.start({
@@ -139,12 +162,9 @@ export async function deliver(opts: DeliverOptions, deps: DeliverDeps): Promise<
       clearInterval(beat);
       unsubscribe();
     }
-    if (lost) {
-      result.lost++;
-      return;
-    }
+    if (lost) return { c };
     const ok = succeeded(outcome);
-    const fin: Finish = {
+    const finish: Finish = {
       status: interrupted ? 'READY' : nextStatus(outcome, c.attempt, opts.retry),
       result: interrupted ? 'INTERRUPTED' : ok ? 'DONE' : 'ERROR',
       stop: new Date(),
@@ -153,8 +173,17 @@ export async function deliver(opts: DeliverOptions, deps: DeliverDeps): Promise<
       ...(outcome.signal ? { signal: outcome.signal } : {}),
     };
     const error = interrupted ? `interrupted by ${shutdown.signal ?? 'a signal'}` : errorLine(outcome, opts.timeoutText);
-    if (error) fin.error = error;
+    if (error) finish.error = error;
+    return { c, finish, ok, interrupted };
+  };
 
+  /** Writes how the attempt ended (fenced by the claim) and counts it. */
+  const record = async ({ c, finish: fin, ok, interrupted }: Ran): Promise<void> => {
+    const id = c.id.toHexString();
+    if (!fin) {
+      result.lost++;
+      return;
+    }
     let tries = 0;
     const recorded = await retrying(() => deps.kitchen.finish(c, fin, tries++ > 0), { what: `recording ${id}`, log, limitMs: opts.leaseMs + 60_000 });
     if (!recorded) {
@@ -170,7 +199,7 @@ export async function deliver(opts: DeliverOptions, deps: DeliverDeps): Promise<
     result.delivered++;
     if (!ok) {
       if (fin.status === 'ERROR') result.failed++;
-      log(`waiter: ${id} failed: ${error}${fin.status === 'READY' ? ' (will retry)' : ''}`);
+      log(`waiter: ${id} failed: ${fin.error ?? ''}${fin.status === 'READY' ? ' (will retry)' : ''}`);
     }
   };
 
@@ -188,6 +217,14 @@ export async function deliver(opts: DeliverOptions, deps: DeliverDeps): Promise<
   const failure = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
   if (failure) throw failure.reason;
   return result;
+}
+
+/** How one attempt ended, between running it and recording it; no `finish` when the order was lost. */
+interface Ran {
+  c: Claimed;
+  finish?: Finish;
+  ok?: boolean;
+  interrupted?: boolean;
 }
 
 function message(err: unknown): string {

@@ -1,0 +1,155 @@
+// The deliver loop with its I/O injected (an in-memory list, commands that end at
+// once), for what depends on the order of its steps: the record of one order overlaps
+// the claim of the next, except a record that puts the order back READY. The same
+// loop against a real server is covered by cli-deliver, recovery* and outage.
+import { randomUUID } from 'node:crypto';
+import { Writable } from 'node:stream';
+import { ObjectId } from 'mongodb';
+import { expect, test } from 'vitest';
+import { deliver, type DeliverDeps, type DeliverOptions } from '../src/deliver/loop.js';
+import { Shutdown } from '../src/deliver/shutdown.js';
+import type { Claimed, Finish } from '../src/kitchen.js';
+import type { Outcome } from '../src/order.js';
+import type { RunRequest, Running } from '../src/run.js';
+
+const sink = () => new Writable({ write: (_c, _e, done) => done() });
+
+function options(o: Partial<DeliverOptions> = {}): DeliverOptions {
+  return {
+    command: 'job',
+    commandArgs: [],
+    shell: false,
+    concurrency: 1,
+    wait: false,
+    pollMs: 1000,
+    waiter: 'w',
+    leaseMs: 60_000,
+    heartbeatMs: 20_000,
+    killAfterMs: 1000,
+    retry: { maxAttempts: 1, retryOn: [] },
+    ...o,
+  };
+}
+
+/** A list in memory. finish() waits for `gate` (if set) before it writes. */
+class MemoryList {
+  ready: string[];
+  claims: { args: string; pendingRecords: number }[] = [];
+  finishes: { args: string; status: Finish['status'] }[] = [];
+  pendingRecords = 0;
+  gate?: Promise<void>;
+  failFinish?: Error;
+  private attempts = new Map<string, number>();
+
+  constructor(args: string[]) {
+    this.ready = [...args];
+  }
+
+  kitchen(): DeliverDeps['kitchen'] {
+    return {
+      claim: async (waiter, _lease, now = new Date(), token = randomUUID()) => {
+        const args = this.ready.shift();
+        this.claims.push({ args: args ?? '(none)', pendingRecords: this.pendingRecords });
+        if (args === undefined) return null;
+        const attempt = (this.attempts.get(args) ?? 0) + 1;
+        this.attempts.set(args, attempt);
+        return { id: new ObjectId(), token, attempt, waiter, start: now, arguments: [args], history: [] } satisfies Claimed;
+      },
+      heartbeat: async () => true,
+      finish: async (c, f) => {
+        this.pendingRecords++;
+        try {
+          await this.gate;
+          if (this.failFinish) throw this.failFinish;
+          this.finishes.push({ args: c.arguments[0]!, status: f.status });
+          if (f.status === 'READY') this.ready.unshift(c.arguments[0]!);
+          return true;
+        } finally {
+          this.pendingRecords--;
+        }
+      },
+    };
+  }
+}
+
+/** Commands that end at once, with the exit codes given per argument (default 0), in turn. */
+function commands(codes: Record<string, number[]> = {}) {
+  const ran: string[] = [];
+  const start = (req: RunRequest): Running => {
+    const arg = req.args[req.args.length - 1]!;
+    ran.push(arg);
+    const outcome: Outcome = { exitCode: codes[arg]?.shift() ?? 0, output: '' };
+    return { outcome: Promise.resolve(outcome), terminate: () => undefined };
+  };
+  return { start, ran };
+}
+
+function deps(list: MemoryList, start: DeliverDeps['start']): DeliverDeps {
+  return { kitchen: list.kitchen(), start, stdout: sink(), stderr: sink(), log: () => undefined, shutdown: new Shutdown() };
+}
+
+test('an order is recorded while the next is claimed, with at most two records in flight per slot', async () => {
+  const list = new MemoryList(['a', 'b', 'c', 'd']);
+  let open!: () => void;
+  list.gate = new Promise((r) => (open = r));
+  const { start, ran } = commands();
+  const done = deliver(options(), deps(list, start));
+
+  // 'a' is being recorded (held at the gate) when 'b' is claimed and run; then the
+  // slot waits for 'a' before claiming a third.
+  await until(() => list.pendingRecords === 2);
+  expect(list.claims.map((c) => c.args)).toEqual(['a', 'b']);
+  expect(list.claims[1]!.pendingRecords).toBe(1);
+  expect(ran).toEqual(['a', 'b']);
+
+  open();
+  const r = await done;
+  expect(r).toEqual({ delivered: 4, failed: 0, lost: 0, interrupted: 0 });
+  expect(list.finishes.map((f) => f.args).sort()).toEqual(['a', 'b', 'c', 'd']);
+  expect(list.pendingRecords).toBe(0);
+});
+
+test('a failed attempt that goes back READY is recorded before the next claim, so this waiter retries it', async () => {
+  // The only order fails once; with an overlapped record the claim would find the
+  // list empty (the order still RUNNING) and the waiter would stop without retrying.
+  const list = new MemoryList(['only']);
+  list.gate = new Promise((r) => setTimeout(r, 50)); // the kitchen answers the records late
+  const { start, ran } = commands({ only: [1, 0] });
+  const r = await deliver(options({ retry: { maxAttempts: 2, retryOn: [] } }), deps(list, start));
+
+  expect(ran).toEqual(['only', 'only']);
+  expect(list.finishes).toEqual([
+    { args: 'only', status: 'READY' },
+    { args: 'only', status: 'DONE' },
+  ]);
+  // The second claim came after the READY record had been written.
+  expect(list.claims.map((c) => c.args)).toEqual(['only', 'only', '(none)']);
+  expect(list.claims[1]!.pendingRecords).toBe(0);
+  expect(r).toEqual({ delivered: 2, failed: 0, lost: 0, interrupted: 0 });
+});
+
+test('a record that fails fails the run, and every order the waiter ran was given its record', async () => {
+  const list = new MemoryList(['a', 'b', 'c']);
+  list.failFinish = new Error('the kitchen refused the write');
+  const { start, ran } = commands();
+  const finishCalls: string[] = [];
+  const d = deps(list, start);
+  const finish = d.kitchen.finish;
+  d.kitchen.finish = (c, f, retry) => {
+    finishCalls.push(c.arguments[0]!);
+    return finish(c, f, retry);
+  };
+
+  await expect(deliver(options(), d)).rejects.toThrow('the kitchen refused the write');
+  // No order is run and then abandoned without an attempt to record it.
+  expect(finishCalls).toEqual(ran);
+  expect(ran.length).toBeLessThan(3);
+});
+
+async function until(ok: () => boolean, ms = 5000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!ok()) {
+    if (Date.now() > deadline) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 1));
+  }
+}
