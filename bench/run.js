@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // npm run bench [-- --orders N --rows R --rounds K --spawn-orders S --parallel-jobs P --status-runs S --status-runs-full S
-//                   --only spawn,deliver,parts,data,nolock --no-nolock --out FILE --db-prefix P]
+//                   --latency-orders M --latency MS --only spawn,deliver,parts,latency,data,nolock --no-nolock
+//                   --out FILE --db-prefix P]
 //
 // Measures waiter against its baselines side by side (A/B alternated, medians),
 // prints one table and writes bench/results.json. Uses MONGODB_URI if set, else
@@ -28,7 +29,9 @@ const { values: opt } = parseArgs({
     'status-runs': { type: 'string', default: '10' }, // status runs (median) at rows/10, and at full size with MONGODB_URI
     // At full size on the FerretDB test server a status at 1M takes ~2 min (it scans), so 3 runs there.
     'status-runs-full': { type: 'string' },
-    only: { type: 'string', default: 'spawn,deliver,parts,data,nolock' },
+    only: { type: 'string', default: 'spawn,deliver,parts,latency,data,nolock' },
+    'latency-orders': { type: 'string', default: '100' }, // latency section: orders per run
+    latency: { type: 'string', default: '20' }, // latency section: ms each request is held
     'no-nolock': { type: 'boolean', default: false },
     out: { type: 'string', default: join(root, 'bench', 'results.json') },
     'db-prefix': { type: 'string', default: 'bench' }, // databases used: <prefix>_deliver, _parts, _data, _nolock
@@ -42,6 +45,8 @@ const PAR_JOBS = Number(opt['parallel-jobs']);
 const STATUS_RUNS = Number(opt['status-runs']);
 const STATUS_RUNS_FULL = Number(opt['status-runs-full'] ?? (process.env.MONGODB_URI ? STATUS_RUNS : Math.min(3, STATUS_RUNS)));
 const DBP = opt['db-prefix'];
+const LAT_ORDERS = Number(opt['latency-orders']);
+const LATENCY = Number(opt.latency);
 const only = new Set(opt.only.split(','));
 if (opt['no-nolock']) only.delete('nolock');
 
@@ -153,6 +158,7 @@ const results = {
   deliver_vs_xargs: null,
   deliver_vs_parallel_sql: null,
   deliver_4procs_vs_xargs: null,
+  deliver_round_trips_per_order: null,
   spawn_start_vs_xargs: null,
   spawn_start_vs_raw_spawn_pipe: null,
   load_vs_driver: null,
@@ -365,6 +371,34 @@ try {
     });
     results.data_tenth = tenth;
   }
+  // ---- round trips per order on the critical path ---------------------------
+  // deliver -x 1 over the same list against the test server as is and with every
+  // request held LATENCY ms (a network round trip): the difference per order, in
+  // round trips, is what a remote kitchen adds to each order.
+  if (only.has('latency') && !process.env.MONGODB_URI) {
+    const M = LAT_ORDERS;
+    log(`latency: deliver -x 1 over ${M} orders, test server as is vs with ${LATENCY} ms per request, ${ROUNDS} rounds`);
+    const s = await startTestServer({ data: join(work, 'server-latency'), latencyMs: LATENCY });
+    started.push(s);
+    const csv = join(work, 'latency.csv');
+    await writeCsv(csv, M);
+    const r = { zero: [], lat: [] };
+    for (let i = 0; i < ROUNDS; i++) {
+      for (const [key, u] of [['zero', uri], ['lat', s.uri]]) {
+        const env = envFor(`${DBP}_latency`, u);
+        await waiter(['clean'], env, { timed: false });
+        await waiter(['load', csv], env, { timed: false });
+        const a = await waiter(['deliver', 'true'], env, { timed: false });
+        const n = Number(/Delivered (\d+) orders/.exec(a.stdout)?.[1]);
+        if (n !== M) throw new Error(`deliver with latency ${key} delivered ${n} of ${M}`);
+        r[key].push(a.ms);
+      }
+    }
+    t.latency_deliver_zero = median(r.zero);
+    t.latency_deliver = median(r.lat);
+    results.deliver_round_trips_per_order = round((t.latency_deliver - t.latency_deliver_zero) / (M * LATENCY), 2);
+  }
+
   if (only.has('nolock') && !process.env.MONGODB_URI) {
     const rows = Math.round(ROWS / 10);
     log(`no-lock server: load/extract/status at ${rows} rows, ${ROUNDS} rounds`);
@@ -384,6 +418,7 @@ const rss = results.peak_rss_mb;
 const rows = [
   ['deliver -x 4 vs xargs -P 4', f(results.deliver_vs_xargs, 'x'), '<= 1.5x', `${N} x true: ${f(round(t.deliver_x4))} ms vs ${f(round(t.deliver_xargs))} ms`],
   ['4 waiters x -x 1 vs xargs', f(results.deliver_4procs_vs_xargs, 'x'), '', `${f(round(t.deliver_4procs))} ms`],
+  ['deliver -x 1: round trips per order', f(results.deliver_round_trips_per_order), '', `${LAT_ORDERS} orders, +${LATENCY} ms per request: ${f(round(t.latency_deliver))} ms vs ${f(round(t.latency_deliver_zero))} ms`],
   ['deliver -x 4 vs parallel --sqlandworker', f(results.deliver_vs_parallel_sql, 'x'), '', `parallel: ${f(round(t.parallel_sql_per_run))} ms / ${PAR_JOBS} jobs, scaled to ${N}`],
   ['spawn-only: start() vs xargs', f(results.spawn_start_vs_xargs, 'x'), '<= 1.5x', `${SPAWN_N} x true: ${f(round(t.spawn_start))} ms vs ${f(round(t.spawn_xargs))} ms`],
   ['spawn-only: start() vs raw spawn (pipes)', f(results.spawn_start_vs_raw_spawn_pipe, 'x'), '', `raw pipes ${f(round(t.spawn_raw_pipe))} ms, raw ignore ${f(round(t.spawn_raw_ignore))} ms`],

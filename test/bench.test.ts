@@ -1,6 +1,7 @@
 // `npm run bench` at toy sizes, so the benchmark scripts cannot rot unnoticed: every
-// section runs against this run's server and results.json has the keys the issue
-// asks for. No timing is asserted (figures at these sizes mean nothing).
+// section runs (against this run's server, or for `latency` the bench's own test
+// servers) and results.json has the keys the issue asks for. No timing is asserted
+// (figures at these sizes mean nothing).
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,6 +9,7 @@ import { execa } from 'execa';
 import { expect, test } from 'vitest';
 import { ROOT } from './support/cli.js';
 import { useDb } from './support/kitchen.js';
+import { goAvailable } from './support/server.js';
 
 const kitchen = useDb();
 
@@ -46,3 +48,28 @@ test('bench/run.js runs every section and writes results.json with the required 
     for (const s of ['deliver', 'parts', 'data']) await kitchen.client.db(`${prefix}_${s}`).dropDatabase();
   }
 }, 180_000);
+
+// The latency section starts its own FerretDB test servers (one adds latency), so it
+// needs the Go test server, which `npm test` builds wherever it picks FerretDB.
+test.skipIf(!goAvailable())('bench/run.js --only latency delivers every order on both servers and reports round trips per order', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'waiter-bench-test-'));
+  const out = join(dir, 'results.json');
+  try {
+    const env: Record<string, string> = {};
+    for (const [k, v] of Object.entries(process.env)) if (k !== 'MONGODB_URI' && v !== undefined) env[k] = v;
+    const r = await execa('node', ['bench/run.js', '--only', 'latency', '--latency-orders', '5', '--latency', '5', '--rounds', '1', '--out', out], {
+      cwd: ROOT,
+      env,
+      extendEnv: false,
+      reject: false,
+      stdin: 'ignore',
+    });
+    expect(r.exitCode, r.stderr).toBe(0);
+    const res = JSON.parse(readFileSync(out, 'utf8'));
+    expect(res.server).toMatch(/FerretDB/);
+    expect(Number.isFinite(res.deliver_round_trips_per_order)).toBe(true);
+    expect(r.stdout).toContain('deliver -x 1: round trips per order');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}, 120_000);
