@@ -18,6 +18,9 @@ export async function insertRows(kitchen: Kitchen, rows: AsyncIterable<string[]>
     inFlight = kitchen.insert(batch).then(() => {
       loaded += batch.length;
     });
+    // It may fail while the next batch is read, before anyone awaits it: mark it
+    // handled now (awaiting it later still throws), or Node ends the process.
+    inFlight.catch(() => undefined);
   };
   try {
     let batch: string[][] = [];
