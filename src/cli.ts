@@ -99,7 +99,7 @@ export async function main(args: string[], io: IO): Promise<number> {
     if (err instanceof WaiterError) return err.exitCode;
     if (err instanceof Error && err.name === 'YError') return EXIT.USAGE;
     io.stderr.write(`${(err as Error)?.stack ?? ''}\n`);
-    return 70;
+    return EXIT.INTERNAL;
   }
   if (result.signal) return 128 + (constants.signals[result.signal] ?? 15);
   if (result.failedOrders) return EXIT.FAILED_ORDERS;

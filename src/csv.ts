@@ -21,11 +21,7 @@ export interface ParseOptions {
  * line for unterminated quotes, invalid UTF-8, or a row over MAX_ROW_BYTES.
  */
 export async function* parseRows(input: Readable, opts: ParseOptions): AsyncGenerator<string[]> {
-  const decoder = new Utf8Check(opts.source);
-  const parser = csvParser(opts, true);
-  input.on('error', (err) => parser.destroy(err));
-  decoder.on('error', (err) => parser.destroy(err));
-  input.pipe(decoder).pipe(parser);
+  const parser = checkedParse(input, opts, true);
   // The line the last good row ended on: a row that fails starts after it.
   let lastLine = 0;
   let lastBytes = 0;
@@ -49,23 +45,17 @@ export async function* parseRows(input: Readable, opts: ParseOptions): AsyncGene
  * `open` must give the same bytes each time.
  */
 export async function validateRows(open: () => Readable, opts: ParseOptions): Promise<number> {
-  const parser = csvParser(opts, false);
-  const checker = new Utf8Check(opts.source);
-  const input = open();
-  input.on('error', (err) => parser.destroy(err));
-  checker.on('error', (err) => parser.destroy(err));
   let n = 0;
   try {
-    for await (const record of input.pipe(checker).pipe(parser) as AsyncIterable<string[]>) {
+    for await (const record of checkedParse(open(), opts, false) as AsyncIterable<string[]>) {
       if (mayExceed(record) && rowBytes(record) > MAX_ROW_BYTES) throw new InputError('row too long');
       n++;
     }
     return n;
   } catch (err) {
-    const e = err as NodeJS.ErrnoException;
     if (!(err instanceof InputError || err instanceof CsvError)) throw toInputError(err, opts.source, 0);
     for await (const _ of parseRows(open(), opts)); // throws the located error
-    throw toInputError(e, opts.source, 0);
+    throw toInputError(err, opts.source, 0);
   }
 }
 
@@ -85,6 +75,15 @@ export async function* readCheckedRows(input: Readable, opts: ParseOptions): Asy
   const parser = csvParser(opts, false);
   input.on('error', (err) => parser.destroy(err));
   yield* input.pipe(parser) as AsyncIterable<string[]>;
+}
+
+/** input -> UTF-8 check -> parser; an error in any of them ends the parser's iteration. */
+function checkedParse(input: Readable, opts: ParseOptions, info: boolean) {
+  const parser = csvParser(opts, info);
+  const checker = new Utf8Check(opts.source);
+  input.on('error', (err) => parser.destroy(err));
+  checker.on('error', (err) => parser.destroy(err));
+  return input.pipe(checker).pipe(parser);
 }
 
 function csvParser(opts: ParseOptions, info: boolean) {

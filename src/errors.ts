@@ -6,6 +6,8 @@ export const EXIT = {
   USAGE: 2,
   KITCHEN: 3,
   INPUT: 4,
+  /** A bug: an error waiter did not expect (its stack is printed). */
+  INTERNAL: 70,
 } as const;
 
 export class WaiterError extends Error {

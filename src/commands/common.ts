@@ -5,7 +5,7 @@ import type { Readable, Writable } from 'node:stream';
 import ms from 'ms';
 import { UsageError } from '../errors.js';
 import { Kitchen } from '../kitchen.js';
-import { isState, type State } from '../order.js';
+import { STATES, isState, type State } from '../order.js';
 
 export const DEFAULT_KITCHEN = 'mongodb://127.0.0.1:27017';
 
@@ -57,10 +57,13 @@ export async function withKitchen<T>(g: Globals, fn: (k: Kitchen) => Promise<T>)
   }
 }
 
+/** A bare number in a duration option means seconds. */
+const SECONDS = /^\d+(\.\d+)?$/;
+
 /** A duration such as 500ms, 30s, 5m, 2h; a bare number is seconds. */
 export function duration(option: string, value: unknown): number {
   const text = String(value).trim();
-  const n = /^\d+(\.\d+)?$/.test(text) ? Number(text) * 1000 : ms(text as ms.StringValue);
+  const n = SECONDS.test(text) ? Number(text) * 1000 : ms(text as ms.StringValue);
   if (typeof n !== 'number' || !Number.isFinite(n) || n <= 0) {
     throw new UsageError(`--${option}: '${text}' is not a duration (try 30s, 5m, 2h)`);
   }
@@ -70,7 +73,7 @@ export function duration(option: string, value: unknown): number {
 /** How a duration reads in messages: the user's own words, with "s" for a bare number. */
 export function durationText(value: unknown): string {
   const text = String(value).trim();
-  return /^\d+(\.\d+)?$/.test(text) ? `${text}s` : text;
+  return SECONDS.test(text) ? `${text}s` : text;
 }
 
 export function positiveInt(option: string, value: unknown): number {
@@ -79,7 +82,7 @@ export function positiveInt(option: string, value: unknown): number {
   return n;
 }
 
-export function state(option: string, value: unknown, allowed: readonly State[] = ['READY', 'RUNNING', 'DONE', 'ERROR']): State {
+export function state(option: string, value: unknown, allowed: readonly State[] = STATES): State {
   const s = String(value).toUpperCase();
   if (!isState(s) || !allowed.includes(s)) throw new UsageError(`--${option}: '${String(value)}' is not one of ${allowed.join(', ')}`);
   return s;

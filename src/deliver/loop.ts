@@ -174,11 +174,11 @@ export async function deliver(opts: DeliverOptions, deps: DeliverDeps): Promise<
     };
     const error = interrupted ? `interrupted by ${shutdown.signal ?? 'a signal'}` : errorLine(outcome, opts.timeoutText);
     if (error) finish.error = error;
-    return { c, finish, ok, interrupted };
+    return { c, finish };
   };
 
   /** Writes how the attempt ended (fenced by the claim) and counts it. */
-  const record = async ({ c, finish: fin, ok, interrupted }: Ran): Promise<void> => {
+  const record = async ({ c, finish: fin }: Ran): Promise<void> => {
     const id = c.id.toHexString();
     if (!fin) {
       result.lost++;
@@ -191,13 +191,13 @@ export async function deliver(opts: DeliverOptions, deps: DeliverDeps): Promise<
       log(`waiter: order ${id} was reset or taken over while it ran; its result was not recorded`);
       return;
     }
-    if (interrupted) {
+    if (fin.result === 'INTERRUPTED') {
       result.interrupted++;
       log(`waiter: ${id} put back READY (interrupted)`);
       return;
     }
     result.delivered++;
-    if (!ok) {
+    if (fin.result !== 'DONE') {
       if (fin.status === 'ERROR') result.failed++;
       log(`waiter: ${id} failed: ${fin.error ?? ''}${fin.status === 'READY' ? ' (will retry)' : ''}`);
     }
@@ -223,8 +223,6 @@ export async function deliver(opts: DeliverOptions, deps: DeliverDeps): Promise<
 interface Ran {
   c: Claimed;
   finish?: Finish;
-  ok?: boolean;
-  interrupted?: boolean;
 }
 
 function message(err: unknown): string {
