@@ -11,6 +11,7 @@ import { Shutdown } from '../src/deliver/shutdown.js';
 import type { Claimed, Finish } from '../src/kitchen.js';
 import type { Outcome } from '../src/order.js';
 import type { RunRequest, Running } from '../src/run.js';
+import { until } from './support/cli.js';
 
 const sink = () => new Writable({ write: (_c, _e, done) => done() });
 
@@ -97,7 +98,7 @@ test('an order is recorded while the next is claimed, with at most two records i
 
   // 'a' is being recorded (held at the gate) when 'b' is claimed and run; then the
   // slot waits for 'a' before claiming a third.
-  await until(() => list.pendingRecords === 2);
+  await until(() => list.pendingRecords === 2, 5000, 'two records in flight');
   expect(list.claims.map((c) => c.args)).toEqual(['a', 'b']);
   expect(list.claims[1]!.pendingRecords).toBe(1);
   expect(ran).toEqual(['a', 'b']);
@@ -145,11 +146,3 @@ test('a record that fails fails the run, and every order the waiter ran was give
   expect(finishCalls).toEqual(ran);
   expect(ran.length).toBeLessThan(3);
 });
-
-async function until(ok: () => boolean, ms = 5000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!ok()) {
-    if (Date.now() > deadline) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 1));
-  }
-}
