@@ -10,6 +10,7 @@
 //   node bench/parts.js <both|kitchen|spawn> <N> <C> <uri> <db> <list>
 import { Writable } from 'node:stream';
 import { ObjectId } from 'mongodb';
+import { options as deliverOptions } from '../dist/commands/deliver.js';
 import { deliver } from '../dist/deliver/loop.js';
 import { Shutdown } from '../dist/deliver/shutdown.js';
 import { Kitchen } from '../dist/kitchen.js';
@@ -45,20 +46,8 @@ if (variant !== 'spawn') {
   }
 }
 
-const opts = {
-  command: 'true',
-  commandArgs: [],
-  shell: false,
-  concurrency: C,
-  wait: false,
-  pollMs: 1000,
-  waiter: 'bench',
-  leaseMs: 60_000,
-  heartbeatMs: 10_000,
-  killAfterMs: 10_000,
-  retry: { maxAttempts: 1, retryOn: [] },
-  max: N,
-};
+// The options `waiter deliver -x C --max N true` gets: deliver's own parser, its defaults.
+const opts = deliverOptions({ concurrency: String(C), max: String(N) }, ['true'], { kitchen: uri, db, list, name: 'bench' });
 const deps = {
   kitchen: kitchen ?? memoryKitchen(),
   start: variant === 'kitchen' ? instant : start,

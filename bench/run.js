@@ -116,6 +116,14 @@ const waiter = async (args, env, o = {}) => {
   return { ...r, self };
 };
 
+/** Empties the list and loads `csv` into it (untimed). */
+async function reload(env, csv) {
+  await waiter(['clean'], env, { timed: false });
+  await waiter(['load', csv], env, { timed: false });
+}
+/** The count from deliver's last line, "Done. Delivered N orders." */
+const delivered = (out) => Number(/Delivered (\d+) orders/.exec(out)?.[1] ?? NaN);
+
 async function writeCsv(path, n) {
   const w = createWriteStream(path);
   for (let i = 1; i <= n; i++) {
@@ -214,14 +222,9 @@ try {
     const parJobs = join(work, 'parallel.txt');
     await writeCsv(parJobs, PAR_JOBS);
     const env = envFor(`${DBP}_deliver`);
-    const fresh = async () => {
-      await waiter(['clean'], env, { timed: false });
-      await waiter(['load', csv], env, { timed: false });
-    };
-    const delivered = (out) => Number(/Delivered (\d+) orders/.exec(out)?.[1] ?? NaN);
     const r = { x4: [], procs4: [], xargs: [], parallel: [], cpu: [], self: [], scpu: [], rss: [] };
     for (let i = 0; i < ROUNDS; i++) {
-      await fresh();
+      await reload(env, csv);
       const s0 = serverCpu(serverPid);
       const a = await waiter(['deliver', '-x', '4', 'true'], env);
       const s1 = serverCpu(serverPid);
@@ -234,7 +237,7 @@ try {
 
       if (tools.xargs) r.xargs.push((await run('xargs', ['-P', '4', '-n', '1', 'true'], { stdin: csv, timed: false })).ms);
 
-      await fresh();
+      await reload(env, csv);
       const t0 = performance.now();
       const four = await Promise.all([1, 2, 3, 4].map(() => waiter(['deliver', 'true'], env, { timed: false })));
       r.procs4.push(performance.now() - t0);
@@ -270,8 +273,7 @@ try {
     await writeCsv(small, nSmall);
     const tenth = { rss: [], self: [] };
     for (let i = 0; i < ROUNDS; i++) {
-      await waiter(['clean'], env, { timed: false });
-      await waiter(['load', small], env, { timed: false });
+      await reload(env, small);
       const a = await waiter(['deliver', '-x', '4', 'true'], env);
       tenth.rss.push(a.rssMB);
       tenth.self.push(a.self?.cpuS);
@@ -386,11 +388,9 @@ try {
     for (let i = 0; i < ROUNDS; i++) {
       for (const [key, u] of [['zero', uri], ['lat', s.uri]]) {
         const env = envFor(`${DBP}_latency`, u);
-        await waiter(['clean'], env, { timed: false });
-        await waiter(['load', csv], env, { timed: false });
+        await reload(env, csv);
         const a = await waiter(['deliver', 'true'], env, { timed: false });
-        const n = Number(/Delivered (\d+) orders/.exec(a.stdout)?.[1]);
-        if (n !== M) throw new Error(`deliver with latency ${key} delivered ${n} of ${M}`);
+        if (delivered(a.stdout) !== M) throw new Error(`deliver with latency ${key} delivered ${delivered(a.stdout)} of ${M}`);
         r[key].push(a.ms);
       }
     }

@@ -1,6 +1,6 @@
 // Spawn-only bench: run `true` N times, C at a time, with no server involved, so
-// waiter's own per-order cost (dist/run.js start(), i.e. execa + output piping) can
-// be compared with raw child_process.spawn. Prints one JSON line {ms, cpuMs}.
+// waiter's own per-order cost (dist/run.js start(): own process group, piped and
+// prefixed output, output tail) can be compared with raw child_process.spawn. Prints one JSON line {ms, cpuMs}.
 //   node bench/spawn.js <start|spawn-pipe|spawn-ignore|spawn-ignore-2threads> <N> <C>
 // spawn-ignore-2threads: spawn-ignore from two worker threads (N/2 each, C/2 at a
 // time), to see whether spawning off the main thread would pay (bench/README.md).
@@ -16,6 +16,7 @@ const devnull = () => new Writable({ write: (_chunk, _enc, done) => done() });
 const out = devnull();
 const err = devnull();
 
+const THREADED = 'spawn-ignore-2threads';
 const once = {
   // What `waiter deliver -x C` does per order, minus the kitchen.
   start: (i) =>
@@ -28,7 +29,7 @@ const once = {
       stdout: out,
       stderr: err,
     }).outcome,
-  // The same process setup (own group, piped output read to the end), no execa.
+  // The same process setup (own group, piped output read to the end), nothing else.
   'spawn-pipe': (i) =>
     new Promise((resolve, reject) => {
       const p = spawn('true', [String(i), 'a', 'b'], { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -44,10 +45,7 @@ const once = {
       p.on('error', reject);
       p.on('exit', resolve);
     }),
-  'spawn-ignore-2threads': () => {
-    throw new Error('not per order');
-  },
-}[variant];
+}[variant === THREADED ? 'spawn-ignore' : variant];
 if (!once) {
   console.error(`usage: node bench/spawn.js <start|spawn-pipe|spawn-ignore|spawn-ignore-2threads> <N> <C>`);
   process.exit(2);
@@ -55,7 +53,7 @@ if (!once) {
 
 const t0 = performance.now();
 const cpu0 = process.cpuUsage(); // the whole process: all its threads
-if (variant === 'spawn-ignore-2threads') {
+if (variant === THREADED) {
   const half = (x) => String(Math.max(1, Math.round(x / 2)));
   await Promise.all(
     [0, 1].map(
