@@ -27,6 +27,12 @@ export interface Order {
   heartbeat?: Date;
   /** The lease: a RUNNING order past this is stale and may be taken over. */
   expires?: Date;
+  /**
+   * When the order may next be claimed: READY, when it became (or is to become) takeable;
+   * RUNNING, its lease expiry (= expires). DONE/ERROR orders have none. The claim is the
+   * first key of the index {due: 1, _id: 1} at or before now.
+   */
+  due?: Date;
   stop?: Date;
   exitCode?: number;
   signal?: string;
@@ -82,6 +88,31 @@ export interface RetryPolicy {
   maxAttempts: number;
   /** Only these exit codes are retried; empty = any failure. */
   retryOn: readonly number[];
+  /** Wait this long before the first retry (0: retry at once). */
+  delayMs?: number;
+  /** Each further retry waits this many times longer (default 2). */
+  backoff?: number;
+  /** No retry waits longer than this (default 1 hour). */
+  maxDelayMs?: number;
+}
+
+export const DEFAULT_RETRY_BACKOFF = 2;
+export const DEFAULT_RETRY_MAX_DELAY_MS = 3_600_000;
+/** Jitter adds up to this fraction of the delay, never less: a retry is never early. */
+export const RETRY_JITTER = 0.1;
+
+/**
+ * How long after attempt `attempt` (1-based) failed its retry may start:
+ * delay × backoff^(attempt-1), capped at maxDelay, plus up to 10 % jitter so that
+ * orders failing together (a remote service down) do not all come back at once.
+ */
+export function retryDelayMs(attempt: number, policy: RetryPolicy, random: () => number = Math.random): number {
+  const base = policy.delayMs ?? 0;
+  if (base <= 0) return 0;
+  const backoff = policy.backoff ?? DEFAULT_RETRY_BACKOFF;
+  const cap = policy.maxDelayMs ?? DEFAULT_RETRY_MAX_DELAY_MS;
+  const d = Math.min(cap, base * backoff ** Math.max(0, attempt - 1));
+  return Math.round(d * (1 + RETRY_JITTER * random()));
 }
 
 /** The status a finished attempt leaves the order in. */

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { canTransition, errorLine, isState, nextStatus, succeeded, type Outcome } from '../src/order.js';
+import { canTransition, errorLine, isState, nextStatus, retryDelayMs, succeeded, type Outcome } from '../src/order.js';
 
 const out = (o: Partial<Outcome>): Outcome => ({ output: '', ...o });
 
@@ -34,5 +34,20 @@ describe('order states', () => {
     expect(nextStatus(out({ exitCode: 1 }), 1, only75)).toBe('ERROR');
     expect(nextStatus(out({ signal: 'SIGKILL' }), 1, only75)).toBe('ERROR');
     expect(nextStatus(out({ exitCode: 1 }), 1, { maxAttempts: 1, retryOn: [] })).toBe('ERROR');
+  });
+
+  test('retry delays: none by default; exponential, capped, and jitter only ever adds', () => {
+    const none = { maxAttempts: 3, retryOn: [] };
+    expect(retryDelayMs(1, none)).toBe(0);
+    const p = { maxAttempts: 9, retryOn: [], delayMs: 1000, backoff: 2, maxDelayMs: 5000 };
+    const low = () => 0;
+    const high = () => 0.999999;
+    expect([1, 2, 3, 4, 5].map((a) => retryDelayMs(a, p, low))).toEqual([1000, 2000, 4000, 5000, 5000]);
+    expect(retryDelayMs(1, p, high)).toBe(1100);
+    expect(retryDelayMs(4, p, high)).toBe(5500);
+    expect(retryDelayMs(3, { ...p, backoff: 1 }, low)).toBe(1000);
+    // The defaults: backoff 2, capped at an hour.
+    expect(retryDelayMs(2, { maxAttempts: 3, retryOn: [], delayMs: 1000 }, low)).toBe(2000);
+    expect(retryDelayMs(30, { maxAttempts: 40, retryOn: [], delayMs: 1000 }, low)).toBe(3_600_000);
   });
 });
