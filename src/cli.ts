@@ -20,7 +20,7 @@ const GLOBAL_VALUE_FLAGS = ['-k', '--kitchen', '--db', '-l', '--list', '-n', '--
 /** Commands whose trailing words belong to someone else (the program to run, the order's arguments). */
 const REST_COMMANDS: Record<string, string[]> = {
   deliver: valueFlags(deliver.flags),
-  add: [],
+  add: ['--at'],
 };
 
 function valueFlags(flags: typeof deliver.flags): string[] {

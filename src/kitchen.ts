@@ -2,7 +2,7 @@
 // procedure; nothing outside this file talks to the driver.
 //
 // The order document (one per job, in the collection named by --list):
-//   {_id, status, arguments, attempts, waiter, start, heartbeat, expires, stop,
+//   {_id, status, arguments, attempts, due, waiter, start, heartbeat, expires, stop,
 //    exitCode, signal, error, output, claim, history}
 // - status: READY -> RUNNING -> DONE | ERROR (or back to READY: retry, reset, interrupt).
 // - claim: a fresh random token per attempt. Every write a waiter makes about its
@@ -10,6 +10,13 @@
 //   taken over while it ran is never overwritten by the waiter that lost it.
 // - expires: the lease. A claim and every heartbeat push it `lease` ms ahead; a
 //   RUNNING order whose lease has expired is stale and the next claim takes it over.
+// - due: when the order may next be claimed. READY: when it became READY (load, add,
+//   reset, a retry), or a later time asked for (--at, --retry-delay). RUNNING: equal to
+//   `expires`. DONE/ERROR: none. So "takeable now" is one range of ONE index,
+//   {due: 1, _id: 1}: a claim reads the first key at or before now, however many
+//   orders are READY or RUNNING (the former {$or: READY | stale RUNNING} read every
+//   RUNNING order per claim on MongoDB). Orders of one load share one due, so they
+//   are taken in file order (_id).
 // - history: finished attempts, the last HISTORY_LIMIT. Written with $set from the
 //   copy the claim returned (FerretDB v1 ignores $push's $slice); safe because only
 //   the holder of the claim writes it.
@@ -45,6 +52,8 @@ export interface Claimed {
 export interface Finish {
   status: State;
   stop: Date;
+  /** With status READY: when the order may be taken again (a delayed retry); default `stop`. */
+  due?: Date;
   exitCode?: number;
   signal?: string;
   error?: string;
@@ -52,9 +61,32 @@ export interface Finish {
   result: Attempt['result'];
 }
 
-export type Counts = Record<State, number> & { total: number; stale: number };
+export type Counts = Record<State, number> & {
+  total: number;
+  stale: number;
+  /** READY orders whose `due` is still ahead (--at, --retry-delay), and the soonest of them. */
+  notYetDue: number;
+  nextDue: Date | null;
+};
+
+/** Sorts before any time a READY order gets now: what orders of an older waiter are migrated to. */
+export const LONG_AGO = new Date(0);
+
+/**
+ * The claim: orders takeable at `now`, in the order they are taken (CLAIM_SORT, on the
+ * index {due: 1, _id: 1}). `due <= now` alone says it for orders written by this
+ * version; the two other conditions only ever reject an order touched by an older
+ * waiter still running beside this one (which does not keep `due`): one it finished
+ * (DONE/ERROR with a stale due), or one it claimed and keeps alive by `expires`. In a
+ * fleet of this version they filter nothing, so the first key read is the one taken.
+ */
+export function claimFilter(now: Date): Filter<Order> {
+  return { due: { $lte: now }, status: { $in: ['READY', 'RUNNING'] }, expires: { $not: { $gt: now } } };
+}
+export const CLAIM_SORT = { due: 1, _id: 1 } as const;
 
 const CONNECT_TIMEOUT_MS = 10_000;
+const CLAIM_INDEX = 'due_1__id_1';
 const CLEAN_BATCH = 20_000;
 
 export class Kitchen {
@@ -97,18 +129,35 @@ export class Kitchen {
     }
   }
 
-  /** The claim index {status:1, _id:1}: claims and counts use it. Idempotent; once per process. */
+  /**
+   * The indexes: {due: 1, _id: 1} for claims (and the not-yet-due count), {status: 1,
+   * _id: 1} for counts and per-state listings. Idempotent; once per process.
+   * A list written by an older waiter (orders without `due`) is migrated first: READY
+   * orders get LONG_AGO (taken before newer ones, in _id order), RUNNING ones their
+   * lease expiry. The claim index is built only after that, so its presence says the
+   * list is migrated (a process that dies midway leaves it to the next); two processes
+   * migrating at once write the same values.
+   */
   async ensureIndexes(): Promise<void> {
     if (this.indexed) return;
     await this.orders.createIndex({ status: 1, _id: 1 });
+    if (!(await this.orders.indexExists(CLAIM_INDEX).catch(() => false))) {
+      await this.orders.updateMany({ status: 'READY', due: { $exists: false } }, { $set: { due: LONG_AGO } });
+      for await (const o of this.orders.find({ status: 'RUNNING', due: { $exists: false } })) {
+        await this.orders.updateOne({ _id: o._id, claim: o.claim, status: 'RUNNING', due: { $exists: false } }, { $set: { due: o.expires ?? LONG_AGO } });
+      }
+      await this.orders.createIndex(CLAIM_SORT, { name: CLAIM_INDEX });
+    }
     this.indexed = true;
   }
 
   /**
-   * Claim: atomically take the oldest order (lowest _id) that is READY or RUNNING
-   * with an expired lease, in ONE findOneAndUpdate. Sets a fresh claim token, the
-   * waiter, start, heartbeat and lease, increments attempts and clears the previous
-   * attempt's result. Returns null when there is nothing to take.
+   * Claim: atomically take the order due soonest (lowest {due, _id}) whose due time has
+   * come: a READY one, or a RUNNING one whose lease expired (a takeover), in ONE
+   * findOneAndUpdate on the index {due: 1, _id: 1} (claimFilter). Sets a fresh claim
+   * token, the waiter, start, heartbeat and lease (expires = due = now + lease),
+   * increments attempts and clears the previous attempt's result. Returns null when
+   * nothing is due.
    * Returns the document as it was BEFORE (no projection: FerretDB v1 lacks it) so a
    * takeover can record the attempt it replaced.
    * `retry`: this token was sent before and the answer was lost (connection failure);
@@ -125,14 +174,15 @@ export class Kitchen {
         return { id: mine._id, token, attempt: mine.attempts, waiter, start, arguments: mine.arguments, history: [...(mine.history ?? [])] };
       }
     }
+    const expires = new Date(+now + leaseMs);
     const before = await this.orders.findOneAndUpdate(
-      { $or: [{ status: 'READY' }, { status: 'RUNNING', expires: { $lt: now } }] },
+      claimFilter(now),
       {
-        $set: { status: 'RUNNING', waiter, start: now, heartbeat: now, expires: new Date(+now + leaseMs), claim: token },
+        $set: { status: 'RUNNING', waiter, start: now, heartbeat: now, expires, due: expires, claim: token },
         $inc: { attempts: 1 },
         $unset: { stop: '', exitCode: '', signal: '', error: '', output: '' },
       },
-      { sort: { _id: 1 }, returnDocument: 'before' },
+      { sort: CLAIM_SORT, returnDocument: 'before' },
     );
     if (!before) return null;
     const history = [...(before.history ?? [])];
@@ -150,14 +200,14 @@ export class Kitchen {
   }
 
   /**
-   * Heartbeat: extend the lease of an order this waiter holds. Fenced by the claim.
+   * Heartbeat: extend the lease (expires and due) of an order this waiter holds. Fenced by the claim.
    * Returns false when the order is no longer ours (reset, or taken over): the
    * caller must stop its command and record nothing.
    */
   async heartbeat(c: Claimed, leaseMs: number, now = new Date()): Promise<boolean> {
     const r = await this.orders.updateOne(
       { _id: c.id, claim: c.token, status: 'RUNNING' },
-      { $set: { heartbeat: now, expires: new Date(+now + leaseMs) } },
+      { $set: { heartbeat: now, expires: new Date(+now + leaseMs), due: new Date(+now + leaseMs) } },
     );
     return r.matchedCount === 1;
   }
@@ -165,7 +215,8 @@ export class Kitchen {
   /**
    * Finish: record how the attempt ended, in ONE updateOne fenced by
    * {_id, claim, status: RUNNING}. `f.status` is DONE, ERROR, or READY (a retry, or
-   * an attempt interrupted by a signal). Appends the attempt to history.
+   * an attempt interrupted by a signal; due then `f.due`, else now). Appends the
+   * attempt to history.
    * Returns false when the order was reset or taken over meanwhile: nothing written.
    * `retry`: an earlier call with this same `f` may have been written with its answer
    * lost; then true if that write is there (our attempt, with our stop, in history).
@@ -193,7 +244,10 @@ export class Kitchen {
       if (f[k] !== undefined) (set as Record<string, unknown>)[k] = f[k];
       else unset[k] = '';
     }
-    if (f.status === 'READY') unset.claim = '';
+    if (f.status === 'READY') {
+      unset.claim = '';
+      set.due = f.due ?? f.stop;
+    } else unset.due = '';
     const r = await this.orders.updateOne({ _id: c.id, claim: c.token, status: 'RUNNING' }, { $set: set, $unset: unset });
     if (r.matchedCount === 1) return true;
     return retry && (await this.orders.countDocuments({ _id: c.id, 'history.attempt': c.attempt, 'history.stop': f.stop })) === 1;
@@ -202,19 +256,24 @@ export class Kitchen {
   /**
    * Counts per state in one round trip each, all in parallel, each answered from the
    * {status, _id} index. `stale` = RUNNING orders whose lease has expired.
+   * `notYetDue`/`nextDue`: READY orders due after now, from the {due, _id} index (the
+   * range past now holds those and the live RUNNING orders, a fleet's worth).
    */
   async counts(now = new Date()): Promise<Counts> {
-    const [stale, ...perState] = await Promise.all([
+    const later = { due: { $gt: now }, status: 'READY' as const };
+    const [stale, notYetDue, next, ...perState] = await Promise.all([
       this.orders.countDocuments({ status: 'RUNNING', expires: { $lt: now } }),
+      this.orders.countDocuments(later),
+      this.orders.find(later, { projection: { due: 1 } }).sort(CLAIM_SORT).limit(1).next(),
       ...STATES.map((s) => this.orders.countDocuments({ status: s })),
     ]);
     const counts = {} as Counts;
     STATES.forEach((s, i) => (counts[s] = perState[i] ?? 0));
-    return Object.assign(counts, { total: perState.reduce((a, b) => a + b, 0), stale });
+    return Object.assign(counts, { total: perState.reduce((a, b) => a + b, 0), stale, notYetDue, nextDue: next?.due ?? null });
   }
 
   /**
-   * Reset: put orders back to READY. ERROR orders always (if asked for). RUNNING
+   * Reset: put orders back to READY, due now. ERROR orders always (if asked for). RUNNING
    * orders only when stale (lease expired), or started before `startedBefore`, or
    * every one with `force`. The claim is removed, so the waiter that held one can
    * no longer record over it. Returns how many were reset, and how many RUNNING
@@ -232,29 +291,30 @@ export class Kitchen {
     }
     if (or.length === 0) return { reset: 0, leftAlone: 0 };
     const r = await this.orders.updateMany(or.length === 1 ? or[0]! : { $or: or }, {
-      $set: { status: 'READY' },
+      $set: { status: 'READY', due: now },
       $unset: { claim: '', heartbeat: '', expires: '' },
     });
     const leftAlone = running && !opts.force ? await this.orders.countDocuments({ status: 'RUNNING' }) : 0;
     return { reset: r.modifiedCount, leftAlone };
   }
 
-  /** Add one READY order. Returns its id. */
-  async add(args: string[]): Promise<ObjectId> {
+  /** Add one READY order, due `due` (default now: at once). Returns its id. */
+  async add(args: string[], due = new Date()): Promise<ObjectId> {
     await this.ensureIndexes();
-    const r = await this.orders.insertOne({ status: 'READY', arguments: args, attempts: 0 } as Order);
+    const r = await this.orders.insertOne({ status: 'READY', arguments: args, attempts: 0, due } as Order);
     return r.insertedId;
   }
 
   /**
-   * Insert a batch of READY orders (one insertMany). _ids are made here, in order, so
-   * orders are claimed in file order. The caller validates the whole file first.
+   * Insert a batch of READY orders (one insertMany), all due `due`. _ids are made here,
+   * in order, and a load passes one `due` for all its batches, so orders are claimed
+   * in file order. The caller validates the whole file first.
    */
-  async insert(rows: string[][]): Promise<void> {
+  async insert(rows: string[][], due: Date): Promise<void> {
     if (rows.length === 0) return;
     await this.ensureIndexes();
     await this.orders.insertMany(
-      rows.map((args) => ({ _id: new ObjectId(), status: 'READY', arguments: args, attempts: 0 }) as Order),
+      rows.map((args) => ({ _id: new ObjectId(), status: 'READY', arguments: args, attempts: 0, due }) as Order),
       { ordered: true },
     );
   }

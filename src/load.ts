@@ -8,14 +8,20 @@ export const LOAD_BATCH = 1000;
  * Inserts the rows (validated first by csv.ts validateRows: a malformed file never
  * reaches the kitchen, so none of its orders is ever visible) as READY orders in batches, one insert in
  * flight while the next batch is parsed. Returns how many were loaded; if the kitchen
- * fails part-way, the error says how many of `expected` made it.
+ * fails part-way, the error says how many of `expected` made it. Every order of the
+ * load is due `due` (one time for all, so they are claimed in file order).
  */
-export async function insertRows(kitchen: Kitchen, rows: AsyncIterable<string[]>, expected: number, batchSize = LOAD_BATCH): Promise<number> {
+export async function insertRows(
+  kitchen: Kitchen,
+  rows: AsyncIterable<string[]>,
+  expected: number,
+  { due = new Date(), batchSize = LOAD_BATCH }: { due?: Date; batchSize?: number } = {},
+): Promise<number> {
   let loaded = 0;
   let inFlight: Promise<void> = Promise.resolve();
   const send = async (batch: string[][]) => {
     await inFlight;
-    inFlight = kitchen.insert(batch).then(() => {
+    inFlight = kitchen.insert(batch, due).then(() => {
       loaded += batch.length;
     });
     // It may fail while the next batch is read, before anyone awaits it: mark it

@@ -20,8 +20,9 @@ test('bench/run.js runs every section and writes results.json with the required 
   try {
     const r = await execa(
       'node',
-      ['bench/run.js', '--only', 'spawn,deliver,parts,data', '--orders', '8', '--rows', '300', '--rounds', '1', '--spawn-orders', '16',
-        '--parallel-jobs', '4', '--status-runs', '1', '--out', out, '--db-prefix', prefix],
+      ['bench/run.js', '--only', 'spawn,deliver,parts,claim,data', '--orders', '8', '--rows', '300', '--rounds', '1', '--spawn-orders', '16',
+        '--parallel-jobs', '4', '--status-runs', '1', '--claim-ready', '20', '--claim-claims', '3', '--claim-points', '0,5',
+        '--out', out, '--db-prefix', prefix],
       { cwd: ROOT, env: { MONGODB_URI: kitchen.uri }, reject: false, stdin: 'ignore' },
     );
     expect(r.stderr, r.stdout).not.toMatch(/Error/);
@@ -38,6 +39,8 @@ test('bench/run.js runs every section and writes results.json with the required 
     }
     expect(Object.keys(res.cpu_ms_per_order).sort()).toEqual(['both_cold', 'both_warm', 'kitchen_cold', 'kitchen_warm', 'spawn_cold', 'spawn_warm']);
     expect(res.status_seconds.map((s: { rows: number }) => s.rows)).toEqual([300, 30]);
+    expect(res.claim_ms_vs_running.map((p: { running: number }) => p.running)).toEqual([0, 5]);
+    for (const p of res.claim_ms_vs_running) expect(p.claim_ms).toBeGreaterThan(0);
     // Figures that need xargs / GNU time / GNU parallel are null exactly when the tool is missing.
     const missing: string[] = res.missing_tools;
     expect(res.deliver_vs_xargs == null).toBe(missing.includes('xargs'));
@@ -45,7 +48,7 @@ test('bench/run.js runs every section and writes results.json with the required 
     expect(res.deliver_vs_parallel_sql == null).toBe(missing.some((t) => t === 'parallel' || t.includes('DBD::SQLite')));
   } finally {
     rmSync(dir, { recursive: true, force: true });
-    for (const s of ['deliver', 'parts', 'data']) await kitchen.client.db(`${prefix}_${s}`).dropDatabase();
+    for (const s of ['deliver', 'parts', 'claim', 'data']) await kitchen.client.db(`${prefix}_${s}`).dropDatabase();
   }
 }, 180_000);
 

@@ -22,7 +22,7 @@ test('an insert that fails while the next batch is read ends in a KitchenError c
     },
   } as unknown as Kitchen;
 
-  const err = await insertRows(kitchen, slowRows(100), 100, 10).catch((e: unknown) => e);
+  const err = await insertRows(kitchen, slowRows(100), 100, { batchSize: 10 }).catch((e: unknown) => e);
   expect(err).toBeInstanceOf(KitchenError);
   expect((err as Error).message).toBe('loaded 10 of 100 orders, then: the kitchen went away');
 });

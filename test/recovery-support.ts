@@ -19,7 +19,7 @@ export const orders = (db: Db) => db.collection<OrderDoc>('orders');
 export async function addOrders(db: Db, rows: string[][]): Promise<ObjectId[]> {
   const ids: ObjectId[] = [];
   for (const args of rows) {
-    const r = await orders(db).insertOne({ status: 'READY', arguments: args, attempts: 0 } as unknown as OrderDoc);
+    const r = await orders(db).insertOne({ status: 'READY', arguments: args, attempts: 0, due: new Date() } as unknown as OrderDoc);
     ids.push(r.insertedId);
   }
   return ids;

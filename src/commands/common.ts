@@ -76,6 +76,18 @@ export function durationText(value: unknown): string {
   return SECONDS.test(text) ? `${text}s` : text;
 }
 
+/**
+ * A moment for --at: `+<duration>` from now (+90s, +2h), or a date-time Date.parse
+ * reads (2026-12-01T06:00:00Z; without a zone, local time).
+ */
+export function moment(option: string, value: unknown, now = new Date()): Date {
+  const text = String(value).trim();
+  if (text.startsWith('+')) return new Date(+now + duration(option, text.slice(1)));
+  const t = /\d{4}-\d{2}-\d{2}/.test(text) ? Date.parse(text) : NaN;
+  if (Number.isNaN(t)) throw new UsageError(`--${option}: '${text}' is not a time (try +30m or 2026-12-01T06:00:00Z)`);
+  return new Date(t);
+}
+
 export function positiveInt(option: string, value: unknown): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1) throw new UsageError(`--${option}: '${String(value)}' is not a whole number ≥ 1`);

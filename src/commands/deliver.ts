@@ -22,6 +22,9 @@ export const flags: Record<string, Options> = {
   grace: { type: 'string', describe: 'After the first SIGINT/SIGTERM, kill running orders after this long (default: wait)' },
   'max-attempts': { type: 'string', describe: 'Put a failed order back READY until it has been tried this many times (default 1)' },
   'retry-on': { type: 'string', describe: 'Only retry these exit codes (comma-separated)' },
+  'retry-delay': { type: 'string', describe: 'Wait this long before retrying a failed order (default 0: at once); it goes back READY, due then' },
+  'retry-backoff': { type: 'string', describe: 'Each further retry of an order waits this many times longer (default 2)' },
+  'retry-max-delay': { type: 'string', describe: 'No retry waits longer than this (default 1h)' },
 };
 
 export function builder(y: Argv) {
@@ -48,6 +51,9 @@ export function options(argv: Record<string, unknown>, rest: string[], g: Global
     retry: {
       maxAttempts: argv['max-attempts'] === undefined ? 1 : positiveInt('max-attempts', argv['max-attempts']),
       retryOn: argv['retry-on'] === undefined ? [] : exitCodes(String(argv['retry-on'])),
+      ...(argv['retry-delay'] === undefined ? {} : { delayMs: duration('retry-delay', argv['retry-delay']) }),
+      ...(argv['retry-backoff'] === undefined ? {} : { backoff: factor('retry-backoff', argv['retry-backoff']) }),
+      ...(argv['retry-max-delay'] === undefined ? {} : { maxDelayMs: duration('retry-max-delay', argv['retry-max-delay']) }),
     },
   };
   if (argv.once) o.max = 1;
@@ -57,6 +63,12 @@ export function options(argv: Record<string, unknown>, rest: string[], g: Global
     o.timeoutText = durationText(argv.timeout);
   }
   return o;
+}
+
+function factor(option: string, value: unknown): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 1) throw new UsageError(`--${option}: '${String(value)}' is not a number ≥ 1`);
+  return n;
 }
 
 function exitCodes(text: string): number[] {

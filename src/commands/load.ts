@@ -7,7 +7,7 @@ import type { Argv } from 'yargs';
 import { readCheckedRows, validateRows } from '../csv.js';
 import { InputError, UsageError } from '../errors.js';
 import { insertRows } from '../load.js';
-import { print, withKitchen, type CommandResult, type Globals, type IO } from './common.js';
+import { moment, print, withKitchen, type CommandResult, type Globals, type IO } from './common.js';
 
 export const describe = 'Load a CSV file (or - for stdin): each row becomes one READY order';
 
@@ -16,13 +16,16 @@ export function builder(y: Argv) {
     // No type: as a string, yargs-parser would turn a lone "-" into "".
     .positional('file', { describe: 'CSV file, or - for standard input' })
     .option('header', { type: 'boolean', describe: 'Skip the first row' })
-    .option('delimiter', { type: 'string', describe: 'Field delimiter (default ,)' });
+    .option('delimiter', { type: 'string', describe: 'Field delimiter (default ,)' })
+    .option('at', { type: 'string', describe: 'Orders not to be taken before this time: +30m, +2h, or 2026-12-01T06:00:00Z' });
 }
 
 export interface LoadOptions {
   file: string;
   header: boolean;
   delimiter: string;
+  /** When the orders may first be taken (default: when loaded). */
+  at?: Date;
 }
 
 export function options(argv: Record<string, unknown>): LoadOptions {
@@ -33,7 +36,9 @@ export function options(argv: Record<string, unknown>): LoadOptions {
   // yargs-parser reads a lone "-" positional as `true`.
   const file = argv.file === true ? '-' : String(argv.file);
   if (file === '') throw new UsageError('load: the file name is empty');
-  return { file, header: Boolean(argv.header), delimiter };
+  const o: LoadOptions = { file, header: Boolean(argv.header), delimiter };
+  if (argv.at !== undefined) o.at = moment('at', argv.at);
+  return o;
 }
 
 export async function run(g: Globals, o: LoadOptions, io: IO): Promise<CommandResult> {
@@ -46,7 +51,7 @@ export async function run(g: Globals, o: LoadOptions, io: IO): Promise<CommandRe
     const source = spool ? 'stdin' : o.file;
     const csv = { source, header: o.header, delimiter: o.delimiter };
     const expected = await validateRows(() => createReadStream(path), csv);
-    const n = await withKitchen(g, (k) => insertRows(k, readCheckedRows(createReadStream(path), csv), expected));
+    const n = await withKitchen(g, (k) => insertRows(k, readCheckedRows(createReadStream(path), csv), expected, { due: o.at ?? new Date() }));
     print(io.stdout, `Loaded ${n} orders`);
     return {};
   } finally {

@@ -3,7 +3,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Writable } from 'node:stream';
 import type { Claimed, Finish, Kitchen } from '../kitchen.js';
-import { errorLine, nextStatus, succeeded, type Outcome, type RetryPolicy } from '../order.js';
+import { errorLine, nextStatus, retryDelayMs, succeeded, type Outcome, type RetryPolicy } from '../order.js';
 import type { RunRequest, Running } from '../run.js';
 import { retrying } from './retry.js';
 import type { Shutdown } from './shutdown.js';
@@ -53,6 +53,13 @@ export async function deliver(opts: DeliverOptions, deps: DeliverDeps): Promise<
   const { shutdown, log } = deps;
   let claimed = 0;
   const running = new Set<string>();
+  /**
+   * This waiter's own failed orders put back READY with a later `due` (--retry-delay),
+   * by id: without --wait, an empty list does not end the run while one may still come
+   * due. Forgotten once its time has passed and a claim found nothing (someone took it).
+   */
+  const retries = new Map<string, Date>();
+  let toldRetries = 0;
   /** Set when a slot fails: the others stop claiming, finish what they run, then deliver() throws. */
   let failed = false;
 
@@ -64,13 +71,25 @@ export async function deliver(opts: DeliverOptions, deps: DeliverDeps): Promise<
       // order the first try took instead of taking a second one.
       const token = randomUUID();
       let tries = 0;
-      const c = await retrying(() => deps.kitchen.claim(opts.waiter, opts.leaseMs, new Date(), token, tries++ > 0), {
+      let at = new Date();
+      const c = await retrying(() => deps.kitchen.claim(opts.waiter, opts.leaseMs, (at = new Date()), token, tries++ > 0), {
         what: 'claim',
         log,
         shutdown,
       });
       if (c === 'stopped') return 'stop';
-      if (c || !opts.wait) return c;
+      if (c) return c;
+      for (const [id, due] of retries) if (due <= at) retries.delete(id);
+      if (!opts.wait && retries.size === 0) return null;
+      if (!opts.wait) {
+        const next = Math.min(...[...retries.values()].map(Number));
+        if (next !== toldRetries) {
+          toldRetries = next;
+          log(`waiter: nothing due now; waiting for ${retries.size} retry(ies) of mine, the next at ${new Date(next).toISOString()}`);
+        }
+        await shutdown.sleep(Math.max(0, next - Date.now()) + 5);
+        continue;
+      }
       await shutdown.sleep(idle);
       idle = Math.min(idle * 2, opts.pollMs);
     }
@@ -164,11 +183,15 @@ export async function deliver(opts: DeliverOptions, deps: DeliverDeps): Promise<
     }
     if (lost) return { c };
     const ok = succeeded(outcome);
+    const status = interrupted ? 'READY' : nextStatus(outcome, c.attempt, opts.retry);
+    const stop = new Date();
+    const delay = !interrupted && status === 'READY' ? retryDelayMs(c.attempt, opts.retry) : 0;
     const finish: Finish = {
-      status: interrupted ? 'READY' : nextStatus(outcome, c.attempt, opts.retry),
+      status,
       result: interrupted ? 'INTERRUPTED' : ok ? 'DONE' : 'ERROR',
-      stop: new Date(),
+      stop,
       output: outcome.output,
+      ...(delay > 0 ? { due: new Date(+stop + delay) } : {}),
       ...(outcome.exitCode !== undefined ? { exitCode: outcome.exitCode } : {}),
       ...(outcome.signal ? { signal: outcome.signal } : {}),
     };
@@ -197,9 +220,11 @@ export async function deliver(opts: DeliverOptions, deps: DeliverDeps): Promise<
       return;
     }
     result.delivered++;
+    if (fin.due) retries.set(id, fin.due);
     if (fin.result !== 'DONE') {
       if (fin.status === 'ERROR') result.failed++;
-      log(`waiter: ${id} failed: ${fin.error ?? ''}${fin.status === 'READY' ? ' (will retry)' : ''}`);
+      const retry = fin.due ? ` (will retry after ${fin.due.toISOString()})` : ' (will retry)';
+      log(`waiter: ${id} failed: ${fin.error ?? ''}${fin.status === 'READY' ? retry : ''}`);
     }
   };
 

@@ -1,0 +1,210 @@
+// `due`: the one field a claim reads (src/kitchen.ts claimFilter). Orders that wait
+// (--at, --retry-delay), takeover of stale orders through it, and lists written by the
+// previous version (no `due`) still delivered.
+import { join } from 'node:path';
+import { ObjectId } from 'mongodb';
+import { afterEach, describe, expect, inject, test } from 'vitest';
+import { Kitchen, claimFilter, CLAIM_SORT } from '../src/kitchen.js';
+import { FIXTURES, waiter } from './support/cli.js';
+import { useDb } from './support/kitchen.js';
+import { addOrders, byId, lines, orders, statusJson, tempDir } from './recovery-support.js';
+
+const OK = join(FIXTURES, 'ok.sh');
+const ECHO = join(FIXTURES, 'echo.sh');
+const FLAKY = join(FIXTURES, 'flaky.sh');
+
+const opened: Kitchen[] = [];
+afterEach(async () => {
+  await Promise.all(opened.splice(0).map((k) => k.close()));
+});
+async function open(k: { uri: string; name: string }): Promise<Kitchen> {
+  const kitchen = await Kitchen.open({ uri: k.uri, db: k.name, list: 'orders' });
+  opened.push(kitchen);
+  return kitchen;
+}
+
+describe('orders that wait: --at', () => {
+  const k = useDb();
+
+  test('add --at: not taken before then (status counts it as not yet due); --wait takes it once due, no earlier', async () => {
+    const t0 = Date.now();
+    const idOf = (r: { stdout: string }) => new ObjectId(r.stdout.split(' ').pop());
+    const later = idOf(await waiter(k, ['add', '--at', '+1h', '--', 'later']));
+    await waiter(k, ['add', 'now']);
+    const s = await statusJson(k);
+    expect(s).toMatchObject({ READY: 2, notYetDue: 1 });
+    const nextDue = Date.parse(s.nextDue as unknown as string);
+    expect(nextDue).toBeGreaterThanOrEqual(t0 + 3_600_000);
+    expect(nextDue).toBeLessThan(Date.now() + 3_600_000);
+    expect((await waiter(k, ['status'])).stdout).toMatch(/READY +2 +\(1 not yet due, the next at \d{4}-/);
+
+    // Without --wait, a waiter takes what is due and leaves: the later order is not its own retry.
+    const first = await waiter(k, ['deliver', OK]);
+    expect(first.stdout).toContain('Done. Delivered 1 orders.');
+    expect((await byId(k.db, later)).status).toBe('READY');
+
+    // --wait picks up an order when it comes due, never before.
+    const soon = idOf(await waiter(k, ['add', '--at', '+1500ms', 'soon']));
+    const due = (await byId(k.db, soon)).due!;
+    const second = await waiter(k, ['deliver', '--wait', '--poll', '200ms', '--max', '1', OK]);
+    expect(second.exitCode).toBe(0);
+    const done = await byId(k.db, soon);
+    expect(done.status).toBe('DONE');
+    expect(+done.start!).toBeGreaterThanOrEqual(+due);
+    expect(await statusJson(k)).toMatchObject({ notYetDue: 1, nextDue: new Date(nextDue).toISOString(), DONE: 2 });
+  });
+
+  test('load --at with a time: every row waits; a bad --at is a usage error naming the option and loads nothing', async () => {
+    const bad = await waiter(k, ['load', '--at', 'tomorrowish', join(FIXTURES, 'orders.csv')]);
+    expect(bad.exitCode).toBe(2);
+    expect(bad.stderr).toBe("waiter: --at: 'tomorrowish' is not a time (try +30m or 2026-12-01T06:00:00Z)");
+    expect(await orders(k.db).countDocuments()).toBe(0);
+
+    const at = new Date(Date.now() + 3_600_000);
+    const r = await waiter(k, ['load', '--at', at.toISOString(), join(FIXTURES, 'orders.csv')]);
+    expect(r.exitCode).toBe(0);
+    const n = await orders(k.db).countDocuments();
+    expect(await orders(k.db).countDocuments({ due: at })).toBe(n);
+    expect(await statusJson(k)).toMatchObject({ READY: n, notYetDue: n, nextDue: at.toISOString() });
+    expect((await waiter(k, ['deliver', OK])).stdout).toContain('Delivered 0 orders.');
+  });
+});
+
+describe('--retry-delay', () => {
+  const k = useDb();
+
+  test('a failed order comes back no earlier than its delay, other orders run meanwhile, and the waiter waits for its own retry', async () => {
+    const dir = await tempDir('flaky');
+    const log = join(dir, 'log');
+    // The first order fails once, the second and third succeed at once.
+    const [flaky, a, b] = await addOrders(k.db, [['1'], ['0'], ['0']]);
+    const r = await waiter(k, ['deliver', '--max-attempts', '3', '--retry-delay', '2500ms', FLAKY], { env: { FLAKY_DIR: dir, ECHO_LOG: log } });
+    expect(r.exitCode).toBe(0);
+    expect(r.stdout).toContain('Done. Delivered 4 orders.');
+    expect(r.stderr).toMatch(/failed: exit code 3 \(will retry after \d{4}-/);
+    expect(r.stderr).toMatch(/nothing due now; waiting for 1 retry\(ies\) of mine, the next at \d{4}-/);
+
+    const o = await byId(k.db, flaky!);
+    expect(o).toMatchObject({ status: 'DONE', attempts: 2 });
+    const [first, second] = o.history!;
+    expect(+second!.start - +first!.stop).toBeGreaterThanOrEqual(2500);
+    // The other two ran in the meantime, before the retry.
+    for (const id of [a!, b!]) {
+      const other = await byId(k.db, id);
+      expect(other.status).toBe('DONE');
+      expect(+other.stop!).toBeLessThan(+second!.start);
+    }
+  });
+
+  test('backoff: each retry waits longer (delay × backoff^n); usage errors name the option', async () => {
+    const dir = await tempDir('flaky');
+    const [x] = await addOrders(k.db, [['2']]);
+    const r = await waiter(k, ['deliver', '--max-attempts', '3', '--retry-delay', '400ms', '--retry-backoff', '3', FLAKY], { env: { FLAKY_DIR: dir } });
+    expect(r.exitCode).toBe(0);
+    const h = (await byId(k.db, x!)).history!;
+    expect(h.map((a) => a.result)).toEqual(['ERROR', 'ERROR', 'DONE']);
+    expect(+h[1]!.start - +h[0]!.stop).toBeGreaterThanOrEqual(400);
+    expect(+h[2]!.start - +h[1]!.stop).toBeGreaterThanOrEqual(1200);
+    expect(await lines(join(dir, x!.toHexString()))).toHaveLength(3);
+
+    const bad = await waiter(k, ['deliver', '--retry-backoff', '0.5', OK]);
+    expect(bad.exitCode).toBe(2);
+    expect(bad.stderr).toBe("waiter: --retry-backoff: '0.5' is not a number ≥ 1");
+    expect((await waiter(k, ['deliver', '--retry-delay', 'soon', OK])).stderr).toContain("--retry-delay: 'soon' is not a duration");
+  });
+});
+
+describe('claims through due', () => {
+  const k = useDb();
+
+  test('a stale order is taken over through due (its lost attempt recorded); a live one, heartbeat-renewed, is not', async () => {
+    const kitchen = await open(k);
+    await addOrders(k.db, [['stale'], ['live']]);
+    const t0 = new Date();
+    const stale = (await kitchen.claim('dead', 1000, t0))!;
+    const live = (await kitchen.claim('alive', 1000, t0))!;
+    expect((await byId(k.db, stale.id)).due).toEqual(new Date(+t0 + 1000));
+    // Later, only the live one is renewed: due moves with expires.
+    const t1 = new Date(+t0 + 900);
+    expect(await kitchen.heartbeat(live, 1000, t1)).toBe(true);
+    expect(await byId(k.db, live.id)).toMatchObject({ due: new Date(+t1 + 1000), expires: new Date(+t1 + 1000) });
+
+    const t2 = new Date(+t0 + 1500);
+    const taken = (await kitchen.claim('rescuer', 1000, t2))!;
+    expect(taken.id).toEqual(stale.id);
+    expect(taken.attempt).toBe(2);
+    expect(taken.history.map((h) => [h.result, h.waiter])).toEqual([['LOST', 'dead']]);
+    expect(await kitchen.claim('rescuer', 1000, t2)).toBeNull();
+    // Finished: no due any more (DONE orders are outside the claim index's range).
+    await kitchen.finish(taken, { status: 'DONE', result: 'DONE', stop: t2, output: '' });
+    expect((await byId(k.db, stale.id)).due).toBeUndefined();
+  });
+
+  test('a list written by the previous version (no due) is migrated on first use and delivered in _id order; its live order is left alone', async () => {
+    const dir = await tempDir('echo');
+    const log = join(dir, 'log');
+    const past = new Date(Date.now() - 60_000);
+    const future = new Date(Date.now() + 600_000);
+    // Exactly what the previous version wrote: no `due`, no claim index.
+    const ids = Array.from({ length: 5 }, () => new ObjectId());
+    await orders(k.db).insertMany([
+      { _id: ids[0]!, status: 'READY', arguments: ['a'], attempts: 0 },
+      { _id: ids[1]!, status: 'RUNNING', arguments: ['stale'], attempts: 1, waiter: 'gone', start: past, heartbeat: past, expires: past, claim: 'old-1' },
+      { _id: ids[2]!, status: 'RUNNING', arguments: ['live'], attempts: 1, waiter: 'old', start: past, heartbeat: past, expires: future, claim: 'old-2' },
+      { _id: ids[3]!, status: 'DONE', arguments: ['done'], attempts: 1, stop: past },
+      { _id: ids[4]!, status: 'READY', arguments: ['b'], attempts: 0 },
+    ]);
+    // A newer order added by this version comes after the migrated ones.
+    await waiter(k, ['add', 'new']);
+    const r = await waiter(k, ['deliver', ECHO], { env: { ECHO_LOG: log } });
+    expect(r.exitCode).toBe(0);
+    expect((await lines(log)).map((l) => l.split(' ').slice(2).join(' '))).toEqual(['[a]', '[b]', '[stale]', '[new]']);
+    expect(await byId(k.db, ids[2]!)).toMatchObject({ status: 'RUNNING', claim: 'old-2', due: future });
+    expect(await byId(k.db, ids[1]!)).toMatchObject({ status: 'DONE', attempts: 2 });
+    expect((await byId(k.db, ids[3]!)).due).toBeUndefined();
+  });
+
+  test('beside an older waiter (which keeps expires, not due): its live order and its finished ones are never claimed', async () => {
+    const kitchen = await open(k);
+    const [mine, theirs, done] = await addOrders(k.db, [['x'], ['y'], ['z']]);
+    const now = new Date();
+    // The older waiter claims `theirs` and finishes `done` the old way: due left as it was.
+    await orders(k.db).updateOne({ _id: theirs! }, { $set: { status: 'RUNNING', expires: new Date(+now + 60_000), claim: 'old' } });
+    await orders(k.db).updateOne({ _id: done! }, { $set: { status: 'DONE', stop: now } });
+    expect((await kitchen.claim('new', 60_000, now))?.id).toEqual(mine);
+    expect(await kitchen.claim('new', 60_000, now)).toBeNull();
+  });
+});
+
+// The cost of one claim, read from the server's own counters: only a real MongoDB
+// reports them (explain executionStats); FerretDB v1's explain returns its SQL plan.
+const kind = inject('mongodbServerKind');
+const counted = kind !== 'ferretdb';
+describe(counted ? 'claim cost (explain)' : 'claim cost (explain): skipped, FerretDB v1 reports no keys/docs examined; run with MONGODB_URI at a real mongod', () => {
+  const k = useDb();
+
+  test.skipIf(!counted)('10,000 READY and 2,000 live RUNNING: the claim examines a handful of keys and documents; the former $or form > 2,000', async () => {
+    const kitchen = await open(k);
+    await kitchen.ensureIndexes();
+    const now = new Date();
+    const live = new Date(+now + 600_000);
+    // RUNNING first, so that they also come first in _id order.
+    const docs = [
+      ...Array.from({ length: 2000 }, (_, i) => ({ status: 'RUNNING', arguments: [`r${i}`], attempts: 1, expires: live, due: live, claim: `c${i}` })),
+      ...Array.from({ length: 10_000 }, (_, i) => ({ status: 'READY', arguments: [`${i}`], attempts: 0, due: now })),
+    ];
+    for (let i = 0; i < docs.length; i += 1000) await k.db.collection('orders').insertMany(docs.slice(i, i + 1000));
+    const explain = async (query: object, sort: object) => {
+      const r = await k.db.command({
+        explain: { findAndModify: 'orders', query, sort, update: { $set: { status: 'RUNNING' } } },
+        verbosity: 'executionStats',
+      });
+      return r.executionStats as { totalKeysExamined: number; totalDocsExamined: number };
+    };
+    const mine = await explain(claimFilter(new Date()), CLAIM_SORT);
+    expect(mine.totalKeysExamined).toBeLessThanOrEqual(5);
+    expect(mine.totalDocsExamined).toBeLessThanOrEqual(5);
+    const former = await explain({ $or: [{ status: 'READY' }, { status: 'RUNNING', expires: { $lt: new Date() } }] }, { _id: 1 });
+    expect(former.totalKeysExamined + former.totalDocsExamined).toBeGreaterThan(2000);
+  });
+});
