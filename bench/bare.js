@@ -14,13 +14,17 @@ const orders = client.db(db).collection(list);
 
 if (what === 'load' || what === 'load-noindex') {
   // Same documents as waiter's, batches of 1000, one insertMany at a time. `load`
-  // first creates the index waiter's claims need ({status, _id}), as waiter does:
-  // the server then does the same work per insert (on FerretDB v1 it costs ~10%).
-  if (what === 'load') await orders.createIndex({ status: 1, _id: 1 });
+  // first creates the indexes waiter creates ({status, _id} for counts, {due, _id}
+  // for claims): the server then does the same work per insert.
+  if (what === 'load') {
+    await orders.createIndex({ status: 1, _id: 1 });
+    await orders.createIndex({ due: 1, _id: 1 });
+  }
+  const due = new Date();
   let batch = [];
   for await (const line of createInterface({ input: createReadStream(file), crlfDelay: Infinity })) {
     if (!line) continue;
-    batch.push({ _id: new ObjectId(), status: 'READY', arguments: line.split(','), attempts: 0 });
+    batch.push({ _id: new ObjectId(), status: 'READY', arguments: line.split(','), attempts: 0, due });
     if (batch.length === 1000) {
       await orders.insertMany(batch, { ordered: true });
       batch = [];

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // npm run bench [-- --orders N --rows R --rounds K --spawn-orders S --parallel-jobs P --status-runs S --status-runs-full S
-//                   --latency-orders M --latency MS --only spawn,deliver,parts,latency,data,nolock --no-nolock
+//                   --latency-orders M --latency MS --claim-ready R --claim-claims K --claim-points 0,1000,4000
+//                   --only spawn,deliver,parts,latency,claim,data,nolock --no-nolock
 //                   --out FILE --db-prefix P]
 //
 // Measures waiter against its baselines side by side (A/B alternated, medians),
@@ -29,7 +30,10 @@ const { values: opt } = parseArgs({
     'status-runs': { type: 'string', default: '10' }, // status runs (median) at rows/10, and at full size with MONGODB_URI
     // At full size on the FerretDB test server a status at 1M takes ~2 min (it scans), so 3 runs there.
     'status-runs-full': { type: 'string' },
-    only: { type: 'string', default: 'spawn,deliver,parts,latency,data,nolock' },
+    only: { type: 'string', default: 'spawn,deliver,parts,latency,claim,data,nolock' },
+    'claim-ready': { type: 'string', default: '2000' }, // claim section: READY orders behind the held ones
+    'claim-claims': { type: 'string', default: '30' }, // claim section: claims timed per point (each form)
+    'claim-points': { type: 'string', default: '0,1000,4000' }, // claim section: live RUNNING orders held
     'latency-orders': { type: 'string', default: '100' }, // latency section: orders per run
     latency: { type: 'string', default: '20' }, // latency section: ms each request is held
     'no-nolock': { type: 'boolean', default: false },
@@ -167,6 +171,7 @@ const results = {
   deliver_vs_parallel_sql: null,
   deliver_4procs_vs_xargs: null,
   deliver_round_trips_per_order: null,
+  claim_ms_vs_running: null,
   spawn_start_vs_xargs: null,
   spawn_start_vs_raw_spawn_pipe: null,
   load_vs_driver: null,
@@ -399,6 +404,16 @@ try {
     results.deliver_round_trips_per_order = round((t.latency_deliver - t.latency_deliver_zero) / (M * LATENCY), 2);
   }
 
+  // ---- claim latency against live RUNNING orders ------------------------------
+  if (only.has('claim')) {
+    log(`claim: ${opt['claim-claims']} claims per form with ${opt['claim-points']} live RUNNING orders heartbeating, ${opt['claim-ready']} READY`);
+    const o = JSON.parse(
+      (await run(process.execPath, [join(root, 'bench', 'claim.js'), uri, `${DBP}_claim`, opt['claim-ready'], opt['claim-claims'], opt['claim-points']], { timed: false })).stdout,
+    );
+    results.claim_ms_vs_running = o.points.map((p) => ({ ...p, vs_former: ratio(p.claim_ms, p.former_claim_ms) }));
+    results.params.claim_ready = o.ready;
+  }
+
   if (only.has('nolock') && !process.env.MONGODB_URI) {
     const rows = Math.round(ROWS / 10);
     log(`no-lock server: load/extract/status at ${rows} rows, ${ROUNDS} rounds`);
@@ -437,6 +452,9 @@ const rows = [
   ['peak RSS extract (full / tenth)', `${f(rss.extract)} / ${f(rss.extract_tenth)} MB`, '<= 150, flat', ''],
   ['peak RSS deliver (full / tenth)', `${f(rss.deliver)} / ${f(rss.deliver_tenth)} MB`, '<= 150, flat', ''],
 ];
+for (const p of results.claim_ms_vs_running ?? []) {
+  rows.push([`claim with ${p.running} live RUNNING`, f(p.claim_ms, ' ms'), '', `former $or claim ${f(p.former_claim_ms, ' ms')} (${f(p.vs_former, 'x')}), ${results.params.claim_ready} READY`]);
+}
 if (results.nolock) {
   const n = results.nolock;
   const l = n.locked_same_size;
