@@ -1,5 +1,6 @@
 import type { Argv, Options } from 'yargs';
 import { deliver, type DeliverOptions } from '../deliver/loop.js';
+import { Registry } from '../deliver/registry.js';
 import { Shutdown } from '../deliver/shutdown.js';
 import { UsageError } from '../errors.js';
 import { start } from '../run.js';
@@ -88,7 +89,16 @@ export async function run(g: Globals, o: DeliverOptions, io: IO, graceMs?: numbe
   const log = (line: string) => io.stderr.write(`${line}\n`);
   const uninstall = shutdown.install(log);
   try {
-    const r = await withKitchen(g, (kitchen) => deliver(o, { kitchen, start, stdout: io.stdout, stderr: io.stderr, log, shutdown }));
+    const r = await withKitchen(g, async (kitchen) => {
+      const registry = new Registry(kitchen, { name: o.waiter, command: [o.command, ...o.commandArgs], concurrency: o.concurrency, leaseMs: o.leaseMs, heartbeatMs: o.heartbeatMs }, log);
+      // Alongside the first claim, not before it; a user without createIndex rights still delivers.
+      const indexed = kitchen.ensureFleetIndexes().catch((err: unknown) => log(`waiter: could not create the fleet view's indexes: ${(err as Error).message}`));
+      try {
+        return await deliver(o, { kitchen, start, stdout: io.stdout, stderr: io.stderr, log, shutdown, registry });
+      } finally {
+        await indexed;
+      }
+    });
     print(io.stdout, `Done. Delivered ${r.delivered} orders.`);
     if (r.interrupted) log(`waiter: ${r.interrupted} interrupted orders put back READY`);
     const result: CommandResult = {};

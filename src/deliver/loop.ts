@@ -2,9 +2,12 @@
 // (kitchen, process starter, output streams, log, shutdown) so tests can drive it.
 import { randomUUID } from 'node:crypto';
 import type { Writable } from 'node:stream';
+import { MongoError } from 'mongodb';
+import { KitchenError } from '../errors.js';
 import type { Claimed, Finish, Kitchen } from '../kitchen.js';
 import { errorLine, nextStatus, retryDelayMs, succeeded, type Outcome, type RetryPolicy } from '../order.js';
 import type { RunRequest, Running } from '../run.js';
+import type { Registry } from './registry.js';
 import { retrying } from './retry.js';
 import type { Shutdown } from './shutdown.js';
 
@@ -35,6 +38,8 @@ export interface DeliverDeps {
   stderr: Writable;
   log: (line: string) => void;
   shutdown: Shutdown;
+  /** The waiter registry: started before the first claim, ended last. Optional (tests). */
+  registry?: Pick<Registry, 'start' | 'end'>;
 }
 
 export interface DeliverResult {
@@ -52,7 +57,10 @@ export async function deliver(opts: DeliverOptions, deps: DeliverDeps): Promise<
   const result: DeliverResult = { delivered: 0, failed: 0, lost: 0, interrupted: 0 };
   const { shutdown, log } = deps;
   let claimed = 0;
-  const running = new Set<string>();
+  /** Orders running now, id -> arguments: the registry's timer reads it, nothing waits on it. */
+  const running = new Map<string, string[]>();
+  /** An order was not claimed because --max was reached. */
+  let maxReached = false;
   /**
    * This waiter's own failed orders put back READY with a later `due` (--retry-delay),
    * by id: without --wait, an empty list does not end the run while one may still come
@@ -105,7 +113,10 @@ export async function deliver(opts: DeliverOptions, deps: DeliverDeps): Promise<
     let recordFailure: { err: unknown } | undefined;
     try {
       while (!recordFailure) {
-        if (opts.max !== undefined && claimed >= opts.max) break;
+        if (opts.max !== undefined && claimed >= opts.max) {
+          maxReached = true;
+          break;
+        }
         claimed++; // reserve before awaiting, so slots never claim more than --max together
         const c = await claimNext();
         if (!c || c === 'stop') {
@@ -113,7 +124,7 @@ export async function deliver(opts: DeliverOptions, deps: DeliverDeps): Promise<
           break;
         }
         const id = c.id.toHexString();
-        running.add(id);
+        running.set(id, c.arguments);
         let ran: Ran;
         try {
           ran = await runOne(c);
@@ -229,6 +240,11 @@ export async function deliver(opts: DeliverOptions, deps: DeliverDeps): Promise<
   };
 
   deps.shutdown.describe = () => `${running.size} running order(s)`;
+  deps.registry?.start(() => ({
+    running: [...running].map(([id, args]) => ({ id, arguments: args })),
+    delivered: result.delivered,
+    failed: result.failed,
+  }));
   // If a slot fails, the others must not run on with a kitchen about to be closed:
   // they stop claiming, finish (and record) what they run, then the error is thrown.
   const settled = await Promise.allSettled(
@@ -240,6 +256,15 @@ export async function deliver(opts: DeliverOptions, deps: DeliverDeps): Promise<
     ),
   );
   const failure = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+  await deps.registry?.end(
+    failure
+      ? `${failure.reason instanceof MongoError || failure.reason instanceof KitchenError ? 'kitchen error' : 'error'}: ${message(failure.reason)}`
+      : shutdown.signal
+        ? `signal ${shutdown.signal}`
+        : maxReached
+          ? `--max ${opts.max} reached`
+          : 'empty list',
+  );
   if (failure) throw failure.reason;
   return result;
 }

@@ -1,0 +1,101 @@
+// This waiter's document in the registry (`<list>.waiters`), kept from memory: written
+// at start, every --heartbeat by its own timer (busy or idle), and at exit. The loop
+// only updates counters in memory, so an order's critical path never waits on it.
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import { cutArguments, type WaiterDoc } from '../fleet.js';
+import type { Kitchen } from '../kitchen.js';
+
+/** What the loop knows at any moment; read by the timer. */
+export interface LoopView {
+  running: { id: string; arguments: string[] }[];
+  delivered: number;
+  failed: number;
+}
+
+export interface RegistryInfo {
+  name: string;
+  command: string[];
+  concurrency: number;
+  leaseMs: number;
+  heartbeatMs: number;
+}
+
+export class Registry {
+  readonly id = randomUUID();
+  private readonly started = new Date();
+  private timer?: NodeJS.Timeout;
+  private view: () => LoopView = () => ({ running: [], delivered: 0, failed: 0 });
+  /** The write in flight, so writes never overtake each other (the exit write is last). */
+  private writing: Promise<void> = Promise.resolve();
+  private busy = false;
+  private failing = false;
+
+  constructor(
+    private readonly kitchen: Pick<Kitchen, 'saveWaiter'>,
+    private readonly info: RegistryInfo,
+    private readonly log: (line: string) => void,
+    private readonly host = hostname(),
+    private readonly pid = process.pid,
+  ) {}
+
+  /**
+   * First write, then one every heartbeat until end(). Not awaited: the first claim
+   * does not wait for it (end() does).
+   */
+  start(view: () => LoopView): void {
+    this.view = view;
+    void this.write();
+    // A beat while the last write still waits on the kitchen (an outage) is skipped, not queued.
+    this.timer = setInterval(() => void (this.busy ? undefined : this.write()), this.info.heartbeatMs);
+    this.timer.unref();
+  }
+
+  /** Last write: how the waiter ended. */
+  async end(reason: string): Promise<void> {
+    clearInterval(this.timer);
+    await this.write({ ended: new Date(), reason });
+  }
+
+  /** The document as of now. */
+  doc(now = new Date(), end?: { ended: Date; reason: string }): WaiterDoc {
+    const v = this.view();
+    const first = v.running[0];
+    return {
+      _id: this.id,
+      name: this.info.name,
+      host: this.host,
+      pid: this.pid,
+      command: this.info.command,
+      concurrency: this.info.concurrency,
+      lease: this.info.leaseMs,
+      heartbeat: this.info.heartbeatMs,
+      started: this.started,
+      seen: now,
+      expires: new Date(+now + this.info.leaseMs),
+      running: v.running.map((r) => r.id),
+      ...(first ? { current: { order: first.id, arguments: cutArguments(first.arguments) } } : {}),
+      delivered: v.delivered,
+      failed: v.failed,
+      ...(end ?? {}),
+    };
+  }
+
+  /** A failed write is logged once and retried by the next heartbeat: the registry never stops a waiter. */
+  private write(end?: { ended: Date; reason: string }): Promise<void> {
+    this.busy = true;
+    this.writing = this.writing.then(async () => {
+      try {
+        await this.kitchen.saveWaiter(this.doc(new Date(), end));
+        if (this.failing) this.log('waiter: the waiter registry is written again');
+        this.failing = false;
+      } catch (err) {
+        if (!this.failing) this.log(`waiter: could not write the waiter registry, will retry: ${err instanceof Error ? err.message : String(err)}`);
+        this.failing = true;
+      } finally {
+        this.busy = false;
+      }
+    });
+    return this.writing;
+  }
+}

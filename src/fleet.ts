@@ -1,0 +1,101 @@
+// The waiter registry's document and what readers derive from it. Pure: no I/O.
+//
+// Each `deliver` process keeps one document in `<list>.waiters`, written at start,
+// every --heartbeat and at exit (src/deliver/registry.ts). Nobody cleans up after a
+// waiter killed with -9: its state is derived from `seen` and its lease, the same
+// clock as an order's lease.
+
+export const WAITER_STATES = ['PROCESSING', 'IDLE', 'STALE', 'EXITED'] as const;
+export type WaiterState = (typeof WAITER_STATES)[number];
+
+/** The registry document of one deliver process. */
+export interface WaiterDoc {
+  /** A random instance id: two processes given the same --name are two documents. */
+  _id: string;
+  name: string;
+  host: string;
+  pid: number;
+  /** The command and its own arguments, as given to deliver. */
+  command: string[];
+  concurrency: number;
+  /** The process's --lease and --heartbeat, in ms. */
+  lease: number;
+  heartbeat: number;
+  started: Date;
+  /** Last written; `expires` = seen + lease (indexed: live waiters are counted from it). */
+  seen: Date;
+  expires: Date;
+  /** Ids (hex) of the orders it runs now, as of `seen`. */
+  running: string[];
+  /** The first of them with its arguments (cut short), for the NOW column. */
+  current?: { order: string; arguments: string[] };
+  /** Orders recorded (DONE, ERROR, or READY for a retry), and of those left in ERROR. */
+  delivered: number;
+  failed: number;
+  /** Set once it has ended, with how: empty list, --max, a signal, a kitchen error. */
+  ended?: Date;
+  reason?: string;
+}
+
+/** Exited waiters older than this are hidden unless --all. */
+export const EXITED_SHOWN_MS = 60 * 60 * 1000;
+
+/**
+ * EXITED once it has ended; STALE when not seen for longer than its lease (killed,
+ * frozen, cut off from the kitchen); else PROCESSING when it runs orders, IDLE when
+ * it runs none (e.g. --wait on an empty list).
+ */
+export function waiterState(w: Pick<WaiterDoc, 'seen' | 'lease' | 'running' | 'ended'>, now: Date): WaiterState {
+  if (w.ended) return 'EXITED';
+  if (+now - +w.seen > w.lease) return 'STALE';
+  return w.running.length > 0 ? 'PROCESSING' : 'IDLE';
+}
+
+/** At most this many characters of an order's arguments are kept on the waiter document. */
+export const CURRENT_ARGS_CHARS = 200;
+
+/** The arguments cut to about `max` characters in all (the NOW column needs no more). */
+export function cutArguments(args: readonly string[], max = CURRENT_ARGS_CHARS): string[] {
+  const out: string[] = [];
+  let left = max;
+  for (const a of args) {
+    if (left <= 0) {
+      out.push('…');
+      break;
+    }
+    out.push(a.length > left ? `${a.slice(0, left)}…` : a);
+    left -= a.length;
+  }
+  return out;
+}
+
+/** The median of some numbers, or null when there are none. */
+export function median(xs: readonly number[]): number | null {
+  if (xs.length === 0) return null;
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+}
+
+/**
+ * Seconds until `ready` orders are done at `perMinute`, or null when there is no pace
+ * (nothing finished lately: no honest estimate).
+ */
+export function etaSeconds(ready: number, perMinute: number): number | null {
+  if (!(perMinute > 0)) return null;
+  return Math.round((ready / perMinute) * 60);
+}
+
+/** A span for people: 850ms, 4.2s, 3m05s, 2h07m, 3d04h. */
+export function span(ms: number): string {
+  if (ms < 0) ms = 0;
+  if (ms < 1000) return `${Math.round(ms)}ms`;
+  const s = ms / 1000;
+  if (s < 60) return `${s < 10 ? s.toFixed(1) : Math.floor(s)}s`;
+  const two = (n: number) => String(n).padStart(2, '0');
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m}m${two(Math.floor(s % 60))}s`;
+  const h = Math.floor(m / 60);
+  if (h < 24) return `${h}h${two(m % 60)}m`;
+  return `${Math.floor(h / 24)}d${two(h % 24)}h`;
+}
