@@ -9,10 +9,12 @@ import * as deliver from './commands/deliver.js';
 import * as extract from './commands/extract.js';
 import * as load from './commands/load.js';
 import * as reset from './commands/reset.js';
+import * as show from './commands/show.js';
 import * as status from './commands/status.js';
+import * as waiters from './commands/waiters.js';
 import { EXIT, UsageError, WaiterError } from './errors.js';
 
-const EPILOGUE = `Exit codes: 0 ok · 1 some delivered orders failed · 2 usage error · 3 kitchen unreachable or rejected the operation · 4 bad input file · 130/143 deliver stopped by SIGINT/SIGTERM · 70 internal error.
+const EPILOGUE = `Exit codes: 0 ok · 1 some delivered orders failed · 2 usage error · 3 kitchen unreachable or rejected the operation · 4 bad input file or unknown order id · 130/143 deliver stopped by SIGINT/SIGTERM · 70 internal error.
 Global options also come from WAITER_KITCHEN, WAITER_DB, WAITER_LIST, WAITER_NAME.`;
 
 const GLOBAL_VALUE_FLAGS = ['-k', '--kitchen', '--db', '-l', '--list', '-n', '--name'];
@@ -69,6 +71,12 @@ export async function main(args: string[], io: IO): Promise<number> {
     .command('status', status.describe, status.builder, async (a) => {
       result = await status.run(g(a), status.options(a), io);
     })
+    .command('waiters', waiters.describe, waiters.builder, async (a) => {
+      result = await waiters.run(g(a), waiters.options(a), io);
+    })
+    .command('show <id>', show.describe, show.builder, async (a) => {
+      result = await show.run(g(a), show.options(a), io);
+    })
     .command('deliver [command]', deliver.describe, deliver.builder as (y: Argv) => Argv, async (a) => {
       const globalsOf = g(a);
       result = await deliver.run(globalsOf, deliver.options(a, [...(a.command ? [String(a.command)] : []), ...rest], globalsOf), io, deliver.graceOf(a));
@@ -82,7 +90,7 @@ export async function main(args: string[], io: IO): Promise<number> {
     .command('clean', clean.describe, clean.builder, async (a) => {
       result = await clean.run(g(a), clean.options(a), io);
     })
-    .demandCommand(1, 'Name a command: load, add, status, deliver, reset, extract or clean')
+    .demandCommand(1, 'Name a command: load, add, status, waiters, show, deliver, reset, extract or clean')
     .strict()
     .epilogue(EPILOGUE)
     .exitProcess(false)

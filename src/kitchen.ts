@@ -29,6 +29,7 @@ import { MongoClient, MongoError, ObjectId, type Collection, type Filter } from 
 import { ConnectionString } from 'mongodb-connection-string-url';
 import { KitchenError } from './errors.js';
 import { HISTORY_LIMIT, STATES, canTransition, type Attempt, type Order, type State } from './order.js';
+import type { WaiterDoc } from './fleet.js';
 
 export interface KitchenAddress {
   uri: string;
@@ -87,16 +88,22 @@ export const CLAIM_SORT = { due: 1, _id: 1 } as const;
 
 const CONNECT_TIMEOUT_MS = 10_000;
 const CLAIM_INDEX = 'due_1__id_1';
+/** A waiter that has not ended (null matches a missing field, and is an index range). */
+const NOT_ENDED = { ended: null } as unknown as Filter<WaiterDoc>;
 const CLEAN_BATCH = 20_000;
 
 export class Kitchen {
   private indexed = false;
+  /** The waiter registry, beside the list: `<list>.waiters` (see src/fleet.ts). */
+  readonly waiters: Collection<WaiterDoc>;
 
   private constructor(
     private readonly client: MongoClient,
     readonly orders: Collection<Order>,
     readonly where: string,
-  ) {}
+  ) {
+    this.waiters = orders.db.collection<WaiterDoc>(`${orders.collectionName}.waiters`);
+  }
 
   /** Connects (≤ 10 s) or throws a KitchenError naming host and database, never the password. */
   static async open(address: KitchenAddress): Promise<Kitchen> {
@@ -337,8 +344,88 @@ export class Kitchen {
       const [last] = await this.orders.find(filter, { projection: { _id: 1 } }).sort({ _id: 1 }).skip(CLEAN_BATCH - 1).limit(1).toArray();
       const r = await this.orders.deleteMany(last ? { ...filter, _id: { $lte: last._id } } : filter);
       deleted += r.deletedCount;
-      if (!last) return deleted;
+      if (!last) break;
     }
+    // A whole clean also forgets the list's waiters (live ones write themselves back
+    // at their next heartbeat).
+    if (!status) await this.waiters.deleteMany({});
+    return deleted;
+  }
+
+  // ---- The fleet view: orders one by one, pace, the waiter registry ----------------
+
+  /**
+   * How many orders (of one state): for a progress bar's total, so the whole list's
+   * count is the collection's metadata, and a state's is counted from {status, _id}.
+   */
+  async countOrders(status?: State): Promise<number> {
+    return status ? this.orders.countDocuments({ status }) : this.orders.estimatedDocumentCount();
+  }
+
+  /** One order by id, or null. */
+  async order(id: ObjectId): Promise<Order | null> {
+    return this.orders.findOne({ _id: id });
+  }
+
+  /**
+   * The indexes of the fleet view, made by `deliver` at start (status only reads, and
+   * may run as a read-only user):
+   * - orders {status:1, stop:1}: pace counts are ranges on it (keys examined = orders
+   *   finished in the window), and the latest finished orders a merge of two ranges
+   *   read backwards (keys examined = the limit);
+   * - waiters {ended:1, expires:1}: live waiters are one range on it.
+   */
+  async ensureFleetIndexes(): Promise<void> {
+    await this.orders.createIndex({ status: 1, stop: 1 });
+    await this.waiters.createIndex({ ended: 1, expires: 1 });
+  }
+
+  /**
+   * Pace: how many orders finished (DONE or ERROR) with `stop` at or after `since`.
+   * A range per status on {status, stop}; counted from the index.
+   */
+  async finishedSince(since: Date): Promise<number> {
+    return this.orders.countDocuments({ status: { $in: ['DONE', 'ERROR'] }, stop: { $gte: since } });
+  }
+
+  /**
+   * The run times (ms, stop - start of the last attempt) of the `limit` most recently
+   * finished orders: {status, stop} read backwards, at most `limit` documents.
+   */
+  async recentRunTimes(limit: number): Promise<number[]> {
+    const docs = await this.orders
+      .find({ status: { $in: ['DONE', 'ERROR'] } }, { projection: { _id: 0, start: 1, stop: 1 } })
+      .sort({ stop: -1 })
+      .limit(limit)
+      .toArray();
+    return docs.flatMap((o) => (o.start && o.stop ? [+o.stop - +o.start] : []));
+  }
+
+  /** Live waiters: not ended, seen within their lease. One range on {ended, expires}. */
+  async liveWaiters(now = new Date()): Promise<number> {
+    return this.waiters.countDocuments({ ...NOT_ENDED, expires: { $gt: now } });
+  }
+
+  /**
+   * The registry, oldest first: every waiter not ended, and those that ended at or
+   * after `endedSince` (all of them without it). Two ranges on {ended, expires}; the
+   * registry holds one document per deliver process, so it is small.
+   */
+  async listWaiters(endedSince?: Date): Promise<WaiterDoc[]> {
+    const filter: Filter<WaiterDoc> = endedSince ? { $or: [NOT_ENDED, { ended: { $gte: endedSince } }] } : {};
+    return this.waiters.find(filter).sort({ started: 1, _id: 1 }).toArray();
+  }
+
+  /**
+   * Writes this waiter's whole registry document (upsert by its random instance id):
+   * at start, every heartbeat, at exit. Never on an order's critical path. Whole, so a
+   * write lost in an outage (or a `clean` meanwhile) is made good by the next.
+   */
+  async saveWaiter(doc: WaiterDoc): Promise<void> {
+    const { _id, ...rest } = doc;
+    const unset: Record<string, ''> = {};
+    if (!doc.current) unset.current = '';
+    await this.waiters.updateOne({ _id }, { $set: rest, ...(Object.keys(unset).length ? { $unset: unset } : {}) }, { upsert: true });
   }
 }
 

@@ -1,38 +1,138 @@
+import { clearScreenDown, moveCursor } from 'node:readline';
+import type { Writable } from 'node:stream';
 import type { Argv } from 'yargs';
+import { span } from '../fleet.js';
+import { Kitchen } from '../kitchen.js';
 import { STATES } from '../order.js';
-import { print, withKitchen, type CommandResult, type Globals, type IO } from './common.js';
+import { statusReport, MEDIAN_OF, type StatusReport } from '../report.js';
+import { duration, print, withKitchen, type CommandResult, type Globals, type IO } from './common.js';
 
-export const describe = 'Show how many orders are in each state';
+export const describe = 'Show how many orders are in each state, the pace, the live waiters and an ETA';
 
 export function builder(y: Argv) {
-  return y.option('json', { type: 'boolean', describe: 'Print one JSON object: {"READY":n,"RUNNING":n,"DONE":n,"ERROR":n,"total":n,"stale":n,"notYetDue":n,"nextDue":iso|null}' });
+  return y
+    .option('json', {
+      type: 'boolean',
+      describe:
+        'Print one JSON object: the counts READY, RUNNING, DONE, ERROR, total, stale, notYetDue, nextDue, and pace1m, pace10m, medianRunSeconds, waiters, etaSeconds, eta',
+    })
+    .option('watch', { type: 'string', describe: 'Refresh every interval (default 2s) until Ctrl-C: in place on a terminal, one line each otherwise' });
 }
 
 export interface StatusOptions {
   json: boolean;
+  /** Refresh every this many ms (--watch). */
+  watchMs?: number;
 }
 
+export const DEFAULT_WATCH_MS = 2000;
+
 export function options(argv: Record<string, unknown>): StatusOptions {
-  return { json: Boolean(argv.json) };
+  const o: StatusOptions = { json: Boolean(argv.json) };
+  if (argv.watch !== undefined) o.watchMs = argv.watch === '' ? DEFAULT_WATCH_MS : duration('watch', argv.watch);
+  return o;
 }
 
 export async function run(g: Globals, o: StatusOptions, io: IO): Promise<CommandResult> {
-  const counts = await withKitchen(g, (k) => k.counts());
-  if (o.json) {
-    print(io.stdout, JSON.stringify(counts));
-    return {};
-  }
-  const rows: [string, number][] = STATES.map((s) => [s, counts[s]]);
-  rows.push(['total', counts.total]);
+  if (o.watchMs !== undefined) return watch(g, o, o.watchMs, io);
+  const r = await withKitchen(g, (k) => statusReport(k));
+  for (const line of o.json ? [JSON.stringify(r)] : render(r)) print(io.stdout, line);
+  return {};
+}
+
+/** The report for people: counts, then pace, median, waiters and ETA. */
+export function render(r: StatusReport): string[] {
+  const rows: [string, number][] = STATES.map((s) => [s, r[s]]);
+  rows.push(['total', r.total]);
   const width = Math.max(...rows.map(([, n]) => String(n).length));
-  for (const [label, n] of rows) {
+  const lines = rows.map(([label, n]) => {
     const note =
-      label === 'RUNNING' && counts.stale > 0
-        ? `  (${counts.stale} stale)`
-        : label === 'READY' && counts.notYetDue > 0
-          ? `  (${counts.notYetDue} not yet due, the next at ${counts.nextDue?.toISOString()})`
+      label === 'RUNNING' && r.stale > 0
+        ? `  (${r.stale} stale)`
+        : label === 'READY' && r.notYetDue > 0
+          ? `  (${r.notYetDue} not yet due, the next at ${r.nextDue})`
           : '';
-    print(io.stdout, `${label.padEnd(8)} ${String(n).padStart(width)}${note}`);
+    return `${label.padEnd(8)} ${String(n).padStart(width)}${note}`;
+  });
+  lines.push('');
+  lines.push(`pace     ${perMinute(r.pace1m)} over the last minute, ${perMinute(r.pace10m)} over 10 minutes`);
+  lines.push(`median   ${r.medianRunSeconds === null ? 'no finished orders yet' : `${span(r.medianRunSeconds * 1000)} per order (the last ${MEDIAN_OF} finished)`}`);
+  lines.push(`waiters  ${r.waiters} live`);
+  lines.push(`ETA      ${eta(r)}`);
+  return lines;
+}
+
+/** The report on one line, for --watch when stdout is not a terminal. */
+export function oneLine(r: StatusReport, now: Date): string {
+  const counts = [...STATES, 'total', 'stale'].map((s) => `${s} ${r[s as keyof StatusReport] as number}`).join(' ');
+  const median = r.medianRunSeconds === null ? '-' : span(r.medianRunSeconds * 1000);
+  return `${now.toISOString()} ${counts} | pace ${perMinute(r.pace1m)} (1m) ${perMinute(r.pace10m)} (10m) | median ${median} | waiters ${r.waiters} | ETA ${eta(r)}`;
+}
+
+function perMinute(n: number): string {
+  return `${Number.isInteger(n) ? n : n.toFixed(1)}/min`;
+}
+
+function eta(r: StatusReport): string {
+  if (r.etaSeconds === null || r.eta === null) return r.READY === 0 ? 'nothing READY' : 'no finished orders in the last 10 minutes';
+  return `${span(r.etaSeconds * 1000)} (${r.eta.replace(/\.\d+Z$/, 'Z')})`;
+}
+
+/**
+ * --watch: a report every interval until SIGINT/SIGTERM (exit 0). On a terminal it
+ * redraws in place; otherwise one line per refresh. A kitchen that stops answering is
+ * shown and retried, never fatal.
+ */
+async function watch(g: Globals, o: StatusOptions, everyMs: number, io: IO): Promise<CommandResult> {
+  const out = io.stdout as Writable & { isTTY?: boolean; columns?: number };
+  const redraw = Boolean(out.isTTY) && !o.json;
+  const stop = new AbortController();
+  const stopped = new Promise<'stopped'>((resolve) => stop.signal.addEventListener('abort', () => resolve('stopped')));
+  const onSignal = () => stop.abort();
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  let kitchen: Kitchen | undefined;
+  let drawn = 0;
+  try {
+    while (!stop.signal.aborted) {
+      const now = new Date();
+      let lines: string[];
+      try {
+        const r = await Promise.race([
+          (async () => {
+            if (!kitchen) {
+              const opened = await Kitchen.open({ uri: g.kitchen, db: g.db, list: g.list });
+              // Stopped while connecting: this client would keep the process alive.
+              if (stop.signal.aborted) await opened.close();
+              else kitchen = opened;
+            }
+            return statusReport(kitchen!, now);
+          })(),
+          stopped,
+        ]);
+        if (r === 'stopped') break;
+        lines = o.json ? [JSON.stringify(r)] : redraw ? [`every ${span(everyMs)} · ${now.toISOString()} · Ctrl-C to stop`, '', ...render(r)] : [oneLine(r, now)];
+      } catch (err) {
+        if (stop.signal.aborted) break;
+        lines = [`${now.toISOString()} kitchen unreachable, retrying: ${(err as Error).message}`];
+      }
+      if (redraw) {
+        if (drawn > 0) {
+          moveCursor(out, 0, -drawn);
+          clearScreenDown(out);
+        }
+        // A line wider than the terminal would wrap and spoil the next redraw.
+        const cols = out.columns ?? 80;
+        lines = lines.map((l) => (l.length >= cols ? l.slice(0, cols - 1) : l));
+        drawn = lines.length;
+      }
+      for (const line of lines) print(out, line);
+      await Promise.race([new Promise((r) => setTimeout(r, everyMs).unref()), stopped]);
+    }
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    await kitchen?.close().catch(() => undefined);
   }
   return {};
 }

@@ -1,0 +1,65 @@
+import { ObjectId } from 'mongodb';
+import type { Argv } from 'yargs';
+import { InputError } from '../errors.js';
+import { span } from '../fleet.js';
+import type { Attempt, Order } from '../order.js';
+import { print, withKitchen, type CommandResult, type Globals, type IO } from './common.js';
+import { withoutInternals } from './extract.js';
+
+export const describe = 'Everything about one order: status, arguments, times, exit, every attempt, the output tail';
+
+export function builder(y: Argv) {
+  return y
+    .positional('id', { type: 'string', describe: 'The order id (24 hex digits, as status, extract and waiters print it)' })
+    .option('json', { type: 'boolean', describe: 'Print the order document as JSON' });
+}
+
+export interface ShowOptions {
+  id: ObjectId;
+  json: boolean;
+}
+
+export function options(argv: Record<string, unknown>): ShowOptions {
+  const text = String(argv.id ?? '').trim();
+  if (!/^[0-9a-fA-F]{24}$/.test(text)) throw new InputError(`show: '${text}' is not an order id (24 hex digits)`);
+  return { id: ObjectId.createFromHexString(text), json: Boolean(argv.json) };
+}
+
+export async function run(g: Globals, o: ShowOptions, io: IO): Promise<CommandResult> {
+  const order = await withKitchen(g, (k) => k.order(o.id));
+  if (!order) throw new InputError(`show: no order ${o.id.toHexString()} in list '${g.list}'`);
+  const lines = o.json ? [JSON.stringify(withoutInternals(order))] : render(order);
+  for (const line of lines) print(io.stdout, line);
+  return {};
+}
+
+export function render(o: Order): string[] {
+  const row = (label: string, value: string) => `${label.padEnd(10)}${value}`;
+  const lines = [row('order', o._id.toHexString()), row('status', `${o.status}${o.attempts ? ` (attempt ${o.attempts})` : ''}`)];
+  lines.push(row('arguments', JSON.stringify(o.arguments ?? [])));
+  if (o.waiter) lines.push(row('waiter', o.waiter));
+  if (o.start) lines.push(row('start', o.start.toISOString()));
+  if (o.stop) lines.push(row('stop', `${o.stop.toISOString()}${o.start ? ` (${span(+o.stop - +o.start)})` : ''}`));
+  else if (o.status === 'RUNNING' && o.expires) lines.push(row('lease', `until ${o.expires.toISOString()}`));
+  if (o.exitCode !== undefined) lines.push(row('exit code', String(o.exitCode)));
+  if (o.signal) lines.push(row('signal', o.signal));
+  if (o.error) lines.push(row('error', o.error));
+  const history = o.history ?? [];
+  if (history.length > 0) {
+    lines.push('', `history (${history.length} attempt${history.length === 1 ? '' : 's'}):`);
+    for (const a of history) lines.push(`  ${attemptLine(a)}`);
+  }
+  if (o.output) {
+    lines.push('', 'output (the last 4 KiB):');
+    for (const l of o.output.replace(/\n$/, '').split('\n')) lines.push(`  ${l}`);
+  }
+  return lines;
+}
+
+/** One attempt on one line: #2 ERROR  host/12  2026-…Z  1.2s  exit code 3 */
+export function attemptLine(a: Attempt): string {
+  const parts = [`#${a.attempt}`, a.result.padEnd(11), a.waiter, new Date(a.start).toISOString(), span(+new Date(a.stop) - +new Date(a.start))];
+  if (a.error) parts.push(a.error);
+  else if (a.exitCode !== undefined) parts.push(`exit code ${a.exitCode}`);
+  return parts.join('  ');
+}

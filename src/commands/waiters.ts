@@ -1,0 +1,75 @@
+import type { Writable } from 'node:stream';
+import type { Argv } from 'yargs';
+import { span } from '../fleet.js';
+import { waitersReport, type WaiterReport } from '../report.js';
+import { print, withKitchen, type CommandResult, type Globals, type IO } from './common.js';
+
+export const describe = 'List the waiters of the list: PROCESSING, IDLE, STALE (not seen for its lease) or EXITED';
+
+export function builder(y: Argv) {
+  return y
+    .option('json', { type: 'boolean', describe: 'One JSON object per waiter (NDJSON)' })
+    .option('all', { type: 'boolean', describe: 'Also waiters that exited more than an hour ago' });
+}
+
+export interface WaitersOptions {
+  json: boolean;
+  all: boolean;
+}
+
+export function options(argv: Record<string, unknown>): WaitersOptions {
+  return { json: Boolean(argv.json), all: Boolean(argv.all) };
+}
+
+export async function run(g: Globals, o: WaitersOptions, io: IO): Promise<CommandResult> {
+  const now = new Date();
+  const ws = await withKitchen(g, (k) => waitersReport(k, { all: o.all, now }));
+  if (o.json) {
+    for (const w of ws) print(io.stdout, JSON.stringify(w));
+    return {};
+  }
+  if (ws.length === 0) {
+    print(io.stdout, o.all ? 'No waiters.' : 'No waiters (none live, none exited in the last hour; --all shows older ones).');
+    return {};
+  }
+  const out = io.stdout as Writable & { isTTY?: boolean; columns?: number };
+  const width = out.isTTY ? out.columns : Number(io.env.COLUMNS) || undefined;
+  for (const line of table(ws, now, width)) print(io.stdout, line);
+  return {};
+}
+
+const HEAD = ['NAME', 'HOST', 'STATE', 'RUNNING', 'DELIVERED', 'FAILED', 'UP', 'SEEN', 'NOW'];
+
+/** Aligned columns; each line cut to `width` when given (the NOW column goes first). */
+export function table(ws: WaiterReport[], now: Date, width?: number): string[] {
+  const rows = ws.map((w) => {
+    const end = w.ended ? new Date(w.ended) : now;
+    return [
+      w.name,
+      w.host,
+      w.state,
+      String(w.running.length),
+      String(w.delivered),
+      String(w.failed),
+      span(+end - +new Date(w.started)),
+      `${span(+now - +new Date(w.seen))} ago`,
+      nowColumn(w),
+    ];
+  });
+  const widths = HEAD.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const right = new Set([3, 4, 5]);
+  return [HEAD, ...rows].map((cells) => {
+    const line = cells
+      .map((c, i) => (i === cells.length - 1 ? c : right.has(i) ? c.padStart(widths[i]!) : c.padEnd(widths[i]!)))
+      .join('  ')
+      .trimEnd();
+    return width && line.length > width ? `${line.slice(0, width - 1)}…` : line;
+  });
+}
+
+/** What it is doing: its first running order and that order's arguments; why it ended. */
+function nowColumn(w: WaiterReport): string {
+  if (w.state === 'EXITED') return `exited: ${w.reason ?? ''}`;
+  if (w.current) return `${w.current.order} ${JSON.stringify(w.current.arguments)}`;
+  return w.state === 'STALE' ? '(not seen for longer than its lease)' : '';
+}

@@ -1,0 +1,101 @@
+// What `status --json`, `waiters --json` print and the HTTP API serves: the fleet
+// view as plain JSON-able objects, from the kitchen's queries (no queries of its own).
+import type { Counts, Kitchen } from './kitchen.js';
+import { EXITED_SHOWN_MS, etaSeconds, median, waiterState, type WaiterDoc, type WaiterState } from './fleet.js';
+
+/** Finished orders whose run times make the median. */
+export const MEDIAN_OF = 300;
+
+export type StatusReport = Omit<Counts, 'nextDue'> & {
+  /** The soonest `due` of a READY order not yet due (ISO), or null. */
+  nextDue: string | null;
+  /** Orders finished (DONE + ERROR, by `stop`) per minute, over the last 1 and 10 minutes. */
+  pace1m: number;
+  pace10m: number;
+  /** Median run time of the last MEDIAN_OF finished orders; null when none has finished. */
+  medianRunSeconds: number | null;
+  /** Live waiters: not ended, seen within their lease. */
+  waiters: number;
+  /**
+   * READY ÷ pace (the last minute's, else the last 10 minutes'); null without a pace.
+   * Every READY order counts, due or not: all of them are still to run.
+   */
+  etaSeconds: number | null;
+  eta: string | null;
+};
+
+export async function statusReport(k: Kitchen, now = new Date()): Promise<StatusReport> {
+  const [counts, last1m, last10m, runTimes, waiters] = await Promise.all([
+    k.counts(now),
+    k.finishedSince(new Date(+now - 60_000)),
+    k.finishedSince(new Date(+now - 600_000)),
+    k.recentRunTimes(MEDIAN_OF),
+    k.liveWaiters(now),
+  ]);
+  const pace1m = last1m;
+  const pace10m = Math.round((last10m / 10) * 100) / 100;
+  const m = median(runTimes);
+  const eta = etaSeconds(counts.READY, pace1m > 0 ? pace1m : pace10m);
+  return {
+    ...counts,
+    nextDue: counts.nextDue?.toISOString() ?? null,
+    pace1m,
+    pace10m,
+    medianRunSeconds: m === null ? null : Math.round(m) / 1000,
+    waiters,
+    etaSeconds: eta,
+    eta: eta === null ? null : new Date(+now + eta * 1000).toISOString(),
+  };
+}
+
+export interface WaiterReport {
+  /** The random instance id (two processes with one --name are two waiters). */
+  id: string;
+  name: string;
+  host: string;
+  pid: number;
+  state: WaiterState;
+  /** Ids of the orders it runs, as of `seen`. */
+  running: string[];
+  /** The first of them, with its arguments (cut short). */
+  current?: { order: string; arguments: string[] };
+  delivered: number;
+  failed: number;
+  command: string[];
+  concurrency: number;
+  /** Its --lease and --heartbeat, in seconds. */
+  leaseSeconds: number;
+  heartbeatSeconds: number;
+  started: string;
+  seen: string;
+  ended?: string;
+  reason?: string;
+}
+
+/** The registry, oldest first; waiters that exited more than an hour ago only with `all`. */
+export async function waitersReport(k: Kitchen, opts: { all: boolean; now?: Date }): Promise<WaiterReport[]> {
+  const now = opts.now ?? new Date();
+  const docs = await k.listWaiters(opts.all ? undefined : new Date(+now - EXITED_SHOWN_MS));
+  return docs.map((w) => waiterReport(w, now));
+}
+
+export function waiterReport(w: WaiterDoc, now: Date): WaiterReport {
+  return {
+    id: w._id,
+    name: w.name,
+    host: w.host,
+    pid: w.pid,
+    state: waiterState(w, now),
+    running: w.running ?? [],
+    ...(w.current ? { current: w.current } : {}),
+    delivered: w.delivered,
+    failed: w.failed,
+    command: w.command,
+    concurrency: w.concurrency,
+    leaseSeconds: w.lease / 1000,
+    heartbeatSeconds: w.heartbeat / 1000,
+    started: w.started.toISOString(),
+    seen: w.seen.toISOString(),
+    ...(w.ended ? { ended: w.ended.toISOString(), reason: w.reason ?? '' } : {}),
+  };
+}
