@@ -12,7 +12,7 @@ export const LOAD_BATCH = 1000;
  * load is due `due` (one time for all, so they are claimed in file order).
  */
 export async function insertRows(
-  kitchen: Kitchen,
+  kitchen: Pick<Kitchen, 'insert'>,
   rows: AsyncIterable<string[]>,
   expected: number,
   { due = new Date(), batchSize = LOAD_BATCH }: { due?: Date; batchSize?: number } = {},

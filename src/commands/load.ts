@@ -7,6 +7,7 @@ import type { Argv } from 'yargs';
 import { readCheckedRows, validateRows } from '../csv.js';
 import { InputError, UsageError } from '../errors.js';
 import { insertRows } from '../load.js';
+import { progress } from '../progress.js';
 import { moment, print, withKitchen, type CommandResult, type Globals, type IO } from './common.js';
 
 export const describe = 'Load a CSV file (or - for stdin): each row becomes one READY order';
@@ -17,7 +18,8 @@ export function builder(y: Argv) {
     .positional('file', { describe: 'CSV file, or - for standard input' })
     .option('header', { type: 'boolean', describe: 'Skip the first row' })
     .option('delimiter', { type: 'string', describe: 'Field delimiter (default ,)' })
-    .option('at', { type: 'string', describe: 'Orders not to be taken before this time: +30m, +2h, or 2026-12-01T06:00:00Z' });
+    .option('at', { type: 'string', describe: 'Orders not to be taken before this time: +30m, +2h, or 2026-12-01T06:00:00Z' })
+    .option('quiet', { alias: 'q', type: 'boolean', describe: 'No progress bar (there is one only when stderr is a terminal)' });
 }
 
 export interface LoadOptions {
@@ -26,6 +28,7 @@ export interface LoadOptions {
   delimiter: string;
   /** When the orders may first be taken (default: when loaded). */
   at?: Date;
+  quiet: boolean;
 }
 
 export function options(argv: Record<string, unknown>): LoadOptions {
@@ -36,7 +39,7 @@ export function options(argv: Record<string, unknown>): LoadOptions {
   // yargs-parser reads a lone "-" positional as `true`.
   const file = argv.file === true ? '-' : String(argv.file);
   if (file === '') throw new UsageError('load: the file name is empty');
-  const o: LoadOptions = { file, header: Boolean(argv.header), delimiter };
+  const o: LoadOptions = { file, header: Boolean(argv.header), delimiter, quiet: Boolean(argv.quiet) };
   if (argv.at !== undefined) o.at = moment('at', argv.at);
   return o;
 }
@@ -50,8 +53,25 @@ export async function run(g: Globals, o: LoadOptions, io: IO): Promise<CommandRe
     else await mustBeFile(o.file);
     const source = spool ? 'stdin' : o.file;
     const csv = { source, header: o.header, delimiter: o.delimiter };
-    const expected = await validateRows(() => createReadStream(path), csv);
-    const n = await withKitchen(g, (k) => insertRows(k, readCheckedRows(createReadStream(path), csv), expected, { due: o.at ?? new Date() }));
+    const bar = progress(io.stderr, io.env, o.quiet);
+    // Checking, by KiB read (the row count is not known yet); then loading, by rows inserted.
+    bar.start('checking', Math.ceil((await stat(path)).size / 1024), 'KiB');
+    let bytes = 0;
+    const expected = await validateRows(() => {
+      const input = createReadStream(path);
+      input.on('data', (chunk) => {
+        const before = Math.ceil(bytes / 1024);
+        bytes += chunk.length;
+        bar.add(Math.ceil(bytes / 1024) - before);
+      });
+      return input;
+    }, csv).finally(() => bar.stop());
+    bar.start('loading', expected, 'rows');
+    const n = await withKitchen(g, (k) =>
+      insertRows({ insert: (rows, due) => k.insert(rows, due).then(() => bar.add(rows.length)) }, readCheckedRows(createReadStream(path), csv), expected, {
+        due: o.at ?? new Date(),
+      }),
+    ).finally(() => bar.stop());
     print(io.stdout, `Loaded ${n} orders`);
     return {};
   } finally {
