@@ -1,0 +1,183 @@
+// The fleet view through the real CLI against the real server: the waiter registry
+// written by real deliver processes (one of them kill -9'd), status's pace and ETA
+// from orders with known stop times, and show.
+import { readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { ObjectId } from 'mongodb';
+import { afterEach, describe, expect, test } from 'vitest';
+import { until, waiter } from './support/cli.js';
+import { useDb } from './support/kitchen.js';
+
+const k = useDb();
+const orders = () => k.db.collection('orders');
+const registry = () => k.db.collection('orders.waiters');
+
+interface Row {
+  id: string;
+  name: string;
+  pid: number;
+  state: string;
+  running: string[];
+  delivered: number;
+  reason?: string;
+  ended?: string;
+}
+
+const rows = async (...args: string[]): Promise<Row[]> => {
+  const r = await waiter(k, ['waiters', '--json', ...args]);
+  expect(r.exitCode, r.stderr).toBe(0);
+  return r.stdout === '' ? [] : r.stdout.split('\n').map((l) => JSON.parse(l) as Row);
+};
+
+/** Process groups of the commands the test's waiters started, killed after each test (a kill -9'd waiter leaves its command running). */
+let pidFile = '';
+afterEach(async () => {
+  const pids = (await readFile(pidFile, 'utf8').catch(() => '')).split('\n').filter(Boolean);
+  for (const pid of pids) {
+    try {
+      process.kill(-Number(pid), 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+  pidFile = '';
+});
+
+describe('waiters', () => {
+  test('PROCESSING, IDLE, EXITED with its reason, STALE after a kill -9; one --name twice is two rows', async () => {
+    pidFile = join(tmpdir(), `waiter-fleet-${randomBytes(4).toString('hex')}`);
+    await writeFile(pidFile, '');
+    await orders().insertOne({ status: 'READY', arguments: ['slow', 'two words'], attempts: 0 });
+    const short = ['--lease', '2s', '--heartbeat', '300ms'];
+    const job = ['--shell', 'echo $$ >> "$PIDS"; exec sleep 30'];
+    const env = { PIDS: pidFile };
+
+    // a takes the only order; b (same name) then waits on an empty list; c finds nothing and exits.
+    const a = waiter(k, ['-n', 'twin', 'deliver', ...short, ...job], { env });
+    const [order] = await orders().find().toArray();
+    const id = order!._id.toHexString();
+    const aRow = await until(async () => (await rows()).find((w) => w.pid === a.pid && w.state === 'PROCESSING'), 30_000, 'a PROCESSING');
+    expect(aRow.running).toEqual([id]);
+    const b = waiter(k, ['-n', 'twin', 'deliver', '--wait', '--poll', '200ms', '--grace', '100ms', ...short, ...job], { env });
+    await until(async () => (await rows()).find((w) => w.pid === b.pid && w.state === 'IDLE'), 30_000, 'b IDLE');
+    const c = waiter(k, ['-n', 'solo', 'deliver', 'true']);
+    expect((await c).exitCode).toBe(0);
+
+    let all = await rows();
+    expect(all.map((w) => [w.name, w.state])).toEqual([
+      ['twin', 'PROCESSING'],
+      ['twin', 'IDLE'],
+      ['solo', 'EXITED'],
+    ]);
+    expect(new Set(all.map((w) => w.id)).size).toBe(3);
+    expect(all[2]).toMatchObject({ reason: 'empty list', delivered: 0, pid: c.pid });
+    const status = JSON.parse((await waiter(k, ['status', '--json'])).stdout) as { waiters: number };
+    expect(status.waiters).toBe(2);
+
+    // The table: NOW is the running order and its arguments; EXITED says why.
+    const table = (await waiter(k, ['waiters'])).stdout.split('\n');
+    expect(table[0]).toMatch(/^NAME +HOST +STATE +RUNNING +DELIVERED +FAILED +UP +SEEN +NOW$/);
+    expect(table[1]).toMatch(new RegExp(`^twin .* PROCESSING +1 +0 +0 .* ago +${id} \\["slow","two words"\\]$`));
+    expect(table[3]).toMatch(/^solo .* EXITED .* exited: empty list$/);
+
+    // kill -9: nobody writes a's document again; after its 2 s lease it reads STALE.
+    a.kill('SIGKILL');
+    await a;
+    await until(async () => (await rows()).find((w) => w.pid === a.pid && w.state === 'STALE'), 30_000, 'a STALE');
+
+    // b is stopped by a signal (it may have taken a's order over meanwhile): EXITED, and why.
+    b.kill('SIGTERM');
+    expect((await b).exitCode).toBe(143);
+    all = await rows();
+    expect(all.find((w) => w.pid === b.pid)).toMatchObject({ state: 'EXITED', reason: 'signal SIGTERM' });
+    expect(all.find((w) => w.pid === a.pid)!.state).toBe('STALE');
+  });
+
+  test('exited more than an hour ago: only with --all; clean forgets the waiters', async () => {
+    const doc = (name: string, startedAgoH: number, endedAgoMs?: number) => ({
+      _id: name, name, host: 'h', pid: 1, command: ['x'], concurrency: 1, lease: 60_000, heartbeat: 10_000,
+      started: new Date(Date.now() - startedAgoH * 3600_000), seen: new Date(), expires: new Date(Date.now() + 60_000), running: [], delivered: 3, failed: 1,
+      ...(endedAgoMs !== undefined ? { ended: new Date(Date.now() - endedAgoMs), reason: '--max 3 reached' } : {}),
+    });
+    await registry().insertMany([doc('old', 3, 2 * 3600_000), doc('recent', 2, 60_000), doc('live', 1)] as never[]);
+    expect((await rows()).map((w) => w.name)).toEqual(['recent', 'live']);
+    expect((await rows('--all')).map((w) => w.name)).toEqual(['old', 'recent', 'live']);
+    expect((await rows('--all'))[0]).toMatchObject({ state: 'EXITED', reason: '--max 3 reached' });
+    expect((await waiter(k, ['clean'])).exitCode).toBe(0);
+    expect(await rows('--all')).toEqual([]);
+    expect((await waiter(k, ['waiters'])).stdout).toMatch(/^No waiters/);
+  });
+});
+
+describe('status', () => {
+  test('pace per minute over 1 and 10 minutes, median run time and ETA from known stop times', async () => {
+    const now = Date.now();
+    const finished = (status: string, stopAgoS: number, runS: number) => ({
+      status, arguments: [], attempts: 1, start: new Date(now - (stopAgoS + runS) * 1000), stop: new Date(now - stopAgoS * 1000),
+    });
+    await orders().insertMany([
+      ...Array.from({ length: 6 }, () => finished('DONE', 20, 2)), // the last minute
+      ...Array.from({ length: 10 }, () => finished('DONE', 300, 4)), // the last 10 minutes
+      ...Array.from({ length: 2 }, () => finished('ERROR', 400, 4)),
+      ...Array.from({ length: 5 }, () => finished('DONE', 3600, 9)), // an hour ago: no pace, still in the median
+      ...Array.from({ length: 30 }, () => ({ status: 'READY', arguments: [], attempts: 0 })),
+    ]);
+    const r = await waiter(k, ['status', '--json']);
+    expect(r.exitCode).toBe(0);
+    const s = JSON.parse(r.stdout) as Record<string, unknown>;
+    expect(s).toMatchObject({ READY: 30, DONE: 21, ERROR: 2, total: 53, pace1m: 6, pace10m: 1.8, medianRunSeconds: 4, waiters: 0, etaSeconds: 300 });
+    expect(Math.abs(+new Date(s.eta as string) - (now + 300_000))).toBeLessThan(30_000);
+
+    const text = (await waiter(k, ['status'])).stdout;
+    expect(text).toContain('pace     6/min over the last minute, 1.8/min over 10 minutes');
+    expect(text).toContain('median   4.0s per order');
+    expect(text).toMatch(/ETA      5m00s \(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\)/);
+  });
+
+  test('no finished orders in the last 10 minutes: no pace, no ETA, and it says so', async () => {
+    await orders().insertMany([
+      { status: 'DONE', arguments: [], attempts: 1, start: new Date(Date.now() - 3600_000), stop: new Date(Date.now() - 3590_000) },
+      { status: 'READY', arguments: [], attempts: 0 },
+    ]);
+    const s = JSON.parse((await waiter(k, ['status', '--json'])).stdout) as Record<string, unknown>;
+    expect(s).toMatchObject({ pace1m: 0, pace10m: 0, medianRunSeconds: 10, etaSeconds: null, eta: null });
+    expect((await waiter(k, ['status'])).stdout).toContain('ETA      no finished orders in the last 10 minutes');
+  });
+});
+
+describe('show', () => {
+  test('a retried order: status, arguments, times, exit code, every attempt, the output tail', async () => {
+    const { insertedId } = await orders().insertOne({ status: 'READY', arguments: ['x y', '--z'], attempts: 0 });
+    const script = '[ "$WAITER_ATTEMPT" -ge 3 ] && echo "third time lucky" || { echo "try $WAITER_ATTEMPT failed"; exit 7; }';
+    const d = await waiter(k, ['-n', 'tester', 'deliver', '--max-attempts', '3', '--shell', script]);
+    expect(d.exitCode).toBe(0);
+
+    const id = insertedId.toHexString();
+    const r = await waiter(k, ['show', id]);
+    expect(r.exitCode).toBe(0);
+    const lines = r.stdout.split('\n');
+    expect(lines.slice(0, 4)).toEqual([`order     ${id}`, 'status    DONE (attempt 3)', 'arguments ["x y","--z"]', 'waiter    tester']);
+    expect(r.stdout).toMatch(/^stop      \S+Z \(\d/m);
+    expect(r.stdout).toContain('exit code 0');
+    const history = lines.slice(lines.indexOf('history (3 attempts):') + 1, lines.indexOf('history (3 attempts):') + 4);
+    expect(history[0]).toMatch(/^ {2}#1 {2}ERROR +tester {2}\S+Z {2}\S+ {2}exit code 7$/);
+    expect(history[1]).toMatch(/^ {2}#2 {2}ERROR +tester .* exit code 7$/);
+    expect(history[2]).toMatch(/^ {2}#3 {2}DONE +tester {2}\S+Z {2}\S+ {2}exit code 0$/);
+    expect(lines.slice(-2)).toEqual(['output (the last 4 KiB):', '  third time lucky']);
+
+    const json = JSON.parse((await waiter(k, ['show', id, '--json'])).stdout) as Record<string, unknown>;
+    expect(json).toMatchObject({ _id: id, status: 'DONE', attempts: 3, arguments: ['x y', '--z'] });
+    expect(json.history).toHaveLength(3);
+    expect(json).not.toHaveProperty('claim');
+  });
+
+  test('a malformed or unknown id: one line, exit 4', async () => {
+    const bad = await waiter(k, ['show', 'nope']);
+    expect([bad.exitCode, bad.stderr]).toEqual([4, "waiter: show: 'nope' is not an order id (24 hex digits)"]);
+    const id = new ObjectId().toHexString();
+    const unknown = await waiter(k, ['show', id]);
+    expect([unknown.exitCode, unknown.stderr]).toEqual([4, `waiter: show: no order ${id} in list 'orders'`]);
+  });
+});

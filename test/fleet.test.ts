@@ -1,0 +1,201 @@
+// The fleet view's pure parts: a waiter's state from its document, the median, the
+// ETA, spans; the registry's writes (timer, not orders); the loop's end reasons.
+import { Writable } from 'node:stream';
+import { ObjectId } from 'mongodb';
+import { describe, expect, test } from 'vitest';
+import { cutArguments, etaSeconds, median, span, waiterState, type WaiterDoc } from '../src/fleet.js';
+import { deliver, type DeliverDeps, type DeliverOptions } from '../src/deliver/loop.js';
+import { Registry } from '../src/deliver/registry.js';
+import { Shutdown } from '../src/deliver/shutdown.js';
+import type { Claimed } from '../src/kitchen.js';
+import { until } from './support/cli.js';
+import { oneLine, render } from '../src/commands/status.js';
+import type { StatusReport } from '../src/report.js';
+
+const at = (s: number) => new Date(Date.UTC(2026, 0, 1, 12, 0, s));
+
+describe('waiterState', () => {
+  const w = { seen: at(0), lease: 2000, running: [] as string[] };
+  test('IDLE when alive with no orders, PROCESSING with some', () => {
+    expect(waiterState(w, at(1))).toBe('IDLE');
+    expect(waiterState({ ...w, running: ['a'] }, at(1))).toBe('PROCESSING');
+  });
+  test('STALE once not seen for longer than its lease, whatever it was running', () => {
+    expect(waiterState({ ...w, running: ['a'] }, at(2))).toBe('PROCESSING'); // exactly the lease: still alive
+    expect(waiterState({ ...w, running: ['a'] }, new Date(+at(2) + 1))).toBe('STALE');
+    expect(waiterState(w, at(60))).toBe('STALE');
+  });
+  test('EXITED once ended, even long after', () => {
+    expect(waiterState({ ...w, ended: at(0) }, at(3600))).toBe('EXITED');
+  });
+});
+
+test('median, ETA and spans', () => {
+  expect(median([])).toBeNull();
+  expect(median([5, 1, 3])).toBe(3);
+  expect(median([4, 1, 3, 2])).toBe(2.5);
+  expect(etaSeconds(100, 0)).toBeNull();
+  expect(etaSeconds(100, 20)).toBe(300);
+  expect(etaSeconds(0, 20)).toBe(0);
+  expect([850, 4200, 42_000, 185_000, 7_620_000, 3 * 86_400_000 + 4 * 3_600_000].map(span)).toEqual(['850ms', '4.2s', '42s', '3m05s', '2h07m', '3d04h']);
+});
+
+test('cutArguments keeps about 200 characters in all', () => {
+  expect(cutArguments(['a', 'b'])).toEqual(['a', 'b']);
+  const cut = cutArguments(['x'.repeat(150), 'y'.repeat(100), 'z']);
+  expect(cut).toEqual(['x'.repeat(150), `${'y'.repeat(50)}…`, '…']);
+});
+
+describe('status rendering', () => {
+  const r: StatusReport = {
+    READY: 120, RUNNING: 4, DONE: 70, ERROR: 2, total: 196, stale: 1,
+    pace1m: 12, pace10m: 7.2, medianRunSeconds: 4.25, waiters: 4, etaSeconds: 600, eta: '2026-01-01T12:10:00.000Z',
+  };
+  test('counts, then pace, median, waiters and ETA', () => {
+    expect(render(r)).toEqual([
+      'READY    120',
+      'RUNNING    4  (1 stale)',
+      'DONE      70',
+      'ERROR      2',
+      'total    196',
+      '',
+      'pace     12/min over the last minute, 7.2/min over 10 minutes',
+      'median   4.3s per order (the last 300 finished)',
+      'waiters  4 live',
+      'ETA      10m00s (2026-01-01T12:10:00Z)',
+    ]);
+  });
+  test('without a pace there is no ETA, and it says why', () => {
+    const none = { ...r, pace1m: 0, pace10m: 0, etaSeconds: null, eta: null };
+    expect(render(none).at(-1)).toBe('ETA      no finished orders in the last 10 minutes');
+    expect(oneLine(none, at(0))).toBe(
+      '2026-01-01T12:00:00.000Z READY 120 RUNNING 4 DONE 70 ERROR 2 total 196 stale 1 | pace 0/min (1m) 0/min (10m) | median 4.3s | waiters 4 | ETA no finished orders in the last 10 minutes',
+    );
+  });
+});
+
+// ---- the registry and the loop -------------------------------------------------
+
+const sink = () => new Writable({ write: (_c, _e, done) => done() });
+
+function options(o: Partial<DeliverOptions> = {}): DeliverOptions {
+  return {
+    command: 'job', commandArgs: [], shell: false, concurrency: 1, wait: false, pollMs: 1000, waiter: 'w',
+    leaseMs: 60_000, heartbeatMs: 20_000, killAfterMs: 1000, retry: { maxAttempts: 1, retryOn: [] }, ...o,
+  };
+}
+
+/** A list of `n` orders whose commands end when released; every kitchen call logged in order. */
+function fakeWorld(n: number) {
+  const calls: string[] = [];
+  const saved: WaiterDoc[] = [];
+  const releases: (() => void)[] = [];
+  let left = n;
+  const kitchen: DeliverDeps['kitchen'] & { saveWaiter: (d: WaiterDoc) => Promise<void> } = {
+    claim: async (waiter, _l, now = new Date(), token = 'tok') => {
+      calls.push('claim');
+      if (left === 0) return null;
+      left--;
+      return { id: new ObjectId(), token, attempt: 1, waiter, start: now, arguments: [`arg${left}`], history: [] } satisfies Claimed;
+    },
+    heartbeat: async () => true,
+    finish: async () => {
+      calls.push('finish');
+      return true;
+    },
+    saveWaiter: async (d) => {
+      calls.push(d.ended ? 'registry-end' : 'registry');
+      saved.push(structuredClone(d));
+    },
+  };
+  const start: DeliverDeps['start'] = () => ({
+    outcome: new Promise((resolve) => releases.push(() => resolve({ exitCode: 0, output: '' }))),
+    terminate: () => undefined,
+  });
+  return { calls, saved, releases, kitchen, start };
+}
+
+function depsOf(w: ReturnType<typeof fakeWorld>, registry: Registry, shutdown = new Shutdown()): DeliverDeps {
+  return { kitchen: w.kitchen, start: w.start, stdout: sink(), stderr: sink(), log: () => undefined, shutdown, registry };
+}
+
+const info = (heartbeatMs: number) => ({ name: 'w', command: ['job'], concurrency: 1, leaseMs: 60_000, heartbeatMs });
+
+test('the registry is written at start and at exit, never per order (its timer is its only other writer)', async () => {
+  const w = fakeWorld(20);
+  w.releases.push = function (this: (() => void)[], f: () => void) {
+    f(); // every command ends at once
+    return this.length;
+  };
+  const registry = new Registry(w.kitchen, info(60_000), () => undefined, 'box', 42);
+  const r = await deliver(options(), depsOf(w, registry));
+  expect(r.delivered).toBe(20);
+  expect(w.calls.filter((c) => c.startsWith('registry'))).toEqual(['registry', 'registry-end']);
+  expect(w.calls.at(-1)).toBe('registry-end');
+  const last = w.saved.at(-1)!;
+  expect(last).toMatchObject({ _id: registry.id, name: 'w', host: 'box', pid: 42, delivered: 20, failed: 0, running: [], reason: 'empty list' });
+  expect(last.ended).toBeInstanceOf(Date);
+});
+
+test('the heartbeat timer writes what runs now, busy or idle', async () => {
+  const w = fakeWorld(1);
+  const registry = new Registry(w.kitchen, info(30), () => undefined);
+  const done = deliver(options(), depsOf(w, registry));
+  const busy = await until(() => w.saved.find((d) => d.running.length === 1), 5000, 'a beat with the running order');
+  expect(busy.current?.arguments).toEqual(['arg0']);
+  expect(+busy.expires - +busy.seen).toBe(60_000);
+  w.releases[0]!();
+  await done;
+  expect(w.saved.at(-1)).toMatchObject({ running: [], delivered: 1, reason: 'empty list' });
+  expect(w.saved.at(-1)!.current).toBeUndefined();
+});
+
+test('the exit write says why: --max, a signal, a kitchen error', async () => {
+  const ended = async (n: number, o: Partial<DeliverOptions>, act?: (w: ReturnType<typeof fakeWorld>, s: Shutdown) => void) => {
+    const w = fakeWorld(n);
+    w.releases.push = function (this: (() => void)[], f: () => void) {
+      f();
+      return this.length;
+    };
+    const shutdown = new Shutdown();
+    act?.(w, shutdown);
+    const registry = new Registry(w.kitchen, info(60_000), () => undefined);
+    await deliver(options(o), depsOf(w, registry, shutdown)).catch(() => undefined);
+    return w.saved.at(-1)!.reason;
+  };
+  expect(await ended(5, { max: 2 })).toBe('--max 2 reached');
+  expect(await ended(5, {}, (_w, s) => s.receive('SIGTERM'))).toBe('signal SIGTERM');
+  const { MongoServerError } = await import('mongodb');
+  expect(
+    await ended(5, {}, (w) => {
+      w.kitchen.claim = async () => {
+        throw new MongoServerError({ message: 'not authorized', code: 13 });
+      };
+    }),
+  ).toBe('kitchen error: not authorized');
+});
+
+test('a registry write that fails is logged once and made good by the next beat; the waiter goes on', async () => {
+  const w = fakeWorld(1);
+  const logs: string[] = [];
+  let failing = true;
+  let failed = 0;
+  const save = w.kitchen.saveWaiter;
+  w.kitchen.saveWaiter = async (d) => {
+    if (failing) {
+      failed++;
+      throw new Error('kitchen away');
+    }
+    return save(d);
+  };
+  const registry = new Registry(w.kitchen, info(20), (l) => logs.push(l));
+  const done = deliver(options(), depsOf(w, registry));
+  await until(() => w.releases.length === 1, 5000, 'the order to run');
+  await until(() => failed >= 3, 5000, 'several failed beats');
+  failing = false;
+  await until(() => w.saved.length > 0, 5000, 'a beat that gets through');
+  w.releases[0]!();
+  expect((await done).delivered).toBe(1);
+  expect(logs.filter((l) => l.includes('could not write the waiter registry'))).toHaveLength(1);
+  expect(logs).toContain('waiter: the waiter registry is written again');
+});
