@@ -75,6 +75,9 @@ describe('waiters', () => {
     expect(all[2]).toMatchObject({ reason: 'empty list', delivered: 0, pid: c.pid });
     const status = JSON.parse((await waiter(k, ['status', '--json'])).stdout) as { waiters: number };
     expect(status.waiters).toBe(2);
+    // deliver made the indexes status's pace and live waiters are ranges on.
+    expect((await orders().indexes()).map((i) => i.name)).toContain('status_1_stop_1');
+    expect((await registry().indexes()).map((i) => i.name)).toContain('ended_1_expires_1');
 
     // The table: NOW is the running order and its arguments; EXITED says why.
     const table = (await waiter(k, ['waiters'])).stdout.split('\n');
