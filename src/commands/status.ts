@@ -74,7 +74,8 @@ function perMinute(n: number): string {
 }
 
 function eta(r: StatusReport): string {
-  if (r.etaSeconds === null || r.eta === null) return r.READY === 0 ? 'nothing READY' : 'no finished orders in the last 10 minutes';
+  if (r.READY === 0) return 'nothing READY';
+  if (r.etaSeconds === null || r.eta === null) return 'no finished orders in the last 10 minutes';
   return `${span(r.etaSeconds * 1000)} (${r.eta.replace(/\.\d+Z$/, 'Z')})`;
 }
 
@@ -122,7 +123,7 @@ async function watch(g: Globals, o: StatusOptions, everyMs: number, io: IO): Pro
           clearScreenDown(out);
         }
         // A line wider than the terminal would wrap and spoil the next redraw.
-        const cols = out.columns ?? 80;
+        const cols = out.columns || Infinity; // 0 when the terminal does not say
         lines = lines.map((l) => (l.length >= cols ? l.slice(0, cols - 1) : l));
         drawn = lines.length;
       }
