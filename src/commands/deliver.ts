@@ -90,14 +90,11 @@ export async function run(g: Globals, o: DeliverOptions, io: IO, graceMs?: numbe
   const uninstall = shutdown.install(log);
   try {
     const r = await withKitchen(g, async (kitchen) => {
-      const registry = new Registry(kitchen, { name: o.waiter, command: [o.command, ...o.commandArgs], concurrency: o.concurrency, leaseMs: o.leaseMs, heartbeatMs: o.heartbeatMs }, log);
-      // Alongside the first claim, not before it; a user without createIndex rights still delivers.
-      const indexed = kitchen.ensureFleetIndexes().catch((err: unknown) => log(`waiter: could not create the fleet view's indexes: ${(err as Error).message}`));
-      try {
-        return await deliver(o, { kitchen, start, stdout: io.stdout, stderr: io.stderr, log, shutdown, registry });
-      } finally {
-        await indexed;
-      }
+      // The fleet view's indexes are made alongside the first claim, not before it; a
+      // user without createIndex rights still delivers (the failure is logged).
+      const prepare = () => kitchen.ensureFleetIndexes().catch((err: unknown) => { throw new Error(`could not create the fleet view's indexes: ${(err as Error).message}`); });
+      const registry = new Registry(kitchen, { name: o.waiter, command: [o.command, ...o.commandArgs], concurrency: o.concurrency, leaseMs: o.leaseMs, heartbeatMs: o.heartbeatMs, prepare }, log);
+      return deliver(o, { kitchen, start, stdout: io.stdout, stderr: io.stderr, log, shutdown, registry });
     });
     print(io.stdout, `Done. Delivered ${r.delivered} orders.`);
     if (r.interrupted) log(`waiter: ${r.interrupted} interrupted orders put back READY`);

@@ -19,6 +19,8 @@ export interface RegistryInfo {
   concurrency: number;
   leaseMs: number;
   heartbeatMs: number;
+  /** Run before the first write, on the same chain (deliver: the fleet view's indexes). */
+  prepare?: () => Promise<void>;
 }
 
 export class Registry {
@@ -45,6 +47,10 @@ export class Registry {
    */
   start(view: () => LoopView): void {
     this.view = view;
+    if (this.info.prepare) {
+      // One chain: the registry's requests never compete with each other for connections.
+      this.writing = this.info.prepare().catch((err: unknown) => this.log(`waiter: ${err instanceof Error ? err.message : String(err)}`));
+    }
     void this.write();
     // A beat while the last write still waits on the kitchen (an outage) is skipped, not queued.
     this.timer = setInterval(() => void (this.busy ? undefined : this.write()), this.info.heartbeatMs);
