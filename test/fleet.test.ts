@@ -1,5 +1,6 @@
 // The fleet view's pure parts: a waiter's state from its document, the median, the
 // ETA, spans; the registry's writes (timer, not orders); the loop's end reasons.
+import { randomUUID } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { ObjectId } from 'mongodb';
 import { describe, expect, test } from 'vitest';
@@ -92,7 +93,7 @@ function fakeWorld(n: number) {
   const releases: (() => void)[] = [];
   let left = n;
   const kitchen: DeliverDeps['kitchen'] & { saveWaiter: (d: WaiterDoc) => Promise<void> } = {
-    claim: async (waiter, _l, now = new Date(), token = 'tok') => {
+    claim: async (waiter, _l, now = new Date(), token = randomUUID()) => {
       calls.push('claim');
       if (left === 0) return null;
       left--;
