@@ -116,6 +116,12 @@ export async function main(args: string[], io: IO): Promise<number> {
 
 /** Run as a program: the one place that sets the process's exit status. */
 export async function runMain(): Promise<void> {
+  // The reader of stdout has gone (`waiter waiters --json | head -1`): stop quietly,
+  // as a program killed by SIGPIPE would, rather than crash with a stack.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE') throw err;
+    process.exit(process.exitCode ?? 0);
+  });
   const code = await main(process.argv.slice(2), {
     stdin: process.stdin,
     stdout: process.stdout,

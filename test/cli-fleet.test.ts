@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { ObjectId } from 'mongodb';
 import { afterEach, describe, expect, test } from 'vitest';
-import { until, waiter } from './support/cli.js';
+import { execa } from 'execa';
+import { BIN, kitchenEnv, until, waiter } from './support/cli.js';
 import { useDb } from './support/kitchen.js';
 
 const k = useDb();
@@ -111,6 +112,20 @@ describe('waiters', () => {
     expect((await waiter(k, ['clean'])).exitCode).toBe(0);
     expect(await rows('--all')).toEqual([]);
     expect((await waiter(k, ['waiters'])).stdout).toMatch(/^No waiters/);
+  });
+
+  test('waiters --json | head -1: the reader goes away, waiter stops quietly (no EPIPE stack)', async () => {
+    // More than a pipe's buffer of output, so writes go on after head has exited.
+    await registry().insertMany(
+      Array.from({ length: 2000 }, (_, i) => ({
+        _id: `w${i}`, name: `box-${i}`, host: 'h'.repeat(200), pid: i, command: ['x'], concurrency: 1, lease: 60_000, heartbeat: 10_000,
+        started: new Date(), seen: new Date(), expires: new Date(Date.now() + 60_000), running: [], delivered: 0, failed: 0,
+      })) as never[],
+    );
+    const r = await execa('bash', ['-c', `set -o pipefail; node '${BIN}' waiters --json | head -1`], { reject: false, env: kitchenEnv(k) });
+    expect(r.exitCode).toBe(0);
+    expect(r.stderr).toBe('');
+    expect(JSON.parse(r.stdout.split('\n')[0]!)).toMatchObject({ name: 'box-0' });
   });
 });
 

@@ -43,7 +43,8 @@ const HEAD = ['NAME', 'HOST', 'STATE', 'RUNNING', 'DELIVERED', 'FAILED', 'UP', '
 /** Aligned columns; each line cut to `width` when given (the NOW column goes first). */
 export function table(ws: WaiterReport[], now: Date, width?: number): string[] {
   const rows = ws.map((w) => {
-    const end = w.ended ? new Date(w.ended) : now;
+    // Up until it ended, or (STALE) until it was last seen.
+    const end = w.ended ? new Date(w.ended) : w.state === 'STALE' ? new Date(w.seen) : now;
     return [
       w.name,
       w.host,
