@@ -49,7 +49,7 @@ test('cutArguments keeps about 200 characters in all', () => {
 
 describe('status rendering', () => {
   const r: StatusReport = {
-    READY: 120, RUNNING: 4, DONE: 70, ERROR: 2, total: 196, stale: 1,
+    READY: 120, RUNNING: 4, DONE: 70, ERROR: 2, total: 196, stale: 1, notYetDue: 0, nextDue: null,
     pace1m: 12, pace10m: 7.2, medianRunSeconds: 4.25, waiters: 4, etaSeconds: 600, eta: '2026-01-01T12:10:00.000Z',
   };
   test('counts, then pace, median, waiters and ETA', () => {
@@ -65,6 +65,10 @@ describe('status rendering', () => {
       'waiters  4 live',
       'ETA      10m00s (2026-01-01T12:10:00Z)',
     ]);
+  });
+  test('READY orders not yet due are counted with the soonest due time', () => {
+    expect(render({ ...r, notYetDue: 3, nextDue: '2026-01-01T13:00:00.000Z' })[0]).toBe('READY    120  (3 not yet due, the next at 2026-01-01T13:00:00.000Z)');
+    expect(oneLine({ ...r, notYetDue: 3, nextDue: '2026-01-01T13:00:00.000Z' }, at(0))).toContain(' stale 1 notYetDue 3 nextDue 2026-01-01T13:00:00.000Z |');
   });
   test('without a pace there is no ETA, and it says why', () => {
     const none = { ...r, pace1m: 0, pace10m: 0, etaSeconds: null, eta: null };

@@ -37,6 +37,7 @@ export function render(o: Order): string[] {
   const row = (label: string, value: string) => `${label.padEnd(10)}${value}`;
   const lines = [row('order', o._id.toHexString()), row('status', `${o.status}${o.attempts ? ` (attempt ${o.attempts})` : ''}`)];
   lines.push(row('arguments', JSON.stringify(o.arguments ?? [])));
+  if (o.status === 'READY' && o.due && +o.due > Date.now()) lines.push(row('due', `${o.due.toISOString()} (not taken before then)`));
   if (o.waiter) lines.push(row('waiter', o.waiter));
   if (o.start) lines.push(row('start', o.start.toISOString()));
   if (o.stop) lines.push(row('stop', `${o.stop.toISOString()}${o.start ? ` (${span(+o.stop - +o.start)})` : ''}`));

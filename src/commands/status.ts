@@ -64,7 +64,8 @@ export function render(r: StatusReport): string[] {
 
 /** The report on one line, for --watch when stdout is not a terminal. */
 export function oneLine(r: StatusReport, now: Date): string {
-  const counts = [...STATES, 'total', 'stale'].map((s) => `${s} ${r[s as keyof StatusReport] as number}`).join(' ');
+  const due = r.notYetDue > 0 ? ` notYetDue ${r.notYetDue} nextDue ${r.nextDue}` : '';
+  const counts = [...STATES, 'total', 'stale'].map((s) => `${s} ${r[s as keyof StatusReport] as number}`).join(' ') + due;
   const median = r.medianRunSeconds === null ? '-' : span(r.medianRunSeconds * 1000);
   return `${now.toISOString()} ${counts} | pace ${perMinute(r.pace1m)} (1m) ${perMinute(r.pace10m)} (10m) | median ${median} | waiters ${r.waiters} | ETA ${eta(r)}`;
 }
