@@ -21,6 +21,10 @@
 //   copy the claim returned (FerretDB v1 ignores $push's $slice); safe because only
 //   the holder of the claim writes it.
 //
+// The waiter registry (collection `<list>.waiters`, see src/fleet.ts): one document
+// per deliver process, by a random instance id, written whole (upsert) at start, every
+// heartbeat and at exit; never on an order's path.
+//
 // Portability: everything here runs on MongoDB 5.0+ and on FerretDB v1 (the test
 // server): no partial indexes, no projection on findAndModify, no pipeline updates,
 // $group only with $sum.
