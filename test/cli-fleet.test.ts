@@ -191,6 +191,13 @@ describe('show', () => {
     expect(json).not.toHaveProperty('claim');
   });
 
+  test('a READY order not yet due says when it will be', async () => {
+    const added = await waiter(k, ['add', '--at', '+1h', '--', 'later']);
+    const id = /Added order ([0-9a-f]{24})/.exec(added.stdout)![1]!;
+    const r = await waiter(k, ['show', id]);
+    expect(r.stdout.split('\n').slice(0, 4)).toEqual([`order     ${id}`, 'status    READY', 'arguments ["later"]', expect.stringMatching(/^due {7}\S+Z \(not taken before then\)$/)]);
+  });
+
   test('a malformed or unknown id: one line, exit 4', async () => {
     const bad = await waiter(k, ['show', 'nope']);
     expect([bad.exitCode, bad.stderr]).toEqual([4, "waiter: show: 'nope' is not an order id (24 hex digits)"]);

@@ -92,8 +92,12 @@ export async function run(g: Globals, o: DeliverOptions, io: IO, graceMs?: numbe
     const r = await withKitchen(g, async (kitchen) => {
       // The fleet view's indexes are made alongside the first claim, not before it; a
       // user without createIndex rights still delivers (the failure is logged).
-      const prepare = () => kitchen.ensureFleetIndexes().catch((err: unknown) => { throw new Error(`could not create the fleet view's indexes: ${(err as Error).message}`); });
-      const registry = new Registry(kitchen, { name: o.waiter, command: [o.command, ...o.commandArgs], concurrency: o.concurrency, leaseMs: o.leaseMs, heartbeatMs: o.heartbeatMs, prepare }, log);
+      const prepare = () =>
+        kitchen.ensureFleetIndexes().catch((err: unknown) => {
+          throw new Error(`could not create the fleet view's indexes: ${(err as Error).message}`);
+        });
+      const info = { name: o.waiter, command: [o.command, ...o.commandArgs], concurrency: o.concurrency, leaseMs: o.leaseMs, heartbeatMs: o.heartbeatMs, prepare };
+      const registry = new Registry(kitchen, info, log);
       return deliver(o, { kitchen, start, stdout: io.stdout, stderr: io.stderr, log, shutdown, registry });
     });
     print(io.stdout, `Done. Delivered ${r.delivered} orders.`);

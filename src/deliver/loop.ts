@@ -38,7 +38,7 @@ export interface DeliverDeps {
   stderr: Writable;
   log: (line: string) => void;
   shutdown: Shutdown;
-  /** The waiter registry: started before the first claim, ended last. Optional (tests). */
+  /** The waiter registry: started with the first claim (not awaited), ended last. Optional (tests). */
   registry?: Pick<Registry, 'start' | 'end'>;
 }
 
