@@ -57,17 +57,21 @@ describe('status --watch', () => {
     let server: TestServer | undefined = await startTestServer({ data });
     const port = Number(new URL(server.uri).port);
     try {
-      const uri = `${server.uri}?serverSelectionTimeoutMS=300&connectTimeoutMS=300`;
+      // Short enough to see the outage soon, long enough for a loaded machine to connect.
+      const uri = `${server.uri}?serverSelectionTimeoutMS=2000&connectTimeoutMS=2000`;
       const p = waiter({ uri, name: 'watch' }, ['status', '--watch', '200ms']);
       let out = '';
       p.stdout?.on('data', (d: Buffer) => (out += d.toString()));
-      await until(() => /READY 0/.test(out), 30_000, 'a first report');
+      const saw = (what: string, re: RegExp, from = 0) =>
+        until(() => re.test(out.slice(from)), 30_000, what).catch((err: Error) => {
+          throw new Error(`${err.message}; output so far:\n${out.slice(-2000)}`);
+        });
+      await saw('a first report', /READY 0/);
       await server.stop();
       server = undefined;
-      await until(() => /kitchen unreachable, retrying/.test(out), 30_000, 'the outage to show');
+      await saw('the outage to show', /kitchen unreachable, retrying/);
       server = await startTestServer({ port, data });
-      const seen = out.length;
-      await until(() => /READY 0/.test(out.slice(seen)), 30_000, 'reports again');
+      await saw('reports again', /READY 0/, out.length);
       p.kill('SIGINT');
       expect((await p).exitCode).toBe(0);
     } finally {
