@@ -73,3 +73,18 @@ test.skipIf(!goAvailable())('bench/run.js --only latency delivers every order on
     rmSync(dir, { recursive: true, force: true });
   }
 }, 120_000);
+
+test('bench/status.js times status on a toy list and prints each fleet query\'s plan (or says the server has none)', async () => {
+  const db = `${kitchen.name}_st`;
+  const r = await execa('node', ['bench/status.js', '--rows', '200', '--runs', '1', '--db', db], {
+    cwd: ROOT,
+    env: { MONGODB_URI: kitchen.uri },
+    reject: false,
+    stdin: 'ignore',
+  });
+  expect(r.exitCode, r.stderr).toBe(0);
+  expect(r.stdout).toMatch(/^status --json \(process included\) +\d+\.\d+ s +median of 1$/m);
+  expect(r.stdout).toMatch(/^the five counts alone \(driver\) +\d+\.\d+ s +\d+\.\d+x$/m);
+  for (const q of ['pace: finished since 10 min ago', 'median: the last 300 finished', 'live waiters']) expect(r.stdout).toContain(q);
+  expect(await kitchen.client.db(db).listCollections().toArray()).toEqual([]); // it drops its database
+}, 120_000);
