@@ -22,7 +22,7 @@ const GLOBAL_VALUE_FLAGS = ['-k', '--kitchen', '--db', '-l', '--list', '-n', '--
 /** Commands whose trailing words belong to someone else (the program to run, the order's arguments). */
 const REST_COMMANDS: Record<string, string[]> = {
   deliver: valueFlags(deliver.flags),
-  add: ['--at'],
+  add: add.valueFlags,
 };
 
 function valueFlags(flags: typeof deliver.flags): string[] {
@@ -52,7 +52,8 @@ export function splitRest(args: string[]): { head: string[]; rest: string[] } {
 }
 
 export async function main(args: string[], io: IO): Promise<number> {
-  const { head, rest } = splitRest(args);
+  // Completing: yargs must see every word typed so far, the command's own included.
+  const { head, rest } = args.includes('--get-yargs-completions') ? { head: args, rest: [] } : splitRest(args);
   let result: CommandResult = {};
   const g = (argv: Record<string, unknown>) => globals(argv, io.env);
   const cli = yargs(head)
@@ -79,7 +80,7 @@ export async function main(args: string[], io: IO): Promise<number> {
     })
     .command('deliver [command]', deliver.describe, deliver.builder as (y: Argv) => Argv, async (a) => {
       const globalsOf = g(a);
-      result = await deliver.run(globalsOf, deliver.options(a, [...(a.command ? [String(a.command)] : []), ...rest], globalsOf), io, deliver.graceOf(a));
+      result = await deliver.run(globalsOf, deliver.options(a, [...(a.command ? [String(a.command)] : []), ...rest], globalsOf), io, deliver.graceOf(a), deliver.dryRunOf(a));
     })
     .command('reset', reset.describe, reset.builder, async (a) => {
       result = await reset.run(g(a), reset.options(a), io);
@@ -90,7 +91,9 @@ export async function main(args: string[], io: IO): Promise<number> {
     .command('clean', clean.describe, clean.builder, async (a) => {
       result = await clean.run(g(a), clean.options(a), io);
     })
-    .demandCommand(1, 'Name a command: load, add, status, waiters, show, deliver, reset, extract or clean')
+    // `waiter completion` prints yargs' bash/zsh script; the script calls `waiter --get-yargs-completions …`.
+    .completion('completion', 'Print a bash/zsh completion script: waiter completion >> ~/.bashrc (or ~/.zshrc)')
+    .demandCommand(1, 'Name a command: load, add, status, waiters, show, deliver, reset, extract, clean or completion')
     .strict()
     .epilogue(EPILOGUE)
     .exitProcess(false)

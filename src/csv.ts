@@ -4,6 +4,7 @@ import { Transform, type Readable, type TransformCallback } from 'node:stream';
 import { parse, CsvError } from 'csv-parse';
 import { stringify, type Stringifier } from 'csv-stringify';
 import { InputError } from './errors.js';
+import { envName } from './template.js';
 
 /** A row longer than this is a mistake (a runaway quote, a binary file), not an order. */
 export const MAX_ROW_BYTES = 1024 * 1024;
@@ -57,6 +58,38 @@ export async function validateRows(open: () => Readable, opts: ParseOptions): Pr
     for await (const _ of parseRows(open(), opts)); // throws the located error
     throw toInputError(err, opts.source, 0);
   }
+}
+
+/**
+ * The header row (the first record) of a file validateRows has accepted, and the line
+ * it ends on. Throws InputError, naming the line, for an empty or duplicate name, or
+ * two names that would give the same WAITER_ARG_ variable.
+ */
+export async function readHeader(input: Readable, opts: ParseOptions): Promise<string[]> {
+  const parser = parse({ delimiter: opts.delimiter ?? ',', bom: true, record_delimiter: ['\r\n', '\n'], skip_empty_lines: true, relax_column_count: true, to: 1, info: true });
+  input.on('error', (err) => parser.destroy(err));
+  let header: { record: string[]; info: { lines: number } } | undefined;
+  for await (const r of input.pipe(parser) as AsyncIterable<{ record: string[]; info: { lines: number } }>) header ??= r;
+  input.destroy();
+  if (!header) throw new InputError(`${opts.source}: --header, but the file is empty`);
+  checkColumnNames(header.record, `${opts.source} line ${header.info.lines}`);
+  return header.record;
+}
+
+/** Column names must be non-empty, distinct, and distinct as WAITER_ARG_ variables. `where` starts the message. */
+export function checkColumnNames(names: readonly string[], where: string): void {
+  const seen = new Map<string, number>();
+  const envs = new Map<string, number>();
+  names.forEach((name, i) => {
+    if (name.trim() === '') throw new InputError(`${where}: column ${i + 1} has an empty name`);
+    const before = seen.get(name);
+    if (before !== undefined) throw new InputError(`${where}: duplicate column name '${name}' (columns ${before + 1} and ${i + 1})`);
+    seen.set(name, i);
+    const env = envName(name);
+    const clash = envs.get(env);
+    if (clash !== undefined) throw new InputError(`${where}: columns '${names[clash]}' and '${name}' would both be ${env}`);
+    envs.set(env, i);
+  });
 }
 
 /** UTF-8 takes at most 3 bytes per UTF-16 unit: below that, a row cannot be too long. */
@@ -192,9 +225,9 @@ function validPrefix(bytes: Uint8Array): number {
   return lo;
 }
 
-export const REPORT_COLUMNS = ['_id', 'status', 'waiter', 'start', 'stop', 'arguments', 'error', 'exit_code', 'attempts'] as const;
+export const REPORT_COLUMNS = ['_id', 'status', 'waiter', 'start', 'stop', 'arguments', 'error', 'exit_code', 'attempts', 'workdir'] as const;
 
-/** A CSV writer for extract's report: the header, then one record per row object. */
-export function reportWriter(): Stringifier {
-  return stringify({ header: true, columns: [...REPORT_COLUMNS] });
+/** A CSV writer for extract's report: the header (then the list's named columns), then one record per row object. */
+export function reportWriter(named: readonly string[] = []): Stringifier {
+  return stringify({ header: true, columns: [...REPORT_COLUMNS, ...named] });
 }

@@ -28,11 +28,11 @@
 // Portability: everything here runs on MongoDB 5.0+ and on FerretDB v1 (the test
 // server): no partial indexes, no projection on findAndModify, no pipeline updates,
 // $group only with $sum.
-import { randomUUID } from 'node:crypto';
-import { MongoClient, MongoError, ObjectId, type Collection, type Filter } from 'mongodb';
+import { createHash, randomUUID } from 'node:crypto';
+import { MongoBulkWriteError, MongoClient, MongoError, ObjectId, type Collection, type Filter } from 'mongodb';
 import { ConnectionString } from 'mongodb-connection-string-url';
 import { KitchenError } from './errors.js';
-import { HISTORY_LIMIT, STATES, canTransition, type Attempt, type Order, type State } from './order.js';
+import { HISTORY_LIMIT, STATES, canTransition, uniqueKey, type Attempt, type Order, type State } from './order.js';
 import type { WaiterDoc } from './fleet.js';
 
 export interface KitchenAddress {
@@ -51,6 +51,8 @@ export interface Claimed {
   arguments: string[];
   /** History as it was when claimed, plus the lost attempt this claim took over. */
   history: Attempt[];
+  /** The order's `columns` reference (named arguments), if it has one. */
+  columns?: string;
 }
 
 /** How an attempt ended, as written by finish(). */
@@ -64,6 +66,29 @@ export interface Finish {
   error?: string;
   output: string;
   result: Attempt['result'];
+  /** deliver --workdir: the folder the attempt ran in. */
+  workdir?: string;
+}
+
+/** How a batch of orders went in: new ones, and ones whose key was already in the list (--unique). */
+export interface Inserted {
+  inserted: number;
+  existing: number;
+}
+
+export interface InsertOptions {
+  /** saveColumns()'s id: the orders' arguments are named. */
+  columns?: string;
+  /** Skip rows whose uniqueKey() is already in the list (or earlier in the batch). */
+  unique?: boolean;
+  /** When the orders may first be taken, as in insert()/add(); default now. A load passes one for all its batches. */
+  due?: Date;
+}
+
+/** `<list>.columns`: the names of a load's arguments, once per distinct header, not per order. */
+interface ColumnsDoc {
+  _id: string;
+  names: string[];
 }
 
 export type Counts = Record<State, number> & {
@@ -95,11 +120,14 @@ const CLAIM_INDEX = 'due_1__id_1';
 /** A waiter that has not ended (null matches a missing field, and is an index range). */
 const NOT_ENDED = { ended: null } as unknown as Filter<WaiterDoc>;
 const CLEAN_BATCH = 20_000;
+/** The server's duplicate key error (FerretDB v1 returns it for inserts too). */
+const DUPLICATE_KEY = 11000;
 
 export class Kitchen {
   private indexed = false;
   /** The waiter registry, beside the list: `<list>.waiters` (see src/fleet.ts). */
   readonly waiters: Collection<WaiterDoc>;
+  private uniqueIndexed = false;
 
   private constructor(
     private readonly client: MongoClient,
@@ -182,7 +210,7 @@ export class Kitchen {
       const mine = await this.orders.findOne({ claim: token, status: 'RUNNING' });
       if (mine) {
         const start = mine.start ?? now;
-        return { id: mine._id, token, attempt: mine.attempts, waiter, start, arguments: mine.arguments, history: [...(mine.history ?? [])] };
+        return { id: mine._id, token, attempt: mine.attempts, waiter, start, arguments: mine.arguments, history: [...(mine.history ?? [])], ...columnsOf(mine) };
       }
     }
     const expires = new Date(+now + leaseMs);
@@ -207,7 +235,7 @@ export class Kitchen {
         result: 'LOST',
       });
     }
-    return { id: before._id, token, attempt: (before.attempts ?? 0) + 1, waiter, start: now, arguments: before.arguments, history };
+    return { id: before._id, token, attempt: (before.attempts ?? 0) + 1, waiter, start: now, arguments: before.arguments, history, ...columnsOf(before) };
   }
 
   /**
@@ -255,6 +283,7 @@ export class Kitchen {
       if (f[k] !== undefined) (set as Record<string, unknown>)[k] = f[k];
       else unset[k] = '';
     }
+    if (f.workdir !== undefined) set.workdir = f.workdir;
     if (f.status === 'READY') {
       unset.claim = '';
       set.due = f.due ?? f.stop;
@@ -328,6 +357,102 @@ export class Kitchen {
       rows.map((args) => ({ _id: new ObjectId(), status: 'READY', arguments: args, attempts: 0, due }) as Order),
       { ordered: true },
     );
+  }
+
+  /**
+   * Insert a batch of READY orders like insert(), optionally naming their arguments
+   * (`columns`) and, with `unique`, keyed by uniqueKey(list, arguments) under the
+   * unique index {key: 1}: one unordered insertMany, whose duplicate-key failures
+   * (E11000, rows already in the list or twice in the batch) are counted, not thrown.
+   * Concurrent loads of the same rows therefore add each row once.
+   */
+  async insertOrders(rows: string[][], opts: InsertOptions = {}): Promise<Inserted> {
+    if (rows.length === 0) return { inserted: 0, existing: 0 };
+    await this.ensureIndexes();
+    if (opts.unique) await this.ensureUniqueIndex();
+    const docs = rows.map((args) => this.newOrder(args, opts));
+    if (!opts.unique) {
+      await this.orders.insertMany(docs, { ordered: true });
+      return { inserted: docs.length, existing: 0 };
+    }
+    try {
+      const r = await this.orders.insertMany(docs, { ordered: false });
+      return { inserted: r.insertedCount, existing: 0 };
+    } catch (err) {
+      if (!(err instanceof MongoBulkWriteError)) throw err;
+      const errors = [err.writeErrors].flat();
+      if (errors.length === 0 || errors.some((e) => e.code !== DUPLICATE_KEY)) throw err;
+      return { inserted: docs.length - errors.length, existing: errors.length };
+    }
+  }
+
+  /**
+   * The unique index behind --unique: {key: 1}, sparse, so that orders loaded without
+   * --unique (no key) do not collide. Created only by unique loads: other loads and
+   * claims never pay for it. Idempotent; once per process.
+   */
+  async ensureUniqueIndex(): Promise<void> {
+    if (this.uniqueIndexed) return;
+    await this.orders.createIndex({ key: 1 }, { unique: true, sparse: true });
+    this.uniqueIndexed = true;
+  }
+
+  /** Add one READY order (named, unique) like insertOrders(). Returns its id, or null when --unique found it already there. */
+  async addOrder(args: string[], opts: InsertOptions): Promise<ObjectId | null> {
+    await this.ensureIndexes();
+    const doc = this.newOrder(args, opts);
+    if (!opts.unique) {
+      await this.orders.insertOne(doc);
+      return doc._id;
+    }
+    await this.ensureUniqueIndex();
+    try {
+      await this.orders.insertOne(doc);
+      return doc._id;
+    } catch (err) {
+      if (err instanceof MongoError && err.code === DUPLICATE_KEY) return null;
+      throw err;
+    }
+  }
+
+  /** A new READY order document for insertOrders()/addOrder(); _ids made here, in order. */
+  private newOrder(args: string[], opts: InsertOptions): Order {
+    const o = { _id: new ObjectId(), status: 'READY', arguments: args, attempts: 0, due: opts.due ?? new Date() } as Order;
+    if (opts.columns) o.columns = opts.columns;
+    if (opts.unique) o.key = uniqueKey(this.orders.collectionName, args);
+    return o;
+  }
+
+  private get columnDocs(): Collection<ColumnsDoc> {
+    return this.client.db(this.orders.dbName).collection<ColumnsDoc>(`${this.orders.collectionName}.columns`);
+  }
+
+  /**
+   * Save column names once (not per order) in `<list>.columns`, under an id that is a
+   * hash of the names: loading the same header again, from anywhere, reuses the
+   * document (an upsert on _id, safe when several loads race). Returns the id the
+   * orders reference.
+   */
+  async saveColumns(names: string[]): Promise<string> {
+    const id = createHash('sha256').update(JSON.stringify(names)).digest('hex').slice(0, 16);
+    await this.columnDocs.updateOne({ _id: id }, { $setOnInsert: { names } }, { upsert: true });
+    return id;
+  }
+
+  /** The column names saved under this id, or null. One findOne by _id; deliver caches it per waiter. */
+  async columns(id: string): Promise<string[] | null> {
+    return (await this.columnDocs.findOne({ _id: id }))?.names ?? null;
+  }
+
+  /** Every column-names document of the list (a handful: one per distinct header), for extract. */
+  async allColumns(): Promise<Map<string, string[]>> {
+    const docs = await this.columnDocs.find({}).sort({ _id: 1 }).toArray();
+    return new Map(docs.map((d) => [d._id, d.names]));
+  }
+
+  /** The next `n` orders a claim would take now (claimFilter, CLAIM_SORT), untouched (deliver --dry-run). */
+  async peek(n: number, now = new Date()): Promise<Order[]> {
+    return this.orders.find(claimFilter(now)).sort(CLAIM_SORT).limit(n).toArray();
   }
 
   /** Orders in _id order, optionally of one state, as a cursor (streamed, never buffered whole). */
@@ -431,6 +556,11 @@ export class Kitchen {
     if (!doc.current) unset.current = '';
     await this.waiters.updateOne({ _id }, { $set: rest, ...(Object.keys(unset).length ? { $unset: unset } : {}) }, { upsert: true });
   }
+}
+
+/** What a claim passes on from the order document besides its arguments. */
+function columnsOf(o: Order): { columns?: string } {
+  return o.columns ? { columns: o.columns } : {};
 }
 
 /** Our defaults, except those the URI sets itself (the driver lets options override the URI). */

@@ -1,6 +1,6 @@
 // Load: CSV rows -> orders, all or nothing for a malformed file.
 import { KitchenError } from './errors.js';
-import type { Kitchen } from './kitchen.js';
+import type { InsertOptions, Inserted, Kitchen } from './kitchen.js';
 
 export const LOAD_BATCH = 1000;
 
@@ -17,12 +17,31 @@ export async function insertRows(
   expected: number,
   { due = new Date(), batchSize = LOAD_BATCH }: { due?: Date; batchSize?: number } = {},
 ): Promise<number> {
-  let loaded = 0;
+  return (await loadRows(kitchen, rows, expected, { due }, batchSize)).inserted;
+}
+
+/**
+ * insertRows with column names and/or --unique (Kitchen.insertOrders): also counts the
+ * rows that were already in the list. Without them it is insertRows (Kitchen.insert).
+ */
+export async function loadRows(
+  kitchen: Pick<Kitchen, 'insert'> & Partial<Pick<Kitchen, 'insertOrders'>>,
+  rows: AsyncIterable<string[]>,
+  expected: number,
+  opts: InsertOptions,
+  batchSize = LOAD_BATCH,
+): Promise<Inserted> {
+  const plain = !opts.columns && !opts.unique;
+  const insertOrders = kitchen.insertOrders?.bind(kitchen);
+  if (!plain && !insertOrders) throw new Error('loadRows: columns or unique need kitchen.insertOrders');
+  const due = opts.due ?? new Date();
+  const done: Inserted = { inserted: 0, existing: 0 };
   let inFlight: Promise<void> = Promise.resolve();
   const send = async (batch: string[][]) => {
     await inFlight;
-    inFlight = kitchen.insert(batch, due).then(() => {
-      loaded += batch.length;
+    inFlight = (plain ? kitchen.insert(batch, due).then(() => ({ inserted: batch.length, existing: 0 })) : insertOrders!(batch, { ...opts, due })).then((r) => {
+      done.inserted += r.inserted;
+      done.existing += r.existing;
     });
     // It may fail while the next batch is read, before anyone awaits it: mark it
     // handled now (awaiting it later still throws), or Node ends the process.
@@ -41,8 +60,9 @@ export async function insertRows(
     await inFlight;
   } catch (err) {
     await inFlight.catch(() => undefined);
-    if (loaded === 0) throw err;
-    throw new KitchenError(`loaded ${loaded} of ${expected} orders, then: ${err instanceof Error ? err.message : String(err)}`);
+    if (done.inserted + done.existing === 0) throw err;
+    const already = done.existing ? ` (${done.existing} already there)` : '';
+    throw new KitchenError(`loaded ${done.inserted} of ${expected} orders${already}, then: ${err instanceof Error ? err.message : String(err)}`);
   }
-  return loaded;
+  return done;
 }

@@ -1,4 +1,5 @@
 // The order document, its states and the transitions between them. Pure: no I/O.
+import { createHash } from 'node:crypto';
 import type { ObjectId } from 'mongodb';
 
 export const STATES = ['READY', 'RUNNING', 'DONE', 'ERROR'] as const;
@@ -40,6 +41,12 @@ export interface Order {
   output?: string;
   claim?: string;
   history?: Attempt[];
+  /** The id of the list's `<list>.columns` document naming the arguments (load --header, add --field). */
+  columns?: string;
+  /** load/add --unique: uniqueKey() of the arguments. */
+  key?: string;
+  /** deliver --workdir: the folder the last attempt ran in (absolute). */
+  workdir?: string;
 }
 
 export const HISTORY_LIMIT = 20;
@@ -123,4 +130,13 @@ export function nextStatus(o: Outcome, attempts: number, policy: RetryPolicy): S
     return 'ERROR';
   }
   return 'READY';
+}
+
+/**
+ * An order's key under `--unique`: 128 bits of SHA-256 over the list's name and the
+ * arguments (JSON: unambiguous), base64url. Kept in the order's `key` field, under a
+ * unique index, so a row is in a list at most once however often it is loaded.
+ */
+export function uniqueKey(list: string, args: readonly string[]): string {
+  return createHash('sha256').update(list).update('\n').update(JSON.stringify(args)).digest('base64url').slice(0, 22);
 }

@@ -6,6 +6,8 @@
 // 0.95 s CPU for 1,000 × `true`, 4 at a time: bench/README.md). We used little of
 // it anyway: the process-group kill, timeout, output tail and prefixing are ours.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
+import { join } from 'node:path';
 import type { Writable } from 'node:stream';
 import type { Outcome } from './order.js';
 
@@ -18,6 +20,10 @@ export interface RunRequest {
   shell?: boolean;
   /** Added to the inherited environment. */
   env?: Record<string, string>;
+  /** Run in this folder (it exists). */
+  cwd?: string;
+  /** Also write the full stdout and stderr to the files `stdout` and `stderr` in this folder (truncated first). */
+  saveOutputIn?: string;
   timeoutMs?: number;
   /** After SIGTERM (timeout or terminate()), SIGKILL the group this much later. */
   killAfterMs: number;
@@ -42,9 +48,11 @@ export function start(req: RunRequest): Running {
     detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],
     env: req.env ? { ...process.env, ...req.env } : process.env,
+    ...(req.cwd !== undefined ? { cwd: req.cwd } : {}),
   });
   const closed = new Promise<void>((resolve) => sub.once('close', () => resolve()));
   const tail = new Tail(OUTPUT_TAIL_BYTES);
+  const saved = req.saveOutputIn !== undefined ? [save(sub.stdout, join(req.saveOutputIn, 'stdout')), save(sub.stderr, join(req.saveOutputIn, 'stderr'))] : [];
   pipe(sub.stdout, req.stdout, tail, req.prefix);
   pipe(sub.stderr, req.stderr, tail, req.prefix);
 
@@ -74,6 +82,7 @@ export function start(req: RunRequest): Running {
     await Promise.race([closed, delay(100)]);
     sub.stdout?.destroy();
     sub.stderr?.destroy();
+    await Promise.all(saved.map((close) => close()));
     return {
       ...(exit.code !== null ? { exitCode: exit.code } : {}),
       ...(exit.signal ? { signal: exit.signal } : {}),
@@ -154,6 +163,18 @@ function pipe(from: NodeJS.ReadableStream | null, to: Writable, tail: Tail, pref
   });
   from.on('end', () => {
     if (prefix && partial) to.write(`${prefix}${partial}\n`);
+  });
+}
+
+/** Copies a stream to a file; returns a function that ends the file and waits until it is written (never throws). */
+function save(from: NodeJS.ReadableStream | null, path: string): () => Promise<void> {
+  const file = createWriteStream(path);
+  file.on('error', () => undefined); // a full disk must not end the waiter; the tail is still kept on the order
+  from?.on('data', (chunk: Buffer) => file.write(chunk));
+  return () => new Promise<void>((resolve) => {
+    if (file.destroyed) return resolve();
+    file.end(() => resolve());
+    file.once('error', () => resolve());
   });
 }
 

@@ -1,4 +1,6 @@
 import type { Argv } from 'yargs';
+import { checkColumnNames } from '../csv.js';
+import { UsageError } from '../errors.js';
 import { moment, print, withKitchen, type CommandResult, type Globals, type IO } from './common.js';
 
 export const describe = 'Add one READY order with these arguments (use -- before arguments that start with -)';
@@ -6,22 +8,56 @@ export const describe = 'Add one READY order with these arguments (use -- before
 export function builder(y: Argv) {
   return y
     .positional('args', { type: 'string', array: true, describe: 'The order\'s arguments' })
+    .option('field', { type: 'string', array: true, describe: 'A named argument, name=value (repeat it; instead of positional arguments): {name} in deliver' })
+    .option('unique', { type: 'boolean', describe: 'Add nothing if an order with these arguments is already in the list' })
     .option('at', { type: 'string', describe: 'Not to be taken before this time: +30m, +2h, or 2026-12-01T06:00:00Z' });
 }
 
+/** add's options that take a value (src/cli.ts must not mistake the value for the order's arguments). */
+export const valueFlags = ['--at', '--field'];
+
 export interface AddOptions {
   args: string[];
+  /** Column names, when given as --field name=value. */
+  names?: string[];
+  unique: boolean;
   /** When the order may first be taken (default: now). */
   at?: Date;
 }
 
 export function options(argv: Record<string, unknown>, rest: string[]): AddOptions {
+  const o = fieldsOf(argv, rest);
+  return argv.at === undefined ? o : { ...o, at: moment('at', argv.at) };
+}
+
+function fieldsOf(argv: Record<string, unknown>, rest: string[]): AddOptions {
   const args = [...((argv.args as unknown[] | undefined) ?? []), ...rest].map(String);
-  return argv.at === undefined ? { args } : { args, at: moment('at', argv.at) };
+  const fields = ((argv.field as unknown[] | undefined) ?? []).map(String);
+  const unique = Boolean(argv.unique);
+  if (fields.length === 0) return { args, unique };
+  if (args.length > 0) throw new UsageError('add: give the arguments either as --field name=value or positionally, not both');
+  const names: string[] = [];
+  const values: string[] = [];
+  for (const f of fields) {
+    const eq = f.indexOf('=');
+    if (eq < 1) throw new UsageError(`--field: '${f}' is not name=value`);
+    names.push(f.slice(0, eq));
+    values.push(f.slice(eq + 1));
+  }
+  try {
+    checkColumnNames(names, '--field');
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  return { args: values, names, unique };
 }
 
 export async function run(g: Globals, o: AddOptions, io: IO): Promise<CommandResult> {
-  const id = await withKitchen(g, (k) => k.add(o.args, o.at));
-  print(io.stdout, `Added order ${id.toHexString()}`);
+  const id = await withKitchen(g, async (k) => {
+    if (!o.names && !o.unique) return k.add(o.args, o.at);
+    const columns = o.names ? await k.saveColumns(o.names) : undefined;
+    return k.addOrder(o.args, { unique: o.unique, ...(columns ? { columns } : {}), ...(o.at ? { due: o.at } : {}) });
+  });
+  print(io.stdout, id ? `Added order ${id.toHexString()}` : 'Added nothing: an order with these arguments is already in the list');
   return {};
 }

@@ -1,9 +1,11 @@
 import type { Argv, Options } from 'yargs';
-import { deliver, type DeliverOptions } from '../deliver/loop.js';
+import { deliver, preparer, templateOf, type DeliverOptions } from '../deliver/loop.js';
 import { Registry } from '../deliver/registry.js';
+import type { Claimed } from '../kitchen.js';
 import { Shutdown } from '../deliver/shutdown.js';
 import { UsageError } from '../errors.js';
 import { start } from '../run.js';
+import { parseTemplate, placeholdersIn, type Template } from '../template.js';
 import { duration, durationText, positiveInt, print, withKitchen, type CommandResult, type Globals, type IO } from './common.js';
 
 export const describe = 'Claim READY orders one by one and run <command> [command-args...] <order arguments...> for each';
@@ -26,6 +28,9 @@ export const flags: Record<string, Options> = {
   'retry-delay': { type: 'string', describe: 'Wait this long before retrying a failed order (default 0: at once); it goes back READY, due then' },
   'retry-backoff': { type: 'string', describe: 'Each further retry of an order waits this many times longer (default 2)' },
   'retry-max-delay': { type: 'string', describe: 'No retry waits longer than this (default 1h)' },
+  workdir: { type: 'string', describe: 'Run each order in this folder, created if missing; placeholders allowed (e.g. runs/{hash})' },
+  'save-output': { type: 'boolean', describe: 'Write the full stdout and stderr of each order to files in its --workdir' },
+  'dry-run': { type: 'string', describe: 'Print the argv of the next N READY orders (NDJSON) without claiming them' },
 };
 
 export function builder(y: Argv) {
@@ -59,6 +64,23 @@ export function options(argv: Record<string, unknown>, rest: string[], g: Global
   };
   if (argv.once) o.max = 1;
   if (argv.max !== undefined) o.max = Math.min(o.max ?? Infinity, positiveInt('max', argv.max));
+  if (o.shell) {
+    const found = [command, ...commandArgs].flatMap(placeholdersIn);
+    if (found.length > 0) {
+      throw new UsageError(`--shell: placeholders such as ${found[0]} are not expanded in a shell snippet; use "$1".."$N" or "$@" (or drop --shell)`);
+    }
+  } else {
+    o.template = template('<command>', [command, ...commandArgs]);
+  }
+  if (argv.workdir !== undefined) {
+    const dir = String(argv.workdir);
+    if (dir === '') throw new UsageError('--workdir: empty');
+    o.workdir = template('--workdir', [dir]);
+  }
+  if (argv['save-output']) {
+    if (!o.workdir) throw new UsageError('--save-output needs --workdir (the files go in the order\'s folder)');
+    o.saveOutput = true;
+  }
   if (argv.timeout !== undefined) {
     o.timeoutMs = duration('timeout', argv.timeout);
     o.timeoutText = durationText(argv.timeout);
@@ -70,6 +92,44 @@ function factor(option: string, value: unknown): number {
   const n = Number(value);
   if (!Number.isFinite(n) || n < 1) throw new UsageError(`--${option}: '${String(value)}' is not a number ≥ 1`);
   return n;
+}
+
+function template(what: string, words: string[]): Template {
+  try {
+    return parseTemplate(words);
+  } catch (err) {
+    throw new UsageError(`${what}: ${(err as Error).message}`);
+  }
+}
+
+/** --dry-run N, or undefined. */
+export function dryRunOf(argv: Record<string, unknown>): number | undefined {
+  return argv['dry-run'] === undefined ? undefined : positiveInt('dry-run', argv['dry-run']);
+}
+
+/**
+ * --dry-run N: what the next N READY orders would run, one JSON line each
+ * ({id, argv, workdir?, env?} or {id, error}), claiming nothing and creating no folder.
+ * Exit 1 when one of them could not run.
+ */
+async function preview(g: Globals, o: DeliverOptions, io: IO, n: number): Promise<CommandResult> {
+  let failed = false;
+  await withKitchen(g, async (kitchen) => {
+    const prepare = preparer(o, templateOf(o), { kitchen }, (line) => io.stderr.write(`${line}\n`), undefined, true);
+    for (const order of await kitchen.peek(n)) {
+      const id = order._id.toHexString();
+      const claimed: Claimed = { id: order._id, token: '', attempt: (order.attempts ?? 0) + 1, waiter: o.waiter, start: new Date(), arguments: order.arguments, history: [], ...(order.columns ? { columns: order.columns } : {}) };
+      const p = await prepare(claimed);
+      if (p.error !== undefined) {
+        failed = true;
+        print(io.stdout, JSON.stringify({ id, error: p.error }));
+        continue;
+      }
+      const argv = o.shell ? ['/bin/sh', '-c', p.file, 'sh', ...p.args] : [p.file, ...p.args];
+      print(io.stdout, JSON.stringify({ id, argv, ...(p.workdir !== undefined ? { workdir: p.workdir } : {}), ...(Object.keys(p.env).length ? { env: p.env } : {}) }));
+    }
+  });
+  return failed ? { failedOrders: true } : {};
 }
 
 function exitCodes(text: string): number[] {
@@ -84,7 +144,8 @@ export function graceOf(argv: Record<string, unknown>): number | undefined {
   return argv.grace === undefined ? undefined : duration('grace', argv.grace);
 }
 
-export async function run(g: Globals, o: DeliverOptions, io: IO, graceMs?: number): Promise<CommandResult> {
+export async function run(g: Globals, o: DeliverOptions, io: IO, graceMs?: number, dryRun?: number): Promise<CommandResult> {
+  if (dryRun !== undefined) return preview(g, o, io, dryRun);
   const shutdown = new Shutdown(graceMs);
   const log = (line: string) => io.stderr.write(`${line}\n`);
   const uninstall = shutdown.install(log);

@@ -2,7 +2,7 @@ import { createWriteStream } from 'node:fs';
 import { Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Argv } from 'yargs';
-import { reportWriter } from '../csv.js';
+import { REPORT_COLUMNS, reportWriter } from '../csv.js';
 import type { Order, State } from '../order.js';
 import { progress } from '../progress.js';
 import { state, withKitchen, type CommandResult, type Globals, type IO } from './common.js';
@@ -43,11 +43,33 @@ export function reportRow(o: Order): Record<string, string | number> {
     error: o.error ?? '',
     exit_code: o.exitCode ?? '',
     attempts: o.attempts ?? 0,
+    workdir: o.workdir ?? '',
   };
+}
+
+/**
+ * The named columns of a list, for extract: every name of every columns document, in
+ * order of first appearance; a name equal to a report column gets an `arg_` prefix.
+ * `fields(o)` gives an order's values by name.
+ */
+export function namedColumns(all: Map<string, string[]>) {
+  const names = [...new Set([...all.values()].flat())];
+  const header = names.map((n) => ((REPORT_COLUMNS as readonly string[]).includes(n) ? `arg_${n}` : n));
+  const fields = (o: Order): Record<string, string> => {
+    const own = o.columns ? all.get(o.columns) : undefined;
+    const out: Record<string, string> = {};
+    own?.forEach((n, i) => {
+      const v = o.arguments?.[i];
+      if (v !== undefined) out[n] = v;
+    });
+    return out;
+  };
+  return { names, header, fields };
 }
 
 export async function run(g: Globals, o: ExtractOptions, io: IO): Promise<CommandResult> {
   await withKitchen(g, async (k) => {
+    const named = namedColumns(await k.allColumns());
     const out: Writable = o.output ? createWriteStream(o.output) : io.stdout;
     const bar = progress(io.stderr, io.env, o.quiet);
     bar.start('extract', undefined, 'orders');
@@ -58,7 +80,16 @@ export async function run(g: Globals, o: ExtractOptions, io: IO): Promise<Comman
         try {
           for await (const order of k.list(o.status)) {
             bar.add(1);
-            yield o.json ? `${JSON.stringify(withoutInternals(order))}\n` : reportRow(order);
+            if (o.json) {
+              yield `${JSON.stringify(withoutInternals(order, order.columns ? named.fields(order) : undefined))}\n`;
+              continue;
+            }
+            const row = reportRow(order);
+            if (named.names.length > 0) {
+              const f = named.fields(order);
+              named.names.forEach((n, i) => (row[named.header[i]!] = f[n] ?? ''));
+            }
+            yield row;
           }
         } finally {
           bar.stop();
@@ -69,13 +100,13 @@ export async function run(g: Globals, o: ExtractOptions, io: IO): Promise<Comman
     // Writing to our own stdout: do not close it when done.
     const end = out !== io.stdout;
     if (o.json) await pipeline(rows, out, { end });
-    else await pipeline(rows, reportWriter(), out, { end });
+    else await pipeline(rows, reportWriter(named.header), out, { end });
   });
   return {};
 }
 
-/** The document as users see it: without the claim token. */
-export function withoutInternals(o: Order): Omit<Order, 'claim'> {
-  const { claim: _claim, ...rest } = o;
-  return rest;
+/** The document as users see it (extract --json, show): without the claim token; the columns reference replaced by `fields` {name: value} when given. */
+export function withoutInternals(o: Order, fields?: Record<string, string>): Omit<Order, 'claim' | 'columns'> & { fields?: Record<string, string> } {
+  const { claim: _claim, columns: _columns, ...rest } = o;
+  return fields ? { ...rest, fields } : rest;
 }

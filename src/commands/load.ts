@@ -4,10 +4,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { Argv } from 'yargs';
-import { readCheckedRows, validateRows } from '../csv.js';
+import { readCheckedRows, readHeader, validateRows } from '../csv.js';
 import { InputError, UsageError } from '../errors.js';
-import { insertRows } from '../load.js';
+import type { InsertOptions } from '../kitchen.js';
+import { loadRows } from '../load.js';
 import { progress } from '../progress.js';
+import { columnWarnings } from '../template.js';
 import { moment, print, withKitchen, type CommandResult, type Globals, type IO } from './common.js';
 
 export const describe = 'Load a CSV file (or - for stdin): each row becomes one READY order';
@@ -16,7 +18,8 @@ export function builder(y: Argv) {
   return y
     // No type: as a string, yargs-parser would turn a lone "-" into "".
     .positional('file', { describe: 'CSV file, or - for standard input' })
-    .option('header', { type: 'boolean', describe: 'Skip the first row' })
+    .option('header', { type: 'boolean', describe: 'The first row names the columns: {name} in deliver, WAITER_ARG_<NAME>, extract columns' })
+    .option('unique', { type: 'boolean', describe: 'Skip rows already in the list (or earlier in the file): a load can be repeated' })
     .option('delimiter', { type: 'string', describe: 'Field delimiter (default ,)' })
     .option('at', { type: 'string', describe: 'Orders not to be taken before this time: +30m, +2h, or 2026-12-01T06:00:00Z' })
     .option('quiet', { alias: 'q', type: 'boolean', describe: 'No progress bar (there is one only when stderr is a terminal)' });
@@ -26,6 +29,7 @@ export interface LoadOptions {
   file: string;
   header: boolean;
   delimiter: string;
+  unique: boolean;
   /** When the orders may first be taken (default: when loaded). */
   at?: Date;
   quiet: boolean;
@@ -39,7 +43,7 @@ export function options(argv: Record<string, unknown>): LoadOptions {
   // yargs-parser reads a lone "-" positional as `true`.
   const file = argv.file === true ? '-' : String(argv.file);
   if (file === '') throw new UsageError('load: the file name is empty');
-  const o: LoadOptions = { file, header: Boolean(argv.header), delimiter, quiet: Boolean(argv.quiet) };
+  const o: LoadOptions = { file, header: Boolean(argv.header), delimiter, unique: Boolean(argv.unique), quiet: Boolean(argv.quiet) };
   if (argv.at !== undefined) o.at = moment('at', argv.at);
   return o;
 }
@@ -66,13 +70,21 @@ export async function run(g: Globals, o: LoadOptions, io: IO): Promise<CommandRe
       });
       return input;
     }, csv).finally(() => bar.stop());
+    const names = o.header ? await readHeader(createReadStream(path), csv) : undefined;
+    for (const line of names ? columnWarnings(names) : []) io.stderr.write(`waiter: ${line}\n`);
     bar.start('loading', expected, 'rows');
-    const n = await withKitchen(g, (k) =>
-      insertRows({ insert: (rows, due) => k.insert(rows, due).then(() => bar.add(rows.length)) }, readCheckedRows(createReadStream(path), csv), expected, {
-        due: o.at ?? new Date(),
-      }),
-    ).finally(() => bar.stop());
-    print(io.stdout, `Loaded ${n} orders`);
+    const r = await withKitchen(g, async (k) => {
+      // One due time for the whole load, so its orders are claimed in file order.
+      const opts: InsertOptions = { unique: o.unique, due: o.at ?? new Date() };
+      if (names) opts.columns = await k.saveColumns(names);
+      const counted = {
+        insert: (rows: string[][], due: Date) => k.insert(rows, due).then(() => bar.add(rows.length)),
+        insertOrders: (rows: string[][], op: InsertOptions & { ordered?: boolean }) => k.insertOrders(rows, op).finally(() => bar.add(rows.length)),
+      };
+      return loadRows(counted, readCheckedRows(createReadStream(path), csv), expected, opts);
+    }).finally(() => bar.stop());
+    const count = (n: number) => n.toLocaleString('en-US');
+    print(io.stdout, o.unique ? `Loaded ${count(r.inserted)} orders (${count(r.existing)} already there)` : `Loaded ${r.inserted} orders`);
     return {};
   } finally {
     if (spool) await rm(spool, { recursive: true, force: true });

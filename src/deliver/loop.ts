@@ -1,6 +1,8 @@
 // The waiter loop: claim -> run -> record, `concurrency` at a time. I/O is injected
 // (kitchen, process starter, output streams, log, shutdown) so tests can drive it.
 import { randomUUID } from 'node:crypto';
+import { mkdir } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import type { Writable } from 'node:stream';
 import { MongoError } from 'mongodb';
 import { KitchenError } from '../errors.js';
@@ -8,6 +10,7 @@ import type { Claimed, Finish, Kitchen } from '../kitchen.js';
 import { errorLine, nextStatus, retryDelayMs, succeeded, type Outcome, type RetryPolicy } from '../order.js';
 import type { RunRequest, Running } from '../run.js';
 import type { Registry } from './registry.js';
+import { columnEnv, expand, expandWord, parseTemplate, type Fields, type Template } from '../template.js';
 import { retrying } from './retry.js';
 import type { Shutdown } from './shutdown.js';
 
@@ -29,10 +32,16 @@ export interface DeliverOptions {
   timeoutText?: string;
   killAfterMs: number;
   retry: RetryPolicy;
+  /** The command with its placeholders, parsed once (made from command and commandArgs if not given; unused with shell). */
+  template?: Template;
+  /** --workdir: each order runs in this folder (expanded per order, created if missing). */
+  workdir?: Template;
+  /** --save-output: the command's full stdout/stderr go to files in the workdir. */
+  saveOutput?: boolean;
 }
 
 export interface DeliverDeps {
-  kitchen: Pick<Kitchen, 'claim' | 'heartbeat' | 'finish'>;
+  kitchen: Pick<Kitchen, 'claim' | 'heartbeat' | 'finish'> & Partial<Pick<Kitchen, 'columns'>>;
   start: (req: RunRequest) => Running;
   stdout: Writable;
   stderr: Writable;
@@ -146,15 +155,27 @@ export async function deliver(opts: DeliverOptions, deps: DeliverDeps): Promise<
     if (recordFailure) throw recordFailure.err;
   };
 
+  const template = templateOf(opts);
+  const prepare = preparer(opts, template, deps, log, shutdown);
+
   /** Runs the order's command to its end; says how the attempt ended (nothing if the order was lost). */
   const runOne = async (c: Claimed): Promise<Ran> => {
     const id = c.id.toHexString();
     log(`waiter: delivering ${id} (attempt ${c.attempt}): ${JSON.stringify(c.arguments)}`);
+    const p = await prepare(c);
+    if (p.error !== undefined) {
+      // Not run: nothing a retry would change. The order ends in ERROR and the waiter goes on.
+      const finish: Finish = { status: 'ERROR', result: 'ERROR', stop: new Date(), output: '', error: p.error };
+      if (p.workdir !== undefined) finish.workdir = p.workdir;
+      return { c, finish };
+    }
     const child = deps.start({
-      file: opts.command,
-      args: [...opts.commandArgs, ...c.arguments],
+      file: p.file,
+      args: p.args,
       shell: opts.shell,
-      env: { WAITER_ORDER_ID: id, WAITER_NAME: opts.waiter, WAITER_ATTEMPT: String(c.attempt) },
+      env: { WAITER_ORDER_ID: id, WAITER_NAME: opts.waiter, WAITER_ATTEMPT: String(c.attempt), ...p.env },
+      ...(p.workdir !== undefined ? { cwd: p.workdir } : {}),
+      ...(p.workdir !== undefined && opts.saveOutput ? { saveOutputIn: p.workdir } : {}),
       ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}),
       killAfterMs: opts.killAfterMs,
       ...(opts.concurrency > 1 ? { prefix: `[${id}] ` } : {}),
@@ -208,6 +229,7 @@ export async function deliver(opts: DeliverOptions, deps: DeliverDeps): Promise<
     };
     const error = interrupted ? `interrupted by ${shutdown.signal ?? 'a signal'}` : errorLine(outcome, opts.timeoutText);
     if (error) finish.error = error;
+    if (p.workdir !== undefined) finish.workdir = p.workdir;
     return { c, finish };
   };
 
@@ -273,6 +295,63 @@ export async function deliver(opts: DeliverOptions, deps: DeliverDeps): Promise<
 interface Ran {
   c: Claimed;
   finish?: Finish;
+}
+
+/** What runs for one order: the program, its arguments, extra environment, its folder; or why it cannot run. */
+export type Prepared =
+  | { file: string; args: string[]; env: Record<string, string>; workdir?: string; error?: undefined }
+  | { error: string; workdir?: string };
+
+/**
+ * Per order: names of its columns (one read per columns document per waiter, then
+ * cached), the expanded argv, WAITER_ARG_ variables, and the folder, created.
+ * Without placeholders, columns or --workdir this is the old append, no I/O.
+ */
+export function preparer(opts: DeliverOptions, template: Template | undefined, deps: Pick<DeliverDeps, 'kitchen'>, log: (line: string) => void, shutdown?: Shutdown, dryRun = false) {
+  const cache = new Map<string, Promise<readonly string[] | undefined>>();
+  const namesOf = (columns: string): Promise<readonly string[] | undefined> => {
+    const read = deps.kitchen.columns;
+    if (!read) return Promise.resolve(undefined);
+    let names = cache.get(columns);
+    if (!names) {
+      names = retrying(() => read.call(deps.kitchen, columns), { what: 'reading column names', log, ...(shutdown ? { shutdown } : {}) }).then((n) => (n === 'stopped' || n === null ? undefined : n));
+      names.catch(() => cache.delete(columns));
+      cache.set(columns, names);
+    }
+    return names;
+  };
+
+  return async (c: Claimed): Promise<Prepared> => {
+    const names = c.columns ? await namesOf(c.columns) : undefined;
+    const fields: Fields = { arguments: c.arguments, names, id: c.id.toHexString(), attempt: c.attempt, waiter: opts.waiter };
+    let file = opts.command;
+    let args: string[];
+    if (template) {
+      const e = expand(template, fields);
+      if (e.error !== undefined) return { error: e.error };
+      [file, ...args] = e.argv as [string, ...string[]];
+    } else {
+      args = [...opts.commandArgs, ...c.arguments];
+    }
+    const env = columnEnv(names, c.arguments);
+    if (!opts.workdir) return { file, args, env };
+    const w = expandWord(opts.workdir, fields);
+    if (w.error !== undefined) return { error: `--workdir ${w.error}` };
+    const workdir = resolve(w.text);
+    try {
+      if (!dryRun) await mkdir(workdir, { recursive: true });
+    } catch (err) {
+      return { error: `cannot create the workdir ${workdir}: ${(err as NodeJS.ErrnoException).code ?? message(err)}`, workdir };
+    }
+    // The command runs in the folder; a relative program path (./crunch.sh) still means the one next to the waiter.
+    if (!opts.shell && file.includes('/')) file = resolve(file);
+    env.WAITER_WORKDIR = workdir;
+    return { file, args, env, workdir };
+  };
+}
+
+export function templateOf(opts: DeliverOptions): Template | undefined {
+  return opts.shell ? undefined : (opts.template ?? parseTemplate([opts.command, ...opts.commandArgs]));
 }
 
 function message(err: unknown): string {
