@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // npm run bench [-- --orders N --rows R --rounds K --spawn-orders S --parallel-jobs P --status-runs S --status-runs-full S
 //                   --latency-orders M --latency MS --claim-ready R --claim-claims K --claim-points 0,1000,4000
-//                   --only spawn,deliver,parts,latency,claim,data,nolock --no-nolock
+//                   --only spawn,deliver,parts,latency,claim,data,nolock,unique --no-nolock
 //                   --out FILE --db-prefix P]
 //
 // Measures waiter against its baselines side by side (A/B alternated, medians),
@@ -30,7 +30,7 @@ const { values: opt } = parseArgs({
     'status-runs': { type: 'string', default: '10' }, // status runs (median) at rows/10, and at full size with MONGODB_URI
     // At full size on the FerretDB test server a status at 1M takes ~2 min (it scans), so 3 runs there.
     'status-runs-full': { type: 'string' },
-    only: { type: 'string', default: 'spawn,deliver,parts,latency,claim,data,nolock' },
+    only: { type: 'string', default: 'spawn,deliver,parts,latency,claim,data,nolock,unique' },
     'claim-ready': { type: 'string', default: '2000' }, // claim section: READY orders behind the held ones
     'claim-claims': { type: 'string', default: '30' }, // claim section: claims timed per point (each form)
     'claim-points': { type: 'string', default: '0,1000,4000' }, // claim section: live RUNNING orders held
@@ -378,6 +378,55 @@ try {
     });
     results.data_tenth = tenth;
   }
+  // ---- load --unique (issue 11) ---------------------------------------------
+  // Side by side per round: the bare driver (same documents, {status,_id} index), a
+  // plain `waiter load`, a first `waiter load --unique` into an empty list (it also
+  // builds the unique {key} index), then the same load again (every row a duplicate).
+  if (only.has('unique')) {
+    const rows = ROWS;
+    log(`load --unique: ${rows} rows, ${ROUNDS} rounds`);
+    const csv = join(work, `rows-${rows}.csv`);
+    if (!existsSync(csv)) await writeCsv(csv, rows);
+    const db = `${DBP}_unique`;
+    const c = await new MongoClient(uri).connect();
+    const drop = (list) => c.db(db).collection(list).drop().catch(() => undefined);
+    const r = { bare: [], bareUnique: [], plain: [], first: [], repeat: [], firstRss: [], repeatRss: [] };
+    for (let i = 0; i < ROUNDS; i++) {
+      const b = `ub${++lists}`;
+      r.bare.push((await run(process.execPath, [join(root, 'bench', 'bare.js'), 'load', csv, uri, db, b])).ms);
+      await drop(b);
+      const bu = `ubu${++lists}`;
+      r.bareUnique.push((await run(process.execPath, [join(root, 'bench', 'bare.js'), 'load-unique', csv, uri, db, bu])).ms);
+      await drop(bu);
+      const p = `up${++lists}`;
+      r.plain.push((await waiter(['load', csv], { ...envFor(db, uri), WAITER_LIST: p })).ms);
+      await drop(p);
+      const u = `uu${++lists}`;
+      const env = { ...envFor(db, uri), WAITER_LIST: u };
+      const first = await waiter(['load', '--unique', csv], env);
+      const repeat = await waiter(['load', '--unique', csv], env);
+      if (!/already there/.test(repeat.stdout) || !repeat.stdout.startsWith('Loaded 0 orders')) throw new Error(`repeated load --unique: ${repeat.stdout} ${repeat.stderr}`);
+      r.first.push(first.ms);
+      r.repeat.push(repeat.ms);
+      r.firstRss.push(first.rssMB);
+      r.repeatRss.push(repeat.rssMB);
+      await drop(u);
+    }
+    await c.close();
+    Object.assign(t, { unique_bare: median(r.bare), unique_bare_unique: median(r.bareUnique), unique_plain: median(r.plain), unique_first: median(r.first), unique_repeat: median(r.repeat) });
+    results.load_unique = {
+      rows,
+      rounds: ROUNDS,
+      first_vs_driver: ratio(median(r.first), median(r.bare)),
+      repeat_vs_driver: ratio(median(r.repeat), median(r.bare)),
+      plain_vs_driver: ratio(median(r.plain), median(r.bare)),
+      first_vs_driver_same_indexes: ratio(median(r.first), median(r.bareUnique)),
+      driver_unique_index_cost: ratio(median(r.bareUnique), median(r.bare)),
+      first_rss_mb: round(median(r.firstRss), 1),
+      repeat_rss_mb: round(median(r.repeatRss), 1),
+      medians_ms: { bare: median(r.bare), bare_unique: median(r.bareUnique), plain: median(r.plain), first: median(r.first), repeat: median(r.repeat) },
+    };
+  }
   // ---- round trips per order on the critical path ---------------------------
   // deliver -x 1 over the same list against the test server as is and with every
   // request held LATENCY ms (a network round trip): the difference per order, in
@@ -447,6 +496,13 @@ const rows = [
   ['server CPU per 1000 orders', f(results.server_cpu_s_per_1000_orders, ' s'), '', 'test server pid, /proc utime+stime'],
   ...(results.cpu_ms_per_order
     ? [['CPU ms/order: kitchen / processes / both', ['kitchen', 'spawn', 'both'].map((v) => f(results.cpu_ms_per_order[`${v}_warm`])).join(' / '), '', `warm; cold: ${['kitchen', 'spawn', 'both'].map((v) => f(results.cpu_ms_per_order[`${v}_cold`])).join(' / ')} (bench/parts.js)`]]
+    : []),
+  ...(results.load_unique
+    ? [
+        ['load --unique, first vs bare driver', f(results.load_unique.first_vs_driver, 'x'), '<= 1.2x', `${results.load_unique.rows} rows: ${f(round(t.unique_first))} ms vs ${f(round(t.unique_bare))} ms (plain load ${f(results.load_unique.plain_vs_driver, 'x')})`],
+        ['load --unique, first vs bare driver + key index', f(results.load_unique.first_vs_driver_same_indexes, 'x'), '', `the driver with the same key and unique index: ${f(round(t.unique_bare_unique))} ms (${f(results.load_unique.driver_unique_index_cost, 'x')} its bare self)`],
+        ['load --unique, repeated vs bare driver', f(results.load_unique.repeat_vs_driver, 'x'), '', `every row already there: ${f(round(t.unique_repeat))} ms; peak RSS ${f(results.load_unique.first_rss_mb)} / ${f(results.load_unique.repeat_rss_mb)} MB`],
+      ]
     : []),
   ['peak RSS load (full / tenth)', `${f(rss.load)} / ${f(rss.load_tenth)} MB`, '<= 150, flat', ''],
   ['peak RSS extract (full / tenth)', `${f(rss.extract)} / ${f(rss.extract_tenth)} MB`, '<= 150, flat', ''],

@@ -1,0 +1,151 @@
+// Placeholders, named columns and --workdir through the real CLI against the real server.
+import { mkdtemp, readFile, readdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parse } from 'csv-parse/sync';
+import { describe, expect, test } from 'vitest';
+import { argumentsHash } from '../src/template.js';
+import { FIXTURES, waiter } from './support/cli.js';
+import { useDb } from './support/kitchen.js';
+
+const k = useDb();
+const orders = () => k.db.collection('orders');
+const seed = (rows: string[][]) => orders().insertMany(rows.map((a) => ({ status: 'READY', arguments: a, attempts: 0 })));
+const byId = () => orders().find({}).sort({ _id: 1 }).toArray();
+const args = (stdout: string) => stdout.split('\n').filter((l) => l.startsWith('arg: ')).map((l) => l.slice(5));
+
+describe('placeholders', () => {
+  test('every form, alone and inside a word; metacharacters verbatim; no append once there is a placeholder', async () => {
+    const nasty = ['; rm -rf ~', '$(touch /tmp/pwned)', 'a b'];
+    await seed([nasty]);
+    const [o] = await byId();
+    const r = await waiter(k, ['-n', 'w1', 'deliver', `${FIXTURES}ok.sh`, '{}', 'x{}y', '{2}', 'out/{1}.png', '{id}', '{attempt}', '{waiter}', '{hash}', '{{}}']);
+    expect(r.exitCode).toBe(0);
+    expect(args(r.stdout)).toEqual([...nasty, `x${nasty.join(' ')}y`, nasty[1], 'out/; rm -rf ~.png', o!._id.toHexString(), '1', 'w1', argumentsHash(nasty), '{}']);
+  });
+
+  test('no placeholder: the arguments are appended, {{…}} left alone (existing commands keep working)', async () => {
+    await seed([['a']]);
+    const r = await waiter(k, ['deliver', `${FIXTURES}ok.sh`, '--format', '{{.Id}}']);
+    expect(args(r.stdout)).toEqual(['--format', '{{.Id}}', 'a']);
+  });
+
+  test('--shell with a placeholder: exit 2, one line saying why; ${…} in a snippet is the shell\'s', async () => {
+    await seed([['a']]);
+    const r = await waiter(k, ['deliver', '--shell', 'convert {} out/{1}.png']);
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toBe('waiter: --shell: placeholders such as {} are not expanded in a shell snippet; use "$1".."$N" or "$@" (or drop --shell)');
+    expect(await orders().findOne({})).toMatchObject({ status: 'READY', attempts: 0 });
+    const ok = await waiter(k, ['deliver', '--shell', 'echo "arg: ${1}"']);
+    expect(ok.exitCode).toBe(0);
+    expect(args(ok.stdout)).toEqual(['a']);
+  });
+
+  test('an order lacking a field ends in ERROR unrun, and the waiter goes on', async () => {
+    await seed([['1', '2', '3'], ['1', '2', '3', '4'], ['x']]);
+    const r = await waiter(k, ['deliver', `${FIXTURES}ok.sh`, '{4}', '{size}']);
+    expect(r.exitCode).toBe(1);
+    expect(r.stdout).toMatch(/Done\. Delivered 3 orders\.$/);
+    expect(args(r.stdout)).toEqual([]); // none ran: the second lacks {size}
+    const all = await byId();
+    expect(all.map((o) => [o.status, o.error])).toEqual([
+      ['ERROR', '{4}: the order has 3 arguments'],
+      ['ERROR', '{size}: the order has no named columns (load the list with --header, or add --field)'],
+      ['ERROR', '{4}: the order has 1 argument'],
+    ]);
+    expect(all[0]!.history).toMatchObject([{ attempt: 1, result: 'ERROR', error: '{4}: the order has 3 arguments' }]);
+    const after = await waiter(k, ['deliver', `${FIXTURES}ok.sh`, '{1}']);
+    expect(after.stdout).toBe('Done. Delivered 0 orders.');
+  });
+
+  test('--dry-run N prints the argv of the next N orders, claims nothing', async () => {
+    await seed([['a', 'b'], ['c'], ['d']]);
+    const [a, c] = await byId();
+    const r = await waiter(k, ['deliver', '--dry-run', '2', 'echo', '{2}']);
+    expect(r.exitCode).toBe(1); // one of them could not run
+    expect(r.stdout.split('\n').map((l) => JSON.parse(l))).toEqual([
+      { id: a!._id.toHexString(), argv: ['echo', 'b'] },
+      { id: c!._id.toHexString(), error: '{2}: the order has 1 argument' },
+    ]);
+    expect(await orders().countDocuments({ status: 'READY', attempts: 0 })).toBe(3);
+  });
+});
+
+describe('named columns', () => {
+  test('load --header -> {name} and WAITER_ARG_<NAME> in the child -> extract columns (CSV and --json)', async () => {
+    const load = await waiter(k, ['load', '--header', `${FIXTURES}named.csv`]);
+    expect(load.stdout).toBe('Loaded 2 orders');
+    expect(load.stderr).toBe("waiter: column 'file name' cannot be written {file name}: use {3} or $WAITER_ARG_FILE_NAME");
+    const columnDocs = await k.db.collection('orders.columns').find({}).toArray();
+    expect(columnDocs).toHaveLength(1); // once per load, not per order
+    expect(columnDocs[0]!.names).toEqual(['animal', 'size', 'file name']);
+    const r = await waiter(k, ['deliver', `${FIXTURES}columns.sh`, '--size={size}', '{animal}']);
+    expect(r.exitCode).toBe(0);
+    expect(r.stdout).toContain(['WAITER_ARG_ANIMAL=cat', 'WAITER_ARG_FILE_NAME=a b.jpg', 'WAITER_ARG_SIZE=12', 'arg: --size=12', 'arg: cat'].join('\n'));
+    expect(r.stdout).toContain(['WAITER_ARG_ANIMAL=dog', 'WAITER_ARG_FILE_NAME=$(id).png', 'WAITER_ARG_SIZE=3', 'arg: --size=3', 'arg: dog'].join('\n'));
+
+    const rows = parse((await waiter(k, ['extract'])).stdout, { columns: true }) as Record<string, string>[];
+    expect(Object.keys(rows[0]!)).toEqual(['_id', 'status', 'waiter', 'start', 'stop', 'arguments', 'error', 'exit_code', 'attempts', 'workdir', 'animal', 'size', 'file name']);
+    expect(rows.map((x) => [x.status, x.animal, x.size, x['file name']])).toEqual([
+      ['DONE', 'cat', '12', 'a b.jpg'],
+      ['DONE', 'dog', '3', '$(id).png'],
+    ]);
+    const json = (await waiter(k, ['extract', '--json'])).stdout.split('\n').map((l) => JSON.parse(l));
+    expect(json[0]).toMatchObject({ arguments: ['cat', '12', 'a b.jpg'], fields: { animal: 'cat', size: '12', 'file name': 'a b.jpg' } });
+    expect(json[0]).not.toHaveProperty('columns');
+  });
+
+  test('add --field name=value names the arguments too; bad fields are usage errors', async () => {
+    const r = await waiter(k, ['add', '--field', 'animal=owl', '--field', 'note=a=b']);
+    expect(r.stdout).toMatch(/^Added order [0-9a-f]{24}$/);
+    expect((await waiter(k, ['add', '--field', 'x'])).stderr).toBe("waiter: --field: 'x' is not name=value");
+    expect((await waiter(k, ['add', '--field', 'a=1', 'b'])).exitCode).toBe(2);
+    const d = await waiter(k, ['deliver', `${FIXTURES}ok.sh`, '{note}', '{animal}']);
+    expect(args(d.stdout)).toEqual(['a=b', 'owl']);
+  });
+
+  test.each([
+    ['animal,,size', "line 1: column 2 has an empty name"],
+    ['animal,size,animal', "line 1: duplicate column name 'animal' (columns 1 and 3)"],
+  ])('header %s: exit 4, one line naming file and line, nothing loaded', async (header, message) => {
+    const dir = await mkdtemp(join(tmpdir(), 'waiter-'));
+    const file = join(dir, 'bad-header.csv');
+    const { writeFile } = await import('node:fs/promises');
+    await writeFile(file, `${header}\na,b,c\n`);
+    const r = await waiter(k, ['load', '--header', file]);
+    expect(r.exitCode).toBe(4);
+    expect(r.stderr).toBe(`waiter: ${file} ${message}`);
+    expect(await orders().countDocuments()).toBe(0);
+  });
+});
+
+describe('--workdir', () => {
+  test('a folder per order, created, the command runs there, recorded and extracted; --save-output keeps full output', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'waiter-'));
+    await seed([['cat', '1'], ['dog', '2']]);
+    const big = 'x'.repeat(6000); // more than the 4 KiB tail the kitchen keeps
+    const r = await waiter(k, ['deliver', '--workdir', `${dir}/runs/{1}-{hash}`, '--save-output', '--shell', `echo "pwd: $(pwd)"; echo ${big}; echo "err $1" >&2`]);
+    expect(r.exitCode).toBe(0);
+    const all = await byId();
+    for (const o of all) {
+      const expected = join(dir, 'runs', `${o.arguments[0]}-${argumentsHash(o.arguments)}`);
+      expect(o.workdir).toBe(expected);
+      expect(r.stdout).toContain(`pwd: ${expected}`);
+      expect(await readFile(join(expected, 'stdout'), 'utf8')).toBe(`pwd: ${expected}\n${big}\n`);
+      expect(await readFile(join(expected, 'stderr'), 'utf8')).toBe(`err ${o.arguments[0]}\n`);
+      expect(o.output.length).toBeLessThan(4200);
+    }
+    expect((await readdir(join(dir, 'runs'))).sort()).toEqual(all.map((o) => `${o.arguments[0]}-${argumentsHash(o.arguments)}`).sort());
+    const rows = parse((await waiter(k, ['extract'])).stdout, { columns: true }) as Record<string, string>[];
+    expect(rows.map((x) => x.workdir)).toEqual(all.map((o) => o.workdir));
+  });
+
+  test('a relative program still means the one next to the waiter; --save-output needs --workdir', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'waiter-'));
+    await seed([['a']]);
+    const r = await waiter(k, ['deliver', '--workdir', join(dir, '{1}'), './fixtures/columns.sh', '{1}']);
+    expect(r.exitCode).toBe(0);
+    expect(r.stdout).toContain(`pwd: ${join(dir, 'a')}\n`);
+    expect((await waiter(k, ['deliver', '--save-output', 'true'])).stderr).toBe("waiter: --save-output needs --workdir (the files go in the order's folder)");
+  });
+});

@@ -1,0 +1,86 @@
+// load --unique and add --unique through the real CLI against the real server: loads
+// that can be repeated (after a crash, or with an extended file) add each row once.
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, test } from 'vitest';
+import { waiter } from './support/cli.js';
+import { useDb } from './support/kitchen.js';
+
+const k = useDb();
+const orders = () => k.db.collection('orders');
+const snapshot = async () => (await orders().find({}).sort({ _id: 1 }).toArray()).map((o) => ({ ...o }));
+
+async function csv(name: string, rows: number, from = 0): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'waiter-'));
+  const file = join(dir, name);
+  await writeFile(file, Array.from({ length: rows }, (_, i) => `row${from + i},${(from + i) % 7},"a ""quoted"", field"`).join('\n'));
+  return file;
+}
+
+describe('load --unique', () => {
+  test('the same 10k-row file twice: the second adds 0 and leaves the kitchen unchanged; an extended file adds exactly the new rows', async () => {
+    const file = await csv('10k.csv', 10_000);
+    const first = await waiter(k, ['load', '--unique', file]);
+    expect(first.stdout).toBe('Loaded 10,000 orders (0 already there)');
+    const before = await snapshot();
+    expect(before).toHaveLength(10_000);
+    expect(before.every((o, i) => o.arguments[0] === `row${i}` && typeof o.key === 'string')).toBe(true); // file order
+
+    const again = await waiter(k, ['load', '--unique', file]);
+    expect(again.exitCode).toBe(0);
+    expect(again.stdout).toBe('Loaded 0 orders (10,000 already there)');
+    expect(await snapshot()).toEqual(before);
+
+    const extended = await csv('10040.csv', 10_040);
+    const more = await waiter(k, ['load', '--unique', extended]);
+    expect(more.stdout).toBe('Loaded 40 orders (10,000 already there)');
+    const after = await snapshot();
+    expect(after.slice(0, 10_000)).toEqual(before);
+    expect(after.slice(10_000).map((o) => o.arguments[0])).toEqual(Array.from({ length: 40 }, (_, i) => `row${10_000 + i}`));
+  }, 120_000);
+
+  test('duplicates within the file are counted the same way, in every batch', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'waiter-'));
+    const file = join(dir, 'dups.csv');
+    // 1,500 distinct rows, each twice, the copies 1,000 rows apart (across batches) and one pair adjacent.
+    const rows = Array.from({ length: 1500 }, (_, i) => `r${i}`);
+    await writeFile(file, [...rows, ...rows, 'r0'].join('\n'));
+    const r = await waiter(k, ['load', '--unique', file]);
+    expect(r.stdout).toBe('Loaded 1,500 orders (1,501 already there)');
+    expect(await orders().countDocuments()).toBe(1500);
+  });
+
+  test('3 concurrent loads of the same file load each row exactly once', async () => {
+    const file = await csv('3k.csv', 3000);
+    const runs = await Promise.all([0, 1, 2].map(() => waiter(k, ['load', '--unique', file])));
+    const counts = runs.map((r) => {
+      expect(r.exitCode).toBe(0);
+      const m = /^Loaded ([\d,]+) orders \(([\d,]+) already there\)$/.exec(r.stdout);
+      expect(m).not.toBeNull();
+      return [Number(m![1]!.replace(/,/g, '')), Number(m![2]!.replace(/,/g, ''))] as const;
+    });
+    expect(counts.reduce((n, [loaded]) => n + loaded, 0)).toBe(3000);
+    expect(counts.every(([loaded, there]) => loaded + there === 3000)).toBe(true);
+    const all = await orders().find({}).toArray();
+    expect(all).toHaveLength(3000);
+    expect(new Set(all.map((o) => o.arguments[0])).size).toBe(3000);
+  }, 120_000);
+
+  test('plain loads still add duplicates, and do not collide with unique ones (the key index is sparse)', async () => {
+    const file = await csv('small.csv', 3);
+    await waiter(k, ['load', file]);
+    await waiter(k, ['load', file]);
+    expect((await waiter(k, ['load', '--unique', file])).stdout).toBe('Loaded 3 orders (0 already there)');
+    expect((await waiter(k, ['load', '--unique', file])).stdout).toBe('Loaded 0 orders (3 already there)');
+    expect(await orders().countDocuments()).toBe(9);
+  });
+
+  test('add --unique adds an order once; lists are separate', async () => {
+    expect((await waiter(k, ['add', '--unique', '--', 'a', '-b'])).stdout).toMatch(/^Added order [0-9a-f]{24}$/);
+    expect((await waiter(k, ['add', '--unique', '--', 'a', '-b'])).stdout).toBe('Added nothing: an order with these arguments is already in the list');
+    expect((await waiter(k, ['-l', 'other', 'add', '--unique', '--', 'a', '-b'])).stdout).toMatch(/^Added order/);
+    expect(await orders().countDocuments()).toBe(1);
+    expect(await k.db.collection('other').countDocuments()).toBe(1);
+  });
+});
