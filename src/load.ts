@@ -39,7 +39,9 @@ export async function loadRows(
   let inFlight: Promise<void> = Promise.resolve();
   const send = async (batch: string[][]) => {
     await inFlight;
-    inFlight = (plain ? kitchen.insert(batch, due).then(() => ({ inserted: batch.length, existing: 0 })) : insertOrders!(batch, { ...opts, due })).then((r) => {
+    // Once rows were already there (a repeated load), expect more: go unordered at once.
+    const ordered = done.existing === 0;
+    inFlight = (plain ? kitchen.insert(batch, due).then(() => ({ inserted: batch.length, existing: 0 })) : insertOrders!(batch, { ...opts, due, ordered })).then((r) => {
       done.inserted += r.inserted;
       done.existing += r.existing;
     });
