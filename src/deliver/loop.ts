@@ -162,7 +162,9 @@ export async function deliver(opts: DeliverOptions, deps: DeliverDeps): Promise<
   const runOne = async (c: Claimed): Promise<Ran> => {
     const id = c.id.toHexString();
     log(`waiter: delivering ${id} (attempt ${c.attempt}): ${JSON.stringify(c.arguments)}`);
-    const p = await prepare(c);
+    const prepared = prepare(c);
+    // No columns and no --workdir: ready at once, no await on the hot path.
+    const p = prepared instanceof Promise ? await prepared : prepared;
     if (p.error !== undefined) {
       // Not run: nothing a retry would change. The order ends in ERROR and the waiter goes on.
       const finish: Finish = { status: 'ERROR', result: 'ERROR', stop: new Date(), output: '', error: p.error };
@@ -321,8 +323,7 @@ export function preparer(opts: DeliverOptions, template: Template | undefined, d
     return names;
   };
 
-  return async (c: Claimed): Promise<Prepared> => {
-    const names = c.columns ? await namesOf(c.columns) : undefined;
+  const withNames = (c: Claimed, names: readonly string[] | undefined): Prepared | Promise<Prepared> => {
     const fields: Fields = { arguments: c.arguments, names, id: c.id.toHexString(), attempt: c.attempt, waiter: opts.waiter };
     let file = opts.command;
     let args: string[];
@@ -335,7 +336,10 @@ export function preparer(opts: DeliverOptions, template: Template | undefined, d
     }
     const env = columnEnv(names, c.arguments);
     if (!opts.workdir) return { file, args, env };
-    const w = expandWord(opts.workdir, fields);
+    return inWorkdir(opts.workdir, fields, file, args, env);
+  };
+  const inWorkdir = async (workdirTemplate: Template, fields: Fields, file: string, args: string[], env: Record<string, string>): Promise<Prepared> => {
+    const w = expandWord(workdirTemplate, fields);
     if (w.error !== undefined) return { error: `--workdir ${w.error}` };
     const workdir = resolve(w.text);
     try {
@@ -348,6 +352,8 @@ export function preparer(opts: DeliverOptions, template: Template | undefined, d
     env.WAITER_WORKDIR = workdir;
     return { file, args, env, workdir };
   };
+
+  return (c: Claimed): Prepared | Promise<Prepared> => (c.columns ? namesOf(c.columns).then((names) => withNames(c, names)) : withNames(c, undefined));
 }
 
 export function templateOf(opts: DeliverOptions): Template | undefined {
