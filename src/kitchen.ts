@@ -469,8 +469,12 @@ export class Kitchen {
     return new Map(docs.map((d) => [d._id, d.names]));
   }
 
-  /** The next `n` orders a claim would take now (claimFilter, CLAIM_SORT), untouched (deliver --dry-run). */
+  /**
+   * The next `n` orders a claim would take now (claimFilter, CLAIM_SORT), untouched
+   * (deliver --dry-run). Like a claim, it first migrates a list an older waiter wrote.
+   */
   async peek(n: number, now = new Date()): Promise<Order[]> {
+    await this.ensureIndexes();
     return this.orders.find(claimFilter(now)).sort(CLAIM_SORT).limit(n).toArray();
   }
 
