@@ -149,3 +149,20 @@ describe('--workdir', () => {
     expect((await waiter(k, ['deliver', '--save-output', 'true'])).stderr).toBe("waiter: --save-output needs --workdir (the files go in the order's folder)");
   });
 });
+
+describe('completion', () => {
+  test('waiter completion prints a bash script; the script\'s query completes commands and each command\'s options', async () => {
+    const script = await waiter(k, ['completion'], { env: { SHELL: '/bin/bash' } });
+    expect(script.exitCode).toBe(0);
+    expect(script.stdout).toContain('complete -o bashdefault -o default -F _waiter_yargs_completions waiter');
+    expect(script.stdout).toContain('waiter --get-yargs-completions');
+    const commands = (await waiter(k, ['--get-yargs-completions', 'waiter', ''])).stdout.split('\n');
+    expect(commands).toEqual(expect.arrayContaining(['load', 'add', 'status', 'deliver', 'reset', 'extract', 'clean', 'completion']));
+    const deliverFlags = (await waiter(k, ['--get-yargs-completions', 'waiter', 'deliver', '--'])).stdout.split('\n');
+    expect(deliverFlags).toEqual(expect.arrayContaining(['--workdir', '--save-output', '--dry-run', '--shell', '--kitchen']));
+    const loadFlags = (await waiter(k, ['--get-yargs-completions', 'waiter', 'load', '--'])).stdout.split('\n');
+    expect(loadFlags).toEqual(expect.arrayContaining(['--header', '--unique', '--delimiter']));
+    const zsh = await waiter(k, ['completion'], { env: { SHELL: '/usr/bin/zsh' } });
+    expect(zsh.stdout).toContain('compdef _waiter_yargs_completions waiter');
+  });
+});

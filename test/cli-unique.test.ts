@@ -26,6 +26,9 @@ describe('load --unique', () => {
     const before = await snapshot();
     expect(before).toHaveLength(10_000);
     expect(before.every((o, i) => o.arguments[0] === `row${i}` && typeof o.key === 'string')).toBe(true); // file order
+    // Like a plain load: one due time for the whole load (so it is claimed in file order).
+    expect(before[0]!.due).toBeInstanceOf(Date);
+    expect(new Set(before.map((o) => +o.due)).size).toBe(1);
 
     const again = await waiter(k, ['load', '--unique', file]);
     expect(again.exitCode).toBe(0);
@@ -74,6 +77,15 @@ describe('load --unique', () => {
     expect((await waiter(k, ['load', '--unique', file])).stdout).toBe('Loaded 3 orders (0 already there)');
     expect((await waiter(k, ['load', '--unique', file])).stdout).toBe('Loaded 0 orders (3 already there)');
     expect(await orders().countDocuments()).toBe(9);
+  });
+
+  test('load --unique --at: every new row waits until then, as a plain load does', async () => {
+    const file = await csv('at.csv', 5);
+    const r = await waiter(k, ['load', '--unique', '--at', '2031-01-01T00:00:00Z', file]);
+    expect(r.stdout).toBe('Loaded 5 orders (0 already there)');
+    const all = await orders().find({}).toArray();
+    expect(all.map((o) => (o.due as Date).toISOString())).toEqual(Array(5).fill('2031-01-01T00:00:00.000Z'));
+    expect((await waiter(k, ['deliver', 'true'])).stdout).toBe('Done. Delivered 0 orders.');
   });
 
   test('add --unique adds an order once; lists are separate', async () => {
