@@ -20,6 +20,9 @@
 // - history: finished attempts, the last HISTORY_LIMIT. Written with $set from the
 //   copy the claim returned (FerretDB v1 ignores $push's $slice); safe because only
 //   the holder of the claim writes it.
+// - columns, key, workdir (issue 11): the id of the `<list>.columns` document naming
+//   the arguments (load --header, add --field); the --unique key under the sparse
+//   unique index {key: 1}; the folder the last attempt ran in (deliver --workdir).
 //
 // The waiter registry (collection `<list>.waiters`, see src/fleet.ts): one document
 // per deliver process, by a random instance id, written whole (upsert) at start, every
