@@ -31,7 +31,10 @@ if (what === 'load' || what === 'load-noindex' || what === 'load-unique') {
   for await (const line of createInterface({ input: createReadStream(file), crlfDelay: Infinity })) {
     if (!line) continue;
     const doc = { _id: new ObjectId(), status: 'READY', arguments: line.split(','), attempts: 0, due };
-    if (unique) doc.key = createHash('sha256').update(list).update('\n').update(JSON.stringify(doc.arguments)).digest('base64url').slice(0, 22);
+    if (unique) {
+      const json = JSON.stringify(doc.arguments); // the same key as src/order.ts uniqueKey()
+      doc.key = json.slice(2, 34) + createHash('sha256').update(list).update('\n').update(json).digest('base64url').slice(0, 22);
+    }
     batch.push(doc);
     if (batch.length === 1000) {
       await orders.insertMany(batch, { ordered: true });

@@ -133,10 +133,21 @@ export function nextStatus(o: Outcome, attempts: number, policy: RetryPolicy): S
 }
 
 /**
- * An order's key under `--unique`: 128 bits of SHA-256 over the list's name and the
- * arguments (JSON: unambiguous), base64url. Kept in the order's `key` field, under a
- * unique index, so a row is in a list at most once however often it is loaded.
+ * An order's key under `--unique`, kept in the order's `key` field under a unique
+ * index, so a row is in a list at most once however often it is loaded: the start of
+ * the arguments (KEY_PREFIX characters of their JSON), then 128 bits of SHA-256 over
+ * the list's name and the arguments (JSON: unambiguous), base64url. The hash alone
+ * makes it unique; the prefix is for the index: rows of a file generated in order
+ * (a sweep, `ls`) get neighbouring keys, so each insert lands next to the last one in
+ * the index B-tree instead of at a random page (at 1M rows on the test server the
+ * random keys alone made the first load 2.2x the bare driver).
  */
 export function uniqueKey(list: string, args: readonly string[]): string {
-  return createHash('sha256').update(list).update('\n').update(JSON.stringify(args)).digest('base64url').slice(0, 22);
+  const json = JSON.stringify(args);
+  let prefix = json.slice(2, 2 + KEY_PREFIX); // without the constant `["`
+  if (/[\uD800-\uDBFF]$/.test(prefix)) prefix = prefix.slice(0, -1); // never half a character
+  return prefix + createHash('sha256').update(list).update('\n').update(json).digest('base64url').slice(0, 22);
 }
+
+/** How many characters of the arguments start a --unique key. */
+export const KEY_PREFIX = 32;

@@ -71,6 +71,7 @@ describe('--shell refusal and names', () => {
     expect(placeholdersIn('convert {} out/{1}.png')).toEqual(['{}', '{1}']);
     expect(placeholdersIn('echo ${HOME} ${1} {{x}} {a b}')).toEqual([]);
     expect(placeholdersIn('echo {name}')).toEqual(['{name}']);
+    expect(placeholdersIn('find . -exec rm {\\} \\;')).toEqual([]); // the README's way to a literal {} in a snippet
   });
 
   test('WAITER_ARG_<NAME>: uppercased, other than A-Z 0-9 _ becomes _', () => {
@@ -94,7 +95,11 @@ describe('--shell refusal and names', () => {
     expect(argumentsHash(['a', 'b'])).toMatch(/^[0-9a-f]{16}$/);
     expect(argumentsHash(['a', 'b'])).toBe(argumentsHash(['a', 'b']));
     expect(argumentsHash(['a,b'])).not.toBe(argumentsHash(['a', 'b']));
-    expect(uniqueKey('orders', ['a'])).toMatch(/^[A-Za-z0-9_-]{22}$/);
+    expect(uniqueKey('orders', ['a'])).toMatch(/^a"\][A-Za-z0-9_-]{22}$/);
+    const long = ['x'.repeat(40), 'y'];
+    expect(uniqueKey('orders', long)).toHaveLength(32 + 22);
+    expect(uniqueKey('orders', long)).not.toBe(uniqueKey('orders', ['x'.repeat(40), 'z'])); // same prefix, other hash
+    expect(uniqueKey('orders', ['x'.repeat(31) + '😀'])).toHaveLength(31 + 22); // never half a surrogate pair
     expect(uniqueKey('orders', ['a'])).not.toBe(uniqueKey('other', ['a']));
   });
 });

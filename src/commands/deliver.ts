@@ -30,7 +30,7 @@ export const flags: Record<string, Options> = {
   'retry-max-delay': { type: 'string', describe: 'No retry waits longer than this (default 1h)' },
   workdir: { type: 'string', describe: 'Run each order in this folder, created if missing; placeholders allowed (e.g. runs/{hash})' },
   'save-output': { type: 'boolean', describe: 'Write the full stdout and stderr of each order to files in its --workdir' },
-  'dry-run': { type: 'string', describe: 'Print the argv of the next N READY orders (NDJSON) without claiming them' },
+  'dry-run': { type: 'string', describe: 'Print the argv of the next N orders a claim would take (NDJSON), claiming nothing' },
 };
 
 export function builder(y: Argv) {
@@ -108,7 +108,7 @@ export function dryRunOf(argv: Record<string, unknown>): number | undefined {
 }
 
 /**
- * --dry-run N: what the next N READY orders would run, one JSON line each
+ * --dry-run N: what the next N orders a claim would take would run, one JSON line each
  * ({id, argv, workdir?, env?} or {id, error}), claiming nothing and creating no folder.
  * Exit 1 when one of them could not run.
  */
