@@ -93,6 +93,9 @@ describe('named columns', () => {
     const json = (await waiter(k, ['extract', '--json'])).stdout.split('\n').map((l) => JSON.parse(l));
     expect(json[0]).toMatchObject({ arguments: ['cat', '12', 'a b.jpg'], fields: { animal: 'cat', size: '12', 'file name': 'a b.jpg' } });
     expect(json[0]).not.toHaveProperty('columns');
+    const shown = await waiter(k, ['show', json[0]._id]);
+    expect(shown.stdout).toContain('fields    animal="cat" size="12" file name="a b.jpg"');
+    expect(JSON.parse((await waiter(k, ['show', '--json', json[0]._id])).stdout)).toMatchObject({ fields: { animal: 'cat' } });
   });
 
   test('add --field name=value names the arguments too; bad fields are usage errors', async () => {
@@ -138,6 +141,7 @@ describe('--workdir', () => {
     expect((await readdir(join(dir, 'runs'))).sort()).toEqual(all.map((o) => `${o.arguments[0]}-${argumentsHash(o.arguments)}`).sort());
     const rows = parse((await waiter(k, ['extract'])).stdout, { columns: true }) as Record<string, string>[];
     expect(rows.map((x) => x.workdir)).toEqual(all.map((o) => o.workdir));
+    expect((await waiter(k, ['show', all[0]!._id.toHexString()])).stdout).toContain(`workdir   ${all[0]!.workdir}`);
   });
 
   test('a relative program still means the one next to the waiter; --save-output needs --workdir', async () => {

@@ -26,17 +26,31 @@ export function options(argv: Record<string, unknown>): ShowOptions {
 }
 
 export async function run(g: Globals, o: ShowOptions, io: IO): Promise<CommandResult> {
-  const order = await withKitchen(g, (k) => k.order(o.id));
+  const [order, names] = await withKitchen(g, async (k) => {
+    const found = await k.order(o.id);
+    return [found, found?.columns ? await k.columns(found.columns) : null] as const;
+  });
   if (!order) throw new InputError(`show: no order ${o.id.toHexString()} in list '${g.list}'`);
-  const lines = o.json ? [JSON.stringify(withoutInternals(order))] : render(order);
+  const fields = names ? namedFields(names, order.arguments ?? []) : undefined;
+  const lines = o.json ? [JSON.stringify(withoutInternals(order, fields))] : render(order, fields);
   for (const line of lines) print(io.stdout, line);
   return {};
 }
 
-export function render(o: Order): string[] {
+/** An order's named columns (load --header, add --field) as {name: value}. */
+function namedFields(names: readonly string[], args: readonly string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  names.forEach((n, i) => {
+    if (args[i] !== undefined) out[n] = args[i];
+  });
+  return out;
+}
+
+export function render(o: Order, fields?: Record<string, string>): string[] {
   const row = (label: string, value: string) => `${label.padEnd(10)}${value}`;
   const lines = [row('order', o._id.toHexString()), row('status', `${o.status}${o.attempts ? ` (attempt ${o.attempts})` : ''}`)];
   lines.push(row('arguments', JSON.stringify(o.arguments ?? [])));
+  if (fields) lines.push(row('fields', Object.entries(fields).map(([n, v]) => `${n}=${JSON.stringify(v)}`).join(' ')));
   if (o.status === 'READY' && o.due && +o.due > Date.now()) lines.push(row('due', `${o.due.toISOString()} (not taken before then)`));
   if (o.waiter) lines.push(row('waiter', o.waiter));
   if (o.start) lines.push(row('start', o.start.toISOString()));
@@ -45,6 +59,7 @@ export function render(o: Order): string[] {
   if (o.exitCode !== undefined) lines.push(row('exit code', String(o.exitCode)));
   if (o.signal) lines.push(row('signal', o.signal));
   if (o.error) lines.push(row('error', o.error));
+  if (o.workdir) lines.push(row('workdir', o.workdir));
   const history = o.history ?? [];
   if (history.length > 0) {
     lines.push('', `history (${history.length} attempt${history.length === 1 ? '' : 's'}):`);
