@@ -351,15 +351,14 @@ export class Kitchen {
   /**
    * Insert a batch of READY orders (one insertMany), all due `due`. _ids are made here,
    * in order, and a load passes one `due` for all its batches, so orders are claimed
-   * in file order. The caller validates the whole file first.
+   * in file order. The caller validates the whole file first. Returns the ids, in order.
    */
-  async insert(rows: string[][], due: Date): Promise<void> {
-    if (rows.length === 0) return;
+  async insert(rows: string[][], due: Date): Promise<ObjectId[]> {
+    if (rows.length === 0) return [];
     await this.ensureIndexes();
-    await this.orders.insertMany(
-      rows.map((args) => ({ _id: new ObjectId(), status: 'READY', arguments: args, attempts: 0, due }) as Order),
-      { ordered: true },
-    );
+    const docs = rows.map((args) => ({ _id: new ObjectId(), status: 'READY', arguments: args, attempts: 0, due }) as Order);
+    await this.orders.insertMany(docs, { ordered: true });
+    return docs.map((d) => d._id);
   }
 
   /**
@@ -581,6 +580,48 @@ export class Kitchen {
     const unset: Record<string, ''> = {};
     if (!doc.current) unset.current = '';
     await this.waiters.updateOne({ _id }, { $set: rest, ...(Object.keys(unset).length ? { $unset: unset } : {}) }, { upsert: true });
+  }
+
+  /**
+   * A page of orders in _id order (newest first with `newest`), of one state if given,
+   * starting after the cursor `after` (exclusive): at most `limit`, without `claim`
+   * (internal) and `history` (GET one order for it). Backed by {status:1, _id:1} with
+   * a status, by _id without: keys examined = limit.
+   */
+  async page(opts: { status?: State; after?: ObjectId; limit: number; newest?: boolean }): Promise<Order[]> {
+    const filter: Filter<Order> = {};
+    if (opts.status) filter.status = opts.status;
+    if (opts.after) filter._id = opts.newest ? { $lt: opts.after } : { $gt: opts.after };
+    return this.orders
+      .find(filter, { projection: { claim: 0, history: 0 } })
+      .sort({ _id: opts.newest ? -1 : 1 })
+      .limit(opts.limit)
+      .toArray();
+  }
+
+  /**
+   * When orders finished (DONE or ERROR) at or after `since`: their stop times only,
+   * for the pace chart. Two ranges on {status:1, stop:1} (ensureFleetIndexes), covered
+   * by it: keys examined = orders finished since then, so callers ask for short
+   * windows (the chart reads the last hour once, then only its last few minutes).
+   */
+  async finishTimes(since: Date): Promise<Date[]> {
+    const docs = await this.orders
+      .find({ status: { $in: ['DONE', 'ERROR'] }, stop: { $gte: since } }, { projection: { _id: 0, stop: 1 } })
+      .toArray();
+    return docs.flatMap((d) => (d.stop instanceof Date ? [d.stop] : []));
+  }
+
+  /**
+   * The `limit` orders that failed last (ERROR, latest `stop` first), without claim
+   * and history. {status:1, stop:1} read backwards: keys examined = limit.
+   */
+  async latestFailed(limit: number): Promise<Order[]> {
+    return this.orders
+      .find({ status: 'ERROR' }, { projection: { claim: 0, history: 0 } })
+      .sort({ status: -1, stop: -1 })
+      .limit(limit)
+      .toArray();
   }
 }
 
