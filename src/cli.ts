@@ -9,6 +9,7 @@ import * as deliver from './commands/deliver.js';
 import * as extract from './commands/extract.js';
 import * as load from './commands/load.js';
 import * as reset from './commands/reset.js';
+import * as serve from './commands/serve.js';
 import * as show from './commands/show.js';
 import * as status from './commands/status.js';
 import * as waiters from './commands/waiters.js';
@@ -91,9 +92,12 @@ export async function main(args: string[], io: IO): Promise<number> {
     .command('clean', clean.describe, clean.builder, async (a) => {
       result = await clean.run(g(a), clean.options(a), io);
     })
+    .command('serve', serve.describe, serve.builder, async (a) => {
+      result = await serve.run(g(a), serve.options(a, io.env), io);
+    })
     // `waiter completion` prints yargs' bash/zsh script; the script calls `waiter --get-yargs-completions …`.
     .completion('completion', 'Print a bash/zsh completion script: waiter completion >> ~/.bashrc (or ~/.zshrc)')
-    .demandCommand(1, 'Name a command: load, add, status, waiters, show, deliver, reset, extract, clean or completion')
+    .demandCommand(1, 'Name a command: load, add, status, waiters, show, deliver, reset, extract, clean, serve or completion')
     .strict()
     .epilogue(EPILOGUE)
     .exitProcess(false)

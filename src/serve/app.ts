@@ -1,0 +1,189 @@
+// The HTTP API and the page, as a Hono app. Every figure comes from the same kitchen
+// and report functions the commands use (src/kitchen.ts, src/report.ts): no queries here.
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { Hono, type Context } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { KitchenError } from '../errors.js';
+import type { Kitchen } from '../kitchen.js';
+import type { Order } from '../order.js';
+import { statusReport, waitersReport } from '../report.js';
+import { cached } from './cache.js';
+import { HttpError, PAGE_FAILED, failedQuery, noQuery, orderId, pageQuery, parseJson, resetRequest, submission, waitersQuery } from './input.js';
+import { PAGE, PAGE_CSP } from './page.js';
+import { Pace } from './pace.js';
+
+/** Largest request body: 10,000 orders of ~800 bytes each. */
+export const MAX_BODY = 8 * 1024 * 1024;
+/** How long one answer to status, waiters and the chart serves every viewer. */
+export const MAX_AGE_MS = 1000;
+/**
+ * While a refresh runs, an answer up to this old is served (with its Age header): a
+ * status on 100k orders takes ~30 s on the FerretDB test server (it scans), ms on MongoDB.
+ */
+export const MAX_STALE_MS = 120_000;
+
+export interface AppOptions {
+  kitchen: Kitchen;
+  list: string;
+  db: string;
+  /** Bearer token; none = no authentication (loopback only, checked by the command). */
+  token?: string;
+  /** With a token: reads need none, writes still do. */
+  publicRead: boolean;
+  /** Server-side failures (5xx), one line each. Never given a token or the kitchen URI. */
+  log: (line: string) => void;
+}
+
+export function createApp(o: AppOptions): Hono {
+  const k = o.kitchen;
+  const guard = <T>(what: string, fn: () => Promise<T>) => k.guard(what, fn);
+  const status = cached(() => guard('status', () => statusReport(k)), MAX_AGE_MS, MAX_STALE_MS);
+  const waiters = cached(() => guard('waiters', () => waitersReport(k, { all: false })), MAX_AGE_MS, MAX_STALE_MS);
+  const pace = new Pace(k);
+  const chart = cached(() => guard('pace', () => pace.chart()), MAX_AGE_MS, MAX_STALE_MS);
+  // The page's list of failures (the default limit) is shared the same way.
+  const failed = cached(() => guard('latest failed orders', () => k.latestFailed(PAGE_FAILED)), MAX_AGE_MS, MAX_STALE_MS);
+  const wrote = () => {
+    status.invalidate();
+    chart.invalidate();
+    failed.invalidate();
+  };
+  const allowed = tokenCheck(o.token);
+
+  const app = new Hono();
+  app.use('*', async (c, next) => {
+    await next();
+    c.header('X-Content-Type-Options', 'nosniff');
+    c.header('Referrer-Policy', 'no-referrer');
+    c.header('Cache-Control', 'no-store');
+  });
+  app.use('/api/*', async (c, next) => {
+    const write = c.req.method !== 'GET' && c.req.method !== 'HEAD';
+    if (o.token && (write || !o.publicRead) && !allowed(c.req.header('authorization'))) {
+      c.header('WWW-Authenticate', 'Bearer realm="waiter"');
+      throw new HttpError(401, 'missing or wrong token: send Authorization: Bearer <token>');
+    }
+    await next();
+  });
+  app.use(
+    '/api/*',
+    bodyLimit({
+      maxSize: MAX_BODY,
+      onError: () => {
+        throw new HttpError(413, `the body is larger than ${MAX_BODY / 1024 / 1024} MiB: send at most 10,000 orders per request`);
+      },
+    }),
+  );
+
+  app.get('/', (c) => {
+    c.header('Content-Security-Policy', PAGE_CSP);
+    return c.html(PAGE);
+  });
+
+  app.get('/api/info', (c) => {
+    noQuery(c.req.queries());
+    return c.json({ list: o.list, db: o.db, kitchen: k.where, auth: Boolean(o.token), publicRead: o.publicRead });
+  });
+
+  app.get('/api/status', async (c) => {
+    noQuery(c.req.queries());
+    return withAge(c, await status());
+  });
+
+  app.get('/api/waiters', async (c) => {
+    const q = waitersQuery(c.req.queries());
+    if (q.all) return c.json(await guard('waiters', () => waitersReport(k, { all: true })));
+    return withAge(c, await waiters());
+  });
+
+  app.get('/api/pace', async (c) => {
+    noQuery(c.req.queries());
+    return withAge(c, await chart());
+  });
+
+  app.get('/api/failed', async (c) => {
+    const q = failedQuery(c.req.queries());
+    if (q.limit === PAGE_FAILED) {
+      const shared = await failed();
+      return withAge(c, { value: shared.value.map(publicOrder), ageMs: shared.ageMs });
+    }
+    return c.json((await guard('latest failed orders', () => k.latestFailed(q.limit))).map(publicOrder));
+  });
+
+  app.get('/api/orders', async (c) => {
+    const q = pageQuery(c.req.queries());
+    const orders = await guard('list orders', () =>
+      k.page({ limit: q.limit, newest: q.newest, ...(q.status ? { status: q.status } : {}), ...(q.after ? { after: q.after } : {}) }),
+    );
+    const last = orders.at(-1);
+    return c.json({ orders: orders.map(publicOrder), next: orders.length === q.limit && last ? last._id.toHexString() : null });
+  });
+
+  app.get('/api/orders/:id', async (c) => {
+    noQuery(c.req.queries());
+    const id = orderId(c.req.param('id'));
+    const order = await guard('find the order', () => k.order(id));
+    if (!order) throw new HttpError(404, `no order ${id.toHexString()} in list '${o.list}'`);
+    return c.json(publicOrder(order));
+  });
+
+  app.post('/api/orders', async (c) => {
+    noQuery(c.req.queries());
+    const rows = submission(parseJson(await c.req.text()));
+    const ids = await guard('add orders', () => k.insert(rows, new Date()));
+    wrote();
+    return c.json({ ids: ids.map((id) => id.toHexString()) }, 201);
+  });
+
+  app.post('/api/reset', async (c) => {
+    noQuery(c.req.queries());
+    const r = resetRequest(parseJson(await c.req.text()));
+    const now = new Date();
+    const done = await guard('reset', () =>
+      k.reset({ statuses: r.statuses, force: r.force, now, ...(r.olderThanMs !== undefined ? { startedBefore: new Date(+now - r.olderThanMs) } : {}) }),
+    );
+    wrote();
+    return c.json(done);
+  });
+
+  app.notFound((c) => c.json({ error: `no route ${c.req.method} ${c.req.path}` }, 404));
+  app.onError((err, c) => errorResponse(c, err, o.log));
+  return app;
+}
+
+/** A shared answer, with how old it is (seconds, as HTTP's Age header counts). */
+function withAge(c: Context, shared: { value: unknown; ageMs: number }): Response {
+  c.header('Age', String(Math.floor(shared.ageMs / 1000)));
+  return c.json(shared.value as object);
+}
+
+/** The order as the API shows it: everything but the claim token (internal to its waiter). */
+function publicOrder(order: Order): Omit<Order, 'claim'> {
+  const { claim: _claim, ...rest } = order;
+  return rest;
+}
+
+function errorResponse(c: Context, err: Error, log: (line: string) => void): Response {
+  if (err instanceof HttpError) return c.json({ error: err.message }, err.status);
+  if (err instanceof KitchenError) {
+    log(`waiter serve: ${c.req.method} ${c.req.path}: ${err.message}`);
+    return c.json({ error: oneLine(err.message) }, 503);
+  }
+  log(`waiter serve: ${c.req.method} ${c.req.path}: internal error: ${err.stack ?? err.message}`);
+  return c.json({ error: 'internal error (logged by the server)' }, 500);
+}
+
+const oneLine = (s: string) => s.split('\n')[0] ?? '';
+
+/**
+ * Compares an Authorization header with the token in constant time: both sides are
+ * hashed first, so neither the token's length nor its bytes leak through timing.
+ */
+export function tokenCheck(token: string | undefined): (header: string | undefined) => boolean {
+  const want = createHash('sha256').update(token ?? '').digest();
+  return (header) => {
+    const m = /^Bearer[ ]+(\S+)\s*$/i.exec(header ?? '');
+    const got = createHash('sha256').update(m?.[1] ?? '').digest();
+    return timingSafeEqual(got, want) && m !== null && token !== undefined;
+  };
+}

@@ -1,0 +1,167 @@
+// What the API accepts: request bodies and query strings parsed into typed values, or
+// an HttpError whose one-line message names the field. Pure: no I/O, nothing written.
+import { ObjectId } from 'mongodb';
+import { duration } from '../commands/common.js';
+import { WaiterError } from '../errors.js';
+import { STATES, isState, type State } from '../order.js';
+
+export class HttpError extends Error {
+  constructor(
+    readonly status: 400 | 401 | 404 | 413 | 503,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'HttpError';
+  }
+}
+
+const bad = (message: string) => new HttpError(400, message);
+
+/** Orders one POST may submit, and rows one GET may return. */
+export const MAX_SUBMIT = 10_000;
+export const MAX_PAGE = 1000;
+export const DEFAULT_PAGE = 100;
+
+export function parseJson(text: string): unknown {
+  if (text.trim() === '') throw bad('the body is empty: send JSON');
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw bad(`the body is not JSON: ${(err as Error).message.split('\n')[0]}`);
+  }
+}
+
+const typeOf = (v: unknown) => (v === null ? 'null' : Array.isArray(v) ? 'array' : typeof v);
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function onlyKeys(o: Record<string, unknown>, allowed: string[], where: string): void {
+  for (const key of Object.keys(o)) {
+    if (!allowed.includes(key)) throw bad(`${where}: unknown field '${key}' (allowed: ${allowed.join(', ')})`);
+  }
+}
+
+/** POST /api/orders: {"arguments": [...]} or an array of them (1..MAX_SUBMIT). */
+export function submission(body: unknown): string[][] {
+  const many = Array.isArray(body);
+  const list = many ? body : [body];
+  if (list.length === 0) throw bad('no orders: send {"arguments": [...]} or a non-empty array of them');
+  if (list.length > MAX_SUBMIT) throw bad(`${list.length} orders in one request: at most ${MAX_SUBMIT}`);
+  return list.map((item, i) => {
+    const where = many ? `[${i}]` : 'body';
+    if (!isObject(item)) throw bad(`${where}: expected {"arguments": [...]}, got ${typeOf(item)}`);
+    onlyKeys(item, ['arguments'], where);
+    const args = item.arguments;
+    if (!Array.isArray(args)) throw bad(`${where}.arguments: expected an array of strings, got ${typeOf(args)}`);
+    args.forEach((a, j) => {
+      if (typeof a !== 'string') throw bad(`${where}.arguments[${j}]: expected a string, got ${typeOf(a)}`);
+      if (a.includes('\0')) throw bad(`${where}.arguments[${j}]: contains a NUL character, which no program can receive`);
+    });
+    return args as string[];
+  });
+}
+
+export interface ResetRequest {
+  statuses: State[];
+  force: boolean;
+  olderThanMs?: number;
+}
+
+/** POST /api/reset: {"status": ["ERROR","RUNNING"], "force": false, "olderThan": "2h"}, each optional: `waiter reset`'s rules. */
+export function resetRequest(body: unknown): ResetRequest {
+  if (!isObject(body)) throw bad(`expected an object like {"status": ["ERROR"], "force": false}, got ${typeOf(body)}`);
+  onlyKeys(body, ['status', 'force', 'olderThan'], 'body');
+  const r: ResetRequest = { statuses: ['ERROR', 'RUNNING'], force: false };
+  if (body.status !== undefined) {
+    const list = typeof body.status === 'string' ? [body.status] : body.status;
+    if (!Array.isArray(list) || list.length === 0) throw bad(`status: expected a non-empty array of ERROR, RUNNING, got ${typeOf(body.status)}`);
+    r.statuses = list.map((s, i) => {
+      if (s !== 'ERROR' && s !== 'RUNNING') throw bad(`status[${i}]: ${JSON.stringify(s)} is not one of ERROR, RUNNING`);
+      return s;
+    });
+  }
+  if (body.force !== undefined) {
+    if (typeof body.force !== 'boolean') throw bad(`force: expected true or false, got ${typeOf(body.force)}`);
+    r.force = body.force;
+  }
+  if (body.olderThan !== undefined) {
+    if (typeof body.olderThan !== 'string' && typeof body.olderThan !== 'number') throw bad(`olderThan: expected a duration such as "2h", got ${typeOf(body.olderThan)}`);
+    try {
+      r.olderThanMs = duration('olderThan', body.olderThan);
+    } catch (err) {
+      throw bad(err instanceof WaiterError ? err.message.replace(/^--/, '') : String(err));
+    }
+  }
+  return r;
+}
+
+/** An order id from a path or cursor: 24 hex digits. */
+export function orderId(text: string, what = 'order id'): ObjectId {
+  if (!/^[0-9a-fA-F]{24}$/.test(text)) throw bad(`${JSON.stringify(text.slice(0, 40))} is not an ${what} (24 hex digits)`);
+  return ObjectId.createFromHexString(text.toLowerCase());
+}
+
+export interface PageQuery {
+  status?: State;
+  after?: ObjectId;
+  limit: number;
+  newest: boolean;
+}
+
+/** GET /api/orders?status=&limit=&after=&order=asc|desc */
+export function pageQuery(q: Record<string, string[]>): PageQuery {
+  for (const [key, values] of Object.entries(q)) {
+    if (!['status', 'limit', 'after', 'order'].includes(key)) throw bad(`unknown parameter '${key}' (allowed: status, limit, after, order)`);
+    if (values.length > 1) throw bad(`parameter '${key}' given ${values.length} times`);
+  }
+  const one = (key: string) => q[key]?.[0];
+  const p: PageQuery = { limit: DEFAULT_PAGE, newest: false };
+  const status = one('status');
+  if (status !== undefined && status !== '') {
+    const s = status.toUpperCase();
+    if (!isState(s)) throw bad(`status: ${JSON.stringify(status)} is not one of ${STATES.join(', ')}`);
+    p.status = s;
+  }
+  const limit = one('limit');
+  if (limit !== undefined) p.limit = limitOf(limit);
+  const after = one('after');
+  if (after !== undefined && after !== '') p.after = orderId(after, 'order id for after');
+  const order = one('order');
+  if (order !== undefined) {
+    if (order !== 'asc' && order !== 'desc') throw bad(`order: ${JSON.stringify(order)} is not asc or desc`);
+    p.newest = order === 'desc';
+  }
+  return p;
+}
+
+/** How many failed orders the page shows: GET /api/failed's default. */
+export const PAGE_FAILED = 10;
+
+/** GET /api/failed?limit= (default PAGE_FAILED, at most MAX_PAGE) */
+export function failedQuery(q: Record<string, string[]>): { limit: number } {
+  for (const key of Object.keys(q)) if (key !== 'limit') throw bad(`unknown parameter '${key}' (allowed: limit)`);
+  return { limit: q.limit ? limitOf(q.limit[0]!) : PAGE_FAILED };
+}
+
+function limitOf(text: string): number {
+  const n = Number(text);
+  if (!/^\d+$/.test(text) || n < 1 || n > MAX_PAGE) throw bad(`limit: ${JSON.stringify(text)} is not a whole number from 1 to ${MAX_PAGE}`);
+  return n;
+}
+
+/** GET /api/waiters?all=true */
+export function waitersQuery(q: Record<string, string[]>): { all: boolean } {
+  for (const key of Object.keys(q)) if (key !== 'all') throw bad(`unknown parameter '${key}' (allowed: all)`);
+  const all = q.all?.[0];
+  if (all === undefined || all === 'false' || all === '0') return { all: false };
+  if (all === '' || all === 'true' || all === '1') return { all: true };
+  throw bad(`all: ${JSON.stringify(all)} is not true or false`);
+}
+
+/** Routes that take no parameters refuse any, so a typo is not silently ignored. */
+export function noQuery(q: Record<string, string[]>): void {
+  const key = Object.keys(q)[0];
+  if (key !== undefined) throw bad(`unknown parameter '${key}' (this route takes none)`);
+}

@@ -1,0 +1,50 @@
+// Listening: node:http with Hono's request listener, so start-up errors (port in use,
+// address not on this machine) become one-line usage errors and stopping is ours.
+import { createServer } from 'node:http';
+import { isIP } from 'node:net';
+import { getRequestListener } from '@hono/node-server';
+import type { Hono } from 'hono';
+import { UsageError } from '../errors.js';
+
+export interface Listening {
+  /** http://host:port/ — the server's own address, nothing about the kitchen. */
+  url: string;
+  close(): Promise<void>;
+}
+
+/** 127.0.0.0/8, ::1 and localhost: the addresses only this machine can reach. */
+export function isLoopback(host: string): boolean {
+  const h = host.replace(/^\[|\]$/g, '').toLowerCase();
+  if (h === 'localhost' || h === '::1' || h === '0:0:0:0:0:0:0:1') return true;
+  if (isIP(h) === 4) return h.startsWith('127.');
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(h);
+  return mapped !== null && mapped[1]!.startsWith('127.');
+}
+
+export function listen(app: Hono, port: number, bind: string): Promise<Listening> {
+  const server = createServer(getRequestListener(app.fetch));
+  // Slow or idle clients must not hold the server open for long.
+  server.requestTimeout = 30_000;
+  server.headersTimeout = 10_000;
+  return new Promise((resolve, reject) => {
+    server.once('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'EADDRINUSE') reject(new UsageError(`--port ${port}: already in use on ${bind}`));
+      else if (err.code === 'EADDRNOTAVAIL' || err.code === 'ENOTFOUND' || err.code === 'EAI_AGAIN') reject(new UsageError(`--bind ${bind}: not an address of this machine`));
+      else if (err.code === 'EACCES') reject(new UsageError(`--port ${port}: permission denied (ports below 1024 need privileges)`));
+      else reject(err);
+    });
+    server.listen(port, bind, () => {
+      const a = server.address();
+      const actual = a && typeof a === 'object' ? a.port : port;
+      const host = isIP(bind) === 6 ? `[${bind}]` : bind;
+      resolve({
+        url: `http://${host}:${actual}/`,
+        close: () =>
+          new Promise<void>((done) => {
+            server.close(() => done());
+            server.closeAllConnections();
+          }),
+      });
+    });
+  });
+}
