@@ -1,0 +1,354 @@
+// `waiter serve`: every API route and every bad input, against the real CLI process and
+// the real test server. Bad input: a 4xx with {"error": "<one line>"}, and nothing written.
+import { ObjectId } from 'mongodb';
+import { describe, expect, test } from 'vitest';
+import { waiter } from './support/cli.js';
+import { useDb } from './support/kitchen.js';
+import { serve, type Served } from './support/serve.js';
+
+const k = useDb();
+const orders = () => k.db.collection('orders');
+const TOKEN = 'correct-horse-battery';
+
+/** A 4xx whose body is exactly {"error": one line}. */
+function refused(r: { status: number; body: any }, status: number, message: RegExp) {
+  expect(r.status, JSON.stringify(r.body)).toBe(status);
+  expect(Object.keys(r.body)).toEqual(['error']);
+  expect(r.body.error).toMatch(message);
+  expect(r.body.error).not.toContain('\n');
+}
+
+/** Runs each bad request, then checks the kitchen is exactly as before. */
+async function nothingWritten(fn: () => Promise<void>) {
+  const before = await orders().find({}).sort({ _id: 1 }).toArray();
+  await fn();
+  expect(await orders().find({}).sort({ _id: 1 }).toArray()).toEqual(before);
+}
+
+describe('reads', () => {
+  test('GET /api/status gives the figures of `status --json`', async () => {
+    await orders().insertMany([
+      { status: 'READY', arguments: ['a'], attempts: 0 },
+      { status: 'DONE', arguments: ['b'], attempts: 1, stop: new Date() },
+      { status: 'RUNNING', arguments: ['c'], attempts: 1, expires: new Date(0), claim: 'x' },
+    ]);
+    const s = await serve(k);
+    const r = await s.call('/api/status');
+    expect(r.status).toBe(200);
+    expect(r.headers.get('content-type')).toMatch(/application\/json/);
+    expect(r.headers.get('age')).toBe('0'); // the first answer: fetched for this request
+    const cli = JSON.parse((await waiter(k, ['status', '--json'])).stdout);
+    // eta is a clock time (now + etaSeconds): the one figure that moves between the two calls.
+    const { eta: _a, ...api } = r.body;
+    const { eta: _b, ...fromCli } = cli;
+    expect(api).toMatchObject(fromCli);
+    expect(r.body).toMatchObject({ READY: 1, RUNNING: 1, DONE: 1, ERROR: 0, total: 3, stale: 1 });
+    for (const key of ['pace1m', 'pace10m', 'medianRunSeconds', 'waiters', 'etaSeconds', 'eta']) expect(r.body).toHaveProperty(key);
+  });
+
+  test('GET /api/waiters gives an array of the fleet; ?all=true too', async () => {
+    const s = await serve(k);
+    for (const path of ['/api/waiters', '/api/waiters?all=true']) {
+      const r = await s.call(path);
+      expect(r.status).toBe(200);
+      expect(Array.isArray(r.body)).toBe(true);
+    }
+  });
+
+  test('GET /api/pace: orders finished per minute over the last hour, by stop time', async () => {
+    const now = Date.now();
+    const minute = (ago: number) => new Date(Math.floor(now / 60_000) * 60_000 - ago * 60_000 + 1000);
+    await orders().insertMany([
+      ...[1, 2, 3].map(() => ({ status: 'DONE', arguments: [], attempts: 1, stop: minute(5) })),
+      { status: 'ERROR', arguments: [], attempts: 1, stop: minute(5) },
+      { status: 'DONE', arguments: [], attempts: 1, stop: minute(0) },
+      { status: 'DONE', arguments: [], attempts: 1, stop: minute(90) }, // before the hour
+      { status: 'READY', arguments: [], attempts: 1, stop: minute(2) }, // a retried attempt, not finished
+    ]);
+    const s = await serve(k);
+    const r = await s.call('/api/pace');
+    expect(r.status).toBe(200);
+    expect(r.body.minutes).toHaveLength(60);
+    const at = (ago: number) => r.body.minutes[59 - ago].finished;
+    expect(at(5)).toBe(4);
+    expect(at(0)).toBe(1);
+    expect(at(2)).toBe(0);
+    expect(r.body.minutes.reduce((n: number, m: { finished: number }) => n + m.finished, 0)).toBe(5);
+    expect(Date.parse(r.body.minutes[59].start)).toBe(Math.floor(now / 60_000) * 60_000);
+  });
+
+  test('GET /api/orders pages by _id (after, limit, status, order=desc); no claim, no history', async () => {
+    const docs = Array.from({ length: 5 }, (_, i) => ({ _id: new ObjectId(), status: i % 2 ? 'ERROR' : 'READY', arguments: [`a${i}`], attempts: 0, claim: 'secret-claim', history: [] }));
+    await orders().insertMany(docs);
+    const ids = docs.map((d) => d._id.toHexString());
+    const s = await serve(k);
+    const first = await s.call('/api/orders?limit=2');
+    expect(first.status).toBe(200);
+    expect(first.body.orders.map((o: any) => o._id)).toEqual(ids.slice(0, 2));
+    expect(first.body.next).toBe(ids[1]);
+    const second = await s.call(`/api/orders?limit=2&after=${first.body.next}`);
+    expect(second.body.orders.map((o: any) => o._id)).toEqual(ids.slice(2, 4));
+    const last = await s.call(`/api/orders?limit=2&after=${second.body.next}`);
+    expect(last.body).toMatchObject({ orders: [{ _id: ids[4] }], next: null });
+    const errors = await s.call('/api/orders?status=error&order=desc');
+    expect(errors.body.orders.map((o: any) => o._id)).toEqual([ids[3], ids[1]]);
+    expect(first.text).not.toContain('secret-claim');
+    expect(first.body.orders[0]).not.toHaveProperty('history');
+    expect((await s.call('/api/orders')).body.orders).toHaveLength(5);
+  });
+
+  test('GET /api/failed: the orders that failed last, latest stop first, with error and output tail', async () => {
+    const t = Date.now();
+    const docs = [3, 1, 2].map((ago) => ({ _id: new ObjectId(), status: 'ERROR', arguments: [`f${ago}`], attempts: 1, stop: new Date(t - ago * 1000), error: `exit code ${ago}`, output: `out ${ago}`, claim: 'secret-claim' }));
+    await orders().insertMany([...docs, { status: 'DONE', arguments: ['d'], attempts: 1, stop: new Date(t) }]);
+    const s = await serve(k);
+    const r = await s.call('/api/failed');
+    expect(r.status).toBe(200);
+    expect(r.body.map((o: any) => [o.arguments[0], o.error, o.output])).toEqual([['f1', 'exit code 1', 'out 1'], ['f2', 'exit code 2', 'out 2'], ['f3', 'exit code 3', 'out 3']]);
+    expect(r.text).not.toContain('secret-claim');
+    expect((await s.call('/api/failed?limit=1')).body).toHaveLength(1);
+  });
+
+  test('GET /api/orders/:id: the order with history and output tail, never its claim', async () => {
+    const _id = new ObjectId();
+    await orders().insertOne({
+      _id, status: 'ERROR', arguments: ['x'], attempts: 2, claim: 'secret-claim', error: 'exit code 3', exitCode: 3, output: 'boom\n',
+      history: [{ attempt: 1, waiter: 'w', start: new Date(), stop: new Date(), result: 'LOST' }, { attempt: 2, waiter: 'w', start: new Date(), stop: new Date(), result: 'ERROR', exitCode: 3 }],
+    });
+    const s = await serve(k);
+    const r = await s.call(`/api/orders/${_id.toHexString().toUpperCase()}`);
+    expect(r.status).toBe(200);
+    expect(r.body).toMatchObject({ _id: _id.toHexString(), status: 'ERROR', output: 'boom\n', error: 'exit code 3', history: [{ result: 'LOST' }, { result: 'ERROR' }] });
+    expect(r.body).not.toHaveProperty('claim');
+  });
+
+  test('GET / serves one self-contained page: no external resources, a CSP allowing only its own script', async () => {
+    const s = await serve(k);
+    const r = await s.call('/');
+    expect(r.status).toBe(200);
+    expect(r.headers.get('content-type')).toMatch(/text\/html/);
+    expect(r.text).not.toMatch(/(src|href)="(https?:)?\/\//);
+    expect(r.headers.get('content-security-policy')).toMatch(/default-src 'none'; script-src 'sha256-[^']+'; style-src 'sha256-[^']+'/);
+    expect(r.text).not.toContain('innerHTML');
+  });
+});
+
+describe('writes', () => {
+  test('POST /api/orders: one {"arguments"} or an array of them -> ids of READY orders, in order; status sees them at once', async () => {
+    const s = await serve(k);
+    expect((await s.call('/api/status')).body.total).toBe(0); // cached for a second, unless a write invalidates it
+    const one = await s.call('/api/orders', { method: 'POST', json: { arguments: ['a b', '; rm -rf ~'] } });
+    expect(one.status).toBe(201);
+    expect(one.body.ids).toHaveLength(1);
+    const many = await s.call('/api/orders', { method: 'POST', json: [{ arguments: [] }, { arguments: ['2'] }, { arguments: ['<img src=x onerror=alert(1)>'] }] });
+    expect(many.status).toBe(201);
+    const all = await orders().find({}).sort({ _id: 1 }).toArray();
+    expect(all.map((o) => o._id.toHexString())).toEqual([...one.body.ids, ...many.body.ids]);
+    expect(all.map((o) => [o.status, o.arguments, o.attempts])).toEqual([
+      ['READY', ['a b', '; rm -rf ~'], 0],
+      ['READY', [], 0],
+      ['READY', ['2'], 0],
+      ['READY', ['<img src=x onerror=alert(1)>'], 0],
+    ]);
+    expect((await s.call('/api/status')).body).toMatchObject({ READY: 4, total: 4 });
+  });
+
+  test('POST /api/orders takes 10,000 orders in one request', async () => {
+    const s = await serve(k);
+    const r = await s.call('/api/orders', { method: 'POST', json: Array.from({ length: 10_000 }, (_, i) => ({ arguments: [String(i)] })) });
+    expect(r.status).toBe(201);
+    expect(r.body.ids).toHaveLength(10_000);
+    expect(await orders().countDocuments({ status: 'READY' })).toBe(10_000);
+  });
+
+  test('POST /api/reset: `waiter reset` rules: ERROR and stale RUNNING back READY, live RUNNING left alone unless force', async () => {
+    const future = new Date(Date.now() + 3600_000);
+    await orders().insertMany([
+      { status: 'ERROR', arguments: ['e'], attempts: 1 },
+      { status: 'RUNNING', arguments: ['stale'], attempts: 1, expires: new Date(0), claim: 'a' },
+      { status: 'RUNNING', arguments: ['live'], attempts: 1, expires: future, claim: 'b', start: new Date() },
+      { status: 'DONE', arguments: ['d'], attempts: 1 },
+    ]);
+    const s = await serve(k);
+    expect((await s.call('/api/reset', { method: 'POST', json: { status: ['ERROR'] } })).body).toEqual({ reset: 1, leftAlone: 0 });
+    expect((await s.call('/api/reset', { method: 'POST', json: {} })).body).toEqual({ reset: 1, leftAlone: 1 });
+    expect(await orders().countDocuments({ status: 'RUNNING' })).toBe(1);
+    expect((await s.call('/api/reset', { method: 'POST', json: { status: ['RUNNING'], olderThan: '1h' } })).body).toEqual({ reset: 0, leftAlone: 1 });
+    expect((await s.call('/api/reset', { method: 'POST', json: { status: ['RUNNING'], force: true } })).body).toEqual({ reset: 1, leftAlone: 0 });
+    expect(await orders().countDocuments({ status: 'READY' })).toBe(3);
+    expect(await orders().countDocuments({ status: 'DONE' })).toBe(1);
+  });
+});
+
+describe('bad input: 4xx {"error"} and nothing written', () => {
+  test('POST /api/orders refuses what is not a list of string arguments', async () => {
+    await orders().insertOne({ status: 'READY', arguments: ['keep'], attempts: 0 });
+    const s = await serve(k);
+    const post = (body: string, headers: Record<string, string> = { 'content-type': 'application/json' }) => s.call('/api/orders', { method: 'POST', body, headers });
+    await nothingWritten(async () => {
+      refused(await post('{"arguments": ["a"'), 400, /^the body is not JSON/);
+      refused(await post('arguments=a', { 'content-type': 'application/x-www-form-urlencoded' }), 400, /^the body is not JSON/);
+      refused(await post(''), 400, /^the body is empty/);
+      refused(await post('42'), 400, /^body: expected \{"arguments": \[\.\.\.\]\}, got number/);
+      refused(await post('null'), 400, /got null/);
+      refused(await post('[]'), 400, /^no orders/);
+      refused(await post('{"args": ["a"]}'), 400, /^body: unknown field 'args'/);
+      refused(await post('{"arguments": "a b"}'), 400, /^body\.arguments: expected an array of strings, got string/);
+      refused(await post('{"arguments": ["a", 1]}'), 400, /^body\.arguments\[1\]: expected a string, got number/);
+      refused(await post('[{"arguments": ["ok"]}, {"arguments": [null]}]'), 400, /^\[1\]\.arguments\[0\]: expected a string, got null/);
+      refused(await post('[{"arguments": ["ok"]}, ["a"]]'), 400, /^\[1\]: expected .* got array/);
+      refused(await post('{"arguments": ["a\\u0000b"]}'), 400, /NUL/);
+      refused(await post(JSON.stringify(Array.from({ length: 10_001 }, () => ({ arguments: [] })))), 400, /^10001 orders in one request: at most 10000/);
+      refused(await post(JSON.stringify({ arguments: ['x'.repeat(9 * 1024 * 1024)] })), 413, /larger than 8 MiB/);
+      refused(await s.call('/api/orders?x=1', { method: 'POST', json: { arguments: [] } }), 400, /unknown parameter 'x'/);
+    });
+  });
+
+  test('POST /api/reset refuses a bad status, a non-boolean force, a bad duration, unknown fields', async () => {
+    await orders().insertMany([
+      { status: 'ERROR', arguments: ['e'], attempts: 1 },
+      { status: 'RUNNING', arguments: ['r'], attempts: 1, expires: new Date(0), claim: 'c' },
+    ]);
+    const s = await serve(k);
+    const reset = (json: unknown) => s.call('/api/reset', { method: 'POST', json });
+    await nothingWritten(async () => {
+      refused(await reset({ status: ['DONE'] }), 400, /^status\[0\]: "DONE" is not one of ERROR, RUNNING/);
+      refused(await reset({ status: [] }), 400, /^status: expected a non-empty array/);
+      refused(await reset({ status: 5 }), 400, /^status: expected a non-empty array/);
+      refused(await reset({ force: 'yes' }), 400, /^force: expected true or false, got string/);
+      refused(await reset({ olderThan: 'soon' }), 400, /olderThan: 'soon' is not a duration/);
+      refused(await reset({ all: true }), 400, /^body: unknown field 'all'/);
+      refused(await reset([]), 400, /^expected an object/);
+      refused(await s.call('/api/reset', { method: 'POST', body: 'force' }), 400, /^the body is not JSON/);
+    });
+  });
+
+  test('GET refuses malformed and unknown ids, bad status, limit, cursor and parameters; unknown routes are 404 JSON', async () => {
+    await orders().insertOne({ status: 'READY', arguments: ['keep'], attempts: 0 });
+    const s = await serve(k);
+    await nothingWritten(async () => {
+      refused(await s.call('/api/orders/xyz'), 400, /^"xyz" is not an order id \(24 hex digits\)/);
+      refused(await s.call(`/api/orders/${new ObjectId().toHexString()}`), 404, /^no order [0-9a-f]{24} in list 'orders'/);
+      refused(await s.call('/api/orders?status=FINISHED'), 400, /^status: "FINISHED" is not one of READY, RUNNING, DONE, ERROR/);
+      for (const limit of ['0', '1001', 'ten', '-1', '1.5']) refused(await s.call(`/api/orders?limit=${limit}`), 400, /^limit: .* is not a whole number from 1 to 1000/);
+      refused(await s.call('/api/orders?after=nope'), 400, /^"nope" is not an order id for after/);
+      refused(await s.call('/api/orders?order=random'), 400, /^order: "random" is not asc or desc/);
+      refused(await s.call('/api/orders?limit=1&limit=2'), 400, /^parameter 'limit' given 2 times/);
+      refused(await s.call('/api/orders?statuss=READY'), 400, /^unknown parameter 'statuss'/);
+      refused(await s.call('/api/status?watch=1'), 400, /^unknown parameter 'watch'/);
+      refused(await s.call('/api/waiters?all=maybe'), 400, /^all: "maybe" is not true or false/);
+      refused(await s.call('/api/failed?limit=5000'), 400, /^limit: "5000" is not a whole number from 1 to 1000/);
+      refused(await s.call('/api/failed?status=DONE'), 400, /^unknown parameter 'status'/);
+      refused(await s.call('/api/nope'), 404, /^no route GET \/api\/nope/);
+      refused(await s.call('/favicon.ico'), 404, /^no route GET \/favicon\.ico/);
+      refused(await s.call('/api/status', { method: 'DELETE' }), 404, /^no route DELETE \/api\/status/);
+      refused(await s.call('/api/orders/0123456789abcdef01234567', { method: 'PUT', json: {} }), 404, /^no route PUT/);
+    });
+  });
+});
+
+describe('authentication', () => {
+  const reads = ['/api/status', '/api/waiters', '/api/pace', '/api/failed', '/api/orders', '/api/info'];
+
+  test('with a token (WAITER_TOKEN): every read and write needs it; the page itself does not; the token is never printed', async () => {
+    const s = await serve(k, [], { WAITER_TOKEN: TOKEN });
+    expect(s.stdout()).toContain('token for reads and writes');
+    for (const path of reads) {
+      refused(await s.call(path), 401, /^missing or wrong token/);
+      refused(await s.call(path, { token: 'wrong-token-123' }), 401, /^missing or wrong token/);
+      refused(await s.call(path, { token: TOKEN.slice(0, -1) }), 401, /^missing or wrong token/);
+      expect((await s.call(path, { token: TOKEN })).status).toBe(200);
+    }
+    expect((await s.call('/api/status')).headers.get('www-authenticate')).toMatch(/^Bearer/);
+    await nothingWritten(async () => {
+      refused(await s.call('/api/orders', { method: 'POST', json: { arguments: ['x'] } }), 401, /token/);
+      refused(await s.call('/api/orders', { method: 'POST', json: { arguments: ['x'] }, headers: { authorization: `Basic ${TOKEN}` } }), 401, /token/);
+      refused(await s.call('/api/reset', { method: 'POST', json: {} }), 401, /token/);
+    });
+    expect((await s.call('/api/orders', { method: 'POST', json: { arguments: ['x'] }, token: TOKEN })).status).toBe(201);
+    expect((await s.call('/')).status).toBe(200);
+    s.proc.kill('SIGTERM');
+    const r = await s.proc;
+    expect(r.exitCode).toBe(0);
+    expect(`${s.stdout()}${s.stderr()}`).not.toContain(TOKEN);
+  });
+
+  test('--token with --public-read: reads are open, writes still need the token', async () => {
+    const s = await serve(k, ['--token', TOKEN, '--public-read']);
+    for (const path of reads) expect((await s.call(path)).status).toBe(200);
+    await nothingWritten(async () => {
+      refused(await s.call('/api/orders', { method: 'POST', json: { arguments: ['x'] } }), 401, /token/);
+      refused(await s.call('/api/reset', { method: 'POST', json: {} }), 401, /token/);
+    });
+    expect((await s.call('/api/reset', { method: 'POST', json: {}, token: TOKEN })).status).toBe(200);
+    expect(s.stdout()).not.toContain(TOKEN);
+  });
+
+  test('without a token on loopback everything is open', async () => {
+    const s = await serve(k);
+    expect(s.stdout()).toMatch(/^waiter serve: http:\/\/127\.0\.0\.1:\d+\/ \(list orders, no token; Ctrl-C to stop\)\n$/);
+    expect((await s.call('/api/orders', { method: 'POST', json: { arguments: ['x'] } })).status).toBe(201);
+  });
+
+  test('the kitchen URI is never shown: the URL printed is the server\'s, /api/info names host and database only', async () => {
+    const s = await serve(k);
+    expect(s.stdout()).not.toContain('mongodb://');
+    const info = await s.call('/api/info');
+    expect(info.body).toEqual({ list: 'orders', db: k.name, kitchen: `${new URL(k.uri).host}/${k.name}`, auth: false, publicRead: false });
+  });
+});
+
+describe('the server process', () => {
+  test('a non-loopback --bind without a token is refused: exit 2, one line; with a token it serves', async () => {
+    for (const bind of ['0.0.0.0', '::', '10.1.2.3', 'example.com']) {
+      const r = await waiter(k, ['serve', '--bind', bind]);
+      expect(r.exitCode, bind).toBe(2);
+      expect(r.stderr).toBe(`waiter: --bind ${bind}: not a loopback address; set --token or WAITER_TOKEN to serve beyond this machine`);
+    }
+    const s = await serve(k, ['--bind', '0.0.0.0'], { WAITER_TOKEN: TOKEN });
+    expect(s.url).toMatch(/^http:\/\/0\.0\.0\.0:\d+\/$/);
+    const port = new URL(s.url).port;
+    expect((await fetch(`http://127.0.0.1:${port}/api/status`, { headers: { authorization: `Bearer ${TOKEN}` } })).status).toBe(200);
+  });
+
+  test('bad options: exit 2 with one line naming the option', async () => {
+    const cases: [string[], Record<string, string>, RegExp][] = [
+      [['--port', 'http'], {}, /^waiter: --port: 'http' is not a port number/],
+      [['--port', '70000'], {}, /^waiter: --port: '70000' is not a port number/],
+      [['--token', 'short'], {}, /^waiter: --token \(or WAITER_TOKEN\): use at least 8 printable characters/],
+      [[], { WAITER_TOKEN: 'has a space' }, /^waiter: --token \(or WAITER_TOKEN\)/],
+    ];
+    for (const [args, env, message] of cases) {
+      const r = await waiter(k, ['serve', ...args], { env });
+      expect(r.exitCode, args.join(' ')).toBe(2);
+      expect(r.stderr).toMatch(message);
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    }
+  });
+
+  test('a port in use: exit 2, one line', async () => {
+    const s = await serve(k);
+    const port = new URL(s.url).port;
+    const r = await waiter(k, ['serve', '--port', port]);
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toBe(`waiter: --port ${port}: already in use on 127.0.0.1`);
+  });
+
+  test('kitchen unreachable at start: exit 3, no password', async () => {
+    const r = await waiter(k, ['serve', '--port', '0'], { env: { WAITER_KITCHEN: 'mongodb://alice:s3cr3t-pw@127.0.0.1:1/?serverSelectionTimeoutMS=500' } });
+    expect(r.exitCode).toBe(3);
+    expect(r.stderr).not.toContain('s3cr3t-pw');
+  });
+
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    test(`${signal} stops it cleanly: exit 0, the port is released`, async () => {
+      const s: Served = await serve(k);
+      expect((await s.call('/api/status')).status).toBe(200);
+      s.proc.kill(signal);
+      const r = await s.proc;
+      expect(r.exitCode).toBe(0);
+      expect(r.stderr).toBe(`waiter serve: ${signal}: stopping`);
+      await expect(fetch(new URL('/api/status', s.url))).rejects.toThrow();
+    });
+  }
+});
