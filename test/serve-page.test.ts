@@ -1,0 +1,139 @@
+// The page in a real browser (Debian's chromium driven by playwright-core): live counts
+// while a real `waiter deliver` runs, a kill -9'd waiter turning STALE, untrusted text
+// shown as text, and screenshots (desktop and phone width) in the test's temp dir.
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { afterEach, expect, test } from 'vitest';
+import { FIXTURES, until } from './support/cli.js';
+import { useDb } from './support/kitchen.js';
+import { serve } from './support/serve.js';
+import { alive, background, killAfterTest, pidFrom, tempDir } from './recovery-support.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const XSS = '<img src=x onerror=alert(1)>';
+// In CI a missing browser is a failure (the test runs and says why); elsewhere it is skipped.
+const runIt = existsSync(CHROMIUM) || Boolean(process.env.CI);
+
+const k = useDb();
+let context: BrowserContext | undefined;
+afterEach(async () => {
+  await context?.close();
+  context = undefined;
+});
+
+async function open(userDataDir: string): Promise<BrowserContext> {
+  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium (.ci/run does)`);
+  // A fresh profile per run; the flags above and nothing from the network.
+  return chromium.launchPersistentContext(userDataDir, { executablePath: CHROMIUM, headless: true, args: FLAGS, viewport: { width: 1280, height: 900 } });
+}
+
+const text = (page: Page, sel: string) => page.locator(sel).first().textContent({ timeout: 5000 });
+const count = async (page: Page, state: string) => Number(((await text(page, `#count-${state}`)) ?? '').replace(/\D/g, '') || NaN);
+
+test.runIf(runIt)('the page: READY falls and DONE rises during a real deliver, a kill -9\'d waiter turns STALE, untrusted text stays text', async () => {
+  const dir = await tempDir('page');
+  const orders = k.db.collection('orders');
+  await orders.insertOne({ status: 'ERROR', arguments: [`<b>${XSS}</b>`], attempts: 1, stop: new Date(), error: `exit code 1: <script>alert(2)</script>`, exitCode: 1, output: `line one\n${XSS}\n` });
+  const xssId = (await orders.findOne({ status: 'ERROR' }))!._id.toHexString();
+  const s = await serve(k);
+  const N = 10;
+  const added = await s.call('/api/orders', { method: 'POST', json: Array.from({ length: N }, () => ({ arguments: ['0.5'] })) });
+  expect(added.status).toBe(201);
+
+  context = await open(join(dir, 'profile'));
+  const page = await context.newPage();
+  const dialogs: string[] = [];
+  page.on('dialog', (d) => {
+    dialogs.push(d.message());
+    void d.dismiss();
+  });
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
+  await page.goto(s.url);
+  await until(async () => (await count(page, 'READY')) === N, 15_000, 'READY to show the new orders');
+  expect(await count(page, 'DONE')).toBe(0);
+
+  // A real deliver: the page follows it without a reload.
+  const w = background(k, ['-n', 'cook', 'deliver', join(FIXTURES, 'slow.sh')]);
+  const seen: [number, number][] = [];
+  await until(async () => {
+    const pair: [number, number] = [await count(page, 'READY'), await count(page, 'DONE')];
+    if (seen.at(-1)?.join() !== pair.join()) seen.push(pair);
+    return pair[0] === 0 && pair[1] === N;
+  }, 60_000, 'READY 0 and DONE all');
+  expect((await w.proc).exitCode).toBe(0);
+  const readies = seen.map(([r]) => r);
+  const dones = seen.map(([, d]) => d);
+  expect(readies.some((r) => r > 0 && r < N), JSON.stringify(seen)).toBe(true); // seen mid-way, live
+  expect(readies).toEqual([...readies].sort((a, b) => b - a)); // only ever falls
+  expect(dones).toEqual([...dones].sort((a, b) => a - b)); // only ever rises
+  const exited = await until(async () => (await text(page, '#waiters tr[data-name="cook"] .badge')) === 'EXITED' || undefined, 15_000, 'cook to show EXITED');
+  expect(exited).toBe(true);
+
+  // A waiter killed with -9 is never cleaned up: the page derives STALE from its lease.
+  await s.call('/api/orders', { method: 'POST', json: { arguments: ['hold'] } });
+  const doomed = background(k, ['-n', 'doomed', 'deliver', '--lease', '2s', '--heartbeat', '300ms', join(FIXTURES, 'hang.sh')], { HANG_DIR: dir });
+  const child = await until(async () => {
+    const o = await orders.findOne({ status: 'RUNNING' });
+    return o ? pidFrom(join(dir, `${o._id.toHexString()}.1.pid`)) : undefined;
+  }, 20_000, 'the held order to start');
+  killAfterTest(child);
+  await until(async () => (await text(page, '#waiters tr[data-name="doomed"] .badge')) === 'PROCESSING' || undefined, 15_000, 'doomed to show PROCESSING');
+  process.kill(doomed.pid, 'SIGKILL');
+  await until(() => !alive(doomed.pid), 10_000, 'the waiter to die');
+  await until(async () => (await text(page, '#waiters tr[data-name="doomed"] .badge')) === 'STALE' || undefined, 20_000, 'doomed to show STALE');
+
+  // Untrusted output, error and arguments: shown as characters, never run.
+  const failed = page.locator(`#failed li[data-id="${xssId}"]`);
+  await failed.waitFor({ timeout: 10_000 });
+  expect(await failed.locator('pre.output').textContent()).toContain(XSS);
+  expect(await failed.textContent()).toContain('<script>alert(2)</script>');
+  expect(await failed.textContent()).toContain(`<b>${XSS}</b>`);
+  await page.fill('#q', xssId);
+  await page.click('#search button');
+  await page.locator('#found pre.output').waitFor({ timeout: 10_000 });
+  expect(await page.locator('#found pre.output').textContent()).toBe(`line one\n${XSS}\n`);
+  expect(await page.locator('#found dl').textContent()).toContain('exit code 1: <script>alert(2)</script>');
+  expect(await page.locator('img').count()).toBe(0);
+  expect(await page.locator('main script, #failed b, #found b').count()).toBe(0);
+  expect(dialogs).toEqual([]);
+  expect(errors).toEqual([]);
+
+  await page.screenshot({ path: join(dir, 'page-desktop.png'), fullPage: true });
+  // Phone width: nothing wider than the screen.
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.waitForTimeout(300);
+  expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+  await page.screenshot({ path: join(dir, 'page-phone.png'), fullPage: true });
+  expect(existsSync(join(dir, 'page-desktop.png')) && existsSync(join(dir, 'page-phone.png'))).toBe(true);
+  if (process.env.WAITER_SCREENSHOTS) {
+    const { cp } = await import('node:fs/promises');
+    await cp(dir, process.env.WAITER_SCREENSHOTS, { recursive: true, filter: (f) => !f.includes('profile') });
+  }
+}, 180_000);
+
+test.runIf(runIt)('with a token the page asks for it once (or takes #token=), then shows the kitchen', async () => {
+  const dir = await tempDir('page-token');
+  const token = 'page-token-1234';
+  await k.db.collection('orders').insertMany([{ status: 'READY', arguments: ['a'], attempts: 0 }, { status: 'DONE', arguments: ['b'], attempts: 1 }]);
+  const s = await serve(k, [], { WAITER_TOKEN: token });
+  context = await open(join(dir, 'profile'));
+  const page = await context.newPage();
+  await page.goto(s.url);
+  await page.locator('#auth').waitFor({ state: 'visible', timeout: 10_000 });
+  expect(await text(page, '#count-total')).toBe('–');
+  await page.fill('#token', token);
+  await page.click('#auth button');
+  await until(async () => (await count(page, 'total')) === 2, 15_000, 'the counts once the token is given');
+  expect(await page.locator('#auth').isVisible()).toBe(false);
+
+  // A fresh tab with the token in the fragment: no prompt, and the fragment is dropped from the address.
+  const other = await context.newPage();
+  await other.goto(`${s.url}#token=${token}`);
+  await until(async () => (await count(other, 'DONE')) === 1, 15_000, 'the counts from #token=');
+  expect(new URL(other.url()).hash).toBe('');
+  expect(await other.locator('#auth').isVisible()).toBe(false);
+}, 60_000);
