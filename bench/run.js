@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // npm run bench [-- --orders N --rows R --rounds K --spawn-orders S --parallel-jobs P --status-runs S --status-runs-full S
 //                   --latency-orders M --latency MS --claim-ready R --claim-claims K --claim-points 0,1000,4000
-//                   --only spawn,deliver,parts,latency,claim,data,nolock,unique --no-nolock
+//                   --serve-orders R --serve-seconds T
+//                   --only spawn,deliver,parts,latency,claim,data,nolock,unique,serve --no-nolock
 //                   --out FILE --db-prefix P]
 //
 // Measures waiter against its baselines side by side (A/B alternated, medians),
@@ -30,7 +31,9 @@ const { values: opt } = parseArgs({
     'status-runs': { type: 'string', default: '10' }, // status runs (median) at rows/10, and at full size with MONGODB_URI
     // At full size on the FerretDB test server a status at 1M takes ~2 min (it scans), so 3 runs there.
     'status-runs-full': { type: 'string' },
-    only: { type: 'string', default: 'spawn,deliver,parts,latency,claim,data,nolock,unique' },
+    only: { type: 'string', default: 'spawn,deliver,parts,latency,claim,data,nolock,unique,serve' },
+    'serve-orders': { type: 'string', default: '100000' }, // serve: orders in the list behind GET /api/status
+    'serve-seconds': { type: 'string', default: '10' }, // serve: how long autocannon runs
     'claim-ready': { type: 'string', default: '2000' }, // claim section: READY orders behind the held ones
     'claim-claims': { type: 'string', default: '30' }, // claim section: claims timed per point (each form)
     'claim-points': { type: 'string', default: '0,1000,4000' }, // claim section: live RUNNING orders held
@@ -38,7 +41,7 @@ const { values: opt } = parseArgs({
     latency: { type: 'string', default: '20' }, // latency section: ms each request is held
     'no-nolock': { type: 'boolean', default: false },
     out: { type: 'string', default: join(root, 'bench', 'results.json') },
-    'db-prefix': { type: 'string', default: 'bench' }, // databases used: <prefix>_deliver, _parts, _data, _nolock
+    'db-prefix': { type: 'string', default: 'bench' }, // databases used: <prefix>_deliver, _parts, _data, _nolock, _serve
   },
 });
 const N = Number(opt.orders);
@@ -51,11 +54,14 @@ const STATUS_RUNS_FULL = Number(opt['status-runs-full'] ?? (process.env.MONGODB_
 const DBP = opt['db-prefix'];
 const LAT_ORDERS = Number(opt['latency-orders']);
 const LATENCY = Number(opt.latency);
+const SERVE_ROWS = Number(opt['serve-orders']);
+const SERVE_SECONDS = Number(opt['serve-seconds']);
 const only = new Set(opt.only.split(','));
 if (opt['no-nolock']) only.delete('nolock');
 
 // ---- tools ---------------------------------------------------------------
-const INSTALL = 'sudo apt-get update && sudo apt-get install -y parallel libdbd-sqlite3-perl sqlite3 time findutils';
+const INSTALL = 'sudo apt-get update && sudo apt-get install -y parallel libdbd-sqlite3-perl sqlite3 time findutils chromium';
+const CHROMIUM = '/usr/bin/chromium';
 const ok = (cmd, args) => spawnSync(cmd, args, { stdio: 'ignore' }).status === 0;
 const tools = {
   xargs: ok('xargs', ['--version']),
@@ -63,6 +69,7 @@ const tools = {
   'DBD::SQLite (libdbd-sqlite3-perl)': ok('perl', ['-MDBD::SQLite', '-e', '1']),
   sqlite3: ok('sqlite3', ['-version']),
   '/usr/bin/time (GNU time)': existsSync('/usr/bin/time') && ok('/usr/bin/time', ['-f', '%M', 'true']),
+  'chromium (/usr/bin/chromium, for the page load)': existsSync(CHROMIUM),
 };
 const missing = Object.keys(tools).filter((t) => !tools[t]);
 if (missing.length) {
@@ -179,6 +186,7 @@ const results = {
   extract_vs_driver: null,
   status_1m_seconds: null,
   status_seconds: null,
+  serve: null,
   waiter_cpu_s_per_1000_orders: null,
   waiter_marginal_cpu_s_per_1000_orders: null,
   server_cpu_s_per_1000_orders: null,
@@ -186,7 +194,7 @@ const results = {
   nolock: null,
   server,
   measured_at: new Date().toISOString(),
-  params: { orders: N, rows: ROWS, rounds: ROUNDS, spawn_orders: SPAWN_N, parallel_jobs: PAR_JOBS, concurrency: 4 },
+  params: { orders: N, rows: ROWS, rounds: ROUNDS, spawn_orders: SPAWN_N, parallel_jobs: PAR_JOBS, concurrency: 4, serve_orders: SERVE_ROWS, serve_seconds: SERVE_SECONDS },
   medians_ms: {},
   missing_tools: missing,
 };
@@ -471,6 +479,89 @@ try {
     results.nolock = await dataBench(s.uri, rows, ROUNDS, STATUS_RUNS, `${DBP}_nolock`);
     results.nolock.locked_same_size = results.data_tenth ?? null;
   }
+
+  // ---- 7. waiter serve: GET /api/status under load, and the page's first load -----
+  // 20 autocannon clients on GET /api/status over a list of --serve-orders orders;
+  // the first request (nothing cached: what one status costs the kitchen) timed on its
+  // own. The page: from navigation to the counts drawn, in headless Chromium, on a
+  // fresh server (cold: every panel waits for the kitchen) and again (warm).
+  if (only.has('serve')) {
+    log(`serve: ${SERVE_ROWS} orders, GET /api/status x 20 clients for ${SERVE_SECONDS} s, page first load`);
+    const env = envFor(`${DBP}_serve`);
+    const csv = join(work, 'serve.csv');
+    await writeCsv(csv, SERVE_ROWS);
+    await reload(env, csv);
+    const startServe = async () => {
+      const p = spawn(process.execPath, [WAITER, 'serve', '--port', '0'], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      p.stdout.on('data', (d) => (out += d));
+      p.stderr.on('data', (d) => (out += d));
+      const url = await new Promise((resolve, reject) => {
+        const check = () => {
+          const m = /(http:\/\/\S+\/)/.exec(out);
+          if (m) return resolve(m[1]);
+          if (p.exitCode !== null) return reject(new Error(`waiter serve exited: ${out}`));
+          setTimeout(check, 20);
+        };
+        check();
+      });
+      return { url, stop: async () => { p.kill('SIGTERM'); if (p.exitCode === null) await once(p, 'exit'); } };
+    };
+    const timedGet = async (url) => {
+      const t0 = performance.now();
+      const res = await fetch(url);
+      await res.arrayBuffer();
+      if (!res.ok) throw new Error(`${url}: HTTP ${res.status}`);
+      return performance.now() - t0;
+    };
+    const serve = { orders: SERVE_ROWS, clients: 20, seconds: SERVE_SECONDS };
+    let srv = await startServe();
+    try {
+      serve.status_cold_ms = round(await timedGet(`${srv.url}api/status`), 1);
+      const autocannon = (await import('autocannon')).default;
+      const r = await autocannon({ url: `${srv.url}api/status`, connections: 20, duration: SERVE_SECONDS });
+      if (r.errors || r.non2xx) throw new Error(`autocannon: ${r.errors} errors (${r.timeouts} timeouts), ${r.non2xx} non-2xx answers`);
+      serve.status_requests_per_s = round(r.requests.average, 0);
+      serve.status_latency_ms = { p50: r.latency.p50, p99: r.latency.p99, max: r.latency.max };
+      serve.page_html_ms = round(await timedGet(srv.url), 1);
+    } finally {
+      await srv.stop();
+    }
+    if (existsSync(CHROMIUM)) {
+      const { chromium } = await import('playwright-core');
+      const profile = join(work, 'chromium-profile');
+      const browser = await chromium.launchPersistentContext(profile, {
+        executablePath: CHROMIUM,
+        headless: true,
+        args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      });
+      srv = await startServe();
+      try {
+        const load = async () => {
+          const page = await browser.newPage();
+          const t0 = performance.now();
+          await page.goto(srv.url);
+          // Every panel drawn: the counts, the chart and the failed list.
+          await page.waitForFunction(() => /\d/.test(document.getElementById('count-total')?.textContent ?? '') && document.querySelectorAll('#chart rect').length === 60 && (document.getElementById('updated')?.textContent ?? '').startsWith('updated'), undefined, { timeout: 600_000, polling: 20 });
+          const ms = performance.now() - t0;
+          await page.close();
+          return round(ms, 1);
+        };
+        serve.page_first_load_cold_ms = await load();
+        serve.page_first_load_warm_ms = await load();
+      } finally {
+        await srv.stop();
+        await browser.close();
+      }
+    } else {
+      serve.page_first_load_cold_ms = null;
+      serve.page_first_load_warm_ms = null;
+    }
+    results.serve = serve;
+    const c = await new MongoClient(uri).connect();
+    await c.db(`${DBP}_serve`).dropDatabase();
+    await c.close();
+  }
 } finally {
   for (const s of started) await s.stop();
   rmSync(work, { recursive: true, force: true });
@@ -510,6 +601,11 @@ const rows = [
 ];
 for (const p of results.claim_ms_vs_running ?? []) {
   rows.push([`claim with ${p.running} live RUNNING`, f(p.claim_ms, ' ms'), '', `former $or claim ${f(p.former_claim_ms, ' ms')} (${f(p.vs_former, 'x')}), ${results.params.claim_ready} READY`]);
+}
+if (results.serve) {
+  const sv = results.serve;
+  rows.push([`serve: GET /api/status, 20 clients (${sv.orders} orders)`, `${f(sv.status_requests_per_s)} req/s`, '', `p50 ${f(sv.status_latency_ms?.p50)} ms, p99 ${f(sv.status_latency_ms?.p99)} ms; first (uncached) ${f(sv.status_cold_ms)} ms`]);
+  rows.push(['serve: page first load (cold / warm)', `${f(sv.page_first_load_cold_ms)} / ${f(sv.page_first_load_warm_ms)} ms`, '', `navigation to every panel drawn, headless Chromium; HTML alone ${f(sv.page_html_ms)} ms`]);
 }
 if (results.nolock) {
   const n = results.nolock;

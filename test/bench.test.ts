@@ -16,13 +16,13 @@ const kitchen = useDb();
 test('bench/run.js runs every section and writes results.json with the required keys', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'waiter-bench-test-'));
   const out = join(dir, 'results.json');
-  const prefix = kitchen.name; // its own databases: <prefix>_deliver, _parts, _data
+  const prefix = kitchen.name; // its own databases: <prefix>_deliver, _parts, _claim, _data, _serve
   try {
     const r = await execa(
       'node',
-      ['bench/run.js', '--only', 'spawn,deliver,parts,claim,data', '--orders', '8', '--rows', '300', '--rounds', '1', '--spawn-orders', '16',
+      ['bench/run.js', '--only', 'spawn,deliver,parts,claim,data,serve', '--orders', '8', '--rows', '300', '--rounds', '1', '--spawn-orders', '16',
         '--parallel-jobs', '4', '--status-runs', '1', '--claim-ready', '20', '--claim-claims', '3', '--claim-points', '0,5',
-        '--out', out, '--db-prefix', prefix],
+        '--serve-orders', '300', '--serve-seconds', '1', '--out', out, '--db-prefix', prefix],
       { cwd: ROOT, env: { MONGODB_URI: kitchen.uri }, reject: false, stdin: 'ignore' },
     );
     expect(r.stderr, r.stdout).not.toMatch(/Error/);
@@ -43,12 +43,15 @@ test('bench/run.js runs every section and writes results.json with the required 
     for (const p of res.claim_ms_vs_running) expect(p.claim_ms).toBeGreaterThan(0);
     // Figures that need xargs / GNU time / GNU parallel are null exactly when the tool is missing.
     const missing: string[] = res.missing_tools;
+    // serve: requests/s measured; the page load needs chromium.
+    expect(res.serve.status_requests_per_s).toBeGreaterThan(0);
+    expect(res.serve.page_first_load_cold_ms == null).toBe(missing.some((t) => t.startsWith('chromium')));
     expect(res.deliver_vs_xargs == null).toBe(missing.includes('xargs'));
     expect(res.peak_rss_mb.load == null).toBe(missing.some((t) => t.includes('GNU time')));
     expect(res.deliver_vs_parallel_sql == null).toBe(missing.some((t) => t === 'parallel' || t.includes('DBD::SQLite')));
   } finally {
     rmSync(dir, { recursive: true, force: true });
-    for (const s of ['deliver', 'parts', 'claim', 'data']) await kitchen.client.db(`${prefix}_${s}`).dropDatabase();
+    for (const s of ['deliver', 'parts', 'claim', 'data', 'serve']) await kitchen.client.db(`${prefix}_${s}`).dropDatabase();
   }
 }, 180_000);
 
