@@ -30,6 +30,11 @@ async function open(userDataDir: string): Promise<BrowserContext> {
 }
 
 const text = (page: Page, sel: string) => page.locator(sel).first().textContent({ timeout: 5000 });
+/** The state badge of waiter `name` now, or null while it has no row (for polling with until()). */
+const badge = async (page: Page, name: string) => {
+  const l = page.locator(`#waiters tr[data-name="${name}"] .badge`);
+  return (await l.count()) > 0 ? l.first().textContent() : null;
+};
 const count = async (page: Page, state: string) => Number(((await text(page, `#count-${state}`)) ?? '').replace(/\D/g, '') || NaN);
 
 test.runIf(runIt)('the page: READY falls and DONE rises during a real deliver, a kill -9\'d waiter turns STALE, untrusted text stays text', async () => {
@@ -70,7 +75,7 @@ test.runIf(runIt)('the page: READY falls and DONE rises during a real deliver, a
   expect(readies.some((r) => r > 0 && r < N), JSON.stringify(seen)).toBe(true); // seen mid-way, live
   expect(readies).toEqual([...readies].sort((a, b) => b - a)); // only ever falls
   expect(dones).toEqual([...dones].sort((a, b) => a - b)); // only ever rises
-  const exited = await until(async () => (await text(page, '#waiters tr[data-name="cook"] .badge')) === 'EXITED' || undefined, 15_000, 'cook to show EXITED');
+  const exited = await until(async () => (await badge(page, 'cook')) === 'EXITED' || undefined, 15_000, 'cook to show EXITED');
   expect(exited).toBe(true);
 
   // A waiter killed with -9 is never cleaned up: the page derives STALE from its lease.
@@ -81,10 +86,10 @@ test.runIf(runIt)('the page: READY falls and DONE rises during a real deliver, a
     return o ? pidFrom(join(dir, `${o._id.toHexString()}.1.pid`)) : undefined;
   }, 20_000, 'the held order to start');
   killAfterTest(child);
-  await until(async () => (await text(page, '#waiters tr[data-name="doomed"] .badge')) === 'PROCESSING' || undefined, 15_000, 'doomed to show PROCESSING');
+  await until(async () => (await badge(page, 'doomed')) === 'PROCESSING' || undefined, 15_000, 'doomed to show PROCESSING');
   process.kill(doomed.pid, 'SIGKILL');
   await until(() => !alive(doomed.pid), 10_000, 'the waiter to die');
-  await until(async () => (await text(page, '#waiters tr[data-name="doomed"] .badge')) === 'STALE' || undefined, 20_000, 'doomed to show STALE');
+  await until(async () => (await badge(page, 'doomed')) === 'STALE' || undefined, 20_000, 'doomed to show STALE');
 
   // Untrusted output, error and arguments: shown as characters, never run.
   const failed = page.locator(`#failed li[data-id="${xssId}"]`);
@@ -115,10 +120,16 @@ test.runIf(runIt)('the page: READY falls and DONE rises during a real deliver, a
   }
 }, 180_000);
 
-test.runIf(runIt)('with a token the page asks for it once (or takes #token=), then shows the kitchen', async () => {
+test.runIf(runIt)('with a token the page asks for it once (or takes #token=), then shows the kitchen, orders not yet due too', async () => {
   const dir = await tempDir('page-token');
   const token = 'page-token-1234';
-  await k.db.collection('orders').insertMany([{ status: 'READY', arguments: ['a'], attempts: 0 }, { status: 'DONE', arguments: ['b'], attempts: 1 }]);
+  const now = new Date();
+  const later = new Date(Date.now() + 86_400_000);
+  await k.db.collection('orders').insertMany([
+    { status: 'READY', arguments: ['a'], attempts: 0, due: now },
+    { status: 'READY', arguments: ['later'], attempts: 0, due: later },
+    { status: 'DONE', arguments: ['b'], attempts: 1, due: now },
+  ]);
   const s = await serve(k, [], { WAITER_TOKEN: token });
   context = await open(join(dir, 'profile'));
   const page = await context.newPage();
@@ -127,8 +138,9 @@ test.runIf(runIt)('with a token the page asks for it once (or takes #token=), th
   expect(await text(page, '#count-total')).toBe('–');
   await page.fill('#token', token);
   await page.click('#auth button');
-  await until(async () => (await count(page, 'total')) === 2, 15_000, 'the counts once the token is given');
+  await until(async () => (await count(page, 'total')) === 3, 15_000, 'the counts once the token is given');
   expect(await page.locator('#auth').isVisible()).toBe(false);
+  expect(await text(page, '#later')).toMatch(/^\(1 not yet due, next .+\)$/);
 
   // A fresh tab with the token in the fragment: no prompt, and the fragment is dropped from the address.
   const other = await context.newPage();

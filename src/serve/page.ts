@@ -132,6 +132,7 @@ function drawCounts(s) {
   STATES.forEach(function (st) { $('count-' + st).textContent = num(s[st]); });
   $('count-total').textContent = num(s.total);
   $('stale').textContent = s.stale ? '(' + num(s.stale) + ' stale)' : '';
+  $('later').textContent = s.notYetDue ? '(' + num(s.notYetDue) + ' not yet due' + (s.nextDue ? ', next ' + when(s.nextDue) : '') + ')' : '';
   $('pace10').textContent = s.pace10m == null ? '–' : s.pace10m.toFixed(1) + ' /min';
   $('pace1').textContent = s.pace1m == null ? '–' : s.pace1m.toFixed(1) + ' /min';
   $('median').textContent = dur(s.medianRunSeconds);
@@ -274,7 +275,7 @@ const BODY = String.raw`
 <section class="wide" aria-labelledby="h-orders"><h2 id="h-orders">Orders</h2>
   <div class="bar" id="bar" role="img" aria-label="orders by state"></div>
   <div class="legend">
-    <div><i class="READY"></i>READY <b id="count-READY">–</b></div>
+    <div><i class="READY"></i>READY <b id="count-READY">–</b> <span class="dim small" id="later"></span></div>
     <div><i class="RUNNING"></i>RUNNING <b id="count-RUNNING">–</b> <span class="dim small" id="stale"></span></div>
     <div><i class="DONE"></i>DONE <b id="count-DONE">–</b></div>
     <div><i class="ERROR"></i>ERROR <b id="count-ERROR">–</b></div>
