@@ -1,10 +1,11 @@
 // `waiter serve`: every API route and every bad input, against the real CLI process and
 // the real test server. Bad input: a 4xx with {"error": "<one line>"}, and nothing written.
 import { ObjectId } from 'mongodb';
-import { describe, expect, test } from 'vitest';
-import { waiter } from './support/cli.js';
+import { describe, expect, inject, test } from 'vitest';
+import { until, waiter } from './support/cli.js';
 import { useDb } from './support/kitchen.js';
 import { serve, type Served } from './support/serve.js';
+import { goAvailable, startTestServer } from './support/server.js';
 
 const k = useDb();
 const orders = () => k.db.collection('orders');
@@ -296,6 +297,67 @@ describe('authentication', () => {
     const info = await s.call('/api/info');
     expect(info.body).toEqual({ list: 'orders', db: k.name, kitchen: `${new URL(k.uri).host}/${k.name}`, auth: false, publicRead: false });
   });
+});
+
+// The test server takes any user name and password with authMechanism=PLAIN (it checks
+// none), so a kitchen URI with credentials can be served end to end; a real mongod
+// would refuse them.
+test.runIf(inject('mongodbServerKind') === 'ferretdb')('a kitchen URI with a password: no answer, header or log line shows the user or the password', async () => {
+  const url = new URL(k.uri);
+  url.username = 'alice-user';
+  url.password = 's3cr3t-pw';
+  url.searchParams.set('authMechanism', 'PLAIN');
+  await orders().insertOne({ status: 'ERROR', arguments: ['x'], attempts: 1, stop: new Date(), error: 'exit code 1' });
+  const s = await serve(k, [], { WAITER_KITCHEN: url.toString() });
+  const id = (await orders().findOne({}))!._id.toHexString();
+  const answers = await Promise.all(
+    ['/', '/api/info', '/api/status', '/api/waiters', '/api/pace', '/api/failed', '/api/orders', `/api/orders/${id}`, '/api/orders/bad', '/api/nope'].map((p) => s.call(p)),
+  );
+  answers.push(await s.call('/api/orders', { method: 'POST', json: { arguments: [2] } }));
+  expect(answers.filter((a) => a.status === 200)).toHaveLength(8);
+  for (const a of answers) {
+    const all = `${a.text}\n${[...a.headers].map(([h, v]) => `${h}: ${v}`).join('\n')}`;
+    expect(all).not.toContain('s3cr3t-pw');
+    expect(all).not.toContain('alice-user');
+  }
+  s.proc.kill('SIGINT');
+  await s.proc;
+  expect(`${s.stdout()}${s.stderr()}`).not.toMatch(/s3cr3t-pw|alice-user/);
+});
+
+// Its own test server, stopped under the running `waiter serve`.
+test.runIf(goAvailable())('a kitchen outage: reads that need the kitchen answer 503 with one line naming host and database, and the server stays up', async () => {
+  const server = await startTestServer();
+  try {
+    const where = { uri: server.uri, name: 'outage' };
+    const url = new URL(server.uri);
+    url.searchParams.set('serverSelectionTimeoutMS', '500');
+    const s = await serve(where, [], { WAITER_KITCHEN: url.toString() });
+    expect((await s.call('/api/orders', { method: 'POST', json: { arguments: ['a'] } })).status).toBe(201);
+    expect((await s.call('/api/status')).body.total).toBe(1);
+    await server.stop();
+    for (const path of ['/api/orders', '/api/failed?limit=3', `/api/orders/${new ObjectId().toHexString()}`]) {
+      const r = await s.call(path);
+      expect(r.status, path).toBe(503);
+      expect(r.body.error).toMatch(new RegExp(`failed at ${url.host}/outage: `));
+      expect(r.body.error).not.toContain('\n');
+    }
+    refused(await s.call('/api/orders', { method: 'POST', json: { arguments: ['b'] } }), 503, /add orders failed at/);
+    expect(s.stderr()).toMatch(/waiter serve: GET \/api\/orders: list orders failed at/);
+    expect((await s.call('/')).status).toBe(200); // the page itself needs no kitchen
+    // Status: the last answer while the recount runs (its Age says how old), then, once a recount has failed, the error.
+    await new Promise((r) => setTimeout(r, 1100));
+    const stale = await s.call('/api/status');
+    expect(stale.status).toBe(200);
+    expect(Number(stale.headers.get('age'))).toBeGreaterThanOrEqual(1);
+    const down = await until(async () => {
+      const r = await s.call('/api/status');
+      return r.status === 503 ? r : undefined;
+    }, 10_000, 'status to report the outage');
+    expect(down.body.error).toMatch(/^status failed at /);
+  } finally {
+    await server.stop();
+  }
 });
 
 describe('the server process', () => {
