@@ -349,14 +349,16 @@ export class Kitchen {
   }
 
   /**
-   * Insert a batch of READY orders (one insertMany), all due `due`. _ids are made here,
-   * in order, and a load passes one `due` for all its batches, so orders are claimed
-   * in file order. The caller validates the whole file first. Returns the ids, in order.
+   * Insert a batch of READY orders (one insertMany), all due `due` (or each its own:
+   * the API's orders may carry "at"). _ids are made here, in order, and a load passes
+   * one `due` for all its batches, so orders are claimed in file order. The caller
+   * validates the whole file first. Returns the ids, in order.
    */
-  async insert(rows: string[][], due: Date): Promise<ObjectId[]> {
+  async insert(rows: string[][], due: Date | readonly Date[]): Promise<ObjectId[]> {
     if (rows.length === 0) return [];
     await this.ensureIndexes();
-    const docs = rows.map((args) => ({ _id: new ObjectId(), status: 'READY', arguments: args, attempts: 0, due }) as Order);
+    const dueOf = (i: number) => (due instanceof Date ? due : due[i]!);
+    const docs = rows.map((args, i) => ({ _id: new ObjectId(), status: 'READY', arguments: args, attempts: 0, due: dueOf(i) }) as Order);
     await this.orders.insertMany(docs, { ordered: true });
     return docs.map((d) => d._id);
   }

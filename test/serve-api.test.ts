@@ -154,6 +154,19 @@ describe('writes', () => {
     expect((await s.call('/api/status')).body).toMatchObject({ READY: 4, total: 4 });
   });
 
+  test('POST /api/orders: "at" (as add --at) makes an order not to be taken before then', async () => {
+    const s = await serve(k);
+    const t0 = Date.now();
+    const r = await s.call('/api/orders', { method: 'POST', json: [{ arguments: ['now'] }, { arguments: ['later'], at: '+2h' }, { arguments: ['then'], at: '2030-01-01T06:00:00Z' }] });
+    expect(r.status).toBe(201);
+    const [now, later, then] = await orders().find({}).sort({ _id: 1 }).toArray();
+    expect(+now!.due).toBeGreaterThanOrEqual(t0 - 1000);
+    expect(+now!.due).toBeLessThanOrEqual(Date.now());
+    expect(+later!.due - t0).toBeGreaterThanOrEqual(2 * 3600_000 - 1000);
+    expect(then!.due).toEqual(new Date('2030-01-01T06:00:00Z'));
+    expect((await s.call('/api/status')).body).toMatchObject({ READY: 3, notYetDue: 2 });
+  });
+
   test('POST /api/orders takes 10,000 orders in one request', async () => {
     const s = await serve(k);
     const r = await s.call('/api/orders', { method: 'POST', json: Array.from({ length: 10_000 }, (_, i) => ({ arguments: [String(i)] })) });
@@ -193,12 +206,14 @@ describe('bad input: 4xx {"error"} and nothing written', () => {
       refused(await post('42'), 400, /^body: expected \{"arguments": \[\.\.\.\]\}, got number/);
       refused(await post('null'), 400, /got null/);
       refused(await post('[]'), 400, /^no orders/);
-      refused(await post('{"args": ["a"]}'), 400, /^body: unknown field 'args'/);
+      refused(await post('{"args": ["a"]}'), 400, /^body: unknown field 'args' \(allowed: arguments, at\)/);
       refused(await post('{"arguments": "a b"}'), 400, /^body\.arguments: expected an array of strings, got string/);
       refused(await post('{"arguments": ["a", 1]}'), 400, /^body\.arguments\[1\]: expected a string, got number/);
       refused(await post('[{"arguments": ["ok"]}, {"arguments": [null]}]'), 400, /^\[1\]\.arguments\[0\]: expected a string, got null/);
       refused(await post('[{"arguments": ["ok"]}, ["a"]]'), 400, /^\[1\]: expected .* got array/);
       refused(await post('{"arguments": ["a\\u0000b"]}'), 400, /NUL/);
+      refused(await post('{"arguments": [], "at": "soon"}'), 400, /^body\.at: "soon" is not a time/);
+      refused(await post('[{"arguments": []}, {"arguments": [], "at": 5}]'), 400, /^\[1\]\.at: expected a time .* got number/);
       refused(await post(JSON.stringify(Array.from({ length: 10_001 }, () => ({ arguments: [] })))), 400, /^10001 orders in one request: at most 10000/);
       refused(await post(JSON.stringify({ arguments: ['x'.repeat(9 * 1024 * 1024)] })), 413, /larger than 8 MiB/);
       refused(await s.call('/api/orders?x=1', { method: 'POST', json: { arguments: [] } }), 400, /unknown parameter 'x'/);

@@ -129,8 +129,8 @@ export function createApp(o: AppOptions): Hono {
 
   app.post('/api/orders', async (c) => {
     noQuery(c.req.queries());
-    const rows = submission(parseJson(await c.req.text()));
-    const ids = await guard('add orders', () => k.insert(rows, new Date()));
+    const { rows, due } = submission(parseJson(await c.req.text()));
+    const ids = await guard('add orders', () => k.insert(rows, due));
     wrote();
     return c.json({ ids: ids.map((id) => id.toHexString()) }, 201);
   });

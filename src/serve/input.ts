@@ -1,7 +1,7 @@
 // What the API accepts: request bodies and query strings parsed into typed values, or
 // an HttpError whose one-line message names the field. Pure: no I/O, nothing written.
 import { ObjectId } from 'mongodb';
-import { duration } from '../commands/common.js';
+import { duration, moment } from '../commands/common.js';
 import { WaiterError } from '../errors.js';
 import { STATES, isState, type State } from '../order.js';
 
@@ -43,16 +43,18 @@ function onlyKeys(o: Record<string, unknown>, allowed: string[], where: string):
   }
 }
 
-/** POST /api/orders: {"arguments": [...]} or an array of them (1..MAX_SUBMIT). */
-export function submission(body: unknown): string[][] {
+/** POST /api/orders: {"arguments": [...], "at"?: time} or an array of them (1..MAX_SUBMIT). */
+export function submission(body: unknown, now = new Date()): { rows: string[][]; due: Date[] } {
   const many = Array.isArray(body);
   const list = many ? body : [body];
   if (list.length === 0) throw bad('no orders: send {"arguments": [...]} or a non-empty array of them');
   if (list.length > MAX_SUBMIT) throw bad(`${list.length} orders in one request: at most ${MAX_SUBMIT}`);
-  return list.map((item, i) => {
+  const due: Date[] = [];
+  const rows = list.map((item, i) => {
     const where = many ? `[${i}]` : 'body';
     if (!isObject(item)) throw bad(`${where}: expected {"arguments": [...]}, got ${typeOf(item)}`);
-    onlyKeys(item, ['arguments'], where);
+    onlyKeys(item, ['arguments', 'at'], where);
+    due.push(item.at === undefined ? now : at(item.at, `${where}.at`, now));
     const args = item.arguments;
     if (!Array.isArray(args)) throw bad(`${where}.arguments: expected an array of strings, got ${typeOf(args)}`);
     args.forEach((a, j) => {
@@ -61,6 +63,17 @@ export function submission(body: unknown): string[][] {
     });
     return args as string[];
   });
+  return { rows, due };
+}
+
+/** `waiter add --at`'s times: "+30m", or an ISO time such as "2026-12-01T06:00:00Z". */
+function at(value: unknown, where: string, now: Date): Date {
+  if (typeof value !== 'string') throw bad(`${where}: expected a time such as "+30m" or "2026-12-01T06:00:00Z", got ${typeOf(value)}`);
+  try {
+    return moment('at', value, now);
+  } catch {
+    throw bad(`${where}: ${JSON.stringify(value)} is not a time (try "+30m" or "2026-12-01T06:00:00Z")`);
+  }
 }
 
 export interface ResetRequest {
