@@ -179,7 +179,8 @@ function drawWaiters(ws) {
       el('td', { 'data-label': 'running', cls: 'n', text: num((w.running || []).length) }),
       el('td', { 'data-label': 'delivered', cls: 'n', text: num(w.delivered) }),
       el('td', { 'data-label': 'failed', cls: 'n', text: num(w.failed) }),
-      el('td', { 'data-label': 'up', cls: 'n', text: since(w.started, w.ended ? Date.parse(w.ended) : now) }),
+      // Up until it ended, or for a STALE one until it was last seen (as waiter waiters shows it).
+      el('td', { 'data-label': 'up', cls: 'n', text: since(w.started, w.ended ? Date.parse(w.ended) : w.state === 'STALE' ? Date.parse(w.seen) : now) }),
       el('td', { 'data-label': 'seen', cls: 'n', text: since(w.seen, now) + ' ago' }),
       el('td', { 'data-label': 'now', cls: 'now' }, [cur ? el('span', null, [idLink(cur.order), el('span', { cls: 'mono small', text: ' ' + JSON.stringify(cur.arguments) })]) : el('span', { cls: 'dim', text: '–' })]),
     ]));
