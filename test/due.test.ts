@@ -140,6 +140,22 @@ describe('claims through due', () => {
     expect((await byId(k.db, stale.id)).due).toBeUndefined();
   });
 
+  test('counts: notYetDue is READY orders due later, not the live RUNNING ones that share the range; nextDue the soonest', async () => {
+    const kitchen = await open(k);
+    await kitchen.ensureIndexes();
+    const now = new Date();
+    const at = (ms: number) => new Date(+now + ms);
+    await orders(k.db).insertMany([
+      { _id: new ObjectId(), status: 'READY', arguments: ['now'], attempts: 0, due: at(-1000) },
+      { _id: new ObjectId(), status: 'READY', arguments: ['later'], attempts: 0, due: at(120_000) },
+      { _id: new ObjectId(), status: 'READY', arguments: ['much later'], attempts: 0, due: at(86_400_000) },
+      { _id: new ObjectId(), status: 'RUNNING', arguments: ['live'], attempts: 1, due: at(30_000), expires: at(30_000), claim: 'a' },
+      { _id: new ObjectId(), status: 'RUNNING', arguments: ['stale'], attempts: 1, due: at(-5000), expires: at(-5000), claim: 'b' },
+      { _id: new ObjectId(), status: 'DONE', arguments: ['done'], attempts: 1 },
+    ]);
+    expect(await kitchen.counts(now)).toMatchObject({ READY: 3, RUNNING: 2, DONE: 1, stale: 1, notYetDue: 2, nextDue: at(120_000) });
+  });
+
   test('a list written by the previous version (no due) is migrated on first use and delivered in _id order; its live order is left alone', async () => {
     const dir = await tempDir('echo');
     const log = join(dir, 'log');
@@ -206,5 +222,8 @@ describe(counted ? 'claim cost (explain)' : 'claim cost (explain): skipped, Ferr
     expect(mine.totalDocsExamined).toBeLessThanOrEqual(5);
     const former = await explain({ $or: [{ status: 'READY' }, { status: 'RUNNING', expires: { $lt: new Date() } }] }, { _id: 1 });
     expect(former.totalKeysExamined + former.totalDocsExamined).toBeGreaterThan(2000);
+    // status's not-yet-due count reads the range past now from the index alone (the 2,000 live orders are in it).
+    const count = await k.db.command({ explain: { count: 'orders', query: { due: { $gt: new Date() } } }, verbosity: 'executionStats' });
+    expect(count.executionStats.totalDocsExamined).toBe(0);
   });
 });
