@@ -325,8 +325,9 @@ export class Kitchen {
    * Reset: put orders back to READY, due now. ERROR orders always (if asked for). RUNNING
    * orders only when stale (lease expired), or started before `startedBefore`, or
    * every one with `force`. The claim is removed, so the waiter that held one can
-   * no longer record over it. Returns how many were reset, and how many RUNNING
-   * orders were left alone because they are alive.
+   * no longer record over it. READY orders without `due` (left by an older waiter)
+   * get one. Returns how many were reset, and how many RUNNING orders were left
+   * alone because they are alive.
    */
   async reset(opts: { statuses: State[]; force: boolean; startedBefore?: Date; now?: Date }): Promise<{ reset: number; leftAlone: number }> {
     const now = opts.now ?? new Date();
@@ -339,7 +340,11 @@ export class Kitchen {
       if (opts.startedBefore) or.push({ status: 'RUNNING', start: { $lt: opts.startedBefore } });
     }
     if (or.length === 0) return { reset: 0, leftAlone: 0 };
-    const r = await this.orders.updateMany(or.length === 1 ? or[0]! : { $or: or }, {
+    // READY orders an older waiter added or reset after the list was migrated have no
+    // `due`, so no claim sees them: a reset gives them one (a rare, manual command may
+    // read every READY order; claims never do).
+    or.push({ status: 'READY', due: { $exists: false } });
+    const r = await this.orders.updateMany({ $or: or }, {
       $set: { status: 'READY', due: now },
       $unset: { claim: '', heartbeat: '', expires: '' },
     });

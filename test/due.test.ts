@@ -178,6 +178,14 @@ describe('claims through due', () => {
     expect(await byId(k.db, ids[2]!)).toMatchObject({ status: 'RUNNING', claim: 'old-2', due: future });
     expect(await byId(k.db, ids[1]!)).toMatchObject({ status: 'DONE', attempts: 2 });
     expect((await byId(k.db, ids[3]!)).due).toBeUndefined();
+
+    // After the migration an older waiter adds an order (no due): this version's claims
+    // cannot see it until a reset gives it one.
+    const late = (await orders(k.db).insertOne({ status: 'READY', arguments: ['late'], attempts: 0 } as never)).insertedId;
+    expect((await waiter(k, ['deliver', ECHO], { env: { ECHO_LOG: log } })).stdout).toContain('Delivered 0 orders.');
+    expect((await waiter(k, ['reset'])).stdout).toBe('Reset 1 orders (1 still running, left alone)');
+    expect((await waiter(k, ['deliver', ECHO], { env: { ECHO_LOG: log } })).stdout).toContain('Delivered 1 orders.');
+    expect((await byId(k.db, late)).status).toBe('DONE');
   });
 
   test('beside an older waiter (which keeps expires, not due): its live order and its finished ones are never claimed', async () => {
