@@ -1,5 +1,6 @@
 // `waiter serve`: every API route and every bad input, against the real CLI process and
 // the real test server. Bad input: a 4xx with {"error": "<one line>"}, and nothing written.
+import { request } from 'node:http';
 import { ObjectId } from 'mongodb';
 import { describe, expect, inject, test } from 'vitest';
 import { until, waiter } from './support/cli.js';
@@ -201,7 +202,6 @@ describe('bad input: 4xx {"error"} and nothing written', () => {
     const post = (body: string, headers: Record<string, string> = { 'content-type': 'application/json' }) => s.call('/api/orders', { method: 'POST', body, headers });
     await nothingWritten(async () => {
       refused(await post('{"arguments": ["a"'), 400, /^the body is not JSON/);
-      refused(await post('arguments=a', { 'content-type': 'application/x-www-form-urlencoded' }), 400, /^the body is not JSON/);
       refused(await post(''), 400, /^the body is empty/);
       refused(await post('42'), 400, /^body: expected \{"arguments": \[\.\.\.\]\}, got number/);
       refused(await post('null'), 400, /got null/);
@@ -235,7 +235,7 @@ describe('bad input: 4xx {"error"} and nothing written', () => {
       refused(await reset({ olderThan: 'soon' }), 400, /olderThan: 'soon' is not a duration/);
       refused(await reset({ all: true }), 400, /^body: unknown field 'all'/);
       refused(await reset([]), 400, /^expected an object/);
-      refused(await s.call('/api/reset', { method: 'POST', body: 'force' }), 400, /^the body is not JSON/);
+      refused(await s.call('/api/reset', { method: 'POST', body: 'force', headers: { 'content-type': 'application/json' } }), 400, /^the body is not JSON/);
     });
   });
 
@@ -311,6 +311,69 @@ describe('authentication', () => {
     expect(s.stdout()).not.toContain('mongodb://');
     const info = await s.call('/api/info');
     expect(info.body).toEqual({ list: 'orders', db: k.name, kitchen: `${new URL(k.uri).host}/${k.name}`, auth: false, publicRead: false });
+  });
+});
+
+/** One raw HTTP request (fetch may not set Host, as a rebinding browser does), body parsed. */
+function raw(url: string, path: string, o: { method?: string; headers?: Record<string, string>; body?: string } = {}): Promise<{ status: number; body: any; headers: Record<string, unknown> }> {
+  return new Promise((resolve, reject) => {
+    const req = request(new URL(path, url), { method: o.method ?? 'GET', headers: o.headers ?? {} }, (res) => {
+      let text = '';
+      res.on('data', (d: Buffer) => (text += d.toString()));
+      res.on('end', () => resolve({ status: res.statusCode!, body: text.startsWith('{') ? JSON.parse(text) : text, headers: res.headers }));
+    });
+    req.on('error', reject);
+    req.end(o.body);
+  });
+}
+
+describe('cross-site requests (another web page the user visits)', () => {
+  test('a POST whose body is not declared application/json is refused 415: a page cannot send it without a CORS preflight, which gets no answer', async () => {
+    await orders().insertOne({ status: 'ERROR', arguments: ['e'], attempts: 1 });
+    const s = await serve(k);
+    await nothingWritten(async () => {
+      // What fetch(..., {mode: 'no-cors'}) and an HTML form can send: text/plain, a form, or nothing.
+      for (const path of ['/api/orders', '/api/reset']) {
+        const body = path === '/api/orders' ? '{"arguments": ["rm", "-rf"]}' : '{"force": true}';
+        refused(await s.call(path, { method: 'POST', body }), 415, /^Content-Type "text\/plain": send the body as application\/json/);
+        refused(await s.call(path, { method: 'POST', body, headers: { 'content-type': 'application/x-www-form-urlencoded' } }), 415, /^Content-Type "application\/x-www-form-urlencoded"/);
+        refused(await s.call(path, { method: 'POST', body: new Blob([body]) }), 415, /^Content-Type missing/);
+        refused(await s.call(path, { method: 'POST', body, headers: { 'content-type': 'multipart/form-data; boundary=x' } }), 415, /^Content-Type "multipart\/form-data"/);
+      }
+      // The preflight a browser sends before a cross-site application/json POST: no CORS grant.
+      const pre = await s.call('/api/orders', { method: 'OPTIONS', headers: { origin: 'https://evil.example', 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type' } });
+      expect(pre.status).toBe(404);
+      expect(pre.headers.get('access-control-allow-origin')).toBeNull();
+    });
+    const ok = await s.call('/api/orders', { method: 'POST', body: '{"arguments": ["x"]}', headers: { 'content-type': 'Application/JSON; charset=utf-8' } });
+    expect(ok.status).toBe(201);
+  });
+
+  test('DNS rebinding: a Host other than the bind address, localhost, 127.0.0.1 or [::1] with the port is refused 421, reads and writes alike', async () => {
+    await orders().insertOne({ status: 'READY', arguments: ['secret-arg'], attempts: 0 });
+    const s = await serve(k);
+    const port = new URL(s.url).port;
+    await nothingWritten(async () => {
+      for (const host of ['evil.example', `evil.example:${port}`, `127.0.0.1:${Number(port) + 1}`, `localhost.evil.example:${port}`, '127.0.0.1']) {
+        for (const path of ['/api/status', '/api/orders', '/']) {
+          const r = await raw(s.url, path, { headers: { host } });
+          refused(r, 421, /^Host ".*" is not this server's: use the URL waiter serve printed$/);
+          expect(JSON.stringify(r.body)).not.toContain('secret-arg');
+        }
+        refused(await raw(s.url, '/api/orders', { method: 'POST', headers: { host, 'content-type': 'application/json' }, body: '{"arguments": ["x"]}' }), 421, /^Host/);
+      }
+    });
+    for (const host of [`127.0.0.1:${port}`, `localhost:${port}`, `LOCALHOST:${port}`, `[::1]:${port}`]) {
+      expect((await raw(s.url, '/api/status', { headers: { host } })).status, host).toBe(200);
+    }
+  });
+
+  test('--bind 0.0.0.0 with a token answers any Host: the token protects it', async () => {
+    const s = await serve(k, ['--bind', '0.0.0.0'], { WAITER_TOKEN: TOKEN });
+    const url = `http://127.0.0.1:${new URL(s.url).port}/`;
+    const r = await raw(url, '/api/status', { headers: { host: 'waiter.internal.example:9999', authorization: `Bearer ${TOKEN}` } });
+    expect(r.status).toBe(200);
+    refused(await raw(url, '/api/status', { headers: { host: 'waiter.internal.example' } }), 401, /token/);
   });
 });
 

@@ -2,7 +2,7 @@ import type { Argv } from 'yargs';
 import { Kitchen } from '../kitchen.js';
 import { UsageError } from '../errors.js';
 import { createApp } from '../serve/app.js';
-import { isLoopback, listen } from '../serve/server.js';
+import { allowedHosts, isLoopback, listen } from '../serve/server.js';
 import { print, type CommandResult, type Globals, type IO } from './common.js';
 
 export const describe = 'Serve a live web page of the kitchen and an HTTP JSON API (see README: waiter serve)';
@@ -46,6 +46,8 @@ export async function run(g: Globals, o: ServeOptions, io: IO): Promise<CommandR
     // The pace chart and the latest failures read {status, stop}; deliver makes it too.
     // A read-only user cannot: the page then works, from slower queries.
     await kitchen.ensureFleetIndexes().catch((err: Error) => io.stderr.write(`waiter serve: could not create the fleet index (${err.message.split('\n')[0]}); the chart will be slower\n`));
+    // Set once the port is known (--port 0), before the first request is read.
+    let hosts: ReadonlySet<string> = new Set();
     const app = createApp({
       kitchen,
       list: g.list,
@@ -53,8 +55,11 @@ export async function run(g: Globals, o: ServeOptions, io: IO): Promise<CommandR
       publicRead: o.publicRead,
       log: (line) => io.stderr.write(`${line}\n`),
       ...(o.token ? { token: o.token } : {}),
+      // Beyond loopback (a token is then required) any Host goes: the token protects.
+      ...(isLoopback(o.bind) ? { hostAllowed: (h: string) => hosts.has(h) } : {}),
     });
     const server = await listen(app, o.port, o.bind);
+    hosts = allowedHosts(o.bind, server.port);
     const auth = o.token ? (o.publicRead ? 'token for writes' : 'token for reads and writes') : 'no token';
     print(io.stdout, `waiter serve: ${server.url} (list ${g.list}, ${auth}; Ctrl-C to stop)`);
     const signal = await new Promise<NodeJS.Signals>((resolve) => {

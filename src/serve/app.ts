@@ -8,7 +8,7 @@ import type { Kitchen } from '../kitchen.js';
 import type { Order } from '../order.js';
 import { statusReport, waitersReport } from '../report.js';
 import { cached } from './cache.js';
-import { HttpError, PAGE_FAILED, failedQuery, noQuery, orderId, pageQuery, parseJson, resetRequest, submission, waitersQuery } from './input.js';
+import { HttpError, PAGE_FAILED, jsonContentType, failedQuery, noQuery, orderId, pageQuery, parseJson, resetRequest, submission, waitersQuery } from './input.js';
 import { PAGE, PAGE_CSP } from './page.js';
 import { Pace } from './pace.js';
 
@@ -30,6 +30,11 @@ export interface AppOptions {
   token?: string;
   /** With a token: reads need none, writes still do. */
   publicRead: boolean;
+  /**
+   * Which Host headers to answer (DNS rebinding: another site's name resolving to
+   * this server); none = any Host (a non-loopback bind, protected by its token).
+   */
+  hostAllowed?: (host: string) => boolean;
   /** Server-side failures (5xx), one line each. Never given a token or the kitchen URI. */
   log: (line: string) => void;
 }
@@ -57,12 +62,20 @@ export function createApp(o: AppOptions): Hono {
     c.header('Referrer-Policy', 'no-referrer');
     c.header('Cache-Control', 'no-store');
   });
+  app.use('*', async (c, next) => {
+    const host = (c.req.header('host') ?? '').toLowerCase();
+    if (o.hostAllowed && !o.hostAllowed(host)) {
+      throw new HttpError(421, `Host ${JSON.stringify(host.slice(0, 100))} is not this server's: use the URL waiter serve printed`);
+    }
+    await next();
+  });
   app.use('/api/*', async (c, next) => {
     const write = c.req.method !== 'GET' && c.req.method !== 'HEAD';
     if (o.token && (write || !o.publicRead) && !allowed(c.req.header('authorization'))) {
       c.header('WWW-Authenticate', 'Bearer realm="waiter"');
       throw new HttpError(401, 'missing or wrong token: send Authorization: Bearer <token>');
     }
+    if (c.req.method === 'POST') jsonContentType(c.req.header('content-type'));
     await next();
   });
   app.use(

@@ -7,7 +7,7 @@ import { STATES, isState, type State } from '../order.js';
 
 export class HttpError extends Error {
   constructor(
-    readonly status: 400 | 401 | 404 | 413 | 503,
+    readonly status: 400 | 401 | 403 | 404 | 413 | 415 | 421 | 503,
     message: string,
   ) {
     super(message);
@@ -28,6 +28,18 @@ export function parseJson(text: string): unknown {
     return JSON.parse(text);
   } catch (err) {
     throw bad(`the body is not JSON: ${(err as Error).message.split('\n')[0]}`);
+  }
+}
+
+/**
+ * A write's body must say it is JSON. Browsers send a cross-site text/plain,
+ * form or no-cors POST without asking the server first; application/json they may
+ * send only after a CORS preflight, which this server never answers.
+ */
+export function jsonContentType(header: string | undefined): void {
+  const type = (header ?? '').split(';')[0]!.trim().toLowerCase();
+  if (type !== 'application/json') {
+    throw new HttpError(415, `Content-Type ${type === '' ? 'missing' : JSON.stringify(type)}: send the body as application/json (curl: -H 'Content-Type: application/json')`);
   }
 }
 

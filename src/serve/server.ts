@@ -9,6 +9,8 @@ import { UsageError } from '../errors.js';
 export interface Listening {
   /** http://host:port/ — the server's own address, nothing about the kitchen. */
   url: string;
+  /** The port listened on (the one picked, with --port 0). */
+  port: number;
   close(): Promise<void>;
 }
 
@@ -19,6 +21,17 @@ export function isLoopback(host: string): boolean {
   if (isIP(h) === 4) return h.startsWith('127.');
   const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(h);
   return mapped !== null && mapped[1]!.startsWith('127.');
+}
+
+/**
+ * The Host headers a loopback server answers: its bind address, localhost, 127.0.0.1
+ * and [::1], with its port (and without, on port 80). A page on another site that
+ * rebinds its own name to 127.0.0.1 sends its own name as Host, so it is refused.
+ */
+export function allowedHosts(bind: string, port: number): ReadonlySet<string> {
+  const b = bind.replace(/^\[|\]$/g, '').toLowerCase();
+  const names = ['localhost', '127.0.0.1', '[::1]', isIP(b) === 6 ? `[${b}]` : b];
+  return new Set(names.flatMap((n) => (port === 80 ? [`${n}:${port}`, n] : [`${n}:${port}`])));
 }
 
 export function listen(app: Hono, port: number, bind: string): Promise<Listening> {
@@ -39,6 +52,7 @@ export function listen(app: Hono, port: number, bind: string): Promise<Listening
       const host = isIP(bind) === 6 ? `[${bind}]` : bind;
       resolve({
         url: `http://${host}:${actual}/`,
+        port: actual,
         close: () =>
           new Promise<void>((done) => {
             server.close(() => done());
