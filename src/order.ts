@@ -1,6 +1,7 @@
 // The order document, its states and the transitions between them. Pure: no I/O.
 import { createHash } from 'node:crypto';
-import type { ObjectId } from 'mongodb';
+import { ObjectId } from 'mongodb';
+import { InputError } from './errors.js';
 
 export const STATES = ['READY', 'RUNNING', 'DONE', 'ERROR'] as const;
 export type State = (typeof STATES)[number];
@@ -151,3 +152,18 @@ export function uniqueKey(list: string, args: readonly string[]): string {
 
 /** How many characters of the arguments start a --unique key. */
 export const KEY_PREFIX = 32;
+
+/** An order id as users type it (show, the API's paths and cursors): 24 hex digits, any case. */
+export function orderId(text: string, what = 'order id'): ObjectId {
+  if (!/^[0-9a-fA-F]{24}$/.test(text)) throw new InputError(`${JSON.stringify(text.slice(0, 40))} is not an ${what} (24 hex digits)`);
+  return ObjectId.createFromHexString(text.toLowerCase());
+}
+
+/** An order's named columns (load --header, add --field) as {name: value}; names past its arguments are left out. */
+export function namedFields(names: readonly string[], args: readonly string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  names.forEach((n, i) => {
+    if (args[i] !== undefined) out[n] = args[i];
+  });
+  return out;
+}

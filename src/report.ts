@@ -1,6 +1,7 @@
 // What `status --json`, `waiters --json` print and the HTTP API serves: the fleet
 // view as plain JSON-able objects, from the kitchen's queries (no queries of its own).
 import type { Counts, Kitchen } from './kitchen.js';
+import { namedFields, type Order } from './order.js';
 import { EXITED_SHOWN_MS, etaSeconds, median, waiterState, type WaiterDoc, type WaiterState } from './fleet.js';
 
 /** Finished orders whose run times make the median. */
@@ -98,4 +99,19 @@ export function waiterReport(w: WaiterDoc, now: Date): WaiterReport {
     seen: w.seen.toISOString(),
     ...(w.ended ? { ended: w.ended.toISOString(), reason: w.reason ?? '' } : {}),
   };
+}
+
+/** An order as users see it: no claim token (internal to its waiter), `fields` {name: value} instead of the columns id. */
+export type OrderReport = Omit<Order, 'claim' | 'columns'> & { fields?: Record<string, string> };
+
+/** What `show --json`, `extract --json` and the API print for an order; `names`: its columns document's names, if any. */
+export function orderReport(o: Order, names?: readonly string[] | null): OrderReport {
+  const { claim: _claim, columns: _columns, ...rest } = o;
+  return names ? { ...rest, fields: namedFields(names, o.arguments ?? []) } : rest;
+}
+
+/** orderReport() of many orders, with one read of the list's column names (a handful of documents) when any has some. */
+export async function orderReports(k: Kitchen, orders: readonly Order[]): Promise<OrderReport[]> {
+  const all = orders.some((o) => o.columns) ? await k.allColumns() : new Map<string, string[]>();
+  return orders.map((o) => orderReport(o, o.columns ? all.get(o.columns) : undefined));
 }

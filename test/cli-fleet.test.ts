@@ -200,7 +200,7 @@ describe('show', () => {
 
   test('a malformed or unknown id: one line, exit 4', async () => {
     const bad = await waiter(k, ['show', 'nope']);
-    expect([bad.exitCode, bad.stderr]).toEqual([4, "waiter: show: 'nope' is not an order id (24 hex digits)"]);
+    expect([bad.exitCode, bad.stderr]).toEqual([4, 'waiter: show: "nope" is not an order id (24 hex digits)']);
     const id = new ObjectId().toHexString();
     const unknown = await waiter(k, ['show', id]);
     expect([unknown.exitCode, unknown.stderr]).toEqual([4, `waiter: show: no order ${id} in list 'orders'`]);

@@ -1,5 +1,6 @@
 import { describe, expect, test } from 'vitest';
-import { canTransition, errorLine, isState, nextStatus, retryDelayMs, succeeded, type Outcome } from '../src/order.js';
+import { InputError } from '../src/errors.js';
+import { canTransition, errorLine, isState, namedFields, nextStatus, orderId, retryDelayMs, succeeded, type Outcome } from '../src/order.js';
 
 const out = (o: Partial<Outcome>): Outcome => ({ output: '', ...o });
 
@@ -49,5 +50,20 @@ describe('order states', () => {
     // The defaults: backoff 2, capped at an hour.
     expect(retryDelayMs(2, { maxAttempts: 3, retryOn: [], delayMs: 1000 }, low)).toBe(2000);
     expect(retryDelayMs(30, { maxAttempts: 40, retryOn: [], delayMs: 1000 }, low)).toBe(3_600_000);
+  });
+});
+
+describe('what users type and see of an order', () => {
+  test('orderId: 24 hex digits in any case, else an InputError naming the text (cut to 40 characters)', () => {
+    expect(orderId('6B077A19D104B62A1A29FAA4').toHexString()).toBe('6b077a19d104b62a1a29faa4');
+    expect(() => orderId('nope')).toThrow(new InputError('"nope" is not an order id (24 hex digits)'));
+    expect(() => orderId('6b077a19d104b62a1a29faa', 'order id for after')).toThrow(/^"6b077a19d104b62a1a29faa" is not an order id for after/);
+    expect(() => orderId('x'.repeat(100))).toThrow(`"${'x'.repeat(40)}" is not`);
+  });
+
+  test('namedFields: names paired with arguments by position; names past the arguments left out, extra arguments unnamed', () => {
+    expect(namedFields(['animal', 'file name'], ['cat', 'a b.jpg', 'extra'])).toEqual({ animal: 'cat', 'file name': 'a b.jpg' });
+    expect(namedFields(['a', 'b', 'c'], ['1'])).toEqual({ a: '1' });
+    expect(namedFields([], ['1'])).toEqual({});
   });
 });

@@ -124,6 +124,33 @@ describe('reads', () => {
     expect(r.body).not.toHaveProperty('claim');
   });
 
+  test('every order view (GET /api/orders, /api/orders/:id, /api/failed) is `show --json`: named columns as fields, workdir, no claim or columns id', async () => {
+    const added = await waiter(k, ['add', '--field', 'animal=cat', '--field', 'file name=a b.jpg']);
+    const id = /Added order ([0-9a-f]{24})/.exec(added.stdout)![1]!;
+    // As a waiter left it: failed in its folder, still holding a claim.
+    await orders().updateOne({ _id: new ObjectId(id) }, { $set: { status: 'ERROR', attempts: 1, stop: new Date(), error: 'exit code 2', workdir: '/tmp/w/1', claim: 'secret-claim' } });
+    await orders().insertOne({ status: 'ERROR', arguments: ['plain'], attempts: 1, stop: new Date(0), error: 'exit code 1' });
+    const shown = JSON.parse((await waiter(k, ['show', '--json', id])).stdout);
+    expect(shown).toMatchObject({ _id: id, fields: { animal: 'cat', 'file name': 'a b.jpg' }, workdir: '/tmp/w/1' });
+    const s = await serve(k);
+    const one = await s.call(`/api/orders/${id}`);
+    const page = await s.call('/api/orders');
+    const failed = await s.call('/api/failed');
+    // ObjectIds from two processes within one second: their order is the random part's.
+    const byId = (list: any[], want: string) => list.find((o) => o._id === want);
+    const plainId = page.body.orders.find((o: any) => o._id !== id)._id;
+    for (const view of [one.body, byId(page.body.orders, id), byId(failed.body, id)]) {
+      expect(view).toEqual(shown);
+      expect(view).not.toHaveProperty('columns');
+      expect(view).not.toHaveProperty('claim');
+    }
+    // An order without named columns has no fields.
+    expect(page.body.orders).toHaveLength(2);
+    expect(byId(page.body.orders, plainId)).toMatchObject({ arguments: ['plain'] });
+    expect(byId(page.body.orders, plainId)).not.toHaveProperty('fields');
+    expect(byId(failed.body, plainId)).not.toHaveProperty('fields');
+  });
+
   test('GET / serves one self-contained page: no external resources, a CSP allowing only its own script', async () => {
     const s = await serve(k);
     const r = await s.call('/');

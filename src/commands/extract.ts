@@ -3,8 +3,9 @@ import { Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Argv } from 'yargs';
 import { REPORT_COLUMNS, reportWriter } from '../csv.js';
-import type { Order, State } from '../order.js';
+import { namedFields, type Order, type State } from '../order.js';
 import { progress } from '../progress.js';
+import { orderReport } from '../report.js';
 import { state, withKitchen, type CommandResult, type Globals, type IO } from './common.js';
 
 export const describe = 'Write a CSV report of the orders (NDJSON with --json)';
@@ -48,28 +49,19 @@ export function reportRow(o: Order): Record<string, string | number> {
 }
 
 /**
- * The named columns of a list, for extract: every name of every columns document, in
- * order of first appearance; a name equal to a report column gets an `arg_` prefix.
- * `fields(o)` gives an order's values by name.
+ * The named columns of a list, for extract's CSV: every name of every columns document,
+ * in order of first appearance; a name equal to a report column gets an `arg_` prefix.
  */
 export function namedColumns(all: Map<string, string[]>) {
   const names = [...new Set([...all.values()].flat())];
   const header = names.map((n) => ((REPORT_COLUMNS as readonly string[]).includes(n) ? `arg_${n}` : n));
-  const fields = (o: Order): Record<string, string> => {
-    const own = o.columns ? all.get(o.columns) : undefined;
-    const out: Record<string, string> = {};
-    own?.forEach((n, i) => {
-      const v = o.arguments?.[i];
-      if (v !== undefined) out[n] = v;
-    });
-    return out;
-  };
-  return { names, header, fields };
+  return { names, header };
 }
 
 export async function run(g: Globals, o: ExtractOptions, io: IO): Promise<CommandResult> {
   await withKitchen(g, async (k) => {
-    const named = namedColumns(await k.allColumns());
+    const all = await k.allColumns();
+    const named = namedColumns(all);
     const out: Writable = o.output ? createWriteStream(o.output) : io.stdout;
     const bar = progress(io.stderr, io.env, o.quiet);
     bar.start('extract', undefined, 'orders');
@@ -80,13 +72,14 @@ export async function run(g: Globals, o: ExtractOptions, io: IO): Promise<Comman
         try {
           for await (const order of k.list(o.status)) {
             bar.add(1);
+            const own = order.columns ? all.get(order.columns) : undefined;
             if (o.json) {
-              yield `${JSON.stringify(withoutInternals(order, order.columns ? named.fields(order) : undefined))}\n`;
+              yield `${JSON.stringify(orderReport(order, own))}\n`;
               continue;
             }
             const row = reportRow(order);
             if (named.names.length > 0) {
-              const f = named.fields(order);
+              const f = own ? namedFields(own, order.arguments ?? []) : {};
               named.names.forEach((n, i) => (row[named.header[i]!] = f[n] ?? ''));
             }
             yield row;
@@ -103,10 +96,4 @@ export async function run(g: Globals, o: ExtractOptions, io: IO): Promise<Comman
     else await pipeline(rows, reportWriter(named.header), out, { end });
   });
   return {};
-}
-
-/** The document as users see it (extract --json, show): without the claim token; the columns reference replaced by `fields` {name: value} when given. */
-export function withoutInternals(o: Order, fields?: Record<string, string>): Omit<Order, 'claim' | 'columns'> & { fields?: Record<string, string> } {
-  const { claim: _claim, columns: _columns, ...rest } = o;
-  return fields ? { ...rest, fields } : rest;
 }

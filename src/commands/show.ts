@@ -1,10 +1,10 @@
-import { ObjectId } from 'mongodb';
+import type { ObjectId } from 'mongodb';
 import type { Argv } from 'yargs';
 import { InputError } from '../errors.js';
 import { span } from '../fleet.js';
-import type { Attempt, Order } from '../order.js';
+import { namedFields, orderId, type Attempt, type Order } from '../order.js';
+import { orderReport } from '../report.js';
 import { print, withKitchen, type CommandResult, type Globals, type IO } from './common.js';
-import { withoutInternals } from './extract.js';
 
 export const describe = 'Everything about one order: status, arguments, times, exit, every attempt, the output tail';
 
@@ -20,9 +20,11 @@ export interface ShowOptions {
 }
 
 export function options(argv: Record<string, unknown>): ShowOptions {
-  const text = String(argv.id ?? '').trim();
-  if (!/^[0-9a-fA-F]{24}$/.test(text)) throw new InputError(`show: '${text}' is not an order id (24 hex digits)`);
-  return { id: ObjectId.createFromHexString(text), json: Boolean(argv.json) };
+  try {
+    return { id: orderId(String(argv.id ?? '').trim()), json: Boolean(argv.json) };
+  } catch (err) {
+    throw err instanceof InputError ? new InputError(`show: ${err.message}`) : err;
+  }
 }
 
 export async function run(g: Globals, o: ShowOptions, io: IO): Promise<CommandResult> {
@@ -32,18 +34,9 @@ export async function run(g: Globals, o: ShowOptions, io: IO): Promise<CommandRe
   });
   if (!order) throw new InputError(`show: no order ${o.id.toHexString()} in list '${g.list}'`);
   const fields = names ? namedFields(names, order.arguments ?? []) : undefined;
-  const lines = o.json ? [JSON.stringify(withoutInternals(order, fields))] : render(order, fields);
+  const lines = o.json ? [JSON.stringify(orderReport(order, names))] : render(order, fields);
   for (const line of lines) print(io.stdout, line);
   return {};
-}
-
-/** An order's named columns (load --header, add --field) as {name: value}. */
-function namedFields(names: readonly string[], args: readonly string[]): Record<string, string> {
-  const out: Record<string, string> = {};
-  names.forEach((n, i) => {
-    if (args[i] !== undefined) out[n] = args[i];
-  });
-  return out;
 }
 
 export function render(o: Order, fields?: Record<string, string>): string[] {

@@ -3,12 +3,12 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { Hono, type Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
-import { KitchenError } from '../errors.js';
+import { InputError, KitchenError } from '../errors.js';
 import type { Kitchen } from '../kitchen.js';
-import type { Order } from '../order.js';
-import { statusReport, waitersReport } from '../report.js';
+import { orderId } from '../order.js';
+import { orderReport, orderReports, statusReport, waitersReport } from '../report.js';
 import { cached } from './cache.js';
-import { HttpError, PAGE_FAILED, jsonContentType, failedQuery, noQuery, orderId, pageQuery, parseJson, resetRequest, submission, waitersQuery } from './input.js';
+import { HttpError, PAGE_FAILED, jsonContentType, failedQuery, noQuery, pageQuery, parseJson, resetRequest, submission, waitersQuery } from './input.js';
 import { PAGE, PAGE_CSP } from './page.js';
 import { Pace } from './pace.js';
 
@@ -47,7 +47,7 @@ export function createApp(o: AppOptions): Hono {
   const pace = new Pace(k);
   const chart = cached(() => guard('pace', () => pace.chart()), MAX_AGE_MS, MAX_STALE_MS);
   // The page's list of failures (the default limit) is shared the same way.
-  const failed = cached(() => guard('latest failed orders', () => k.latestFailed(PAGE_FAILED)), MAX_AGE_MS, MAX_STALE_MS);
+  const failed = cached(() => guard('latest failed orders', async () => orderReports(k, await k.latestFailed(PAGE_FAILED))), MAX_AGE_MS, MAX_STALE_MS);
   const wrote = () => {
     status.invalidate();
     chart.invalidate();
@@ -116,11 +116,8 @@ export function createApp(o: AppOptions): Hono {
 
   app.get('/api/failed', async (c) => {
     const q = failedQuery(c.req.queries());
-    if (q.limit === PAGE_FAILED) {
-      const shared = await failed();
-      return withAge(c, { value: shared.value.map(publicOrder), ageMs: shared.ageMs });
-    }
-    return c.json((await guard('latest failed orders', () => k.latestFailed(q.limit))).map(publicOrder));
+    if (q.limit === PAGE_FAILED) return withAge(c, await failed());
+    return c.json(await guard('latest failed orders', async () => orderReports(k, await k.latestFailed(q.limit))));
   });
 
   app.get('/api/orders', async (c) => {
@@ -129,7 +126,8 @@ export function createApp(o: AppOptions): Hono {
       k.page({ limit: q.limit, newest: q.newest, ...(q.status ? { status: q.status } : {}), ...(q.after ? { after: q.after } : {}) }),
     );
     const last = orders.at(-1);
-    return c.json({ orders: orders.map(publicOrder), next: orders.length === q.limit && last ? last._id.toHexString() : null });
+    const shown = await guard('list orders', () => orderReports(k, orders));
+    return c.json({ orders: shown, next: orders.length === q.limit && last ? last._id.toHexString() : null });
   });
 
   app.get('/api/orders/:id', async (c) => {
@@ -137,7 +135,8 @@ export function createApp(o: AppOptions): Hono {
     const id = orderId(c.req.param('id'));
     const order = await guard('find the order', () => k.order(id));
     if (!order) throw new HttpError(404, `no order ${id.toHexString()} in list '${o.list}'`);
-    return c.json(publicOrder(order));
+    const names = order.columns ? await guard('find the order', () => k.columns(order.columns!)) : null;
+    return c.json(orderReport(order, names));
   });
 
   app.post('/api/orders', async (c) => {
@@ -170,14 +169,10 @@ function withAge(c: Context, shared: { value: unknown; ageMs: number }): Respons
   return c.json(shared.value as object);
 }
 
-/** The order as the API shows it: everything but the claim token (internal to its waiter). */
-function publicOrder(order: Order): Omit<Order, 'claim'> {
-  const { claim: _claim, ...rest } = order;
-  return rest;
-}
-
 function errorResponse(c: Context, err: Error, log: (line: string) => void): Response {
   if (err instanceof HttpError) return c.json({ error: err.message }, err.status);
+  // A malformed order id (orderId, shared with `waiter show`).
+  if (err instanceof InputError) return c.json({ error: oneLine(err.message) }, 400);
   if (err instanceof KitchenError) {
     log(`waiter serve: ${c.req.method} ${c.req.path}: ${err.message}`);
     return c.json({ error: oneLine(err.message) }, 503);

@@ -1,9 +1,9 @@
 // What the API accepts: request bodies and query strings parsed into typed values, or
-// an HttpError whose one-line message names the field. Pure: no I/O, nothing written.
-import { ObjectId } from 'mongodb';
+// an HttpError (an InputError for a malformed order id: also 400) whose one-line message names the field. Pure: no I/O, nothing written.
+import type { ObjectId } from 'mongodb';
 import { duration, moment } from '../commands/common.js';
 import { WaiterError } from '../errors.js';
-import { STATES, isState, type State } from '../order.js';
+import { STATES, isState, orderId, type State } from '../order.js';
 
 export class HttpError extends Error {
   constructor(
@@ -120,12 +120,6 @@ export function resetRequest(body: unknown): ResetRequest {
     }
   }
   return r;
-}
-
-/** An order id from a path or cursor: 24 hex digits. */
-export function orderId(text: string, what = 'order id'): ObjectId {
-  if (!/^[0-9a-fA-F]{24}$/.test(text)) throw bad(`${JSON.stringify(text.slice(0, 40))} is not an ${what} (24 hex digits)`);
-  return ObjectId.createFromHexString(text.toLowerCase());
 }
 
 export interface PageQuery {
