@@ -1,7 +1,8 @@
 // Pure parts of `waiter serve`: the pace chart's incremental reads, the shared cache,
 // the token check and the loopback test.
+import { readFile } from 'node:fs/promises';
 import { describe, expect, test } from 'vitest';
-import { tokenCheck } from '../src/serve/app.js';
+import { MAX_STALE_MS, tokenCheck } from '../src/serve/app.js';
 import { cached } from '../src/serve/cache.js';
 import { MINUTE, Pace } from '../src/serve/pace.js';
 import { isLoopback } from '../src/serve/server.js';
@@ -114,4 +115,11 @@ test('tokenCheck: only "Bearer <exact token>"', () => {
 test('isLoopback', () => {
   for (const h of ['127.0.0.1', '127.1.2.3', 'localhost', '::1', '[::1]', '::ffff:127.0.0.1']) expect(isLoopback(h), h).toBe(true);
   for (const h of ['0.0.0.0', '::', '10.0.0.1', '128.0.0.1', 'example.com', '::ffff:10.0.0.1']) expect(isLoopback(h), h).toBe(false);
+});
+
+test('the README says how old a served answer may be while the kitchen recounts: MAX_STALE_MS', async () => {
+  const readme = await readFile(new URL('../README.md', import.meta.url), 'utf8');
+  const said = /the last answer \(≤ (\d+) (s|min) old/.exec(readme);
+  expect(said, 'the sentence about stale answers').not.toBeNull();
+  expect(Number(said![1]) * (said![2] === 'min' ? 60_000 : 1000)).toBe(MAX_STALE_MS);
 });
