@@ -327,6 +327,16 @@ describe('authentication', () => {
     expect(s.stdout()).not.toContain(TOKEN);
   });
 
+  test('/api/waiters shows each waiter\'s deliver command line, even to --public-read readers; its environment never (README: secrets go in the env)', async () => {
+    const d = await waiter(k, ['-n', 'box', 'deliver', './fixtures/ok.sh', '--api-key=argv-visible'], { env: { CRUNCH_API_KEY: 'env-hidden-value' } });
+    expect(d.exitCode).toBe(0); // empty list: registers, then exits
+    const s = await serve(k, ['--public-read'], { WAITER_TOKEN: TOKEN });
+    const r = await s.call('/api/waiters');
+    expect(r.status).toBe(200);
+    expect(r.body).toMatchObject([{ name: 'box', state: 'EXITED', command: ['./fixtures/ok.sh', '--api-key=argv-visible'] }]);
+    expect(r.text).not.toContain('env-hidden-value');
+  });
+
   test('without a token on loopback everything is open', async () => {
     const s = await serve(k);
     expect(s.stdout()).toMatch(/^waiter serve: http:\/\/127\.0\.0\.1:\d+\/ \(list orders, no token; Ctrl-C to stop\)\n$/);
