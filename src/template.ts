@@ -9,7 +9,9 @@
 //   {id} {attempt} {waiter} {hash}   the order's id, attempt, this waiter, argumentsHash()
 //   {{  }}      a literal { or }
 // A command without any placeholder is used verbatim, `{{` included (so a Go template
-// such as --format '{{.Id}}' keeps working), and gets the arguments appended.
+// such as --format '{{.Id}}' keeps working), and gets the arguments appended; a
+// --workdir without any is one folder, used as written (expandWord: nothing appended,
+// and each value put in must be one folder name).
 // Anything else in braces (`{a b}`, `{print $1}`, `{x,y}`) is literal text. Names in
 // braces are [A-Za-z_][A-Za-z0-9_.-]*; a column with another name is reached by
 // position or by its WAITER_ARG_ variable. Built-in names win over columns.
@@ -115,7 +117,7 @@ export function expand(t: Template, f: Fields): Expanded {
     return { argv };
   }
   const argv: string[] = [];
-  let hash: string | undefined;
+  const hash = { value: undefined as string | undefined };
   for (const word of t.words) {
     if (word.length === 1 && typeof word[0] !== 'string' && word[0]!.kind === 'all') {
       argv.push(...f.arguments);
@@ -123,39 +125,9 @@ export function expand(t: Template, f: Fields): Expanded {
     }
     let text = '';
     for (const p of word) {
-      if (typeof p === 'string') {
-        text += p;
-        continue;
-      }
-      switch (p.kind) {
-        case 'all':
-          text += f.arguments.join(' ');
-          break;
-        case 'position': {
-          const v = f.arguments[p.n - 1];
-          if (v === undefined) return { error: `{${p.n}}: the order has ${count(f.arguments.length)}` };
-          text += v;
-          break;
-        }
-        case 'column': {
-          const v = column(f, p.name);
-          if (typeof v !== 'string') return v;
-          text += v;
-          break;
-        }
-        case 'id':
-          text += f.id;
-          break;
-        case 'attempt':
-          text += String(f.attempt);
-          break;
-        case 'waiter':
-          text += f.waiter;
-          break;
-        case 'hash':
-          text += hash ??= argumentsHash(f.arguments);
-          break;
-      }
+      const v = typeof p === 'string' ? p : fill(p, f, hash);
+      if (typeof v !== 'string') return v;
+      text += v;
     }
     argv.push(text);
   }
@@ -163,11 +135,97 @@ export function expand(t: Template, f: Fields): Expanded {
   return { argv };
 }
 
-/** Expands a one-word template (--workdir). */
+/** One slot's text for an order, or why the order cannot fill it. `hash` caches {hash} per expansion. */
+function fill(p: Slot, f: Fields, hash: { value: string | undefined }): string | { error: string } {
+  switch (p.kind) {
+    case 'all':
+      return f.arguments.join(' ');
+    case 'position': {
+      const v = f.arguments[p.n - 1];
+      return v ?? { error: `{${p.n}}: the order has ${count(f.arguments.length)}` };
+    }
+    case 'column':
+      return column(f, p.name);
+    case 'id':
+      return f.id;
+    case 'attempt':
+      return String(f.attempt);
+    case 'waiter':
+      return f.waiter;
+    case 'hash':
+      return (hash.value ??= argumentsHash(f.arguments));
+  }
+}
+
+/**
+ * Expands the --workdir template: one folder path. Without placeholders it is used as
+ * it is (nothing appended: `--workdir runs` is the folder runs). With them, every value
+ * put in (each argument for {}) must be usable as ONE folder name: no '/', no NUL, not
+ * '.' or '..', and no path segment holding a placeholder may come out as '.' or '..'
+ * (`{1}{2}` from '.' and '.'). So an order's fields (which may come from anyone who can
+ * POST /api/orders) choose a folder inside the one the template's literal text names,
+ * never one outside it; an order that breaks the rule ends in ERROR, unrun.
+ */
 export function expandWord(t: Template, f: Fields): { text: string; error?: undefined } | { error: string; text?: undefined } {
-  const e = expand(t, f);
-  if (e.error !== undefined) return { error: e.error };
-  return { text: e.argv.join(' ') };
+  if (!t.placeholders) return { text: t.source.join(' ') };
+  const hash = { value: undefined as string | undefined };
+  const words: string[] = [];
+  for (const word of t.words) {
+    let text = '';
+    /** Where the current path segment began in `text`, and whether a value went into it. */
+    let segment = 0;
+    let filled = false;
+    const endSegment = (end: number): { error: string } | undefined => {
+      const s = text.slice(segment, end);
+      if (filled && (s === '.' || s === '..')) return { error: `a placeholder makes the path segment '${s}' in '${source(word)}'; a value in --workdir must be one folder name` };
+      return undefined;
+    };
+    for (const p of word) {
+      if (typeof p === 'string') {
+        for (const ch of p) {
+          if (ch === '/') {
+            const bad = endSegment(text.length);
+            if (bad) return bad;
+            segment = text.length + 1;
+            filled = false;
+          }
+          text += ch;
+        }
+        continue;
+      }
+      const values = p.kind === 'all' ? f.arguments : [fill(p, f, hash)];
+      for (const v of values) {
+        if (typeof v !== 'string') return v;
+        const why = v.includes('/') ? "contains '/'" : v.includes('\0') ? 'contains a NUL byte' : v === '.' || v === '..' ? `is '${v}'` : undefined;
+        if (why) return { error: `${slotText(p)}: the value ${JSON.stringify(v)} ${why}; a value in --workdir must be one folder name` };
+      }
+      const v = fill(p, f, hash) as string;
+      text += v;
+      filled = true;
+    }
+    const bad = endSegment(text.length);
+    if (bad) return bad;
+    words.push(text);
+  }
+  return { text: words.join(' ') };
+}
+
+function slotText(p: Slot): string {
+  switch (p.kind) {
+    case 'all':
+      return '{}';
+    case 'position':
+      return `{${p.n}}`;
+    case 'column':
+      return `{${p.name}}`;
+    default:
+      return `{${p.kind}}`;
+  }
+}
+
+/** A parsed word written back (for messages). */
+function source(word: Word): string {
+  return word.map((p) => (typeof p === 'string' ? p.replace(/[{}]/g, '$&$&') : slotText(p))).join('');
 }
 
 function column(f: Fields, name: string): string | { error: string } {

@@ -154,6 +154,36 @@ describe('--workdir', () => {
   });
 });
 
+describe('--workdir: fixed folders and escapes', () => {
+  test('without a placeholder the folder is used as written: the arguments are not appended to it', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'waiter-'));
+    await seed([['a.png', '720p'], ['b.png', '1080p']]);
+    const r = await waiter(k, ['deliver', '--workdir', join(dir, 'runs'), '--shell', 'echo "pwd: $(pwd)"']);
+    expect(r.exitCode).toBe(0);
+    expect(r.stdout.split('\n').filter((l) => l.startsWith('pwd: '))).toEqual([`pwd: ${join(dir, 'runs')}`, `pwd: ${join(dir, 'runs')}`]);
+    expect((await byId()).map((o) => [o.status, o.workdir])).toEqual([['DONE', join(dir, 'runs')], ['DONE', join(dir, 'runs')]]);
+    expect(await readdir(dir)).toEqual(['runs']);
+  });
+
+  test("a field that would leave the folder ('/' or '..') ends its order in ERROR unrun; nothing is created outside", async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'waiter-'));
+    await seed([['../../escaped'], ['..'], ['ok']]);
+    const r = await waiter(k, ['deliver', '--workdir', join(dir, 'runs', '{1}'), '--save-output', '--shell', 'echo ran "$1"']);
+    expect(r.exitCode).toBe(1);
+    expect(r.stdout).toContain('ran ok');
+    expect(r.stdout).not.toContain('ran ..');
+    const rule = 'a value in --workdir must be one folder name';
+    expect((await byId()).map((o) => [o.status, o.error])).toEqual([
+      ['ERROR', `--workdir {1}: the value "../../escaped" contains '/'; ${rule}`],
+      ['ERROR', `--workdir {1}: the value ".." is '..'; ${rule}`],
+      ['DONE', undefined],
+    ]);
+    expect(await readdir(dir)).toEqual(['runs']);
+    expect(await readdir(join(dir, 'runs'))).toEqual(['ok']);
+    expect(await readFile(join(dir, 'runs', 'ok', 'stdout'), 'utf8')).toBe('ran ok\n');
+  });
+});
+
 describe('completion', () => {
   test('waiter completion prints a bash script; the script\'s query completes commands and each command\'s options', async () => {
     const script = await waiter(k, ['completion'], { env: { SHELL: '/bin/bash' } });

@@ -64,6 +64,30 @@ describe('expand', () => {
     expect(expandWord(parseTemplate(['runs/{1}-{2}']), order(['a', 'b']))).toEqual({ text: 'runs/a-b' });
     expect(expandWord(parseTemplate(['runs/{3}']), order(['a']))).toEqual({ error: '{3}: the order has 1 argument' });
   });
+
+  test('expandWord (--workdir) without a placeholder: the folder as written, the arguments never appended', () => {
+    expect(expandWord(parseTemplate(['runs']), order(['a.png', '720p']))).toEqual({ text: 'runs' });
+    expect(expandWord(parseTemplate(['runs/{{x}}']), order(['a']))).toEqual({ text: 'runs/{{x}}' });
+  });
+
+  test('expandWord (--workdir): a value must be one folder name, so no order reaches outside the literal folder', () => {
+    const w = (t: string, args: string[]) => expandWord(parseTemplate([t]), order(args));
+    const rule = 'a value in --workdir must be one folder name';
+    expect(w('runs/{1}', ['../../x'])).toEqual({ error: `{1}: the value "../../x" contains '/'; ${rule}` });
+    expect(w('runs/{1}', ['..'])).toEqual({ error: `{1}: the value ".." is '..'; ${rule}` });
+    expect(w('runs/{1}', ['.'])).toEqual({ error: `{1}: the value "." is '.'; ${rule}` });
+    expect(w('runs/{1}', ['a\0b'])).toEqual({ error: `{1}: the value "a\\u0000b" contains a NUL byte; ${rule}` });
+    expect(w('runs/x-{}', ['ok', '/etc'])).toEqual({ error: `{}: the value "/etc" contains '/'; ${rule}` });
+    expect(w('/abs/{1}', ['/etc'])).toMatchObject({ error: expect.stringContaining("contains '/'") });
+    // An empty value beside literal dots would make '..' too.
+    expect(w('runs/.{1}./x', [''])).toEqual({ error: `a placeholder makes the path segment '..' in 'runs/.{1}./x'; ${rule}` });
+    expect(w('runs/{1}{2}', ['', '.'])).toEqual({ error: `{2}: the value "." is '.'; ${rule}` });
+    // Allowed: dots inside a name, spaces, the operator's own literal '..', an empty value.
+    expect(w('runs/{1}-{2}', ['..a', 'b c'])).toEqual({ text: 'runs/..a-b c' });
+    expect(w('../runs/{1}', ['a'])).toEqual({ text: '../runs/a' });
+    expect(w('runs/{1}/x', [''])).toEqual({ text: 'runs//x' });
+    expect(w('runs/{id}-{attempt}-{hash}', ['a'])).toMatchObject({ text: expect.stringMatching(/^runs\/[0-9a-f]+-2-[0-9a-f]{16}$/) });
+  });
 });
 
 describe('--shell refusal and names', () => {
