@@ -503,6 +503,7 @@ export class Kitchen {
    * _id ranges of at most CLEAN_BATCH orders: one deleteMany over a large list fails
    * on FerretDB v1 ("too many SQL variables"), and a range is cheap to match on both
    * servers (an $in of thousands of ids is not, on FerretDB). Returns how many.
+   * A whole clean (no state) also empties `<list>.waiters` and `<list>.columns`.
    */
   async clean(status?: State): Promise<number> {
     const filter: Filter<Order> = status ? { status } : {};
@@ -514,8 +515,12 @@ export class Kitchen {
       if (!last) break;
     }
     // A whole clean also forgets the list's waiters (live ones write themselves back
-    // at their next heartbeat).
-    if (!status) await this.waiters.deleteMany({});
+    // at their next heartbeat) and its column names (no order references them now;
+    // left behind, extract would print them as columns of the next, plain load).
+    if (!status) {
+      await this.waiters.deleteMany({});
+      await this.columnDocs.deleteMany({});
+    }
     return deleted;
   }
 

@@ -122,6 +122,22 @@ describe('named columns', () => {
   });
 });
 
+describe('clean', () => {
+  test('a whole clean forgets the column names: extract after a plain reload has no named columns', async () => {
+    expect((await waiter(k, ['load', '--header', `${FIXTURES}named.csv`])).exitCode).toBe(0);
+    expect(await k.db.collection('orders.columns').countDocuments()).toBe(1);
+    expect((await waiter(k, ['clean', '--status', 'READY'])).stdout).toBe('Cleaned 2 orders.');
+    expect(await k.db.collection('orders.columns').countDocuments()).toBe(1); // a clean of one state keeps them
+    expect((await waiter(k, ['load', '--header', `${FIXTURES}named.csv`])).exitCode).toBe(0);
+    expect((await waiter(k, ['clean'])).stdout).toBe('Cleaned 2 orders.');
+    expect(await k.db.collection('orders.columns').countDocuments()).toBe(0);
+    await seed([['x', 'y']]);
+    const rows = parse((await waiter(k, ['extract'])).stdout, { columns: true }) as Record<string, string>[];
+    expect(Object.keys(rows[0]!)).toEqual(['_id', 'status', 'waiter', 'start', 'stop', 'arguments', 'error', 'exit_code', 'attempts', 'workdir']);
+    expect(JSON.parse((await waiter(k, ['extract', '--json'])).stdout)).not.toHaveProperty('fields');
+  });
+});
+
 describe('--workdir', () => {
   test('a folder per order, created, the command runs there, recorded and extracted; --save-output keeps full output', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'waiter-'));
