@@ -4,9 +4,9 @@
 // loop against a real server is covered by cli-deliver, recovery* and outage.
 import { randomUUID } from 'node:crypto';
 import { Writable } from 'node:stream';
-import { ObjectId } from 'mongodb';
+import { MongoNetworkError, ObjectId } from 'mongodb';
 import { expect, test } from 'vitest';
-import { deliver, type DeliverDeps, type DeliverOptions } from '../src/deliver/loop.js';
+import { deliver, preparer, templateOf, type DeliverDeps, type DeliverOptions } from '../src/deliver/loop.js';
 import { Shutdown } from '../src/deliver/shutdown.js';
 import type { Claimed, Finish } from '../src/kitchen.js';
 import type { Outcome } from '../src/order.js';
@@ -145,4 +145,38 @@ test('a record that fails fails the run, and every order the waiter ran was give
   // No order is run and then abandoned without an attempt to record it.
   expect(finishCalls).toEqual(ran);
   expect(ran.length).toBeLessThan(3);
+});
+
+test('a signal while the column names are being read puts the order back READY (INTERRUPTED), unrun, and caches nothing', async () => {
+  const shutdown = new Shutdown();
+  let reads = 0;
+  const finishes: Finish[] = [];
+  let claims = 0;
+  const kitchen: DeliverDeps['kitchen'] = {
+    claim: async (waiter, _lease, now = new Date(), token = randomUUID()) =>
+      claims++ === 0 ? { id: new ObjectId(), token, attempt: 1, waiter, start: now, arguments: ['cat'], history: [], columns: 'c1' } : null,
+    heartbeat: async () => true,
+    finish: async (_c, f) => (finishes.push(f), true),
+    columns: async () => {
+      if (++reads === 1) {
+        shutdown.receive('SIGINT'); // Ctrl-C while the kitchen is away
+        throw new MongoNetworkError('connection refused');
+      }
+      return ['animal'];
+    },
+  };
+  const { start, ran } = commands();
+  const opts = options({ command: 'job', commandArgs: ['{animal}'] });
+  const r = await deliver(opts, { kitchen, start, stdout: sink(), stderr: sink(), log: () => undefined, shutdown });
+  expect(ran).toEqual([]);
+  expect(finishes).toMatchObject([{ status: 'READY', result: 'INTERRUPTED', error: 'interrupted by SIGINT' }]);
+  expect(r).toEqual({ delivered: 0, failed: 0, lost: 0, interrupted: 1 });
+
+  // Not cached: the same preparer reads the names again for the next order.
+  const prepare = preparer(opts, templateOf(opts), { kitchen }, () => undefined, shutdown);
+  const c: Claimed = { id: new ObjectId(), token: 't', attempt: 1, waiter: 'w', start: new Date(), arguments: ['dog'], history: [], columns: 'c1' };
+  reads = 0;
+  expect(await prepare(c)).toMatchObject({ interrupted: true });
+  expect(await prepare(c)).toMatchObject({ file: 'job', args: ['dog'], env: { WAITER_ARG_ANIMAL: 'dog' } });
+  expect(reads).toBe(2);
 });

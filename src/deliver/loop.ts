@@ -165,6 +165,10 @@ export async function deliver(opts: DeliverOptions, deps: DeliverDeps): Promise<
     const prepared = prepare(c);
     // No columns and no --workdir: ready at once, no await on the hot path.
     const p = prepared instanceof Promise ? await prepared : prepared;
+    if (p.interrupted) {
+      // Stopped before it could run (reading its column names): back READY, as a run stopped by the signal.
+      return { c, finish: { status: 'READY', result: 'INTERRUPTED', stop: new Date(), output: '', error: p.error } };
+    }
     if (p.error !== undefined) {
       // Not run: nothing a retry would change. The order ends in ERROR and the waiter goes on.
       const finish: Finish = { status: 'ERROR', result: 'ERROR', stop: new Date(), output: '', error: p.error };
@@ -301,8 +305,9 @@ interface Ran {
 
 /** What runs for one order: the program, its arguments, extra environment, its folder; or why it cannot run. */
 export type Prepared =
-  | { file: string; args: string[]; env: Record<string, string>; workdir?: string; error?: undefined }
-  | { error: string; workdir?: string };
+  | { file: string; args: string[]; env: Record<string, string>; workdir?: string; error?: undefined; interrupted?: undefined }
+  /** `interrupted`: a signal stopped the preparation (not the order's fault): the order goes back READY. */
+  | { error: string; workdir?: string; interrupted?: boolean };
 
 /**
  * Per order: names of its columns (one read per columns document per waiter, then
@@ -310,13 +315,17 @@ export type Prepared =
  * Without placeholders, columns or --workdir this is the old append, no I/O.
  */
 export function preparer(opts: DeliverOptions, template: Template | undefined, deps: Pick<DeliverDeps, 'kitchen'>, log: (line: string) => void, shutdown?: Shutdown, dryRun = false) {
-  const cache = new Map<string, Promise<readonly string[] | undefined>>();
-  const namesOf = (columns: string): Promise<readonly string[] | undefined> => {
+  const cache = new Map<string, Promise<readonly string[] | undefined | 'stopped'>>();
+  /** The names (undefined: no such document), or 'stopped' when a signal ended the retries: then nothing is cached. */
+  const namesOf = (columns: string): Promise<readonly string[] | undefined | 'stopped'> => {
     const read = deps.kitchen.columns;
     if (!read) return Promise.resolve(undefined);
     let names = cache.get(columns);
     if (!names) {
-      names = retrying(() => read.call(deps.kitchen, columns), { what: 'reading column names', log, ...(shutdown ? { shutdown } : {}) }).then((n) => (n === 'stopped' || n === null ? undefined : n));
+      names = retrying(() => read.call(deps.kitchen, columns), { what: 'reading column names', log, ...(shutdown ? { shutdown } : {}) }).then((n) => {
+        if (n === 'stopped') cache.delete(columns);
+        return n ?? undefined;
+      });
       names.catch(() => cache.delete(columns));
       cache.set(columns, names);
     }
@@ -353,7 +362,9 @@ export function preparer(opts: DeliverOptions, template: Template | undefined, d
     return { file, args, env, workdir };
   };
 
-  return (c: Claimed): Prepared | Promise<Prepared> => (c.columns ? namesOf(c.columns).then((names) => withNames(c, names)) : withNames(c, undefined));
+  const stopped = (): Prepared => ({ error: `interrupted by ${shutdown?.signal ?? 'a signal'}`, interrupted: true });
+  return (c: Claimed): Prepared | Promise<Prepared> =>
+    c.columns ? namesOf(c.columns).then((names) => (names === 'stopped' ? stopped() : withNames(c, names))) : withNames(c, undefined);
 }
 
 export function templateOf(opts: DeliverOptions): Template | undefined {
