@@ -84,8 +84,12 @@ export interface InsertOptions {
   columns?: string;
   /** Skip rows whose uniqueKey() is already in the list (or earlier in the batch). */
   unique?: boolean;
-  /** When the orders may first be taken, as in insert()/add(); default now. A load passes one for all its batches. */
-  due?: Date;
+  /**
+   * When the orders may first be taken; default now. One time for all (a load passes
+   * one for all its batches, so its orders are claimed in file order), or one per row
+   * (POST /api/orders: each order its own "at").
+   */
+  due?: Date | readonly Date[];
 }
 
 /** `<list>.columns`: the names of a load's arguments, once per distinct header, not per order. */
@@ -352,31 +356,11 @@ export class Kitchen {
     return { reset: r.modifiedCount, leftAlone };
   }
 
-  /** Add one READY order, due `due` (default now: at once). Returns its id. */
-  async add(args: string[], due = new Date()): Promise<ObjectId> {
-    await this.ensureIndexes();
-    const r = await this.orders.insertOne({ status: 'READY', arguments: args, attempts: 0, due } as Order);
-    return r.insertedId;
-  }
-
   /**
-   * Insert a batch of READY orders (one insertMany), all due `due` (or each its own:
-   * the API's orders may carry "at"). _ids are made here, in order, and a load passes
-   * one `due` for all its batches, so orders are claimed in file order. The caller
-   * validates the whole file first. Returns the ids, in order.
-   */
-  async insert(rows: string[][], due: Date | readonly Date[]): Promise<ObjectId[]> {
-    if (rows.length === 0) return [];
-    await this.ensureIndexes();
-    const dueOf = (i: number) => (due instanceof Date ? due : due[i]!);
-    const docs = rows.map((args, i) => ({ _id: new ObjectId(), status: 'READY', arguments: args, attempts: 0, due: dueOf(i) }) as Order);
-    await this.orders.insertMany(docs, { ordered: true });
-    return docs.map((d) => d._id);
-  }
-
-  /**
-   * Insert a batch of READY orders like insert(), optionally naming their arguments
-   * (`columns`) and, with `unique`, keyed by uniqueKey(list, arguments) under the
+   * Insert a batch of READY orders, due `opts.due`; _ids are made here, in row order.
+   * The caller validates the whole batch first. Without `unique`: ONE ordered
+   * insertMany (a plain load costs exactly that per batch). Optionally names their
+   * arguments (`columns`) and, with `unique`, keys by uniqueKey(list, arguments) under the
    * unique index {key: 1}; duplicate-key failures (E11000: rows already in the list,
    * or twice in the batch) are counted as `existing`, not thrown. Concurrent loads of
    * the same rows therefore add each row once.
@@ -384,39 +368,44 @@ export class Kitchen {
    * nothing is there yet (an unordered one costs FerretDB v1 twice as much); at the
    * first duplicate it finishes the batch with one unordered insertMany. A caller
    * that has met duplicates passes ordered: false (a repeated load: mostly duplicates).
+   * Returns the counts and the ids of the orders written, in row order.
    */
-  async insertOrders(rows: string[][], opts: InsertOptions & { ordered?: boolean } = {}): Promise<Inserted> {
-    if (rows.length === 0) return { inserted: 0, existing: 0 };
+  async insertOrders(rows: string[][], opts: InsertOptions & { ordered?: boolean } = {}): Promise<Inserted & { ids: ObjectId[] }> {
+    if (rows.length === 0) return { inserted: 0, existing: 0, ids: [] };
     await this.ensureIndexes();
     if (opts.unique) await this.ensureUniqueIndex();
-    const docs = rows.map((args) => this.newOrder(args, opts));
+    const now = new Date();
+    const docs = rows.map((args, i) => this.newOrder(args, opts, now, i));
+    const ids = docs.map((d) => d._id);
     if (!opts.unique) {
       await this.orders.insertMany(docs, { ordered: true });
-      return { inserted: docs.length, existing: 0 };
+      return { inserted: docs.length, existing: 0, ids };
     }
-    let inserted = 0;
+    let failed: number[] = [];
     let rest = docs;
+    let offset = 0;
     if (opts.ordered !== false) {
-      const dup = await this.insertCountingDuplicates(docs, true);
-      if (dup.firstFailed === undefined) return { inserted: docs.length, existing: 0 };
-      inserted = dup.firstFailed;
-      rest = docs.slice(dup.firstFailed + 1);
+      failed = await this.insertFailingDuplicates(docs, true);
+      if (failed.length === 0) return { inserted: docs.length, existing: 0, ids };
+      offset = failed[0]! + 1; // an ordered insert stops at its first failure
+      rest = docs.slice(offset);
     }
-    const dup = await this.insertCountingDuplicates(rest, false);
-    return { inserted: inserted + rest.length - dup.duplicates, existing: docs.length - inserted - rest.length + dup.duplicates };
+    for (const i of await this.insertFailingDuplicates(rest, false)) failed.push(offset + i);
+    const dup = new Set(failed);
+    return { inserted: docs.length - dup.size, existing: dup.size, ids: ids.filter((_, i) => !dup.has(i)) };
   }
 
-  /** insertMany; duplicate-key failures are counted (and, ordered, where the insert stopped), any other error thrown. */
-  private async insertCountingDuplicates(docs: Order[], ordered: boolean): Promise<{ duplicates: number; firstFailed?: number }> {
-    if (docs.length === 0) return { duplicates: 0 };
+  /** insertMany; the indexes of the documents refused as duplicate keys (ordered: the first, where it stopped), any other error thrown. */
+  private async insertFailingDuplicates(docs: Order[], ordered: boolean): Promise<number[]> {
+    if (docs.length === 0) return [];
     try {
       await this.orders.insertMany(docs, { ordered });
-      return { duplicates: 0 };
+      return [];
     } catch (err) {
       if (!(err instanceof MongoBulkWriteError)) throw err;
       const errors = [err.writeErrors].flat();
       if (errors.length === 0 || errors.some((e) => e.code !== DUPLICATE_KEY)) throw err;
-      return { duplicates: errors.length, firstFailed: Math.min(...errors.map((e) => e.index)) };
+      return errors.map((e) => e.index).sort((a, b) => a - b);
     }
   }
 
@@ -431,10 +420,10 @@ export class Kitchen {
     this.uniqueIndexed = true;
   }
 
-  /** Add one READY order (named, unique) like insertOrders(). Returns its id, or null when --unique found it already there. */
-  async addOrder(args: string[], opts: InsertOptions): Promise<ObjectId | null> {
+  /** Add one READY order (named, unique, due) like insertOrders(). Returns its id, or null when --unique found it already there. */
+  async addOrder(args: string[], opts: InsertOptions = {}): Promise<ObjectId | null> {
     await this.ensureIndexes();
-    const doc = this.newOrder(args, opts);
+    const doc = this.newOrder(args, opts, new Date(), 0);
     if (!opts.unique) {
       await this.orders.insertOne(doc);
       return doc._id;
@@ -449,9 +438,10 @@ export class Kitchen {
     }
   }
 
-  /** A new READY order document for insertOrders()/addOrder(); _ids made here, in order. */
-  private newOrder(args: string[], opts: InsertOptions): Order {
-    const o = { _id: new ObjectId(), status: 'READY', arguments: args, attempts: 0, due: opts.due ?? new Date() } as Order;
+  /** Row `i` of a batch as a new READY order document for insertOrders()/addOrder(); _ids made here, in order. */
+  private newOrder(args: string[], opts: InsertOptions, now: Date, i: number): Order {
+    const due = opts.due === undefined ? now : opts.due instanceof Date ? opts.due : (opts.due[i] ?? now);
+    const o = { _id: new ObjectId(), status: 'READY', arguments: args, attempts: 0, due } as Order;
     if (opts.columns) o.columns = opts.columns;
     if (opts.unique) o.key = uniqueKey(this.orders.collectionName, args);
     return o;

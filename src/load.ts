@@ -6,34 +6,20 @@ export const LOAD_BATCH = 1000;
 
 /**
  * Inserts the rows (validated first by csv.ts validateRows: a malformed file never
- * reaches the kitchen, so none of its orders is ever visible) as READY orders in batches, one insert in
- * flight while the next batch is parsed. Returns how many were loaded; if the kitchen
- * fails part-way, the error says how many of `expected` made it. Every order of the
- * load is due `due` (one time for all, so they are claimed in file order).
- */
-export async function insertRows(
-  kitchen: Pick<Kitchen, 'insert'>,
-  rows: AsyncIterable<string[]>,
-  expected: number,
-  { due = new Date(), batchSize = LOAD_BATCH }: { due?: Date; batchSize?: number } = {},
-): Promise<number> {
-  return (await loadRows(kitchen, rows, expected, { due }, batchSize)).inserted;
-}
-
-/**
- * insertRows with column names and/or --unique (Kitchen.insertOrders): also counts the
- * rows that were already in the list. Without them it is insertRows (Kitchen.insert).
+ * reaches the kitchen, so none of its orders is ever visible) as READY orders in
+ * batches (Kitchen.insertOrders: one ordered insertMany per batch for a plain load),
+ * one insert in flight while the next batch is parsed. Every order of the load is due
+ * `opts.due` (one time for all, so they are claimed in file order; default now).
+ * Returns how many were loaded and, with --unique, how many were already in the list;
+ * if the kitchen fails part-way, the error says how many of `expected` made it.
  */
 export async function loadRows(
-  kitchen: Pick<Kitchen, 'insert'> & Partial<Pick<Kitchen, 'insertOrders'>>,
+  kitchen: Pick<Kitchen, 'insertOrders'>,
   rows: AsyncIterable<string[]>,
   expected: number,
-  opts: InsertOptions,
+  opts: Omit<InsertOptions, 'due'> & { due?: Date } = {},
   batchSize = LOAD_BATCH,
 ): Promise<Inserted> {
-  const plain = !opts.columns && !opts.unique;
-  const insertOrders = kitchen.insertOrders?.bind(kitchen);
-  if (!plain && !insertOrders) throw new Error('loadRows: columns or unique need kitchen.insertOrders');
   const due = opts.due ?? new Date();
   const done: Inserted = { inserted: 0, existing: 0 };
   let inFlight: Promise<void> = Promise.resolve();
@@ -41,7 +27,7 @@ export async function loadRows(
     await inFlight;
     // Once rows were already there (a repeated load), expect more: go unordered at once.
     const ordered = done.existing === 0;
-    inFlight = (plain ? kitchen.insert(batch, due).then(() => ({ inserted: batch.length, existing: 0 })) : insertOrders!(batch, { ...opts, due, ordered })).then((r) => {
+    inFlight = kitchen.insertOrders(batch, { ...opts, due, ordered }).then((r) => {
       done.inserted += r.inserted;
       done.existing += r.existing;
     });

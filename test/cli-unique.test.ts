@@ -4,6 +4,8 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
+import type { ObjectId } from 'mongodb';
+import { Kitchen } from '../src/kitchen.js';
 import { waiter } from './support/cli.js';
 import { useDb } from './support/kitchen.js';
 
@@ -94,5 +96,30 @@ describe('load --unique', () => {
     expect((await waiter(k, ['-l', 'other', 'add', '--unique', '--', 'a', '-b'])).stdout).toMatch(/^Added order/);
     expect(await orders().countDocuments()).toBe(1);
     expect(await k.db.collection('other').countDocuments()).toBe(1);
+  });
+});
+
+describe('Kitchen.insertOrders (the one insert behind load, add and POST /api/orders)', () => {
+  test('returns the ids written, in row order: per-row dues; with unique only the new rows', async () => {
+    const kitchen = await Kitchen.open({ uri: k.uri, db: k.name, list: 'orders' });
+    try {
+      const t1 = new Date('2030-01-01T00:00:00Z');
+      const t2 = new Date('2031-01-01T00:00:00Z');
+      const plain = await kitchen.insertOrders([['a'], ['b']], { due: [t1, t2] });
+      expect(plain).toMatchObject({ inserted: 2, existing: 0 });
+      expect((await snapshot()).map((o) => [o._id.toHexString(), o.due])).toEqual([
+        [plain.ids[0]!.toHexString(), t1],
+        [plain.ids[1]!.toHexString(), t2],
+      ]);
+      const first = await kitchen.insertOrders([['x'], ['y']], { unique: true });
+      const again = await kitchen.insertOrders([['x'], ['z'], ['y'], ['w']], { unique: true });
+      expect(again).toMatchObject({ inserted: 2, existing: 2 });
+      const args = async (ids: ObjectId[]) => (await orders().find({ _id: { $in: ids } }).sort({ _id: 1 }).toArray()).map((o) => o.arguments[0]);
+      expect(await args(first.ids)).toEqual(['x', 'y']);
+      expect(await args(again.ids)).toEqual(['z', 'w']);
+      expect(await kitchen.addOrder(['x'], { unique: true })).toBeNull();
+    } finally {
+      await kitchen.close();
+    }
   });
 });

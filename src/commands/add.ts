@@ -54,7 +54,6 @@ function fieldsOf(argv: Record<string, unknown>, rest: string[]): AddOptions {
 
 export async function run(g: Globals, o: AddOptions, io: IO): Promise<CommandResult> {
   const id = await withKitchen(g, async (k) => {
-    if (!o.names && !o.unique) return k.add(o.args, o.at);
     const columns = o.names ? await k.saveColumns(o.names) : undefined;
     return k.addOrder(o.args, { unique: o.unique, ...(columns ? { columns } : {}), ...(o.at ? { due: o.at } : {}) });
   });

@@ -75,10 +75,9 @@ export async function run(g: Globals, o: LoadOptions, io: IO): Promise<CommandRe
     bar.start('loading', expected, 'rows');
     const r = await withKitchen(g, async (k) => {
       // One due time for the whole load, so its orders are claimed in file order.
-      const opts: InsertOptions = { unique: o.unique, due: o.at ?? new Date() };
+      const opts: InsertOptions & { due: Date } = { unique: o.unique, due: o.at ?? new Date() };
       if (names) opts.columns = await k.saveColumns(names);
       const counted = {
-        insert: (rows: string[][], due: Date) => k.insert(rows, due).then((ids) => (bar.add(rows.length), ids)),
         insertOrders: (rows: string[][], op: InsertOptions & { ordered?: boolean }) => k.insertOrders(rows, op).finally(() => bar.add(rows.length)),
       };
       return loadRows(counted, readCheckedRows(createReadStream(path), csv), expected, opts);

@@ -142,7 +142,7 @@ export function createApp(o: AppOptions): Hono {
   app.post('/api/orders', async (c) => {
     noQuery(c.req.queries());
     const { rows, due } = submission(parseJson(await c.req.text()));
-    const ids = await guard('add orders', () => k.insert(rows, due));
+    const { ids } = await guard('add orders', () => k.insertOrders(rows, { due }));
     wrote();
     return c.json({ ids: ids.map((id) => id.toHexString()) }, 201);
   });
