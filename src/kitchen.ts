@@ -31,11 +31,11 @@
 // Portability: everything here runs on MongoDB 5.0+ and on FerretDB v1 (the test
 // server): no partial indexes, no projection on findAndModify, no pipeline updates,
 // $group only with $sum.
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { MongoBulkWriteError, MongoClient, MongoError, ObjectId, type Collection, type Filter } from 'mongodb';
 import { ConnectionString } from 'mongodb-connection-string-url';
 import { KitchenError } from './errors.js';
-import { HISTORY_LIMIT, STATES, canTransition, uniqueKey, type Attempt, type Order, type State } from './order.js';
+import { HISTORY_LIMIT, STATES, canTransition, shortHash, uniqueKey, type Attempt, type Order, type State } from './order.js';
 import type { WaiterDoc } from './fleet.js';
 
 export interface KitchenAddress {
@@ -458,7 +458,7 @@ export class Kitchen {
    * orders reference.
    */
   async saveColumns(names: string[]): Promise<string> {
-    const id = createHash('sha256').update(JSON.stringify(names)).digest('hex').slice(0, 16);
+    const id = shortHash(names);
     await this.columnDocs.updateOne({ _id: id }, { $setOnInsert: { names } }, { upsert: true });
     return id;
   }

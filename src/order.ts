@@ -134,6 +134,16 @@ export function nextStatus(o: Outcome, attempts: number, policy: RetryPolicy): S
 }
 
 /**
+ * SHA-256 of the strings' JSON, 16 hex digits (64 bits): deliver's {hash}
+ * (argumentsHash) and the id of a `<list>.columns` document (saveColumns). Stable:
+ * the same strings give the same hash anywhere, in every version (ids already saved
+ * and folders already named depend on it).
+ */
+export function shortHash(strings: readonly string[]): string {
+  return createHash('sha256').update(JSON.stringify(strings)).digest('hex').slice(0, 16);
+}
+
+/**
  * An order's key under `--unique`, kept in the order's `key` field under a unique
  * index, so a row is in a list at most once however often it is loaded: the start of
  * the arguments (KEY_PREFIX characters of their JSON), then 128 bits of SHA-256 over

@@ -15,7 +15,7 @@
 // Anything else in braces (`{a b}`, `{print $1}`, `{x,y}`) is literal text. Names in
 // braces are [A-Za-z_][A-Za-z0-9_.-]*; a column with another name is reached by
 // position or by its WAITER_ARG_ variable. Built-in names win over columns.
-import { createHash } from 'node:crypto';
+import { shortHash } from './order.js';
 
 export type Slot =
   | { kind: 'all' }
@@ -243,7 +243,7 @@ function count(n: number): string {
 
 /** {hash}: a short stable hash of the arguments (64 bits of SHA-256, hex): the same arguments give the same hash anywhere. */
 export function argumentsHash(args: readonly string[]): string {
-  return createHash('sha256').update(JSON.stringify(args)).digest('hex').slice(0, 16);
+  return shortHash(args);
 }
 
 /** `WAITER_ARG_<NAME>`: the name uppercased, each character other than A-Z, 0-9 and _ replaced by _. */

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { describe, expect, test } from 'vitest';
+import { shortHash } from '../src/order.js';
 import { argumentsHash } from '../src/template.js';
 import { FIXTURES, waiter } from './support/cli.js';
 import { useDb } from './support/kitchen.js';
@@ -79,6 +80,7 @@ describe('named columns', () => {
     const columnDocs = await k.db.collection('orders.columns').find({}).toArray();
     expect(columnDocs).toHaveLength(1); // once per load, not per order
     expect(columnDocs[0]!.names).toEqual(['animal', 'size', 'file name']);
+    expect(columnDocs[0]!._id).toBe(shortHash(['animal', 'size', 'file name'])); // the same hash as {hash}
     const r = await waiter(k, ['deliver', `${FIXTURES}columns.sh`, '--size={size}', '{animal}']);
     expect(r.exitCode).toBe(0);
     expect(r.stdout).toContain(['WAITER_ARG_ANIMAL=cat', 'WAITER_ARG_FILE_NAME=a b.jpg', 'WAITER_ARG_SIZE=12', 'arg: --size=12', 'arg: cat'].join('\n'));

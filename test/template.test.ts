@@ -2,7 +2,7 @@
 import { describe, expect, test } from 'vitest';
 import { checkColumnNames } from '../src/csv.js';
 import { InputError } from '../src/errors.js';
-import { uniqueKey } from '../src/order.js';
+import { shortHash, uniqueKey } from '../src/order.js';
 import { argumentsHash, columnEnv, columnWarnings, envName, expand, expandWord, parseTemplate, placeholdersIn, type Fields } from '../src/template.js';
 
 const order = (args: string[], names?: string[]): Fields => ({ arguments: args, names, id: '6b0423607656b985b0129d12', attempt: 2, waiter: 'box/7' });
@@ -117,6 +117,9 @@ describe('--shell refusal and names', () => {
 
   test('{hash} is stable and depends only on the arguments; the unique key also on the list', () => {
     expect(argumentsHash(['a', 'b'])).toMatch(/^[0-9a-f]{16}$/);
+    // Pinned: folders already named {hash} and saved column ids depend on it; one helper for both.
+    expect(argumentsHash(['a', 'b'])).toBe('0473ef2dc0d324ab');
+    expect(shortHash(['a', 'b'])).toBe('0473ef2dc0d324ab');
     expect(argumentsHash(['a', 'b'])).toBe(argumentsHash(['a', 'b']));
     expect(argumentsHash(['a,b'])).not.toBe(argumentsHash(['a', 'b']));
     expect(uniqueKey('orders', ['a'])).toMatch(/^a"\][A-Za-z0-9_-]{22}$/);
