@@ -39,6 +39,7 @@ try {
   const codes = await Promise.all(['waiter-1', 'waiter-2', 'waiter-3'].map((n) => waiter(['deliver', './fixtures/crunch.sh', '--some-param', 'some-value'], n)));
   if (codes.some((c) => c !== 0)) throw new Error(`a waiter exited ${codes.join(', ')}`);
   await step(['status']);
+  await step(['waiters']);
   await step(['extract']);
 } catch (err) {
   console.error(`demo failed: ${err.message}`);
