@@ -420,22 +420,9 @@ export class Kitchen {
     this.uniqueIndexed = true;
   }
 
-  /** Add one READY order (named, unique, due) like insertOrders(). Returns its id, or null when --unique found it already there. */
+  /** Add one READY order (named, unique, due): insertOrders() of one row. Returns its id, or null when --unique found it already there. */
   async addOrder(args: string[], opts: InsertOptions = {}): Promise<ObjectId | null> {
-    await this.ensureIndexes();
-    const doc = this.newOrder(args, opts, new Date(), 0);
-    if (!opts.unique) {
-      await this.orders.insertOne(doc);
-      return doc._id;
-    }
-    await this.ensureUniqueIndex();
-    try {
-      await this.orders.insertOne(doc);
-      return doc._id;
-    } catch (err) {
-      if (err instanceof MongoError && err.code === DUPLICATE_KEY) return null;
-      throw err;
-    }
+    return (await this.insertOrders([args], opts)).ids[0] ?? null;
   }
 
   /** Row `i` of a batch as a new READY order document for insertOrders()/addOrder(); _ids made here, in order. */
