@@ -96,19 +96,19 @@ export async function deliver(opts: DeliverOptions, deps: DeliverDeps): Promise<
       });
       if (c === 'stopped') return 'stop';
       if (c) return c;
-      for (const [id, due] of retries) if (due <= at) retries.delete(id);
-      if (!opts.wait && retries.size === 0) return null;
-      if (!opts.wait) {
-        const next = Math.min(...[...retries.values()].map(Number));
-        if (next !== toldRetries) {
-          toldRetries = next;
-          log(`waiter: nothing due now; waiting for ${retries.size} retry(ies) of mine, the next at ${new Date(next).toISOString()}`);
-        }
-        await shutdown.sleep(Math.max(0, next - Date.now()) + 5);
+      if (opts.wait) {
+        await shutdown.sleep(idle);
+        idle = Math.min(idle * 2, opts.pollMs);
         continue;
       }
-      await shutdown.sleep(idle);
-      idle = Math.min(idle * 2, opts.pollMs);
+      for (const [id, due] of retries) if (due <= at) retries.delete(id);
+      if (retries.size === 0) return null;
+      const next = Math.min(...[...retries.values()].map(Number));
+      if (next !== toldRetries) {
+        toldRetries = next;
+        log(`waiter: nothing due now; waiting for ${retries.size} retry(ies) of mine, the next at ${new Date(next).toISOString()}`);
+      }
+      await shutdown.sleep(Math.max(0, next - Date.now()) + 5);
     }
   };
 
