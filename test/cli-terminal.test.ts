@@ -14,8 +14,11 @@ const k = useDb();
 
 /** `waiter <args>` with a pseudo-terminal for stdin, stdout and stderr; its output (both) as it comes. */
 function inTerminal(args: string[], env: Record<string, string> = {}) {
-  const cmd = ['node', BIN, ...args].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
-  const p = execa('script', ['-qfec', cmd, '/dev/null'], { cwd: ROOT, reject: false, env: { ...kitchenEnv(k), ...env }, stdin: 'pipe' });
+  // `exec`: the shell `script` starts must not stay in the terminal's process group, or
+  // Ctrl-C kills it too and `script` reports 130 (dash, CI's /bin/sh, does not exec a
+  // last command by itself). SHELL is pinned to /bin/sh so every machine runs what CI runs.
+  const cmd = 'exec ' + ['node', BIN, ...args].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
+  const p = execa('script', ['-qfec', cmd, '/dev/null'], { cwd: ROOT, reject: false, env: { ...kitchenEnv(k), SHELL: '/bin/sh', ...env }, stdin: 'pipe' });
   let out = '';
   p.stdout?.on('data', (d: Buffer) => (out += d.toString()));
   return { p, out: () => out };
