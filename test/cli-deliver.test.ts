@@ -1,5 +1,5 @@
 // deliver, reset and the exit codes, through the real CLI against the real server.
-import { mkdtemp, readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
@@ -102,10 +102,14 @@ describe('deliver', () => {
 
 describe('the finish fence', () => {
   test('an order reset while it runs is not overwritten by its old waiter', async () => {
-    await seed([['2']]);
-    const w = waiter(k, ['deliver', '--once', `${FIXTURES}slow.sh`]);
-    await until(() => orders().findOne({ status: 'RUNNING' }), 20_000, 'the order to start');
+    // The command holds until released (hang.sh), so the reset surely comes while it runs
+    // however slow the machine; the waiter never heartbeats here, only the finish fence acts.
+    const dir = await tmp();
+    await seed([['hold']]);
+    const w = waiter(k, ['deliver', '--once', '--lease', '10m', '--heartbeat', '5m', `${FIXTURES}hang.sh`], { env: { HANG_DIR: dir } });
+    const o1 = await until(() => orders().findOne({ status: 'RUNNING' }), 20_000, 'the order to start');
     expect((await waiter(k, ['reset', '--force'])).stdout).toBe('Reset 1 orders');
+    await writeFile(join(dir, `${o1._id.toHexString()}.1.release`), '');
     const r = await w;
     expect(r.stderr).toMatch(/reset or taken over/);
     const o = await orders().findOne({});

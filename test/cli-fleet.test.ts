@@ -51,8 +51,10 @@ describe('waiters', () => {
     pidFile = join(tmpdir(), `waiter-fleet-${randomBytes(4).toString('hex')}`);
     await writeFile(pidFile, '');
     await orders().insertOne({ status: 'READY', arguments: ['slow', 'two words'], attempts: 0 });
-    const short = ['--lease', '2s', '--heartbeat', '300ms'];
-    const job = ['--shell', 'echo $$ >> "$PIDS"; exec sleep 30'];
+    // A lease long enough that another test file holding the (serialised) test server for
+    // a few seconds cannot make a live waiter read STALE; the job outlives the test.
+    const short = ['--lease', '8s', '--heartbeat', '300ms'];
+    const job = ['--shell', 'echo $$ >> "$PIDS"; exec sleep 300'];
     const env = { PIDS: pidFile };
 
     // a takes the only order; b (same name) then waits on an empty list; c finds nothing and exits.
@@ -86,7 +88,7 @@ describe('waiters', () => {
     expect(table[1]).toMatch(new RegExp(`^twin .* PROCESSING +1 +0 +0 .* ago +${id} \\["slow","two words"\\]$`));
     expect(table[3]).toMatch(/^solo .* EXITED .* exited: empty list$/);
 
-    // kill -9: nobody writes a's document again; after its 2 s lease it reads STALE.
+    // kill -9: nobody writes a's document again; after its 8 s lease it reads STALE.
     a.kill('SIGKILL');
     await a;
     await until(async () => (await rows()).find((w) => w.pid === a.pid && w.state === 'STALE'), 30_000, 'a STALE');

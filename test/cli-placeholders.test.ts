@@ -204,15 +204,16 @@ describe('--workdir: fixed folders and escapes', () => {
 
 describe('completion', () => {
   test('waiter completion prints a bash script; the script\'s query completes commands and each command\'s options', async () => {
-    const script = await waiter(k, ['completion'], { env: { SHELL: '/bin/bash' } });
+    const bash = { env: { SHELL: '/bin/bash' } }; // zsh's answers carry descriptions
+    const script = await waiter(k, ['completion'], bash);
     expect(script.exitCode).toBe(0);
     expect(script.stdout).toContain('complete -o bashdefault -o default -F _waiter_yargs_completions waiter');
     expect(script.stdout).toContain('waiter --get-yargs-completions');
-    const commands = (await waiter(k, ['--get-yargs-completions', 'waiter', ''])).stdout.split('\n');
+    const commands = (await waiter(k, ['--get-yargs-completions', 'waiter', ''], bash)).stdout.split('\n');
     expect(commands).toEqual(expect.arrayContaining(['load', 'add', 'status', 'deliver', 'reset', 'extract', 'clean', 'completion']));
-    const deliverFlags = (await waiter(k, ['--get-yargs-completions', 'waiter', 'deliver', '--'])).stdout.split('\n');
+    const deliverFlags = (await waiter(k, ['--get-yargs-completions', 'waiter', 'deliver', '--'], bash)).stdout.split('\n');
     expect(deliverFlags).toEqual(expect.arrayContaining(['--workdir', '--save-output', '--dry-run', '--shell', '--kitchen']));
-    const loadFlags = (await waiter(k, ['--get-yargs-completions', 'waiter', 'load', '--'])).stdout.split('\n');
+    const loadFlags = (await waiter(k, ['--get-yargs-completions', 'waiter', 'load', '--'], bash)).stdout.split('\n');
     expect(loadFlags).toEqual(expect.arrayContaining(['--header', '--unique', '--delimiter']));
     const zsh = await waiter(k, ['completion'], { env: { SHELL: '/usr/bin/zsh' } });
     expect(zsh.stdout).toContain('compdef _waiter_yargs_completions waiter');

@@ -78,7 +78,9 @@ describe('--retry-delay', () => {
     const log = join(dir, 'log');
     // The first order fails once, the second and third succeed at once.
     const [flaky, a, b] = await addOrders(k.db, [['1'], ['0'], ['0']]);
-    const r = await waiter(k, ['deliver', '--max-attempts', '3', '--retry-delay', '2500ms', FLAKY], { env: { FLAKY_DIR: dir, ECHO_LOG: log } });
+    // 6 s: room for the other two orders to run first even while another test file holds
+    // the (serialised) test server; the "waiting for my retry" line needs them done before.
+    const r = await waiter(k, ['deliver', '--max-attempts', '3', '--retry-delay', '6s', FLAKY], { env: { FLAKY_DIR: dir, ECHO_LOG: log } });
     expect(r.exitCode).toBe(0);
     expect(r.stdout).toContain('Done. Delivered 4 orders.');
     expect(r.stderr).toMatch(/failed: exit code 3 \(will retry after \d{4}-/);
@@ -87,7 +89,7 @@ describe('--retry-delay', () => {
     const o = await byId(k.db, flaky!);
     expect(o).toMatchObject({ status: 'DONE', attempts: 2 });
     const [first, second] = o.history!;
-    expect(+second!.start - +first!.stop).toBeGreaterThanOrEqual(2500);
+    expect(+second!.start - +first!.stop).toBeGreaterThanOrEqual(6000);
     // The other two ran in the meantime, before the retry.
     for (const id of [a!, b!]) {
       const other = await byId(k.db, id);

@@ -29,8 +29,9 @@ describe.runIf(goAvailable())('a kitchen outage', () => {
       const orders = client.db(k.name).collection<OrderDoc>('orders');
       await orders.insertMany(Array.from({ length: ORDERS }, (_, i) => ({ status: 'READY', arguments: [`job ${i}`], attempts: 0 }) as unknown as OrderDoc));
 
-      // Each order takes a moment, so that some are running when the server goes away.
-      const run = waiter(k, ['deliver', '-x', '3', '--lease', '30s', '--heartbeat', '300ms', '--shell', `sleep 0.2; exec ${join(FIXTURES, 'echo.sh')} "$@"`], {
+      // Each order takes a moment (25 left take ~4 s), so that some are surely still to do
+      // when the server goes away, even if this test is slow to see the first five.
+      const run = waiter(k, ['deliver', '-x', '3', '--lease', '30s', '--heartbeat', '300ms', '--shell', `sleep 0.5; exec ${join(FIXTURES, 'echo.sh')} "$@"`], {
         env: { ECHO_LOG: log },
       });
       let stderr = '';

@@ -80,7 +80,7 @@ test.runIf(runIt)('the page: READY falls and DONE rises during a real deliver, a
 
   // A waiter killed with -9 is never cleaned up: the page derives STALE from its lease.
   await s.call('/api/orders', { method: 'POST', json: { arguments: ['hold'] } });
-  const doomed = background(k, ['-n', 'doomed', 'deliver', '--lease', '2s', '--heartbeat', '300ms', join(FIXTURES, 'hang.sh')], { HANG_DIR: dir });
+  const doomed = background(k, ['-n', 'doomed', 'deliver', '--lease', '6s', '--heartbeat', '300ms', join(FIXTURES, 'hang.sh')], { HANG_DIR: dir });
   const child = await until(async () => {
     const o = await orders.findOne({ status: 'RUNNING' });
     return o ? pidFrom(join(dir, `${o._id.toHexString()}.1.pid`)) : undefined;

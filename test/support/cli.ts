@@ -11,9 +11,15 @@ export interface Where {
   name: string;
 }
 
+/**
+ * What a developer's shell may export that changes the CLI's output (a table width,
+ * colour, yargs' messages in another language): removed (undefined) or pinned.
+ */
+const NEUTRAL = { COLUMNS: undefined, NO_COLOR: undefined, FORCE_COLOR: undefined, LC_ALL: 'C.UTF-8' };
+
 /** Environment pointing the CLI at a test's database (flags would do too; this keeps argv for the test). */
-export function kitchenEnv(k: Where, extra: Record<string, string> = {}): Record<string, string> {
-  return { WAITER_KITCHEN: k.uri, WAITER_DB: k.name, ...extra };
+export function kitchenEnv(k: Where, extra: Record<string, string> = {}): Record<string, string | undefined> {
+  return { ...NEUTRAL, WAITER_KITCHEN: k.uri, WAITER_DB: k.name, ...extra };
 }
 
 /** Starts `waiter <args>`; never rejects on a non-zero exit (tests assert the code). */
