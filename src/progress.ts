@@ -2,7 +2,7 @@
 // stderr is a terminal and not --quiet; colour only without NO_COLOR. Drawn by
 // cli-progress, which redraws at most 10 times a second whatever the update rate.
 import type { Writable } from 'node:stream';
-import cliProgress from 'cli-progress';
+import type cliProgress from 'cli-progress';
 
 export interface Progress {
   /** False when nothing is drawn (not a terminal, or --quiet): skip work done only for the bar. */
@@ -21,8 +21,10 @@ const NONE: Progress = { enabled: false, start() {}, setTotal() {}, add() {}, st
 /** How often (in units) the bar is told the new value: the counting itself is free. */
 const UPDATE_EVERY = 1000;
 
-export function progress(stderr: Writable & { isTTY?: boolean }, env: NodeJS.ProcessEnv, quiet: boolean): Progress {
+export async function progress(stderr: Writable & { isTTY?: boolean }, env: NodeJS.ProcessEnv, quiet: boolean): Promise<Progress> {
   if (quiet || !stderr.isTTY) return NONE;
+  // Loaded only when a bar is drawn: piped and scripted runs start without it.
+  const { default: bars } = await import('cli-progress');
   const colour = !env.NO_COLOR; // https://no-color.org: set and non-empty means no colour
   let bar: cliProgress.SingleBar | undefined;
   let value = 0;
@@ -37,7 +39,7 @@ export function progress(stderr: Writable & { isTTY?: boolean }, env: NodeJS.Pro
       value = told = 0;
       since = Date.now();
       const b = colour ? '\u001b[32m{bar}\u001b[39m' : '{bar}';
-      bar = new cliProgress.SingleBar(
+      bar = new bars.SingleBar(
         {
           stream: stderr,
           format: `${label.padEnd(8)} ${b} {percentage}% | {value}/{total} {unit} | {rate} {unit}/s | ETA {eta_formatted}`,
@@ -45,7 +47,7 @@ export function progress(stderr: Writable & { isTTY?: boolean }, env: NodeJS.Pro
           etaBuffer: 50,
           barsize: 30,
         },
-        cliProgress.Presets.shades_classic,
+        bars.Presets.shades_classic,
       );
       bar.start(total ?? 0, 0, payload());
     },

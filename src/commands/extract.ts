@@ -63,7 +63,7 @@ export async function run(g: Globals, o: ExtractOptions, io: IO): Promise<Comman
     const all = await k.allColumns();
     const named = namedColumns(all);
     const out: Writable = o.output ? createWriteStream(o.output) : io.stdout;
-    const bar = progress(io.stderr, io.env, o.quiet);
+    const bar = await progress(io.stderr, io.env, o.quiet);
     bar.start('extract', undefined, 'orders');
     // The total, for the bar only: counted alongside, never waited for.
     if (bar.enabled) k.countOrders(o.status).then((n) => bar.setTotal(n), () => undefined);

@@ -57,7 +57,7 @@ export async function run(g: Globals, o: LoadOptions, io: IO): Promise<CommandRe
     else await mustBeFile(o.file);
     const source = spool ? 'stdin' : o.file;
     const csv = { source, header: o.header, delimiter: o.delimiter };
-    const bar = progress(io.stderr, io.env, o.quiet);
+    const bar = await progress(io.stderr, io.env, o.quiet);
     // Checking, by KiB read (the row count is not known yet); then loading, by rows inserted.
     bar.start('checking', Math.ceil((await stat(path)).size / 1024), 'KiB');
     let bytes = 0;

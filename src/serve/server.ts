@@ -2,7 +2,6 @@
 // address not on this machine) become one-line usage errors and stopping is ours.
 import { createServer } from 'node:http';
 import { isIP } from 'node:net';
-import { getRequestListener } from '@hono/node-server';
 import type { Hono } from 'hono';
 import { UsageError } from '../errors.js';
 
@@ -34,7 +33,10 @@ export function allowedHosts(bind: string, port: number): ReadonlySet<string> {
   return new Set(names.flatMap((n) => (port === 80 ? [`${n}:${port}`, n] : [`${n}:${port}`])));
 }
 
-export function listen(app: Hono, port: number, bind: string): Promise<Listening> {
+export async function listen(app: Hono, port: number, bind: string): Promise<Listening> {
+  // Loaded here, not at the top: every waiter command loads this module (serve's
+  // option checks), only `serve` needs the adapter.
+  const { getRequestListener } = await import('@hono/node-server');
   const server = createServer(getRequestListener(app.fetch));
   // Slow or idle clients must not hold the server open for long.
   server.requestTimeout = 30_000;
