@@ -87,6 +87,12 @@ describe('waiters', () => {
     expect(table[0]).toMatch(/^NAME +HOST +STATE +RUNNING +DELIVERED +FAILED +UP +SEEN +NOW$/);
     expect(table[1]).toMatch(new RegExp(`^twin .* PROCESSING +1 +0 +0 .* ago +${id} \\["slow","two words"\\]$`));
     expect(table[3]).toMatch(/^solo .* EXITED .* exited: empty list$/);
+    // Piped with COLUMNS (a terminal gives its own width): lines cut, NOW going first.
+    const narrow = (await waiter(k, ['waiters'], { env: { COLUMNS: '72' } })).stdout.split('\n');
+    expect(narrow).toHaveLength(table.length);
+    for (const line of narrow) expect(line.length).toBeLessThanOrEqual(72);
+    expect(table[1]!.length).toBeGreaterThan(72);
+    expect(narrow[1]).toMatch(/^twin .* PROCESSING .*…$/);
 
     // kill -9: nobody writes a's document again; after its 8 s lease it reads STALE.
     a.kill('SIGKILL');

@@ -10,7 +10,8 @@ import { Registry } from '../src/deliver/registry.js';
 import { Shutdown } from '../src/deliver/shutdown.js';
 import type { Claimed } from '../src/kitchen.js';
 import { until } from './support/cli.js';
-import { oneLine, render } from '../src/commands/status.js';
+import yargs from 'yargs';
+import { builder as statusBuilder, DEFAULT_WATCH_MS, oneLine, options as statusOptions, render } from '../src/commands/status.js';
 import type { StatusReport } from '../src/report.js';
 
 const at = (s: number) => new Date(Date.UTC(2026, 0, 1, 12, 0, s));
@@ -45,6 +46,17 @@ test('cutArguments keeps about 200 characters in all', () => {
   expect(cutArguments(['a', 'b'])).toEqual(['a', 'b']);
   const cut = cutArguments(['x'.repeat(150), 'y'.repeat(100), 'z']);
   expect(cut).toEqual(['x'.repeat(150), `${'y'.repeat(50)}…`, '…']);
+});
+
+describe('status --watch [interval]', () => {
+  const parse = (args: string[]) => statusOptions(statusBuilder(yargs()).parseSync(args));
+  test('a bare --watch refreshes every 2 s; an interval is a duration; none means no watching', () => {
+    expect(DEFAULT_WATCH_MS).toBe(2000);
+    expect(parse(['--watch']).watchMs).toBe(2000);
+    expect(parse(['--watch', '500ms']).watchMs).toBe(500);
+    expect(parse(['--watch', '1m']).watchMs).toBe(60_000);
+    expect(parse([]).watchMs).toBeUndefined();
+  });
 });
 
 describe('status rendering', () => {
