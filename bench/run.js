@@ -2,7 +2,7 @@
 // npm run bench [-- --orders N --rows R --rounds K --spawn-orders S --parallel-jobs P --status-runs S --status-runs-full S
 //                   --latency-orders M --latency MS --claim-ready R --claim-claims K --claim-points 0,1000,4000
 //                   --serve-orders R --serve-seconds T
-//                   --only spawn,deliver,parts,latency,claim,data,nolock,unique,serve --no-nolock
+//                   --only spawn,deliver,parts,latency,claim,data,nolock,unique,bar,serve --no-nolock
 //                   --out FILE --db-prefix P]
 //
 // Measures waiter against its baselines side by side (A/B alternated, medians),
@@ -31,7 +31,7 @@ const { values: opt } = parseArgs({
     'status-runs': { type: 'string', default: '10' }, // status runs (median) at rows/10, and at full size with MONGODB_URI
     // At full size on the FerretDB test server a status at 1M takes ~2 min (it scans), so 3 runs there.
     'status-runs-full': { type: 'string' },
-    only: { type: 'string', default: 'spawn,deliver,parts,latency,claim,data,nolock,unique,serve' },
+    only: { type: 'string', default: 'spawn,deliver,parts,latency,claim,data,nolock,unique,bar,serve' },
     'serve-orders': { type: 'string', default: '100000' }, // serve: orders in the list behind GET /api/status
     'serve-seconds': { type: 'string', default: '10' }, // serve: how long autocannon runs
     'claim-ready': { type: 'string', default: '2000' }, // claim section: READY orders behind the held ones
@@ -70,6 +70,7 @@ const tools = {
   sqlite3: ok('sqlite3', ['-version']),
   '/usr/bin/time (GNU time)': existsSync('/usr/bin/time') && ok('/usr/bin/time', ['-f', '%M', 'true']),
   'chromium (/usr/bin/chromium, for the page load)': existsSync(CHROMIUM),
+  'script (util-linux)': ok('script', ['--version']),
 };
 const missing = Object.keys(tools).filter((t) => !tools[t]);
 if (missing.length) {
@@ -187,6 +188,7 @@ const results = {
   status_1m_seconds: null,
   status_seconds: null,
   serve: null,
+  progress_bar_load: null,
   waiter_cpu_s_per_1000_orders: null,
   waiter_marginal_cpu_s_per_1000_orders: null,
   server_cpu_s_per_1000_orders: null,
@@ -425,15 +427,62 @@ try {
     results.load_unique = {
       rows,
       rounds: ROUNDS,
-      first_vs_driver: ratio(median(r.first), median(r.bare)),
-      repeat_vs_driver: ratio(median(r.repeat), median(r.bare)),
+      // The target compares like with like, as load_vs_driver does: the driver doing
+      // load --unique's job (same documents and key, same unique index).
+      first_vs_driver: ratio(median(r.first), median(r.bareUnique)),
+      repeat_vs_driver: ratio(median(r.repeat), median(r.bareUnique)),
+      repeat_vs_first: ratio(median(r.repeat), median(r.first)),
       plain_vs_driver: ratio(median(r.plain), median(r.bare)),
-      first_vs_driver_same_indexes: ratio(median(r.first), median(r.bareUnique)),
+      first_vs_bare_load: ratio(median(r.first), median(r.bare)),
       driver_unique_index_cost: ratio(median(r.bareUnique), median(r.bare)),
       first_rss_mb: round(median(r.firstRss), 1),
       repeat_rss_mb: round(median(r.repeatRss), 1),
       medians_ms: { bare: median(r.bare), bare_unique: median(r.bareUnique), plain: median(r.plain), first: median(r.first), repeat: median(r.repeat) },
     };
+  }
+  // ---- the progress bar's cost on load (issue 9) ------------------------------
+  // `waiter load` of --rows rows in a pseudo-terminal (script(1)), so stderr is a TTY
+  // and the bar draws, vs the same with --quiet (no bar), alternated. Both run under
+  // `script`, so the terminal's own cost is in both; waiter's own CPU from usage.cjs.
+  if (only.has('bar')) {
+    if (!tools['script (util-linux)']) {
+      log('bar: script(1) missing, skipped');
+    } else {
+      const rows = ROWS;
+      log(`bar: load of ${rows} rows in a pseudo-terminal, with the bar vs --quiet, ${ROUNDS} rounds`);
+      const csv = join(work, `rows-${rows}.csv`);
+      if (!existsSync(csv)) await writeCsv(csv, rows);
+      const db = `${DBP}_bar`;
+      const c = await new MongoClient(uri).connect();
+      const r = { bar: [], quiet: [], barCpu: [], quietCpu: [] };
+      for (let i = 0; i < ROUNDS; i++) {
+        for (const kind of ['bar', 'quiet']) {
+          const env = { ...envFor(db, uri), WAITER_LIST: `${kind}${++lists}` };
+          const ufile = join(work, `usage-${process.hrtime.bigint()}`);
+          const argv = [process.execPath, '-r', join(root, 'bench', 'usage.cjs'), WAITER, 'load', ...(kind === 'quiet' ? ['--quiet'] : []), csv];
+          // exec: script's shell (/bin/sh) must not outlive the command (see cli-terminal.test.ts).
+          const cmd = 'exec ' + argv.map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
+          const x = await run('script', ['-qfec', cmd, '/dev/null'], { env: { ...env, WAITER_BENCH_USAGE: ufile, SHELL: '/bin/sh', NO_COLOR: '' }, timed: false });
+          if (!x.stdout.includes(`Loaded ${rows} orders`)) throw new Error(`bar: load in a terminal printed ${x.stdout.slice(-300)}`);
+          if ((kind === 'bar') !== /loading .*100%/.test(x.stdout)) throw new Error(`bar: the ${kind} run ${kind === 'bar' ? 'drew no' : 'drew a'} bar`);
+          r[kind].push(x.ms);
+          r[`${kind}Cpu`].push(existsSync(ufile) ? JSON.parse(readFileSync(ufile, 'utf8')).cpuS : null);
+          rmSync(ufile, { force: true });
+          await c.db(db).collection(env.WAITER_LIST).drop(); // not `waiter clean`: see dataBench
+        }
+      }
+      await c.close();
+      t.bar_load = median(r.bar);
+      t.bar_load_quiet = median(r.quiet);
+      results.progress_bar_load = {
+        rows,
+        rounds: ROUNDS,
+        wall_vs_quiet: ratio(median(r.bar), median(r.quiet)),
+        cpu_vs_quiet: ratio(median(r.barCpu), median(r.quietCpu)),
+        medians_ms: { bar: median(r.bar), quiet: median(r.quiet) },
+        cpu_s: { bar: round(median(r.barCpu), 3), quiet: round(median(r.quietCpu), 3) },
+      };
+    }
   }
   // ---- round trips per order on the critical path ---------------------------
   // deliver -x 1 over the same list against the test server as is and with every
@@ -590,10 +639,13 @@ const rows = [
     : []),
   ...(results.load_unique
     ? [
-        ['load --unique, first vs bare driver', f(results.load_unique.first_vs_driver, 'x'), '<= 1.2x', `${results.load_unique.rows} rows: ${f(round(t.unique_first))} ms vs ${f(round(t.unique_bare))} ms (plain load ${f(results.load_unique.plain_vs_driver, 'x')})`],
-        ['load --unique, first vs bare driver + key index', f(results.load_unique.first_vs_driver_same_indexes, 'x'), '', `the driver with the same key and unique index: ${f(round(t.unique_bare_unique))} ms (${f(results.load_unique.driver_unique_index_cost, 'x')} its bare self)`],
-        ['load --unique, repeated vs bare driver', f(results.load_unique.repeat_vs_driver, 'x'), '', `every row already there: ${f(round(t.unique_repeat))} ms; peak RSS ${f(results.load_unique.first_rss_mb)} / ${f(results.load_unique.repeat_rss_mb)} MB`],
+        ['load --unique, first vs driver (same key index)', f(results.load_unique.first_vs_driver, 'x'), '<= 1.2x', `${results.load_unique.rows} rows: ${f(round(t.unique_first))} ms vs ${f(round(t.unique_bare_unique))} ms (plain load vs bare driver ${f(results.load_unique.plain_vs_driver, 'x')})`],
+        ['load --unique, first vs bare load (no key index)', f(results.load_unique.first_vs_bare_load, 'x'), '', `a bare load: ${f(round(t.unique_bare))} ms; the index costs the driver itself ${f(results.load_unique.driver_unique_index_cost, 'x')}`],
+        ['load --unique, repeated vs driver', f(results.load_unique.repeat_vs_driver, 'x'), '', `every row already there: ${f(round(t.unique_repeat))} ms (${f(results.load_unique.repeat_vs_first, 'x')} the first); peak RSS ${f(results.load_unique.first_rss_mb)} / ${f(results.load_unique.repeat_rss_mb)} MB`],
       ]
+    : []),
+  ...(results.progress_bar_load
+    ? [['load with the progress bar vs --quiet', f(results.progress_bar_load.wall_vs_quiet, 'x'), '< 1.02x', `${results.progress_bar_load.rows} rows in a pseudo-terminal: ${f(round(t.bar_load))} ms vs ${f(round(t.bar_load_quiet))} ms; waiter's CPU ${f(results.progress_bar_load.cpu_vs_quiet, 'x')}`]]
     : []),
   ['peak RSS load (full / tenth)', `${f(rss.load)} / ${f(rss.load_tenth)} MB`, '<= 150, flat', ''],
   ['peak RSS extract (full / tenth)', `${f(rss.extract)} / ${f(rss.extract_tenth)} MB`, '<= 150, flat', ''],

@@ -16,11 +16,11 @@ const kitchen = useDb();
 test('bench/run.js runs every section and writes results.json with the required keys', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'waiter-bench-test-'));
   const out = join(dir, 'results.json');
-  const prefix = kitchen.name; // its own databases: <prefix>_deliver, _parts, _claim, _data, _serve
+  const prefix = kitchen.name; // its own databases: <prefix>_deliver, _parts, _claim, _data, _unique, _bar, _serve
   try {
     const r = await execa(
       'node',
-      ['bench/run.js', '--only', 'spawn,deliver,parts,claim,data,serve', '--orders', '8', '--rows', '300', '--rounds', '1', '--spawn-orders', '16',
+      ['bench/run.js', '--only', 'spawn,deliver,parts,claim,data,unique,bar,serve', '--orders', '8', '--rows', '300', '--rounds', '1', '--spawn-orders', '16',
         '--parallel-jobs', '4', '--status-runs', '1', '--claim-ready', '20', '--claim-claims', '3', '--claim-points', '0,5',
         '--serve-orders', '300', '--serve-seconds', '1', '--out', out, '--db-prefix', prefix],
       { cwd: ROOT, env: { MONGODB_URI: kitchen.uri }, reject: false, stdin: 'ignore' },
@@ -41,6 +41,8 @@ test('bench/run.js runs every section and writes results.json with the required 
     expect(res.status_seconds.map((s: { rows: number }) => s.rows)).toEqual([300, 30]);
     expect(res.claim_ms_vs_running.map((p: { running: number }) => p.running)).toEqual([0, 5]);
     for (const p of res.claim_ms_vs_running) expect(p.claim_ms).toBeGreaterThan(0);
+    for (const k of ['first_vs_driver', 'first_vs_bare_load', 'repeat_vs_driver', 'plain_vs_driver']) expect(res.load_unique[k], k).toBeGreaterThan(0);
+    expect(res.progress_bar_load.wall_vs_quiet).toBeGreaterThan(0);
     // Figures that need xargs / GNU time / GNU parallel are null exactly when the tool is missing.
     const missing: string[] = res.missing_tools;
     // serve: requests/s measured; the page load needs chromium.
@@ -51,7 +53,7 @@ test('bench/run.js runs every section and writes results.json with the required 
     expect(res.deliver_vs_parallel_sql == null).toBe(missing.some((t) => t === 'parallel' || t.includes('DBD::SQLite')));
   } finally {
     rmSync(dir, { recursive: true, force: true });
-    for (const s of ['deliver', 'parts', 'claim', 'data', 'serve']) await kitchen.client.db(`${prefix}_${s}`).dropDatabase();
+    for (const s of ['deliver', 'parts', 'claim', 'data', 'unique', 'bar', 'serve']) await kitchen.client.db(`${prefix}_${s}`).dropDatabase();
   }
 }, 180_000);
 
