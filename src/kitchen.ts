@@ -122,10 +122,24 @@ export function claimFilter(now: Date): Filter<Order> {
 }
 export const CLAIM_SORT = { due: 1, _id: 1 } as const;
 
-const CONNECT_TIMEOUT_MS = 10_000;
-const CLAIM_INDEX = 'due_1__id_1';
+/**
+ * The fleet view's order queries (exported, like the claim's, for the explain test):
+ * orders finished at or after `since` (all finished ones without it), two ranges on
+ * {status: 1, stop: 1}; read newest first with RECENT_SORT, the same index backwards.
+ */
+export function finishedFilter(since?: Date): Filter<Order> {
+  return { status: { $in: ['DONE', 'ERROR'] }, ...(since ? { stop: { $gte: since } } : {}) };
+}
+export const RECENT_SORT = { stop: -1 } as const;
 /** A waiter that has not ended (null matches a missing field, and is an index range). */
 const NOT_ENDED = { ended: null } as unknown as Filter<WaiterDoc>;
+/** Live waiters: not ended, seen within their lease. One range on {ended: 1, expires: 1}. */
+export function liveFilter(now: Date): Filter<WaiterDoc> {
+  return { ...NOT_ENDED, expires: { $gt: now } };
+}
+
+const CONNECT_TIMEOUT_MS = 10_000;
+const CLAIM_INDEX = 'due_1__id_1';
 const CLEAN_BATCH = 20_000;
 /** The server's duplicate key error (FerretDB v1 returns it for inserts too). */
 const DUPLICATE_KEY = 11000;
@@ -534,7 +548,7 @@ export class Kitchen {
    * A range per status on {status, stop}; counted from the index.
    */
   async finishedSince(since: Date): Promise<number> {
-    return this.orders.countDocuments({ status: { $in: ['DONE', 'ERROR'] }, stop: { $gte: since } });
+    return this.orders.countDocuments(finishedFilter(since));
   }
 
   /**
@@ -543,8 +557,8 @@ export class Kitchen {
    */
   async recentRunTimes(limit: number): Promise<number[]> {
     const docs = await this.orders
-      .find({ status: { $in: ['DONE', 'ERROR'] } }, { projection: { _id: 0, start: 1, stop: 1 } })
-      .sort({ stop: -1 })
+      .find(finishedFilter(), { projection: { _id: 0, start: 1, stop: 1 } })
+      .sort(RECENT_SORT)
       .limit(limit)
       .toArray();
     return docs.flatMap((o) => (o.start && o.stop ? [+o.stop - +o.start] : []));
@@ -552,7 +566,7 @@ export class Kitchen {
 
   /** Live waiters: not ended, seen within their lease. One range on {ended, expires}. */
   async liveWaiters(now = new Date()): Promise<number> {
-    return this.waiters.countDocuments({ ...NOT_ENDED, expires: { $gt: now } });
+    return this.waiters.countDocuments(liveFilter(now));
   }
 
   /**
@@ -602,7 +616,7 @@ export class Kitchen {
    */
   async finishTimes(since: Date): Promise<Date[]> {
     const docs = await this.orders
-      .find({ status: { $in: ['DONE', 'ERROR'] }, stop: { $gte: since } }, { projection: { _id: 0, stop: 1 } })
+      .find(finishedFilter(since), { projection: { _id: 0, stop: 1 } })
       .toArray();
     return docs.flatMap((d) => (d.stop instanceof Date ? [d.stop] : []));
   }

@@ -1,0 +1,92 @@
+// What `waiter status`'s fleet queries cost on a real MongoDB, read from the server's
+// own counters (explain executionStats): bounded by the pace and the live fleet, not
+// by the size of the list (issue 9: status stays within its target at 1M orders).
+// FerretDB v1's explain returns its SQL plan, with no keys/docs examined: skipped there.
+// The queries are the kitchen's own filters (src/kitchen.ts), not copies of them.
+import { afterAll, describe, expect, inject, test } from 'vitest';
+import { Kitchen, RECENT_SORT, finishedFilter, liveFilter } from '../src/kitchen.js';
+import { MEDIAN_OF } from '../src/report.js';
+import { useDb } from './support/kitchen.js';
+
+const counted = inject('mongodbServerKind') !== 'ferretdb';
+
+/** Every number called `name` anywhere in an explain answer (aggregate explains nest them per stage). */
+function every(doc: unknown, name: string): number[] {
+  if (Array.isArray(doc)) return doc.flatMap((d) => every(d, name));
+  if (doc === null || typeof doc !== 'object') return [];
+  return Object.entries(doc).flatMap(([k, v]) => (k === name && typeof v === 'number' ? [v] : every(v, name)));
+}
+/** The most keys and documents any stage of the plan reports; fails if the server reports none. */
+function examined(explain: unknown): { keys: number; docs: number } {
+  const keys = every(explain, 'totalKeysExamined');
+  const docs = every(explain, 'totalDocsExamined');
+  expect(keys.length, 'explain reports totalKeysExamined').toBeGreaterThan(0);
+  return { keys: Math.max(...keys), docs: Math.max(...docs, 0) };
+}
+/** Every `stage` name in the winning plan(s). */
+function stages(doc: unknown): string[] {
+  if (Array.isArray(doc)) return doc.flatMap(stages);
+  if (doc === null || typeof doc !== 'object') return [];
+  return Object.entries(doc).flatMap(([k, v]) => (k === 'stage' && typeof v === 'string' ? [v] : k === 'rejectedPlans' ? [] : stages(v)));
+}
+
+describe(counted ? 'status cost (explain)' : 'status cost (explain): skipped, FerretDB v1 reports no keys/docs examined; run with MONGODB_URI at a real mongod', () => {
+  const k = useDb();
+  const opened: Kitchen[] = [];
+  afterAll(async () => {
+    for (const o of opened) await o.close();
+  });
+
+  test.skipIf(!counted)('20,000 finished orders over 200 minutes, 10,000 READY, 325 registered waiters: pace, median and live waiters read what they count, not the list', async () => {
+    const kitchen = await Kitchen.open({ uri: k.uri, db: k.name, list: 'orders' });
+    opened.push(kitchen);
+    await kitchen.ensureIndexes();
+    await kitchen.ensureFleetIndexes();
+    const now = Date.now();
+    // 100 orders finish per minute (one every 600 ms, newest first); every tenth fails.
+    const finished = Array.from({ length: 20_000 }, (_, i) => ({
+      status: i % 10 ? 'DONE' : 'ERROR', arguments: [`f${i}`], attempts: 1, start: new Date(now - i * 600 - 1000), stop: new Date(now - i * 600),
+    }));
+    const ready = Array.from({ length: 10_000 }, (_, i) => ({ status: 'READY', arguments: [`r${i}`], attempts: 0, due: new Date(now) }));
+    const docs = [...ready, ...finished];
+    for (let i = 0; i < docs.length; i += 1000) await k.db.collection('orders').insertMany(docs.slice(i, i + 1000));
+    const w = (n: number, extra: object) => Array.from({ length: n }, () => ({ name: 'w', host: 'h', started: new Date(now - 3_600_000), ...extra }));
+    await k.db.collection('orders.waiters').insertMany([
+      ...w(300, { ended: new Date(now - 60_000), expires: new Date(now - 60_000), reason: 'empty list' }),
+      ...w(20, { expires: new Date(now - 60_000) }), // STALE: never ended, not seen
+      ...w(5, { expires: new Date(now + 60_000) }), // live
+    ]);
+
+    // Pace over 10 minutes: what countDocuments sends ($match, then $group with $sum).
+    const since = new Date(now - 600_000);
+    const inWindow = 1001; // i * 600 ms <= 600 s
+    expect(await kitchen.finishedSince(since)).toBe(inWindow);
+    const count = (coll: string, filter: object) =>
+      k.db.command({ explain: { aggregate: coll, pipeline: [{ $match: filter }, { $group: { _id: 1, n: { $sum: 1 } } }], cursor: {} }, verbosity: 'executionStats' });
+    const pace = examined(await count('orders', finishedFilter(since)));
+    expect(pace.keys).toBeLessThanOrEqual(inWindow + 5);
+    expect(pace.docs).toBeLessThanOrEqual(inWindow + 5);
+
+    // Median run time: the last MEDIAN_OF finished, newest first, merged from the two
+    // status ranges of {status, stop} read backwards: no sort in memory.
+    const recent = await k.db.command({
+      explain: { find: 'orders', filter: finishedFilter(), sort: RECENT_SORT, limit: MEDIAN_OF, projection: { _id: 0, start: 1, stop: 1 } },
+      verbosity: 'executionStats',
+    });
+    const median = examined(recent);
+    expect(median.keys).toBeLessThanOrEqual(MEDIAN_OF + 5);
+    expect(median.docs).toBeLessThanOrEqual(MEDIAN_OF + 5);
+    expect(stages(recent.queryPlanner)).not.toContain('SORT');
+
+    // Live waiters: one range on {ended, expires}.
+    expect(await kitchen.liveWaiters(new Date(now))).toBe(5);
+    const live = examined(await count('orders.waiters', liveFilter(new Date(now))));
+    expect(live.keys).toBeLessThanOrEqual(5 + 3);
+    expect(live.docs).toBeLessThanOrEqual(5 + 3);
+
+    // The measure can fail: without {status, stop} the same pace count reads the list.
+    await k.db.collection('orders').dropIndex('status_1_stop_1');
+    const unindexed = examined(await count('orders', finishedFilter(since)));
+    expect(unindexed.keys + unindexed.docs).toBeGreaterThan(20_000);
+  }, 120_000);
+});
