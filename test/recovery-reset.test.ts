@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { FIXTURES, until, waiter } from './support/cli.js';
 import { useDb } from './support/kitchen.js';
-import { FAST, addOrders, alive, background, byId, killAfterTest, orders, pidFrom, statusJson, tempDir, type OrderDoc } from './recovery-support.js';
+import { addOrders, alive, background, byId, killAfterTest, orders, pidFrom, statusJson, tempDir, type OrderDoc } from './recovery-support.js';
 
 const HANG = join(FIXTURES, 'hang.sh');
 const HOUR = 3_600_000;
@@ -19,7 +19,9 @@ describe('reset', () => {
   test('leaves a live RUNNING order alone, resets ERROR and stale ones; --force resets the live one and its waiter stops', async () => {
     const dir = await tempDir('reset');
     const [live] = await addOrders(k.db, [['hold']]);
-    const a = background(k, ['-n', 'waiter-a', 'deliver', '--once', ...FAST, HANG], { HANG_DIR: dir });
+    // A lease no other test file's hold on the (serialised) test server can outlast: the
+    // order must be live throughout; --force is noticed by the 300 ms heartbeat.
+    const a = background(k, ['-n', 'waiter-a', 'deliver', '--once', '--lease', '10s', '--heartbeat', '300ms', HANG], { HANG_DIR: dir });
     const child = await pidFrom(join(dir, `${live!.toHexString()}.1.pid`), 'the live order to start');
     killAfterTest(child);
     const claimed = await byId(k.db, live!);

@@ -116,4 +116,3 @@ export async function statusJson(k: Where): Promise<Record<string, number>> {
 
 /** Short lease and heartbeat so takeovers happen within a test. */
 export const FAST = ['--lease', '2s', '--heartbeat', '300ms'];
-export const LEASE_MS = 2000;

@@ -13,7 +13,6 @@ import { FIXTURES, until, waiter } from './support/cli.js';
 import { useDb } from './support/kitchen.js';
 import {
   FAST,
-  LEASE_MS,
   addOrders,
   alive,
   background,
@@ -162,13 +161,16 @@ describe('a lost waiter', () => {
     const stop = join(dir, 'stop');
     const [x] = await addOrders(k.db, [[stop]]);
 
-    const a = background(k, ['-n', 'waiter-a', 'deliver', ...FAST, BUSY]);
+    // A 4 s lease: busy.sh pins one of CI's two cores, so a shorter lease could lapse
+    // from the waiter being starved rather than from a missing heartbeat.
+    const LEASE = 4000;
+    const a = background(k, ['-n', 'waiter-a', 'deliver', '--lease', '4s', '--heartbeat', '300ms', BUSY]);
     const running = await until(async () => {
       const o = await byId(k.db, x!);
       return o.status === 'RUNNING' ? o : undefined;
     }, 20_000, 'the order to be claimed');
     // Wait (by polling, not sleeping) until the command has run well past one lease.
-    await until(() => Date.now() - running.start!.getTime() > 2 * LEASE_MS, 20_000, 'two leases to pass');
+    await until(() => Date.now() - running.start!.getTime() > 2 * LEASE, 20_000, 'two leases to pass');
 
     expect(await statusJson(k)).toMatchObject({ RUNNING: 1, stale: 0 });
     const b = await waiter(k, ['-n', 'waiter-b', 'deliver', ...FAST, BUSY]);
@@ -176,7 +178,7 @@ describe('a lost waiter', () => {
     expect(b.exitCode).toBe(0);
     const still = await byId(k.db, x!);
     expect(still).toMatchObject({ status: 'RUNNING', attempts: 1, waiter: 'waiter-a', claim: running.claim });
-    expect(still.heartbeat!.getTime()).toBeGreaterThan(running.start!.getTime() + LEASE_MS);
+    expect(still.heartbeat!.getTime()).toBeGreaterThan(running.start!.getTime() + LEASE);
 
     await writeFile(stop, '');
     const ra = await a.proc;
