@@ -8,7 +8,7 @@ import { execa } from 'execa';
 import { describe, expect, test } from 'vitest';
 import { BIN, ROOT, kitchenEnv, until, waiter } from './support/cli.js';
 import { useDb } from './support/kitchen.js';
-import { goAvailable, startTestServer, type TestServer } from './support/server.js';
+import { goAvailable, restartablePort, startTestServer, type TestServer } from './support/server.js';
 
 const k = useDb();
 
@@ -57,8 +57,8 @@ describe('status --watch', () => {
 
   test.runIf(goAvailable())('rides out a kitchen outage: "kitchen unreachable, retrying", then counts again', async () => {
     const data = await mkdtemp(join(tmpdir(), 'waiter-watch-'));
-    let server: TestServer | undefined = await startTestServer({ data });
-    const port = Number(new URL(server.uri).port);
+    const port = await restartablePort(); // restarted below on the same port
+    let server: TestServer | undefined = await startTestServer({ port, data });
     try {
       // Short enough to see the outage soon, long enough for a loaded machine to connect.
       const uri = `${server.uri}?serverSelectionTimeoutMS=2000&connectTimeoutMS=2000`;

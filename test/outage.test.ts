@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { MongoClient } from 'mongodb';
 import { describe, expect, test } from 'vitest';
 import { FIXTURES, until, waiter } from './support/cli.js';
-import { goAvailable, startTestServer, type TestServer } from './support/server.js';
+import { goAvailable, restartablePort, startTestServer, type TestServer } from './support/server.js';
 import { lines, type OrderDoc } from './recovery-support.js';
 
 const ORDERS = 30;
@@ -21,8 +21,8 @@ describe.runIf(goAvailable())('a kitchen outage', () => {
   test(`server stopped and restarted mid-run: all ${ORDERS} orders end DONE, each run exactly once`, async () => {
     const data = await mkdtemp(join(tmpdir(), 'waiter-outage-'));
     const log = join(data, 'echo.log');
-    let server: TestServer | undefined = await startTestServer({ data });
-    const port = Number(new URL(server.uri).port);
+    const port = await restartablePort(); // restarted below on the same port
+    let server: TestServer | undefined = await startTestServer({ port, data });
     const k = { uri: server.uri, name: 'outage' };
     const client = new MongoClient(server.uri);
     try {

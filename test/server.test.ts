@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { MongoClient } from 'mongodb';
 import { describe, expect, inject, test } from 'vitest';
 import { useDb } from './support/kitchen.js';
-import { goAvailable, startTestServer } from './support/server.js';
+import { goAvailable, restartablePort, startTestServer } from './support/server.js';
 
 interface Job {
   _id: number;
@@ -76,8 +76,8 @@ describe.runIf(goAvailable())('the embedded FerretDB test server', () => {
   test('keeps its data across a stop and a restart on the same port', async () => {
     const data = await mkdtemp(join(tmpdir(), 'waiter-restart-'));
     try {
-      const first = await startTestServer({ data });
-      const port = Number(new URL(first.uri).port);
+      const port = await restartablePort();
+      const first = await startTestServer({ port, data });
       const c1 = await new MongoClient(first.uri).connect();
       await c1
         .db('restart')

@@ -48,3 +48,5 @@ export function pickServer(): Promise<PickedServer>;
 export function redactUri(uri: string): string;
 /** True if the test server binary is cached or `go` is on PATH to build it. */
 export function goAvailable(): boolean;
+/** A free port on 127.0.0.1 below the ephemeral range: for a server a test restarts on the same port. */
+export function restartablePort(): Promise<number>;

@@ -247,6 +247,32 @@ export async function pickServer() {
   return { uri: s.uri, kind: 'ferretdb', stop: s.stop, note: 'forced by WAITER_TEST_SERVER' };
 }
 
+/**
+ * A free TCP port on 127.0.0.1 below the kernel's ephemeral range, for a server that a
+ * test stops and starts again on the same port: a port from that range (what port 0
+ * gives) can be taken meanwhile as the local end of any outgoing connection.
+ */
+export async function restartablePort() {
+  let low = 32768;
+  try {
+    low = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]) || low;
+  } catch {
+    // not Linux: the usual default
+  }
+  const { createServer } = await import('node:net');
+  const free = (port) =>
+    new Promise((done) => {
+      const s = createServer();
+      s.once('error', () => done(false));
+      s.listen(port, '127.0.0.1', () => s.close(() => done(true)));
+    });
+  for (let i = 0; i < 100; i++) {
+    const port = 20000 + Math.floor(Math.random() * Math.max(1, low - 20000));
+    if (await free(port)) return port;
+  }
+  throw new Error('restartablePort: no free port below the ephemeral range');
+}
+
 /** True when `go` can be run (needed to build the FerretDB test server the first time). */
 export function goAvailable() {
   if (existsSync(testServerBinaryPath())) return true;
