@@ -84,6 +84,17 @@ describe('status --watch', () => {
   });
 });
 
+test('a kitchen down from the start: retried every interval (not one line and out), SIGINT exits 0', async () => {
+  const p = waiter({ uri: 'mongodb://127.0.0.1:1/?serverSelectionTimeoutMS=300', name: 'down' }, ['status', '--watch', '200ms']);
+  let out = '';
+  p.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+  await until(() => (out.match(/kitchen unreachable, retrying/g) ?? []).length >= 3, 30_000, 'three tries');
+  p.kill('SIGINT');
+  const r = await p;
+  expect(r.exitCode).toBe(0);
+  expect(r.stdout).toMatch(/^\S+Z kitchen unreachable, retrying: cannot reach the kitchen at 127\.0\.0\.1:1\/down/);
+});
+
 describe('progress bar', () => {
   test('load and extract draw one on a terminal (coloured unless NO_COLOR), never when piped or --quiet', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'waiter-bar-'));

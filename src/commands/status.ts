@@ -129,7 +129,12 @@ async function watch(g: Globals, o: StatusOptions, everyMs: number, io: IO): Pro
         drawn = lines.length;
       }
       for (const line of lines) print(out, line);
-      await Promise.race([new Promise((r) => setTimeout(r, everyMs).unref()), stopped]);
+      // Not unref'd: while the kitchen is unreachable (even from the start) nothing
+      // else keeps the process alive between tries. A signal clears it.
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, everyMs);
+        stop.signal.addEventListener('abort', () => (clearTimeout(t), resolve()), { once: true });
+      });
     }
   } finally {
     process.off('SIGINT', onSignal);
