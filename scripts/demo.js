@@ -1,14 +1,18 @@
 #!/usr/bin/env node
-// npm run demo: the seed README's walkthrough, end to end, on a throw-away kitchen.
-// Uses WAITER_KITCHEN if set; otherwise starts the embedded test server (built with Go
-// on first use) and stops it at the end.
+// npm run demo: the seed README's walkthrough (load, deliver with three waiters, status,
+// waiters, extract) on a throw-away kitchen: the embedded test server (built with Go on
+// first use), stopped at the end. Its first step empties the list, so it never uses the
+// WAITER_* settings a user may have exported; WAITER_DEMO_KITCHEN names a MongoDB to use
+// instead (its database waiter-demo, which the demo empties).
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { startTestServer } from '../test/support/server.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const server = process.env.WAITER_KITCHEN ? undefined : await startTestServer();
-const env = { ...process.env, WAITER_KITCHEN: process.env.WAITER_KITCHEN ?? server.uri, WAITER_DB: process.env.WAITER_DB ?? 'waiter-demo' };
+const server = process.env.WAITER_DEMO_KITCHEN ? undefined : await startTestServer();
+const env = { ...process.env, WAITER_KITCHEN: process.env.WAITER_DEMO_KITCHEN ?? server.uri, WAITER_DB: 'waiter-demo' };
+delete env.WAITER_LIST;
+delete env.WAITER_NAME;
 
 function waiter(args, name) {
   return new Promise((resolve) => {

@@ -1,0 +1,20 @@
+// `npm run demo` (the README's first command) works end to end, and on its own
+// throw-away server: it empties its list first, so a user's exported WAITER_* settings
+// must never point it at their kitchen.
+import { execa } from 'execa';
+import { expect, test } from 'vitest';
+import { ROOT, kitchenEnv } from './support/cli.js';
+import { useDb } from './support/kitchen.js';
+import { goAvailable } from './support/server.js';
+
+const k = useDb();
+
+test.runIf(goAvailable())('npm run demo delivers the walkthrough on its own server, whatever WAITER_* says', async () => {
+  await k.db.collection('mine').insertOne({ status: 'READY', arguments: ['precious'], attempts: 0 });
+  const r = await execa('node', ['scripts/demo.js'], { cwd: ROOT, reject: false, env: kitchenEnv(k, { WAITER_LIST: 'mine' }) });
+  expect(r.exitCode, r.stderr).toBe(0);
+  for (const step of ['$ waiter clean', '$ waiter load fixtures/orders.csv', '$ waiter waiters', '$ waiter extract']) expect(r.stdout).toContain(step);
+  expect(r.stdout).toMatch(/DONE +12/);
+  expect(await k.db.collection('mine').countDocuments()).toBe(1);
+  expect(await k.db.listCollections({ name: 'orders' }).toArray()).toEqual([]);
+}, 120_000);
