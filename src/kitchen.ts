@@ -34,7 +34,7 @@
 import { randomUUID } from 'node:crypto';
 import { MongoBulkWriteError, MongoClient, MongoError, ObjectId, type Collection, type Filter } from 'mongodb';
 import { ConnectionString } from 'mongodb-connection-string-url';
-import { KitchenError } from './errors.js';
+import { KitchenError, UsageError } from './errors.js';
 import { HISTORY_LIMIT, STATES, canTransition, shortHash, uniqueKey, type Attempt, type Order, type State } from './order.js';
 import type { WaiterDoc } from './fleet.js';
 
@@ -168,6 +168,11 @@ export class Kitchen {
         connectTimeoutMS: CONNECT_TIMEOUT_MS,
         appName: 'waiter',
       }));
+    } catch (err) {
+      // The driver parses the URI here, before any connection: a typo, not an outage.
+      throw new UsageError(`--kitchen (or WAITER_KITCHEN): not a usable MongoDB connection string: ${reason(err, address.uri)}`);
+    }
+    try {
       await client.connect();
     } catch (err) {
       throw new KitchenError(`cannot reach the kitchen at ${where}: ${reason(err, address.uri)}`);

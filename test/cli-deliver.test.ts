@@ -144,11 +144,16 @@ describe('exit codes and errors', () => {
       [['reset', '--status', 'DONE'], /--status: 'DONE' is not one of ERROR, RUNNING/],
       [['frobnicate'], /Unknown argument: frobnicate/],
       [[], /Name a command/],
+      [['-k', 'notauri', 'status'], /^waiter: --kitchen \(or WAITER_KITCHEN\): not a usable MongoDB connection string: Invalid scheme/],
+      [['-k', 'mongodb://alice:s3cr3t-pw@127.0.0.1:1/?serverSelectionTimeoutMS=abc', 'status'], /--kitchen \(or WAITER_KITCHEN\): .*serverSelectionTimeoutMS/],
+      [['extract', '-o', '/nonexistent-dir/report.csv'], /^waiter: -o \/nonexistent-dir\/report\.csv: cannot write it \(no such directory\)$/],
     ];
     for (const [args, message] of cases) {
       const r = await waiter(k, args);
       expect(r.exitCode, args.join(' ')).toBe(2);
       expect(r.stderr, args.join(' ')).toMatch(message);
+      expect(r.stderr.trim().split('\n'), args.join(' ')).toHaveLength(1);
+      expect(r.stderr).not.toContain('s3cr3t-pw');
     }
   });
 

@@ -6,6 +6,7 @@ import { REPORT_COLUMNS, reportWriter } from '../csv.js';
 import { namedFields, type Order, type State } from '../order.js';
 import { progress } from '../progress.js';
 import { orderReport } from '../report.js';
+import { UsageError } from '../errors.js';
 import { state, withKitchen, type CommandResult, type Globals, type IO } from './common.js';
 
 export const describe = 'Write a CSV report of the orders (NDJSON with --json)';
@@ -62,7 +63,7 @@ export async function run(g: Globals, o: ExtractOptions, io: IO): Promise<Comman
   await withKitchen(g, async (k) => {
     const all = await k.allColumns();
     const named = namedColumns(all);
-    const out: Writable = o.output ? createWriteStream(o.output) : io.stdout;
+    const out: Writable = o.output ? await openOutput(o.output) : io.stdout;
     const bar = await progress(io.stderr, io.env, o.quiet);
     bar.start('extract', undefined, 'orders');
     // The total, for the bar only: counted alongside, never waited for.
@@ -97,3 +98,20 @@ export async function run(g: Globals, o: ExtractOptions, io: IO): Promise<Comman
   });
   return {};
 }
+
+/**
+ * The -o file, opened (created or truncated) before any order is read: a path that
+ * cannot be written is the user's option, a one-line usage error, not a crash midway.
+ */
+async function openOutput(path: string): Promise<Writable> {
+  const out = createWriteStream(path);
+  await new Promise<void>((resolve, reject) => {
+    out.once('open', () => resolve());
+    out.once('error', (err: NodeJS.ErrnoException) => {
+      const why = { ENOENT: 'no such directory', EACCES: 'permission denied', EISDIR: 'is a directory', EROFS: 'read-only file system' }[err.code ?? ''];
+      reject(new UsageError(`-o ${path}: cannot write it (${why ?? err.message})`));
+    });
+  });
+  return out;
+}
+
