@@ -132,8 +132,10 @@ async function watch(g: Globals, o: StatusOptions, everyMs: number, io: IO): Pro
       // Not unref'd: while the kitchen is unreachable (even from the start) nothing
       // else keeps the process alive between tries. A signal clears it.
       await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, everyMs);
-        stop.signal.addEventListener('abort', () => (clearTimeout(t), resolve()), { once: true });
+        const onAbort = () => (clearTimeout(t), resolve());
+        // Removed when the timer fires: one listener per refresh would pile up.
+        const t = setTimeout(() => (stop.signal.removeEventListener('abort', onAbort), resolve()), everyMs);
+        stop.signal.addEventListener('abort', onAbort, { once: true });
       });
     }
   } finally {
