@@ -31,11 +31,23 @@ export interface CommandResult {
   signal?: NodeJS.Signals;
 }
 
-/** Global options: the flag wins, then the environment variable, then the default. */
+/**
+ * Global options: the flag wins, then the environment variable, then the default.
+ * An empty or blank value given is a usage error, never the default: `-l "$LIST" clean`
+ * with $LIST unset must not clean the list `orders`.
+ */
 export function globals(argv: Record<string, unknown>, env: NodeJS.ProcessEnv): Globals {
   const pick = (key: string, envName: string, fallback: string) => {
-    const v = argv[key] ?? env[envName];
-    return v === undefined || v === '' ? fallback : String(v);
+    const flag = argv[key];
+    if (flag !== undefined) {
+      const v = String(flag);
+      if (v.trim() === '') throw new UsageError(`--${key} is empty (an unset variable?): give a value or leave the option out`);
+      return v;
+    }
+    const v = env[envName];
+    if (v === undefined) return fallback;
+    if (v.trim() === '') throw new UsageError(`${envName} is set but empty: give it a value or unset it`);
+    return v;
   };
   const g = {
     kitchen: pick('kitchen', 'WAITER_KITCHEN', DEFAULT_KITCHEN),
