@@ -6,6 +6,8 @@ export default defineConfig({
     // Starts the MongoDB-compatible server; the first run on a machine also builds the
     // Go test server (test/server), which takes a minute or two.
     globalSetup: ['test/global-setup.ts'],
+    // A skipped test's title says why (test/support/gates.ts); this lists them at the end.
+    reporters: ['default', './test/support/skipped-reporter.ts'],
     // Tests spawn processes (the CLI, extra test servers) and the FerretDB test server
     // runs one command at a time, so individual tests can be slow.
     testTimeout: 60_000,

@@ -9,7 +9,7 @@ import { execa } from 'execa';
 import { expect, test } from 'vitest';
 import { ROOT } from './support/cli.js';
 import { useDb } from './support/kitchen.js';
-import { goAvailable } from './support/server.js';
+import { needsGo } from './support/gates.js';
 
 const kitchen = useDb();
 
@@ -59,7 +59,8 @@ test('bench/run.js runs every section and writes results.json with the required 
 
 // The latency section starts its own FerretDB test servers (one adds latency), so it
 // needs the Go test server, which `npm test` builds wherever it picks FerretDB.
-test.skipIf(!goAvailable())('bench/run.js --only latency delivers every order on both servers and reports round trips per order', async () => {
+const go = needsGo();
+test.runIf(go.run)(go.title('bench/run.js --only latency delivers every order on both servers and reports round trips per order'), async () => {
   const dir = mkdtempSync(join(tmpdir(), 'waiter-bench-test-'));
   const out = join(dir, 'results.json');
   try {

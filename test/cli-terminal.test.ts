@@ -8,7 +8,8 @@ import { execa } from 'execa';
 import { describe, expect, test } from 'vitest';
 import { BIN, ROOT, kitchenEnv, until, waiter } from './support/cli.js';
 import { useDb } from './support/kitchen.js';
-import { goAvailable, restartablePort, startTestServer, type TestServer } from './support/server.js';
+import { needsGo } from './support/gates.js';
+import { restartablePort, startTestServer, type TestServer } from './support/server.js';
 
 const k = useDb();
 
@@ -57,7 +58,8 @@ describe('status --watch', () => {
     expect(r.stdout).not.toMatch(/\u001b/);
   });
 
-  test.runIf(goAvailable())('rides out a kitchen outage: "kitchen unreachable, retrying", then counts again', async () => {
+  const go = needsGo();
+  test.runIf(go.run)(go.title('rides out a kitchen outage: "kitchen unreachable, retrying", then counts again'), async () => {
     const data = await mkdtemp(join(tmpdir(), 'waiter-watch-'));
     const port = await restartablePort(); // restarted below on the same port
     let server: TestServer | undefined = await startTestServer({ port, data });

@@ -5,11 +5,12 @@ import { execa } from 'execa';
 import { expect, test } from 'vitest';
 import { ROOT, kitchenEnv } from './support/cli.js';
 import { useDb } from './support/kitchen.js';
-import { goAvailable } from './support/server.js';
+import { needsGo } from './support/gates.js';
 
 const k = useDb();
 
-test.runIf(goAvailable())('npm run demo delivers the walkthrough on its own server, whatever WAITER_* says', async () => {
+const go = needsGo();
+test.runIf(go.run)(go.title('npm run demo delivers the walkthrough on its own server, whatever WAITER_* says'), async () => {
   await k.db.collection('mine').insertOne({ status: 'READY', arguments: ['precious'], attempts: 0 });
   const r = await execa('node', ['scripts/demo.js'], { cwd: ROOT, reject: false, env: kitchenEnv(k, { WAITER_LIST: 'mine' }) });
   expect(r.exitCode, r.stderr).toBe(0);

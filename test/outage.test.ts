@@ -12,12 +12,14 @@ import { join } from 'node:path';
 import { MongoClient } from 'mongodb';
 import { describe, expect, test } from 'vitest';
 import { FIXTURES, until, waiter } from './support/cli.js';
-import { goAvailable, restartablePort, startTestServer, type TestServer } from './support/server.js';
+import { needsGo } from './support/gates.js';
+import { restartablePort, startTestServer, type TestServer } from './support/server.js';
 import { lines, type OrderDoc } from './recovery-support.js';
 
 const ORDERS = 30;
 
-describe.runIf(goAvailable())('a kitchen outage', () => {
+const go = needsGo();
+describe.runIf(go.run)(go.title('a kitchen outage'), () => {
   test(`server stopped and restarted mid-run: all ${ORDERS} orders end DONE, each run exactly once`, async () => {
     const data = await mkdtemp(join(tmpdir(), 'waiter-outage-'));
     const log = join(data, 'echo.log');

@@ -2,11 +2,12 @@
 // the real test server. Bad input: a 4xx with {"error": "<one line>"}, and nothing written.
 import { request } from 'node:http';
 import { ObjectId } from 'mongodb';
-import { describe, expect, inject, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { until, waiter } from './support/cli.js';
 import { useDb } from './support/kitchen.js';
 import { serve, type Served } from './support/serve.js';
-import { goAvailable, startTestServer } from './support/server.js';
+import { needsGo, takesAnyPassword } from './support/gates.js';
+import { startTestServer } from './support/server.js';
 
 const k = useDb();
 const orders = () => k.db.collection('orders');
@@ -419,7 +420,8 @@ describe('cross-site requests (another web page the user visits)', () => {
 // The test server takes any user name and password with authMechanism=PLAIN (it checks
 // none), so a kitchen URI with credentials can be served end to end; a real mongod
 // would refuse them.
-test.runIf(inject('mongodbServerKind') === 'ferretdb')('a kitchen URI with a password: no answer, header or log line shows the user or the password', async () => {
+const anyPassword = await takesAnyPassword();
+test.runIf(anyPassword.run)(anyPassword.title('a kitchen URI with a password: no answer, header or log line shows the user or the password'), async () => {
   const url = new URL(k.uri);
   url.username = 'alice-user';
   url.password = 's3cr3t-pw';
@@ -443,7 +445,8 @@ test.runIf(inject('mongodbServerKind') === 'ferretdb')('a kitchen URI with a pas
 });
 
 // Its own test server, stopped under the running `waiter serve`.
-test.runIf(goAvailable())('a kitchen outage: reads that need the kitchen answer 503 with one line naming host and database, and the server stays up', async () => {
+const go = needsGo();
+test.runIf(go.run)(go.title('a kitchen outage: reads that need the kitchen answer 503 with one line naming host and database, and the server stays up'), async () => {
   const server = await startTestServer();
   try {
     const where = { uri: server.uri, name: 'outage' };

@@ -6,15 +6,16 @@ import { join } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { afterEach, expect, test } from 'vitest';
 import { FIXTURES, until } from './support/cli.js';
+import { CHROMIUM, needsChromium } from './support/gates.js';
 import { useDb } from './support/kitchen.js';
 import { serve } from './support/serve.js';
 import { alive, background, killAfterTest, pidFrom, tempDir } from './recovery-support.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 const XSS = '<img src=x onerror=alert(1)>';
-// In CI a missing browser is a failure (the test runs and says why); elsewhere it is skipped.
-const runIt = existsSync(CHROMIUM) || Boolean(process.env.CI);
+// In CI a missing browser is a failure (the test runs and says why); elsewhere it is
+// skipped, and its title says so.
+const browser = needsChromium();
 
 const k = useDb();
 let context: BrowserContext | undefined;
@@ -37,7 +38,7 @@ const badge = async (page: Page, name: string) => {
 };
 const count = async (page: Page, state: string) => Number(((await text(page, `#count-${state}`)) ?? '').replace(/\D/g, '') || NaN);
 
-test.runIf(runIt)('the page: READY falls and DONE rises during a real deliver, a kill -9\'d waiter turns STALE, untrusted text stays text', async () => {
+test.runIf(browser.run)(browser.title('the page: READY falls and DONE rises during a real deliver, a kill -9\'d waiter turns STALE, untrusted text stays text'), async () => {
   const dir = await tempDir('page');
   const orders = k.db.collection('orders');
   await orders.insertOne({ status: 'ERROR', arguments: [`<b>${XSS}</b>`], attempts: 1, stop: new Date(), error: `exit code 1: <script>alert(2)</script>`, exitCode: 1, output: `line one\n${XSS}\n` });
@@ -120,7 +121,7 @@ test.runIf(runIt)('the page: READY falls and DONE rises during a real deliver, a
   }
 }, 180_000);
 
-test.runIf(runIt)('with a token the page asks for it once (or takes #token=), then shows the kitchen, orders not yet due too', async () => {
+test.runIf(browser.run)(browser.title('with a token the page asks for it once (or takes #token=), then shows the kitchen, orders not yet due too'), async () => {
   const dir = await tempDir('page-token');
   const token = 'page-token-1234';
   const now = new Date();

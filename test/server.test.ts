@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { MongoClient } from 'mongodb';
 import { describe, expect, inject, test } from 'vitest';
 import { useDb } from './support/kitchen.js';
-import { goAvailable, restartablePort, startTestServer } from './support/server.js';
+import { needsGo } from './support/gates.js';
+import { restartablePort, startTestServer } from './support/server.js';
 
 interface Job {
   _id: number;
@@ -72,7 +73,8 @@ describe(`the test server (${inject('mongodbServerKind')})`, () => {
   });
 });
 
-describe.runIf(goAvailable())('the embedded FerretDB test server', () => {
+const go = needsGo();
+describe.runIf(go.run)(go.title('the embedded FerretDB test server'), () => {
   test('keeps its data across a stop and a restart on the same port', async () => {
     const data = await mkdtemp(join(tmpdir(), 'waiter-restart-'));
     try {

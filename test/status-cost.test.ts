@@ -1,14 +1,16 @@
 // What `waiter status`'s fleet queries cost on a real MongoDB, read from the server's
 // own counters (explain executionStats): bounded by the pace and the live fleet, not
 // by the size of the list (issue 9: status stays within its target at 1M orders).
-// FerretDB v1's explain returns its SQL plan, with no keys/docs examined: skipped there.
+// Skipped only where the server names itself other than a mongod and its explain counts
+// nothing (test/support/gates.ts): FerretDB v1 returns its SQL plan, 2.x no counters.
 // The queries are the kitchen's own filters (src/kitchen.ts), not copies of them.
-import { afterAll, describe, expect, inject, test } from 'vitest';
+import { afterAll, describe, expect, test } from 'vitest';
 import { Kitchen, RECENT_SORT, finishedFilter, liveFilter } from '../src/kitchen.js';
 import { MEDIAN_OF } from '../src/report.js';
+import { explainCounts } from './support/gates.js';
 import { useDb } from './support/kitchen.js';
 
-const counted = inject('mongodbServerKind') !== 'ferretdb';
+const counted = await explainCounts();
 
 /** Every number called `name` anywhere in an explain answer (aggregate explains nest them per stage). */
 function every(doc: unknown, name: string): number[] {
@@ -31,14 +33,14 @@ function stages(doc: unknown): string[] {
   return Object.entries(doc).flatMap(([k, v]) => (k === 'stage' && typeof v === 'string' ? [v] : k === 'rejectedPlans' ? [] : stages(v)));
 }
 
-describe(counted ? 'status cost (explain)' : 'status cost (explain): skipped, FerretDB v1 reports no keys/docs examined; run with MONGODB_URI at a real mongod', () => {
+describe('status cost (explain)', () => {
   const k = useDb();
   const opened: Kitchen[] = [];
   afterAll(async () => {
     for (const o of opened) await o.close();
   });
 
-  test.skipIf(!counted)('20,000 finished orders over 200 minutes, 10,000 READY, 325 registered waiters: pace, median and live waiters read what they count, not the list', async () => {
+  test.runIf(counted.run)(counted.title('20,000 finished orders over 200 minutes, 10,000 READY, 325 registered waiters: pace, median and live waiters read what they count, not the list'), async () => {
     const kitchen = await Kitchen.open({ uri: k.uri, db: k.name, list: 'orders' });
     opened.push(kitchen);
     await kitchen.ensureIndexes();
