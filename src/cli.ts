@@ -14,6 +14,7 @@ import * as show from './commands/show.js';
 import * as status from './commands/status.js';
 import * as waiters from './commands/waiters.js';
 import { EXIT, UsageError, WaiterError } from './errors.js';
+import { VERSION } from './version.js';
 
 const EPILOGUE = `Exit codes: 0 ok · 1 some delivered orders failed · 2 usage error · 3 kitchen unreachable or rejected the operation · 4 bad input file or unknown order id · 130/143 deliver stopped by SIGINT/SIGTERM · 70 internal error.
 Global options also come from WAITER_KITCHEN, WAITER_DB, WAITER_LIST, WAITER_NAME.`;
@@ -105,7 +106,7 @@ export async function main(args: string[], io: IO): Promise<number> {
       throw err ?? new UsageError(msg);
     })
     .help()
-    .version();
+    .version(VERSION);
 
   try {
     await cli.parseAsync();

@@ -1,0 +1,156 @@
+// `npm run package`'s two single files, run the way a box without Node runs them: from a
+// temporary folder outside the checkout, with a PATH on which no `node` can be found.
+// The executable must need nothing else; dist/waiter.cjs needs a Node and nothing else
+// (no node_modules: there are none above the temporary folder).
+import { chmod, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execa, type Options, type ResultPromise } from 'execa';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { ROOT, until, waiter } from './support/cli.js';
+import { useDb } from './support/kitchen.js';
+
+const k = useDb();
+const version = (JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+
+let tmp = '';
+let out = '';
+let work = '';
+let bin = '';
+let packageLog = '';
+
+beforeAll(async () => {
+  tmp = await mkdtemp(join(tmpdir(), 'waiter-package-'));
+  out = join(tmp, 'out');
+  work = join(tmp, 'work');
+  bin = join(tmp, 'bin');
+  await mkdir(work);
+  await mkdir(bin);
+  // The only program on PATH: a shell, for `--shell` orders. No node, no npm.
+  await symlink('/bin/sh', join(bin, 'sh'));
+  // dist/ is built by `npm test` (as for every CLI test); this bundles it and makes the executable.
+  const r = await execa(process.execPath, [join(ROOT, 'scripts', 'package.js'), '--out', out], { cwd: ROOT, reject: false });
+  packageLog = `${r.stdout}\n${r.stderr}`;
+  if (r.exitCode !== 0) throw new Error(`scripts/package.js failed:\n${packageLog}`);
+}, 280_000);
+
+afterAll(async () => {
+  if (tmp) await rm(tmp, { recursive: true, force: true });
+});
+
+type Kind = 'executable' | 'bundle';
+const KINDS: Kind[] = ['executable', 'bundle'];
+
+/** The program and its leading arguments: the executable alone, or this Node with the bundle. */
+function command(kind: Kind): [string, string[]] {
+  return kind === 'executable' ? [join(out, 'waiter-linux-x64'), []] : [process.execPath, [join(out, 'waiter.cjs')]];
+}
+
+/** An environment of only what is named: PATH without node, the test's kitchen, neutral locale. */
+function bareEnv(extra: Record<string, string> = {}): Record<string, string> {
+  return { PATH: bin, HOME: work, LC_ALL: 'C.UTF-8', WAITER_KITCHEN: k.uri, WAITER_DB: k.name, ...extra };
+}
+
+function run(kind: Kind, args: string[], opts: Options = {}): ResultPromise<{ reject: false }> {
+  const [file, lead] = command(kind);
+  const o = { cwd: work, reject: false, stdin: 'ignore', extendEnv: false, env: bareEnv(), ...opts } as Options;
+  return execa(file, [...lead, ...args], o) as unknown as ResultPromise<{ reject: false }>;
+}
+
+describe('npm run package', () => {
+  test('makes the bundle, the executable and an npm tarball without either', async () => {
+    expect(packageLog).toMatch(/waiter\.cjs: [\d.]+ MB/);
+    expect(existsSync(join(out, 'waiter-linux-x64'))).toBe(true);
+    const tgz = join(out, `waiter-${version}.tgz`);
+    const list = (await execa('tar', ['tzf', tgz])).stdout.split('\n');
+    expect(list).toEqual(expect.arrayContaining(['package/bin/waiter.js', 'package/dist/cli.js', 'package/package.json', 'package/README.md']));
+    expect(list.filter((f) => /waiter\.cjs|waiter-linux-x64|\.tgz$/.test(f))).toEqual([]);
+  });
+
+  test('no node is reachable on the PATH the single files run with', async () => {
+    const r = await execa('/bin/sh', ['-c', 'command -v node || echo none'], { extendEnv: false, env: bareEnv(), cwd: work });
+    expect(r.stdout).toBe('none');
+  });
+});
+
+describe.each(KINDS)('the %s', (kind) => {
+  test('--version, --help and completion print what node bin/waiter.js prints', async () => {
+    const v = await run(kind, ['--version']);
+    expect([v.exitCode, v.stdout, v.stderr]).toEqual([0, version, '']);
+    for (const args of [['--help'], ['deliver', '--help'], ['completion'], ['--get-yargs-completions', 'st']]) {
+      const [mine, node] = await Promise.all([run(kind, args), waiter(k, args)]);
+      expect({ args, code: mine.exitCode, out: mine.stdout, err: mine.stderr }).toEqual({ args, code: node.exitCode, out: node.stdout, err: node.stderr });
+    }
+    // yargs' own messages are translated as by node: its locale files are inside.
+    const de = { ...bareEnv(), LC_ALL: 'de_DE.UTF-8' };
+    const [mine, node] = await Promise.all([run(kind, ['--help'], { env: de }), waiter(k, ['--help'], { env: { LC_ALL: 'de_DE.UTF-8' } })]);
+    expect(mine.stdout).toContain('Hilfe anzeigen');
+    expect(mine.stdout).toBe(node.stdout);
+  });
+
+  test('load, deliver -x 2 and status against the kitchen', async () => {
+    await writeFile(join(work, 'jobs.csv'), ['a', 'b', 'c', 'd', 'e', 'f'].join('\n'));
+    const job = join(work, 'job.sh');
+    await writeFile(job, '#!/bin/sh\necho "did $1"\n');
+    await chmod(job, 0o755);
+
+    const load = await run(kind, ['load', 'jobs.csv']);
+    expect([load.exitCode, load.stdout, load.stderr]).toEqual([0, 'Loaded 6 orders', '']);
+    const deliver = await run(kind, ['-n', `box-${kind}`, 'deliver', '-x', '2', './job.sh']);
+    expect(deliver.exitCode).toBe(0);
+    // One line per order started, as from node bin/waiter.js; nothing else (no warning, no stack).
+    const started = deliver.stderr.split('\n');
+    expect(started).toHaveLength(6);
+    for (const line of started) expect(line).toMatch(/^waiter: delivering [0-9a-f]{24} \(attempt 1\): \["[a-f]"\]$/);
+    const orders = await k.db.collection('orders').find({}).sort({ _id: 1 }).toArray();
+    // With -x 2 each output line is prefixed by its order's id.
+    const lines = orders.map((o) => `[${o._id.toHexString()}] did ${o.arguments[0]}`);
+    expect(deliver.stdout.split('\n').sort()).toEqual(['Done. Delivered 6 orders.', ...lines].sort());
+    expect(orders.map((o) => [o.arguments, o.status, o.exitCode, o.waiter])).toEqual(
+      ['a', 'b', 'c', 'd', 'e', 'f'].map((a) => [[a], 'DONE', 0, `box-${kind}`]),
+    );
+    const status = await run(kind, ['status', '--json']);
+    expect(status.exitCode).toBe(0);
+    expect(JSON.parse(status.stdout)).toMatchObject({ DONE: 6, READY: 0, total: 6 });
+  });
+
+  test('serve answers /api/status and serves the page node serves', async () => {
+    await k.db.collection('orders').insertMany([
+      { status: 'READY', arguments: ['x'], attempts: 0 },
+      { status: 'DONE', arguments: ['y'], attempts: 1, stop: new Date() },
+    ]);
+    const [file, lead] = command(kind);
+    const served = async (p: ReturnType<typeof execa>) => {
+      let text = '';
+      p.stdout?.on('data', (d: Buffer) => (text += d.toString()));
+      return until(() => /(http:\/\/\S+\/)/.exec(text)?.[1], 30_000, 'serve to print its URL');
+    };
+    const mine = execa(file, [...lead, 'serve', '--port', '0'], { cwd: work, reject: false, extendEnv: false, env: bareEnv() });
+    const node = waiter(k, ['serve', '--port', '0']);
+    try {
+      const [url, nodeUrl] = await Promise.all([served(mine), served(node)]);
+      const res = await fetch(new URL('/api/status', url));
+      expect(res.status).toBe(200);
+      expect(await res.json()).toMatchObject({ READY: 1, DONE: 1, total: 2 });
+      const [page, nodePage] = await Promise.all([fetch(url).then((r) => r.text()), fetch(nodeUrl).then((r) => r.text())]);
+      expect(page).toContain('<html');
+      expect(page).toBe(nodePage);
+    } finally {
+      mine.kill('SIGTERM');
+      node.kill('SIGTERM');
+      await Promise.all([mine, node]);
+    }
+  });
+
+  test('load draws its progress bar on a terminal', async () => {
+    await writeFile(join(work, 'rows.csv'), Array.from({ length: 300 }, (_, i) => `row${i}`).join('\n'));
+    const [file, lead] = command(kind);
+    const cmd = 'exec ' + [file, ...lead, 'load', 'rows.csv'].map((a) => `'${a}'`).join(' ');
+    // `script` gives it a pseudo-terminal; /usr/bin/script by its path: PATH has no such thing.
+    const r = await execa('/usr/bin/script', ['-qfec', cmd, '/dev/null'], { cwd: work, reject: false, extendEnv: false, env: { ...bareEnv(), SHELL: '/bin/sh' } });
+    expect(r.exitCode).toBe(0);
+    expect(r.stdout).toMatch(/loading .*100% \| 300\/300 rows/);
+    expect(r.stdout).toContain('Loaded 300 orders');
+  });
+});
