@@ -6,12 +6,14 @@ const out = (o: Partial<Outcome>): Outcome => ({ output: '', ...o });
 
 describe('order states', () => {
   test('transitions: claims, finishes, resets and takeovers only', () => {
-    expect(canTransition('READY', 'RUNNING')).toBe(true);
-    expect(canTransition('RUNNING', 'DONE')).toBe(true);
-    expect(canTransition('RUNNING', 'ERROR')).toBe(true);
-    expect(canTransition('ERROR', 'READY')).toBe(true);
-    expect(canTransition('DONE', 'READY')).toBe(false);
-    expect(canTransition('READY', 'DONE')).toBe(false);
+    // Every pair of the four states, allowed or refused: a claim, a finish, a retry or a
+    // reset (RUNNING -> READY), a takeover of a stale order (RUNNING -> RUNNING), a reset
+    // of an ERROR. Nothing leaves DONE; nothing else enters RUNNING or a finished state.
+    const allowed = ['READY>RUNNING', 'RUNNING>DONE', 'RUNNING>ERROR', 'RUNNING>READY', 'RUNNING>RUNNING', 'ERROR>READY'];
+    const four = ['READY', 'RUNNING', 'DONE', 'ERROR'] as const;
+    for (const from of four) {
+      for (const to of four) expect(canTransition(from, to), `${from} -> ${to}`).toBe(allowed.includes(`${from}>${to}`));
+    }
     expect(isState('READY')).toBe(true);
     expect(isState('ready')).toBe(false);
   });
