@@ -200,10 +200,17 @@ describe('show', () => {
   });
 
   test('a READY order not yet due says when it will be', async () => {
+    const before = Date.now();
     const added = await waiter(k, ['add', '--at', '+1h', '--', 'later']);
+    const after = Date.now();
     const id = /Added order ([0-9a-f]{24})/.exec(added.stdout)![1]!;
     const r = await waiter(k, ['show', id]);
     expect(r.stdout.split('\n').slice(0, 4)).toEqual([`order     ${id}`, 'status    READY', 'arguments ["later"]', expect.stringMatching(/^due {7}\S+Z \(not taken before then\)$/)]);
+    // The time shown is the order's own: an hour after it was added, within the add's run.
+    const shown = /^due {7}(\S+Z) /m.exec(r.stdout)![1]!;
+    expect(shown).toBe(new Date(Date.parse(shown)).toISOString());
+    expect(Date.parse(shown)).toBeGreaterThanOrEqual(before + 3_600_000);
+    expect(Date.parse(shown)).toBeLessThanOrEqual(after + 3_600_000);
   });
 
   test('a malformed or unknown id: one line, exit 4', async () => {

@@ -102,12 +102,17 @@ describe('--retry-delay', () => {
   test('backoff: each retry waits longer (delay × backoff^n); usage errors name the option', async () => {
     const dir = await tempDir('flaky');
     const [x] = await addOrders(k.db, [['2']]);
-    const r = await waiter(k, ['deliver', '--max-attempts', '3', '--retry-delay', '400ms', '--retry-backoff', '3', FLAKY], { env: { FLAKY_DIR: dir } });
+    const r = await waiter(k, ['deliver', '--max-attempts', '3', '--retry-delay', '1s', '--retry-backoff', '3', FLAKY], { env: { FLAKY_DIR: dir } });
     expect(r.exitCode).toBe(0);
     const h = (await byId(k.db, x!)).history!;
     expect(h.map((a) => a.result)).toEqual(['ERROR', 'ERROR', 'DONE']);
-    expect(+h[1]!.start - +h[0]!.stop).toBeGreaterThanOrEqual(400);
-    expect(+h[2]!.start - +h[1]!.stop).toBeGreaterThanOrEqual(1200);
+    // Delays of 1 s then 3 s (+ up to 10% jitter): each gap at least its delay, the first
+    // under the second delay, and the second well over the first (a flat delay fails).
+    const gaps = [+h[1]!.start - +h[0]!.stop, +h[2]!.start - +h[1]!.stop];
+    expect(gaps[0]).toBeGreaterThanOrEqual(1000);
+    expect(gaps[0]).toBeLessThan(3000);
+    expect(gaps[1]).toBeGreaterThanOrEqual(3000);
+    expect(gaps[1]).toBeGreaterThan(1.5 * gaps[0]!);
     expect(await lines(join(dir, x!.toHexString()))).toHaveLength(3);
 
     const bad = await waiter(k, ['deliver', '--retry-backoff', '0.5', OK]);
