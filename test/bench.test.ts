@@ -1,5 +1,5 @@
 // `npm run bench` at toy sizes, so the benchmark scripts cannot rot unnoticed: every
-// section runs (against this run's server, or for `latency` the bench's own test
+// section runs (against this run's server, or for `latency` and `nolock` the bench's own test
 // servers) and results.json has the keys the issue asks for. No timing is asserted
 // (figures at these sizes mean nothing).
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -57,14 +57,14 @@ test('bench/run.js runs every section and writes results.json with the required 
   }
 }, 180_000);
 
-// The latency section starts its own FerretDB test servers (one adds latency), so it
-// needs the Go test server, which `npm test` builds wherever it picks FerretDB.
+// The latency and nolock sections start their own FerretDB test servers (one adds
+// latency, one has no lock), so they need the Go test server and run without MONGODB_URI.
 const go = needsGo();
-test.runIf(go.run)(go.title('bench/run.js --only latency delivers every order on both servers and reports round trips per order'), async () => {
+test.runIf(go.run)(go.title('bench/run.js --only latency,nolock: delivers every order on both latency servers (round trips per order), and times load/extract/status on the no-lock server'), async () => {
   const dir = mkdtempSync(join(tmpdir(), 'waiter-bench-test-'));
   const out = join(dir, 'results.json');
   try {
-    const r = await execa('node', ['bench/run.js', '--only', 'latency', '--latency-orders', '5', '--latency', '5', '--rounds', '1', '--out', out], {
+    const r = await execa('node', ['bench/run.js', '--only', 'latency,nolock', '--latency-orders', '5', '--latency', '5', '--rounds', '1', '--rows', '300', '--status-runs', '1', '--out', out], {
       cwd: ROOT,
       env: { MONGODB_URI: undefined }, // the bench starts its own servers only without it
       reject: false,
@@ -75,6 +75,10 @@ test.runIf(go.run)(go.title('bench/run.js --only latency delivers every order on
     expect(res.server).toMatch(/FerretDB/);
     expect(Number.isFinite(res.deliver_round_trips_per_order)).toBe(true);
     expect(r.stdout).toContain('deliver -x 1: round trips per order');
+    // The no-lock server's section (it needs its own server, so it runs only here): a tenth of --rows.
+    expect(res.nolock).toMatchObject({ rows: 30, status_runs: 1 });
+    for (const k of ['load_vs_driver', 'load_vs_driver_no_index', 'extract_vs_driver', 'status_s', 'load_ms', 'extract_ms']) expect(res.nolock[k], `nolock.${k}`).toBeGreaterThan(0);
+    expect(r.stdout).toMatch(/^no-lock server \(30 rows\) +load \d/m);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
