@@ -49,13 +49,25 @@ describe('reads', () => {
     for (const key of ['pace1m', 'pace10m', 'medianRunSeconds', 'waiters', 'etaSeconds', 'eta']) expect(r.body).toHaveProperty(key);
   });
 
-  test('GET /api/waiters gives an array of the fleet; ?all=true too', async () => {
+  test('GET /api/waiters gives the fleet as `waiters --json` does: live and lately exited; ?all=true also those exited long ago', async () => {
+    const now = Date.now();
+    const ago = (ms: number) => new Date(now - ms);
+    const base = { host: 'box', pid: 1, command: ['./crunch.sh'], concurrency: 1, lease: 600_000, heartbeat: 200_000, delivered: 3, failed: 1 };
+    await k.db.collection('orders.waiters').insertMany([
+      { _id: 'w-old' as never, ...base, name: 'old', started: ago(3 * 3600_000), seen: ago(2 * 3600_000), expires: ago(2 * 3600_000 - 600_000), running: [], ended: ago(2 * 3600_000), reason: 'empty list' },
+      { _id: 'w-recent' as never, ...base, name: 'recent', started: ago(3600_000), seen: ago(60_000), expires: ago(60_000 - 600_000), running: [], ended: ago(60_000), reason: '--max 3 reached' },
+      { _id: 'w-live' as never, ...base, name: 'live', started: ago(600_000), seen: ago(1000), expires: new Date(now + 599_000), running: ['6b077a19d104b62a1a29faa4'], current: { order: '6b077a19d104b62a1a29faa4', arguments: ['x'] } },
+    ]);
+    const cli = async (args: string[]) => (await waiter(k, ['waiters', '--json', ...args])).stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l));
     const s = await serve(k);
-    for (const path of ['/api/waiters', '/api/waiters?all=true']) {
-      const r = await s.call(path);
-      expect(r.status).toBe(200);
-      expect(Array.isArray(r.body)).toBe(true);
-    }
+    const fleet = await s.call('/api/waiters');
+    expect(fleet.status).toBe(200);
+    expect(fleet.body.map((w: any) => [w.name, w.state])).toEqual([['recent', 'EXITED'], ['live', 'PROCESSING']]);
+    expect(fleet.body).toEqual(await cli([]));
+    const all = await s.call('/api/waiters?all=true');
+    expect(all.status).toBe(200);
+    expect(all.body.map((w: any) => [w.name, w.state])).toEqual([['old', 'EXITED'], ['recent', 'EXITED'], ['live', 'PROCESSING']]);
+    expect(all.body).toEqual(await cli(['--all']));
   });
 
   test('GET /api/pace: orders finished per minute over the last hour, by stop time', async () => {
@@ -208,19 +220,26 @@ describe('writes', () => {
 
   test('POST /api/reset: `waiter reset` rules: ERROR and stale RUNNING back READY, live RUNNING left alone unless force', async () => {
     const future = new Date(Date.now() + 3600_000);
+    const old = new ObjectId();
+    const live = new ObjectId();
     await orders().insertMany([
       { status: 'ERROR', arguments: ['e'], attempts: 1 },
       { status: 'RUNNING', arguments: ['stale'], attempts: 1, expires: new Date(0), claim: 'a' },
-      { status: 'RUNNING', arguments: ['live'], attempts: 1, expires: future, claim: 'b', start: new Date() },
+      { _id: live, status: 'RUNNING', arguments: ['live'], attempts: 1, expires: future, claim: 'b', start: new Date() },
+      // Alive (its lease renewed), but started two hours ago: what olderThan is for.
+      { _id: old, status: 'RUNNING', arguments: ['long'], attempts: 1, expires: future, claim: 'c', start: new Date(Date.now() - 2 * 3600_000) },
       { status: 'DONE', arguments: ['d'], attempts: 1 },
     ]);
     const s = await serve(k);
     expect((await s.call('/api/reset', { method: 'POST', json: { status: ['ERROR'] } })).body).toEqual({ reset: 1, leftAlone: 0 });
-    expect((await s.call('/api/reset', { method: 'POST', json: {} })).body).toEqual({ reset: 1, leftAlone: 1 });
-    expect(await orders().countDocuments({ status: 'RUNNING' })).toBe(1);
-    expect((await s.call('/api/reset', { method: 'POST', json: { status: ['RUNNING'], olderThan: '1h' } })).body).toEqual({ reset: 0, leftAlone: 1 });
+    expect((await s.call('/api/reset', { method: 'POST', json: {} })).body).toEqual({ reset: 1, leftAlone: 2 });
+    expect(await orders().countDocuments({ status: 'RUNNING' })).toBe(2);
+    expect((await s.call('/api/reset', { method: 'POST', json: { status: ['RUNNING'], olderThan: '1h' } })).body).toEqual({ reset: 1, leftAlone: 1 });
+    expect(await orders().findOne({ _id: old })).toMatchObject({ status: 'READY' });
+    expect((await orders().findOne({ _id: old }))!.claim).toBeUndefined();
+    expect(await orders().findOne({ _id: live })).toMatchObject({ status: 'RUNNING', claim: 'b' });
     expect((await s.call('/api/reset', { method: 'POST', json: { status: ['RUNNING'], force: true } })).body).toEqual({ reset: 1, leftAlone: 0 });
-    expect(await orders().countDocuments({ status: 'READY' })).toBe(3);
+    expect(await orders().countDocuments({ status: 'READY' })).toBe(4);
     expect(await orders().countDocuments({ status: 'DONE' })).toBe(1);
   });
 });
