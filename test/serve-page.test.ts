@@ -143,6 +143,11 @@ test.runIf(browser.run)(browser.title('with a token the page asks for it once (o
   expect(await page.locator('#auth').isVisible()).toBe(false);
   expect(await text(page, '#later')).toMatch(/^\(1 not yet due, next .+\)$/);
 
+  // Once: a reload of the tab keeps the token (no prompt), and the counts come back.
+  await page.reload();
+  await until(async () => (await count(page, 'total')) === 3, 15_000, 'the counts after a reload');
+  expect(await page.locator('#auth').isVisible()).toBe(false);
+
   // A fresh tab with the token in the fragment: no prompt, and the fragment is dropped from the address.
   const other = await context.newPage();
   await other.goto(`${s.url}#token=${token}`);
