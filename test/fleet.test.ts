@@ -167,6 +167,28 @@ test('the heartbeat timer writes what runs now, busy or idle', async () => {
   expect(w.saved.at(-1)!.current).toBeUndefined();
 });
 
+test('an idle --wait waiter keeps beating past its lease: running [], not ended, seen after its last order', async () => {
+  const w = fakeWorld(1);
+  const lease = 300;
+  const registry = new Registry(w.kitchen, { ...info(30), leaseMs: lease }, () => undefined);
+  const shutdown = new Shutdown();
+  const done = deliver(options({ wait: true, pollMs: 50 }), depsOf(w, registry, shutdown));
+  await until(() => w.releases.length === 1, 5000, 'the order to run');
+  w.releases[0]!();
+  await until(() => w.saved.some((d) => d.delivered === 1), 5000, 'a beat after the order');
+  const finished = Date.now();
+  // More than a lease later, with nothing to do, it still writes itself alive.
+  const idle = await until(() => w.saved.find((d) => +d.seen > finished + lease), 5000, 'an idle beat past one lease');
+  expect(idle).toMatchObject({ running: [], delivered: 1 });
+  expect(idle.ended).toBeUndefined();
+  expect(idle.current).toBeUndefined();
+  expect(+idle.expires - +idle.seen).toBe(lease);
+  expect(waiterState(idle, idle.seen)).toBe('IDLE');
+  shutdown.receive('SIGTERM');
+  await done;
+  expect(w.saved.at(-1)).toMatchObject({ running: [], reason: 'signal SIGTERM' });
+});
+
 test('the exit write says why: --max, a signal, a kitchen error', async () => {
   const ended = async (n: number, o: Partial<DeliverOptions>, act?: (w: ReturnType<typeof fakeWorld>, s: Shutdown) => void) => {
     const w = fakeWorld(n);
