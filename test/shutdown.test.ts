@@ -82,9 +82,16 @@ describe('deliver -x 4 and signals', () => {
   });
 
   test('--grace: after the first SIGTERM the running commands are killed when the grace period ends', async () => {
-    const { first, rest, dir, pids, w } = await fourRunning(['--grace', '500ms']);
+    const grace = 3000;
+    const { first, rest, dir, pids, w } = await fourRunning(['--grace', `${grace}ms`]);
 
+    const sent = Date.now();
     await signalled(w, /waiter: SIGTERM: no new orders/);
+    // Not killed by the signal itself: alive after it, and until the grace has passed.
+    expect(pids.every(alive)).toBe(true);
+    await until(() => !pids.some(alive), 20_000, 'the commands to be killed');
+    const killed = Date.now();
+    expect(killed - sent).toBeGreaterThanOrEqual(grace);
     const r = await w.proc;
     expect(r.exitCode).toBe(143);
     expect(pids.some(alive)).toBe(false);
