@@ -12,10 +12,14 @@ const k = useDb();
 const go = needsGo();
 test.runIf(go.run)(go.title('npm run demo delivers the walkthrough on its own server, whatever WAITER_* says'), async () => {
   await k.db.collection('mine').insertOne({ status: 'READY', arguments: ['precious'], attempts: 0 });
+  const databases = async () => (await k.client.db().admin().listDatabases()).databases.map((d) => d.name);
+  expect(await databases()).not.toContain('waiter-demo');
   const r = await execa('node', ['scripts/demo.js'], { cwd: ROOT, reject: false, env: kitchenEnv(k, { WAITER_LIST: 'mine' }) });
   expect(r.exitCode, r.stderr).toBe(0);
   for (const step of ['$ waiter clean', '$ waiter load fixtures/orders.csv', '$ waiter waiters', '$ waiter extract']) expect(r.stdout).toContain(step);
   expect(r.stdout).toMatch(/DONE +12/);
   expect(await k.db.collection('mine').countDocuments()).toBe(1);
   expect(await k.db.listCollections({ name: 'orders' }).toArray()).toEqual([]);
+  // Its own server: nothing at all on the user's (WAITER_KITCHEN), not even its own database.
+  expect(await databases()).not.toContain('waiter-demo');
 }, 120_000);
