@@ -4,6 +4,7 @@ import { Transform, type Readable, type TransformCallback } from 'node:stream';
 import { parse, CsvError } from 'csv-parse';
 import { stringify, type Stringifier } from 'csv-stringify';
 import { InputError } from './errors.js';
+import { argvProblem } from './limits.js';
 import { envName } from './template.js';
 
 /** A row longer than this is a mistake (a runaway quote, a binary file), not an order. */
@@ -19,7 +20,8 @@ export interface ParseOptions {
 /**
  * Rows of a CSV file (RFC 4180: quotes, embedded delimiters and newlines) as arrays of
  * strings, in file order; empty lines skipped. Throws InputError naming the source and
- * line for unterminated quotes, invalid UTF-8, or a row over MAX_ROW_BYTES.
+ * line for unterminated quotes, invalid UTF-8, a row over MAX_ROW_BYTES, or one whose
+ * fields no program could receive as arguments (src/limits.ts).
  */
 export async function* parseRows(input: Readable, opts: ParseOptions): AsyncGenerator<string[]> {
   const parser = checkedParse(input, opts, true);
@@ -31,6 +33,8 @@ export async function* parseRows(input: Readable, opts: ParseOptions): AsyncGene
       if (info.bytes - lastBytes > MAX_ROW_BYTES && rowBytes(record) > MAX_ROW_BYTES) {
         throw new InputError(`${opts.source} line ${lastLine + 1}: row longer than ${MAX_ROW_BYTES} bytes`);
       }
+      const tooLong = argvProblem(record, (i) => `field ${i + 1}`);
+      if (tooLong) throw new InputError(`${opts.source} line ${lastLine + 1}: ${tooLong}`);
       lastLine = info.lines;
       lastBytes = info.bytes;
       yield record;
@@ -50,6 +54,7 @@ export async function validateRows(open: () => Readable, opts: ParseOptions): Pr
   try {
     for await (const record of checkedParse(open(), opts, false) as AsyncIterable<string[]>) {
       if (mayExceed(record) && rowBytes(record) > MAX_ROW_BYTES) throw new InputError('row too long');
+      if (argvProblem(record)) throw new InputError('row cannot be passed to a program');
       n++;
     }
     return n;

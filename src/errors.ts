@@ -6,6 +6,10 @@ export const EXIT = {
   USAGE: 2,
   KITCHEN: 3,
   INPUT: 4,
+  /** deliver: this box cannot run orders (program missing or not executable, workdir unwritable, no file descriptors); it stopped itself. */
+  BOX: 5,
+  /** deliver: --max-failures-in-a-row failed runs in a row; it stopped itself. */
+  BREAKER: 6,
   /** A bug: an error waiter did not expect (its stack is printed). */
   INTERNAL: 70,
 } as const;

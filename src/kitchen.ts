@@ -56,6 +56,8 @@ export interface Claimed {
   history: Attempt[];
   /** The order's `columns` reference (named arguments), if it has one. */
   columns?: string;
+  /** A takeover: the waiter whose lease on the order expired (its attempt is LOST in history). */
+  lostBy?: string;
 }
 
 /** How an attempt ended, as written by finish(). */
@@ -71,6 +73,8 @@ export interface Finish {
   result: Attempt['result'];
   /** deliver --workdir: the folder the attempt ran in. */
   workdir?: string;
+  /** The claim's increment of `attempts` is taken back: the order was not run (its box failed, or it was lost too often). */
+  uncounted?: boolean;
 }
 
 /** How a batch of orders went in: new ones, and ones whose key was already in the list (--unique). */
@@ -224,7 +228,8 @@ export class Kitchen {
    * increments attempts and clears the previous attempt's result. Returns null when
    * nothing is due.
    * Returns the document as it was BEFORE (no projection: FerretDB v1 lacks it) so a
-   * takeover can record the attempt it replaced.
+   * takeover can record the attempt it replaced: it writes that LOST attempt into
+   * history at once (one updateOne fenced by the new claim, takeovers only).
    * `retry`: this token was sent before and the answer was lost (connection failure);
    * if that claim did take an order, return it rather than take a second one and
    * leave the first RUNNING with nobody running it. (If it was a takeover, the lost
@@ -251,7 +256,9 @@ export class Kitchen {
     );
     if (!before) return null;
     const history = [...(before.history ?? [])];
+    let lostBy: string | undefined;
     if (before.status === 'RUNNING') {
+      lostBy = before.waiter ?? 'its waiter';
       history.push({
         attempt: before.attempts,
         waiter: before.waiter ?? '',
@@ -260,8 +267,12 @@ export class Kitchen {
         error: `lost: no heartbeat from ${before.waiter ?? 'its waiter'} since ${(before.heartbeat ?? now).toISOString()}`,
         result: 'LOST',
       });
+      // Written now, not only with this attempt's result: if this waiter dies too, the
+      // next one must still see every lost attempt (deliver ends an order lost too
+      // often). One more round trip, on takeovers only; fenced by the new claim.
+      await this.orders.updateOne({ _id: before._id, claim: token, status: 'RUNNING' }, { $set: { history: history.slice(-HISTORY_LIMIT) } });
     }
-    return { id: before._id, token, attempt: (before.attempts ?? 0) + 1, waiter, start: now, arguments: before.arguments, history, ...columnsOf(before) };
+    return { id: before._id, token, attempt: (before.attempts ?? 0) + 1, waiter, start: now, arguments: before.arguments, history, ...columnsOf(before), ...(lostBy !== undefined ? { lostBy } : {}) };
   }
 
   /**
@@ -281,7 +292,7 @@ export class Kitchen {
    * Finish: record how the attempt ended, in ONE updateOne fenced by
    * {_id, claim, status: RUNNING}. `f.status` is DONE, ERROR, or READY (a retry, or
    * an attempt interrupted by a signal; due then `f.due`, else now). Appends the
-   * attempt to history.
+   * attempt to history. `f.uncounted` takes back the claim's increment of attempts.
    * Returns false when the order was reset or taken over meanwhile: nothing written.
    * `retry`: an earlier call with this same `f` may have been written with its answer
    * lost; then true if that write is there (our attempt, with our stop, in history).
@@ -314,7 +325,7 @@ export class Kitchen {
       unset.claim = '';
       set.due = f.due ?? f.stop;
     } else unset.due = '';
-    const r = await this.orders.updateOne({ _id: c.id, claim: c.token, status: 'RUNNING' }, { $set: set, $unset: unset });
+    const r = await this.orders.updateOne({ _id: c.id, claim: c.token, status: 'RUNNING' }, { $set: set, $unset: unset, ...(f.uncounted ? { $inc: { attempts: -1 } } : {}) });
     if (r.matchedCount === 1) return true;
     return retry && (await this.orders.countDocuments({ _id: c.id, 'history.attempt': c.attempt, 'history.stop': f.stop })) === 1;
   }

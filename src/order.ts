@@ -75,6 +75,8 @@ export interface Outcome {
   timedOut?: boolean;
   /** Set when the command could not be started at all. */
   spawnError?: string;
+  /** The system's code for it (ENOENT, EACCES, E2BIG, EMFILE…): whose fault it is (src/deliver/failure.ts). */
+  spawnCode?: string;
   /** The last bytes of the command's combined output. */
   output: string;
 }

@@ -77,7 +77,7 @@ export function start(req: RunRequest): Running {
     clearTimeout(timeout);
     if (terminating) await groupGone(sub.pid, req.killAfterMs);
     clearTimeout(killTimer);
-    if (exit.spawnError) return { spawnError: spawnErrorLine(req.file, exit.spawnError), output: tail.text() };
+    if (exit.spawnError) return { spawnError: spawnErrorLine(req.file, exit.spawnError), ...(exit.spawnError.code ? { spawnCode: exit.spawnError.code } : {}), output: tail.text() };
     // Output still held open by a grandchild must not keep the order RUNNING.
     await Promise.race([closed, delay(100)]);
     sub.stdout?.destroy();

@@ -1,6 +1,7 @@
 import type { Argv } from 'yargs';
 import { checkColumnNames } from '../csv.js';
 import { UsageError } from '../errors.js';
+import { argvProblem } from '../limits.js';
 import { moment, print, withKitchen, type CommandResult, type Globals, type IO } from './common.js';
 
 export const describe = 'Add one READY order with these arguments (use -- before arguments that start with -)';
@@ -27,6 +28,8 @@ export interface AddOptions {
 
 export function options(argv: Record<string, unknown>, rest: string[]): AddOptions {
   const o = fieldsOf(argv, rest);
+  const tooLong = argvProblem(o.args, (i) => (o.names ? `--field ${o.names[i]}` : `argument ${i + 1}`));
+  if (tooLong) throw new UsageError(`add: ${tooLong}; nothing added`);
   return argv.at === undefined ? o : { ...o, at: moment('at', argv.at) };
 }
 

@@ -29,6 +29,8 @@ export interface CommandResult {
   failedOrders?: boolean;
   /** The command stopped because of this signal. */
   signal?: NodeJS.Signals;
+  /** deliver stopped itself: its box cannot run orders, or too many failed in a row. */
+  stopped?: 'box' | 'breaker';
 }
 
 /**

@@ -1,4 +1,5 @@
 import type { Argv, Options } from 'yargs';
+import { literalProgram, programProblem } from '../deliver/failure.js';
 import { deliver, preparer, templateOf, type DeliverOptions } from '../deliver/loop.js';
 import { Registry } from '../deliver/registry.js';
 import type { Claimed } from '../kitchen.js';
@@ -7,6 +8,14 @@ import { UsageError } from '../errors.js';
 import { start } from '../run.js';
 import { parseTemplate, placeholdersIn, type Template } from '../template.js';
 import { duration, durationText, positiveInt, print, withKitchen, type CommandResult, type Globals, type IO } from './common.js';
+
+/**
+ * --max-failures-in-a-row's default. A box with a missing tool, a full disk or a broken
+ * mount fails every order in milliseconds; 10 stops it after 10 orders (a fleet of 50
+ * such boxes costs 500 attempts, not the list), while a real streak of bad orders
+ * rarely reaches 10 on one box when healthy ones are mixed in. 0 turns it off.
+ */
+export const DEFAULT_MAX_FAILURES_IN_A_ROW = 10;
 
 export const describe = 'Claim READY orders one by one and run <command> [command-args...] <order arguments...> for each';
 
@@ -30,6 +39,7 @@ export const flags: Record<string, Options> = {
   'retry-max-delay': { type: 'string', describe: 'No retry waits longer than this (default 1h)' },
   workdir: { type: 'string', describe: 'Run each order in this folder, created if missing; placeholders allowed (e.g. runs/{hash})' },
   'save-output': { type: 'boolean', describe: 'Write the full stdout and stderr of each order to files in its --workdir' },
+  'max-failures-in-a-row': { type: 'string', describe: `Stop this waiter after n failed orders in a row, so a broken box costs the list at most n attempts (default ${DEFAULT_MAX_FAILURES_IN_A_ROW}; 0: never)` },
   'dry-run': { type: 'string', describe: 'Print the argv of the next N orders a claim would take (NDJSON), claiming nothing' },
 };
 
@@ -62,6 +72,8 @@ export function options(argv: Record<string, unknown>, rest: string[], g: Global
       ...(argv['retry-max-delay'] === undefined ? {} : { maxDelayMs: duration('retry-max-delay', argv['retry-max-delay']) }),
     },
   };
+  const breaker = argv['max-failures-in-a-row'] === undefined ? DEFAULT_MAX_FAILURES_IN_A_ROW : wholeNumber('max-failures-in-a-row', argv['max-failures-in-a-row']);
+  if (breaker > 0) o.maxFailuresInARow = breaker;
   if (argv.once) o.max = 1;
   if (argv.max !== undefined) o.max = Math.min(o.max ?? Infinity, positiveInt('max', argv.max));
   if (o.shell) {
@@ -86,6 +98,12 @@ export function options(argv: Record<string, unknown>, rest: string[], g: Global
     o.timeoutText = durationText(argv.timeout);
   }
   return o;
+}
+
+function wholeNumber(option: string, value: unknown): number {
+  const n = Number(value);
+  if (String(value).trim() === '' || !Number.isInteger(n) || n < 0) throw new UsageError(`--${option}: '${String(value)}' is not a whole number ≥ 0`);
+  return n;
 }
 
 function factor(option: string, value: unknown): number {
@@ -146,6 +164,10 @@ export function graceOf(argv: Record<string, unknown>): number | undefined {
 
 export async function run(g: Globals, o: DeliverOptions, io: IO, graceMs?: number, dryRun?: number): Promise<CommandResult> {
   if (dryRun !== undefined) return preview(g, o, io, dryRun);
+  // Before claiming anything: a typo in the program would otherwise fail every order it touches.
+  const program = literalProgram(o.command, o.shell, templateOf(o));
+  const problem = program === undefined ? undefined : await programProblem(program, io.env);
+  if (problem) throw new UsageError(problem);
   const shutdown = new Shutdown(graceMs);
   const log = (line: string) => io.stderr.write(`${line}\n`);
   const uninstall = shutdown.install(log);
@@ -161,9 +183,13 @@ export async function run(g: Globals, o: DeliverOptions, io: IO, graceMs?: numbe
       const registry = new Registry(kitchen, info, log);
       return deliver(o, { kitchen, start, stdout: io.stdout, stderr: io.stderr, log, shutdown, registry });
     });
-    print(io.stdout, `Done. Delivered ${r.delivered} orders.`);
+    print(io.stdout, r.stopped ? `Stopped. Delivered ${r.delivered} orders.` : `Done. Delivered ${r.delivered} orders.`);
     if (r.interrupted) log(`waiter: ${r.interrupted} interrupted orders put back READY`);
     const result: CommandResult = {};
+    if (r.stopped) {
+      log(`waiter: stopped: ${r.stopped.reason}`);
+      result.stopped = r.stopped.kind;
+    }
     if (r.failed > 0) result.failedOrders = true;
     if (shutdown.signal) result.signal = shutdown.signal;
     return result;

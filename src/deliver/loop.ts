@@ -1,18 +1,28 @@
-// The waiter loop: claim -> run -> record, `concurrency` at a time. I/O is injected
-// (kitchen, process starter, output streams, log, shutdown) so tests can drive it.
+// The waiter loop: claim -> run -> record, `concurrency` slots at a time, as named
+// units over one explicit waiter state (the shape of BullMQ's Worker: getNextOrder /
+// processOrder / handleFailed / record). I/O is injected (kitchen, process starter,
+// output streams, log, shutdown) so tests can drive it.
+//
+// The rule every branch below keeps: whatever goes wrong with one order is that
+// order's attempt, recorded, and the waiter goes on. A waiter stops only for reasons
+// of its own: a signal, --max, an empty list, the kitchen failing past its retries,
+// a failure of the box itself, or --max-failures-in-a-row.
 import { randomUUID } from 'node:crypto';
-import { mkdir } from 'node:fs/promises';
-import { resolve } from 'node:path';
 import type { Writable } from 'node:stream';
 import { MongoError } from 'mongodb';
 import { KitchenError } from '../errors.js';
 import type { Claimed, Finish, Kitchen } from '../kitchen.js';
-import { errorLine, nextStatus, retryDelayMs, succeeded, type Outcome, type RetryPolicy } from '../order.js';
+import { roomBeside, startProblem } from '../limits.js';
+import { errorLine, succeeded, type Outcome, type RetryPolicy } from '../order.js';
 import type { RunRequest, Running } from '../run.js';
+import type { Template } from '../template.js';
+import { exitOf, handleFailed, isBoxSpawnFailure, isBoxWorkdirFailure, literalProgram, startSafely, type Failure, type Ran } from './failure.js';
+import { preparer, templateOf, type Prepared } from './prepare.js';
 import type { Registry } from './registry.js';
-import { columnEnv, expand, expandWord, parseTemplate, type Fields, type Template } from '../template.js';
 import { retrying } from './retry.js';
 import type { Shutdown } from './shutdown.js';
+
+export { preparer, templateOf, type Prepared } from './prepare.js';
 
 export interface DeliverOptions {
   command: string;
@@ -32,6 +42,8 @@ export interface DeliverOptions {
   timeoutText?: string;
   killAfterMs: number;
   retry: RetryPolicy;
+  /** --max-failures-in-a-row: stop this waiter after this many failed runs in a row (0 or absent: never). */
+  maxFailuresInARow?: number;
   /** The command with its placeholders, parsed once (made from command and commandArgs if not given; unused with shell). */
   template?: Template;
   /** --workdir: each order runs in this folder (expanded per order, created if missing). */
@@ -51,6 +63,12 @@ export interface DeliverDeps {
   registry?: Pick<Registry, 'start' | 'end'>;
 }
 
+/** Why a waiter stopped itself: its box cannot run orders, or too many failed in a row. */
+export interface BoxStop {
+  kind: 'box' | 'breaker';
+  reason: string;
+}
+
 export interface DeliverResult {
   /** Orders whose result this waiter recorded (DONE, ERROR, or READY for a retry). */
   delivered: number;
@@ -58,124 +76,207 @@ export interface DeliverResult {
   failed: number;
   /** Orders taken away while running (reset or lease lost): result not recorded. */
   lost: number;
-  /** Orders put back READY because the waiter was stopped. */
+  /** Orders put back READY because the waiter was stopped (by a signal, or its box failing). */
   interrupted: number;
+  /** Set when the waiter stopped itself (exit codes 5 and 6). */
+  stopped?: BoxStop;
 }
 
+/**
+ * A stale order is run again after a lost attempt while its attempts stay under
+ * --max-attempts, but at least once more whatever --max-attempts says: a box that
+ * vanishes (a spot instance reclaimed) is the everyday case and its work must be
+ * re-run with default settings; losing the same order twice is what a poison order
+ * (one that kills its waiter) looks like.
+ */
+export const MIN_LOST_LIMIT = 2;
+
 export async function deliver(opts: DeliverOptions, deps: DeliverDeps): Promise<DeliverResult> {
-  const result: DeliverResult = { delivered: 0, failed: 0, lost: 0, interrupted: 0 };
-  const { shutdown, log } = deps;
-  let claimed = 0;
+  return new Waiter(opts, deps).run();
+}
+
+/** Why the waiter stops claiming; the first one wins. A signal is the shutdown's own. */
+type Stopping = { why: 'max' } | { why: 'box' | 'breaker'; reason: string } | { why: 'error'; err: unknown };
+
+class Waiter {
+  // ---- The waiter's state: the units below read and change only this. -------------
+  private readonly result: DeliverResult = { delivered: 0, failed: 0, lost: 0, interrupted: 0 };
+  /** Claims made, or reserved by a slot about to claim (so slots never exceed --max together). */
+  private claimed = 0;
   /** Orders running now, id -> arguments: the registry's timer reads it, nothing waits on it. */
-  const running = new Map<string, string[]>();
-  /** An order was not claimed because --max was reached. */
-  let maxReached = false;
+  private readonly running = new Map<string, string[]>();
   /**
    * This waiter's own failed orders put back READY with a later `due` (--retry-delay),
    * by id: without --wait, an empty list does not end the run while one may still come
    * due. Forgotten once its time has passed and a claim found nothing (someone took it).
    */
-  const retries = new Map<string, Date>();
-  let toldRetries = 0;
-  /** Set when a slot fails: the others stop claiming, finish what they run, then deliver() throws. */
-  let failed = false;
+  private readonly retries = new Map<string, Date>();
+  private toldRetries = 0;
+  /** Runs that failed one after another (--max-failures-in-a-row); a success resets it. */
+  private failuresInARow = 0;
+  private stopping?: Stopping;
 
-  const claimNext = async (): Promise<Claimed | null | 'stop'> => {
-    let idle = Math.min(100, opts.pollMs);
-    for (;;) {
-      if (shutdown.stopping || failed) return 'stop';
-      // One token for all tries of this claim: a retry after a lost answer finds the
-      // order the first try took instead of taking a second one.
-      const token = randomUUID();
-      let tries = 0;
-      let at = new Date();
-      const c = await retrying(() => deps.kitchen.claim(opts.waiter, opts.leaseMs, (at = new Date()), token, tries++ > 0), {
-        what: 'claim',
-        log,
-        shutdown,
-      });
-      if (c === 'stopped') return 'stop';
-      if (c) return c;
-      if (opts.wait) {
-        await shutdown.sleep(idle);
-        idle = Math.min(idle * 2, opts.pollMs);
-        continue;
-      }
-      for (const [id, due] of retries) if (due <= at) retries.delete(id);
-      if (retries.size === 0) return null;
-      const next = Math.min(...[...retries.values()].map(Number));
-      if (next !== toldRetries) {
-        toldRetries = next;
-        log(`waiter: nothing due now; waiting for ${retries.size} retry(ies) of mine, the next at ${new Date(next).toISOString()}`);
-      }
-      await shutdown.sleep(Math.max(0, next - Date.now()) + 5);
-    }
-  };
+  private readonly log: (line: string) => void;
+  private readonly prepare: (c: Claimed) => Prepared | Promise<Prepared>;
+  /** The program when every order runs the same one: failing to start it is the box's fault. */
+  private readonly program: string | undefined;
+  /** What the inherited environment leaves of ARG_MAX for an order's argv and variables. */
+  private readonly room = roomBeside(process.env);
 
-  // A slot records an order while it claims the next: the finish round trip is off
-  // the critical path (per order, one round trip instead of two). At most two of its
-  // records are in flight. A record that puts the order back READY (a retry, an
-  // interrupt) is awaited first, so this waiter can take that order again and does
-  // not find the list empty while it is still RUNNING.
-  const slot = async (): Promise<void> => {
+  constructor(
+    private readonly opts: DeliverOptions,
+    private readonly deps: DeliverDeps,
+  ) {
+    this.log = deps.log;
+    const template = templateOf(opts);
+    this.prepare = preparer(opts, template, deps, deps.log, deps.shutdown);
+    this.program = literalProgram(opts.command, opts.shell, template);
+  }
+
+  async run(): Promise<DeliverResult> {
+    const { deps, result } = this;
+    deps.shutdown.describe = () => `${this.running.size} running order(s)`;
+    deps.registry?.start(() => ({
+      running: [...this.running].map(([id, args]) => ({ id, arguments: args })),
+      delivered: result.delivered,
+      failed: result.failed,
+    }));
+    // If a slot fails, the others must not run on with a kitchen about to be closed:
+    // they stop claiming, finish (and record) what they run, then the error is thrown.
+    await Promise.all(Array.from({ length: this.opts.concurrency }, () => this.slot().catch((err: unknown) => this.stop({ why: 'error', err }))));
+    const s = this.stopping;
+    await deps.registry?.end(this.endReason());
+    if (s?.why === 'error') throw s.err;
+    if (s?.why === 'box' || s?.why === 'breaker') result.stopped = { kind: s.why, reason: s.reason };
+    return result;
+  }
+
+  private stop(s: Stopping): void {
+    this.stopping ??= s;
+  }
+
+  private endReason(): string {
+    const s = this.stopping;
+    if (s?.why === 'error') return `${s.err instanceof MongoError || s.err instanceof KitchenError ? 'kitchen error' : 'error'}: ${message(s.err)}`;
+    if (s?.why === 'box' || s?.why === 'breaker') return s.reason;
+    if (this.deps.shutdown.signal) return `signal ${this.deps.shutdown.signal}`;
+    if (s?.why === 'max') return `--max ${this.opts.max} reached`;
+    return 'empty list';
+  }
+
+  /**
+   * One slot: claim, run, record, again. It records an order while it claims the
+   * next: the finish round trip is off the critical path (per order, one round trip
+   * instead of two), at most two records in flight. A record that puts the order back
+   * READY (a retry, an interrupt) is awaited first, so this waiter can take that order
+   * again and does not find the list empty while it is still RUNNING.
+   */
+  private async slot(): Promise<void> {
     let recording: Promise<void> = Promise.resolve();
-    let recordFailure: { err: unknown } | undefined;
     try {
-      while (!recordFailure) {
-        if (opts.max !== undefined && claimed >= opts.max) {
-          maxReached = true;
-          break;
-        }
-        claimed++; // reserve before awaiting, so slots never claim more than --max together
-        const c = await claimNext();
-        if (!c || c === 'stop') {
-          claimed--;
-          break;
-        }
-        const id = c.id.toHexString();
-        running.set(id, c.arguments);
-        let ran: Ran;
-        try {
-          ran = await runOne(c);
-        } finally {
-          running.delete(id);
-        }
+      for (;;) {
+        const c = await this.getNextOrder();
+        if (!c) break;
+        const ran = await this.processOrder(c);
+        this.judge(ran);
         const previous = recording;
-        // Never left unhandled: a failure stops the other slots claiming and is thrown below.
-        recording = record(ran).catch((err: unknown) => {
-          failed = true;
-          recordFailure ??= { err };
-        });
+        // Never left unhandled: a failure stops every slot claiming and is thrown by run().
+        recording = this.record(ran).catch((err: unknown) => this.stop({ why: 'error', err }));
         await previous;
         if (ran.finish?.status === 'READY') await recording;
       }
     } finally {
       await recording;
     }
-    if (recordFailure) throw recordFailure.err;
-  };
+  }
 
-  const template = templateOf(opts);
-  const prepare = preparer(opts, template, deps, log, shutdown);
+  // ---- getNextOrder: one claim, or null when this waiter is done claiming -----------
 
-  /** Runs the order's command to its end; says how the attempt ended (nothing if the order was lost). */
-  const runOne = async (c: Claimed): Promise<Ran> => {
+  private async getNextOrder(): Promise<Claimed | null> {
+    const { opts } = this;
+    if (opts.max !== undefined && this.claimed >= opts.max) {
+      this.stop({ why: 'max' });
+      return null;
+    }
+    this.claimed++; // reserve before awaiting
+    const c = await this.claimNext();
+    if (!c) this.claimed--;
+    return c;
+  }
+
+  private async claimNext(): Promise<Claimed | null> {
+    const { opts, deps, log } = this;
+    const { shutdown } = deps;
+    let idle = Math.min(100, opts.pollMs);
+    for (;;) {
+      if (shutdown.stopping || this.stopping) return null;
+      // One token for all tries of this claim: a retry after a lost answer finds the
+      // order the first try took instead of taking a second one.
+      const token = randomUUID();
+      let tries = 0;
+      let at = new Date();
+      const c = await retrying(() => deps.kitchen.claim(opts.waiter, opts.leaseMs, (at = new Date()), token, tries++ > 0), { what: 'claim', log, shutdown });
+      if (c === 'stopped') return null;
+      if (c) return c;
+      if (opts.wait) {
+        await shutdown.sleep(idle);
+        idle = Math.min(idle * 2, opts.pollMs);
+        continue;
+      }
+      for (const [id, due] of this.retries) if (due <= at) this.retries.delete(id);
+      if (this.retries.size === 0) return null;
+      const next = Math.min(...[...this.retries.values()].map(Number));
+      if (next !== this.toldRetries) {
+        this.toldRetries = next;
+        log(`waiter: nothing due now; waiting for ${this.retries.size} retry(ies) of mine, the next at ${new Date(next).toISOString()}`);
+      }
+      await shutdown.sleep(Math.max(0, next - Date.now()) + 5);
+    }
+  }
+
+  // ---- processOrder: how the attempt ends; never throws for the order's sake --------
+
+  private async processOrder(c: Claimed): Promise<Ran> {
     const id = c.id.toHexString();
-    log(`waiter: delivering ${id} (attempt ${c.attempt}): ${JSON.stringify(c.arguments)}`);
-    const prepared = prepare(c);
-    // No columns and no --workdir: ready at once, no await on the hot path.
-    const p = prepared instanceof Promise ? await prepared : prepared;
-    if (p.interrupted) {
-      // Stopped before it could run (reading its column names): back READY, as a run stopped by the signal.
-      return { c, finish: { status: 'READY', result: 'INTERRUPTED', stop: new Date(), output: '', error: p.error } };
+    this.running.set(id, c.arguments);
+    try {
+      const lost = this.lostTooOften(c);
+      if (lost) return this.handleFailed(c, lost);
+      this.log(`waiter: delivering ${id} (attempt ${c.attempt}): ${JSON.stringify(c.arguments)}`);
+      const prepared = this.prepare(c);
+      // No columns and no --workdir: ready at once, no await on the hot path.
+      const p = prepared instanceof Promise ? await prepared : prepared;
+      if (p.interrupted) return this.handleFailed(c, { kind: 'interrupted', error: p.error });
+      if (p.error !== undefined) {
+        return this.handleFailed(c, { kind: isBoxWorkdirFailure(p.code) ? 'box' : 'refused', error: p.error, ...(p.workdir !== undefined ? { workdir: p.workdir } : {}) });
+      }
+      const tooLong = startProblem([p.file, ...p.args], p.env, this.room);
+      if (tooLong) return this.handleFailed(c, { kind: 'refused', error: tooLong, ...(p.workdir !== undefined ? { workdir: p.workdir } : {}) });
+      return await this.runCommand(c, p);
+    } catch (err) {
+      // The kitchen failing (reading column names past its retries) is the waiter's
+      // reason to stop, as before; anything else preparing this order is its attempt.
+      if (err instanceof MongoError || err instanceof KitchenError) throw err;
+      return this.handleFailed(c, { kind: 'crashed', error: `could not start the order: ${message(err)}` });
+    } finally {
+      this.running.delete(id);
     }
-    if (p.error !== undefined) {
-      // Not run: nothing a retry would change. The order ends in ERROR and the waiter goes on.
-      const finish: Finish = { status: 'ERROR', result: 'ERROR', stop: new Date(), output: '', error: p.error };
-      if (p.workdir !== undefined) finish.workdir = p.workdir;
-      return { c, finish };
-    }
-    const child = deps.start({
+  }
+
+  /** A stale order taken over that has used up its attempts: not run again (SQS's maxReceiveCount). */
+  private lostTooOften(c: Claimed): Failure | undefined {
+    if (c.lostBy === undefined) return undefined;
+    if (c.attempt - 1 < Math.max(this.opts.retry.maxAttempts, MIN_LOST_LIMIT)) return undefined;
+    const times = c.history.filter((h) => h.result === 'LOST').length;
+    return { kind: 'lost', error: `lost ${times} time${times === 1 ? '' : 's'} (last on ${c.lostBy})` };
+  }
+
+  /** Starts the order's command, keeps its lease alive, and says how it ended. */
+  private async runCommand(c: Claimed, p: Extract<Prepared, { file: string }>): Promise<Ran> {
+    const { opts, deps, log } = this;
+    const { shutdown } = deps;
+    const id = c.id.toHexString();
+    const child = startSafely(deps.start, {
       file: p.file,
       args: p.args,
       shell: opts.shell,
@@ -219,35 +320,49 @@ export async function deliver(opts: DeliverOptions, deps: DeliverDeps): Promise<
       clearInterval(beat);
       unsubscribe();
     }
+    const workdir = p.workdir !== undefined ? { workdir: p.workdir } : {};
     if (lost) return { c };
-    const ok = succeeded(outcome);
-    const status = interrupted ? 'READY' : nextStatus(outcome, c.attempt, opts.retry);
-    const stop = new Date();
-    const delay = !interrupted && status === 'READY' ? retryDelayMs(c.attempt, opts.retry) : 0;
-    const finish: Finish = {
-      status,
-      result: interrupted ? 'INTERRUPTED' : ok ? 'DONE' : 'ERROR',
-      stop,
-      output: outcome.output,
-      ...(delay > 0 ? { due: new Date(+stop + delay) } : {}),
-      ...(outcome.exitCode !== undefined ? { exitCode: outcome.exitCode } : {}),
-      ...(outcome.signal ? { signal: outcome.signal } : {}),
-    };
-    const error = interrupted ? `interrupted by ${shutdown.signal ?? 'a signal'}` : errorLine(outcome, opts.timeoutText);
-    if (error) finish.error = error;
-    if (p.workdir !== undefined) finish.workdir = p.workdir;
-    return { c, finish };
-  };
+    if (interrupted) return this.handleFailed(c, { kind: 'interrupted', error: `interrupted by ${shutdown.signal ?? 'a signal'}`, outcome, ...workdir });
+    if (outcome.spawnError !== undefined && isBoxSpawnFailure(outcome.spawnCode, this.program)) {
+      return this.handleFailed(c, { kind: 'box', error: outcome.spawnError, ...workdir });
+    }
+    if (!succeeded(outcome)) return this.handleFailed(c, { kind: 'run', error: errorLine(outcome, opts.timeoutText) ?? 'failed', outcome, ...workdir });
+    return { c, finish: { status: 'DONE', result: 'DONE', stop: new Date(), output: outcome.output, ...exitOf(outcome), ...workdir } };
+  }
 
-  /** Writes how the attempt ended (fenced by the claim) and counts it. */
-  const record = async ({ c, finish: fin }: Ran): Promise<void> => {
+  // ---- handleFailed: every way an attempt can fail, one branch each (failure.ts) ----
+
+  private handleFailed(c: Claimed, f: Failure): Ran {
+    return handleFailed(c, f, this.opts.retry);
+  }
+
+  /** What an ended attempt says about this box: a failure of the box or the breaker stops the waiter. */
+  private judge(ran: Ran): void {
+    if (ran.boxFailure !== undefined) {
+      this.log(`waiter: this box cannot run orders (${ran.boxFailure}): stopping; the order is back READY, its attempt not counted`);
+      this.stop({ why: 'box', reason: `box failure: ${ran.boxFailure}: stopping this box` });
+      return;
+    }
+    if (ran.failedRun) {
+      const n = this.opts.maxFailuresInARow ?? 0;
+      if (n > 0 && ++this.failuresInARow >= n) {
+        this.log(`waiter: ${n} failures in a row: stopping this box (another box may retry them; --max-failures-in-a-row 0 turns this off)`);
+        this.stop({ why: 'breaker', reason: `${n} failures in a row: stopping this box` });
+      }
+    } else if (ran.finish?.result === 'DONE') this.failuresInARow = 0;
+  }
+
+  // ---- record: write how the attempt ended (fenced by the claim) and count it ------
+
+  private async record({ c, finish: fin, boxFailure }: Ran): Promise<void> {
+    const { result, log } = this;
     const id = c.id.toHexString();
     if (!fin) {
       result.lost++;
       return;
     }
     let tries = 0;
-    const recorded = await retrying(() => deps.kitchen.finish(c, fin, tries++ > 0), { what: `recording ${id}`, log, limitMs: opts.leaseMs + 60_000 });
+    const recorded = await retrying(() => this.deps.kitchen.finish(c, fin, tries++ > 0), { what: `recording ${id}`, log, limitMs: this.opts.leaseMs + 60_000 });
     if (!recorded) {
       result.lost++;
       log(`waiter: order ${id} was reset or taken over while it ran; its result was not recorded`);
@@ -255,120 +370,17 @@ export async function deliver(opts: DeliverOptions, deps: DeliverDeps): Promise<
     }
     if (fin.result === 'INTERRUPTED') {
       result.interrupted++;
-      log(`waiter: ${id} put back READY (interrupted)`);
+      log(`waiter: ${id} put back READY (${boxFailure !== undefined ? 'not run: this box failed' : 'interrupted'})`);
       return;
     }
     result.delivered++;
-    if (fin.due) retries.set(id, fin.due);
+    if (fin.due) this.retries.set(id, fin.due);
     if (fin.result !== 'DONE') {
       if (fin.status === 'ERROR') result.failed++;
       const retry = fin.due ? ` (will retry after ${fin.due.toISOString()})` : ' (will retry)';
       log(`waiter: ${id} failed: ${fin.error ?? ''}${fin.status === 'READY' ? retry : ''}`);
     }
-  };
-
-  deps.shutdown.describe = () => `${running.size} running order(s)`;
-  deps.registry?.start(() => ({
-    running: [...running].map(([id, args]) => ({ id, arguments: args })),
-    delivered: result.delivered,
-    failed: result.failed,
-  }));
-  // If a slot fails, the others must not run on with a kitchen about to be closed:
-  // they stop claiming, finish (and record) what they run, then the error is thrown.
-  const settled = await Promise.allSettled(
-    Array.from({ length: opts.concurrency }, () =>
-      slot().catch((err: unknown) => {
-        failed = true;
-        throw err;
-      }),
-    ),
-  );
-  const failure = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
-  await deps.registry?.end(
-    failure
-      ? `${failure.reason instanceof MongoError || failure.reason instanceof KitchenError ? 'kitchen error' : 'error'}: ${message(failure.reason)}`
-      : shutdown.signal
-        ? `signal ${shutdown.signal}`
-        : maxReached
-          ? `--max ${opts.max} reached`
-          : 'empty list',
-  );
-  if (failure) throw failure.reason;
-  return result;
-}
-
-/** How one attempt ended, between running it and recording it; no `finish` when the order was lost. */
-interface Ran {
-  c: Claimed;
-  finish?: Finish;
-}
-
-/** What runs for one order: the program, its arguments, extra environment, its folder; or why it cannot run. */
-export type Prepared =
-  | { file: string; args: string[]; env: Record<string, string>; workdir?: string; error?: undefined; interrupted?: undefined }
-  /** `interrupted`: a signal stopped the preparation (not the order's fault): the order goes back READY. */
-  | { error: string; workdir?: string; interrupted?: boolean };
-
-/**
- * Per order: names of its columns (one read per columns document per waiter, then
- * cached), the expanded argv, WAITER_ARG_ variables, and the folder, created.
- * Without placeholders, columns or --workdir this is the old append, no I/O.
- */
-export function preparer(opts: DeliverOptions, template: Template | undefined, deps: Pick<DeliverDeps, 'kitchen'>, log: (line: string) => void, shutdown?: Shutdown, dryRun = false) {
-  const cache = new Map<string, Promise<readonly string[] | undefined | 'stopped'>>();
-  /** The names (undefined: no such document), or 'stopped' when a signal ended the retries: then nothing is cached. */
-  const namesOf = (columns: string): Promise<readonly string[] | undefined | 'stopped'> => {
-    const read = deps.kitchen.columns;
-    if (!read) return Promise.resolve(undefined);
-    let names = cache.get(columns);
-    if (!names) {
-      names = retrying(() => read.call(deps.kitchen, columns), { what: 'reading column names', log, ...(shutdown ? { shutdown } : {}) }).then((n) => {
-        if (n === 'stopped') cache.delete(columns);
-        return n ?? undefined;
-      });
-      names.catch(() => cache.delete(columns));
-      cache.set(columns, names);
-    }
-    return names;
-  };
-
-  const withNames = (c: Claimed, names: readonly string[] | undefined): Prepared | Promise<Prepared> => {
-    const fields: Fields = { arguments: c.arguments, names, id: c.id.toHexString(), attempt: c.attempt, waiter: opts.waiter };
-    let file = opts.command;
-    let args: string[];
-    if (template) {
-      const e = expand(template, fields);
-      if (e.error !== undefined) return { error: e.error };
-      [file, ...args] = e.argv as [string, ...string[]];
-    } else {
-      args = [...opts.commandArgs, ...c.arguments];
-    }
-    const env = columnEnv(names, c.arguments);
-    if (!opts.workdir) return { file, args, env };
-    return inWorkdir(opts.workdir, fields, file, args, env);
-  };
-  const inWorkdir = async (workdirTemplate: Template, fields: Fields, file: string, args: string[], env: Record<string, string>): Promise<Prepared> => {
-    const w = expandWord(workdirTemplate, fields);
-    if (w.error !== undefined) return { error: `--workdir ${w.error}` };
-    const workdir = resolve(w.text);
-    try {
-      if (!dryRun) await mkdir(workdir, { recursive: true });
-    } catch (err) {
-      return { error: `cannot create the workdir ${workdir}: ${(err as NodeJS.ErrnoException).code ?? message(err)}`, workdir };
-    }
-    // The command runs in the folder; a relative program path (./crunch.sh) still means the one next to the waiter.
-    if (!opts.shell && file.includes('/')) file = resolve(file);
-    env.WAITER_WORKDIR = workdir;
-    return { file, args, env, workdir };
-  };
-
-  const stopped = (): Prepared => ({ error: `interrupted by ${shutdown?.signal ?? 'a signal'}`, interrupted: true });
-  return (c: Claimed): Prepared | Promise<Prepared> =>
-    c.columns ? namesOf(c.columns).then((names) => (names === 'stopped' ? stopped() : withNames(c, names))) : withNames(c, undefined);
-}
-
-export function templateOf(opts: DeliverOptions): Template | undefined {
-  return opts.shell ? undefined : (opts.template ?? parseTemplate([opts.command, ...opts.commandArgs]));
+  }
 }
 
 function message(err: unknown): string {

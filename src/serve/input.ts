@@ -3,6 +3,7 @@
 import type { ObjectId } from 'mongodb';
 import { duration, moment } from '../commands/common.js';
 import { WaiterError } from '../errors.js';
+import { argvProblem } from '../limits.js';
 import { STATES, isState, orderId, type State } from '../order.js';
 
 export class HttpError extends Error {
@@ -73,6 +74,8 @@ export function submission(body: unknown, now = new Date()): { rows: string[][];
       if (typeof a !== 'string') throw bad(`${where}.arguments[${j}]: expected a string, got ${typeOf(a)}`);
       if (a.includes('\0')) throw bad(`${where}.arguments[${j}]: contains a NUL character, which no program can receive`);
     });
+    const tooLong = argvProblem(args as string[], (j) => `arguments[${j}]`);
+    if (tooLong) throw bad(`${where}: ${tooLong}`);
     return args as string[];
   });
   return { rows, due };

@@ -1,0 +1,123 @@
+// Whose fault a failure is (issue 15). An order's failure is its attempt, recorded,
+// and the waiter goes on; a box's failure (it cannot start the program whatever the
+// order, or cannot make folders) puts the order back uncounted and stops this waiter.
+import { constants } from 'node:fs';
+import { access, stat } from 'node:fs/promises';
+import { delimiter, join, resolve } from 'node:path';
+import type { Claimed, Finish } from '../kitchen.js';
+import { nextStatus, retryDelayMs, type Outcome, type RetryPolicy } from '../order.js';
+import type { RunRequest, Running } from '../run.js';
+import type { Template } from '../template.js';
+
+/** Errors starting a process that say nothing about the order: the box is out of file descriptors. */
+const BOX_SPAWN_CODES = new Set(['EMFILE', 'ENFILE']);
+/** Errors making an order's folder that say the disk or mount is unusable, not the folder's name. */
+const BOX_WORKDIR_CODES = new Set(['ENOSPC', 'EDQUOT', 'EACCES', 'EPERM', 'EROFS', 'EIO', 'EMFILE', 'ENFILE']);
+
+/**
+ * True when failing to start the program is the box's fault: out of file descriptors,
+ * or a program the same for every order (no placeholder in it) missing or not executable.
+ */
+export function isBoxSpawnFailure(code: string | undefined, literalProgram: string | undefined): boolean {
+  if (code === undefined) return false;
+  if (BOX_SPAWN_CODES.has(code)) return true;
+  return literalProgram !== undefined && (code === 'ENOENT' || code === 'EACCES');
+}
+
+export function isBoxWorkdirFailure(code: string | undefined): boolean {
+  return code !== undefined && BOX_WORKDIR_CODES.has(code);
+}
+
+/** The program every order runs, when it is the same for all (no placeholder in it); undefined when an order's fields choose it. */
+export function literalProgram(command: string, shell: boolean, template: Template | undefined): string | undefined {
+  if (shell) return '/bin/sh';
+  if (!template || !template.placeholders) return command;
+  const first = template.words[0] ?? [];
+  return first.every((p) => typeof p === 'string') ? first.join('') : undefined;
+}
+
+/**
+ * Before claiming anything: can this box run `program` (a path, or a name on PATH)?
+ * The line to print when not (`command not found: ./crunhc.sh`), else undefined.
+ */
+export async function programProblem(program: string, env: NodeJS.ProcessEnv, cwd = process.cwd()): Promise<string | undefined> {
+  const candidates = program.includes('/') ? [resolve(cwd, program)] : (env.PATH ?? '').split(delimiter).filter(Boolean).map((dir) => join(resolve(cwd, dir), program));
+  let denied = false;
+  for (const path of candidates) {
+    const s = await stat(path).catch(() => undefined);
+    if (!s || s.isDirectory()) continue;
+    if (await access(path, constants.X_OK).then(() => true, () => false)) return undefined;
+    denied = true;
+  }
+  return denied ? `permission denied: ${program} (not executable)` : `command not found: ${program}`;
+}
+
+/** How one attempt ended, between running it and recording it. */
+export interface Ran {
+  c: Claimed;
+  /** What to write; none when the order was lost (reset or taken over while it ran). */
+  finish?: Finish;
+  /** The command was started (or tried to be) and failed: counts toward --max-failures-in-a-row. */
+  failedRun?: boolean;
+  /** This box cannot run orders (the order is put back, uncounted): the waiter stops. */
+  boxFailure?: string;
+}
+
+/** One way an attempt failed: handleFailed turns each kind into what is written. */
+export interface Failure {
+  kind: 'interrupted' | 'box' | 'lost' | 'refused' | 'crashed' | 'run';
+  error: string;
+  outcome?: Outcome;
+  workdir?: string;
+}
+
+/**
+ * deps.start, with a spawn that throws at once (E2BIG, an argument Node refuses)
+ * turned into an outcome like any other spawn error: the order's attempt, not a crash.
+ */
+export function startSafely(start: (req: RunRequest) => Running, req: RunRequest): Running {
+  try {
+    return start(req);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const why = code === 'E2BIG' ? 'E2BIG (argument list too long)' : (code ?? message(err));
+    const outcome: Outcome = { spawnError: `cannot run ${req.file}: ${why}`, output: '', ...(code ? { spawnCode: code } : {}) };
+    return { outcome: Promise.resolve(outcome), terminate: () => undefined };
+  }
+}
+
+export function exitOf(o: Outcome): Pick<Finish, 'exitCode' | 'signal'> {
+  return { ...(o.exitCode !== undefined ? { exitCode: o.exitCode } : {}), ...(o.signal ? { signal: o.signal } : {}) };
+}
+
+
+/** How every failed attempt becomes what is written: the loop's handleFailed. */
+export function handleFailed(c: Claimed, f: Failure, retry: RetryPolicy): Ran {
+  const stop = new Date();
+  const base = { stop, output: f.outcome?.output ?? '', error: f.error, ...(f.outcome ? exitOf(f.outcome) : {}), ...(f.workdir !== undefined ? { workdir: f.workdir } : {}) };
+  switch (f.kind) {
+    case 'interrupted':
+      // Stopped by a signal (before or while it ran): not the order's fault, back READY.
+      return { c, finish: { ...base, status: 'READY', result: 'INTERRUPTED' } };
+    case 'box':
+      // This box cannot run anything: the order goes back READY, the attempt uncounted, and the waiter stops.
+      return { c, boxFailure: f.error, finish: { ...base, status: 'READY', result: 'INTERRUPTED', error: `not run: ${f.error} (on this box; it stopped)`, uncounted: true } };
+    case 'lost':
+      // Used up its attempts on waiters that died: ERROR, not run again; attempts stay as they were.
+      return { c, finish: { ...base, status: 'ERROR', result: 'ERROR', uncounted: true } };
+    case 'refused':
+      // Cannot run (a placeholder without a value, an argument too long): nothing a retry would change.
+      return { c, finish: { ...base, status: 'ERROR', result: 'ERROR' } };
+    case 'crashed':
+    case 'run': {
+      // Ran, or tried to start, and failed: retried or ERROR by the usual rules.
+      const status = nextStatus(f.outcome ?? { spawnError: f.error, output: '' }, c.attempt, retry);
+      const delay = status === 'READY' ? retryDelayMs(c.attempt, retry) : 0;
+      return { c, failedRun: true, finish: { ...base, status, result: 'ERROR', ...(delay > 0 ? { due: new Date(+stop + delay) } : {}) } };
+    }
+  }
+}
+
+function message(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
