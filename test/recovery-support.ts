@@ -40,7 +40,10 @@ const groups: number[] = [];
 
 /** Starts `waiter <args>` without waiting for it; killed after the test if still running. */
 export function background(k: Where, args: string[], env: Record<string, string> = {}): Background {
-  const proc = waiter(k, args, { env });
+  // No SIGKILL from execa 5 s after a test's proc.kill('SIGTERM'): how long the waiter
+  // takes to stop is what the signal tests look at (a --grace of 3 s plus recording
+  // came within ~0.3 s of it on a loaded machine, and the waiter died of SIGKILL).
+  const proc = waiter(k, args, { env, forceKillAfterDelay: false });
   started.push(proc);
   let out = '';
   let err = '';
