@@ -8,7 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa, type Options, type ResultPromise } from 'execa';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { ROOT, until, waiter } from './support/cli.js';
+import { FIXTURES, ROOT, until, waiter } from './support/cli.js';
+import { gate } from './support/gates.js';
 import { useDb } from './support/kitchen.js';
 
 const k = useDb();
@@ -27,8 +28,9 @@ beforeAll(async () => {
   bin = join(tmp, 'bin');
   await mkdir(work);
   await mkdir(bin);
-  // The only program on PATH: a shell, for `--shell` orders. No node, no npm.
+  // The only programs on PATH: a shell and sleep, for the orders' scripts. No node, no npm.
   await symlink('/bin/sh', join(bin, 'sh'));
+  await symlink('/bin/sleep', join(bin, 'sleep'));
   // dist/ is built by `npm test` (as for every CLI test); this bundles it and makes the executable.
   const r = await execa(process.execPath, [join(ROOT, 'scripts', 'package.js'), '--out', out], { cwd: ROOT, reject: false });
   packageLog = `${r.stdout}\n${r.stderr}`;
@@ -41,6 +43,8 @@ afterAll(async () => {
 
 type Kind = 'executable' | 'bundle';
 const KINDS: Kind[] = ['executable', 'bundle'];
+// scripts/package.js makes the executable from the Node running it, on linux-x64 only.
+const exe = gate(process.platform === 'linux' && process.arch === 'x64', 'the single executable is built on linux-x64 only', { failInCI: false });
 
 /** The program and its leading arguments: the executable alone, or this Node with the bundle. */
 function command(kind: Kind): [string, string[]] {
@@ -61,7 +65,7 @@ function run(kind: Kind, args: string[], opts: Options = {}): ResultPromise<{ re
 describe('npm run package', () => {
   test('makes the bundle, the executable and an npm tarball without either', async () => {
     expect(packageLog).toMatch(/waiter\.cjs: [\d.]+ MB/);
-    expect(existsSync(join(out, 'waiter-linux-x64'))).toBe(true);
+    expect(existsSync(join(out, 'waiter-linux-x64'))).toBe(exe.run);
     const tgz = join(out, `waiter-${version}.tgz`);
     const list = (await execa('tar', ['tzf', tgz])).stdout.split('\n');
     expect(list).toEqual(expect.arrayContaining(['package/bin/waiter.js', 'package/dist/cli.js', 'package/package.json', 'package/README.md']));
@@ -74,7 +78,7 @@ describe('npm run package', () => {
   });
 });
 
-describe.each(KINDS)('the %s', (kind) => {
+describe.each(KINDS.filter((kind) => kind === 'bundle' || exe.run))('the %s', (kind) => {
   test('--version, --help and completion print what node bin/waiter.js prints', async () => {
     const v = await run(kind, ['--version']);
     expect([v.exitCode, v.stdout, v.stderr]).toEqual([0, version, '']);
@@ -152,5 +156,22 @@ describe.each(KINDS)('the %s', (kind) => {
     expect(r.exitCode).toBe(0);
     expect(r.stdout).toMatch(/loading .*100% \| 300\/300 rows/);
     expect(r.stdout).toContain('Loaded 300 orders');
+  });
+});
+
+describe.runIf(exe.run)(exe.title('deploy/Containerfile'), () => {
+  test("its ENTRYPOINT and CMD, run with the executable outside a container: one order, exit 0", async () => {
+    const text = await readFile(join(ROOT, 'deploy', 'Containerfile'), 'utf8');
+    const json = (name: string) => JSON.parse(new RegExp(`^${name} (.*)$`, 'm').exec(text)![1]!) as string[];
+    const entry = json('ENTRYPOINT');
+    const cmd = json('CMD');
+    // tini only forwards signals; the job is the repository's file the image copies.
+    expect(entry.slice(0, 2)).toEqual(['/usr/bin/tini', '--']);
+    const args = cmd.map((a) => (a === '/opt/jobs/crunch.sh' ? `${FIXTURES}crunch.sh` : a));
+    await k.db.collection('orders').insertMany([{ status: 'READY', arguments: ['first'], attempts: 0 }, { status: 'READY', arguments: ['second'], attempts: 0 }]);
+    const r = await run('executable', args);
+    expect([r.exitCode, r.stdout]).toEqual([0, 'Crunching on: first\ndone!\nDone. Delivered 1 orders.']);
+    const statuses = (await k.db.collection('orders').find({}).sort({ _id: 1 }).toArray()).map((o) => o.status);
+    expect(statuses).toEqual(['DONE', 'READY']);
   });
 });

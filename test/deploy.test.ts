@@ -1,0 +1,225 @@
+// deploy/: the systemd unit, the EC2 user data and the container file, checked as far as
+// this machine allows. There is no systemd running as PID 1 here, no EC2 and no base
+// image for docker: the unit is parsed, verified by systemd-analyze and its ExecStart run
+// by the CLI; the user data runs for real in a folder, with curl, systemctl and useradd
+// replaced by recorders; the container's pilot command runs in test/package.test.ts.
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { chmod, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import ms from 'ms';
+import { describe, expect, test } from 'vitest';
+import { FIXTURES, ROOT, until, waiter } from './support/cli.js';
+import { gate } from './support/gates.js';
+import { useDb } from './support/kitchen.js';
+
+const k = useDb();
+const DEPLOY = join(ROOT, 'deploy');
+const unitText = readFileSync(join(DEPLOY, 'waiter@.service'), 'utf8');
+
+/** systemd's unit syntax, enough for this file: [Section] then Key=value lines; # comments. */
+function parseUnit(text: string): Record<string, Record<string, string[]>> {
+  const out: Record<string, Record<string, string[]>> = {};
+  let section = '';
+  for (const raw of text.split('\n')) {
+    const line = raw.trim();
+    if (line === '' || line.startsWith('#') || line.startsWith(';')) continue;
+    const s = /^\[(.+)\]$/.exec(line);
+    if (s) {
+      section = s[1]!;
+      out[section] ??= {};
+      continue;
+    }
+    const eq = line.indexOf('=');
+    expect(eq, `not Key=value: ${line}`).toBeGreaterThan(0);
+    ((out[section] ??= {})[line.slice(0, eq)] ??= []).push(line.slice(eq + 1));
+  }
+  return out;
+}
+
+/** systemd time spans as the unit writes them: 90s, 2min, 1min 30s, 500ms. */
+function systemdSeconds(span: string): number {
+  const units: Record<string, number> = { ms: 0.001, s: 1, sec: 1, m: 60, min: 60, h: 3600 };
+  let total = 0;
+  for (const [, n, u] of span.matchAll(/(\d+)\s*([a-z]*)/g)) total += Number(n) * units[u || 's']!;
+  return total;
+}
+
+const unit = parseUnit(unitText);
+const service = unit.Service!;
+const one = (key: string) => {
+  expect(service[key], `Service.${key}`).toHaveLength(1);
+  return service[key]![0]!;
+};
+const execStart = one('ExecStart').split(/\s+/);
+/** deliver's value of a flag in ExecStart, in seconds. */
+const flagSeconds = (flag: string) => {
+  const i = execStart.indexOf(flag);
+  expect(i, `ExecStart sets ${flag}`).toBeGreaterThan(0);
+  return ms(execStart[i + 1]! as ms.StringValue) / 1000;
+};
+
+describe('deploy/waiter@.service', () => {
+  test('restarts on failure, stops with SIGTERM to waiter alone, and waits out the drain', () => {
+    expect(one('Restart')).toBe('on-failure');
+    expect(one('KillSignal')).toBe('SIGTERM');
+    // control-group (the default) would SIGTERM the orders' processes too: no drain.
+    expect(one('KillMode')).toBe('mixed');
+    const stop = systemdSeconds(one('TimeoutStopSec'));
+    const [lease, grace, killAfter] = ['--lease', '--grace', '--kill-after'].map(flagSeconds) as [number, number, number];
+    expect(stop).toBeGreaterThanOrEqual(lease);
+    expect(stop).toBeGreaterThanOrEqual(grace + killAfter + 20);
+    // Exits that are not failures of the service, and those a restart cannot mend.
+    expect(one('SuccessExitStatus').split(' ')).toEqual(expect.arrayContaining(['1', '130', '143']));
+    expect(one('RestartPreventExitStatus').split(' ')).toContain('2');
+    expect(unit.Install?.WantedBy).toEqual(['multi-user.target']);
+  });
+
+  test('the kitchen comes from the EnvironmentFile, never the command line', () => {
+    expect(service.EnvironmentFile).toEqual(['/etc/waiter/kitchen.env']);
+    expect(execStart[0]).toBe('/usr/local/bin/waiter');
+    for (const w of execStart) expect(w).not.toMatch(/^(-k|--kitchen|--db|-l|--list)$|mongodb/);
+    expect(one('User')).not.toBe('root');
+  });
+
+  test('its ExecStart, as systemd expands it, delivers with the name <box>/<instance>', async () => {
+    await k.db.collection('orders').insertMany([{ status: 'READY', arguments: ['a'], attempts: 0 }]);
+    // ${WAITER_BOX} and %i as systemd fills them in; $WAITER_DELIVER split at spaces.
+    const deliver = ['--once', `${FIXTURES}ok.sh`];
+    const args = execStart.slice(1).flatMap((w) => (w === '$WAITER_DELIVER' ? deliver : [w.replace('${WAITER_BOX}', 'i-0abc').replace('%i', '1')]));
+    const r = await waiter(k, args);
+    expect([r.exitCode, r.stdout]).toEqual([0, 'arg: a\nDone. Delivered 1 orders.']);
+    expect(await k.db.collection('orders').findOne({})).toMatchObject({ status: 'DONE', waiter: 'i-0abc/1' });
+  });
+
+  test('with its options, SIGTERM drains: the running order finishes, exit 143 (a SuccessExitStatus)', async () => {
+    await k.db.collection('orders').insertMany([{ status: 'READY', arguments: ['2'], attempts: 0 }, { status: 'READY', arguments: ['2'], attempts: 0 }]);
+    const args = execStart.slice(1).flatMap((w) => (w === '$WAITER_DELIVER' ? [`${FIXTURES}slow.sh`] : [w.replace('${WAITER_BOX}', 'box').replace('%i', '1')]));
+    const p = waiter(k, args);
+    let err = '';
+    p.stderr?.on('data', (d: Buffer) => (err += d.toString()));
+    await until(() => err.includes('delivering'), 30_000, 'an order to start');
+    p.kill('SIGTERM');
+    const r = await p;
+    expect(r.exitCode).toBe(143);
+    expect(service.SuccessExitStatus![0]!.split(' ')).toContain(String(r.exitCode));
+    const statuses = (await k.db.collection('orders').find({}).toArray()).map((o) => o.status).sort();
+    expect(statuses).toEqual(['DONE', 'READY']);
+  });
+
+  const analyze = spawnSync('systemd-analyze', ['--version'], { stdio: 'ignore' }).status === 0;
+  const g = gate(analyze, 'systemd-analyze is not installed (Debian: systemd); CI fails instead', { failInCI: true });
+  test.runIf(g.run)(g.title('systemd-analyze verify finds nothing to say'), async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'waiter-unit-'));
+    try {
+      // verify insists that ExecStart's program exists: any executable stands in for it.
+      await writeFile(join(dir, 'waiter@.service'), unitText.replaceAll('/usr/local/bin/waiter', '/bin/true'));
+      const r = await execa('systemd-analyze', ['verify', join(dir, 'waiter@.service')], { reject: false });
+      expect({ code: r.exitCode, out: r.stdout, err: r.stderr }).toEqual({ code: 0, out: '', err: '' });
+      // …and it does complain about a bad line, so the silence above means something.
+      await writeFile(join(dir, 'bad@.service'), unitText.replaceAll('/usr/local/bin/waiter', '/bin/true').replace(/^KillMode=mixed$/m, 'KillMode=mixd'));
+      expect((await execa('systemd-analyze', ['verify', join(dir, 'bad@.service')], { reject: false })).stderr).toMatch(/kill mode/i);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('deploy/ec2-user-data.sh', () => {
+  const script = join(DEPLOY, 'ec2-user-data.sh');
+  const text = readFileSync(script, 'utf8');
+  const setting = (name: string) => new RegExp(`^${name}=(.*?)\\s*(#.*)?$`, 'm').exec(text)![1]!.replace(/^'(.*)'$/, '$1');
+
+  test('is valid sh (dash -n)', async () => {
+    const r = await execa('/bin/sh', ['-n', script], { reject: false });
+    expect([r.exitCode, r.stderr]).toEqual([0, '']);
+  });
+
+  const shellcheck = spawnSync('shellcheck', ['--version'], { stdio: 'ignore' }).status === 0;
+  const g = gate(shellcheck, 'shellcheck is not installed (apt-get install shellcheck; .ci/run does); CI fails instead', { failInCI: true });
+  test.runIf(g.run)(g.title('shellcheck finds nothing'), async () => {
+    const r = await execa('shellcheck', ['--shell=sh', script], { reject: false });
+    expect([r.exitCode, r.stdout]).toEqual([0, '']);
+  });
+
+  test('run as on a first boot: downloads, writes the unit and a root-only kitchen file, starts N waiters', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'waiter-userdata-'));
+    const root = join(dir, 'root');
+    const stubs = join(dir, 'stubs');
+    const log = join(dir, 'calls.log');
+    try {
+      await mkdir(join(root, 'var/lib/cloud/data'), { recursive: true });
+      await writeFile(join(root, 'var/lib/cloud/data/instance-id'), 'i-0123456789abcdef0\n');
+      await mkdir(stubs);
+      const stub = async (name: string, body: string) => {
+        await writeFile(join(stubs, name), `#!/bin/sh\necho "${name} $*" >> '${log}'\n${body}\n`);
+        await chmod(join(stubs, name), 0o755);
+      };
+      // curl -fsSL … -o FILE URL: writes a stand-in executable to FILE.
+      await stub('curl', 'while [ $# -gt 1 ]; do [ "$1" = -o ] && out=$2; shift; done; printf "#!/bin/sh\\n" > "$out"');
+      await stub('systemctl', '');
+      await stub('useradd', '');
+      await stub('id', 'exit 1'); // no user waiter yet
+      const r = await execa('/bin/sh', [script], {
+        reject: false,
+        extendEnv: false,
+        env: { PATH: `${stubs}:/usr/bin:/bin`, WAITER_ROOT: root },
+      });
+      expect([r.exitCode, r.stderr]).toEqual([0, '']);
+
+      const calls = (await readFile(log, 'utf8')).trim().split('\n');
+      const n = Number(setting('WAITERS'));
+      expect(n).toBeGreaterThan(0);
+      expect(calls).toEqual([
+        `curl -fsSL --retry 5 --retry-connrefused -o ${root}/usr/local/bin/waiter.part ${setting('WAITER_URL')}`,
+        'id waiter',
+        'useradd --system --home-dir /var/lib/waiter --shell /usr/sbin/nologin waiter',
+        'systemctl daemon-reload',
+        `systemctl enable --now ${Array.from({ length: n }, (_, i) => `waiter@${i + 1}`).join(' ')}`,
+      ]);
+      expect((await stat(join(root, 'usr/local/bin/waiter'))).mode & 0o777).toBe(0o755);
+      // The unit it writes is deploy/waiter@.service, byte for byte.
+      expect(await readFile(join(root, 'etc/systemd/system/waiter@.service'), 'utf8')).toBe(unitText);
+      const env = join(root, 'etc/waiter/kitchen.env');
+      expect((await stat(env)).mode & 0o777).toBe(0o600);
+      expect((await readFile(env, 'utf8')).split('\n')).toEqual([
+        `WAITER_KITCHEN=${setting('KITCHEN')}`,
+        `WAITER_DB=${setting('DB')}`,
+        `WAITER_LIST=${setting('LIST')}`,
+        'WAITER_BOX=i-0123456789abcdef0',
+        `WAITER_DELIVER=${setting('DELIVER')}`,
+        '',
+      ]);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('says what a spot interruption does', () => {
+    expect(text).toMatch(/Spot interruption: .*SIGTERM/s);
+    expect(text).toMatch(/--lease has passed/);
+  });
+});
+
+describe('deploy/Containerfile', () => {
+  const text = readFileSync(join(DEPLOY, 'Containerfile'), 'utf8');
+  const instr = (name: string) => text.split('\n').filter((l) => l.startsWith(`${name} `)).map((l) => l.slice(name.length + 1));
+
+  test('Debian slim plus the executable, a pilot `deliver --once` by default; says it was not built here', () => {
+    expect(text.split('\n').slice(0, 5)).toContain('# NOT BUILT where it was written: that machine can pull no base image (it reaches npm\'s,');
+    expect(instr('FROM')).toEqual([expect.stringMatching(/^debian:[a-z]+-slim$/)]);
+    const copies = instr('COPY').map((c) => c.split(' '));
+    expect(copies).toContainEqual(['dist/waiter-linux-x64', '/usr/local/bin/waiter']);
+    // What it copies from the repository exists (the executable after `npm run package`).
+    for (const [from] of copies) if (!from!.startsWith('dist/')) expect(existsSync(join(ROOT, from!))).toBe(true);
+    expect(readFileSync(join(ROOT, 'scripts/package.js'), 'utf8')).toContain("'waiter-linux-x64'");
+    const entry = JSON.parse(instr('ENTRYPOINT')[0]!) as string[];
+    expect(entry.at(-1)).toBe('/usr/local/bin/waiter');
+    expect((JSON.parse(instr('CMD')[0]!) as string[]).slice(0, 2)).toEqual(['deliver', '--once']);
+    expect(instr('USER')).toEqual(['waiter']);
+    // The build context holds only what it copies.
+    expect(readFileSync(join(DEPLOY, 'Containerfile.dockerignore'), 'utf8')).toMatch(/^\*\n!dist\/waiter-linux-x64\n!fixtures\/crunch\.sh\n$/m);
+  });
+});
