@@ -60,7 +60,9 @@ const result = await build({
   // CommonJS: Node 20's single executable applications run a CommonJS main script.
   format: 'cjs',
   target: 'node20.19',
-  external: OPTIONAL_ADDONS,
+  // import() becomes require(): the executable's main script has no dynamic import (Node 20
+  // says "A dynamic import callback was not specified"), and the driver imports 'os' so.
+  supported: { 'dynamic-import': false },
   // Whitespace and syntax only: identifiers keep their names (errors are named after their
   // class, and a stack from a user should be readable).
   minifyWhitespace: true,
@@ -73,7 +75,7 @@ const result = await build({
     'import.meta.url': '__waiter_import_meta_url',
   },
   inject: [join(root, 'scripts', 'package-shim.js')],
-  plugins: [yargsLocales()],
+  plugins: [optionalAddons(), yargsLocales()],
   logLevel: 'warning',
   metafile: true,
 });
@@ -117,6 +119,30 @@ function sea() {
   rmSync(blob);
   rmSync(config);
   console.log(`${rel(exe)}: ${mb(exe)} MB, Node ${process.version} inside (${ms(t)} ms)`);
+}
+
+/**
+ * The optional add-ons stay outside the bundle, loaded by name at run time. In the
+ * executable, whose require() knows built-in modules only (and says so in a warning on
+ * stderr), they fail as a missing module does, quietly: the driver then names the package.
+ */
+function optionalAddons() {
+  const names = new RegExp(`^(${OPTIONAL_ADDONS.map((n) => n.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')).join('|')})$`);
+  return {
+    name: 'optional-addons',
+    setup(b) {
+      b.onResolve({ filter: names }, (args) => (args.namespace === 'addon' ? { path: args.path, external: true } : { path: args.path, namespace: 'addon' }));
+      b.onLoad({ filter: /.*/, namespace: 'addon' }, (args) => ({
+        loader: 'js',
+        resolveDir: root,
+        contents: `if (require('node:sea').isSea()) {
+  throw Object.assign(new Error(${JSON.stringify(`Cannot find module '${args.path}': the single executable has no native add-ons`)}), { code: 'MODULE_NOT_FOUND' });
+}
+module.exports = require(${JSON.stringify(args.path)});
+`,
+      }));
+    },
+  };
 }
 
 /**

@@ -119,6 +119,16 @@ describe.each(KINDS.filter((kind) => kind === 'bundle' || exe.run))('the %s', (k
     expect(JSON.parse(status.stdout)).toMatchObject({ DONE: 6, READY: 0, total: 6 });
   });
 
+  test("a driver add-on left out (kerberos) fails as the driver says, one line, exit 3; no warning", async () => {
+    const gssapi = new URL(k.uri);
+    gssapi.username = 'someone';
+    gssapi.password = '';
+    gssapi.search = '?authMechanism=GSSAPI';
+    const r = await run(kind, ['status', '--kitchen', gssapi.href]);
+    expect(r.exitCode).toBe(3);
+    expect(r.stderr).toMatch(/^waiter: cannot reach the kitchen at \S+: Optional module `kerberos` not found\. Please install it to enable kerberos authentication$/);
+  });
+
   test('serve answers /api/status and serves the page node serves', async () => {
     await k.db.collection('orders').insertMany([
       { status: 'READY', arguments: ['x'], attempts: 0 },
