@@ -185,3 +185,20 @@ describe.runIf(exe.run)(exe.title('deploy/Containerfile'), () => {
     expect(statuses).toEqual(['DONE', 'READY']);
   });
 });
+
+describe.runIf(exe.run)(exe.title('bench/package.js'), () => {
+  test('runs at toy sizes on the single files built above and writes its figures (no timing asserted)', async () => {
+    const file = join(tmp, 'bench.json');
+    const r = await execa(process.execPath, [join(ROOT, 'bench', 'package.js'), '--from', out, '--orders', '4', '--rounds', '1', '--starts', '1', '--db', k.name, '--out', file], {
+      cwd: ROOT,
+      reject: false,
+      env: { MONGODB_URI: k.uri },
+    });
+    expect(r.exitCode, r.stderr).toBe(0);
+    const res = JSON.parse(await readFile(file, 'utf8'));
+    expect(res.package_size_mb.executable).toBeGreaterThan(res.package_size_mb.bundle);
+    expect(res.package_start.executable_vs_node_bin).toBeGreaterThan(0);
+    expect(res.package_deliver).toMatchObject({ orders: 4, same_results: true });
+    expect(res.package_deliver.executable_vs_node_bin).toBeGreaterThan(0);
+  });
+});
