@@ -162,6 +162,23 @@ describe('status', () => {
     expect(text).toMatch(/ETA      5m00s \(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\)/);
   });
 
+  test('the median is of the last 300 finished (DONE or ERROR), newest by stop time, not of all of them', async () => {
+    const now = Date.now();
+    const finished = (status: string, stopAgoS: number, runS: number) => ({
+      status, arguments: [], attempts: 1, start: new Date(now - (stopAgoS + runS) * 1000), stop: new Date(now - stopAgoS * 1000),
+    });
+    // The newest 300 ran 10 s (one in six failed); the 400 before them 1 s: over all 700
+    // the median would be 1 s, over the last 300 it is 10 s. Inserted oldest last, so
+    // neither _id nor insertion order is the stop order.
+    await orders().insertMany([
+      ...Array.from({ length: 300 }, (_, i) => finished(i % 6 ? 'DONE' : 'ERROR', 1 + i, 10)),
+      ...Array.from({ length: 400 }, (_, i) => finished('DONE', 400 + i, 1)),
+    ]);
+    const s = JSON.parse((await waiter(k, ['status', '--json'])).stdout) as Record<string, unknown>;
+    expect(s).toMatchObject({ DONE: 650, ERROR: 50, medianRunSeconds: 10 });
+    expect((await waiter(k, ['status'])).stdout).toContain('median   10s per order (the last 300 finished)');
+  });
+
   test('no finished orders in the last 10 minutes: no pace, no ETA, and it says so', async () => {
     await orders().insertMany([
       { status: 'DONE', arguments: [], attempts: 1, start: new Date(Date.now() - 3600_000), stop: new Date(Date.now() - 3590_000) },
