@@ -14,7 +14,7 @@ if (!from || !command) {
   console.error('usage: node bench/merge.js <section-run.json> "<command>" ["note"]');
   process.exit(2);
 }
-const META = new Set(['server', 'measured_at', 'params', 'medians_ms', 'missing_tools', 'peak_rss_mb', 'later_sections']);
+const META = new Set(['server', 'measured_at', 'params', 'medians_ms', 'missing_tools', 'peak_rss_mb', 'later_sections', 'stale']);
 const target = join(dirname(fileURLToPath(import.meta.url)), 'results.json');
 const run = JSON.parse(readFileSync(from, 'utf8'));
 const results = JSON.parse(readFileSync(target, 'utf8'));
@@ -24,6 +24,11 @@ if (keys.length === 0) {
   process.exit(1);
 }
 for (const k of keys) results[k] = run[k];
+// `stale` marks figures known to be out of date (and where the newer one is): measured again, they are not.
+if (results.stale) {
+  for (const k of keys) delete results.stale[k];
+  if (Object.keys(results.stale).length === 0) delete results.stale;
+}
 results.later_sections = [
   // A key measured again replaces its earlier record.
   ...(results.later_sections ?? []).map((s) => ({ ...s, keys: s.keys.filter((k) => !keys.includes(k)) })).filter((s) => s.keys.length),
