@@ -390,52 +390,68 @@ export class Kitchen {
    * Insert a batch of READY orders, due `opts.due`; _ids are made here, in row order.
    * The caller validates the whole batch first. Without `unique`: ONE ordered
    * insertMany (a plain load costs exactly that per batch). Optionally names their
-   * arguments (`columns`) and, with `unique`, keys by uniqueKey(list, arguments) under the
-   * unique index {key: 1}; duplicate-key failures (E11000: rows already in the list,
-   * or twice in the batch) are counted as `existing`, not thrown. Concurrent loads of
-   * the same rows therefore add each row once.
-   * `ordered` (default true) first tries one ordered insertMany, the cheap path when
-   * nothing is there yet (an unordered one costs FerretDB v1 twice as much); at the
-   * first duplicate it finishes the batch with one unordered insertMany. A caller
-   * that has met duplicates passes ordered: false (a repeated load: mostly duplicates).
-   * Returns the counts and the ids of the orders written, in row order.
+   * arguments (`columns`) and, with `unique`, keys by uniqueKey(list, arguments):
+   * rows repeated within the batch are dropped (the first stays), then ONE find of the
+   * batch's keys on the unique index {key: 1} says which are already in the list, and
+   * one ordered insertMany writes only the others. Duplicate-key errors thus happen only
+   * when a concurrent load wrote the same rows between the two (some servers make
+   * each of them a costly server-side exception: a repeated load must not rely on
+   * them); the index stays the guard: then what was written is read back by _id,
+   * keys now there count as existing, and the rest is tried again.
+   * Returns the counts (of what was written, never guessed from error indexes) and
+   * the ids of the orders written, in row order.
    */
-  async insertOrders(rows: string[][], opts: InsertOptions & { ordered?: boolean } = {}): Promise<Inserted & { ids: ObjectId[] }> {
+  async insertOrders(rows: string[][], opts: InsertOptions = {}): Promise<Inserted & { ids: ObjectId[] }> {
     if (rows.length === 0) return { inserted: 0, existing: 0, ids: [] };
     await this.ensureIndexes();
     if (opts.unique) await this.ensureUniqueIndex();
     const now = new Date();
     const docs = rows.map((args, i) => this.newOrder(args, opts, now, i));
-    const ids = docs.map((d) => d._id);
     if (!opts.unique) {
       await this.orders.insertMany(docs, { ordered: true });
-      return { inserted: docs.length, existing: 0, ids };
+      return { inserted: docs.length, existing: 0, ids: docs.map((d) => d._id) };
     }
-    let failed: number[] = [];
-    let rest = docs;
-    let offset = 0;
-    if (opts.ordered !== false) {
-      failed = await this.insertFailingDuplicates(docs, true);
-      if (failed.length === 0) return { inserted: docs.length, existing: 0, ids };
-      offset = failed[0]! + 1; // an ordered insert stops at its first failure
-      rest = docs.slice(offset);
+    const seen = new Set<string>();
+    let pending = docs.filter((d) => !seen.has(d.key!) && seen.add(d.key!));
+    const written = new Set<ObjectId>();
+    for (;;) {
+      const there = await this.keysPresent(pending.map((d) => d.key!));
+      pending = pending.filter((d) => !there.has(d.key!));
+      if (pending.length === 0) break;
+      const refused = await this.insertRefusingDuplicates(pending);
+      if (!refused) {
+        for (const d of pending) written.add(d._id);
+        break;
+      }
+      // Lost a race with another load: what made it in is read back, not inferred.
+      const ids = await this.orders.find({ _id: { $in: pending.map((d) => d._id) } }, { projection: { _id: 1 } }).toArray();
+      const hex = new Set(ids.map((d) => d._id.toHexString()));
+      const left = pending.filter((d) => !hex.has(d._id.toHexString()));
+      for (const d of pending) if (hex.has(d._id.toHexString())) written.add(d._id);
+      if (left.length === pending.length && (await this.keysPresent(left.map((d) => d.key!))).size === 0) throw refused;
+      pending = left;
     }
-    for (const i of await this.insertFailingDuplicates(rest, false)) failed.push(offset + i);
-    const dup = new Set(failed);
-    return { inserted: docs.length - dup.size, existing: dup.size, ids: ids.filter((_, i) => !dup.has(i)) };
+    const ids = docs.filter((d) => written.has(d._id)).map((d) => d._id);
+    return { inserted: ids.length, existing: docs.length - ids.length, ids };
   }
 
-  /** insertMany; the indexes of the documents refused as duplicate keys (ordered: the first, where it stopped), any other error thrown. */
-  private async insertFailingDuplicates(docs: Order[], ordered: boolean): Promise<number[]> {
-    if (docs.length === 0) return [];
+  /** Which of these --unique keys are in the list: one find on the unique index {key: 1}, only the key returned. */
+  private async keysPresent(keys: string[]): Promise<Set<string>> {
+    if (keys.length === 0) return new Set();
+    const found = await this.orders.find({ key: { $in: keys } }, { projection: { _id: 0, key: 1 } }).toArray();
+    return new Set(found.map((d) => d.key!));
+  }
+
+  /** One ordered insertMany; the error when some document was refused as a duplicate key (nothing else), any other error thrown. */
+  private async insertRefusingDuplicates(docs: Order[]): Promise<MongoBulkWriteError | undefined> {
     try {
-      await this.orders.insertMany(docs, { ordered });
-      return [];
+      await this.orders.insertMany(docs, { ordered: true });
+      return undefined;
     } catch (err) {
       if (!(err instanceof MongoBulkWriteError)) throw err;
       const errors = [err.writeErrors].flat();
       if (errors.length === 0 || errors.some((e) => e.code !== DUPLICATE_KEY)) throw err;
-      return errors.map((e) => e.index).sort((a, b) => a - b);
+      return err;
     }
   }
 

@@ -7,7 +7,8 @@ export const LOAD_BATCH = 1000;
 /**
  * Inserts the rows (validated first by csv.ts validateRows: a malformed file never
  * reaches the kitchen, so none of its orders is ever visible) as READY orders in
- * batches (Kitchen.insertOrders: one ordered insertMany per batch for a plain load),
+ * batches (Kitchen.insertOrders: one ordered insertMany per batch for a plain load,
+ * and a find of the batch's keys before it with --unique),
  * one insert in flight while the next batch is parsed. Every order of the load is due
  * `opts.due` (one time for all, so they are claimed in file order; default now).
  * Returns how many were loaded and, with --unique, how many were already in the list;
@@ -25,9 +26,7 @@ export async function loadRows(
   let inFlight: Promise<void> = Promise.resolve();
   const send = async (batch: string[][]) => {
     await inFlight;
-    // Once rows were already there (a repeated load), expect more: go unordered at once.
-    const ordered = done.existing === 0;
-    inFlight = kitchen.insertOrders(batch, { ...opts, due, ordered }).then((r) => {
+    inFlight = kitchen.insertOrders(batch, { ...opts, due }).then((r) => {
       done.inserted += r.inserted;
       done.existing += r.existing;
     });

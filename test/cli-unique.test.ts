@@ -56,6 +56,28 @@ describe('load --unique', () => {
     expect(await orders().countDocuments()).toBe(1500);
   });
 
+  test('the counts equal what was written, for any mix and order of new and repeated rows', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'waiter-'));
+    const file = async (name: string, rows: string[]) => {
+      await writeFile(join(dir, name), rows.join('\n'));
+      return join(dir, name);
+    };
+    const seq = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => String(from + i));
+    const cases: [string[], number, number][] = [
+      [seq(1, 200), 200, 0],
+      [[...seq(1, 200), 'new', '1'], 1, 201], // the issue's: repeated rows, one new, a repeat after it
+      [['1', ...seq(201, 349)], 149, 1], // one duplicate first, then 149 new
+      [['x', '350', 'y', '2', 'x', '3', 'z'], 4, 3], // new and old interleaved, and a repeat within the file
+    ];
+    let total = 0;
+    for (const [i, [rows, loaded, there]] of cases.entries()) {
+      const r = await waiter(k, ['load', '--unique', await file(`s${i}.csv`, rows)]);
+      total += loaded;
+      expect([r.exitCode, r.stdout]).toEqual([0, `Loaded ${loaded} orders (${there} already there)`]);
+      expect(await orders().countDocuments()).toBe(total);
+    }
+  });
+
   test('3 concurrent loads of the same rows (forward, backward, from the middle): each row loaded exactly once, and they overlapped', async () => {
     // With one file, the load that starts first stays a batch ahead and writes every row
     // (seen: [[0,12000],[0,12000],[12000,0]]), so nothing shows the loads overlapped. The
@@ -114,6 +136,69 @@ describe('load --unique', () => {
 });
 
 describe('Kitchen.insertOrders (the one insert behind load, add and POST /api/orders)', () => {
+  test('with unique, one find of the batch\'s keys and one insert of only the new rows: a repeat meets no duplicate-key error', async () => {
+    const kitchen = await Kitchen.open({ uri: k.uri, db: k.name, list: 'orders' });
+    try {
+      const rows = Array.from({ length: 50 }, (_, i) => [`r${i}`]);
+      await kitchen.insertOrders(rows.slice(0, 30), { unique: true });
+      // What the kitchen sends, and whether any insert is refused (a duplicate key error thrown).
+      const seen: string[] = [];
+      let refused = 0;
+      const find = kitchen.orders.find.bind(kitchen.orders);
+      const insertMany = kitchen.orders.insertMany.bind(kitchen.orders);
+      kitchen.orders.find = ((...args: Parameters<typeof find>) => (seen.push(`find ${Object.keys(args[0] ?? {}).join()}`), find(...args))) as typeof find;
+      kitchen.orders.insertMany = ((...args: Parameters<typeof insertMany>) => {
+        seen.push(`insert ${args[0].length}`);
+        return insertMany(...args).catch((err: unknown) => {
+          refused++;
+          throw err;
+        });
+      }) as typeof insertMany;
+      const again = await kitchen.insertOrders([...rows, ['r3'], ['new']], { unique: true });
+      expect(again).toMatchObject({ inserted: 21, existing: 31 });
+      expect(seen).toEqual(['find key', 'insert 21']);
+      expect(refused).toBe(0);
+      seen.length = 0;
+      expect(await kitchen.insertOrders(rows, { unique: true })).toMatchObject({ inserted: 0, existing: 50 });
+      expect(seen).toEqual(['find key']); // nothing new: no insert at all
+      expect(await orders().countDocuments()).toBe(51);
+    } finally {
+      await kitchen.close();
+    }
+  });
+
+  test('a concurrent load winning the race: the unique index refuses its rows, and the counts say what this load wrote', async () => {
+    const a = await Kitchen.open({ uri: k.uri, db: k.name, list: 'orders' });
+    const b = await Kitchen.open({ uri: k.uri, db: k.name, list: 'orders' });
+    try {
+      await a.ensureUniqueIndex();
+      const rows = Array.from({ length: 20 }, (_, i) => [`r${i}`]);
+      // b writes r5..r9 after a's lookup of the keys and before a's insert.
+      const find = a.orders.find.bind(a.orders);
+      let raced = false;
+      a.orders.find = ((...args: Parameters<typeof find>) => {
+        const cursor = find(...args);
+        if (raced || !('key' in (args[0] ?? {}))) return cursor;
+        raced = true;
+        const toArray = cursor.toArray.bind(cursor);
+        cursor.toArray = async () => {
+          const found = await toArray();
+          await b.insertOrders(rows.slice(5, 10), { unique: true });
+          return found;
+        };
+        return cursor;
+      }) as typeof find;
+      const r = await a.insertOrders(rows, { unique: true });
+      expect({ inserted: r.inserted, existing: r.existing }).toEqual({ inserted: 15, existing: 5 });
+      expect(await orders().countDocuments()).toBe(20);
+      const mine = await orders().find({ _id: { $in: r.ids } }).sort({ _id: 1 }).toArray();
+      expect(mine.map((o) => o.arguments[0])).toEqual(rows.filter((_, i) => i < 5 || i >= 10).map(([x]) => x));
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+
   test('returns the ids written, in row order: per-row dues; with unique only the new rows', async () => {
     const kitchen = await Kitchen.open({ uri: k.uri, db: k.name, list: 'orders' });
     try {

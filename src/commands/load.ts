@@ -78,7 +78,7 @@ export async function run(g: Globals, o: LoadOptions, io: IO): Promise<CommandRe
       const opts: InsertOptions & { due: Date } = { unique: o.unique, due: o.at ?? new Date() };
       if (names) opts.columns = await k.saveColumns(names);
       const counted = {
-        insertOrders: (rows: string[][], op: InsertOptions & { ordered?: boolean }) => k.insertOrders(rows, op).finally(() => bar.add(rows.length)),
+        insertOrders: (rows: string[][], op: InsertOptions) => k.insertOrders(rows, op).finally(() => bar.add(rows.length)),
       };
       return loadRows(counted, readCheckedRows(createReadStream(path), csv), expected, opts);
     }).finally(() => bar.stop());
