@@ -1,7 +1,7 @@
 // What the API accepts: request bodies and query strings parsed into typed values, or
 // an HttpError (an InputError for a malformed order id: also 400) whose one-line message names the field. Pure: no I/O, nothing written.
 import type { ObjectId } from 'mongodb';
-import { duration, moment } from '../commands/common.js';
+import { duration, moment } from '../values.js';
 import { WaiterError } from '../errors.js';
 import { argvProblem } from '../limits.js';
 import { STATES, isState, orderId, type State } from '../order.js';

@@ -1,0 +1,48 @@
+// Typed parsing of option values, shared by the commands and serve's API (each
+// failure a UsageError naming the option). Below both: it imports neither.
+import ms from 'ms';
+import { UsageError } from './errors.js';
+import { STATES, isState, type State } from './order.js';
+
+/** A bare number in a duration option means seconds. */
+const SECONDS = /^\d+(\.\d+)?$/;
+
+/** A duration such as 500ms, 30s, 5m, 2h; a bare number is seconds. */
+export function duration(option: string, value: unknown): number {
+  const text = String(value).trim();
+  const n = SECONDS.test(text) ? Number(text) * 1000 : ms(text as ms.StringValue);
+  if (typeof n !== 'number' || !Number.isFinite(n) || n <= 0) {
+    throw new UsageError(`--${option}: '${text}' is not a duration (try 30s, 5m, 2h)`);
+  }
+  return n;
+}
+
+/** How a duration reads in messages: the user's own words, with "s" for a bare number. */
+export function durationText(value: unknown): string {
+  const text = String(value).trim();
+  return SECONDS.test(text) ? `${text}s` : text;
+}
+
+/**
+ * A moment for --at: `+<duration>` from now (+90s, +2h), or a date-time Date.parse
+ * reads (2026-12-01T06:00:00Z; without a zone, local time).
+ */
+export function moment(option: string, value: unknown, now = new Date()): Date {
+  const text = String(value).trim();
+  if (text.startsWith('+')) return new Date(+now + duration(option, text.slice(1)));
+  const t = /\d{4}-\d{2}-\d{2}/.test(text) ? Date.parse(text) : NaN;
+  if (Number.isNaN(t)) throw new UsageError(`--${option}: '${text}' is not a time (try +30m or 2026-12-01T06:00:00Z)`);
+  return new Date(t);
+}
+
+export function positiveInt(option: string, value: unknown): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new UsageError(`--${option}: '${String(value)}' is not a whole number ≥ 1`);
+  return n;
+}
+
+export function state(option: string, value: unknown, allowed: readonly State[] = STATES): State {
+  const s = String(value).toUpperCase();
+  if (!isState(s) || !allowed.includes(s)) throw new UsageError(`--${option}: '${String(value)}' is not one of ${allowed.join(', ')}`);
+  return s;
+}
