@@ -134,7 +134,7 @@ async function reload(env, csv) {
   await waiter(['load', csv], env, { timed: false });
 }
 /** The count from deliver's last line, "Done. Delivered N orders." */
-const delivered = (out) => Number(/Delivered (\d+) orders/.exec(out)?.[1] ?? NaN);
+const delivered = (out) => Number(/Delivered ([\d,]+) orders?\./.exec(out)?.[1]?.replaceAll(',', '') ?? NaN);
 
 async function writeCsv(path, n) {
   const w = createWriteStream(path);
@@ -463,7 +463,7 @@ try {
           // exec: script's shell (/bin/sh) must not outlive the command (see cli-terminal.test.ts).
           const cmd = 'exec ' + argv.map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
           const x = await run('script', ['-qfec', cmd, '/dev/null'], { env: { ...env, WAITER_BENCH_USAGE: ufile, SHELL: '/bin/sh', NO_COLOR: '' }, timed: false });
-          if (!x.stdout.includes(`Loaded ${rows} orders`)) throw new Error(`bar: load in a terminal printed ${x.stdout.slice(-300)}`);
+          if (!x.stdout.includes(`Loaded ${rows.toLocaleString('en-US')} orders`)) throw new Error(`bar: load in a terminal printed ${x.stdout.slice(-300)}`);
           if ((kind === 'bar') !== /loading .*100%/.test(x.stdout)) throw new Error(`bar: the ${kind} run ${kind === 'bar' ? 'drew no' : 'drew a'} bar`);
           r[kind].push(x.ms);
           r[`${kind}Cpu`].push(existsSync(ufile) ? JSON.parse(readFileSync(ufile, 'utf8')).cpuS : null);

@@ -17,7 +17,7 @@ import { EXIT, UsageError, WaiterError } from './errors.js';
 import { VERSION } from './version.js';
 
 const EPILOGUE = `Exit codes: 0 ok · 1 some delivered orders failed · 2 usage error · 3 kitchen unreachable or rejected the operation · 4 bad input file or unknown order id · 5 deliver: this box cannot run orders, it stopped itself · 6 deliver: too many failures in a row, it stopped itself · 130/143 deliver stopped by SIGINT/SIGTERM · 70 internal error.
-Global options also come from WAITER_KITCHEN, WAITER_DB, WAITER_LIST, WAITER_NAME.`;
+Global options also come from WAITER_KITCHEN, WAITER_DB, WAITER_LIST; deliver's --name from WAITER_NAME.`;
 
 const GLOBAL_VALUE_FLAGS = ['-k', '--kitchen', '--db', '-l', '--list', '-n', '--name'];
 
@@ -53,9 +53,64 @@ export function splitRest(args: string[]): { head: string[]; rest: string[] } {
   return { head: args, rest: [] };
 }
 
+/** The subcommand's word: the first one that is not a global option or its value. */
+function commandWord(args: string[]): string | undefined {
+  let i = 0;
+  while (i < args.length && args[i]!.startsWith('-')) i += !args[i]!.includes('=') && GLOBAL_VALUE_FLAGS.includes(args[i]!) ? 2 : 1;
+  return args[i];
+}
+
+const COMPLETION = 'Print a bash/zsh completion script: waiter completion >> ~/.bashrc (or ~/.zshrc)';
+
+/** yargs prints the script for `completion --help` too: this is the help it does not have. */
+const COMPLETION_HELP = `waiter completion
+
+${COMPLETION}. It picks bash or zsh from $SHELL; after adding it, open a new shell.
+Commands, options and their values complete with Tab: waiter deliver --ma<Tab>.
+`;
+
+/**
+ * `unknown command 'stauts'. Did you mean status?` (yargs' recommendCommands says only the
+ * second half; strict() alone says `Unknown argument: stauts`). Undefined: not that case.
+ */
+function unknownCommand(head: string[], y: Argv, msg: string): string | undefined {
+  const word = commandWord(head);
+  // yargs keeps its command list internal; without it, yargs' own message stands.
+  type Internal = { getInternalMethods?: () => { getCommandInstance?: () => { getCommands?: () => string[] } } };
+  const known = (y as unknown as Internal).getInternalMethods?.().getCommandInstance?.().getCommands?.();
+  // Inside a command's own parse yargs has swapped its list for the command's (none): not an unknown command.
+  if (word === undefined || !known?.length || known.includes(word) || word === 'completion') return undefined;
+  const hint = msg.includes(word) ? `commands: ${known.join(', ')}` : msg;
+  return `unknown command '${word}'. ${hint}`;
+}
+
+type CompletionDefaults = (onCompleted: (err: Error | null, completions: string[] | undefined) => void) => void;
+
+/**
+ * yargs' own completions, corrected: a one-letter alias is -k, never offered as --k; and
+ * the option being typed is offered too (yargs leaves out options already on the line,
+ * the word being completed among them: `--max` would complete only to --max-attempts).
+ */
+/** Every option key yargs knows in the current (command's) context; getOptions is missing from yargs' typings. */
+function optionKeys(y: Argv): string[] {
+  return Object.keys((y as unknown as { getOptions: () => { key: Record<string, unknown> } }).getOptions().key);
+}
+
+export function completions(current: string, found: string[], keys: string[]): string[] {
+  const name = (c: string) => c.replace(/(?<!\\):.*$/s, ''); // zsh: "--opt:description"
+  const out = found.filter((c) => !/^--[^-]$/.test(name(c)));
+  const typed = /^--([^=\s]+)$/.exec(current)?.[1];
+  if (typed && typed.length > 1 && keys.includes(typed) && !out.some((c) => name(c) === current)) out.unshift(current);
+  return out;
+}
+
 export async function main(args: string[], io: IO): Promise<number> {
   // Completing: yargs must see every word typed so far, the command's own included.
   const { head, rest } = args.includes('--get-yargs-completions') ? { head: args, rest: [] } : splitRest(args);
+  if (commandWord(head) === 'completion' && head.some((a) => a === '--help' || a === '-h')) {
+    io.stdout.write(COMPLETION_HELP);
+    return EXIT.OK;
+  }
   let result: CommandResult = {};
   const g = (argv: Record<string, unknown>) => globals(argv, io.env);
   const cli = yargs(head)
@@ -64,8 +119,7 @@ export async function main(args: string[], io: IO): Promise<number> {
     .option('kitchen', { alias: 'k', type: 'string', global: true, describe: 'MongoDB connection string [env WAITER_KITCHEN, default mongodb://127.0.0.1:27017]' })
     .option('db', { type: 'string', global: true, describe: 'Database [env WAITER_DB, default waiter]' })
     .option('list', { alias: 'l', type: 'string', global: true, describe: 'Collection holding the orders [env WAITER_LIST, default orders]' })
-    .option('name', { alias: 'n', type: 'string', global: true, describe: "This waiter's name [env WAITER_NAME, default <hostname>/<pid>]" })
-    .command('load <file>', load.describe, load.builder, async (a) => {
+    .command('load [file]', load.describe, load.builder, async (a) => {
       result = await load.run(g(a), load.options(a), io);
     })
     .command('add [args..]', add.describe, add.builder, async (a) => {
@@ -77,7 +131,7 @@ export async function main(args: string[], io: IO): Promise<number> {
     .command('waiters', waiters.describe, waiters.builder, async (a) => {
       result = await waiters.run(g(a), waiters.options(a), io);
     })
-    .command('show <id>', show.describe, show.builder, async (a) => {
+    .command('show [id]', show.describe, show.builder, async (a) => {
       result = await show.run(g(a), show.options(a), io);
     })
     .command('deliver [command]', deliver.describe, deliver.builder as (y: Argv) => Argv, async (a) => {
@@ -97,13 +151,16 @@ export async function main(args: string[], io: IO): Promise<number> {
       result = await serve.run(g(a), serve.options(a, io.env), io);
     })
     // `waiter completion` prints yargs' bash/zsh script; the script calls `waiter --get-yargs-completions …`.
-    .completion('completion', 'Print a bash/zsh completion script: waiter completion >> ~/.bashrc (or ~/.zshrc)')
+    .completion('completion', COMPLETION, (current: string, _argv: unknown, defaults: CompletionDefaults, done: (c: string[]) => void) =>
+      defaults((_err, found) => done(completions(current, found ?? [], optionKeys(cli)))),
+    )
+    .recommendCommands()
     .demandCommand(1, 'Name a command: load, add, status, waiters, show, deliver, reset, extract, clean, serve or completion')
     .strict()
     .epilogue(EPILOGUE)
     .exitProcess(false)
     .fail((msg, err) => {
-      throw err ?? new UsageError(msg);
+      throw err ?? new UsageError(unknownCommand(head, cli, msg) ?? msg);
     })
     .help()
     .version(VERSION);

@@ -145,14 +145,22 @@ function rowBytes(record: string[]): number {
 function toInputError(err: unknown, source: string, lastLine: number): Error {
   if (err instanceof InputError) return err;
   if (err instanceof CsvError) {
-    const line = err.code === 'CSV_QUOTE_NOT_CLOSED' ? lastLine + 1 : (err as CsvError & { lines?: number }).lines;
+    const e = err as CsvError & { lines?: number; index?: number };
+    const line = err.code === 'CSV_QUOTE_NOT_CLOSED' ? lastLine + 1 : e.lines;
+    const code = String(err.code); // csv-parse names one code without its CSV_ prefix
+    const quote: Record<string, string> = {
+      INVALID_OPENING_QUOTE: 'a stray quote in an unquoted field (quote the whole field and double the quote: "a""b")',
+      CSV_INVALID_CLOSING_QUOTE: 'text after a closing quote (inside a quoted field a quote is written twice: "a""b")',
+    };
+    // csv-parse counts fields from 0; people (and the other messages) from 1.
+    const field = quote[code] && typeof e.index === 'number' ? `, field ${e.index + 1}` : '';
     const what =
-      err.code === 'CSV_QUOTE_NOT_CLOSED'
+      code === 'CSV_QUOTE_NOT_CLOSED'
         ? 'unterminated quote'
-        : err.code === 'CSV_MAX_RECORD_SIZE'
+        : code === 'CSV_MAX_RECORD_SIZE'
           ? `row longer than ${MAX_ROW_BYTES} bytes`
-          : err.message.replace(/\s+at line \d+.*$/s, '');
-    return new InputError(`${source}${line ? ` line ${line}` : ''}: ${what}`);
+          : (quote[code] ?? err.message.replace(/\s+at line \d+.*$/s, ''));
+    return new InputError(`${source}${line ? ` line ${line}` : ''}${field}: ${what}`);
   }
   const e = err as NodeJS.ErrnoException;
   if (e.code === 'ENOENT') return new InputError(`${source}: no such file`);

@@ -17,7 +17,7 @@ describe('deliver', () => {
     await seed([nasty]);
     const r = await waiter(k, ['deliver', `${FIXTURES}ok.sh`, '--some-param', 'some value']);
     expect(r.exitCode).toBe(0);
-    expect(r.stdout).toBe([...['--some-param', 'some value', ...nasty].map((a) => `arg: ${a}`), 'Done. Delivered 1 orders.'].join('\n'));
+    expect(r.stdout).toBe([...['--some-param', 'some value', ...nasty].map((a) => `arg: ${a}`), 'Done. Delivered 1 order.'].join('\n'));
     const o = await orders().findOne({});
     expect(o).toMatchObject({ status: 'DONE', exitCode: 0, attempts: 1 });
     expect(o!.waiter).toMatch(/\/\d+$/); // <hostname>/<pid>
@@ -55,7 +55,7 @@ describe('deliver', () => {
 
   test('--once and --max stop after that many; an empty list ends at once', async () => {
     await seed([['1'], ['2'], ['3'], ['4']]);
-    expect((await waiter(k, ['deliver', '--once', `${FIXTURES}ok.sh`])).stdout).toMatch(/Done\. Delivered 1 orders\.$/);
+    expect((await waiter(k, ['deliver', '--once', `${FIXTURES}ok.sh`])).stdout).toMatch(/Done\. Delivered 1 order\.$/);
     expect((await waiter(k, ['deliver', '-x', '2', '--max', '2', `${FIXTURES}ok.sh`])).stdout).toMatch(/Done\. Delivered 2 orders\.$/);
     expect(await orders().countDocuments({ status: 'READY' })).toBe(1);
     await waiter(k, ['deliver', `${FIXTURES}ok.sh`]);
@@ -90,7 +90,7 @@ describe('deliver', () => {
       [1, 2, 3].map((n) => waiter(k, ['-n', `w${n}`, 'deliver', '-x', '3', `${FIXTURES}echo.sh`], { env: { ECHO_LOG: log } })),
     );
     expect(runs.map((r) => r.exitCode)).toEqual([0, 0, 0]);
-    const delivered = runs.map((r) => Number(/Delivered (\d+) orders/.exec(r.stdout)?.[1]));
+    const delivered = runs.map((r) => Number(/Delivered ([\d,]+) orders?\./.exec(r.stdout)?.[1]?.replaceAll(',', '')));
     expect(delivered.reduce((a, b) => a + b, 0)).toBe(600);
     // The child's own log: one line per run, each order once.
     const lines = (await readFile(log, 'utf8')).trim().split('\n');
@@ -110,7 +110,7 @@ describe('the finish fence', () => {
     await seed([['hold']]);
     const w = waiter(k, ['deliver', '--once', '--lease', '10m', '--heartbeat', '5m', `${FIXTURES}hang.sh`], { env: { HANG_DIR: dir } });
     const o1 = await until(() => orders().findOne({ status: 'RUNNING' }), 20_000, 'the order to start');
-    expect((await waiter(k, ['reset', '--force'])).stdout).toBe('Reset 1 orders');
+    expect((await waiter(k, ['reset', '--force'])).stdout).toBe('Reset 1 order');
     await writeFile(join(dir, `${o1._id.toHexString()}.1.release`), '');
     const r = await w;
     expect(r.stderr).toMatch(/reset or taken over/);
@@ -128,9 +128,9 @@ describe('reset', () => {
       { status: 'DONE', arguments: ['d'], attempts: 1 },
       { status: 'RUNNING', arguments: ['r'], attempts: 1, expires: new Date(0), claim: 'x' },
     ]);
-    expect((await waiter(k, ['reset', '--status', 'ERROR'])).stdout).toBe('Reset 1 orders');
+    expect((await waiter(k, ['reset', '--status', 'ERROR'])).stdout).toBe('Reset 1 order');
     expect(await orders().countDocuments({ status: 'READY' })).toBe(1);
-    expect((await waiter(k, ['reset'])).stdout).toBe('Reset 1 orders');
+    expect((await waiter(k, ['reset'])).stdout).toBe('Reset 1 order');
     expect(await orders().countDocuments({ status: 'READY' })).toBe(2);
     expect(await orders().countDocuments({ status: 'DONE' })).toBe(1);
   });

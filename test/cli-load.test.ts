@@ -38,7 +38,7 @@ describe('load', () => {
     const dir = await mkdtemp(join(tmpdir(), 'waiter-'));
     const file = join(dir, 'big.csv');
     await writeFile(file, Array.from({ length: 2503 }, (_, i) => `row${i},${i}`).join('\n'));
-    expect((await waiter(k, ['load', file])).stdout).toBe('Loaded 2503 orders');
+    expect((await waiter(k, ['load', file])).stdout).toBe('Loaded 2,503 orders');
     const all = await args();
     expect(all).toHaveLength(2503);
     expect(all.every((a, i) => a[0] === `row${i}`)).toBe(true);
@@ -114,12 +114,12 @@ describe('add, status, clean', () => {
       { status: 'DONE', arguments: ['b'], attempts: 1 },
     ]);
     await waiter(k, ['add', 'other'], { env: { WAITER_LIST: 'other' } });
-    expect((await waiter(k, ['clean', '--status', 'DONE'])).stdout).toBe('Cleaned 1 orders.');
+    expect((await waiter(k, ['clean', '--status', 'DONE'])).stdout).toBe('Cleaned 1 order.');
     expect(await args()).toEqual([['a']]);
-    expect((await waiter(k, ['clean'])).stdout).toBe('Cleaned 1 orders.');
+    expect((await waiter(k, ['clean'])).stdout).toBe('Cleaned 1 order.');
     expect(await orders().countDocuments()).toBe(0);
     expect(await k.db.collection('other').countDocuments()).toBe(1);
-    expect((await waiter(k, ['-l', 'other', 'clean'])).stdout).toBe('Cleaned 1 orders.');
+    expect((await waiter(k, ['-l', 'other', 'clean'])).stdout).toBe('Cleaned 1 order.');
   });
 });
 
@@ -127,10 +127,10 @@ describe('clean on a large list', () => {
   test('100,000 orders: all deleted, in _id ranges (one deleteMany of them fails on FerretDB v1)', async () => {
     const doc = (i: number) => ({ status: i % 4 === 0 ? 'DONE' : 'READY', arguments: [String(i)], attempts: 0 });
     for (let i = 0; i < 100_000; i += 10_000) await orders().insertMany(Array.from({ length: 10_000 }, (_, j) => doc(i + j)));
-    expect((await waiter(k, ['clean', '--status', 'DONE'])).stdout).toBe('Cleaned 25000 orders.');
+    expect((await waiter(k, ['clean', '--status', 'DONE'])).stdout).toBe('Cleaned 25,000 orders.');
     const r = await waiter(k, ['clean']);
     expect(r.stderr).toBe('');
-    expect(r.stdout).toBe('Cleaned 75000 orders.');
+    expect(r.stdout).toBe('Cleaned 75,000 orders.');
     expect(await orders().countDocuments()).toBe(0);
   }, 120_000);
 });

@@ -73,7 +73,7 @@ describe('load --unique', () => {
     for (const [i, [rows, loaded, there]] of cases.entries()) {
       const r = await waiter(k, ['load', '--unique', await file(`s${i}.csv`, rows)]);
       total += loaded;
-      expect([r.exitCode, r.stdout]).toEqual([0, `Loaded ${loaded} orders (${there} already there)`]);
+      expect([r.exitCode, r.stdout]).toEqual([0, `Loaded ${loaded} order${loaded === 1 ? '' : 's'} (${there} already there)`]);
       expect(await orders().countDocuments()).toBe(total);
     }
   });
@@ -95,7 +95,7 @@ describe('load --unique', () => {
     const runs = await Promise.all(files.map((file) => waiter(k, ['load', '--unique', file])));
     const counts = runs.map((r) => {
       expect(r.exitCode).toBe(0);
-      const m = /^Loaded ([\d,]+) orders \(([\d,]+) already there\)$/.exec(r.stdout);
+      const m = /^Loaded ([\d,]+) orders? \(([\d,]+) already there\)$/.exec(r.stdout);
       expect(m).not.toBeNull();
       return [Number(m![1]!.replace(/,/g, '')), Number(m![2]!.replace(/,/g, ''))] as const;
     });

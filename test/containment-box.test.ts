@@ -45,7 +45,7 @@ describe('a broken box stops itself', () => {
     const [first, second, third] = await addOrders(k.db, [['remove'], ['next'], ['later']]);
     const r = await waiter(k, ['-n', 'box', 'deliver', prog]);
     expect(r.exitCode).toBe(5);
-    expect(r.stdout).toBe('Stopped. Delivered 1 orders.');
+    expect(r.stdout).toBe('Stopped. Delivered 1 order.');
     expect(r.stderr).toContain(`waiter: stopped: box failure: command not found: ${prog}: stopping this box`);
     const o = async (id: typeof first) => (await orders(k.db).findOne({ _id: id! }))!;
     expect(await o(first)).toMatchObject({ status: 'DONE', attempts: 1 });

@@ -43,8 +43,8 @@ describe('empty is not default', () => {
 
   test('a set value still wins over the environment, and the default still applies when nothing is set', async () => {
     await seed();
-    expect((await waiter(k, ['-l', 'mine', 'clean'], { env: { WAITER_LIST: 'orders' } })).stdout).toBe('Cleaned 1 orders.');
-    expect((await waiter(k, ['clean', '--status', 'DONE'])).stdout).toBe('Cleaned 1 orders.');
+    expect((await waiter(k, ['-l', 'mine', 'clean'], { env: { WAITER_LIST: 'orders' } })).stdout).toBe('Cleaned 1 order.');
+    expect((await waiter(k, ['clean', '--status', 'DONE'])).stdout).toBe('Cleaned 1 order.');
     expect(await k.db.collection('orders').countDocuments()).toBe(1);
   });
 });

@@ -78,6 +78,16 @@ describe('validateRows and readCheckedRows (load\'s two passes)', () => {
     expect((err as Error).message).toBe(message);
   });
 
+  test.each([
+    ['a,b\nc,d"e\nf\n', 'q.csv line 2, field 2: a stray quote in an unquoted field (quote the whole field and double the quote: "a""b")'],
+    ['a\n"multi\nline",b\n"c"x,d\n', 'q.csv line 4, field 1: text after a closing quote (inside a quoted field a quote is written twice: "a""b")'],
+    ['a,b,c\nx,y,"z"w\n', 'q.csv line 2, field 3: text after a closing quote (inside a quoted field a quote is written twice: "a""b")'],
+  ])('a stray quote names the line and the field, counted from 1: %j', async (csv, message) => {
+    const err = await validateRows(open(csv), { source: 'q.csv' }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(InputError);
+    expect((err as Error).message).toBe(message);
+  });
+
   test('a row over 1 MiB of multi-byte characters is caught by bytes, not characters', async () => {
     const big = `ok\n${'é'.repeat(MAX_ROW_BYTES / 2 + 1)}\n`; // under 1 Mi characters, over 1 MiB
     const err = await validateRows(open(big), { source: 'm.csv' }).catch((e: unknown) => e);

@@ -41,7 +41,7 @@ describe('orders that wait: --at', () => {
 
     // Without --wait, a waiter takes what is due and leaves: the later order is not its own retry.
     const first = await waiter(k, ['deliver', OK]);
-    expect(first.stdout).toContain('Done. Delivered 1 orders.');
+    expect(first.stdout).toContain('Done. Delivered 1 order.');
     expect((await byId(k.db, later)).status).toBe('READY');
 
     // --wait picks up an order when it comes due, never before.
@@ -191,8 +191,8 @@ describe('claims through due', () => {
     // cannot see it until a reset gives it one.
     const late = (await orders(k.db).insertOne({ status: 'READY', arguments: ['late'], attempts: 0 } as never)).insertedId;
     expect((await waiter(k, ['deliver', ECHO], { env: { ECHO_LOG: log } })).stdout).toContain('Delivered 0 orders.');
-    expect((await waiter(k, ['reset'])).stdout).toBe('Reset 1 orders (1 still running, left alone)');
-    expect((await waiter(k, ['deliver', ECHO], { env: { ECHO_LOG: log } })).stdout).toContain('Delivered 1 orders.');
+    expect((await waiter(k, ['reset'])).stdout).toBe('Reset 1 order (1 still running, left alone)');
+    expect((await waiter(k, ['deliver', ECHO], { env: { ECHO_LOG: log } })).stdout).toContain('Delivered 1 order.');
     expect((await byId(k.db, late)).status).toBe('DONE');
   });
 

@@ -94,7 +94,7 @@ describe('an answer lost after the write', () => {
     expect(proxy.dropped()).toBe(1);
     expect(r.stderr).toMatch(new RegExp(`waiter: recording ${x!.toHexString()}: kitchen unavailable .*retry 1`));
     expect(r.stderr).not.toMatch(/not recorded|lost order/);
-    expect(r.stdout).toContain('Done. Delivered 1 orders.');
+    expect(r.stdout).toContain('Done. Delivered 1 order.');
     expect(r.exitCode).toBe(0);
     const o = await byId(k.db, x!);
     expect(o).toMatchObject({ status: 'DONE', attempts: 1, exitCode: 0 });

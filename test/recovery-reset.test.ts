@@ -47,7 +47,7 @@ describe('reset', () => {
     expect(a.stderr()).not.toContain('lost order');
 
     const f = await waiter(k, ['reset', '--force']);
-    expect(f.stdout).toBe('Reset 1 orders');
+    expect(f.stdout).toBe('Reset 1 order');
     expect(await byId(k.db, live!)).toMatchObject({ status: 'READY' });
     await until(() => !alive(child), 20_000, "the reset order's command to be killed");
     const ra = await a.proc;
@@ -84,7 +84,7 @@ describe('reset', () => {
     ]);
     const [alive1, stale, err] = Object.values(insertedIds);
 
-    expect((await waiter(k, ['reset', '--status', 'ERROR'])).stdout).toBe('Reset 1 orders');
+    expect((await waiter(k, ['reset', '--status', 'ERROR'])).stdout).toBe('Reset 1 order');
     expect((await byId(k.db, err!)).status).toBe('READY');
     expect((await byId(k.db, alive1!)).status).toBe('RUNNING');
     expect((await byId(k.db, stale!)).status).toBe('RUNNING');

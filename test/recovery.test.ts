@@ -94,7 +94,7 @@ describe('a lost waiter', () => {
     expect(first).toMatchObject({ status: 'RUNNING', attempts: 1, waiter: 'waiter-a' });
 
     const reset = await waiter(k, ['reset', '--force']);
-    expect(reset.stdout).toBe('Reset 1 orders');
+    expect(reset.stdout).toBe('Reset 1 order');
 
     await until(() => a.stderr().includes(`waiter: lost order ${hex} (reset or taken over)`), 20_000, 'waiter-a to notice the loss');
     await until(() => !alive(child), 20_000, "waiter-a's command to be killed");
@@ -129,7 +129,7 @@ describe('a lost waiter', () => {
     const held = await byId(k.db, x!);
 
     // Someone takes the order over (reset --force, then another waiter claims it).
-    expect((await waiter(k, ['reset', '--force'])).stdout).toBe('Reset 1 orders');
+    expect((await waiter(k, ['reset', '--force'])).stdout).toBe('Reset 1 order');
     const b = background(k, ['-n', 'waiter-b', 'deliver', '--once', ...FAST, HANG], env);
     killAfterTest(await pidFrom(join(dir, `${hex}.2.pid`), 'attempt 2 to start'));
     const second = await byId(k.db, x!);
@@ -183,7 +183,7 @@ describe('a lost waiter', () => {
     await writeFile(stop, '');
     const ra = await a.proc;
     expect(ra.exitCode).toBe(0);
-    expect(ra.stdout).toContain('Done. Delivered 1 orders.');
+    expect(ra.stdout).toContain('Done. Delivered 1 order.');
     const final = await byId(k.db, x!);
     expect(final).toMatchObject({ status: 'DONE', attempts: 1, waiter: 'waiter-a', exitCode: 0 });
     expect(final.history).toEqual([expect.objectContaining({ attempt: 1, result: 'DONE' })]);

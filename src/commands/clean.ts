@@ -1,6 +1,7 @@
 import type { Argv } from 'yargs';
 import { print, state, withKitchen, type CommandResult, type Globals, type IO } from './common.js';
 import type { State } from '../order.js';
+import { counted } from '../words.js';
 
 export const describe = 'Delete the orders of the list (only those of one state with --status)';
 
@@ -18,6 +19,6 @@ export function options(argv: Record<string, unknown>): CleanOptions {
 
 export async function run(g: Globals, o: CleanOptions, io: IO): Promise<CommandResult> {
   const n = await withKitchen(g, (k) => k.clean(o.status));
-  print(io.stdout, `Cleaned ${n} orders.`);
+  print(io.stdout, `Cleaned ${counted(n, 'order')}.`);
   return {};
 }

@@ -8,6 +8,7 @@ import { UsageError } from '../errors.js';
 import { start } from '../run.js';
 import { parseTemplate, placeholdersIn, type Template } from '../template.js';
 import { duration, durationText, positiveInt, print, withKitchen, type CommandResult, type Globals, type IO } from './common.js';
+import { counted } from '../words.js';
 
 /**
  * --max-failures-in-a-row's default. A box with a missing tool, a full disk or a broken
@@ -21,6 +22,8 @@ export const describe = 'Claim READY orders one by one and run <command> [comman
 
 /** deliver's own options; they go before the command (everything after it is the command's). */
 export const flags: Record<string, Options> = {
+  // Only deliver names itself (its orders' `waiter`, its registry row); before or after `deliver`.
+  name: { alias: 'n', type: 'string', describe: "This waiter's name [env WAITER_NAME, default <hostname>/<pid>]" },
   concurrency: { alias: 'x', type: 'string', describe: 'Orders to run at once (default 1)' },
   once: { type: 'boolean', describe: 'Deliver at most one order, then exit (pilot jobs)' },
   max: { type: 'string', describe: 'Deliver at most this many orders, then exit' },
@@ -30,7 +33,7 @@ export const flags: Record<string, Options> = {
   timeout: { type: 'string', describe: 'Kill an order\'s processes after this long (e.g. 30s, 10m); it ends in ERROR' },
   'kill-after': { type: 'string', describe: 'After SIGTERM, SIGKILL the process group this much later (default 10s)' },
   lease: { type: 'string', describe: 'An order whose heartbeat is older than this is stale and taken over (default 60s)' },
-  heartbeat: { type: 'string', describe: 'How often to refresh the lease of a running order (default 10s)' },
+  heartbeat: { type: 'string', describe: 'How often to refresh the lease of a running order (default 10s, or a third of --lease when that is shorter)' },
   grace: { type: 'string', describe: 'After the first SIGINT/SIGTERM, kill running orders after this long (default: wait)' },
   'max-attempts': { type: 'string', describe: 'Put a failed order back READY until it has been tried this many times (default 1)' },
   'retry-on': { type: 'string', describe: 'Only retry these exit codes (comma-separated)' },
@@ -183,8 +186,8 @@ export async function run(g: Globals, o: DeliverOptions, io: IO, graceMs?: numbe
       const registry = new Registry(kitchen, info, log);
       return deliver(o, { kitchen, start, stdout: io.stdout, stderr: io.stderr, log, shutdown, registry });
     });
-    print(io.stdout, r.stopped ? `Stopped. Delivered ${r.delivered} orders.` : `Done. Delivered ${r.delivered} orders.`);
-    if (r.interrupted) log(`waiter: ${r.interrupted} interrupted orders put back READY`);
+    print(io.stdout, `${r.stopped ? 'Stopped' : 'Done'}. Delivered ${counted(r.delivered, 'order')}.`);
+    if (r.interrupted) log(`waiter: ${counted(r.interrupted, 'interrupted order')} put back READY`);
     const result: CommandResult = {};
     if (r.stopped) {
       log(`waiter: stopped: ${r.stopped.reason}`);

@@ -11,11 +11,14 @@ import { loadRows } from '../load.js';
 import { progress } from '../progress.js';
 import { columnWarnings } from '../template.js';
 import { moment, print, withKitchen, type CommandResult, type Globals, type IO } from './common.js';
+import { counted } from '../words.js';
 
 export const describe = 'Load a CSV file (or - for stdin): each row becomes one READY order';
 
 export function builder(y: Argv) {
   return y
+    // [file] to yargs, so that a missing file gets our message, not yargs' count of arguments.
+    .usage(`$0 load <file>\n\n${describe}`)
     // No type: as a string, yargs-parser would turn a lone "-" into "".
     .positional('file', { describe: 'CSV file, or - for standard input' })
     .option('header', { type: 'boolean', describe: 'The first row names the columns: {name} in deliver, WAITER_ARG_<NAME>, extract columns' })
@@ -40,6 +43,7 @@ export function options(argv: Record<string, unknown>): LoadOptions {
   if (delimiter.length !== 1 || delimiter === '"' || delimiter === '\n' || delimiter === '\r') {
     throw new UsageError(`--delimiter: '${delimiter}' must be one character other than a quote or newline`);
   }
+  if (argv.file === undefined) throw new UsageError('load needs a file: a CSV file, or - for standard input');
   // yargs-parser reads a lone "-" positional as `true`.
   const file = argv.file === true ? '-' : String(argv.file);
   if (file === '') throw new UsageError('load: the file name is empty');
@@ -82,8 +86,8 @@ export async function run(g: Globals, o: LoadOptions, io: IO): Promise<CommandRe
       };
       return loadRows(counted, readCheckedRows(createReadStream(path), csv), expected, opts);
     }).finally(() => bar.stop());
-    const count = (n: number) => n.toLocaleString('en-US');
-    print(io.stdout, o.unique ? `Loaded ${count(r.inserted)} orders (${count(r.existing)} already there)` : `Loaded ${r.inserted} orders`);
+    const loaded = `Loaded ${counted(r.inserted, 'order')}`;
+    print(io.stdout, o.unique ? `${loaded} (${r.existing.toLocaleString('en-US')} already there)` : loaded);
     return {};
   } finally {
     if (spool) await rm(spool, { recursive: true, force: true });

@@ -1,6 +1,7 @@
 import type { Argv } from 'yargs';
 import type { State } from '../order.js';
 import { duration, print, state, withKitchen, type CommandResult, type Globals, type IO } from './common.js';
+import { counted } from '../words.js';
 
 export const describe = 'Put ERROR and stale RUNNING orders back to READY';
 
@@ -34,6 +35,6 @@ export async function run(g: Globals, o: ResetOptions, io: IO): Promise<CommandR
       ...(o.olderThanMs !== undefined ? { startedBefore: new Date(+now - o.olderThanMs) } : {}),
     }),
   );
-  print(io.stdout, leftAlone > 0 ? `Reset ${reset} orders (${leftAlone} still running, left alone)` : `Reset ${reset} orders`);
+  print(io.stdout, leftAlone > 0 ? `Reset ${counted(reset, 'order')} (${leftAlone.toLocaleString('en-US')} still running, left alone)` : `Reset ${counted(reset, 'order')}`);
   return {};
 }

@@ -1,15 +1,18 @@
 import type { ObjectId } from 'mongodb';
 import type { Argv } from 'yargs';
-import { InputError } from '../errors.js';
+import { InputError, UsageError } from '../errors.js';
 import { span } from '../fleet.js';
 import { namedFields, orderId, type Attempt, type Order } from '../order.js';
 import { orderReport } from '../report.js';
+import { printable } from '../words.js';
 import { print, withKitchen, type CommandResult, type Globals, type IO } from './common.js';
 
 export const describe = 'Everything about one order: status, arguments, times, exit, every attempt, the output tail';
 
 export function builder(y: Argv) {
   return y
+    // [id] to yargs, so that a missing id gets our message, not yargs' count of arguments.
+    .usage(`$0 show <id>\n\n${describe}`)
     .positional('id', { type: 'string', describe: 'The order id (24 hex digits, as status, extract and waiters print it)' })
     .option('json', { type: 'boolean', describe: 'Print the order document as JSON' });
 }
@@ -20,6 +23,7 @@ export interface ShowOptions {
 }
 
 export function options(argv: Record<string, unknown>): ShowOptions {
+  if (argv.id === undefined) throw new UsageError('show needs an order id (24 hex digits, as status, extract and waiters print it)');
   try {
     return { id: orderId(String(argv.id ?? '').trim()), json: Boolean(argv.json) };
   } catch (err) {
@@ -39,8 +43,9 @@ export async function run(g: Globals, o: ShowOptions, io: IO): Promise<CommandRe
   return {};
 }
 
+/** The human form: one field a line, every value's control characters escaped (JSON: --json). */
 export function render(o: Order, fields?: Record<string, string>): string[] {
-  const row = (label: string, value: string) => `${label.padEnd(10)}${value}`;
+  const row = (label: string, value: string) => `${label.padEnd(10)}${printable(value)}`;
   const lines = [row('order', o._id.toHexString()), row('status', `${o.status}${o.attempts ? ` (attempt ${o.attempts})` : ''}`)];
   lines.push(row('arguments', JSON.stringify(o.arguments ?? [])));
   if (fields) lines.push(row('fields', Object.entries(fields).map(([n, v]) => `${n}=${JSON.stringify(v)}`).join(' ')));
@@ -56,11 +61,11 @@ export function render(o: Order, fields?: Record<string, string>): string[] {
   const history = o.history ?? [];
   if (history.length > 0) {
     lines.push('', `history (${history.length} attempt${history.length === 1 ? '' : 's'}):`);
-    for (const a of history) lines.push(`  ${attemptLine(a)}`);
+    for (const a of history) lines.push(`  ${printable(attemptLine(a))}`);
   }
   if (o.output) {
     lines.push('', 'output (the last 4 KiB):');
-    for (const l of o.output.replace(/\n$/, '').split('\n')) lines.push(`  ${l}`);
+    for (const l of o.output.replace(/\n$/, '').split('\n')) lines.push(`  ${printable(l, '\t')}`);
   }
   return lines;
 }

@@ -1,0 +1,21 @@
+// How counts read in the one-line results scripts parse (README: "Lines you can
+// parse"): the number first, always grouped the same way, the noun singular for one.
+
+/** 1 order, 2 orders, 10,000 orders. */
+export function counted(n: number, noun: string, plural = `${noun}s`): string {
+  return `${n.toLocaleString('en-US')} ${n === 1 ? noun : plural}`;
+}
+
+/**
+ * Text as one line of human output: control characters (a newline in a workdir, an
+ * escape sequence in an error) shown as \n, \t, \x1b, so they cannot break the layout or
+ * drive the terminal. `keep` lists the ones left as they are (the output tail keeps tabs).
+ * JSON output is never passed through this: it has its own escaping.
+ */
+export function printable(text: string, keep = ''): string {
+  return text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => {
+    if (keep.includes(c)) return c;
+    const named: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
+    return named[c] ?? (c.charCodeAt(0) < 0x100 ? `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}` : `\\u${c.charCodeAt(0).toString(16)}`);
+  });
+}
