@@ -80,8 +80,8 @@ function unknownCommand(head: string[], y: Argv, msg: string): string | undefine
   const known = (y as unknown as Internal).getInternalMethods?.().getCommandInstance?.().getCommands?.();
   // Inside a command's own parse yargs has swapped its list for the command's (none): not an unknown command.
   if (word === undefined || !known?.length || known.includes(word) || word === 'completion') return undefined;
-  const hint = msg.includes(word) ? `commands: ${known.join(', ')}` : msg;
-  return `unknown command '${word}'. ${hint}`;
+  // No recommendation: yargs' `Unknown argument: frobnicate` names the word already.
+  return msg.includes(word) ? undefined : `unknown command '${word}'. ${msg}`;
 }
 
 type CompletionDefaults = (onCompleted: (err: Error | null, completions: string[] | undefined) => void) => void;

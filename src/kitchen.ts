@@ -390,16 +390,18 @@ export class Kitchen {
    * Insert a batch of READY orders, due `opts.due`; _ids are made here, in row order.
    * The caller validates the whole batch first. Without `unique`: ONE ordered
    * insertMany (a plain load costs exactly that per batch). Optionally names their
-   * arguments (`columns`) and, with `unique`, keys by uniqueKey(list, arguments):
-   * rows repeated within the batch are dropped (the first stays), then ONE find of the
-   * batch's keys on the unique index {key: 1} says which are already in the list, and
-   * one ordered insertMany writes only the others. Duplicate-key errors thus happen only
-   * when a concurrent load wrote the same rows between the two (some servers make
-   * each of them a costly server-side exception: a repeated load must not rely on
-   * them); the index stays the guard: then what was written is read back by _id,
-   * keys now there count as existing, and the rest is tried again.
-   * Returns the counts (of what was written, never guessed from error indexes) and
-   * the ids of the orders written, in row order.
+   * arguments (`columns`) and, with `unique`, keys by uniqueKey(list, arguments) under
+   * the unique index {key: 1}: rows repeated within the batch are dropped (the first
+   * stays), then ONE find of the batch's keys on {key: 1} says which are already in the
+   * list, and one ordered insertMany writes only the others. Duplicate-key errors thus
+   * happen only when a concurrent load wrote the same rows between the two (some
+   * servers make each of them a costly server-side exception: a repeated load must not
+   * rely on them); the index stays the guard: then what was written is read back by
+   * _id, keys now there count as existing, and the rest is tried again.
+   * On a server that says it cannot answer the key lookup from an index (keyLookup():
+   * FerretDB v1 pushes down no filter but _id, so it would scan the list per batch)
+   * the lookup is skipped: one unordered insertMany, its duplicate-key errors counted.
+   * Returns the counts (of what was written) and the ids written, in row order.
    */
   async insertOrders(rows: string[][], opts: InsertOptions = {}): Promise<Inserted & { ids: ObjectId[] }> {
     if (rows.length === 0) return { inserted: 0, existing: 0, ids: [] };
@@ -414,7 +416,12 @@ export class Kitchen {
     const seen = new Set<string>();
     let pending = docs.filter((d) => !seen.has(d.key!) && seen.add(d.key!));
     const written = new Set<ObjectId>();
-    for (;;) {
+    if (!(await this.keyLookup())) {
+      const refused = new Set(await this.insertUnordered(pending));
+      for (const [i, d] of pending.entries()) if (!refused.has(i)) written.add(d._id);
+      pending = [];
+    }
+    while (pending.length > 0) {
       const there = await this.keysPresent(pending.map((d) => d.key!));
       pending = pending.filter((d) => !there.has(d.key!));
       if (pending.length === 0) break;
@@ -435,6 +442,22 @@ export class Kitchen {
     return { inserted: ids.length, existing: docs.length - ids.length, ids };
   }
 
+  private keyLookupAnswer?: Promise<boolean>;
+
+  /**
+   * Whether the server answers a find on `key` from an index: asked once per process
+   * with an explain of that find. Only a server that reports it would not push the
+   * filter down (FerretDB v1: `filterPushdown: false`) answers no; MongoDB and
+   * FerretDB 2.x use {key: 1}. An explain that fails leaves the lookup on.
+   */
+  private keyLookup(): Promise<boolean> {
+    this.keyLookupAnswer ??= this.orders
+      .find({ key: { $in: [''] } }, { projection: { _id: 0, key: 1 } })
+      .explain()
+      .then((e) => (e as { filterPushdown?: unknown }).filterPushdown !== false, () => true);
+    return this.keyLookupAnswer;
+  }
+
   /** Which of these --unique keys are in the list: one find on the unique index {key: 1}, only the key returned. */
   private async keysPresent(keys: string[]): Promise<Set<string>> {
     if (keys.length === 0) return new Set();
@@ -448,10 +471,23 @@ export class Kitchen {
       await this.orders.insertMany(docs, { ordered: true });
       return undefined;
     } catch (err) {
-      if (!(err instanceof MongoBulkWriteError)) throw err;
-      const errors = [err.writeErrors].flat();
-      if (errors.length === 0 || errors.some((e) => e.code !== DUPLICATE_KEY)) throw err;
-      return err;
+      return duplicatesOnly(err);
+    }
+  }
+
+  /**
+   * One unordered insertMany: every document is tried, each refused one is reported
+   * once with its index (an ordered insert is not enough here: FerretDB v1 goes on
+   * past the first failure, in batches of 100, and reports one error per batch).
+   * Returns the indexes refused as duplicate keys; any other error thrown.
+   */
+  private async insertUnordered(docs: Order[]): Promise<number[]> {
+    if (docs.length === 0) return [];
+    try {
+      await this.orders.insertMany(docs, { ordered: false });
+      return [];
+    } catch (err) {
+      return [duplicatesOnly(err).writeErrors].flat().map((e) => e.index);
     }
   }
 
@@ -704,4 +740,12 @@ function reason(err: unknown, uri: string): string {
     msg = msg.split(uri).join('***');
   }
   return msg;
+}
+
+/** A bulk write error whose every failure is a duplicate key; anything else rethrown. */
+function duplicatesOnly(err: unknown): MongoBulkWriteError {
+  if (!(err instanceof MongoBulkWriteError)) throw err;
+  const errors = [err.writeErrors].flat();
+  if (errors.length === 0 || errors.some((e) => e.code !== DUPLICATE_KEY)) throw err;
+  return err;
 }

@@ -156,11 +156,15 @@ describe('Kitchen.insertOrders (the one insert behind load, add and POST /api/or
       }) as typeof insertMany;
       const again = await kitchen.insertOrders([...rows, ['r3'], ['new']], { unique: true });
       expect(again).toMatchObject({ inserted: 21, existing: 31 });
-      expect(seen).toEqual(['find key', 'insert 21']);
-      expect(refused).toBe(0);
+      // A server that would scan the list for the key lookup (it says so in explain:
+      // FerretDB v1) gets one unordered insert of the batch, its duplicates counted.
+      const explained = (await orders().find({ key: { $in: [''] } }).explain()) as { filterPushdown?: boolean };
+      const scans = explained.filterPushdown === false;
+      expect(seen).toEqual(scans ? ['insert 51'] : ['find key', 'insert 21']);
+      expect(refused).toBe(scans ? 1 : 0);
       seen.length = 0;
       expect(await kitchen.insertOrders(rows, { unique: true })).toMatchObject({ inserted: 0, existing: 50 });
-      expect(seen).toEqual(['find key']); // nothing new: no insert at all
+      expect(seen).toEqual(scans ? ['insert 50'] : ['find key']); // with the lookup: nothing new, no insert at all
       expect(await orders().countDocuments()).toBe(51);
     } finally {
       await kitchen.close();
@@ -173,21 +177,16 @@ describe('Kitchen.insertOrders (the one insert behind load, add and POST /api/or
     try {
       await a.ensureUniqueIndex();
       const rows = Array.from({ length: 20 }, (_, i) => [`r${i}`]);
-      // b writes r5..r9 after a's lookup of the keys and before a's insert.
-      const find = a.orders.find.bind(a.orders);
+      // b writes r5..r9 after a's lookup of the keys (if it makes one) and just before a's insert.
+      const insertMany = a.orders.insertMany.bind(a.orders);
       let raced = false;
-      a.orders.find = ((...args: Parameters<typeof find>) => {
-        const cursor = find(...args);
-        if (raced || !('key' in (args[0] ?? {}))) return cursor;
-        raced = true;
-        const toArray = cursor.toArray.bind(cursor);
-        cursor.toArray = async () => {
-          const found = await toArray();
+      a.orders.insertMany = (async (...args: Parameters<typeof insertMany>) => {
+        if (!raced) {
+          raced = true;
           await b.insertOrders(rows.slice(5, 10), { unique: true });
-          return found;
-        };
-        return cursor;
-      }) as typeof find;
+        }
+        return insertMany(...args);
+      }) as typeof insertMany;
       const r = await a.insertOrders(rows, { unique: true });
       expect({ inserted: r.inserted, existing: r.existing }).toEqual({ inserted: 15, existing: 5 });
       expect(await orders().countDocuments()).toBe(20);
