@@ -6,10 +6,21 @@
 // instead (its database waiter-demo, which the demo empties).
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { startTestServer } from '../test/support/server.js';
+import { goAvailable, startTestServer } from '../test/support/server.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const server = process.env.WAITER_DEMO_KITCHEN ? undefined : await startTestServer();
+// Every line the demo itself prints starts `waiter demo:`; one line, no stack, when it cannot start.
+if (!process.env.WAITER_DEMO_KITCHEN && !goAvailable()) {
+  console.error('waiter demo: Go (1.22 or later) builds the embedded test server the first time and is not on PATH: install it (https://go.dev/dl/ or your package manager), or set WAITER_DEMO_KITCHEN=<mongodb uri> to run the demo on a MongoDB of yours');
+  process.exit(1);
+}
+let server;
+try {
+  server = process.env.WAITER_DEMO_KITCHEN ? undefined : await startTestServer({ label: 'waiter demo' });
+} catch (err) {
+  console.error(`waiter demo: could not start the embedded test server: ${err.message.replace(/^waiter demo: /, '')}`);
+  process.exit(1);
+}
 const env = { ...process.env, WAITER_KITCHEN: process.env.WAITER_DEMO_KITCHEN ?? server.uri, WAITER_DB: 'waiter-demo' };
 delete env.WAITER_LIST;
 delete env.WAITER_NAME;
@@ -46,7 +57,7 @@ try {
   await step(['waiters']);
   await step(['extract']);
 } catch (err) {
-  console.error(`demo failed: ${err.message}`);
+  console.error(`waiter demo: failed: ${err.message}`);
   process.exitCode = 1;
 } finally {
   await server?.stop();

@@ -23,3 +23,23 @@ test.runIf(go.run)(go.title('npm run demo delivers the walkthrough on its own se
   // Its own server: nothing at all on the user's (WAITER_KITCHEN), not even its own database.
   expect(await databases()).not.toContain('waiter-demo');
 }, 120_000);
+
+test('without Go (and no test server built yet) the demo says in one line what to install or set, as `waiter demo:`', async () => {
+  // A copy of the demo and its server helper whose build cache is empty, run with a PATH without go.
+  const { cp, mkdir, mkdtemp, symlink } = await import('node:fs/promises');
+  const { tmpdir } = await import('node:os');
+  const { join, dirname } = await import('node:path');
+  const dir = await mkdtemp(join(tmpdir(), 'waiter-nogo-'));
+  for (const f of ['scripts/demo.js', 'test/support/server.js', 'test/server/go.mod', 'test/server/go.sum', 'test/server/main.go']) {
+    await mkdir(join(dir, dirname(f)), { recursive: true });
+    await cp(join(ROOT, f), join(dir, f));
+  }
+  const bin = join(dir, 'bin-without-go');
+  await mkdir(bin);
+  await symlink(process.execPath, join(bin, 'node'));
+  const r = await execa(join(bin, 'node'), [join(dir, 'scripts', 'demo.js')], { reject: false, env: { PATH: bin, WAITER_DEMO_KITCHEN: '' } });
+  expect(r.exitCode).toBe(1);
+  expect(r.stdout).toBe('');
+  expect(r.stderr).toMatch(/^waiter demo: Go \(1\.22 or later\) builds the embedded test server .*WAITER_DEMO_KITCHEN=<mongodb uri>.*$/);
+  expect(r.stderr.trim().split('\n')).toHaveLength(1);
+});

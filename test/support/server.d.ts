@@ -14,6 +14,8 @@ export interface TestServerOptions {
   latencyMs?: number;
   /** Pass --verbose and copy the server's stderr to ours. */
   verbose?: boolean;
+  /** What starts its messages (default `waiter tests`; the demo's are `waiter demo`). */
+  label?: string;
 }
 
 export interface TestServer {
@@ -39,7 +41,7 @@ export interface PickedServer {
 /** Where the binary for the current test/server sources is cached (built or not). */
 export function testServerBinaryPath(): string;
 /** Builds test/server into node_modules/.cache/waiter-testserver/<hash>/ once; resolves to its path. */
-export function buildTestServer(): Promise<string>;
+export function buildTestServer(label?: string): Promise<string>;
 /** Starts the embedded FerretDB test server; resolves once it accepts connections. */
 export function startTestServer(options?: TestServerOptions): Promise<TestServer>;
 /** MONGODB_URI → mongod (mongodb-memory-server) → embedded FerretDB; WAITER_TEST_SERVER=ferretdb|mongod forces. */

@@ -30,22 +30,22 @@ export function testServerBinaryPath() {
 
 let building;
 
-/** Build test/server once per source hash; resolves to the binary's path. */
-export function buildTestServer() {
+/** Build test/server once per source hash; resolves to the binary's path. `label` starts its messages. */
+export function buildTestServer(label = 'waiter tests') {
   const out = testServerBinaryPath();
   if (existsSync(out)) return Promise.resolve(out);
-  building ??= goBuild(out).finally(() => {
+  building ??= goBuild(out, label).finally(() => {
     building = undefined;
   });
   return building;
 }
 
-function goBuild(out) {
+function goBuild(out, label) {
   mkdirSync(dirname(out), { recursive: true });
   // Build to a private name and rename: an interrupted or concurrent build never
   // leaves a half-written binary under the final name.
   const tmp = `${out}.tmp-${process.pid}-${Date.now()}`;
-  process.stderr.write('waiter tests: building the FerretDB test server (test/server; once per change, can take 1-2 min)\n');
+  process.stderr.write(`${label}: building the FerretDB test server (test/server, with Go; once per change of its sources, 1-2 min: Go downloads and compiles FerretDB)\n`);
   return new Promise((resolvePromise, reject) => {
     let stderr = '';
     const child = spawn('go', ['build', '-o', tmp, '.'], {
@@ -60,7 +60,7 @@ function goBuild(out) {
       reject(
         err.code === 'ENOENT'
           ? new Error(
-              'waiter tests: `go` was not found on PATH. The embedded FerretDB test server ' +
+              `${label}: \`go\` was not found on PATH. The embedded FerretDB test server ` +
                 '(test/server) is built with Go >= 1.22; install Go, or set MONGODB_URI to a ' +
                 'MongoDB to test against (see test/server/README.md).',
             )
@@ -70,7 +70,7 @@ function goBuild(out) {
     child.on('close', (code, signal) => {
       if (code !== 0) {
         rmSync(tmp, { force: true });
-        reject(new Error(`waiter tests: \`go build\` in test/server failed (${signal ?? `exit ${code}`}):\n${stderr}`));
+        reject(new Error(`${label}: \`go build\` in test/server failed (${signal ?? `exit ${code}`}):\n${stderr}`));
         return;
       }
       try {
@@ -85,8 +85,8 @@ function goBuild(out) {
 }
 
 /** Start the embedded FerretDB test server (building it if needed). */
-export async function startTestServer({ port = 0, data, noLock = false, verbose = false, latencyMs = 0 } = {}) {
-  const bin = await buildTestServer();
+export async function startTestServer({ port = 0, data, noLock = false, verbose = false, latencyMs = 0, label = 'waiter tests' } = {}) {
+  const bin = await buildTestServer(label);
   const args = ['--port', String(port), '--exit-on-stdin-eof'];
   if (data) args.push('--data', resolve(data));
   if (noLock) args.push('--no-lock');
@@ -110,7 +110,7 @@ export async function startTestServer({ port = 0, data, noLock = false, verbose 
     const fail = (why) => {
       cleanup();
       child.kill('SIGKILL');
-      reject(new Error(`waiter tests: test server ${why}${stderrTail ? `; stderr:\n${stderrTail}` : ''}`));
+      reject(new Error(`${label}: test server ${why}${stderrTail ? `; stderr:\n${stderrTail}` : ''}`));
     };
     const timer = setTimeout(() => fail(`printed no MONGODB_URI within ${START_TIMEOUT_MS / 1000} s`), START_TIMEOUT_MS);
     const onData = (d) => {
