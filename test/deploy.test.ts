@@ -90,7 +90,7 @@ describe('deploy/waiter@.service', () => {
     const deliver = ['--once', `${FIXTURES}ok.sh`];
     const args = execStart.slice(1).flatMap((w) => (w === '$WAITER_DELIVER' ? deliver : [w.replace('${WAITER_BOX}', 'i-0abc').replace('%i', '1')]));
     const r = await waiter(k, args);
-    expect([r.exitCode, r.stdout]).toEqual([0, 'arg: a\nDone. Delivered 1 orders.']);
+    expect([r.exitCode, r.stdout]).toEqual([0, 'arg: a\nDone. Delivered 1 order.']);
     expect(await k.db.collection('orders').findOne({})).toMatchObject({ status: 'DONE', waiter: 'i-0abc/1' });
   });
 

@@ -180,7 +180,7 @@ describe.runIf(exe.run)(exe.title('deploy/Containerfile'), () => {
     const args = cmd.map((a) => (a === '/opt/jobs/crunch.sh' ? `${FIXTURES}crunch.sh` : a));
     await k.db.collection('orders').insertMany([{ status: 'READY', arguments: ['first'], attempts: 0 }, { status: 'READY', arguments: ['second'], attempts: 0 }]);
     const r = await run('executable', args);
-    expect([r.exitCode, r.stdout]).toEqual([0, 'Crunching on: first\ndone!\nDone. Delivered 1 orders.']);
+    expect([r.exitCode, r.stdout]).toEqual([0, 'Crunching on: first\ndone!\nDone. Delivered 1 order.']);
     const statuses = (await k.db.collection('orders').find({}).sort({ _id: 1 }).toArray()).map((o) => o.status);
     expect(statuses).toEqual(['DONE', 'READY']);
   });
