@@ -104,7 +104,7 @@ try {
       await list.insertMany(Array.from({ length: ORDERS }, (_, j) => ({ status: 'READY', arguments: [String(j)], attempts: 0 })));
       const r = await timed([...KINDS[k], '-n', `bench-${k}`, 'deliver', 'true'], env);
       ms[k].push(r.ms);
-      if (!r.out.includes(`Delivered ${ORDERS} orders`)) throw new Error(`${k}: ${r.out}`);
+      if (!r.out.includes(`Delivered ${ORDERS.toLocaleString('en-US')} order${ORDERS === 1 ? '' : 's'}`)) throw new Error(`${k}: ${r.out}`);
       const done = await list.find({}, { projection: { _id: 0, arguments: 1, status: 1, exitCode: 1, attempts: 1 } }).sort({ 'arguments.0': 1 }).toArray();
       outcomes[k] = JSON.stringify(done);
       if (done.length !== ORDERS || done.some((o) => o.status !== 'DONE')) throw new Error(`${k}: not every order DONE`);
