@@ -8,6 +8,7 @@ import { globals, type CommandResult, type IO } from './commands/common.js';
 import * as deliver from './commands/deliver.js';
 import * as extract from './commands/extract.js';
 import * as load from './commands/load.js';
+import * as logs from './commands/logs.js';
 import * as reset from './commands/reset.js';
 import * as serve from './commands/serve.js';
 import * as show from './commands/show.js';
@@ -134,6 +135,9 @@ export async function main(args: string[], io: IO): Promise<number> {
     .command('show [id]', show.describe, show.builder, async (a) => {
       result = await show.run(g(a), show.options(a), io);
     })
+    .command('logs <id>', logs.describe, logs.builder, async (a) => {
+      result = await logs.run(g(a), logs.options(a), io);
+    })
     .command('deliver [command]', deliver.describe, deliver.builder as (y: Argv) => Argv, async (a) => {
       const globalsOf = g(a);
       result = await deliver.run(globalsOf, deliver.options(a, [...(a.command ? [String(a.command)] : []), ...rest], globalsOf), io, deliver.graceOf(a), deliver.dryRunOf(a));
@@ -155,7 +159,7 @@ export async function main(args: string[], io: IO): Promise<number> {
       defaults((_err, found) => done(completions(current, found ?? [], optionKeys(cli)))),
     )
     .recommendCommands()
-    .demandCommand(1, 'Name a command: load, add, status, waiters, show, deliver, reset, extract, clean, serve or completion')
+    .demandCommand(1, 'Name a command: load, add, status, waiters, show, logs, deliver, reset, extract, clean, serve or completion')
     .strict()
     .epilogue(EPILOGUE)
     .exitProcess(false)

@@ -37,6 +37,7 @@ import { ConnectionString } from 'mongodb-connection-string-url';
 import { KitchenError, UsageError } from './errors.js';
 import { HISTORY_LIMIT, STATES, canTransition, shortHash, uniqueKey, type Attempt, type Order, type State } from './order.js';
 import type { WaiterDoc } from './fleet.js';
+import { OutputStore } from './output/store.js';
 
 export interface KitchenAddress {
   uri: string;
@@ -152,6 +153,8 @@ export class Kitchen {
   private indexed = false;
   /** The waiter registry, beside the list: `<list>.waiters` (see src/fleet.ts). */
   readonly waiters: Collection<WaiterDoc>;
+  /** Live output of orders, beside the list: `<list>.output` (queries in src/output/store.ts). */
+  readonly outputs: OutputStore;
   private uniqueIndexed = false;
 
   private constructor(
@@ -160,6 +163,7 @@ export class Kitchen {
     readonly where: string,
   ) {
     this.waiters = orders.db.collection<WaiterDoc>(`${orders.collectionName}.waiters`);
+    this.outputs = new OutputStore(orders.db, orders.collectionName);
   }
 
   /** Connects (≤ 10 s) or throws a KitchenError naming host and database, never the password. */
@@ -562,14 +566,19 @@ export class Kitchen {
    * _id ranges of at most CLEAN_BATCH orders: one deleteMany over a large list fails
    * on FerretDB v1 ("too many SQL variables"), and a range is cheap to match on both
    * servers (an $in of thousands of ids is not, on FerretDB). Returns how many.
-   * A whole clean (no state) also empties `<list>.waiters` and `<list>.columns`.
+   * A whole clean (no state) also empties `<list>.waiters`, `<list>.columns` and
+   * `<list>.output`; a clean of one state deletes the output of the orders it deletes.
    */
   async clean(status?: State): Promise<number> {
     const filter: Filter<Order> = status ? { status } : {};
     let deleted = 0;
+    // Their output goes first (ids of the range, then the orders): an interrupted clean leaves orders, never orphaned output.
+    const outputs = status !== undefined && (await this.outputs.any());
     for (;;) {
       const [last] = await this.orders.find(filter, { projection: { _id: 1 } }).sort({ _id: 1 }).skip(CLEAN_BATCH - 1).limit(1).toArray();
-      const r = await this.orders.deleteMany(last ? { ...filter, _id: { $lte: last._id } } : filter);
+      const range: Filter<Order> = last ? { ...filter, _id: { $lte: last._id } } : filter;
+      if (outputs) await this.outputs.removeFor((await this.orders.find(range, { projection: { _id: 1 } }).toArray()).map((o) => o._id));
+      const r = await this.orders.deleteMany(range);
       deleted += r.deletedCount;
       if (!last) break;
     }
@@ -577,6 +586,7 @@ export class Kitchen {
     // at their next heartbeat) and its column names (no order references them now;
     // left behind, extract would print them as columns of the next, plain load).
     if (!status) {
+      await this.outputs.removeAll();
       await this.waiters.deleteMany({});
       await this.columnDocs.deleteMany({});
     }

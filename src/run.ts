@@ -31,6 +31,8 @@ export interface RunRequest {
   prefix?: string;
   stdout: Writable;
   stderr: Writable;
+  /** Also gets every chunk of output, as it comes, marked by stream (live output, src/output/). */
+  onOutput?: (stream: 'out' | 'err', chunk: Buffer) => void;
 }
 
 export interface Running {
@@ -53,6 +55,11 @@ export function start(req: RunRequest): Running {
   const closed = new Promise<void>((resolve) => sub.once('close', () => resolve()));
   const tail = new Tail(OUTPUT_TAIL_BYTES);
   const saved = req.saveOutputIn !== undefined ? [save(sub.stdout, join(req.saveOutputIn, 'stdout')), save(sub.stderr, join(req.saveOutputIn, 'stderr'))] : [];
+  const onOutput = req.onOutput;
+  if (onOutput) {
+    sub.stdout?.on('data', (c: Buffer) => onOutput('out', c));
+    sub.stderr?.on('data', (c: Buffer) => onOutput('err', c));
+  }
   pipe(sub.stdout, req.stdout, tail, req.prefix);
   pipe(sub.stderr, req.stderr, tail, req.prefix);
 

@@ -6,6 +6,8 @@ import type { Claimed } from '../kitchen.js';
 import { Shutdown } from '../deliver/shutdown.js';
 import { UsageError } from '../errors.js';
 import { start } from '../run.js';
+import { DEFAULT_KEEP_BYTES, LiveOutput } from '../output/live.js';
+import { size } from '../output/size.js';
 import { parseTemplate, placeholdersIn, type Template } from '../template.js';
 import { duration, durationText, positiveInt, print, withKitchen, type CommandResult, type Globals, type IO } from './common.js';
 import { counted } from '../words.js';
@@ -43,6 +45,8 @@ export const flags: Record<string, Options> = {
   workdir: { type: 'string', describe: 'Run each order in this folder, created if missing; placeholders allowed (e.g. runs/{hash})' },
   'save-output': { type: 'boolean', describe: 'Write the full stdout and stderr of each order to files in its --workdir' },
   'max-failures-in-a-row': { type: 'string', describe: `Stop this waiter after n failed orders in a row, so a broken box costs the list at most n attempts (default ${DEFAULT_MAX_FAILURES_IN_A_ROW}; 0: never)` },
+  'keep-output': { type: 'string', describe: 'Send the output to the kitchen live, keeping at most this much per attempt: the start and the end (default 1MiB; 0: only the last 4 KiB, at the end)' },
+  'output-every': { type: 'string', describe: 'With live output: send it at most this often per running order (default 1s)' },
   'dry-run': { type: 'string', describe: 'Print the argv of the next N orders a claim would take (NDJSON), claiming nothing' },
 };
 
@@ -50,13 +54,18 @@ export function builder(y: Argv) {
   return y.options(flags).positional('command', { type: 'string', describe: 'The program to run for each order' });
 }
 
-export function options(argv: Record<string, unknown>, rest: string[], g: Globals): DeliverOptions {
+/** deliver's options: the loop's, and what the command wires around it (live output). */
+export type DeliverCommandOptions = DeliverOptions & { keepOutput: number; outputEveryMs?: number };
+
+export function options(argv: Record<string, unknown>, rest: string[], g: Globals): DeliverCommandOptions {
   const [command, ...commandArgs] = rest;
   if (!command) throw new UsageError('deliver: missing <command> (e.g. waiter deliver ./crunch.sh --flag x)');
   const leaseMs = argv.lease === undefined ? 60_000 : duration('lease', argv.lease);
   const heartbeatMs = argv.heartbeat === undefined ? Math.min(10_000, leaseMs / 3) : duration('heartbeat', argv.heartbeat);
   if (heartbeatMs >= leaseMs) throw new UsageError(`--heartbeat must be shorter than --lease`);
-  const o: DeliverOptions = {
+  const o: DeliverCommandOptions = {
+    keepOutput: argv['keep-output'] === undefined ? DEFAULT_KEEP_BYTES : size('keep-output', argv['keep-output']),
+    ...(argv['output-every'] === undefined ? {} : { outputEveryMs: duration('output-every', argv['output-every']) }),
     command,
     commandArgs,
     shell: Boolean(argv.shell),
@@ -165,7 +174,7 @@ export function graceOf(argv: Record<string, unknown>): number | undefined {
   return argv.grace === undefined ? undefined : duration('grace', argv.grace);
 }
 
-export async function run(g: Globals, o: DeliverOptions, io: IO, graceMs?: number, dryRun?: number): Promise<CommandResult> {
+export async function run(g: Globals, o: DeliverCommandOptions, io: IO, graceMs?: number, dryRun?: number): Promise<CommandResult> {
   if (dryRun !== undefined) return preview(g, o, io, dryRun);
   // Before claiming anything: a typo in the program would otherwise fail every order it touches.
   const program = literalProgram(o.command, o.shell, templateOf(o));
@@ -184,7 +193,8 @@ export async function run(g: Globals, o: DeliverOptions, io: IO, graceMs?: numbe
         });
       const info = { name: o.waiter, command: [o.command, ...o.commandArgs], concurrency: o.concurrency, leaseMs: o.leaseMs, heartbeatMs: o.heartbeatMs, prepare };
       const registry = new Registry(kitchen, info, log);
-      return deliver(o, { kitchen, start, stdout: io.stdout, stderr: io.stderr, log, shutdown, registry });
+      const output = o.keepOutput > 0 ? (c: Claimed) => new LiveOutput(kitchen.outputs, c.id, c.attempt, { keepBytes: o.keepOutput, ...(o.outputEveryMs ? { flushMs: o.outputEveryMs } : {}) }, log) : undefined;
+      return deliver(o, { kitchen, start, stdout: io.stdout, stderr: io.stderr, log, shutdown, registry, ...(output ? { output } : {}) });
     });
     print(io.stdout, `${r.stopped ? 'Stopped' : 'Done'}. Delivered ${counted(r.delivered, 'order')}.`);
     if (r.interrupted) log(`waiter: ${counted(r.interrupted, 'interrupted order')} put back READY`);

@@ -18,6 +18,7 @@ import type { RunRequest, Running } from '../run.js';
 import type { Template } from '../template.js';
 import { exitOf, handleFailed, isBoxSpawnFailure, isBoxWorkdirFailure, literalProgram, startSafely, type Failure, type Ran } from './failure.js';
 import { preparer, templateOf, type Prepared } from './prepare.js';
+import type { LiveSink } from '../output/live.js';
 import type { Registry } from './registry.js';
 import { retrying } from './retry.js';
 import type { Shutdown } from './shutdown.js';
@@ -61,6 +62,8 @@ export interface DeliverDeps {
   shutdown: Shutdown;
   /** The waiter registry: started with the first claim (not awaited), ended last. Optional (tests). */
   registry?: Pick<Registry, 'start' | 'end'>;
+  /** Live output (src/output/): a sink per attempt, closed before the attempt is recorded. Optional. */
+  output?: (c: Claimed) => LiveSink | undefined;
 }
 
 /** Why a waiter stopped itself: its box cannot run orders, or too many failed in a row. */
@@ -114,6 +117,8 @@ class Waiter {
   private toldRetries = 0;
   /** Runs that failed one after another (--max-failures-in-a-row); a success resets it. */
   private failuresInARow = 0;
+  /** Live output of the attempts run and not yet recorded (record() closes each). */
+  private readonly lives = new Map<Claimed, LiveSink>();
   private stopping?: Stopping;
 
   private readonly log: (line: string) => void;
@@ -276,6 +281,8 @@ class Waiter {
     const { opts, deps, log } = this;
     const { shutdown } = deps;
     const id = c.id.toHexString();
+    const live = deps.output?.(c);
+    if (live) this.lives.set(c, live);
     const child = startSafely(deps.start, {
       file: p.file,
       args: p.args,
@@ -288,6 +295,7 @@ class Waiter {
       ...(opts.concurrency > 1 ? { prefix: `[${id}] ` } : {}),
       stdout: deps.stdout,
       stderr: deps.stderr,
+      ...(live ? { onOutput: live.push } : {}),
     });
 
     let lost = false;
@@ -357,6 +365,9 @@ class Waiter {
   private async record({ c, finish: fin, boxFailure }: Ran): Promise<void> {
     const { result, log } = this;
     const id = c.id.toHexString();
+    const live = this.lives.get(c);
+    this.lives.delete(c);
+    await live?.close(); // before the result, so a follower that sees it has all the output
     if (!fin) {
       result.lost++;
       return;
