@@ -2,7 +2,7 @@
 // npm run bench [-- --orders N --rows R --rounds K --spawn-orders S --parallel-jobs P --status-runs S --status-runs-full S
 //                   --latency-orders M --latency MS --claim-ready R --claim-claims K --claim-points 0,1000,4000
 //                   --serve-orders R --serve-seconds T
-//                   --only spawn,deliver,parts,latency,claim,data,nolock,unique,bar,serve --no-nolock
+//                   --only spawn,deliver,parts,latency,claim,data,nolock,unique,bar,serve,chatty --no-nolock
 //                   --out FILE --db-prefix P]
 //
 // Measures waiter against its baselines side by side (A/B alternated, medians),
@@ -18,6 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { MongoClient } from 'mongodb';
 import { startTestServer } from '../test/support/server.js';
+import { CHATTY, chattyBench } from './chatty.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const WAITER = join(root, 'bin', 'waiter.js');
@@ -31,7 +32,7 @@ const { values: opt } = parseArgs({
     'status-runs': { type: 'string', default: '10' }, // status runs (median) at rows/10, and at full size with MONGODB_URI
     // At full size on the FerretDB test server a status at 1M takes ~2 min (it scans), so 3 runs there.
     'status-runs-full': { type: 'string' },
-    only: { type: 'string', default: 'spawn,deliver,parts,latency,claim,data,nolock,unique,bar,serve' },
+    only: { type: 'string', default: 'spawn,deliver,parts,latency,claim,data,nolock,unique,bar,serve,chatty' },
     'serve-orders': { type: 'string', default: '100000' }, // serve: orders in the list behind GET /api/status
     'serve-seconds': { type: 'string', default: '10' }, // serve: how long autocannon runs
     'claim-ready': { type: 'string', default: '2000' }, // claim section: READY orders behind the held ones
@@ -611,6 +612,20 @@ try {
     await c.db(`${DBP}_serve`).dropDatabase();
     await c.close();
   }
+  // ---- live output of a chatty command (issue 17): bench/chatty.js --------------
+  if (only.has('chatty')) {
+    log(`chatty: ${CHATTY} under deliver, live output vs --keep-output 0, ${ROUNDS} rounds`);
+    const dist = (m) => import(join(root, 'dist', m));
+    const db = `${DBP}_chatty`;
+    results.chatty = await chattyBench({
+      rounds: ROUNDS, waiter, log, uri, db,
+      envFor: (list) => ({ ...envFor(db), WAITER_LIST: list }),
+      live: await dist('output/live.js'), store: await dist('output/store.js'), start: await dist('run.js'),
+    });
+    const c = await new MongoClient(uri).connect();
+    await c.db(db).dropDatabase();
+    await c.close();
+  }
 } finally {
   for (const s of started) await s.stop();
   rmSync(work, { recursive: true, force: true });
@@ -663,6 +678,11 @@ if (results.nolock) {
   const n = results.nolock;
   const l = n.locked_same_size;
   rows.push([`no-lock server (${n.rows} rows)`, `load ${f(n.load_vs_driver, 'x')}, extract ${f(n.extract_vs_driver, 'x')}`, '', `status ${f(n.status_s, ' s')}; locked: load ${f(l?.load_ms && round(l.load_ms))} ms vs ${f(round(n.load_ms))}, status ${f(l?.status_s, ' s')}`]);
+}
+if (results.chatty) {
+  const ch = results.chatty;
+  rows.push(['deliver 135 MB of output: live vs none', f(ch.live_vs_no_live_output, 'x'), '<= 1.2x', `${f(ch.medians_ms?.live)} ms vs ${f(ch.medians_ms?.no_live_output)} ms; RSS ${f(ch.peak_rss_mb?.live)} / ${f(ch.peak_rss_mb?.no_live_output)} MB`]);
+  rows.push(['  its kitchen writes', `${f(ch.writes_per_s)}/s`, '<= 1/s', `${ch.kitchen_writes} in ${ch.seconds} s, at most ${ch.most_writes_in_one_second} in one second; ${ch.bytes_kept} bytes kept (cap ${ch.keep_output})`]);
 }
 const w = [0, 1, 2].map((i) => Math.max(...rows.map((r) => r[i].length)));
 console.log(`waiter bench: ${server}\n${results.measured_at}; orders=${N} rows=${ROWS} rounds=${ROUNDS}\n`);

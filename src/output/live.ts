@@ -145,7 +145,6 @@ export class LiveOutput implements LiveSink {
   /** The timer's write: on failure all of it stays pending (bounded) and the next one retries. */
   private async flush(): Promise<void> {
     if (!this.headPending.length && !this.tailPending.length) return;
-    this.lastFlush = Date.now();
     try {
       await this.write();
       if (this.failing) this.log(`waiter: live output of ${this.hex}: written again`);
@@ -158,6 +157,7 @@ export class LiveOutput implements LiveSink {
 
   /** One store write of everything pending; the state moves on only once it is written. */
   private async write(): Promise<void> {
+    this.lastFlush = Date.now();
     // What arrives while this write is on its way waits for the next one.
     const head = this.headPending;
     const tail = this.tailPending;
@@ -225,6 +225,10 @@ export class LiveOutput implements LiveSink {
     try {
       await this.flushing;
       if (!this.headPending.length && !this.tailPending.length) return;
+      // The last batch keeps the pace too (one write per flushMs); the claim of the next
+      // order does not wait for it (the loop records off the claim's path).
+      const wait = this.lastFlush + this.flushMs - Date.now();
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
       await retrying(() => this.write(), { what: `writing the output of ${this.hex}`, log: this.log, limitMs: this.opts.closeLimitMs ?? 30_000 });
     } catch (err) {
       this.log(`waiter: the last output of ${this.hex} was not written: ${(err as Error).message}`);
