@@ -11,6 +11,7 @@ import { cached } from './cache.js';
 import { HttpError, PAGE_FAILED, jsonContentType, failedQuery, noQuery, pageQuery, parseJson, resetRequest, submission, waitersQuery } from './input.js';
 import { PAGE, PAGE_CSP } from './page.js';
 import { Pace } from './pace.js';
+import { outputRoute } from './output.js';
 
 /** Largest request body: 10,000 orders of ~800 bytes each. */
 export const MAX_BODY = 8 * 1024 * 1024;
@@ -157,6 +158,8 @@ export function createApp(o: AppOptions): Hono {
     wrote();
     return c.json(done);
   });
+
+  outputRoute(app, k, o.list);
 
   app.notFound((c) => c.json({ error: `no route ${c.req.method} ${c.req.path}` }, 404));
   app.onError((err, c) => errorResponse(c, err, o.log));
