@@ -86,7 +86,7 @@ describe(`fuzz (seed ${SEED})`, () => {
         await writeFile(file, stringify([args]));
         const res = await waiter(k, ['load', file]);
         if (res.exitCode === 0) {
-          expect(res.stdout).toBe('Loaded 1 orders');
+          expect(res.stdout).toBe('Loaded 1 order');
           accepted.push(args);
         } else {
           expect([res.exitCode, res.stderr.split('\n').length]).toEqual([4, 1]);
