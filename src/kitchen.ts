@@ -17,6 +17,12 @@
 //   orders are READY or RUNNING (the former {$or: READY | stale RUNNING} read every
 //   RUNNING order per claim on MongoDB). Orders of one load share one due, so they
 //   are taken in file order (_id).
+// - prio, priority (issue 15): `priority` is the user's (load/add --priority, the
+//   API; kept only when not 0), `prio` the claim's sort key: READY orders carry their
+//   priority, RUNNING ones PRIO_RUNNING, above every priority a user can give. The
+//   claim reads {prio: -1, due: 1, _id: 1}: a stale RUNNING order (due = its lease
+//   expiry, past) comes before every READY one; live RUNNING orders (due ahead) are
+//   skipped by one seek, as are priorities whose orders are not yet due.
 // - history: finished attempts, the last HISTORY_LIMIT. Written with $set from the
 //   copy the claim returned (FerretDB v1 ignores $push's $slice); safe because only
 //   the holder of the claim writes it.
@@ -35,7 +41,7 @@ import { randomUUID } from 'node:crypto';
 import { MongoBulkWriteError, MongoClient, MongoError, ObjectId, type Collection, type Filter } from 'mongodb';
 import { ConnectionString } from 'mongodb-connection-string-url';
 import { KitchenError, UsageError } from './errors.js';
-import { HISTORY_LIMIT, STATES, canTransition, shortHash, uniqueKey, type Attempt, type Order, type State } from './order.js';
+import { HISTORY_LIMIT, PRIO_RUNNING, STATES, canTransition, shortHash, uniqueKey, type Attempt, type Order, type State } from './order.js';
 import type { WaiterDoc } from './fleet.js';
 import { OutputStore } from './output/store.js';
 
@@ -59,6 +65,8 @@ export interface Claimed {
   columns?: string;
   /** A takeover: the waiter whose lease on the order expired (its attempt is LOST in history). */
   lostBy?: string;
+  /** The user's priority (load/add --priority), when not 0: `prio` goes back to it when the attempt ends. */
+  priority?: number;
 }
 
 /** How an attempt ended, as written by finish(). */
@@ -95,6 +103,8 @@ export interface InsertOptions {
    * (POST /api/orders: each order its own "at").
    */
   due?: Date | readonly Date[];
+  /** Claimed before orders of lower priority (default 0): one for all, or one per row (the API). */
+  priority?: number | readonly number[];
 }
 
 /** `<list>.columns`: the names of a load's arguments, once per distinct header, not per order. */
@@ -114,9 +124,10 @@ export type Counts = Record<State, number> & {
 /** Sorts before any time a READY order gets now: what orders of an older waiter are migrated to. */
 export const LONG_AGO = new Date(0);
 
+
 /**
  * The claim: orders takeable at `now`, in the order they are taken (CLAIM_SORT, on the
- * index {due: 1, _id: 1}). `due <= now` alone says it for orders written by this
+ * index {prio: -1, due: 1, _id: 1}). `due <= now` alone says it for orders written by this
  * version; the two other conditions only ever reject an order touched by an older
  * waiter still running beside this one (which does not keep `due`): one it finished
  * (DONE/ERROR with a stale due), or one it claimed and keeps alive by `expires`. In a
@@ -125,7 +136,9 @@ export const LONG_AGO = new Date(0);
 export function claimFilter(now: Date): Filter<Order> {
   return { due: { $lte: now }, status: { $in: ['READY', 'RUNNING'] }, expires: { $not: { $gt: now } } };
 }
-export const CLAIM_SORT = { due: 1, _id: 1 } as const;
+export const CLAIM_SORT = { prio: -1, due: 1, _id: 1 } as const;
+/** `due` order, on {due: 1, _id: 1}: status's not-yet-due count and the next due time. */
+export const DUE_SORT = { due: 1, _id: 1 } as const;
 
 /**
  * The fleet view's order queries (exported, like the claim's, for the explain test):
@@ -144,7 +157,8 @@ export function liveFilter(now: Date): Filter<WaiterDoc> {
 }
 
 const CONNECT_TIMEOUT_MS = 10_000;
-const CLAIM_INDEX = 'due_1__id_1';
+const DUE_INDEX = 'due_1__id_1';
+const CLAIM_INDEX = 'prio_-1_due_1__id_1';
 const CLEAN_BATCH = 20_000;
 /** The server's duplicate key error (FerretDB v1 returns it for inserts too). */
 const DUPLICATE_KEY = 11000;
@@ -203,32 +217,47 @@ export class Kitchen {
   }
 
   /**
-   * The indexes: {due: 1, _id: 1} for claims (and the not-yet-due count), {status: 1,
-   * _id: 1} for counts and per-state listings. Idempotent; once per process.
+   * The indexes: {prio: -1, due: 1, _id: 1} for claims, {due: 1, _id: 1} for the
+   * not-yet-due count, {status: 1, _id: 1} for counts and per-state listings.
+   * Idempotent; once per process.
    * A list written by an older waiter (orders without `due`) is migrated first: READY
    * orders get LONG_AGO (taken before newer ones, in _id order), RUNNING ones their
    * lease expiry. The claim index is built only after that, so its presence says the
    * list is migrated (a process that dies midway leaves it to the next); two processes
-   * migrating at once write the same values.
+   * migrating at once write the same values. Then `prio` likewise, before the claim
+   * index {prio: -1, due: 1, _id: 1}. An older waiter still running beside this version
+   * does not set `prio` on what it claims: its stale orders are taken over at their
+   * own priority rather than first; an order it adds has none and sorts after all
+   * others (still taken).
    */
   async ensureIndexes(): Promise<void> {
     if (this.indexed) return;
     await this.orders.createIndex({ status: 1, _id: 1 });
     if (!(await this.orders.indexExists(CLAIM_INDEX).catch(() => false))) {
-      await this.orders.updateMany({ status: 'READY', due: { $exists: false } }, { $set: { due: LONG_AGO } });
-      for await (const o of this.orders.find({ status: 'RUNNING', due: { $exists: false } })) {
-        await this.orders.updateOne({ _id: o._id, claim: o.claim, status: 'RUNNING', due: { $exists: false } }, { $set: { due: o.expires ?? LONG_AGO } });
+      if (!(await this.orders.indexExists(DUE_INDEX).catch(() => false))) {
+        await this.orders.updateMany({ status: 'READY', due: { $exists: false } }, { $set: { due: LONG_AGO } });
+        for await (const o of this.orders.find({ status: 'RUNNING', due: { $exists: false } })) {
+          await this.orders.updateOne({ _id: o._id, claim: o.claim, status: 'RUNNING', due: { $exists: false } }, { $set: { due: o.expires ?? LONG_AGO } });
+        }
+        await this.orders.createIndex(DUE_SORT, { name: DUE_INDEX });
       }
+      // Then `prio` (issue 15), the same way: orders of an older version have none.
+      // Their READY orders get 0 (no priority was ever given), RUNNING ones PRIO_RUNNING;
+      // only missing values are written, so it is idempotent and two at once agree.
+      await this.orders.updateMany({ status: 'READY', prio: { $exists: false } }, { $set: { prio: 0 } });
+      await this.orders.updateMany({ status: 'RUNNING', prio: { $exists: false } }, { $set: { prio: PRIO_RUNNING } });
       await this.orders.createIndex(CLAIM_SORT, { name: CLAIM_INDEX });
     }
     this.indexed = true;
   }
 
   /**
-   * Claim: atomically take the order due soonest (lowest {due, _id}) whose due time has
-   * come: a READY one, or a RUNNING one whose lease expired (a takeover), in ONE
-   * findOneAndUpdate on the index {due: 1, _id: 1} (claimFilter). Sets a fresh claim
-   * token, the waiter, start, heartbeat and lease (expires = due = now + lease),
+   * Claim: atomically take the first order (highest prio, then lowest {due, _id}) whose
+   * due time has come: a RUNNING one whose lease expired (a takeover: prio PRIO_RUNNING,
+   * above all), else the READY one of the highest priority due soonest, in ONE
+   * findOneAndUpdate on the index {prio: -1, due: 1, _id: 1} (claimFilter, CLAIM_SORT; no
+   * hint: the only index giving that order without a sort). Sets a fresh claim token,
+   * prio PRIO_RUNNING, the waiter, start, heartbeat and lease (expires = due = now + lease),
    * increments attempts and clears the previous attempt's result. Returns null when
    * nothing is due.
    * Returns the document as it was BEFORE (no projection: FerretDB v1 lacks it) so a
@@ -245,14 +274,14 @@ export class Kitchen {
       const mine = await this.orders.findOne({ claim: token, status: 'RUNNING' });
       if (mine) {
         const start = mine.start ?? now;
-        return { id: mine._id, token, attempt: mine.attempts, waiter, start, arguments: mine.arguments, history: [...(mine.history ?? [])], ...columnsOf(mine) };
+        return { id: mine._id, token, attempt: mine.attempts, waiter, start, arguments: mine.arguments, history: [...(mine.history ?? [])], ...columnsOf(mine), ...priorityOf(mine) };
       }
     }
     const expires = new Date(+now + leaseMs);
     const before = await this.orders.findOneAndUpdate(
       claimFilter(now),
       {
-        $set: { status: 'RUNNING', waiter, start: now, heartbeat: now, expires, due: expires, claim: token },
+        $set: { status: 'RUNNING', waiter, start: now, heartbeat: now, expires, due: expires, claim: token, prio: PRIO_RUNNING },
         $inc: { attempts: 1 },
         $unset: { stop: '', exitCode: '', signal: '', error: '', output: '' },
       },
@@ -276,7 +305,7 @@ export class Kitchen {
       // often). One more round trip, on takeovers only; fenced by the new claim.
       await this.orders.updateOne({ _id: before._id, claim: token, status: 'RUNNING' }, { $set: { history: history.slice(-HISTORY_LIMIT) } });
     }
-    return { id: before._id, token, attempt: (before.attempts ?? 0) + 1, waiter, start: now, arguments: before.arguments, history, ...columnsOf(before), ...(lostBy !== undefined ? { lostBy } : {}) };
+    return { id: before._id, token, attempt: (before.attempts ?? 0) + 1, waiter, start: now, arguments: before.arguments, history, ...columnsOf(before), ...priorityOf(before), ...(lostBy !== undefined ? { lostBy } : {}) };
   }
 
   /**
@@ -315,6 +344,7 @@ export class Kitchen {
     };
     const set: Partial<Order> = {
       status: f.status,
+      prio: c.priority ?? 0,
       stop: f.stop,
       output: f.output,
       history: [...c.history, attempt].slice(-HISTORY_LIMIT),
@@ -346,7 +376,7 @@ export class Kitchen {
     const [stale, dueLater, next, ...perState] = await Promise.all([
       this.orders.countDocuments({ status: 'RUNNING', expires: { $lt: now } }),
       this.orders.countDocuments({ due: { $gt: now } }),
-      this.orders.find(later, { projection: { due: 1 } }).sort(CLAIM_SORT).limit(1).next(),
+      this.orders.find(later, { projection: { due: 1 } }).sort(DUE_SORT).limit(1).next(),
       ...STATES.map((s) => this.orders.countDocuments({ status: s })),
     ]);
     const counts = {} as Counts;
@@ -365,7 +395,9 @@ export class Kitchen {
    * every one with `force`. The claim is removed, so the waiter that held one can
    * no longer record over it. READY orders without `due` (left by an older waiter)
    * get one. Returns how many were reset, and how many RUNNING orders were left
-   * alone because they are alive.
+   * alone because they are alive. A RUNNING order reset keeps its claim key prio
+   * PRIO_RUNNING (no per-document update without a pipeline): like crashed work, it is
+   * taken first; its priority is back once that attempt ends.
    */
   async reset(opts: { statuses: State[]; force: boolean; startedBefore?: Date; now?: Date }): Promise<{ reset: number; leftAlone: number }> {
     const now = opts.now ?? new Date();
@@ -514,7 +546,9 @@ export class Kitchen {
   /** Row `i` of a batch as a new READY order document for insertOrders()/addOrder(); _ids made here, in order. */
   private newOrder(args: string[], opts: InsertOptions, now: Date, i: number): Order {
     const due = opts.due === undefined ? now : opts.due instanceof Date ? opts.due : (opts.due[i] ?? now);
-    const o = { _id: new ObjectId(), status: 'READY', arguments: args, attempts: 0, due } as Order;
+    const priority = (typeof opts.priority === 'number' ? opts.priority : opts.priority?.[i]) ?? 0;
+    const o = { _id: new ObjectId(), status: 'READY', arguments: args, attempts: 0, due, prio: priority } as Order;
+    if (priority !== 0) o.priority = priority;
     if (opts.columns) o.columns = opts.columns;
     if (opts.unique) o.key = uniqueKey(this.orders.collectionName, args);
     return o;
@@ -715,6 +749,10 @@ export class Kitchen {
 /** What a claim passes on from the order document besides its arguments. */
 function columnsOf(o: Order): { columns?: string } {
   return o.columns ? { columns: o.columns } : {};
+}
+
+function priorityOf(o: Order): { priority?: number } {
+  return o.priority ? { priority: o.priority } : {};
 }
 
 /** Our defaults, except those the URI sets itself (the driver lets options override the URI). */

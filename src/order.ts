@@ -35,6 +35,10 @@ export interface Order {
    * first key of the index {due: 1, _id: 1} at or before now.
    */
   due?: Date;
+  /** The claim's sort key: `priority` (0 if none) when READY, above every priority when RUNNING (src/kitchen.ts). */
+  prio?: number;
+  /** The user's priority (load/add --priority, the API): higher first. Kept only when not 0. */
+  priority?: number;
   stop?: Date;
   exitCode?: number;
   signal?: string;
@@ -51,6 +55,10 @@ export interface Order {
 }
 
 export const HISTORY_LIMIT = 20;
+/** The priorities a user may give (load/add --priority, the API): whole numbers within ±MAX_PRIORITY. */
+export const MAX_PRIORITY = 1_000_000_000;
+/** The claim's sort key of a RUNNING order: above every user priority, so that stale work is taken over first. */
+export const PRIO_RUNNING = 2_000_000_000;
 
 /** Which status changes the kitchen may make. Reset is RUNNING/ERROR -> READY. */
 const TRANSITIONS: Record<State, readonly State[]> = {

@@ -102,11 +102,12 @@ export function waiterReport(w: WaiterDoc, now: Date): WaiterReport {
 }
 
 /** An order as users see it: no claim token (internal to its waiter), `fields` {name: value} instead of the columns id. */
-export type OrderReport = Omit<Order, 'claim' | 'columns'> & { fields?: Record<string, string> };
+export type OrderReport = Omit<Order, 'claim' | 'columns' | 'prio'> & { fields?: Record<string, string> };
 
 /** What `show --json`, `extract --json` and the API print for an order; `names`: its columns document's names, if any. */
 export function orderReport(o: Order, names?: readonly string[] | null): OrderReport {
-  const { claim: _claim, columns: _columns, ...rest } = o;
+  // claim and prio are internal (the fence, the claim's sort key); `priority` is the user's.
+  const { claim: _claim, columns: _columns, prio: _prio, ...rest } = o;
   return names ? { ...rest, fields: namedFields(names, o.arguments ?? []) } : rest;
 }
 

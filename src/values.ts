@@ -2,7 +2,7 @@
 // failure a UsageError naming the option). Below both: it imports neither.
 import ms from 'ms';
 import { UsageError } from './errors.js';
-import { STATES, isState, type State } from './order.js';
+import { MAX_PRIORITY, STATES, isState, type State } from './order.js';
 
 /** A bare number in a duration option means seconds. */
 const SECONDS = /^\d+(\.\d+)?$/;
@@ -33,6 +33,16 @@ export function moment(option: string, value: unknown, now = new Date()): Date {
   const t = /\d{4}-\d{2}-\d{2}/.test(text) ? Date.parse(text) : NaN;
   if (Number.isNaN(t)) throw new UsageError(`--${option}: '${text}' is not a time (try +30m or 2026-12-01T06:00:00Z)`);
   return new Date(t);
+}
+
+/** load/add --priority: a whole number within ±MAX_PRIORITY; higher is claimed first. */
+export function priority(option: string, value: unknown): number {
+  const text = String(value).trim();
+  const n = Number(text);
+  if (text === '' || !Number.isInteger(n) || Math.abs(n) > MAX_PRIORITY) {
+    throw new UsageError(`--${option}: '${String(value)}' is not a whole number from -${MAX_PRIORITY.toLocaleString('en-US')} to ${MAX_PRIORITY.toLocaleString('en-US')}`);
+  }
+  return n;
 }
 
 export function positiveInt(option: string, value: unknown): number {

@@ -164,7 +164,7 @@ describe('claims through due', () => {
     expect(await kitchen.counts(now)).toMatchObject({ READY: 3, RUNNING: 2, DONE: 1, stale: 1, notYetDue: 2, nextDue: at(120_000) });
   });
 
-  test('a list written by the previous version (no due) is migrated on first use and delivered in _id order; its live order is left alone', async () => {
+  test('a list written by the previous version (no due) is migrated on first use and delivered in _id order (its stale order first); its live order is left alone', async () => {
     const dir = await tempDir('echo');
     const log = join(dir, 'log');
     const past = new Date(Date.now() - 60_000);
@@ -182,7 +182,8 @@ describe('claims through due', () => {
     await waiter(k, ['add', 'new']);
     const r = await waiter(k, ['deliver', ECHO], { env: { ECHO_LOG: log } });
     expect(r.exitCode).toBe(0);
-    expect((await lines(log)).map((l) => l.split(' ').slice(2).join(' '))).toEqual(['[a]', '[b]', '[stale]', '[new]']);
+    // The stale order first: crashed work is taken over before READY orders (issue 15).
+    expect((await lines(log)).map((l) => l.split(' ').slice(2).join(' '))).toEqual(['[stale]', '[a]', '[b]', '[new]']);
     expect(await byId(k.db, ids[2]!)).toMatchObject({ status: 'RUNNING', claim: 'old-2', due: future });
     expect(await byId(k.db, ids[1]!)).toMatchObject({ status: 'DONE', attempts: 2 });
     expect((await byId(k.db, ids[3]!)).due).toBeUndefined();

@@ -2,7 +2,7 @@ import type { Argv } from 'yargs';
 import { checkColumnNames } from '../csv.js';
 import { UsageError } from '../errors.js';
 import { argvProblem } from '../limits.js';
-import { moment, print, withKitchen, type CommandResult, type Globals, type IO } from './common.js';
+import { moment, print, priority, withKitchen, type CommandResult, type Globals, type IO } from './common.js';
 
 export const describe = 'Add one READY order with these arguments (use -- before arguments that start with -)';
 
@@ -11,11 +11,12 @@ export function builder(y: Argv) {
     .positional('args', { type: 'string', array: true, describe: 'The order\'s arguments' })
     .option('field', { type: 'string', array: true, describe: 'A named argument, name=value (repeat it; instead of positional arguments): {name} in deliver' })
     .option('unique', { type: 'boolean', describe: 'Add nothing if an order with these arguments is already in the list' })
-    .option('at', { type: 'string', describe: 'Not to be taken before this time: +30m, +2h, or 2026-12-01T06:00:00Z' });
+    .option('at', { type: 'string', describe: 'Not to be taken before this time: +30m, +2h, or 2026-12-01T06:00:00Z' })
+    .option('priority', { type: 'string', describe: 'Claimed before orders of a lower priority (a whole number, default 0)' });
 }
 
 /** add's options that take a value (src/cli.ts must not mistake the value for the order's arguments). */
-export const valueFlags = ['--at', '--field'];
+export const valueFlags = ['--at', '--field', '--priority'];
 
 export interface AddOptions {
   args: string[];
@@ -24,12 +25,15 @@ export interface AddOptions {
   unique: boolean;
   /** When the order may first be taken (default: now). */
   at?: Date;
+  /** --priority: higher is claimed first (default 0). */
+  priority?: number;
 }
 
 export function options(argv: Record<string, unknown>, rest: string[]): AddOptions {
   const o = fieldsOf(argv, rest);
   const tooLong = argvProblem(o.args, (i) => (o.names ? `--field ${o.names[i]}` : `argument ${i + 1}`));
   if (tooLong) throw new UsageError(`add: ${tooLong}; nothing added`);
+  if (argv.priority !== undefined) o.priority = priority('priority', argv.priority);
   return argv.at === undefined ? o : { ...o, at: moment('at', argv.at) };
 }
 
@@ -58,7 +62,7 @@ function fieldsOf(argv: Record<string, unknown>, rest: string[]): AddOptions {
 export async function run(g: Globals, o: AddOptions, io: IO): Promise<CommandResult> {
   const id = await withKitchen(g, async (k) => {
     const columns = o.names ? await k.saveColumns(o.names) : undefined;
-    return k.addOrder(o.args, { unique: o.unique, ...(columns ? { columns } : {}), ...(o.at ? { due: o.at } : {}) });
+    return k.addOrder(o.args, { unique: o.unique, ...(columns ? { columns } : {}), ...(o.at ? { due: o.at } : {}), ...(o.priority ? { priority: o.priority } : {}) });
   });
   print(io.stdout, id ? `Added order ${id.toHexString()}` : 'Added nothing: an order with these arguments is already in the list');
   return {};

@@ -10,7 +10,7 @@ import type { InsertOptions } from '../kitchen.js';
 import { loadRows } from '../load.js';
 import { progress } from '../progress.js';
 import { columnWarnings } from '../template.js';
-import { moment, print, withKitchen, type CommandResult, type Globals, type IO } from './common.js';
+import { moment, print, priority, withKitchen, type CommandResult, type Globals, type IO } from './common.js';
 import { counted } from '../words.js';
 
 export const describe = 'Load a CSV file (or - for stdin): each row becomes one READY order';
@@ -25,6 +25,7 @@ export function builder(y: Argv) {
     .option('unique', { type: 'boolean', describe: 'Skip rows already in the list (or earlier in the file): a load can be repeated' })
     .option('delimiter', { type: 'string', describe: 'Field delimiter (default ,)' })
     .option('at', { type: 'string', describe: 'Orders not to be taken before this time: +30m, +2h, or 2026-12-01T06:00:00Z' })
+    .option('priority', { type: 'string', describe: 'Its orders are claimed before those of a lower priority (a whole number, default 0)' })
     .option('quiet', { alias: 'q', type: 'boolean', describe: 'No progress bar (there is one only when stderr is a terminal)' });
 }
 
@@ -35,6 +36,8 @@ export interface LoadOptions {
   unique: boolean;
   /** When the orders may first be taken (default: when loaded). */
   at?: Date;
+  /** --priority: higher is claimed first (default 0). */
+  priority?: number;
   quiet: boolean;
 }
 
@@ -49,6 +52,7 @@ export function options(argv: Record<string, unknown>): LoadOptions {
   if (file === '') throw new UsageError('load: the file name is empty');
   const o: LoadOptions = { file, header: Boolean(argv.header), delimiter, unique: Boolean(argv.unique), quiet: Boolean(argv.quiet) };
   if (argv.at !== undefined) o.at = moment('at', argv.at);
+  if (argv.priority !== undefined) o.priority = priority('priority', argv.priority);
   return o;
 }
 
@@ -79,7 +83,7 @@ export async function run(g: Globals, o: LoadOptions, io: IO): Promise<CommandRe
     bar.start('loading', expected, 'rows');
     const r = await withKitchen(g, async (k) => {
       // One due time for the whole load, so its orders are claimed in file order.
-      const opts: InsertOptions & { due: Date } = { unique: o.unique, due: o.at ?? new Date() };
+      const opts: InsertOptions & { due: Date } = { unique: o.unique, due: o.at ?? new Date(), ...(o.priority ? { priority: o.priority } : {}) };
       if (names) opts.columns = await k.saveColumns(names);
       const counted = {
         insertOrders: (rows: string[][], op: InsertOptions) => k.insertOrders(rows, op).finally(() => bar.add(rows.length)),

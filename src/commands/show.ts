@@ -48,6 +48,7 @@ export function render(o: Order, fields?: Record<string, string>): string[] {
   const row = (label: string, value: string) => `${label.padEnd(10)}${printable(value)}`;
   const lines = [row('order', o._id.toHexString()), row('status', `${o.status}${o.attempts ? ` (attempt ${o.attempts})` : ''}`)];
   lines.push(row('arguments', JSON.stringify(o.arguments ?? [])));
+  if (o.priority) lines.push(row('priority', `${o.priority} (higher is taken first; default 0)`));
   if (fields) lines.push(row('fields', Object.entries(fields).map(([n, v]) => `${n}=${JSON.stringify(v)}`).join(' ')));
   if (o.status === 'READY' && o.due && +o.due > Date.now()) lines.push(row('due', `${o.due.toISOString()} (not taken before then)`));
   if (o.waiter) lines.push(row('waiter', o.waiter));

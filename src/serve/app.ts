@@ -142,8 +142,8 @@ export function createApp(o: AppOptions): Hono {
 
   app.post('/api/orders', async (c) => {
     noQuery(c.req.queries());
-    const { rows, due } = submission(parseJson(await c.req.text()));
-    const { ids } = await guard('add orders', () => k.insertOrders(rows, { due }));
+    const { rows, due, priority } = submission(parseJson(await c.req.text()));
+    const { ids } = await guard('add orders', () => k.insertOrders(rows, { due, priority }));
     wrote();
     return c.json({ ids: ids.map((id) => id.toHexString()) }, 201);
   });

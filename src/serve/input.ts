@@ -4,7 +4,7 @@ import type { ObjectId } from 'mongodb';
 import { duration, moment } from '../values.js';
 import { WaiterError } from '../errors.js';
 import { argvProblem } from '../limits.js';
-import { STATES, isState, orderId, type State } from '../order.js';
+import { MAX_PRIORITY, STATES, isState, orderId, type State } from '../order.js';
 
 export class HttpError extends Error {
   constructor(
@@ -56,18 +56,24 @@ function onlyKeys(o: Record<string, unknown>, allowed: string[], where: string):
   }
 }
 
-/** POST /api/orders: {"arguments": [...], "at"?: time} or an array of them (1..MAX_SUBMIT). */
-export function submission(body: unknown, now = new Date()): { rows: string[][]; due: Date[] } {
+/** POST /api/orders: {"arguments": [...], "at"?: time, "priority"?: int} or an array of them (1..MAX_SUBMIT). */
+export function submission(body: unknown, now = new Date()): { rows: string[][]; due: Date[]; priority: number[] } {
   const many = Array.isArray(body);
   const list = many ? body : [body];
   if (list.length === 0) throw bad('no orders: send {"arguments": [...]} or a non-empty array of them');
   if (list.length > MAX_SUBMIT) throw bad(`${list.length} orders in one request: at most ${MAX_SUBMIT}`);
   const due: Date[] = [];
+  const priorities: number[] = [];
   const rows = list.map((item, i) => {
     const where = many ? `[${i}]` : 'body';
     if (!isObject(item)) throw bad(`${where}: expected {"arguments": [...]}, got ${typeOf(item)}`);
-    onlyKeys(item, ['arguments', 'at'], where);
+    onlyKeys(item, ['arguments', 'at', 'priority'], where);
     due.push(item.at === undefined ? now : at(item.at, `${where}.at`, now));
+    const p = item.priority ?? 0;
+    if (typeof p !== 'number' || !Number.isInteger(p) || Math.abs(p) > MAX_PRIORITY) {
+      throw bad(`${where}.priority: expected a whole number from -${MAX_PRIORITY} to ${MAX_PRIORITY}, got ${JSON.stringify(p)}`);
+    }
+    priorities.push(p);
     const args = item.arguments;
     if (!Array.isArray(args)) throw bad(`${where}.arguments: expected an array of strings, got ${typeOf(args)}`);
     args.forEach((a, j) => {
@@ -78,7 +84,7 @@ export function submission(body: unknown, now = new Date()): { rows: string[][];
     if (tooLong) throw bad(`${where}: ${tooLong}`);
     return args as string[];
   });
-  return { rows, due };
+  return { rows, due, priority: priorities };
 }
 
 /** `waiter add --at`'s times: "+30m", or an ISO time such as "2026-12-01T06:00:00Z". */
