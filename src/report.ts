@@ -23,6 +23,12 @@ export type StatusReport = Omit<Counts, 'nextDue'> & {
    */
   etaSeconds: number | null;
   eta: string | null;
+  /**
+   * Why there is no ETA (null when there is one): `nothing READY`, `no live waiters`
+   * (nobody is working: a pace from the last minutes would promise a time that slides
+   * later at every call), or `no finished orders in the last 10 minutes` (no pace).
+   */
+  etaReason: string | null;
 };
 
 export async function statusReport(k: Kitchen, now = new Date()): Promise<StatusReport> {
@@ -36,7 +42,9 @@ export async function statusReport(k: Kitchen, now = new Date()): Promise<Status
   const pace1m = last1m;
   const pace10m = Math.round((last10m / 10) * 100) / 100;
   const m = median(runTimes);
-  const eta = etaSeconds(counts.READY, pace1m > 0 ? pace1m : pace10m);
+  const paced = etaSeconds(counts.READY, pace1m > 0 ? pace1m : pace10m);
+  const etaReason = counts.READY === 0 ? 'nothing READY' : waiters === 0 ? 'no live waiters' : paced === null ? 'no finished orders in the last 10 minutes' : null;
+  const eta = counts.READY > 0 && waiters === 0 ? null : paced;
   return {
     ...counts,
     nextDue: counts.nextDue?.toISOString() ?? null,
@@ -46,6 +54,7 @@ export async function statusReport(k: Kitchen, now = new Date()): Promise<Status
     waiters,
     etaSeconds: eta,
     eta: eta === null ? null : new Date(+now + eta * 1000).toISOString(),
+    etaReason,
   };
 }
 

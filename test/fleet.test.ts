@@ -62,7 +62,7 @@ describe('status --watch [interval]', () => {
 describe('status rendering', () => {
   const r: StatusReport = {
     READY: 120, RUNNING: 4, DONE: 70, ERROR: 2, total: 196, stale: 1, notYetDue: 0, nextDue: null,
-    pace1m: 12, pace10m: 7.2, medianRunSeconds: 4.25, waiters: 4, etaSeconds: 600, eta: '2026-01-01T12:10:00.000Z',
+    pace1m: 12, pace10m: 7.2, medianRunSeconds: 4.25, waiters: 4, etaSeconds: 600, eta: '2026-01-01T12:10:00.000Z', etaReason: null,
   };
   test('counts, then pace, median, waiters and ETA', () => {
     expect(render(r)).toEqual([
@@ -83,7 +83,7 @@ describe('status rendering', () => {
     expect(oneLine({ ...r, notYetDue: 3, nextDue: '2026-01-01T13:00:00.000Z' }, at(0))).toContain(' stale 1 notYetDue 3 nextDue 2026-01-01T13:00:00.000Z |');
   });
   test('without a pace there is no ETA, and it says why', () => {
-    const none = { ...r, pace1m: 0, pace10m: 0, etaSeconds: null, eta: null };
+    const none = { ...r, pace1m: 0, pace10m: 0, etaSeconds: null, eta: null, etaReason: 'no finished orders in the last 10 minutes' };
     expect(render(none).at(-1)).toBe('ETA      no finished orders in the last 10 minutes');
     expect(oneLine(none, at(0))).toBe(
       '2026-01-01T12:00:00.000Z READY 120 RUNNING 4 DONE 70 ERROR 2 total 196 stale 1 | pace 0/min (1m) 0/min (10m) | median 4.3s | waiters 4 | ETA no finished orders in the last 10 minutes',

@@ -141,7 +141,7 @@ function drawCounts(s) {
   if (s.READY === 0 && s.RUNNING === 0) eta.textContent = s.total ? 'all done' : 'the list is empty';
   else if (s.READY === 0) eta.textContent = 'nothing left to claim; ' + num(s.RUNNING) + ' running';
   else if (s.eta) eta.textContent = clock(s.eta) + ' (in ' + dur(s.etaSeconds) + ')';
-  else eta.textContent = 'no finished orders in the last 10 minutes';
+  else eta.textContent = s.etaReason || 'no finished orders in the last 10 minutes';
 }
 
 function drawChart(p) {
