@@ -154,6 +154,46 @@ test('the registry is written at start and at exit, never per order (its timer i
   expect(last.ended).toBeInstanceOf(Date);
 });
 
+test('idle<->busy changes are written within a second, without waiting for the heartbeat; a steady stream of orders writes nothing more', async () => {
+  const saved: WaiterDoc[] = [];
+  const kitchen = { saveWaiter: async (d: WaiterDoc) => void saved.push(d) };
+  const registry = new Registry(kitchen, { ...info(60_000), concurrency: 2 }, () => undefined);
+  const view = { running: [] as { id: string; arguments: string[] }[], delivered: 0, failed: 0 };
+  registry.start(() => view);
+  await until(() => saved.length === 1, 2000, 'the first write');
+  expect(saved[0]!.running).toEqual([]);
+  const since = (n: number) => saved.slice(n);
+
+  // The first claim: PROCESSING with its order as NOW, long before a heartbeat.
+  let t = Date.now();
+  view.running = [{ id: 'a', arguments: ['img-1'] }];
+  const busy = await until(() => since(1).find((d) => d.running.length === 1), 2000, 'the busy write');
+  expect(Date.now() - t).toBeLessThan(1000);
+  expect(busy.current).toEqual({ order: 'a', arguments: ['img-1'] });
+  // A second slot's claim: RUNNING 2.
+  view.running = [...view.running, { id: 'b', arguments: ['img-2'] }];
+  await until(() => since(2).find((d) => d.running.length === 2), 2000, 'the write of two running');
+
+  // Steady state: orders end and the slots claim the next; for an instant none runs.
+  const before = saved.length;
+  const stream = setInterval(() => {
+    view.delivered++;
+    view.running = view.running.length ? [] : [{ id: `o${view.delivered}`, arguments: [] }];
+  }, 5);
+  await new Promise((r) => setTimeout(r, 1500));
+  clearInterval(stream);
+  view.running = [{ id: 'z', arguments: [] }, { id: 'y', arguments: [] }];
+  expect(saved.length - before).toBe(0);
+
+  // The list runs dry: IDLE within a second.
+  t = Date.now();
+  view.running = [];
+  const idle = await until(() => since(before).find((d) => d.running.length === 0), 2000, 'the idle write');
+  expect(Date.now() - t).toBeLessThan(1000);
+  expect(idle.current).toBeUndefined();
+  await registry.end('empty list');
+});
+
 test('the heartbeat timer writes what runs now, busy or idle', async () => {
   const w = fakeWorld(1);
   const registry = new Registry(w.kitchen, info(30), () => undefined);
