@@ -2,7 +2,7 @@
 // view as plain JSON-able objects, from the kitchen's queries (no queries of its own).
 import type { Counts, Kitchen } from './kitchen.js';
 import { namedFields, type Order } from './order.js';
-import { EXITED_SHOWN_MS, etaSeconds, median, waiterState, type WaiterDoc, type WaiterState } from './fleet.js';
+import { EXITED_SHOWN_MS, cutArguments, etaSeconds, median, waiterState, type WaiterDoc, type WaiterState } from './fleet.js';
 
 /** Finished orders whose run times make the median. */
 export const MEDIAN_OF = 300;
@@ -82,11 +82,27 @@ export interface WaiterReport {
   reason?: string;
 }
 
-/** The registry, oldest first; waiters that exited more than an hour ago only with `all`. */
+/**
+ * The registry, oldest first; waiters that exited more than an hour ago only with `all`.
+ * A STALE waiter's RUNNING and NOW come from the orders (RUNNING under its name, less
+ * those a live waiter of the same name says it runs): it may have claimed orders after
+ * its last write, and finished the ones that write named.
+ */
 export async function waitersReport(k: Kitchen, opts: { all: boolean; now?: Date }): Promise<WaiterReport[]> {
   const now = opts.now ?? new Date();
   const docs = await k.listWaiters(opts.all ? undefined : new Date(+now - EXITED_SHOWN_MS));
-  return docs.map((w) => waiterReport(w, now));
+  const reports = docs.map((w) => waiterReport(w, now));
+  const stale = reports.filter((w) => w.state === 'STALE');
+  if (stale.length === 0) return reports;
+  const held = await k.runningOf([...new Set(stale.map((w) => w.name))]);
+  const alive = new Set(reports.filter((w) => w.state !== 'STALE').flatMap((w) => w.running));
+  for (const w of stale) {
+    const mine = held.filter((o) => o.waiter === w.name && !alive.has(o._id.toHexString()));
+    w.running = mine.map((o) => o._id.toHexString());
+    if (mine[0]) w.current = { order: mine[0]._id.toHexString(), arguments: cutArguments(mine[0].arguments ?? []) };
+    else delete w.current;
+  }
+  return reports;
 }
 
 export function waiterReport(w: WaiterDoc, now: Date): WaiterReport {

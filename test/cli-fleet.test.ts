@@ -186,6 +186,29 @@ describe('status', () => {
     expect((await waiter(k, ['status'])).stdout).toContain('median   10s per order (the last 300 finished)');
   });
 
+  test('a STALE row names what that waiter holds now (RUNNING under its name), not what its last write said', async () => {
+    const now = Date.now();
+    const [done, held1, held2, twins] = [new ObjectId(), new ObjectId(), new ObjectId(), new ObjectId()];
+    await orders().insertMany([
+      { _id: done, status: 'DONE', arguments: ['img-103'], attempts: 1, waiter: 'box-g' },
+      { _id: held1, status: 'RUNNING', arguments: ['img-113'], attempts: 1, waiter: 'box-g' },
+      { _id: held2, status: 'RUNNING', arguments: ['img-114'], attempts: 1, waiter: 'box-g' },
+      { _id: twins, status: 'RUNNING', arguments: ['img-115'], attempts: 1, waiter: 'box-g' },
+    ]);
+    await registry().insertMany([
+      // Killed: its last write (two minutes ago, lease 60 s) named img-103, since finished.
+      { ...liveWaiter(now - 120_000), _id: 'killed', name: 'box-g', running: [done.toHexString()], current: { order: done.toHexString(), arguments: ['img-103'] } },
+      // A live process under the same --name runs img-115: that one is not the dead one's.
+      { ...liveWaiter(now), _id: 'twin', name: 'box-g', running: [twins.toHexString()], current: { order: twins.toHexString(), arguments: ['img-115'] } },
+    ]);
+    const all = await rows();
+    const killed = all.find((w) => w.id === 'killed')!;
+    expect(killed).toMatchObject({ state: 'STALE', running: [held1.toHexString(), held2.toHexString()], current: { order: held1.toHexString(), arguments: ['img-113'] } });
+    expect(all.find((w) => w.id === 'twin')).toMatchObject({ state: 'PROCESSING', running: [twins.toHexString()] });
+    const text = (await waiter(k, ['waiters'])).stdout;
+    expect(text).toMatch(new RegExp(`STALE +2 .*${held1.toHexString()} \\["img-113"\\]`));
+  });
+
   test('with no live waiter there is no ETA, however fast the last minutes were, and it says so (text and --json)', async () => {
     const now = Date.now();
     await orders().insertMany([
