@@ -117,6 +117,12 @@ function dur(s) {
   if (h < 48) return h + ' h ' + (mi % 60) + ' min';
   return Math.floor(h / 24) + ' d ' + (h % 24) + ' h';
 }
+/** An attempt's run time; a LOST one's stop is its last heartbeat (see show's attemptSpan). */
+function lasted(h) {
+  var s = (Date.parse(h.stop) - Date.parse(h.start)) / 1000;
+  if (h.result !== 'LOST') return dur(s);
+  return s > 0 ? 'at least ' + dur(s) : 'less than one heartbeat';
+}
 function since(iso, now) { return iso ? dur((now - Date.parse(iso)) / 1000) : '–'; }
 function clock(iso) { return iso ? new Date(iso).toLocaleTimeString() : '–'; }
 function when(iso) { return iso ? new Date(iso).toLocaleString() : '–'; }
@@ -223,7 +229,7 @@ function show(id) {
     rows.forEach(function (r) { dl.appendChild(el('dt', { text: r[0] })); dl.appendChild(el('dd', null, [r[1]])); });
     var hist = (o.history || []).map(function (h) {
       return el('li', { text: '#' + h.attempt + ' ' + h.result + ' by ' + h.waiter + ', ' + when(h.start) + ' → ' + clock(h.stop) +
-        ' (' + dur((Date.parse(h.stop) - Date.parse(h.start)) / 1000) + ')' + (h.exitCode != null ? ', exit ' + h.exitCode : '') + (h.error ? ', ' + h.error : '') });
+        ' (' + lasted(h) + ')' + (h.exitCode != null ? ', exit ' + h.exitCode : '') + (h.error ? ', ' + h.error : '') });
     });
     var parts = [el('div', { cls: 'mono small', text: o._id }), dl];
     if (hist.length) parts.push(el('h2', { text: 'attempts', cls: 'sub' }), el('ol', { cls: 'history small' }, hist));
