@@ -263,13 +263,18 @@ $('auth').onsubmit = function (ev) {
   sessionStorage.setItem('waiter-token', token);
   $('token').value = '';
   $('auth').hidden = true;
+  info();
   refresh();
 };
-api('/api/info').then(function (i) {
-  $('list').textContent = i.list;
-  $('where').textContent = i.kitchen;
-  document.title = 'waiter · ' + i.list;
-}).catch(function () {});
+// The header's list and kitchen: at load, and again once a token is given (without one the first ask was refused).
+function info() {
+  api('/api/info').then(function (i) {
+    $('list').textContent = i.list;
+    $('where').textContent = i.kitchen;
+    document.title = 'waiter · ' + i.list;
+  }).catch(function () {});
+}
+info();
 refresh();
 setInterval(refresh, 2000);
 document.addEventListener('visibilitychange', refresh);
