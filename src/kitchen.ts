@@ -692,6 +692,20 @@ export class Kitchen {
   }
 
   /**
+   * The RUNNING orders recorded as run by these waiter names (oldest first, their id and
+   * arguments only): what a STALE waiter actually holds, which its registry document,
+   * written before it died, may not say. One range on {status: 1, _id: 1}: keys examined
+   * = RUNNING orders (at most the fleet's concurrency); asked only when a waiter is STALE.
+   */
+  async runningOf(names: string[]): Promise<Pick<Order, '_id' | 'arguments' | 'waiter'>[]> {
+    if (names.length === 0) return [];
+    return this.orders
+      .find({ status: 'RUNNING', waiter: { $in: names } }, { projection: { _id: 1, arguments: 1, waiter: 1 } })
+      .sort({ status: 1, _id: 1 })
+      .toArray();
+  }
+
+  /**
    * Writes this waiter's whole registry document (upsert by its random instance id):
    * at start, every heartbeat, at exit. Never on an order's critical path. Whole, so a
    * write lost in an outage (or a `clean` meanwhile) is made good by the next.

@@ -2,7 +2,7 @@
 // view as plain JSON-able objects, from the kitchen's queries (no queries of its own).
 import type { Counts, Kitchen } from './kitchen.js';
 import { namedFields, type Order } from './order.js';
-import { EXITED_SHOWN_MS, etaSeconds, median, waiterState, type WaiterDoc, type WaiterState } from './fleet.js';
+import { EXITED_SHOWN_MS, cutArguments, etaSeconds, median, waiterState, type WaiterDoc, type WaiterState } from './fleet.js';
 
 /** Finished orders whose run times make the median. */
 export const MEDIAN_OF = 300;
@@ -23,6 +23,12 @@ export type StatusReport = Omit<Counts, 'nextDue'> & {
    */
   etaSeconds: number | null;
   eta: string | null;
+  /**
+   * Why there is no ETA (null when there is one): `nothing READY`, `no live waiters`
+   * (nobody is working: a pace from the last minutes would promise a time that slides
+   * later at every call), or `no finished orders in the last 10 minutes` (no pace).
+   */
+  etaReason: string | null;
 };
 
 export async function statusReport(k: Kitchen, now = new Date()): Promise<StatusReport> {
@@ -36,7 +42,9 @@ export async function statusReport(k: Kitchen, now = new Date()): Promise<Status
   const pace1m = last1m;
   const pace10m = Math.round((last10m / 10) * 100) / 100;
   const m = median(runTimes);
-  const eta = etaSeconds(counts.READY, pace1m > 0 ? pace1m : pace10m);
+  const paced = etaSeconds(counts.READY, pace1m > 0 ? pace1m : pace10m);
+  const etaReason = counts.READY === 0 ? 'nothing READY' : waiters === 0 ? 'no live waiters' : paced === null ? 'no finished orders in the last 10 minutes' : null;
+  const eta = counts.READY > 0 && waiters === 0 ? null : paced;
   return {
     ...counts,
     nextDue: counts.nextDue?.toISOString() ?? null,
@@ -46,6 +54,7 @@ export async function statusReport(k: Kitchen, now = new Date()): Promise<Status
     waiters,
     etaSeconds: eta,
     eta: eta === null ? null : new Date(+now + eta * 1000).toISOString(),
+    etaReason,
   };
 }
 
@@ -73,11 +82,27 @@ export interface WaiterReport {
   reason?: string;
 }
 
-/** The registry, oldest first; waiters that exited more than an hour ago only with `all`. */
+/**
+ * The registry, oldest first; waiters that exited more than an hour ago only with `all`.
+ * A STALE waiter's RUNNING and NOW come from the orders (RUNNING under its name, less
+ * those a live waiter of the same name says it runs): it may have claimed orders after
+ * its last write, and finished the ones that write named.
+ */
 export async function waitersReport(k: Kitchen, opts: { all: boolean; now?: Date }): Promise<WaiterReport[]> {
   const now = opts.now ?? new Date();
   const docs = await k.listWaiters(opts.all ? undefined : new Date(+now - EXITED_SHOWN_MS));
-  return docs.map((w) => waiterReport(w, now));
+  const reports = docs.map((w) => waiterReport(w, now));
+  const stale = reports.filter((w) => w.state === 'STALE');
+  if (stale.length === 0) return reports;
+  const held = await k.runningOf([...new Set(stale.map((w) => w.name))]);
+  const alive = new Set(reports.filter((w) => w.state !== 'STALE').flatMap((w) => w.running));
+  for (const w of stale) {
+    const mine = held.filter((o) => o.waiter === w.name && !alive.has(o._id.toHexString()));
+    w.running = mine.map((o) => o._id.toHexString());
+    if (mine[0]) w.current = { order: mine[0]._id.toHexString(), arguments: cutArguments(mine[0].arguments ?? []) };
+    else delete w.current;
+  }
+  return reports;
 }
 
 export function waiterReport(w: WaiterDoc, now: Date): WaiterReport {

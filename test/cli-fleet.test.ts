@@ -13,7 +13,13 @@ import { useDb } from './support/kitchen.js';
 
 const k = useDb();
 const orders = () => k.db.collection('orders');
-const registry = () => k.db.collection('orders.waiters');
+const registry = () => k.db.collection<{ _id: string } & Record<string, unknown>>('orders.waiters');
+
+/** A registry document as deliver writes it, last written at `seen` (ms), lease 60 s. */
+const liveWaiter = (seen: number) => ({
+  _id: `w-${seen}`, name: 'box', host: 'h', pid: 1, command: ['true'], concurrency: 1, lease: 60_000, heartbeat: 10_000,
+  started: new Date(seen - 60_000), seen: new Date(seen), expires: new Date(seen + 60_000), running: [], delivered: 0, failed: 0,
+});
 
 interface Row {
   id: string;
@@ -150,10 +156,11 @@ describe('status', () => {
       ...Array.from({ length: 5 }, () => finished('DONE', 3600, 9)), // an hour ago: no pace, still in the median
       ...Array.from({ length: 30 }, () => ({ status: 'READY', arguments: [], attempts: 0 })),
     ]);
+    await registry().insertOne(liveWaiter(now));
     const r = await waiter(k, ['status', '--json']);
     expect(r.exitCode).toBe(0);
     const s = JSON.parse(r.stdout) as Record<string, unknown>;
-    expect(s).toMatchObject({ READY: 30, DONE: 21, ERROR: 2, total: 53, pace1m: 6, pace10m: 1.8, medianRunSeconds: 4, waiters: 0, etaSeconds: 300 });
+    expect(s).toMatchObject({ READY: 30, DONE: 21, ERROR: 2, total: 53, pace1m: 6, pace10m: 1.8, medianRunSeconds: 4, waiters: 1, etaSeconds: 300, etaReason: null });
     expect(Math.abs(+new Date(s.eta as string) - (now + 300_000))).toBeLessThan(30_000);
 
     const text = (await waiter(k, ['status'])).stdout;
@@ -179,7 +186,47 @@ describe('status', () => {
     expect((await waiter(k, ['status'])).stdout).toContain('median   10s per order (the last 300 finished)');
   });
 
+  test('a STALE row names what that waiter holds now (RUNNING under its name), not what its last write said', async () => {
+    const now = Date.now();
+    const [done, held1, held2, twins] = [new ObjectId(), new ObjectId(), new ObjectId(), new ObjectId()];
+    await orders().insertMany([
+      { _id: done, status: 'DONE', arguments: ['img-103'], attempts: 1, waiter: 'box-g' },
+      { _id: held1, status: 'RUNNING', arguments: ['img-113'], attempts: 1, waiter: 'box-g' },
+      { _id: held2, status: 'RUNNING', arguments: ['img-114'], attempts: 1, waiter: 'box-g' },
+      { _id: twins, status: 'RUNNING', arguments: ['img-115'], attempts: 1, waiter: 'box-g' },
+    ]);
+    await registry().insertMany([
+      // Killed: its last write (two minutes ago, lease 60 s) named img-103, since finished.
+      { ...liveWaiter(now - 120_000), _id: 'killed', name: 'box-g', running: [done.toHexString()], current: { order: done.toHexString(), arguments: ['img-103'] } },
+      // A live process under the same --name runs img-115: that one is not the dead one's.
+      { ...liveWaiter(now), _id: 'twin', name: 'box-g', running: [twins.toHexString()], current: { order: twins.toHexString(), arguments: ['img-115'] } },
+    ]);
+    const all = await rows();
+    const killed = all.find((w) => w.id === 'killed')!;
+    expect(killed).toMatchObject({ state: 'STALE', running: [held1.toHexString(), held2.toHexString()], current: { order: held1.toHexString(), arguments: ['img-113'] } });
+    expect(all.find((w) => w.id === 'twin')).toMatchObject({ state: 'PROCESSING', running: [twins.toHexString()] });
+    const text = (await waiter(k, ['waiters'])).stdout;
+    expect(text).toMatch(new RegExp(`STALE +2 .*${held1.toHexString()} \\["img-113"\\]`));
+  });
+
+  test('with no live waiter there is no ETA, however fast the last minutes were, and it says so (text and --json)', async () => {
+    const now = Date.now();
+    await orders().insertMany([
+      ...Array.from({ length: 6 }, () => ({ status: 'DONE', arguments: [], attempts: 1, start: new Date(now - 22_000), stop: new Date(now - 20_000) })),
+      ...Array.from({ length: 3 }, () => ({ status: 'READY', arguments: [], attempts: 0 })),
+    ]);
+    // One waiter that exited, one not seen for longer than its lease: neither is working.
+    await registry().insertMany([
+      { ...liveWaiter(now), _id: 'gone', ended: new Date(now - 5_000), reason: 'empty list' },
+      { ...liveWaiter(now - 120_000), _id: 'stale' },
+    ]);
+    const s = JSON.parse((await waiter(k, ['status', '--json'])).stdout) as Record<string, unknown>;
+    expect(s).toMatchObject({ READY: 3, pace1m: 6, waiters: 0, etaSeconds: null, eta: null, etaReason: 'no live waiters' });
+    expect((await waiter(k, ['status'])).stdout).toContain('ETA      no live waiters');
+  });
+
   test('no finished orders in the last 10 minutes: no pace, no ETA, and it says so', async () => {
+    await registry().insertOne(liveWaiter(Date.now()));
     await orders().insertMany([
       { status: 'DONE', arguments: [], attempts: 1, start: new Date(Date.now() - 3600_000), stop: new Date(Date.now() - 3590_000) },
       { status: 'READY', arguments: [], attempts: 0 },

@@ -2,7 +2,7 @@
 // no kitchen needed (the errors come before one is opened).
 import { ObjectId } from 'mongodb';
 import { describe, expect, test } from 'vitest';
-import { render } from '../src/commands/show.js';
+import { attemptLine, attemptSpan, render } from '../src/commands/show.js';
 import type { Order } from '../src/order.js';
 import { waiter } from './support/cli.js';
 
@@ -32,6 +32,19 @@ describe('help lists what a command uses', () => {
     const dry = await waiter(nowhere, ['-n', 'box-1', 'deliver', '--dry-run', '1', 'true']);
     expect(dry.stderr).not.toMatch(/Unknown argument/); // it got as far as the kitchen
     expect(dry.exitCode).toBe(3);
+  });
+});
+
+describe('show: a lost attempt ran from its start to at least its last heartbeat', () => {
+  test('never "0ms": at least the span to its last heartbeat, or less than one heartbeat', () => {
+    const start = new Date('2026-01-01T12:00:00Z');
+    const lost = (stopS: number) => ({ attempt: 1, result: 'LOST' as const, waiter: 'box-g', start, stop: new Date(+start + stopS * 1000) });
+    expect(attemptSpan(lost(0))).toBe('less than one heartbeat');
+    expect(attemptSpan(lost(20))).toBe('at least 20s');
+    expect(attemptSpan({ ...lost(3), result: 'DONE' })).toBe('3.0s');
+    expect(attemptLine({ ...lost(0), error: 'lost: no heartbeat from box-g since 2026-01-01T12:00:00.000Z' })).toBe(
+      '#1  LOST         box-g  2026-01-01T12:00:00.000Z  less than one heartbeat  lost: no heartbeat from box-g since 2026-01-01T12:00:00.000Z',
+    );
   });
 });
 

@@ -62,7 +62,7 @@ describe('status --watch [interval]', () => {
 describe('status rendering', () => {
   const r: StatusReport = {
     READY: 120, RUNNING: 4, DONE: 70, ERROR: 2, total: 196, stale: 1, notYetDue: 0, nextDue: null,
-    pace1m: 12, pace10m: 7.2, medianRunSeconds: 4.25, waiters: 4, etaSeconds: 600, eta: '2026-01-01T12:10:00.000Z',
+    pace1m: 12, pace10m: 7.2, medianRunSeconds: 4.25, waiters: 4, etaSeconds: 600, eta: '2026-01-01T12:10:00.000Z', etaReason: null,
   };
   test('counts, then pace, median, waiters and ETA', () => {
     expect(render(r)).toEqual([
@@ -83,7 +83,7 @@ describe('status rendering', () => {
     expect(oneLine({ ...r, notYetDue: 3, nextDue: '2026-01-01T13:00:00.000Z' }, at(0))).toContain(' stale 1 notYetDue 3 nextDue 2026-01-01T13:00:00.000Z |');
   });
   test('without a pace there is no ETA, and it says why', () => {
-    const none = { ...r, pace1m: 0, pace10m: 0, etaSeconds: null, eta: null };
+    const none = { ...r, pace1m: 0, pace10m: 0, etaSeconds: null, eta: null, etaReason: 'no finished orders in the last 10 minutes' };
     expect(render(none).at(-1)).toBe('ETA      no finished orders in the last 10 minutes');
     expect(oneLine(none, at(0))).toBe(
       '2026-01-01T12:00:00.000Z READY 120 RUNNING 4 DONE 70 ERROR 2 total 196 stale 1 | pace 0/min (1m) 0/min (10m) | median 4.3s | waiters 4 | ETA no finished orders in the last 10 minutes',
@@ -152,6 +152,46 @@ test('the registry is written at start and at exit, never per order (its timer i
   const last = w.saved.at(-1)!;
   expect(last).toMatchObject({ _id: registry.id, name: 'w', host: 'box', pid: 42, delivered: 20, failed: 0, running: [], reason: 'empty list' });
   expect(last.ended).toBeInstanceOf(Date);
+});
+
+test('idle<->busy changes are written within a second, without waiting for the heartbeat; a steady stream of orders writes nothing more', async () => {
+  const saved: WaiterDoc[] = [];
+  const kitchen = { saveWaiter: async (d: WaiterDoc) => void saved.push(d) };
+  const registry = new Registry(kitchen, { ...info(60_000), concurrency: 2 }, () => undefined);
+  const view = { running: [] as { id: string; arguments: string[] }[], delivered: 0, failed: 0 };
+  registry.start(() => view);
+  await until(() => saved.length === 1, 2000, 'the first write');
+  expect(saved[0]!.running).toEqual([]);
+  const since = (n: number) => saved.slice(n);
+
+  // The first claim: PROCESSING with its order as NOW, long before a heartbeat.
+  let t = Date.now();
+  view.running = [{ id: 'a', arguments: ['img-1'] }];
+  const busy = await until(() => since(1).find((d) => d.running.length === 1), 2000, 'the busy write');
+  expect(Date.now() - t).toBeLessThan(1000);
+  expect(busy.current).toEqual({ order: 'a', arguments: ['img-1'] });
+  // A second slot's claim: RUNNING 2.
+  view.running = [...view.running, { id: 'b', arguments: ['img-2'] }];
+  await until(() => since(2).find((d) => d.running.length === 2), 2000, 'the write of two running');
+
+  // Steady state: orders end and the slots claim the next; for an instant none runs.
+  const before = saved.length;
+  const stream = setInterval(() => {
+    view.delivered++;
+    view.running = view.running.length ? [] : [{ id: `o${view.delivered}`, arguments: [] }];
+  }, 5);
+  await new Promise((r) => setTimeout(r, 1500));
+  clearInterval(stream);
+  view.running = [{ id: 'z', arguments: [] }, { id: 'y', arguments: [] }];
+  expect(saved.length - before).toBe(0);
+
+  // The list runs dry: IDLE within a second.
+  t = Date.now();
+  view.running = [];
+  const idle = await until(() => since(before).find((d) => d.running.length === 0), 2000, 'the idle write');
+  expect(Date.now() - t).toBeLessThan(1000);
+  expect(idle.current).toBeUndefined();
+  await registry.end('empty list');
 });
 
 test('the heartbeat timer writes what runs now, busy or idle', async () => {

@@ -141,6 +141,10 @@ test.runIf(browser.run)(browser.title('with a token the page asks for it once (o
   await page.click('#auth button');
   await until(async () => (await count(page, 'total')) === 3, 15_000, 'the counts once the token is given');
   expect(await page.locator('#auth').isVisible()).toBe(false);
+  // The header names the list and kitchen at once, without a reload.
+  await until(async () => (await page.locator('#list').textContent()) === 'orders', 10_000, 'the list in the header');
+  expect(await page.locator('#where').textContent()).toContain(k.name);
+  expect(await page.title()).toBe('waiter · orders');
   expect(await text(page, '#later')).toMatch(/^\(1 not yet due, next .+\)$/);
 
   // Once: a reload of the tab keeps the token (no prompt), and the counts come back.

@@ -57,10 +57,25 @@ describe('cached', () => {
     expect(f.calls()).toBe(1);
   });
 
-  test('past maxAge: the last answer while one refresh runs; after a failed refresh, or past maxStale, callers wait', async () => {
+  test('past maxAge: callers wait up to waitMs for the one refresh, and get the fresh answer when it comes in time', async () => {
     let now = 0;
     const f = fake();
-    const get = cached(f.fn, 1000, 30_000, () => now);
+    const get = cached(f.fn, 1000, 30_000, () => now, 5_000);
+    const first = get();
+    f.release(1);
+    await first;
+    now = 20_000; // a quiet spell: nobody asked for 20 s
+    const a = get();
+    const b = get();
+    expect(f.calls()).toBe(2); // one refresh for both
+    f.release(2);
+    expect(await Promise.all([a, b])).toEqual([{ value: 2, ageMs: 0 }, { value: 2, ageMs: 0 }]);
+  });
+
+  test('past maxAge: the last answer once waitMs has passed while one refresh runs; after a failed refresh, or past maxStale, callers wait', async () => {
+    let now = 0;
+    const f = fake();
+    const get = cached(f.fn, 1000, 30_000, () => now, 0);
     const first = get();
     f.release(1);
     await first;

@@ -71,9 +71,20 @@ export function render(o: Order, fields?: Record<string, string>): string[] {
   return lines;
 }
 
+/**
+ * How long an attempt ran. A LOST one's stop is its last heartbeat: it ran at least
+ * that long (it died some time before the next), and one never renewed died before its
+ * first heartbeat: not "0ms".
+ */
+export function attemptSpan(a: Pick<Attempt, 'result' | 'start' | 'stop'>): string {
+  const ms = +new Date(a.stop) - +new Date(a.start);
+  if (a.result !== 'LOST') return span(ms);
+  return ms > 0 ? `at least ${span(ms)}` : 'less than one heartbeat';
+}
+
 /** One attempt on one line: #2 ERROR  host/12  2026-…Z  1.2s  exit code 3 */
 export function attemptLine(a: Attempt): string {
-  const parts = [`#${a.attempt}`, a.result.padEnd(11), a.waiter, new Date(a.start).toISOString(), span(+new Date(a.stop) - +new Date(a.start))];
+  const parts = [`#${a.attempt}`, a.result.padEnd(11), a.waiter, new Date(a.start).toISOString(), attemptSpan(a)];
   if (a.error) parts.push(a.error);
   else if (a.exitCode !== undefined) parts.push(`exit code ${a.exitCode}`);
   return parts.join('  ');

@@ -14,7 +14,7 @@ export function builder(y: Argv) {
     .option('json', {
       type: 'boolean',
       describe:
-        'Print one JSON object: the counts READY, RUNNING, DONE, ERROR, total, stale, notYetDue, nextDue, and pace1m, pace10m, medianRunSeconds, waiters, etaSeconds, eta',
+        'Print one JSON object: the counts READY, RUNNING, DONE, ERROR, total, stale, notYetDue, nextDue, and pace1m, pace10m, medianRunSeconds, waiters, etaSeconds, eta, etaReason (why there is none: nothing READY, no live waiters, no finished orders in the last 10 minutes)',
     })
     .option('watch', { type: 'string', describe: 'Refresh every interval (default 2s) until Ctrl-C: in place on a terminal, one line each otherwise' });
 }
@@ -76,7 +76,7 @@ function perMinute(n: number): string {
 
 function eta(r: StatusReport): string {
   if (r.READY === 0) return 'nothing READY';
-  if (r.etaSeconds === null || r.eta === null) return 'no finished orders in the last 10 minutes';
+  if (r.etaSeconds === null || r.eta === null) return r.etaReason ?? 'no finished orders in the last 10 minutes';
   return `${span(r.etaSeconds * 1000)} (${r.eta.replace(/\.\d+Z$/, 'Z')})`;
 }
 

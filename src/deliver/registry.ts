@@ -1,6 +1,9 @@
 // This waiter's document in the registry (`<list>.waiters`), kept from memory: written
-// at start, every --heartbeat by its own timer (busy or idle), and at exit. The loop
-// only updates counters in memory, so an order's critical path never waits on it.
+// at start, every --heartbeat by its own timer (busy or idle), within CHANGE_CHECK_MS
+// of a change between idle and busy (its first claim, the list running dry, more orders
+// running than last written), and at exit. The loop only updates what it runs in
+// memory, so an order's critical path never waits on it; a fleet in steady state
+// writes once per heartbeat, whatever the number of orders.
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { cutArguments, type WaiterDoc } from '../fleet.js';
@@ -21,7 +24,15 @@ export interface RegistryInfo {
   heartbeatMs: number;
   /** Run before the first write, on the same chain (deliver: the fleet view's indexes). */
   prepare?: () => Promise<void>;
+  /** How often memory is compared with what was last written (default CHANGE_CHECK_MS). */
+  changeCheckMs?: number;
 }
+
+/**
+ * The fleet view is right within about this long (plus one write) of a waiter's first
+ * claim and of each idle<->busy change. In memory only: no round trip unless it changed.
+ */
+export const CHANGE_CHECK_MS = 250;
 
 export class Registry {
   readonly id = randomUUID();
@@ -32,6 +43,11 @@ export class Registry {
   private writing: Promise<void> = Promise.resolve();
   private busy = false;
   private failing = false;
+  private changes?: NodeJS.Timeout;
+  /** What the last write said: how many orders ran. */
+  private written = 0;
+  /** `delivered` at the last look: an order recorded since then means busy, even between two orders. */
+  private lastDelivered = 0;
 
   constructor(
     private readonly kitchen: Pick<Kitchen, 'saveWaiter'>,
@@ -55,11 +71,31 @@ export class Registry {
     // A beat while the last write still waits on the kitchen (an outage) is skipped, not queued.
     this.timer = setInterval(() => void (this.busy ? undefined : this.write()), this.info.heartbeatMs);
     this.timer.unref();
+    this.changes = setInterval(() => {
+      if (this.changed() && !this.busy) void this.write();
+    }, this.info.changeCheckMs ?? CHANGE_CHECK_MS);
+    this.changes.unref();
+  }
+
+  /**
+   * Memory differs from the last write in what the fleet view shows: busy (orders
+   * running) vs idle, or more orders running than written (a waiter starting -x 4).
+   * Between two orders (none running for an instant, one just recorded) is still busy,
+   * so a steady stream of orders never reads as a change.
+   */
+  private changed(): boolean {
+    const v = this.view();
+    const recorded = v.delivered !== this.lastDelivered;
+    this.lastDelivered = v.delivered;
+    const n = v.running.length;
+    if (n === 0) return this.written > 0 && !recorded;
+    return this.written === 0 || n > this.written;
   }
 
   /** Last write: how the waiter ended. */
   async end(reason: string): Promise<void> {
     clearInterval(this.timer);
+    clearInterval(this.changes);
     await this.write({ ended: new Date(), reason });
   }
 
@@ -92,7 +128,9 @@ export class Registry {
     this.busy = true;
     this.writing = this.writing.then(async () => {
       try {
-        await this.kitchen.saveWaiter(this.doc(new Date(), end));
+        const doc = this.doc(new Date(), end);
+        this.written = doc.running.length;
+        await this.kitchen.saveWaiter(doc);
         if (this.failing) this.log('waiter: the waiter registry is written again');
         this.failing = false;
       } catch (err) {

@@ -18,7 +18,7 @@ export const MAX_BODY = 8 * 1024 * 1024;
 /** How long one answer to status, waiters and the chart serves every viewer. */
 export const MAX_AGE_MS = 1000;
 /**
- * While a refresh runs, an answer up to this old is served (with its Age header): a
+ * A refresh not done within a second (cache.ts waitMs): an answer up to this old is served (with its Age header): a
  * status on 100k orders takes ~30 s on the FerretDB test server (it scans), ms on MongoDB.
  */
 export const MAX_STALE_MS = 120_000;

@@ -1,7 +1,10 @@
 // One kitchen query for many viewers. Within `maxAgeMs` of the last answer every caller
-// gets it again; after that the first caller starts one refresh and, while it runs,
-// callers get the last answer if it is younger than `maxStaleMs`: a kitchen that takes
-// seconds to count (the FerretDB test server scans) does not stall every page. Once a
+// gets it again; after that the first caller starts one refresh and callers wait for it
+// up to `waitMs`: a kitchen that answers in time gives every one of them the fresh
+// figures (a page opened after a quiet minute never sees that minute-old answer). Only
+// when the refresh takes longer do they get the last answer, if it is younger than
+// `maxStaleMs`: a kitchen that takes seconds to count (the FerretDB test server scans)
+// does not stall every page. Once a
 // refresh has failed, or the answer is older than that, callers wait for the next one,
 // so an outage shows as an error, not as old figures. After a write through this
 // server, callers wait for a fresh answer.
@@ -12,7 +15,7 @@ export interface Cached<T> {
   invalidate(): void;
 }
 
-export function cached<T>(fn: () => Promise<T>, maxAgeMs: number, maxStaleMs: number, clock: () => number = Date.now): Cached<T> {
+export function cached<T>(fn: () => Promise<T>, maxAgeMs: number, maxStaleMs: number, clock: () => number = Date.now, waitMs = 1000): Cached<T> {
   let value: T | undefined;
   let has = false;
   let at = -Infinity;
@@ -47,8 +50,14 @@ export function cached<T>(fn: () => Promise<T>, maxAgeMs: number, maxStaleMs: nu
     if (has && age < maxAgeMs) return { value: value as T, ageMs: age };
     const p = inflight ?? refresh();
     if (has && !failed && age < maxStaleMs) {
-      p.catch(() => undefined); // nobody awaits this refresh; if it fails, the next callers wait and see why
-      return { value: value as T, ageMs: age };
+      p.catch(() => undefined); // maybe nobody awaits this refresh; if it fails, the next callers wait and see why
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), waitMs)));
+      const first = await Promise.race([p.then((v) => ({ v }), () => 'failed' as const), late]).finally(() => clearTimeout(timer));
+      if (first === 'failed') return { value: await p, ageMs: 0 }; // throws: an outage shows as an error
+      if (first !== 'late') return { value: first.v, ageMs: 0 };
+      const stale = clock() - at;
+      if (has && stale < maxStaleMs) return { value: value as T, ageMs: stale };
     }
     return { value: await p, ageMs: 0 };
   }) as Cached<T>;

@@ -117,6 +117,12 @@ function dur(s) {
   if (h < 48) return h + ' h ' + (mi % 60) + ' min';
   return Math.floor(h / 24) + ' d ' + (h % 24) + ' h';
 }
+/** An attempt's run time; a LOST one's stop is its last heartbeat (see show's attemptSpan). */
+function lasted(h) {
+  var s = (Date.parse(h.stop) - Date.parse(h.start)) / 1000;
+  if (h.result !== 'LOST') return dur(s);
+  return s > 0 ? 'at least ' + dur(s) : 'less than one heartbeat';
+}
 function since(iso, now) { return iso ? dur((now - Date.parse(iso)) / 1000) : '–'; }
 function clock(iso) { return iso ? new Date(iso).toLocaleTimeString() : '–'; }
 function when(iso) { return iso ? new Date(iso).toLocaleString() : '–'; }
@@ -141,7 +147,7 @@ function drawCounts(s) {
   if (s.READY === 0 && s.RUNNING === 0) eta.textContent = s.total ? 'all done' : 'the list is empty';
   else if (s.READY === 0) eta.textContent = 'nothing left to claim; ' + num(s.RUNNING) + ' running';
   else if (s.eta) eta.textContent = clock(s.eta) + ' (in ' + dur(s.etaSeconds) + ')';
-  else eta.textContent = 'no finished orders in the last 10 minutes';
+  else eta.textContent = s.etaReason || 'no finished orders in the last 10 minutes';
 }
 
 function drawChart(p) {
@@ -223,7 +229,7 @@ function show(id) {
     rows.forEach(function (r) { dl.appendChild(el('dt', { text: r[0] })); dl.appendChild(el('dd', null, [r[1]])); });
     var hist = (o.history || []).map(function (h) {
       return el('li', { text: '#' + h.attempt + ' ' + h.result + ' by ' + h.waiter + ', ' + when(h.start) + ' → ' + clock(h.stop) +
-        ' (' + dur((Date.parse(h.stop) - Date.parse(h.start)) / 1000) + ')' + (h.exitCode != null ? ', exit ' + h.exitCode : '') + (h.error ? ', ' + h.error : '') });
+        ' (' + lasted(h) + ')' + (h.exitCode != null ? ', exit ' + h.exitCode : '') + (h.error ? ', ' + h.error : '') });
     });
     var parts = [el('div', { cls: 'mono small', text: o._id }), dl];
     if (hist.length) parts.push(el('h2', { text: 'attempts', cls: 'sub' }), el('ol', { cls: 'history small' }, hist));
@@ -257,13 +263,18 @@ $('auth').onsubmit = function (ev) {
   sessionStorage.setItem('waiter-token', token);
   $('token').value = '';
   $('auth').hidden = true;
+  info();
   refresh();
 };
-api('/api/info').then(function (i) {
-  $('list').textContent = i.list;
-  $('where').textContent = i.kitchen;
-  document.title = 'waiter · ' + i.list;
-}).catch(function () {});
+// The header's list and kitchen: at load, and again once a token is given (without one the first ask was refused).
+function info() {
+  api('/api/info').then(function (i) {
+    $('list').textContent = i.list;
+    $('where').textContent = i.kitchen;
+    document.title = 'waiter · ' + i.list;
+  }).catch(function () {});
+}
+info();
 refresh();
 setInterval(refresh, 2000);
 document.addEventListener('visibilitychange', refresh);

@@ -1,0 +1,27 @@
+// The README's first hour stays true: what it says a newcomer needs matches the repo.
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { expect, test } from 'vitest';
+import { ROOT } from './support/cli.js';
+
+const readme = () => readFile(join(ROOT, 'README.md'), 'utf8');
+const section = (text: string, title: string) => text.split(`\n## ${title}\n`)[1]!.split('\n## ')[0]!;
+
+test('Set up names Go with the version test/server/go.mod requires', async () => {
+  const goMod = await readFile(join(ROOT, 'test', 'server', 'go.mod'), 'utf8');
+  const version = /^go (\d+\.\d+)/m.exec(goMod)![1]!;
+  expect(section(await readme(), 'Set up')).toContain(`Go ≥ ${version}`);
+  expect(await readFile(join(ROOT, 'scripts', 'demo.js'), 'utf8')).toContain(`Go (${version} or later)`);
+});
+
+test('the walkthrough says, before its first command, how to get a kitchen and the waiter command', async () => {
+  const walk = section(await readme(), 'Walkthrough');
+  const before = walk.slice(0, walk.indexOf('$ waiter clean'));
+  expect(before).toContain('npm run test-server');
+  expect(before).toMatch(/MONGODB_URI=mongodb:\/\/127\.0\.0\.1:\d+\//); // what it prints first
+  expect(before).toContain('export WAITER_KITCHEN=');
+  expect(before).toContain('-- --port 27017');
+  expect(before).toContain('npm link');
+  // The server's first line is the one shown.
+  expect(await readFile(join(ROOT, 'scripts', 'test-server.js'), 'utf8')).toContain('console.log(`MONGODB_URI=${server.uri}`)');
+});
