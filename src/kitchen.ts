@@ -627,6 +627,27 @@ export class Kitchen {
     return deleted;
   }
 
+  /**
+   * clean --outputs: frees the live output of the orders of one state (all states
+   * without it) that finished before `before` (any time without it), keeping the
+   * orders. No filter at all: every output document of the list, one deleteMany.
+   * With `before`: finished orders only, ranges of {status: 1, stop: 1}; the ids are
+   * streamed (_id only), their slots deleted 500 order ids at a time.
+   */
+  async cleanOutputs(opts: { status?: State; before?: Date }): Promise<{ orders?: number; slots: number }> {
+    if (!opts.status && !opts.before) {
+      const slots = (await this.outputs.docs.deleteMany({})).deletedCount;
+      return { slots };
+    }
+    const filter: Filter<Order> = opts.before
+      ? { status: opts.status ? opts.status : { $in: ['DONE', 'ERROR'] }, stop: { $lt: opts.before } }
+      : { status: opts.status! };
+    const ids = (async function* (cursor) {
+      for await (const o of cursor) yield o._id;
+    })(this.orders.find(filter, { projection: { _id: 1 } }));
+    return this.outputs.removeMatching(ids);
+  }
+
   // ---- The fleet view: orders one by one, pace, the waiter registry ----------------
 
   /**

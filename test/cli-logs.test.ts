@@ -121,4 +121,26 @@ describe('waiter logs', () => {
     await waiter(k, ['clean']);
     expect(await output().countDocuments({})).toBe(0);
   });
+
+  test('clean --outputs frees output and keeps the orders: by state, by age of the finish, or all', async () => {
+    const [a, b, c] = await addOrders(k.db, [['0'], ['0'], ['1']]);
+    await waiter(k, ['deliver', '--shell', 'echo out $1; exit $1']);
+    expect(await output().countDocuments({})).toBe(3);
+    const err = await waiter(k, ['clean', '--outputs', '--status', 'ERROR']);
+    expect(err.stdout).toBe('Freed the output of 1 order (1 document); the orders are kept.');
+    expect((await output().distinct('order')).map(String).sort()).toEqual([a, b].map(String).sort());
+    expect((await waiter(k, ['clean', '--outputs', '--older-than', '1h'])).stdout).toBe('Freed the output of 0 orders (0 documents); the orders are kept.');
+    await until(async () => Date.now() - +(await k.db.collection('orders').findOne({ _id: b! }))!.stop > 20, 5000, 'a finish 20 ms ago');
+    expect((await waiter(k, ['clean', '--outputs', '--older-than', '20ms'])).stdout).toBe('Freed the output of 3 orders (2 documents); the orders are kept.');
+    expect(await output().countDocuments({})).toBe(0);
+    await waiter(k, ['reset']);
+    await waiter(k, ['deliver', '--shell', 'echo again $1']);
+    expect(await output().countDocuments({ order: c })).toBe(1);
+    expect((await waiter(k, ['clean', '--outputs'])).stdout).toBe('Freed the output of every order (1 document); the orders are kept.');
+    expect(await output().countDocuments({})).toBe(0);
+    expect(await k.db.collection('orders').countDocuments({})).toBe(3);
+    const bad = await waiter(k, ['clean', '--older-than', '7d']);
+    expect([bad.exitCode, bad.stderr]).toEqual([2, 'waiter: --older-than goes with --outputs (clean deletes orders by state only)']);
+    expect(await k.db.collection('orders').countDocuments({})).toBe(3);
+  });
 });

@@ -1,23 +1,42 @@
 import type { Argv } from 'yargs';
-import { print, state, withKitchen, type CommandResult, type Globals, type IO } from './common.js';
+import { UsageError } from '../errors.js';
+import { duration, print, state, withKitchen, type CommandResult, type Globals, type IO } from './common.js';
 import type { State } from '../order.js';
 import { counted } from '../words.js';
 
-export const describe = 'Delete the orders of the list (only those of one state with --status)';
+export const describe = 'Delete the orders of the list (only those of one state with --status); --outputs frees their live output and keeps them';
 
 export function builder(y: Argv) {
-  return y.option('status', { type: 'string', describe: 'Only delete orders in this state (READY, RUNNING, DONE, ERROR)' });
+  return y
+    .option('status', { type: 'string', describe: 'Only orders in this state (READY, RUNNING, DONE, ERROR)' })
+    .option('outputs', { type: 'boolean', describe: 'Keep the orders; delete only their live output (waiter logs)' })
+    .option('older-than', { type: 'string', describe: 'With --outputs: only of orders that finished longer ago than this (e.g. 7d)' });
 }
 
 export interface CleanOptions {
   status?: State;
+  outputs?: boolean;
+  olderThanMs?: number;
 }
 
 export function options(argv: Record<string, unknown>): CleanOptions {
-  return argv.status === undefined ? {} : { status: state('status', argv.status) };
+  const o: CleanOptions = argv.status === undefined ? {} : { status: state('status', argv.status) };
+  if (argv.outputs) o.outputs = true;
+  if (argv['older-than'] !== undefined) {
+    if (!o.outputs) throw new UsageError('--older-than goes with --outputs (clean deletes orders by state only)');
+    o.olderThanMs = duration('older-than', argv['older-than']);
+  }
+  return o;
 }
 
 export async function run(g: Globals, o: CleanOptions, io: IO): Promise<CommandResult> {
+  if (o.outputs) {
+    const before = o.olderThanMs !== undefined ? new Date(Date.now() - o.olderThanMs) : undefined;
+    const r = await withKitchen(g, (k) => k.cleanOutputs({ ...(o.status ? { status: o.status } : {}), ...(before ? { before } : {}) }));
+    const of = r.orders === undefined ? 'every order' : counted(r.orders, 'order');
+    print(io.stdout, `Freed the output of ${of} (${counted(r.slots, 'document')}); the orders are kept.`);
+    return {};
+  }
   const n = await withKitchen(g, (k) => k.clean(o.status));
   print(io.stdout, `Cleaned ${counted(n, 'order')}.`);
   return {};

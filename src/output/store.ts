@@ -91,6 +91,28 @@ export class OutputStore {
     return n;
   }
 
+  /**
+   * Frees the output of the orders matching `orders` (a filter on the list, given by
+   * the caller's kitchen: {status, stop} ranges on the index {status: 1, stop: 1}),
+   * keeping the orders: their ids are read in pages of 1,000 (_id only) and their
+   * slots deleted per page. Returns how many orders were looked at and slots deleted.
+   */
+  async removeMatching(ids: AsyncIterable<ObjectId>): Promise<{ orders: number; slots: number }> {
+    let orders = 0;
+    let slots = 0;
+    let page: ObjectId[] = [];
+    for await (const id of ids) {
+      page.push(id);
+      orders++;
+      if (page.length === 1000) {
+        slots += await this.removeFor(page);
+        page = [];
+      }
+    }
+    slots += await this.removeFor(page);
+    return { orders, slots };
+  }
+
   /** Deletes every list's output document (a whole clean). */
   async removeAll(): Promise<void> {
     await this.docs.deleteMany({});
