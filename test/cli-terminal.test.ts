@@ -39,7 +39,7 @@ describe('status --watch', () => {
     const frames = t.out().split(REDRAW);
     expect(frames.length).toBeGreaterThanOrEqual(3);
     expect(frames[1]).toMatch(/^every 200ms · \S+Z · Ctrl-C to stop\r\n\r\nREADY    1\r\n/);
-    expect(frames[1]).toContain('ETA      no finished orders in the last 10 minutes');
+    expect(frames[1]).toContain('ETA      no live waiters');
   });
 
   test('piped: one line per refresh; SIGINT exits 0', async () => {
