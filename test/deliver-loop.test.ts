@@ -40,6 +40,8 @@ class MemoryList {
   pendingRecords = 0;
   gate?: Promise<void>;
   failFinish?: Error;
+  /** Claims answered as if made this long ago: the lease is that much nearer its end. */
+  claimedAgoMs = 0;
   private attempts = new Map<string, number>();
 
   constructor(args: string[]) {
@@ -54,7 +56,7 @@ class MemoryList {
         if (args === undefined) return null;
         const attempt = (this.attempts.get(args) ?? 0) + 1;
         this.attempts.set(args, attempt);
-        return { id: new ObjectId(), token, attempt, waiter, start: now, arguments: [args], history: [] } satisfies Claimed;
+        return { id: new ObjectId(), token, attempt, waiter, start: new Date(+now - this.claimedAgoMs), arguments: [args], history: [] } satisfies Claimed;
       },
       heartbeat: async () => true,
       finish: async (c, f) => {
@@ -126,6 +128,25 @@ test('a failed attempt that goes back READY is recorded before the next claim, s
   // The second claim came after the READY record had been written.
   expect(list.claims.map((c) => c.args)).toEqual(['only', 'only', '(none)']);
   expect(list.claims[1]!.pendingRecords).toBe(0);
+  expect(r).toEqual({ delivered: 2, failed: 0, lost: 0, interrupted: 0 });
+});
+
+test('an order whose lease is past half (heartbeats slow) is recorded before the next claim, which could otherwise take it over from this waiter', async () => {
+  // The claim takes stale RUNNING orders first: overlapping it with this order's
+  // record, on a lease that runs out meanwhile, would take the order over (attempt 2,
+  // counted LOST) and drop the result just obtained.
+  const list = new MemoryList(['a', 'b']);
+  list.claimedAgoMs = 40_000; // of a 60 s lease, no heartbeat answered since
+  list.gate = new Promise((r) => setTimeout(r, 50));
+  const { start, ran } = commands();
+  const r = await deliver(options(), deps(list, start));
+
+  expect(ran).toEqual(['a', 'b']);
+  expect(list.claims.map((c) => [c.args, c.pendingRecords])).toEqual([
+    ['a', 0],
+    ['b', 0],
+    ['(none)', 0],
+  ]);
   expect(r).toEqual({ delivered: 2, failed: 0, lost: 0, interrupted: 0 });
 });
 

@@ -115,6 +115,11 @@ class Waiter {
    */
   private readonly retries = new Map<string, Date>();
   private toldRetries = 0;
+  /** When each running claim's lease ends, as last extended (claim, then each heartbeat). */
+  private readonly leaseEnds = new WeakMap<Claimed, number>();
+  private leaseLeft(c: Claimed): number {
+    return (this.leaseEnds.get(c) ?? +c.start + this.opts.leaseMs) - Date.now();
+  }
   /** Runs that failed one after another (--max-failures-in-a-row); a success resets it. */
   private failuresInARow = 0;
   /** Live output of the attempts run and not yet recorded (record() closes each). */
@@ -188,7 +193,9 @@ class Waiter {
         // Never left unhandled: a failure stops every slot claiming and is thrown by run().
         recording = this.record(ran).catch((err: unknown) => this.stop({ why: 'error', err }));
         await previous;
-        if (ran.finish?.status === 'READY') await recording;
+        // Awaited too when the lease is near its end (slow heartbeats): the next claim,
+        // which takes stale orders first, must not take this one over from ourselves.
+        if (ran.finish?.status === 'READY' || this.leaseLeft(c) < this.opts.leaseMs / 2) await recording;
       }
     } finally {
       await recording;
@@ -306,8 +313,10 @@ class Waiter {
       child.terminate();
     });
     const beat = setInterval(() => {
-      deps.kitchen.heartbeat(c, opts.leaseMs).then(
+      const sent = Date.now();
+      deps.kitchen.heartbeat(c, opts.leaseMs, new Date(sent)).then(
         (ours) => {
+          if (ours) this.leaseEnds.set(c, sent + opts.leaseMs);
           // A heartbeat answered after the command ended (and perhaps after finish()
           // recorded it) says nothing about the attempt: ignore it.
           if (!ours && !lost && !ended) {
