@@ -815,14 +815,24 @@ export function describe(address: KitchenAddress): string {
 function reason(err: unknown, uri: string): string {
   let msg = err instanceof Error ? err.message : String(err);
   try {
+    // The password, as written and decoded; the user name is no secret, and hiding
+    // it (a user "u") would mangle the message's words.
     const cs = new ConnectionString(uri);
-    for (const secret of [cs.password, cs.username, uri]) {
+    for (const secret of [uri, cs.password, safeDecode(cs.password)]) {
       if (secret) msg = msg.split(secret).join('***');
     }
   } catch {
     msg = msg.split(uri).join('***');
   }
   return msg;
+}
+
+function safeDecode(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
+  }
 }
 
 /** A bulk write error whose every failure is a duplicate key; anything else rethrown. */

@@ -148,6 +148,8 @@ describe('exit codes and errors', () => {
       [[], /Name a command/],
       [['-k', 'notauri', 'status'], /^waiter: --kitchen \(or WAITER_KITCHEN\): not a usable MongoDB connection string: Invalid scheme/],
       [['-k', 'mongodb://alice:s3cr3t-pw@127.0.0.1:1/?serverSelectionTimeoutMS=abc', 'status'], /--kitchen \(or WAITER_KITCHEN\): .*serverSelectionTimeoutMS/],
+      // A one-letter user name is no secret: the driver's words stay whole (was "a***thMechanism").
+      [['-k', 'mongodb://u:s3cr3t-pw@127.0.0.1:1/?authMechanism=BOGUS', 'status'], /: authMechanism one of .*, got BOGUS$/],
       [['extract', '-o', '/nonexistent-dir/report.csv'], /^waiter: -o \/nonexistent-dir\/report\.csv: cannot write it \(no such directory\)$/],
     ];
     for (const [args, message] of cases) {
