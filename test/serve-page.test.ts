@@ -165,9 +165,10 @@ test.runIf(browser.run)(browser.title('with a token the page asks for it once (o
 test.runIf(browser.run)(browser.title("an order's output on the page: its first lines while it runs, then the rest and how it ended; stderr marked, HTML as text, what --keep-output dropped said; priorities shown"), async () => {
   const dir = await tempDir('page-output');
   const HTML = `<script>alert(3)</script>${XSS}`;
-  // A finished order whose output was cut in the middle by --keep-output.
+  // A finished order whose output was cut in the middle by --keep-output (the sleeps: two
+  // pipes are read in the order written only when apart in time).
   const [big] = await addOrders(k.db, [['big']]);
-  expect((await waiter(k, ['deliver', '--keep-output', '10KiB', '--shell', 'echo first; seq 1 30000 >&2; echo last'])).exitCode).toBe(0);
+  expect((await waiter(k, ['deliver', '--keep-output', '10KiB', '--shell', 'echo first; sleep 0.3; seq 1 30000 >&2; sleep 0.3; echo last'])).exitCode).toBe(0);
   const s = await serve(k);
   const added = await s.call('/api/orders', { method: 'POST', json: { arguments: [HTML, '3'], priority: 5 } });
   expect(added.status).toBe(201);
