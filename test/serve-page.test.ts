@@ -214,6 +214,7 @@ test.runIf(browser.run)(browser.title("an order's output on the page: its first 
   expect(await live.locator('span.stdout').first().textContent()).toBe('first\n');
   expect(await live.locator('span.stdout').last().textContent()).toBe('last\n');
   expect(await live.locator('span.stderr').count()).toBeGreaterThan(1);
+  if (process.env.WAITER_SCREENSHOTS) await page.screenshot({ path: join(process.env.WAITER_SCREENSHOTS, 'page-output.png'), fullPage: true });
 
   // READY per priority beside the READY count, when more than one priority is waiting.
   await s.call('/api/orders', { method: 'POST', json: [{ arguments: ['p7'], priority: 7 }, { arguments: ['p0'] }] });
