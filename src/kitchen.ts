@@ -44,6 +44,7 @@ import { KitchenError, UsageError } from './errors.js';
 import { HISTORY_LIMIT, PRIO_RUNNING, STATES, canTransition, shortHash, uniqueKey, type Attempt, type Order, type State } from './order.js';
 import type { WaiterDoc } from './fleet.js';
 import { OutputStore } from './output/store.js';
+import { readyByPriority, type PriorityCount } from './kitchen/priorities.js';
 
 export interface KitchenAddress {
   uri: string;
@@ -674,6 +675,11 @@ export class Kitchen {
   async ensureFleetIndexes(): Promise<void> {
     await this.orders.createIndex({ status: 1, stop: 1 });
     await this.waiters.createIndex({ ended: 1, expires: 1 });
+  }
+
+  /** READY orders per priority, highest first: one aggregate on the claim index (src/kitchen/priorities.ts). */
+  async readyByPriority(): Promise<PriorityCount[]> {
+    return readyByPriority(this.orders);
   }
 
   /**

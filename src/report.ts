@@ -1,6 +1,7 @@
 // What `status --json`, `waiters --json` print and the HTTP API serves: the fleet
 // view as plain JSON-able objects, from the kitchen's queries (no queries of its own).
 import type { Counts, Kitchen } from './kitchen.js';
+import type { PriorityCount } from './kitchen/priorities.js';
 import { namedFields, type Order } from './order.js';
 import { EXITED_SHOWN_MS, cutArguments, etaSeconds, median, waiterState, type WaiterDoc, type WaiterState } from './fleet.js';
 
@@ -29,15 +30,18 @@ export type StatusReport = Omit<Counts, 'nextDue'> & {
    * later at every call), or `no finished orders in the last 10 minutes` (no pace).
    */
   etaReason: string | null;
+  /** READY orders per priority, highest first (issue 15); `status` shows them when more than one is in use. */
+  readyByPriority?: PriorityCount[];
 };
 
 export async function statusReport(k: Kitchen, now = new Date()): Promise<StatusReport> {
-  const [counts, last1m, last10m, runTimes, waiters] = await Promise.all([
+  const [counts, last1m, last10m, runTimes, waiters, byPriority] = await Promise.all([
     k.counts(now),
     k.finishedSince(new Date(+now - 60_000)),
     k.finishedSince(new Date(+now - 600_000)),
     k.recentRunTimes(MEDIAN_OF),
     k.liveWaiters(now),
+    k.readyByPriority(),
   ]);
   const pace1m = last1m;
   const pace10m = Math.round((last10m / 10) * 100) / 100;
@@ -55,6 +59,7 @@ export async function statusReport(k: Kitchen, now = new Date()): Promise<Status
     etaSeconds: eta,
     eta: eta === null ? null : new Date(+now + eta * 1000).toISOString(),
     etaReason,
+    readyByPriority: byPriority,
   };
 }
 

@@ -2,14 +2,16 @@
 // while a real `waiter deliver` runs, a kill -9'd waiter turning STALE, untrusted text
 // shown as text, and screenshots (desktop and phone width) in the test's temp dir.
 import { existsSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { ObjectId } from 'mongodb';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { afterEach, expect, test } from 'vitest';
-import { FIXTURES, until } from './support/cli.js';
+import { FIXTURES, until, waiter } from './support/cli.js';
 import { CHROMIUM, needsChromium } from './support/gates.js';
 import { useDb } from './support/kitchen.js';
 import { serve } from './support/serve.js';
-import { alive, background, killAfterTest, pidFrom, tempDir } from './recovery-support.js';
+import { addOrders, alive, background, byId, killAfterTest, pidFrom, tempDir } from './recovery-support.js';
 
 const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 const XSS = '<img src=x onerror=alert(1)>';
@@ -159,3 +161,64 @@ test.runIf(browser.run)(browser.title('with a token the page asks for it once (o
   expect(new URL(other.url()).hash).toBe('');
   expect(await other.locator('#auth').isVisible()).toBe(false);
 }, 60_000);
+
+test.runIf(browser.run)(browser.title("an order's output on the page: its first lines while it runs, then the rest and how it ended; stderr marked, HTML as text, what --keep-output dropped said; priorities shown"), async () => {
+  const dir = await tempDir('page-output');
+  const HTML = `<script>alert(3)</script>${XSS}`;
+  // A finished order whose output was cut in the middle by --keep-output (the sleeps: two
+  // pipes are read in the order written only when apart in time).
+  const [big] = await addOrders(k.db, [['big']]);
+  expect((await waiter(k, ['deliver', '--keep-output', '10KiB', '--shell', 'echo first; sleep 0.3; seq 1 30000 >&2; sleep 0.3; echo last'])).exitCode).toBe(0);
+  const s = await serve(k);
+  const added = await s.call('/api/orders', { method: 'POST', json: { arguments: [HTML, '3'], priority: 5 } });
+  expect(added.status).toBe(201);
+  const id = added.body.ids[0] as string;
+  const w = background(k, ['deliver', '--once', join(FIXTURES, 'talk.sh')], { TALK_DIR: dir });
+  killAfterTest(await pidFrom(join(dir, `${id}.pid`), 'the command to start'));
+
+  context = await open(join(dir, 'profile'));
+  const page = await context.newPage();
+  const dialogs: string[] = [];
+  page.on('dialog', (d) => {
+    dialogs.push(d.message());
+    void d.dismiss();
+  });
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  await page.goto(s.url);
+  await page.fill('#q', id);
+  await page.click('#search button');
+  const live = page.locator('#found pre.output-live');
+  const note = page.locator('#found p.ended');
+  // Still running (it waits for its go file): what it printed so far is on the page.
+  await until(async () => ((await live.count()) > 0 && (await live.textContent())) === `hello ${HTML}\nwarning ${HTML}\n`, 20_000, 'the first lines while it runs');
+  expect((await byId(k.db, new ObjectId(id))).status).toBe('RUNNING');
+  expect(await note.textContent()).toBe('attempt 1 running · live');
+  expect(await live.locator('span.stderr').allTextContents()).toEqual([`warning ${HTML}\n`]);
+  expect(await page.locator('#found dl').textContent()).toContain('priority5');
+
+  await writeFile(join(dir, `${id}.go`), '');
+  await until(async () => (await note.textContent()) === 'attempt 1 ended: ERROR: exit code 3', 20_000, 'the ending');
+  expect(await live.textContent()).toBe(`hello ${HTML}\nwarning ${HTML}\nbye ${HTML}\n`);
+  expect((await w.proc).exitCode).toBe(1);
+  // The order's fields as they are once it ended.
+  await until(async () => (await page.locator('#found dl .badge').textContent()) === 'ERROR', 10_000, 'the status to turn ERROR');
+  expect(await page.locator('img, main script').count()).toBe(0);
+
+  // The cut order: head, the dropped bytes said, the end; stderr marked.
+  await page.fill('#q', big!.toHexString());
+  await page.click('#search button');
+  await until(async () => /ended: DONE \(exit code 0\)$/.test((await note.textContent().catch(() => '')) ?? ''), 20_000, 'the cut order');
+  const dropped = (await live.locator('span.dropped').allTextContents()).join('|');
+  expect(dropped).toMatch(/^\[… [\d,]+ bytes not kept \(--keep-output\) …\]$/);
+  expect(await live.locator('span.stdout').first().textContent()).toBe('first\n');
+  expect(await live.locator('span.stdout').last().textContent()).toBe('last\n');
+  expect(await live.locator('span.stderr').count()).toBeGreaterThan(1);
+  if (process.env.WAITER_SCREENSHOTS) await page.screenshot({ path: join(process.env.WAITER_SCREENSHOTS, 'page-output.png'), fullPage: true });
+
+  // READY per priority beside the READY count, when more than one priority is waiting.
+  await s.call('/api/orders', { method: 'POST', json: [{ arguments: ['p7'], priority: 7 }, { arguments: ['p0'] }] });
+  await until(async () => (await page.locator('#by-prio').textContent()) === 'by priority: 7: 1 · 0: 1', 15_000, 'READY per priority');
+  expect(dialogs).toEqual([]);
+  expect(errors).toEqual([]);
+}, 90_000);

@@ -2,7 +2,7 @@ import { createWriteStream } from 'node:fs';
 import { Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Argv } from 'yargs';
-import { REPORT_COLUMNS, reportWriter } from '../csv.js';
+import { LATER_COLUMNS, REPORT_COLUMNS, reportWriter } from '../csv.js';
 import { namedFields, type Order, type State } from '../order.js';
 import { progress } from '../progress.js';
 import { orderReport } from '../report.js';
@@ -33,7 +33,7 @@ export function options(argv: Record<string, unknown>): ExtractOptions {
   return o;
 }
 
-/** One report row: the columns of REPORT_COLUMNS; empty for what the order does not have. */
+/** One report row: the columns of REPORT_COLUMNS and LATER_COLUMNS; empty for what the order does not have (priority: 0, its default). */
 export function reportRow(o: Order): Record<string, string | number> {
   return {
     _id: o._id.toHexString(),
@@ -46,6 +46,7 @@ export function reportRow(o: Order): Record<string, string | number> {
     exit_code: o.exitCode ?? '',
     attempts: o.attempts ?? 0,
     workdir: o.workdir ?? '',
+    priority: o.priority ?? 0,
   };
 }
 
@@ -55,7 +56,8 @@ export function reportRow(o: Order): Record<string, string | number> {
  */
 export function namedColumns(all: Map<string, string[]>) {
   const names = [...new Set([...all.values()].flat())];
-  const header = names.map((n) => ((REPORT_COLUMNS as readonly string[]).includes(n) ? `arg_${n}` : n));
+  const fixed: readonly string[] = [...REPORT_COLUMNS, ...LATER_COLUMNS];
+  const header = names.map((n) => (fixed.includes(n) ? `arg_${n}` : n));
   return { names, header };
 }
 

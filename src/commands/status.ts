@@ -14,7 +14,7 @@ export function builder(y: Argv) {
     .option('json', {
       type: 'boolean',
       describe:
-        'Print one JSON object: the counts READY, RUNNING, DONE, ERROR, total, stale, notYetDue, nextDue, and pace1m, pace10m, medianRunSeconds, waiters, etaSeconds, eta, etaReason (why there is none: nothing READY, no live waiters, no finished orders in the last 10 minutes)',
+        'Print one JSON object: the counts READY, RUNNING, DONE, ERROR, total, stale, notYetDue, nextDue, and pace1m, pace10m, medianRunSeconds, waiters, etaSeconds, eta, etaReason (why there is none: nothing READY, no live waiters, no finished orders in the last 10 minutes), readyByPriority ([{priority, READY}], highest first)',
     })
     .option('watch', { type: 'string', describe: 'Refresh every interval (default 2s) until Ctrl-C: in place on a terminal, one line each otherwise' });
 }
@@ -54,6 +54,7 @@ export function render(r: StatusReport): string[] {
           : '';
     return `${label.padEnd(8)} ${String(n).padStart(width)}${note}`;
   });
+  lines.splice(1, 0, ...byPriority(r));
   lines.push('');
   lines.push(`pace     ${perMinute(r.pace1m)} over the last minute, ${perMinute(r.pace10m)} over 10 minutes`);
   lines.push(`median   ${r.medianRunSeconds === null ? 'no finished orders yet' : `${span(r.medianRunSeconds * 1000)} per order (the last ${MEDIAN_OF} finished)`}`);
@@ -68,6 +69,14 @@ export function oneLine(r: StatusReport, now: Date): string {
   const counts = [...STATES, 'total', 'stale'].map((s) => `${s} ${r[s as keyof StatusReport] as number}`).join(' ') + due;
   const median = r.medianRunSeconds === null ? '-' : span(r.medianRunSeconds * 1000);
   return `${now.toISOString()} ${counts} | pace ${perMinute(r.pace1m)} (1m) ${perMinute(r.pace10m)} (10m) | median ${median} | waiters ${r.waiters} | ETA ${eta(r)}`;
+}
+
+/** Under READY, one line per priority, when more than one is in use (issue 15). */
+function byPriority(r: StatusReport): string[] {
+  const p = r.readyByPriority ?? [];
+  if (p.length < 2) return [];
+  const width = Math.max(...p.map((x) => String(x.READY).length));
+  return p.map((x) => `  priority ${String(x.priority).padEnd(6)} ${String(x.READY).padStart(width)}`);
 }
 
 function perMinute(n: number): string {

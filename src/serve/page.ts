@@ -4,8 +4,9 @@
 // through textContent (never innerHTML), and the Content-Security-Policy allows no
 // script but this one, by hash.
 import { createHash } from 'node:crypto';
+import { OUTPUT_CSS, OUTPUT_JS } from './page-output.js';
 
-const CSS = String.raw`
+const BASE_CSS = String.raw`
 :root { --bg:#f6f7f9; --card:#fff; --fg:#1c2330; --dim:#667085; --line:#e4e7ec;
   --ready:#7c8aa5; --running:#e2a100; --done:#2f9e5b; --error:#d64545; --stale:#9b59b6; --accent:#2f6fde; }
 @media (prefers-color-scheme: dark) { :root { --bg:#11151c; --card:#1a202a; --fg:#e6e9ef; --dim:#98a2b3; --line:#2b3340; --accent:#6d9cf0; } }
@@ -74,7 +75,7 @@ dd { margin:0; word-break:break-all; }
 }
 `;
 
-const JS = String.raw`
+const BASE_JS = String.raw`
 'use strict';
 var STATES = ['READY', 'RUNNING', 'DONE', 'ERROR'];
 var COLORS = { READY: 'var(--ready)', RUNNING: 'var(--running)', DONE: 'var(--done)', ERROR: 'var(--error)' };
@@ -138,6 +139,8 @@ function drawCounts(s) {
   STATES.forEach(function (st) { $('count-' + st).textContent = num(s[st]); });
   $('count-total').textContent = num(s.total);
   $('stale').textContent = s.stale ? '(' + num(s.stale) + ' stale)' : '';
+  var p = s.readyByPriority || [];
+  $('by-prio').textContent = p.length > 1 ? 'by priority: ' + p.map(function (x) { return x.priority + ': ' + num(x.READY); }).join(' · ') : '';
   $('later').textContent = s.notYetDue ? '(' + num(s.notYetDue) + ' not yet due' + (s.nextDue ? ', next ' + when(s.nextDue) : '') + ')' : '';
   $('pace10').textContent = s.pace10m == null ? '–' : s.pace10m.toFixed(1) + ' /min';
   $('pace1').textContent = s.pace1m == null ? '–' : s.pace1m.toFixed(1) + ' /min';
@@ -199,7 +202,7 @@ function drawFailed(orders) {
   $('no-failed').hidden = orders.length > 0;
   orders.forEach(function (o) {
     list.appendChild(el('li', { 'data-id': o._id }, [
-      el('div', null, [idLink(o._id), el('span', { cls: 'dim small', text: '  ' + when(o.stop) + (o.waiter ? ' · ' + o.waiter : '') })]),
+      el('div', null, [idLink(o._id), el('span', { cls: 'dim small', text: '  ' + when(o.stop) + (o.waiter ? ' · ' + o.waiter : '') + (o.priority ? ' · priority ' + o.priority : '') })]),
       el('div', { cls: 'mono small', text: JSON.stringify(o.arguments) }),
       el('div', { cls: 'err', text: o.error || 'failed' }),
       o.output ? el('pre', { cls: 'output', text: tail(o.output, 12) }) : null,
@@ -209,33 +212,57 @@ function drawFailed(orders) {
 function tail(text, lines) { var a = text.replace(/\n$/, '').split('\n'); return a.slice(-lines).join('\n'); }
 
 function show(id) {
+  id = id.trim();
   $('q').value = id;
   var out = $('found');
+  following++; // the order shown before stops being followed
   out.replaceChildren(el('p', { cls: 'dim', text: 'looking…' }));
-  api('/api/orders/' + encodeURIComponent(id.trim())).then(function (o) {
-    var rows = [
-      ['status', el('span', { cls: 'badge ' + o.status, text: o.status })],
-      ['arguments', el('code', { text: JSON.stringify(o.arguments) })],
-      ['attempts', String(o.attempts)],
-      ['waiter', o.waiter || '–'],
-      ['start', when(o.start)],
-      ['stop', when(o.stop)],
-      ['duration', o.start && o.stop ? dur((Date.parse(o.stop) - Date.parse(o.start)) / 1000) : '–'],
-    ];
-    if (o.exitCode != null) rows.push(['exit code', String(o.exitCode)]);
-    if (o.signal) rows.push(['signal', o.signal]);
-    if (o.error) rows.push(['error', el('span', { cls: 'err', text: o.error })]);
-    var dl = el('dl');
-    rows.forEach(function (r) { dl.appendChild(el('dt', { text: r[0] })); dl.appendChild(el('dd', null, [r[1]])); });
-    var hist = (o.history || []).map(function (h) {
-      return el('li', { text: '#' + h.attempt + ' ' + h.result + ' by ' + h.waiter + ', ' + when(h.start) + ' → ' + clock(h.stop) +
-        ' (' + lasted(h) + ')' + (h.exitCode != null ? ', exit ' + h.exitCode : '') + (h.error ? ', ' + h.error : '') });
-    });
-    var parts = [el('div', { cls: 'mono small', text: o._id }), dl];
-    if (hist.length) parts.push(el('h2', { text: 'attempts', cls: 'sub' }), el('ol', { cls: 'history small' }, hist));
-    if (o.output) parts.push(el('h2', { text: 'output (tail)', cls: 'sub' }), el('pre', { cls: 'output', text: o.output }));
+  api('/api/orders/' + encodeURIComponent(id)).then(function (o) {
+    var details = el('div');
+    var live = el('div');
+    var tailBox = el('div');
+    details.replaceChildren.apply(details, orderParts(o));
+    var parts = [details];
+    if (o.status === 'READY' || o.status === 'RUNNING' || (o.attempts || 0) > 0) {
+      parts.push(el('h2', { text: 'output', cls: 'sub' }), live, tailBox);
+      // The live output of the last attempt; none kept (an older waiter, --keep-output 0): the tail the order keeps.
+      followOutput(o._id, live, function (any, r) {
+        if (!any && r.ended) {
+          live.replaceChildren();
+          tailBox.replaceChildren(o.output ? el('pre', { cls: 'output', text: o.output }) : el('p', { cls: 'dim small', text: 'no output kept' }));
+        }
+      }, function (r, whileShown) {
+        // Ended while shown: the order's fields as they are now (status, exit code, attempts).
+        if (!whileShown) return;
+        api('/api/orders/' + encodeURIComponent(id)).then(function (now) { details.replaceChildren.apply(details, orderParts(now)); }, function () {});
+      });
+    }
     out.replaceChildren.apply(out, parts);
   }).catch(function (e) { out.replaceChildren(el('p', { cls: 'err', text: e.message })); });
+}
+function orderParts(o) {
+  var rows = [
+    ['status', el('span', { cls: 'badge ' + o.status, text: o.status })],
+    ['priority', o.priority ? String(o.priority) : '0 (default)'],
+    ['arguments', el('code', { text: JSON.stringify(o.arguments) })],
+    ['attempts', String(o.attempts)],
+    ['waiter', o.waiter || '–'],
+    ['start', when(o.start)],
+    ['stop', when(o.stop)],
+    ['duration', o.start && o.stop ? dur((Date.parse(o.stop) - Date.parse(o.start)) / 1000) : '–'],
+  ];
+  if (o.exitCode != null) rows.push(['exit code', String(o.exitCode)]);
+  if (o.signal) rows.push(['signal', o.signal]);
+  if (o.error) rows.push(['error', el('span', { cls: 'err', text: o.error })]);
+  var dl = el('dl');
+  rows.forEach(function (r) { dl.appendChild(el('dt', { text: r[0] })); dl.appendChild(el('dd', null, [r[1]])); });
+  var hist = (o.history || []).map(function (h) {
+    return el('li', { text: '#' + h.attempt + ' ' + h.result + ' by ' + h.waiter + ', ' + when(h.start) + ' → ' + clock(h.stop) +
+      ' (' + lasted(h) + ')' + (h.exitCode != null ? ', exit ' + h.exitCode : '') + (h.error ? ', ' + h.error : '') });
+  });
+  var parts = [el('div', { cls: 'mono small', text: o._id }), dl];
+  if (hist.length) parts.push(el('h2', { text: 'attempts', cls: 'sub' }), el('ol', { cls: 'history small' }, hist));
+  return parts;
 }
 
 var busy = false;
@@ -287,7 +314,7 @@ const BODY = String.raw`
 <section class="wide" aria-labelledby="h-orders"><h2 id="h-orders">Orders</h2>
   <div class="bar" id="bar" role="img" aria-label="orders by state"></div>
   <div class="legend">
-    <div><i class="READY"></i>READY <b id="count-READY">–</b> <span class="dim small" id="later"></span></div>
+    <div><i class="READY"></i>READY <b id="count-READY">–</b> <span class="dim small" id="later"></span> <span class="dim small" id="by-prio"></span></div>
     <div><i class="RUNNING"></i>RUNNING <b id="count-RUNNING">–</b> <span class="dim small" id="stale"></span></div>
     <div><i class="DONE"></i>DONE <b id="count-DONE">–</b></div>
     <div><i class="ERROR"></i>ERROR <b id="count-ERROR">–</b></div>
@@ -321,6 +348,9 @@ const BODY = String.raw`
 </section>
 </main>
 `;
+
+const CSS = BASE_CSS + OUTPUT_CSS;
+const JS = BASE_JS + OUTPUT_JS;
 
 const sha256 = (text: string) => `'sha256-${createHash('sha256').update(text).digest('base64')}'`;
 
