@@ -3,7 +3,7 @@
 // list and serve them, clean leaves no chunk behind. Real server, real processes.
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { readFile, readdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -77,18 +77,20 @@ describe('deliver --collect and waiter gather', () => {
     expect(show).toMatch(/ {2}out\/big\.csv +19\.1 MiB {2}#1/);
     expect((await waiter(k, ['status'])).stdout).toMatch(/stored {3}.* of live output \(\d+ documents?\), 19\.1 MiB in 3 result files/);
 
-    const s = await serve(k);
-    const list = await s.call(`/api/orders/${hex}/files`);
+    const s = await serve(k, ['--token', 'correct-horse-battery']);
+    const token = 'correct-horse-battery';
+    expect((await s.call(`/api/orders/${hex}/files`)).status).toBe(401); // the token rules of every read
+    const list = await s.call(`/api/orders/${hex}/files`, { token });
     expect(list.body.files.map((f: { path: string; size: number; attempt: number }) => [f.path, f.size, f.attempt])).toEqual([
       ['out/a b.csv', 8, 1],
       ['out/big.csv', 20_000_000, 1],
       ['out/ünï cödé ✓.csv', 6, 1],
     ]);
-    const one = await s.call(`/api/orders/${hex}/files/out/${encodeURIComponent('ünï cödé ✓.csv')}`);
+    const one = await s.call(`/api/orders/${hex}/files/out/${encodeURIComponent('ünï cödé ✓.csv')}`, { token });
     expect([one.status, one.text, one.headers.get('content-type')]).toEqual([200, 'ü,ñ\n', 'application/octet-stream']);
-    const big = await fetch(new URL(`/api/orders/${hex}/files/out/big.csv`, s.url));
+    const big = await fetch(new URL(`/api/orders/${hex}/files/out/big.csv`, s.url), { headers: { authorization: `Bearer ${token}` } });
     expect(sha(Buffer.from(await big.arrayBuffer()))).toBe(sha(made.get('out/big.csv')!));
-    expect((await s.call(`/api/orders/${hex}/files/out/nope.csv`)).status).toBe(404);
+    expect((await s.call(`/api/orders/${hex}/files/out/nope.csv`, { token })).status).toBe(404);
 
     expect((await waiter(k, ['clean', '--outputs'])).stdout).toMatch(/and 3 result files; the orders are kept\.$/);
     expect([await files().countDocuments(), await chunks().countDocuments(), await k.db.collection('orders').countDocuments()]).toEqual([0, 0, 1]);
@@ -106,12 +108,20 @@ describe('deliver --collect and waiter gather', () => {
     await put(join(dir, 'abs'), 'evil');
     await put('a/./b', 'evil');
     await put('ok/fine.txt', 'fine');
+    await put('link/x.txt', 'evil');
+    await put('link/deeper/y.txt', 'evil');
     const out = join(dir, 'd', 'e');
+    // A folder inside -o that is a symlink out of it (left by someone, or an earlier run).
+    await mkdir(join(out, id!.toHexString()), { recursive: true });
+    await mkdir(join(dir, 'outside'));
+    await symlink(join(dir, 'outside'), join(out, id!.toHexString(), 'link'));
     const g = await waiter(k, ['gather', '-o', out]);
     expect(g.exitCode).toBe(1);
-    expect(g.stdout).toBe(`Gathered 1 file (4 B) of 1 order into ${out}; 0 already there; 3 refused.`);
+    expect(g.stdout).toBe(`Gathered 1 file (4 B) of 1 order into ${out}; 0 already there; 5 refused.`);
     expect(g.stderr).toContain(`waiter: gather: refused ${id!.toHexString()}/"../../etc/x": not a plain relative path (nothing written)`);
+    expect(g.stderr).toContain(`waiter: gather: refused ${id!.toHexString()}/link/deeper/y.txt: a folder on its way in ${out} is a symlink or not a folder`);
     expect([...(await tree(join(dir, 'd'))).keys()]).toEqual([`e/${id!.toHexString()}/ok/fine.txt`]);
+    expect(await readdir(join(dir, 'outside'))).toEqual([]);
     expect(existsSync(join(dir, 'abs'))).toBe(false);
     expect(existsSync(join(out, '..', '..', 'etc'))).toBe(false);
   });
@@ -129,6 +139,25 @@ describe('deliver --collect and waiter gather', () => {
 
     expect((await waiter(k, ['clean', '--status', 'DONE'])).stdout).toBe('Cleaned 1 order.');
     expect([await files().countDocuments(), await chunks().countDocuments()]).toEqual([0, 0]);
+  });
+
+  test('--collect-on always also collects after a failed run, whose own error stands; gather takes the newest attempt that has files', async () => {
+    const dir = await tempDir('always');
+    const [id] = await addOrders(k.db, [['x']]);
+    const run = (attempt: string) =>
+      waiter(k, ['deliver', '--max-attempts', '2', '--workdir', join(dir, '{hash}'), '--collect', '*.txt', '--collect-on', 'always', '--shell', `printf ${attempt} > "$WAITER_ATTEMPT.txt"; printf ${attempt} > last.txt; exit 3`]);
+    expect((await run('one')).exitCode).toBe(1);
+    const order = await byId(k.db, id!);
+    expect([order.status, order.error, order.attempts]).toEqual(['ERROR', 'exit code 3', 2]);
+    expect((await files().find({}, { sort: { 'metadata.attempt': 1, filename: 1 } }).toArray()).map((f) => [f.metadata.attempt, f.filename])).toEqual([
+      [1, '1.txt'],
+      [1, 'last.txt'],
+      [2, '1.txt'], // the folder is the same for both attempts
+      [2, '2.txt'],
+      [2, 'last.txt'],
+    ]);
+    const out = join(dir, 'd');
+    expect((await waiter(k, ['gather', '-o', out, id!.toHexString()])).stdout).toBe(`Gathered 3 files (9 B) of 1 order into ${out}; 0 already there.`);
   });
 
   test('--collect needs --workdir; a glob leaving the folder is refused at the door (exit 2, naming the option)', async () => {

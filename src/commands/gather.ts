@@ -2,11 +2,11 @@
 // <dir>/<order id>/<path>, streamed (one GridFS chunk in memory at a time), resumable
 // (a file already there with the same length and SHA-256 is skipped), never outside
 // <dir>: a stored name that is absolute or has an empty, '.' or '..' part is refused,
-// and a folder inside <dir> that is a symlink out of it is refused too.
+// and so is one whose way in <dir> goes through a symlink.
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { lstat, mkdir, realpath, rename, rm } from 'node:fs/promises';
-import { dirname, join, resolve, sep } from 'node:path';
+import { lstat, mkdir, rename, rm } from 'node:fs/promises';
+import { join, resolve, sep } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Writable } from 'node:stream';
@@ -71,7 +71,6 @@ interface Tally {
 export async function run(g: Globals, o: GatherOptions, io: IO): Promise<CommandResult> {
   const root = resolve(o.out);
   await mkdir(root, { recursive: true });
-  const rootReal = await realpath(root);
   const t: Tally = { written: 0, bytes: 0, skipped: 0, refused: 0, orders: 0 };
   const line = progressLine(io.stderr, t);
   const warn = (s: string) => {
@@ -91,11 +90,9 @@ export async function run(g: Globals, o: GatherOptions, io: IO): Promise<Command
             warn(`refused ${id}/${printable(JSON.stringify(f.metadata.path ?? f.filename))}: not a plain relative path (nothing written)`);
             continue;
           }
-          await mkdir(dirname(target), { recursive: true });
-          const real = await realpath(dirname(target));
-          if (real !== rootReal && !real.startsWith(rootReal + sep)) {
+          if (!(await folders(root, [id, ...parts!.slice(0, -1)]))) {
             t.refused++;
-            warn(`refused ${id}/${printable(f.metadata.path)}: its folder in ${o.out} leads outside it (a symlink)`);
+            warn(`refused ${id}/${printable(f.metadata.path)}: a folder on its way in ${o.out} is a symlink or not a folder`);
             continue;
           }
           if (await same(target, f)) t.skipped++;
@@ -154,6 +151,28 @@ async function* groups(k: Kitchen, o: GatherOptions): AsyncGenerator<StoredFile[
   }
 }
 
+/**
+ * Makes the folders below root one at a time, none through a symlink: false when one
+ * on the way is a symlink (even one pointing inside) or not a folder. So nothing is
+ * made or written outside root, whatever was left in it.
+ */
+async function folders(root: string, parts: string[]): Promise<boolean> {
+  let cur = root;
+  for (const p of parts) {
+    cur = join(cur, p);
+    const st = await lstat(cur).catch(() => undefined);
+    if (!st) {
+      await mkdir(cur).catch((err: NodeJS.ErrnoException) => {
+        if (err.code !== 'EEXIST') throw err;
+      });
+      if ((await lstat(cur)).isDirectory()) continue;
+      return false;
+    }
+    if (!st.isDirectory()) return false;
+  }
+  return true;
+}
+
 /** Already there: a regular file (not a link) of the same length and SHA-256. */
 async function same(target: string, f: StoredFile): Promise<boolean> {
   const st = await lstat(target).catch(() => undefined);
@@ -174,7 +193,9 @@ async function fetch(k: Kitchen, f: StoredFile, target: string): Promise<void> {
     },
   });
   try {
-    await pipeline(k.files.open(f._id), hashing, createWriteStream(part, { flags: 'w' }));
+    // A left-over part (or a symlink by that name) goes first; 'wx' then creates it anew, following no link.
+    await rm(part, { force: true });
+    await pipeline(k.files.open(f._id), hashing, createWriteStream(part, { flags: 'wx' }));
     const got = h.digest('hex');
     if (f.metadata.sha256 && got !== f.metadata.sha256) throw new Error(`${f.metadata.path}: stored content does not match its SHA-256 (${got} vs ${f.metadata.sha256})`);
     await rename(part, target);
