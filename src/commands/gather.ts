@@ -195,7 +195,7 @@ async function fetch(k: Kitchen, f: StoredFile, target: string): Promise<void> {
   try {
     // A left-over part (or a symlink by that name) goes first; 'wx' then creates it anew, following no link.
     await rm(part, { force: true });
-    await pipeline(k.files.open(f._id), hashing, createWriteStream(part, { flags: 'wx' }));
+    await pipeline(k.files.open(f), hashing, createWriteStream(part, { flags: 'wx' }));
     const got = h.digest('hex');
     if (f.metadata.sha256 && got !== f.metadata.sha256) throw new Error(`${f.metadata.path}: stored content does not match its SHA-256 (${got} vs ${f.metadata.sha256})`);
     await rename(part, target);

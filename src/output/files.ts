@@ -9,7 +9,7 @@
 // Files are kept per attempt (a new attempt never overwrites an older one's);
 // gather takes, per order, the newest attempt that has files (latest()).
 // Reads are ranges of the index {metadata.order: 1, metadata.attempt: 1, filename: 1}.
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { GridFSBucket, type Collection, type Db, type Document, type GridFSFile, type ObjectId } from 'mongodb';
 
 export interface FileMeta {
@@ -22,6 +22,8 @@ export interface FileMeta {
 
 export type StoredFile = GridFSFile & { metadata: FileMeta };
 
+/** Chunks per read of a file: 64 × 255 KiB, just under a 16 MiB batch (MongoDB's own batch limit); fewer reads matter on FerretDB v1, which scans the chunks for each. */
+const SEGMENT_CHUNKS = 64;
 /** How many order ids one command names (an $in of thousands is slow on FerretDB v1). */
 const BATCH = 500;
 
@@ -87,9 +89,23 @@ export class FileStore {
     return f ?? null;
   }
 
-  /** The content of one stored file, streamed chunk by chunk (bounded memory). */
-  open(id: ObjectId): Readable {
-    return this.bucket.openDownloadStream(id);
+  /**
+   * The content of one stored file, streamed in segments of SEGMENT_CHUNKS chunks, each
+   * its own GridFS read (a limited cursor): memory stays at one segment, and no reply
+   * is large (FerretDB v1 answered a 100 MB file's chunk cursor with one message over the
+   * wire protocol's 48 MB, which closes the connection).
+   */
+  open(f: Pick<StoredFile, '_id' | 'length' | 'chunkSize'>): Readable {
+    const bucket = this.bucket;
+    const step = SEGMENT_CHUNKS * f.chunkSize;
+    return Readable.from(
+      (async function* () {
+        for (let start = 0; start < f.length; start += step) {
+          for await (const b of bucket.openDownloadStream(f._id, { start, end: Math.min(f.length, start + step) })) yield b as Buffer;
+        }
+      })(),
+      { objectMode: false },
+    );
   }
 
   /**

@@ -42,7 +42,7 @@ export function filesRoute(app: Hono, k: Kitchen, list: string): void {
     const f = await k.guard('find the file', () => k.files.one(id, path, a === undefined ? undefined : Number(a)));
     if (!f) throw new HttpError(404, `order ${id.toHexString()} has no file ${JSON.stringify(path)}${a ? ` of attempt ${a}` : ''}`);
     const name = path.split('/').at(-1) ?? 'file';
-    return c.body(Readable.toWeb(k.files.open(f._id)) as ReadableStream, 200, {
+    return c.body(Readable.toWeb(k.files.open(f)) as ReadableStream, 200, {
       'Content-Type': 'application/octet-stream',
       'Content-Length': String(f.length),
       'Content-Disposition': `attachment; filename*=UTF-8''${encodeURIComponent(name)}`,
