@@ -7,6 +7,7 @@ import * as clean from './commands/clean.js';
 import { globals, type CommandResult, type IO } from './commands/common.js';
 import * as deliver from './commands/deliver.js';
 import * as extract from './commands/extract.js';
+import * as gather from './commands/gather.js';
 import * as load from './commands/load.js';
 import * as logs from './commands/logs.js';
 import * as reset from './commands/reset.js';
@@ -142,6 +143,9 @@ export async function main(args: string[], io: IO): Promise<number> {
       const globalsOf = g(a);
       result = await deliver.run(globalsOf, deliver.options(a, [...(a.command ? [String(a.command)] : []), ...rest], globalsOf), io, deliver.graceOf(a), deliver.dryRunOf(a));
     })
+    .command('gather [ids..]', gather.describe, gather.builder, async (a) => {
+      result = await gather.run(g(a), gather.options(a), io);
+    })
     .command('reset', reset.describe, reset.builder, async (a) => {
       result = await reset.run(g(a), reset.options(a), io);
     })
@@ -159,7 +163,7 @@ export async function main(args: string[], io: IO): Promise<number> {
       defaults((_err, found) => done(completions(current, found ?? [], optionKeys(cli)))),
     )
     .recommendCommands()
-    .demandCommand(1, 'Name a command: load, add, status, waiters, show, logs, deliver, reset, extract, clean, serve or completion')
+    .demandCommand(1, 'Name a command: load, add, status, waiters, show, logs, deliver, gather, reset, extract, clean, serve or completion')
     .strict()
     .epilogue(EPILOGUE)
     .exitProcess(false)

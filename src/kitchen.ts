@@ -43,6 +43,7 @@ import { ConnectionString } from 'mongodb-connection-string-url';
 import { KitchenError, UsageError } from './errors.js';
 import { HISTORY_LIMIT, PRIO_RUNNING, STATES, canTransition, shortHash, uniqueKey, type Attempt, type Order, type State } from './order.js';
 import type { WaiterDoc } from './fleet.js';
+import { FileStore } from './output/files.js';
 import { OutputStore } from './output/store.js';
 import { readyByPriority, type PriorityCount } from './kitchen/priorities.js';
 
@@ -170,6 +171,8 @@ export class Kitchen {
   readonly waiters: Collection<WaiterDoc>;
   /** Live output of orders, beside the list: `<list>.output` (queries in src/output/store.ts). */
   readonly outputs: OutputStore;
+  /** Result files of orders (deliver --collect): the GridFS bucket `<list>.results` (queries in src/output/files.ts). */
+  readonly files: FileStore;
   private uniqueIndexed = false;
 
   private constructor(
@@ -179,6 +182,7 @@ export class Kitchen {
   ) {
     this.waiters = orders.db.collection<WaiterDoc>(`${orders.collectionName}.waiters`);
     this.outputs = new OutputStore(orders.db, orders.collectionName);
+    this.files = new FileStore(orders.db, orders.collectionName);
   }
 
   /** Connects (≤ 10 s) or throws a KitchenError naming host and database, never the password. */
@@ -602,17 +606,21 @@ export class Kitchen {
    * on FerretDB v1 ("too many SQL variables"), and a range is cheap to match on both
    * servers (an $in of thousands of ids is not, on FerretDB). Returns how many.
    * A whole clean (no state) also empties `<list>.waiters`, `<list>.columns` and
-   * `<list>.output`; a clean of one state deletes the output of the orders it deletes.
+   * `<list>.output` and the `<list>.results` files; a clean of one state deletes the
+   * output and files of the orders it deletes.
    */
   async clean(status?: State): Promise<number> {
     const filter: Filter<Order> = status ? { status } : {};
     let deleted = 0;
     // Their output goes first (ids of the range, then the orders): an interrupted clean leaves orders, never orphaned output.
     const outputs = status !== undefined && (await this.outputs.any());
+    const files = status !== undefined && (await this.files.any());
     for (;;) {
       const [last] = await this.orders.find(filter, { projection: { _id: 1 } }).sort({ _id: 1 }).skip(CLEAN_BATCH - 1).limit(1).toArray();
       const range: Filter<Order> = last ? { ...filter, _id: { $lte: last._id } } : filter;
-      if (outputs) await this.outputs.removeFor((await this.orders.find(range, { projection: { _id: 1 } }).toArray()).map((o) => o._id));
+      const ids = outputs || files ? (await this.orders.find(range, { projection: { _id: 1 } }).toArray()).map((o) => o._id) : [];
+      if (outputs) await this.outputs.removeFor(ids);
+      if (files) await this.files.removeFor(ids);
       const r = await this.orders.deleteMany(range);
       deleted += r.deletedCount;
       if (!last) break;
@@ -622,6 +630,7 @@ export class Kitchen {
     // left behind, extract would print them as columns of the next, plain load).
     if (!status) {
       await this.outputs.removeAll();
+      await this.files.removeAll();
       await this.waiters.deleteMany({});
       await this.columnDocs.deleteMany({});
     }
@@ -629,24 +638,42 @@ export class Kitchen {
   }
 
   /**
-   * clean --outputs: frees the live output of the orders of one state (all states
+   * clean --outputs: frees the live output and result files of the orders of one state (all states
    * without it) that finished before `before` (any time without it), keeping the
    * orders. No filter at all: every output document of the list, one deleteMany.
    * With `before`: finished orders only, ranges of {status: 1, stop: 1}; the ids are
    * streamed (_id only), their slots deleted 500 order ids at a time.
    */
-  async cleanOutputs(opts: { status?: State; before?: Date }): Promise<{ orders?: number; slots: number }> {
+  async cleanOutputs(opts: { status?: State; before?: Date }): Promise<{ orders?: number; slots: number; files: number }> {
     if (!opts.status && !opts.before) {
       const slots = (await this.outputs.docs.deleteMany({})).deletedCount;
-      return { slots };
+      return { slots, files: await this.files.removeAll() };
     }
     const filter: Filter<Order> = opts.before
       ? { status: opts.status ? opts.status : { $in: ['DONE', 'ERROR'] }, stop: { $lt: opts.before } }
       : { status: opts.status! };
-    const ids = (async function* (cursor) {
-      for await (const o of cursor) yield o._id;
-    })(this.orders.find(filter, { projection: { _id: 1 } }));
-    return this.outputs.removeMatching(ids);
+    // Ids streamed (_id only), output and files deleted per 1,000 of them.
+    let orders = 0;
+    let slots = 0;
+    let files = 0;
+    let page: ObjectId[] = [];
+    const flush = async () => {
+      slots += await this.outputs.removeFor(page);
+      files += await this.files.removeFor(page);
+      page = [];
+    };
+    for await (const o of this.orders.find(filter, { projection: { _id: 1 } })) {
+      page.push(o._id);
+      orders++;
+      if (page.length === 1000) await flush();
+    }
+    await flush();
+    return { orders, slots, files };
+  }
+
+  /** The ids of the orders in one state, streamed (_id only): a range of {status, _id} (gather --status). */
+  idsIn(status: State): AsyncIterable<{ _id: ObjectId }> {
+    return this.orders.find({ status }, { projection: { _id: 1 } }).sort({ status: 1, _id: 1 });
   }
 
   // ---- The fleet view: orders one by one, pace, the waiter registry ----------------

@@ -4,12 +4,12 @@ import { duration, print, state, withKitchen, type CommandResult, type Globals, 
 import type { State } from '../order.js';
 import { counted } from '../words.js';
 
-export const describe = 'Delete the orders of the list (only those of one state with --status); --outputs frees their live output and keeps them';
+export const describe = 'Delete the orders of the list (only those of one state with --status); --outputs frees their live output and result files and keeps them';
 
 export function builder(y: Argv) {
   return y
     .option('status', { type: 'string', describe: 'Only orders in this state (READY, RUNNING, DONE, ERROR)' })
-    .option('outputs', { type: 'boolean', describe: 'Keep the orders; delete only their live output (waiter logs)' })
+    .option('outputs', { type: 'boolean', describe: 'Keep the orders; delete only their live output (waiter logs) and result files (waiter gather)' })
     .option('older-than', { type: 'string', describe: 'With --outputs: only of orders that finished longer ago than this (e.g. 7d)' });
 }
 
@@ -34,7 +34,7 @@ export async function run(g: Globals, o: CleanOptions, io: IO): Promise<CommandR
     const before = o.olderThanMs !== undefined ? new Date(Date.now() - o.olderThanMs) : undefined;
     const r = await withKitchen(g, (k) => k.cleanOutputs({ ...(o.status ? { status: o.status } : {}), ...(before ? { before } : {}) }));
     const of = r.orders === undefined ? 'every order' : counted(r.orders, 'order');
-    print(io.stdout, `Freed the output of ${of} (${counted(r.slots, 'document')}); the orders are kept.`);
+    print(io.stdout, `Freed the output of ${of} (${counted(r.slots, 'document')})${r.files ? ` and ${counted(r.files, 'result file')}` : ''}; the orders are kept.`);
     return {};
   }
   const n = await withKitchen(g, (k) => k.clean(o.status));

@@ -7,6 +7,7 @@ import { Shutdown } from '../deliver/shutdown.js';
 import { UsageError } from '../errors.js';
 import { start } from '../run.js';
 import { DEFAULT_KEEP_BYTES, LiveOutput } from '../output/live.js';
+import { collector, collectOptions, type CollectOptions } from '../output/collector.js';
 import { size } from '../output/size.js';
 import { parseTemplate, placeholdersIn, type Template } from '../template.js';
 import { duration, durationText, positiveInt, print, withKitchen, type CommandResult, type Globals, type IO } from './common.js';
@@ -47,6 +48,9 @@ export const flags: Record<string, Options> = {
   'max-failures-in-a-row': { type: 'string', describe: `Stop this waiter after n failed orders in a row, so a broken box costs the list at most n attempts (default ${DEFAULT_MAX_FAILURES_IN_A_ROW}; 0: never)` },
   'keep-output': { type: 'string', describe: 'Send the output to the kitchen live, keeping at most this much per attempt: the start and the end (default 1MiB; 0: only the last 4 KiB, at the end)' },
   'output-every': { type: 'string', describe: 'With live output: send it at most this often per running order (default 1s)' },
+  collect: { type: 'string', array: true, describe: "With --workdir: after an attempt, store the files of the order's folder matching these globs in the kitchen (waiter gather fetches them), e.g. 'out/*.csv'" },
+  'collect-max': { type: 'string', describe: 'With --collect: at most this much per attempt; more fails the attempt, nothing stored (default 100MiB)' },
+  'collect-on': { type: 'string', choices: ['done', 'always'], describe: 'With --collect: after a DONE attempt only (done, the default), or after failed runs too (always)' },
   'dry-run': { type: 'string', describe: 'Print the argv of the next N orders a claim would take (NDJSON), claiming nothing' },
 };
 
@@ -55,7 +59,7 @@ export function builder(y: Argv) {
 }
 
 /** deliver's options: the loop's, and what the command wires around it (live output). */
-export type DeliverCommandOptions = DeliverOptions & { keepOutput: number; outputEveryMs?: number };
+export type DeliverCommandOptions = DeliverOptions & { keepOutput: number; outputEveryMs?: number; collect?: CollectOptions };
 
 export function options(argv: Record<string, unknown>, rest: string[], g: Globals): DeliverCommandOptions {
   const [command, ...commandArgs] = rest;
@@ -105,6 +109,8 @@ export function options(argv: Record<string, unknown>, rest: string[], g: Global
     if (!o.workdir) throw new UsageError('--save-output needs --workdir (the files go in the order\'s folder)');
     o.saveOutput = true;
   }
+  const collect = collectOptions(argv, o.workdir !== undefined);
+  if (collect) o.collect = collect;
   if (argv.timeout !== undefined) {
     o.timeoutMs = duration('timeout', argv.timeout);
     o.timeoutText = durationText(argv.timeout);
@@ -194,7 +200,8 @@ export async function run(g: Globals, o: DeliverCommandOptions, io: IO, graceMs?
       const info = { name: o.waiter, command: [o.command, ...o.commandArgs], concurrency: o.concurrency, leaseMs: o.leaseMs, heartbeatMs: o.heartbeatMs, prepare };
       const registry = new Registry(kitchen, info, log);
       const output = o.keepOutput > 0 ? (c: Claimed) => new LiveOutput(kitchen.outputs, c.id, c.attempt, { keepBytes: o.keepOutput, ...(o.outputEveryMs ? { flushMs: o.outputEveryMs } : {}) }, log) : undefined;
-      return deliver(o, { kitchen, start, stdout: io.stdout, stderr: io.stderr, log, shutdown, registry, ...(output ? { output } : {}) });
+      const collect = o.collect ? collector(kitchen.files, o.collect, log) : undefined;
+      return deliver(o, { kitchen, start, stdout: io.stdout, stderr: io.stderr, log, shutdown, registry, ...(output ? { output } : {}), ...(collect ? { collect } : {}) });
     });
     print(io.stdout, `${r.stopped ? 'Stopped' : 'Done'}. Delivered ${counted(r.delivered, 'order')}.`);
     if (r.interrupted) log(`waiter: ${counted(r.interrupted, 'interrupted order')} put back READY`);

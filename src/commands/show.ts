@@ -3,6 +3,8 @@ import type { Argv } from 'yargs';
 import { InputError, UsageError } from '../errors.js';
 import { span } from '../fleet.js';
 import { namedFields, orderId, type Attempt, type Order } from '../order.js';
+import type { StoredFile } from '../output/files.js';
+import { sizeText } from '../output/size.js';
 import { orderReport } from '../report.js';
 import { printable } from '../words.js';
 import { print, withKitchen, type CommandResult, type Globals, type IO } from './common.js';
@@ -32,13 +34,13 @@ export function options(argv: Record<string, unknown>): ShowOptions {
 }
 
 export async function run(g: Globals, o: ShowOptions, io: IO): Promise<CommandResult> {
-  const [order, names] = await withKitchen(g, async (k) => {
+  const [order, names, files] = await withKitchen(g, async (k) => {
     const found = await k.order(o.id);
-    return [found, found?.columns ? await k.columns(found.columns) : null] as const;
+    return [found, found?.columns ? await k.columns(found.columns) : null, found && !o.json ? await k.files.of([o.id]) : []] as const;
   });
   if (!order) throw new InputError(`show: no order ${o.id.toHexString()} in list '${g.list}'`);
   const fields = names ? namedFields(names, order.arguments ?? []) : undefined;
-  const lines = o.json ? [JSON.stringify(orderReport(order, names))] : render(order, fields);
+  const lines = o.json ? [JSON.stringify(orderReport(order, names))] : [...render(order, fields), ...filesLines(files)];
   for (const line of lines) print(io.stdout, line);
   return {};
 }
@@ -69,6 +71,16 @@ export function render(o: Order, fields?: Record<string, string>): string[] {
     for (const l of o.output.replace(/\n$/, '').split('\n')) lines.push(`  ${printable(l, '\t')}`);
   }
   return lines;
+}
+
+/** The order's result files (deliver --collect), newest attempt first: path, size, attempt. */
+export function filesLines(files: readonly StoredFile[]): string[] {
+  if (files.length === 0) return [];
+  const sorted = [...files].sort((a, b) => b.metadata.attempt - a.metadata.attempt || (a.filename < b.filename ? -1 : 1));
+  const width = Math.max(...sorted.map((f) => printable(f.metadata.path).length));
+  const sizes = sorted.map((f) => sizeText(f.length));
+  const sw = Math.max(...sizes.map((x) => x.length));
+  return ['', `files (${files.length}; waiter gather writes the newest attempt's):`, ...sorted.map((f, i) => `  ${printable(f.metadata.path).padEnd(width)}  ${sizes[i]!.padStart(sw)}  #${f.metadata.attempt}`)];
 }
 
 /**

@@ -5,6 +5,8 @@ import { span } from '../fleet.js';
 import { Kitchen } from '../kitchen.js';
 import { STATES } from '../order.js';
 import { statusReport, MEDIAN_OF, type StatusReport } from '../report.js';
+import { sizeText } from '../output/size.js';
+import { counted } from '../words.js';
 import { duration, print, withKitchen, type CommandResult, type Globals, type IO } from './common.js';
 
 export const describe = 'Show how many orders are in each state, the pace, the live waiters and an ETA';
@@ -35,9 +37,26 @@ export function options(argv: Record<string, unknown>): StatusOptions {
 
 export async function run(g: Globals, o: StatusOptions, io: IO): Promise<CommandResult> {
   if (o.watchMs !== undefined) return watch(g, o, o.watchMs, io);
-  const r = await withKitchen(g, (k) => statusReport(k));
-  for (const line of o.json ? [JSON.stringify(r)] : render(r)) print(io.stdout, line);
+  const [r, storage] = await withKitchen(g, (k) => Promise.all([statusReport(k), storageOf(k)]));
+  for (const line of o.json ? [JSON.stringify({ ...r, storage })] : [...render(r), storageLine(storage)]) print(io.stdout, line);
   return {};
+}
+
+/** What the list's live output and result files take (status only: each is a scan of its collection, so not in the page's 1 s refresh). */
+export interface Storage {
+  outputBytes: number;
+  outputDocuments: number;
+  fileBytes: number;
+  files: number;
+}
+
+async function storageOf(k: Kitchen): Promise<Storage> {
+  const [out, files] = await Promise.all([k.outputs.usage(), k.files.usage()]);
+  return { outputBytes: out.bytes, outputDocuments: out.documents, fileBytes: files.bytes, files: files.files };
+}
+
+export function storageLine(s: Storage): string {
+  return `stored   ${sizeText(s.outputBytes)} of live output (${counted(s.outputDocuments, 'document')}), ${sizeText(s.fileBytes)} in ${counted(s.files, 'result file')}`;
 }
 
 /** The report for people: counts, then pace, median, waiters and ETA. */

@@ -64,6 +64,8 @@ export interface DeliverDeps {
   registry?: Pick<Registry, 'start' | 'end'>;
   /** Live output (src/output/): a sink per attempt, closed before the attempt is recorded. Optional. */
   output?: (c: Claimed) => LiveSink | undefined;
+  /** Result files (src/output/collect.ts): stores the attempt's files before it is recorded; the error that fails it, if any. Optional. */
+  collect?: (c: Claimed, workdir: string, ok: boolean) => Promise<string | undefined>;
 }
 
 /** Why a waiter stopped itself: its box cannot run orders, or too many failed in a row. */
@@ -343,7 +345,9 @@ class Waiter {
     if (outcome.spawnError !== undefined && isBoxSpawnFailure(outcome.spawnCode, this.program)) {
       return this.handleFailed(c, { kind: 'box', error: outcome.spawnError, ...workdir });
     }
+    const notKept = p.workdir !== undefined && deps.collect ? await deps.collect(c, p.workdir, succeeded(outcome)) : undefined;
     if (!succeeded(outcome)) return this.handleFailed(c, { kind: 'run', error: errorLine(outcome, opts.timeoutText) ?? 'failed', outcome, ...workdir });
+    if (notKept !== undefined) return this.handleFailed(c, { kind: 'run', error: notKept, outcome: { ...outcome, spawnError: notKept }, ...workdir });
     return { c, finish: { status: 'DONE', result: 'DONE', stop: new Date(), output: outcome.output, ...exitOf(outcome), ...workdir } };
   }
 

@@ -16,6 +16,7 @@
 //   read (≤ 2 × 8 + 8 per attempt with the default cap).
 // - Never inside the order document, which stays small; an attempt that was lost or
 //   reset keeps what it sent (attempts are numbered, a new one writes new slots).
+import { sum } from './files.js';
 import { Binary, type AnyBulkWriteOperation, type Collection, type Db, type ObjectId } from 'mongodb';
 
 export type StreamName = 'out' | 'err';
@@ -116,6 +117,16 @@ export class OutputStore {
   /** Deletes every list's output document (a whole clean). */
   async removeAll(): Promise<void> {
     await this.docs.deleteMany({});
+  }
+
+  /**
+   * How much live output the list holds: the bytes kept are the sum of to - from,
+   * summed as two fields in two $group/$sum (FerretDB v1 has no $subtract and sums only
+   * a $group's first accumulator), the count from the collection's metadata.
+   */
+  async usage(): Promise<{ documents: number; bytes: number }> {
+    const [documents, to, from] = await Promise.all([this.docs.estimatedDocumentCount(), sum(this.docs, 'to'), sum(this.docs, 'from')]);
+    return { documents, bytes: to - from };
   }
 
   /** Whether there is any output at all: the collection's metadata, no scan. */

@@ -12,6 +12,7 @@ import { HttpError, PAGE_FAILED, jsonContentType, failedQuery, noQuery, pageQuer
 import { PAGE, PAGE_CSP } from './page.js';
 import { Pace } from './pace.js';
 import { outputRoute } from './output.js';
+import { filesRoute } from './files.js';
 
 /** Largest request body: 10,000 orders of ~800 bytes each. */
 export const MAX_BODY = 8 * 1024 * 1024;
@@ -160,6 +161,7 @@ export function createApp(o: AppOptions): Hono {
   });
 
   outputRoute(app, k, o.list);
+  filesRoute(app, k, o.list);
 
   app.notFound((c) => c.json({ error: `no route ${c.req.method} ${c.req.path}` }, 404));
   app.onError((err, c) => errorResponse(c, err, o.log));

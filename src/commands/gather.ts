@@ -1,0 +1,224 @@
+// waiter gather: the result files of orders (deliver --collect) written to
+// <dir>/<order id>/<path>, streamed (one GridFS chunk in memory at a time), resumable
+// (a file already there with the same length and SHA-256 is skipped), never outside
+// <dir>: a stored name that is absolute or has an empty, '.' or '..' part is refused,
+// and so is one whose way in <dir> goes through a symlink.
+import { createHash } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { lstat, mkdir, rename, rm } from 'node:fs/promises';
+import { join, resolve, sep } from 'node:path';
+import { Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { Writable } from 'node:stream';
+import type { ObjectId } from 'mongodb';
+import type { Argv } from 'yargs';
+import { InputError, UsageError } from '../errors.js';
+import type { Kitchen } from '../kitchen.js';
+import { orderId, type State } from '../order.js';
+import { latest, type StoredFile } from '../output/files.js';
+import { sizeText } from '../output/size.js';
+import { counted, printable } from '../words.js';
+import { print, state, withKitchen, type CommandResult, type Globals, type IO } from './common.js';
+
+export const describe = 'Write the result files of orders (deliver --collect) to <dir>/<order id>/<path>; files already there are skipped';
+
+export function builder(y: Argv) {
+  return y
+    .positional('ids', { type: 'string', array: true, describe: 'Only these orders (24 hex digits each); default: every order with files' })
+    .option('out', { alias: 'o', type: 'string', describe: 'The folder to write into (default: the current one)' })
+    .option('status', { type: 'string', describe: 'Only orders in this state (READY, RUNNING, DONE, ERROR)' });
+}
+
+export interface GatherOptions {
+  out: string;
+  ids?: ObjectId[];
+  status?: State;
+}
+
+export function options(argv: Record<string, unknown>): GatherOptions {
+  const ids = [argv.ids ?? []].flat().map((s) => String(s).trim());
+  const o: GatherOptions = { out: argv.out === undefined ? '.' : String(argv.out) };
+  if (o.out === '') throw new UsageError('--out: empty');
+  if (argv.status !== undefined) o.status = state('status', argv.status);
+  if (ids.length > 0) {
+    if (o.status) throw new UsageError('gather: give order ids or --status, not both');
+    o.ids = ids.map((s) => {
+      try {
+        return orderId(s);
+      } catch (err) {
+        throw err instanceof InputError ? new InputError(`gather: ${err.message}`) : err;
+      }
+    });
+  }
+  return o;
+}
+
+/** The parts of a stored path, or undefined when it could leave the folder (absolute, '', '.', '..', NUL). */
+export function safeParts(name: string): string[] | undefined {
+  if (name === '' || name.includes('\0') || name.startsWith('/')) return undefined;
+  const parts = name.split('/');
+  return parts.some((p) => p === '' || p === '.' || p === '..') ? undefined : parts;
+}
+
+interface Tally {
+  written: number;
+  bytes: number;
+  skipped: number;
+  refused: number;
+  orders: number;
+}
+
+export async function run(g: Globals, o: GatherOptions, io: IO): Promise<CommandResult> {
+  const root = resolve(o.out);
+  await mkdir(root, { recursive: true });
+  const t: Tally = { written: 0, bytes: 0, skipped: 0, refused: 0, orders: 0 };
+  const line = progressLine(io.stderr, t);
+  const warn = (s: string) => {
+    line.clear();
+    io.stderr.write(`waiter: gather: ${s}\n`);
+  };
+  try {
+    await withKitchen(g, async (k) => {
+      for await (const group of groups(k, o)) {
+        t.orders++;
+        for (const f of latest(group)) {
+          const id = f.metadata.order.toHexString();
+          const parts = safeParts(f.metadata.path ?? f.filename);
+          const target = parts ? join(root, id, ...parts) : undefined;
+          if (!target || !target.startsWith(root + sep)) {
+            t.refused++;
+            warn(`refused ${id}/${printable(JSON.stringify(f.metadata.path ?? f.filename))}: not a plain relative path (nothing written)`);
+            continue;
+          }
+          if (!(await folders(root, [id, ...parts!.slice(0, -1)]))) {
+            t.refused++;
+            warn(`refused ${id}/${printable(f.metadata.path)}: a folder on its way in ${o.out} is a symlink or not a folder`);
+            continue;
+          }
+          if (await same(target, f)) t.skipped++;
+          else {
+            await fetch(k, f, target);
+            t.written++;
+            t.bytes += f.length;
+          }
+          line.draw();
+        }
+      }
+    });
+  } finally {
+    line.clear();
+  }
+  print(io.stdout, `Gathered ${counted(t.written, 'file')} (${sizeText(t.bytes)}) of ${counted(t.orders, 'order')} into ${o.out}; ${t.skipped} already there${t.refused ? `; ${t.refused} refused` : ''}.`);
+  return t.refused ? { failedOrders: true } : {};
+}
+
+/** The files, one order at a time (an order's every attempt together; latest() picks). */
+async function* groups(k: Kitchen, o: GatherOptions): AsyncGenerator<StoredFile[]> {
+  const byOrder = function* (files: StoredFile[]) {
+    const m = new Map<string, StoredFile[]>();
+    for (const f of files) {
+      const id = f.metadata.order.toHexString();
+      m.set(id, [...(m.get(id) ?? []), f]);
+    }
+    yield* m.values();
+  };
+  if (o.ids) {
+    yield* byOrder(await k.files.of(o.ids));
+    return;
+  }
+  if (o.status) {
+    let page: ObjectId[] = [];
+    for await (const { _id } of k.idsIn(o.status)) {
+      page.push(_id);
+      if (page.length === 500) {
+        yield* byOrder(await k.files.of(page));
+        page = [];
+      }
+    }
+    yield* byOrder(await k.files.of(page));
+    return;
+  }
+  // Every file: pages of the files collection, ranges of its index (no cursor held while files are written).
+  let after: ObjectId | undefined;
+  for (;;) {
+    const page = await k.files.page(after, 1000);
+    if (page.length === 0) return;
+    const last = page.at(-1)!.metadata.order;
+    // The page's last order may go on in the next page: read it whole.
+    const whole = page.length === 1000 ? [...page.filter((f) => !f.metadata.order.equals(last)), ...(await k.files.of([last]))] : page;
+    yield* byOrder(whole);
+    after = last;
+  }
+}
+
+/**
+ * Makes the folders below root one at a time, none through a symlink: false when one
+ * on the way is a symlink (even one pointing inside) or not a folder. So nothing is
+ * made or written outside root, whatever was left in it.
+ */
+async function folders(root: string, parts: string[]): Promise<boolean> {
+  let cur = root;
+  for (const p of parts) {
+    cur = join(cur, p);
+    const st = await lstat(cur).catch(() => undefined);
+    if (!st) {
+      await mkdir(cur).catch((err: NodeJS.ErrnoException) => {
+        if (err.code !== 'EEXIST') throw err;
+      });
+      if ((await lstat(cur)).isDirectory()) continue;
+      return false;
+    }
+    if (!st.isDirectory()) return false;
+  }
+  return true;
+}
+
+/** Already there: a regular file (not a link) of the same length and SHA-256. */
+async function same(target: string, f: StoredFile): Promise<boolean> {
+  const st = await lstat(target).catch(() => undefined);
+  if (!st?.isFile() || st.size !== f.length || !f.metadata.sha256) return false;
+  const h = createHash('sha256');
+  for await (const b of createReadStream(target)) h.update(b as Buffer);
+  return h.digest('hex') === f.metadata.sha256;
+}
+
+/** Streams one file to `<target>.waiter-part`, checks its SHA-256, then renames it into place. */
+async function fetch(k: Kitchen, f: StoredFile, target: string): Promise<void> {
+  const part = `${target}.waiter-part`;
+  const h = createHash('sha256');
+  const hashing = new Transform({
+    transform(chunk: Buffer, _enc, done) {
+      h.update(chunk);
+      done(null, chunk);
+    },
+  });
+  try {
+    // A left-over part (or a symlink by that name) goes first; 'wx' then creates it anew, following no link.
+    await rm(part, { force: true });
+    await pipeline(k.files.open(f), hashing, createWriteStream(part, { flags: 'wx' }));
+    const got = h.digest('hex');
+    if (f.metadata.sha256 && got !== f.metadata.sha256) throw new Error(`${f.metadata.path}: stored content does not match its SHA-256 (${got} vs ${f.metadata.sha256})`);
+    await rename(part, target);
+  } catch (err) {
+    await rm(part, { force: true });
+    throw err;
+  }
+}
+
+/** One line on a terminal, redrawn at most 10 times a second: files written, bytes, skipped. */
+function progressLine(out: Writable & { isTTY?: boolean }, t: Tally) {
+  let last = 0;
+  let shown = false;
+  return {
+    draw() {
+      if (!out.isTTY || Date.now() - last < 100) return;
+      last = Date.now();
+      shown = true;
+      out.write(`\r\u001b[Kgather: ${counted(t.written, 'file')} (${sizeText(t.bytes)}) written, ${t.skipped} skipped, ${counted(t.orders, 'order')}`);
+    },
+    clear() {
+      if (shown) out.write('\r\u001b[K');
+      shown = false;
+    },
+  };
+}

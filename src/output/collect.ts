@@ -1,0 +1,128 @@
+// deliver --collect <glob>...: after an attempt, the files under the order's folder
+// that match are stored in the kitchen (src/output/files.ts), before the attempt's
+// result is recorded, so an order seen DONE has its files there.
+//
+// - The walk is our own and bounded (MAX_ENTRIES, MAX_DEPTH): it never follows a
+//   symlink (a directory link is not entered, a file link not read), and a file is
+//   opened with O_NOFOLLOW, so a link swapped in after the walk is not read either.
+//   Nothing outside the folder can be reached: globs are relative, `..` is refused at
+//   the door, and the walk only goes down.
+// - Matching is picomatch's (the glob engine of micromatch, fast-glob, tinyglobby).
+// - --collect-max bounds the bytes per attempt: the sizes are summed first; over
+//   the cap nothing is stored and the attempt fails with that error.
+import { createHash } from 'node:crypto';
+import { constants, type Stats } from 'node:fs';
+import { open, opendir } from 'node:fs/promises';
+import { join } from 'node:path';
+import picomatch from 'picomatch';
+import type { ObjectId } from 'mongodb';
+import { UsageError } from '../errors.js';
+import { retrying } from '../deliver/retry.js';
+import type { FileStore } from './files.js';
+import { sizeText } from './size.js';
+import { counted } from '../words.js';
+
+/** Default --collect-max per attempt (README "Result files"). */
+export const DEFAULT_COLLECT_MAX = 100 * 1024 * 1024;
+/** The walk gives up past this many directory entries or this depth (a folder of millions is a mistake, not results). */
+export const MAX_ENTRIES = 100_000;
+export const MAX_DEPTH = 32;
+
+export type CollectOn = 'done' | 'always';
+
+export interface CollectOptions {
+  globs: string[];
+  maxBytes: number;
+  on: CollectOn;
+}
+
+/** Checks the globs at the door: relative, not leaving the folder. */
+export function checkGlobs(globs: string[]): string[] {
+  for (const g of globs) {
+    if (g.trim() === '') throw new UsageError('--collect: an empty glob');
+    if (g.startsWith('/') || /^[A-Za-z]:/.test(g)) throw new UsageError(`--collect: '${g}' is absolute; globs are relative to the order's --workdir folder`);
+    if (g.split(/[\\/]/).includes('..')) throw new UsageError(`--collect: '${g}' leaves the order's folder ('..'); globs match only below it`);
+  }
+  return globs;
+}
+
+interface Found {
+  path: string;
+  full: string;
+  size: number;
+}
+
+/** The regular files below `dir` whose relative posix path matches; symlinks neither entered nor listed. */
+export async function find(dir: string, globs: string[]): Promise<Found[]> {
+  const match = picomatch(globs);
+  const out: Found[] = [];
+  let entries = 0;
+  const walk = async (full: string, rel: string, depth: number): Promise<void> => {
+    if (depth > MAX_DEPTH) throw new Error(`collecting files: deeper than ${MAX_DEPTH} folders at ${rel}`);
+    for await (const e of await opendir(full)) {
+      if (++entries > MAX_ENTRIES) throw new Error(`collecting files: more than ${MAX_ENTRIES} entries in the folder`);
+      const path = rel ? `${rel}/${e.name}` : e.name;
+      // Dirent types come from the entry itself (lstat's view): a symlink is neither.
+      if (e.isDirectory()) await walk(join(full, e.name), path, depth + 1);
+      else if (e.isFile() && match(path)) out.push({ path, full: join(full, e.name), size: 0 });
+    }
+  };
+  await walk(dir, '', 0);
+  return out.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+}
+
+/** Opens a file for reading without following a symlink, and checks it is a regular file. */
+async function openPlain(full: string): Promise<{ fh: Awaited<ReturnType<typeof open>>; st: Stats }> {
+  const fh = await open(full, constants.O_RDONLY | constants.O_NOFOLLOW);
+  const st = await fh.stat();
+  if (!st.isFile()) {
+    await fh.close();
+    throw new Error(`collecting files: ${full} is not a regular file`);
+  }
+  return { fh, st };
+}
+
+async function sha256Of(full: string): Promise<string> {
+  const { fh } = await openPlain(full);
+  const h = createHash('sha256');
+  try {
+    for await (const b of fh.createReadStream({ autoClose: false })) h.update(b as Buffer);
+  } finally {
+    await fh.close();
+  }
+  return h.digest('hex');
+}
+
+export interface Collected {
+  files: number;
+  bytes: number;
+}
+
+/**
+ * Collects one attempt's files. Throws a one-line Error (the attempt's error) when the
+ * files are over the cap or cannot be read or stored; a kitchen outage is ridden out
+ * (retried up to a minute: the attempt's earlier files are deleted first, so a retry
+ * stores each once).
+ */
+export async function collect(store: Pick<FileStore, 'upload' | 'removeFor'>, order: ObjectId, attempt: number, dir: string, o: CollectOptions, log: (line: string) => void): Promise<Collected> {
+  const found = await find(dir, o.globs);
+  for (const f of found) {
+    const { fh, st } = await openPlain(f.full);
+    await fh.close();
+    f.size = st.size;
+  }
+  const bytes = found.reduce((n, f) => n + f.size, 0);
+  if (bytes > o.maxBytes) {
+    throw new Error(`--collect-max ${sizeText(o.maxBytes)}: ${counted(found.length, 'matching file')} of ${sizeText(bytes)} in all; none collected`);
+  }
+  const store1 = async () => {
+    await store.removeFor([order], attempt);
+    for (const f of found) {
+      const sha256 = await sha256Of(f.full);
+      const { fh } = await openPlain(f.full);
+      await store.upload({ order, attempt, path: f.path, sha256 }, fh.createReadStream());
+    }
+  };
+  await retrying(store1, { what: `storing the files of ${order.toHexString()}`, log, limitMs: 60_000 });
+  return { files: found.length, bytes };
+}

@@ -1,0 +1,165 @@
+// Every query on an order's result files (deliver --collect, gather, issue 17): the
+// driver's GridFSBucket named `<list>.results`, i.e. the collections
+// `<list>.results.files` (one document per file) and `<list>.results.chunks` (its
+// 255 KiB pieces). A kitchen-side module: Kitchen owns one (kitchen.files).
+//
+// A file document: GridFS's {_id, length, chunkSize, uploadDate, filename} with
+// filename = the path relative to the order's folder (posix), and
+//   metadata: {order, attempt, path, sha256}
+// Files are kept per attempt (a new attempt never overwrites an older one's);
+// gather takes, per order, the newest attempt that has files (latest()).
+// Reads are ranges of the index {metadata.order: 1, metadata.attempt: 1, filename: 1}.
+import { Readable } from 'node:stream';
+import { GridFSBucket, type Collection, type Db, type Document, type GridFSFile, type ObjectId } from 'mongodb';
+
+export interface FileMeta {
+  order: ObjectId;
+  attempt: number;
+  path: string;
+  /** Hex SHA-256 of the content, computed when collected: gather's resume test. */
+  sha256: string;
+}
+
+export type StoredFile = GridFSFile & { metadata: FileMeta };
+
+/** Chunks per read of a file: 64 × 255 KiB, just under a 16 MiB batch (MongoDB's own batch limit); fewer reads matter on FerretDB v1, which scans the chunks for each. */
+const SEGMENT_CHUNKS = 64;
+/** How many order ids one command names (an $in of thousands is slow on FerretDB v1). */
+const BATCH = 500;
+
+export class FileStore {
+  readonly bucket: GridFSBucket;
+  readonly docs: Collection<StoredFile>;
+  readonly chunks: Collection<{ files_id: ObjectId; n: number }>;
+  readonly name: string;
+  private indexed = false;
+
+  constructor(db: Db, list: string) {
+    this.name = `${list}.results`;
+    this.bucket = new GridFSBucket(db, { bucketName: this.name });
+    this.docs = db.collection<StoredFile>(`${this.name}.files`);
+    this.chunks = db.collection(`${this.name}.chunks`);
+  }
+
+  /** The index {metadata.order, metadata.attempt, filename}; idempotent, once per process (GridFS adds its own two). */
+  async ensureIndex(): Promise<void> {
+    if (this.indexed) return;
+    await this.docs.createIndex({ 'metadata.order': 1, 'metadata.attempt': 1, filename: 1 });
+    this.indexed = true;
+  }
+
+  /** Stores one file from `content`; the files document is written last, once all chunks are (GridFS). */
+  async upload(meta: FileMeta, content: Readable): Promise<ObjectId> {
+    await this.ensureIndex();
+    const up = this.bucket.openUploadStream(meta.path, { metadata: meta });
+    await new Promise<void>((resolve, reject) => {
+      content.once('error', (err) => {
+        up.destroy(err);
+        reject(err);
+      });
+      up.once('error', reject);
+      up.once('finish', () => resolve());
+      content.pipe(up);
+    });
+    return up.id as ObjectId;
+  }
+
+  /** The files of some orders (all attempts), by order, attempt, path: ranges of the index, BATCH ids per query. */
+  async of(orders: readonly ObjectId[]): Promise<StoredFile[]> {
+    const out: StoredFile[] = [];
+    for (let i = 0; i < orders.length; i += BATCH) {
+      const ids = orders.slice(i, i + BATCH);
+      out.push(...(await this.docs.find({ 'metadata.order': { $in: ids } }).sort({ 'metadata.order': 1, 'metadata.attempt': 1, filename: 1 }).toArray()));
+    }
+    return out;
+  }
+
+  /** Up to `limit` files of the orders after `after` (all orders without it), in index order: one range of the index (gather, every file). */
+  async page(after: ObjectId | undefined, limit: number): Promise<StoredFile[]> {
+    return this.docs.find(after ? { 'metadata.order': { $gt: after } } : {}).sort({ 'metadata.order': 1, 'metadata.attempt': 1, filename: 1 }).limit(limit).toArray();
+  }
+
+  /** One file of an order by path: of that attempt, or of the newest that has it. Keys examined: that order's files. */
+  async one(order: ObjectId, path: string, attempt?: number): Promise<StoredFile | null> {
+    const [f] = await this.docs
+      .find({ 'metadata.order': order, filename: path, ...(attempt !== undefined ? { 'metadata.attempt': attempt } : {}) })
+      .sort({ 'metadata.order': 1, 'metadata.attempt': -1 })
+      .limit(1)
+      .toArray();
+    return f ?? null;
+  }
+
+  /**
+   * The content of one stored file, streamed in segments of SEGMENT_CHUNKS chunks, each
+   * its own GridFS read (a limited cursor): memory stays at one segment, and no reply
+   * is large (FerretDB v1 answered a 100 MB file's chunk cursor with one message over the
+   * wire protocol's 48 MB, which closes the connection).
+   */
+  open(f: Pick<StoredFile, '_id' | 'length' | 'chunkSize'>): Readable {
+    const bucket = this.bucket;
+    const step = SEGMENT_CHUNKS * f.chunkSize;
+    return Readable.from(
+      (async function* () {
+        for (let start = 0; start < f.length; start += step) {
+          for await (const b of bucket.openDownloadStream(f._id, { start, end: Math.min(f.length, start + step) })) yield b as Buffer;
+        }
+      })(),
+      { objectMode: false },
+    );
+  }
+
+  /**
+   * Deletes the files of these orders (every attempt, or one): chunks first, then the
+   * file documents, so an interrupted delete never leaves chunks no document names
+   * (a file document without chunks is removed by the next clean).
+   */
+  async removeFor(orders: readonly ObjectId[], attempt?: number): Promise<number> {
+    let n = 0;
+    for (let i = 0; i < orders.length; i += BATCH) {
+      const filter = { 'metadata.order': { $in: orders.slice(i, i + BATCH) }, ...(attempt !== undefined ? { 'metadata.attempt': attempt } : {}) };
+      const ids = (await this.docs.find(filter, { projection: { _id: 1 } }).toArray()).map((f) => f._id);
+      if (ids.length === 0) continue;
+      await this.chunks.deleteMany({ files_id: { $in: ids } });
+      n += (await this.docs.deleteMany({ _id: { $in: ids } })).deletedCount;
+    }
+    return n;
+  }
+
+  /** Deletes every file of the list (a whole clean). */
+  async removeAll(): Promise<number> {
+    await this.chunks.deleteMany({});
+    return (await this.docs.deleteMany({})).deletedCount;
+  }
+
+  /** Whether there is any file at all: the collection's metadata, no scan. */
+  async any(): Promise<boolean> {
+    return (await this.docs.estimatedDocumentCount()) > 0;
+  }
+
+  /**
+   * How many files and bytes the list holds: the count from the collection's metadata
+   * and one $group/$sum of `length` (no collStats: works on FerretDB, whose v1 sums
+   * only the first accumulator of a $group, so there is one).
+   */
+  async usage(): Promise<{ files: number; bytes: number }> {
+    const [files, bytes] = await Promise.all([this.docs.estimatedDocumentCount(), sum(this.docs, 'length')]);
+    return { files, bytes };
+  }
+}
+
+/** Per order, the files of its newest attempt that has any (what gather writes): an older attempt's are not mixed in. Input in any order. */
+export function latest(files: Iterable<StoredFile>): StoredFile[] {
+  const all = [...files];
+  const newest = new Map<string, number>();
+  for (const f of all) {
+    const id = f.metadata.order.toHexString();
+    newest.set(id, Math.max(newest.get(id) ?? 0, f.metadata.attempt));
+  }
+  return all.filter((f) => newest.get(f.metadata.order.toHexString()) === f.metadata.attempt);
+}
+
+/** One field summed over a collection: a $group with its only accumulator (see usage()). */
+export async function sum<T extends Document>(docs: Collection<T>, field: string): Promise<number> {
+  const [r] = await docs.aggregate<{ v: number }>([{ $group: { _id: null, v: { $sum: `$${field}` } } }]).toArray();
+  return Number(r?.v ?? 0);
+}

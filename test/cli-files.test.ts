@@ -1,0 +1,170 @@
+// Result files (issue 17): deliver --collect stores an order's files in GridFS, gather
+// writes them back byte-exact (resumable, never outside its folder), show and the API
+// list and serve them, clean leaves no chunk behind. Real server, real processes.
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, readdir, symlink, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { GridFSBucket } from 'mongodb';
+import { describe, expect, test } from 'vitest';
+import { waiter } from './support/cli.js';
+import { useDb } from './support/kitchen.js';
+import { serve } from './support/serve.js';
+import { addOrders, byId, tempDir } from './recovery-support.js';
+
+const k = useDb();
+const files = () => k.db.collection('orders.results.files');
+const chunks = () => k.db.collection('orders.results.chunks');
+const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+
+/** Every file below dir, relative path -> content. */
+async function tree(dir: string): Promise<Map<string, Buffer>> {
+  const out = new Map<string, Buffer>();
+  for (const e of await readdir(dir, { recursive: true, withFileTypes: true })) {
+    if (e.isFile()) {
+      const full = join(e.parentPath, e.name);
+      out.set(full.slice(dir.length + 1), await readFile(full));
+    }
+  }
+  return out;
+}
+
+// The order's command: three CSVs in out/ (one ~20 MB of random bytes, names with a
+// space and unicode), a symlink to a file outside its folder, and files the glob leaves.
+const MAKE = [
+  'mkdir -p out/sub',
+  'printf "a,b\\n1,2\\n" > "out/a b.csv"',
+  'printf "ü,ñ\\n" > "out/ünï cödé ✓.csv"',
+  'head -c 20000000 /dev/urandom > out/big.csv',
+  'printf x > out/sub/deep.csv',
+  'printf x > out/notes.txt',
+  'ln -s "$SECRET" out/link.csv',
+  'ln -s /etc out/etc.csv',
+].join(' && ');
+
+describe('deliver --collect and waiter gather', () => {
+  test("round-trips the matching files byte-exact (20 MB, spaces, unicode), never a symlink; a second gather skips them; show, status and the API see them; clean --outputs frees them", async () => {
+    const dir = await tempDir('collect');
+    const secret = join(dir, 'secret.csv');
+    await writeFile(secret, 'not to be collected\n');
+    const [id] = await addOrders(k.db, [['x']]);
+    const hex = id!.toHexString();
+    const d = await waiter(k, ['deliver', '--workdir', join(dir, 'runs', '{hash}'), '--collect', 'out/*.csv', '--shell', MAKE], { env: { SECRET: secret } });
+    expect(d.exitCode, d.stderr).toBe(0);
+    expect(d.stderr).toMatch(new RegExp(`collected 3 files \\(19\\.\\d MiB\\) of ${hex}`));
+    const workdir = (await byId(k.db, id!)).workdir!;
+    const made = await tree(workdir);
+
+    const out = join(dir, 'gathered');
+    const g = await waiter(k, ['gather', '-o', out]);
+    expect([g.exitCode, g.stdout], g.stderr).toEqual([0, `Gathered 3 files (19.1 MiB) of 1 order into ${out}; 0 already there.`]);
+    const got = await tree(join(out, hex));
+    expect([...got.keys()].sort()).toEqual(['out/a b.csv', 'out/big.csv', 'out/ünï cödé ✓.csv']);
+    for (const [path, content] of got) expect(sha(content), path).toBe(sha(made.get(path)!));
+    expect(got.get('out/big.csv')!.length).toBe(20_000_000);
+
+    // Resumed: the same files are there, nothing is fetched again; a changed one is.
+    await writeFile(join(out, hex, 'out/a b.csv'), 'a,b\n1,3\n');
+    const again = await waiter(k, ['gather', '-o', out, hex]);
+    expect(again.stdout).toBe(`Gathered 1 file (8 B) of 1 order into ${out}; 2 already there.`);
+    expect(await readFile(join(out, hex, 'out/a b.csv'), 'utf8')).toBe('a,b\n1,2\n');
+    expect((await waiter(k, ['gather', '-o', out, '--status', 'ERROR'])).stdout).toBe(`Gathered 0 files (0 B) of 0 orders into ${out}; 0 already there.`);
+
+    const show = (await waiter(k, ['show', hex])).stdout;
+    expect(show).toContain("files (3; waiter gather writes the newest attempt's):");
+    expect(show).toMatch(/ {2}out\/big\.csv +19\.1 MiB {2}#1/);
+    expect((await waiter(k, ['status'])).stdout).toMatch(/stored {3}.* of live output \(\d+ documents?\), 19\.1 MiB in 3 result files/);
+
+    const s = await serve(k, ['--token', 'correct-horse-battery']);
+    const token = 'correct-horse-battery';
+    expect((await s.call(`/api/orders/${hex}/files`)).status).toBe(401); // the token rules of every read
+    const list = await s.call(`/api/orders/${hex}/files`, { token });
+    expect(list.body.files.map((f: { path: string; size: number; attempt: number }) => [f.path, f.size, f.attempt])).toEqual([
+      ['out/a b.csv', 8, 1],
+      ['out/big.csv', 20_000_000, 1],
+      ['out/ünï cödé ✓.csv', 6, 1],
+    ]);
+    const one = await s.call(`/api/orders/${hex}/files/out/${encodeURIComponent('ünï cödé ✓.csv')}`, { token });
+    expect([one.status, one.text, one.headers.get('content-type')]).toEqual([200, 'ü,ñ\n', 'application/octet-stream']);
+    const big = await fetch(new URL(`/api/orders/${hex}/files/out/big.csv`, s.url), { headers: { authorization: `Bearer ${token}` } });
+    expect(sha(Buffer.from(await big.arrayBuffer()))).toBe(sha(made.get('out/big.csv')!));
+    expect((await s.call(`/api/orders/${hex}/files/out/nope.csv`, { token })).status).toBe(404);
+
+    expect((await waiter(k, ['clean', '--outputs'])).stdout).toMatch(/and 3 result files; the orders are kept\.$/);
+    expect([await files().countDocuments(), await chunks().countDocuments(), await k.db.collection('orders').countDocuments()]).toEqual([0, 0, 1]);
+  });
+
+  test("a stored name '../../etc/x' or an absolute path is refused (exit 1), nothing written outside -o; the good file is written", async () => {
+    const dir = await tempDir('names');
+    const [id] = await addOrders(k.db, [['x']]);
+    const bucket = new GridFSBucket(k.db, { bucketName: 'orders.results' });
+    const put = async (path: string, text: string) => {
+      const body = Buffer.from(text);
+      await pipeline(Readable.from([body]), bucket.openUploadStream(path, { metadata: { order: id, attempt: 1, path, sha256: sha(body) } }));
+    };
+    await put('../../etc/x', 'evil');
+    await put(join(dir, 'abs'), 'evil');
+    await put('a/./b', 'evil');
+    await put('ok/fine.txt', 'fine');
+    await put('link/x.txt', 'evil');
+    await put('link/deeper/y.txt', 'evil');
+    const out = join(dir, 'd', 'e');
+    // A folder inside -o that is a symlink out of it (left by someone, or an earlier run).
+    await mkdir(join(out, id!.toHexString()), { recursive: true });
+    await mkdir(join(dir, 'outside'));
+    await symlink(join(dir, 'outside'), join(out, id!.toHexString(), 'link'));
+    const g = await waiter(k, ['gather', '-o', out]);
+    expect(g.exitCode).toBe(1);
+    expect(g.stdout).toBe(`Gathered 1 file (4 B) of 1 order into ${out}; 0 already there; 5 refused.`);
+    expect(g.stderr).toContain(`waiter: gather: refused ${id!.toHexString()}/"../../etc/x": not a plain relative path (nothing written)`);
+    expect(g.stderr).toContain(`waiter: gather: refused ${id!.toHexString()}/link/deeper/y.txt: a folder on its way in ${out} is a symlink or not a folder`);
+    expect([...(await tree(join(dir, 'd'))).keys()]).toEqual([`e/${id!.toHexString()}/ok/fine.txt`]);
+    expect(await readdir(join(dir, 'outside'))).toEqual([]);
+    expect(existsSync(join(dir, 'abs'))).toBe(false);
+    expect(existsSync(join(out, '..', '..', 'etc'))).toBe(false);
+  });
+
+  test('--collect-max: over it the attempt fails and nothing is stored; clean removes the files of the orders it removes, no orphan chunks', async () => {
+    const dir = await tempDir('cap');
+    const [small, large] = await addOrders(k.db, [['500'], ['3000']]);
+    const d = await waiter(k, ['deliver', '--workdir', join(dir, '{hash}'), '--collect', '*.bin', '--collect-max', '2KiB', '--shell', 'head -c "$1" /dev/zero > a.bin']);
+    expect(d.exitCode).toBe(1);
+    const failed = await byId(k.db, large!);
+    expect([failed.status, failed.error]).toEqual(['ERROR', '--collect-max 2 KiB: 1 matching file of 2.9 KiB in all; none collected']);
+    expect(await files().countDocuments({ 'metadata.order': large })).toBe(0);
+    expect([(await byId(k.db, small!)).status, await files().countDocuments({ 'metadata.order': small })]).toEqual(['DONE', 1]);
+    expect(await chunks().countDocuments()).toBe(1);
+
+    expect((await waiter(k, ['clean', '--status', 'DONE'])).stdout).toBe('Cleaned 1 order.');
+    expect([await files().countDocuments(), await chunks().countDocuments()]).toEqual([0, 0]);
+  });
+
+  test('--collect-on always also collects after a failed run, whose own error stands; gather takes the newest attempt that has files', async () => {
+    const dir = await tempDir('always');
+    const [id] = await addOrders(k.db, [['x']]);
+    const run = (attempt: string) =>
+      waiter(k, ['deliver', '--max-attempts', '2', '--workdir', join(dir, '{hash}'), '--collect', '*.txt', '--collect-on', 'always', '--shell', `printf ${attempt} > "$WAITER_ATTEMPT.txt"; printf ${attempt} > last.txt; exit 3`]);
+    expect((await run('one')).exitCode).toBe(1);
+    const order = await byId(k.db, id!);
+    expect([order.status, order.error, order.attempts]).toEqual(['ERROR', 'exit code 3', 2]);
+    expect((await files().find({}, { sort: { 'metadata.attempt': 1, filename: 1 } }).toArray()).map((f) => [f.metadata.attempt, f.filename])).toEqual([
+      [1, '1.txt'],
+      [1, 'last.txt'],
+      [2, '1.txt'], // the folder is the same for both attempts
+      [2, '2.txt'],
+      [2, 'last.txt'],
+    ]);
+    const out = join(dir, 'd');
+    expect((await waiter(k, ['gather', '-o', out, id!.toHexString()])).stdout).toBe(`Gathered 3 files (9 B) of 1 order into ${out}; 0 already there.`);
+  });
+
+  test('--collect needs --workdir; a glob leaving the folder is refused at the door (exit 2, naming the option)', async () => {
+    const r = await waiter(k, ['deliver', '--collect', 'out/*', './x.sh']);
+    expect([r.exitCode, r.stderr]).toEqual([2, "waiter: --collect needs --workdir (the files are collected from the order's folder)"]);
+    const up = await waiter(k, ['deliver', '--workdir', '/tmp/w', '--collect', '../*', './x.sh']);
+    expect([up.exitCode, up.stderr]).toEqual([2, "waiter: --collect: '../*' leaves the order's folder ('..'); globs match only below it"]);
+    expect((await waiter(k, ['gather', 'nothex'])).exitCode).toBe(4);
+  });
+});
