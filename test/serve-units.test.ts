@@ -105,6 +105,25 @@ describe('cached', () => {
     expect(await late).toEqual({ value: 4, ageMs: 0 });
   });
 
+  test('past maxAge, a refresh slower than waitMs holds only the callers of its first waitMs: later ones get the last answer at once', async () => {
+    let now = 0;
+    const f = fake();
+    const get = cached(f.fn, 1000, 30_000, () => now, 1000);
+    const first = get();
+    f.release(1);
+    await first;
+    now = 5000;
+    let early: { value: number; ageMs: number } | undefined;
+    const waiting = get().then((r) => (early = r)); // starts the refresh at 5000 and waits for it
+    await new Promise((r) => setImmediate(r));
+    expect(early).toBeUndefined();
+    now = 6500; // the refresh has run 1.5 s: a caller now is not held another second
+    expect(await get()).toEqual({ value: 1, ageMs: 6500 });
+    expect(f.calls()).toBe(2);
+    f.release(2);
+    expect(await waiting).toEqual({ value: 2, ageMs: 0 });
+  });
+
   test('after invalidate callers wait for a fresh answer', async () => {
     let now = 0;
     const f = fake();

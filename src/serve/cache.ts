@@ -1,6 +1,7 @@
 // One kitchen query for many viewers. Within `maxAgeMs` of the last answer every caller
 // gets it again; after that the first caller starts one refresh and callers wait for it
-// up to `waitMs`: a kitchen that answers in time gives every one of them the fresh
+// until `waitMs` after that refresh began (not after each caller came: under load
+// a slow refresh would hold every request that long): a kitchen that answers in time gives every one of them the fresh
 // figures (a page opened after a quiet minute never sees that minute-old answer). Only
 // when the refresh takes longer do they get the last answer, if it is younger than
 // `maxStaleMs`: a kitchen that takes seconds to count (the FerretDB test server scans)
@@ -20,6 +21,7 @@ export function cached<T>(fn: () => Promise<T>, maxAgeMs: number, maxStaleMs: nu
   let has = false;
   let at = -Infinity;
   let inflight: Promise<T> | undefined;
+  let inflightSince = 0;
   let generation = 0;
   let failed = false;
   const refresh = () => {
@@ -43,6 +45,7 @@ export function cached<T>(fn: () => Promise<T>, maxAgeMs: number, maxStaleMs: nu
         if (inflight === p) inflight = undefined;
       });
     inflight = p;
+    inflightSince = started;
     return p;
   };
   const get = (async () => {
@@ -51,8 +54,10 @@ export function cached<T>(fn: () => Promise<T>, maxAgeMs: number, maxStaleMs: nu
     const p = inflight ?? refresh();
     if (has && !failed && age < maxStaleMs) {
       p.catch(() => undefined); // maybe nobody awaits this refresh; if it fails, the next callers wait and see why
+      const left = inflightSince + waitMs - clock();
+      if (left <= 0) return { value: value as T, ageMs: age };
       let timer: NodeJS.Timeout | undefined;
-      const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), waitMs)));
+      const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), left)));
       const first = await Promise.race([p.then((v) => ({ v }), () => 'failed' as const), late]).finally(() => clearTimeout(timer));
       if (first === 'failed') return { value: await p, ageMs: 0 }; // throws: an outage shows as an error
       if (first !== 'late') return { value: first.v, ageMs: 0 };
