@@ -238,7 +238,7 @@ function validPrefix(bytes: Uint8Array): number {
   return lo;
 }
 
-export const REPORT_COLUMNS = ['_id', 'status', 'waiter', 'start', 'stop', 'arguments', 'error', 'exit_code', 'attempts', 'workdir'] as const;
+export const REPORT_COLUMNS = ['_id', 'status', 'waiter', 'start', 'stop', 'arguments', 'error', 'exit_code', 'attempts', 'workdir', 'after'] as const;
 
 /** A CSV writer for extract's report: the header (then the list's named columns), then one record per row object. */
 export function reportWriter(named: readonly string[] = []): Stringifier {

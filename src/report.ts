@@ -29,15 +29,18 @@ export type StatusReport = Omit<Counts, 'nextDue'> & {
    * later at every call), or `no finished orders in the last 10 minutes` (no pace).
    */
   etaReason: string | null;
+  /** WAITING orders held back by an order in ERROR (src/pipeline/): they wait for a reset. */
+  waitingOnFailed: number;
 };
 
 export async function statusReport(k: Kitchen, now = new Date()): Promise<StatusReport> {
-  const [counts, last1m, last10m, runTimes, waiters] = await Promise.all([
+  const [counts, last1m, last10m, runTimes, waiters, waiting] = await Promise.all([
     k.counts(now),
     k.finishedSince(new Date(+now - 60_000)),
     k.finishedSince(new Date(+now - 600_000)),
     k.recentRunTimes(MEDIAN_OF),
     k.liveWaiters(now),
+    k.pipeline.summary(),
   ]);
   const pace1m = last1m;
   const pace10m = Math.round((last10m / 10) * 100) / 100;
@@ -55,6 +58,7 @@ export async function statusReport(k: Kitchen, now = new Date()): Promise<Status
     etaSeconds: eta,
     eta: eta === null ? null : new Date(+now + eta * 1000).toISOString(),
     etaReason,
+    waitingOnFailed: waiting.onFailed,
   };
 }
 

@@ -4,6 +4,7 @@ import { InputError, UsageError } from '../errors.js';
 import { span } from '../fleet.js';
 import { namedFields, orderId, type Attempt, type Order } from '../order.js';
 import { orderReport } from '../report.js';
+import { waitLines, waitReport } from '../pipeline/show.js';
 import { printable } from '../words.js';
 import { print, withKitchen, type CommandResult, type Globals, type IO } from './common.js';
 
@@ -32,13 +33,15 @@ export function options(argv: Record<string, unknown>): ShowOptions {
 }
 
 export async function run(g: Globals, o: ShowOptions, io: IO): Promise<CommandResult> {
-  const [order, names] = await withKitchen(g, async (k) => {
+  const [order, names, waits] = await withKitchen(g, async (k) => {
     const found = await k.order(o.id);
-    return [found, found?.columns ? await k.columns(found.columns) : null] as const;
+    return [found, found?.columns ? await k.columns(found.columns) : null, found ? await waitReport(k, found) : undefined] as const;
   });
   if (!order) throw new InputError(`show: no order ${o.id.toHexString()} in list '${g.list}'`);
   const fields = names ? namedFields(names, order.arguments ?? []) : undefined;
-  const lines = o.json ? [JSON.stringify(orderReport(order, names))] : render(order, fields);
+  const lines = o.json ? [JSON.stringify({ ...orderReport(order, names), ...(waits ? { waitingFor: waits } : {}) })] : render(order, fields);
+  // What it waits for (pipelines), after its arguments.
+  if (!o.json && waits) lines.splice(3, 0, ...waitLines(order, waits));
   for (const line of lines) print(io.stdout, line);
   return {};
 }

@@ -19,6 +19,7 @@ import type { Template } from '../template.js';
 import { exitOf, handleFailed, isBoxSpawnFailure, isBoxWorkdirFailure, literalProgram, startSafely, type Failure, type Ran } from './failure.js';
 import { preparer, templateOf, type Prepared } from './prepare.js';
 import type { LiveSink } from '../output/live.js';
+import type { Releaser } from '../pipeline/release.js';
 import type { Registry } from './registry.js';
 import { retrying } from './retry.js';
 import type { Shutdown } from './shutdown.js';
@@ -64,6 +65,8 @@ export interface DeliverDeps {
   registry?: Pick<Registry, 'start' | 'end'>;
   /** Live output (src/output/): a sink per attempt, closed before the attempt is recorded. Optional. */
   output?: (c: Claimed) => LiveSink | undefined;
+  /** Pipelines (src/pipeline/release.ts): releases after a finish, the check when nothing is due. Optional. */
+  pipeline?: Pick<Releaser, 'finished' | 'idle' | 'drain'>;
 }
 
 /** Why a waiter stopped itself: its box cannot run orders, or too many failed in a row. */
@@ -154,6 +157,7 @@ class Waiter {
     // If a slot fails, the others must not run on with a kitchen about to be closed:
     // they stop claiming, finish (and record) what they run, then the error is thrown.
     await Promise.all(Array.from({ length: this.opts.concurrency }, () => this.slot().catch((err: unknown) => this.stop({ why: 'error', err }))));
+    await deps.pipeline?.drain();
     const s = this.stopping;
     await deps.registry?.end(this.endReason());
     if (s?.why === 'error') throw s.err;
@@ -230,7 +234,10 @@ class Waiter {
       const c = await retrying(() => deps.kitchen.claim(opts.waiter, opts.leaseMs, (at = new Date()), token, tries++ > 0), { what: 'claim', log, shutdown });
       if (c === 'stopped') return null;
       if (c) return c;
-      if (opts.wait) {
+      const p = deps.pipeline ? await retrying(() => deps.pipeline!.idle(opts.wait), { what: 'the release check', log, shutdown }) : 'none';
+      if (p === 'stopped') return null;
+      if (p === 'released') continue;
+      if (opts.wait || p === 'wait') {
         await shutdown.sleep(idle);
         idle = Math.min(idle * 2, opts.pollMs);
         continue;
@@ -394,6 +401,7 @@ class Waiter {
       return;
     }
     result.delivered++;
+    if (fin.status === 'DONE' || fin.status === 'ERROR') this.deps.pipeline?.finished(c.id);
     if (fin.due) this.retries.set(id, fin.due);
     if (fin.result !== 'DONE') {
       if (fin.status === 'ERROR') result.failed++;
