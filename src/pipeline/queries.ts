@@ -29,6 +29,16 @@ const STATUS_ID = { status: 1, _id: 1 } as const;
 const MIN_ID = new ObjectId('000000000000000000000000');
 const UNSET = { hold: '', wait: '', at: '' } as const;
 
+/** The queries of the checks, exported for the explain test (test/pipeline-cost.test.ts). */
+export const ON_IDS: Filter<Order> = { wait: 1 };
+export function unfinishedBelow(barrier: ObjectId, statuses: State[] = UNFINISHED): Filter<Order> {
+  return { status: { $in: statuses }, _id: { $lt: barrier } };
+}
+export function barrierAfter(last?: ObjectId): Filter<Order> {
+  return { hold: last ? { $gt: last } : { $gte: MIN_ID } };
+}
+export const STATUS_INDEX = STATUS_ID;
+
 /** Whether an order holds another back: unfinished (ERROR counts unless --after-any). */
 export function blocks(status: State | undefined, any: boolean): boolean {
   return status !== undefined && (any ? UNFINISHED_ANY : UNFINISHED).includes(status);
@@ -98,7 +108,7 @@ export class PipelineQueries {
   async releaseFor(id: ObjectId): Promise<number> {
     const kids = await this.orders.find({ after: id, wait: 1 }, { projection: { _id: 1, after: 1, any: 1 } }).toArray();
     let n = await this.releaseFree(kids);
-    const next = await this.orders.find({ hold: { $gt: id } }, { projection: { _id: 0, hold: 1 } }).sort({ hold: 1 }).limit(1).next();
+    const next = await this.orders.find(barrierAfter(id), { projection: { _id: 0, hold: 1 } }).sort({ hold: 1 }).limit(1).next();
     if (next?.hold) n += await this.releaseBarrier(next.hold);
     return n;
   }
@@ -113,7 +123,7 @@ export class PipelineQueries {
     if (!(await this.anyWaiting())) return 0;
     let n = 0;
     for (const hold of await this.barriers()) n += await this.releaseBarrier(hold);
-    const waiting = await this.orders.find({ wait: 1 }, { projection: { _id: 1, after: 1, any: 1 } }).toArray();
+    const waiting = await this.orders.find(ON_IDS, { projection: { _id: 1, after: 1, any: 1 } }).toArray();
     return n + (await this.releaseFree(waiting));
   }
 
@@ -121,7 +131,7 @@ export class PipelineQueries {
   async barriers(): Promise<ObjectId[]> {
     const out: ObjectId[] = [];
     for (let last = MIN_ID; ; ) {
-      const h = await this.orders.find({ hold: out.length ? { $gt: last } : { $gte: last } }, { projection: { _id: 0, hold: 1 } }).sort({ hold: 1 }).limit(1).next();
+      const h = await this.orders.find(barrierAfter(out.length ? last : undefined), { projection: { _id: 0, hold: 1 } }).sort({ hold: 1 }).limit(1).next();
       if (!h?.hold) return out;
       out.push((last = h.hold));
     }
@@ -129,7 +139,7 @@ export class PipelineQueries {
 
   /** The first unfinished order below a barrier (status `ERROR` first), or null: at most one key over four ranges of {status, _id}. */
   async belowBarrier(barrier: ObjectId, statuses: State[] = UNFINISHED): Promise<Pick<Order, '_id' | 'status'> | null> {
-    return this.orders.find({ status: { $in: statuses }, _id: { $lt: barrier } }, { projection: { _id: 1, status: 1 } }).hint(STATUS_ID).limit(1).next();
+    return this.orders.find(unfinishedBelow(barrier, statuses), { projection: { _id: 1, status: 1 } }).hint(STATUS_ID).limit(1).next();
   }
 
   private async releaseBarrier(barrier: ObjectId): Promise<number> {
@@ -190,7 +200,7 @@ export class PipelineQueries {
     for (const hold of await this.barriers()) {
       if (await this.belowBarrier(hold, ['ERROR'])) onFailed += await this.orders.countDocuments({ hold });
     }
-    const onIds = await this.orders.find({ wait: 1 }, { projection: { _id: 1, after: 1, any: 1 } }).toArray();
+    const onIds = await this.orders.find(ON_IDS, { projection: { _id: 1, after: 1, any: 1 } }).toArray();
     const states = await this.statesOf(onIds.flatMap((w) => w.after ?? []));
     onFailed += onIds.filter((w) => !w.any && (w.after ?? []).some((id) => states.get(id.toHexString()) === 'ERROR')).length;
     return { waiting, onFailed };
