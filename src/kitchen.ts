@@ -109,8 +109,8 @@ export interface InsertOptions {
   due?: Date | readonly Date[];
   /** Claimed before orders of lower priority (default 0): one for all, or one per row (the API). */
   priority?: number | readonly number[];
-  /** The orders are WAITING for these (src/pipeline/): no `due` until released. */
-  wait?: WaitFor;
+  /** The orders are WAITING for these (src/pipeline/): no `due` until released. One for all, or one per row (the API). */
+  wait?: WaitFor | readonly (WaitFor | undefined)[];
   /** Makes the orders' _ids (a barrier's, when another box's clock is ahead); default new ObjectId(). */
   ids?: () => ObjectId;
 }
@@ -559,9 +559,10 @@ export class Kitchen {
     const due = opts.due === undefined ? now : opts.due instanceof Date ? opts.due : (opts.due[i] ?? now);
     const priority = (typeof opts.priority === 'number' ? opts.priority : opts.priority?.[i]) ?? 0;
     const o = { _id: opts.ids ? opts.ids() : new ObjectId(), status: 'READY', arguments: args, attempts: 0, due, prio: priority } as Order;
-    if (opts.wait) {
+    const wait = Array.isArray(opts.wait) ? (opts.wait as (WaitFor | undefined)[])[i] : (opts.wait as WaitFor | undefined);
+    if (wait) {
       delete o.due;
-      Object.assign(o, waitingFields(opts.wait, due, now));
+      Object.assign(o, waitingFields(wait, due, now));
     }
     if (priority !== 0) o.priority = priority;
     if (opts.columns) o.columns = opts.columns;

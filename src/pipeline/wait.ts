@@ -3,6 +3,7 @@
 import { ObjectId } from 'mongodb';
 import { UsageError } from '../errors.js';
 import type { InsertOptions, Kitchen } from '../kitchen.js';
+import type { WaitFor } from './queries.js';
 import { orderId } from '../order.js';
 
 /** What the user asked to wait for, before the kitchen is asked. */
@@ -39,6 +40,18 @@ export function waitOptions(argv: Record<string, unknown>, allowIds = true): Wai
   if (after) return { after };
   if (any) return { after: any, any: true };
   return undefined;
+}
+
+/**
+ * POST /api/orders: each order's own `after` (or `afterAny`) ids. Returns the ids not
+ * in the list (the request is then refused, nothing written), or what to insert.
+ */
+export async function waitRows(k: Kitchen, asked: readonly (WaitAsked | undefined)[]): Promise<{ missing: ObjectId[] } | { wait?: (WaitFor | undefined)[] }> {
+  if (!asked.some(Boolean)) return {};
+  const missing = await k.pipeline.missing(asked.flatMap((a) => a?.after ?? []));
+  if (missing.length > 0) return { missing };
+  await k.pipeline.ensureIndexes();
+  return { wait: asked.map((a) => (a?.after ? { after: a.after, ...(a.any ? { any: true } : {}) } : undefined)) };
 }
 
 /**
