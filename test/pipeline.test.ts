@@ -7,6 +7,7 @@ import { ObjectId } from 'mongodb';
 import { describe, expect, test } from 'vitest';
 import { waiter } from './support/cli.js';
 import { useDb } from './support/kitchen.js';
+import { serve } from './support/serve.js';
 
 const k = useDb();
 const orders = () => k.db.collection('orders');
@@ -30,7 +31,7 @@ describe('pipelines', () => {
       const c = await add('--after', a, 'C');
       const d = await add('--after', `${b},${c}`, 'D');
       expect(await orders().countDocuments({ status: 'WAITING' })).toBe(3);
-      const rs = await Promise.all([0, 1, 2].map(() => waiter(k, logging(log, 'sleep 0.2; '))));
+      const rs = await Promise.all([0, 1, 2].map(() => waiter(k, logging(log, 'sleep 0.1; '))));
       for (const r of rs) expect(r.exitCode, r.stderr).toBe(0);
       const got = await lines(log);
       expect(got).toHaveLength(4);
@@ -135,5 +136,20 @@ describe('pipelines', () => {
     const both = await waiter(k, ['add', '--after', missing, '--after-all', 'x']);
     expect(both.exitCode).toBe(2);
     expect(await orders().countDocuments({})).toBe(0);
+  });
+
+  test('POST /api/orders takes after/afterAny per order; an unknown id is a 400 and writes nothing; status counts WAITING', async () => {
+    const s = await serve(k);
+    const a = (await s.call('/api/orders', { method: 'POST', json: { arguments: ['A'] } })).body.ids[0];
+    const missing = new ObjectId().toHexString();
+    const refused = await s.call('/api/orders', { method: 'POST', json: [{ arguments: ['B'], after: [a] }, { arguments: ['C'], afterAny: [missing] }] });
+    expect(refused.status).toBe(400);
+    expect(refused.body.error).toBe(`after: no order ${missing} in the list; nothing added`);
+    const ok = await s.call('/api/orders', { method: 'POST', json: [{ arguments: ['B'], after: [a] }, { arguments: ['C'] }] });
+    expect(ok.status).toBe(201);
+    expect(await orders().countDocuments({})).toBe(3);
+    expect(await orders().findOne({ arguments: ['B'] })).toMatchObject({ status: 'WAITING', after: [ObjectId.createFromHexString(a)] });
+    expect(await orders().findOne({ arguments: ['C'] })).toMatchObject({ status: 'READY' });
+    expect((await s.call('/api/status')).body).toMatchObject({ READY: 2, WAITING: 1, waitingOnFailed: 0 });
   });
 });
