@@ -66,14 +66,13 @@ export class Releaser {
     await Promise.all(this.pending);
     const freed = this.freed;
     this.freed = 0;
-    const healed = await this.q.releaseAll();
+    // Asked here, so a waiter stops its per-finish releases once a pipeline is through.
+    this.seen = await this.q.anyWaiting();
+    this.askedAt = Date.now();
+    const healed = this.seen ? await this.q.releaseAll() : 0;
     if (healed > 0) this.log(`waiter: released ${healed} WAITING order(s)`);
-    if (healed + freed > 0) {
-      this.seen = true;
-      return 'released';
-    }
-    if (wait || !(await this.q.anyWaiting())) return 'none';
-    this.seen = true;
+    if (healed + freed > 0) return 'released';
+    if (wait || !this.seen || !(await this.q.anyWaiting())) return 'none';
     if (await this.q.anyActive()) {
       this.tell('waiter: nothing due now; waiting: WAITING orders can still be released by READY or RUNNING ones');
       return 'wait';
