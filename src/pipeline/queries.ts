@@ -90,12 +90,12 @@ export class PipelineQueries {
 
   /** Whether any order is WAITING: one key of {status: 1, _id: 1}. */
   async anyWaiting(): Promise<boolean> {
-    return (await this.orders.find({ status: 'WAITING' }, { projection: { _id: 1 } }).hint(STATUS_ID).limit(1).next()) !== null;
+    return (await this.orders.find({ status: 'WAITING' }, { projection: { _id: 1 } }).limit(1).next()) !== null;
   }
 
   /** Whether any order is READY or RUNNING (work that may still release WAITING ones): at most one key. */
   async anyActive(): Promise<boolean> {
-    return (await this.orders.find({ status: { $in: ['READY', 'RUNNING'] } }, { projection: { _id: 1 } }).hint(STATUS_ID).limit(1).next()) !== null;
+    return (await this.orders.find({ status: { $in: ['READY', 'RUNNING'] } }, { projection: { _id: 1 } }).limit(1).next()) !== null;
   }
 
   /**
@@ -137,7 +137,11 @@ export class PipelineQueries {
     }
   }
 
-  /** The first unfinished order below a barrier (status `ERROR` first), or null: at most one key over four ranges of {status, _id}. */
+  /**
+   * The first unfinished order below a barrier (status `ERROR` first), or null: at most
+   * one key over four ranges of {status, _id}. Hinted: the _id index would read the DONE
+   * orders below it. (Asked only on lists with barriers, which a load made: the index is there.)
+   */
   async belowBarrier(barrier: ObjectId, statuses: State[] = UNFINISHED): Promise<Pick<Order, '_id' | 'status'> | null> {
     return this.orders.find(unfinishedBelow(barrier, statuses), { projection: { _id: 1, status: 1 } }).hint(STATUS_ID).limit(1).next();
   }
@@ -209,8 +213,8 @@ export class PipelineQueries {
   /** show: below a barrier, how many orders are not DONE, and how many of them ERROR (counts on {status, _id}: keys = those orders). */
   async barrierState(barrier: ObjectId): Promise<{ unfinished: number; failed: number }> {
     const [unfinished, failed] = await Promise.all([
-      this.orders.countDocuments({ status: { $in: UNFINISHED }, _id: { $lt: barrier } }),
-      this.orders.countDocuments({ status: 'ERROR', _id: { $lt: barrier } }),
+      this.orders.countDocuments(unfinishedBelow(barrier), { hint: STATUS_ID }),
+      this.orders.countDocuments(unfinishedBelow(barrier, ['ERROR']), { hint: STATUS_ID }),
     ]);
     return { unfinished, failed };
   }
