@@ -22,6 +22,8 @@ export class Releaser {
   private told = '';
   /** Orders the background releases freed since the last idle(): the claim that found nothing may have missed them. */
   private freed = 0;
+  /** The last idle() saw WAITING orders: once none is left, the next claims once more. */
+  private sawWaiting = false;
 
   constructor(
     private readonly q: Pick<PipelineQueries, 'releaseFor' | 'releaseAll' | 'anyWaiting' | 'anyActive' | 'summary'>,
@@ -64,15 +66,23 @@ export class Releaser {
    */
   async idle(wait: boolean): Promise<Idle> {
     await Promise.all(this.pending);
+    const waiting = await this.q.anyWaiting();
+    // Asked here too, so a waiter stops its per-finish releases once a pipeline is through.
+    this.seen = waiting;
+    this.askedAt = Date.now();
     const freed = this.freed;
     this.freed = 0;
-    // Asked here, so a waiter stops its per-finish releases once a pipeline is through.
-    this.seen = await this.q.anyWaiting();
-    this.askedAt = Date.now();
-    const healed = this.seen ? await this.q.releaseAll() : 0;
+    if (!waiting) {
+      // Orders released since the last claim (by this waiter's releases or another's, perhaps while that claim ran): claim once more.
+      const again = freed > 0 || this.sawWaiting;
+      this.sawWaiting = false;
+      return again ? 'released' : 'none';
+    }
+    this.sawWaiting = true;
+    const healed = await this.q.releaseAll();
     if (healed > 0) this.log(`waiter: released ${healed} WAITING order(s)`);
     if (healed + freed > 0) return 'released';
-    if (wait || !this.seen || !(await this.q.anyWaiting())) return 'none';
+    if (wait) return 'none';
     if (await this.q.anyActive()) {
       this.tell('waiter: nothing due now; waiting: WAITING orders can still be released by READY or RUNNING ones');
       return 'wait';
