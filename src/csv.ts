@@ -238,7 +238,7 @@ function validPrefix(bytes: Uint8Array): number {
   return lo;
 }
 
-export const REPORT_COLUMNS = ['_id', 'status', 'waiter', 'start', 'stop', 'arguments', 'error', 'exit_code', 'attempts', 'workdir'] as const;
+export const REPORT_COLUMNS = ['_id', 'status', 'waiter', 'start', 'stop', 'arguments', 'error', 'exit_code', 'attempts', 'workdir', 'after'] as const;
 
 /**
  * Report columns added since, written after the named columns: every column a report

@@ -46,6 +46,7 @@ import type { WaiterDoc } from './fleet.js';
 import { FileStore } from './output/files.js';
 import { OutputStore } from './output/store.js';
 import { readyByPriority, type PriorityCount } from './kitchen/priorities.js';
+import { PipelineQueries, inputsOf, waitingFields, type WaitFor } from './pipeline/queries.js';
 
 export interface KitchenAddress {
   uri: string;
@@ -69,6 +70,9 @@ export interface Claimed {
   lostBy?: string;
   /** The user's priority (load/add --priority), when not 0: `prio` goes back to it when the attempt ends. */
   priority?: number;
+  /** The ids it waited for (add --after) and its barrier (--after-all), hex: WAITER_AFTER, WAITER_AFTER_ALL. */
+  after?: string[];
+  barrier?: string;
 }
 
 /** How an attempt ended, as written by finish(). */
@@ -107,6 +111,10 @@ export interface InsertOptions {
   due?: Date | readonly Date[];
   /** Claimed before orders of lower priority (default 0): one for all, or one per row (the API). */
   priority?: number | readonly number[];
+  /** The orders are WAITING for these (src/pipeline/): no `due` until released. One for all, or one per row (the API). */
+  wait?: WaitFor | readonly (WaitFor | undefined)[];
+  /** Makes the orders' _ids (a barrier's, when another box's clock is ahead); default new ObjectId(). */
+  ids?: () => ObjectId;
 }
 
 /** `<list>.columns`: the names of a load's arguments, once per distinct header, not per order. */
@@ -173,6 +181,8 @@ export class Kitchen {
   readonly outputs: OutputStore;
   /** Result files of orders (deliver --collect): the GridFS bucket `<list>.results` (queries in src/output/files.ts). */
   readonly files: FileStore;
+  /** Orders waiting for orders (issue 18): src/pipeline/queries.ts. */
+  readonly pipeline: PipelineQueries;
   private uniqueIndexed = false;
 
   private constructor(
@@ -183,6 +193,7 @@ export class Kitchen {
     this.waiters = orders.db.collection<WaiterDoc>(`${orders.collectionName}.waiters`);
     this.outputs = new OutputStore(orders.db, orders.collectionName);
     this.files = new FileStore(orders.db, orders.collectionName);
+    this.pipeline = new PipelineQueries(orders);
   }
 
   /** Connects (≤ 10 s) or throws a KitchenError naming host and database, never the password. */
@@ -279,7 +290,7 @@ export class Kitchen {
       const mine = await this.orders.findOne({ claim: token, status: 'RUNNING' });
       if (mine) {
         const start = mine.start ?? now;
-        return { id: mine._id, token, attempt: mine.attempts, waiter, start, arguments: mine.arguments, history: [...(mine.history ?? [])], ...columnsOf(mine), ...priorityOf(mine) };
+        return { id: mine._id, token, attempt: mine.attempts, waiter, start, arguments: mine.arguments, history: [...(mine.history ?? [])], ...columnsOf(mine), ...priorityOf(mine), ...inputsOf(mine) };
       }
     }
     const expires = new Date(+now + leaseMs);
@@ -310,7 +321,7 @@ export class Kitchen {
       // often). One more round trip, on takeovers only; fenced by the new claim.
       await this.orders.updateOne({ _id: before._id, claim: token, status: 'RUNNING' }, { $set: { history: history.slice(-HISTORY_LIMIT) } });
     }
-    return { id: before._id, token, attempt: (before.attempts ?? 0) + 1, waiter, start: now, arguments: before.arguments, history, ...columnsOf(before), ...priorityOf(before), ...(lostBy !== undefined ? { lostBy } : {}) };
+    return { id: before._id, token, attempt: (before.attempts ?? 0) + 1, waiter, start: now, arguments: before.arguments, history, ...columnsOf(before), ...priorityOf(before), ...inputsOf(before), ...(lostBy !== undefined ? { lostBy } : {}) };
   }
 
   /**
@@ -552,7 +563,12 @@ export class Kitchen {
   private newOrder(args: string[], opts: InsertOptions, now: Date, i: number): Order {
     const due = opts.due === undefined ? now : opts.due instanceof Date ? opts.due : (opts.due[i] ?? now);
     const priority = (typeof opts.priority === 'number' ? opts.priority : opts.priority?.[i]) ?? 0;
-    const o = { _id: new ObjectId(), status: 'READY', arguments: args, attempts: 0, due, prio: priority } as Order;
+    const o = { _id: opts.ids ? opts.ids() : new ObjectId(), status: 'READY', arguments: args, attempts: 0, due, prio: priority } as Order;
+    const wait = Array.isArray(opts.wait) ? (opts.wait as (WaitFor | undefined)[])[i] : (opts.wait as WaitFor | undefined);
+    if (wait) {
+      delete o.due;
+      Object.assign(o, waitingFields(wait, due, now));
+    }
     if (priority !== 0) o.priority = priority;
     if (opts.columns) o.columns = opts.columns;
     if (opts.unique) o.key = uniqueKey(this.orders.collectionName, args);

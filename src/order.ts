@@ -3,7 +3,8 @@ import { createHash } from 'node:crypto';
 import { ObjectId } from 'mongodb';
 import { InputError } from './errors.js';
 
-export const STATES = ['READY', 'RUNNING', 'DONE', 'ERROR'] as const;
+/** WAITING (issue 18, src/pipeline/): waits for other orders (add --after, load --after-all); it has no `due`, so no claim reaches it. */
+export const STATES = ['READY', 'RUNNING', 'DONE', 'ERROR', 'WAITING'] as const;
 export type State = (typeof STATES)[number];
 
 /** One finished (or abandoned) attempt, kept in `history` (the last HISTORY_LIMIT). */
@@ -52,6 +53,18 @@ export interface Order {
   key?: string;
   /** deliver --workdir: the folder the last attempt ran in (absolute). */
   workdir?: string;
+  /** add --after: the orders it waits for (kept after release: WAITER_AFTER, show). */
+  after?: ObjectId[];
+  /** add --after-any: released when those finished DONE or ERROR (not only DONE). */
+  any?: true;
+  /** Set only while WAITING on `after` (sparse index {wait: 1}); removed on release. */
+  wait?: 1;
+  /** Set only while WAITING on a barrier (load/add --after-all; sparse index {hold: 1}): every order with a lower _id must be DONE. */
+  hold?: ObjectId;
+  /** The barrier it waited for (kept after release: WAITER_AFTER_ALL, show). */
+  barrier?: ObjectId;
+  /** A WAITING order's --at, when later than its add: its `due` once released. */
+  at?: Date;
 }
 
 export const HISTORY_LIMIT = 20;
@@ -60,8 +73,13 @@ export const MAX_PRIORITY = 1_000_000_000;
 /** The claim's sort key of a RUNNING order: above every user priority, so that stale work is taken over first. */
 export const PRIO_RUNNING = 2_000_000_000;
 
-/** Which status changes the kitchen may make. Reset is RUNNING/ERROR -> READY. */
+/**
+ * Which status changes the kitchen may make. Reset is RUNNING/ERROR -> READY. WAITING
+ * -> READY is the release (src/pipeline/), once what it waits for is DONE (or finished,
+ * --after-any); reset never touches WAITING orders, `clean --status WAITING` deletes them.
+ */
 const TRANSITIONS: Record<State, readonly State[]> = {
+  WAITING: ['READY'],
   READY: ['RUNNING'],
   RUNNING: ['DONE', 'ERROR', 'READY', 'RUNNING'], // RUNNING -> RUNNING: a stale order taken over
   DONE: [],

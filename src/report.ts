@@ -32,16 +32,19 @@ export type StatusReport = Omit<Counts, 'nextDue'> & {
   etaReason: string | null;
   /** READY orders per priority, highest first (issue 15); `status` shows them when more than one is in use. */
   readyByPriority?: PriorityCount[];
+  /** WAITING orders held back by an order in ERROR (src/pipeline/): they wait for a reset. */
+  waitingOnFailed: number;
 };
 
 export async function statusReport(k: Kitchen, now = new Date()): Promise<StatusReport> {
-  const [counts, last1m, last10m, runTimes, waiters, byPriority] = await Promise.all([
+  const [counts, last1m, last10m, runTimes, waiters, byPriority, waiting] = await Promise.all([
     k.counts(now),
     k.finishedSince(new Date(+now - 60_000)),
     k.finishedSince(new Date(+now - 600_000)),
     k.recentRunTimes(MEDIAN_OF),
     k.liveWaiters(now),
     k.readyByPriority(),
+    k.pipeline.summary(),
   ]);
   const pace1m = last1m;
   const pace10m = Math.round((last10m / 10) * 100) / 100;
@@ -60,6 +63,7 @@ export async function statusReport(k: Kitchen, now = new Date()): Promise<Status
     eta: eta === null ? null : new Date(+now + eta * 1000).toISOString(),
     etaReason,
     readyByPriority: byPriority,
+    waitingOnFailed: waiting.onFailed,
   };
 }
 

@@ -7,6 +7,7 @@
 //   {1} … {n}   one argument
 //   {name}      the column of that name (list loaded with --header, or add --field)
 //   {id} {attempt} {waiter} {hash}   the order's id, attempt, this waiter, argumentsHash()
+//   {after}     the ids it waited for (add --after), comma-separated; empty if none
 //   {{  }}      a literal { or }
 // A command without any placeholder is used verbatim, `{{` included (so a Go template
 // such as --format '{{.Id}}' keeps working), and gets the arguments appended; a
@@ -20,7 +21,7 @@ import { shortHash } from './order.js';
 export type Slot =
   | { kind: 'all' }
   | { kind: 'position'; n: number }
-  | { kind: 'id' | 'attempt' | 'waiter' | 'hash' }
+  | { kind: 'id' | 'attempt' | 'waiter' | 'hash' | 'after' }
   | { kind: 'column'; name: string };
 
 /** One argv word: literal text and slots, in order. */
@@ -42,11 +43,13 @@ export interface Fields {
   id: string;
   attempt: number;
   waiter: string;
+  /** {after}: the ids the order waited for, comma-separated (add --after). */
+  after?: string;
 }
 
 export type Expanded = { argv: string[]; error?: undefined } | { error: string; argv?: undefined };
 
-const BUILT_IN = new Set(['id', 'attempt', 'waiter', 'hash']);
+const BUILT_IN = new Set(['id', 'attempt', 'waiter', 'hash', 'after']);
 const TOKEN = /\{\{|\}\}|\{([A-Za-z_][A-Za-z0-9_.-]*|\d+|)\}/g;
 const NAME = /^[A-Za-z_][A-Za-z0-9_.-]*$/;
 
@@ -88,7 +91,7 @@ function slot(inner: string): Slot {
     if (n < 1) throw new Error(`{${inner}}: argument positions start at {1}`);
     return { kind: 'position', n };
   }
-  if (BUILT_IN.has(inner)) return { kind: inner as 'id' | 'attempt' | 'waiter' | 'hash' };
+  if (BUILT_IN.has(inner)) return { kind: inner as 'id' | 'attempt' | 'waiter' | 'hash' | 'after' };
   return { kind: 'column', name: inner };
 }
 
@@ -154,6 +157,8 @@ function fill(p: Slot, f: Fields, hash: { value: string | undefined }): string |
       return f.waiter;
     case 'hash':
       return (hash.value ??= argumentsHash(f.arguments));
+    case 'after':
+      return f.after ?? '';
   }
 }
 

@@ -61,7 +61,7 @@ describe('status --watch [interval]', () => {
 
 describe('status rendering', () => {
   const r: StatusReport = {
-    READY: 120, RUNNING: 4, DONE: 70, ERROR: 2, total: 196, stale: 1, notYetDue: 0, nextDue: null,
+    READY: 120, RUNNING: 4, DONE: 70, ERROR: 2, WAITING: 0, waitingOnFailed: 0, total: 196, stale: 1, notYetDue: 0, nextDue: null,
     pace1m: 12, pace10m: 7.2, medianRunSeconds: 4.25, waiters: 4, etaSeconds: 600, eta: '2026-01-01T12:10:00.000Z', etaReason: null,
   };
   test('counts, then pace, median, waiters and ETA', () => {

@@ -255,7 +255,7 @@ describe('bad input: 4xx {"error"} and nothing written', () => {
       refused(await post('42'), 400, /^body: expected \{"arguments": \[\.\.\.\]\}, got number/);
       refused(await post('null'), 400, /got null/);
       refused(await post('[]'), 400, /^no orders/);
-      refused(await post('{"args": ["a"]}'), 400, /^body: unknown field 'args' \(allowed: arguments, at, priority\)/);
+      refused(await post('{"args": ["a"]}'), 400, /^body: unknown field 'args' \(allowed: arguments, at, priority, after, afterAny\)/);
       refused(await post('{"arguments": "a b"}'), 400, /^body\.arguments: expected an array of strings, got string/);
       refused(await post('{"arguments": ["a", 1]}'), 400, /^body\.arguments\[1\]: expected a string, got number/);
       refused(await post('[{"arguments": ["ok"]}, {"arguments": [null]}]'), 400, /^\[1\]\.arguments\[0\]: expected a string, got null/);

@@ -2,6 +2,7 @@ import type { Argv } from 'yargs';
 import { checkColumnNames } from '../csv.js';
 import { UsageError } from '../errors.js';
 import { argvProblem } from '../limits.js';
+import { waitInsert, waitOptions, type WaitAsked } from '../pipeline/wait.js';
 import { moment, print, priority, withKitchen, type CommandResult, type Globals, type IO } from './common.js';
 
 export const describe = 'Add one READY order with these arguments (use -- before arguments that start with -)';
@@ -12,11 +13,14 @@ export function builder(y: Argv) {
     .option('field', { type: 'string', array: true, describe: 'A named argument, name=value (repeat it; instead of positional arguments): {name} in deliver' })
     .option('unique', { type: 'boolean', describe: 'Add nothing if an order with these arguments is already in the list' })
     .option('at', { type: 'string', describe: 'Not to be taken before this time: +30m, +2h, or 2026-12-01T06:00:00Z' })
-    .option('priority', { type: 'string', describe: 'Claimed before orders of a lower priority (a whole number, default 0)' });
+    .option('priority', { type: 'string', describe: 'Claimed before orders of a lower priority (a whole number, default 0)' })
+    .option('after', { type: 'string', array: true, describe: 'WAITING until these orders (ids, comma-separated; in the list now) are DONE' })
+    .option('after-any', { type: 'string', array: true, describe: 'WAITING until these orders have finished, DONE or ERROR' })
+    .option('after-all', { type: 'boolean', describe: 'WAITING until every order in the list now is DONE' });
 }
 
 /** add's options that take a value (src/cli.ts must not mistake the value for the order's arguments). */
-export const valueFlags = ['--at', '--field', '--priority'];
+export const valueFlags = ['--at', '--field', '--priority', '--after', '--after-any'];
 
 export interface AddOptions {
   args: string[];
@@ -27,6 +31,8 @@ export interface AddOptions {
   at?: Date;
   /** --priority: higher is claimed first (default 0). */
   priority?: number;
+  /** --after, --after-any, --after-all (src/pipeline/). */
+  wait?: WaitAsked;
 }
 
 export function options(argv: Record<string, unknown>, rest: string[]): AddOptions {
@@ -34,6 +40,8 @@ export function options(argv: Record<string, unknown>, rest: string[]): AddOptio
   const tooLong = argvProblem(o.args, (i) => (o.names ? `--field ${o.names[i]}` : `argument ${i + 1}`));
   if (tooLong) throw new UsageError(`add: ${tooLong}; nothing added`);
   if (argv.priority !== undefined) o.priority = priority('priority', argv.priority);
+  const wait = waitOptions(argv);
+  if (wait) o.wait = wait;
   return argv.at === undefined ? o : { ...o, at: moment('at', argv.at) };
 }
 
@@ -61,9 +69,13 @@ function fieldsOf(argv: Record<string, unknown>, rest: string[]): AddOptions {
 
 export async function run(g: Globals, o: AddOptions, io: IO): Promise<CommandResult> {
   const id = await withKitchen(g, async (k) => {
+    const wait = await waitInsert(k, o.wait);
     const columns = o.names ? await k.saveColumns(o.names) : undefined;
-    return k.addOrder(o.args, { unique: o.unique, ...(columns ? { columns } : {}), ...(o.at ? { due: o.at } : {}), ...(o.priority ? { priority: o.priority } : {}) });
+    const added = await k.addOrder(o.args, { unique: o.unique, ...(columns ? { columns } : {}), ...(o.at ? { due: o.at } : {}), ...(o.priority ? { priority: o.priority } : {}), ...wait });
+    // What it waits for may have finished already (or meanwhile): the self-healing check releases it.
+    if (added && wait.wait) await k.pipeline.releaseAll();
+    return added;
   });
-  print(io.stdout, id ? `Added order ${id.toHexString()}` : 'Added nothing: an order with these arguments is already in the list');
+  print(io.stdout, id ? `Added order ${id.toHexString()}${o.wait ? ' (WAITING)' : ''}` : 'Added nothing: an order with these arguments is already in the list');
   return {};
 }

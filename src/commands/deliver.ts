@@ -1,4 +1,5 @@
 import type { Argv, Options } from 'yargs';
+import { Releaser } from '../pipeline/release.js';
 import { literalProgram, programProblem } from '../deliver/failure.js';
 import { deliver, preparer, templateOf, type DeliverOptions } from '../deliver/loop.js';
 import { Registry } from '../deliver/registry.js';
@@ -201,7 +202,8 @@ export async function run(g: Globals, o: DeliverCommandOptions, io: IO, graceMs?
       const registry = new Registry(kitchen, info, log);
       const output = o.keepOutput > 0 ? (c: Claimed) => new LiveOutput(kitchen.outputs, c.id, c.attempt, { keepBytes: o.keepOutput, ...(o.outputEveryMs ? { flushMs: o.outputEveryMs } : {}) }, log) : undefined;
       const collect = o.collect ? collector(kitchen.files, o.collect, log) : undefined;
-      return deliver(o, { kitchen, start, stdout: io.stdout, stderr: io.stderr, log, shutdown, registry, ...(output ? { output } : {}), ...(collect ? { collect } : {}) });
+      const pipeline = new Releaser(kitchen.pipeline, log);
+      return deliver(o, { kitchen, start, stdout: io.stdout, stderr: io.stderr, log, shutdown, registry, pipeline, ...(output ? { output } : {}), ...(collect ? { collect } : {}) });
     });
     print(io.stdout, `${r.stopped ? 'Stopped' : 'Done'}. Delivered ${counted(r.delivered, 'order')}.`);
     if (r.interrupted) log(`waiter: ${counted(r.interrupted, 'interrupted order')} put back READY`);

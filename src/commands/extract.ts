@@ -47,6 +47,8 @@ export function reportRow(o: Order): Record<string, string | number> {
     attempts: o.attempts ?? 0,
     workdir: o.workdir ?? '',
     priority: o.priority ?? 0,
+    // Pipelines: the ids it waits (waited) for, comma-separated; a barrier (--after-all) as before:<its id>.
+    after: [...(o.after ?? []).map((id) => id.toHexString()), ...(o.barrier ? [`before:${o.barrier.toHexString()}`] : [])].join(','),
   };
 }
 

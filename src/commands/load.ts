@@ -8,6 +8,7 @@ import { readCheckedRows, readHeader, validateRows } from '../csv.js';
 import { InputError, UsageError } from '../errors.js';
 import type { InsertOptions } from '../kitchen.js';
 import { loadRows } from '../load.js';
+import { waitInsert, waitOptions, type WaitAsked } from '../pipeline/wait.js';
 import { progress } from '../progress.js';
 import { columnWarnings } from '../template.js';
 import { moment, print, priority, withKitchen, type CommandResult, type Globals, type IO } from './common.js';
@@ -26,6 +27,7 @@ export function builder(y: Argv) {
     .option('delimiter', { type: 'string', describe: 'Field delimiter (default ,)' })
     .option('at', { type: 'string', describe: 'Orders not to be taken before this time: +30m, +2h, or 2026-12-01T06:00:00Z' })
     .option('priority', { type: 'string', describe: 'Its orders are claimed before those of a lower priority (a whole number, default 0)' })
+    .option('after-all', { type: 'boolean', describe: 'Its orders are WAITING until every order in the list before this load is DONE (map, then reduce)' })
     .option('quiet', { alias: 'q', type: 'boolean', describe: 'No progress bar (there is one only when stderr is a terminal)' });
 }
 
@@ -39,6 +41,8 @@ export interface LoadOptions {
   /** --priority: higher is claimed first (default 0). */
   priority?: number;
   quiet: boolean;
+  /** --after-all (src/pipeline/). */
+  wait?: WaitAsked;
 }
 
 export function options(argv: Record<string, unknown>): LoadOptions {
@@ -53,6 +57,8 @@ export function options(argv: Record<string, unknown>): LoadOptions {
   const o: LoadOptions = { file, header: Boolean(argv.header), delimiter, unique: Boolean(argv.unique), quiet: Boolean(argv.quiet) };
   if (argv.at !== undefined) o.at = moment('at', argv.at);
   if (argv.priority !== undefined) o.priority = priority('priority', argv.priority);
+  const wait = waitOptions(argv, false);
+  if (wait) o.wait = wait;
   return o;
 }
 
@@ -83,12 +89,16 @@ export async function run(g: Globals, o: LoadOptions, io: IO): Promise<CommandRe
     bar.start('loading', expected, 'rows');
     const r = await withKitchen(g, async (k) => {
       // One due time for the whole load, so its orders are claimed in file order.
-      const opts: InsertOptions & { due: Date } = { unique: o.unique, due: o.at ?? new Date(), ...(o.priority ? { priority: o.priority } : {}) };
+      const wait = await waitInsert(k, o.wait, '--after-all');
+      const opts: InsertOptions & { due: Date } = { unique: o.unique, due: o.at ?? new Date(), ...(o.priority ? { priority: o.priority } : {}), ...wait };
       if (names) opts.columns = await k.saveColumns(names);
       const counted = {
         insertOrders: (rows: string[][], op: InsertOptions) => k.insertOrders(rows, op).finally(() => bar.add(rows.length)),
       };
-      return loadRows(counted, readCheckedRows(createReadStream(path), csv), expected, opts);
+      const loaded = await loadRows(counted, readCheckedRows(createReadStream(path), csv), expected, opts);
+      // A barrier over orders all DONE already (or an empty list) holds nothing back.
+      if (wait.wait) await k.pipeline.releaseAll();
+      return loaded;
     }).finally(() => bar.stop());
     const loaded = `Loaded ${counted(r.inserted, 'order')}`;
     print(io.stdout, o.unique ? `${loaded} (${r.existing.toLocaleString('en-US')} already there)` : loaded);

@@ -27,14 +27,17 @@ export function options(argv: Record<string, unknown>): ResetOptions {
 
 export async function run(g: Globals, o: ResetOptions, io: IO): Promise<CommandResult> {
   const now = new Date();
-  const { reset, leftAlone } = await withKitchen(g, (k) =>
-    k.reset({
+  const { reset, leftAlone } = await withKitchen(g, async (k) => {
+    const r = await k.reset({
       statuses: o.statuses,
       force: o.force,
       now,
       ...(o.olderThanMs !== undefined ? { startedBefore: new Date(+now - o.olderThanMs) } : {}),
-    }),
-  );
+    });
+    // The self-healing check (src/pipeline/): a release lost with its waiter is made now. WAITING orders are never reset.
+    await k.pipeline.releaseAll();
+    return r;
+  });
   print(io.stdout, leftAlone > 0 ? `Reset ${counted(reset, 'order')} (${leftAlone.toLocaleString('en-US')} still running, left alone)` : `Reset ${counted(reset, 'order')}`);
   return {};
 }

@@ -6,6 +6,7 @@ import { namedFields, orderId, type Attempt, type Order } from '../order.js';
 import type { StoredFile } from '../output/files.js';
 import { sizeText } from '../output/size.js';
 import { orderReport } from '../report.js';
+import { waitLines, waitReport } from '../pipeline/show.js';
 import { printable } from '../words.js';
 import { print, withKitchen, type CommandResult, type Globals, type IO } from './common.js';
 
@@ -34,13 +35,15 @@ export function options(argv: Record<string, unknown>): ShowOptions {
 }
 
 export async function run(g: Globals, o: ShowOptions, io: IO): Promise<CommandResult> {
-  const [order, names, files] = await withKitchen(g, async (k) => {
+  const [order, names, files, waits] = await withKitchen(g, async (k) => {
     const found = await k.order(o.id);
-    return [found, found?.columns ? await k.columns(found.columns) : null, found && !o.json ? await k.files.of([o.id]) : []] as const;
+    return [found, found?.columns ? await k.columns(found.columns) : null, found && !o.json ? await k.files.of([o.id]) : [], found ? await waitReport(k, found) : undefined] as const;
   });
   if (!order) throw new InputError(`show: no order ${o.id.toHexString()} in list '${g.list}'`);
   const fields = names ? namedFields(names, order.arguments ?? []) : undefined;
-  const lines = o.json ? [JSON.stringify(orderReport(order, names))] : [...render(order, fields), ...filesLines(files)];
+  const lines = o.json ? [JSON.stringify({ ...orderReport(order, names), ...(waits ? { waitingFor: waits } : {}) })] : [...render(order, fields), ...filesLines(files)];
+  // What it waits for (pipelines), after its arguments.
+  if (!o.json && waits) lines.splice(3, 0, ...waitLines(order, waits));
   for (const line of lines) print(io.stdout, line);
   return {};
 }

@@ -16,7 +16,7 @@ export function builder(y: Argv) {
     .option('json', {
       type: 'boolean',
       describe:
-        'Print one JSON object: the counts READY, RUNNING, DONE, ERROR, total, stale, notYetDue, nextDue, and pace1m, pace10m, medianRunSeconds, waiters, etaSeconds, eta, etaReason (why there is none: nothing READY, no live waiters, no finished orders in the last 10 minutes), readyByPriority ([{priority, READY}], highest first)',
+        'Print one JSON object: the counts READY, RUNNING, DONE, ERROR, WAITING, waitingOnFailed, total, stale, notYetDue, nextDue, and pace1m, pace10m, medianRunSeconds, waiters, etaSeconds, eta, etaReason (why there is none: nothing READY, no live waiters, no finished orders in the last 10 minutes), readyByPriority ([{priority, READY}], highest first)',
     })
     .option('watch', { type: 'string', describe: 'Refresh every interval (default 2s) until Ctrl-C: in place on a terminal, one line each otherwise' });
 }
@@ -61,7 +61,8 @@ export function storageLine(s: Storage): string {
 
 /** The report for people: counts, then pace, median, waiters and ETA. */
 export function render(r: StatusReport): string[] {
-  const rows: [string, number][] = STATES.map((s) => [s, r[s]]);
+  // WAITING (pipelines) only when there are some: a list without them reads as before.
+  const rows: [string, number][] = STATES.filter((s) => s !== 'WAITING' || r.WAITING > 0).map((s) => [s, r[s]]);
   rows.push(['total', r.total]);
   const width = Math.max(...rows.map(([, n]) => String(n).length));
   const lines = rows.map(([label, n]) => {
@@ -70,7 +71,9 @@ export function render(r: StatusReport): string[] {
         ? `  (${r.stale} stale)`
         : label === 'READY' && r.notYetDue > 0
           ? `  (${r.notYetDue} not yet due, the next at ${r.nextDue})`
-          : '';
+          : label === 'WAITING'
+            ? `  (${r.waitingOnFailed} on failed orders)`
+            : '';
     return `${label.padEnd(8)} ${String(n).padStart(width)}${note}`;
   });
   lines.splice(1, 0, ...byPriority(r));
@@ -85,7 +88,7 @@ export function render(r: StatusReport): string[] {
 /** The report on one line, for --watch when stdout is not a terminal. */
 export function oneLine(r: StatusReport, now: Date): string {
   const due = r.notYetDue > 0 ? ` notYetDue ${r.notYetDue} nextDue ${r.nextDue}` : '';
-  const counts = [...STATES, 'total', 'stale'].map((s) => `${s} ${r[s as keyof StatusReport] as number}`).join(' ') + due;
+  const counts = [...STATES.filter((s) => s !== 'WAITING' || r.WAITING > 0), 'total', 'stale'].map((s) => `${s} ${r[s as keyof StatusReport] as number}`).join(' ') + due;
   const median = r.medianRunSeconds === null ? '-' : span(r.medianRunSeconds * 1000);
   return `${now.toISOString()} ${counts} | pace ${perMinute(r.pace1m)} (1m) ${perMinute(r.pace10m)} (10m) | median ${median} | waiters ${r.waiters} | ETA ${eta(r)}`;
 }

@@ -19,6 +19,7 @@ import type { Template } from '../template.js';
 import { exitOf, handleFailed, isBoxSpawnFailure, isBoxWorkdirFailure, literalProgram, startSafely, type Failure, type Ran } from './failure.js';
 import { preparer, templateOf, type Prepared } from './prepare.js';
 import type { LiveSink } from '../output/live.js';
+import type { Releaser } from '../pipeline/release.js';
 import type { Registry } from './registry.js';
 import { retrying } from './retry.js';
 import type { Shutdown } from './shutdown.js';
@@ -66,6 +67,8 @@ export interface DeliverDeps {
   output?: (c: Claimed) => LiveSink | undefined;
   /** Result files (src/output/collect.ts): stores the attempt's files before it is recorded; the error that fails it, if any. Optional. */
   collect?: (c: Claimed, workdir: string, ok: boolean) => Promise<string | undefined>;
+  /** Pipelines (src/pipeline/release.ts): releases after a finish, the check when nothing is due. Optional. */
+  pipeline?: Pick<Releaser, 'finished' | 'idle' | 'drain'>;
 }
 
 /** Why a waiter stopped itself: its box cannot run orders, or too many failed in a row. */
@@ -156,6 +159,7 @@ class Waiter {
     // If a slot fails, the others must not run on with a kitchen about to be closed:
     // they stop claiming, finish (and record) what they run, then the error is thrown.
     await Promise.all(Array.from({ length: this.opts.concurrency }, () => this.slot().catch((err: unknown) => this.stop({ why: 'error', err }))));
+    await deps.pipeline?.drain();
     const s = this.stopping;
     await deps.registry?.end(this.endReason());
     if (s?.why === 'error') throw s.err;
@@ -232,7 +236,10 @@ class Waiter {
       const c = await retrying(() => deps.kitchen.claim(opts.waiter, opts.leaseMs, (at = new Date()), token, tries++ > 0), { what: 'claim', log, shutdown });
       if (c === 'stopped') return null;
       if (c) return c;
-      if (opts.wait) {
+      const p = deps.pipeline ? await retrying(() => deps.pipeline!.idle(opts.wait), { what: 'the release check', log, shutdown }) : 'none';
+      if (p === 'stopped') return null;
+      if (p === 'released') continue;
+      if (opts.wait || p === 'wait') {
         await shutdown.sleep(idle);
         idle = Math.min(idle * 2, opts.pollMs);
         continue;
@@ -398,6 +405,7 @@ class Waiter {
       return;
     }
     result.delivered++;
+    if (fin.status === 'DONE' || fin.status === 'ERROR') this.deps.pipeline?.finished(c.id);
     if (fin.due) this.retries.set(id, fin.due);
     if (fin.result !== 'DONE') {
       if (fin.status === 'ERROR') result.failed++;

@@ -39,7 +39,7 @@ export function preparer(opts: DeliverOptions, template: Template | undefined, d
   };
 
   const withNames = (c: Claimed, names: readonly string[] | undefined): Prepared | Promise<Prepared> => {
-    const fields: Fields = { arguments: c.arguments, names, id: c.id.toHexString(), attempt: c.attempt, waiter: opts.waiter };
+    const fields: Fields = { arguments: c.arguments, names, id: c.id.toHexString(), attempt: c.attempt, waiter: opts.waiter, ...(c.after ? { after: c.after.join(',') } : {}) };
     let file = opts.command;
     let args: string[];
     if (template) {
@@ -50,6 +50,9 @@ export function preparer(opts: DeliverOptions, template: Template | undefined, d
       args = [...opts.commandArgs, ...c.arguments];
     }
     const env = columnEnv(names, c.arguments);
+    // What it waited for (src/pipeline/): the ids of add --after, the barrier of --after-all.
+    if (c.after) env.WAITER_AFTER = c.after.join(',');
+    if (c.barrier) env.WAITER_AFTER_ALL = c.barrier;
     if (!opts.workdir) return { file, args, env };
     return inWorkdir(opts.workdir, fields, file, args, env);
   };

@@ -13,6 +13,7 @@ import { PAGE, PAGE_CSP } from './page.js';
 import { Pace } from './pace.js';
 import { outputRoute } from './output.js';
 import { filesRoute } from './files.js';
+import { waitRows } from '../pipeline/wait.js';
 
 /** Largest request body: 10,000 orders of ~800 bytes each. */
 export const MAX_BODY = 8 * 1024 * 1024;
@@ -143,8 +144,14 @@ export function createApp(o: AppOptions): Hono {
 
   app.post('/api/orders', async (c) => {
     noQuery(c.req.queries());
-    const { rows, due, priority } = submission(parseJson(await c.req.text()));
-    const { ids } = await guard('add orders', () => k.insertOrders(rows, { due, priority }));
+    const { rows, due, priority, after } = submission(parseJson(await c.req.text()));
+    const { ids } = await guard('add orders', async () => {
+      const w = await waitRows(k, after);
+      if ('missing' in w) throw new HttpError(400, `after: no order ${w.missing.map((id) => id.toHexString()).join(', ')} in the list; nothing added`);
+      const r = await k.insertOrders(rows, { due, priority, ...w });
+      if (w.wait) await k.pipeline.releaseAll();
+      return r;
+    });
     wrote();
     return c.json({ ids: ids.map((id) => id.toHexString()) }, 201);
   });

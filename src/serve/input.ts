@@ -5,6 +5,7 @@ import { duration, moment } from '../values.js';
 import { WaiterError } from '../errors.js';
 import { argvProblem } from '../limits.js';
 import { MAX_PRIORITY, STATES, isState, orderId, type State } from '../order.js';
+import type { WaitAsked } from '../pipeline/wait.js';
 
 export class HttpError extends Error {
   constructor(
@@ -56,18 +57,20 @@ function onlyKeys(o: Record<string, unknown>, allowed: string[], where: string):
   }
 }
 
-/** POST /api/orders: {"arguments": [...], "at"?: time, "priority"?: int} or an array of them (1..MAX_SUBMIT). */
-export function submission(body: unknown, now = new Date()): { rows: string[][]; due: Date[]; priority: number[] } {
+/** POST /api/orders: {"arguments": [...], "at"?: time, "priority"?: int, "after"?: [ids], "afterAny"?: [ids]} or an array of them (1..MAX_SUBMIT). */
+export function submission(body: unknown, now = new Date()): { rows: string[][]; due: Date[]; priority: number[]; after: (WaitAsked | undefined)[] } {
   const many = Array.isArray(body);
   const list = many ? body : [body];
   if (list.length === 0) throw bad('no orders: send {"arguments": [...]} or a non-empty array of them');
   if (list.length > MAX_SUBMIT) throw bad(`${list.length} orders in one request: at most ${MAX_SUBMIT}`);
   const due: Date[] = [];
   const priorities: number[] = [];
+  const after: (WaitAsked | undefined)[] = [];
   const rows = list.map((item, i) => {
     const where = many ? `[${i}]` : 'body';
     if (!isObject(item)) throw bad(`${where}: expected {"arguments": [...]}, got ${typeOf(item)}`);
-    onlyKeys(item, ['arguments', 'at', 'priority'], where);
+    onlyKeys(item, ['arguments', 'at', 'priority', 'after', 'afterAny'], where);
+    after.push(afterOf(item, where));
     due.push(item.at === undefined ? now : at(item.at, `${where}.at`, now));
     const p = item.priority ?? 0;
     if (typeof p !== 'number' || !Number.isInteger(p) || Math.abs(p) > MAX_PRIORITY) {
@@ -84,7 +87,17 @@ export function submission(body: unknown, now = new Date()): { rows: string[][];
     if (tooLong) throw bad(`${where}: ${tooLong}`);
     return args as string[];
   });
-  return { rows, due, priority: priorities };
+  return { rows, due, priority: priorities, after };
+}
+
+/** An order's `after` or `afterAny`: an array of order ids (pipelines, `waiter add --after`). */
+function afterOf(item: Record<string, unknown>, where: string): WaitAsked | undefined {
+  if (item.after !== undefined && item.afterAny !== undefined) throw bad(`${where}: give after or afterAny, not both`);
+  const key = item.after !== undefined ? 'after' : item.afterAny !== undefined ? 'afterAny' : undefined;
+  if (!key) return undefined;
+  const ids = item[key];
+  if (!Array.isArray(ids) || ids.length === 0) throw bad(`${where}.${key}: expected a non-empty array of order ids, got ${typeOf(ids)}`);
+  return { after: ids.map((id, j) => orderId(typeof id === 'string' ? id : '', `order id for ${where}.${key}[${j}]`)), ...(key === 'afterAny' ? { any: true } : {}) };
 }
 
 /** `waiter add --at`'s times: "+30m", or an ISO time such as "2026-12-01T06:00:00Z". */

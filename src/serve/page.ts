@@ -8,7 +8,7 @@ import { OUTPUT_CSS, OUTPUT_JS } from './page-output.js';
 
 const BASE_CSS = String.raw`
 :root { --bg:#f6f7f9; --card:#fff; --fg:#1c2330; --dim:#667085; --line:#e4e7ec;
-  --ready:#7c8aa5; --running:#e2a100; --done:#2f9e5b; --error:#d64545; --stale:#9b59b6; --accent:#2f6fde; }
+  --ready:#7c8aa5; --running:#e2a100; --done:#2f9e5b; --error:#d64545; --stale:#9b59b6; --waiting:#b8bfcc; --accent:#2f6fde; }
 @media (prefers-color-scheme: dark) { :root { --bg:#11151c; --card:#1a202a; --fg:#e6e9ef; --dim:#98a2b3; --line:#2b3340; --accent:#6d9cf0; } }
 * { box-sizing: border-box; }
 body { margin:0; background:var(--bg); color:var(--fg); font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif; }
@@ -28,7 +28,7 @@ h2 { margin:0 0 .7rem; font-size:.8rem; letter-spacing:.06em; text-transform:upp
 .legend div { display:flex; align-items:baseline; gap:.35rem; }
 .legend b { font-size:1.35rem; font-variant-numeric:tabular-nums; }
 .legend i { width:.7rem; height:.7rem; border-radius:2px; display:inline-block; }
-.legend i.READY { background:var(--ready); } .legend i.RUNNING { background:var(--running); } .legend i.DONE { background:var(--done); } .legend i.ERROR { background:var(--error); }
+.legend i.READY { background:var(--ready); } .legend i.RUNNING { background:var(--running); } .legend i.DONE { background:var(--done); } .legend i.ERROR { background:var(--error); } .legend i.WAITING { background:var(--waiting); }
 h2.sub { margin-top:.8rem; }
 .dim { color:var(--dim); }
 .small { font-size:.85rem; }
@@ -77,8 +77,8 @@ dd { margin:0; word-break:break-all; }
 
 const BASE_JS = String.raw`
 'use strict';
-var STATES = ['READY', 'RUNNING', 'DONE', 'ERROR'];
-var COLORS = { READY: 'var(--ready)', RUNNING: 'var(--running)', DONE: 'var(--done)', ERROR: 'var(--error)' };
+var STATES = ['READY', 'RUNNING', 'DONE', 'ERROR', 'WAITING'];
+var COLORS = { READY: 'var(--ready)', RUNNING: 'var(--running)', DONE: 'var(--done)', ERROR: 'var(--error)', WAITING: 'var(--waiting)' };
 var token = sessionStorage.getItem('waiter-token') || '';
 var m = /(?:^#|&)token=([^&]*)/.exec(location.hash);
 if (m) { token = decodeURIComponent(m[1]); sessionStorage.setItem('waiter-token', token); history.replaceState(null, '', location.pathname); }
@@ -138,6 +138,7 @@ function drawCounts(s) {
   });
   STATES.forEach(function (st) { $('count-' + st).textContent = num(s[st]); });
   $('count-total').textContent = num(s.total);
+  $('onfailed').textContent = s.waitingOnFailed ? '(' + num(s.waitingOnFailed) + ' on failed orders)' : '';
   $('stale').textContent = s.stale ? '(' + num(s.stale) + ' stale)' : '';
   var p = s.readyByPriority || [];
   $('by-prio').textContent = p.length > 1 ? 'by priority: ' + p.map(function (x) { return x.priority + ': ' + num(x.READY); }).join(' · ') : '';
@@ -147,7 +148,8 @@ function drawCounts(s) {
   $('median').textContent = dur(s.medianRunSeconds);
   $('live').textContent = num(s.waiters);
   var eta = $('eta');
-  if (s.READY === 0 && s.RUNNING === 0) eta.textContent = s.total ? 'all done' : 'the list is empty';
+  if (s.READY === 0 && s.RUNNING === 0 && s.WAITING) eta.textContent = num(s.WAITING) + ' WAITING on failed orders: reset them';
+  else if (s.READY === 0 && s.RUNNING === 0) eta.textContent = s.total ? 'all done' : 'the list is empty';
   else if (s.READY === 0) eta.textContent = 'nothing left to claim; ' + num(s.RUNNING) + ' running';
   else if (s.eta) eta.textContent = clock(s.eta) + ' (in ' + dur(s.etaSeconds) + ')';
   else eta.textContent = s.etaReason || 'no finished orders in the last 10 minutes';
@@ -318,6 +320,7 @@ const BODY = String.raw`
     <div><i class="RUNNING"></i>RUNNING <b id="count-RUNNING">–</b> <span class="dim small" id="stale"></span></div>
     <div><i class="DONE"></i>DONE <b id="count-DONE">–</b></div>
     <div><i class="ERROR"></i>ERROR <b id="count-ERROR">–</b></div>
+    <div><i class="WAITING"></i>WAITING <b id="count-WAITING">–</b> <span class="dim small" id="onfailed"></span></div>
     <div class="dim">total <b id="count-total">–</b></div>
   </div>
 </section>

@@ -1,0 +1,245 @@
+// Pipelines (issue 18): the queries of orders that wait for other orders. Imported by
+// src/kitchen.ts (Kitchen.pipeline); nothing else here talks to the driver.
+//
+// A WAITING order has no `due`, so the claim (claimFilter: `due <= now` on the index
+// {prio: -1, due: 1, _id: 1}) never reaches it: claims stay one findOneAndUpdate, and
+// WAITING orders cost them one seek past the null `due` keys at most. It waits on one
+// of two things:
+// - `after` (add --after): a list of order ids, and `wait: 1` while it waits (sparse
+//   index {wait: 1}: the WAITING ones on ids, for the self-healing check). It is free
+//   when none of them is unfinished (READY, RUNNING, WAITING, or ERROR unless `any`).
+//   An id cleaned away holds nothing back. {after: 1} (sparse, multikey) finds the
+//   dependants of one order that just finished.
+// - `hold: X` (load/add --after-all): a barrier, an ObjectId above every _id in the
+//   list when it was loaded (its own orders get higher ids). Free when no order with
+//   _id < X is unfinished: one find, limit 1, over four ranges of {status: 1, _id: 1}
+//   (ERROR, READY, RUNNING, WAITING below X): it reads at most one key when something
+//   is unfinished and none when the stage is done, never the DONE orders.
+// Release: status READY, due = now (or its `at` if later), `hold`/`wait`/`at` removed;
+// fenced by status WAITING, so running it twice, or from two waiters, changes nothing
+// more. `prio` is already its priority (written at insert), so no per-order update.
+import { ObjectId, type Collection, type Filter } from 'mongodb';
+import type { Order, State } from '../order.js';
+
+/** What keeps an order from being free. */
+const UNFINISHED: State[] = ['ERROR', 'READY', 'RUNNING', 'WAITING'];
+const UNFINISHED_ANY: State[] = ['READY', 'RUNNING', 'WAITING'];
+const STATUS_ID = { status: 1, _id: 1 } as const;
+/** Sorts below every ObjectId: `{hold: {$gte: MIN_ID}}` reads the whole sparse index. */
+const MIN_ID = new ObjectId('000000000000000000000000');
+const UNSET = { hold: '', wait: '', at: '' } as const;
+
+/** The queries of the checks, exported for the explain test (test/pipeline-cost.test.ts). */
+export const ON_IDS: Filter<Order> = { wait: 1 };
+export function unfinishedBelow(barrier: ObjectId, statuses: State[] = UNFINISHED): Filter<Order> {
+  return { status: { $in: statuses }, _id: { $lt: barrier } };
+}
+export function barrierAfter(last?: ObjectId): Filter<Order> {
+  return { hold: last ? { $gt: last } : { $gte: MIN_ID } };
+}
+export const STATUS_INDEX = STATUS_ID;
+
+/** Whether an order holds another back: unfinished (ERROR counts unless --after-any). */
+export function blocks(status: State | undefined, any: boolean): boolean {
+  return status !== undefined && (any ? UNFINISHED_ANY : UNFINISHED).includes(status);
+}
+
+export interface WaitingSummary {
+  /** WAITING orders. */
+  waiting: number;
+  /** Of them, those an order in ERROR holds back (one they wait for, or one below their barrier). */
+  onFailed: number;
+}
+
+export class PipelineQueries {
+  private indexed = false;
+
+  constructor(private readonly orders: Collection<Order>) {}
+
+  /** The indexes dependants need: made by the writers of WAITING orders (add/load/the API), once per process; others never pay for them. */
+  async ensureIndexes(): Promise<void> {
+    if (this.indexed) return;
+    await this.orders.createIndex({ after: 1 }, { sparse: true });
+    await this.orders.createIndex({ wait: 1 }, { sparse: true });
+    await this.orders.createIndex({ hold: 1 }, { sparse: true });
+    this.indexed = true;
+  }
+
+  /** Which of these ids are not in the list (add --after checks them first). One find by _id. */
+  async missing(ids: readonly ObjectId[]): Promise<ObjectId[]> {
+    const found = await this.orders.find({ _id: { $in: [...ids] } }, { projection: { _id: 1 } }).toArray();
+    const there = new Set(found.map((o) => o._id.toHexString()));
+    return ids.filter((id) => !there.has(id.toHexString()));
+  }
+
+  /**
+   * A new barrier: above the newest _id in the list now (the _id index's last key),
+   * and made in this process before the ids of the orders it holds (ObjectIds of one
+   * process increase), so those are above it. When the newest _id is ahead of this
+   * clock (another box's), the barrier is just above it and `ids` makes the held
+   * orders' ids above the barrier; else `ids` is undefined (plain new ObjectIds).
+   */
+  async newBarrier(): Promise<{ barrier: ObjectId; ids?: () => ObjectId }> {
+    const fresh = new ObjectId();
+    const newest = await this.orders.find({}, { projection: { _id: 1 } }).sort({ _id: -1 }).limit(1).next();
+    if (!newest || newest._id.toHexString() < fresh.toHexString()) return { barrier: fresh };
+    let n = BigInt(`0x${newest._id.toHexString()}`);
+    const next = () => new ObjectId((++n).toString(16).padStart(24, '0'));
+    return { barrier: next(), ids: next };
+  }
+
+  /** Whether any order is WAITING: one key of {status: 1, _id: 1}. */
+  async anyWaiting(): Promise<boolean> {
+    return (await this.orders.find({ status: 'WAITING' }, { projection: { _id: 1 } }).limit(1).next()) !== null;
+  }
+
+  /** Whether any order is READY or RUNNING (work that may still release WAITING ones): at most one key. */
+  async anyActive(): Promise<boolean> {
+    return (await this.orders.find({ status: { $in: ['READY', 'RUNNING'] } }, { projection: { _id: 1 } }).limit(1).next()) !== null;
+  }
+
+  /**
+   * What an order that just finished (DONE or ERROR) may release, off the waiter's
+   * critical path: its dependants on {after: 1} (keys = its dependants), each freed if
+   * nothing else holds it back; and the lowest barrier above its _id (one key of
+   * {hold: 1}: a higher barrier has that one's WAITING orders below it). Returns how
+   * many orders it released.
+   */
+  async releaseFor(id: ObjectId): Promise<number> {
+    const kids = await this.orders.find({ after: id, wait: 1 }, { projection: { _id: 1, after: 1, any: 1 } }).toArray();
+    let n = await this.releaseFree(kids);
+    const next = await this.orders.find(barrierAfter(id), { projection: { _id: 0, hold: 1 } }).sort({ hold: 1 }).limit(1).next();
+    if (next?.hold) n += await this.releaseBarrier(next.hold);
+    return n;
+  }
+
+  /**
+   * The self-healing check (a waiter that finds nothing due; add, load, reset): every
+   * barrier still held (one key per barrier: a walk of {hold: 1}) and every order
+   * WAITING on ids ({wait: 1}: keys = those orders, then one find of their ids' states).
+   * O(WAITING on ids + barriers); when nothing is WAITING, one key. Returns how many it released.
+   */
+  async releaseAll(): Promise<number> {
+    if (!(await this.anyWaiting())) return 0;
+    let n = 0;
+    for (const hold of await this.barriers()) n += await this.releaseBarrier(hold);
+    const waiting = await this.orders.find(ON_IDS, { projection: { _id: 1, after: 1, any: 1 } }).toArray();
+    return n + (await this.releaseFree(waiting));
+  }
+
+  /** The barriers still held, lowest first: one key of {hold: 1} each. */
+  async barriers(): Promise<ObjectId[]> {
+    const out: ObjectId[] = [];
+    for (let last = MIN_ID; ; ) {
+      const h = await this.orders.find(barrierAfter(out.length ? last : undefined), { projection: { _id: 0, hold: 1 } }).sort({ hold: 1 }).limit(1).next();
+      if (!h?.hold) return out;
+      out.push((last = h.hold));
+    }
+  }
+
+  /**
+   * The first unfinished order below a barrier (status `ERROR` first), or null: at most
+   * one key over four ranges of {status, _id}. Hinted: the _id index would read the DONE
+   * orders below it. (Asked only on lists with barriers, which a load made: the index is there.)
+   */
+  async belowBarrier(barrier: ObjectId, statuses: State[] = UNFINISHED): Promise<Pick<Order, '_id' | 'status'> | null> {
+    return this.orders.find(unfinishedBelow(barrier, statuses), { projection: { _id: 1, status: 1 } }).hint(STATUS_ID).limit(1).next();
+  }
+
+  private async releaseBarrier(barrier: ObjectId): Promise<number> {
+    if (await this.belowBarrier(barrier)) return 0;
+    return this.release({ hold: barrier });
+  }
+
+  /** Frees those of these WAITING orders that nothing holds back: one find of all their ids' states, then a release each. */
+  private async releaseFree(waiting: Pick<Order, '_id' | 'after' | 'any'>[]): Promise<number> {
+    if (waiting.length === 0) return 0;
+    const states = await this.statesOf(waiting.flatMap((w) => w.after ?? []));
+    let n = 0;
+    for (const w of waiting) {
+      if ((w.after ?? []).some((id) => blocks(states.get(id.toHexString()), Boolean(w.any)))) continue;
+      n += await this.release({ _id: w._id, wait: 1 });
+    }
+    return n;
+  }
+
+  /** The states of these orders by hex id (missing ones: cleaned). One find by _id. */
+  async statesOf(ids: readonly ObjectId[]): Promise<Map<string, State>> {
+    if (ids.length === 0) return new Map();
+    const found = await this.orders.find({ _id: { $in: [...ids] } }, { projection: { _id: 1, status: 1 } }).toArray();
+    return new Map(found.map((o) => [o._id.toHexString(), o.status]));
+  }
+
+  /**
+   * The release of the WAITING orders matching `filter` (fenced by status WAITING):
+   * READY, due now, or their `at` when it is later (those are few: one find and a
+   * bulk write). Returns how many it released.
+   */
+  private async release(filter: Filter<Order>, now = new Date()): Promise<number> {
+    const waiting: Filter<Order> = { ...filter, status: 'WAITING' };
+    const r = await this.orders.updateMany(
+      { ...waiting, $or: [{ at: { $exists: false } }, { at: { $lte: now } }] },
+      { $set: { status: 'READY', due: now }, $unset: UNSET },
+    );
+    let n = r.modifiedCount;
+    const later = await this.orders.find({ ...waiting, at: { $gt: now } }, { projection: { _id: 1, at: 1 } }).toArray();
+    if (later.length > 0) {
+      const b = await this.orders.bulkWrite(
+        later.map((o) => ({ updateOne: { filter: { _id: o._id, status: 'WAITING' as const }, update: { $set: { status: 'READY' as const, due: o.at! }, $unset: UNSET } } })),
+      );
+      n += b.modifiedCount;
+    }
+    return n;
+  }
+
+  /**
+   * status: how many are WAITING, and how many of them an ERROR order holds back
+   * (directly: one they wait for, or any below their barrier). One count, the WAITING
+   * orders on ids and their ids' states, and per barrier one key and one count.
+   */
+  async summary(): Promise<WaitingSummary> {
+    const waiting = await this.orders.countDocuments({ status: 'WAITING' });
+    if (waiting === 0) return { waiting, onFailed: 0 };
+    let onFailed = 0;
+    for (const hold of await this.barriers()) {
+      if (await this.belowBarrier(hold, ['ERROR'])) onFailed += await this.orders.countDocuments({ hold });
+    }
+    const onIds = await this.orders.find(ON_IDS, { projection: { _id: 1, after: 1, any: 1 } }).toArray();
+    const states = await this.statesOf(onIds.flatMap((w) => w.after ?? []));
+    onFailed += onIds.filter((w) => !w.any && (w.after ?? []).some((id) => states.get(id.toHexString()) === 'ERROR')).length;
+    return { waiting, onFailed };
+  }
+
+  /** show: below a barrier, how many orders are not DONE, and how many of them ERROR (counts on {status, _id}: keys = those orders). */
+  async barrierState(barrier: ObjectId): Promise<{ unfinished: number; failed: number }> {
+    const [unfinished, failed] = await Promise.all([
+      this.orders.countDocuments(unfinishedBelow(barrier), { hint: STATUS_ID }),
+      this.orders.countDocuments(unfinishedBelow(barrier, ['ERROR']), { hint: STATUS_ID }),
+    ]);
+    return { unfinished, failed };
+  }
+}
+
+/** What a new order waits for (add --after/--after-any, load/add --after-all); see Kitchen.insertOrders. */
+export interface WaitFor {
+  after?: ObjectId[];
+  any?: boolean;
+  barrier?: ObjectId;
+}
+
+/** The WAITING fields of a new order; `due` is then left out (the claim must not reach it) and a later --at kept in `at`. */
+export function waitingFields(w: WaitFor, due: Date, now: Date): Partial<Order> {
+  const o: Partial<Order> = { status: 'WAITING' };
+  if (w.after?.length) Object.assign(o, { after: w.after, wait: 1 }, w.any ? { any: true } : {});
+  if (w.barrier) Object.assign(o, { hold: w.barrier, barrier: w.barrier });
+  if (+due > +now) o.at = due;
+  return o;
+}
+
+/** What a claim passes on of what the order waited for: WAITER_AFTER, WAITER_AFTER_ALL, {after}. */
+export function inputsOf(o: Order): { after?: string[]; barrier?: string } {
+  return {
+    ...(o.after?.length ? { after: o.after.map((id) => id.toHexString()) } : {}),
+    ...(o.barrier ? { barrier: o.barrier.toHexString() } : {}),
+  };
+}

@@ -1,0 +1,108 @@
+// The waiter's part in pipelines (issue 18), hooked into src/deliver/loop.ts with a
+// few lines: after it records a finished order, the release of its dependants is
+// queued (never awaited before the next claim); when a claim finds nothing due, the
+// self-healing check runs, and says whether a waiter without --wait is to wait on.
+import type { ObjectId } from 'mongodb';
+import type { PipelineQueries } from './queries.js';
+
+/** What a claim that found nothing due is to do: claim again now, wait and claim again, or go on as before. */
+export type Idle = 'released' | 'wait' | 'none';
+
+/** The fault hook of the tests: the waiter dies (SIGKILL) right after recording a finish, before releasing. */
+export const KILL_BEFORE_RELEASE = 'WAITER_TEST_KILL_BEFORE_RELEASE';
+
+/** How often a waiter that saw no WAITING order looks again before it releases after each finish. */
+const RECHECK_MS = 5_000;
+
+export class Releaser {
+  private readonly pending = new Set<Promise<void>>();
+  /** Whether the list had WAITING orders when last asked; per-finish releases run only then. */
+  private seen = false;
+  private askedAt = 0;
+  private told = '';
+  /** Orders the background releases freed since the last idle(): the claim that found nothing may have missed them. */
+  private freed = 0;
+  /** The last idle() saw WAITING orders: once none is left, the next claims once more. */
+  private sawWaiting = false;
+
+  constructor(
+    private readonly q: Pick<PipelineQueries, 'releaseFor' | 'releaseAll' | 'anyWaiting' | 'anyActive' | 'summary'>,
+    private readonly log: (line: string) => void,
+    private readonly env: NodeJS.ProcessEnv = process.env,
+  ) {}
+
+  /**
+   * An order this waiter recorded DONE or ERROR: release what waited for it, in the
+   * background. Costs nothing on a list without WAITING orders (asked at most every
+   * RECHECK_MS, one key); a failure is logged: the self-healing check makes it good.
+   */
+  finished(id: ObjectId): void {
+    if (this.env[KILL_BEFORE_RELEASE]) process.kill(process.pid, 'SIGKILL');
+    const p = this.releaseAfter(id)
+      .catch((err: unknown) => this.log(`waiter: releasing the orders waiting for ${id.toHexString()} failed (the next idle check does it): ${message(err)}`))
+      .finally(() => this.pending.delete(p));
+    this.pending.add(p);
+  }
+
+  private async releaseAfter(id: ObjectId): Promise<void> {
+    let all = false;
+    if (!this.seen && Date.now() - this.askedAt >= RECHECK_MS) {
+      this.askedAt = Date.now();
+      // WAITING orders appeared since: they may wait for orders finished before, so all of them are checked once.
+      all = this.seen = await this.q.anyWaiting();
+    }
+    if (!this.seen) return;
+    const n = all ? await this.q.releaseAll() : await this.q.releaseFor(id);
+    this.freed += n;
+    if (n > 0) this.log(`waiter: ${id.toHexString()} finished: released ${n} WAITING order(s)`);
+  }
+
+  /**
+   * A claim found nothing due: release what can be (an earlier release lost with its
+   * waiter, a barrier). 'released': claim again at once. Without --wait, 'wait' while
+   * WAITING orders remain that READY or RUNNING ones may still release (said once on
+   * stderr); 'none' when none are WAITING, or only ones nothing can release now
+   * (held back by ERROR orders: said once), and the waiter exits as before.
+   */
+  async idle(wait: boolean): Promise<Idle> {
+    await Promise.all(this.pending);
+    const waiting = await this.q.anyWaiting();
+    // Asked here too, so a waiter stops its per-finish releases once a pipeline is through.
+    this.seen = waiting;
+    this.askedAt = Date.now();
+    const freed = this.freed;
+    this.freed = 0;
+    if (!waiting) {
+      // Orders released since the last claim (by this waiter's releases or another's, perhaps while that claim ran): claim once more.
+      const again = freed > 0 || this.sawWaiting;
+      this.sawWaiting = false;
+      return again ? 'released' : 'none';
+    }
+    this.sawWaiting = true;
+    const healed = await this.q.releaseAll();
+    if (healed > 0) this.log(`waiter: released ${healed} WAITING order(s)`);
+    if (healed + freed > 0) return 'released';
+    if (wait) return 'none';
+    if (await this.q.anyActive()) {
+      this.tell('waiter: nothing due now; waiting: WAITING orders can still be released by READY or RUNNING ones');
+      return 'wait';
+    }
+    const s = await this.q.summary();
+    this.tell(`waiter: ${s.waiting} order(s) still WAITING, ${s.onFailed} of them on failed orders, and nothing READY or RUNNING can release them (reset the failed ones): exiting`);
+    return 'none';
+  }
+
+  /** Waits for the releases still in flight (the waiter's end). */
+  async drain(): Promise<void> {
+    await Promise.all(this.pending);
+  }
+
+  private tell(line: string): void {
+    if (line !== this.told) this.log(line);
+    this.told = line;
+  }
+}
+
+function message(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

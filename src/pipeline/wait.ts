@@ -1,0 +1,74 @@
+// What add, load and POST /api/orders share about WAITING orders: the options, checked
+// before anything is written, and what they become for Kitchen.insertOrders.
+import { ObjectId } from 'mongodb';
+import { UsageError } from '../errors.js';
+import type { InsertOptions, Kitchen } from '../kitchen.js';
+import type { WaitFor } from './queries.js';
+import { orderId } from '../order.js';
+
+/** What the user asked to wait for, before the kitchen is asked. */
+export interface WaitAsked {
+  /** --after / --after-any ids. */
+  after?: ObjectId[];
+  /** --after-any: DONE or ERROR releases. */
+  any?: boolean;
+  /** --after-all: every order in the list now. */
+  all?: boolean;
+}
+
+/** Parses `--after`/`--after-any` (ids, comma-separated, repeatable) and `--after-all`; a bad id or a mix is a usage error. */
+export function waitOptions(argv: Record<string, unknown>, allowIds = true): WaitAsked | undefined {
+  const ids = (option: string): ObjectId[] | undefined => {
+    const v = argv[option];
+    if (v === undefined) return undefined;
+    const words = [v].flat().flatMap((x) => String(x).split(',')).map((s) => s.trim()).filter(Boolean);
+    if (words.length === 0) throw new UsageError(`--${option}: give one or more order ids (24 hex digits, comma-separated)`);
+    return words.map((w) => {
+      try {
+        return orderId(w);
+      } catch (err) {
+        throw new UsageError(`--${option}: ${(err as Error).message}`);
+      }
+    });
+  };
+  const after = allowIds ? ids('after') : undefined;
+  const any = allowIds ? ids('after-any') : undefined;
+  const all = Boolean(argv['after-all']);
+  if (after && any) throw new UsageError('give --after or --after-any, not both');
+  if (all && (after || any)) throw new UsageError('give --after-all or --after/--after-any, not both');
+  if (all) return { all: true };
+  if (after) return { after };
+  if (any) return { after: any, any: true };
+  return undefined;
+}
+
+/**
+ * POST /api/orders: each order's own `after` (or `afterAny`) ids. Returns the ids not
+ * in the list (the request is then refused, nothing written), or what to insert.
+ */
+export async function waitRows(k: Kitchen, asked: readonly (WaitAsked | undefined)[]): Promise<{ missing: ObjectId[] } | { wait?: (WaitFor | undefined)[] }> {
+  if (!asked.some(Boolean)) return {};
+  const missing = await k.pipeline.missing(asked.flatMap((a) => a?.after ?? []));
+  if (missing.length > 0) return { missing };
+  await k.pipeline.ensureIndexes();
+  return { wait: asked.map((a) => (a?.after ? { after: a.after, ...(a.any ? { any: true } : {}) } : undefined)) };
+}
+
+/**
+ * What the kitchen writes for them: the named orders must be in the list (refused
+ * otherwise: a UsageError, nothing written; so no cycle can ever be made), the
+ * pipeline indexes exist, a barrier is made for --after-all.
+ */
+export async function waitInsert(k: Kitchen, asked: WaitAsked | undefined, what = '--after'): Promise<Pick<InsertOptions, 'wait' | 'ids'>> {
+  if (!asked) return {};
+  if (asked.after) {
+    const missing = await k.pipeline.missing(asked.after);
+    if (missing.length > 0) throw new UsageError(`${asked.any && what === '--after' ? '--after-any' : what}: no order ${missing.map((id) => id.toHexString()).join(', ')} in the list; nothing added`);
+  }
+  await k.pipeline.ensureIndexes();
+  if (asked.all) {
+    const { barrier, ids } = await k.pipeline.newBarrier();
+    return { wait: { barrier }, ...(ids ? { ids } : {}) };
+  }
+  return { wait: { after: asked.after!, ...(asked.any ? { any: true } : {}) } };
+}

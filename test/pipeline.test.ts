@@ -1,0 +1,155 @@
+// Pipelines (issue 18): orders that wait for other orders, through the real CLI and
+// real waiters against the real server. Small counts: the suite's budget.
+import { mkdtemp, readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ObjectId } from 'mongodb';
+import { describe, expect, test } from 'vitest';
+import { waiter } from './support/cli.js';
+import { useDb } from './support/kitchen.js';
+import { serve } from './support/serve.js';
+
+const k = useDb();
+const orders = () => k.db.collection('orders');
+const tmp = () => mkdtemp(join(tmpdir(), 'waiter-pipe-'));
+/** Appends "<arg> <WAITER_AFTER> <WAITER_AFTER_ALL>" to the log (one write: whole lines from concurrent waiters). */
+const logging = (log: string, extra = '') => ['deliver', '--poll', '200ms', '--shell', `${extra}printf '%s %s %s\\n' "$1" "$WAITER_AFTER" "$WAITER_AFTER_ALL" >> ${log}`];
+const lines = async (log: string) => (await readFile(log, 'utf8')).replace(/\n$/, '').split('\n');
+const added = (stdout: string) => /Added order ([0-9a-f]{24})/.exec(stdout)![1]!;
+async function add(...args: string[]): Promise<string> {
+  const r = await waiter(k, ['add', ...args]);
+  expect(r.exitCode, r.stderr).toBe(0);
+  return added(r.stdout);
+}
+
+describe('pipelines', () => {
+  test('a diamond A -> B, C -> D by 3 waiters: D runs once, after B and C are DONE, and gets their ids (WAITER_AFTER, {after})', async () => {
+    for (let round = 0; round < 3; round++) {
+      const log = join(await tmp(), 'log');
+      const a = await add('A');
+      const b = await add('--after', a, 'B');
+      const c = await add('--after', a, 'C');
+      const d = await add('--after', `${b},${c}`, 'D');
+      expect(await orders().countDocuments({ status: 'WAITING' })).toBe(3);
+      const rs = await Promise.all([0, 1, 2].map(() => waiter(k, logging(log, 'sleep 0.1; '))));
+      for (const r of rs) expect(r.exitCode, r.stderr).toBe(0);
+      const got = await lines(log);
+      expect(got).toHaveLength(4);
+      expect(got[0]).toBe('A  ');
+      expect(got.slice(1, 3).map((l) => l.split(' ')[0]).sort()).toEqual(['B', 'C']);
+      expect(got[3]).toBe(`D ${b},${c} `);
+      const dDoc = await orders().findOne({ _id: ObjectId.createFromHexString(d) });
+      expect(dDoc).toMatchObject({ status: 'DONE', attempts: 1 });
+      expect(dDoc!.start.getTime()).toBeGreaterThanOrEqual(Math.max(...(await orders().find({ arguments: { $in: [['B'], ['C']] } }).toArray()).map((o) => o.stop.getTime())));
+      await orders().deleteMany({});
+    }
+    // {after} in a template.
+    const a = await add('x');
+    await add('--after', a, 'y');
+    const r = await waiter(k, ['deliver', 'echo', 'after=[{after}]', '{1}']);
+    expect(r.stdout).toContain(`after=[] x`);
+    expect(r.stdout).toContain(`after=[${a}] y`);
+  });
+
+  test('a 50-row load, then load --after-all of one row: it runs after all 50 are DONE; chained barriers across 3 loads keep their stages apart', async () => {
+    const dir = await tmp();
+    const { writeFile } = await import('node:fs/promises');
+    await writeFile(join(dir, 'map.csv'), Array.from({ length: 50 }, (_, i) => `m${i}`).join('\n') + '\n');
+    await writeFile(join(dir, 'reduce.csv'), 'r\n');
+    await writeFile(join(dir, 'final.csv'), 'f1\nf2\n');
+    for (const [file, extra] of [['map.csv', []], ['reduce.csv', ['--after-all']], ['final.csv', ['--after-all']]] as const) {
+      const r = await waiter(k, ['load', join(dir, file), ...extra]);
+      expect(r.exitCode, r.stderr).toBe(0);
+    }
+    expect(await orders().countDocuments({ status: 'WAITING' })).toBe(3);
+    const st = await waiter(k, ['status']);
+    expect(st.stdout).toMatch(/^WAITING +3 +\(0 on failed orders\)$/m);
+    const log = join(dir, 'log');
+    const rs = await Promise.all([0, 1].map(() => waiter(k, logging(log))));
+    for (const r of rs) expect(r.exitCode, r.stderr).toBe(0);
+    const got = (await lines(log)).map((l) => l.split(' '));
+    expect(got).toHaveLength(53);
+    expect(got.slice(0, 50).every(([arg]) => arg!.startsWith('m'))).toBe(true);
+    expect(got[50]![0]).toBe('r');
+    expect(got.slice(51).map(([arg]) => arg).sort()).toEqual(['f1', 'f2']);
+    // The barrier's id, as documented: WAITER_AFTER_ALL, WAITER_AFTER empty.
+    const reduce = await orders().findOne({ arguments: ['r'] });
+    expect(got[50]).toEqual(['r', '', reduce!.barrier.toHexString()]);
+    expect(got[51]![2]).not.toBe(got[50]![2]);
+  });
+
+  test('a dependency ending ERROR keeps its dependants WAITING, says so in status, show and deliver; reset and a success release them', async () => {
+    const dir = await tmp();
+    const flag = join(dir, 'ok');
+    const a = await add('A');
+    const b = await add('--after', a, 'B');
+    const script = `[ "$1" = A ] && [ ! -e ${flag} ] && exit 3; echo "ran $1"`;
+    const r1 = await waiter(k, ['deliver', '--poll', '200ms', '--shell', script]);
+    expect(r1.exitCode).toBe(1);
+    expect(r1.stderr).toContain('1 order(s) still WAITING, 1 of them on failed orders, and nothing READY or RUNNING can release them');
+    expect((await waiter(k, ['status'])).stdout).toMatch(/^WAITING +1 +\(1 on failed orders\)$/m);
+    expect(JSON.parse((await waiter(k, ['status', '--json'])).stdout)).toMatchObject({ WAITING: 1, ERROR: 1, waitingOnFailed: 1 });
+    const show = await waiter(k, ['show', b]);
+    expect(show.stdout).toContain('status    WAITING');
+    expect(show.stdout).toContain(`${a}  ERROR  (failed: holds this order back; reset it)`);
+    expect(JSON.parse((await waiter(k, ['show', '--json', b])).stdout).waitingFor).toEqual({ after: [{ id: a, status: 'ERROR' }] });
+    const csv = (await waiter(k, ['extract'])).stdout.split('\n');
+    expect(csv[0]).toMatch(/,after$/);
+    expect(csv.find((l) => l.startsWith(b))).toMatch(new RegExp(`,${a}$`));
+    await (await import('node:fs/promises')).writeFile(flag, '');
+    expect((await waiter(k, ['reset'])).exitCode).toBe(0);
+    expect(await orders().countDocuments({ status: 'WAITING' })).toBe(1);
+    const r2 = await waiter(k, ['deliver', '--poll', '200ms', '--shell', script]);
+    expect(r2.exitCode, r2.stderr).toBe(0);
+    expect(r2.stdout).toContain('ran A\nran B');
+  });
+
+  test('--after-any releases when the order it waits for ends ERROR', async () => {
+    const a = await add('A');
+    await add('--after-any', a, 'B');
+    const r = await waiter(k, ['deliver', '--shell', '[ "$1" = A ] && exit 3; echo "ran $1"']);
+    expect(r.exitCode).toBe(1);
+    expect(r.stdout, r.stderr).toContain('ran B');
+    expect(await orders().countDocuments({ status: 'DONE', arguments: ['B'] })).toBe(1);
+  });
+
+  test('the waiter that recorded the parent is killed before releasing: the next waiter releases the child', async () => {
+    const a = await add('A');
+    await add('--after', a, 'B');
+    const r1 = await waiter(k, ['deliver', '--max', '1', 'true'], { env: { WAITER_TEST_KILL_BEFORE_RELEASE: '1' } });
+    expect(r1.signal).toBe('SIGKILL');
+    expect(await orders().findOne({ arguments: ['A'] })).toMatchObject({ status: 'DONE' });
+    expect(await orders().findOne({ arguments: ['B'] })).toMatchObject({ status: 'WAITING' });
+    const r2 = await waiter(k, ['deliver', '--poll', '200ms', 'echo']);
+    expect(r2.exitCode, r2.stderr).toBe(0);
+    expect(r2.stdout).toBe('B\nDone. Delivered 1 order.');
+  });
+
+  test('--after an id not in the list (or not an id) is refused with exit 2 and writes nothing', async () => {
+    const missing = new ObjectId().toHexString();
+    const r = await waiter(k, ['add', '--after', missing, 'x']);
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toContain(`--after: no order ${missing} in the list; nothing added`);
+    const bad = await waiter(k, ['add', '--after', 'nope', 'x']);
+    expect(bad.exitCode).toBe(2);
+    expect(bad.stderr).toContain('--after:');
+    const both = await waiter(k, ['add', '--after', missing, '--after-all', 'x']);
+    expect(both.exitCode).toBe(2);
+    expect(await orders().countDocuments({})).toBe(0);
+  });
+
+  test('POST /api/orders takes after/afterAny per order; an unknown id is a 400 and writes nothing; status counts WAITING', async () => {
+    const s = await serve(k);
+    const a = (await s.call('/api/orders', { method: 'POST', json: { arguments: ['A'] } })).body.ids[0];
+    const missing = new ObjectId().toHexString();
+    const refused = await s.call('/api/orders', { method: 'POST', json: [{ arguments: ['B'], after: [a] }, { arguments: ['C'], afterAny: [missing] }] });
+    expect(refused.status).toBe(400);
+    expect(refused.body.error).toBe(`after: no order ${missing} in the list; nothing added`);
+    const ok = await s.call('/api/orders', { method: 'POST', json: [{ arguments: ['B'], after: [a] }, { arguments: ['C'] }] });
+    expect(ok.status).toBe(201);
+    expect(await orders().countDocuments({})).toBe(3);
+    expect(await orders().findOne({ arguments: ['B'] })).toMatchObject({ status: 'WAITING', after: [ObjectId.createFromHexString(a)] });
+    expect(await orders().findOne({ arguments: ['C'] })).toMatchObject({ status: 'READY' });
+    expect((await s.call('/api/status')).body).toMatchObject({ READY: 2, WAITING: 1, waitingOnFailed: 0 });
+  });
+});
