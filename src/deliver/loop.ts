@@ -20,7 +20,9 @@ import { exitOf, handleFailed, isBoxSpawnFailure, isBoxWorkdirFailure, literalPr
 import { preparer, templateOf, type Prepared } from './prepare.js';
 import type { LiveSink } from '../output/live.js';
 import type { Releaser } from '../pipeline/release.js';
+import { Leases } from './lease.js';
 import type { Registry } from './registry.js';
+import { OwnRetries } from './retries.js';
 import { retrying } from './retry.js';
 import type { Shutdown } from './shutdown.js';
 
@@ -113,18 +115,9 @@ class Waiter {
   private claimed = 0;
   /** Orders running now, id -> arguments: the registry's timer reads it, nothing waits on it. */
   private readonly running = new Map<string, string[]>();
-  /**
-   * This waiter's own failed orders put back READY with a later `due` (--retry-delay),
-   * by id: without --wait, an empty list does not end the run while one may still come
-   * due. Forgotten once its time has passed and a claim found nothing (someone took it).
-   */
-  private readonly retries = new Map<string, Date>();
-  private toldRetries = 0;
-  /** When each running claim's lease ends, as last extended (claim, then each heartbeat). */
-  private readonly leaseEnds = new WeakMap<Claimed, number>();
-  private leaseLeft(c: Claimed): number {
-    return (this.leaseEnds.get(c) ?? +c.start + this.opts.leaseMs) - Date.now();
-  }
+  /** This waiter's own failed orders due again later (--retry-delay). */
+  private readonly retries: OwnRetries;
+  private readonly leases: Leases;
   /** Runs that failed one after another (--max-failures-in-a-row); a success resets it. */
   private failuresInARow = 0;
   /** Live output of the attempts run and not yet recorded (record() closes each). */
@@ -143,6 +136,8 @@ class Waiter {
     private readonly deps: DeliverDeps,
   ) {
     this.log = deps.log;
+    this.retries = new OwnRetries(deps.log);
+    this.leases = new Leases(deps.kitchen, opts.leaseMs, opts.heartbeatMs, deps.log);
     const template = templateOf(opts);
     this.prepare = preparer(opts, template, deps, deps.log, deps.shutdown);
     this.program = literalProgram(opts.command, opts.shell, template);
@@ -201,7 +196,7 @@ class Waiter {
         await previous;
         // Awaited too when the lease is near its end (slow heartbeats): the next claim,
         // which takes stale orders first, must not take this one over from ourselves.
-        if (ran.finish?.status === 'READY' || this.leaseLeft(c) < this.opts.leaseMs / 2) await recording;
+        if (ran.finish?.status === 'READY' || this.leases.left(c) < this.opts.leaseMs / 2) await recording;
       }
     } finally {
       await recording;
@@ -244,14 +239,9 @@ class Waiter {
         idle = Math.min(idle * 2, opts.pollMs);
         continue;
       }
-      for (const [id, due] of this.retries) if (due <= at) this.retries.delete(id);
-      if (this.retries.size === 0) return null;
-      const next = Math.min(...[...this.retries.values()].map(Number));
-      if (next !== this.toldRetries) {
-        this.toldRetries = next;
-        log(`waiter: nothing due now; waiting for ${this.retries.size} retry(ies) of mine, the next at ${new Date(next).toISOString()}`);
-      }
-      await shutdown.sleep(Math.max(0, next - Date.now()) + 5);
+      const sleep = this.retries.wait(at);
+      if (sleep === null) return null;
+      await shutdown.sleep(sleep);
     }
   }
 
@@ -316,34 +306,21 @@ class Waiter {
 
     let lost = false;
     let interrupted = false;
-    let ended = false;
     const unsubscribe = shutdown.onKill(() => {
       interrupted = true;
       child.terminate();
     });
-    const beat = setInterval(() => {
-      const sent = Date.now();
-      deps.kitchen.heartbeat(c, opts.leaseMs, new Date(sent)).then(
-        (ours) => {
-          if (ours) this.leaseEnds.set(c, sent + opts.leaseMs);
-          // A heartbeat answered after the command ended (and perhaps after finish()
-          // recorded it) says nothing about the attempt: ignore it.
-          if (!ours && !lost && !ended) {
-            lost = true;
-            log(`waiter: lost order ${id} (reset or taken over); stopping its command, recording nothing`);
-            child.terminate();
-          }
-        },
-        (err: unknown) => log(`waiter: heartbeat for ${id} failed, will retry: ${message(err)}`),
-      );
-    }, opts.heartbeatMs);
+    const release = this.leases.keep(c, () => {
+      lost = true;
+      log(`waiter: lost order ${id} (reset or taken over); stopping its command, recording nothing`);
+      child.terminate();
+    });
 
     let outcome: Outcome;
     try {
       outcome = await child.outcome;
     } finally {
-      ended = true;
-      clearInterval(beat);
+      release();
       unsubscribe();
     }
     const workdir = p.workdir !== undefined ? { workdir: p.workdir } : {};
@@ -406,7 +383,7 @@ class Waiter {
     }
     result.delivered++;
     if (fin.status === 'DONE' || fin.status === 'ERROR') this.deps.pipeline?.finished(c.id);
-    if (fin.due) this.retries.set(id, fin.due);
+    if (fin.due) this.retries.add(id, fin.due);
     if (fin.result !== 'DONE') {
       if (fin.status === 'ERROR') result.failed++;
       const retry = fin.due ? ` (will retry after ${fin.due.toISOString()})` : ' (will retry)';
