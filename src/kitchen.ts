@@ -1,5 +1,7 @@
 // Every MongoDB query waiter makes. Each method states its contract, like a stored
-// procedure; nothing outside this file talks to the driver.
+// procedure; nothing outside this file and the rooms it imports (src/kitchen/: the
+// fleet view, connecting; src/pipeline/queries.ts; src/output/: live output and
+// result files) talks to the driver.
 //
 // The order document (one per job, in the collection named by --list):
 //   {_id, status, arguments, attempts, due, waiter, start, heartbeat, expires, stop,
@@ -39,14 +41,16 @@
 // $group only with $sum.
 import { randomUUID } from 'node:crypto';
 import { MongoBulkWriteError, MongoClient, MongoError, ObjectId, type Collection, type Filter } from 'mongodb';
-import { ConnectionString } from 'mongodb-connection-string-url';
 import { KitchenError, UsageError } from './errors.js';
 import { HISTORY_LIMIT, PRIO_RUNNING, STATES, canTransition, shortHash, uniqueKey, type Attempt, type Order, type State } from './order.js';
 import type { WaiterDoc } from './fleet.js';
 import { FileStore } from './output/files.js';
 import { OutputStore } from './output/store.js';
-import { readyByPriority, type PriorityCount } from './kitchen/priorities.js';
+import { defaultsNotIn, describe, reason } from './kitchen/connect.js';
+import { FleetQueries } from './kitchen/fleet.js';
 import { PipelineQueries, inputsOf, waitingFields, type WaitFor } from './pipeline/queries.js';
+
+export { describe } from './kitchen/connect.js';
 
 export interface KitchenAddress {
   uri: string;
@@ -150,22 +154,6 @@ export const CLAIM_SORT = { prio: -1, due: 1, _id: 1 } as const;
 /** `due` order, on {due: 1, _id: 1}: status's not-yet-due count and the next due time. */
 export const DUE_SORT = { due: 1, _id: 1 } as const;
 
-/**
- * The fleet view's order queries (exported, like the claim's, for the explain test):
- * orders finished at or after `since` (all finished ones without it), two ranges on
- * {status: 1, stop: 1}; read newest first with RECENT_SORT, the same index backwards.
- */
-export function finishedFilter(since?: Date): Filter<Order> {
-  return { status: { $in: ['DONE', 'ERROR'] }, ...(since ? { stop: { $gte: since } } : {}) };
-}
-export const RECENT_SORT = { stop: -1 } as const;
-/** A waiter that has not ended (null matches a missing field, and is an index range). */
-const NOT_ENDED = { ended: null } as unknown as Filter<WaiterDoc>;
-/** Live waiters: not ended, seen within their lease. One range on {ended: 1, expires: 1}. */
-export function liveFilter(now: Date): Filter<WaiterDoc> {
-  return { ...NOT_ENDED, expires: { $gt: now } };
-}
-
 const CONNECT_TIMEOUT_MS = 10_000;
 const DUE_INDEX = 'due_1__id_1';
 const CLAIM_INDEX = 'prio_-1_due_1__id_1';
@@ -183,6 +171,8 @@ export class Kitchen {
   readonly files: FileStore;
   /** Orders waiting for orders (issue 18): src/pipeline/queries.ts. */
   readonly pipeline: PipelineQueries;
+  /** The fleet view's queries (status, waiters, the page): src/kitchen/fleet.ts. */
+  readonly fleet: FleetQueries;
   private uniqueIndexed = false;
 
   private constructor(
@@ -194,6 +184,7 @@ export class Kitchen {
     this.outputs = new OutputStore(orders.db, orders.collectionName);
     this.files = new FileStore(orders.db, orders.collectionName);
     this.pipeline = new PipelineQueries(orders);
+    this.fleet = new FleetQueries(orders, this.waiters);
   }
 
   /** Connects (≤ 10 s) or throws a KitchenError naming host and database, never the password. */
@@ -692,8 +683,6 @@ export class Kitchen {
     return this.orders.find({ status }, { projection: { _id: 1 } }).sort({ status: 1, _id: 1 });
   }
 
-  // ---- The fleet view: orders one by one, pace, the waiter registry ----------------
-
   /**
    * How many orders (of one state): for a progress bar's total, so the whole list's
    * count is the collection's metadata, and a state's is counted from {status, _id}.
@@ -706,128 +695,6 @@ export class Kitchen {
   async order(id: ObjectId): Promise<Order | null> {
     return this.orders.findOne({ _id: id });
   }
-
-  /**
-   * The indexes of the fleet view, made by `deliver` at start (status only reads, and
-   * may run as a read-only user):
-   * - orders {status:1, stop:1}: pace counts are ranges on it (keys examined = orders
-   *   finished in the window), and the latest finished orders a merge of two ranges
-   *   read backwards (keys examined = the limit);
-   * - waiters {ended:1, expires:1}: live waiters are one range on it.
-   */
-  async ensureFleetIndexes(): Promise<void> {
-    await this.orders.createIndex({ status: 1, stop: 1 });
-    await this.waiters.createIndex({ ended: 1, expires: 1 });
-  }
-
-  /** READY orders per priority, highest first: one aggregate on the claim index (src/kitchen/priorities.ts). */
-  async readyByPriority(): Promise<PriorityCount[]> {
-    return readyByPriority(this.orders);
-  }
-
-  /**
-   * Pace: how many orders finished (DONE or ERROR) with `stop` at or after `since`.
-   * A range per status on {status, stop}; counted from the index.
-   */
-  async finishedSince(since: Date): Promise<number> {
-    return this.orders.countDocuments(finishedFilter(since));
-  }
-
-  /**
-   * The run times (ms, stop - start of the last attempt) of the `limit` most recently
-   * finished orders: {status, stop} read backwards, at most `limit` documents.
-   */
-  async recentRunTimes(limit: number): Promise<number[]> {
-    const docs = await this.orders
-      .find(finishedFilter(), { projection: { _id: 0, start: 1, stop: 1 } })
-      .sort(RECENT_SORT)
-      .limit(limit)
-      .toArray();
-    return docs.flatMap((o) => (o.start && o.stop ? [+o.stop - +o.start] : []));
-  }
-
-  /** Live waiters: not ended, seen within their lease. One range on {ended, expires}. */
-  async liveWaiters(now = new Date()): Promise<number> {
-    return this.waiters.countDocuments(liveFilter(now));
-  }
-
-  /**
-   * The registry, oldest first: every waiter not ended, and those that ended at or
-   * after `endedSince` (all of them without it). Two ranges on {ended, expires}; the
-   * registry holds one document per deliver process, so it is small.
-   */
-  async listWaiters(endedSince?: Date): Promise<WaiterDoc[]> {
-    const filter: Filter<WaiterDoc> = endedSince ? { $or: [NOT_ENDED, { ended: { $gte: endedSince } }] } : {};
-    return this.waiters.find(filter).sort({ started: 1, _id: 1 }).toArray();
-  }
-
-  /**
-   * The RUNNING orders recorded as run by these waiter names (oldest first, their id and
-   * arguments only): what a STALE waiter actually holds, which its registry document,
-   * written before it died, may not say. One range on {status: 1, _id: 1}: keys examined
-   * = RUNNING orders (at most the fleet's concurrency); asked only when a waiter is STALE.
-   */
-  async runningOf(names: string[]): Promise<Pick<Order, '_id' | 'arguments' | 'waiter'>[]> {
-    if (names.length === 0) return [];
-    return this.orders
-      .find({ status: 'RUNNING', waiter: { $in: names } }, { projection: { _id: 1, arguments: 1, waiter: 1 } })
-      .sort({ status: 1, _id: 1 })
-      .toArray();
-  }
-
-  /**
-   * Writes this waiter's whole registry document (upsert by its random instance id):
-   * at start, every heartbeat, at exit. Never on an order's critical path. Whole, so a
-   * write lost in an outage (or a `clean` meanwhile) is made good by the next.
-   */
-  async saveWaiter(doc: WaiterDoc): Promise<void> {
-    const { _id, ...rest } = doc;
-    const unset: Record<string, ''> = {};
-    if (!doc.current) unset.current = '';
-    await this.waiters.updateOne({ _id }, { $set: rest, ...(Object.keys(unset).length ? { $unset: unset } : {}) }, { upsert: true });
-  }
-
-  /**
-   * A page of orders in _id order (newest first with `newest`), of one state if given,
-   * starting after the cursor `after` (exclusive): at most `limit`, without `claim`
-   * (internal) and `history` (GET one order for it). Backed by {status:1, _id:1} with
-   * a status, by _id without: keys examined = limit.
-   */
-  async page(opts: { status?: State; after?: ObjectId; limit: number; newest?: boolean }): Promise<Order[]> {
-    const filter: Filter<Order> = {};
-    if (opts.status) filter.status = opts.status;
-    if (opts.after) filter._id = opts.newest ? { $lt: opts.after } : { $gt: opts.after };
-    return this.orders
-      .find(filter, { projection: { claim: 0, history: 0 } })
-      .sort({ _id: opts.newest ? -1 : 1 })
-      .limit(opts.limit)
-      .toArray();
-  }
-
-  /**
-   * When orders finished (DONE or ERROR) at or after `since`: their stop times only,
-   * for the pace chart. Two ranges on {status:1, stop:1} (ensureFleetIndexes), covered
-   * by it: keys examined = orders finished since then, so callers ask for short
-   * windows (the chart reads the last hour once, then only its last few minutes).
-   */
-  async finishTimes(since: Date): Promise<Date[]> {
-    const docs = await this.orders
-      .find(finishedFilter(since), { projection: { _id: 0, stop: 1 } })
-      .toArray();
-    return docs.flatMap((d) => (d.stop instanceof Date ? [d.stop] : []));
-  }
-
-  /**
-   * The `limit` orders that failed last (ERROR, latest `stop` first), without claim
-   * and history. {status:1, stop:1} read backwards: keys examined = limit.
-   */
-  async latestFailed(limit: number): Promise<Order[]> {
-    return this.orders
-      .find({ status: 'ERROR' }, { projection: { claim: 0, history: 0 } })
-      .sort({ status: -1, stop: -1 })
-      .limit(limit)
-      .toArray();
-  }
 }
 
 /** What a claim passes on from the order document besides its arguments. */
@@ -837,51 +704,6 @@ function columnsOf(o: Order): { columns?: string } {
 
 function priorityOf(o: Order): { priority?: number } {
   return o.priority ? { priority: o.priority } : {};
-}
-
-/** Our defaults, except those the URI sets itself (the driver lets options override the URI). */
-function defaultsNotIn<T extends Record<string, unknown>>(uri: string, defaults: T): Partial<T> {
-  let inUri: string[] = [];
-  try {
-    inUri = [...new ConnectionString(uri).searchParams.keys()].map((key) => key.toLowerCase());
-  } catch {
-    // The driver reports a bad URI itself.
-  }
-  return Object.fromEntries(Object.entries(defaults).filter(([key]) => !inUri.includes(key.toLowerCase()))) as Partial<T>;
-}
-
-/** `host[,host2]/db` for messages: never the user name or password. */
-export function describe(address: KitchenAddress): string {
-  try {
-    const cs = new ConnectionString(address.uri);
-    return `${cs.hosts.join(',')}/${address.db}`;
-  } catch {
-    return `(unparseable kitchen URI)/${address.db}`;
-  }
-}
-
-/** The driver's message, with any secret from the URI taken out. */
-function reason(err: unknown, uri: string): string {
-  let msg = err instanceof Error ? err.message : String(err);
-  try {
-    // The password, as written and decoded; the user name is no secret, and hiding
-    // it (a user "u") would mangle the message's words.
-    const cs = new ConnectionString(uri);
-    for (const secret of [uri, cs.password, safeDecode(cs.password)]) {
-      if (secret) msg = msg.split(secret).join('***');
-    }
-  } catch {
-    msg = msg.split(uri).join('***');
-  }
-  return msg;
-}
-
-function safeDecode(s: string): string {
-  try {
-    return decodeURIComponent(s);
-  } catch {
-    return s;
-  }
 }
 
 /** A bulk write error whose every failure is a duplicate key; anything else rethrown. */

@@ -39,11 +39,11 @@ export type StatusReport = Omit<Counts, 'nextDue'> & {
 export async function statusReport(k: Kitchen, now = new Date()): Promise<StatusReport> {
   const [counts, last1m, last10m, runTimes, waiters, byPriority, waiting] = await Promise.all([
     k.counts(now),
-    k.finishedSince(new Date(+now - 60_000)),
-    k.finishedSince(new Date(+now - 600_000)),
-    k.recentRunTimes(MEDIAN_OF),
-    k.liveWaiters(now),
-    k.readyByPriority(),
+    k.fleet.finishedSince(new Date(+now - 60_000)),
+    k.fleet.finishedSince(new Date(+now - 600_000)),
+    k.fleet.recentRunTimes(MEDIAN_OF),
+    k.fleet.liveWaiters(now),
+    k.fleet.readyByPriority(),
     k.pipeline.summary(),
   ]);
   const pace1m = last1m;
@@ -99,11 +99,11 @@ export interface WaiterReport {
  */
 export async function waitersReport(k: Kitchen, opts: { all: boolean; now?: Date }): Promise<WaiterReport[]> {
   const now = opts.now ?? new Date();
-  const docs = await k.listWaiters(opts.all ? undefined : new Date(+now - EXITED_SHOWN_MS));
+  const docs = await k.fleet.listWaiters(opts.all ? undefined : new Date(+now - EXITED_SHOWN_MS));
   const reports = docs.map((w) => waiterReport(w, now));
   const stale = reports.filter((w) => w.state === 'STALE');
   if (stale.length === 0) return reports;
-  const held = await k.runningOf([...new Set(stale.map((w) => w.name))]);
+  const held = await k.fleet.runningOf([...new Set(stale.map((w) => w.name))]);
   const alive = new Set(reports.filter((w) => w.state !== 'STALE').flatMap((w) => w.running));
   for (const w of stale) {
     const mine = held.filter((o) => o.waiter === w.name && !alive.has(o._id.toHexString()));

@@ -45,7 +45,7 @@ describe('priorities shown', () => {
       const done = Array.from({ length: 5000 }, (_, i) => ({ status: 'DONE', arguments: [`d${i}`], attempts: 1, prio: i % 3, stop: new Date(now) }));
       const docs = [...ready, ...running, ...done];
       for (let i = 0; i < docs.length; i += 1000) await k.db.collection('orders').insertMany(docs.slice(i, i + 1000));
-      expect(await kitchen.readyByPriority()).toEqual([2, 1, 0].map((p) => ({ priority: p, READY: 1000 })));
+      expect(await kitchen.fleet.readyByPriority()).toEqual([2, 1, 0].map((p) => ({ priority: p, READY: 1000 })));
       const explain = await k.db.command({
         explain: { aggregate: 'orders', pipeline: [{ $match: READY_PRIO_FILTER }, { $group: { _id: '$prio', n: { $sum: 1 } } }], cursor: {} },
         verbosity: 'executionStats',

@@ -5,7 +5,8 @@
 // nothing (test/support/gates.ts): FerretDB v1 returns its SQL plan, 2.x no counters.
 // The queries are the kitchen's own filters (src/kitchen.ts), not copies of them.
 import { afterAll, describe, expect, test } from 'vitest';
-import { Kitchen, RECENT_SORT, finishedFilter, liveFilter } from '../src/kitchen.js';
+import { Kitchen } from '../src/kitchen.js';
+import { RECENT_SORT, finishedFilter, liveFilter } from '../src/kitchen/fleet.js';
 import { MEDIAN_OF } from '../src/report.js';
 import { explainCounts } from './support/gates.js';
 import { useDb } from './support/kitchen.js';
@@ -44,7 +45,7 @@ describe('status cost (explain)', () => {
     const kitchen = await Kitchen.open({ uri: k.uri, db: k.name, list: 'orders' });
     opened.push(kitchen);
     await kitchen.ensureIndexes();
-    await kitchen.ensureFleetIndexes();
+    await kitchen.fleet.ensureFleetIndexes();
     const now = Date.now();
     // 100 orders finish per minute (one every 600 ms, newest first); every tenth fails.
     const finished = Array.from({ length: 20_000 }, (_, i) => ({
@@ -63,7 +64,7 @@ describe('status cost (explain)', () => {
     // Pace over 10 minutes: what countDocuments sends ($match, then $group with $sum).
     const since = new Date(now - 600_000);
     const inWindow = 1001; // i * 600 ms <= 600 s
-    expect(await kitchen.finishedSince(since)).toBe(inWindow);
+    expect(await kitchen.fleet.finishedSince(since)).toBe(inWindow);
     const count = (coll: string, filter: object) =>
       k.db.command({ explain: { aggregate: coll, pipeline: [{ $match: filter }, { $group: { _id: 1, n: { $sum: 1 } } }], cursor: {} }, verbosity: 'executionStats' });
     const pace = examined(await count('orders', finishedFilter(since)));
@@ -84,7 +85,7 @@ describe('status cost (explain)', () => {
     expect(every(recent, 'nReturned')).toContain(MEDIAN_OF);
 
     // Live waiters: one range on {ended, expires}.
-    expect(await kitchen.liveWaiters(new Date(now))).toBe(5);
+    expect(await kitchen.fleet.liveWaiters(new Date(now))).toBe(5);
     const live = examined(await count('orders.waiters', liveFilter(new Date(now))));
     expect(live.keys).toBeLessThanOrEqual(5 + 3);
     expect(live.docs).toBeLessThanOrEqual(5 + 3);

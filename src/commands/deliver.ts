@@ -195,11 +195,11 @@ export async function run(g: Globals, o: DeliverCommandOptions, io: IO, graceMs?
       // The fleet view's indexes are made alongside the first claim, not before it; a
       // user without createIndex rights still delivers (the failure is logged).
       const prepare = () =>
-        kitchen.ensureFleetIndexes().catch((err: unknown) => {
+        kitchen.fleet.ensureFleetIndexes().catch((err: unknown) => {
           throw new Error(`could not create the fleet view's indexes: ${(err as Error).message}`);
         });
       const info = { name: o.waiter, command: [o.command, ...o.commandArgs], concurrency: o.concurrency, leaseMs: o.leaseMs, heartbeatMs: o.heartbeatMs, prepare };
-      const registry = new Registry(kitchen, info, log);
+      const registry = new Registry(kitchen.fleet, info, log);
       const output = o.keepOutput > 0 ? (c: Claimed) => new LiveOutput(kitchen.outputs, c.id, c.attempt, { keepBytes: o.keepOutput, ...(o.outputEveryMs ? { flushMs: o.outputEveryMs } : {}) }, log) : undefined;
       const collect = o.collect ? collector(kitchen.files, o.collect, log) : undefined;
       const pipeline = new Releaser(kitchen.pipeline, log);

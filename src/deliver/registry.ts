@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { cutArguments, type WaiterDoc } from '../fleet.js';
-import type { Kitchen } from '../kitchen.js';
+import type { FleetQueries } from '../kitchen/fleet.js';
 
 /** What the loop knows at any moment; read by the timer. */
 export interface LoopView {
@@ -50,7 +50,7 @@ export class Registry {
   private lastDelivered = 0;
 
   constructor(
-    private readonly kitchen: Pick<Kitchen, 'saveWaiter'>,
+    private readonly kitchen: Pick<FleetQueries, 'saveWaiter'>,
     private readonly info: RegistryInfo,
     private readonly log: (line: string) => void,
     private readonly host = hostname(),

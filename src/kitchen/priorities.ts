@@ -1,5 +1,5 @@
 // READY orders per priority, for `status` and the page (issue 15). A kitchen room:
-// Kitchen.readyByPriority() is its one caller.
+// FleetQueries.readyByPriority() (src/kitchen/fleet.ts) is its one caller.
 import type { Collection } from 'mongodb';
 import { PRIO_RUNNING, type Order } from '../order.js';
 

@@ -47,10 +47,10 @@ export function createApp(o: AppOptions): Hono {
   const guard = <T>(what: string, fn: () => Promise<T>) => k.guard(what, fn);
   const status = cached(() => guard('status', () => statusReport(k)), MAX_AGE_MS, MAX_STALE_MS);
   const waiters = cached(() => guard('waiters', () => waitersReport(k, { all: false })), MAX_AGE_MS, MAX_STALE_MS);
-  const pace = new Pace(k);
+  const pace = new Pace(k.fleet);
   const chart = cached(() => guard('pace', () => pace.chart()), MAX_AGE_MS, MAX_STALE_MS);
   // The page's list of failures (the default limit) is shared the same way.
-  const failed = cached(() => guard('latest failed orders', async () => orderReports(k, await k.latestFailed(PAGE_FAILED))), MAX_AGE_MS, MAX_STALE_MS);
+  const failed = cached(() => guard('latest failed orders', async () => orderReports(k, await k.fleet.latestFailed(PAGE_FAILED))), MAX_AGE_MS, MAX_STALE_MS);
   const wrote = () => {
     status.invalidate();
     chart.invalidate();
@@ -120,13 +120,13 @@ export function createApp(o: AppOptions): Hono {
   app.get('/api/failed', async (c) => {
     const q = failedQuery(c.req.queries());
     if (q.limit === PAGE_FAILED) return withAge(c, await failed());
-    return c.json(await guard('latest failed orders', async () => orderReports(k, await k.latestFailed(q.limit))));
+    return c.json(await guard('latest failed orders', async () => orderReports(k, await k.fleet.latestFailed(q.limit))));
   });
 
   app.get('/api/orders', async (c) => {
     const q = pageQuery(c.req.queries());
     const orders = await guard('list orders', () =>
-      k.page({ limit: q.limit, newest: q.newest, ...(q.status ? { status: q.status } : {}), ...(q.after ? { after: q.after } : {}) }),
+      k.fleet.page({ limit: q.limit, newest: q.newest, ...(q.status ? { status: q.status } : {}), ...(q.after ? { after: q.after } : {}) }),
     );
     const last = orders.at(-1);
     const shown = await guard('list orders', () => orderReports(k, orders));

@@ -3,7 +3,7 @@
 // before the last minute they counted (a result can be written a moment after its
 // stop time: the finish overlaps the next claim, and outages delay it), so a refresh
 // costs the kitchen the last few minutes' finishes, not the hour's.
-import type { Kitchen } from '../kitchen.js';
+import type { FleetQueries } from '../kitchen/fleet.js';
 
 export const MINUTE = 60_000;
 export const MINUTES = 60;
@@ -21,7 +21,7 @@ export class Pace {
   /** Minutes before this (ms) are in `counted`; 0: none yet. */
   private countedUntil = 0;
 
-  constructor(private readonly kitchen: Pick<Kitchen, 'finishTimes'>) {}
+  constructor(private readonly kitchen: Pick<FleetQueries, 'finishTimes'>) {}
 
   async chart(now = new Date()): Promise<PaceChart> {
     const current = Math.floor(+now / MINUTE) * MINUTE;
