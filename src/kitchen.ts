@@ -1,6 +1,6 @@
 // Every MongoDB query waiter makes. Each method states its contract, like a stored
 // procedure; nothing outside this file and the rooms it imports (src/kitchen/: the
-// fleet view, connecting; src/pipeline/queries.ts; src/output/: live output and
+// fleet view, clean, connecting; src/pipeline/queries.ts; src/output/: live output and
 // result files) talks to the driver.
 //
 // The order document (one per job, in the collection named by --list):
@@ -122,7 +122,7 @@ export interface InsertOptions {
 }
 
 /** `<list>.columns`: the names of a load's arguments, once per distinct header, not per order. */
-interface ColumnsDoc {
+export interface ColumnsDoc {
   _id: string;
   names: string[];
 }
@@ -157,7 +157,6 @@ export const DUE_SORT = { due: 1, _id: 1 } as const;
 const CONNECT_TIMEOUT_MS = 10_000;
 const DUE_INDEX = 'due_1__id_1';
 const CLAIM_INDEX = 'prio_-1_due_1__id_1';
-const CLEAN_BATCH = 20_000;
 /** The server's duplicate key error (FerretDB v1 returns it for inserts too). */
 const DUPLICATE_KEY = 11000;
 
@@ -566,7 +565,8 @@ export class Kitchen {
     return o;
   }
 
-  private get columnDocs(): Collection<ColumnsDoc> {
+  /** `<list>.columns` (saveColumns below; clean empties it). */
+  get columnDocs(): Collection<ColumnsDoc> {
     return this.client.db(this.orders.dbName).collection<ColumnsDoc>(`${this.orders.collectionName}.columns`);
   }
 
@@ -605,77 +605,6 @@ export class Kitchen {
   /** Orders in _id order, optionally of one state, as a cursor (streamed, never buffered whole). */
   list(status?: State) {
     return this.orders.find(status ? { status } : {}).sort({ _id: 1 });
-  }
-
-  /**
-   * Clean: delete the orders of the list (of one state if given), oldest first, in
-   * _id ranges of at most CLEAN_BATCH orders: one deleteMany over a large list fails
-   * on FerretDB v1 ("too many SQL variables"), and a range is cheap to match on both
-   * servers (an $in of thousands of ids is not, on FerretDB). Returns how many.
-   * A whole clean (no state) also empties `<list>.waiters`, `<list>.columns` and
-   * `<list>.output` and the `<list>.results` files; a clean of one state deletes the
-   * output and files of the orders it deletes.
-   */
-  async clean(status?: State): Promise<number> {
-    const filter: Filter<Order> = status ? { status } : {};
-    let deleted = 0;
-    // Their output goes first (ids of the range, then the orders): an interrupted clean leaves orders, never orphaned output.
-    const outputs = status !== undefined && (await this.outputs.any());
-    const files = status !== undefined && (await this.files.any());
-    for (;;) {
-      const [last] = await this.orders.find(filter, { projection: { _id: 1 } }).sort({ _id: 1 }).skip(CLEAN_BATCH - 1).limit(1).toArray();
-      const range: Filter<Order> = last ? { ...filter, _id: { $lte: last._id } } : filter;
-      const ids = outputs || files ? (await this.orders.find(range, { projection: { _id: 1 } }).toArray()).map((o) => o._id) : [];
-      if (outputs) await this.outputs.removeFor(ids);
-      if (files) await this.files.removeFor(ids);
-      const r = await this.orders.deleteMany(range);
-      deleted += r.deletedCount;
-      if (!last) break;
-    }
-    // A whole clean also forgets the list's waiters (live ones write themselves back
-    // at their next heartbeat) and its column names (no order references them now;
-    // left behind, extract would print them as columns of the next, plain load).
-    if (!status) {
-      await this.outputs.removeAll();
-      await this.files.removeAll();
-      await this.waiters.deleteMany({});
-      await this.columnDocs.deleteMany({});
-    }
-    return deleted;
-  }
-
-  /**
-   * clean --outputs: frees the live output and result files of the orders of one state (all states
-   * without it) that finished before `before` (any time without it), keeping the
-   * orders. No filter at all: every output document of the list, one deleteMany.
-   * With `before`: finished orders only, ranges of {status: 1, stop: 1}; the ids are
-   * streamed (_id only), their slots deleted 500 order ids at a time.
-   */
-  async cleanOutputs(opts: { status?: State; before?: Date }): Promise<{ orders?: number; slots: number; files: number }> {
-    if (!opts.status && !opts.before) {
-      const slots = (await this.outputs.docs.deleteMany({})).deletedCount;
-      return { slots, files: await this.files.removeAll() };
-    }
-    const filter: Filter<Order> = opts.before
-      ? { status: opts.status ? opts.status : { $in: ['DONE', 'ERROR'] }, stop: { $lt: opts.before } }
-      : { status: opts.status! };
-    // Ids streamed (_id only), output and files deleted per 1,000 of them.
-    let orders = 0;
-    let slots = 0;
-    let files = 0;
-    let page: ObjectId[] = [];
-    const flush = async () => {
-      slots += await this.outputs.removeFor(page);
-      files += await this.files.removeFor(page);
-      page = [];
-    };
-    for await (const o of this.orders.find(filter, { projection: { _id: 1 } })) {
-      page.push(o._id);
-      orders++;
-      if (page.length === 1000) await flush();
-    }
-    await flush();
-    return { orders, slots, files };
   }
 
   /** The ids of the orders in one state, streamed (_id only): a range of {status, _id} (gather --status). */

@@ -2,6 +2,7 @@ import type { Argv } from 'yargs';
 import { UsageError } from '../errors.js';
 import { duration, print, state, withKitchen, type CommandResult, type Globals, type IO } from './common.js';
 import type { State } from '../order.js';
+import { clean, cleanOutputs } from '../kitchen/clean.js';
 import { counted } from '../words.js';
 
 export const describe = 'Delete the orders of the list (only those of one state with --status); --outputs frees their live output and result files and keeps them';
@@ -32,12 +33,12 @@ export function options(argv: Record<string, unknown>): CleanOptions {
 export async function run(g: Globals, o: CleanOptions, io: IO): Promise<CommandResult> {
   if (o.outputs) {
     const before = o.olderThanMs !== undefined ? new Date(Date.now() - o.olderThanMs) : undefined;
-    const r = await withKitchen(g, (k) => k.cleanOutputs({ ...(o.status ? { status: o.status } : {}), ...(before ? { before } : {}) }));
+    const r = await withKitchen(g, (k) => cleanOutputs(k, { ...(o.status ? { status: o.status } : {}), ...(before ? { before } : {}) }));
     const of = r.orders === undefined ? 'every order' : counted(r.orders, 'order');
     print(io.stdout, `Freed the output of ${of} (${counted(r.slots, 'document')})${r.files ? ` and ${counted(r.files, 'result file')}` : ''}; the orders are kept.`);
     return {};
   }
-  const n = await withKitchen(g, (k) => k.clean(o.status));
+  const n = await withKitchen(g, (k) => clean(k, o.status));
   print(io.stdout, `Cleaned ${counted(n, 'order')}.`);
   return {};
 }
