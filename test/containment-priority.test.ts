@@ -4,26 +4,18 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ObjectId } from 'mongodb';
-import { afterEach, describe, expect, test } from 'vitest';
-import { CLAIM_SORT, Kitchen, claimFilter } from '../src/kitchen.js';
+import { describe, expect, test } from 'vitest';
+import { CLAIM_SORT, claimFilter } from '../src/kitchen.js';
 import { PRIO_RUNNING } from '../src/order.js';
 import { FIXTURES, until, waiter } from './support/cli.js';
 import { explainCounts } from './support/gates.js';
 import { useDb } from './support/kitchen.js';
-import { FAST, addOrders, alive, background, byId, lines, orders, pidFrom, tempDir } from './recovery-support.js';
+import { FAST, addOrders, kitchens, alive, background, byId, lines, orders, pidFrom, tempDir } from './recovery-support.js';
 
 const HANG = join(FIXTURES, 'hang.sh');
 const ECHO = join(FIXTURES, 'echo.sh');
 
-const opened: Kitchen[] = [];
-afterEach(async () => {
-  await Promise.all(opened.splice(0).map((k) => k.close()));
-});
-async function open(k: { uri: string; name: string }): Promise<Kitchen> {
-  const kitchen = await Kitchen.open({ uri: k.uri, db: k.name, list: 'orders' });
-  opened.push(kitchen);
-  return kitchen;
-}
+const open = kitchens();
 
 describe('priorities', () => {
   const k = useDb();
@@ -142,8 +134,7 @@ describe('crashed work first', () => {
     expect((await orders(k.db).indexes()).map((i) => i.name)).toEqual(expect.arrayContaining(['prio_-1_due_1__id_1', 'due_1__id_1']));
     // Again (another process, the index there): nothing changes.
     const before = await orders(k.db).find({}).sort({ _id: 1 }).toArray();
-    const again = await Kitchen.open({ uri: k.uri, db: k.name, list: 'orders' });
-    opened.push(again);
+    const again = await open(k);
     await again.ensureIndexes();
     expect(await orders(k.db).find({}).sort({ _id: 1 }).toArray()).toEqual(before);
     expect((await kitchen.claim('w', 60_000))?.id).toEqual(ids[1]); // the stale one first

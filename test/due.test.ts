@@ -3,26 +3,18 @@
 // previous version (no `due`) still delivered.
 import { join } from 'node:path';
 import { ObjectId } from 'mongodb';
-import { afterEach, describe, expect, test } from 'vitest';
-import { Kitchen, claimFilter, CLAIM_SORT } from '../src/kitchen.js';
+import { describe, expect, test } from 'vitest';
+import { claimFilter, CLAIM_SORT } from '../src/kitchen.js';
 import { FIXTURES, waiter } from './support/cli.js';
 import { explainCounts } from './support/gates.js';
 import { useDb } from './support/kitchen.js';
-import { addOrders, byId, lines, orders, statusJson, tempDir } from './recovery-support.js';
+import { kitchens, addOrders, byId, lines, orders, statusJson, tempDir } from './recovery-support.js';
 
 const OK = join(FIXTURES, 'ok.sh');
 const ECHO = join(FIXTURES, 'echo.sh');
 const FLAKY = join(FIXTURES, 'flaky.sh');
 
-const opened: Kitchen[] = [];
-afterEach(async () => {
-  await Promise.all(opened.splice(0).map((k) => k.close()));
-});
-async function open(k: { uri: string; name: string }): Promise<Kitchen> {
-  const kitchen = await Kitchen.open({ uri: k.uri, db: k.name, list: 'orders' });
-  opened.push(kitchen);
-  return kitchen;
-}
+const open = kitchens();
 
 describe('orders that wait: --at', () => {
   const k = useDb();
