@@ -3,6 +3,9 @@
 // the claim of the next, except a record that puts the order back READY. The same
 // loop against a real server is covered by cli-deliver, recovery* and outage.
 import { randomUUID } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { MongoNetworkError, ObjectId } from 'mongodb';
 import { expect, test } from 'vitest';
@@ -11,6 +14,7 @@ import { Shutdown } from '../src/deliver/shutdown.js';
 import type { Claimed, Finish } from '../src/kitchen.js';
 import type { Outcome } from '../src/order.js';
 import type { RunRequest, Running } from '../src/run.js';
+import { parseTemplate } from '../src/template.js';
 import { until } from './support/cli.js';
 
 const sink = () => new Writable({ write: (_c, _e, done) => done() });
@@ -200,4 +204,36 @@ test('a signal while the column names are being read puts the order back READY (
   expect(await prepare(c)).toMatchObject({ interrupted: true });
   expect(await prepare(c)).toMatchObject({ file: 'job', args: ['dog'], env: { WAITER_ARG_ANIMAL: 'dog' } });
   expect(reads).toBe(2);
+});
+
+test('the lease is kept while the result files are stored (--collect), and an order lost meanwhile is not recorded', async () => {
+  // An upload longer than the lease, with the heartbeats stopped at the command's exit,
+  // let another waiter take the order over and run it a second time.
+  const dir = await mkdtemp(join(tmpdir(), 'waiter-loop-'));
+  try {
+    for (const lose of [false, true]) {
+      const list = new MemoryList(['a']);
+      const d = deps(list, commands().start);
+      let beats = 0;
+      let collecting = false;
+      d.kitchen.heartbeat = async () => (collecting && beats++, !(lose && beats >= 2));
+      d.collect = async () => {
+        collecting = true;
+        await until(() => beats >= 3 || (lose && beats >= 2), 5000, 'heartbeats while collecting');
+        collecting = false;
+        return undefined;
+      };
+      const r = await deliver(options({ heartbeatMs: 10, workdir: parseTemplate([dir]) }), d);
+      expect(beats).toBeGreaterThanOrEqual(2);
+      if (lose) {
+        expect(r).toEqual({ delivered: 0, failed: 0, lost: 1, interrupted: 0 });
+        expect(list.finishes).toEqual([]);
+      } else {
+        expect(r).toEqual({ delivered: 1, failed: 0, lost: 0, interrupted: 0 });
+        expect(list.finishes).toEqual([{ args: 'a', status: 'DONE' }]);
+      }
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 });

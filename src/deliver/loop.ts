@@ -306,30 +306,39 @@ class Waiter {
 
     let lost = false;
     let interrupted = false;
+    let exited = false;
     const unsubscribe = shutdown.onKill(() => {
       interrupted = true;
       child.terminate();
     });
     const release = this.leases.keep(c, () => {
       lost = true;
-      log(`waiter: lost order ${id} (reset or taken over); stopping its command, recording nothing`);
-      child.terminate();
+      log(`waiter: lost order ${id} (reset or taken over); ${exited ? 'its files not stored' : 'stopping its command'}, recording nothing`);
+      if (!exited) child.terminate();
     });
 
     let outcome: Outcome;
+    let notKept: string | undefined;
+    const workdir = p.workdir !== undefined ? { workdir: p.workdir } : {};
     try {
-      outcome = await child.outcome;
+      try {
+        outcome = await child.outcome;
+      } finally {
+        exited = true;
+        unsubscribe();
+      }
+      // The lease is kept while the result files are stored: an upload longer than the
+      // lease would let another waiter take the order over and run it again.
+      const boxFailed = outcome.spawnError !== undefined && isBoxSpawnFailure(outcome.spawnCode, this.program);
+      if (!lost && !interrupted && !boxFailed && p.workdir !== undefined && deps.collect) notKept = await deps.collect(c, p.workdir, succeeded(outcome));
     } finally {
       release();
-      unsubscribe();
     }
-    const workdir = p.workdir !== undefined ? { workdir: p.workdir } : {};
     if (lost) return { c };
     if (interrupted) return this.handleFailed(c, { kind: 'interrupted', error: `interrupted by ${shutdown.signal ?? 'a signal'}`, outcome, ...workdir });
     if (outcome.spawnError !== undefined && isBoxSpawnFailure(outcome.spawnCode, this.program)) {
       return this.handleFailed(c, { kind: 'box', error: outcome.spawnError, ...workdir });
     }
-    const notKept = p.workdir !== undefined && deps.collect ? await deps.collect(c, p.workdir, succeeded(outcome)) : undefined;
     if (!succeeded(outcome)) return this.handleFailed(c, { kind: 'run', error: errorLine(outcome, opts.timeoutText) ?? 'failed', outcome, ...workdir });
     if (notKept !== undefined) return this.handleFailed(c, { kind: 'run', error: notKept, outcome: { ...outcome, spawnError: notKept }, ...workdir });
     return { c, finish: { status: 'DONE', result: 'DONE', stop: new Date(), output: outcome.output, ...exitOf(outcome), ...workdir } };
