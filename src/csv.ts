@@ -238,13 +238,13 @@ function validPrefix(bytes: Uint8Array): number {
   return lo;
 }
 
-export const REPORT_COLUMNS = ['_id', 'status', 'waiter', 'start', 'stop', 'arguments', 'error', 'exit_code', 'attempts', 'workdir', 'after'] as const;
+export const REPORT_COLUMNS = ['_id', 'status', 'waiter', 'start', 'stop', 'arguments', 'error', 'exit_code', 'attempts', 'workdir'] as const;
 
 /**
  * Report columns added since, written after the named columns: every column a report
  * had before keeps its place (a reader by position reads what it did).
  */
-export const LATER_COLUMNS = ['priority'] as const;
+export const LATER_COLUMNS = ['priority', 'after'] as const;
 
 /** A CSV writer for extract's report: the header (then the list's named columns, then LATER_COLUMNS), then one record per row object. */
 export function reportWriter(named: readonly string[] = []): Stringifier {

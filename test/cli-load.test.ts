@@ -147,7 +147,7 @@ describe('extract', () => {
     expect(ids).toEqual([...ids].sort()); // _id order (hex order is ObjectId order)
     // Two processes made these ids; within one second their order is their random part's.
     rows.sort((a, b) => (a.status! < b.status! ? 1 : -1));
-    expect(Object.keys(rows[0]!)).toEqual(['_id', 'status', 'waiter', 'start', 'stop', 'arguments', 'error', 'exit_code', 'attempts', 'workdir', 'after', 'priority']);
+    expect(Object.keys(rows[0]!)).toEqual(['_id', 'status', 'waiter', 'start', 'stop', 'arguments', 'error', 'exit_code', 'attempts', 'workdir', 'priority', 'after']);
     expect(JSON.parse(rows[0]!.arguments!)).toEqual(tricky);
     expect(rows[0]).toMatchObject({ status: 'READY', waiter: '', start: '', stop: '', error: '', exit_code: '', attempts: '0' });
     expect(rows[1]).toMatchObject({ status: 'ERROR', waiter: 'w1', start: '2026-01-02T03:04:05.000Z', stop: '2026-01-02T03:04:06.000Z', error: 'exit code 3', exit_code: '3', attempts: '2' });

@@ -87,7 +87,7 @@ describe('named columns', () => {
     expect(r.stdout).toContain(['WAITER_ARG_ANIMAL=dog', 'WAITER_ARG_FILE_NAME=$(id).png', 'WAITER_ARG_SIZE=3', 'arg: --size=3', 'arg: dog'].join('\n'));
 
     const rows = parse((await waiter(k, ['extract'])).stdout, { columns: true }) as Record<string, string>[];
-    expect(Object.keys(rows[0]!)).toEqual(['_id', 'status', 'waiter', 'start', 'stop', 'arguments', 'error', 'exit_code', 'attempts', 'workdir', 'after', 'animal', 'size', 'file name', 'priority']);
+    expect(Object.keys(rows[0]!)).toEqual(['_id', 'status', 'waiter', 'start', 'stop', 'arguments', 'error', 'exit_code', 'attempts', 'workdir', 'animal', 'size', 'file name', 'priority', 'after']);
     expect(rows.map((x) => [x.status, x.animal, x.size, x['file name']])).toEqual([
       ['DONE', 'cat', '12', 'a b.jpg'],
       ['DONE', 'dog', '3', '$(id).png'],
@@ -135,7 +135,7 @@ describe('clean', () => {
     expect(await k.db.collection('orders.columns').countDocuments()).toBe(0);
     await seed([['x', 'y']]);
     const rows = parse((await waiter(k, ['extract'])).stdout, { columns: true }) as Record<string, string>[];
-    expect(Object.keys(rows[0]!)).toEqual(['_id', 'status', 'waiter', 'start', 'stop', 'arguments', 'error', 'exit_code', 'attempts', 'workdir', 'after', 'priority']);
+    expect(Object.keys(rows[0]!)).toEqual(['_id', 'status', 'waiter', 'start', 'stop', 'arguments', 'error', 'exit_code', 'attempts', 'workdir', 'priority', 'after']);
     expect(JSON.parse((await waiter(k, ['extract', '--json'])).stdout)).not.toHaveProperty('fields');
   });
 });

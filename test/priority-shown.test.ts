@@ -30,7 +30,7 @@ describe('priorities shown', () => {
     expect(json.readyByPriority).toEqual([{ priority: 5, READY: 2 }, { priority: 0, READY: 1 }, { priority: -2, READY: 1 }]);
 
     const rows = parse((await waiter(k, ['extract'])).stdout, { columns: true }) as Record<string, string>[];
-    expect(Object.keys(rows[0]!).slice(-3)).toEqual(['workdir', 'after', 'priority']);
+    expect(Object.keys(rows[0]!).slice(-3)).toEqual(['workdir', 'priority', 'after']);
     // (_id order; ids made by different processes within one second sort by their random part)
     expect(rows.map((r) => [JSON.parse(r.arguments!)[0], r.priority]).sort()).toEqual([['a', '0'], ['b', '5'], ['c', '5'], ['d', '-2'], ['e', '5']]);
   });
