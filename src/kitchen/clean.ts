@@ -61,7 +61,9 @@ export async function cleanOutputs(k: Kitchen, opts: { status?: State; before?: 
   const filter: Filter<Order> = opts.before
     ? { status: opts.status ? opts.status : { $in: ['DONE', 'ERROR'] }, stop: { $lt: opts.before } }
     : { status: opts.status! };
-  // Ids streamed (_id only), output and files deleted per 1,000 of them.
+  // Ids streamed (_id only), output and files deleted per 1,000 of them. One batch of
+  // the cursor per 1,000: the time between two reads stays that of one flush, far
+  // below the server's idle-cursor timeout (10 min), however large the list.
   let orders = 0;
   let slots = 0;
   let files = 0;
@@ -71,7 +73,7 @@ export async function cleanOutputs(k: Kitchen, opts: { status?: State; before?: 
     files += await k.files.removeFor(page);
     page = [];
   };
-  for await (const o of k.orders.find(filter, { projection: { _id: 1 } })) {
+  for await (const o of k.orders.find(filter, { projection: { _id: 1 }, batchSize: 1000 })) {
     page.push(o._id);
     orders++;
     if (page.length === 1000) await flush();
