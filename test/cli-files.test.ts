@@ -158,6 +158,19 @@ describe('deliver --collect and waiter gather', () => {
     ]);
     const out = join(dir, 'd');
     expect((await waiter(k, ['gather', '-o', out, id!.toHexString()])).stdout).toBe(`Gathered 3 files (9 B) of 1 order into ${out}; 0 already there.`);
+
+    // show --json lists them as show does: every attempt's, with size and checksum.
+    const shown = JSON.parse((await waiter(k, ['show', '--json', id!.toHexString()])).stdout);
+    expect(shown.files.map((f: { path: string; size: number; attempt: number; sha256: string }) => [f.path, f.size, f.attempt, f.sha256])).toEqual([
+      ['1.txt', 3, 1, sha(Buffer.from('one'))],
+      ['last.txt', 3, 1, sha(Buffer.from('one'))],
+      ['1.txt', 3, 2, sha(Buffer.from('one'))],
+      ['2.txt', 3, 2, sha(Buffer.from('one'))],
+      ['last.txt', 3, 2, sha(Buffer.from('one'))],
+    ]);
+    expect(Date.parse(shown.files[0].uploaded)).toBeGreaterThan(0);
+    const [other] = await addOrders(k.db, [['none']]);
+    expect(JSON.parse((await waiter(k, ['show', '--json', other!.toHexString()])).stdout).files).toEqual([]);
   });
 
   test('--collect needs --workdir; a glob leaving the folder is refused at the door (exit 2, naming the option)', async () => {

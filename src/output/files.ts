@@ -147,6 +147,19 @@ export class FileStore {
   }
 }
 
+/** A file as show --json and the API give it: the stored path, its size in bytes, the attempt that made it, its hex SHA-256 (GridFS keeps no MD5 here). */
+export interface FileReport {
+  path: string;
+  size: number;
+  attempt: number;
+  sha256: string;
+  uploaded: Date;
+}
+
+export function fileReport(f: StoredFile): FileReport {
+  return { path: f.metadata.path, size: f.length, attempt: f.metadata.attempt, sha256: f.metadata.sha256, uploaded: f.uploadDate };
+}
+
 /** Per order, the files of its newest attempt that has any (what gather writes): an older attempt's are not mixed in. Input in any order. */
 export function latest(files: Iterable<StoredFile>): StoredFile[] {
   const all = [...files];
