@@ -32,6 +32,24 @@ async function open(userDataDir: string): Promise<BrowserContext> {
   return chromium.launchPersistentContext(userDataDir, { executablePath: CHROMIUM, headless: true, args: FLAGS, viewport: { width: 1280, height: 900 } });
 }
 
+/**
+ * A browser (open()) and a page in it, with the alert()s it raised and its script
+ * errors (and, with consoleErrors, console.error lines) collected for the test to check.
+ */
+async function browse(dir: string, { consoleErrors = false } = {}): Promise<{ page: Page; dialogs: string[]; errors: string[] }> {
+  context = await open(join(dir, 'profile'));
+  const page = await context.newPage();
+  const dialogs: string[] = [];
+  page.on('dialog', (d) => {
+    dialogs.push(d.message());
+    void d.dismiss();
+  });
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  if (consoleErrors) page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
+  return { page, dialogs, errors };
+}
+
 const text = (page: Page, sel: string) => page.locator(sel).first().textContent({ timeout: 5000 });
 /** The state badge of waiter `name` now, or null while it has no row (for polling with until()). */
 const badge = async (page: Page, name: string) => {
@@ -50,16 +68,7 @@ test.runIf(browser.run)(browser.title('the page: READY falls and DONE rises duri
   const added = await s.call('/api/orders', { method: 'POST', json: Array.from({ length: N }, () => ({ arguments: ['0.5'] })) });
   expect(added.status).toBe(201);
 
-  context = await open(join(dir, 'profile'));
-  const page = await context.newPage();
-  const dialogs: string[] = [];
-  page.on('dialog', (d) => {
-    dialogs.push(d.message());
-    void d.dismiss();
-  });
-  const errors: string[] = [];
-  page.on('pageerror', (e) => errors.push(e.message));
-  page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
+  const { page, dialogs, errors } = await browse(dir, { consoleErrors: true });
   await page.goto(s.url);
   await until(async () => (await count(page, 'READY')) === N, 15_000, 'READY to show the new orders');
   expect(await count(page, 'DONE')).toBe(0);
@@ -176,15 +185,7 @@ test.runIf(browser.run)(browser.title("an order's output on the page: its first 
   const w = background(k, ['deliver', '--once', join(FIXTURES, 'talk.sh')], { TALK_DIR: dir });
   killAfterTest(await pidFrom(join(dir, `${id}.pid`), 'the command to start'));
 
-  context = await open(join(dir, 'profile'));
-  const page = await context.newPage();
-  const dialogs: string[] = [];
-  page.on('dialog', (d) => {
-    dialogs.push(d.message());
-    void d.dismiss();
-  });
-  const errors: string[] = [];
-  page.on('pageerror', (e) => errors.push(e.message));
+  const { page, dialogs, errors } = await browse(dir);
   await page.goto(s.url);
   await page.fill('#q', id);
   await page.click('#search button');
