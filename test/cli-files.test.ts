@@ -7,7 +7,7 @@ import { mkdir, readFile, readdir, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { GridFSBucket } from 'mongodb';
+import { Binary, GridFSBucket } from 'mongodb';
 import { describe, expect, test } from 'vitest';
 import { waiter } from './support/cli.js';
 import { useDb } from './support/kitchen.js';
@@ -75,7 +75,13 @@ describe('deliver --collect and waiter gather', () => {
     const show = (await waiter(k, ['show', hex])).stdout;
     expect(show).toContain("files (3; waiter gather writes the newest attempt's):");
     expect(show).toMatch(/ {2}out\/big\.csv +19\.1 MiB {2}#1/);
-    expect((await waiter(k, ['status'])).stdout).toMatch(/stored {3}.* of live output \(\d+ documents?\), 19\.1 MiB in 3 result files/);
+    expect((await waiter(k, ['status'])).stdout).toMatch(/stored {3}.* of live output \(\d+ documents?\), [\d.]+ MiB in 3 result files \(the server's data size; [\d.]+ MiB on disk\)/);
+    // The server's size of the two collections: the 20 MB and what GridFS adds to it
+    // (MongoDB: ~20.0 MB of BSON; FerretDB v1 keeps binary as base64 in JSON: ~26.7 MB).
+    const { storage } = JSON.parse((await waiter(k, ['status', '--json'])).stdout);
+    expect(storage.files).toBe(3);
+    expect(storage.fileBytes).toBeGreaterThanOrEqual(20_000_014);
+    expect(storage.fileBytes).toBeLessThan(28_000_000);
 
     const s = await serve(k, ['--token', 'correct-horse-battery']);
     const token = 'correct-horse-battery';
@@ -139,6 +145,26 @@ describe('deliver --collect and waiter gather', () => {
 
     expect((await waiter(k, ['clean', '--status', 'DONE'])).stdout).toBe('Cleaned 1 order.');
     expect([await files().countDocuments(), await chunks().countDocuments()]).toEqual([0, 0]);
+  });
+
+  test("status's stored figure is what the collections hold, as the server counts it (no sum of what the documents claim)", async () => {
+    const [id] = await addOrders(k.db, [['x']]);
+    const hex = id!.toHexString();
+    // Documents that claim far more than they hold: a file of 1 TiB without its chunks,
+    // an output slot said to span 1 TiB that holds two bytes.
+    await files().insertOne({ length: 2 ** 40, chunkSize: 261_120, uploadDate: new Date(), filename: 'huge.bin', metadata: { order: id, attempt: 1, path: 'huge.bin', sha256: '0'.repeat(64) } });
+    await k.db.collection('orders.output').insertOne({ _id: `${hex}:1:h0` as never, order: id, attempt: 1, from: 0, to: 2 ** 40, at: new Date(), chunks: [{ s: 'out', d: new Binary(Buffer.from('hi')) }] });
+    const s = await waiter(k, ['status', '--json']);
+    expect(s.exitCode, s.stderr).toBe(0);
+    const { storage } = JSON.parse(s.stdout);
+    expect([storage.files, storage.outputDocuments]).toEqual([1, 1]);
+    for (const key of ['fileBytes', 'outputBytes', 'fileDiskBytes', 'outputDiskBytes']) {
+      expect(storage[key], key).toBeGreaterThan(0);
+      expect(storage[key], key).toBeLessThan(1024 * 1024);
+    }
+    // A list whose collections were never made: nothing stored, no error.
+    const none = await waiter(k, ['--list', 'fresh', 'status']);
+    expect([none.exitCode, none.stdout.split('\n').at(-1)]).toEqual([0, "stored   0 B of live output (0 documents), 0 B in 0 result files (the server's data size; 0 B on disk)"]);
   });
 
   test('--collect-on always also collects after a failed run, whose own error stands; gather takes the newest attempt that has files', async () => {
