@@ -147,6 +147,21 @@ describe('deliver --collect and waiter gather', () => {
     expect([await files().countDocuments(), await chunks().countDocuments()]).toEqual([0, 0]);
   });
 
+  test('a box whose every collect fails (--collect-max too small) stops itself after --max-failures-in-a-row (exit 6); each attempt records why', async () => {
+    const dir = await tempDir('breaker');
+    const ids = await addOrders(k.db, [['1'], ['2'], ['3'], ['4'], ['5']]);
+    const d = await waiter(k, ['-n', 'tight', 'deliver', '--workdir', join(dir, '{hash}'), '--collect', '*.bin', '--collect-max', '10', '--max-failures-in-a-row', '3', '--shell', 'head -c 100 /dev/zero > a.bin']);
+    expect(d.exitCode, d.stderr).toBe(6);
+    expect(d.stderr).toContain('waiter: 3 failures in a row: stopping this box');
+    const orders = await Promise.all(ids.map((id) => byId(k.db, id)));
+    const why = '--collect-max 10 B: 1 matching file of 100 B in all; none collected';
+    expect(orders.map((o) => [o.status, o.error ?? null])).toEqual([['ERROR', why], ['ERROR', why], ['ERROR', why], ['READY', null], ['READY', null]]);
+    for (const o of orders.slice(0, 3)) expect(o.history!.map((a) => [a.attempt, a.result, a.error, a.waiter.startsWith('tight')])).toEqual([[1, 'ERROR', why, true]]);
+    expect(await files().countDocuments()).toBe(0);
+    const reg = await k.db.collection('orders.waiters').findOne({});
+    expect(reg?.reason).toBe('3 failures in a row: stopping this box');
+  });
+
   test("status's stored figure is what the collections hold, as the server counts it (no sum of what the documents claim)", async () => {
     const [id] = await addOrders(k.db, [['x']]);
     const hex = id!.toHexString();
