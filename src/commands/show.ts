@@ -17,7 +17,7 @@ export function builder(y: Argv) {
     // [id] to yargs, so that a missing id gets our message, not yargs' count of arguments.
     .usage(`$0 show <id>\n\n${describe}`)
     .positional('id', { type: 'string', describe: 'The order id (24 hex digits, as status, extract and waiters print it)' })
-    .option('json', { type: 'boolean', describe: 'Print the order document as JSON, with its result files (files: [{path, size, attempt, sha256, uploaded}], every attempt\'s; [] when none)' });
+    .option('json', { type: 'boolean', describe: 'Print the order document as JSON, with its result files (files: [{path, size, attempt, sha256, uploaded}], every attempt\'s, when it has any)' });
 }
 
 export interface ShowOptions {
@@ -41,7 +41,7 @@ export async function run(g: Globals, o: ShowOptions, io: IO): Promise<CommandRe
   });
   if (!order) throw new InputError(`show: no order ${o.id.toHexString()} in list '${g.list}'`);
   const fields = names ? namedFields(names, order.arguments ?? []) : undefined;
-  const lines = o.json ? [JSON.stringify({ ...orderReport(order, names), ...(waits ? { waitingFor: waits } : {}), files: files.map(fileReport) })] : [...render(order, fields), ...filesLines(files)];
+  const lines = o.json ? [JSON.stringify({ ...orderReport(order, names), ...(waits ? { waitingFor: waits } : {}), ...(files.length ? { files: files.map(fileReport) } : {}) })] : [...render(order, fields), ...filesLines(files)];
   // What it waits for (pipelines), after its arguments.
   if (!o.json && waits) lines.splice(3, 0, ...waitLines(order, waits));
   for (const line of lines) print(io.stdout, line);
