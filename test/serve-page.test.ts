@@ -268,6 +268,10 @@ test.runIf(browser.run)(browser.title("an order's result files on the page: path
   expect(urls.some((u) => u.includes(`/api/orders/${hex}/files/out/`))).toBe(true);
   expect(urls.filter((u) => u.includes(token))).toEqual([]);
   expect(await page.locator('#found b, img').count()).toBe(0);
+  // Phone width: the list of files fits the screen.
+  await page.setViewportSize({ width: 390, height: 844 });
+  await until(async () => (await page.evaluate(() => document.documentElement.scrollWidth)) <= 390, 5000, 'the page to fit 390 px');
+  if (process.env.WAITER_SCREENSHOTS) await page.screenshot({ path: join(process.env.WAITER_SCREENSHOTS, 'page-files-phone.png'), fullPage: true });
   expect(dialogs).toEqual([]);
   expect(errors).toEqual([]);
 }, 90_000);
