@@ -7,7 +7,7 @@ import { mkdir, readFile, readdir, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { GridFSBucket } from 'mongodb';
+import { Binary, GridFSBucket } from 'mongodb';
 import { describe, expect, test } from 'vitest';
 import { waiter } from './support/cli.js';
 import { useDb } from './support/kitchen.js';
@@ -75,7 +75,13 @@ describe('deliver --collect and waiter gather', () => {
     const show = (await waiter(k, ['show', hex])).stdout;
     expect(show).toContain("files (3; waiter gather writes the newest attempt's):");
     expect(show).toMatch(/ {2}out\/big\.csv +19\.1 MiB {2}#1/);
-    expect((await waiter(k, ['status'])).stdout).toMatch(/stored {3}.* of live output \(\d+ documents?\), 19\.1 MiB in 3 result files/);
+    expect((await waiter(k, ['status'])).stdout).toMatch(/stored {3}.* of live output \(\d+ documents?\), [\d.]+ MiB in 3 result files \(the server's data size; [\d.]+ MiB on disk\)/);
+    // The server's size of the two collections: the 20 MB and what GridFS adds to it
+    // (MongoDB: ~20.0 MB of BSON; FerretDB v1 keeps binary as base64 in JSON: ~26.7 MB).
+    const { storage } = JSON.parse((await waiter(k, ['status', '--json'])).stdout);
+    expect(storage.files).toBe(3);
+    expect(storage.fileBytes).toBeGreaterThanOrEqual(20_000_014);
+    expect(storage.fileBytes).toBeLessThan(28_000_000);
 
     const s = await serve(k, ['--token', 'correct-horse-battery']);
     const token = 'correct-horse-battery';
@@ -141,6 +147,41 @@ describe('deliver --collect and waiter gather', () => {
     expect([await files().countDocuments(), await chunks().countDocuments()]).toEqual([0, 0]);
   });
 
+  test('a box whose every collect fails (--collect-max too small) stops itself after --max-failures-in-a-row (exit 6); each attempt records why', async () => {
+    const dir = await tempDir('breaker');
+    const ids = await addOrders(k.db, [['1'], ['2'], ['3'], ['4'], ['5']]);
+    const d = await waiter(k, ['-n', 'tight', 'deliver', '--workdir', join(dir, '{hash}'), '--collect', '*.bin', '--collect-max', '10', '--max-failures-in-a-row', '3', '--shell', 'head -c 100 /dev/zero > a.bin']);
+    expect(d.exitCode, d.stderr).toBe(6);
+    expect(d.stderr).toContain('waiter: 3 failures in a row: stopping this box');
+    const orders = await Promise.all(ids.map((id) => byId(k.db, id)));
+    const why = '--collect-max 10 B: 1 matching file of 100 B in all; none collected';
+    expect(orders.map((o) => [o.status, o.error ?? null])).toEqual([['ERROR', why], ['ERROR', why], ['ERROR', why], ['READY', null], ['READY', null]]);
+    for (const o of orders.slice(0, 3)) expect(o.history!.map((a) => [a.attempt, a.result, a.error, a.waiter.startsWith('tight')])).toEqual([[1, 'ERROR', why, true]]);
+    expect(await files().countDocuments()).toBe(0);
+    const reg = await k.db.collection('orders.waiters').findOne({});
+    expect(reg?.reason).toBe('3 failures in a row: stopping this box');
+  });
+
+  test("status's stored figure is what the collections hold, as the server counts it (no sum of what the documents claim)", async () => {
+    const [id] = await addOrders(k.db, [['x']]);
+    const hex = id!.toHexString();
+    // Documents that claim far more than they hold: a file of 1 TiB without its chunks,
+    // an output slot said to span 1 TiB that holds two bytes.
+    await files().insertOne({ length: 2 ** 40, chunkSize: 261_120, uploadDate: new Date(), filename: 'huge.bin', metadata: { order: id, attempt: 1, path: 'huge.bin', sha256: '0'.repeat(64) } });
+    await k.db.collection('orders.output').insertOne({ _id: `${hex}:1:h0` as never, order: id, attempt: 1, from: 0, to: 2 ** 40, at: new Date(), chunks: [{ s: 'out', d: new Binary(Buffer.from('hi')) }] });
+    const s = await waiter(k, ['status', '--json']);
+    expect(s.exitCode, s.stderr).toBe(0);
+    const { storage } = JSON.parse(s.stdout);
+    expect([storage.files, storage.outputDocuments]).toEqual([1, 1]);
+    for (const key of ['fileBytes', 'outputBytes', 'fileDiskBytes', 'outputDiskBytes']) {
+      expect(storage[key], key).toBeGreaterThan(0);
+      expect(storage[key], key).toBeLessThan(1024 * 1024);
+    }
+    // A list whose collections were never made: nothing stored, no error.
+    const none = await waiter(k, ['--list', 'fresh', 'status']);
+    expect([none.exitCode, none.stdout.split('\n').at(-1)]).toEqual([0, "stored   0 B of live output (0 documents), 0 B in 0 result files (the server's data size; 0 B on disk)"]);
+  });
+
   test('--collect-on always also collects after a failed run, whose own error stands; gather takes the newest attempt that has files', async () => {
     const dir = await tempDir('always');
     const [id] = await addOrders(k.db, [['x']]);
@@ -158,6 +199,19 @@ describe('deliver --collect and waiter gather', () => {
     ]);
     const out = join(dir, 'd');
     expect((await waiter(k, ['gather', '-o', out, id!.toHexString()])).stdout).toBe(`Gathered 3 files (9 B) of 1 order into ${out}; 0 already there.`);
+
+    // show --json lists them as show does: every attempt's, with size and checksum.
+    const shown = JSON.parse((await waiter(k, ['show', '--json', id!.toHexString()])).stdout);
+    expect(shown.files.map((f: { path: string; size: number; attempt: number; sha256: string }) => [f.path, f.size, f.attempt, f.sha256])).toEqual([
+      ['1.txt', 3, 1, sha(Buffer.from('one'))],
+      ['last.txt', 3, 1, sha(Buffer.from('one'))],
+      ['1.txt', 3, 2, sha(Buffer.from('one'))],
+      ['2.txt', 3, 2, sha(Buffer.from('one'))],
+      ['last.txt', 3, 2, sha(Buffer.from('one'))],
+    ]);
+    expect(Date.parse(shown.files[0].uploaded)).toBeGreaterThan(0);
+    const [other] = await addOrders(k.db, [['none']]);
+    expect(JSON.parse((await waiter(k, ['show', '--json', other!.toHexString()])).stdout)).not.toHaveProperty('files'); // as the API's order view, which has none
   });
 
   test('--collect needs --workdir; a glob leaving the folder is refused at the door (exit 2, naming the option)', async () => {

@@ -2,7 +2,7 @@
 // while a real `waiter deliver` runs, a kill -9'd waiter turning STALE, untrusted text
 // shown as text, and screenshots (desktop and phone width) in the test's temp dir.
 import { existsSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ObjectId } from 'mongodb';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
@@ -32,6 +32,24 @@ async function open(userDataDir: string): Promise<BrowserContext> {
   return chromium.launchPersistentContext(userDataDir, { executablePath: CHROMIUM, headless: true, args: FLAGS, viewport: { width: 1280, height: 900 } });
 }
 
+/**
+ * A browser (open()) and a page in it, with the alert()s it raised and its script
+ * errors (and, with consoleErrors, console.error lines) collected for the test to check.
+ */
+async function browse(dir: string, { consoleErrors = false } = {}): Promise<{ page: Page; dialogs: string[]; errors: string[] }> {
+  context = await open(join(dir, 'profile'));
+  const page = await context.newPage();
+  const dialogs: string[] = [];
+  page.on('dialog', (d) => {
+    dialogs.push(d.message());
+    void d.dismiss();
+  });
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  if (consoleErrors) page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
+  return { page, dialogs, errors };
+}
+
 const text = (page: Page, sel: string) => page.locator(sel).first().textContent({ timeout: 5000 });
 /** The state badge of waiter `name` now, or null while it has no row (for polling with until()). */
 const badge = async (page: Page, name: string) => {
@@ -50,16 +68,7 @@ test.runIf(browser.run)(browser.title('the page: READY falls and DONE rises duri
   const added = await s.call('/api/orders', { method: 'POST', json: Array.from({ length: N }, () => ({ arguments: ['0.5'] })) });
   expect(added.status).toBe(201);
 
-  context = await open(join(dir, 'profile'));
-  const page = await context.newPage();
-  const dialogs: string[] = [];
-  page.on('dialog', (d) => {
-    dialogs.push(d.message());
-    void d.dismiss();
-  });
-  const errors: string[] = [];
-  page.on('pageerror', (e) => errors.push(e.message));
-  page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
+  const { page, dialogs, errors } = await browse(dir, { consoleErrors: true });
   await page.goto(s.url);
   await until(async () => (await count(page, 'READY')) === N, 15_000, 'READY to show the new orders');
   expect(await count(page, 'DONE')).toBe(0);
@@ -176,15 +185,7 @@ test.runIf(browser.run)(browser.title("an order's output on the page: its first 
   const w = background(k, ['deliver', '--once', join(FIXTURES, 'talk.sh')], { TALK_DIR: dir });
   killAfterTest(await pidFrom(join(dir, `${id}.pid`), 'the command to start'));
 
-  context = await open(join(dir, 'profile'));
-  const page = await context.newPage();
-  const dialogs: string[] = [];
-  page.on('dialog', (d) => {
-    dialogs.push(d.message());
-    void d.dismiss();
-  });
-  const errors: string[] = [];
-  page.on('pageerror', (e) => errors.push(e.message));
+  const { page, dialogs, errors } = await browse(dir);
   await page.goto(s.url);
   await page.fill('#q', id);
   await page.click('#search button');
@@ -219,6 +220,58 @@ test.runIf(browser.run)(browser.title("an order's output on the page: its first 
   // READY per priority beside the READY count, when more than one priority is waiting.
   await s.call('/api/orders', { method: 'POST', json: [{ arguments: ['p7'], priority: 7 }, { arguments: ['p0'] }] });
   await until(async () => (await page.locator('#by-prio').textContent()) === 'by priority: 7: 1 · 0: 1', 15_000, 'READY per priority');
+  expect(dialogs).toEqual([]);
+  expect(errors).toEqual([]);
+}, 90_000);
+
+test.runIf(browser.run)(browser.title("an order's result files on the page: path, size and attempt listed, a download byte-exact through the token (never in a URL); WAITING counted"), async () => {
+  const dir = await tempDir('page-files');
+  const token = 'page-files-token-5678';
+  const [id] = await addOrders(k.db, [['x']]);
+  const hex = id!.toHexString();
+  const BIN = 'out/sub dir/ünï <b>data.bin';
+  const d = await waiter(k, [
+    'deliver', '--workdir', join(dir, 'runs', '{hash}'), '--collect', 'out/*.csv', '--collect', 'out/*/*.bin',
+    '--shell', `mkdir -p "out/sub dir" && head -c 600000 /dev/urandom > "${BIN}" && printf "a,b\\n" > out/t.csv`,
+  ]);
+  expect(d.exitCode, d.stderr).toBe(0);
+  const made = await readFile(join((await byId(k.db, id!)).workdir!, BIN));
+  // A pipeline: an order after one not yet run is WAITING (issue 18).
+  const [first] = await addOrders(k.db, [['first']]);
+  const after = await waiter(k, ['add', '--after', first!.toHexString(), '--', 'then']);
+  expect(after.exitCode, after.stderr).toBe(0);
+
+  const s = await serve(k, [], { WAITER_TOKEN: token });
+  const { page, dialogs, errors } = await browse(dir, { consoleErrors: true });
+  const urls: string[] = [];
+  page.on('request', (r) => urls.push(r.url()));
+  await page.goto(`${s.url}#token=${token}`);
+  await until(async () => (await count(page, 'WAITING')) === 1, 15_000, 'the WAITING count');
+  expect([await count(page, 'READY'), await count(page, 'DONE'), await count(page, 'total')]).toEqual([1, 1, 3]);
+
+  await page.fill('#q', hex);
+  await page.click('#search button');
+  const rows = page.locator('#found table.files tbody tr');
+  await until(async () => (await rows.count()) === 2, 15_000, 'the files listed');
+  const cells = await rows.evaluateAll((trs) => trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent)));
+  expect(cells).toEqual([
+    [BIN, '585.9 KiB', '#1'],
+    ['out/t.csv', '4 B', '#1'],
+  ]);
+  expect(await page.locator('#found h2.sub').allTextContents()).toContain('result files (2)');
+  const [download] = await Promise.all([page.waitForEvent('download', { timeout: 15_000 }), rows.first().locator('a.file').click()]);
+  expect(download.suggestedFilename()).toBe('ünï _b_data.bin'); // the file's own name; Chromium turns < and > into _ when saving
+  const got = await readFile((await download.path())!);
+  expect(got.length).toBe(600_000);
+  expect(got.equals(made)).toBe(true);
+  // Asked for with the token as a header: no request the page made has it in its URL.
+  expect(urls.some((u) => u.includes(`/api/orders/${hex}/files/out/`))).toBe(true);
+  expect(urls.filter((u) => u.includes(token))).toEqual([]);
+  expect(await page.locator('#found b, img').count()).toBe(0);
+  // Phone width: the list of files fits the screen.
+  await page.setViewportSize({ width: 390, height: 844 });
+  await until(async () => (await page.evaluate(() => document.documentElement.scrollWidth)) <= 390, 5000, 'the page to fit 390 px');
+  if (process.env.WAITER_SCREENSHOTS) await page.screenshot({ path: join(process.env.WAITER_SCREENSHOTS, 'page-files-phone.png'), fullPage: true });
   expect(dialogs).toEqual([]);
   expect(errors).toEqual([]);
 }, 90_000);

@@ -3,7 +3,7 @@ import type { Argv } from 'yargs';
 import { InputError, UsageError } from '../errors.js';
 import { span } from '../fleet.js';
 import { namedFields, orderId, type Attempt, type Order } from '../order.js';
-import type { StoredFile } from '../output/files.js';
+import { fileReport, type StoredFile } from '../output/files.js';
 import { sizeText } from '../output/size.js';
 import { orderReport } from '../report.js';
 import { waitLines, waitReport } from '../pipeline/show.js';
@@ -17,7 +17,7 @@ export function builder(y: Argv) {
     // [id] to yargs, so that a missing id gets our message, not yargs' count of arguments.
     .usage(`$0 show <id>\n\n${describe}`)
     .positional('id', { type: 'string', describe: 'The order id (24 hex digits, as status, extract and waiters print it)' })
-    .option('json', { type: 'boolean', describe: 'Print the order document as JSON' });
+    .option('json', { type: 'boolean', describe: 'Print the order document as JSON, with its result files (files: [{path, size, attempt, sha256, uploaded}], every attempt\'s, when it has any)' });
 }
 
 export interface ShowOptions {
@@ -37,11 +37,11 @@ export function options(argv: Record<string, unknown>): ShowOptions {
 export async function run(g: Globals, o: ShowOptions, io: IO): Promise<CommandResult> {
   const [order, names, files, waits] = await withKitchen(g, async (k) => {
     const found = await k.order(o.id);
-    return [found, found?.columns ? await k.columns(found.columns) : null, found && !o.json ? await k.files.of([o.id]) : [], found ? await waitReport(k, found) : undefined] as const;
+    return [found, found?.columns ? await k.columns(found.columns) : null, found ? await k.files.of([o.id]) : [], found ? await waitReport(k, found) : undefined] as const;
   });
   if (!order) throw new InputError(`show: no order ${o.id.toHexString()} in list '${g.list}'`);
   const fields = names ? namedFields(names, order.arguments ?? []) : undefined;
-  const lines = o.json ? [JSON.stringify({ ...orderReport(order, names), ...(waits ? { waitingFor: waits } : {}) })] : [...render(order, fields), ...filesLines(files)];
+  const lines = o.json ? [JSON.stringify({ ...orderReport(order, names), ...(waits ? { waitingFor: waits } : {}), ...(files.length ? { files: files.map(fileReport) } : {}) })] : [...render(order, fields), ...filesLines(files)];
   // What it waits for (pipelines), after its arguments.
   if (!o.json && waits) lines.splice(3, 0, ...waitLines(order, waits));
   for (const line of lines) print(io.stdout, line);

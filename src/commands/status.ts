@@ -16,7 +16,7 @@ export function builder(y: Argv) {
     .option('json', {
       type: 'boolean',
       describe:
-        'Print one JSON object: the counts READY, RUNNING, DONE, ERROR, WAITING, waitingOnFailed, total, stale, notYetDue, nextDue, and pace1m, pace10m, medianRunSeconds, waiters, etaSeconds, eta, etaReason (why there is none: nothing READY, no live waiters, no finished orders in the last 10 minutes), readyByPriority ([{priority, READY}], highest first)',
+        'Print one JSON object: the counts READY, RUNNING, DONE, ERROR, WAITING, waitingOnFailed, total, stale, notYetDue, nextDue, and pace1m, pace10m, medianRunSeconds, waiters, etaSeconds, eta, etaReason (why there is none: nothing READY, no live waiters, no finished orders in the last 10 minutes), readyByPriority ([{priority, READY}], highest first), storage ({outputBytes, outputDocuments, outputDiskBytes, fileBytes, files, fileDiskBytes}: what live output and result files take, the server\'s own collection figures: data size, and disk)',
     })
     .option('watch', { type: 'string', describe: 'Refresh every interval (default 2s) until Ctrl-C: in place on a terminal, one line each otherwise' });
 }
@@ -42,21 +42,36 @@ export async function run(g: Globals, o: StatusOptions, io: IO): Promise<Command
   return {};
 }
 
-/** What the list's live output and result files take (status only: each is a scan of its collection, so not in the page's 1 s refresh). */
+/**
+ * What the list's live output and result files take, as the server keeps it ($collStats:
+ * metadata, no scan; src/output/usage.ts). Bytes: the collections' data size (MongoDB:
+ * the documents' uncompressed BSON; FerretDB: its backend's tables); disk: the storage
+ * the server holds for them (MongoDB: compressed, kept for reuse after a clean).
+ */
 export interface Storage {
   outputBytes: number;
   outputDocuments: number;
+  outputDiskBytes: number;
   fileBytes: number;
   files: number;
+  fileDiskBytes: number;
 }
 
 async function storageOf(k: Kitchen): Promise<Storage> {
   const [out, files] = await Promise.all([k.outputs.usage(), k.files.usage()]);
-  return { outputBytes: out.bytes, outputDocuments: out.documents, fileBytes: files.bytes, files: files.files };
+  return {
+    outputBytes: out.bytes,
+    outputDocuments: out.documents,
+    outputDiskBytes: out.storageBytes,
+    fileBytes: files.bytes,
+    files: files.files,
+    fileDiskBytes: files.storageBytes,
+  };
 }
 
 export function storageLine(s: Storage): string {
-  return `stored   ${sizeText(s.outputBytes)} of live output (${counted(s.outputDocuments, 'document')}), ${sizeText(s.fileBytes)} in ${counted(s.files, 'result file')}`;
+  const disk = sizeText(s.outputDiskBytes + s.fileDiskBytes);
+  return `stored   ${sizeText(s.outputBytes)} of live output (${counted(s.outputDocuments, 'document')}), ${sizeText(s.fileBytes)} in ${counted(s.files, 'result file')} (the server's data size; ${disk} on disk)`;
 }
 
 /** The report for people: counts, then pace, median, waiters and ETA. */

@@ -10,7 +10,8 @@
 // gather takes, per order, the newest attempt that has files (latest()).
 // Reads are ranges of the index {metadata.order: 1, metadata.attempt: 1, filename: 1}.
 import { Readable } from 'node:stream';
-import { GridFSBucket, type Collection, type Db, type Document, type GridFSFile, type ObjectId } from 'mongodb';
+import { GridFSBucket, type Collection, type Db, type GridFSFile, type ObjectId } from 'mongodb';
+import { usageOf } from './usage.js';
 
 export interface FileMeta {
   order: ObjectId;
@@ -137,14 +138,26 @@ export class FileStore {
   }
 
   /**
-   * How many files and bytes the list holds: the count from the collection's metadata
-   * and one $group/$sum of `length` (no collStats: works on FerretDB, whose v1 sums
-   * only the first accumulator of a $group, so there is one).
+   * How many files the list holds and what they take: the server's own figures for the
+   * two collections (usage.ts: $collStats, no scan), the count from the files' one.
    */
-  async usage(): Promise<{ files: number; bytes: number }> {
-    const [files, bytes] = await Promise.all([this.docs.estimatedDocumentCount(), sum(this.docs, 'length')]);
-    return { files, bytes };
+  async usage(): Promise<{ files: number; bytes: number; storageBytes: number }> {
+    const [docs, chunks] = await Promise.all([usageOf(this.docs), usageOf(this.chunks)]);
+    return { files: docs.count, bytes: docs.size + chunks.size, storageBytes: docs.storageSize + chunks.storageSize };
   }
+}
+
+/** A file as show --json and the API give it: the stored path, its size in bytes, the attempt that made it, its hex SHA-256 (GridFS keeps no MD5 here). */
+export interface FileReport {
+  path: string;
+  size: number;
+  attempt: number;
+  sha256: string;
+  uploaded: Date;
+}
+
+export function fileReport(f: StoredFile): FileReport {
+  return { path: f.metadata.path, size: f.length, attempt: f.metadata.attempt, sha256: f.metadata.sha256, uploaded: f.uploadDate };
 }
 
 /** Per order, the files of its newest attempt that has any (what gather writes): an older attempt's are not mixed in. Input in any order. */
@@ -156,10 +169,4 @@ export function latest(files: Iterable<StoredFile>): StoredFile[] {
     newest.set(id, Math.max(newest.get(id) ?? 0, f.metadata.attempt));
   }
   return all.filter((f) => newest.get(f.metadata.order.toHexString()) === f.metadata.attempt);
-}
-
-/** One field summed over a collection: a $group with its only accumulator (see usage()). */
-export async function sum<T extends Document>(docs: Collection<T>, field: string): Promise<number> {
-  const [r] = await docs.aggregate<{ v: number }>([{ $group: { _id: null, v: { $sum: `$${field}` } } }]).toArray();
-  return Number(r?.v ?? 0);
 }

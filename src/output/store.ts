@@ -16,7 +16,7 @@
 //   read (≤ 2 × 8 + 8 per attempt with the default cap).
 // - Never inside the order document, which stays small; an attempt that was lost or
 //   reset keeps what it sent (attempts are numbered, a new one writes new slots).
-import { sum } from './files.js';
+import { usageOf } from './usage.js';
 import { Binary, type AnyBulkWriteOperation, type Collection, type Db, type ObjectId } from 'mongodb';
 
 export type StreamName = 'out' | 'err';
@@ -119,14 +119,10 @@ export class OutputStore {
     await this.docs.deleteMany({});
   }
 
-  /**
-   * How much live output the list holds: the bytes kept are the sum of to - from,
-   * summed as two fields in two $group/$sum (FerretDB v1 has no $subtract and sums only
-   * a $group's first accumulator), the count from the collection's metadata.
-   */
-  async usage(): Promise<{ documents: number; bytes: number }> {
-    const [documents, to, from] = await Promise.all([this.docs.estimatedDocumentCount(), sum(this.docs, 'to'), sum(this.docs, 'from')]);
-    return { documents, bytes: to - from };
+  /** How much the list's live output takes: the server's own figures for the collection (usage.ts: $collStats, no scan). */
+  async usage(): Promise<{ documents: number; bytes: number; storageBytes: number }> {
+    const u = await usageOf(this.docs);
+    return { documents: u.count, bytes: u.size, storageBytes: u.storageSize };
   }
 
   /** Whether there is any output at all: the collection's metadata, no scan. */

@@ -6,6 +6,7 @@ import { Readable } from 'node:stream';
 import type { Hono } from 'hono';
 import type { Kitchen } from '../kitchen.js';
 import { orderId } from '../order.js';
+import { fileReport } from '../output/files.js';
 import { HttpError } from './input.js';
 
 export function filesRoute(app: Hono, k: Kitchen, list: string): void {
@@ -22,7 +23,7 @@ export function filesRoute(app: Hono, k: Kitchen, list: string): void {
     const files = await k.guard('list the files', () => k.files.of([id]));
     return c.json({
       order: id.toHexString(),
-      files: files.map((f) => ({ path: f.metadata.path, size: f.length, attempt: f.metadata.attempt, sha256: f.metadata.sha256, uploaded: f.uploadDate })),
+      files: files.map(fileReport),
     });
   });
 

@@ -1,13 +1,15 @@
-// The page's live output of an order (issue 17): part of page.ts's one script and
-// style, kept apart for size. It polls GET /api/orders/:id/output with the cursor, every
-// second while the attempt runs, and stops when it has ended (saying how). Output is
-// untrusted: it reaches the DOM only as text nodes (textContent), never as markup.
+// The page's live output of an order and its result files (issue 17): part of page.ts's
+// one script and style, kept apart for size. It polls GET /api/orders/:id/output with the
+// cursor, every second while the attempt runs, and stops when it has ended (saying how).
+// Output and file names are untrusted: they reach the DOM only as text nodes
+// (textContent), never as markup.
 
 export const OUTPUT_CSS = String.raw`
 pre.live { max-height:24rem; }
 pre.live .stderr { color:var(--error); }
 pre.live .dropped { display:block; color:var(--dim); font-style:italic; margin:.2rem 0; }
 .ended { margin:.3rem 0 0; }
+table.files td.path { word-break:break-all; }
 `;
 
 // Uses el() and api() of page.ts's script.
@@ -67,5 +69,63 @@ function followOutput(id, box, onFirst, onEnd) {
     });
   }
   step();
+}
+
+/** 1536 -> "1.5 KiB": as the CLI prints sizes (src/output/size.ts sizeText). */
+function sizeText(n) {
+  var units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'], i = 0;
+  while (n >= 1024 && i < units.length - 1) { n /= 1024; i++; }
+  return (i ? String(Math.round(n * 10) / 10) : String(n)) + ' ' + units[i];
+}
+
+/** The API's URL of one stored file of one attempt (each part of its path percent-encoded). */
+function fileUrl(id, f) {
+  return '/api/orders/' + encodeURIComponent(id) + '/files/' + f.path.split('/').map(encodeURIComponent).join('/') + '?attempt=' + f.attempt;
+}
+
+/**
+ * Downloads one file. The API wants the token as a header (never in a URL, where it
+ * would land in history and server logs), which a link cannot send: the file is fetched
+ * with it and saved from a blob. --collect-max (100 MiB by default) bounds what that holds.
+ */
+function download(id, f, note) {
+  note.className = 'dim small';
+  note.textContent = ' downloading…';
+  fetch(fileUrl(id, f), { headers: token ? { Authorization: 'Bearer ' + token } : {}, cache: 'no-store' }).then(function (r) {
+    if (r.ok) return r.blob();
+    if (r.status === 401) $('auth').hidden = false;
+    return r.json().catch(function () { return {}; }).then(function (b) { throw new Error(b.error || ('HTTP ' + r.status)); });
+  }).then(function (blob) {
+    var a = el('a', { href: URL.createObjectURL(blob), download: f.path.split('/').pop() || 'file' });
+    document.body.appendChild(a);
+    a.click();
+    a.remove();
+    setTimeout(function () { URL.revokeObjectURL(a.href); }, 60000);
+    note.textContent = '';
+  }).catch(function (e) {
+    note.className = 'err small';
+    note.textContent = ' ' + e.message;
+  });
+}
+
+/** The order's result files into box (newest attempt first, as waiter show lists them): path, size, attempt; none: nothing. */
+function listFiles(id, box) {
+  api('/api/orders/' + encodeURIComponent(id) + '/files').then(function (r) {
+    var files = r.files.slice().sort(function (a, b) { return b.attempt - a.attempt || (a.path < b.path ? -1 : a.path > b.path ? 1 : 0); });
+    if (!files.length) { box.replaceChildren(); return; }
+    var rows = files.map(function (f) {
+      var note = el('span');
+      var link = el('a', { cls: 'id mono file', href: fileUrl(id, f), title: 'download (sha256 ' + f.sha256 + ')', onclick: function (ev) { ev.preventDefault(); download(id, f, note); } }, [f.path]);
+      return el('tr', { 'data-path': f.path, 'data-attempt': String(f.attempt) }, [
+        el('td', { 'data-label': 'path', cls: 'path' }, [link, note]),
+        el('td', { 'data-label': 'size', cls: 'n size', text: sizeText(f.size) }),
+        el('td', { 'data-label': 'attempt', cls: 'n attempt', text: '#' + f.attempt }),
+      ]);
+    });
+    box.replaceChildren(
+      el('h2', { text: 'result files (' + files.length + ')', cls: 'sub' }),
+      el('table', { cls: 'files cards' }, [el('thead', null, [el('tr', null, [el('th', { text: 'path' }), el('th', { text: 'size' }), el('th', { text: 'attempt' })])]), el('tbody', null, rows)]),
+    );
+  }, function (e) { box.replaceChildren(el('p', { cls: 'err small', text: 'result files: ' + e.message })); });
 }
 `;

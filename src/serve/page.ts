@@ -221,10 +221,12 @@ function show(id) {
   out.replaceChildren(el('p', { cls: 'dim', text: 'looking…' }));
   api('/api/orders/' + encodeURIComponent(id)).then(function (o) {
     var details = el('div');
+    var files = el('div');
     var live = el('div');
     var tailBox = el('div');
     details.replaceChildren.apply(details, orderParts(o));
-    var parts = [details];
+    var parts = [details, files];
+    if ((o.attempts || 0) > 0) listFiles(o._id, files);
     if (o.status === 'READY' || o.status === 'RUNNING' || (o.attempts || 0) > 0) {
       parts.push(el('h2', { text: 'output', cls: 'sub' }), live, tailBox);
       // The live output of the last attempt; none kept (an older waiter, --keep-output 0): the tail the order keeps.
@@ -237,6 +239,7 @@ function show(id) {
         // Ended while shown: the order's fields as they are now (status, exit code, attempts).
         if (!whileShown) return;
         api('/api/orders/' + encodeURIComponent(id)).then(function (now) { details.replaceChildren.apply(details, orderParts(now)); }, function () {});
+        listFiles(o._id, files); // stored before the attempt's end was recorded
       });
     }
     out.replaceChildren.apply(out, parts);
