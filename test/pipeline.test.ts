@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ObjectId } from 'mongodb';
 import { describe, expect, test } from 'vitest';
+import { Kitchen } from '../src/kitchen.js';
 import { waiter } from './support/cli.js';
 import { useDb } from './support/kitchen.js';
 import { serve } from './support/serve.js';
@@ -23,32 +24,49 @@ async function add(...args: string[]): Promise<string> {
 }
 
 describe('pipelines', () => {
-  test('a diamond A -> B, C -> D by 3 waiters: D runs once, after B and C are DONE, and gets their ids (WAITER_AFTER, {after})', async () => {
-    for (let round = 0; round < 3; round++) {
-      const log = join(await tmp(), 'log');
-      const a = await add('A');
-      const b = await add('--after', a, 'B');
-      const c = await add('--after', a, 'C');
-      const d = await add('--after', `${b},${c}`, 'D');
-      expect(await orders().countDocuments({ status: 'WAITING' })).toBe(3);
-      const rs = await Promise.all([0, 1, 2].map(() => waiter(k, logging(log, 'sleep 0.1; '))));
-      for (const r of rs) expect(r.exitCode, r.stderr).toBe(0);
-      const got = await lines(log);
-      expect(got).toHaveLength(4);
-      expect(got[0]).toBe('A  ');
-      expect(got.slice(1, 3).map((l) => l.split(' ')[0]).sort()).toEqual(['B', 'C']);
-      expect(got[3]).toBe(`D ${b},${c} `);
-      const dDoc = await orders().findOne({ _id: ObjectId.createFromHexString(d) });
-      expect(dDoc).toMatchObject({ status: 'DONE', attempts: 1 });
-      expect(dDoc!.start.getTime()).toBeGreaterThanOrEqual(Math.max(...(await orders().find({ arguments: { $in: [['B'], ['C']] } }).toArray()).map((o) => o.stop.getTime())));
-      await orders().deleteMany({});
+  test('20 diamonds A -> B, C -> D in one list by 3 waiters at once: each D runs once, after its B and C are DONE, and gets their ids (WAITER_AFTER, {after})', async () => {
+    // 20 trials of the issue's diamond, delivered together: three real waiter processes,
+    // each free to claim any order of any diamond (written as the API writes them).
+    const n = 20;
+    const kitchen = await Kitchen.open({ uri: k.uri, db: k.name, list: 'orders' });
+    try {
+      await kitchen.pipeline.ensureIndexes();
+      const names = (p: string) => Array.from({ length: n }, (_, i) => [`${p}${i}`]);
+      const as = (await kitchen.insertOrders(names('A'))).ids;
+      const after = (ids: ObjectId[][]) => ({ wait: ids.map((a) => ({ after: a })) });
+      const bs = (await kitchen.insertOrders(names('B'), after(as.map((a) => [a])))).ids;
+      const cs = (await kitchen.insertOrders(names('C'), after(as.map((a) => [a])))).ids;
+      await kitchen.insertOrders(names('D'), after(bs.map((b, i) => [b, cs[i]!])));
+    } finally {
+      await kitchen.close();
     }
-    // {after} in a template.
-    const a = await add('x');
-    await add('--after', a, 'y');
+    expect(await orders().countDocuments({ status: 'WAITING' })).toBe(3 * n);
+    const log = join(await tmp(), 'log');
+    const rs = await Promise.all([0, 1, 2].map(() => waiter(k, logging(log, 'sleep 0.05; '))));
+    for (const r of rs) expect(r.exitCode, r.stderr).toBe(0);
+    const got = await lines(log);
+    expect(got).toHaveLength(4 * n);
+    const docs = new Map((await orders().find({}).toArray()).map((o) => [o.arguments[0] as string, o]));
+    const line = (arg: string) => got.findIndex((l) => l.split(' ')[0] === arg);
+    for (let i = 0; i < n; i++) {
+      const [a, b, c, d] = ['A', 'B', 'C', 'D'].map((p) => docs.get(`${p}${i}`)!);
+      for (const o of [a, b, c, d]) expect(o, o.arguments[0]).toMatchObject({ status: 'DONE', attempts: 1 });
+      expect(got.filter((l) => l.split(' ')[0] === `D${i}`), `D${i} ran once`).toEqual([`D${i} ${b._id.toHexString()},${c._id.toHexString()} `]);
+      expect(got.filter((l) => l.split(' ')[0] === `B${i}`)).toEqual([`B${i} ${a._id.toHexString()} `]);
+      expect(line(`D${i}`)).toBeGreaterThan(Math.max(line(`B${i}`), line(`C${i}`)));
+      expect(Math.min(line(`B${i}`), line(`C${i}`))).toBeGreaterThan(line(`A${i}`));
+      expect(d.start.getTime(), `D${i} started after B${i} and C${i} ended`).toBeGreaterThanOrEqual(Math.max(b.stop.getTime(), c.stop.getTime()));
+      expect(Math.min(b.start.getTime(), c.start.getTime())).toBeGreaterThanOrEqual(a.stop.getTime());
+    }
+    await orders().deleteMany({});
+    // The CLI's --after with ids comma-separated, and {after} in a template.
+    const x = await add('x');
+    const y = await add('y');
+    await add('--after', `${x},${y}`, 'z');
     const r = await waiter(k, ['deliver', 'echo', 'after=[{after}]', '{1}']);
+    expect(r.exitCode, r.stderr).toBe(0);
     expect(r.stdout).toContain(`after=[] x`);
-    expect(r.stdout).toContain(`after=[${a}] y`);
+    expect(r.stdout).toContain(`after=[${x},${y}] z`);
   });
 
   test('a 50-row load, then load --after-all of one row: it runs after all 50 are DONE; chained barriers across 3 loads keep their stages apart', async () => {
