@@ -1,11 +1,12 @@
 // Pipelines (issue 18): orders that wait for other orders, through the real CLI and
 // real waiters against the real server. Small counts: the suite's budget.
-import { mkdtemp, readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ObjectId } from 'mongodb';
 import { describe, expect, test } from 'vitest';
 import { Kitchen } from '../src/kitchen.js';
+import type { Order } from '../src/order.js';
 import { waiter } from './support/cli.js';
 import { useDb } from './support/kitchen.js';
 import { serve } from './support/serve.js';
@@ -49,7 +50,8 @@ describe('pipelines', () => {
     const docs = new Map((await orders().find({}).toArray()).map((o) => [o.arguments[0] as string, o]));
     const line = (arg: string) => got.findIndex((l) => l.split(' ')[0] === arg);
     for (let i = 0; i < n; i++) {
-      const [a, b, c, d] = ['A', 'B', 'C', 'D'].map((p) => docs.get(`${p}${i}`)!);
+      const doc = (p: string) => docs.get(`${p}${i}`)!;
+      const [a, b, c, d] = [doc('A'), doc('B'), doc('C'), doc('D')];
       for (const o of [a, b, c, d]) expect(o, o.arguments[0]).toMatchObject({ status: 'DONE', attempts: 1 });
       expect(got.filter((l) => l.split(' ')[0] === `D${i}`), `D${i} ran once`).toEqual([`D${i} ${b._id.toHexString()},${c._id.toHexString()} `]);
       expect(got.filter((l) => l.split(' ')[0] === `B${i}`)).toEqual([`B${i} ${a._id.toHexString()} `]);
@@ -120,6 +122,74 @@ describe('pipelines', () => {
     const r2 = await waiter(k, ['deliver', '--poll', '200ms', '--shell', script]);
     expect(r2.exitCode, r2.stderr).toBe(0);
     expect(r2.stdout).toContain('ran A\nran B');
+  });
+
+  test('orders held back through WAITING ones (A fails -> B -> C, --after-any B, a barrier, an order on the barrier\'s order) count as on failed orders; show says why; a waiter exits on them even with an order RUNNING', async () => {
+    const dir = await tmp();
+    const flag = join(dir, 'ok');
+    const a = await add('A');
+    const b = await add('--after', a, 'B');
+    const c = await add('--after', b, 'C');
+    const e = await add('--after-any', b, 'E');
+    await writeFile(join(dir, 's.csv'), 'S\n');
+    expect((await waiter(k, ['load', join(dir, 's.csv'), '--after-all'])).exitCode).toBe(0);
+    const sId = (await orders().findOne({ arguments: ['S'] }))!._id.toHexString();
+    const f = await add('--after', sId, 'F');
+    // Another box's order, RUNNING for the next ten minutes: it releases none of them.
+    const later = new Date(Date.now() + 600_000);
+    await orders().insertOne({ status: 'RUNNING', arguments: ['R'], attempts: 1, prio: 0, due: later, expires: later, waiter: 'box/1', start: new Date() });
+    const script = `[ "$1" = A ] && [ ! -e ${flag} ] && exit 3; echo "ran $1"`;
+    const r1 = await waiter(k, ['deliver', '--poll', '200ms', '--shell', script], { timeout: 30_000 });
+    expect(r1.exitCode, r1.stderr).toBe(1);
+    expect(r1.stderr).toContain('5 order(s) still WAITING, 5 of them on failed orders: no READY or RUNNING order can release them (reset the failed ones): exiting');
+    expect((await waiter(k, ['status'])).stdout).toMatch(/^WAITING +5 +\(5 on failed orders\)$/m);
+    expect(JSON.parse((await waiter(k, ['status', '--json'])).stdout)).toMatchObject({ WAITING: 5, ERROR: 1, waitingOnFailed: 5 });
+    const held = '  WAITING  (waits on failed orders itself: holds this order back; reset them)';
+    expect((await waiter(k, ['show', c])).stdout).toContain(`${b}${held}`);
+    expect((await waiter(k, ['show', e])).stdout).toContain(`${b}${held}`);
+    expect((await waiter(k, ['show', f])).stdout).toContain(`${sId}${held}`);
+    expect(JSON.parse((await waiter(k, ['show', '--json', c])).stdout).waitingFor).toEqual({ after: [{ id: b, status: 'WAITING', onFailed: true }] });
+    // Without the RUNNING order: the same exit.
+    await orders().deleteOne({ arguments: ['R'] });
+    const r2 = await waiter(k, ['deliver', '--poll', '200ms', '--shell', script]);
+    expect(r2.exitCode, r2.stderr).toBe(0);
+    expect(r2.stderr).toContain('5 order(s) still WAITING, 5 of them on failed orders, and nothing READY or RUNNING can release them');
+    // reset + success releases the whole chain.
+    await writeFile(flag, '');
+    expect((await waiter(k, ['reset'])).exitCode).toBe(0);
+    const r3 = await waiter(k, ['deliver', '--poll', '200ms', '--shell', script]);
+    expect(r3.exitCode, r3.stderr).toBe(0);
+    expect(r3.stdout.split('\n').filter((l) => l.startsWith('ran ')).sort()).toEqual(['ran A', 'ran B', 'ran C', 'ran E', 'ran F', 'ran S']);
+    expect(await orders().countDocuments({ status: 'DONE' })).toBe(6);
+  });
+
+  test('a barrier held back only by a blocked WAITING order below it (an ERROR order above it: another box\'s clock) counts, and so does the barrier above it', async () => {
+    const col = k.db.collection<Order>('orders');
+    const failed = ObjectId.createFromTime(Math.floor(Date.now() / 1000) + 3600);
+    const b = new ObjectId();
+    const x1 = new ObjectId();
+    const h1 = new ObjectId();
+    const x2 = new ObjectId();
+    const h2 = new ObjectId();
+    await col.insertMany([
+      { _id: failed, status: 'ERROR', arguments: ['E'], attempts: 1 },
+      { _id: b, status: 'WAITING', arguments: ['B'], attempts: 0, after: [failed], wait: 1 },
+      { _id: h1, status: 'WAITING', arguments: ['H1'], attempts: 0, hold: x1, barrier: x1 },
+      { _id: h2, status: 'WAITING', arguments: ['H2'], attempts: 0, hold: x2, barrier: x2 },
+    ]);
+    const kitchen = await Kitchen.open({ uri: k.uri, db: k.name, list: 'orders' });
+    try {
+      await kitchen.ensureIndexes();
+      await kitchen.pipeline.ensureIndexes();
+      expect(await kitchen.pipeline.summary()).toEqual({ waiting: 3, onFailed: 3 });
+      expect((await kitchen.pipeline.blocked()).all).toBe(true);
+      // Once B is DONE-able (its parent reset), nothing is blocked.
+      await col.updateOne({ _id: failed }, { $set: { status: 'READY', due: new Date() } });
+      expect(await kitchen.pipeline.summary()).toEqual({ waiting: 3, onFailed: 0 });
+      expect((await kitchen.pipeline.blocked()).all).toBe(false);
+    } finally {
+      await kitchen.close();
+    }
   });
 
   test('--after-any releases when the order it waits for ends ERROR', async () => {
