@@ -7,7 +7,7 @@ import { ObjectId } from 'mongodb';
 import { describe, expect, test } from 'vitest';
 import { Kitchen } from '../src/kitchen.js';
 import type { Order } from '../src/order.js';
-import { waiter } from './support/cli.js';
+import { BIN, waiter } from './support/cli.js';
 import { useDb } from './support/kitchen.js';
 import { serve } from './support/serve.js';
 
@@ -211,6 +211,24 @@ describe('pipelines', () => {
     const r2 = await waiter(k, ['deliver', '--poll', '200ms', 'echo']);
     expect(r2.exitCode, r2.stderr).toBe(0);
     expect(r2.stdout).toBe('B\nDone. Delivered 1 order.');
+  });
+
+  test('a dependant fetches its inputs\' result files with waiter gather "$WAITER_AFTER" (and unquoted): the ids comma-separated', async () => {
+    const dir = await tmp();
+    const a = await add('A');
+    const b = await add('B');
+    await add('--after', `${a},${b}`, 'C');
+    const gather = `node ${BIN} gather -o got "$WAITER_AFTER" && node ${BIN} gather -o got2 $WAITER_AFTER`;
+    const r = await waiter(k, ['deliver', '--poll', '200ms', '--workdir', join(dir, '{hash}'), '--collect', 'out.txt', '--shell', `if [ -n "$WAITER_AFTER" ]; then ${gather}; else echo "$1" > out.txt; fi`]);
+    expect(r.exitCode, r.stderr).toBe(0);
+    const c = (await orders().findOne({ arguments: ['C'] }))!;
+    expect(c.status).toBe('DONE');
+    for (const got of ['got', 'got2']) {
+      expect(await readFile(join(c.workdir, got, a, 'out.txt'), 'utf8')).toBe('A\n');
+      expect(await readFile(join(c.workdir, got, b, 'out.txt'), 'utf8')).toBe('B\n');
+    }
+    // An empty $WAITER_AFTER (an order that waited for none) is refused, not "every order".
+    expect((await waiter(k, ['gather', '-o', join(dir, 'none'), ''])).exitCode).toBe(2);
   });
 
   test('--after an id not in the list (or not an id) is refused with exit 2 and writes nothing', async () => {
