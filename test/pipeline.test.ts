@@ -187,6 +187,10 @@ describe('pipelines', () => {
       await col.updateOne({ _id: failed }, { $set: { status: 'READY', due: new Date() } });
       expect(await kitchen.pipeline.summary()).toEqual({ waiting: 3, onFailed: 0 });
       expect((await kitchen.pipeline.blocked()).all).toBe(false);
+      // WAITING orders seen, then released by another waiter before the rest was read: nothing blocked, so not "all blocked".
+      await col.deleteMany({});
+      await col.insertOne({ status: 'WAITING', arguments: ['gone'], attempts: 0 });
+      expect(await kitchen.pipeline.blocked()).toEqual({ ids: new Set(), barriers: new Set(), all: false });
     } finally {
       await kitchen.close();
     }

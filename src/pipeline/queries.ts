@@ -251,7 +251,8 @@ export class PipelineQueries {
         }
       }
     }
-    out.all = out.barriers.size === barriers.length && onIds.every((w) => out.ids.has(w._id.toHexString()));
+    // Something blocked, and nothing else: orders released meanwhile (by another waiter) leave none of either, and are not "all blocked".
+    out.all = out.ids.size + out.barriers.size > 0 && out.barriers.size === barriers.length && onIds.every((w) => out.ids.has(w._id.toHexString()));
     return out;
   }
 
