@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 // npm run bench [-- --orders N --rows R --rounds K --spawn-orders S --parallel-jobs P --status-runs S --status-runs-full S
 //                   --latency-orders M --latency MS --claim-ready R --claim-claims K --claim-points 0,1000,4000
-//                   --serve-orders R --serve-seconds T
-//                   --only spawn,deliver,parts,latency,claim,data,nolock,unique,bar,serve,chatty --no-nolock
+//                   --serve-orders R --serve-seconds T --release-done D --release-waiting W
+//                   --only spawn,deliver,parts,latency,claim,data,nolock,unique,bar,serve,chatty,release --no-nolock
 //                   --out FILE --db-prefix P]
 //
 // Measures waiter against its baselines side by side (A/B alternated, medians),
@@ -32,7 +32,9 @@ const { values: opt } = parseArgs({
     'status-runs': { type: 'string', default: '10' }, // status runs (median) at rows/10, and at full size with MONGODB_URI
     // At full size on the FerretDB test server a status at 1M takes ~2 min (it scans), so 3 runs there.
     'status-runs-full': { type: 'string' },
-    only: { type: 'string', default: 'spawn,deliver,parts,latency,claim,data,nolock,unique,bar,serve,chatty' },
+    only: { type: 'string', default: 'spawn,deliver,parts,latency,claim,data,nolock,unique,bar,serve,chatty,release' },
+    'release-done': { type: 'string', default: '2000' }, // release section: DONE orders in the list (the FerretDB test server scans for the pipeline queries: ~10 s per release at 20,000)
+    'release-waiting': { type: 'string', default: '100' }, // release section: WAITING orders released (a barrier's, and as many on ids)
     'serve-orders': { type: 'string', default: '100000' }, // serve: orders in the list behind GET /api/status
     'serve-seconds': { type: 'string', default: '10' }, // serve: how long autocannon runs
     'claim-ready': { type: 'string', default: '2000' }, // claim section: READY orders behind the held ones
@@ -189,6 +191,7 @@ const results = {
   status_1m_seconds: null,
   status_seconds: null,
   serve: null,
+  release: null,
   progress_bar_load: null,
   waiter_cpu_s_per_1000_orders: null,
   waiter_marginal_cpu_s_per_1000_orders: null,
@@ -521,6 +524,17 @@ try {
     results.params.claim_ready = o.ready;
   }
 
+  // ---- release of WAITING orders (issue 18): bench/release.js ----------------------
+  if (only.has('release')) {
+    log(`release: ${opt['release-waiting']} WAITING behind ${opt['release-done']} DONE (a barrier, and on ids), ${ROUNDS} rounds`);
+    results.release = JSON.parse(
+      (await run(process.execPath, [join(root, 'bench', 'release.js'), uri, `${DBP}_release`, opt['release-done'], opt['release-waiting'], String(ROUNDS)], { timed: false })).stdout,
+    );
+    const c = await new MongoClient(uri).connect();
+    await c.db(`${DBP}_release`).dropDatabase();
+    await c.close();
+  }
+
   if (only.has('nolock') && !process.env.MONGODB_URI) {
     const rows = Math.round(ROWS / 10);
     log(`no-lock server: load/extract/status at ${rows} rows, ${ROUNDS} rounds`);
@@ -683,6 +697,11 @@ if (results.chatty) {
   const ch = results.chatty;
   rows.push(['deliver 135 MB of output: live vs none', f(ch.live_vs_no_live_output, 'x'), '<= 1.2x', `${f(ch.medians_ms?.live)} ms vs ${f(ch.medians_ms?.no_live_output)} ms; RSS ${f(ch.peak_rss_mb?.live)} / ${f(ch.peak_rss_mb?.no_live_output)} MB`]);
   rows.push(['  its kitchen writes', `${f(ch.writes_per_s)}/s`, '<= 1/s', `${ch.kitchen_writes} in ${ch.seconds} s, at most ${ch.most_writes_in_one_second} in one second; ${ch.bytes_kept} bytes kept (cap ${ch.keep_output})`]);
+}
+if (results.release) {
+  const rl = results.release;
+  rows.push([`release per order: barrier / on ids (${rl.waiting} WAITING, ${rl.done} DONE)`, `${f(rl.barrier_release_ms_per_order)} / ${f(rl.ids_release_ms_per_order)} ms`, '', `${f(rl.barrier_release_per_order_vs_claim, 'x')} / ${f(rl.ids_release_per_order_vs_claim, 'x')} a claim (${f(rl.claim_ms)} ms)`]);
+  rows.push(['release check, nothing releasable: finish / idle', `${f(rl.check_finish_ms)} / ${f(rl.check_all_ms)} ms`, '', `${f(rl.check_finish_vs_claim, 'x')} / ${f(rl.check_all_vs_claim, 'x')} a claim; idle check vs a tenth of the DONE orders ${f(rl.check_all_vs_tenth_list, 'x')}`]);
 }
 const w = [0, 1, 2].map((i) => Math.max(...rows.map((r) => r[i].length)));
 console.log(`waiter bench: ${server}\n${results.measured_at}; orders=${N} rows=${ROWS} rounds=${ROUNDS}\n`);

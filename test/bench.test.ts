@@ -16,13 +16,13 @@ const kitchen = useDb();
 test('bench/run.js runs every section and writes results.json with the required keys', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'waiter-bench-test-'));
   const out = join(dir, 'results.json');
-  const prefix = kitchen.name; // its own databases: <prefix>_deliver, _parts, _claim, _data, _unique, _bar, _serve
+  const prefix = kitchen.name; // its own databases: <prefix>_deliver, _parts, _claim, _data, _unique, _bar, _serve, _release
   try {
     const r = await execa(
       'node',
-      ['bench/run.js', '--only', 'spawn,deliver,parts,claim,data,unique,bar,serve', '--orders', '8', '--rows', '300', '--rounds', '1', '--spawn-orders', '16',
+      ['bench/run.js', '--only', 'spawn,deliver,parts,claim,data,unique,bar,serve,release', '--orders', '8', '--rows', '300', '--rounds', '1', '--spawn-orders', '16',
         '--parallel-jobs', '4', '--status-runs', '1', '--claim-ready', '20', '--claim-claims', '3', '--claim-points', '0,5',
-        '--serve-orders', '300', '--serve-seconds', '1', '--out', out, '--db-prefix', prefix],
+        '--serve-orders', '300', '--serve-seconds', '1', '--release-done', '50', '--release-waiting', '5', '--out', out, '--db-prefix', prefix],
       { cwd: ROOT, env: { MONGODB_URI: kitchen.uri }, reject: false, stdin: 'ignore' },
     );
     expect(r.stderr, r.stdout).not.toMatch(/Error/);
@@ -43,6 +43,12 @@ test('bench/run.js runs every section and writes results.json with the required 
     for (const p of res.claim_ms_vs_running) expect(p.claim_ms).toBeGreaterThan(0);
     for (const k of ['first_vs_driver', 'first_vs_bare_load', 'repeat_vs_driver', 'plain_vs_driver']) expect(res.load_unique[k], k).toBeGreaterThan(0);
     expect(res.progress_bar_load.wall_vs_quiet).toBeGreaterThan(0);
+    // release: per released order (a barrier's, on ids) and the checks that release nothing, against a claim.
+    expect(res.release).toMatchObject({ done: 50, waiting: 5, rounds: 1 });
+    for (const k of ['claim_ms', 'barrier_release_ms_per_order', 'ids_release_ms_per_order', 'check_all_ms', 'check_finish_ms', 'check_all_tenth_list_ms', 'barrier_release_per_order_vs_claim', 'ids_release_per_order_vs_claim', 'check_finish_vs_claim', 'check_all_vs_claim', 'check_all_vs_tenth_list']) {
+      expect(res.release[k], `release.${k}`).toBeGreaterThan(0);
+    }
+    expect(r.stdout).toMatch(/^release per order: barrier \/ on ids \(5 WAITING, 50 DONE\) +\d/m);
     // Figures that need xargs / GNU time / GNU parallel are null exactly when the tool is missing.
     const missing: string[] = res.missing_tools;
     // serve: requests/s measured; the page load needs chromium.
@@ -53,7 +59,7 @@ test('bench/run.js runs every section and writes results.json with the required 
     expect(res.deliver_vs_parallel_sql == null).toBe(missing.some((t) => t === 'parallel' || t.includes('DBD::SQLite')));
   } finally {
     rmSync(dir, { recursive: true, force: true });
-    for (const s of ['deliver', 'parts', 'claim', 'data', 'unique', 'bar', 'serve']) await kitchen.client.db(`${prefix}_${s}`).dropDatabase();
+    for (const s of ['deliver', 'parts', 'claim', 'data', 'unique', 'bar', 'serve', 'release']) await kitchen.client.db(`${prefix}_${s}`).dropDatabase();
   }
 }, 180_000);
 

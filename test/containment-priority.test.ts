@@ -9,8 +9,9 @@ import { CLAIM_SORT, claimFilter } from '../src/kitchen.js';
 import { PRIO_RUNNING } from '../src/order.js';
 import { FIXTURES, until, waiter } from './support/cli.js';
 import { explainCounts } from './support/gates.js';
+import { kitchens } from './support/explain.js';
 import { useDb } from './support/kitchen.js';
-import { FAST, addOrders, kitchens, alive, background, byId, lines, orders, pidFrom, tempDir } from './recovery-support.js';
+import { FAST, addOrders, alive, background, byId, lines, orders, pidFrom, tempDir } from './recovery-support.js';
 
 const HANG = join(FIXTURES, 'hang.sh');
 const ECHO = join(FIXTURES, 'echo.sh');

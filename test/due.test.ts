@@ -7,8 +7,9 @@ import { describe, expect, test } from 'vitest';
 import { claimFilter, CLAIM_SORT } from '../src/kitchen.js';
 import { FIXTURES, waiter } from './support/cli.js';
 import { explainCounts } from './support/gates.js';
+import { kitchens } from './support/explain.js';
 import { useDb } from './support/kitchen.js';
-import { kitchens, addOrders, byId, lines, orders, statusJson, tempDir } from './recovery-support.js';
+import { addOrders, byId, lines, orders, statusJson, tempDir } from './recovery-support.js';
 
 const OK = join(FIXTURES, 'ok.sh');
 const ECHO = join(FIXTURES, 'echo.sh');

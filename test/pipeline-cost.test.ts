@@ -4,12 +4,12 @@
 // server's explain counts nothing (test/support/gates.ts): FerretDB, the test server.
 // The queries are src/pipeline/queries.ts's own filters, not copies of them.
 import { ObjectId } from 'mongodb';
-import { afterAll, describe, expect, test } from 'vitest';
-import { CLAIM_SORT, Kitchen, claimFilter } from '../src/kitchen.js';
+import { describe, expect, test } from 'vitest';
+import { CLAIM_SORT, claimFilter } from '../src/kitchen.js';
 import type { Order } from '../src/order.js';
 import { ON_IDS, STATUS_INDEX, barrierAfter, unfinishedBelow } from '../src/pipeline/queries.js';
 import { explainCounts } from './support/gates.js';
-import { useDb } from './support/kitchen.js';
+import { useExplainKitchen } from './support/explain.js';
 
 const counted = await explainCounts();
 
@@ -17,16 +17,10 @@ type Stats = { totalKeysExamined: number; totalDocsExamined: number };
 const stats = (e: unknown) => (e as { executionStats: Stats }).executionStats;
 
 describe('pipeline cost (explain)', () => {
-  const k = useDb();
-  const opened: Kitchen[] = [];
-  afterAll(async () => {
-    for (const o of opened) await o.close();
-  });
+  const { k, open } = useExplainKitchen();
 
   test.runIf(counted.run)(counted.title('10,000 WAITING orders: the claim examines a handful of keys; 100,000 DONE and 10 WAITING: the release check examines O(WAITING)'), async () => {
-    const kitchen = await Kitchen.open({ uri: k.uri, db: k.name, list: 'orders' });
-    opened.push(kitchen);
-    await kitchen.ensureIndexes();
+    const kitchen = await open();
     await kitchen.pipeline.ensureIndexes();
     const col = k.db.collection('orders');
     const typed = k.db.collection<Order>('orders');

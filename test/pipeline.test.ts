@@ -1,11 +1,13 @@
 // Pipelines (issue 18): orders that wait for other orders, through the real CLI and
 // real waiters against the real server. Small counts: the suite's budget.
-import { mkdtemp, readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ObjectId } from 'mongodb';
 import { describe, expect, test } from 'vitest';
-import { waiter } from './support/cli.js';
+import { Kitchen } from '../src/kitchen.js';
+import type { Order } from '../src/order.js';
+import { BIN, waiter } from './support/cli.js';
 import { useDb } from './support/kitchen.js';
 import { serve } from './support/serve.js';
 
@@ -23,32 +25,50 @@ async function add(...args: string[]): Promise<string> {
 }
 
 describe('pipelines', () => {
-  test('a diamond A -> B, C -> D by 3 waiters: D runs once, after B and C are DONE, and gets their ids (WAITER_AFTER, {after})', async () => {
-    for (let round = 0; round < 3; round++) {
-      const log = join(await tmp(), 'log');
-      const a = await add('A');
-      const b = await add('--after', a, 'B');
-      const c = await add('--after', a, 'C');
-      const d = await add('--after', `${b},${c}`, 'D');
-      expect(await orders().countDocuments({ status: 'WAITING' })).toBe(3);
-      const rs = await Promise.all([0, 1, 2].map(() => waiter(k, logging(log, 'sleep 0.1; '))));
-      for (const r of rs) expect(r.exitCode, r.stderr).toBe(0);
-      const got = await lines(log);
-      expect(got).toHaveLength(4);
-      expect(got[0]).toBe('A  ');
-      expect(got.slice(1, 3).map((l) => l.split(' ')[0]).sort()).toEqual(['B', 'C']);
-      expect(got[3]).toBe(`D ${b},${c} `);
-      const dDoc = await orders().findOne({ _id: ObjectId.createFromHexString(d) });
-      expect(dDoc).toMatchObject({ status: 'DONE', attempts: 1 });
-      expect(dDoc!.start.getTime()).toBeGreaterThanOrEqual(Math.max(...(await orders().find({ arguments: { $in: [['B'], ['C']] } }).toArray()).map((o) => o.stop.getTime())));
-      await orders().deleteMany({});
+  test('20 diamonds A -> B, C -> D in one list by 3 waiters at once: each D runs once, after its B and C are DONE, and gets their ids (WAITER_AFTER, {after})', async () => {
+    // 20 trials of the issue's diamond, delivered together: three real waiter processes,
+    // each free to claim any order of any diamond (written as the API writes them).
+    const n = 20;
+    const kitchen = await Kitchen.open({ uri: k.uri, db: k.name, list: 'orders' });
+    try {
+      await kitchen.pipeline.ensureIndexes();
+      const names = (p: string) => Array.from({ length: n }, (_, i) => [`${p}${i}`]);
+      const as = (await kitchen.insertOrders(names('A'))).ids;
+      const after = (ids: ObjectId[][]) => ({ wait: ids.map((a) => ({ after: a })) });
+      const bs = (await kitchen.insertOrders(names('B'), after(as.map((a) => [a])))).ids;
+      const cs = (await kitchen.insertOrders(names('C'), after(as.map((a) => [a])))).ids;
+      await kitchen.insertOrders(names('D'), after(bs.map((b, i) => [b, cs[i]!])));
+    } finally {
+      await kitchen.close();
     }
-    // {after} in a template.
-    const a = await add('x');
-    await add('--after', a, 'y');
+    expect(await orders().countDocuments({ status: 'WAITING' })).toBe(3 * n);
+    const log = join(await tmp(), 'log');
+    const rs = await Promise.all([0, 1, 2].map(() => waiter(k, logging(log, 'sleep 0.05; '))));
+    for (const r of rs) expect(r.exitCode, r.stderr).toBe(0);
+    const got = await lines(log);
+    expect(got).toHaveLength(4 * n);
+    const docs = new Map((await orders().find({}).toArray()).map((o) => [o.arguments[0] as string, o]));
+    const line = (arg: string) => got.findIndex((l) => l.split(' ')[0] === arg);
+    for (let i = 0; i < n; i++) {
+      const doc = (p: string) => docs.get(`${p}${i}`)!;
+      const [a, b, c, d] = [doc('A'), doc('B'), doc('C'), doc('D')];
+      for (const o of [a, b, c, d]) expect(o, o.arguments[0]).toMatchObject({ status: 'DONE', attempts: 1 });
+      expect(got.filter((l) => l.split(' ')[0] === `D${i}`), `D${i} ran once`).toEqual([`D${i} ${b._id.toHexString()},${c._id.toHexString()} `]);
+      expect(got.filter((l) => l.split(' ')[0] === `B${i}`)).toEqual([`B${i} ${a._id.toHexString()} `]);
+      expect(line(`D${i}`)).toBeGreaterThan(Math.max(line(`B${i}`), line(`C${i}`)));
+      expect(Math.min(line(`B${i}`), line(`C${i}`))).toBeGreaterThan(line(`A${i}`));
+      expect(d.start.getTime(), `D${i} started after B${i} and C${i} ended`).toBeGreaterThanOrEqual(Math.max(b.stop.getTime(), c.stop.getTime()));
+      expect(Math.min(b.start.getTime(), c.start.getTime())).toBeGreaterThanOrEqual(a.stop.getTime());
+    }
+    await orders().deleteMany({});
+    // The CLI's --after with ids comma-separated, and {after} in a template.
+    const x = await add('x');
+    const y = await add('y');
+    await add('--after', `${x},${y}`, 'z');
     const r = await waiter(k, ['deliver', 'echo', 'after=[{after}]', '{1}']);
+    expect(r.exitCode, r.stderr).toBe(0);
     expect(r.stdout).toContain(`after=[] x`);
-    expect(r.stdout).toContain(`after=[${a}] y`);
+    expect(r.stdout).toContain(`after=[${x},${y}] z`);
   });
 
   test('a 50-row load, then load --after-all of one row: it runs after all 50 are DONE; chained barriers across 3 loads keep their stages apart', async () => {
@@ -104,6 +124,78 @@ describe('pipelines', () => {
     expect(r2.stdout).toContain('ran A\nran B');
   });
 
+  test('orders held back through WAITING ones (A fails -> B -> C, --after-any B, a barrier, an order on the barrier\'s order) count as on failed orders; show says why; a waiter exits on them even with an order RUNNING', async () => {
+    const dir = await tmp();
+    const flag = join(dir, 'ok');
+    const a = await add('A');
+    const b = await add('--after', a, 'B');
+    const c = await add('--after', b, 'C');
+    const e = await add('--after-any', b, 'E');
+    await writeFile(join(dir, 's.csv'), 'S\n');
+    expect((await waiter(k, ['load', join(dir, 's.csv'), '--after-all'])).exitCode).toBe(0);
+    const sId = (await orders().findOne({ arguments: ['S'] }))!._id.toHexString();
+    const f = await add('--after', sId, 'F');
+    // Another box's order, RUNNING for the next ten minutes: it releases none of them.
+    const later = new Date(Date.now() + 600_000);
+    await orders().insertOne({ status: 'RUNNING', arguments: ['R'], attempts: 1, prio: 0, due: later, expires: later, waiter: 'box/1', start: new Date() });
+    const script = `[ "$1" = A ] && [ ! -e ${flag} ] && exit 3; echo "ran $1"`;
+    const r1 = await waiter(k, ['deliver', '--poll', '200ms', '--shell', script], { timeout: 30_000 });
+    expect(r1.exitCode, r1.stderr).toBe(1);
+    expect(r1.stderr).toContain('5 order(s) still WAITING, 5 of them on failed orders: no READY or RUNNING order can release them (reset the failed ones): exiting');
+    expect((await waiter(k, ['status'])).stdout).toMatch(/^WAITING +5 +\(5 on failed orders\)$/m);
+    expect(JSON.parse((await waiter(k, ['status', '--json'])).stdout)).toMatchObject({ WAITING: 5, ERROR: 1, waitingOnFailed: 5 });
+    const held = '  WAITING  (waits on failed orders itself: holds this order back; reset them)';
+    expect((await waiter(k, ['show', c])).stdout).toContain(`${b}${held}`);
+    expect((await waiter(k, ['show', e])).stdout).toContain(`${b}${held}`);
+    expect((await waiter(k, ['show', f])).stdout).toContain(`${sId}${held}`);
+    expect(JSON.parse((await waiter(k, ['show', '--json', c])).stdout).waitingFor).toEqual({ after: [{ id: b, status: 'WAITING', onFailed: true }] });
+    // Without the RUNNING order: the same exit.
+    await orders().deleteOne({ arguments: ['R'] });
+    const r2 = await waiter(k, ['deliver', '--poll', '200ms', '--shell', script]);
+    expect(r2.exitCode, r2.stderr).toBe(0);
+    expect(r2.stderr).toContain('5 order(s) still WAITING, 5 of them on failed orders, and nothing READY or RUNNING can release them');
+    // reset + success releases the whole chain.
+    await writeFile(flag, '');
+    expect((await waiter(k, ['reset'])).exitCode).toBe(0);
+    const r3 = await waiter(k, ['deliver', '--poll', '200ms', '--shell', script]);
+    expect(r3.exitCode, r3.stderr).toBe(0);
+    expect(r3.stdout.split('\n').filter((l) => l.startsWith('ran ')).sort()).toEqual(['ran A', 'ran B', 'ran C', 'ran E', 'ran F', 'ran S']);
+    expect(await orders().countDocuments({ status: 'DONE' })).toBe(6);
+  });
+
+  test('a barrier held back only by a blocked WAITING order below it (an ERROR order above it: another box\'s clock) counts, and so does the barrier above it', async () => {
+    const col = k.db.collection<Order>('orders');
+    const failed = ObjectId.createFromTime(Math.floor(Date.now() / 1000) + 3600);
+    const b = new ObjectId();
+    const x1 = new ObjectId();
+    const h1 = new ObjectId();
+    const x2 = new ObjectId();
+    const h2 = new ObjectId();
+    await col.insertMany([
+      { _id: failed, status: 'ERROR', arguments: ['E'], attempts: 1 },
+      { _id: b, status: 'WAITING', arguments: ['B'], attempts: 0, after: [failed], wait: 1 },
+      { _id: h1, status: 'WAITING', arguments: ['H1'], attempts: 0, hold: x1, barrier: x1 },
+      { _id: h2, status: 'WAITING', arguments: ['H2'], attempts: 0, hold: x2, barrier: x2 },
+    ]);
+    const kitchen = await Kitchen.open({ uri: k.uri, db: k.name, list: 'orders' });
+    try {
+      await kitchen.ensureIndexes();
+      await kitchen.pipeline.ensureIndexes();
+      expect(await kitchen.pipeline.summary()).toEqual({ waiting: 3, onFailed: 3 });
+      expect((await kitchen.pipeline.blocked()).all).toBe(true);
+      // Once B is DONE-able (its parent reset), nothing is blocked.
+      await col.updateOne({ _id: failed }, { $set: { status: 'READY', due: new Date() } });
+      expect(await kitchen.pipeline.summary()).toEqual({ waiting: 3, onFailed: 0 });
+      expect((await kitchen.pipeline.blocked()).all).toBe(false);
+      // WAITING orders seen, then released by another waiter before the rest was read: nothing blocked, so not "all blocked".
+      await col.deleteMany({});
+      await col.insertOne({ _id: new ObjectId(), status: 'WAITING', arguments: ['gone'], attempts: 0 });
+      expect(await kitchen.pipeline.blocked()).toEqual({ ids: new Set(), barriers: new Set(), all: false });
+    } finally {
+      await kitchen.close();
+    }
+  });
+
   test('--after-any releases when the order it waits for ends ERROR', async () => {
     const a = await add('A');
     await add('--after-any', a, 'B');
@@ -123,6 +215,24 @@ describe('pipelines', () => {
     const r2 = await waiter(k, ['deliver', '--poll', '200ms', 'echo']);
     expect(r2.exitCode, r2.stderr).toBe(0);
     expect(r2.stdout).toBe('B\nDone. Delivered 1 order.');
+  });
+
+  test('a dependant fetches its inputs\' result files with waiter gather "$WAITER_AFTER" (and unquoted): the ids comma-separated', async () => {
+    const dir = await tmp();
+    const a = await add('A');
+    const b = await add('B');
+    await add('--after', `${a},${b}`, 'C');
+    const gather = `node ${BIN} gather -o got "$WAITER_AFTER" && node ${BIN} gather -o got2 $WAITER_AFTER`;
+    const r = await waiter(k, ['deliver', '--poll', '200ms', '--workdir', join(dir, '{hash}'), '--collect', 'out.txt', '--shell', `if [ -n "$WAITER_AFTER" ]; then ${gather}; else echo "$1" > out.txt; fi`]);
+    expect(r.exitCode, r.stderr).toBe(0);
+    const c = (await orders().findOne({ arguments: ['C'] }))!;
+    expect(c.status).toBe('DONE');
+    for (const got of ['got', 'got2']) {
+      expect(await readFile(join(c.workdir, got, a, 'out.txt'), 'utf8')).toBe('A\n');
+      expect(await readFile(join(c.workdir, got, b, 'out.txt'), 'utf8')).toBe('B\n');
+    }
+    // An empty $WAITER_AFTER (an order that waited for none) is refused, not "every order".
+    expect((await waiter(k, ['gather', '-o', join(dir, 'none'), ''])).exitCode).toBe(2);
   });
 
   test('--after an id not in the list (or not an id) is refused with exit 2 and writes nothing', async () => {

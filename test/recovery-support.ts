@@ -6,7 +6,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ResultPromise } from 'execa';
 import type { Db, ObjectId } from 'mongodb';
-import { Kitchen } from '../src/kitchen.js';
 import type { Order } from '../src/order.js';
 import { afterEach } from 'vitest';
 import { until, waiter, type Where } from './support/cli.js';
@@ -120,19 +119,3 @@ export async function statusJson(k: Where): Promise<Record<string, number>> {
 
 /** Short lease and heartbeat so takeovers happen within a test. */
 export const FAST = ['--lease', '2s', '--heartbeat', '300ms'];
-
-/**
- * Opens the product's Kitchen on a test's database (list `orders`), closed after
- * the test: for tests that call its queries directly (explain, migration).
- */
-export function kitchens(): (k: { uri: string; name: string }) => Promise<Kitchen> {
-  const opened: Kitchen[] = [];
-  afterEach(async () => {
-    await Promise.all(opened.splice(0).map((k) => k.close()));
-  });
-  return async (k) => {
-    const kitchen = await Kitchen.open({ uri: k.uri, db: k.name, list: 'orders' });
-    opened.push(kitchen);
-    return kitchen;
-  };
-}

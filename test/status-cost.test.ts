@@ -4,12 +4,11 @@
 // Skipped only where the server names itself other than a mongod and its explain counts
 // nothing (test/support/gates.ts): FerretDB v1 returns its SQL plan, 2.x no counters.
 // The queries are the kitchen's own filters (src/kitchen.ts), not copies of them.
-import { afterAll, describe, expect, test } from 'vitest';
-import { Kitchen } from '../src/kitchen.js';
+import { describe, expect, test } from 'vitest';
 import { RECENT_SORT, finishedFilter, liveFilter } from '../src/kitchen/fleet.js';
 import { MEDIAN_OF } from '../src/report.js';
 import { explainCounts } from './support/gates.js';
-import { useDb } from './support/kitchen.js';
+import { useExplainKitchen } from './support/explain.js';
 
 const counted = await explainCounts();
 
@@ -35,16 +34,10 @@ function stages(doc: unknown): string[] {
 }
 
 describe('status cost (explain)', () => {
-  const k = useDb();
-  const opened: Kitchen[] = [];
-  afterAll(async () => {
-    for (const o of opened) await o.close();
-  });
+  const { k, open } = useExplainKitchen();
 
   test.runIf(counted.run)(counted.title('20,000 finished orders over 200 minutes, 10,000 READY, 325 registered waiters: pace, median and live waiters read what they count, not the list'), async () => {
-    const kitchen = await Kitchen.open({ uri: k.uri, db: k.name, list: 'orders' });
-    opened.push(kitchen);
-    await kitchen.ensureIndexes();
+    const kitchen = await open();
     await kitchen.fleet.ensureFleetIndexes();
     const now = Date.now();
     // 100 orders finish per minute (one every 600 ms, newest first); every tenth fails.

@@ -24,7 +24,7 @@ export const describe = 'Write the result files of orders (deliver --collect) to
 
 export function builder(y: Argv) {
   return y
-    .positional('ids', { type: 'string', array: true, describe: 'Only these orders (24 hex digits each); default: every order with files' })
+    .positional('ids', { type: 'string', array: true, describe: 'Only these orders (24 hex digits each, also comma-separated: "$WAITER_AFTER"); default: every order with files' })
     .option('out', { alias: 'o', type: 'string', describe: 'The folder to write into (default: the current one)' })
     .option('status', { type: 'string', describe: 'Only orders in this state (READY, RUNNING, DONE, ERROR)' });
 }
@@ -36,7 +36,10 @@ export interface GatherOptions {
 }
 
 export function options(argv: Record<string, unknown>): GatherOptions {
-  const ids = [argv.ids ?? []].flat().map((s) => String(s).trim());
+  // Comma-separated too, so a dependant's `waiter gather "$WAITER_AFTER"` (or unquoted) fetches its inputs' files.
+  const given = [argv.ids ?? []].flat().map((s) => String(s));
+  const ids = given.flatMap((s) => s.split(/[\s,]+/)).filter(Boolean);
+  if (given.length > 0 && ids.length === 0) throw new UsageError('gather: the order ids given are empty (an empty $WAITER_AFTER?); give none to gather every order');
   const o: GatherOptions = { out: argv.out === undefined ? '.' : String(argv.out) };
   if (o.out === '') throw new UsageError('--out: empty');
   if (argv.status !== undefined) o.status = state('status', argv.status);

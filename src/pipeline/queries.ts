@@ -47,8 +47,18 @@ export function blocks(status: State | undefined, any: boolean): boolean {
 export interface WaitingSummary {
   /** WAITING orders. */
   waiting: number;
-  /** Of them, those an order in ERROR holds back (one they wait for, or one below their barrier). */
+  /** Of them, those failed orders hold back: an ERROR order they wait for or below their barrier, or a WAITING one so held (transitively). */
   onFailed: number;
+}
+
+/** The WAITING orders failed orders hold back, directly or through other WAITING ones: see PipelineQueries.blocked. */
+export interface Blocked {
+  /** Orders on ids (add --after/--after-any), by hex id. */
+  ids: Set<string>;
+  /** Barriers (load/add --after-all), by hex id: all their orders. */
+  barriers: Set<string>;
+  /** Every WAITING order is blocked (and some is): nothing but a reset lets what is left run. */
+  all: boolean;
 }
 
 export class PipelineQueries {
@@ -193,21 +203,89 @@ export class PipelineQueries {
   }
 
   /**
-   * status: how many are WAITING, and how many of them an ERROR order holds back
-   * (directly: one they wait for, or any below their barrier). One count, the WAITING
-   * orders on ids and their ids' states, and per barrier one key and one count.
+   * The WAITING orders that nothing can release until a failed order is reset, by
+   * hex id (those on ids) and by barrier: transitively, an order on ids is blocked by
+   * an ERROR order it waits for (unless --after-any) or a blocked WAITING one; a
+   * barrier by an ERROR order or a blocked WAITING one below it. Bounded by the
+   * WAITING orders, never the DONE ones: the orders on ids ({wait: 1}) and one find of
+   * their ids' states; per barrier one key of {status, _id} (ERROR below); and per
+   * pair of barriers, one held and one above it, a walk of the WAITING keys between
+   * them (limit 1: the lower one's orders, which come first) until all are known.
+   */
+  async blocked(): Promise<Blocked> {
+    const out: Blocked = { ids: new Set(), barriers: new Set(), all: false };
+    if (!(await this.anyWaiting())) return out;
+    const barriers = await this.barriers();
+    for (const hold of barriers) if (await this.belowBarrier(hold, ['ERROR'])) out.barriers.add(hold.toHexString());
+    const onIds = await this.orders.find(ON_IDS, { projection: { _id: 1, after: 1, any: 1, hold: 1 } }).toArray();
+    const parents = await this.parentsOf(onIds.flatMap((w) => w.after ?? []));
+    const isBlocked = (hex: string, hold?: ObjectId) => out.ids.has(hex) || (hold !== undefined && out.barriers.has(hold.toHexString()));
+    const tried = new Set<string>();
+    for (let changed = true; changed; ) {
+      changed = false;
+      for (const w of onIds) {
+        const hex = w._id.toHexString();
+        if (out.ids.has(hex)) continue;
+        const held = isBlocked(hex, w.hold) || (w.after ?? []).some((id) => {
+          const p = parents.get(id.toHexString());
+          return (p?.status === 'ERROR' && !w.any) || (p?.status === 'WAITING' && isBlocked(id.toHexString(), p.hold));
+        });
+        if (held) {
+          out.ids.add(hex);
+          changed = true;
+        }
+      }
+      for (const hold of barriers) {
+        const x = hold.toHexString();
+        if (out.barriers.has(x)) continue;
+        let held = [...out.ids].some((id) => id < x);
+        for (const lower of barriers) {
+          const pair = `${lower.toHexString()}<${x}`;
+          if (held || lower.toHexString() >= x || !out.barriers.has(lower.toHexString()) || tried.has(pair)) continue;
+          tried.add(pair);
+          held = (await this.orders.find({ status: 'WAITING', _id: { $gt: lower, $lt: hold }, hold: lower }, { projection: { _id: 1 } }).hint(STATUS_ID).limit(1).next()) !== null;
+        }
+        if (held) {
+          out.barriers.add(x);
+          changed = true;
+        }
+      }
+    }
+    // Something blocked, and nothing else: orders released meanwhile (by another waiter) leave none of either, and are not "all blocked".
+    out.all = out.ids.size + out.barriers.size > 0 && out.barriers.size === barriers.length && onIds.every((w) => out.ids.has(w._id.toHexString()));
+    return out;
+  }
+
+  /**
+   * status: how many are WAITING, and how many of them failed orders hold back
+   * (blocked(), transitively). One count, blocked(), and per blocked barrier one count
+   * of {hold: 1} (keys = its orders).
    */
   async summary(): Promise<WaitingSummary> {
     const waiting = await this.orders.countDocuments({ status: 'WAITING' });
     if (waiting === 0) return { waiting, onFailed: 0 };
+    const b = await this.blocked();
     let onFailed = 0;
-    for (const hold of await this.barriers()) {
-      if (await this.belowBarrier(hold, ['ERROR'])) onFailed += await this.orders.countDocuments({ hold });
+    for (const hold of b.barriers) onFailed += await this.orders.countDocuments({ hold: ObjectId.createFromHexString(hold) });
+    // An order on ids with a blocked barrier too is counted once (with its barrier).
+    if (b.ids.size > 0 && b.barriers.size > 0) {
+      const both = await this.orders.find({ _id: { $in: [...b.ids].map((id) => ObjectId.createFromHexString(id)) } }, { projection: { _id: 0, hold: 1 } }).toArray();
+      onFailed -= both.filter((o) => o.hold && b.barriers.has(o.hold.toHexString())).length;
     }
-    const onIds = await this.orders.find(ON_IDS, { projection: { _id: 1, after: 1, any: 1 } }).toArray();
-    const states = await this.statesOf(onIds.flatMap((w) => w.after ?? []));
-    onFailed += onIds.filter((w) => !w.any && (w.after ?? []).some((id) => states.get(id.toHexString()) === 'ERROR')).length;
-    return { waiting, onFailed };
+    return { waiting, onFailed: onFailed + b.ids.size };
+  }
+
+  /** show: the barriers these orders are held by (those held by one), by hex id. One find by _id. */
+  async barriersOf(ids: readonly ObjectId[]): Promise<{ id: string; barrier: string }[]> {
+    const found = await this.orders.find({ _id: { $in: [...ids] }, hold: { $exists: true } }, { projection: { _id: 1, hold: 1 } }).toArray();
+    return found.map((o) => ({ id: o._id.toHexString(), barrier: o.hold!.toHexString() }));
+  }
+
+  /** The states (and barriers) of these orders by hex id (missing ones: cleaned). One find by _id. */
+  private async parentsOf(ids: readonly ObjectId[]): Promise<Map<string, Pick<Order, 'status' | 'hold'>>> {
+    if (ids.length === 0) return new Map();
+    const found = await this.orders.find({ _id: { $in: [...ids] } }, { projection: { _id: 1, status: 1, hold: 1 } }).toArray();
+    return new Map(found.map((o) => [o._id.toHexString(), o]));
   }
 
   /** show: below a barrier, how many orders are not DONE, and how many of them ERROR (counts on {status, _id}: keys = those orders). */

@@ -26,7 +26,7 @@ export class Releaser {
   private sawWaiting = false;
 
   constructor(
-    private readonly q: Pick<PipelineQueries, 'releaseFor' | 'releaseAll' | 'anyWaiting' | 'anyActive' | 'summary'>,
+    private readonly q: Pick<PipelineQueries, 'releaseFor' | 'releaseAll' | 'anyWaiting' | 'anyActive' | 'blocked' | 'summary'>,
     private readonly log: (line: string) => void,
     private readonly env: NodeJS.ProcessEnv = process.env,
   ) {}
@@ -62,7 +62,8 @@ export class Releaser {
    * waiter, a barrier). 'released': claim again at once. Without --wait, 'wait' while
    * WAITING orders remain that READY or RUNNING ones may still release (said once on
    * stderr); 'none' when none are WAITING, or only ones nothing can release now
-   * (held back by ERROR orders: said once), and the waiter exits as before.
+   * (nothing READY or RUNNING, or every WAITING order held back by failed orders,
+   * directly or through other WAITING ones: said once), and the waiter exits as before.
    */
   async idle(wait: boolean): Promise<Idle> {
     await Promise.all(this.pending);
@@ -84,8 +85,13 @@ export class Releaser {
     if (healed + freed > 0) return 'released';
     if (wait) return 'none';
     if (await this.q.anyActive()) {
-      this.tell('waiter: nothing due now; waiting: WAITING orders can still be released by READY or RUNNING ones');
-      return 'wait';
+      if (!(await this.q.blocked()).all) {
+        this.tell('waiter: nothing due now; waiting: WAITING orders can still be released by READY or RUNNING ones');
+        return 'wait';
+      }
+      const s = await this.q.summary();
+      this.tell(`waiter: nothing due now; ${s.waiting} order(s) still WAITING, ${s.onFailed} of them on failed orders: no READY or RUNNING order can release them (reset the failed ones): exiting`);
+      return 'none';
     }
     const s = await this.q.summary();
     this.tell(`waiter: ${s.waiting} order(s) still WAITING, ${s.onFailed} of them on failed orders, and nothing READY or RUNNING can release them (reset the failed ones): exiting`);
