@@ -132,6 +132,24 @@ describe('deliver --collect and waiter gather', () => {
     expect(existsSync(join(out, '..', '..', 'etc'))).toBe(false);
   });
 
+  test('a file whose stored content does not match its SHA-256 is refused alone: the others are gathered (gather --status DONE), exit 1', async () => {
+    const dir = await tempDir('sha');
+    const ids = await addOrders(k.db, [['a'], ['b'], ['c']]);
+    await k.db.collection('orders').updateMany({}, { $set: { status: 'DONE' } });
+    const bucket = new GridFSBucket(k.db, { bucketName: 'orders.results' });
+    for (const [i, id] of ids.entries()) {
+      const body = Buffer.from(`file ${i}`);
+      // The second order's file was stored with the SHA-256 of other bytes (it changed while it was read).
+      await pipeline(Readable.from([body]), bucket.openUploadStream('r.txt', { metadata: { order: id, attempt: 1, path: 'r.txt', sha256: sha(i === 1 ? Buffer.from('other') : body) } }));
+    }
+    const out = join(dir, 'out');
+    const g = await waiter(k, ['gather', '-o', out, '--status', 'DONE']);
+    expect(g.exitCode).toBe(1);
+    expect(g.stdout).toBe(`Gathered 2 files (12 B) of 3 orders into ${out}; 0 already there; 1 refused.`);
+    expect(g.stderr).toContain(`waiter: gather: refused ${ids[1]!.toHexString()}/r.txt: its stored content does not match its SHA-256`);
+    expect([...(await tree(out)).keys()].sort()).toEqual([`${ids[0]!.toHexString()}/r.txt`, `${ids[2]!.toHexString()}/r.txt`]);
+  });
+
   test('--collect-max: over it the attempt fails and nothing is stored; clean removes the files of the orders it removes, no orphan chunks', async () => {
     const dir = await tempDir('cap');
     const [small, large] = await addOrders(k.db, [['500'], ['3000']]);

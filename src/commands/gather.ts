@@ -100,7 +100,12 @@ export async function run(g: Globals, o: GatherOptions, io: IO): Promise<Command
           }
           if (await same(target, f)) t.skipped++;
           else {
-            await fetch(k, f, target);
+            const bad = await fetch(k, f, target);
+            if (bad) {
+              t.refused++;
+              warn(`refused ${id}/${printable(f.metadata.path)}: ${bad} (nothing written)`);
+              continue;
+            }
             t.written++;
             t.bytes += f.length;
           }
@@ -121,7 +126,9 @@ async function* groups(k: Kitchen, o: GatherOptions): AsyncGenerator<StoredFile[
     const m = new Map<string, StoredFile[]>();
     for (const f of files) {
       const id = f.metadata.order.toHexString();
-      m.set(id, [...(m.get(id) ?? []), f]);
+      const group = m.get(id);
+      if (group) group.push(f);
+      else m.set(id, [f]);
     }
     yield* m.values();
   };
@@ -130,16 +137,13 @@ async function* groups(k: Kitchen, o: GatherOptions): AsyncGenerator<StoredFile[
     return;
   }
   if (o.status) {
-    let page: ObjectId[] = [];
-    for await (const { _id } of k.idsIn(o.status)) {
-      page.push(_id);
-      if (page.length === 500) {
-        yield* byOrder(await k.files.of(page));
-        page = [];
-      }
+    // Pages of ids (no cursor held open while files are written: it would time out).
+    for (let after: ObjectId | undefined; ; ) {
+      const page = await k.idsIn(o.status, after, 500);
+      if (page.length === 0) return;
+      yield* byOrder(await k.files.of(page));
+      after = page.at(-1);
     }
-    yield* byOrder(await k.files.of(page));
-    return;
   }
   // Every file: pages of the files collection, ranges of its index (no cursor held while files are written).
   let after: ObjectId | undefined;
@@ -185,8 +189,12 @@ async function same(target: string, f: StoredFile): Promise<boolean> {
   return h.digest('hex') === f.metadata.sha256;
 }
 
-/** Streams one file to `<target>.waiter-part`, checks its SHA-256, then renames it into place. */
-async function fetch(k: Kitchen, f: StoredFile, target: string): Promise<void> {
+/**
+ * Streams one file to `<target>.waiter-part`, checks its SHA-256, then renames it into
+ * place. A file whose content does not match its SHA-256 is not written: the reason is
+ * returned (one file's refusal; the others are still gathered).
+ */
+async function fetch(k: Kitchen, f: StoredFile, target: string): Promise<string | undefined> {
   const part = `${target}.waiter-part`;
   const h = createHash('sha256');
   const hashing = new Transform({
@@ -200,8 +208,12 @@ async function fetch(k: Kitchen, f: StoredFile, target: string): Promise<void> {
     await rm(part, { force: true });
     await pipeline(k.files.open(f), hashing, createWriteStream(part, { flags: 'wx' }));
     const got = h.digest('hex');
-    if (f.metadata.sha256 && got !== f.metadata.sha256) throw new Error(`${f.metadata.path}: stored content does not match its SHA-256 (${got} vs ${f.metadata.sha256})`);
+    if (f.metadata.sha256 && got !== f.metadata.sha256) {
+      await rm(part, { force: true });
+      return `its stored content does not match its SHA-256 (${got} vs ${f.metadata.sha256})`;
+    }
     await rename(part, target);
+    return undefined;
   } catch (err) {
     await rm(part, { force: true });
     throw err;
