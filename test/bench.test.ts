@@ -22,7 +22,7 @@ test('bench/run.js runs every section and writes results.json with the required 
       'node',
       ['bench/run.js', '--only', 'spawn,deliver,parts,claim,data,unique,bar,serve,release', '--orders', '8', '--rows', '300', '--rounds', '1', '--spawn-orders', '16',
         '--parallel-jobs', '4', '--status-runs', '1', '--claim-ready', '20', '--claim-claims', '3', '--claim-points', '0,5',
-        '--serve-orders', '300', '--serve-seconds', '1', '--release-done', '50', '--release-waiting', '5', '--out', out, '--db-prefix', prefix],
+        '--serve-orders', '300', '--serve-seconds', '3', '--release-done', '50', '--release-waiting', '5', '--out', out, '--db-prefix', prefix],
       { cwd: ROOT, env: { MONGODB_URI: kitchen.uri }, reject: false, stdin: 'ignore' },
     );
     expect(r.stderr, r.stdout).not.toMatch(/Error/);
@@ -51,7 +51,8 @@ test('bench/run.js runs every section and writes results.json with the required 
     expect(r.stdout).toMatch(/^release per order: barrier \/ on ids \(5 WAITING, 50 DONE\) +\d/m);
     // Figures that need xargs / GNU time / GNU parallel are null exactly when the tool is missing.
     const missing: string[] = res.missing_tools;
-    // serve: requests/s measured; the page load needs chromium.
+    // serve: requests/s measured (over 3 s: on a loaded machine the first answers of a
+    // refresh can take a second, and a 1 s window then counted none); the page load needs chromium.
     expect(res.serve.status_requests_per_s).toBeGreaterThan(0);
     expect(res.serve.page_first_load_cold_ms == null).toBe(missing.some((t) => t.startsWith('chromium')));
     expect(res.deliver_vs_xargs == null).toBe(missing.includes('xargs'));
