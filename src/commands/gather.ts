@@ -36,7 +36,8 @@ export interface GatherOptions {
 }
 
 export function options(argv: Record<string, unknown>): GatherOptions {
-  // Comma-separated too, so a dependant's `waiter gather "$WAITER_AFTER"` (or unquoted) fetches its inputs' files.
+  // Comma-separated too, so a dependant's `waiter gather "$WAITER_AFTER"` fetches its inputs' files. Quoted:
+  // an empty value is then refused; unquoted, the shell drops it and gather gets no ids (every order).
   const given = [argv.ids ?? []].flat().map((s) => String(s));
   const ids = given.flatMap((s) => s.split(/[\s,]+/)).filter(Boolean);
   if (given.length > 0 && ids.length === 0) throw new UsageError('gather: the order ids given are empty (an empty $WAITER_AFTER?); give none to gather every order');
