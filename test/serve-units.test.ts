@@ -124,6 +124,36 @@ describe('cached', () => {
     expect(await waiting).toEqual({ value: 2, ageMs: 0 });
   });
 
+  test('an answer that took longer than maxStale to come is as old as the time since it came: served while the next slow refresh runs', async () => {
+    let now = 0;
+    const f = fake();
+    const get = cached(f.fn, 1000, 30_000, () => now, 0);
+    const first = get();
+    now = 40_000; // the kitchen took 40 s to answer
+    f.release(1);
+    expect(await first).toEqual({ value: 1, ageMs: 0 });
+    now = 41_000;
+    let got: unknown;
+    void get().then((r) => (got = r)); // starts the next refresh; the last answer is 1 s old
+    await new Promise((r) => setImmediate(r));
+    expect(got).toEqual({ value: 1, ageMs: 1000 });
+    expect(f.calls()).toBe(2);
+    now = 80_000;
+    f.release(2);
+    await new Promise((r) => setImmediate(r));
+    now = 80_500;
+    expect(await get()).toEqual({ value: 2, ageMs: 500 });
+    // Past maxStale since it came, callers wait for the refresh in flight.
+    now = 111_000;
+    const late = get();
+    got = undefined;
+    void late.then((r) => (got = r));
+    await new Promise((r) => setImmediate(r));
+    expect(got).toBeUndefined();
+    f.release(3);
+    expect(await late).toEqual({ value: 3, ageMs: 0 });
+  });
+
   test('after invalidate callers wait for a fresh answer', async () => {
     let now = 0;
     const f = fake();
