@@ -48,6 +48,7 @@ import { FileStore } from './output/files.js';
 import { OutputStore } from './output/store.js';
 import { defaultsNotIn, describe, reason } from './kitchen/connect.js';
 import { FleetQueries } from './kitchen/fleet.js';
+import type { KeySnapshot } from './kitchen/unique.js';
 import { PipelineQueries, inputsOf, waitingFields, type WaitFor } from './pipeline/queries.js';
 
 export { describe } from './kitchen/connect.js';
@@ -107,6 +108,8 @@ export interface InsertOptions {
   columns?: string;
   /** Skip rows whose uniqueKey() is already in the list (or earlier in the batch). */
   unique?: boolean;
+  /** With unique, one per load: where keys cannot be looked up by index, the list's keys read once (src/kitchen/unique.ts). */
+  keys?: KeySnapshot;
   /**
    * When the orders may first be taken; default now. One time for all (a load passes
    * one for all its batches, so its orders are claimed in file order), or one per row
@@ -442,7 +445,10 @@ export class Kitchen {
    * _id, keys now there count as existing, and the rest is tried again.
    * On a server that says it cannot answer the key lookup from an index (keyLookup():
    * FerretDB v1 pushes down no filter but _id, so it would scan the list per batch)
-   * the lookup is skipped: one unordered insertMany, its duplicate-key errors counted.
+   * the lookup is skipped: one unordered insertMany, its duplicate-key errors counted;
+   * a load passes `keys`, which reads the list's keys once after a batch met duplicates
+   * (when the list is not much bigger than what is left to load), and later batches
+   * send only rows whose key was not there.
    * Returns the counts (of what was written) and the ids written, in row order.
    */
   async insertOrders(rows: string[][], opts: InsertOptions = {}): Promise<Inserted & { ids: ObjectId[] }> {
@@ -459,9 +465,12 @@ export class Kitchen {
     let pending = docs.filter((d) => !seen.has(d.key!) && seen.add(d.key!));
     const written = new Set<ObjectId>();
     if (!(await this.keyLookup())) {
+      const known = opts.keys?.keys;
+      if (known) pending = pending.filter((d) => !known.has(d.key!));
       const refused = new Set(await this.insertUnordered(pending));
       for (const [i, d] of pending.entries()) if (!refused.has(i)) written.add(d._id);
       pending = [];
+      await opts.keys?.afterBatch(this.orders, rows.length, refused.size);
     }
     while (pending.length > 0) {
       const there = await this.keysPresent(pending.map((d) => d.key!));

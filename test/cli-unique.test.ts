@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import type { ObjectId } from 'mongodb';
 import { Kitchen } from '../src/kitchen.js';
+import { KeySnapshot } from '../src/kitchen/unique.js';
 import { waiter } from './support/cli.js';
 import { useDb } from './support/kitchen.js';
 
@@ -166,6 +167,44 @@ describe('Kitchen.insertOrders (the one insert behind load, add and POST /api/or
       expect(await kitchen.insertOrders(rows, { unique: true })).toMatchObject({ inserted: 0, existing: 50 });
       expect(seen).toEqual(scans ? ['insert 50'] : ['find key']); // with the lookup: nothing new, no insert at all
       expect(await orders().countDocuments()).toBe(51);
+    } finally {
+      await kitchen.close();
+    }
+  });
+
+  test('a load where keys cannot be looked up by index reads the list\'s keys once, after a batch met duplicates, if the list is at most twice what is left', async () => {
+    const kitchen = await Kitchen.open({ uri: k.uri, db: k.name, list: 'orders' });
+    try {
+      const rows = Array.from({ length: 30 }, (_, i) => [`r${i}`]);
+      await kitchen.insertOrders(rows, { unique: true });
+      const seen: string[] = [];
+      const find = kitchen.orders.find.bind(kitchen.orders);
+      const insertMany = kitchen.orders.insertMany.bind(kitchen.orders);
+      kitchen.orders.find = ((...args: Parameters<typeof find>) => (seen.push(`find ${Object.keys(args[0] ?? {}).join()}`), find(...args))) as typeof find;
+      kitchen.orders.insertMany = ((...args: Parameters<typeof insertMany>) => (seen.push(`insert ${args[0].length}`), insertMany(...args))) as typeof insertMany;
+      const explained = (await orders().find({ key: { $in: [''] } }).explain()) as { filterPushdown?: boolean };
+      const scans = explained.filterPushdown === false;
+      // A load of 30 rows in batches of 10: the first 20 repeated, then 5 repeated and 5 new.
+      const load = new KeySnapshot(30);
+      const fresh = Array.from({ length: 5 }, (_, i) => [`n${i}`]);
+      const counts = [];
+      for (const batch of [rows.slice(0, 10), rows.slice(10, 20), [...rows.slice(20, 25), ...fresh]]) {
+        const r = await kitchen.insertOrders(batch, { unique: true, keys: load });
+        counts.push([r.inserted, r.existing]);
+      }
+      expect(counts).toEqual([[0, 10], [0, 10], [5, 5]]);
+      // Without the lookup: the first batch meets its duplicates, the keys are read (no
+      // filter), then only the new rows are sent. With it, the keys are never read.
+      expect(seen).toEqual(scans ? ['insert 10', 'find ', 'insert 5'] : ['find key', 'find key', 'find key', 'insert 5']);
+      expect(load.keys?.size).toBe(scans ? 30 : undefined);
+      // 35 orders in the list, 10 rows left after the first batch: not worth reading.
+      seen.length = 0;
+      const big = new KeySnapshot(20);
+      expect(await kitchen.insertOrders(rows.slice(0, 10), { unique: true, keys: big })).toMatchObject({ inserted: 0, existing: 10 });
+      expect(await kitchen.insertOrders([...rows.slice(10, 15), ['n5']], { unique: true, keys: big })).toMatchObject({ inserted: 1, existing: 5 });
+      expect(big.keys).toBeUndefined();
+      expect(seen).toEqual(scans ? ['insert 10', 'find ', 'insert 6'] : ['find key', 'find key', 'insert 1']);
+      expect(await orders().countDocuments()).toBe(36);
     } finally {
       await kitchen.close();
     }

@@ -44,6 +44,18 @@ describe('cached', () => {
     return { fn, calls: () => calls, release: (v: number) => pending.shift()!.resolve(v), fail: () => pending.shift()!.reject(new Error('down')) };
   }
 
+  /** A cache (maxAge 1 s, maxStale 30 s) that fetched 1 at time 0, its clock now at 5000: past maxAge. */
+  async function primed(waitMs: number) {
+    const clock = { now: 0 };
+    const f = fake();
+    const get = cached(f.fn, 1000, 30_000, () => clock.now, waitMs);
+    const first = get();
+    f.release(1);
+    await first;
+    clock.now = 5000;
+    return { f, get, clock };
+  }
+
   test('one query for concurrent callers, reused for maxAge', async () => {
     let now = 0;
     const f = fake();
@@ -73,13 +85,7 @@ describe('cached', () => {
   });
 
   test('past maxAge: the last answer once waitMs has passed while one refresh runs; after a failed refresh, or past maxStale, callers wait', async () => {
-    let now = 0;
-    const f = fake();
-    const get = cached(f.fn, 1000, 30_000, () => now, 0);
-    const first = get();
-    f.release(1);
-    await first;
-    now = 5000;
+    const { f, get, clock } = await primed(0);
     expect(await get()).toEqual({ value: 1, ageMs: 5000 }); // refresh started in the background
     expect(await get()).toEqual({ value: 1, ageMs: 5000 });
     expect(f.calls()).toBe(2);
@@ -87,7 +93,7 @@ describe('cached', () => {
     await new Promise((r) => setImmediate(r));
     expect(await get()).toEqual({ value: 2, ageMs: 0 });
     // The kitchen goes down: the old answer until the refresh fails, then the error.
-    now = 6000;
+    clock.now = 6000;
     expect((await get()).value).toBe(2);
     f.fail();
     await new Promise((r) => setImmediate(r));
@@ -98,7 +104,7 @@ describe('cached', () => {
     const back = get();
     f.release(3);
     expect(await back).toEqual({ value: 3, ageMs: 0 });
-    now = 40_000;
+    clock.now = 40_000;
     const late = get();
     expect(f.calls()).toBe(6);
     f.release(4);
@@ -106,22 +112,46 @@ describe('cached', () => {
   });
 
   test('past maxAge, a refresh slower than waitMs holds only the callers of its first waitMs: later ones get the last answer at once', async () => {
-    let now = 0;
-    const f = fake();
-    const get = cached(f.fn, 1000, 30_000, () => now, 1000);
-    const first = get();
-    f.release(1);
-    await first;
-    now = 5000;
+    const { f, get, clock } = await primed(1000);
     let early: { value: number; ageMs: number } | undefined;
     const waiting = get().then((r) => (early = r)); // starts the refresh at 5000 and waits for it
     await new Promise((r) => setImmediate(r));
     expect(early).toBeUndefined();
-    now = 6500; // the refresh has run 1.5 s: a caller now is not held another second
+    clock.now = 6500; // the refresh has run 1.5 s: a caller now is not held another second
     expect(await get()).toEqual({ value: 1, ageMs: 6500 });
     expect(f.calls()).toBe(2);
     f.release(2);
     expect(await waiting).toEqual({ value: 2, ageMs: 0 });
+  });
+
+  test('an answer that took longer than maxStale to come is as old as the time since it came: served while the next slow refresh runs', async () => {
+    let now = 0;
+    const f = fake();
+    const get = cached(f.fn, 1000, 30_000, () => now, 0);
+    const first = get();
+    now = 40_000; // the kitchen took 40 s to answer
+    f.release(1);
+    expect(await first).toEqual({ value: 1, ageMs: 0 });
+    now = 41_000;
+    let got: unknown;
+    void get().then((r) => (got = r)); // starts the next refresh; the last answer is 1 s old
+    await new Promise((r) => setImmediate(r));
+    expect(got).toEqual({ value: 1, ageMs: 1000 });
+    expect(f.calls()).toBe(2);
+    now = 80_000;
+    f.release(2);
+    await new Promise((r) => setImmediate(r));
+    now = 80_500;
+    expect(await get()).toEqual({ value: 2, ageMs: 500 });
+    // Past maxStale since it came, callers wait for the refresh in flight.
+    now = 111_000;
+    const late = get();
+    got = undefined;
+    void late.then((r) => (got = r));
+    await new Promise((r) => setImmediate(r));
+    expect(got).toBeUndefined();
+    f.release(3);
+    expect(await late).toEqual({ value: 3, ageMs: 0 });
   });
 
   test('after invalidate callers wait for a fresh answer', async () => {

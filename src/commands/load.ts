@@ -7,6 +7,7 @@ import type { Argv } from 'yargs';
 import { readCheckedRows, readHeader, validateRows } from '../csv.js';
 import { InputError, UsageError } from '../errors.js';
 import type { InsertOptions } from '../kitchen.js';
+import { KeySnapshot } from '../kitchen/unique.js';
 import { loadRows } from '../load.js';
 import { waitInsert, waitOptions, type WaitAsked } from '../pipeline/wait.js';
 import { progress } from '../progress.js';
@@ -91,6 +92,8 @@ export async function run(g: Globals, o: LoadOptions, io: IO): Promise<CommandRe
       // One due time for the whole load, so its orders are claimed in file order.
       const wait = await waitInsert(k, o.wait, '--after-all');
       const opts: InsertOptions & { due: Date } = { unique: o.unique, due: o.at ?? new Date(), ...(o.priority ? { priority: o.priority } : {}), ...wait };
+      // Where keys cannot be looked up by index, the list's keys read at most once (src/kitchen/unique.ts).
+      if (o.unique) opts.keys = new KeySnapshot(expected);
       if (names) opts.columns = await k.saveColumns(names);
       const counted = {
         insertOrders: (rows: string[][], op: InsertOptions) => k.insertOrders(rows, op).finally(() => bar.add(rows.length)),
