@@ -1,15 +1,16 @@
 // Result files (issue 17): deliver --collect stores an order's files in GridFS, gather
 // writes them back byte-exact (resumable, never outside its folder), show and the API
 // list and serve them, clean leaves no chunk behind. Real server, real processes.
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, readdir, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { Binary, GridFSBucket } from 'mongodb';
+import { Binary, GridFSBucket, ObjectId } from 'mongodb';
 import { describe, expect, test } from 'vitest';
-import { waiter } from './support/cli.js';
+import { FileStore } from '../src/output/files.js';
+import { until, waiter } from './support/cli.js';
 import { useDb } from './support/kitchen.js';
 import { serve } from './support/serve.js';
 import { addOrders, byId, tempDir } from './recovery-support.js';
@@ -220,5 +221,23 @@ describe('deliver --collect and waiter gather', () => {
     const up = await waiter(k, ['deliver', '--workdir', '/tmp/w', '--collect', '../*', './x.sh']);
     expect([up.exitCode, up.stderr]).toEqual([2, "waiter: --collect: '../*' leaves the order's folder ('..'); globs match only below it"]);
     expect((await waiter(k, ['gather', 'nothex'])).exitCode).toBe(4);
+  });
+});
+
+describe('the upload (FileStore, collect): what is stored is what was read', () => {
+  test('an upload whose source fails midway leaves no chunk and no file behind; the source is destroyed', async () => {
+    const store = new FileStore(k.db, 'orders');
+    const order = new ObjectId();
+    // 600,000 bytes (two full 255 KiB chunks and a part), then a read error once both chunks are stored.
+    const source = Readable.from(
+      (async function* () {
+        yield randomBytes(600_000);
+        await until(async () => (await chunks().countDocuments()) >= 2, 20_000, 'two chunks stored');
+        throw new Error('read error midway');
+      })(),
+    );
+    await expect(store.upload({ order, attempt: 1, path: 'half.bin', sha256: '' }, source)).rejects.toThrow('read error midway');
+    expect([await chunks().countDocuments(), await files().countDocuments()]).toEqual([0, 0]);
+    expect(source.destroyed).toBe(true);
   });
 });

@@ -49,20 +49,40 @@ export class FileStore {
     this.indexed = true;
   }
 
-  /** Stores one file from `content`; the files document is written last, once all chunks are (GridFS). */
+  /**
+   * Stores one file from `content`; the files document is written last, once all chunks
+   * are (GridFS). Written one piece of at most a chunk at a time, each awaited, so no
+   * chunk is in flight when something fails: then the chunks already stored are deleted
+   * (abort()), or, once the end was sent, this file's chunks and document, and `content`
+   * is destroyed. Nothing is left that no files document names (best effort: with the
+   * kitchen gone too, a later clean removes them).
+   */
   async upload(meta: FileMeta, content: Readable): Promise<ObjectId> {
     await this.ensureIndex();
     const up = this.bucket.openUploadStream(meta.path, { metadata: meta });
-    await new Promise<void>((resolve, reject) => {
-      content.once('error', (err) => {
-        up.destroy(err);
-        reject(err);
-      });
-      up.once('error', reject);
-      up.once('finish', () => resolve());
-      content.pipe(up);
-    });
-    return up.id as ObjectId;
+    const id = up.id as ObjectId;
+    let failed: Error | undefined;
+    up.on('error', (err) => (failed ??= err));
+    const step = (done: (cb: (err?: Error | null) => void) => void) =>
+      new Promise<void>((resolve, reject) => done((err) => (err || failed ? reject(err ?? failed) : resolve())));
+    let ended = false;
+    try {
+      for await (const b of content) {
+        const buf = b as Buffer;
+        for (let i = 0; i < buf.length; i += up.chunkSizeBytes) await step((cb) => up.write(buf.subarray(i, i + up.chunkSizeBytes), cb));
+      }
+      ended = true;
+      await step((cb) => up.end(cb));
+    } catch (err) {
+      content.destroy();
+      if (!ended) await up.abort().catch(() => undefined);
+      else {
+        await this.chunks.deleteMany({ files_id: id }).catch(() => undefined);
+        await this.docs.deleteOne({ _id: id }).catch(() => undefined);
+      }
+      throw err;
+    }
+    return id;
   }
 
   /** The files of some orders (all attempts), by order, attempt, path: ranges of the index, BATCH ids per query. */
