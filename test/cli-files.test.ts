@@ -6,9 +6,11 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, readdir, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
+import { buffer } from 'node:stream/consumers';
 import { pipeline } from 'node:stream/promises';
 import { Binary, GridFSBucket, ObjectId } from 'mongodb';
 import { describe, expect, test } from 'vitest';
+import { collect } from '../src/output/collect.js';
 import { FileStore } from '../src/output/files.js';
 import { until, waiter } from './support/cli.js';
 import { useDb } from './support/kitchen.js';
@@ -236,8 +238,40 @@ describe('the upload (FileStore, collect): what is stored is what was read', () 
         throw new Error('read error midway');
       })(),
     );
-    await expect(store.upload({ order, attempt: 1, path: 'half.bin', sha256: '' }, source)).rejects.toThrow('read error midway');
+    await expect(store.upload({ order, attempt: 1, path: 'half.bin' }, source)).rejects.toThrow('read error midway');
     expect([await chunks().countDocuments(), await files().countDocuments()]).toEqual([0, 0]);
     expect(source.destroyed).toBe(true);
+  });
+
+  test("a file that changes while it is collected is stored with the SHA-256 of the bytes stored; one whose SHA-256 is not written yet no reader sees (show, the API, gather)", async () => {
+    const dir = await tempDir('changing');
+    const log = join(dir, 'log.txt');
+    await writeFile(log, 'before\n');
+    const real = new FileStore(k.db, 'orders');
+    const order = new ObjectId();
+    // A detached child of the order still writing its log: the file changes once collect has opened it.
+    const store: Pick<FileStore, 'upload' | 'removeFor'> = {
+      removeFor: (orders, attempt) => real.removeFor(orders, attempt),
+      upload: async (meta, content) => {
+        await writeFile(log, 'after!\n');
+        return real.upload(meta, content);
+      },
+    };
+    await collect(store, order, 1, dir, { globs: ['*.txt'], maxBytes: 1000, on: 'done' }, () => undefined);
+    const [f] = await real.of([order]);
+    const stored = await buffer(real.open(f!));
+    expect([stored.toString(), f!.metadata.sha256]).toEqual(['after!\n', sha(stored)]);
+
+    // Stopped between its last chunk and its SHA-256: GridFS wrote the document, the hash never came.
+    const bucket = new GridFSBucket(k.db, { bucketName: 'orders.results' });
+    await pipeline(Readable.from([Buffer.from('half')]), bucket.openUploadStream('late.txt', { metadata: { order, attempt: 1, path: 'late.txt' } }));
+    expect((await real.of([order])).map((x) => x.filename)).toEqual(['log.txt']);
+    expect((await real.page(undefined, 10)).map((x) => x.filename)).toEqual(['log.txt']);
+    expect(await real.one(order, 'late.txt')).toBeNull();
+    const out = join(dir, 'd');
+    expect((await waiter(k, ['gather', '-o', out])).stdout).toBe(`Gathered 1 file (7 B) of 1 order into ${out}; 0 already there.`);
+    // A retry of the attempt (removeFor) still finds it and deletes it, chunks first.
+    expect(await real.removeFor([order], 1)).toBe(2);
+    expect([await files().countDocuments(), await chunks().countDocuments()]).toEqual([0, 0]);
   });
 });

@@ -9,11 +9,13 @@
 //   the door, and the walk only goes down.
 // - Matching is picomatch's (the glob engine of micromatch, fast-glob, tinyglobby).
 // - --collect-max bounds the bytes per attempt: the sizes are summed first; over
-//   the cap nothing is stored and the attempt fails with that error.
-import { createHash } from 'node:crypto';
+//   the cap nothing is stored and the attempt fails with that error. A file is read
+//   once, up to that size (a log still growing is stored as it was then), and its
+//   SHA-256 is the hash of the bytes stored (FileStore.upload).
 import { constants, type Stats } from 'node:fs';
 import { open, opendir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
 import picomatch from 'picomatch';
 import type { ObjectId } from 'mongodb';
 import { UsageError } from '../errors.js';
@@ -82,17 +84,6 @@ async function openPlain(full: string): Promise<{ fh: Awaited<ReturnType<typeof 
   return { fh, st };
 }
 
-async function sha256Of(full: string): Promise<string> {
-  const { fh } = await openPlain(full);
-  const h = createHash('sha256');
-  try {
-    for await (const b of fh.createReadStream({ autoClose: false })) h.update(b as Buffer);
-  } finally {
-    await fh.close();
-  }
-  return h.digest('hex');
-}
-
 export interface Collected {
   files: number;
   bytes: number;
@@ -118,9 +109,11 @@ export async function collect(store: Pick<FileStore, 'upload' | 'removeFor'>, or
   const store1 = async () => {
     await store.removeFor([order], attempt);
     for (const f of found) {
-      const sha256 = await sha256Of(f.full);
       const { fh } = await openPlain(f.full);
-      await store.upload({ order, attempt, path: f.path, sha256 }, fh.createReadStream());
+      let content = Readable.from([]);
+      if (f.size > 0) content = fh.createReadStream({ start: 0, end: f.size - 1 });
+      else await fh.close();
+      await store.upload({ order, attempt, path: f.path }, content);
     }
   };
   await retrying(store1, { what: `storing the files of ${order.toHexString()}`, log, limitMs: 60_000 });

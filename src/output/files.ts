@@ -6,9 +6,13 @@
 // A file document: GridFS's {_id, length, chunkSize, uploadDate, filename} with
 // filename = the path relative to the order's folder (posix), and
 //   metadata: {order, attempt, path, sha256}
+// sha256 is written by upload() once the file is stored (the hash of the very bytes
+// stored), in a second write: a document without it is an upload not finished, which
+// no reader returns (COMPLETE); removeFor still finds it.
 // Files are kept per attempt (a new attempt never overwrites an older one's);
 // gather takes, per order, the newest attempt that has files (latest()).
 // Reads are ranges of the index {metadata.order: 1, metadata.attempt: 1, filename: 1}.
+import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { GridFSBucket, type Collection, type Db, type GridFSFile, type ObjectId } from 'mongodb';
 import { usageOf } from './usage.js';
@@ -17,7 +21,7 @@ export interface FileMeta {
   order: ObjectId;
   attempt: number;
   path: string;
-  /** Hex SHA-256 of the content, computed when collected: gather's resume test. */
+  /** Hex SHA-256 of the bytes stored, computed as they are uploaded: gather's resume and integrity test. */
   sha256: string;
 }
 
@@ -25,6 +29,8 @@ export type StoredFile = GridFSFile & { metadata: FileMeta };
 
 /** Chunks per read of a file: 64 × 255 KiB, just under a 16 MiB batch (MongoDB's own batch limit); fewer reads matter on FerretDB v1, which scans the chunks for each. */
 const SEGMENT_CHUNKS = 64;
+/** A file whose upload finished: it has its SHA-256 (filtered after the index range; every reader's query). */
+const COMPLETE = { 'metadata.sha256': { $exists: true } };
 /** How many order ids one command names (an $in of thousands is slow on FerretDB v1). */
 const BATCH = 500;
 
@@ -50,29 +56,39 @@ export class FileStore {
   }
 
   /**
-   * Stores one file from `content`; the files document is written last, once all chunks
-   * are (GridFS). Written one piece of at most a chunk at a time, each awaited, so no
-   * chunk is in flight when something fails: then the chunks already stored are deleted
-   * (abort()), or, once the end was sent, this file's chunks and document, and `content`
-   * is destroyed. Nothing is left that no files document names (best effort: with the
-   * kitchen gone too, a later clean removes them).
+   * Stores one file from `content`, hashing the bytes as it writes them; GridFS writes
+   * the files document once all chunks are stored, then metadata.sha256 is set (one
+   * update by _id), which makes the file visible (COMPLETE).
+   * Written one piece of at most a chunk at a time, each awaited, so no chunk insert is
+   * in flight when something fails. On a failure `content` is destroyed and what was
+   * stored goes: before the end, abort() deletes the chunks; after it, this file's chunks
+   * and document are deleted. Best effort: with the kitchen gone as well, the document
+   * (if any) stays for removeFor, orphan chunks for a whole clean.
    */
-  async upload(meta: FileMeta, content: Readable): Promise<ObjectId> {
-    await this.ensureIndex();
+  async upload(meta: Omit<FileMeta, 'sha256'>, content: Readable): Promise<{ id: ObjectId; sha256: string }> {
+    await this.ensureIndex().catch((err: unknown) => {
+      content.destroy();
+      throw err;
+    });
     const up = this.bucket.openUploadStream(meta.path, { metadata: meta });
     const id = up.id as ObjectId;
     let failed: Error | undefined;
     up.on('error', (err) => (failed ??= err));
     const step = (done: (cb: (err?: Error | null) => void) => void) =>
       new Promise<void>((resolve, reject) => done((err) => (err || failed ? reject(err ?? failed) : resolve())));
+    const hash = createHash('sha256');
     let ended = false;
     try {
       for await (const b of content) {
         const buf = b as Buffer;
+        hash.update(buf);
         for (let i = 0; i < buf.length; i += up.chunkSizeBytes) await step((cb) => up.write(buf.subarray(i, i + up.chunkSizeBytes), cb));
       }
       ended = true;
       await step((cb) => up.end(cb));
+      const sha256 = hash.digest('hex');
+      await this.docs.updateOne({ _id: id }, { $set: { 'metadata.sha256': sha256 } });
+      return { id, sha256 };
     } catch (err) {
       content.destroy();
       if (!ended) await up.abort().catch(() => undefined);
@@ -82,28 +98,27 @@ export class FileStore {
       }
       throw err;
     }
-    return id;
   }
 
-  /** The files of some orders (all attempts), by order, attempt, path: ranges of the index, BATCH ids per query. */
+  /** The (complete) files of some orders (all attempts), by order, attempt, path: ranges of the index, BATCH ids per query. */
   async of(orders: readonly ObjectId[]): Promise<StoredFile[]> {
     const out: StoredFile[] = [];
     for (let i = 0; i < orders.length; i += BATCH) {
       const ids = orders.slice(i, i + BATCH);
-      out.push(...(await this.docs.find({ 'metadata.order': { $in: ids } }).sort({ 'metadata.order': 1, 'metadata.attempt': 1, filename: 1 }).toArray()));
+      out.push(...(await this.docs.find({ 'metadata.order': { $in: ids }, ...COMPLETE }).sort({ 'metadata.order': 1, 'metadata.attempt': 1, filename: 1 }).toArray()));
     }
     return out;
   }
 
   /** Up to `limit` files of the orders after `after` (all orders without it), in index order: one range of the index (gather, every file). */
   async page(after: ObjectId | undefined, limit: number): Promise<StoredFile[]> {
-    return this.docs.find(after ? { 'metadata.order': { $gt: after } } : {}).sort({ 'metadata.order': 1, 'metadata.attempt': 1, filename: 1 }).limit(limit).toArray();
+    return this.docs.find({ ...(after ? { 'metadata.order': { $gt: after } } : {}), ...COMPLETE }).sort({ 'metadata.order': 1, 'metadata.attempt': 1, filename: 1 }).limit(limit).toArray();
   }
 
   /** One file of an order by path: of that attempt, or of the newest that has it. Keys examined: that order's files. */
   async one(order: ObjectId, path: string, attempt?: number): Promise<StoredFile | null> {
     const [f] = await this.docs
-      .find({ 'metadata.order': order, filename: path, ...(attempt !== undefined ? { 'metadata.attempt': attempt } : {}) })
+      .find({ 'metadata.order': order, filename: path, ...(attempt !== undefined ? { 'metadata.attempt': attempt } : {}), ...COMPLETE })
       .sort({ 'metadata.order': 1, 'metadata.attempt': -1 })
       .limit(1)
       .toArray();
