@@ -10,7 +10,7 @@ import { buffer } from 'node:stream/consumers';
 import { pipeline } from 'node:stream/promises';
 import { Binary, GridFSBucket, ObjectId } from 'mongodb';
 import { describe, expect, test } from 'vitest';
-import { collect } from '../src/output/collect.js';
+import { collect, find, MAX_DEPTH } from '../src/output/collect.js';
 import { FileStore } from '../src/output/files.js';
 import { until, waiter } from './support/cli.js';
 import { useDb } from './support/kitchen.js';
@@ -273,5 +273,30 @@ describe('the upload (FileStore, collect): what is stored is what was read', () 
     // A retry of the attempt (removeFor) still finds it and deletes it, chunks first.
     expect(await real.removeFor([order], 1)).toBe(2);
     expect([await files().countDocuments(), await chunks().countDocuments()]).toEqual([0, 0]);
+  });
+
+  test('collect walks only where a glob can match: a cache deeper than 32 folders beside the results fails nothing; ** still walks below its base; symlinks are not followed', async () => {
+    const dir = await tempDir('walk');
+    await mkdir(join(dir, 'out', 'sub'), { recursive: true });
+    await writeFile(join(dir, 'result.json'), '{}');
+    await writeFile(join(dir, 'out', 'a.csv'), 'a');
+    await writeFile(join(dir, 'out', 'sub', 'b.csv'), 'b');
+    const deep = join(dir, 'cache', ...Array.from({ length: 40 }, (_, i) => `d${i}`));
+    await mkdir(deep, { recursive: true });
+    await writeFile(join(deep, 'x.csv'), 'x');
+    const outside = await tempDir('walk-outside');
+    await writeFile(join(outside, 'secret.csv'), 's');
+    await symlink(outside, join(dir, 'linked'));
+    await symlink(outside, join(dir, 'out', 'link'));
+    await symlink(join(outside, 'secret.csv'), join(dir, 'out', 'l.csv'));
+    const paths = async (globs: string[]) => (await find(dir, globs)).map((f) => f.path);
+    expect(await paths(['result.json'])).toEqual(['result.json']);
+    expect(await paths(['out/*.csv'])).toEqual(['out/a.csv']);
+    expect(await paths(['*/*.csv'])).toEqual(['out/a.csv']);
+    expect(await paths(['out/**/*.csv', 'result.json'])).toEqual(['out/a.csv', 'out/sub/b.csv', 'result.json']);
+    expect(await paths(['linked/*.csv', 'out/link/*.csv', 'out/link/secret.csv', 'linked/secret.csv', 'out/l.csv'])).toEqual([]);
+    // Where a glob does reach, the walk is still bounded.
+    await expect(find(dir, ['cache/**/*.csv'])).rejects.toThrow(`collecting files: deeper than ${MAX_DEPTH} folders`);
+    await expect(find(dir, ['**/nothing'])).rejects.toThrow(`collecting files: deeper than ${MAX_DEPTH} folders`);
   });
 });
