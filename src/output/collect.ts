@@ -92,7 +92,8 @@ export async function find(dir: string, globs: string[]): Promise<Found[]> {
   const walk = async (full: string, parts: string[], within: Reach[]): Promise<void> => {
     const rel = parts.join('/');
     if (parts.length > MAX_DEPTH) throw new Error(`collecting files: deeper than ${MAX_DEPTH} folders at ${rel}`);
-    const seen = (name: string, isDir: boolean, isFile: boolean) => {
+    // A promise only for a folder entered: a file costs no await.
+    const seen = (name: string, isDir: boolean, isFile: boolean): Promise<void> | undefined => {
       if (++entries > MAX_ENTRIES) throw new Error(`collecting files: more than ${MAX_ENTRIES} entries in the folder`);
       const path = rel ? `${rel}/${name}` : name;
       if (isDir) {
@@ -115,7 +116,10 @@ export async function find(dir: string, globs: string[]): Promise<Found[]> {
       return;
     }
     // Dirent types come from the entry itself (lstat's view): a symlink is neither.
-    for await (const e of await opendir(full)) await seen(e.name, e.isDirectory(), e.isFile());
+    for await (const e of await opendir(full)) {
+      const sub = seen(e.name, e.isDirectory(), e.isFile());
+      if (sub) await sub;
+    }
   };
   await walk(dir, [], globs.map(reachOf));
   return out.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));

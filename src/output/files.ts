@@ -6,9 +6,9 @@
 // A file document: GridFS's {_id, length, chunkSize, uploadDate, filename} with
 // filename = the path relative to the order's folder (posix), and
 //   metadata: {order, attempt, path, sha256}
-// sha256 is written by upload() once the file is stored (the hash of the very bytes
-// stored), in a second write: a document without it is an upload not finished, which
-// no reader returns (COMPLETE); removeFor still finds it.
+// sha256 is the hash of the very bytes stored, computed by upload() as it writes them.
+// A document without it is an upload not finished, which no reader returns (COMPLETE);
+// removeFor still finds it.
 // Files are kept per attempt (a new attempt never overwrites an older one's);
 // gather takes, per order, the newest attempt that has files (latest()).
 // Reads are ranges of the index {metadata.order: 1, metadata.attempt: 1, filename: 1}.
@@ -57,8 +57,8 @@ export class FileStore {
 
   /**
    * Stores one file from `content`, hashing the bytes as it writes them; GridFS writes
-   * the files document once all chunks are stored, then metadata.sha256 is set (one
-   * update by _id), which makes the file visible (COMPLETE).
+   * the files document, with that metadata.sha256, once all chunks are stored: only
+   * then is the file visible (COMPLETE).
    * Written one piece of at most a chunk at a time, each awaited, so no chunk insert is
    * in flight when something fails. On a failure `content` is destroyed and what was
    * stored goes: before the end, abort() deletes the chunks; after it, this file's chunks
@@ -84,10 +84,14 @@ export class FileStore {
         hash.update(buf);
         for (let i = 0; i < buf.length; i += up.chunkSizeBytes) await step((cb) => up.write(buf.subarray(i, i + up.chunkSizeBytes), cb));
       }
+      const sha256 = hash.digest('hex');
+      // The driver builds the files document from up.options.metadata once the end is
+      // written: the hash goes in with it, no second write. Checked on the document it
+      // inserted; should a driver copy the metadata earlier, one update by _id sets it.
+      up.options.metadata = { ...meta, sha256 };
       ended = true;
       await step((cb) => up.end(cb));
-      const sha256 = hash.digest('hex');
-      await this.docs.updateOne({ _id: id }, { $set: { 'metadata.sha256': sha256 } });
+      if (up.gridFSFile?.metadata?.sha256 !== sha256) await this.docs.updateOne({ _id: id }, { $set: { 'metadata.sha256': sha256 } });
       return { id, sha256 };
     } catch (err) {
       content.destroy();
