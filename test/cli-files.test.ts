@@ -243,24 +243,25 @@ describe('the upload (FileStore, collect): what is stored is what was read', () 
     expect(source.destroyed).toBe(true);
   });
 
-  test("a file that changes while it is collected is stored with the SHA-256 of the bytes stored; one whose SHA-256 is not written yet no reader sees (show, the API, gather)", async () => {
+  test("a file that changes while it is collected is stored as read (up to the size counted) with the SHA-256 of the bytes stored; one whose SHA-256 is not written yet no reader sees (show, the API, gather)", async () => {
     const dir = await tempDir('changing');
     const log = join(dir, 'log.txt');
     await writeFile(log, 'before\n');
     const real = new FileStore(k.db, 'orders');
     const order = new ObjectId();
-    // A detached child of the order still writing its log: the file changes once collect has opened it.
+    // A detached child of the order still writing its log: the file changes (and grows) once collect has opened it.
     const store: Pick<FileStore, 'upload' | 'removeFor'> = {
       removeFor: (orders, attempt) => real.removeFor(orders, attempt),
       upload: async (meta, content) => {
-        await writeFile(log, 'after!\n');
+        await writeFile(log, 'after!\nand more\n');
         return real.upload(meta, content);
       },
     };
     await collect(store, order, 1, dir, { globs: ['*.txt'], maxBytes: 1000, on: 'done' }, () => undefined);
     const [f] = await real.of([order]);
     const stored = await buffer(real.open(f!));
-    expect([stored.toString(), f!.metadata.sha256]).toEqual(['after!\n', sha(stored)]);
+    // Read once, up to the 7 bytes counted against --collect-max; hashed as stored.
+    expect([stored.toString(), f!.length, f!.metadata.sha256]).toEqual(['after!\n', 7, sha(stored)]);
 
     // Stopped between its last chunk and its SHA-256: GridFS wrote the document, the hash never came.
     const bucket = new GridFSBucket(k.db, { bucketName: 'orders.results' });
