@@ -1,15 +1,18 @@
 // Result files (issue 17): deliver --collect stores an order's files in GridFS, gather
 // writes them back byte-exact (resumable, never outside its folder), show and the API
 // list and serve them, clean leaves no chunk behind. Real server, real processes.
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, readdir, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
+import { buffer } from 'node:stream/consumers';
 import { pipeline } from 'node:stream/promises';
-import { Binary, GridFSBucket } from 'mongodb';
+import { Binary, GridFSBucket, ObjectId } from 'mongodb';
 import { describe, expect, test } from 'vitest';
-import { waiter } from './support/cli.js';
+import { collect, find, MAX_DEPTH } from '../src/output/collect.js';
+import { FileStore } from '../src/output/files.js';
+import { until, waiter } from './support/cli.js';
 import { useDb } from './support/kitchen.js';
 import { serve } from './support/serve.js';
 import { addOrders, byId, tempDir } from './recovery-support.js';
@@ -238,5 +241,81 @@ describe('deliver --collect and waiter gather', () => {
     const up = await waiter(k, ['deliver', '--workdir', '/tmp/w', '--collect', '../*', './x.sh']);
     expect([up.exitCode, up.stderr]).toEqual([2, "waiter: --collect: '../*' leaves the order's folder ('..'); globs match only below it"]);
     expect((await waiter(k, ['gather', 'nothex'])).exitCode).toBe(4);
+  });
+});
+
+describe('the upload (FileStore, collect): what is stored is what was read', () => {
+  test('an upload whose source fails midway leaves no chunk and no file behind; the source is destroyed', async () => {
+    const store = new FileStore(k.db, 'orders');
+    const order = new ObjectId();
+    // 600,000 bytes (two full 255 KiB chunks and a part), then a read error once both chunks are stored.
+    const source = Readable.from(
+      (async function* () {
+        yield randomBytes(600_000);
+        await until(async () => (await chunks().countDocuments()) >= 2, 20_000, 'two chunks stored');
+        throw new Error('read error midway');
+      })(),
+    );
+    await expect(store.upload({ order, attempt: 1, path: 'half.bin' }, source)).rejects.toThrow('read error midway');
+    expect([await chunks().countDocuments(), await files().countDocuments()]).toEqual([0, 0]);
+    expect(source.destroyed).toBe(true);
+  });
+
+  test("a file that changes while it is collected is stored as read (up to the size counted) with the SHA-256 of the bytes stored; one whose SHA-256 is not written yet no reader sees (show, the API, gather)", async () => {
+    const dir = await tempDir('changing');
+    const log = join(dir, 'log.txt');
+    await writeFile(log, 'before\n');
+    const real = new FileStore(k.db, 'orders');
+    const order = new ObjectId();
+    // A detached child of the order still writing its log: the file changes (and grows) once collect has opened it.
+    const store: Pick<FileStore, 'upload' | 'removeFor'> = {
+      removeFor: (orders, attempt) => real.removeFor(orders, attempt),
+      upload: async (meta, content) => {
+        await writeFile(log, 'after!\nand more\n');
+        return real.upload(meta, content);
+      },
+    };
+    await collect(store, order, 1, dir, { globs: ['*.txt'], maxBytes: 1000, on: 'done' }, () => undefined);
+    const [f] = await real.of([order]);
+    const stored = await buffer(real.open(f!));
+    // Read once, up to the 7 bytes counted against --collect-max; hashed as stored.
+    expect([stored.toString(), f!.length, f!.metadata.sha256]).toEqual(['after!\n', 7, sha(stored)]);
+
+    // Stopped between its last chunk and its SHA-256: GridFS wrote the document, the hash never came.
+    const bucket = new GridFSBucket(k.db, { bucketName: 'orders.results' });
+    await pipeline(Readable.from([Buffer.from('half')]), bucket.openUploadStream('late.txt', { metadata: { order, attempt: 1, path: 'late.txt' } }));
+    expect((await real.of([order])).map((x) => x.filename)).toEqual(['log.txt']);
+    expect((await real.page(undefined, 10)).map((x) => x.filename)).toEqual(['log.txt']);
+    expect(await real.one(order, 'late.txt')).toBeNull();
+    const out = join(dir, 'd');
+    expect((await waiter(k, ['gather', '-o', out])).stdout).toBe(`Gathered 1 file (7 B) of 1 order into ${out}; 0 already there.`);
+    // A retry of the attempt (removeFor) still finds it and deletes it, chunks first.
+    expect(await real.removeFor([order], 1)).toBe(2);
+    expect([await files().countDocuments(), await chunks().countDocuments()]).toEqual([0, 0]);
+  });
+
+  test('collect walks only where a glob can match: a cache deeper than 32 folders beside the results fails nothing; ** still walks below its base; symlinks are not followed', async () => {
+    const dir = await tempDir('walk');
+    await mkdir(join(dir, 'out', 'sub'), { recursive: true });
+    await writeFile(join(dir, 'result.json'), '{}');
+    await writeFile(join(dir, 'out', 'a.csv'), 'a');
+    await writeFile(join(dir, 'out', 'sub', 'b.csv'), 'b');
+    const deep = join(dir, 'cache', ...Array.from({ length: 40 }, (_, i) => `d${i}`));
+    await mkdir(deep, { recursive: true });
+    await writeFile(join(deep, 'x.csv'), 'x');
+    const outside = await tempDir('walk-outside');
+    await writeFile(join(outside, 'secret.csv'), 's');
+    await symlink(outside, join(dir, 'linked'));
+    await symlink(outside, join(dir, 'out', 'link'));
+    await symlink(join(outside, 'secret.csv'), join(dir, 'out', 'l.csv'));
+    const paths = async (globs: string[]) => (await find(dir, globs)).map((f) => f.path);
+    expect(await paths(['result.json'])).toEqual(['result.json']);
+    expect(await paths(['out/*.csv'])).toEqual(['out/a.csv']);
+    expect(await paths(['*/*.csv'])).toEqual(['out/a.csv']);
+    expect(await paths(['out/**/*.csv', 'result.json'])).toEqual(['out/a.csv', 'out/sub/b.csv', 'result.json']);
+    expect(await paths(['linked/*.csv', 'out/link/*.csv', 'out/link/secret.csv', 'linked/secret.csv', 'out/l.csv'])).toEqual([]);
+    // Where a glob does reach, the walk is still bounded.
+    await expect(find(dir, ['cache/**/*.csv'])).rejects.toThrow(`collecting files: deeper than ${MAX_DEPTH} folders`);
+    await expect(find(dir, ['**/nothing'])).rejects.toThrow(`collecting files: deeper than ${MAX_DEPTH} folders`);
   });
 });

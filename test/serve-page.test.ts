@@ -224,7 +224,7 @@ test.runIf(browser.run)(browser.title("an order's output on the page: its first 
   expect(errors).toEqual([]);
 }, 90_000);
 
-test.runIf(browser.run)(browser.title("an order's result files on the page: path, size and attempt listed, a download byte-exact through the token (never in a URL); WAITING counted"), async () => {
+test.runIf(browser.run)(browser.title("an order's result files on the page: path, size and attempt listed, a download byte-exact through the token (never in a URL); WAITING counted, and those on failed orders"), async () => {
   const dir = await tempDir('page-files');
   const token = 'page-files-token-5678';
   const [id] = await addOrders(k.db, [['x']]);
@@ -272,6 +272,12 @@ test.runIf(browser.run)(browser.title("an order's result files on the page: path
   await page.setViewportSize({ width: 390, height: 844 });
   await until(async () => (await page.evaluate(() => document.documentElement.scrollWidth)) <= 390, 5000, 'the page to fit 390 px');
   if (process.env.WAITER_SCREENSHOTS) await page.screenshot({ path: join(process.env.WAITER_SCREENSHOTS, 'page-files-phone.png'), fullPage: true });
+  // Nothing to claim or running, two WAITING: one on an order that failed, one on a DONE order (its release not run yet).
+  await k.db.collection('orders').updateOne({ _id: first }, { $set: { status: 'ERROR', error: 'exit code 1', attempts: 1, stop: new Date() } });
+  await k.db.collection('orders').insertOne({ status: 'WAITING', arguments: ['late'], attempts: 0, after: [id], wait: 1 });
+  await until(async () => (await count(page, 'WAITING')) === 2 && (await count(page, 'READY')) === 0, 15_000, 'two WAITING, none READY');
+  await until(async () => (await text(page, '#onfailed')) === '(1 on failed orders)', 15_000, 'the WAITING on failed orders');
+  expect(await text(page, '#eta')).toBe('1 of 2 WAITING on failed orders: reset them');
   expect(dialogs).toEqual([]);
   expect(errors).toEqual([]);
 }, 90_000);

@@ -9,11 +9,13 @@
 //   the door, and the walk only goes down.
 // - Matching is picomatch's (the glob engine of micromatch, fast-glob, tinyglobby).
 // - --collect-max bounds the bytes per attempt: the sizes are summed first; over
-//   the cap nothing is stored and the attempt fails with that error.
-import { createHash } from 'node:crypto';
+//   the cap nothing is stored and the attempt fails with that error. A file is read
+//   once, up to that size (a log still growing is stored as it was then), and its
+//   SHA-256 is the hash of the bytes stored (FileStore.upload).
 import { constants, type Stats } from 'node:fs';
-import { open, opendir } from 'node:fs/promises';
+import { lstat, open, opendir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
 import picomatch from 'picomatch';
 import type { ObjectId } from 'mongodb';
 import { UsageError } from '../errors.js';
@@ -52,22 +54,74 @@ interface Found {
   size: number;
 }
 
-/** The regular files below `dir` whose relative posix path matches; symlinks neither entered nor listed. */
+/**
+ * Where one glob can match: below its static base folder (picomatch.scan), exactly
+ * `depth` levels down (the number of its pattern's segments; Infinity with `**`, braces
+ * or extglobs, which may span a '/'). A plain path is its own base, depth 0. A negated
+ * glob, or a base with an escape in it, can match anywhere: the whole folder.
+ */
+interface Reach {
+  base: string[];
+  depth: number;
+}
+
+function reachOf(glob: string): Reach {
+  const s = picomatch.scan(glob);
+  if (s.negated || s.base.includes('\\')) return { base: [], depth: Infinity };
+  const base = s.base.split('/').filter((p) => p !== '' && p !== '.');
+  if (!s.isGlob) return { base, depth: 0 };
+  return { base, depth: /\*\*|[{(]/.test(s.glob) ? Infinity : s.glob.split('/').length };
+}
+
+/** Whether a match of `r` can lie below the folder `parts`: on the way to its base, or inside it and less than `depth` down. */
+function reaches(parts: string[], r: Reach): boolean {
+  for (let i = 0; i < Math.min(parts.length, r.base.length); i++) if (parts[i] !== r.base[i]) return false;
+  return parts.length - r.base.length < r.depth;
+}
+
+/**
+ * The regular files below `dir` whose relative posix path matches; symlinks neither
+ * entered nor listed. Only folders where a glob can match are entered, and only their
+ * entries count against MAX_ENTRIES: a folder that is only on the way to every base
+ * left is not listed, the next folder of each base is looked up by name (lstat).
+ */
 export async function find(dir: string, globs: string[]): Promise<Found[]> {
   const match = picomatch(globs);
   const out: Found[] = [];
   let entries = 0;
-  const walk = async (full: string, rel: string, depth: number): Promise<void> => {
-    if (depth > MAX_DEPTH) throw new Error(`collecting files: deeper than ${MAX_DEPTH} folders at ${rel}`);
-    for await (const e of await opendir(full)) {
+  const walk = async (full: string, parts: string[], within: Reach[]): Promise<void> => {
+    const rel = parts.join('/');
+    if (parts.length > MAX_DEPTH) throw new Error(`collecting files: deeper than ${MAX_DEPTH} folders at ${rel}`);
+    // A promise only for a folder entered: a file costs no await.
+    const seen = (name: string, isDir: boolean, isFile: boolean): Promise<void> | undefined => {
       if (++entries > MAX_ENTRIES) throw new Error(`collecting files: more than ${MAX_ENTRIES} entries in the folder`);
-      const path = rel ? `${rel}/${e.name}` : e.name;
-      // Dirent types come from the entry itself (lstat's view): a symlink is neither.
-      if (e.isDirectory()) await walk(join(full, e.name), path, depth + 1);
-      else if (e.isFile() && match(path)) out.push({ path, full: join(full, e.name), size: 0 });
+      const path = rel ? `${rel}/${name}` : name;
+      if (isDir) {
+        const next = [...parts, name];
+        const inner = within.filter((r) => reaches(next, r));
+        return inner.length > 0 ? walk(join(full, name), next, inner) : undefined;
+      }
+      if (isFile && match(path)) out.push({ path, full: join(full, name), size: 0 });
+      return undefined;
+    };
+    if (within.every((r) => r.base.length > parts.length)) {
+      for (const name of new Set(within.map((r) => r.base[parts.length]!))) {
+        const st = await lstat(join(full, name)).catch((err: NodeJS.ErrnoException) => {
+          if (err.code === 'ENOENT') return undefined;
+          throw err;
+        });
+        // lstat: a symlink is neither a folder nor a file.
+        if (st) await seen(name, st.isDirectory(), st.isFile());
+      }
+      return;
+    }
+    // Dirent types come from the entry itself (lstat's view): a symlink is neither.
+    for await (const e of await opendir(full)) {
+      const sub = seen(e.name, e.isDirectory(), e.isFile());
+      if (sub) await sub;
     }
   };
-  await walk(dir, '', 0);
+  await walk(dir, [], globs.map(reachOf));
   return out.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
 }
 
@@ -80,17 +134,6 @@ async function openPlain(full: string): Promise<{ fh: Awaited<ReturnType<typeof 
     throw new Error(`collecting files: ${full} is not a regular file`);
   }
   return { fh, st };
-}
-
-async function sha256Of(full: string): Promise<string> {
-  const { fh } = await openPlain(full);
-  const h = createHash('sha256');
-  try {
-    for await (const b of fh.createReadStream({ autoClose: false })) h.update(b as Buffer);
-  } finally {
-    await fh.close();
-  }
-  return h.digest('hex');
 }
 
 export interface Collected {
@@ -118,9 +161,11 @@ export async function collect(store: Pick<FileStore, 'upload' | 'removeFor'>, or
   const store1 = async () => {
     await store.removeFor([order], attempt);
     for (const f of found) {
-      const sha256 = await sha256Of(f.full);
       const { fh } = await openPlain(f.full);
-      await store.upload({ order, attempt, path: f.path, sha256 }, fh.createReadStream());
+      let content = Readable.from([]);
+      if (f.size > 0) content = fh.createReadStream({ start: 0, end: f.size - 1 });
+      else await fh.close();
+      await store.upload({ order, attempt, path: f.path }, content);
     }
   };
   await retrying(store1, { what: `storing the files of ${order.toHexString()}`, log, limitMs: 60_000 });

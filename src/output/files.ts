@@ -6,9 +6,13 @@
 // A file document: GridFS's {_id, length, chunkSize, uploadDate, filename} with
 // filename = the path relative to the order's folder (posix), and
 //   metadata: {order, attempt, path, sha256}
+// sha256 is the hash of the very bytes stored, computed by upload() as it writes them.
+// A document without it is an upload not finished, which no reader returns (COMPLETE);
+// removeFor still finds it.
 // Files are kept per attempt (a new attempt never overwrites an older one's);
 // gather takes, per order, the newest attempt that has files (latest()).
 // Reads are ranges of the index {metadata.order: 1, metadata.attempt: 1, filename: 1}.
+import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { GridFSBucket, type Collection, type Db, type GridFSFile, type ObjectId } from 'mongodb';
 import { usageOf } from './usage.js';
@@ -17,7 +21,7 @@ export interface FileMeta {
   order: ObjectId;
   attempt: number;
   path: string;
-  /** Hex SHA-256 of the content, computed when collected: gather's resume test. */
+  /** Hex SHA-256 of the bytes stored, computed as they are uploaded: gather's resume and integrity test. */
   sha256: string;
 }
 
@@ -25,6 +29,8 @@ export type StoredFile = GridFSFile & { metadata: FileMeta };
 
 /** Chunks per read of a file: 64 × 255 KiB, just under a 16 MiB batch (MongoDB's own batch limit); fewer reads matter on FerretDB v1, which scans the chunks for each. */
 const SEGMENT_CHUNKS = 64;
+/** A file whose upload finished: it has its SHA-256 (filtered after the index range; every reader's query). */
+const COMPLETE = { 'metadata.sha256': { $exists: true } };
 /** How many order ids one command names (an $in of thousands is slow on FerretDB v1). */
 const BATCH = 500;
 
@@ -49,41 +55,74 @@ export class FileStore {
     this.indexed = true;
   }
 
-  /** Stores one file from `content`; the files document is written last, once all chunks are (GridFS). */
-  async upload(meta: FileMeta, content: Readable): Promise<ObjectId> {
-    await this.ensureIndex();
-    const up = this.bucket.openUploadStream(meta.path, { metadata: meta });
-    await new Promise<void>((resolve, reject) => {
-      content.once('error', (err) => {
-        up.destroy(err);
-        reject(err);
-      });
-      up.once('error', reject);
-      up.once('finish', () => resolve());
-      content.pipe(up);
+  /**
+   * Stores one file from `content`, hashing the bytes as it writes them; GridFS writes
+   * the files document, with that metadata.sha256, once all chunks are stored: only
+   * then is the file visible (COMPLETE).
+   * Written one piece of at most a chunk at a time, each awaited, so no chunk insert is
+   * in flight when something fails. On a failure `content` is destroyed and what was
+   * stored goes: before the end, abort() deletes the chunks; after it, this file's chunks
+   * and document are deleted. Best effort: with the kitchen gone as well, the document
+   * (if any) stays for removeFor, orphan chunks for a whole clean.
+   */
+  async upload(meta: Omit<FileMeta, 'sha256'>, content: Readable): Promise<{ id: ObjectId; sha256: string }> {
+    await this.ensureIndex().catch((err: unknown) => {
+      content.destroy();
+      throw err;
     });
-    return up.id as ObjectId;
+    const up = this.bucket.openUploadStream(meta.path, { metadata: meta });
+    const id = up.id as ObjectId;
+    let failed: Error | undefined;
+    up.on('error', (err) => (failed ??= err));
+    const step = (done: (cb: (err?: Error | null) => void) => void) =>
+      new Promise<void>((resolve, reject) => done((err) => (err || failed ? reject(err ?? failed) : resolve())));
+    const hash = createHash('sha256');
+    let ended = false;
+    try {
+      for await (const b of content) {
+        const buf = b as Buffer;
+        hash.update(buf);
+        for (let i = 0; i < buf.length; i += up.chunkSizeBytes) await step((cb) => up.write(buf.subarray(i, i + up.chunkSizeBytes), cb));
+      }
+      const sha256 = hash.digest('hex');
+      // The driver builds the files document from up.options.metadata once the end is
+      // written: the hash goes in with it, no second write. Checked on the document it
+      // inserted; should a driver copy the metadata earlier, one update by _id sets it.
+      up.options.metadata = { ...meta, sha256 };
+      ended = true;
+      await step((cb) => up.end(cb));
+      if (up.gridFSFile?.metadata?.sha256 !== sha256) await this.docs.updateOne({ _id: id }, { $set: { 'metadata.sha256': sha256 } });
+      return { id, sha256 };
+    } catch (err) {
+      content.destroy();
+      if (!ended) await up.abort().catch(() => undefined);
+      else {
+        await this.chunks.deleteMany({ files_id: id }).catch(() => undefined);
+        await this.docs.deleteOne({ _id: id }).catch(() => undefined);
+      }
+      throw err;
+    }
   }
 
-  /** The files of some orders (all attempts), by order, attempt, path: ranges of the index, BATCH ids per query. */
+  /** The (complete) files of some orders (all attempts), by order, attempt, path: ranges of the index, BATCH ids per query. */
   async of(orders: readonly ObjectId[]): Promise<StoredFile[]> {
     const out: StoredFile[] = [];
     for (let i = 0; i < orders.length; i += BATCH) {
       const ids = orders.slice(i, i + BATCH);
-      out.push(...(await this.docs.find({ 'metadata.order': { $in: ids } }).sort({ 'metadata.order': 1, 'metadata.attempt': 1, filename: 1 }).toArray()));
+      out.push(...(await this.docs.find({ 'metadata.order': { $in: ids }, ...COMPLETE }).sort({ 'metadata.order': 1, 'metadata.attempt': 1, filename: 1 }).toArray()));
     }
     return out;
   }
 
   /** Up to `limit` files of the orders after `after` (all orders without it), in index order: one range of the index (gather, every file). */
   async page(after: ObjectId | undefined, limit: number): Promise<StoredFile[]> {
-    return this.docs.find(after ? { 'metadata.order': { $gt: after } } : {}).sort({ 'metadata.order': 1, 'metadata.attempt': 1, filename: 1 }).limit(limit).toArray();
+    return this.docs.find({ ...(after ? { 'metadata.order': { $gt: after } } : {}), ...COMPLETE }).sort({ 'metadata.order': 1, 'metadata.attempt': 1, filename: 1 }).limit(limit).toArray();
   }
 
   /** One file of an order by path: of that attempt, or of the newest that has it. Keys examined: that order's files. */
   async one(order: ObjectId, path: string, attempt?: number): Promise<StoredFile | null> {
     const [f] = await this.docs
-      .find({ 'metadata.order': order, filename: path, ...(attempt !== undefined ? { 'metadata.attempt': attempt } : {}) })
+      .find({ 'metadata.order': order, filename: path, ...(attempt !== undefined ? { 'metadata.attempt': attempt } : {}), ...COMPLETE })
       .sort({ 'metadata.order': 1, 'metadata.attempt': -1 })
       .limit(1)
       .toArray();

@@ -148,7 +148,9 @@ function drawCounts(s) {
   $('median').textContent = dur(s.medianRunSeconds);
   $('live').textContent = num(s.waiters);
   var eta = $('eta');
-  if (s.READY === 0 && s.RUNNING === 0 && s.WAITING) eta.textContent = num(s.WAITING) + ' WAITING on failed orders: reset them';
+  // Only waitingOnFailed are held by a failed order; the rest wait on WAITING ones or for a release.
+  if (s.READY === 0 && s.RUNNING === 0 && s.WAITING) eta.textContent = !s.waitingOnFailed ? num(s.WAITING) + ' WAITING, none of them on a failed order'
+    : (s.waitingOnFailed < s.WAITING ? num(s.waitingOnFailed) + ' of ' : '') + num(s.WAITING) + ' WAITING on failed orders: reset them';
   else if (s.READY === 0 && s.RUNNING === 0) eta.textContent = s.total ? 'all done' : 'the list is empty';
   else if (s.READY === 0) eta.textContent = 'nothing left to claim; ' + num(s.RUNNING) + ' running';
   else if (s.eta) eta.textContent = clock(s.eta) + ' (in ' + dur(s.etaSeconds) + ')';
