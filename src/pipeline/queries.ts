@@ -83,19 +83,21 @@ export class PipelineQueries {
   }
 
   /**
-   * A new barrier: above the newest _id in the list now (the _id index's last key),
-   * and made in this process before the ids of the orders it holds (ObjectIds of one
-   * process increase), so those are above it. When the newest _id is ahead of this
-   * clock (another box's), the barrier is just above it and `ids` makes the held
-   * orders' ids above the barrier; else `ids` is undefined (plain new ObjectIds).
+   * A new barrier: above the newest _id in the list now (the _id index's last key), and
+   * `ids`, the maker of the held orders' ids: each above the barrier and the one before,
+   * so the orders keep the file's order and all sort above their barrier. Plain
+   * ObjectIds do not always do that (bson's counter starts at random and wraps at 2^24;
+   * clocks step back), so an id that is not above the last one is made from the last
+   * one's second (then the next second) with this process's own bytes and counter: never
+   * another process's id (their 5 random bytes differ), nor one this process makes later
+   * (its counter goes on). When the newest _id is ahead of this clock (another box's),
+   * the barrier is made so too, a second above it: not that box's next ids.
    */
-  async newBarrier(): Promise<{ barrier: ObjectId; ids?: () => ObjectId }> {
+  async newBarrier(): Promise<{ barrier: ObjectId; ids: () => ObjectId }> {
     const fresh = new ObjectId();
     const newest = await this.orders.find({}, { projection: { _id: 1 } }).sort({ _id: -1 }).limit(1).next();
-    if (!newest || newest._id.toHexString() < fresh.toHexString()) return { barrier: fresh };
-    let n = BigInt(`0x${newest._id.toHexString()}`);
-    const next = () => new ObjectId((++n).toString(16).padStart(24, '0'));
-    return { barrier: next(), ids: next };
+    const barrier = !newest || newest._id.toHexString() < fresh.toHexString() ? fresh : after(newest._id, 1);
+    return { barrier, ids: increasing(barrier) };
   }
 
   /** Whether any order is WAITING: one key of {status: 1, _id: 1}. */
@@ -296,6 +298,26 @@ export class PipelineQueries {
     ]);
     return { unfinished, failed };
   }
+}
+
+/** An ObjectId of this process, `seconds` after `id`'s second. */
+function after(id: ObjectId, seconds: number): ObjectId {
+  return new ObjectId(ObjectId.generate(Math.floor(+id.getTimestamp() / 1000) + seconds));
+}
+
+/** Ids of this process, each above the one before, starting above `first`: see newBarrier. */
+export function increasing(first: ObjectId): () => ObjectId {
+  let last = first.toHexString();
+  let lastId = first;
+  return () => {
+    let id = new ObjectId();
+    if (!(id.toHexString() > last)) {
+      id = after(lastId, 0);
+      if (!(id.toHexString() > last)) id = after(lastId, 1);
+    }
+    last = id.toHexString();
+    return (lastId = id);
+  };
 }
 
 /** What a new order waits for (add --after/--after-any, load/add --after-all); see Kitchen.insertOrders. */
