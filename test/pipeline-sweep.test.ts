@@ -87,3 +87,42 @@ test('orders waiting on 25,000 ids in all: the sweep and status ask for them in 
     await client.close();
   }
 });
+
+test('a waiter without --wait whose check sees only blocked orders, just as another waiter released the rest, claims once more before it exits', async () => {
+  // R ends DONE and its dependant W goes READY (another waiter's record and release)
+  // while this waiter's idle check runs; the check then sees only B, held by the
+  // failed A: before, the waiter exited with W READY and nobody taking it.
+  const kitchen = await open();
+  try {
+    const col = kitchen.orders;
+    const [a, r, w] = [new ObjectId(), new ObjectId(), new ObjectId()];
+    await col.insertMany([
+      { _id: a, status: 'ERROR', arguments: ['A'], attempts: 1 },
+      { _id: new ObjectId(), status: 'WAITING', arguments: ['B'], attempts: 0, after: [a], wait: 1 },
+      { _id: r, status: 'RUNNING', arguments: ['R'], attempts: 1, due: new Date(Date.now() + 60_000), expires: new Date(Date.now() + 60_000) },
+      { _id: w, status: 'WAITING', arguments: ['W'], attempts: 0, after: [r], wait: 1 },
+    ] as Order[]);
+    let raced = false;
+    const q = new Proxy(kitchen.pipeline, {
+      get(target, name, receiver) {
+        if (name === 'blocked')
+          return async () => {
+            if (raced) return target.blocked();
+            raced = true;
+            await col.updateOne({ _id: r }, { $set: { status: 'DONE' }, $unset: { due: '', expires: '' } });
+            await col.updateOne({ _id: w }, { $set: { status: 'READY', due: new Date() }, $unset: { wait: '' } });
+            return target.blocked();
+          };
+        const v = Reflect.get(target, name, receiver);
+        return typeof v === 'function' ? v.bind(target) : v;
+      },
+    });
+    const releaser = new Releaser(q, () => undefined, {}, () => 1_000_000);
+    expect(await releaser.idle(false)).toBe('released'); // claim again: W is READY
+    // Another waiter took W and ran it; this one's claim found nothing: only B is left, held by A.
+    await col.updateOne({ _id: w }, { $set: { status: 'DONE' }, $unset: { due: '' } });
+    expect(await releaser.idle(false)).toBe('none');
+  } finally {
+    await kitchen.close();
+  }
+});
