@@ -35,8 +35,6 @@ export class Releaser {
   private sawWaiting = false;
   private sweptAt = -Infinity;
   private sweepEvery = SWEEP_FIRST_MS;
-  /** The last check found every WAITING order blocked: claim once more before exiting on it. */
-  private blockedBefore = false;
 
   constructor(
     private readonly q: Pick<PipelineQueries, 'releaseFor' | 'releaseAll' | 'releaseLowest' | 'anyWaiting' | 'anyActive' | 'blocked' | 'summary'>,
@@ -52,7 +50,6 @@ export class Releaser {
    */
   finished(id: ObjectId): void {
     if (this.env[KILL_BEFORE_RELEASE]) process.kill(process.pid, 'SIGKILL');
-    this.blockedBefore = false; // it claimed and ran an order since: a new check
     const p = this.releaseAfter(id)
       .catch((err: unknown) => this.log(`waiter: releasing the orders waiting for ${id.toHexString()} failed (the next idle check does it): ${message(err)}`))
       .finally(() => this.pending.delete(p));
@@ -108,18 +105,11 @@ export class Releaser {
     if (healed > 0) this.log(`waiter: released ${healed} WAITING order(s)`);
     if (healed + freed > 0) return 'released';
     if (wait) return 'none';
-    const active = await this.q.anyActive();
-    if (active && !swept) return this.waitOn();
-    if (!(await this.q.blocked()).all) {
-      this.blockedBefore = false;
-      if (active) return this.waitOn();
-    } else if (!this.blockedBefore) {
-      // Another waiter may have released orders (READY now) between our claim and this
-      // check, which then sees only the blocked ones: claim once more before exiting.
-      this.blockedBefore = true;
-      return 'released';
-    }
-    if (active) {
+    if (await this.q.anyActive()) {
+      if (!swept || !(await this.q.blocked()).all) {
+        this.tell('waiter: nothing due now; waiting: WAITING orders can still be released by READY or RUNNING ones');
+        return 'wait';
+      }
       const s = await this.q.summary();
       this.tell(`waiter: nothing due now; ${s.waiting} order(s) still WAITING, ${s.onFailed} of them on failed orders: no READY or RUNNING order can release them (reset the failed ones): exiting`);
       return 'none';
@@ -127,11 +117,6 @@ export class Releaser {
     const s = await this.q.summary();
     this.tell(`waiter: ${s.waiting} order(s) still WAITING, ${s.onFailed} of them on failed orders, and nothing READY or RUNNING can release them (reset the failed ones): exiting`);
     return 'none';
-  }
-
-  private waitOn(): Idle {
-    this.tell('waiter: nothing due now; waiting: WAITING orders can still be released by READY or RUNNING ones');
-    return 'wait';
   }
 
   private async sweep(): Promise<number> {
