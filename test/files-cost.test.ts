@@ -9,24 +9,11 @@ import { Readable } from 'node:stream';
 import { MongoClient, ObjectId, type Document } from 'mongodb';
 import { afterAll, describe, expect, test } from 'vitest';
 import { FileStore } from '../src/output/files.js';
+import { examined } from './support/explain.js';
 import { explainCounts } from './support/gates.js';
 import { useDb } from './support/kitchen.js';
 
 const counted = await explainCounts();
-
-function every(doc: unknown, name: string): number[] {
-  if (Array.isArray(doc)) return doc.flatMap((d) => every(d, name));
-  if (doc === null || typeof doc !== 'object') return [];
-  return Object.entries(doc).flatMap(([k, v]) => (k === name && typeof v === 'number' ? [v] : every(v, name)));
-}
-/** The most keys and documents any stage reports; fails if the server reports none. */
-function examined(explain: unknown): { keys: number; docs: number } {
-  const keys = every(explain, 'totalKeysExamined');
-  const docs = every(explain, 'totalDocsExamined');
-  expect(keys.length, 'explain reports totalKeysExamined').toBeGreaterThan(0);
-  expect(docs.length, 'explain reports totalDocsExamined').toBeGreaterThan(0);
-  return { keys: Math.max(...keys), docs: Math.max(...docs) };
-}
 
 describe('result files cost (explain)', () => {
   const k = useDb();

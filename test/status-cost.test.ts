@@ -8,24 +8,10 @@ import { describe, expect, test } from 'vitest';
 import { RECENT_SORT, finishedFilter, liveFilter } from '../src/kitchen/fleet.js';
 import { MEDIAN_OF } from '../src/report.js';
 import { explainCounts } from './support/gates.js';
-import { useExplainKitchen } from './support/explain.js';
+import { examined, every, useExplainKitchen } from './support/explain.js';
 
 const counted = await explainCounts();
 
-/** Every number called `name` anywhere in an explain answer (aggregate explains nest them per stage). */
-function every(doc: unknown, name: string): number[] {
-  if (Array.isArray(doc)) return doc.flatMap((d) => every(d, name));
-  if (doc === null || typeof doc !== 'object') return [];
-  return Object.entries(doc).flatMap(([k, v]) => (k === name && typeof v === 'number' ? [v] : every(v, name)));
-}
-/** The most keys and documents any stage of the plan reports; fails if the server reports none. */
-function examined(explain: unknown): { keys: number; docs: number } {
-  const keys = every(explain, 'totalKeysExamined');
-  const docs = every(explain, 'totalDocsExamined');
-  expect(keys.length, 'explain reports totalKeysExamined').toBeGreaterThan(0);
-  expect(docs.length, 'explain reports totalDocsExamined').toBeGreaterThan(0);
-  return { keys: Math.max(...keys), docs: Math.max(...docs) };
-}
 /** Every `stage` name in the winning plan(s). */
 function stages(doc: unknown): string[] {
   if (Array.isArray(doc)) return doc.flatMap(stages);

@@ -4,7 +4,7 @@
 //
 //   const { k, open } = useExplainKitchen();
 //   test.runIf(counted.run)(counted.title('...'), async () => { const kitchen = await open(); ... });
-import { afterEach } from 'vitest';
+import { afterEach, expect } from 'vitest';
 import { Kitchen } from '../../src/kitchen.js';
 import { useDb, type Kitchen as TestDb } from './kitchen.js';
 
@@ -31,4 +31,20 @@ export function useExplainKitchen(): { k: TestDb; open: () => Promise<Kitchen> }
     return kitchen;
   };
   return { k, open };
+}
+
+/** Every number called `name` anywhere in an explain answer (aggregate explains nest them per stage). */
+export function every(doc: unknown, name: string): number[] {
+  if (Array.isArray(doc)) return doc.flatMap((d) => every(d, name));
+  if (doc === null || typeof doc !== 'object') return [];
+  return Object.entries(doc).flatMap(([k, v]) => (k === name && typeof v === 'number' ? [v] : every(v, name)));
+}
+
+/** The most keys and documents any stage of the plan reports; fails if the server reports none. */
+export function examined(explain: unknown): { keys: number; docs: number } {
+  const keys = every(explain, 'totalKeysExamined');
+  const docs = every(explain, 'totalDocsExamined');
+  expect(keys.length, 'explain reports totalKeysExamined').toBeGreaterThan(0);
+  expect(docs.length, 'explain reports totalDocsExamined').toBeGreaterThan(0);
+  return { keys: Math.max(...keys), docs: Math.max(...docs) };
 }
