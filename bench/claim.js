@@ -9,6 +9,7 @@
 import { randomUUID } from 'node:crypto';
 import { ObjectId } from 'mongodb';
 import { Kitchen } from '../dist/kitchen.js';
+import { median } from './median.js';
 
 const [uri, db, readyArg, claimsArg, pointsArg] = process.argv.slice(2);
 const READY = Number(readyArg);
@@ -20,11 +21,6 @@ if (!uri || !(READY > 0) || !(K > 0) || POINTS.some((p) => !(p >= 0))) {
 }
 const LEASE = 600_000;
 const HEARTBEAT = 10_000;
-const median = (a) => {
-  const s = [...a].sort((x, y) => x - y);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-};
 
 async function insert(kitchen, docs) {
   for (let i = 0; i < docs.length; i += 1000) await kitchen.orders.insertMany(docs.slice(i, i + 1000));

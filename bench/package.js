@@ -17,6 +17,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { MongoClient } from 'mongodb';
 import { startTestServer } from '../test/support/server.js';
+import { median } from './median.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const { values: opt } = parseArgs({
@@ -33,11 +34,6 @@ const ORDERS = Number(opt.orders);
 const ROUNDS = Number(opt.rounds);
 const STARTS = Number(opt.starts);
 const log = (line) => process.stderr.write(`bench package: ${line}\n`);
-const median = (a) => {
-  const s = [...a].sort((x, y) => x - y);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-};
 const round = (x, d = 2) => Number(x.toFixed(d));
 
 let built;

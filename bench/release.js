@@ -14,6 +14,7 @@
 //   node bench/release.js <uri> <db> <done> <waiting> <rounds>
 import { ObjectId } from 'mongodb';
 import { Kitchen } from '../dist/kitchen.js';
+import { median } from './median.js';
 
 const [uri, db, doneArg, waitingArg, roundsArg] = process.argv.slice(2);
 const DONE = Number(doneArg);
@@ -25,11 +26,6 @@ if (!uri || !db || !(DONE > 0) || !(M > 0) || !(ROUNDS > 0)) {
 }
 const CHECKS = 15;
 const LEASE = 600_000;
-const median = (a) => {
-  const s = [...a].sort((x, y) => x - y);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-};
 const round = (x, d = 3) => Number(x.toFixed(d));
 const rows = (p, n) => Array.from({ length: n }, (_, i) => [`${p}${i}`]);
 

@@ -19,6 +19,7 @@ import { parseArgs } from 'node:util';
 import { MongoClient } from 'mongodb';
 import { startTestServer } from '../test/support/server.js';
 import { CHATTY, chattyBench } from './chatty.js';
+import { median } from './median.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const WAITER = join(root, 'bin', 'waiter.js');
@@ -87,12 +88,6 @@ if (!existsSync(join(root, 'dist', 'run.js'))) {
 }
 
 // ---- helpers -------------------------------------------------------------
-const median = (a) => {
-  const s = a.filter((x) => x != null).sort((x, y) => x - y);
-  if (!s.length) return null;
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-};
 const round = (x, d = 2) => (x == null ? null : Number(x.toFixed(d)));
 const ratio = (a, b) => (a == null || b == null ? null : round(a / b));
 const log = (line) => process.stderr.write(`bench: ${line}\n`);
