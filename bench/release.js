@@ -8,13 +8,16 @@
 // - nothing to release: the same barrier and orders on ids, held back by READY orders
 //   below it: releaseAll() (the self-healing check a waiter runs when nothing is due)
 //   and releaseFor(a DONE order nobody waits for) (the per-finish check), medians; and
-//   the same check beside a tenth of the DONE orders (O(WAITING), not O(list): ~1x).
+//   the same check beside a tenth of the DONE orders (O(WAITING), not O(list): ~1x);
+//   and what a --wait waiter pays per poll with nothing due (Releaser.idle, medians of
+//   15 polls in a row of one waiter), and what status's count of them costs (summary).
 // - a claim (Kitchen.claim) on the same list, the reference every figure is set against.
 // Prints one JSON line.
 //   node bench/release.js <uri> <db> <done> <waiting> <rounds>
 import { ObjectId } from 'mongodb';
 import { Kitchen } from '../dist/kitchen.js';
 import { median } from './median.js';
+import { Releaser } from '../dist/pipeline/release.js';
 
 const [uri, db, doneArg, waitingArg, roundsArg] = process.argv.slice(2);
 const DONE = Number(doneArg);
@@ -70,6 +73,16 @@ async function idle(name, done) {
     all.push(a);
     one.push(b);
   }
+  // A --wait waiter polling with nothing due: one Releaser, CHECKS idle() calls in a row (its first is its first idle poll).
+  const releaser = new Releaser(k.pipeline, () => undefined);
+  const polls = [];
+  const summaries = [];
+  for (let i = 0; i < CHECKS; i++) {
+    const [p, got] = await timed(() => releaser.idle(true));
+    if (got !== 'none') throw new Error(`an idle poll said ${got}: nothing was releasable`);
+    polls.push(p);
+    summaries.push((await timed(() => k.pipeline.summary()))[0]);
+  }
   const claims = [];
   for (let i = 0; i < CHECKS; i++) {
     const [c, got] = await timed(() => k.claim('bench', LEASE));
@@ -78,10 +91,10 @@ async function idle(name, done) {
   }
   await k.orders.drop();
   await k.close();
-  return { all: median(all), one: median(one), claim: median(claims) };
+  return { all: median(all), one: median(one), claim: median(claims), poll: median(polls), summary: median(summaries) };
 }
 
-const r = { barrier: [], ids: [], all: [], one: [], claim: [], allTenth: [] };
+const r = { barrier: [], ids: [], all: [], one: [], claim: [], allTenth: [], poll: [], summary: [] };
 for (let round_ = 0; round_ < ROUNDS; round_++) {
   // barrier: the stage's last order finishes, its one releaseFor frees the whole load.
   {
@@ -112,6 +125,8 @@ for (let round_ = 0; round_ < ROUNDS; round_++) {
   r.all.push(full.all);
   r.one.push(full.one);
   r.claim.push(full.claim);
+  r.poll.push(full.poll);
+  r.summary.push(full.summary);
   r.allTenth.push(tenth.all);
 }
 const claim = median(r.claim);
@@ -125,6 +140,8 @@ const out = {
   check_all_ms: round(median(r.all)),
   check_finish_ms: round(median(r.one)),
   check_all_tenth_list_ms: round(median(r.allTenth)),
+  idle_poll_ms: round(median(r.poll)),
+  summary_ms: round(median(r.summary)),
 };
 Object.assign(out, {
   barrier_release_per_order_vs_claim: round(out.barrier_release_ms_per_order / claim, 2),
@@ -132,5 +149,7 @@ Object.assign(out, {
   check_finish_vs_claim: round(out.check_finish_ms / claim, 2),
   check_all_vs_claim: round(out.check_all_ms / claim, 2),
   check_all_vs_tenth_list: round(out.check_all_ms / out.check_all_tenth_list_ms, 2),
+  idle_poll_vs_claim: round(out.idle_poll_ms / claim, 2),
+  summary_vs_claim: round(out.summary_ms / claim, 2),
 });
 console.log(JSON.stringify(out));

@@ -28,6 +28,16 @@ const STATUS_ID = { status: 1, _id: 1 } as const;
 /** Sorts below every ObjectId: `{hold: {$gte: MIN_ID}}` reads the whole sparse index. */
 const MIN_ID = new ObjectId('000000000000000000000000');
 const UNSET = { hold: '', wait: '', at: '' } as const;
+/**
+ * Orders per batch of a walk of {wait: 1} (or {after: id}), and ids per `$in`: every
+ * query and reply stays far below the 16 MB BSON limit (an id in an array: ~21 bytes),
+ * however many orders wait on ids. The walk is one cursor in batches of BATCH (the
+ * index's own order: paging by _id would need a sort {wait: 1} cannot give).
+ */
+const BATCH = 1_000;
+const IDS_PER_FIND = 10_000;
+/** summary() reuses its count of the orders on failed ones this long when it read more than BATCH orders on ids (status, the page's 1 s refresh). */
+const SUMMARY_REUSE_MS = 10_000;
 
 /** The queries of the checks, exported for the explain test (test/pipeline-cost.test.ts). */
 export const ON_IDS: Filter<Order> = { wait: 1 };
@@ -63,6 +73,9 @@ export interface Blocked {
 
 export class PipelineQueries {
   private indexed = false;
+  /** The last blocked() walked this many orders on ids; see summary(). */
+  private walked = 0;
+  private reused?: { at: number; onFailed: number };
 
   constructor(private readonly orders: Collection<Order>) {}
 
@@ -77,25 +90,26 @@ export class PipelineQueries {
 
   /** Which of these ids are not in the list (add --after checks them first). One find by _id. */
   async missing(ids: readonly ObjectId[]): Promise<ObjectId[]> {
-    const found = await this.orders.find({ _id: { $in: [...ids] } }, { projection: { _id: 1 } }).toArray();
-    const there = new Set(found.map((o) => o._id.toHexString()));
+    const there = await this.byIds<Pick<Order, '_id'>>(ids, { _id: 1 });
     return ids.filter((id) => !there.has(id.toHexString()));
   }
 
   /**
-   * A new barrier: above the newest _id in the list now (the _id index's last key),
-   * and made in this process before the ids of the orders it holds (ObjectIds of one
-   * process increase), so those are above it. When the newest _id is ahead of this
-   * clock (another box's), the barrier is just above it and `ids` makes the held
-   * orders' ids above the barrier; else `ids` is undefined (plain new ObjectIds).
+   * A new barrier: above the newest _id in the list now (the _id index's last key), and
+   * `ids`, the maker of the held orders' ids: each above the barrier and the one before,
+   * so the orders keep the file's order and all sort above their barrier. Plain
+   * ObjectIds do not always do that (bson's counter starts at random and wraps at 2^24;
+   * clocks step back), so an id that is not above the last one is made from the last
+   * one's second (then the next second) with this process's own bytes and counter: never
+   * another process's id (their 5 random bytes differ), nor one this process makes later
+   * (its counter goes on). When the newest _id is ahead of this clock (another box's),
+   * the barrier is made so too, a second above it: not that box's next ids.
    */
-  async newBarrier(): Promise<{ barrier: ObjectId; ids?: () => ObjectId }> {
+  async newBarrier(): Promise<{ barrier: ObjectId; ids: () => ObjectId }> {
     const fresh = new ObjectId();
     const newest = await this.orders.find({}, { projection: { _id: 1 } }).sort({ _id: -1 }).limit(1).next();
-    if (!newest || newest._id.toHexString() < fresh.toHexString()) return { barrier: fresh };
-    let n = BigInt(`0x${newest._id.toHexString()}`);
-    const next = () => new ObjectId((++n).toString(16).padStart(24, '0'));
-    return { barrier: next(), ids: next };
+    const barrier = !newest || newest._id.toHexString() < fresh.toHexString() ? fresh : after(newest._id, 1);
+    return { barrier, ids: increasing(barrier) };
   }
 
   /** Whether any order is WAITING: one key of {status: 1, _id: 1}. */
@@ -116,25 +130,61 @@ export class PipelineQueries {
    * many orders it released.
    */
   async releaseFor(id: ObjectId): Promise<number> {
-    const kids = await this.orders.find({ after: id, wait: 1 }, { projection: { _id: 1, after: 1, any: 1 } }).toArray();
-    let n = await this.releaseFree(kids);
+    let n = 0;
+    for await (const kids of this.batches({ after: id, wait: 1 })) n += await this.releaseFree(kids);
     const next = await this.orders.find(barrierAfter(id), { projection: { _id: 0, hold: 1 } }).sort({ hold: 1 }).limit(1).next();
     if (next?.hold) n += await this.releaseBarrier(next.hold);
     return n;
   }
 
   /**
-   * The self-healing check (a waiter that finds nothing due; add, load, reset): every
-   * barrier still held (one key per barrier: a walk of {hold: 1}) and every order
-   * WAITING on ids ({wait: 1}: keys = those orders, then one find of their ids' states).
-   * O(WAITING on ids + barriers); when nothing is WAITING, one key. Returns how many it released.
+   * The self-healing sweep (add, load, reset; a waiter's idle polls now and then, see
+   * Releaser.idle): every barrier still held (one key per barrier: a walk of {hold: 1})
+   * and every order WAITING on ids ({wait: 1}: keys = those orders, in batches of BATCH,
+   * each with one find of its ids' states and one release). O(WAITING on ids + barriers)
+   * reads; when nothing is WAITING, one key. Returns how many it released.
    */
   async releaseAll(): Promise<number> {
     if (!(await this.anyWaiting())) return 0;
     let n = 0;
     for (const hold of await this.barriers()) n += await this.releaseBarrier(hold);
-    const waiting = await this.orders.find(ON_IDS, { projection: { _id: 1, after: 1, any: 1 } }).toArray();
-    return n + (await this.releaseFree(waiting));
+    for await (const waiting of this.batches(ON_IDS)) n += await this.releaseFree(waiting);
+    return n;
+  }
+
+  /** The cheap check of a waiter's every idle poll: the lowest barrier still held (one key of {hold: 1}, then one of {status, _id}). Returns how many it released. */
+  async releaseLowest(): Promise<number> {
+    const h = await this.orders.find(barrierAfter(), { projection: { _id: 0, hold: 1 } }).sort({ hold: 1 }).limit(1).next();
+    return h?.hold ? this.releaseBarrier(h.hold) : 0;
+  }
+
+  /** The orders matching `filter` (on ids: {wait: 1}, {after: id}), BATCH at a time: one cursor. */
+  private async *batches(filter: Filter<Order>, projection: Record<string, 1> = { _id: 1, after: 1, any: 1 }): AsyncGenerator<Pick<Order, '_id' | 'after' | 'any' | 'hold'>[]> {
+    const cursor = this.orders.find(filter, { projection, batchSize: BATCH });
+    try {
+      let batch: Pick<Order, '_id' | 'after' | 'any' | 'hold'>[] = [];
+      for await (const o of cursor) {
+        batch.push(o);
+        if (batch.length === BATCH) {
+          yield batch;
+          batch = [];
+        }
+      }
+      if (batch.length > 0) yield batch;
+    } finally {
+      await cursor.close();
+    }
+  }
+
+  /** These orders by hex id (missing ones: cleaned), IDS_PER_FIND ids per find by _id (each id asked once). */
+  private async byIds<T extends Pick<Order, '_id'>>(ids: readonly ObjectId[], projection: Record<string, 1>): Promise<Map<string, T>> {
+    const unique = [...new Map(ids.map((id) => [id.toHexString(), id])).values()];
+    const out = new Map<string, T>();
+    for (let i = 0; i < unique.length; i += IDS_PER_FIND) {
+      const found = await this.orders.find({ _id: { $in: unique.slice(i, i + IDS_PER_FIND) } }, { projection }).toArray();
+      for (const o of found) out.set(o._id.toHexString(), o as unknown as T);
+    }
+    return out;
   }
 
   /** The barriers still held, lowest first: one key of {hold: 1} each. */
@@ -161,23 +211,18 @@ export class PipelineQueries {
     return this.release({ hold: barrier });
   }
 
-  /** Frees those of these WAITING orders that nothing holds back: one find of all their ids' states, then a release each. */
+  /** Frees those of these WAITING orders (a batch) that nothing holds back: a find of their ids' states, then one release of the free ones. */
   private async releaseFree(waiting: Pick<Order, '_id' | 'after' | 'any'>[]): Promise<number> {
     if (waiting.length === 0) return 0;
     const states = await this.statesOf(waiting.flatMap((w) => w.after ?? []));
-    let n = 0;
-    for (const w of waiting) {
-      if ((w.after ?? []).some((id) => blocks(states.get(id.toHexString()), Boolean(w.any)))) continue;
-      n += await this.release({ _id: w._id, wait: 1 });
-    }
-    return n;
+    const free = waiting.filter((w) => !(w.after ?? []).some((id) => blocks(states.get(id.toHexString()), Boolean(w.any))));
+    return free.length === 0 ? 0 : this.release({ _id: { $in: free.map((w) => w._id) }, wait: 1 });
   }
 
-  /** The states of these orders by hex id (missing ones: cleaned). One find by _id. */
+  /** The states of these orders by hex id (missing ones: cleaned). Finds by _id, IDS_PER_FIND ids each. */
   async statesOf(ids: readonly ObjectId[]): Promise<Map<string, State>> {
-    if (ids.length === 0) return new Map();
-    const found = await this.orders.find({ _id: { $in: [...ids] } }, { projection: { _id: 1, status: 1 } }).toArray();
-    return new Map(found.map((o) => [o._id.toHexString(), o.status]));
+    const found = await this.byIds<Pick<Order, '_id' | 'status'>>(ids, { _id: 1, status: 1 });
+    return new Map([...found].map(([id, o]) => [id, o.status]));
   }
 
   /**
@@ -217,8 +262,14 @@ export class PipelineQueries {
     if (!(await this.anyWaiting())) return out;
     const barriers = await this.barriers();
     for (const hold of barriers) if (await this.belowBarrier(hold, ['ERROR'])) out.barriers.add(hold.toHexString());
-    const onIds = await this.orders.find(ON_IDS, { projection: { _id: 1, after: 1, any: 1, hold: 1 } }).toArray();
-    const parents = await this.parentsOf(onIds.flatMap((w) => w.after ?? []));
+    // Read in batches (bounded queries); kept in memory for the fixpoint: O(WAITING on ids) reads and memory.
+    const onIds: Pick<Order, '_id' | 'after' | 'any' | 'hold'>[] = [];
+    const parents = new Map<string, Pick<Order, 'status' | 'hold'>>();
+    for await (const batch of this.batches(ON_IDS, { _id: 1, after: 1, any: 1, hold: 1 })) {
+      onIds.push(...batch);
+      for (const [id, p] of await this.parentsOf(batch.flatMap((w) => w.after ?? []))) parents.set(id, p);
+    }
+    this.walked = onIds.length;
     const isBlocked = (hex: string, hold?: ObjectId) => out.ids.has(hex) || (hold !== undefined && out.barriers.has(hold.toHexString()));
     const tried = new Set<string>();
     for (let changed = true; changed; ) {
@@ -257,22 +308,29 @@ export class PipelineQueries {
   }
 
   /**
-   * status: how many are WAITING, and how many of them failed orders hold back
-   * (blocked(), transitively). One count, blocked(), and per blocked barrier one count
-   * of {hold: 1} (keys = its orders).
+   * status (and the page, refreshed every second): how many are WAITING, and how many of
+   * them failed orders hold back (blocked(), transitively). Costs one count of
+   * {status, _id} (keys = WAITING orders), blocked() (O(WAITING on ids + barriers) reads,
+   * in bounded queries), per blocked barrier one count of {hold: 1} (keys = its orders).
+   * When blocked() read more than BATCH orders on ids, its count is reused for
+   * SUMMARY_REUSE_MS (capped by the fresh WAITING count): a page open on a big
+   * pipeline walks it once per 10 s, not once a second.
    */
   async summary(): Promise<WaitingSummary> {
     const waiting = await this.orders.countDocuments({ status: 'WAITING' });
     if (waiting === 0) return { waiting, onFailed: 0 };
+    if (this.reused && Date.now() - this.reused.at < SUMMARY_REUSE_MS) return { waiting, onFailed: Math.min(waiting, this.reused.onFailed) };
     const b = await this.blocked();
     let onFailed = 0;
     for (const hold of b.barriers) onFailed += await this.orders.countDocuments({ hold: ObjectId.createFromHexString(hold) });
     // An order on ids with a blocked barrier too is counted once (with its barrier).
     if (b.ids.size > 0 && b.barriers.size > 0) {
-      const both = await this.orders.find({ _id: { $in: [...b.ids].map((id) => ObjectId.createFromHexString(id)) } }, { projection: { _id: 0, hold: 1 } }).toArray();
-      onFailed -= both.filter((o) => o.hold && b.barriers.has(o.hold.toHexString())).length;
+      const both = await this.byIds<Pick<Order, '_id' | 'hold'>>([...b.ids].map((id) => ObjectId.createFromHexString(id)), { _id: 1, hold: 1 });
+      onFailed -= [...both.values()].filter((o) => o.hold && b.barriers.has(o.hold.toHexString())).length;
     }
-    return { waiting, onFailed: onFailed + b.ids.size };
+    onFailed += b.ids.size;
+    this.reused = this.walked > BATCH ? { at: Date.now(), onFailed } : undefined;
+    return { waiting, onFailed };
   }
 
   /** show: the barriers these orders are held by (those held by one), by hex id. One find by _id. */
@@ -281,11 +339,9 @@ export class PipelineQueries {
     return found.map((o) => ({ id: o._id.toHexString(), barrier: o.hold!.toHexString() }));
   }
 
-  /** The states (and barriers) of these orders by hex id (missing ones: cleaned). One find by _id. */
+  /** The states (and barriers) of these orders by hex id (missing ones: cleaned). Finds by _id, IDS_PER_FIND ids each. */
   private async parentsOf(ids: readonly ObjectId[]): Promise<Map<string, Pick<Order, 'status' | 'hold'>>> {
-    if (ids.length === 0) return new Map();
-    const found = await this.orders.find({ _id: { $in: [...ids] } }, { projection: { _id: 1, status: 1, hold: 1 } }).toArray();
-    return new Map(found.map((o) => [o._id.toHexString(), o]));
+    return this.byIds<Pick<Order, '_id' | 'status' | 'hold'>>(ids, { _id: 1, status: 1, hold: 1 });
   }
 
   /** show: below a barrier, how many orders are not DONE, and how many of them ERROR (counts on {status, _id}: keys = those orders). */
@@ -296,6 +352,26 @@ export class PipelineQueries {
     ]);
     return { unfinished, failed };
   }
+}
+
+/** An ObjectId of this process, `seconds` after `id`'s second. */
+function after(id: ObjectId, seconds: number): ObjectId {
+  return new ObjectId(ObjectId.generate(Math.floor(+id.getTimestamp() / 1000) + seconds));
+}
+
+/** Ids of this process, each above the one before, starting above `first`: see newBarrier. */
+export function increasing(first: ObjectId): () => ObjectId {
+  let last = first.toHexString();
+  let lastId = first;
+  return () => {
+    let id = new ObjectId();
+    if (!(id.toHexString() > last)) {
+      id = after(lastId, 0);
+      if (!(id.toHexString() > last)) id = after(lastId, 1);
+    }
+    last = id.toHexString();
+    return (lastId = id);
+  };
 }
 
 /** What a new order waits for (add --after/--after-any, load/add --after-all); see Kitchen.insertOrders. */

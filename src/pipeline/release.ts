@@ -13,6 +13,15 @@ export const KILL_BEFORE_RELEASE = 'WAITER_TEST_KILL_BEFORE_RELEASE';
 
 /** How often a waiter that saw no WAITING order looks again before it releases after each finish. */
 const RECHECK_MS = 5_000;
+/**
+ * The full sweep (releaseAll: O(WAITING on ids) reads) on a waiter's first idle poll,
+ * then SWEEP_FIRST_MS later, doubling up to SWEEP_MAX_MS while it releases nothing: a
+ * fleet of idle waiters polling a big blocked pipeline reads it once a minute each, not
+ * on every poll. It only makes good what was lost (a waiter killed between a finish and
+ * its release), so late is fine; a sweep that released something starts again at the first.
+ */
+export const SWEEP_FIRST_MS = 1_000;
+export const SWEEP_MAX_MS = 60_000;
 
 export class Releaser {
   private readonly pending = new Set<Promise<void>>();
@@ -24,11 +33,14 @@ export class Releaser {
   private freed = 0;
   /** The last idle() saw WAITING orders: once none is left, the next claims once more. */
   private sawWaiting = false;
+  private sweptAt = -Infinity;
+  private sweepEvery = SWEEP_FIRST_MS;
 
   constructor(
-    private readonly q: Pick<PipelineQueries, 'releaseFor' | 'releaseAll' | 'anyWaiting' | 'anyActive' | 'blocked' | 'summary'>,
+    private readonly q: Pick<PipelineQueries, 'releaseFor' | 'releaseAll' | 'releaseLowest' | 'anyWaiting' | 'anyActive' | 'blocked' | 'summary'>,
     private readonly log: (line: string) => void,
     private readonly env: NodeJS.ProcessEnv = process.env,
+    private readonly now: () => number = Date.now,
   ) {}
 
   /**
@@ -59,11 +71,14 @@ export class Releaser {
 
   /**
    * A claim found nothing due: release what can be (an earlier release lost with its
-   * waiter, a barrier). 'released': claim again at once. Without --wait, 'wait' while
-   * WAITING orders remain that READY or RUNNING ones may still release (said once on
-   * stderr); 'none' when none are WAITING, or only ones nothing can release now
-   * (nothing READY or RUNNING, or every WAITING order held back by failed orders,
-   * directly or through other WAITING ones: said once), and the waiter exits as before.
+   * waiter, a barrier). Every poll: one key (anything WAITING?) and the lowest barrier;
+   * the full sweep and the "all blocked?" walk only when due (SWEEP_FIRST_MS..SWEEP_MAX_MS),
+   * or before a waiter without --wait exits. 'released': claim again at once. Without
+   * --wait, 'wait' while WAITING orders remain that READY or RUNNING ones may still
+   * release (said once on stderr); 'none' when none are WAITING, or only ones nothing
+   * can release now (nothing READY or RUNNING, or every WAITING order held back by
+   * failed orders, directly or through other WAITING ones, as of the last sweep: said
+   * once), and the waiter exits as before.
    */
   async idle(wait: boolean): Promise<Idle> {
     await Promise.all(this.pending);
@@ -80,12 +95,18 @@ export class Releaser {
       return again ? 'released' : 'none';
     }
     this.sawWaiting = true;
-    const healed = await this.q.releaseAll();
+    let swept = this.now() - this.sweptAt >= this.sweepEvery;
+    let healed = swept ? await this.sweep() : await this.q.releaseLowest();
+    // Without --wait and with nothing READY or RUNNING, the waiter is about to exit: a sweep first.
+    if (!swept && healed + freed === 0 && !wait && !(await this.q.anyActive())) {
+      swept = true;
+      healed = await this.sweep();
+    }
     if (healed > 0) this.log(`waiter: released ${healed} WAITING order(s)`);
     if (healed + freed > 0) return 'released';
     if (wait) return 'none';
     if (await this.q.anyActive()) {
-      if (!(await this.q.blocked()).all) {
+      if (!swept || !(await this.q.blocked()).all) {
         this.tell('waiter: nothing due now; waiting: WAITING orders can still be released by READY or RUNNING ones');
         return 'wait';
       }
@@ -96,6 +117,14 @@ export class Releaser {
     const s = await this.q.summary();
     this.tell(`waiter: ${s.waiting} order(s) still WAITING, ${s.onFailed} of them on failed orders, and nothing READY or RUNNING can release them (reset the failed ones): exiting`);
     return 'none';
+  }
+
+  private async sweep(): Promise<number> {
+    const first = this.sweptAt === -Infinity;
+    const n = await this.q.releaseAll();
+    this.sweptAt = this.now();
+    this.sweepEvery = n > 0 || first ? SWEEP_FIRST_MS : Math.min(this.sweepEvery * 2, SWEEP_MAX_MS);
+    return n;
   }
 
   /** Waits for the releases still in flight (the waiter's end). */

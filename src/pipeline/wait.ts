@@ -68,7 +68,7 @@ export async function waitInsert(k: Kitchen, asked: WaitAsked | undefined, what 
   await k.pipeline.ensureIndexes();
   if (asked.all) {
     const { barrier, ids } = await k.pipeline.newBarrier();
-    return { wait: { barrier }, ...(ids ? { ids } : {}) };
+    return { wait: { barrier }, ids };
   }
   return { wait: { after: asked.after!, ...(asked.any ? { any: true } : {}) } };
 }

@@ -1,0 +1,89 @@
+// Pipelines (issue 18): what the self-healing check costs an idle fleet, and its bounds.
+// An idle waiter runs the full sweep (every order WAITING on ids) on its first idle poll
+// and then backed off, not on every poll; and no query it makes grows with the number of
+// ids waited for (the 16 MB BSON limit). Real queries on the real server; only the
+// Releaser's clock is the test's.
+import { MongoClient, ObjectId } from 'mongodb';
+import { expect, test } from 'vitest';
+import { Kitchen } from '../src/kitchen.js';
+import type { Order } from '../src/order.js';
+import { PipelineQueries } from '../src/pipeline/queries.js';
+import { Releaser, SWEEP_FIRST_MS } from '../src/pipeline/release.js';
+import { useDb } from './support/kitchen.js';
+
+const k = useDb();
+
+async function open(): Promise<Kitchen> {
+  const kitchen = await Kitchen.open({ uri: k.uri, db: k.name, list: 'orders' });
+  await kitchen.ensureIndexes();
+  await kitchen.pipeline.ensureIndexes();
+  return kitchen;
+}
+
+test('a --wait waiter polling beside orders held by a failed one sweeps on its first idle poll, then backed off; a lost release is made at the next sweep', async () => {
+  const kitchen = await open();
+  try {
+    const col = kitchen.orders;
+    const failed = new ObjectId();
+    const parent = new ObjectId();
+    await col.insertMany([
+      { _id: failed, status: 'ERROR', arguments: ['A'], attempts: 1 },
+      { _id: new ObjectId(), status: 'WAITING', arguments: ['B'], attempts: 0, after: [failed], wait: 1 },
+      { _id: parent, status: 'DONE', arguments: ['P'], attempts: 1 },
+    ] as Order[]);
+    let sweeps = 0;
+    const q = new Proxy(kitchen.pipeline, {
+      get(target, name, receiver) {
+        if (name === 'releaseAll') return () => (sweeps++, target.releaseAll());
+        const v = Reflect.get(target, name, receiver);
+        return typeof v === 'function' ? v.bind(target) : v;
+      },
+    });
+    let t = 1_000_000;
+    const releaser = new Releaser(q, () => undefined, {}, () => t);
+    for (let i = 0; i < 5; i++) expect(await releaser.idle(true)).toBe('none');
+    expect(sweeps).toBe(1);
+    // A release lost with its waiter (P DONE, C still WAITING): the next sweep makes it.
+    const child = new ObjectId();
+    await col.insertOne({ _id: child, status: 'WAITING', arguments: ['C'], attempts: 0, after: [parent], wait: 1 } as Order);
+    expect(await releaser.idle(true)).toBe('none');
+    t += SWEEP_FIRST_MS;
+    expect(await releaser.idle(true)).toBe('released');
+    expect(await col.findOne({ _id: child })).toMatchObject({ status: 'READY' });
+    expect(sweeps).toBe(2);
+    // Nothing more to release: sweeps 1 s, then 2 s, then 4 s apart.
+    const at: number[] = [];
+    for (let s = 0; s < 8; s++) {
+      t += SWEEP_FIRST_MS;
+      const before = sweeps;
+      await releaser.idle(true);
+      if (sweeps > before) at.push(s + 1);
+    }
+    expect(at).toEqual([1, 3, 7]);
+  } finally {
+    await kitchen.close();
+  }
+});
+
+test('orders waiting on 25,000 ids in all: the sweep and status ask for them in finds of at most 10,000 ids (a million would pass the 16 MB BSON limit in one $in) and release them', async () => {
+  const client = new MongoClient(k.uri, { monitorCommands: true });
+  try {
+    const col = client.db(k.name).collection<Order>('orders');
+    const q = new PipelineQueries(col);
+    await q.ensureIndexes();
+    // 5 orders, each after 5,000 ids of orders cleaned away (nothing holds them back).
+    await col.insertMany(Array.from({ length: 5 }, (_, i) => ({ _id: new ObjectId(), status: 'WAITING', arguments: [`r${i}`], attempts: 0, after: Array.from({ length: 5_000 }, () => new ObjectId()), wait: 1 }) as Order));
+    const asked: number[] = [];
+    client.on('commandStarted', (e) => {
+      const $in = (e.command.filter as { _id?: { $in?: unknown[] } } | undefined)?._id?.$in;
+      if (e.commandName === 'find' && Array.isArray($in)) asked.push($in.length);
+    });
+    expect(await q.summary()).toEqual({ waiting: 5, onFailed: 0 });
+    expect(await q.releaseAll()).toBe(5);
+    expect(await col.countDocuments({ status: 'READY' })).toBe(5);
+    expect(asked.reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(50_000);
+    expect(Math.max(...asked)).toBeLessThanOrEqual(10_000);
+  } finally {
+    await client.close();
+  }
+});
