@@ -87,3 +87,83 @@ test('orders waiting on 25,000 ids in all: the sweep and status ask for them in 
     await client.close();
   }
 });
+
+test('a waiter without --wait whose check sees only blocked orders, just as another waiter released the rest, claims once more before it exits', async () => {
+  // R ends DONE and its dependant W goes READY (another waiter's record and release)
+  // while this waiter's idle check runs; the check then sees only B, held by the
+  // failed A: before, the waiter exited with W READY and nobody taking it.
+  const kitchen = await open();
+  try {
+    const col = kitchen.orders;
+    const [a, r, w] = [new ObjectId(), new ObjectId(), new ObjectId()];
+    await col.insertMany([
+      { _id: a, status: 'ERROR', arguments: ['A'], attempts: 1 },
+      { _id: new ObjectId(), status: 'WAITING', arguments: ['B'], attempts: 0, after: [a], wait: 1 },
+      { _id: r, status: 'RUNNING', arguments: ['R'], attempts: 1, due: new Date(Date.now() + 60_000), expires: new Date(Date.now() + 60_000) },
+      { _id: w, status: 'WAITING', arguments: ['W'], attempts: 0, after: [r], wait: 1 },
+    ] as Order[]);
+    let raced = false;
+    const q = new Proxy(kitchen.pipeline, {
+      get(target, name, receiver) {
+        if (name === 'blocked')
+          return async () => {
+            if (raced) return target.blocked();
+            raced = true;
+            await col.updateOne({ _id: r }, { $set: { status: 'DONE' }, $unset: { due: '', expires: '' } });
+            await col.updateOne({ _id: w }, { $set: { status: 'READY', due: new Date() }, $unset: { wait: '' } });
+            return target.blocked();
+          };
+        const v = Reflect.get(target, name, receiver);
+        return typeof v === 'function' ? v.bind(target) : v;
+      },
+    });
+    const releaser = new Releaser(q, () => undefined, {}, () => 1_000_000);
+    expect(await releaser.idle(false)).toBe('released'); // claim again: W is READY
+    // Another waiter took W and ran it; this one's claim found nothing: only B is left, held by A.
+    await col.updateOne({ _id: w }, { $set: { status: 'DONE' }, $unset: { due: '' } });
+    expect(await releaser.idle(false)).toBe('none');
+  } finally {
+    await kitchen.close();
+  }
+});
+
+test('a release of ours that lands while the check asks "anything WAITING?" (its count not in yet): the waiter claims once more, and exits only after a second empty check', async () => {
+  // The 20-diamond CI failure: y's record ended, its release of z ran beside the check,
+  // which then saw nothing WAITING and nothing freed: the waiter exited with z READY.
+  const kitchen = await open();
+  try {
+    const col = kitchen.orders;
+    const [y, z] = [new ObjectId(), new ObjectId()];
+    await col.insertMany([
+      { _id: y, status: 'DONE', arguments: ['y'], attempts: 1 },
+      { _id: z, status: 'WAITING', arguments: ['z'], attempts: 0, after: [y], wait: 1 },
+    ] as Order[]);
+    let releaser: Releaser | undefined;
+    let raced = false;
+    const q = new Proxy(kitchen.pipeline, {
+      get(target, name, receiver) {
+        if (name === 'anyWaiting')
+          return async () => {
+            if (!raced) {
+              raced = true;
+              releaser!.finished(y); // y's record ends now: its release of z starts, and lands first
+              while ((await col.findOne({ _id: z }))?.status === 'WAITING') await new Promise((r) => setTimeout(r, 5));
+            }
+            return target.anyWaiting();
+          };
+        const v = Reflect.get(target, name, receiver);
+        return typeof v === 'function' ? v.bind(target) : v;
+      },
+    });
+    releaser = new Releaser(q, () => undefined, {}, () => 1_000_000);
+    // The per-finish release asks "anything WAITING?" first too: seen once, so it releases at once.
+    (releaser as unknown as { seen: boolean }).seen = true;
+    expect(await releaser.idle(false)).toBe('released'); // z is READY: claim it
+    await col.updateOne({ _id: z }, { $set: { status: 'DONE' }, $unset: { due: '' } });
+    expect(await releaser.idle(false)).toBe('released'); // nothing WAITING: one more claim first
+    expect(await releaser.idle(false)).toBe('none');
+    expect(await releaser.idle(true)).toBe('none'); // --wait polls on, no extra claim
+  } finally {
+    await kitchen.close();
+  }
+});

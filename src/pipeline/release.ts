@@ -31,8 +31,15 @@ export class Releaser {
   private told = '';
   /** Orders the background releases freed since the last idle(): the claim that found nothing may have missed them. */
   private freed = 0;
-  /** The last idle() saw WAITING orders: once none is left, the next claims once more. */
-  private sawWaiting = false;
+  /**
+   * The last idle() would have let a waiter without --wait exit, and the claim after it
+   * found nothing too: now it may. A check sees the list a moment after the claim did,
+   * so orders released in between (by a release of ours whose count is not in yet, or
+   * another waiter's) are READY with none WAITING, or leave only blocked ones in view:
+   * one more claim first. Two checks that both find nothing to wait on, with a claim
+   * between them, leave nothing to claim: nothing can be released after the first.
+   */
+  private leaving = false;
   private sweptAt = -Infinity;
   private sweepEvery = SWEEP_FIRST_MS;
 
@@ -50,6 +57,9 @@ export class Releaser {
    */
   finished(id: ObjectId): void {
     if (this.env[KILL_BEFORE_RELEASE]) process.kill(process.pid, 'SIGKILL');
+    // It ran an order since: a new check, and the next "all blocked?" within SWEEP_FIRST_MS (this finish may be what blocks them).
+    this.leaving = false;
+    this.sweepEvery = SWEEP_FIRST_MS;
     const p = this.releaseAfter(id)
       .catch((err: unknown) => this.log(`waiter: releasing the orders waiting for ${id.toHexString()} failed (the next idle check does it): ${message(err)}`))
       .finally(() => this.pending.delete(p));
@@ -77,8 +87,9 @@ export class Releaser {
    * --wait, 'wait' while WAITING orders remain that READY or RUNNING ones may still
    * release (said once on stderr); 'none' when none are WAITING, or only ones nothing
    * can release now (nothing READY or RUNNING, or every WAITING order held back by
-   * failed orders, directly or through other WAITING ones, as of the last sweep: said
-   * once), and the waiter exits as before.
+   * failed orders, directly or through other WAITING ones: said once), and the waiter
+   * exits as before; without --wait only on the second such check in a row, with a
+   * claim and a sweep between them (see `leaving`).
    */
   async idle(wait: boolean): Promise<Idle> {
     await Promise.all(this.pending);
@@ -86,16 +97,13 @@ export class Releaser {
     // Asked here too, so a waiter stops its per-finish releases once a pipeline is through.
     this.seen = waiting;
     this.askedAt = Date.now();
+    // Releases started before that answer came may have freed what it did not see WAITING.
+    await Promise.all(this.pending);
     const freed = this.freed;
     this.freed = 0;
-    if (!waiting) {
-      // Orders released since the last claim (by this waiter's releases or another's, perhaps while that claim ran): claim once more.
-      const again = freed > 0 || this.sawWaiting;
-      this.sawWaiting = false;
-      return again ? 'released' : 'none';
-    }
-    this.sawWaiting = true;
-    let swept = this.now() - this.sweptAt >= this.sweepEvery;
+    if (!waiting) return freed > 0 ? this.claimAgain() : this.exit(wait);
+    // About to exit (the last check found nothing to wait on): a sweep now, not as of the last one.
+    let swept = this.leaving || this.now() - this.sweptAt >= this.sweepEvery;
     let healed = swept ? await this.sweep() : await this.q.releaseLowest();
     // Without --wait and with nothing READY or RUNNING, the waiter is about to exit: a sweep first.
     if (!swept && healed + freed === 0 && !wait && !(await this.q.anyActive())) {
@@ -103,20 +111,34 @@ export class Releaser {
       healed = await this.sweep();
     }
     if (healed > 0) this.log(`waiter: released ${healed} WAITING order(s)`);
-    if (healed + freed > 0) return 'released';
+    if (healed + freed > 0) return this.claimAgain();
     if (wait) return 'none';
-    if (await this.q.anyActive()) {
-      if (!swept || !(await this.q.blocked()).all) {
-        this.tell('waiter: nothing due now; waiting: WAITING orders can still be released by READY or RUNNING ones');
-        return 'wait';
-      }
-      const s = await this.q.summary();
-      this.tell(`waiter: nothing due now; ${s.waiting} order(s) still WAITING, ${s.onFailed} of them on failed orders: no READY or RUNNING order can release them (reset the failed ones): exiting`);
-      return 'none';
+    const active = await this.q.anyActive();
+    if (active && !(swept && (await this.q.blocked()).all)) {
+      this.leaving = false;
+      this.tell('waiter: nothing due now; waiting: WAITING orders can still be released by READY or RUNNING ones');
+      return 'wait';
     }
+    if (!this.leaving) return this.exit(wait);
     const s = await this.q.summary();
-    this.tell(`waiter: ${s.waiting} order(s) still WAITING, ${s.onFailed} of them on failed orders, and nothing READY or RUNNING can release them (reset the failed ones): exiting`);
+    this.tell(
+      active
+        ? `waiter: nothing due now; ${s.waiting} order(s) still WAITING, ${s.onFailed} of them on failed orders: no READY or RUNNING order can release them (reset the failed ones): exiting`
+        : `waiter: ${s.waiting} order(s) still WAITING, ${s.onFailed} of them on failed orders, and nothing READY or RUNNING can release them (reset the failed ones): exiting`,
+    );
     return 'none';
+  }
+
+  private claimAgain(): Idle {
+    this.leaving = false;
+    return 'released';
+  }
+
+  /** Nothing to wait on: with --wait, poll on; without, claim once more the first time ('released'), then exit ('none'). */
+  private exit(wait: boolean): Idle {
+    if (wait || this.leaving) return 'none';
+    this.leaving = true;
+    return 'released';
   }
 
   private async sweep(): Promise<number> {
