@@ -49,7 +49,7 @@ import { OutputStore } from './output/store.js';
 import { defaultsNotIn, describe, reason } from './kitchen/connect.js';
 import { FleetQueries } from './kitchen/fleet.js';
 import type { KeySnapshot } from './kitchen/unique.js';
-import { PipelineQueries, inputsOf, waitingFields, type WaitFor } from './pipeline/queries.js';
+import { PipelineQueries, idAbove, inputsOf, waitingFields, type WaitFor } from './pipeline/queries.js';
 
 export { describe } from './kitchen/connect.js';
 
@@ -562,8 +562,9 @@ export class Kitchen {
   private newOrder(args: string[], opts: InsertOptions, now: Date, i: number): Order {
     const due = opts.due === undefined ? now : opts.due instanceof Date ? opts.due : (opts.due[i] ?? now);
     const priority = (typeof opts.priority === 'number' ? opts.priority : opts.priority?.[i]) ?? 0;
-    const o = { _id: opts.ids ? opts.ids() : new ObjectId(), status: 'READY', arguments: args, attempts: 0, due, prio: priority } as Order;
     const wait = Array.isArray(opts.wait) ? (opts.wait as (WaitFor | undefined)[])[i] : (opts.wait as WaitFor | undefined);
+    const fresh = opts.ids ? opts.ids() : new ObjectId();
+    const o = { _id: wait?.after?.length ? idAbove(wait.after, fresh) : fresh, status: 'READY', arguments: args, attempts: 0, due, prio: priority } as Order;
     if (wait) {
       delete o.due;
       Object.assign(o, waitingFields(wait, due, now));

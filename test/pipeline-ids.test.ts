@@ -77,3 +77,28 @@ test('a newest _id ahead (another box\'s clock): the barrier and its orders are 
     await kitchen.close();
   }
 });
+
+test('an order added --after one held by a barrier an hour ahead (another box\'s clock) gets an id above it: the barrier is not held back by its own dependant (a deadlock)', async () => {
+  const kitchen = await open();
+  try {
+    const [done] = (await kitchen.insertOrders([['D']])).ids;
+    await kitchen.orders.updateOne({ _id: done }, { $set: { status: 'DONE' }, $unset: { due: '' } });
+    const hour = Math.floor(Date.now() / 1000) + 3600;
+    const barrier = ObjectId.createFromTime(hour);
+    const p = new ObjectId(ObjectId.generate(hour + 1));
+    await kitchen.orders.insertOne({ _id: p, status: 'WAITING', arguments: ['P'], attempts: 0, hold: barrier, barrier } as Order);
+    const [z] = (await kitchen.insertOrders([['Z']], { wait: { after: [p] } })).ids;
+    expect(hex(z!) > hex(p), 'Z above what it waits for').toBe(true);
+    // And per order of a batch (the API): each above its own.
+    const q = new ObjectId(ObjectId.generate(hour + 7200));
+    const batch = (await kitchen.insertOrders([['a'], ['b'], ['c']], { wait: [{ after: [p] }, undefined, { after: [done!, q] }] })).ids;
+    expect(hex(batch[0]!) > hex(p) && hex(batch[2]!) > hex(q)).toBe(true);
+    await kitchen.orders.deleteMany({ _id: { $in: batch } });
+    expect(await kitchen.pipeline.releaseFor(done!)).toBe(1); // the barrier: P
+    await kitchen.orders.updateOne({ _id: p }, { $set: { status: 'DONE' }, $unset: { due: '' } });
+    expect(await kitchen.pipeline.releaseFor(p)).toBe(1); // Z
+    expect(await kitchen.orders.findOne({ _id: z })).toMatchObject({ status: 'READY' });
+  } finally {
+    await kitchen.close();
+  }
+});

@@ -374,6 +374,17 @@ export function increasing(first: ObjectId): () => ObjectId {
   };
 }
 
+/**
+ * The _id of an order on ids: `fresh`, or (when a box's clock is behind one of them)
+ * an id of this process above every id it waits for. So a dependant always sorts above
+ * what it waits for, and a barrier, which holds back only what is below it, never
+ * waits on an order that waits on one of the barrier's own (a deadlock).
+ */
+export function idAbove(ids: readonly ObjectId[], fresh: ObjectId): ObjectId {
+  const top = ids.reduce((a, b) => (b.toHexString() > a.toHexString() ? b : a));
+  return fresh.toHexString() > top.toHexString() ? fresh : increasing(top)();
+}
+
 /** What a new order waits for (add --after/--after-any, load/add --after-all); see Kitchen.insertOrders. */
 export interface WaitFor {
   after?: ObjectId[];
