@@ -8,7 +8,8 @@ export const LOAD_BATCH = 1000;
  * Inserts the rows (validated first by csv.ts validateRows: a malformed file never
  * reaches the kitchen, so none of its orders is ever visible) as READY orders in
  * batches (Kitchen.insertOrders: one ordered insertMany per batch for a plain load,
- * and a find of the batch's keys before it with --unique),
+ * and with --unique a find of the batch's keys before it, or where keys cannot be
+ * looked up by index the list's keys read once: src/kitchen/unique.ts),
  * one insert in flight while the next batch is parsed. Every order of the load is due
  * `opts.due` (one time for all, so they are claimed in file order; default now).
  * Returns how many were loaded and, with --unique, how many were already in the list;

@@ -118,10 +118,10 @@ test('a waiter without --wait whose check sees only blocked orders, just as anot
       },
     });
     const releaser = new Releaser(q, () => undefined, {}, () => 1_000_000);
-    expect(await releaser.idle(false)).toBe('released'); // claim again: W is READY
+    expect(await releaser.idle(false)).toBe('again'); // claim once more: W is READY
     // Another waiter took W and ran it; this one's claim found nothing: only B is left, held by A.
     await col.updateOne({ _id: w }, { $set: { status: 'DONE' }, $unset: { due: '' } });
-    expect(await releaser.idle(false)).toBe('none');
+    expect(await releaser.idle(false, true)).toBe('none');
   } finally {
     await kitchen.close();
   }
@@ -160,9 +160,82 @@ test('a release of ours that lands while the check asks "anything WAITING?" (its
     (releaser as unknown as { seen: boolean }).seen = true;
     expect(await releaser.idle(false)).toBe('released'); // z is READY: claim it
     await col.updateOne({ _id: z }, { $set: { status: 'DONE' }, $unset: { due: '' } });
-    expect(await releaser.idle(false)).toBe('released'); // nothing WAITING: one more claim first
-    expect(await releaser.idle(false)).toBe('none');
+    expect(await releaser.idle(false)).toBe('again'); // nothing WAITING: one more claim first
+    expect(await releaser.idle(false, true)).toBe('none');
     expect(await releaser.idle(true)).toBe('none'); // --wait polls on, no extra claim
+  } finally {
+    await kitchen.close();
+  }
+});
+
+test('add, load and POST release what they wrote, not every WAITING order: beside 2,000 on ids, an add --after a DONE order, and a barrier over a done stage, read only their own', async () => {
+  const client = new MongoClient(k.uri, { monitorCommands: true });
+  try {
+    const col = client.db(k.name).collection<Order>('orders');
+    const q = new PipelineQueries(col);
+    await q.ensureIndexes();
+    const failed = new ObjectId();
+    const done = new ObjectId();
+    await col.insertMany([
+      { _id: failed, status: 'ERROR', arguments: ['F'], attempts: 1 },
+      { _id: done, status: 'DONE', arguments: ['D'], attempts: 1 },
+      ...Array.from({ length: 2_000 }, (_, i) => ({ _id: new ObjectId(), status: 'WAITING', arguments: [`w${i}`], attempts: 0, after: [failed], wait: 1 }) as Order),
+    ] as Order[]);
+    const mine = new ObjectId();
+    const barrier = new ObjectId();
+    const held = new ObjectId();
+    await col.insertMany([
+      { _id: mine, status: 'WAITING', arguments: ['mine'], attempts: 0, after: [done], wait: 1 },
+      { _id: held, status: 'WAITING', arguments: ['held'], attempts: 0, hold: barrier, barrier },
+    ] as Order[]);
+    const read: number[] = [];
+    client.on('commandSucceeded', (e) => {
+      const batch = (e.reply as { cursor?: { firstBatch?: unknown[] } }).cursor?.firstBatch;
+      if (Array.isArray(batch)) read.push(batch.length);
+    });
+    // Below the barrier: F is ERROR, so it holds; after the add, only the order added is read.
+    expect(await q.releaseWritten({ ids: [mine] })).toBe(1);
+    expect(await col.findOne({ _id: mine })).toMatchObject({ status: 'READY' });
+    expect(Math.max(...read)).toBeLessThanOrEqual(2);
+    read.length = 0;
+    expect(await q.releaseWritten({ ids: [held], barrier })).toBe(0);
+    await col.deleteMany({ status: { $ne: 'WAITING' } });
+    await col.deleteMany({ arguments: { $ne: ['held'] } });
+    expect(await q.releaseWritten({ barrier })).toBe(1);
+    expect(Math.max(...read)).toBeLessThanOrEqual(2);
+  } finally {
+    await client.close();
+  }
+});
+
+test('a check that sees WAITING orders and nothing READY or RUNNING, just as another waiter records their parent DONE, releases them (the sweep reads after that answer)', async () => {
+  // y RUNNING on another box when the check begins; its record lands before "anything
+  // active?" answers no. A sweep made before that question saw y RUNNING, then this
+  // waiter claimed once more, found nothing (z still WAITING) and, once the other
+  // waiter released z, saw nothing WAITING and left.
+  const kitchen = await open();
+  try {
+    const col = kitchen.orders;
+    const [y, z] = [new ObjectId(), new ObjectId()];
+    const later = new Date(Date.now() + 60_000);
+    await col.insertMany([
+      { _id: y, status: 'RUNNING', arguments: ['y'], attempts: 1, due: later, expires: later },
+      { _id: z, status: 'WAITING', arguments: ['z'], attempts: 0, after: [y], wait: 1 },
+    ] as Order[]);
+    const q = new Proxy(kitchen.pipeline, {
+      get(target, name, receiver) {
+        if (name === 'anyActive')
+          return async () => {
+            await col.updateOne({ _id: y }, { $set: { status: 'DONE' }, $unset: { due: '', expires: '' } });
+            return target.anyActive();
+          };
+        const v = Reflect.get(target, name, receiver);
+        return typeof v === 'function' ? v.bind(target) : v;
+      },
+    });
+    const releaser = new Releaser(q, () => undefined, {}, () => 1_000_000);
+    expect(await releaser.idle(false)).toBe('released');
+    expect(await col.findOne({ _id: z })).toMatchObject({ status: 'READY' });
   } finally {
     await kitchen.close();
   }

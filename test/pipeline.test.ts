@@ -248,6 +248,25 @@ describe('pipelines', () => {
     expect(await orders().countDocuments({})).toBe(0);
   });
 
+  test('an order waits for at most 5,000 ids: 5,001 is refused at the door (exit 2, a 400), 5,000 runs with all of them in WAITER_AFTER', async () => {
+    const parents = Array.from({ length: 5_001 }, () => ({ _id: new ObjectId(), status: 'DONE' as const, arguments: ['p'], attempts: 1 }));
+    await orders().insertMany(parents);
+    const hexes = parents.map((p) => p._id.toHexString());
+    const over = await waiter(k, ['add', '--after', hexes.join(','), 'x']);
+    expect(over.exitCode).toBe(2);
+    expect(over.stderr).toContain('--after: 5,001 ids; an order waits for at most 5,000');
+    const s = await serve(k);
+    const refused = await s.call('/api/orders', { method: 'POST', json: { arguments: ['x'], afterAny: hexes } });
+    expect(refused.status).toBe(400);
+    expect(refused.body.error).toContain('afterAny: 5,001 ids; an order waits for at most 5,000');
+    expect(await orders().countDocuments({ status: { $ne: 'DONE' } })).toBe(0);
+    const id = await add('--after', hexes.slice(1).join(','), 'x');
+    const r = await waiter(k, ['deliver', 'sh', '-c', 'printf "%s" "$WAITER_AFTER" | wc -c; printf "%s" "$1" | wc -c', 'sh', '{after}']);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.stdout.split('\n').map((l) => l.trim()).filter((l) => /^\d+$/.test(l))).toEqual(['124999', '124999']);
+    expect(await orders().findOne({ _id: ObjectId.createFromHexString(id) })).toMatchObject({ status: 'DONE' });
+  });
+
   test('POST /api/orders takes after/afterAny per order; an unknown id is a 400 and writes nothing; status counts WAITING', async () => {
     const s = await serve(k);
     const a = (await s.call('/api/orders', { method: 'POST', json: { arguments: ['A'] } })).body.ids[0];

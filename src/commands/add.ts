@@ -72,8 +72,8 @@ export async function run(g: Globals, o: AddOptions, io: IO): Promise<CommandRes
     const wait = await waitInsert(k, o.wait);
     const columns = o.names ? await k.saveColumns(o.names) : undefined;
     const added = await k.addOrder(o.args, { unique: o.unique, ...(columns ? { columns } : {}), ...(o.at ? { due: o.at } : {}), ...(o.priority ? { priority: o.priority } : {}), ...wait });
-    // What it waits for may have finished already (or meanwhile): the self-healing check releases it.
-    if (added && wait.wait) await k.pipeline.releaseAll();
+    // What it waits for may have finished already (or meanwhile).
+    if (added && wait.wait) await k.pipeline.releaseWritten({ ids: [added], ...(wait.wait.barrier ? { barrier: wait.wait.barrier } : {}) });
     return added;
   });
   print(io.stdout, id ? `Added order ${id.toHexString()}${o.wait ? ' (WAITING)' : ''}` : 'Added nothing: an order with these arguments is already in the list');

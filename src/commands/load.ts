@@ -100,7 +100,7 @@ export async function run(g: Globals, o: LoadOptions, io: IO): Promise<CommandRe
       };
       const loaded = await loadRows(counted, readCheckedRows(createReadStream(path), csv), expected, opts);
       // A barrier over orders all DONE already (or an empty list) holds nothing back.
-      if (wait.wait) await k.pipeline.releaseAll();
+      if (wait.wait?.barrier) await k.pipeline.releaseWritten({ barrier: wait.wait.barrier });
       return loaded;
     }).finally(() => bar.stop());
     const loaded = `Loaded ${counted(r.inserted, 'order')}`;

@@ -221,6 +221,8 @@ class Waiter {
     const { opts, deps, log } = this;
     const { shutdown } = deps;
     let idle = Math.min(100, opts.pollMs);
+    // The pipeline check said 'again' last time: this claim is the one more before leaving.
+    let again = false;
     for (;;) {
       if (shutdown.stopping || this.stopping) return null;
       // One token for all tries of this claim: a retry after a lost answer finds the
@@ -231,9 +233,10 @@ class Waiter {
       const c = await retrying(() => deps.kitchen.claim(opts.waiter, opts.leaseMs, (at = new Date()), token, tries++ > 0), { what: 'claim', log, shutdown });
       if (c === 'stopped') return null;
       if (c) return c;
-      const p = deps.pipeline ? await retrying(() => deps.pipeline!.idle(opts.wait), { what: 'the release check', log, shutdown }) : 'none';
+      const p = deps.pipeline ? await retrying(() => deps.pipeline!.idle(opts.wait, again), { what: 'the release check', log, shutdown }) : 'none';
       if (p === 'stopped') return null;
-      if (p === 'released') continue;
+      again = p === 'again';
+      if (p === 'released' || p === 'again') continue;
       if (opts.wait || p === 'wait') {
         await shutdown.sleep(idle);
         idle = Math.min(idle * 2, opts.pollMs);

@@ -138,7 +138,7 @@ export class PipelineQueries {
   }
 
   /**
-   * The self-healing sweep (add, load, reset; a waiter's idle polls now and then, see
+   * The self-healing sweep (reset, clean; a waiter's idle polls now and then, see
    * Releaser.idle): every barrier still held (one key per barrier: a walk of {hold: 1})
    * and every order WAITING on ids ({wait: 1}: keys = those orders, in batches of BATCH,
    * each with one find of its ids' states and one release). O(WAITING on ids + barriers)
@@ -149,6 +149,21 @@ export class PipelineQueries {
     let n = 0;
     for (const hold of await this.barriers()) n += await this.releaseBarrier(hold);
     for await (const waiting of this.batches(ON_IDS)) n += await this.releaseFree(waiting);
+    return n;
+  }
+
+  /**
+   * What add, load and POST /api/orders release of what they just wrote (what it waits
+   * for may have finished already, or meanwhile: a finish after the insert sees it on
+   * {after: 1}, one before is seen here): those of `ids` still WAITING on ids (finds by
+   * _id, then their parents' states) and the barrier. O(orders written), not the
+   * sweep's O(WAITING). Returns how many it released.
+   */
+  async releaseWritten(written: { ids?: readonly ObjectId[]; barrier?: ObjectId }): Promise<number> {
+    let n = written.barrier ? await this.releaseBarrier(written.barrier) : 0;
+    const found = await this.byIds<Pick<Order, '_id' | 'after' | 'any' | 'status' | 'wait'>>(written.ids ?? [], { _id: 1, after: 1, any: 1, status: 1, wait: 1 });
+    const onIds = [...found.values()].filter((o) => o.status === 'WAITING' && o.wait);
+    for (let i = 0; i < onIds.length; i += BATCH) n += await this.releaseFree(onIds.slice(i, i + BATCH));
     return n;
   }
 

@@ -5,8 +5,8 @@
 import type { ObjectId } from 'mongodb';
 import type { PipelineQueries } from './queries.js';
 
-/** What a claim that found nothing due is to do: claim again now, wait and claim again, or go on as before. */
-export type Idle = 'released' | 'wait' | 'none';
+/** What a claim that found nothing due is to do: claim again now, claim once more before leaving (see idle), wait and claim again, or go on as before. */
+export type Idle = 'released' | 'again' | 'wait' | 'none';
 
 /** The fault hook of the tests: the waiter dies (SIGKILL) right after recording a finish, before releasing. */
 export const KILL_BEFORE_RELEASE = 'WAITER_TEST_KILL_BEFORE_RELEASE';
@@ -31,15 +31,8 @@ export class Releaser {
   private told = '';
   /** Orders the background releases freed since the last idle(): the claim that found nothing may have missed them. */
   private freed = 0;
-  /**
-   * The last idle() would have let a waiter without --wait exit, and the claim after it
-   * found nothing too: now it may. A check sees the list a moment after the claim did,
-   * so orders released in between (by a release of ours whose count is not in yet, or
-   * another waiter's) are READY with none WAITING, or leave only blocked ones in view:
-   * one more claim first. Two checks that both find nothing to wait on, with a claim
-   * between them, leave nothing to claim: nothing can be released after the first.
-   */
-  private leaving = false;
+  /** Whether this waiter polls with --wait (known from its first idle()): only without it does a finish bring the next "all blocked?" near. */
+  private waits?: boolean;
   private sweptAt = -Infinity;
   private sweepEvery = SWEEP_FIRST_MS;
 
@@ -57,9 +50,8 @@ export class Releaser {
    */
   finished(id: ObjectId): void {
     if (this.env[KILL_BEFORE_RELEASE]) process.kill(process.pid, 'SIGKILL');
-    // It ran an order since: a new check, and the next "all blocked?" within SWEEP_FIRST_MS (this finish may be what blocks them).
-    this.leaving = false;
-    this.sweepEvery = SWEEP_FIRST_MS;
+    // Without --wait, the next "all blocked?" within SWEEP_FIRST_MS: this finish may be what blocks them.
+    if (this.waits === false) this.sweepEvery = SWEEP_FIRST_MS;
     const p = this.releaseAfter(id)
       .catch((err: unknown) => this.log(`waiter: releasing the orders waiting for ${id.toHexString()} failed (the next idle check does it): ${message(err)}`))
       .finally(() => this.pending.delete(p));
@@ -85,13 +77,17 @@ export class Releaser {
    * the full sweep and the "all blocked?" walk only when due (SWEEP_FIRST_MS..SWEEP_MAX_MS),
    * or before a waiter without --wait exits. 'released': claim again at once. Without
    * --wait, 'wait' while WAITING orders remain that READY or RUNNING ones may still
-   * release (said once on stderr); 'none' when none are WAITING, or only ones nothing
-   * can release now (nothing READY or RUNNING, or every WAITING order held back by
-   * failed orders, directly or through other WAITING ones: said once), and the waiter
-   * exits as before; without --wait only on the second such check in a row, with a
-   * claim and a sweep between them (see `leaving`).
+   * release (said once on stderr); when none are WAITING, or only ones nothing can
+   * release now (nothing READY or RUNNING, or every WAITING order held back by failed
+   * orders, directly or through other WAITING ones: said once), 'again' the first time:
+   * the check sees the list a moment after the claim did, and orders released in between
+   * (by a release of ours whose count is not in yet, or another waiter's) are READY with
+   * none WAITING, or leave only blocked ones in view; so the loop claims once more and
+   * passes `again` = true to the next check, which then says 'none' (the waiter exits as
+   * before) if it finds the same: nothing could be released after the first one looked.
    */
-  async idle(wait: boolean): Promise<Idle> {
+  async idle(wait: boolean, again = false): Promise<Idle> {
+    this.waits = wait;
     await Promise.all(this.pending);
     const waiting = await this.q.anyWaiting();
     // Asked here too, so a waiter stops its per-finish releases once a pipeline is through.
@@ -101,25 +97,19 @@ export class Releaser {
     await Promise.all(this.pending);
     const freed = this.freed;
     this.freed = 0;
-    if (!waiting) return freed > 0 ? this.claimAgain() : this.exit(wait);
-    // About to exit (the last check found nothing to wait on): a sweep now, not as of the last one.
-    let swept = this.leaving || this.now() - this.sweptAt >= this.sweepEvery;
-    let healed = swept ? await this.sweep() : await this.q.releaseLowest();
-    // Without --wait and with nothing READY or RUNNING, the waiter is about to exit: a sweep first.
-    if (!swept && healed + freed === 0 && !wait && !(await this.q.anyActive())) {
-      swept = true;
-      healed = await this.sweep();
-    }
-    if (healed > 0) this.log(`waiter: released ${healed} WAITING order(s)`);
-    if (healed + freed > 0) return this.claimAgain();
-    if (wait) return 'none';
+    if (!waiting) return freed > 0 ? 'released' : wait || again ? 'none' : 'again';
+    const due = this.now() - this.sweptAt >= this.sweepEvery;
+    if (wait) return freed + (await this.heal(due)) > 0 ? 'released' : 'none';
+    // Asked before the sweep: an order that finished before this answer has its state in the sweep's reads.
     const active = await this.q.anyActive();
+    // About to exit (nothing READY or RUNNING, or the last check found nothing to wait on): a sweep now.
+    const swept = due || again || !active;
+    if (freed + (await this.heal(swept)) > 0) return 'released';
     if (active && !(swept && (await this.q.blocked()).all)) {
-      this.leaving = false;
       this.tell('waiter: nothing due now; waiting: WAITING orders can still be released by READY or RUNNING ones');
       return 'wait';
     }
-    if (!this.leaving) return this.exit(wait);
+    if (!again) return 'again';
     const s = await this.q.summary();
     this.tell(
       active
@@ -129,16 +119,11 @@ export class Releaser {
     return 'none';
   }
 
-  private claimAgain(): Idle {
-    this.leaving = false;
-    return 'released';
-  }
-
-  /** Nothing to wait on: with --wait, poll on; without, claim once more the first time ('released'), then exit ('none'). */
-  private exit(wait: boolean): Idle {
-    if (wait || this.leaving) return 'none';
-    this.leaving = true;
-    return 'released';
+  /** The full sweep (`full`) or the lowest barrier; says what it released. */
+  private async heal(full: boolean): Promise<number> {
+    const n = full ? await this.sweep() : await this.q.releaseLowest();
+    if (n > 0) this.log(`waiter: released ${n} WAITING order(s)`);
+    return n;
   }
 
   private async sweep(): Promise<number> {

@@ -16,6 +16,19 @@ export interface WaitAsked {
   all?: boolean;
 }
 
+/**
+ * The most ids one order may wait for: WAITER_AFTER holds them all (25 bytes each),
+ * and Linux refuses to start a program with one variable over 128 KiB (E2BIG), so
+ * more could never run; refused at the door (exit 2, a 400). More: a barrier.
+ */
+export const MAX_AFTER = 5_000;
+
+/** The door's words for too many ids; `what` names the option or field. */
+export function tooManyIds(what: string, n: number): string | undefined {
+  if (n <= MAX_AFTER) return undefined;
+  return `${what}: ${n.toLocaleString('en-US')} ids; an order waits for at most ${MAX_AFTER.toLocaleString('en-US')} (WAITER_AFTER must fit in one environment variable): use load --after-all for a whole stage`;
+}
+
 /** Parses `--after`/`--after-any` (ids, comma-separated, repeatable) and `--after-all`; a bad id or a mix is a usage error. */
 export function waitOptions(argv: Record<string, unknown>, allowIds = true): WaitAsked | undefined {
   const ids = (option: string): ObjectId[] | undefined => {
@@ -23,6 +36,8 @@ export function waitOptions(argv: Record<string, unknown>, allowIds = true): Wai
     if (v === undefined) return undefined;
     const words = [v].flat().flatMap((x) => String(x).split(',')).map((s) => s.trim()).filter(Boolean);
     if (words.length === 0) throw new UsageError(`--${option}: give one or more order ids (24 hex digits, comma-separated)`);
+    const many = tooManyIds(`--${option}`, words.length);
+    if (many) throw new UsageError(many);
     return words.map((w) => {
       try {
         return orderId(w);
@@ -59,7 +74,7 @@ export async function waitRows(k: Kitchen, asked: readonly (WaitAsked | undefine
  * otherwise: a UsageError, nothing written; so no cycle can ever be made), the
  * pipeline indexes exist, a barrier is made for --after-all.
  */
-export async function waitInsert(k: Kitchen, asked: WaitAsked | undefined, what = '--after'): Promise<Pick<InsertOptions, 'wait' | 'ids'>> {
+export async function waitInsert(k: Kitchen, asked: WaitAsked | undefined, what = '--after'): Promise<Pick<InsertOptions, 'ids'> & { wait?: WaitFor }> {
   if (!asked) return {};
   if (asked.after) {
     const missing = await k.pipeline.missing(asked.after);

@@ -149,7 +149,7 @@ export function createApp(o: AppOptions): Hono {
       const w = await waitRows(k, after);
       if ('missing' in w) throw new HttpError(400, `after: no order ${w.missing.map((id) => id.toHexString()).join(', ')} in the list; nothing added`);
       const r = await k.insertOrders(rows, { due, priority, ...w });
-      if (w.wait) await k.pipeline.releaseAll();
+      if (w.wait) await k.pipeline.releaseWritten({ ids: r.ids });
       return r;
     });
     wrote();

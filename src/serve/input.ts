@@ -5,7 +5,7 @@ import { duration, moment } from '../values.js';
 import { WaiterError } from '../errors.js';
 import { argvProblem } from '../limits.js';
 import { MAX_PRIORITY, STATES, isState, orderId, type State } from '../order.js';
-import type { WaitAsked } from '../pipeline/wait.js';
+import { tooManyIds, type WaitAsked } from '../pipeline/wait.js';
 
 export class HttpError extends Error {
   constructor(
@@ -97,6 +97,8 @@ function afterOf(item: Record<string, unknown>, where: string): WaitAsked | unde
   if (!key) return undefined;
   const ids = item[key];
   if (!Array.isArray(ids) || ids.length === 0) throw bad(`${where}.${key}: expected a non-empty array of order ids, got ${typeOf(ids)}`);
+  const many = tooManyIds(`${where}.${key}`, ids.length);
+  if (many) throw bad(many);
   return { after: ids.map((id, j) => orderId(typeof id === 'string' ? id : '', `order id for ${where}.${key}[${j}]`)), ...(key === 'afterAny' ? { any: true } : {}) };
 }
 
