@@ -71,10 +71,10 @@ describe('pipelines', () => {
     expect(r.stdout).toContain(`after=[${x},${y}] z`);
   });
 
-  test('a 50-row load, then load --after-all of one row: it runs after all 50 are DONE; chained barriers across 3 loads keep their stages apart', async () => {
+  test('a 200-row load, then load --after-all of one row: it runs after all 200 are DONE; chained barriers across 3 loads keep their stages apart', async () => {
     const dir = await tmp();
     const { writeFile } = await import('node:fs/promises');
-    await writeFile(join(dir, 'map.csv'), Array.from({ length: 50 }, (_, i) => `m${i}`).join('\n') + '\n');
+    await writeFile(join(dir, 'map.csv'), Array.from({ length: 200 }, (_, i) => `m${i}`).join('\n') + '\n');
     await writeFile(join(dir, 'reduce.csv'), 'r\n');
     await writeFile(join(dir, 'final.csv'), 'f1\nf2\n');
     for (const [file, extra] of [['map.csv', []], ['reduce.csv', ['--after-all']], ['final.csv', ['--after-all']]] as const) {
@@ -85,18 +85,19 @@ describe('pipelines', () => {
     const st = await waiter(k, ['status']);
     expect(st.stdout).toMatch(/^WAITING +3 +\(0 on failed orders\)$/m);
     const log = join(dir, 'log');
-    const rs = await Promise.all([0, 1].map(() => waiter(k, logging(log))));
+    // Two waiters of 2 slots each: the reduce step must still wait for every map order.
+    const rs = await Promise.all([0, 1].map(() => waiter(k, ['deliver', '--concurrency', '2', ...logging(log).slice(1)])));
     for (const r of rs) expect(r.exitCode, r.stderr).toBe(0);
     const got = (await lines(log)).map((l) => l.split(' '));
-    expect(got).toHaveLength(53);
-    expect(got.slice(0, 50).every(([arg]) => arg!.startsWith('m'))).toBe(true);
-    expect(got[50]![0]).toBe('r');
-    expect(got.slice(51).map(([arg]) => arg).sort()).toEqual(['f1', 'f2']);
+    expect(got).toHaveLength(203);
+    expect(got.slice(0, 200).every(([arg]) => arg!.startsWith('m'))).toBe(true);
+    expect(got[200]![0]).toBe('r');
+    expect(got.slice(201).map(([arg]) => arg).sort()).toEqual(['f1', 'f2']);
     // The barrier's id, as documented: WAITER_AFTER_ALL, WAITER_AFTER empty.
     const reduce = await orders().findOne({ arguments: ['r'] });
-    expect(got[50]).toEqual(['r', '', reduce!.barrier.toHexString()]);
-    expect(got[51]![2]).not.toBe(got[50]![2]);
-  });
+    expect(got[200]).toEqual(['r', '', reduce!.barrier.toHexString()]);
+    expect(got[201]![2]).not.toBe(got[200]![2]);
+  }, 120_000); // 203 orders through the FerretDB test server, which runs one command at a time: ~22 s on a quiet machine
 
   test('a dependency ending ERROR keeps its dependants WAITING, says so in status, show and deliver; reset and a success release them', async () => {
     const dir = await tmp();
