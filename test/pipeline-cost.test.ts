@@ -7,7 +7,7 @@ import { ObjectId } from 'mongodb';
 import { describe, expect, test } from 'vitest';
 import { CLAIM_SORT, claimFilter } from '../src/kitchen.js';
 import type { Order } from '../src/order.js';
-import { ON_IDS, STATUS_INDEX, barrierAfter, unfinishedBelow } from '../src/pipeline/queries.js';
+import { ON_IDS, STATUS_INDEX, barrierAfter, heldBetween, unfinishedBelow } from '../src/pipeline/queries.js';
 import { explainCounts } from './support/gates.js';
 import { useExplainKitchen } from './support/explain.js';
 
@@ -52,6 +52,11 @@ describe('pipeline cost (explain)', () => {
     const onIds = stats(await typed.find(ON_IDS, { projection: { _id: 1, after: 1, any: 1 } }).explain('executionStats'));
     expect(onIds.totalKeysExamined).toBeLessThanOrEqual(10);
     expect(onIds.totalDocsExamined).toBeLessThanOrEqual(10);
+    // "All blocked?" asks, for a barrier above this one, whether one of this one's 9,995 orders lies between: one key.
+    const upper = new ObjectId();
+    const between = stats(await typed.find(heldBetween(barrier, upper), { projection: { _id: 1 } }).hint(STATUS_INDEX).limit(1).explain('executionStats'));
+    expect(between.totalKeysExamined).toBeLessThanOrEqual(2);
+    expect(between.totalDocsExamined).toBeLessThanOrEqual(1);
     // And the check itself releases nothing here (the RUNNING order holds both kinds back).
     expect(await kitchen.pipeline.releaseAll()).toBe(0);
   });

@@ -48,6 +48,10 @@ export function barrierAfter(last?: ObjectId): Filter<Order> {
   return { hold: last ? { $gt: last } : { $gte: MIN_ID } };
 }
 export const STATUS_INDEX = STATUS_ID;
+/** blocked(): is a WAITING order of barrier `lower` below barrier `hold` (it holds `hold` back)? On {status, _id}, limit 1: `lower`'s orders come first. */
+export function heldBetween(lower: ObjectId, hold: ObjectId): Filter<Order> {
+  return { status: 'WAITING', _id: { $gt: lower, $lt: hold }, hold: lower };
+}
 
 /** Whether an order holds another back: unfinished (ERROR counts unless --after-any). */
 export function blocks(status: State | undefined, any: boolean): boolean {
@@ -309,7 +313,7 @@ export class PipelineQueries {
           const pair = `${lower.toHexString()}<${x}`;
           if (held || lower.toHexString() >= x || !out.barriers.has(lower.toHexString()) || tried.has(pair)) continue;
           tried.add(pair);
-          held = (await this.orders.find({ status: 'WAITING', _id: { $gt: lower, $lt: hold }, hold: lower }, { projection: { _id: 1 } }).hint(STATUS_ID).limit(1).next()) !== null;
+          held = (await this.orders.find(heldBetween(lower, hold), { projection: { _id: 1 } }).hint(STATUS_ID).limit(1).next()) !== null;
         }
         if (held) {
           out.barriers.add(x);
