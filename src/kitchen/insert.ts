@@ -1,0 +1,193 @@
+// Writing new orders (load, add, POST /api/orders): Kitchen.insertOrders delegates here.
+// Plain loads are one ordered insertMany per batch; --unique keeps repeats out with the
+// fewest duplicate-key errors (some servers pay dearly for each).
+import { MongoBulkWriteError, ObjectId, type Collection } from 'mongodb';
+import { uniqueKey, type Order } from '../order.js';
+import { idAbove, waitingFields, type WaitFor } from '../pipeline/queries.js';
+import type { KeySnapshot } from './unique.js';
+
+/** The server's duplicate key error (FerretDB v1 returns it for inserts too). */
+const DUPLICATE_KEY = 11000;
+
+/** How a batch of orders went in: new ones, and ones whose key was already in the list (--unique). */
+export interface Inserted {
+  inserted: number;
+  existing: number;
+}
+
+export interface InsertOptions {
+  /** saveColumns()'s id: the orders' arguments are named. */
+  columns?: string;
+  /** Skip rows whose uniqueKey() is already in the list (or earlier in the batch). */
+  unique?: boolean;
+  /** With unique, one per load: where keys cannot be looked up by index, the list's keys read once (src/kitchen/unique.ts). */
+  keys?: KeySnapshot;
+  /**
+   * When the orders may first be taken; default now. One time for all (a load passes
+   * one for all its batches, so its orders are claimed in file order), or one per row
+   * (POST /api/orders: each order its own "at").
+   */
+  due?: Date | readonly Date[];
+  /** Claimed before orders of lower priority (default 0): one for all, or one per row (the API). */
+  priority?: number | readonly number[];
+  /** The orders are WAITING for these (src/pipeline/): no `due` until released. One for all, or one per row (the API). */
+  wait?: WaitFor | readonly (WaitFor | undefined)[];
+  /** Makes the orders' _ids (a barrier's, when another box's clock is ahead); default new ObjectId(). */
+  ids?: () => ObjectId;
+}
+
+export class OrderInserter {
+  private uniqueIndexed = false;
+
+  constructor(
+    private readonly orders: Collection<Order>,
+    private readonly ensureIndexes: () => Promise<void>,
+  ) {}
+
+  /**
+   * Insert a batch of READY orders, due `opts.due`; _ids are made here, in row order.
+   * The caller validates the whole batch first. Without `unique`: ONE ordered
+   * insertMany (a plain load costs exactly that per batch). Optionally names their
+   * arguments (`columns`) and, with `unique`, keys by uniqueKey(list, arguments) under
+   * the unique index {key: 1}: rows repeated within the batch are dropped (the first
+   * stays), then ONE find of the batch's keys on {key: 1} says which are already in the
+   * list, and one ordered insertMany writes only the others. Duplicate-key errors thus
+   * happen only when a concurrent load wrote the same rows between the two (some
+   * servers make each of them a costly server-side exception: a repeated load must not
+   * rely on them); the index stays the guard: then what was written is read back by
+   * _id, keys now there count as existing, and the rest is tried again.
+   * On a server that says it cannot answer the key lookup from an index (keyLookup():
+   * FerretDB v1 pushes down no filter but _id, so it would scan the list per batch)
+   * the lookup is skipped: one unordered insertMany, its duplicate-key errors counted;
+   * a load passes `keys`, which reads the list's keys once after a batch met duplicates
+   * (when the list is not much bigger than what is left to load), and later batches
+   * send only rows whose key was not there.
+   * Returns the counts (of what was written) and the ids written, in row order.
+   */
+  async insertOrders(rows: string[][], opts: InsertOptions = {}): Promise<Inserted & { ids: ObjectId[] }> {
+    if (rows.length === 0) return { inserted: 0, existing: 0, ids: [] };
+    await this.ensureIndexes();
+    if (opts.unique) await this.ensureUniqueIndex();
+    const now = new Date();
+    const docs = rows.map((args, i) => this.newOrder(args, opts, now, i));
+    if (!opts.unique) {
+      await this.orders.insertMany(docs, { ordered: true });
+      return { inserted: docs.length, existing: 0, ids: docs.map((d) => d._id) };
+    }
+    const seen = new Set<string>();
+    let pending = docs.filter((d) => !seen.has(d.key!) && seen.add(d.key!));
+    const written = new Set<ObjectId>();
+    if (!(await this.keyLookup())) {
+      const known = opts.keys?.keys;
+      if (known) pending = pending.filter((d) => !known.has(d.key!));
+      const refused = new Set(await this.insertUnordered(pending));
+      for (const [i, d] of pending.entries()) if (!refused.has(i)) written.add(d._id);
+      pending = [];
+      await opts.keys?.afterBatch(this.orders, rows.length, refused.size);
+    }
+    while (pending.length > 0) {
+      const there = await this.keysPresent(pending.map((d) => d.key!));
+      pending = pending.filter((d) => !there.has(d.key!));
+      if (pending.length === 0) break;
+      const refused = await this.insertRefusingDuplicates(pending);
+      if (!refused) {
+        for (const d of pending) written.add(d._id);
+        break;
+      }
+      // Lost a race with another load: what made it in is read back, not inferred.
+      const ids = await this.orders.find({ _id: { $in: pending.map((d) => d._id) } }, { projection: { _id: 1 } }).toArray();
+      const hex = new Set(ids.map((d) => d._id.toHexString()));
+      const left = pending.filter((d) => !hex.has(d._id.toHexString()));
+      for (const d of pending) if (hex.has(d._id.toHexString())) written.add(d._id);
+      if (left.length === pending.length && (await this.keysPresent(left.map((d) => d.key!))).size === 0) throw refused;
+      pending = left;
+    }
+    const ids = docs.filter((d) => written.has(d._id)).map((d) => d._id);
+    return { inserted: ids.length, existing: docs.length - ids.length, ids };
+  }
+
+  private keyLookupAnswer?: Promise<boolean>;
+
+  /**
+   * Whether the server answers a find on `key` from an index: asked once per process
+   * with an explain of that find. Only a server that reports it would not push the
+   * filter down (FerretDB v1: `filterPushdown: false`) answers no; MongoDB and
+   * FerretDB 2.x use {key: 1}. An explain that fails leaves the lookup on.
+   */
+  private keyLookup(): Promise<boolean> {
+    this.keyLookupAnswer ??= this.orders
+      .find({ key: { $in: [''] } }, { projection: { _id: 0, key: 1 } })
+      .explain()
+      .then((e) => (e as { filterPushdown?: unknown }).filterPushdown !== false, () => true);
+    return this.keyLookupAnswer;
+  }
+
+  /** Which of these --unique keys are in the list: one find on the unique index {key: 1}, only the key returned. */
+  private async keysPresent(keys: string[]): Promise<Set<string>> {
+    if (keys.length === 0) return new Set();
+    const found = await this.orders.find({ key: { $in: keys } }, { projection: { _id: 0, key: 1 } }).toArray();
+    return new Set(found.map((d) => d.key!));
+  }
+
+  /** One ordered insertMany; the error when some document was refused as a duplicate key (nothing else), any other error thrown. */
+  private async insertRefusingDuplicates(docs: Order[]): Promise<MongoBulkWriteError | undefined> {
+    try {
+      await this.orders.insertMany(docs, { ordered: true });
+      return undefined;
+    } catch (err) {
+      return duplicatesOnly(err);
+    }
+  }
+
+  /**
+   * One unordered insertMany: every document is tried, each refused one is reported
+   * once with its index (an ordered insert is not enough here: FerretDB v1 goes on
+   * past the first failure, in batches of 100, and reports one error per batch).
+   * Returns the indexes refused as duplicate keys; any other error thrown.
+   */
+  private async insertUnordered(docs: Order[]): Promise<number[]> {
+    if (docs.length === 0) return [];
+    try {
+      await this.orders.insertMany(docs, { ordered: false });
+      return [];
+    } catch (err) {
+      return [duplicatesOnly(err).writeErrors].flat().map((e) => e.index);
+    }
+  }
+
+  /**
+   * The unique index behind --unique: {key: 1}, sparse, so that orders loaded without
+   * --unique (no key) do not collide. Created only by unique loads: other loads and
+   * claims never pay for it. Idempotent; once per process.
+   */
+  async ensureUniqueIndex(): Promise<void> {
+    if (this.uniqueIndexed) return;
+    await this.orders.createIndex({ key: 1 }, { unique: true, sparse: true });
+    this.uniqueIndexed = true;
+  }
+
+  /** Row `i` of a batch as a new READY order document for insertOrders(); _ids made here, in order. */
+  private newOrder(args: string[], opts: InsertOptions, now: Date, i: number): Order {
+    const due = opts.due === undefined ? now : opts.due instanceof Date ? opts.due : (opts.due[i] ?? now);
+    const priority = (typeof opts.priority === 'number' ? opts.priority : opts.priority?.[i]) ?? 0;
+    const wait = Array.isArray(opts.wait) ? (opts.wait as (WaitFor | undefined)[])[i] : (opts.wait as WaitFor | undefined);
+    const fresh = opts.ids ? opts.ids() : new ObjectId();
+    const o = { _id: wait?.after?.length ? idAbove(wait.after, fresh) : fresh, status: 'READY', arguments: args, attempts: 0, due, prio: priority } as Order;
+    if (wait) {
+      delete o.due;
+      Object.assign(o, waitingFields(wait, due, now));
+    }
+    if (priority !== 0) o.priority = priority;
+    if (opts.columns) o.columns = opts.columns;
+    if (opts.unique) o.key = uniqueKey(this.orders.collectionName, args);
+    return o;
+  }
+}
+
+/** A bulk write error whose every failure is a duplicate key; anything else rethrown. */
+function duplicatesOnly(err: unknown): MongoBulkWriteError {
+  if (!(err instanceof MongoBulkWriteError)) throw err;
+  const errors = [err.writeErrors].flat();
+  if (errors.length === 0 || errors.some((e) => e.code !== DUPLICATE_KEY)) throw err;
+  return err;
+}
