@@ -13,6 +13,18 @@ import { useDb } from './support/kitchen.js';
 
 const k = useDb();
 
+/** The kitchen's pipeline queries, with `before` run ahead of each call of one of them: the test's interleaving. */
+function before(q: PipelineQueries, name: keyof PipelineQueries, fn: () => unknown): PipelineQueries {
+  return new Proxy(q, {
+    get(target, key, receiver) {
+      const v = Reflect.get(target, key, receiver);
+      if (typeof v !== 'function') return v;
+      const bound = (v as (...a: unknown[]) => unknown).bind(target);
+      return key === name ? async (...a: unknown[]) => (await fn(), bound(...a)) : bound;
+    },
+  });
+}
+
 async function open(): Promise<Kitchen> {
   const kitchen = await Kitchen.open({ uri: k.uri, db: k.name, list: 'orders' });
   await kitchen.ensureIndexes();
@@ -32,13 +44,7 @@ test('a --wait waiter polling beside orders held by a failed one sweeps on its f
       { _id: parent, status: 'DONE', arguments: ['P'], attempts: 1 },
     ] as Order[]);
     let sweeps = 0;
-    const q = new Proxy(kitchen.pipeline, {
-      get(target, name, receiver) {
-        if (name === 'releaseAll') return () => (sweeps++, target.releaseAll());
-        const v = Reflect.get(target, name, receiver);
-        return typeof v === 'function' ? v.bind(target) : v;
-      },
-    });
+    const q = before(kitchen.pipeline, 'releaseAll', () => sweeps++);
     let t = 1_000_000;
     const releaser = new Releaser(q, () => undefined, {}, () => t);
     for (let i = 0; i < 5; i++) expect(await releaser.idle(true)).toBe('none');
@@ -103,19 +109,11 @@ test('a waiter without --wait whose check sees only blocked orders, just as anot
       { _id: w, status: 'WAITING', arguments: ['W'], attempts: 0, after: [r], wait: 1 },
     ] as Order[]);
     let raced = false;
-    const q = new Proxy(kitchen.pipeline, {
-      get(target, name, receiver) {
-        if (name === 'blocked')
-          return async () => {
-            if (raced) return target.blocked();
-            raced = true;
-            await col.updateOne({ _id: r }, { $set: { status: 'DONE' }, $unset: { due: '', expires: '' } });
-            await col.updateOne({ _id: w }, { $set: { status: 'READY', due: new Date() }, $unset: { wait: '' } });
-            return target.blocked();
-          };
-        const v = Reflect.get(target, name, receiver);
-        return typeof v === 'function' ? v.bind(target) : v;
-      },
+    const q = before(kitchen.pipeline, 'blocked', async () => {
+      if (raced) return;
+      raced = true;
+      await col.updateOne({ _id: r }, { $set: { status: 'DONE' }, $unset: { due: '', expires: '' } });
+      await col.updateOne({ _id: w }, { $set: { status: 'READY', due: new Date() }, $unset: { wait: '' } });
     });
     const releaser = new Releaser(q, () => undefined, {}, () => 1_000_000);
     expect(await releaser.idle(false)).toBe('again'); // claim once more: W is READY
@@ -140,20 +138,11 @@ test('a release of ours that lands while the check asks "anything WAITING?" (its
     ] as Order[]);
     let releaser: Releaser | undefined;
     let raced = false;
-    const q = new Proxy(kitchen.pipeline, {
-      get(target, name, receiver) {
-        if (name === 'anyWaiting')
-          return async () => {
-            if (!raced) {
-              raced = true;
-              releaser!.finished(y); // y's record ends now: its release of z starts, and lands first
-              while ((await col.findOne({ _id: z }))?.status === 'WAITING') await new Promise((r) => setTimeout(r, 5));
-            }
-            return target.anyWaiting();
-          };
-        const v = Reflect.get(target, name, receiver);
-        return typeof v === 'function' ? v.bind(target) : v;
-      },
+    const q = before(kitchen.pipeline, 'anyWaiting', async () => {
+      if (raced) return;
+      raced = true;
+      releaser!.finished(y); // y's record ends now: its release of z starts, and lands first
+      while ((await col.findOne({ _id: z }))?.status === 'WAITING') await new Promise((r) => setTimeout(r, 5));
     });
     releaser = new Releaser(q, () => undefined, {}, () => 1_000_000);
     // The per-finish release asks "anything WAITING?" first too: seen once, so it releases at once.
@@ -222,17 +211,7 @@ test('a check that sees WAITING orders and nothing READY or RUNNING, just as ano
       { _id: y, status: 'RUNNING', arguments: ['y'], attempts: 1, due: later, expires: later },
       { _id: z, status: 'WAITING', arguments: ['z'], attempts: 0, after: [y], wait: 1 },
     ] as Order[]);
-    const q = new Proxy(kitchen.pipeline, {
-      get(target, name, receiver) {
-        if (name === 'anyActive')
-          return async () => {
-            await col.updateOne({ _id: y }, { $set: { status: 'DONE' }, $unset: { due: '', expires: '' } });
-            return target.anyActive();
-          };
-        const v = Reflect.get(target, name, receiver);
-        return typeof v === 'function' ? v.bind(target) : v;
-      },
-    });
+    const q = before(kitchen.pipeline, 'anyActive', () => col.updateOne({ _id: y }, { $set: { status: 'DONE' }, $unset: { due: '', expires: '' } }));
     const releaser = new Releaser(q, () => undefined, {}, () => 1_000_000);
     expect(await releaser.idle(false)).toBe('released');
     expect(await col.findOne({ _id: z })).toMatchObject({ status: 'READY' });
