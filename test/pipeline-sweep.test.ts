@@ -219,3 +219,48 @@ test('a check that sees WAITING orders and nothing READY or RUNNING, just as ano
     await kitchen.close();
   }
 });
+
+test('a --wait waiter whose last check saw nothing WAITING sweeps as soon as WAITING orders appear, however far its back-off has grown (a parent\'s finish may have skipped their release)', async () => {
+  const kitchen = await open();
+  try {
+    const col = kitchen.orders;
+    const failed = new ObjectId();
+    await col.insertMany([
+      { _id: failed, status: 'ERROR', arguments: ['A'], attempts: 1 },
+      { _id: new ObjectId(), status: 'WAITING', arguments: ['B'], attempts: 0, after: [failed], wait: 1 },
+    ] as Order[]);
+    let t = 1_000_000;
+    const releaser = new Releaser(kitchen.pipeline, () => undefined, {}, () => t);
+    for (let s = 0; s < 12; s++, t += SWEEP_FIRST_MS) expect(await releaser.idle(true)).toBe('none'); // back-off: 8 s by now
+    await col.deleteMany({});
+    expect(await releaser.idle(true)).toBe('none'); // nothing WAITING
+    const parent = new ObjectId();
+    const child = new ObjectId();
+    await col.insertMany([
+      { _id: parent, status: 'DONE', arguments: ['P'], attempts: 1 },
+      { _id: child, status: 'WAITING', arguments: ['C'], attempts: 0, after: [parent], wait: 1 },
+    ] as Order[]);
+    t += 1;
+    expect(await releaser.idle(true)).toBe('released');
+    expect(await col.findOne({ _id: child })).toMatchObject({ status: 'READY' });
+  } finally {
+    await kitchen.close();
+  }
+});
+
+test('the last check before leaving: another waiter\'s release landing between "anything active?" and the sweep keeps the waiter on', async () => {
+  const kitchen = await open();
+  try {
+    const col = kitchen.orders;
+    const [y, z] = [new ObjectId(), new ObjectId()];
+    await col.insertMany([
+      { _id: y, status: 'DONE', arguments: ['y'], attempts: 1 },
+      { _id: z, status: 'WAITING', arguments: ['z'], attempts: 0, after: [y], wait: 1 },
+    ] as Order[]);
+    const q = before(kitchen.pipeline, 'releaseAll', () => col.updateOne({ _id: z }, { $set: { status: 'READY', due: new Date() }, $unset: { wait: '' } }));
+    const releaser = new Releaser(q, () => undefined, {}, () => 1_000_000);
+    expect(await releaser.idle(false, true)).toBe('wait');
+  } finally {
+    await kitchen.close();
+  }
+});

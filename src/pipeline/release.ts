@@ -90,6 +90,8 @@ export class Releaser {
     this.waits = wait;
     await Promise.all(this.pending);
     const waiting = await this.q.anyWaiting();
+    // WAITING orders new since the last check: their parents' finishes may have skipped their release (see releaseAfter).
+    const appeared = waiting && !this.seen;
     // Asked here too, so a waiter stops its per-finish releases once a pipeline is through.
     this.seen = waiting;
     this.askedAt = Date.now();
@@ -98,7 +100,7 @@ export class Releaser {
     const freed = this.freed;
     this.freed = 0;
     if (!waiting) return freed > 0 ? 'released' : wait || again ? 'none' : 'again';
-    const due = this.now() - this.sweptAt >= this.sweepEvery;
+    const due = appeared || this.now() - this.sweptAt >= this.sweepEvery;
     if (wait) return freed + (await this.heal(due)) > 0 ? 'released' : 'none';
     // Asked before the sweep: an order that finished before this answer has its state in the sweep's reads.
     const active = await this.q.anyActive();
@@ -110,6 +112,8 @@ export class Releaser {
       return 'wait';
     }
     if (!again) return 'again';
+    // Another waiter's release may have landed between "anything active?" and the sweep's reads: what it freed is READY.
+    if (!active && (await this.q.anyActive())) return 'wait';
     const s = await this.q.summary();
     this.tell(
       active
