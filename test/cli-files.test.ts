@@ -275,7 +275,7 @@ describe('the upload (FileStore, collect): what is stored is what was read', () 
         return real.upload(meta, content);
       },
     };
-    await collect(store, order, 1, dir, { globs: ['*.txt'], maxBytes: 1000, on: 'done' }, () => undefined);
+    await collect(store, order, 1, dir, { globs: ['*.txt'], maxBytes: 1000, on: 'done', timeoutMs: 60_000 }, () => undefined);
     const [f] = await real.of([order]);
     const stored = await buffer(real.open(f!));
     // Read once, up to the 7 bytes counted against --collect-max; hashed as stored.

@@ -52,6 +52,7 @@ export const flags: Record<string, Options> = {
   collect: { type: 'string', array: true, describe: "With --workdir: after an attempt, store the files of the order's folder matching these globs in the kitchen (waiter gather fetches them), e.g. 'out/*.csv'" },
   'collect-max': { type: 'string', describe: 'With --collect: at most this much per attempt; more fails the attempt, nothing stored (default 100MiB)' },
   'collect-on': { type: 'string', choices: ['done', 'always'], describe: 'With --collect: after a DONE attempt only (done, the default), or after failed runs too (always)' },
+  'collect-timeout': { type: 'string', describe: "With --collect: storing one attempt's files must end within this, or the attempt fails and nothing is kept (default 10m)" },
   'dry-run': { type: 'string', describe: 'Print the argv of the next N orders a claim would take (NDJSON), claiming nothing' },
 };
 

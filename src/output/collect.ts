@@ -22,10 +22,14 @@ import { UsageError } from '../errors.js';
 import { retrying } from '../deliver/retry.js';
 import type { FileStore } from './files.js';
 import { sizeText } from './size.js';
+import { until } from './until.js';
 import { counted } from '../words.js';
+import { span } from '../fleet.js';
 
 /** Default --collect-max per attempt (README "Result files"). */
 export const DEFAULT_COLLECT_MAX = 100 * 1024 * 1024;
+/** Default --collect-timeout: 100 MiB at ~170 KiB/s. A box whose uploads hang must not hold its order (the lease is kept meanwhile) for ever. */
+export const DEFAULT_COLLECT_TIMEOUT_MS = 10 * 60_000;
 /** The walk gives up past this many directory entries or this depth (a folder of millions is a mistake, not results). */
 export const MAX_ENTRIES = 100_000;
 export const MAX_DEPTH = 32;
@@ -36,6 +40,8 @@ export interface CollectOptions {
   globs: string[];
   maxBytes: number;
   on: CollectOn;
+  /** --collect-timeout: storing one attempt's files ends within this, outages included. */
+  timeoutMs: number;
 }
 
 /** Checks the globs at the door: relative, not leaving the folder. */
@@ -158,16 +164,23 @@ export async function collect(store: Pick<FileStore, 'upload' | 'removeFor'>, or
   if (bytes > o.maxBytes) {
     throw new Error(`--collect-max ${sizeText(o.maxBytes)}: ${counted(found.length, 'matching file')} of ${sizeText(bytes)} in all; none collected`);
   }
+  const signal = AbortSignal.timeout(o.timeoutMs);
   const store1 = async () => {
-    await store.removeFor([order], attempt);
+    await until(store.removeFor([order], attempt), signal);
     for (const f of found) {
+      signal.throwIfAborted();
       const { fh } = await openPlain(f.full);
       let content = Readable.from([]);
       if (f.size > 0) content = fh.createReadStream({ start: 0, end: f.size - 1 });
       else await fh.close();
-      await store.upload({ order, attempt, path: f.path }, content);
+      await store.upload({ order, attempt, path: f.path }, content, signal);
     }
   };
-  await retrying(store1, { what: `storing the files of ${order.toHexString()}`, log, limitMs: 60_000 });
+  try {
+    await retrying(store1, { what: `storing the files of ${order.toHexString()}`, log, limitMs: Math.min(60_000, o.timeoutMs) });
+  } catch (err) {
+    if (signal.aborted) throw new Error(`--collect-timeout ${span(o.timeoutMs)}: storing ${counted(found.length, 'file')} of ${sizeText(bytes)} took longer; none kept`);
+    throw err;
+  }
   return { files: found.length, bytes };
 }

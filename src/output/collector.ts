@@ -2,9 +2,11 @@
 // (deps.collect) around collect.ts.
 import type { Claimed } from '../kitchen.js';
 import { UsageError } from '../errors.js';
-import { checkGlobs, collect, DEFAULT_COLLECT_MAX, type CollectOn, type CollectOptions } from './collect.js';
+import { checkGlobs, collect, DEFAULT_COLLECT_MAX, DEFAULT_COLLECT_TIMEOUT_MS, type CollectOn, type CollectOptions } from './collect.js';
+import { duration } from '../values.js';
 import type { FileStore } from './files.js';
 import { size, sizeText } from './size.js';
+import { until } from './until.js';
 
 export type { CollectOptions } from './collect.js';
 
@@ -12,13 +14,14 @@ export type { CollectOptions } from './collect.js';
 export function collectOptions(argv: Record<string, unknown>, workdir: boolean): CollectOptions | undefined {
   const globs = argv.collect === undefined ? [] : [argv.collect].flat().map(String);
   if (globs.length === 0) {
-    for (const o of ['collect-max', 'collect-on']) if (argv[o] !== undefined) throw new UsageError(`--${o} goes with --collect`);
+    for (const o of ['collect-max', 'collect-on', 'collect-timeout']) if (argv[o] !== undefined) throw new UsageError(`--${o} goes with --collect`);
     return undefined;
   }
   if (!workdir) throw new UsageError("--collect needs --workdir (the files are collected from the order's folder)");
   const maxBytes = argv['collect-max'] === undefined ? DEFAULT_COLLECT_MAX : size('collect-max', argv['collect-max']);
   if (maxBytes === 0) throw new UsageError('--collect-max: 0 would collect nothing (drop --collect instead)');
-  return { globs: checkGlobs(globs), maxBytes, on: (argv['collect-on'] as CollectOn | undefined) ?? 'done' };
+  const timeoutMs = argv['collect-timeout'] === undefined ? DEFAULT_COLLECT_TIMEOUT_MS : duration('collect-timeout', argv['collect-timeout']);
+  return { globs: checkGlobs(globs), maxBytes, on: (argv['collect-on'] as CollectOn | undefined) ?? 'done', timeoutMs };
 }
 
 /** The loop's hook: collects after a DONE attempt (and after a failed run with --collect-on always); the error that fails the attempt, if any. */
@@ -32,11 +35,11 @@ export function collector(store: FileStore, o: CollectOptions, log: (line: strin
       return undefined;
     } catch (err) {
       const line = (err as Error).message.split('\n')[0] ?? 'failed';
-      // Not half an attempt's files: what was stored of it goes (best effort).
-      await store.removeFor([c.id], c.attempt).catch(() => undefined);
+      // Not half an attempt's files: what was stored of it goes (best effort; not waited on past a minute: the kitchen may be what hangs).
+      await until(store.removeFor([c.id], c.attempt), AbortSignal.timeout(60_000)).catch(() => undefined);
       log(`waiter: the files of ${id} were not collected: ${line}`);
       // After a failed run its own error stands; after a DONE run this is the attempt's error.
-      return ok ? line.startsWith('--collect-max') ? line : `collecting files: ${line}` : undefined;
+      return ok ? line.startsWith('--collect-') ? line : `collecting files: ${line}` : undefined;
     }
   };
 }

@@ -15,6 +15,7 @@
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { GridFSBucket, type Collection, type Db, type GridFSFile, type ObjectId } from 'mongodb';
+import { until } from './until.js';
 import { usageOf } from './usage.js';
 
 export interface FileMeta {
@@ -64,9 +65,11 @@ export class FileStore {
    * stored goes: before the end, abort() deletes the chunks; after it, this file's chunks
    * and document are deleted. Best effort: with the kitchen gone as well, the document
    * (if any) stays for removeFor, orphan chunks for a whole clean.
+   * Once `signal` aborts (--collect-timeout) it stops waiting: the content is destroyed,
+   * the upload aborted without waiting on a kitchen that may not answer, the reason thrown.
    */
-  async upload(meta: Omit<FileMeta, 'sha256'>, content: Readable): Promise<{ id: ObjectId; sha256: string }> {
-    await this.ensureIndex().catch((err: unknown) => {
+  async upload(meta: Omit<FileMeta, 'sha256'>, content: Readable, signal?: AbortSignal): Promise<{ id: ObjectId; sha256: string }> {
+    await until(this.ensureIndex(), signal).catch((err: unknown) => {
       content.destroy();
       throw err;
     });
@@ -75,9 +78,12 @@ export class FileStore {
     let failed: Error | undefined;
     up.on('error', (err) => (failed ??= err));
     const step = (done: (cb: (err?: Error | null) => void) => void) =>
-      new Promise<void>((resolve, reject) => done((err) => (err || failed ? reject(err ?? failed) : resolve())));
+      until(new Promise<void>((resolve, reject) => done((err) => (err || failed ? reject(err ?? failed) : resolve()))), signal);
     const hash = createHash('sha256');
     let ended = false;
+    // A read that hangs (a stuck network file system) ends too.
+    const stop = () => content.destroy(signal?.reason as Error);
+    signal?.addEventListener('abort', stop, { once: true });
     try {
       for await (const b of content) {
         const buf = b as Buffer;
@@ -95,12 +101,18 @@ export class FileStore {
       return { id, sha256 };
     } catch (err) {
       content.destroy();
-      if (!ended) await up.abort().catch(() => undefined);
-      else {
-        await this.chunks.deleteMany({ files_id: id }).catch(() => undefined);
-        await this.docs.deleteOne({ _id: id }).catch(() => undefined);
-      }
-      throw err;
+      const undo = async () => {
+        if (!ended) await up.abort();
+        else {
+          await this.chunks.deleteMany({ files_id: id });
+          await this.docs.deleteOne({ _id: id });
+        }
+      };
+      const undone = undo().catch(() => undefined);
+      if (!signal?.aborted) await undone;
+      throw signal?.aborted ? (signal.reason as Error) : err;
+    } finally {
+      signal?.removeEventListener('abort', stop);
     }
   }
 
