@@ -1,9 +1,10 @@
 // deliver --collect-timeout: storing an attempt's files ends within it, whatever hangs
 // (a kitchen that stops answering, a read that never ends), since the order's lease is
 // kept meanwhile: a box whose uploads hang must not hold its order for ever.
+import { execFileSync, spawn } from 'node:child_process';
+import { createReadStream, type ReadStream } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
 import { ObjectId } from 'mongodb';
 import { expect, test } from 'vitest';
 import type { Claimed } from '../src/kitchen.js';
@@ -17,32 +18,37 @@ const k = useDb();
 const chunks = () => k.db.collection('orders.results.chunks');
 const files = () => k.db.collection('orders.results.files');
 
-test('an upload that hangs after its first chunk: the attempt fails with --collect-timeout within it, the source is destroyed, nothing is kept', async () => {
+test('an upload whose file read hangs after its first chunk (a FIFO kept open: a stuck network file system): the attempt fails with --collect-timeout at the deadline, nothing is kept', async () => {
   const dir = await tempDir('hang');
   await writeFile(join(dir, 'out.bin'), Buffer.alloc(300_000, 1));
-  const real = new FileStore(k.db, 'orders');
-  let source: Readable | undefined;
-  // The file's read stalls after 256 KiB (a stuck network file system): one chunk stored, then nothing.
-  const store: Pick<FileStore, 'upload' | 'removeFor'> = {
-    removeFor: (orders, attempt) => real.removeFor(orders, attempt),
-    upload: (meta, content, signal) => {
-      content.destroy();
-      source = new Readable({ read() {} });
-      source.push(Buffer.alloc(300 * 1024, 2));
-      return real.upload(meta, source, signal);
-    },
-  };
-  const lines: string[] = [];
-  const hook = collector(store as FileStore, { globs: ['*.bin'], maxBytes: 1 << 20, on: 'done', timeoutMs: 1_500 }, (l) => lines.push(l));
-  const order = new ObjectId();
-  const began = Date.now();
-  const error = await hook({ id: order, attempt: 1 } as Claimed, dir, true);
-  expect(error).toBe('--collect-timeout 1.5s: storing 1 file of 293 KiB took longer; none kept');
-  // It stopped waiting at the deadline, not after the test's 60 s.
-  expect(Date.now() - began).toBeLessThan(30_000);
-  expect(source?.destroyed).toBe(true);
-  expect(lines.join('\n')).toContain(`the files of ${order.toHexString()} were not collected: --collect-timeout 1.5s`);
-  await until(async () => (await chunks().countDocuments()) + (await files().countDocuments()) === 0, 20_000, 'the stored chunk removed');
+  const fifo = join(dir, 'pipe');
+  execFileSync('mkfifo', [fifo]);
+  // 300 KiB, then the pipe stays open with nothing more: the next read() blocks in the kernel.
+  const writer = spawn('sh', ['-c', `exec 3>'${fifo}'; head -c 307200 /dev/zero >&3; sleep 120`], { stdio: 'ignore' });
+  try {
+    const real = new FileStore(k.db, 'orders');
+    let source: ReadStream | undefined;
+    const store: Pick<FileStore, 'upload' | 'removeFor'> = {
+      removeFor: (orders, attempt) => real.removeFor(orders, attempt),
+      upload: (meta, content, signal) => {
+        content.destroy();
+        source = createReadStream(fifo);
+        return real.upload(meta, source, signal);
+      },
+    };
+    const lines: string[] = [];
+    const hook = collector(store as FileStore, { globs: ['*.bin'], maxBytes: 1 << 20, on: 'done', timeoutMs: 3_000 }, (l) => lines.push(l));
+    const order = new ObjectId();
+    const stored = until(async () => (await chunks().countDocuments()) >= 1, 20_000, 'a chunk stored before the deadline');
+    const error = await hook({ id: order, attempt: 1 } as Claimed, dir, true);
+    await stored;
+    expect(error).toBe('--collect-timeout 3.0s: storing 1 file of 293 KiB took longer; none kept');
+    expect(source?.destroyed).toBe(true);
+    expect(lines.join('\n')).toContain(`the files of ${order.toHexString()} were not collected: --collect-timeout 3.0s`);
+    await until(async () => (await chunks().countDocuments()) + (await files().countDocuments()) === 0, 20_000, 'the stored chunk removed');
+  } finally {
+    writer.kill('SIGKILL'); // the blocked read then ends (EOF), freeing its thread
+  }
 });
 
 test('deliver --collect-timeout: a run whose files take longer to store ends ERROR with the reason, and the waiter goes on; a bad value is exit 2', async () => {
@@ -57,6 +63,8 @@ test('deliver --collect-timeout: a run whose files take longer to store ends ERR
   await until(async () => (await files().countDocuments({ 'metadata.order': big })) === 0, 20_000, 'no file of the failed attempt');
   const bad = await waiter(k, ['deliver', '--workdir', dir, '--collect', '*.bin', '--collect-timeout', 'soon', 'true']);
   expect([bad.exitCode, bad.stderr]).toEqual([2, "waiter: --collect-timeout: 'soon' is not a duration (try 30s, 5m, 2h)"]);
+  const far = await waiter(k, ['deliver', '--workdir', dir, '--collect', '*.bin', '--collect-timeout', '30d', 'true']);
+  expect([far.exitCode, far.stderr]).toEqual([2, 'waiter: --collect-timeout: at most 24 days']);
   const alone = await waiter(k, ['deliver', '--collect-timeout', '1m', 'true']);
   expect([alone.exitCode, alone.stderr]).toEqual([2, 'waiter: --collect-timeout goes with --collect']);
 });

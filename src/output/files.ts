@@ -65,8 +65,9 @@ export class FileStore {
    * stored goes: before the end, abort() deletes the chunks; after it, this file's chunks
    * and document are deleted. Best effort: with the kitchen gone as well, the document
    * (if any) stays for removeFor, orphan chunks for a whole clean.
-   * Once `signal` aborts (--collect-timeout) it stops waiting: the content is destroyed,
-   * the upload aborted without waiting on a kitchen that may not answer, the reason thrown.
+   * Once `signal` aborts (--collect-timeout) it stops waiting, on the kitchen and on the
+   * content (a read of a stuck network file system), and throws the reason; the undo
+   * then runs once the write in flight has settled, so a late write is undone too.
    */
   async upload(meta: Omit<FileMeta, 'sha256'>, content: Readable, signal?: AbortSignal): Promise<{ id: ObjectId; sha256: string }> {
     await until(this.ensureIndex(), signal).catch((err: unknown) => {
@@ -77,16 +78,20 @@ export class FileStore {
     const id = up.id as ObjectId;
     let failed: Error | undefined;
     up.on('error', (err) => (failed ??= err));
-    const step = (done: (cb: (err?: Error | null) => void) => void) =>
-      until(new Promise<void>((resolve, reject) => done((err) => (err || failed ? reject(err ?? failed) : resolve()))), signal);
+    /** The driver's write in flight, if any: the undo waits for it to settle. */
+    let inFlight: Promise<void> = Promise.resolve();
+    const step = (done: (cb: (err?: Error | null) => void) => void) => {
+      inFlight = new Promise<void>((resolve, reject) => done((err) => (err || failed ? reject(err ?? failed) : resolve())));
+      return until(inFlight, signal);
+    };
     const hash = createHash('sha256');
     let ended = false;
-    // A read that hangs (a stuck network file system) ends too.
-    const stop = () => content.destroy(signal?.reason as Error);
-    signal?.addEventListener('abort', stop, { once: true });
+    const chunks = content[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
     try {
-      for await (const b of content) {
-        const buf = b as Buffer;
+      for (;;) {
+        const next = await until(chunks.next(), signal);
+        if (next.done) break;
+        const buf = next.value;
         hash.update(buf);
         for (let i = 0; i < buf.length; i += up.chunkSizeBytes) await step((cb) => up.write(buf.subarray(i, i + up.chunkSizeBytes), cb));
       }
@@ -97,22 +102,21 @@ export class FileStore {
       up.options.metadata = { ...meta, sha256 };
       ended = true;
       await step((cb) => up.end(cb));
-      if (up.gridFSFile?.metadata?.sha256 !== sha256) await this.docs.updateOne({ _id: id }, { $set: { 'metadata.sha256': sha256 } });
+      if (up.gridFSFile?.metadata?.sha256 !== sha256) await until(this.docs.updateOne({ _id: id }, { $set: { 'metadata.sha256': sha256 } }), signal);
       return { id, sha256 };
     } catch (err) {
       content.destroy();
       const undo = async () => {
+        await inFlight.catch(() => undefined);
         if (!ended) await up.abort();
         else {
           await this.chunks.deleteMany({ files_id: id });
           await this.docs.deleteOne({ _id: id });
         }
       };
-      const undone = undo().catch(() => undefined);
-      if (!signal?.aborted) await undone;
+      // Waited for until the deadline at most: past it, the kitchen may be what hangs.
+      await until(undo(), signal).catch(() => undefined);
       throw signal?.aborted ? (signal.reason as Error) : err;
-    } finally {
-      signal?.removeEventListener('abort', stop);
     }
   }
 
