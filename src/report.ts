@@ -140,8 +140,9 @@ export type OrderReport = Omit<Order, 'claim' | 'columns' | 'prio'> & { fields?:
 
 /** What `show --json`, `extract --json` and the API print for an order; `names`: its columns document's names, if any. */
 export function orderReport(o: Order, names?: readonly string[] | null): OrderReport {
-  // claim and prio are internal (the fence, the claim's sort key); `priority` is the user's.
-  const { claim: _claim, columns: _columns, prio: _prio, ...rest } = o;
+  // claim and prio are internal (the fence, the claim's sort key); `priority` is the user's;
+  // wait and hold are the pipeline's index keys (`after` and `barrier` say the same).
+  const { claim: _claim, columns: _columns, prio: _prio, wait: _wait, hold: _hold, ...rest } = o;
   return names ? { ...rest, fields: namedFields(names, o.arguments ?? []) } : rest;
 }
 

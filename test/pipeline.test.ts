@@ -268,6 +268,26 @@ describe('pipelines', () => {
     expect(await orders().findOne({ _id: ObjectId.createFromHexString(id) })).toMatchObject({ status: 'DONE' });
   });
 
+  test('--at with --after: show gives the due time it gets once released, and --json no index keys; a lost release is made by waiter reset and by POST /api/reset', async () => {
+    const x = await add('x');
+    const y = await add('--after', x, '--at', '+2h', 'y');
+    const shown = (await waiter(k, ['show', y])).stdout;
+    expect(shown).toMatch(/^due +\S+Z \(once released: not taken before then\)$/m);
+    const json = JSON.parse((await waiter(k, ['show', '--json', y])).stdout);
+    expect(json).toMatchObject({ status: 'WAITING', after: [x] });
+    expect(Object.keys(json)).not.toContain('wait');
+    // x DONE, its waiter gone before releasing y: reset makes it good, y due at its --at.
+    const at = (await orders().findOne({ _id: ObjectId.createFromHexString(y) }))!.at!;
+    await orders().updateOne({ _id: ObjectId.createFromHexString(x) }, { $set: { status: 'DONE' }, $unset: { due: '' } });
+    expect((await waiter(k, ['reset'])).exitCode).toBe(0);
+    expect(await orders().findOne({ _id: ObjectId.createFromHexString(y) })).toMatchObject({ status: 'READY', due: at });
+    const z = await add('--after', x, 'z');
+    await orders().updateOne({ _id: ObjectId.createFromHexString(z) }, { $set: { status: 'WAITING', wait: 1 }, $unset: { due: '' } }); // as if released late
+    const s = await serve(k);
+    expect((await s.call('/api/reset', { method: 'POST', json: {} })).status).toBe(200);
+    expect(await orders().findOne({ _id: ObjectId.createFromHexString(z) })).toMatchObject({ status: 'READY' });
+  });
+
   test('POST /api/orders takes after/afterAny per order; an unknown id is a 400 and writes nothing; status counts WAITING', async () => {
     const s = await serve(k);
     const a = (await s.call('/api/orders', { method: 'POST', json: { arguments: ['A'] } })).body.ids[0];

@@ -5,7 +5,7 @@ import { argvProblem } from '../limits.js';
 import { waitInsert, waitOptions, type WaitAsked } from '../pipeline/wait.js';
 import { moment, print, priority, withKitchen, type CommandResult, type Globals, type IO } from './common.js';
 
-export const describe = 'Add one READY order with these arguments (use -- before arguments that start with -)';
+export const describe = 'Add one order with these arguments, READY (or WAITING with --after) (use -- before arguments that start with -)';
 
 export function builder(y: Argv) {
   return y

@@ -15,7 +15,7 @@ import { columnWarnings } from '../template.js';
 import { moment, print, priority, withKitchen, type CommandResult, type Globals, type IO } from './common.js';
 import { counted } from '../words.js';
 
-export const describe = 'Load a CSV file (or - for stdin): each row becomes one READY order';
+export const describe = 'Load a CSV file (or - for stdin): each row becomes one READY order (WAITING with --after-all)';
 
 export function builder(y: Argv) {
   return y

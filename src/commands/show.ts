@@ -56,6 +56,7 @@ export function render(o: Order, fields?: Record<string, string>): string[] {
   if (o.priority) lines.push(row('priority', `${o.priority} (higher is taken first; default 0)`));
   if (fields) lines.push(row('fields', Object.entries(fields).map(([n, v]) => `${n}=${JSON.stringify(v)}`).join(' ')));
   if (o.status === 'READY' && o.due && +o.due > Date.now()) lines.push(row('due', `${o.due.toISOString()} (not taken before then)`));
+  if (o.status === 'WAITING' && o.at) lines.push(row('due', `${o.at.toISOString()} (once released: not taken before then)`));
   if (o.waiter) lines.push(row('waiter', o.waiter));
   if (o.start) lines.push(row('start', o.start.toISOString()));
   if (o.stop) lines.push(row('stop', `${o.stop.toISOString()}${o.start ? ` (${span(+o.stop - +o.start)})` : ''}`));

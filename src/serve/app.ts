@@ -160,9 +160,12 @@ export function createApp(o: AppOptions): Hono {
     noQuery(c.req.queries());
     const r = resetRequest(parseJson(await c.req.text()));
     const now = new Date();
-    const done = await guard('reset', () =>
-      k.reset({ statuses: r.statuses, force: r.force, now, ...(r.olderThanMs !== undefined ? { startedBefore: new Date(+now - r.olderThanMs) } : {}) }),
-    );
+    const done = await guard('reset', async () => {
+      const d = await k.reset({ statuses: r.statuses, force: r.force, now, ...(r.olderThanMs !== undefined ? { startedBefore: new Date(+now - r.olderThanMs) } : {}) });
+      // As waiter reset: the self-healing check (a release lost with its waiter).
+      await k.pipeline.releaseAll();
+      return d;
+    });
     wrote();
     return c.json(done);
   });
