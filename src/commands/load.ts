@@ -14,6 +14,7 @@ import { progress } from '../progress.js';
 import { columnWarnings } from '../template.js';
 import { moment, print, priority, withKitchen, type CommandResult, type Globals, type IO } from './common.js';
 import { counted } from '../words.js';
+import { uniqueKey } from '../order.js';
 
 export const describe = 'Load a CSV file (or - for stdin): each row becomes one READY order (WAITING with --after-all)';
 
@@ -90,7 +91,10 @@ export async function run(g: Globals, o: LoadOptions, io: IO): Promise<CommandRe
     bar.start('loading', expected, 'rows');
     const r = await withKitchen(g, async (k) => {
       // One due time for the whole load, so its orders are claimed in file order.
-      const wait = await waitInsert(k, o.wait, '--after-all');
+      // Loaded again with --unique after it failed part way: the rest joins the stage its first rows wait in.
+      const first = o.unique && o.wait?.all ? await firstRow(path, csv) : undefined;
+      const rejoin = first ? { key: uniqueKey(k.orders.collectionName, first), log: (line: string) => io.stderr.write(`${line}\n`) } : undefined;
+      const wait = await waitInsert(k, o.wait, '--after-all', rejoin);
       const opts: InsertOptions & { due: Date } = { unique: o.unique, due: o.at ?? new Date(), ...(o.priority ? { priority: o.priority } : {}), ...wait };
       // Where keys cannot be looked up by index, the list's keys read at most once (src/kitchen/unique.ts).
       if (o.unique) opts.keys = new KeySnapshot(expected);
@@ -108,6 +112,17 @@ export async function run(g: Globals, o: LoadOptions, io: IO): Promise<CommandRe
     return {};
   } finally {
     if (spool) await rm(spool, { recursive: true, force: true });
+  }
+}
+
+/** The file's first row (after the header), read again: the file is checked already. */
+async function firstRow(path: string, csv: Parameters<typeof readCheckedRows>[1]): Promise<string[] | undefined> {
+  const input = createReadStream(path);
+  try {
+    for await (const row of readCheckedRows(input, csv)) return row;
+    return undefined;
+  } finally {
+    input.destroy();
   }
 }
 

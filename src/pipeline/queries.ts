@@ -116,6 +116,15 @@ export class PipelineQueries {
     return { barrier, ids: increasing(barrier) };
   }
 
+  /**
+   * The barrier an order with this --unique key still waits on, if any: a load
+   * --after-all run again after it failed part way rejoins that stage (its first row is
+   * there, WAITING) instead of waiting for its own first part. One find on {key: 1}.
+   */
+  async heldBarrierOf(key: string): Promise<ObjectId | undefined> {
+    return (await this.orders.findOne({ key, status: 'WAITING' }, { projection: { _id: 0, hold: 1 } }))?.hold;
+  }
+
   /** Whether any order is WAITING: one key of {status: 1, _id: 1}. */
   async anyWaiting(): Promise<boolean> {
     return (await this.orders.find({ status: 'WAITING' }, { projection: { _id: 1 } }).limit(1).next()) !== null;

@@ -3,7 +3,7 @@
 import { ObjectId } from 'mongodb';
 import { UsageError } from '../errors.js';
 import type { InsertOptions, Kitchen } from '../kitchen.js';
-import type { WaitFor } from './queries.js';
+import { increasing, type WaitFor } from './queries.js';
 import { orderId } from '../order.js';
 
 /** What the user asked to wait for, before the kitchen is asked. */
@@ -74,7 +74,7 @@ export async function waitRows(k: Kitchen, asked: readonly (WaitAsked | undefine
  * otherwise: a UsageError, nothing written; so no cycle can ever be made), the
  * pipeline indexes exist, a barrier is made for --after-all.
  */
-export async function waitInsert(k: Kitchen, asked: WaitAsked | undefined, what = '--after'): Promise<Pick<InsertOptions, 'ids'> & { wait?: WaitFor }> {
+export async function waitInsert(k: Kitchen, asked: WaitAsked | undefined, what = '--after', rejoin?: { key: string; log: (line: string) => void }): Promise<Pick<InsertOptions, 'ids'> & { wait?: WaitFor }> {
   if (!asked) return {};
   if (asked.after) {
     const missing = await k.pipeline.missing(asked.after);
@@ -82,6 +82,11 @@ export async function waitInsert(k: Kitchen, asked: WaitAsked | undefined, what 
   }
   await k.pipeline.ensureIndexes();
   if (asked.all) {
+    const held = rejoin ? await k.pipeline.heldBarrierOf(rejoin.key) : undefined;
+    if (held) {
+      rejoin!.log(`waiter: --after-all: the file's first row is already in the list, WAITING on barrier ${held.toHexString()} (an earlier load of it): the new rows join that stage`);
+      return { wait: { barrier: held }, ids: increasing(held) };
+    }
     const { barrier, ids } = await k.pipeline.newBarrier();
     return { wait: { barrier }, ids };
   }
