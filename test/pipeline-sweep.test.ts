@@ -3,7 +3,7 @@
 // and then backed off, not on every poll; and no query it makes grows with the number of
 // ids waited for (the 16 MB BSON limit). Real queries on the real server; only the
 // Releaser's clock is the test's.
-import { MongoClient, ObjectId } from 'mongodb';
+import { MongoClient, ObjectId, type Collection } from 'mongodb';
 import { expect, test } from 'vitest';
 import { Kitchen } from '../src/kitchen.js';
 import type { Order } from '../src/order.js';
@@ -23,6 +23,22 @@ function before(q: PipelineQueries, name: keyof PipelineQueries, fn: () => unkno
       return key === name ? async (...a: unknown[]) => (await fn(), bound(...a)) : bound;
     },
   });
+}
+
+/** An order in `status` (RUNNING: another box's, for the next minute) and one WAITING on it: [parent, child]. */
+async function parentAndChild(col: Collection<Order>, status: 'DONE' | 'RUNNING', names = ['y', 'z']): Promise<[ObjectId, ObjectId]> {
+  const [parent, child] = [new ObjectId(), new ObjectId()];
+  const later = new Date(Date.now() + 60_000);
+  await col.insertMany([
+    { _id: parent, status, arguments: [names[0]!], attempts: 1, ...(status === 'RUNNING' ? { due: later, expires: later } : {}) },
+    { _id: child, status: 'WAITING', arguments: [names[1]!], attempts: 0, after: [parent], wait: 1 },
+  ] as Order[]);
+  return [parent, child];
+}
+
+/** An order recorded DONE (a waiter's finish). */
+function done(col: Collection<Order>, id: ObjectId) {
+  return col.updateOne({ _id: id }, { $set: { status: 'DONE' }, $unset: { due: '', expires: '' } });
 }
 
 async function open(): Promise<Kitchen> {
@@ -112,13 +128,13 @@ test('a waiter without --wait whose check sees only blocked orders, just as anot
     const q = before(kitchen.pipeline, 'blocked', async () => {
       if (raced) return;
       raced = true;
-      await col.updateOne({ _id: r }, { $set: { status: 'DONE' }, $unset: { due: '', expires: '' } });
+      await done(col, r);
       await col.updateOne({ _id: w }, { $set: { status: 'READY', due: new Date() }, $unset: { wait: '' } });
     });
     const releaser = new Releaser(q, () => undefined, {}, () => 1_000_000);
     expect(await releaser.idle(false)).toBe('again'); // claim once more: W is READY
     // Another waiter took W and ran it; this one's claim found nothing: only B is left, held by A.
-    await col.updateOne({ _id: w }, { $set: { status: 'DONE' }, $unset: { due: '' } });
+    await done(col, w);
     expect(await releaser.idle(false, true)).toBe('none');
   } finally {
     await kitchen.close();
@@ -131,11 +147,7 @@ test('a release of ours that lands while the check asks "anything WAITING?" (its
   const kitchen = await open();
   try {
     const col = kitchen.orders;
-    const [y, z] = [new ObjectId(), new ObjectId()];
-    await col.insertMany([
-      { _id: y, status: 'DONE', arguments: ['y'], attempts: 1 },
-      { _id: z, status: 'WAITING', arguments: ['z'], attempts: 0, after: [y], wait: 1 },
-    ] as Order[]);
+    const [y, z] = await parentAndChild(col, 'DONE');
     let releaser: Releaser | undefined;
     let raced = false;
     const q = before(kitchen.pipeline, 'anyWaiting', async () => {
@@ -148,7 +160,7 @@ test('a release of ours that lands while the check asks "anything WAITING?" (its
     // The per-finish release asks "anything WAITING?" first too: seen once, so it releases at once.
     (releaser as unknown as { seen: boolean }).seen = true;
     expect(await releaser.idle(false)).toBe('released'); // z is READY: claim it
-    await col.updateOne({ _id: z }, { $set: { status: 'DONE' }, $unset: { due: '' } });
+    await done(col, z);
     expect(await releaser.idle(false)).toBe('again'); // nothing WAITING: one more claim first
     expect(await releaser.idle(false, true)).toBe('none');
     expect(await releaser.idle(true)).toBe('none'); // --wait polls on, no extra claim
@@ -205,13 +217,8 @@ test('a check that sees WAITING orders and nothing READY or RUNNING, just as ano
   const kitchen = await open();
   try {
     const col = kitchen.orders;
-    const [y, z] = [new ObjectId(), new ObjectId()];
-    const later = new Date(Date.now() + 60_000);
-    await col.insertMany([
-      { _id: y, status: 'RUNNING', arguments: ['y'], attempts: 1, due: later, expires: later },
-      { _id: z, status: 'WAITING', arguments: ['z'], attempts: 0, after: [y], wait: 1 },
-    ] as Order[]);
-    const q = before(kitchen.pipeline, 'anyActive', () => col.updateOne({ _id: y }, { $set: { status: 'DONE' }, $unset: { due: '', expires: '' } }));
+    const [y, z] = await parentAndChild(col, 'RUNNING');
+    const q = before(kitchen.pipeline, 'anyActive', () => done(col, y));
     const releaser = new Releaser(q, () => undefined, {}, () => 1_000_000);
     expect(await releaser.idle(false)).toBe('released');
     expect(await col.findOne({ _id: z })).toMatchObject({ status: 'READY' });
@@ -234,12 +241,7 @@ test('a --wait waiter whose last check saw nothing WAITING sweeps as soon as WAI
     for (let s = 0; s < 12; s++, t += SWEEP_FIRST_MS) expect(await releaser.idle(true)).toBe('none'); // back-off: 8 s by now
     await col.deleteMany({});
     expect(await releaser.idle(true)).toBe('none'); // nothing WAITING
-    const parent = new ObjectId();
-    const child = new ObjectId();
-    await col.insertMany([
-      { _id: parent, status: 'DONE', arguments: ['P'], attempts: 1 },
-      { _id: child, status: 'WAITING', arguments: ['C'], attempts: 0, after: [parent], wait: 1 },
-    ] as Order[]);
+    const [, child] = await parentAndChild(col, 'DONE', ['P', 'C']);
     t += 1;
     expect(await releaser.idle(true)).toBe('released');
     expect(await col.findOne({ _id: child })).toMatchObject({ status: 'READY' });
@@ -252,11 +254,7 @@ test('the last check before leaving: another waiter\'s release landing between "
   const kitchen = await open();
   try {
     const col = kitchen.orders;
-    const [y, z] = [new ObjectId(), new ObjectId()];
-    await col.insertMany([
-      { _id: y, status: 'DONE', arguments: ['y'], attempts: 1 },
-      { _id: z, status: 'WAITING', arguments: ['z'], attempts: 0, after: [y], wait: 1 },
-    ] as Order[]);
+    const [, z] = await parentAndChild(col, 'DONE');
     const q = before(kitchen.pipeline, 'releaseAll', () => col.updateOne({ _id: z }, { $set: { status: 'READY', due: new Date() }, $unset: { wait: '' } }));
     const releaser = new Releaser(q, () => undefined, {}, () => 1_000_000);
     expect(await releaser.idle(false, true)).toBe('wait');
