@@ -73,7 +73,7 @@ export async function run(g: Globals, o: AddOptions, io: IO): Promise<CommandRes
     const columns = o.names ? await k.saveColumns(o.names) : undefined;
     const added = await k.addOrder(o.args, { unique: o.unique, ...(columns ? { columns } : {}), ...(o.at ? { due: o.at } : {}), ...(o.priority ? { priority: o.priority } : {}), ...wait });
     // What it waits for may have finished already (or meanwhile).
-    if (added && wait.wait) await k.pipeline.releaseWritten({ ids: [added], ...(wait.wait.barrier ? { barrier: wait.wait.barrier } : {}) });
+    if (added && wait.wait) await k.pipeline.releaseWritten(wait.wait.barrier ? { barrier: wait.wait.barrier } : { ids: [added] });
     return added;
   });
   print(io.stdout, id ? `Added order ${id.toHexString()}${o.wait ? ' (WAITING)' : ''}` : 'Added nothing: an order with these arguments is already in the list');

@@ -93,8 +93,9 @@ export async function run(g: Globals, o: LoadOptions, io: IO): Promise<CommandRe
       // One due time for the whole load, so its orders are claimed in file order.
       // Loaded again with --unique after it failed part way: the rest joins the stage its first rows wait in.
       const first = o.unique && o.wait?.all ? await firstRow(path, csv) : undefined;
-      const rejoin = first ? { key: uniqueKey(k.orders.collectionName, first), log: (line: string) => io.stderr.write(`${line}\n`) } : undefined;
-      const wait = await waitInsert(k, o.wait, '--after-all', rejoin);
+      const held = first ? await k.pipeline.heldBarrierOf(uniqueKey(k.orders.collectionName, first)) : undefined;
+      if (held) io.stderr.write(`waiter: --after-all: the file's first row is already in the list, WAITING on barrier ${held.toHexString()} (an earlier load of it): the new rows join that stage\n`);
+      const wait = await waitInsert(k, o.wait, '--after-all', held);
       const opts: InsertOptions & { due: Date } = { unique: o.unique, due: o.at ?? new Date(), ...(o.priority ? { priority: o.priority } : {}), ...wait };
       // Where keys cannot be looked up by index, the list's keys read at most once (src/kitchen/unique.ts).
       if (o.unique) opts.keys = new KeySnapshot(expected);

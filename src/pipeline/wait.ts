@@ -74,7 +74,7 @@ export async function waitRows(k: Kitchen, asked: readonly (WaitAsked | undefine
  * otherwise: a UsageError, nothing written; so no cycle can ever be made), the
  * pipeline indexes exist, a barrier is made for --after-all.
  */
-export async function waitInsert(k: Kitchen, asked: WaitAsked | undefined, what = '--after', rejoin?: { key: string; log: (line: string) => void }): Promise<Pick<InsertOptions, 'ids'> & { wait?: WaitFor }> {
+export async function waitInsert(k: Kitchen, asked: WaitAsked | undefined, what = '--after', rejoin?: ObjectId): Promise<Pick<InsertOptions, 'ids'> & { wait?: WaitFor }> {
   if (!asked) return {};
   if (asked.after) {
     const missing = await k.pipeline.missing(asked.after);
@@ -82,11 +82,8 @@ export async function waitInsert(k: Kitchen, asked: WaitAsked | undefined, what 
   }
   await k.pipeline.ensureIndexes();
   if (asked.all) {
-    const held = rejoin ? await k.pipeline.heldBarrierOf(rejoin.key) : undefined;
-    if (held) {
-      rejoin!.log(`waiter: --after-all: the file's first row is already in the list, WAITING on barrier ${held.toHexString()} (an earlier load of it): the new rows join that stage`);
-      return { wait: { barrier: held }, ids: increasing(held) };
-    }
+    // `rejoin`: a barrier still held, which this load's orders join (load --unique run again).
+    if (rejoin) return { wait: { barrier: rejoin }, ids: increasing(rejoin) };
     const { barrier, ids } = await k.pipeline.newBarrier();
     return { wait: { barrier }, ids };
   }
