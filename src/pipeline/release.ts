@@ -2,7 +2,7 @@
 // few lines: after it records a finished order, the release of its dependants is
 // queued (never awaited before the next claim); when a claim finds nothing due, the
 // self-healing check runs, and says whether a waiter without --wait is to wait on.
-import type { ObjectId } from 'mongodb';
+import { MongoError, type ObjectId } from 'mongodb';
 import type { PipelineQueries } from './queries.js';
 
 /** What a claim that found nothing due is to do: claim again now, claim once more before leaving (see idle), wait and claim again, or go on as before. */
@@ -87,6 +87,19 @@ export class Releaser {
    * before) if it finds the same: nothing could be released after the first one looked.
    */
   async idle(wait: boolean, again = false): Promise<Idle> {
+    try {
+      return await this.check(wait, again);
+    } catch (err) {
+      // The kitchen failing is the waiter's to ride out or stop on; anything else is the
+      // check's (an order whose pipeline fields waiter did not write): not a reason to
+      // stop a waiter, so it goes on as on a list without WAITING orders.
+      if (err instanceof MongoError) throw err;
+      this.tell(`waiter: the release check failed, going on without it: ${message(err)}`);
+      return 'none';
+    }
+  }
+
+  private async check(wait: boolean, again: boolean): Promise<Idle> {
     this.waits = wait;
     await Promise.all(this.pending);
     const waiting = await this.q.anyWaiting();
