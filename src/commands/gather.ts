@@ -2,7 +2,10 @@
 // <dir>/<order id>/<path>, streamed (one GridFS chunk in memory at a time), resumable
 // (a file already there with the same length and SHA-256 is skipped), never outside
 // <dir>: a stored name that is absolute or has an empty, '.' or '..' part is refused,
-// and so is one whose way in <dir> goes through a symlink.
+// and so is one whose way in <dir> goes through a symlink. A name that is not text, is
+// deeper than collect walks or that this file system cannot hold is that file's
+// refusal too (src/output/place.ts); the run goes on. <dir> is checked before the
+// kitchen is read; ids not in the list are refused before anything is written.
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { lstat, mkdir, rename, rm } from 'node:fs/promises';
@@ -16,8 +19,9 @@ import { InputError, UsageError } from '../errors.js';
 import type { Kitchen } from '../kitchen.js';
 import { orderId, type State } from '../order.js';
 import { latest, type StoredFile } from '../output/files.js';
+import { checkFolder, makeFolder, partName, shownName, storedParts } from '../output/place.js';
 import { sizeText } from '../output/size.js';
-import { counted, printable } from '../words.js';
+import { counted } from '../words.js';
 import { print, state, withKitchen, type CommandResult, type Globals, type IO } from './common.js';
 
 export const describe = 'Write the result files of orders (deliver --collect) to <dir>/<order id>/<path>; files already there are skipped';
@@ -57,13 +61,6 @@ export function options(argv: Record<string, unknown>): GatherOptions {
   return o;
 }
 
-/** The parts of a stored path, or undefined when it could leave the folder (absolute, '', '.', '..', NUL). */
-export function safeParts(name: string): string[] | undefined {
-  if (name === '' || name.includes('\0') || name.startsWith('/')) return undefined;
-  const parts = name.split('/');
-  return parts.some((p) => p === '' || p === '.' || p === '..') ? undefined : parts;
-}
-
 interface Tally {
   written: number;
   bytes: number;
@@ -73,52 +70,82 @@ interface Tally {
 }
 
 export async function run(g: Globals, o: GatherOptions, io: IO): Promise<CommandResult> {
+  // Before the kitchen is read: an -o that cannot be a folder is the user's option (exit 2).
+  await checkFolder(o.out);
   const root = resolve(o.out);
-  await mkdir(root, { recursive: true });
   const t: Tally = { written: 0, bytes: 0, skipped: 0, refused: 0, orders: 0 };
   const line = progressLine(io.stderr, t);
   const warn = (s: string) => {
     line.clear();
     io.stderr.write(`waiter: gather: ${s}\n`);
   };
+  const refuse = (id: string, name: unknown, why: string, quoted = false) => {
+    t.refused++;
+    warn(`refused ${id}/${shownName(name, quoted)}: ${why}`);
+  };
+  let without: ObjectId[] = [];
   try {
     await withKitchen(g, async (k) => {
+      if (o.ids) {
+        const missing = [...new Set((await k.pipeline.missing(o.ids)).map((id) => id.toHexString()))];
+        if (missing.length > 0) throw new InputError(`gather: not in the list '${g.list}': ${listed(missing)} (nothing gathered)`);
+      }
+      await makeFolder(o.out);
+      const seen = new Set<string>();
       for await (const group of groups(k, o)) {
         t.orders++;
         for (const f of latest(group)) {
           const id = f.metadata.order.toHexString();
-          const parts = safeParts(f.metadata.path ?? f.filename);
+          seen.add(id);
+          const name: unknown = f.metadata.path ?? f.filename;
+          const checked = storedParts(name);
+          const parts = 'parts' in checked ? checked.parts : undefined;
           const target = parts ? join(root, id, ...parts) : undefined;
           if (!target || !target.startsWith(root + sep)) {
-            t.refused++;
-            warn(`refused ${id}/${printable(JSON.stringify(f.metadata.path ?? f.filename))}: not a plain relative path (nothing written)`);
+            const why = 'refused' in checked ? checked.refused : 'not a plain relative path';
+            refuse(id, name, `${why} (nothing written)`, why === 'not a plain relative path');
             continue;
           }
-          if (!(await folders(root, [id, ...parts!.slice(0, -1)]))) {
-            t.refused++;
-            warn(`refused ${id}/${printable(f.metadata.path)}: a folder on its way in ${o.out} is a symlink or not a folder`);
-            continue;
-          }
-          if (await same(target, f)) t.skipped++;
-          else {
-            const bad = await fetch(k, f, target);
-            if (bad) {
-              t.refused++;
-              warn(`refused ${id}/${printable(f.metadata.path)}: ${bad} (nothing written)`);
+          try {
+            if (!(await folders(root, [id, ...parts!.slice(0, -1)]))) {
+              refuse(id, name, `a folder on its way in ${o.out} is a symlink or not a folder`);
               continue;
             }
-            t.written++;
-            t.bytes += f.length;
+            if (await same(target, f)) t.skipped++;
+            else {
+              const bad = await fetch(k, f, target);
+              if (bad) {
+                refuse(id, name, `${bad} (nothing written)`);
+                continue;
+              }
+              t.written++;
+              t.bytes += f.length;
+            }
+          } catch (err) {
+            // A name this file system cannot hold (a path past PATH_MAX, bytes it refuses): this file's refusal.
+            const code = (err as NodeJS.ErrnoException).code;
+            if (code !== 'ENAMETOOLONG' && code !== 'EILSEQ') throw err;
+            refuse(id, name, `the local file system cannot hold this name (${code}) (nothing written)`);
+            continue;
           }
           line.draw();
         }
       }
+      without = o.ids?.filter((id) => !seen.has(id.toHexString())) ?? [];
     });
   } finally {
     line.clear();
   }
-  print(io.stdout, `Gathered ${counted(t.written, 'file')} (${sizeText(t.bytes)}) of ${counted(t.orders, 'order')} into ${o.out}; ${t.skipped} already there${t.refused ? `; ${t.refused} refused` : ''}.`);
+  const none = [...new Set(without.map((id) => id.toHexString()))];
+  if (none.length > 0) warn(`no result files: ${listed(none)}`);
+  const also = [t.refused ? `; ${t.refused} refused` : '', none.length ? `; ${counted(none.length, 'order')} without files` : ''].join('');
+  print(io.stdout, `Gathered ${counted(t.written, 'file')} (${sizeText(t.bytes)}) of ${counted(t.orders, 'order')} into ${o.out}; ${t.skipped} already there${also}.`);
   return t.refused ? { failedOrders: true } : {};
+}
+
+/** Ids for one line: the first 10, then how many more. */
+function listed(ids: string[]): string {
+  return ids.length <= 10 ? ids.join(', ') : `${ids.slice(0, 10).join(', ')} and ${(ids.length - 10).toLocaleString('en-US')} more`;
 }
 
 /** The files, one order at a time (an order's every attempt together; latest() picks). */
@@ -196,7 +223,7 @@ async function same(target: string, f: StoredFile): Promise<boolean> {
  * returned (one file's refusal; the others are still gathered).
  */
 async function fetch(k: Kitchen, f: StoredFile, target: string): Promise<string | undefined> {
-  const part = `${target}.waiter-part`;
+  const part = partName(target);
   const h = createHash('sha256');
   const hashing = new Transform({
     transform(chunk: Buffer, _enc, done) {
