@@ -1,27 +1,43 @@
 #!/usr/bin/env node
 // npm run demo: the seed README's walkthrough (load, deliver with three waiters, status,
-// waiters, extract) on a throw-away kitchen: the embedded test server (built with Go on
-// first use), stopped at the end. Its first step empties the list, so it never uses the
-// WAITER_* settings a user may have exported; WAITER_DEMO_KITCHEN names a MongoDB to use
-// instead (its database waiter-demo, which the demo empties).
+// waiters, extract) on a throw-away kitchen, stopped at the end: WAITER_DEMO_KITCHEN if set
+// (a MongoDB of the user's, its database waiter-demo, which the demo empties), else a real
+// mongod through mongodb-memory-server when one can be had within the tests' time limit,
+// else the embedded test server (built with Go on first use). Its first step empties the
+// list, so it never uses the WAITER_* settings a user may have exported.
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { goAvailable, startTestServer } from '../test/support/server.js';
+import { goAvailable, locateMongod, mongodLookupTimeoutMs, redactUri, startMongod, startTestServer } from '../test/support/server.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-// Every line the demo itself prints starts `waiter demo:`; one line, no stack, when it cannot start.
-if (!process.env.WAITER_DEMO_KITCHEN && !goAvailable()) {
-  console.error('waiter demo: Go (1.22 or later) builds the embedded test server the first time and is not on PATH: install it (https://go.dev/dl/ or your package manager), or set WAITER_DEMO_KITCHEN=<mongodb uri> to run the demo on a MongoDB of yours');
-  process.exit(1);
-}
+// Every line the demo itself prints starts `waiter demo:`. The first says which server it
+// runs on (before starting it: a first Go build takes minutes), or, when there is none,
+// what to install: one line, no stack. The mongod lookup has the tests' limit (20 s).
+const mine = process.env.WAITER_DEMO_KITCHEN;
 let server;
 try {
-  server = process.env.WAITER_DEMO_KITCHEN ? undefined : await startTestServer({ label: 'waiter demo' });
+  if (mine) {
+    console.log(`waiter demo: using WAITER_DEMO_KITCHEN (${redactUri(mine)}), database waiter-demo`);
+  } else {
+    const limit = mongodLookupTimeoutMs();
+    const mongod = await locateMongod(limit);
+    const none = `no mongod within the ${limit / 1000} s limit: ${mongod.why}`;
+    if (mongod.path) {
+      console.log(`waiter demo: using a throw-away mongod (mongodb-memory-server: ${mongod.path})`);
+      server = await startMongod(mongod.path);
+    } else if (goAvailable()) {
+      console.log(`waiter demo: using the embedded FerretDB test server (${none})`);
+      server = await startTestServer({ label: 'waiter demo' });
+    } else {
+      console.error(`waiter demo: nothing to run on (${none}; no Go to build the embedded test server): install mongod (MongoDB 5.0 or later, on PATH) or Go (1.22 or later) from https://go.dev/dl/ or your package manager, or set WAITER_DEMO_KITCHEN=<mongodb uri>`);
+      process.exit(1);
+    }
+  }
 } catch (err) {
-  console.error(`waiter demo: could not start the embedded test server: ${err.message.replace(/^waiter demo: /, '')}`);
+  console.error(`waiter demo: could not start the server: ${err.message.replace(/^waiter demo: /, '').replace(/\s+/g, ' ')}`);
   process.exit(1);
 }
-const env = { ...process.env, WAITER_KITCHEN: process.env.WAITER_DEMO_KITCHEN ?? server.uri, WAITER_DB: 'waiter-demo' };
+const env = { ...process.env, WAITER_KITCHEN: mine || server.uri, WAITER_DB: 'waiter-demo' };
 delete env.WAITER_LIST;
 delete env.WAITER_NAME;
 

@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { expect, test } from 'vitest';
 import { ROOT } from './support/cli.js';
+import { MONGOD_LOOKUP_TIMEOUT_MS } from './support/server.js';
 
 const readme = () => readFile(join(ROOT, 'README.md'), 'utf8');
 const section = (text: string, title: string) => text.split(`\n## ${title}\n`)[1]!.split('\n## ')[0]!;
@@ -12,6 +13,11 @@ test('Set up names Go with the version test/server/go.mod requires', async () =>
   const version = /^go (\d+\.\d+)/m.exec(goMod)![1]!;
   expect(section(await readme(), 'Set up')).toContain(`Go ≥ ${version}`);
   expect(await readFile(join(ROOT, 'scripts', 'demo.js'), 'utf8')).toContain(`Go (${version} or later)`);
+});
+
+test('Set up states the time limit the demo and the tests give the mongod lookup', async () => {
+  expect(section(await readme(), 'Set up')).toContain(`cut off after ${MONGOD_LOOKUP_TIMEOUT_MS / 1000} s`);
+  expect(section(await readme(), 'Development')).toContain(`cut off after ${MONGOD_LOOKUP_TIMEOUT_MS / 1000} s`);
 });
 
 test('the walkthrough says, before its first command, how to get a kitchen and the waiter command', async () => {

@@ -44,6 +44,14 @@ export function testServerBinaryPath(): string;
 export function buildTestServer(label?: string): Promise<string>;
 /** Starts the embedded FerretDB test server; resolves once it accepts connections. */
 export function startTestServer(options?: TestServerOptions): Promise<TestServer>;
+/** How long the mongod lookup may take by default (ms). */
+export const MONGOD_LOOKUP_TIMEOUT_MS: number;
+/** WAITER_MONGOD_TIMEOUT_MS if set, else `fallback` (default MONGOD_LOOKUP_TIMEOUT_MS). */
+export function mongodLookupTimeoutMs(fallback?: number): number;
+/** A mongod binary as mongodb-memory-server finds it (PATH, its cache, a download), given timeoutMs; else why not. */
+export function locateMongod(timeoutMs: number): Promise<{ path: string; why?: undefined } | { path?: undefined; why: string }>;
+/** A throw-away mongod (mongodb-memory-server) from that binary. */
+export function startMongod(binaryPath: string): Promise<{ uri: string; stop(): Promise<void> }>;
 /** MONGODB_URI → mongod (mongodb-memory-server) → embedded FerretDB; WAITER_TEST_SERVER=ferretdb|mongod forces. */
 export function pickServer(): Promise<PickedServer>;
 /** The URI with any user:password replaced by ***:***, for printing. */

@@ -15,7 +15,8 @@ const cacheRoot = join(repoRoot, 'node_modules', '.cache', 'waiter-testserver');
 
 const START_TIMEOUT_MS = 60_000;
 const STOP_GRACE_MS = 5_000;
-const MONGOD_LOOKUP_TIMEOUT_MS = 20_000;
+/** How long finding a mongod (a system binary, the download cache or a download) may take by default. */
+export const MONGOD_LOOKUP_TIMEOUT_MS = 20_000;
 
 /** Path the binary for the current sources lives at (whether built yet or not). */
 export function testServerBinaryPath() {
@@ -166,7 +167,7 @@ function findOnPath(name) {
  * its download cache, else a download), in a child process killed after `timeoutMs`
  * so a slow or hanging download can neither stall the run nor outlive it.
  */
-function locateMongod(timeoutMs) {
+export function locateMongod(timeoutMs) {
   const env = { ...process.env };
   if (!env.MONGOMS_SYSTEM_BINARY) {
     const onPath = findOnPath('mongod');
@@ -207,7 +208,8 @@ function shortReason(message) {
   return flat.length > 160 ? `${flat.slice(0, 157)}...` : flat;
 }
 
-async function startMongod(binaryPath) {
+/** Start a throw-away mongod (mongodb-memory-server) from that binary. */
+export async function startMongod(binaryPath) {
   const { MongoMemoryServer } = await import('mongodb-memory-server');
   const server = await MongoMemoryServer.create({ binary: { systemBinary: binaryPath } });
   return { uri: server.getUri(), stop: async () => void (await server.stop({ doCleanup: true, force: true })) };
@@ -216,6 +218,11 @@ async function startMongod(binaryPath) {
 /** Replace the user:password part of a connection string, for printing. */
 export function redactUri(uri) {
   return uri.replace(/^([a-z+]+:\/\/)[^@/]*@/i, '$1***:***@');
+}
+
+/** The mongod lookup's time limit: WAITER_MONGOD_TIMEOUT_MS if set, else `fallback`. */
+export function mongodLookupTimeoutMs(fallback = MONGOD_LOOKUP_TIMEOUT_MS) {
+  return Number(process.env.WAITER_MONGOD_TIMEOUT_MS) || fallback;
 }
 
 /**
@@ -232,8 +239,7 @@ export async function pickServer() {
     return { uri: process.env.MONGODB_URI, kind: 'MONGODB_URI', stop: async () => {} };
   }
   if (forced !== 'ferretdb') {
-    const timeoutMs =
-      Number(process.env.WAITER_MONGOD_TIMEOUT_MS) || (forced === 'mongod' ? 10 * 60_000 : MONGOD_LOOKUP_TIMEOUT_MS);
+    const timeoutMs = mongodLookupTimeoutMs(forced === 'mongod' ? 10 * 60_000 : MONGOD_LOOKUP_TIMEOUT_MS);
     const found = await locateMongod(timeoutMs);
     if (found.path) {
       const s = await startMongod(found.path);
