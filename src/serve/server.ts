@@ -34,7 +34,7 @@ export async function listen(app: Hono, port: number, bind: string, d: Deadline)
   const { getRequestListener } = await import('@hono/node-server');
   // Slow or idle clients must not hold the server open for long: headers within
   // headersTimeout (Node's check, every connectionsCheckingInterval), then the body
-  // within the deadline (deadline.ts, to the millisecond). Node's requestTimeout is a
+  // within the deadline (deadline.ts, a timer per request). Node's requestTimeout is a
   // backstop that fires after ours, never first.
   const headersTimeout = Math.min(HEADERS_TIMEOUT_MS, d.timeoutMs);
   const connectionsCheckingInterval = Math.max(100, Math.min(1000, Math.floor(headersTimeout / 4)));
