@@ -1,7 +1,9 @@
 import type { Argv } from 'yargs';
 import { Kitchen } from '../kitchen.js';
 import { UsageError } from '../errors.js';
-import { allowedHosts, isLoopback, listen } from '../serve/server.js';
+import { duration, durationText } from '../values.js';
+import { allowedHosts, hostNames, isUnspecified, printedUrl } from '../serve/hosts.js';
+import { REQUEST_TIMEOUT_MS, isLoopback, listen } from '../serve/server.js';
 import { print, type CommandResult, type Globals, type IO } from './common.js';
 
 export const describe = 'Serve a live web page of the kitchen and an HTTP JSON API (see README: waiter serve)';
@@ -11,7 +13,9 @@ export function builder(y: Argv) {
     .option('port', { alias: 'p', type: 'string', describe: 'TCP port (0 picks a free one) (default 8080)' })
     .option('bind', { type: 'string', describe: 'Address to listen on (default 127.0.0.1); any other than loopback needs a token' })
     .option('token', { type: 'string', describe: 'Require Authorization: Bearer <token> [env WAITER_TOKEN; prefer the env: argv is visible in ps]' })
-    .option('public-read', { type: 'boolean', describe: 'With a token: reads (GET) need none, writes still do' });
+    .option('public-read', { type: 'boolean', describe: 'With a token: reads (GET) need none, writes still do; beyond loopback it needs --host-name or a one-address --bind' })
+    .option('host-name', { type: 'string', array: true, describe: 'A name (or name:port) clients reach the server by (repeat it, or a comma list): other Host headers are refused' })
+    .option('request-timeout', { type: 'string', describe: 'A request\'s headers and body must arrive within it, else the connection is closed (default 30s)' });
 }
 
 export interface ServeOptions {
@@ -19,6 +23,11 @@ export interface ServeOptions {
   bind: string;
   token?: string;
   publicRead: boolean;
+  /** --host-name: the names (name or name:port) this server answers as Host. */
+  hostNames: string[];
+  /** --request-timeout, in ms, and as the user wrote it. */
+  requestTimeoutMs: number;
+  requestTimeoutText: string;
 }
 
 export function options(argv: Record<string, unknown>, env: NodeJS.ProcessEnv): ServeOptions {
@@ -33,7 +42,13 @@ export function options(argv: Record<string, unknown>, env: NodeJS.ProcessEnv): 
   if (!isLoopback(bind) && !token) {
     throw new UsageError(`--bind ${bind}: not a loopback address; set --token or WAITER_TOKEN to serve beyond this machine`);
   }
-  const o: ServeOptions = { port, bind, publicRead: Boolean(argv['public-read']) };
+  const publicRead = Boolean(argv['public-read']);
+  const names = hostNames(argv['host-name']);
+  if (publicRead && isUnspecified(bind) && names.length === 0) {
+    throw new UsageError(`--public-read on --bind ${bind}: any web page a browser that reaches this server opens could read every order (DNS rebinding); give the names it is reached by with --host-name <name>`);
+  }
+  const timeout = argv['request-timeout'] ?? `${REQUEST_TIMEOUT_MS / 1000}s`;
+  const o: ServeOptions = { port, bind, publicRead, hostNames: names, requestTimeoutMs: duration('request-timeout', timeout), requestTimeoutText: durationText(timeout) };
   if (token) o.token = token;
   return o;
 }
@@ -47,22 +62,23 @@ export async function run(g: Globals, o: ServeOptions, io: IO): Promise<CommandR
     // The pace chart and the latest failures read {status, stop}; deliver makes it too.
     // A read-only user cannot: the page then works, from slower queries.
     await kitchen.fleet.ensureFleetIndexes().catch((err: Error) => io.stderr.write(`waiter serve: could not create the fleet index (${err.message.split('\n')[0]}); the chart will be slower\n`));
+    const log = (line: string) => io.stderr.write(`${line}\n`);
     // Set once the port is known (--port 0), before the first request is read.
-    let hosts: ReadonlySet<string> = new Set();
+    let hosts: ReadonlySet<string> | undefined = new Set();
     const app = createApp({
       kitchen,
       list: g.list,
       db: g.db,
       publicRead: o.publicRead,
-      log: (line) => io.stderr.write(`${line}\n`),
+      log,
       ...(o.token ? { token: o.token } : {}),
-      // Beyond loopback (a token is then required) any Host goes: the token protects.
-      ...(isLoopback(o.bind) ? { hostAllowed: (h: string) => hosts.has(h) } : {}),
+      hosts: () => hosts,
     });
-    const server = await listen(app, o.port, o.bind);
-    hosts = allowedHosts(o.bind, server.port);
+    const server = await listen(app, o.port, o.bind, { timeoutMs: o.requestTimeoutMs, timeoutText: o.requestTimeoutText, log });
+    const where = { bind: o.bind, port: server.port, names: o.hostNames, loopback: isLoopback(o.bind) };
+    hosts = allowedHosts({ ...where, publicRead: o.publicRead });
     const auth = o.token ? (o.publicRead ? 'token for writes' : 'token for reads and writes') : 'no token';
-    print(io.stdout, `waiter serve: ${server.url} (list ${g.list}, ${auth}; Ctrl-C to stop)`);
+    print(io.stdout, `waiter serve: ${printedUrl(where)} (list ${g.list}, ${auth}; Ctrl-C to stop)`);
     const signal = await new Promise<NodeJS.Signals>((resolve) => {
       const stop = (sig: NodeJS.Signals) => {
         process.off('SIGINT', stop);

@@ -13,6 +13,8 @@ import { PAGE, PAGE_CSP } from './page.js';
 import { Pace } from './pace.js';
 import { outputRoute } from './output.js';
 import { filesRoute } from './files.js';
+import { hostGuard } from './hosts.js';
+import { bodyLost } from './deadline.js';
 import { waitRows } from '../pipeline/wait.js';
 
 /** Largest request body: 10,000 orders of ~800 bytes each. */
@@ -34,10 +36,10 @@ export interface AppOptions {
   /** With a token: reads need none, writes still do. */
   publicRead: boolean;
   /**
-   * Which Host headers to answer (DNS rebinding: another site's name resolving to
-   * this server); none = any Host (a non-loopback bind, protected by its token).
+   * The Host headers to answer, read per request (DNS rebinding: another site's name
+   * resolving to this server; hosts.ts); undefined = any Host.
    */
-  hostAllowed?: (host: string) => boolean;
+  hosts?: () => ReadonlySet<string> | undefined;
   /** Server-side failures (5xx), one line each. Never given a token or the kitchen URI. */
   log: (line: string) => void;
 }
@@ -65,13 +67,7 @@ export function createApp(o: AppOptions): Hono {
     c.header('Referrer-Policy', 'no-referrer');
     c.header('Cache-Control', 'no-store');
   });
-  app.use('*', async (c, next) => {
-    const host = (c.req.header('host') ?? '').toLowerCase();
-    if (o.hostAllowed && !o.hostAllowed(host)) {
-      throw new HttpError(421, `Host ${JSON.stringify(host.slice(0, 100))} is not this server's: use the URL waiter serve printed`);
-    }
-    await next();
-  });
+  app.use('*', hostGuard(o.hosts ?? (() => undefined)));
   app.use('/api/*', async (c, next) => {
     const write = c.req.method !== 'GET' && c.req.method !== 'HEAD';
     if (o.token && (write || !o.publicRead) && !allowed(c.req.header('authorization'))) {
@@ -192,6 +188,8 @@ function errorResponse(c: Context, err: Error, log: (line: string) => void): Res
     log(`waiter serve: ${c.req.method} ${c.req.path}: ${err.message}`);
     return c.json({ error: oneLine(err.message) }, 503);
   }
+  // The client went (or was cut) before its body arrived: deadline.ts logged it.
+  if (bodyLost(c.env)) return c.json({ error: 'the request body did not arrive' }, 400);
   log(`waiter serve: ${c.req.method} ${c.req.path}: internal error: ${err.stack ?? err.message}`);
   return c.json({ error: 'internal error (logged by the server)' }, 500);
 }

@@ -4,6 +4,12 @@ import { createServer } from 'node:http';
 import { isIP } from 'node:net';
 import type { Hono } from 'hono';
 import { UsageError } from '../errors.js';
+import { withDeadline, type Deadline } from './deadline.js';
+
+/** --request-timeout's default: how long a request's body may take after its headers. */
+export const REQUEST_TIMEOUT_MS = 30_000;
+/** How long a request's headers may take (or the request timeout, when shorter). */
+const HEADERS_TIMEOUT_MS = 10_000;
 
 export interface Listening {
   /** http://host:port/ — the server's own address, nothing about the kitchen. */
@@ -22,25 +28,20 @@ export function isLoopback(host: string): boolean {
   return mapped !== null && mapped[1]!.startsWith('127.');
 }
 
-/**
- * The Host headers a loopback server answers: its bind address, localhost, 127.0.0.1
- * and [::1], with its port (and without, on port 80). A page on another site that
- * rebinds its own name to 127.0.0.1 sends its own name as Host, so it is refused.
- */
-export function allowedHosts(bind: string, port: number): ReadonlySet<string> {
-  const b = bind.replace(/^\[|\]$/g, '').toLowerCase();
-  const names = ['localhost', '127.0.0.1', '[::1]', isIP(b) === 6 ? `[${b}]` : b];
-  return new Set(names.flatMap((n) => (port === 80 ? [`${n}:${port}`, n] : [`${n}:${port}`])));
-}
-
-export async function listen(app: Hono, port: number, bind: string): Promise<Listening> {
+export async function listen(app: Hono, port: number, bind: string, d: Deadline): Promise<Listening> {
   // Loaded here, not at the top: every waiter command loads this module (serve's
   // option checks), only `serve` needs the adapter.
   const { getRequestListener } = await import('@hono/node-server');
-  const server = createServer(getRequestListener(app.fetch));
-  // Slow or idle clients must not hold the server open for long.
-  server.requestTimeout = 30_000;
-  server.headersTimeout = 10_000;
+  // Slow or idle clients must not hold the server open for long: headers within
+  // headersTimeout (Node's check, every connectionsCheckingInterval), then the body
+  // within the deadline (deadline.ts, a timer per request). Node's requestTimeout is a
+  // backstop that fires after ours, never first.
+  const headersTimeout = Math.min(HEADERS_TIMEOUT_MS, d.timeoutMs);
+  const connectionsCheckingInterval = Math.max(100, Math.min(1000, Math.floor(headersTimeout / 4)));
+  const server = createServer(
+    { headersTimeout, requestTimeout: headersTimeout + d.timeoutMs + 2 * connectionsCheckingInterval, connectionsCheckingInterval },
+    withDeadline(getRequestListener(app.fetch), d),
+  );
   return new Promise((resolve, reject) => {
     server.once('error', (err: NodeJS.ErrnoException) => {
       if (err.code === 'EADDRINUSE') reject(new UsageError(`--port ${port}: already in use on ${bind}`));
