@@ -3,6 +3,7 @@ import { Kitchen } from '../kitchen.js';
 import { UsageError } from '../errors.js';
 import { allowedHosts, isLoopback, listen } from '../serve/server.js';
 import { print, type CommandResult, type Globals, type IO } from './common.js';
+import { printable } from '../words.js';
 
 export const describe = 'Serve a live web page of the kitchen and an HTTP JSON API (see README: waiter serve)';
 
@@ -54,7 +55,8 @@ export async function run(g: Globals, o: ServeOptions, io: IO): Promise<CommandR
       list: g.list,
       db: g.db,
       publicRead: o.publicRead,
-      log: (line) => io.stderr.write(`${line}\n`),
+      // Request lines quote paths and errors from clients and orders: inert on a terminal (a stack keeps its lines).
+      log: (line) => io.stderr.write(`${printable(line, '\n')}\n`),
       ...(o.token ? { token: o.token } : {}),
       // Beyond loopback (a token is then required) any Host goes: the token protects.
       ...(isLoopback(o.bind) ? { hostAllowed: (h: string) => hosts.has(h) } : {}),
