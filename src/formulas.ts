@@ -18,8 +18,12 @@ const NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
  * `''=x`), so that restore() gives back exactly what was there.
  */
 export function neutralise(cell: string): string {
+  if (!STARTS.has(cell.charCodeAt(0))) return cell; // most cells: one lookup, no regex
   return FORMULA.test(cell) && !NUMBER.test(cell) ? `'${cell}` : cell;
 }
+
+/** The first characters FORMULA can match: ' = + - @ TAB CR. */
+const STARTS = new Set([..."'=+-@\t\r"].map((c) => c.charCodeAt(0)));
 
 /** neutralise() undone: the cell as it was (for load of a file extract marked). */
 export function restore(cell: string): string {
