@@ -17,6 +17,7 @@ import * as status from './commands/status.js';
 import * as waiters from './commands/waiters.js';
 import { EXIT, UsageError, WaiterError } from './errors.js';
 import { VERSION } from './version.js';
+import { printable } from './words.js';
 
 const EPILOGUE = `Exit codes: 0 ok · 1 some delivered orders failed · 2 usage error · 3 kitchen unreachable or rejected the operation · 4 bad input file or unknown order id · 5 deliver: this box cannot run orders, it stopped itself · 6 deliver: too many failures in a row, it stopped itself · 130/143 deliver stopped by SIGINT/SIGTERM · 70 internal error.
 Global options also come from WAITER_KITCHEN, WAITER_DB, WAITER_LIST; deliver's --name from WAITER_NAME.`;
@@ -176,7 +177,8 @@ export async function main(args: string[], io: IO): Promise<number> {
   try {
     await cli.parseAsync();
   } catch (err) {
-    io.stderr.write(`waiter: ${err instanceof Error ? err.message : String(err)}\n`);
+    // A message may quote an order, a file's column names or the server's words: inert on a terminal.
+    io.stderr.write(`waiter: ${printable(err instanceof Error ? err.message : String(err))}\n`);
     if (err instanceof WaiterError) return err.exitCode;
     if (err instanceof Error && err.name === 'YError') return EXIT.USAGE;
     io.stderr.write(`${(err as Error)?.stack ?? ''}\n`);

@@ -6,6 +6,7 @@ import { stringify, type Stringifier } from 'csv-stringify';
 import { InputError } from './errors.js';
 import { argvProblem } from './limits.js';
 import { envName } from './template.js';
+import { neutralise, restoreRow } from './formulas.js';
 
 /** A row longer than this is a mistake (a runaway quote, a binary file), not an order. */
 export const MAX_ROW_BYTES = 1024 * 1024;
@@ -24,7 +25,7 @@ export interface ParseOptions {
  * fields no program could receive as arguments (src/limits.ts).
  */
 export async function* parseRows(input: Readable, opts: ParseOptions): AsyncGenerator<string[]> {
-  const parser = checkedParse(input, opts, true);
+  const { parser, marked } = checkedParse(input, opts, true);
   // The line the last good row ended on: a row that fails starts after it.
   let lastLine = 0;
   let lastBytes = 0;
@@ -37,7 +38,7 @@ export async function* parseRows(input: Readable, opts: ParseOptions): AsyncGene
       if (tooLong) throw new InputError(`${opts.source} line ${lastLine + 1}: ${tooLong}`);
       lastLine = info.lines;
       lastBytes = info.bytes;
-      yield record;
+      yield marked() ? restoreRow(record) : record;
     }
   } catch (err) {
     throw toInputError(err, opts.source, lastLine);
@@ -52,7 +53,9 @@ export async function* parseRows(input: Readable, opts: ParseOptions): AsyncGene
 export async function validateRows(open: () => Readable, opts: ParseOptions): Promise<number> {
   let n = 0;
   try {
-    for await (const record of checkedParse(open(), opts, false) as AsyncIterable<string[]>) {
+    const { parser, marked } = checkedParse(open(), opts, false);
+    for await (const row of parser as AsyncIterable<string[]>) {
+      const record = marked() ? restoreRow(row) : row;
       if (mayExceed(record) && rowBytes(record) > MAX_ROW_BYTES) throw new InputError('row too long');
       if (argvProblem(record)) throw new InputError('row cannot be passed to a program');
       n++;
@@ -73,10 +76,12 @@ export async function validateRows(open: () => Readable, opts: ParseOptions): Pr
 export async function readHeader(input: Readable, opts: ParseOptions): Promise<string[]> {
   const parser = parse({ delimiter: opts.delimiter ?? ',', bom: true, record_delimiter: ['\r\n', '\n'], skip_empty_lines: true, relax_column_count: true, to: 1, info: true });
   input.on('error', (err) => parser.destroy(err));
+  const marked = watchMark(input);
   let header: { record: string[]; info: { lines: number } } | undefined;
   for await (const r of input.pipe(parser) as AsyncIterable<{ record: string[]; info: { lines: number } }>) header ??= r;
   input.destroy();
   if (!header) throw new InputError(`${opts.source}: --header, but the file is empty`);
+  if (marked()) restoreRow(header.record);
   checkColumnNames(header.record, `${opts.source} line ${header.info.lines}`);
   return header.record;
 }
@@ -112,7 +117,10 @@ function mayExceed(record: string[]): boolean {
 export async function* readCheckedRows(input: Readable, opts: ParseOptions): AsyncGenerator<string[]> {
   const parser = csvParser(opts, false);
   input.on('error', (err) => parser.destroy(err));
-  yield* input.pipe(parser) as AsyncIterable<string[]>;
+  const marked = watchMark(input);
+  const rows = input.pipe(parser) as AsyncIterable<string[]>;
+  // A file extract marked: its cells as they were (src/formulas.ts); any other, untouched.
+  for await (const row of rows) yield marked() ? restoreRow(row) : row;
 }
 
 /** input -> UTF-8 check -> parser; an error in any of them ends the parser's iteration. */
@@ -121,7 +129,8 @@ function checkedParse(input: Readable, opts: ParseOptions, info: boolean) {
   const checker = new Utf8Check(opts.source);
   input.on('error', (err) => parser.destroy(err));
   checker.on('error', (err) => parser.destroy(err));
-  return input.pipe(checker).pipe(parser);
+  const marked = watchMark(input);
+  return { parser: input.pipe(checker).pipe(parser), marked };
 }
 
 function csvParser(opts: ParseOptions, info: boolean) {
@@ -246,7 +255,46 @@ export const REPORT_COLUMNS = ['_id', 'status', 'waiter', 'start', 'stop', 'argu
  */
 export const LATER_COLUMNS = ['priority', 'after'] as const;
 
-/** A CSV writer for extract's report: the header (then the list's named columns, then LATER_COLUMNS), then one record per row object. */
-export function reportWriter(named: readonly string[] = []): Stringifier {
-  return stringify({ header: true, columns: [...REPORT_COLUMNS, ...named, ...LATER_COLUMNS] });
+/**
+ * A CSV writer for extract's report: the header (then the list's named columns, then
+ * LATER_COLUMNS), then one record per row object. Unless `raw`, every string cell a
+ * spreadsheet would run as a formula is neutralised (src/formulas.ts), and the file is
+ * marked as such by its first name written in quotes, `"_id"` (EXTRACT_MARK): the same
+ * header to any CSV reader, and how load knows to restore the cells.
+ */
+export function reportWriter(named: readonly string[] = [], raw = false): Stringifier {
+  const columns = [...REPORT_COLUMNS, ...named, ...LATER_COLUMNS];
+  if (raw) return stringify({ header: true, columns });
+  const cast = (cell: string, at: { header: boolean; index: number }) => (at.header && at.index === 0 ? { value: cell, quoted: true } : neutralise(cell));
+  return stringify({ header: true, columns, cast: { string: cast } });
+}
+
+/** The first bytes of a file extract wrote without --raw: its header, the first name quoted. */
+const EXTRACT_MARK = Buffer.from(`"${REPORT_COLUMNS[0]}",${REPORT_COLUMNS.slice(1).join(',')},`);
+const BOM = Buffer.from([0xef, 0xbb, 0xbf]);
+
+/**
+ * Whether `input` starts with EXTRACT_MARK (after a BOM), known from its first bytes:
+ * watched as they come (added before the parser's pipe, so it sees each chunk first:
+ * the answer is there before the first row, which holds the mark, is parsed). Costs
+ * nothing once decided; an unmarked file's cells are never touched.
+ */
+function watchMark(input: Readable): () => boolean {
+  let head = Buffer.alloc(0);
+  let marked = false;
+  const decide = (yes: boolean) => {
+    marked = yes;
+    input.off('data', onData);
+    head = Buffer.alloc(0);
+  };
+  const onData = (chunk: Buffer | string) => {
+    head = Buffer.concat([head, Buffer.from(chunk)]);
+    if (head.length < BOM.length && BOM.subarray(0, head.length).equals(head)) return;
+    const body = head.subarray(0, BOM.length).equals(BOM) ? head.subarray(BOM.length) : head;
+    const n = Math.min(body.length, EXTRACT_MARK.length);
+    if (!body.subarray(0, n).equals(EXTRACT_MARK.subarray(0, n))) decide(false);
+    else if (n === EXTRACT_MARK.length) decide(true);
+  };
+  input.on('data', onData);
+  return () => marked;
 }

@@ -17,6 +17,7 @@
 // braces are [A-Za-z_][A-Za-z0-9_.-]*; a column with another name is reached by
 // position or by its WAITER_ARG_ variable. Built-in names win over columns.
 import { shortHash } from './order.js';
+import { printable } from './words.js';
 
 export type Slot =
   | { kind: 'all' }
@@ -260,7 +261,8 @@ export function envName(column: string): string {
 export function columnWarnings(names: readonly string[]): string[] {
   return names.flatMap((n, i) => {
     if (BUILT_IN.has(n)) return [`column '${n}' is shadowed by the built-in {${n}}: use {${i + 1}} or $${envName(n)}`];
-    if (!NAME.test(n)) return [`column '${n}' cannot be written {${n}}: use {${i + 1}} or $${envName(n)}`];
+    // A name from the file, printed on a terminal: its control characters escaped.
+    if (!NAME.test(n)) return [`column '${printable(n)}' cannot be written {${printable(n)}}: use {${i + 1}} or $${envName(n)}`];
     return [];
   });
 }

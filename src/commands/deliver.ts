@@ -12,7 +12,7 @@ import { collector, collectOptions, type CollectOptions } from '../output/collec
 import { size } from '../output/size.js';
 import { parseTemplate, placeholdersIn, type Template } from '../template.js';
 import { duration, durationText, positiveInt, print, withKitchen, type CommandResult, type Globals, type IO } from './common.js';
-import { counted } from '../words.js';
+import { counted, printable } from '../words.js';
 
 /**
  * --max-failures-in-a-row's default. A box with a missing tool, a full disk or a broken
@@ -153,7 +153,7 @@ export function dryRunOf(argv: Record<string, unknown>): number | undefined {
 async function preview(g: Globals, o: DeliverOptions, io: IO, n: number): Promise<CommandResult> {
   let failed = false;
   await withKitchen(g, async (kitchen) => {
-    const prepare = preparer(o, templateOf(o), { kitchen }, (line) => io.stderr.write(`${line}\n`), undefined, true);
+    const prepare = preparer(o, templateOf(o), { kitchen }, (line) => io.stderr.write(`${printable(line)}\n`), undefined, true);
     for (const order of await kitchen.peek(n)) {
       const id = order._id.toHexString();
       const claimed: Claimed = { id: order._id, token: '', attempt: (order.attempts ?? 0) + 1, waiter: o.waiter, start: new Date(), arguments: order.arguments, history: [], ...(order.columns ? { columns: order.columns } : {}) };
@@ -189,7 +189,8 @@ export async function run(g: Globals, o: DeliverCommandOptions, io: IO, graceMs?
   const problem = program === undefined ? undefined : await programProblem(program, io.env);
   if (problem) throw new UsageError(problem);
   const shutdown = new Shutdown(graceMs);
-  const log = (line: string) => io.stderr.write(`${line}\n`);
+  // Its lines quote orders' arguments and errors, and the server's words: inert on a terminal (a job's own output is not a log line: it streams through as printed).
+  const log = (line: string) => io.stderr.write(`${printable(line)}\n`);
   const uninstall = shutdown.install(log);
   try {
     const r = await withKitchen(g, async (kitchen) => {

@@ -16,6 +16,7 @@ export function builder(y: Argv) {
     .option('output', { alias: 'o', type: 'string', describe: 'Write to this file instead of stdout' })
     .option('status', { type: 'string', describe: 'Only orders in this state' })
     .option('json', { type: 'boolean', describe: 'One JSON object per line, with every field and the attempt history' })
+    .option('raw', { type: 'boolean', describe: "Cells as they are: no ' before those a spreadsheet would run as a formula (=, +, -, @, TAB, CR)" })
     .option('quiet', { alias: 'q', type: 'boolean', describe: 'No progress bar (there is one only when stderr is a terminal)' });
 }
 
@@ -24,10 +25,12 @@ export interface ExtractOptions {
   status?: State;
   json: boolean;
   quiet: boolean;
+  /** --raw: no cell neutralised (src/formulas.ts). */
+  raw: boolean;
 }
 
 export function options(argv: Record<string, unknown>): ExtractOptions {
-  const o: ExtractOptions = { json: Boolean(argv.json), quiet: Boolean(argv.quiet) };
+  const o: ExtractOptions = { json: Boolean(argv.json), quiet: Boolean(argv.quiet), raw: Boolean(argv.raw) };
   if (argv.output !== undefined) o.output = String(argv.output);
   if (argv.status !== undefined) o.status = state('status', argv.status);
   return o;
@@ -98,7 +101,7 @@ export async function run(g: Globals, o: ExtractOptions, io: IO): Promise<Comman
     // Writing to our own stdout: do not close it when done.
     const end = out !== io.stdout;
     if (o.json) await pipeline(rows, out, { end });
-    else await pipeline(rows, reportWriter(named.header), out, { end });
+    else await pipeline(rows, reportWriter(named.header, o.raw), out, { end });
   });
   return {};
 }

@@ -9,6 +9,7 @@ import { orderId, type Order } from '../order.js';
 import { attemptEnd, endText, readAfter, type Piece } from '../output/reader.js';
 import { sizeText } from '../output/size.js';
 import type { StreamName } from '../output/store.js';
+import { printable } from '../words.js';
 import { positiveInt, print, withKitchen, type CommandResult, type Globals, type IO } from './common.js';
 
 export const describe = "Print an order's output (its last attempt), live with -f from any machine";
@@ -19,7 +20,8 @@ export function builder(y: Argv) {
     .option('attempt', { type: 'string', describe: 'This attempt (1, 2, …) instead of the last' })
     .option('stream', { type: 'string', describe: 'Only stdout or stderr' })
     .option('follow', { alias: 'f', type: 'boolean', describe: 'Follow a running order until it ends, then say how it ended (exit 1 if it failed)' })
-    .option('json', { type: 'boolean', describe: 'One JSON object a line: {stream, text, from, to, at}, {dropped}, and with -f {end}' });
+    .option('json', { type: 'boolean', describe: 'One JSON object a line: {stream, text, from, to, at}, {dropped}, and with -f {end}' })
+    .option('raw', { type: 'boolean', describe: 'On a terminal too, the bytes as they were printed (escape sequences and all); to a pipe or file they always are' });
 }
 
 export interface LogsOptions {
@@ -28,6 +30,8 @@ export interface LogsOptions {
   stream?: StreamName;
   follow: boolean;
   json: boolean;
+  /** --raw: the bytes as printed even on a terminal (elsewhere they always are). */
+  raw: boolean;
   /** How often -f looks again (ms). */
   pollMs?: number;
 }
@@ -39,7 +43,7 @@ export function options(argv: Record<string, unknown>): LogsOptions {
   } catch (err) {
     throw err instanceof InputError ? new InputError(`logs: ${err.message}`) : err;
   }
-  const o: LogsOptions = { id, follow: Boolean(argv.follow), json: Boolean(argv.json) };
+  const o: LogsOptions = { id, follow: Boolean(argv.follow), json: Boolean(argv.json), raw: Boolean(argv.raw) };
   if (argv.attempt !== undefined) o.attempt = positiveInt('attempt', argv.attempt);
   if (argv.stream !== undefined) {
     const s = String(argv.stream).toLowerCase();
@@ -104,17 +108,25 @@ export async function run(g: Globals, o: LogsOptions, io: IO): Promise<CommandRe
   });
 }
 
-/** Writes pieces as they were printed (or as NDJSON), one stream if asked. */
+/**
+ * Writes pieces as they were printed (or as NDJSON), one stream if asked. To a terminal
+ * (unless --raw) with their control characters shown escaped, as show does: a job's
+ * output must not set the title, clear the screen or write the clipboard of whoever
+ * reads it; newlines and tabs stay. To a pipe or a file: byte for byte.
+ */
 class Printer {
   private decoders = { out: new StringDecoder('utf8'), err: new StringDecoder('utf8') };
   private lastByte = 10;
+  private readonly escape: boolean;
   constructor(
     private readonly io: IO,
     private readonly o: LogsOptions,
-  ) {}
+  ) {
+    this.escape = !o.raw && !o.json && Boolean((io.stdout as { isTTY?: boolean }).isTTY);
+  }
 
   raw(text: string): void {
-    this.io.stdout.write(text);
+    this.io.stdout.write(this.escape ? printable(text, '\n\t') : text);
   }
 
   pieces(pieces: Piece[]): void {
@@ -129,6 +141,10 @@ class Printer {
       if (this.o.json) {
         const stream = p.stream === 'out' ? 'stdout' : 'stderr';
         print(this.io.stdout, JSON.stringify({ stream, text: this.decoders[p.stream].write(p.data), from: p.from, to: p.to, at: p.at }));
+      } else if (this.escape) {
+        // Decoded per stream: a character cut between two pieces is whole when shown.
+        this.io.stdout.write(printable(this.decoders[p.stream].write(p.data), '\n\t'));
+        this.lastByte = p.data[p.data.length - 1] ?? this.lastByte;
       } else {
         this.io.stdout.write(p.data);
         this.lastByte = p.data[p.data.length - 1] ?? this.lastByte;
@@ -138,7 +154,7 @@ class Printer {
 
   end(hex: string, attempt: number, end: NonNullable<ReturnType<typeof attemptEnd>>): void {
     if (this.o.json) print(this.io.stdout, JSON.stringify({ end: { order: hex, attempt, ...end } }));
-    else this.io.stderr.write(`${this.lastByte === 10 ? '' : '\n'}waiter: ${hex} attempt ${attempt} ended: ${endText(end)}\n`);
+    else this.io.stderr.write(`${this.lastByte === 10 ? '' : '\n'}waiter: ${hex} attempt ${attempt} ended: ${printable(endText(end))}\n`);
   }
 }
 

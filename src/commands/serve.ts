@@ -5,6 +5,7 @@ import { duration, durationText } from '../values.js';
 import { allowedHosts, hostNames, isUnspecified, printedUrl } from '../serve/hosts.js';
 import { REQUEST_TIMEOUT_MS, isLoopback, listen } from '../serve/server.js';
 import { print, type CommandResult, type Globals, type IO } from './common.js';
+import { printable } from '../words.js';
 
 export const describe = 'Serve a live web page of the kitchen and an HTTP JSON API (see README: waiter serve)';
 
@@ -62,7 +63,8 @@ export async function run(g: Globals, o: ServeOptions, io: IO): Promise<CommandR
     // The pace chart and the latest failures read {status, stop}; deliver makes it too.
     // A read-only user cannot: the page then works, from slower queries.
     await kitchen.fleet.ensureFleetIndexes().catch((err: Error) => io.stderr.write(`waiter serve: could not create the fleet index (${err.message.split('\n')[0]}); the chart will be slower\n`));
-    const log = (line: string) => io.stderr.write(`${line}\n`);
+    // Request lines quote paths and errors from clients and orders: inert on a terminal (a stack keeps its lines).
+    const log = (line: string) => io.stderr.write(`${printable(line, '\n')}\n`);
     // Set once the port is known (--port 0), before the first request is read.
     let hosts: ReadonlySet<string> | undefined = new Set();
     const app = createApp({

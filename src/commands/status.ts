@@ -6,7 +6,7 @@ import { Kitchen } from '../kitchen.js';
 import { STATES } from '../order.js';
 import { statusReport, MEDIAN_OF, type StatusReport } from '../report.js';
 import { sizeText } from '../output/size.js';
-import { counted } from '../words.js';
+import { counted, printable } from '../words.js';
 import { duration, print, withKitchen, type CommandResult, type Globals, type IO } from './common.js';
 
 export const describe = 'Show how many orders are in each state, the pace, the live waiters and an ETA';
@@ -162,7 +162,7 @@ async function watch(g: Globals, o: StatusOptions, everyMs: number, io: IO): Pro
         lines = o.json ? [JSON.stringify(r)] : redraw ? [`every ${span(everyMs)} · ${now.toISOString()} · Ctrl-C to stop`, '', ...render(r)] : [oneLine(r, now)];
       } catch (err) {
         if (stop.signal.aborted) break;
-        lines = [`${now.toISOString()} kitchen unreachable, retrying: ${(err as Error).message}`];
+        lines = [`${now.toISOString()} kitchen unreachable, retrying: ${printable((err as Error).message)}`];
       }
       if (redraw) {
         if (drawn > 0) {

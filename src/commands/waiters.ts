@@ -2,6 +2,7 @@ import type { Writable } from 'node:stream';
 import type { Argv } from 'yargs';
 import { span } from '../fleet.js';
 import { waitersReport, type WaiterReport } from '../report.js';
+import { printable } from '../words.js';
 import { print, withKitchen, type CommandResult, type Globals, type IO } from './common.js';
 
 export const describe = 'List the waiters of the list: PROCESSING, IDLE, STALE (not seen for its lease) or EXITED';
@@ -57,6 +58,8 @@ export function table(ws: WaiterReport[], now: Date, width?: number): string[] {
       nowColumn(w),
     ];
   });
+  // Names, hosts, arguments and exit reasons come from users and jobs: shown escaped, inert on a terminal.
+  for (const r of rows) r.forEach((c, i) => (r[i] = printable(c)));
   const widths = HEAD.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const right = new Set([3, 4, 5]);
   return [HEAD, ...rows].map((cells) => {
