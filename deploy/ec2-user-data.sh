@@ -62,8 +62,11 @@ cat > "$ROOT/etc/systemd/system/waiter@.service" <<'UNIT'
 #   WAITER_LIST=orders
 #   WAITER_DELIVER=/opt/jobs/crunch.sh --flag x
 # The kitchen comes from that file, never from the command line: argv is visible to
-# every user in ps, and the URL holds a password. WAITER_DELIVER is split at spaces
-# (no quoting): a command whose arguments hold spaces goes in a wrapper script.
+# every user in ps, and the URL holds a password. The orders do not inherit it: they get
+# WAITER_KITCHEN with the password as *** and WAITER_KITCHEN_FILE, a mode-600 file of the
+# full URL for a `waiter` they run (README: what an order's environment holds).
+# WAITER_DELIVER is split at spaces (no quoting): a command whose arguments hold spaces
+# goes in a wrapper script.
 #
 # Stopping drains: SIGTERM to waiter only (KillMode=mixed; the orders' processes are its
 # to stop), which stops claiming and lets running orders finish for --grace (one --lease:

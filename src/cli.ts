@@ -20,9 +20,9 @@ import { VERSION } from './version.js';
 import { printable } from './words.js';
 
 const EPILOGUE = `Exit codes: 0 ok · 1 some delivered orders failed · 2 usage error · 3 kitchen unreachable or rejected the operation · 4 bad input file or unknown order id · 5 deliver: this box cannot run orders, it stopped itself · 6 deliver: too many failures in a row, it stopped itself · 130/143 deliver stopped by SIGINT/SIGTERM · 70 internal error.
-Global options also come from WAITER_KITCHEN, WAITER_DB, WAITER_LIST; deliver's --name from WAITER_NAME.`;
+Global options also come from WAITER_KITCHEN (or WAITER_KITCHEN_FILE, a file holding the URI: out of ps), WAITER_DB, WAITER_LIST; deliver's --name from WAITER_NAME.`;
 
-const GLOBAL_VALUE_FLAGS = ['-k', '--kitchen', '--db', '-l', '--list', '-n', '--name'];
+const GLOBAL_VALUE_FLAGS = ['-k', '--kitchen', '--kitchen-file', '--db', '-l', '--list', '-n', '--name'];
 
 /** Commands whose trailing words belong to someone else (the program to run, the order's arguments). */
 const REST_COMMANDS: Record<string, string[]> = {
@@ -120,6 +120,7 @@ export async function main(args: string[], io: IO): Promise<number> {
     .scriptName('waiter')
     .usage('$0 <command> [options]\n\nSpread a list of shell jobs (one CSV row each) over many machines, using MongoDB.')
     .option('kitchen', { alias: 'k', type: 'string', global: true, describe: 'MongoDB connection string [env WAITER_KITCHEN, default mongodb://127.0.0.1:27017]' })
+    .option('kitchen-file', { type: 'string', global: true, describe: 'A file holding the connection string, so that it is not in ps [env WAITER_KITCHEN_FILE]' })
     .option('db', { type: 'string', global: true, describe: 'Database [env WAITER_DB, default waiter]' })
     .option('list', { alias: 'l', type: 'string', global: true, describe: 'Collection holding the orders [env WAITER_LIST, default orders]' })
     .command('load [file]', load.describe, load.builder, async (a) => {

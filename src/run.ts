@@ -10,6 +10,7 @@ import { createWriteStream } from 'node:fs';
 import { join } from 'node:path';
 import type { Writable } from 'node:stream';
 import type { Outcome } from './order.js';
+import type { Masker } from './output/mask.js';
 
 export const OUTPUT_TAIL_BYTES = 4096;
 
@@ -20,6 +21,10 @@ export interface RunRequest {
   shell?: boolean;
   /** Added to the inherited environment. */
   env?: Record<string, string>;
+  /** The environment the command inherits (default: this process's). */
+  inherit?: NodeJS.ProcessEnv;
+  /** Secrets replaced by *** in the output, before anything reads it (tail, live output, the terminal, saved files). */
+  mask?: Masker;
   /** Run in this folder (it exists). */
   cwd?: string;
   /** Also write the full stdout and stderr to the files `stdout` and `stderr` in this folder (truncated first). */
@@ -49,19 +54,21 @@ export function start(req: RunRequest): Running {
   const sub = spawn(file, args, {
     detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: req.env ? { ...process.env, ...req.env } : process.env,
+    env: req.env ? { ...(req.inherit ?? process.env), ...req.env } : (req.inherit ?? process.env),
     ...(req.cwd !== undefined ? { cwd: req.cwd } : {}),
   });
   const closed = new Promise<void>((resolve) => sub.once('close', () => resolve()));
   const tail = new Tail(OUTPUT_TAIL_BYTES);
-  const saved = req.saveOutputIn !== undefined ? [save(sub.stdout, join(req.saveOutputIn, 'stdout')), save(sub.stderr, join(req.saveOutputIn, 'stderr'))] : [];
+  const out = source(sub.stdout, req.mask);
+  const err = source(sub.stderr, req.mask);
+  const saved = req.saveOutputIn !== undefined ? [save(out, join(req.saveOutputIn, 'stdout')), save(err, join(req.saveOutputIn, 'stderr'))] : [];
   const onOutput = req.onOutput;
   if (onOutput) {
-    sub.stdout?.on('data', (c: Buffer) => onOutput('out', c));
-    sub.stderr?.on('data', (c: Buffer) => onOutput('err', c));
+    out.on((c) => onOutput('out', c));
+    err.on((c) => onOutput('err', c));
   }
-  pipe(sub.stdout, req.stdout, tail, req.prefix);
-  pipe(sub.stderr, req.stderr, tail, req.prefix);
+  pipe(out, req.stdout, tail, req.prefix);
+  pipe(err, req.stderr, tail, req.prefix);
 
   let timedOut = false;
   let killTimer: NodeJS.Timeout | undefined;
@@ -89,6 +96,9 @@ export function start(req: RunRequest): Running {
     await Promise.race([closed, delay(100)]);
     sub.stdout?.destroy();
     sub.stderr?.destroy();
+    // What masking held back (a stream destroyed above never ends by itself).
+    out.end();
+    err.end();
     await Promise.all(saved.map((close) => close()));
     return {
       ...(exit.code !== null ? { exitCode: exit.code } : {}),
@@ -155,10 +165,35 @@ async function groupGone(pid: number | undefined, limitMs: number): Promise<void
 
 const delay = (ms: number) => new Promise<void>((r) => setTimeout(r, ms).unref());
 
-function pipe(from: NodeJS.ReadableStream | null, to: Writable, tail: Tail, prefix?: string): void {
-  if (!from) return;
+/** A child's stream as its readers see it: masked when there are secrets, ended once (by the stream's end or end()). */
+interface Source {
+  on(listener: (chunk: Buffer) => void): void;
+  end(): void;
+  onEnd(listener: () => void): void;
+}
+
+function source(from: NodeJS.ReadableStream | null, masker: Masker | undefined): Source {
+  const listeners: ((chunk: Buffer) => void)[] = [];
+  const enders: (() => void)[] = [];
+  const mask = masker && !masker.empty ? masker.stream() : undefined;
+  const emit = (chunk: Buffer) => {
+    if (chunk.length) for (const l of listeners) l(chunk);
+  };
+  let ended = false;
+  const end = () => {
+    if (ended) return;
+    ended = true;
+    if (mask) emit(mask.end());
+    for (const e of enders) e();
+  };
+  from?.on('data', mask ? (c: Buffer) => emit(mask.push(c)) : emit);
+  from?.on('end', end);
+  return { on: (l) => listeners.push(l), end, onEnd: (e) => enders.push(e) };
+}
+
+function pipe(from: Source, to: Writable, tail: Tail, prefix?: string): void {
   let partial = '';
-  from.on('data', (chunk: Buffer) => {
+  from.on((chunk: Buffer) => {
     tail.push(chunk);
     if (!prefix) {
       to.write(chunk);
@@ -168,16 +203,16 @@ function pipe(from: NodeJS.ReadableStream | null, to: Writable, tail: Tail, pref
     partial = lines.pop() ?? '';
     if (lines.length) to.write(lines.map((l) => `${prefix}${l}\n`).join(''));
   });
-  from.on('end', () => {
+  from.onEnd(() => {
     if (prefix && partial) to.write(`${prefix}${partial}\n`);
   });
 }
 
 /** Copies a stream to a file; returns a function that ends the file and waits until it is written (never throws). */
-function save(from: NodeJS.ReadableStream | null, path: string): () => Promise<void> {
+function save(from: Source, path: string): () => Promise<void> {
   const file = createWriteStream(path);
   file.on('error', () => undefined); // a full disk must not end the waiter; the tail is still kept on the order
-  from?.on('data', (chunk: Buffer) => file.write(chunk));
+  from.on((chunk: Buffer) => file.write(chunk));
   return () => new Promise<void>((resolve) => {
     if (file.destroyed) return resolve();
     file.end(() => resolve());

@@ -1,9 +1,11 @@
 // What every subcommand shares: the global options, opening the kitchen, printing.
 // The typed parsing of option values lives below both commands and serve (src/values.ts).
+import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import type { Readable, Writable } from 'node:stream';
 import { UsageError } from '../errors.js';
 import { Kitchen } from '../kitchen.js';
+import { withoutSecrets } from '../kitchen/connect.js';
 
 export { duration, durationText, moment, positiveInt, priority, state } from '../values.js';
 
@@ -52,7 +54,7 @@ export function globals(argv: Record<string, unknown>, env: NodeJS.ProcessEnv): 
     return v;
   };
   const g = {
-    kitchen: pick('kitchen', 'WAITER_KITCHEN', DEFAULT_KITCHEN),
+    kitchen: kitchenOf(argv, env, () => pick('kitchen', 'WAITER_KITCHEN', DEFAULT_KITCHEN)),
     db: pick('db', 'WAITER_DB', 'waiter'),
     list: pick('list', 'WAITER_LIST', 'orders'),
     name: pick('name', 'WAITER_NAME', `${hostname()}/${process.pid}`),
@@ -60,6 +62,45 @@ export function globals(argv: Record<string, unknown>, env: NodeJS.ProcessEnv): 
   if (!/^[^/\\. "$*<>:|?]+$/.test(g.db)) throw new UsageError(`--db: invalid database name '${g.db}'`);
   if (!/^[^$\0]+$/.test(g.list) || g.list.startsWith('system.')) throw new UsageError(`--list: invalid list name '${g.list}'`);
   return g;
+}
+
+/**
+ * The kitchen: -k, else --kitchen-file, else the file WAITER_KITCHEN_FILE names, else
+ * WAITER_KITCHEN, else the default. A file keeps the URI (and its password) out of ps
+ * and out of the environment; one that cannot be read is a usage error, never the default.
+ * With both variables set, WAITER_KITCHEN must name the file's kitchen (as written, or
+ * with its secrets shown as ***, as deliver gives it to its orders): two different
+ * kitchens are a usage error, not a silent pick.
+ */
+function kitchenOf(argv: Record<string, unknown>, env: NodeJS.ProcessEnv, plain: () => string): string {
+  if (argv.kitchen !== undefined && argv['kitchen-file'] !== undefined) throw new UsageError('--kitchen and --kitchen-file: give one of them');
+  if (argv.kitchen !== undefined) return plain();
+  if (argv['kitchen-file'] !== undefined) return readKitchenFile(`--kitchen-file ${String(argv['kitchen-file'])}`, String(argv['kitchen-file']), '--kitchen-file is empty (an unset variable?): give a path or leave the option out');
+  const path = env.WAITER_KITCHEN_FILE;
+  if (path === undefined) return plain();
+  const uri = readKitchenFile(`WAITER_KITCHEN_FILE ${path}`, path, 'WAITER_KITCHEN_FILE is set but empty: give it a path or unset it');
+  const named = env.WAITER_KITCHEN;
+  if (named !== undefined && named !== uri && named !== withoutSecrets(uri)) {
+    throw new UsageError('WAITER_KITCHEN and WAITER_KITCHEN_FILE name different kitchens: unset one of them');
+  }
+  return uri;
+}
+
+const READ_ERRORS: Record<string, string> = { ENOENT: 'no such file', EACCES: 'permission denied', EISDIR: 'a folder, not a file' };
+
+function readKitchenFile(what: string, path: string, blank: string): string {
+  if (path.trim() === '') throw new UsageError(blank);
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? '';
+    throw new UsageError(`${what}: cannot read it (${READ_ERRORS[code] ?? (code || (err as Error).message)})`);
+  }
+  const uri = text.trim();
+  if (uri === '') throw new UsageError(`${what}: the file is empty (it should hold the kitchen's URI)`);
+  if (uri.includes('\n')) throw new UsageError(`${what}: more than one line (it should hold the kitchen's URI alone)`);
+  return uri;
 }
 
 export async function withKitchen<T>(g: Globals, fn: (k: Kitchen) => Promise<T>): Promise<T> {

@@ -8,6 +8,8 @@ import { Shutdown } from '../deliver/shutdown.js';
 import { UsageError } from '../errors.js';
 import { start } from '../run.js';
 import { DEFAULT_KEEP_BYTES, LiveOutput } from '../output/live.js';
+import { Masker } from '../output/mask.js';
+import { jobEnv } from '../deliver/jobenv.js';
 import { collector, collectOptions, type CollectOptions } from '../output/collector.js';
 import { size } from '../output/size.js';
 import { parseTemplate, placeholdersIn, type Template } from '../template.js';
@@ -54,6 +56,7 @@ export const flags: Record<string, Options> = {
   'collect-on': { type: 'string', choices: ['done', 'always'], describe: 'With --collect: after a DONE attempt only (done, the default), or after failed runs too (always)' },
   'collect-timeout': { type: 'string', describe: "With --collect: storing one attempt's files must end within this, or the attempt fails and nothing is kept (default 10m)" },
   'dry-run': { type: 'string', describe: 'Print the argv of the next N orders a claim would take (NDJSON), claiming nothing' },
+  mask: { type: 'string', array: true, describe: "The value of this environment variable is a secret: *** in the orders' output and errors stored in the kitchen (repeat for more; the kitchen's password and WAITER_TOKEN always are)" },
 };
 
 export function builder(y: Argv) {
@@ -61,7 +64,7 @@ export function builder(y: Argv) {
 }
 
 /** deliver's options: the loop's, and what the command wires around it (live output). */
-export type DeliverCommandOptions = DeliverOptions & { keepOutput: number; outputEveryMs?: number; collect?: CollectOptions };
+export type DeliverCommandOptions = DeliverOptions & { keepOutput: number; outputEveryMs?: number; collect?: CollectOptions; mask: string[] };
 
 export function options(argv: Record<string, unknown>, rest: string[], g: Globals): DeliverCommandOptions {
   const [command, ...commandArgs] = rest;
@@ -70,6 +73,7 @@ export function options(argv: Record<string, unknown>, rest: string[], g: Global
   const heartbeatMs = argv.heartbeat === undefined ? Math.min(10_000, leaseMs / 3) : duration('heartbeat', argv.heartbeat);
   if (heartbeatMs >= leaseMs) throw new UsageError(`--heartbeat must be shorter than --lease`);
   const o: DeliverCommandOptions = {
+    mask: argv.mask === undefined ? [] : [argv.mask].flat().map(String),
     keepOutput: argv['keep-output'] === undefined ? DEFAULT_KEEP_BYTES : size('keep-output', argv['keep-output']),
     ...(argv['output-every'] === undefined ? {} : { outputEveryMs: duration('output-every', argv['output-every']) }),
     command,
@@ -188,9 +192,12 @@ export async function run(g: Globals, o: DeliverCommandOptions, io: IO, graceMs?
   const program = literalProgram(o.command, o.shell, templateOf(o));
   const problem = program === undefined ? undefined : await programProblem(program, io.env);
   if (problem) throw new UsageError(problem);
+  const secrets = masked(o.mask, io.env);
   const shutdown = new Shutdown(graceMs);
   // Its lines quote orders' arguments and errors, and the server's words: inert on a terminal (a job's own output is not a log line: it streams through as printed).
   const log = (line: string) => io.stderr.write(`${printable(line)}\n`);
+  const job = jobEnv(io.env, { uri: g.kitchen, db: g.db, list: g.list });
+  const mask = new Masker([...job.secrets, ...secrets]);
   const uninstall = shutdown.install(log);
   try {
     const r = await withKitchen(g, async (kitchen) => {
@@ -203,9 +210,9 @@ export async function run(g: Globals, o: DeliverCommandOptions, io: IO, graceMs?
       const info = { name: o.waiter, command: [o.command, ...o.commandArgs], concurrency: o.concurrency, leaseMs: o.leaseMs, heartbeatMs: o.heartbeatMs, prepare };
       const registry = new Registry(kitchen.fleet, info, log);
       const output = o.keepOutput > 0 ? (c: Claimed) => new LiveOutput(kitchen.outputs, c.id, c.attempt, { keepBytes: o.keepOutput, ...(o.outputEveryMs ? { flushMs: o.outputEveryMs } : {}) }, log) : undefined;
-      const collect = o.collect ? collector(kitchen.files, o.collect, log) : undefined;
+      const collect = o.collect ? collector(kitchen.files, { ...o.collect, ...(mask.empty ? {} : { mask: mask.text }) }, log) : undefined;
       const pipeline = new Releaser(kitchen.pipeline, log);
-      return deliver(o, { kitchen, start, stdout: io.stdout, stderr: io.stderr, log, shutdown, registry, pipeline, ...(output ? { output } : {}), ...(collect ? { collect } : {}) });
+      return deliver(o, { kitchen, start, stdout: io.stdout, stderr: io.stderr, log, shutdown, registry, pipeline, inherit: job.env, ...(mask.empty ? {} : { mask }), ...(output ? { output } : {}), ...(collect ? { collect } : {}) });
     });
     print(io.stdout, `${r.stopped ? 'Stopped' : 'Done'}. Delivered ${counted(r.delivered, 'order')}.`);
     if (r.interrupted) log(`waiter: ${counted(r.interrupted, 'interrupted order')} put back READY`);
@@ -220,5 +227,17 @@ export async function run(g: Globals, o: DeliverCommandOptions, io: IO, graceMs?
   } finally {
     uninstall();
     shutdown.dispose();
+    job.dispose();
   }
+}
+
+/** --mask NAME...: the values to mask, and the serve token if this process has one. A name not set is a usage error (a typo would mask nothing). */
+function masked(names: string[], env: NodeJS.ProcessEnv): string[] {
+  const values = names.map((name) => {
+    const v = env[name];
+    if (name.trim() === '') throw new UsageError('--mask: an empty variable name');
+    if (v === undefined || v === '') throw new UsageError(`--mask ${name}: no such variable in the environment (or it is empty): nothing to mask`);
+    return v;
+  });
+  return env.WAITER_TOKEN ? [...values, env.WAITER_TOKEN] : values;
 }

@@ -8,6 +8,7 @@ import type { Claimed, Finish } from '../kitchen.js';
 import { nextStatus, retryDelayMs, type Outcome, type RetryPolicy } from '../order.js';
 import type { RunRequest, Running } from '../run.js';
 import type { Template } from '../template.js';
+import type { Masker } from '../output/mask.js';
 
 /** Errors starting a process that say nothing about the order: the box is out of file descriptors. */
 const BOX_SPAWN_CODES = new Set(['EMFILE', 'ENFILE']);
@@ -90,6 +91,10 @@ export function exitOf(o: Outcome): Pick<Finish, 'exitCode' | 'signal'> {
   return { ...(o.exitCode !== undefined ? { exitCode: o.exitCode } : {}), ...(o.signal ? { signal: o.signal } : {}) };
 }
 
+/** What is recorded of an attempt, masked: the error may quote the output, a path or a driver message. */
+export function masked(fin: Finish, mask: Masker): Finish {
+  return { ...fin, output: mask.text(fin.output), ...(fin.error !== undefined ? { error: mask.text(fin.error) } : {}) };
+}
 
 /** How every failed attempt becomes what is written: the loop's handleFailed. */
 export function handleFailed(c: Claimed, f: Failure, retry: RetryPolicy): Ran {

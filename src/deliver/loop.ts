@@ -16,9 +16,10 @@ import { roomBeside, startProblem } from '../limits.js';
 import { errorLine, succeeded, type Outcome, type RetryPolicy } from '../order.js';
 import type { RunRequest, Running } from '../run.js';
 import type { Template } from '../template.js';
-import { exitOf, handleFailed, isBoxSpawnFailure, isBoxWorkdirFailure, literalProgram, startSafely, type Failure, type Ran } from './failure.js';
+import { exitOf, handleFailed, isBoxSpawnFailure, isBoxWorkdirFailure, literalProgram, masked, startSafely, type Failure, type Ran } from './failure.js';
 import { preparer, templateOf, type Prepared } from './prepare.js';
 import type { LiveSink } from '../output/live.js';
+import type { Masker } from '../output/mask.js';
 import type { Releaser } from '../pipeline/release.js';
 import { Leases } from './lease.js';
 import type { Registry } from './registry.js';
@@ -71,6 +72,9 @@ export interface DeliverDeps {
   collect?: (c: Claimed, workdir: string, ok: boolean) => Promise<string | undefined>;
   /** Pipelines (src/pipeline/release.ts): releases after a finish, the check when nothing is due. Optional. */
   pipeline?: Pick<Releaser, 'finished' | 'idle' | 'drain'>;
+  /** The environment orders inherit (jobenv.ts; default: this process's) and the secrets masked in their output and records. */
+  inherit?: NodeJS.ProcessEnv;
+  mask?: Masker;
 }
 
 /** Why a waiter stopped itself: its box cannot run orders, or too many failed in a row. */
@@ -129,13 +133,14 @@ class Waiter {
   /** The program when every order runs the same one: failing to start it is the box's fault. */
   private readonly program: string | undefined;
   /** What the inherited environment leaves of ARG_MAX for an order's argv and variables. */
-  private readonly room = roomBeside(process.env);
+  private readonly room: number;
 
   constructor(
     private readonly opts: DeliverOptions,
     private readonly deps: DeliverDeps,
   ) {
     this.log = deps.log;
+    this.room = roomBeside(deps.inherit ?? process.env);
     this.retries = new OwnRetries(deps.log);
     this.leases = new Leases(deps.kitchen, opts.leaseMs, opts.heartbeatMs, deps.log);
     const template = templateOf(opts);
@@ -297,6 +302,8 @@ class Waiter {
       args: p.args,
       shell: opts.shell,
       env: { WAITER_ORDER_ID: id, WAITER_NAME: opts.waiter, WAITER_ATTEMPT: String(c.attempt), ...p.env },
+      ...(deps.inherit ? { inherit: deps.inherit } : {}),
+      ...(deps.mask ? { mask: deps.mask } : {}),
       ...(p.workdir !== undefined ? { cwd: p.workdir } : {}),
       ...(p.workdir !== undefined && opts.saveOutput ? { saveOutputIn: p.workdir } : {}),
       ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}),
@@ -371,8 +378,9 @@ class Waiter {
 
   // ---- record: write how the attempt ended (fenced by the claim) and count it ------
 
-  private async record({ c, finish: fin, boxFailure }: Ran): Promise<void> {
+  private async record({ c, finish, boxFailure }: Ran): Promise<void> {
     const { result, log } = this;
+    const fin = finish && this.deps.mask ? masked(finish, this.deps.mask) : finish;
     const id = c.id.toHexString();
     const live = this.lives.get(c);
     this.lives.delete(c);

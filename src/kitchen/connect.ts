@@ -1,5 +1,5 @@
 // Connecting, and what messages may say of the URI (never its password).
-import { ConnectionString } from 'mongodb-connection-string-url';
+import { CommaAndColonSeparatedRecord, ConnectionString } from 'mongodb-connection-string-url';
 import type { KitchenAddress } from '../kitchen.js';
 
 /** Our defaults, except those the URI sets itself (the driver lets options override the URI). */
@@ -26,17 +26,42 @@ export function describe(address: KitchenAddress): string {
 /** The driver's message, with any secret from the URI taken out. */
 export function reason(err: unknown, uri: string): string {
   let msg = err instanceof Error ? err.message : String(err);
+  let secrets: string[];
   try {
-    // The password, as written and decoded; the user name is no secret, and hiding
-    // it (a user "u") would mangle the message's words.
-    const cs = new ConnectionString(uri);
-    for (const secret of [uri, cs.password, safeDecode(cs.password)]) {
-      if (secret) msg = msg.split(secret).join('***');
-    }
+    secrets = [uri, ...secretsOf(uri)];
   } catch {
-    msg = msg.split(uri).join('***');
+    secrets = [uri];
   }
+  for (const secret of secrets) msg = msg.split(secret).join('***');
   return msg;
+}
+
+/** The query options that hold a secret (those the driver's own redact() hides). */
+const SECRET_OPTIONS = ['proxyPassword', 'tlsCertificateKeyFilePassword'];
+
+/**
+ * The secrets a URI holds: its password, a proxy or key-file password, an AWS session
+ * token, each as written, percent-decoded and percent-encoded (a job prints any of them). The user name
+ * is no secret, and hiding it (a user "u") would mangle every word with a u. Throws on
+ * a URI the parser refuses.
+ */
+export function secretsOf(uri: string): string[] {
+  const cs = new ConnectionString(uri);
+  const raw = [cs.password];
+  for (const key of SECRET_OPTIONS) raw.push(...cs.searchParams.getAll(key));
+  const props = cs.searchParams.get('authMechanismProperties');
+  if (props) raw.push(new CommaAndColonSeparatedRecord(props).get('AWS_SESSION_TOKEN') ?? '');
+  return [...new Set(raw.flatMap((s) => [s, safeDecode(s), encodeURIComponent(s)]).filter((s) => s !== ''))];
+}
+
+/** The URI with every secret shown as *** (the user name kept); the URI itself when it holds none or cannot be parsed. */
+export function withoutSecrets(uri: string): string {
+  try {
+    if (secretsOf(uri).length === 0) return uri;
+    return new ConnectionString(uri).redact({ replacementString: '***', redactUsernames: false }).toString();
+  } catch {
+    return uri;
+  }
 }
 
 function safeDecode(s: string): string {

@@ -42,6 +42,8 @@ export interface CollectOptions {
   on: CollectOn;
   /** --collect-timeout: storing one attempt's files ends within this, outages included. */
   timeoutMs: number;
+  /** Secrets out of the stored file names (src/output/mask.ts). */
+  mask?: (name: string) => string;
 }
 
 /** Checks the globs at the door: relative, not leaving the folder. */
@@ -173,7 +175,7 @@ export async function collect(store: Pick<FileStore, 'upload' | 'removeFor'>, or
       let content = Readable.from([]);
       if (f.size > 0) content = fh.createReadStream({ start: 0, end: f.size - 1 });
       else await fh.close();
-      await store.upload({ order, attempt, path: f.path }, content, signal);
+      await store.upload({ order, attempt, path: o.mask ? o.mask(f.path) : f.path }, content, signal);
     }
   };
   try {

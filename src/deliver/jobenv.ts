@@ -1,0 +1,55 @@
+// What an order's command inherits, so that a `waiter` it runs (gather, add, status…)
+// talks to the same kitchen, database and list with no flags, while no secret is in
+// its environment for `env` or `set -x` to print:
+// - WAITER_DB and WAITER_LIST: the deliver's own;
+// - WAITER_KITCHEN: the deliver's kitchen with its secrets shown as *** (which host, which
+//   user: safe to print);
+// - WAITER_KITCHEN_FILE, when the kitchen has a secret: a file holding the full URI, mode
+//   0600 in a folder of mode 0700 of this process's own, removed when deliver ends. waiter
+//   reads the kitchen from it before WAITER_KITCHEN. The driver takes no password from
+//   anywhere but the URI (or options in code), so a file named in the environment is how
+//   a nested waiter gets it without the environment holding it;
+// - WAITER_TOKEN (the serve token) is removed: no job needs it.
+// The job runs as the same user, so it can still read the file on purpose; masking
+// (src/output/mask.ts) covers a job that prints it.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { secretsOf, withoutSecrets } from '../kitchen/connect.js';
+
+export interface JobEnv {
+  /** The environment orders inherit. */
+  env: NodeJS.ProcessEnv;
+  /** The kitchen's secrets (to mask). */
+  secrets: string[];
+  /** Removes the kitchen file; idempotent, also run at the process's exit. */
+  dispose(): void;
+}
+
+export function jobEnv(parent: NodeJS.ProcessEnv, kitchen: { uri: string; db: string; list: string }): JobEnv {
+  const env: NodeJS.ProcessEnv = { ...parent, WAITER_KITCHEN: withoutSecrets(kitchen.uri), WAITER_DB: kitchen.db, WAITER_LIST: kitchen.list };
+  delete env.WAITER_TOKEN;
+  delete env.WAITER_KITCHEN_FILE;
+  let secrets: string[] = [];
+  try {
+    secrets = secretsOf(kitchen.uri);
+  } catch {
+    // A URI the parser refuses was refused by Kitchen.open before any order ran.
+  }
+  if (secrets.length === 0) return { env, secrets, dispose: () => undefined };
+  const dir = mkdtempSync(join(tmpdir(), 'waiter-kitchen-'));
+  const file = join(dir, 'kitchen');
+  const dispose = () => {
+    process.off('exit', dispose);
+    rmSync(dir, { recursive: true, force: true });
+  };
+  process.on('exit', dispose);
+  try {
+    writeFileSync(file, `${kitchen.uri}\n`, { mode: 0o600, flag: 'wx' });
+  } catch (err) {
+    dispose();
+    throw err;
+  }
+  env.WAITER_KITCHEN_FILE = file;
+  return { env, secrets, dispose };
+}
