@@ -77,15 +77,6 @@ export function median(xs: readonly number[]): number | null {
   return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
 }
 
-/**
- * Seconds until `ready` orders are done at `perMinute`, or null when there is no pace
- * (nothing finished lately: no honest estimate).
- */
-export function etaSeconds(ready: number, perMinute: number): number | null {
-  if (!(perMinute > 0)) return null;
-  return Math.round((ready / perMinute) * 60);
-}
-
 /** A span for people: 850ms, 4.2s, 3m05s, 2h07m, 3d04h. */
 export function span(ms: number): string {
   if (ms < 0) ms = 0;

@@ -2,11 +2,12 @@
 // view as plain JSON-able objects, from the kitchen's queries (no queries of its own).
 import type { Counts, Kitchen } from './kitchen.js';
 import type { PriorityCount } from './kitchen/priorities.js';
+import { RECENT, eta, type Finish } from './eta.js';
 import { namedFields, type Order } from './order.js';
-import { EXITED_SHOWN_MS, cutArguments, etaSeconds, median, waiterState, type WaiterDoc, type WaiterState } from './fleet.js';
+import { EXITED_SHOWN_MS, cutArguments, median, waiterState, type WaiterDoc, type WaiterState } from './fleet.js';
 
 /** Finished orders whose run times make the median. */
-export const MEDIAN_OF = 300;
+export const MEDIAN_OF = RECENT;
 
 export type StatusReport = Omit<Counts, 'nextDue'> & {
   /** The soonest `due` of a READY order not yet due (ISO), or null. */
@@ -16,54 +17,61 @@ export type StatusReport = Omit<Counts, 'nextDue'> & {
   pace10m: number;
   /** Median run time of the last MEDIAN_OF finished orders; null when none has finished. */
   medianRunSeconds: number | null;
-  /** Live waiters: not ended, seen within their lease. */
+  /** Live waiters: not ended, seen within their lease; and the sum of their --concurrency. */
   waiters: number;
+  slots: number;
   /**
-   * READY ÷ pace (the last minute's, else the last 10 minutes'); null without a pace.
-   * Every READY order counts, due or not: all of them are still to run.
+   * When the orders due now and those running will be done (src/eta.ts; orders not yet
+   * due are not counted: notYetDue says how many); null without an estimate.
    */
   etaSeconds: number | null;
   eta: string | null;
   /**
-   * Why there is no ETA (null when there is one): `nothing READY`, `no live waiters`
-   * (nobody is working: a pace from the last minutes would promise a time that slides
-   * later at every call), or `no finished orders in the last 10 minutes` (no pace).
+   * Why there is no ETA (null when there is one): `nothing READY` (and nothing running),
+   * `nothing due yet` (every READY order waits for its time), `no live waiters` (nobody is working: a pace from the last minutes would
+   * promise a time that slides later at every call), or `no finished orders in the last
+   * 10 minutes` (no pace).
    */
   etaReason: string | null;
+  /** The orders per minute the ETA assumed (src/eta.ts), null without one. */
+  etaPace: number | null;
   /** READY orders per priority, highest first (issue 15); `status` shows them when more than one is in use. */
   readyByPriority?: PriorityCount[];
   /** WAITING orders held back by an order in ERROR (src/pipeline/): they wait for a reset. */
   waitingOnFailed: number;
+  /** When these figures were read (ISO): the page and the API say how old an answer is. */
+  asOf: string;
 };
 
 export async function statusReport(k: Kitchen, now = new Date()): Promise<StatusReport> {
-  const [counts, last1m, last10m, runTimes, waiters, byPriority, waiting] = await Promise.all([
+  const [counts, last1m, last10m, recent, live, byPriority, waiting] = await Promise.all([
     k.counts(now),
     k.fleet.finishedSince(new Date(+now - 60_000)),
     k.fleet.finishedSince(new Date(+now - 600_000)),
-    k.fleet.recentRunTimes(MEDIAN_OF),
+    k.fleet.recentFinishes(MEDIAN_OF),
     k.fleet.liveWaiters(now),
     k.fleet.readyByPriority(),
     k.pipeline.summary(),
   ]);
   const pace1m = last1m;
   const pace10m = Math.round((last10m / 10) * 100) / 100;
-  const m = median(runTimes);
-  const paced = etaSeconds(counts.READY, pace1m > 0 ? pace1m : pace10m);
-  const etaReason = counts.READY === 0 ? 'nothing READY' : waiters === 0 ? 'no live waiters' : paced === null ? 'no finished orders in the last 10 minutes' : null;
-  const eta = counts.READY > 0 && waiters === 0 ? null : paced;
+  const m = median(recent.map((f: Finish) => f.stop - f.start));
+  const e = eta({ now: +now, ready: counts.READY - counts.notYetDue, running: counts.RUNNING, stale: counts.stale, waiters: live.waiters, slots: live.slots, recent, finished10m: last10m });
   return {
     ...counts,
     nextDue: counts.nextDue?.toISOString() ?? null,
     pace1m,
     pace10m,
     medianRunSeconds: m === null ? null : Math.round(m) / 1000,
-    waiters,
-    etaSeconds: eta,
-    eta: eta === null ? null : new Date(+now + eta * 1000).toISOString(),
-    etaReason,
+    waiters: live.waiters,
+    slots: live.slots,
+    etaSeconds: e.seconds,
+    eta: e.seconds === null ? null : new Date(+now + e.seconds * 1000).toISOString(),
+    etaReason: e.reason === 'nothing READY' && counts.READY > 0 ? 'nothing due yet' : e.reason,
+    etaPace: e.perMinute,
     readyByPriority: byPriority,
     waitingOnFailed: waiting.onFailed,
+    asOf: now.toISOString(),
   };
 }
 

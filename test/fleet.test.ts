@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { ObjectId } from 'mongodb';
 import { describe, expect, test } from 'vitest';
-import { cutArguments, etaSeconds, median, span, waiterState, type WaiterDoc } from '../src/fleet.js';
+import { cutArguments, median, span, waiterState, type WaiterDoc } from '../src/fleet.js';
 import { deliver, type DeliverDeps, type DeliverOptions } from '../src/deliver/loop.js';
 import { Registry } from '../src/deliver/registry.js';
 import { Shutdown } from '../src/deliver/shutdown.js';
@@ -32,13 +32,10 @@ describe('waiterState', () => {
   });
 });
 
-test('median, ETA and spans', () => {
+test('median and spans', () => {
   expect(median([])).toBeNull();
   expect(median([5, 1, 3])).toBe(3);
   expect(median([4, 1, 3, 2])).toBe(2.5);
-  expect(etaSeconds(100, 0)).toBeNull();
-  expect(etaSeconds(100, 20)).toBe(300);
-  expect(etaSeconds(0, 20)).toBe(0);
   expect([850, 4200, 42_000, 185_000, 7_620_000, 3 * 86_400_000 + 4 * 3_600_000].map(span)).toEqual(['850ms', '4.2s', '42s', '3m05s', '2h07m', '3d04h']);
 });
 
@@ -62,7 +59,7 @@ describe('status --watch [interval]', () => {
 describe('status rendering', () => {
   const r: StatusReport = {
     READY: 120, RUNNING: 4, DONE: 70, ERROR: 2, WAITING: 0, waitingOnFailed: 0, total: 196, stale: 1, notYetDue: 0, nextDue: null,
-    pace1m: 12, pace10m: 7.2, medianRunSeconds: 4.25, waiters: 4, etaSeconds: 600, eta: '2026-01-01T12:10:00.000Z', etaReason: null,
+    pace1m: 12, pace10m: 7.2, medianRunSeconds: 4.25, waiters: 4, slots: 4, etaSeconds: 600, eta: '2026-01-01T12:10:00.000Z', etaReason: null, etaPace: 12, asOf: '2026-01-01T12:00:00.000Z',
   };
   test('counts, then pace, median, waiters and ETA', () => {
     expect(render(r)).toEqual([
@@ -75,15 +72,17 @@ describe('status rendering', () => {
       'pace     12/min over the last minute, 7.2/min over 10 minutes',
       'median   4.3s per order (the last 300 finished)',
       'waiters  4 live',
-      'ETA      10m00s (2026-01-01T12:10:00Z)',
+      'ETA      10m00s (2026-01-01T12:10:00Z) at 12/min',
     ]);
   });
   test('READY orders not yet due are counted with the soonest due time', () => {
     expect(render({ ...r, notYetDue: 3, nextDue: '2026-01-01T13:00:00.000Z' })[0]).toBe('READY    120  (3 not yet due, the next at 2026-01-01T13:00:00.000Z)');
     expect(oneLine({ ...r, notYetDue: 3, nextDue: '2026-01-01T13:00:00.000Z' }, at(0))).toContain(' stale 1 notYetDue 3 nextDue 2026-01-01T13:00:00.000Z |');
+    // Left out of the ETA, and it says so.
+    expect(render({ ...r, notYetDue: 3, nextDue: '2026-01-01T13:00:00.000Z' }).at(-1)).toBe('ETA      10m00s (2026-01-01T12:10:00Z) at 12/min; 3 not yet due not counted');
   });
   test('without a pace there is no ETA, and it says why', () => {
-    const none = { ...r, pace1m: 0, pace10m: 0, etaSeconds: null, eta: null, etaReason: 'no finished orders in the last 10 minutes' };
+    const none = { ...r, pace1m: 0, pace10m: 0, etaSeconds: null, eta: null, etaPace: null, etaReason: 'no finished orders in the last 10 minutes' };
     expect(render(none).at(-1)).toBe('ETA      no finished orders in the last 10 minutes');
     expect(oneLine(none, at(0))).toBe(
       '2026-01-01T12:00:00.000Z READY 120 RUNNING 4 DONE 70 ERROR 2 total 196 stale 1 | pace 0/min (1m) 0/min (10m) | median 4.3s | waiters 4 | ETA no finished orders in the last 10 minutes',

@@ -42,12 +42,12 @@ describe('reads', () => {
     expect(r.headers.get('age')).toBe('0'); // the first answer: fetched for this request
     const cli = JSON.parse((await waiter(k, ['status', '--json'])).stdout);
     // eta is a clock time (now + etaSeconds): the one figure that moves between the two calls.
-    const { eta: _a, ...api } = r.body;
+    const { eta: _a, asOf: _t, ageSeconds: _g, ...api } = r.body;
     // storage: status's alone (a scan of the output and file collections, not for a page's 1 s refresh).
-    const { eta: _b, storage: _s, ...fromCli } = cli;
+    const { eta: _b, storage: _s, asOf: _u, ...fromCli } = cli;
     expect(api).toMatchObject(fromCli);
     expect(r.body).toMatchObject({ READY: 1, RUNNING: 1, DONE: 1, ERROR: 0, total: 3, stale: 1 });
-    for (const key of ['pace1m', 'pace10m', 'medianRunSeconds', 'waiters', 'etaSeconds', 'eta']) expect(r.body).toHaveProperty(key);
+    for (const key of ['pace1m', 'pace10m', 'medianRunSeconds', 'waiters', 'slots', 'etaSeconds', 'eta', 'etaPace', 'asOf', 'ageSeconds']) expect(r.body).toHaveProperty(key);
   });
 
   test('GET /api/waiters gives the fleet as `waiters --json` does: live and lately exited; ?all=true also those exited long ago', async () => {
@@ -549,4 +549,40 @@ describe('the server process', () => {
       await expect(fetch(new URL('/api/status', s.url))).rejects.toThrow();
     });
   }
+});
+
+describe('how old an answer is (issue 25)', () => {
+  test('after a quiet spell with the kitchen slow to count, /api/status serves the last figures marked with their age (asOf, ageSeconds, Age), never as fresh; once it answers, fresh ones', async () => {
+    const { holdProxy } = await import('./support/hold-proxy.js');
+    await orders().insertMany(Array.from({ length: 3 }, (_, i) => ({ status: 'READY', arguments: [`${i}`], attempts: 0, due: new Date() })));
+    const proxy = await holdProxy(k.uri, 'aggregate'); // status's counts; finds pass
+    const s = await serve({ uri: proxy.uri, name: k.name });
+    const before = Date.now();
+    const first = await s.call('/api/status');
+    expect(first.body).toMatchObject({ total: 3, ageSeconds: 0 });
+    expect(Date.parse(first.body.asOf)).toBeGreaterThanOrEqual(before - 1000);
+    expect(first.headers.get('x-as-of')).toBe(first.body.asOf);
+
+    proxy.hold();
+    await new Promise((r) => setTimeout(r, 11_000)); // a quiet spell: nobody asks
+    await orders().insertMany(Array.from({ length: 5 }, (_, i) => ({ status: 'READY', arguments: [`new-${i}`], attempts: 0, due: new Date() })));
+    const stale = await s.call('/api/status');
+    expect(stale.status).toBe(200);
+    expect(stale.body.total).toBe(3); // the last figures…
+    expect(stale.body.ageSeconds).toBeGreaterThanOrEqual(11); // …saying how old they are
+    expect(stale.body.asOf).toBe(first.body.asOf);
+    expect(stale.headers.get('age')).toBe(String(stale.body.ageSeconds));
+    // The other shared answers say it too (arrays: in their headers).
+    const w = await s.call('/api/waiters');
+    expect(Array.isArray(w.body)).toBe(true);
+    expect(Date.parse(w.headers.get('x-as-of')!)).toBeLessThanOrEqual(Date.now());
+
+    proxy.release();
+    const fresh = await until(async () => {
+      const r = await s.call('/api/status');
+      return r.body.total === 8 ? r : undefined;
+    }, 20_000, 'fresh figures once the kitchen answers');
+    expect(fresh.body.ageSeconds).toBeLessThanOrEqual(1);
+    expect(Date.parse(fresh.body.asOf)).toBeGreaterThan(Date.parse(first.body.asOf) + 10_000);
+  }, 60_000);
 });

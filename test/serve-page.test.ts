@@ -281,3 +281,41 @@ test.runIf(browser.run)(browser.title("an order's result files on the page: path
   expect(dialogs).toEqual([]);
   expect(errors).toEqual([]);
 }, 90_000);
+
+test.runIf(browser.run)(browser.title('figures say their age: after a quiet spell with the kitchen slow to count, the header turns amber with how old the counts are (never "updated <now>"), and the order view beside them says it is newer; fresh again once the kitchen answers'), async () => {
+  const { holdProxy } = await import('./support/hold-proxy.js');
+  const dir = await tempDir('page-age');
+  const orders = k.db.collection('orders');
+  const ids = (await orders.insertMany(Array.from({ length: 3 }, (_, i) => ({ status: 'READY', arguments: [`${i}`], attempts: 0, due: new Date() })))).insertedIds;
+  const proxy = await holdProxy(k.uri, 'aggregate'); // status's counts are held; an order's find passes
+  const s = await serve({ uri: proxy.uri, name: k.name });
+  expect((await s.call('/api/status')).body.RUNNING).toBe(0);
+  proxy.hold();
+  await new Promise((r) => setTimeout(r, 11_000)); // a quiet spell: nobody asks
+  // Meanwhile an order starts on gpu-4.
+  const id = ids[0]!.toHexString();
+  await orders.updateOne({ _id: ids[0] }, { $set: { status: 'RUNNING', waiter: 'gpu-4', start: new Date(), attempts: 1, claim: 'c', expires: new Date(Date.now() + 60_000) } });
+
+  const { page, errors } = await browse(dir);
+  await page.goto(s.url);
+  const label = page.locator('#updated');
+  await until(async () => (await label.getAttribute('class')) === 'live old', 20_000, 'the header to turn amber');
+  expect(await label.textContent()).toMatch(/^figures \d+ s old \(from .+\)$/);
+  expect(await count(page, 'RUNNING')).toBe(0); // the old figures, said to be old
+  const color = await label.evaluate((e) => getComputedStyle(e, '::before').backgroundColor);
+  expect(color).toBe('rgb(226, 161, 0)'); // --running: amber, not the green of fresh figures
+  await page.fill('#q', id);
+  await page.click('#search button');
+  await until(async () => (await page.locator('#found dl .badge').textContent().catch(() => null)) === 'RUNNING', 15_000, 'the order view');
+  expect(await page.locator('#found dl').textContent()).toContain('gpu-4');
+  const note = page.locator('#order-age');
+  await until(async () => /newer than the counts above \(they are \d+ s older\)$/.test((await note.textContent()) ?? ''), 10_000, 'the order view to say it is newer');
+  expect(await note.getAttribute('class')).toContain('warn');
+  if (process.env.WAITER_SCREENSHOTS) await page.screenshot({ path: join(process.env.WAITER_SCREENSHOTS, 'page-old-figures.png'), fullPage: true });
+
+  proxy.release();
+  await until(async () => (await count(page, 'RUNNING')) === 1 && (await label.getAttribute('class')) === 'live', 20_000, 'fresh figures');
+  expect(await label.textContent()).toMatch(/^updated /);
+  await until(async () => /^read at [^·]+$/.test((await note.textContent()) ?? ''), 10_000, 'the order view no longer apart from the counts');
+  expect(errors).toEqual([]);
+}, 90_000);

@@ -154,6 +154,32 @@ describe('cached', () => {
     expect(await late).toEqual({ value: 3, ageMs: 0 });
   });
 
+  test('after a quiet spell callers wait longer (quiet.waitMs) for the refresh: a minute-old answer is not what a reopened page gets', async () => {
+    let now = 0;
+    const f = fake();
+    const get = cached(f.fn, 1000, 120_000, () => now, 1000, { afterMs: 10_000, waitMs: 5000 });
+    const first = get();
+    f.release(1);
+    await first;
+    now = 48_000; // nobody asked for 48 s
+    const a = get(); // starts the refresh
+    now = 50_500; // 2.5 s into it: still within the quiet spell's wait
+    let b: { value: number; ageMs: number } | undefined;
+    const bDone = get().then((r) => (b = r));
+    await new Promise((r) => setImmediate(r));
+    expect(b).toBeUndefined(); // before: the 48 s old answer at once, as if fresh
+    f.release(2);
+    await bDone;
+    expect([await a, b]).toEqual([{ value: 2, ageMs: 0 }, { value: 2, ageMs: 0 }]);
+    // Busy again (asked every second or two): the usual second's wait, then the last answer with its age.
+    now = 52_000;
+    const c = get();
+    now = 53_500;
+    expect(await get()).toEqual({ value: 2, ageMs: 3000 }); // answered at 50.5 s
+    f.release(3);
+    expect(await c).toEqual({ value: 3, ageMs: 0 });
+  });
+
   test('after invalidate callers wait for a fresh answer', async () => {
     let now = 0;
     const f = fake();

@@ -33,7 +33,7 @@ describe('status cost (explain)', () => {
     const ready = Array.from({ length: 10_000 }, (_, i) => ({ status: 'READY', arguments: [`r${i}`], attempts: 0, due: new Date(now) }));
     const docs = [...ready, ...finished];
     for (let i = 0; i < docs.length; i += 1000) await k.db.collection('orders').insertMany(docs.slice(i, i + 1000));
-    const w = (n: number, extra: object) => Array.from({ length: n }, () => ({ name: 'w', host: 'h', started: new Date(now - 3_600_000), ...extra }));
+    const w = (n: number, extra: object) => Array.from({ length: n }, () => ({ name: 'w', host: 'h', concurrency: 1, started: new Date(now - 3_600_000), ...extra }));
     await k.db.collection('orders.waiters').insertMany([
       ...w(300, { ended: new Date(now - 60_000), expires: new Date(now - 60_000), reason: 'empty list' }),
       ...w(20, { expires: new Date(now - 60_000) }), // STALE: never ended, not seen
@@ -63,9 +63,9 @@ describe('status cost (explain)', () => {
     expect(stages(recent.queryPlanner)).toContain('SORT_MERGE');
     expect(every(recent, 'nReturned')).toContain(MEDIAN_OF);
 
-    // Live waiters: one range on {ended, expires}.
-    expect(await kitchen.fleet.liveWaiters(new Date(now))).toBe(5);
-    const live = examined(await count('orders.waiters', liveFilter(new Date(now))));
+    // Live waiters and their slots: one range on {ended, expires}, reading the live ones only.
+    expect(await kitchen.fleet.liveWaiters(new Date(now))).toEqual({ waiters: 5, slots: 5 });
+    const live = examined(await k.db.command({ explain: { find: 'orders.waiters', filter: liveFilter(new Date(now)), projection: { _id: 0, concurrency: 1 } }, verbosity: 'executionStats' }));
     expect(live.keys).toBeLessThanOrEqual(5 + 3);
     expect(live.docs).toBeLessThanOrEqual(5 + 3);
 

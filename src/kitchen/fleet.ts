@@ -55,21 +55,28 @@ export class FleetQueries {
   }
 
   /**
-   * The run times (ms, stop - start of the last attempt) of the `limit` most recently
-   * finished orders: {status, stop} read backwards, at most `limit` documents.
+   * The start and stop (ms) of the last attempt of the `limit` most recently finished
+   * orders, newest first: {status, stop} read backwards, at most `limit` documents. The
+   * median run time and the ETA's measured pace (src/eta.ts) are read from them.
    */
-  async recentRunTimes(limit: number): Promise<number[]> {
+  async recentFinishes(limit: number): Promise<{ start: number; stop: number }[]> {
     const docs = await this.orders
       .find(finishedFilter(), { projection: { _id: 0, start: 1, stop: 1 } })
       .sort(RECENT_SORT)
       .limit(limit)
       .toArray();
-    return docs.flatMap((o) => (o.start && o.stop ? [+o.stop - +o.start] : []));
+    return docs.flatMap((o) => (o.start && o.stop ? [{ start: +o.start, stop: +o.stop }] : []));
   }
 
-  /** Live waiters: not ended, seen within their lease. One range on {ended, expires}. */
-  async liveWaiters(now = new Date()): Promise<number> {
-    return this.waiters.countDocuments(liveFilter(now));
+  /**
+   * Live waiters (not ended, seen within their lease) and the sum of their --concurrency:
+   * one range on {ended, expires}, keys and documents examined = live waiters, each read
+   * for its concurrency alone. (Not a $group: FerretDB v1 sums '$concurrency' to 0 beside
+   * a {$sum: 1} in the same group.)
+   */
+  async liveWaiters(now = new Date()): Promise<{ waiters: number; slots: number }> {
+    const docs = await this.waiters.find(liveFilter(now), { projection: { _id: 0, concurrency: 1 } }).toArray();
+    return { waiters: docs.length, slots: docs.reduce((n, w) => n + (typeof w.concurrency === 'number' && w.concurrency > 0 ? w.concurrency : 1), 0) };
   }
 
   /**

@@ -174,10 +174,18 @@ export function createApp(o: AppOptions): Hono {
   return app;
 }
 
-/** A shared answer, with how old it is (seconds, as HTTP's Age header counts). */
+/**
+ * A shared answer, with how old it is: the Age header (seconds, as HTTP counts), X-As-Of
+ * (when the kitchen answered, ISO), and in an object's body `asOf` and `ageSeconds` (a
+ * page or script reading only the body still sees how old its figures are).
+ */
 function withAge(c: Context, shared: { value: unknown; ageMs: number }): Response {
-  c.header('Age', String(Math.floor(shared.ageMs / 1000)));
-  return c.json(shared.value as object);
+  const asOf = new Date(Date.now() - shared.ageMs).toISOString();
+  const ageSeconds = Math.floor(shared.ageMs / 1000);
+  c.header('Age', String(ageSeconds));
+  c.header('X-As-Of', asOf);
+  const v = shared.value;
+  return c.json(Array.isArray(v) || v === null || typeof v !== 'object' ? (v as object) : { ...v, asOf, ageSeconds });
 }
 
 function errorResponse(c: Context, err: Error, log: (line: string) => void): Response {

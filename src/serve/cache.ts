@@ -10,6 +10,12 @@
 // so an outage shows as an error, not as old figures. After a write through this
 // server, callers wait for a fresh answer. An answer's age counts from when the kitchen
 // answered (HTTP's Age), not from when its query began.
+//
+// After a quiet spell (nobody asked for `quiet.afterMs`), the last answer says nothing
+// about now (a page reopened after a minute was shown minute-old counts): the refresh
+// then holds its callers up to `quiet.waitMs` instead. Past that, they still get the
+// last answer rather than a spinner, with its age (Age header, asOf/ageSeconds in the
+// body, the page's amber label): never as if it were fresh.
 export interface Cached<T> {
   /** The answer and its age in ms (0 when fetched for this call). */
   (): Promise<{ value: T; ageMs: number }>;
@@ -17,12 +23,16 @@ export interface Cached<T> {
   invalidate(): void;
 }
 
-export function cached<T>(fn: () => Promise<T>, maxAgeMs: number, maxStaleMs: number, clock: () => number = Date.now, waitMs = 1000): Cached<T> {
+/** After this long without a refresh, callers wait up to `waitMs` for the next one. */
+export const QUIET = { afterMs: 10_000, waitMs: 5_000 };
+
+export function cached<T>(fn: () => Promise<T>, maxAgeMs: number, maxStaleMs: number, clock: () => number = Date.now, waitMs = 1000, quiet = QUIET): Cached<T> {
   let value: T | undefined;
   let has = false;
   let at = -Infinity;
   let inflight: Promise<T> | undefined;
   let inflightSince = 0;
+  let inflightWait = waitMs;
   let generation = 0;
   let failed = false;
   const refresh = () => {
@@ -53,6 +63,7 @@ export function cached<T>(fn: () => Promise<T>, maxAgeMs: number, maxStaleMs: nu
       });
     inflight = p;
     inflightSince = started;
+    inflightWait = has && started - at >= quiet.afterMs ? Math.max(waitMs, quiet.waitMs) : waitMs;
     return p;
   };
   const get = (async () => {
@@ -61,7 +72,7 @@ export function cached<T>(fn: () => Promise<T>, maxAgeMs: number, maxStaleMs: nu
     const p = inflight ?? refresh();
     if (has && !failed && age < maxStaleMs) {
       p.catch(() => undefined); // maybe nobody awaits this refresh; if it fails, the next callers wait and see why
-      const left = inflightSince + waitMs - clock();
+      const left = inflightSince + inflightWait - clock();
       if (left <= 0) return { value: value as T, ageMs: age };
       let timer: NodeJS.Timeout | undefined;
       const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), left)));

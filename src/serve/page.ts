@@ -4,6 +4,7 @@
 // through textContent (never innerHTML), and the Content-Security-Policy allows no
 // script but this one, by hash.
 import { createHash } from 'node:crypto';
+import { AGE_CSS, AGE_JS } from './page-age.js';
 import { OUTPUT_CSS, OUTPUT_JS } from './page-output.js';
 
 const BASE_CSS = String.raw`
@@ -100,6 +101,7 @@ function el(tag, props, kids) {
 function api(path, opts) {
   var headers = token ? { Authorization: 'Bearer ' + token } : {};
   return fetch(path, Object.assign({ headers: headers, cache: 'no-store' }, opts || {})).then(function (r) {
+    ages[path] = Number(r.headers.get('Age')) || 0;
     return r.json().catch(function () { return { error: 'HTTP ' + r.status }; }).then(function (body) {
       if (r.status === 401) $('auth').hidden = false;
       if (!r.ok) { var e = new Error(body.error || ('HTTP ' + r.status)); e.status = r.status; throw e; }
@@ -151,9 +153,10 @@ function drawCounts(s) {
   // Only waitingOnFailed are held by a failed order; the rest wait on WAITING ones or for a release.
   if (s.READY === 0 && s.RUNNING === 0 && s.WAITING) eta.textContent = !s.waitingOnFailed ? num(s.WAITING) + ' WAITING, none of them on a failed order'
     : (s.waitingOnFailed < s.WAITING ? num(s.waitingOnFailed) + ' of ' : '') + num(s.WAITING) + ' WAITING on failed orders: reset them';
+  // In etaSeconds from when the figures were read (ageSeconds ago); orders not yet due are not in it.
+  else if (s.eta) eta.textContent = clock(s.eta) + ' (in ' + dur(Math.max(0, s.etaSeconds - (s.ageSeconds || 0))) + ')' + (s.notYetDue ? '; ' + num(s.notYetDue) + ' not yet due not counted' : '');
   else if (s.READY === 0 && s.RUNNING === 0) eta.textContent = s.total ? 'all done' : 'the list is empty';
   else if (s.READY === 0) eta.textContent = 'nothing left to claim; ' + num(s.RUNNING) + ' running';
-  else if (s.eta) eta.textContent = clock(s.eta) + ' (in ' + dur(s.etaSeconds) + ')';
   else eta.textContent = s.etaReason || 'no finished orders in the last 10 minutes';
 }
 
@@ -227,7 +230,8 @@ function show(id) {
     var live = el('div');
     var tailBox = el('div');
     details.replaceChildren.apply(details, orderParts(o));
-    var parts = [details, files];
+    orderAt = Date.now();
+    var parts = [details, el('p', { id: 'order-age', cls: 'dim small asof' }), files];
     if ((o.attempts || 0) > 0) listFiles(o._id, files);
     if (o.status === 'READY' || o.status === 'RUNNING' || (o.attempts || 0) > 0) {
       parts.push(el('h2', { text: 'output', cls: 'sub' }), live, tailBox);
@@ -240,11 +244,12 @@ function show(id) {
       }, function (r, whileShown) {
         // Ended while shown: the order's fields as they are now (status, exit code, attempts).
         if (!whileShown) return;
-        api('/api/orders/' + encodeURIComponent(id)).then(function (now) { details.replaceChildren.apply(details, orderParts(now)); }, function () {});
+        api('/api/orders/' + encodeURIComponent(id)).then(function (now) { details.replaceChildren.apply(details, orderParts(now)); orderAt = Date.now(); drawOrderAge(); }, function () {});
         listFiles(o._id, files); // stored before the attempt's end was recorded
       });
     }
     out.replaceChildren.apply(out, parts);
+    drawOrderAge();
   }).catch(function (e) { out.replaceChildren(el('p', { cls: 'err', text: e.message })); });
 }
 function orderParts(o) {
@@ -273,6 +278,8 @@ function orderParts(o) {
 }
 
 var busy = false;
+var REFRESH_MS = 2000;
+var SHARED = ['/api/status', '/api/pace', '/api/waiters', '/api/failed'];
 function refresh() {
   if (busy || document.hidden) return;
   busy = true;
@@ -282,8 +289,9 @@ function refresh() {
     api('/api/waiters').then(drawWaiters),
     api('/api/failed').then(drawFailed),
   ]).then(function () {
+    // When the kitchen answered, not when the page asked: an old answer says its age.
     $('updated').className = 'live';
-    $('updated').textContent = 'updated ' + new Date().toLocaleTimeString();
+    showAge(SHARED);
   }, function (e) {
     $('updated').className = 'live down';
     $('updated').textContent = (e.status === 401 ? 'token needed' : e.message) + ' · retrying';
@@ -310,7 +318,7 @@ function info() {
 }
 info();
 refresh();
-setInterval(refresh, 2000);
+setInterval(refresh, REFRESH_MS);
 document.addEventListener('visibilitychange', refresh);
 `;
 
@@ -357,8 +365,8 @@ const BODY = String.raw`
 </main>
 `;
 
-const CSS = BASE_CSS + OUTPUT_CSS;
-const JS = BASE_JS + OUTPUT_JS;
+const CSS = BASE_CSS + OUTPUT_CSS + AGE_CSS;
+const JS = BASE_JS + OUTPUT_JS + AGE_JS;
 
 const sha256 = (text: string) => `'sha256-${createHash('sha256').update(text).digest('base64')}'`;
 
