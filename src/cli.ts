@@ -87,6 +87,41 @@ function unknownCommand(head: string[], y: Argv, msg: string): string | undefine
   return msg.includes(word) ? undefined : `unknown command '${word}'. ${msg}`;
 }
 
+/**
+ * `unknown option --leese. Did you mean --lease?`: yargs' strict mode says only `Unknown
+ * argument: leese`. The first unknown option typed as one (-x or --xyz), matched against
+ * the options of the command being parsed; undefined when none is close.
+ */
+function unknownOption(head: string[], keys: string[], msg: string): string | undefined {
+  const m = /^Unknown arguments?: (.+)$/.exec(msg);
+  if (!m) return undefined;
+  for (const word of m[1]!.split(', ')) {
+    const typed = head.find((a) => a.replace(/=.*$/s, '').replace(/^--?/, '') === word && a.startsWith('-'));
+    if (!typed) continue;
+    const flag = typed.replace(/=.*$/s, '');
+    const near = keys
+      .filter((k) => k.length > 1 && k !== word)
+      .map((k) => ({ k, d: distance(word, k) }))
+      .filter((x) => x.d <= (word.length >= 4 ? 2 : 1))
+      .sort((a, b) => a.d - b.d)[0];
+    if (near) return `unknown option ${flag}. Did you mean --${near.k}?`;
+  }
+  return undefined;
+}
+
+/** Edit distance (insert, delete, substitute, swap two neighbours), for the suggestion above. */
+export function distance(a: string, b: string): number {
+  const d = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      d[i]![j] = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d[i]![j] = Math.min(d[i]![j]!, d[i - 2]![j - 2]! + 1);
+    }
+  }
+  return d[a.length]![b.length]!;
+}
+
 type CompletionDefaults = (onCompleted: (err: Error | null, completions: string[] | undefined) => void) => void;
 
 /**
@@ -170,7 +205,7 @@ export async function main(args: string[], io: IO): Promise<number> {
     .epilogue(EPILOGUE)
     .exitProcess(false)
     .fail((msg, err) => {
-      throw err ?? new UsageError(unknownCommand(head, cli, msg) ?? msg);
+      throw err ?? new UsageError(unknownCommand(head, cli, msg) ?? unknownOption(head, optionKeys(cli), msg) ?? msg);
     })
     .help()
     .version(VERSION);

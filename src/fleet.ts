@@ -4,6 +4,7 @@
 // every --heartbeat and at exit (src/deliver/registry.ts). Nobody cleans up after a
 // waiter killed with -9: its state is derived from `seen` and its lease, the same
 // clock as an order's lease.
+import type { Attempt, Order } from './order.js';
 
 export const WAITER_STATES = ['PROCESSING', 'IDLE', 'STALE', 'EXITED'] as const;
 export type WaiterState = (typeof WAITER_STATES)[number];
@@ -32,6 +33,11 @@ export interface WaiterDoc {
   /** Orders recorded (DONE, ERROR, or READY for a retry), and of those left in ERROR. */
   delivered: number;
   failed: number;
+  /**
+   * Orders whose result was being written at `seen` (ended, not yet counted above): a
+   * STALE waiter's counts settle them from the orders (settleStale). Only when some.
+   */
+  recording?: { order: string; stop: Date }[];
   /** Set once it has ended, with how: empty list, --max, a signal, a kitchen error. */
   ended?: Date;
   reason?: string;
@@ -49,6 +55,66 @@ export function waiterState(w: Pick<WaiterDoc, 'seen' | 'lease' | 'running' | 'e
   if (w.ended) return 'EXITED';
   if (+now - +w.seen > w.lease) return 'STALE';
   return w.running.length > 0 ? 'PROCESSING' : 'IDLE';
+}
+
+/**
+ * Where a STALE waiter's results after its last write can be: attempts under its name
+ * that ended after `seen` and at most a lease later (alive, it would have written again
+ * within a heartbeat), or before another process of its name started (a restart). When
+ * a process of the same name was already running beside it, attempts after `seen`
+ * cannot be told apart: `ambiguous`, and its counts stay those of its last write.
+ */
+export function staleWindow(w: WaiterDoc, all: readonly WaiterDoc[]): { from: Date; to: Date; ambiguous: boolean } {
+  let to = +w.seen + w.lease;
+  let ambiguous = false;
+  for (const o of all) {
+    if (o._id === w._id || o.name !== w.name) continue;
+    if (+o.started > +w.seen) to = Math.min(to, +o.started);
+    else if (!o.ended || +o.ended > +w.seen) ambiguous = true;
+  }
+  return { from: w.seen, to: new Date(to), ambiguous };
+}
+
+/** What settleStale reads of an order. */
+export type AttemptsOf = Pick<Order, '_id' | 'status' | 'history' | 'waiter' | 'heartbeat'>;
+
+/**
+ * A STALE waiter's counts and when it was last seen, from the orders: its registry
+ * document says what it had recorded at `seen`; each result it recorded later is an
+ * attempt in an order's history, under its name (DONE or ERROR: INTERRUPTED and LOST
+ * ones are not counted as delivered), either in its window (staleWindow) or one it
+ * was writing at `seen` (`recording`: that order, that stop). Failed: the order's last
+ * attempt, and the order still ERROR. Last seen: the latest of `seen`, those attempts'
+ * stops and the heartbeats of the orders it holds (`held`).
+ */
+export function settleStale(
+  w: WaiterDoc,
+  win: { from: Date; to: Date; ambiguous: boolean },
+  orders: readonly AttemptsOf[],
+  held: readonly AttemptsOf[] = [],
+): { delivered: number; failed: number; seen: Date; atLeast: boolean } {
+  const writing = new Map((w.recording ?? []).map((r) => [r.order, +new Date(r.stop)]));
+  let delivered = w.delivered;
+  let failed = w.failed;
+  let last = +w.seen;
+  const counted = new Set<string>();
+  for (const o of orders) {
+    const id = o._id.toHexString();
+    if (counted.has(id)) continue;
+    counted.add(id);
+    const history: Attempt[] = o.history ?? [];
+    history.forEach((a, i) => {
+      if (a.waiter !== w.name || (a.result !== 'DONE' && a.result !== 'ERROR')) return;
+      const t = +new Date(a.stop);
+      const later = !win.ambiguous && t > +win.from && t <= +win.to;
+      if (!later && writing.get(id) !== t) return;
+      delivered++;
+      if (a.result === 'ERROR' && i === history.length - 1 && o.status === 'ERROR') failed++;
+      last = Math.max(last, t);
+    });
+  }
+  if (!win.ambiguous) for (const o of held) if (o.heartbeat && +o.heartbeat <= +win.to) last = Math.max(last, +o.heartbeat);
+  return { delivered, failed, seen: new Date(last), atLeast: win.ambiguous };
 }
 
 /** At most this many characters of an order's arguments are kept on the waiter document. */

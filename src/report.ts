@@ -4,7 +4,7 @@ import type { Counts, Kitchen } from './kitchen.js';
 import type { PriorityCount } from './kitchen/priorities.js';
 import { RECENT, eta, type Finish } from './eta.js';
 import { namedFields, type Order } from './order.js';
-import { EXITED_SHOWN_MS, cutArguments, median, waiterState, type WaiterDoc, type WaiterState } from './fleet.js';
+import { EXITED_SHOWN_MS, cutArguments, median, settleStale, staleWindow, waiterState, type WaiterDoc, type WaiterState } from './fleet.js';
 
 /** Finished orders whose run times make the median. */
 export const MEDIAN_OF = RECENT;
@@ -88,12 +88,15 @@ export interface WaiterReport {
   current?: { order: string; arguments: string[] };
   delivered: number;
   failed: number;
+  /** A STALE waiter beside another of its name: its counts are those of its last write, it may have done more. */
+  countsAtLeast?: true;
   command: string[];
   concurrency: number;
   /** Its --lease and --heartbeat, in seconds. */
   leaseSeconds: number;
   heartbeatSeconds: number;
   started: string;
+  /** Its last write; for a STALE waiter, its last sign of life (settleStale): UP is seen - started. */
   seen: string;
   ended?: string;
   reason?: string;
@@ -113,11 +116,20 @@ export async function waitersReport(k: Kitchen, opts: { all: boolean; now?: Date
   if (stale.length === 0) return reports;
   const held = await k.fleet.runningOf([...new Set(stale.map((w) => w.name))]);
   const alive = new Set(reports.filter((w) => w.state !== 'STALE').flatMap((w) => w.running));
+  // Its counts and last sign of life from the orders (settleStale): the registry only
+  // had them as of its last write, up to a heartbeat before it died. All of the
+  // registry (--all or not): a restart under its name bounds what is its.
+  const everyone = opts.all ? docs : await k.fleet.listWaiters();
   for (const w of stale) {
     const mine = held.filter((o) => o.waiter === w.name && !alive.has(o._id.toHexString()));
     w.running = mine.map((o) => o._id.toHexString());
     if (mine[0]) w.current = { order: mine[0]._id.toHexString(), arguments: cutArguments(mine[0].arguments ?? []) };
     else delete w.current;
+    const doc = docs.find((d) => d._id === w.id)!;
+    const win = staleWindow(doc, everyone);
+    const found = await k.fleet.attemptsAround(w.name, win, (doc.recording ?? []).map((r) => r.order));
+    const s = settleStale(doc, win, found, mine);
+    Object.assign(w, { delivered: s.delivered, failed: s.failed, seen: s.seen.toISOString() }, s.atLeast ? { countsAtLeast: true } : {});
   }
   return reports;
 }

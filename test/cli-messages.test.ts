@@ -16,6 +16,11 @@ describe('usage errors say what is wrong, in one line, exit 2', () => {
     [['show'], 'waiter: show needs an order id (24 hex digits, as status, extract and waiters print it)'],
     [['load'], 'waiter: load needs a file: a CSV file, or - for standard input'],
     [['status', '--name', 'x'], 'waiter: Unknown argument: name'],
+    // An option mistyped: the nearest of that command's options (yargs says only "Unknown argument").
+    [['deliver', '--leese', '5s', './crunch.sh'], 'waiter: unknown option --leese. Did you mean --lease?'],
+    [['deliver', '--max-atempts=3', './crunch.sh'], 'waiter: unknown option --max-atempts. Did you mean --max-attempts?'],
+    [['status', '--jsn'], 'waiter: unknown option --jsn. Did you mean --json?'],
+    [['load', '--uniq', 'x.csv'], 'waiter: unknown option --uniq. Did you mean --unique?'],
   ])('waiter %j', async (args, message) => {
     const r = await waiter(nowhere, args);
     expect([r.exitCode, r.stderr, r.stdout]).toEqual([2, message, '']);

@@ -96,7 +96,7 @@ export async function run(g: Globals, o: LoadOptions, io: IO): Promise<CommandRe
       const held = first ? await k.pipeline.heldBarrierOf(uniqueKey(k.orders.collectionName, first)) : undefined;
       if (held) io.stderr.write(`waiter: --after-all: the file's first row is already in the list, WAITING on barrier ${held.toHexString()} (an earlier load of it): the new rows join that stage\n`);
       const wait = await waitInsert(k, o.wait, '--after-all', held);
-      const opts: InsertOptions & { due: Date } = { unique: o.unique, due: o.at ?? new Date(), ...(o.priority ? { priority: o.priority } : {}), ...wait };
+      const opts: InsertOptions & { due: Date } = { unique: o.unique, due: o.at ?? new Date(), ...(o.priority ? { priority: o.priority } : {}), ...wait, log: (line) => io.stderr.write(`${line}\n`) };
       // Where keys cannot be looked up by index, the list's keys read at most once (src/kitchen/unique.ts).
       if (o.unique) opts.keys = new KeySnapshot(expected);
       if (names) opts.columns = await k.saveColumns(names);

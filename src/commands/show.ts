@@ -60,7 +60,11 @@ export function render(o: Order, fields?: Record<string, string>): string[] {
   if (o.waiter) lines.push(row('waiter', o.waiter));
   if (o.start) lines.push(row('start', o.start.toISOString()));
   if (o.stop) lines.push(row('stop', `${o.stop.toISOString()}${o.start ? ` (${span(+o.stop - +o.start)})` : ''}`));
-  else if (o.status === 'RUNNING' && o.expires) lines.push(row('lease', `until ${o.expires.toISOString()}`));
+  else if (o.status === 'RUNNING' && o.expires) {
+    // A lease that ran out is not a lease: its waiter is gone (or cut off), and the next claim takes it over.
+    const stale = +o.expires < Date.now();
+    lines.push(row('lease', stale ? `stale since ${o.expires.toISOString()} (not renewed by its waiter; the next waiter to ask takes it over)` : `until ${o.expires.toISOString()}`));
+  }
   if (o.exitCode !== undefined) lines.push(row('exit code', String(o.exitCode)));
   if (o.signal) lines.push(row('signal', o.signal));
   if (o.error) lines.push(row('error', o.error));

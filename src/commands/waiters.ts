@@ -44,15 +44,16 @@ const HEAD = ['NAME', 'HOST', 'STATE', 'RUNNING', 'DELIVERED', 'FAILED', 'UP', '
 /** Aligned columns; each line cut to `width` when given (the NOW column goes first). */
 export function table(ws: WaiterReport[], now: Date, width?: number): string[] {
   const rows = ws.map((w) => {
-    // Up until it ended, or (STALE) until it was last seen.
+    // Up until it ended, or (STALE) until it was last seen (its last sign of life: waitersReport).
     const end = w.ended ? new Date(w.ended) : w.state === 'STALE' ? new Date(w.seen) : now;
     return [
       w.name,
       w.host,
       w.state,
       String(w.running.length),
-      String(w.delivered),
-      String(w.failed),
+      // Beside another process of its name a dead one's later results cannot be told apart: at least.
+      `${w.delivered}${w.countsAtLeast ? '+' : ''}`,
+      `${w.failed}${w.countsAtLeast ? '+' : ''}`,
       span(+end - +new Date(w.started)),
       `${span(+now - +new Date(w.seen))} ago`,
       nowColumn(w),

@@ -119,6 +119,8 @@ class Waiter {
   private claimed = 0;
   /** Orders running now, id -> arguments: the registry's timer reads it, nothing waits on it. */
   private readonly running = new Map<string, string[]>();
+  /** Results being written (ended, not yet counted), by order id: the registry's, so a dead box's count is settled from the orders. */
+  private readonly recording = new Map<string, Date>();
   /** This waiter's own failed orders due again later (--retry-delay). */
   private readonly retries: OwnRetries;
   private readonly leases: Leases;
@@ -155,6 +157,7 @@ class Waiter {
       running: [...this.running].map(([id, args]) => ({ id, arguments: args })),
       delivered: result.delivered,
       failed: result.failed,
+      recording: [...this.recording].map(([id, stop]) => ({ id, stop })),
     }));
     // If a slot fails, the others must not run on with a kitchen about to be closed:
     // they stop claiming, finish (and record) what they run, then the error is thrown.
@@ -384,6 +387,7 @@ class Waiter {
     const id = c.id.toHexString();
     const live = this.lives.get(c);
     this.lives.delete(c);
+    if (fin) this.recording.set(id, fin.stop);
     await live?.close(); // before the result, so a follower that sees it has all the output
     if (!fin) {
       result.lost++;
@@ -391,6 +395,7 @@ class Waiter {
     }
     let tries = 0;
     const recorded = await retrying(() => this.deps.kitchen.finish(c, fin, tries++ > 0), { what: `recording ${id}`, log, limitMs: this.opts.leaseMs + 60_000 });
+    this.recording.delete(id);
     if (!recorded) {
       result.lost++;
       log(`waiter: order ${id} was reset or taken over while it ran; its result was not recorded`);

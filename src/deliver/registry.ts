@@ -14,6 +14,8 @@ export interface LoopView {
   running: { id: string; arguments: string[] }[];
   delivered: number;
   failed: number;
+  /** Results being written now (ended, not yet in `delivered`): see WaiterDoc.recording. */
+  recording?: { id: string; stop: Date }[];
 }
 
 export interface RegistryInfo {
@@ -119,6 +121,7 @@ export class Registry {
       ...(first ? { current: { order: first.id, arguments: cutArguments(first.arguments) } } : {}),
       delivered: v.delivered,
       failed: v.failed,
+      ...(v.recording?.length ? { recording: v.recording.map((r) => ({ order: r.id, stop: r.stop })) } : {}),
       ...(end ?? {}),
     };
   }

@@ -1,8 +1,8 @@
 // The fleet view's queries (status, waiters, the page): orders one by one, pace, the
 // waiter registry. Imported by src/kitchen.ts (Kitchen.fleet); only reads, except the
 // registry's own documents and the fleet indexes, and never on an order's path.
-import type { Collection, Filter, ObjectId } from 'mongodb';
-import type { WaiterDoc } from '../fleet.js';
+import { ObjectId, type Collection, type Filter } from 'mongodb';
+import type { AttemptsOf, WaiterDoc } from '../fleet.js';
 import type { Order, State } from '../order.js';
 import { readyByPriority, type PriorityCount } from './priorities.js';
 
@@ -95,12 +95,32 @@ export class FleetQueries {
    * written before it died, may not say. One range on {status: 1, _id: 1}: keys examined
    * = RUNNING orders (at most the fleet's concurrency); asked only when a waiter is STALE.
    */
-  async runningOf(names: string[]): Promise<Pick<Order, '_id' | 'arguments' | 'waiter'>[]> {
+  async runningOf(names: string[]): Promise<Pick<Order, '_id' | 'arguments' | 'waiter' | 'heartbeat' | 'status'>[]> {
     if (names.length === 0) return [];
     return this.orders
-      .find({ status: 'RUNNING', waiter: { $in: names } }, { projection: { _id: 1, arguments: 1, waiter: 1 } })
+      .find({ status: 'RUNNING', waiter: { $in: names } }, { projection: { _id: 1, arguments: 1, waiter: 1, heartbeat: 1, status: 1 } })
       .sort({ status: 1, _id: 1 })
       .toArray();
+  }
+
+  /**
+   * The orders that can hold what a STALE waiter recorded after its last write
+   * (settleStale, src/fleet.ts): those finished (DONE, ERROR, or READY for a retry)
+   * with `stop` in (from, to] that it ran once, ranges on {status: 1, stop: 1}: keys
+   * examined = orders the whole fleet finished in that window, at most one lease long;
+   * the RUNNING ones it ran once (taken again since), on {status: 1, _id: 1}: keys =
+   * RUNNING orders; and the ones it was writing (`ids`, at most two per slot), by _id.
+   * With `ambiguous` only the last. Asked only for STALE waiters, their history only.
+   */
+  async attemptsAround(name: string, win: { from: Date; to: Date; ambiguous: boolean }, ids: string[]): Promise<AttemptsOf[]> {
+    const projection = { _id: 1, status: 1, history: 1, waiter: 1 };
+    const mine = { 'history.waiter': name } as Filter<Order>;
+    const [finished, running, writing] = await Promise.all([
+      win.ambiguous ? [] : this.orders.find({ status: { $in: ['DONE', 'ERROR', 'READY'] }, stop: { $gt: win.from, $lte: win.to }, ...mine }, { projection }).toArray(),
+      win.ambiguous ? [] : this.orders.find({ status: 'RUNNING', ...mine }, { projection }).toArray(),
+      ids.length ? this.orders.find({ _id: { $in: ids.map((x) => ObjectId.createFromHexString(x)) } }, { projection }).toArray() : [],
+    ]);
+    return [...finished, ...running, ...writing];
   }
 
   /**
@@ -112,6 +132,7 @@ export class FleetQueries {
     const { _id, ...rest } = doc;
     const unset: Record<string, ''> = {};
     if (!doc.current) unset.current = '';
+    if (!doc.recording) unset.recording = '';
     await this.waiters.updateOne({ _id }, { $set: rest, ...(Object.keys(unset).length ? { $unset: unset } : {}) }, { upsert: true });
   }
 

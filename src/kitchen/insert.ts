@@ -5,9 +5,12 @@ import { MongoBulkWriteError, ObjectId, type Collection } from 'mongodb';
 import { uniqueKey, type Order } from '../order.js';
 import { idAbove, waitingFields, type WaitFor } from '../pipeline/queries.js';
 import type { KeySnapshot } from './unique.js';
+import { retrying } from '../deliver/retry.js';
 
 /** The server's duplicate key error (FerretDB v1 returns it for inserts too). */
 const DUPLICATE_KEY = 11000;
+/** How long one batch rides out transient errors (an outage, a deadlock, a write conflict) before the load fails. */
+export const INSERT_RETRY_MS = 60_000;
 
 /** How a batch of orders went in: new ones, and ones whose key was already in the list (--unique). */
 export interface Inserted {
@@ -34,6 +37,8 @@ export interface InsertOptions {
   wait?: WaitFor | readonly (WaitFor | undefined)[];
   /** Makes the orders' _ids (a barrier's, when another box's clock is ahead); default new ObjectId(). */
   ids?: () => ObjectId;
+  /** Where a transient error being retried is said (once per batch); default nowhere. */
+  log?: (line: string) => void;
 }
 
 export class OrderInserter {
@@ -66,12 +71,17 @@ export class OrderInserter {
    */
   async insertOrders(rows: string[][], opts: InsertOptions = {}): Promise<Inserted & { ids: ObjectId[] }> {
     if (rows.length === 0) return { inserted: 0, existing: 0, ids: [] };
-    await this.ensureIndexes();
-    if (opts.unique) await this.ensureUniqueIndex();
+    const log = opts.log ?? (() => undefined);
+    // Idempotent: several loads at once may meet here (FerretDB 2.x: "deadlock detected").
+    await retrying(async () => {
+      await this.ensureIndexes();
+      if (opts.unique) await this.ensureUniqueIndex();
+    }, { what: 'making the indexes', log, limitMs: INSERT_RETRY_MS, once: true });
     const now = new Date();
     const docs = rows.map((args, i) => this.newOrder(args, opts, now, i));
     if (!opts.unique) {
-      await this.orders.insertMany(docs, { ordered: true });
+      const { error } = await this.insertMany(docs, true, log);
+      if (error !== undefined) throw error;
       return { inserted: docs.length, existing: 0, ids: docs.map((d) => d._id) };
     }
     const seen = new Set<string>();
@@ -80,8 +90,8 @@ export class OrderInserter {
     if (!(await this.keyLookup())) {
       const known = opts.keys?.keys;
       if (known) pending = pending.filter((d) => !known.has(d.key!));
-      const refused = new Set(await this.insertUnordered(pending));
-      for (const [i, d] of pending.entries()) if (!refused.has(i)) written.add(d._id);
+      const refused = new Set(await this.insertUnordered(pending, log));
+      for (const d of pending) if (!refused.has(d)) written.add(d._id);
       pending = [];
       await opts.keys?.afterBatch(this.orders, rows.length, refused.size);
     }
@@ -89,7 +99,7 @@ export class OrderInserter {
       const there = await this.keysPresent(pending.map((d) => d.key!));
       pending = pending.filter((d) => !there.has(d.key!));
       if (pending.length === 0) break;
-      const refused = await this.insertRefusingDuplicates(pending);
+      const refused = await this.insertRefusingDuplicates(pending, log);
       if (!refused) {
         for (const d of pending) written.add(d._id);
         break;
@@ -130,29 +140,51 @@ export class OrderInserter {
   }
 
   /** One ordered insertMany; the error when some document was refused as a duplicate key (nothing else), any other error thrown. */
-  private async insertRefusingDuplicates(docs: Order[]): Promise<MongoBulkWriteError | undefined> {
-    try {
-      await this.orders.insertMany(docs, { ordered: true });
-      return undefined;
-    } catch (err) {
-      return duplicatesOnly(err);
-    }
+  private async insertRefusingDuplicates(docs: Order[], log: (line: string) => void): Promise<MongoBulkWriteError | undefined> {
+    const { error } = await this.insertMany(docs, true, log);
+    return error === undefined ? undefined : duplicatesOnly(error);
   }
 
   /**
    * One unordered insertMany: every document is tried, each refused one is reported
    * once with its index (an ordered insert is not enough here: FerretDB v1 goes on
    * past the first failure, in batches of 100, and reports one error per batch).
-   * Returns the indexes refused as duplicate keys; any other error thrown.
+   * Returns the documents refused as duplicate keys; any other error thrown.
    */
-  private async insertUnordered(docs: Order[]): Promise<number[]> {
+  private async insertUnordered(docs: Order[], log: (line: string) => void): Promise<Order[]> {
     if (docs.length === 0) return [];
+    const { sent, error } = await this.insertMany(docs, false, log);
+    return error === undefined ? [] : [duplicatesOnly(error).writeErrors].flat().map((e) => sent[e.index]!);
+  }
+
+  /**
+   * insertMany with transient errors (an outage, a deadlock, a write conflict: the
+   * shared classifier, src/deliver/retry.ts) retried for up to INSERT_RETRY_MS, said
+   * once. Idempotent for plain and --unique loads alike: the _ids are made here, so a
+   * retry first reads back by _id which of them a failed call wrote, and sends only the
+   * others (one find on _id, on retries only). Returns the documents of the last call
+   * (a bulk error's indexes are into them) and its error when it is not transient.
+   */
+  private async insertMany(docs: Order[], ordered: boolean, log: (line: string) => void): Promise<{ sent: Order[]; error?: unknown }> {
+    let sent = docs;
+    let again = false;
     try {
-      await this.orders.insertMany(docs, { ordered: false });
-      return [];
-    } catch (err) {
-      return [duplicatesOnly(err).writeErrors].flat().map((e) => e.index);
+      await retrying(async () => {
+        if (again) sent = await this.absent(sent);
+        again = true;
+        if (sent.length > 0) await this.orders.insertMany(sent, { ordered });
+      }, { what: `inserting ${docs.length} order(s)`, log, limitMs: INSERT_RETRY_MS, once: true });
+      return { sent };
+    } catch (error) {
+      return { sent, error };
     }
+  }
+
+  /** Those of these documents whose _id is not in the list: one find on _id. */
+  private async absent(docs: Order[]): Promise<Order[]> {
+    const there = await this.orders.find({ _id: { $in: docs.map((d) => d._id) } }, { projection: { _id: 1 } }).toArray();
+    const hex = new Set(there.map((d) => d._id.toHexString()));
+    return docs.filter((d) => !hex.has(d._id.toHexString()));
   }
 
   /**

@@ -80,8 +80,21 @@ export class PipelineQueries {
   /** The last blocked() walked this many orders on ids; see summary(). */
   private walked = 0;
   private reused?: { at: number; onFailed: number };
+  private statusIndexed?: Promise<boolean>;
 
   constructor(private readonly orders: Collection<Order>) {}
+
+  /**
+   * The hint to {status: 1, _id: 1}, only when the list has that index (Kitchen.ensureIndexes
+   * makes it; a list made otherwise may lack it): MongoDB and FerretDB 2.x refuse a
+   * hint to a missing index. Once there, not asked again (listIndexes: read rights suffice).
+   */
+  private async statusHint(): Promise<{ hint?: typeof STATUS_ID }> {
+    this.statusIndexed ??= this.orders.indexExists('status_1__id_1').catch(() => false);
+    if (await this.statusIndexed) return { hint: STATUS_ID };
+    this.statusIndexed = undefined; // asked again next time: a writer may make it meanwhile
+    return {};
+  }
 
   /** The indexes dependants need: made by the writers of WAITING orders (add/load/the API), once per process; others never pay for them. */
   async ensureIndexes(): Promise<void> {
@@ -89,6 +102,9 @@ export class PipelineQueries {
     await this.orders.createIndex({ after: 1 }, { sparse: true });
     await this.orders.createIndex({ wait: 1 }, { sparse: true });
     await this.orders.createIndex({ hold: 1 }, { sparse: true });
+    // Kitchen.ensureIndexes makes it too; here so that what is hinted is there (statusHint).
+    await this.orders.createIndex(STATUS_ID);
+    this.statusIndexed = Promise.resolve(true);
     this.indexed = true;
   }
 
@@ -228,10 +244,10 @@ export class PipelineQueries {
   /**
    * The first unfinished order below a barrier (status `ERROR` first), or null: at most
    * one key over four ranges of {status, _id}. Hinted: the _id index would read the DONE
-   * orders below it. (Asked only on lists with barriers, which a load made: the index is there.)
+   * orders below it, when the list has that index (statusHint).
    */
   async belowBarrier(barrier: ObjectId, statuses: State[] = UNFINISHED): Promise<Pick<Order, '_id' | 'status'> | null> {
-    return this.orders.find(unfinishedBelow(barrier, statuses), { projection: { _id: 1, status: 1 } }).hint(STATUS_ID).limit(1).next();
+    return this.orders.find(unfinishedBelow(barrier, statuses), { projection: { _id: 1, status: 1 }, ...(await this.statusHint()) }).limit(1).next();
   }
 
   private async releaseBarrier(barrier: ObjectId): Promise<number> {
@@ -322,7 +338,7 @@ export class PipelineQueries {
           const pair = `${lower.toHexString()}<${x}`;
           if (held || lower.toHexString() >= x || !out.barriers.has(lower.toHexString()) || tried.has(pair)) continue;
           tried.add(pair);
-          held = (await this.orders.find(heldBetween(lower, hold), { projection: { _id: 1 } }).hint(STATUS_ID).limit(1).next()) !== null;
+          held = (await this.orders.find(heldBetween(lower, hold), { projection: { _id: 1 }, ...(await this.statusHint()) }).limit(1).next()) !== null;
         }
         if (held) {
           out.barriers.add(x);
@@ -374,9 +390,10 @@ export class PipelineQueries {
 
   /** show: below a barrier, how many orders are not DONE, and how many of them ERROR (counts on {status, _id}: keys = those orders). */
   async barrierState(barrier: ObjectId): Promise<{ unfinished: number; failed: number }> {
+    const hint = await this.statusHint();
     const [unfinished, failed] = await Promise.all([
-      this.orders.countDocuments(unfinishedBelow(barrier), { hint: STATUS_ID }),
-      this.orders.countDocuments(unfinishedBelow(barrier, ['ERROR']), { hint: STATUS_ID }),
+      this.orders.countDocuments(unfinishedBelow(barrier), hint),
+      this.orders.countDocuments(unfinishedBelow(barrier, ['ERROR']), hint),
     ]);
     return { unfinished, failed };
   }
