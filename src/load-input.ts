@@ -40,7 +40,8 @@ export async function openLoadInput(file: string, stdin: Readable): Promise<Load
   try {
     const s = await fh.stat();
     if (s.isDirectory()) throw new InputError(`${file}: is a directory`);
-    if (!s.isFile()) return await spool(fh.createReadStream({ autoClose: false }), file);
+    // A size of 0 may be a file the kernel makes as it is read (/proc): copied like a pipe.
+    if (!s.isFile() || s.size === 0) return await spool(fh.createReadStream({ autoClose: false }), file);
     kept = true;
     return reader(fh, file, s.size);
   } finally {
@@ -82,7 +83,7 @@ async function spool(input: Readable, source: string): Promise<LoadInput> {
   }
 }
 
-/** Passes over one open file, each from offset 0; destroying a pass leaves the handle open. */
+/** Passes over one open file, each from offset 0 to `size`; destroying a pass leaves the handle open. */
 function reader(fh: FileHandle, source: string, size: number): LoadInput {
   return {
     source,
@@ -90,9 +91,10 @@ function reader(fh: FileHandle, source: string, size: number): LoadInput {
     open: () =>
       Readable.from(
         (async function* () {
-          for (let pos = 0; ; ) {
-            const buf = Buffer.allocUnsafe(CHUNK);
-            const { bytesRead } = await fh.read(buf, 0, CHUNK, pos);
+          // Up to the size it had when opened: a file still being appended to gives every pass the same rows.
+          for (let pos = 0; pos < size; ) {
+            const buf = Buffer.allocUnsafe(Math.min(CHUNK, size - pos));
+            const { bytesRead } = await fh.read(buf, 0, buf.length, pos);
             if (bytesRead === 0) return;
             pos += bytesRead;
             yield buf.subarray(0, bytesRead);
