@@ -44,3 +44,10 @@ export class InputError extends WaiterError {
     super(message, EXIT.INPUT);
   }
 }
+
+/** This box cannot do the work (load: no room for its temporary copy of the input). Exit 5. */
+export class BoxError extends WaiterError {
+  constructor(message: string) {
+    super(message, EXIT.BOX);
+  }
+}

@@ -7,14 +7,38 @@ import { MAX_PRIORITY, STATES, isState, type State } from './order.js';
 /** A bare number in a duration option means seconds. */
 const SECONDS = /^\d+(\.\d+)?$/;
 
-/** A duration such as 500ms, 30s, 5m, 2h; a bare number is seconds. */
+/**
+ * How far ahead --at may be, and how long any duration: further is a typo, not a plan
+ * (and far enough on, now + it is no date at all: stored, it read as 1970, due at once).
+ */
+export const HORIZON_YEARS = 10;
+export const HORIZON_MS = HORIZON_YEARS * 365.25 * 86_400_000;
+
+/** --at or "at" beyond HORIZON_YEARS ahead (serve's API words it as its own). */
+export class BeyondHorizon extends UsageError {}
+
+/** A duration such as 500ms, 30s, 5m, 2h; a bare number is seconds. At most HORIZON_YEARS. */
 export function duration(option: string, value: unknown): number {
   const text = String(value).trim();
-  const n = SECONDS.test(text) ? Number(text) * 1000 : ms(text as ms.StringValue);
-  if (typeof n !== 'number' || !Number.isFinite(n) || n <= 0) {
-    throw new UsageError(`--${option}: '${text}' is not a duration (try 30s, 5m, 2h)`);
-  }
+  const n = parseDuration(text);
+  if (n === undefined) throw new UsageError(`--${option}: '${text}' is not a duration (try 30s, 5m, 2h)`);
+  if (n > HORIZON_MS) throw new UsageError(`--${option}: '${text}' is longer than ${HORIZON_YEARS} years`);
   return n;
+}
+
+/** The longest a Node timer waits: beyond it setTimeout fires after 1 ms (a --timeout 30d killed every job at once). */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** A duration that a timer waits out (--timeout, --poll, ...): at most MAX_TIMER_MS, about 24 days. */
+export function timer(option: string, value: unknown): number {
+  const n = duration(option, value);
+  if (n > MAX_TIMER_MS) throw new UsageError(`--${option}: '${String(value).trim()}' is longer than ${Math.floor(MAX_TIMER_MS / 86_400_000)} days, the longest it can wait`);
+  return n;
+}
+
+function parseDuration(text: string): number | undefined {
+  const n = SECONDS.test(text) ? Number(text) * 1000 : ms(text as ms.StringValue);
+  return typeof n === 'number' && Number.isFinite(n) && n > 0 ? n : undefined;
 }
 
 /** How a duration reads in messages: the user's own words, with "s" for a bare number. */
@@ -25,13 +49,14 @@ export function durationText(value: unknown): string {
 
 /**
  * A moment for --at: `+<duration>` from now (+90s, +2h), or a date-time Date.parse
- * reads (2026-12-01T06:00:00Z; without a zone, local time).
+ * reads (2026-12-01T06:00:00Z; without a zone, local time); at most HORIZON_YEARS ahead.
  */
 export function moment(option: string, value: unknown, now = new Date()): Date {
   const text = String(value).trim();
-  if (text.startsWith('+')) return new Date(+now + duration(option, text.slice(1)));
-  const t = /\d{4}-\d{2}-\d{2}/.test(text) ? Date.parse(text) : NaN;
+  const plus = text.startsWith('+') ? parseDuration(text.slice(1)) : undefined;
+  const t = plus !== undefined ? +now + plus : /\d{4}-\d{2}-\d{2}/.test(text) ? Date.parse(text) : NaN;
   if (Number.isNaN(t)) throw new UsageError(`--${option}: '${text}' is not a time (try +30m or 2026-12-01T06:00:00Z)`);
+  if (t - +now > HORIZON_MS) throw new BeyondHorizon(`--${option}: '${text}' is more than ${HORIZON_YEARS} years ahead (the furthest --${option} can be)`);
   return new Date(t);
 }
 

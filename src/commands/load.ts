@@ -1,13 +1,10 @@
-import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdtemp, rm, stat } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { pipeline } from 'node:stream/promises';
+import type { Readable } from 'node:stream';
 import type { Argv } from 'yargs';
 import { readCheckedRows, readHeader, validateRows } from '../csv.js';
-import { InputError, UsageError } from '../errors.js';
+import { UsageError } from '../errors.js';
 import type { InsertOptions } from '../kitchen.js';
 import { KeySnapshot } from '../kitchen/unique.js';
+import { openLoadInput } from '../load-input.js';
 import { loadRows } from '../load.js';
 import { waitInsert, waitOptions, type WaitAsked } from '../pipeline/wait.js';
 import { progress } from '../progress.js';
@@ -65,34 +62,31 @@ export function options(argv: Record<string, unknown>): LoadOptions {
 }
 
 export async function run(g: Globals, o: LoadOptions, io: IO): Promise<CommandResult> {
-  // The rows are read twice (validate, then insert), so stdin is first saved to a file.
-  const spool = o.file === '-' ? await mkdtemp(join(tmpdir(), 'waiter-load-')) : undefined;
+  // The rows are read twice (check, then insert) but the input only once: anything but
+  // a regular file is first copied to a temporary file (src/load-input.ts).
+  const input = await openLoadInput(o.file, io.stdin);
   try {
-    const path = spool ? join(spool, 'stdin.csv') : o.file;
-    if (spool) await pipeline(io.stdin, createWriteStream(path));
-    else await mustBeFile(o.file);
-    const source = spool ? 'stdin' : o.file;
-    const csv = { source, header: o.header, delimiter: o.delimiter };
+    const csv = { source: input.source, header: o.header, delimiter: o.delimiter };
     const bar = await progress(io.stderr, io.env, o.quiet);
     // Checking, by KiB read (the row count is not known yet); then loading, by rows inserted.
-    bar.start('checking', Math.ceil((await stat(path)).size / 1024), 'KiB');
+    bar.start('checking', Math.ceil(input.size / 1024), 'KiB');
     let bytes = 0;
     const expected = await validateRows(() => {
-      const input = createReadStream(path);
-      input.on('data', (chunk) => {
+      const pass = input.open();
+      pass.on('data', (chunk: Buffer) => {
         const before = Math.ceil(bytes / 1024);
         bytes += chunk.length;
         bar.add(Math.ceil(bytes / 1024) - before);
       });
-      return input;
+      return pass;
     }, csv).finally(() => bar.stop());
-    const names = o.header ? await readHeader(createReadStream(path), csv) : undefined;
+    const names = o.header ? await readHeader(input.open(), csv) : undefined;
     for (const line of names ? columnWarnings(names) : []) io.stderr.write(`waiter: ${line}\n`);
     bar.start('loading', expected, 'rows');
     const r = await withKitchen(g, async (k) => {
       // One due time for the whole load, so its orders are claimed in file order.
       // Loaded again with --unique after it failed part way: the rest joins the stage its first rows wait in.
-      const first = o.unique && o.wait?.all ? await firstRow(path, csv) : undefined;
+      const first = o.unique && o.wait?.all ? await firstRow(input.open(), csv) : undefined;
       const held = first ? await k.pipeline.heldBarrierOf(uniqueKey(k.orders.collectionName, first)) : undefined;
       if (held) io.stderr.write(`waiter: --after-all: the file's first row is already in the list, WAITING on barrier ${held.toHexString()} (an earlier load of it): the new rows join that stage\n`);
       const wait = await waitInsert(k, o.wait, '--after-all', held);
@@ -103,7 +97,7 @@ export async function run(g: Globals, o: LoadOptions, io: IO): Promise<CommandRe
       const counted = {
         insertOrders: (rows: string[][], op: InsertOptions) => k.insertOrders(rows, op).finally(() => bar.add(rows.length)),
       };
-      const loaded = await loadRows(counted, readCheckedRows(createReadStream(path), csv), expected, opts);
+      const loaded = await loadRows(counted, readCheckedRows(input.open(), csv), expected, opts);
       // A barrier over orders all DONE already (or an empty list) holds nothing back.
       if (wait.wait?.barrier) await k.pipeline.releaseWritten({ barrier: wait.wait.barrier });
       return loaded;
@@ -112,24 +106,16 @@ export async function run(g: Globals, o: LoadOptions, io: IO): Promise<CommandRe
     print(io.stdout, o.unique ? `${loaded} (${r.existing.toLocaleString('en-US')} already there)` : loaded);
     return {};
   } finally {
-    if (spool) await rm(spool, { recursive: true, force: true });
+    await input.close();
   }
 }
 
 /** The file's first row (after the header), read again: the file is checked already. */
-async function firstRow(path: string, csv: Parameters<typeof readCheckedRows>[1]): Promise<string[] | undefined> {
-  const input = createReadStream(path);
+async function firstRow(input: Readable, csv: Parameters<typeof readCheckedRows>[1]): Promise<string[] | undefined> {
   try {
     for await (const row of readCheckedRows(input, csv)) return row;
     return undefined;
   } finally {
     input.destroy();
   }
-}
-
-/** Fail on a missing file before touching the kitchen. */
-async function mustBeFile(file: string): Promise<void> {
-  const s = await stat(file).catch(() => undefined);
-  if (!s) throw new InputError(`${file}: no such file`);
-  if (s.isDirectory()) throw new InputError(`${file}: is a directory`);
 }

@@ -1,7 +1,7 @@
 // What the API accepts: request bodies and query strings parsed into typed values, or
 // an HttpError (an InputError for a malformed order id: also 400) whose one-line message names the field. Pure: no I/O, nothing written.
 import type { ObjectId } from 'mongodb';
-import { duration, moment } from '../values.js';
+import { BeyondHorizon, HORIZON_YEARS, duration, moment } from '../values.js';
 import { WaiterError } from '../errors.js';
 import { argvProblem } from '../limits.js';
 import { MAX_PRIORITY, STATES, isState, orderId, type State } from '../order.js';
@@ -107,7 +107,8 @@ function at(value: unknown, where: string, now: Date): Date {
   if (typeof value !== 'string') throw bad(`${where}: expected a time such as "+30m" or "2026-12-01T06:00:00Z", got ${typeOf(value)}`);
   try {
     return moment('at', value, now);
-  } catch {
+  } catch (err) {
+    if (err instanceof BeyondHorizon) throw bad(`${where}: ${JSON.stringify(value)} is more than ${HORIZON_YEARS} years ahead (the furthest "at" can be)`);
     throw bad(`${where}: ${JSON.stringify(value)} is not a time (try "+30m" or "2026-12-01T06:00:00Z")`);
   }
 }
