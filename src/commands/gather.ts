@@ -4,12 +4,14 @@
 // <dir>: a stored name that is absolute or has an empty, '.' or '..' part is refused,
 // and so is one whose way in <dir> goes through a symlink. A name that is not text, is
 // deeper than collect walks or that this file system cannot hold is that file's
-// refusal too (src/output/place.ts); the run goes on. <dir> is checked before the
-// kitchen is read; ids not in the list are refused before anything is written.
+// refusal too (src/output/place.ts), and so is one the file system refuses to write
+// (EISDIR, EACCES, ...); the run goes on. A full, over-quota or read-only file system
+// stops it (exit 2). <dir> is checked before the kitchen is read; ids not in the list
+// are refused before anything is written.
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { lstat, mkdir, rename, rm } from 'node:fs/promises';
-import { join, resolve, sep } from 'node:path';
+import { dirname, join, resolve, sep } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Writable } from 'node:stream';
@@ -19,7 +21,8 @@ import { InputError, UsageError } from '../errors.js';
 import type { Kitchen } from '../kitchen.js';
 import { orderId, type State } from '../order.js';
 import { latest, type StoredFile } from '../output/files.js';
-import { checkFolder, makeFolder, partName, shownName, storedParts } from '../output/place.js';
+import { Parts } from '../output/parts.js';
+import { checkFolder, failed, fullStop, makeFolder, PATH_MAX, shownName, storedParts } from '../output/place.js';
 import { sizeText } from '../output/size.js';
 import { counted } from '../words.js';
 import { print, state, withKitchen, type CommandResult, type Globals, type IO } from './common.js';
@@ -71,8 +74,12 @@ interface Tally {
 
 export async function run(g: Globals, o: GatherOptions, io: IO): Promise<CommandResult> {
   // Before the kitchen is read: an -o that cannot be a folder is the user's option (exit 2).
-  await checkFolder(o.out);
+  // An -o that is a folder gather cannot write in: an error kept for the first file not already there.
+  const unwritable = await checkFolder(o.out);
   const root = resolve(o.out);
+  // '/' ends with its separator already.
+  const inside = root.endsWith(sep) ? root : root + sep;
+  const parts = new Parts(root, o.out);
   const t: Tally = { written: 0, bytes: 0, skipped: 0, refused: 0, orders: 0 };
   const line = progressLine(io.stderr, t);
   const warn = (s: string) => {
@@ -90,7 +97,7 @@ export async function run(g: Globals, o: GatherOptions, io: IO): Promise<Command
         const missing = [...new Set((await k.pipeline.missing(o.ids)).map((id) => id.toHexString()))];
         if (missing.length > 0) throw new InputError(`gather: not in the list '${g.list}': ${listed(missing)} (nothing gathered)`);
       }
-      await makeFolder(o.out);
+      if (!unwritable) await makeFolder(o.out);
       const seen = new Set<string>();
       for await (const group of groups(k, o)) {
         t.orders++;
@@ -99,21 +106,29 @@ export async function run(g: Globals, o: GatherOptions, io: IO): Promise<Command
           seen.add(id);
           const name: unknown = f.metadata.path ?? f.filename;
           const checked = storedParts(name);
-          const parts = 'parts' in checked ? checked.parts : undefined;
-          const target = parts ? join(root, id, ...parts) : undefined;
-          if (!target || !target.startsWith(root + sep)) {
+          const steps = 'parts' in checked ? checked.parts : undefined;
+          const target = steps ? join(root, id, ...steps) : undefined;
+          if (!target || !target.startsWith(inside)) {
             const why = 'refused' in checked ? checked.refused : 'not a plain relative path';
             refuse(id, name, `${why} (nothing written)`, why === 'not a plain relative path');
             continue;
           }
+          // Checked before any folder is made for it (PATH_MAX counts the closing NUL).
+          if (Buffer.byteLength(target) >= PATH_MAX) {
+            refuse(id, name, `its path in ${o.out} would be longer than ${(PATH_MAX - 1).toLocaleString('en-US')} bytes (nothing written)`);
+            continue;
+          }
           try {
-            if (!(await folders(root, [id, ...parts!.slice(0, -1)]))) {
+            const way = await folders(root, [id, ...steps!.slice(0, -1)], !unwritable);
+            if (way === 'missing') throw stopped(unwritable!, t);
+            if (!way) {
               refuse(id, name, `a folder on its way in ${o.out} is a symlink or not a folder`);
               continue;
             }
             if (await same(target, f)) t.skipped++;
             else {
-              const bad = await fetch(k, f, target);
+              if (unwritable) throw stopped(unwritable, t);
+              const bad = await fetch(k, f, target, await parts.path());
               if (bad) {
                 refuse(id, name, `${bad} (nothing written)`);
                 continue;
@@ -122,10 +137,17 @@ export async function run(g: Globals, o: GatherOptions, io: IO): Promise<Command
               t.bytes += f.length;
             }
           } catch (err) {
-            // A name this file system cannot hold (a path past PATH_MAX, bytes it refuses): this file's refusal.
             const code = (err as NodeJS.ErrnoException).code;
-            if (code !== 'ENAMETOOLONG' && code !== 'EILSEQ') throw err;
-            refuse(id, name, `the local file system cannot hold this name (${code}) (nothing written)`);
+            // A full, over-quota or read-only file system: no further file can be written either.
+            const full = fullStop(code, dirname(target));
+            if (full) throw stopped(failed(o.out, full), t);
+            // A name this file system cannot hold (bytes it refuses), or a place it will not write: this file's refusal.
+            if (code === 'ENAMETOOLONG' || code === 'EILSEQ') {
+              refuse(id, name, `the local file system cannot hold this name (${code}) (nothing written)`);
+              continue;
+            }
+            if (!code || !REFUSED.has(code)) throw err;
+            refuse(id, name, `the local file system refused to write it (${code}: ${REFUSED.get(code)}) (nothing written)`);
             continue;
           }
           line.draw();
@@ -135,12 +157,31 @@ export async function run(g: Globals, o: GatherOptions, io: IO): Promise<Command
     });
   } finally {
     line.clear();
+    await parts.close();
   }
   const none = [...new Set(without.map((id) => id.toHexString()))];
   if (none.length > 0) warn(`no result files: ${listed(none)}`);
   const also = [t.refused ? `; ${t.refused} refused` : '', none.length ? `; ${counted(none.length, 'order')} without files` : ''].join('');
   print(io.stdout, `Gathered ${counted(t.written, 'file')} (${sizeText(t.bytes)}) of ${counted(t.orders, 'order')} into ${o.out}; ${t.skipped} already there${also}.`);
   return t.refused ? { failedOrders: true } : {};
+}
+
+/** Write errors that are one file's refusal (the next file may well be written), and what they mean here. */
+const REFUSED = new Map([
+  ['EISDIR', 'a folder is in its place'],
+  ['ENOTEMPTY', 'a folder is in its place'],
+  ['EEXIST', 'something is in its place'],
+  ['ENOTDIR', 'a file is where a folder must be'],
+  ['EACCES', 'permission denied'],
+  ['EPERM', 'operation not permitted'],
+  ['EFBIG', 'too large for this file system'],
+  // Its folder is another file system mounted inside <dir>: the temporary cannot be renamed there.
+  ['EXDEV', 'its folder is on another file system than .waiter-parts'],
+]);
+
+/** The one line that ends a run that cannot go on, with what it did so far. */
+function stopped(err: UsageError, t: Tally): UsageError {
+  return new UsageError(`${err.message}; gather stopped: ${counted(t.written, 'file')} (${sizeText(t.bytes)}) written, ${t.skipped} already there, ${t.refused} refused`);
 }
 
 /** Ids for one line: the first 10, then how many more. */
@@ -189,14 +230,16 @@ async function* groups(k: Kitchen, o: GatherOptions): AsyncGenerator<StoredFile[
 /**
  * Makes the folders below root one at a time, none through a symlink: false when one
  * on the way is a symlink (even one pointing inside) or not a folder. So nothing is
- * made or written outside root, whatever was left in it.
+ * made or written outside root, whatever was left in it. With make false, a missing
+ * one is 'missing' (root cannot be written in).
  */
-async function folders(root: string, parts: string[]): Promise<boolean> {
+async function folders(root: string, parts: string[], make: boolean): Promise<boolean | 'missing'> {
   let cur = root;
   for (const p of parts) {
     cur = join(cur, p);
     const st = await lstat(cur).catch(() => undefined);
     if (!st) {
+      if (!make) return 'missing';
       await mkdir(cur).catch((err: NodeJS.ErrnoException) => {
         if (err.code !== 'EEXIST') throw err;
       });
@@ -218,12 +261,11 @@ async function same(target: string, f: StoredFile): Promise<boolean> {
 }
 
 /**
- * Streams one file to `<target>.waiter-part`, checks its SHA-256, then renames it into
- * place. A file whose content does not match its SHA-256 is not written: the reason is
+ * Streams one file to `part` (src/output/parts.ts), checks its SHA-256, then renames it
+ * into place. A file whose content does not match its SHA-256 is not written: the reason is
  * returned (one file's refusal; the others are still gathered).
  */
-async function fetch(k: Kitchen, f: StoredFile, target: string): Promise<string | undefined> {
-  const part = partName(target);
+async function fetch(k: Kitchen, f: StoredFile, target: string, part: string): Promise<string | undefined> {
   const h = createHash('sha256');
   const hashing = new Transform({
     transform(chunk: Buffer, _enc, done) {

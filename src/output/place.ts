@@ -8,9 +8,9 @@
 // - A stored name is refused (that file alone) when it is not text, could leave the
 //   folder, is deeper than collect ever walks (MAX_DEPTH) or has a part longer than
 //   NAME_MAX bytes, the limit of every common local file system.
-import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, rmdir, stat } from 'node:fs/promises';
-import { basename, dirname, join, resolve } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { lstat, mkdir, rmdir, stat } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
 import { UsageError } from '../errors.js';
 import { counted, printable } from '../words.js';
 import { MAX_DEPTH } from './collect.js';
@@ -18,29 +18,43 @@ import { MAX_DEPTH } from './collect.js';
 /** The longest name part (bytes) a local file system holds (ext4, xfs, btrfs, APFS, NTFS in UTF-16 units). */
 export const NAME_MAX = 255;
 
+/** The longest path (bytes, its closing NUL included) Linux's system calls take. */
+export const PATH_MAX = 4096;
+
 /** Why a folder cannot be made in `at`, from the error's code. */
 function why(code: string | undefined, at: string): string {
   if (code === 'EACCES' || code === 'EPERM') return `permission denied in ${at}`;
   if (code === 'EROFS') return `read-only file system at ${at}`;
   if (code === 'ENOSPC') return `no space left at ${at}`;
+  if (code === 'EDQUOT') return `disk quota exceeded at ${at}`;
   if (code === 'ENAMETOOLONG') return 'the path is too long';
   if (code === 'ELOOP') return 'too many symlinks on the way';
   return `cannot make a folder in ${at}: ${code ?? 'unknown error'}`;
 }
 
-const failed = (out: string, reason: string) => new UsageError(`-o ${out}: cannot write there (${reason})`);
+export const failed = (out: string, reason: string) => new UsageError(`-o ${out}: cannot write there (${reason})`);
+
+/** Why writing in `at` cannot go on, for the codes that stop a whole run (a full, over-quota or read-only file system). */
+export function fullStop(code: string | undefined, at: string): string | undefined {
+  return code === 'ENOSPC' || code === 'EDQUOT' || code === 'EROFS' ? why(code, at) : undefined;
+}
 
 /**
  * Checks that `out` is, or can be made, a folder gather can write in, without making
- * it: its nearest existing part must be a folder in which a folder can be made.
- * Throws a one-line UsageError otherwise.
+ * it: its nearest existing part must be a folder in which a folder can be made, found
+ * without following a symlink to a missing place (mkdir cannot go through one).
+ * Throws a one-line UsageError otherwise, except when `out` itself is a folder that
+ * cannot be written in: that error is returned, for the first file that must be
+ * written (a complete copy on a read-only disk is still checked, exit 0).
  */
-export async function checkFolder(out: string): Promise<void> {
+export async function checkFolder(out: string): Promise<UsageError | undefined> {
   let at = resolve(out);
   for (;;) {
-    const st = await stat(at).catch((err: NodeJS.ErrnoException) => err);
+    const st = await lstat(at).catch((err: NodeJS.ErrnoException) => err);
     if (!(st instanceof Error)) {
-      if (!st.isDirectory()) throw failed(out, `${at} is not a folder`);
+      const to = st.isSymbolicLink() ? await stat(at).catch((err: NodeJS.ErrnoException) => err) : st;
+      if (to instanceof Error) throw failed(out, to.code === 'ENOENT' ? `${at} is a symlink to a missing place` : why(to.code, at));
+      if (!to.isDirectory()) throw failed(out, `${at} is not a folder`);
       break;
     }
     // ENOTDIR: a part above is a file; going up finds it and says so.
@@ -50,10 +64,13 @@ export async function checkFolder(out: string): Promise<void> {
     at = up;
   }
   const probe = join(at, `.waiter-${randomBytes(4).toString('hex')}`);
-  await mkdir(probe).catch((err: NodeJS.ErrnoException) => {
-    throw failed(out, why(err.code, at));
-  });
-  await rmdir(probe).catch(() => undefined);
+  const cannot = await mkdir(probe).then(
+    () => undefined,
+    (err: NodeJS.ErrnoException) => failed(out, why(err.code, at)),
+  );
+  if (!cannot) await rmdir(probe).catch(() => undefined);
+  else if (at !== resolve(out)) throw cannot;
+  return cannot;
 }
 
 /** Makes `out` (checked by checkFolder), one folder at a time; a failure is the same one line. */
@@ -67,7 +84,7 @@ export async function makeFolder(out: string): Promise<void> {
   }
   for (const at of missing) {
     await mkdir(at).catch(async (err: NodeJS.ErrnoException) => {
-      if (err.code === 'EEXIST' && (await stat(at)).isDirectory()) return;
+      if (err.code === 'EEXIST' && (await stat(at).catch(() => undefined))?.isDirectory()) return;
       throw failed(out, why(err.code, dirname(at)));
     });
   }
@@ -95,13 +112,4 @@ export function shownName(name: unknown, quoted = false): string {
   const text = typeof name === 'string' && !quoted ? name : (JSON.stringify(name) ?? String(name));
   const bytes = Buffer.byteLength(text);
   return printable(bytes > 100 ? `${[...text].slice(0, 60).join('')}… (${counted(bytes, 'byte')})` : text);
-}
-
-/**
- * The temporary name a file is written to before it is renamed into place: short, in
- * the same folder (so a 255-byte name stays legal), and the same for the same name (a
- * run after an interrupted one removes what that left).
- */
-export function partName(target: string): string {
-  return join(dirname(target), `.waiter-${createHash('sha256').update(basename(target)).digest('hex').slice(0, 8)}.part`);
 }
