@@ -17,6 +17,16 @@ export function duration(option: string, value: unknown): number {
   return n;
 }
 
+/** The longest a timer (setTimeout, setInterval, AbortSignal.timeout) waits: 2^31-1 ms, ~24.8 days; Node fires a longer one after 1 ms. */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** A duration a timer waits for: whole ms (rounded up: some of Node's options take no fraction), at most MAX_TIMER_MS. */
+export function timerDuration(option: string, value: unknown): number {
+  const n = Math.ceil(duration(option, value));
+  if (n > MAX_TIMER_MS) throw new UsageError(`--${option}: at most ${Math.floor(MAX_TIMER_MS / 86_400_000)} days`);
+  return n;
+}
+
 /** How a duration reads in messages: the user's own words, with "s" for a bare number. */
 export function durationText(value: unknown): string {
   const text = String(value).trim();
