@@ -26,13 +26,13 @@ export function duration(option: string, value: unknown): number {
   return n;
 }
 
-/** The longest a Node timer waits: beyond it setTimeout fires after 1 ms (a --timeout 30d killed every job at once). */
+/** The longest a timer (setTimeout, setInterval, AbortSignal.timeout) waits: 2^31-1 ms, ~24.8 days; Node fires a longer one after 1 ms. */
 export const MAX_TIMER_MS = 2 ** 31 - 1;
 
-/** A duration that a timer waits out (--timeout, --poll, ...): at most MAX_TIMER_MS, about 24 days. */
-export function timer(option: string, value: unknown): number {
-  const n = duration(option, value);
-  if (n > MAX_TIMER_MS) throw new UsageError(`--${option}: '${String(value).trim()}' is longer than ${Math.floor(MAX_TIMER_MS / 86_400_000)} days, the longest it can wait`);
+/** A duration a timer waits for: whole ms (rounded up: some of Node's options take no fraction), at most MAX_TIMER_MS. */
+export function timerDuration(option: string, value: unknown): number {
+  const n = Math.ceil(duration(option, value));
+  if (n > MAX_TIMER_MS) throw new UsageError(`--${option}: at most ${Math.floor(MAX_TIMER_MS / 86_400_000)} days`);
   return n;
 }
 

@@ -43,6 +43,17 @@ describe('beyond loopback with --public-read', () => {
     }
   });
 
+  test('--public-read on other spellings of every address (0, 0x0, 00.0.0.0, ::ffff:0.0.0.0) is refused too: exit 2, one line', async () => {
+    await Promise.all(
+      ['0', '0x0', '00.0.0.0', '::ffff:0.0.0.0'].map(async (bind) => {
+        const r = await waiter(k, ['serve', '--port', '0', '--bind', bind, '--public-read'], { env: { WAITER_TOKEN: TOKEN }, timeout: 20_000 });
+        expect(r.exitCode, `${bind}: ${r.stdout}`).toBe(2);
+        expect(r.stderr).toMatch(/^waiter: --public-read on --bind .*: .*DNS rebinding.*--host-name/);
+        expect(r.stderr.trim().split('\n')).toHaveLength(1);
+      }),
+    );
+  });
+
   test('a foreign Host gets 421 on every route, reads included; the names given (and loopback names) with the port are served', async () => {
     await orders().insertOne({ status: 'READY', arguments: ['secret-arg'], attempts: 0 });
     const s = await serve(k, ['--bind', '0.0.0.0', '--public-read', '--host-name', 'waiter.test,Build-Box.corp.test', '--host-name', 'proxy.test:443'], { WAITER_TOKEN: TOKEN });
@@ -91,6 +102,34 @@ describe('beyond loopback with --public-read', () => {
       expect(r.stderr.trim().split('\n')).toHaveLength(1);
     }
   });
+});
+
+test('on every address without names the URL printed is one the server answers (not 0.0.0.0, ::, or 0)', async () => {
+  for (const bind of ['0.0.0.0', '0']) {
+    const s = await serve(k, ['--bind', bind], { WAITER_TOKEN: TOKEN });
+    expect(s.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/$/);
+    expect((await s.call('/api/status', { token: TOKEN })).status, bind).toBe(200);
+    s.proc.kill('SIGTERM');
+    await s.proc;
+  }
+  // With --public-read, the Host check is on: a one-name bind spelled 0 answers as every address does.
+  const s = await serve(k, ['--bind', '0', '--public-read', '--host-name', 'waiter.test'], { WAITER_TOKEN: TOKEN });
+  const port = new URL(s.url).port;
+  expect(s.url).toBe(`http://waiter.test:${port}/`);
+  expect((await raw(port, '/api/status', { headers: { host: `0:${port}` } })).status).toBe(421);
+  expect((await raw(port, '/api/status', { headers: { host: `127.0.0.1:${port}` } })).status).toBe(200);
+});
+
+test('on loopback too, a write whose Origin is another site gets 403 (no Origin, or its own, goes through)', async () => {
+  const s = await serve(k);
+  const port = new URL(s.url).port;
+  const post = (origin?: string) =>
+    raw(port, '/api/orders', { method: 'POST', headers: { host: `127.0.0.1:${port}`, 'content-type': 'application/json', ...(origin ? { origin } : {}) }, body: '{"arguments": ["x"]}' });
+  refused(await post('https://waiter.corp.example'), 403, /^Origin ".*" is not this server's/);
+  expect(await orders().countDocuments()).toBe(0);
+  expect((await post(`http://127.0.0.1:${port}`)).status).toBe(201);
+  expect((await post(`http://localhost:${port}`)).status).toBe(201);
+  expect((await post()).status).toBe(201);
 });
 
 test('on loopback the Host check stays as it was, and a --host-name (a reverse proxy on this machine) is answered too', async () => {

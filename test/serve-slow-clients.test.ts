@@ -100,8 +100,30 @@ test('an upload the client abandons is one log line, no stack; the server goes o
   expect(await k.db.collection('orders').countDocuments()).toBe(0);
 });
 
+test('a request already answered (401) whose body never comes: the connection is closed at the deadline, with no log line about its body', async () => {
+  const s = await serve(k, ['--request-timeout', `${DEADLINE_MS / 1000}s`], { WAITER_TOKEN: 'correct-horse-battery' });
+  const port = new URL(s.url).port;
+  const c = await upload(port, '{"arguments":'); // no Authorization: answered 401 at once
+  const { answer } = await Promise.race([c.closed, new Promise<never>((_, no) => setTimeout(() => no(new Error('still open')), DEADLINE_MS + MARGIN_MS))]);
+  expect(answer).toMatch(/^HTTP\/1\.1 401 /);
+  // The same answered, the client gone before the deadline (the log said its body "did not arrive").
+  const gone = await upload(port, '{"arguments":');
+  await until(() => gone.socket.bytesRead > 0, 10_000, 'the 401');
+  gone.socket.destroy();
+  await new Promise((r) => setTimeout(r, DEADLINE_MS + 1000));
+  expect((await s.call('/api/info', { token: 'correct-horse-battery' })).status).toBe(200);
+  expect(lines(s)).toEqual([]);
+});
+
+test('--request-timeout in fractions of a millisecond is rounded up, not a crash', async () => {
+  const s = await serve(k, ['--request-timeout', '2000.5ms']);
+  expect((await s.call('/api/status')).status).toBe(200);
+  expect(s.stderr()).toBe('');
+});
+
 test('--request-timeout: a bad value is exit 2, one line', async () => {
-  for (const bad of ['0', 'soon', '-1s']) {
+  // 30d: more than a timer can wait (2^31-1 ms, ~24.8 days), which would cut every upload after 1 ms.
+  for (const bad of ['0', 'soon', '-1s', '30d', '2147483.648']) {
     const r = await waiter(k, ['serve', '--port', '0', `--request-timeout=${bad}`], { timeout: 20_000 });
     expect(r.exitCode, bad).toBe(2);
     expect(r.stderr).toMatch(/^waiter: --request-timeout: /);

@@ -6,6 +6,8 @@ import { MAX_STALE_MS, tokenCheck } from '../src/serve/app.js';
 import { cached } from '../src/serve/cache.js';
 import { MINUTE, Pace } from '../src/serve/pace.js';
 import { isLoopback } from '../src/serve/server.js';
+import { isUnspecified, printedUrl } from '../src/serve/hosts.js';
+import { MAX_TIMER_MS, timerDuration } from '../src/values.js';
 
 describe('Pace', () => {
   const t0 = Date.UTC(2026, 10, 25, 12, 0, 0);
@@ -212,4 +214,33 @@ test('the README says how old a served answer may be while the kitchen recounts:
   const said = /the last answer \(≤ (\d+) (s|min) old/.exec(readme);
   expect(said, 'the sentence about stale answers').not.toBeNull();
   expect(Number(said![1]) * (said![2] === 'min' ? 60_000 : 1000)).toBe(MAX_STALE_MS);
+});
+
+test('isUnspecified: every spelling of "every address" that an IP parser reads', () => {
+  for (const a of ['0.0.0.0', '::', '[::]', '0:0::0', '::ffff:0.0.0.0', '::ffff:0:0', '[::FFFF:0.0.0.0]']) expect(isUnspecified(a), a).toBe(true);
+  for (const a of ['127.0.0.1', '::1', '10.0.0.0', '::ffff:127.0.0.1', 'localhost', 'zero.example']) expect(isUnspecified(a), a).toBe(false);
+});
+
+test('printedUrl: a URL the server answers, never 0.0.0.0 or ::', () => {
+  const at = (bind: string, names: string[] = [], loopback = false) => printedUrl({ bind, port: 18735, names, loopback });
+  expect(at('0.0.0.0')).toBe('http://127.0.0.1:18735/');
+  expect(at('::')).toBe('http://127.0.0.1:18735/');
+  expect(at('::ffff:0.0.0.0')).toBe('http://127.0.0.1:18735/');
+  expect(at('10.1.2.3')).toBe('http://10.1.2.3:18735/');
+  expect(at('fd00::1')).toBe('http://[fd00::1]:18735/');
+  expect(at('127.0.0.1', ['waiter.test'], true)).toBe('http://127.0.0.1:18735/');
+  // The first name without a port of its own; else the first name, with its own port (a reverse proxy's).
+  expect(at('0.0.0.0', ['proxy.test:443', 'waiter.test'])).toBe('http://waiter.test:18735/');
+  expect(at('0.0.0.0', ['proxy.test:443'])).toBe('https://proxy.test/');
+  expect(at('::', ['proxy.test:80'])).toBe('http://proxy.test/');
+  expect(at('0.0.0.0', ['proxy.test:8443', 'other.test:443'])).toBe('http://proxy.test:8443/');
+});
+
+test('timerDuration: whole milliseconds, at most what a timer can wait', () => {
+  expect(timerDuration('t', '1.5ms')).toBe(2);
+  expect(timerDuration('t', '0.0001')).toBe(1);
+  expect(timerDuration('t', '24d')).toBe(24 * 86_400_000);
+  expect(timerDuration('t', `${MAX_TIMER_MS}ms`)).toBe(MAX_TIMER_MS);
+  expect(() => timerDuration('t', `${MAX_TIMER_MS + 1}ms`)).toThrow(/^--t: at most 24 days$/);
+  expect(() => timerDuration('t', '30d')).toThrow(/^--t: at most 24 days$/);
 });

@@ -7,7 +7,7 @@ import { UsageError } from '../errors.js';
 import { Kitchen } from '../kitchen.js';
 import { withoutSecrets } from '../kitchen/connect.js';
 
-export { duration, durationText, moment, positiveInt, priority, state, timer } from '../values.js';
+export { duration, durationText, moment, positiveInt, priority, state, timerDuration } from '../values.js';
 
 export const DEFAULT_KITCHEN = 'mongodb://127.0.0.1:27017';
 

@@ -13,7 +13,7 @@ import { jobEnv } from '../deliver/jobenv.js';
 import { collector, collectOptions, type CollectOptions } from '../output/collector.js';
 import { size } from '../output/size.js';
 import { parseTemplate, placeholdersIn, type Template } from '../template.js';
-import { duration, durationText, timer, positiveInt, print, withKitchen, type CommandResult, type Globals, type IO } from './common.js';
+import { duration, durationText, positiveInt, print, timerDuration, withKitchen, type CommandResult, type Globals, type IO } from './common.js';
 import { counted, printable } from '../words.js';
 
 /**
@@ -70,22 +70,22 @@ export function options(argv: Record<string, unknown>, rest: string[], g: Global
   const [command, ...commandArgs] = rest;
   if (!command) throw new UsageError('deliver: missing <command> (e.g. waiter deliver ./crunch.sh --flag x)');
   const leaseMs = argv.lease === undefined ? 60_000 : duration('lease', argv.lease);
-  const heartbeatMs = argv.heartbeat === undefined ? Math.min(10_000, leaseMs / 3) : timer('heartbeat', argv.heartbeat);
+  const heartbeatMs = argv.heartbeat === undefined ? Math.min(10_000, leaseMs / 3) : timerDuration('heartbeat', argv.heartbeat);
   if (heartbeatMs >= leaseMs) throw new UsageError(`--heartbeat must be shorter than --lease`);
   const o: DeliverCommandOptions = {
     mask: argv.mask === undefined ? [] : [argv.mask].flat().map(String),
     keepOutput: argv['keep-output'] === undefined ? DEFAULT_KEEP_BYTES : size('keep-output', argv['keep-output']),
-    ...(argv['output-every'] === undefined ? {} : { outputEveryMs: timer('output-every', argv['output-every']) }),
+    ...(argv['output-every'] === undefined ? {} : { outputEveryMs: timerDuration('output-every', argv['output-every']) }),
     command,
     commandArgs,
     shell: Boolean(argv.shell),
     concurrency: argv.concurrency === undefined ? 1 : positiveInt('concurrency', argv.concurrency),
     wait: Boolean(argv.wait),
-    pollMs: argv.poll === undefined ? 5000 : timer('poll', argv.poll),
+    pollMs: argv.poll === undefined ? 5000 : timerDuration('poll', argv.poll),
     waiter: g.name,
     leaseMs,
     heartbeatMs,
-    killAfterMs: argv['kill-after'] === undefined ? 10_000 : timer('kill-after', argv['kill-after']),
+    killAfterMs: argv['kill-after'] === undefined ? 10_000 : timerDuration('kill-after', argv['kill-after']),
     retry: {
       maxAttempts: argv['max-attempts'] === undefined ? 1 : positiveInt('max-attempts', argv['max-attempts']),
       retryOn: argv['retry-on'] === undefined ? [] : exitCodes(String(argv['retry-on'])),
@@ -118,7 +118,7 @@ export function options(argv: Record<string, unknown>, rest: string[], g: Global
   const collect = collectOptions(argv, o.workdir !== undefined);
   if (collect) o.collect = collect;
   if (argv.timeout !== undefined) {
-    o.timeoutMs = timer('timeout', argv.timeout);
+    o.timeoutMs = timerDuration('timeout', argv.timeout);
     o.timeoutText = durationText(argv.timeout);
   }
   return o;
@@ -183,7 +183,7 @@ function exitCodes(text: string): number[] {
 }
 
 export function graceOf(argv: Record<string, unknown>): number | undefined {
-  return argv.grace === undefined ? undefined : timer('grace', argv.grace);
+  return argv.grace === undefined ? undefined : timerDuration('grace', argv.grace);
 }
 
 export async function run(g: Globals, o: DeliverCommandOptions, io: IO, graceMs?: number, dryRun?: number): Promise<CommandResult> {

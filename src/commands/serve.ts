@@ -1,7 +1,7 @@
 import type { Argv } from 'yargs';
 import { Kitchen } from '../kitchen.js';
 import { UsageError } from '../errors.js';
-import { duration, durationText } from '../values.js';
+import { durationText, timerDuration } from '../values.js';
 import { allowedHosts, hostNames, isUnspecified, printedUrl } from '../serve/hosts.js';
 import { REQUEST_TIMEOUT_MS, isLoopback, listen } from '../serve/server.js';
 import { print, type CommandResult, type Globals, type IO } from './common.js';
@@ -45,13 +45,16 @@ export function options(argv: Record<string, unknown>, env: NodeJS.ProcessEnv): 
   }
   const publicRead = Boolean(argv['public-read']);
   const names = hostNames(argv['host-name']);
-  if (publicRead && isUnspecified(bind) && names.length === 0) {
-    throw new UsageError(`--public-read on --bind ${bind}: any web page a browser that reaches this server opens could read every order (DNS rebinding); give the names it is reached by with --host-name <name>`);
-  }
+  if (publicRead && isUnspecified(bind) && names.length === 0) throw openToRebinding(bind);
   const timeout = argv['request-timeout'] ?? `${REQUEST_TIMEOUT_MS / 1000}s`;
-  const o: ServeOptions = { port, bind, publicRead, hostNames: names, requestTimeoutMs: duration('request-timeout', timeout), requestTimeoutText: durationText(timeout) };
+  const o: ServeOptions = { port, bind, publicRead, hostNames: names, requestTimeoutMs: timerDuration('request-timeout', timeout), requestTimeoutText: durationText(timeout) };
   if (token) o.token = token;
   return o;
+}
+
+function openToRebinding(bind: string, address = bind): UsageError {
+  const where = address === bind ? bind : `${bind} (${address}, every address)`;
+  return new UsageError(`--public-read on --bind ${where}: any web page a browser that reaches this server opens could read every order (DNS rebinding); give the names it is reached by with --host-name <name>`);
 }
 
 /** Serves until SIGINT or SIGTERM, then closes the server and the kitchen: exit 0. */
@@ -77,7 +80,13 @@ export async function run(g: Globals, o: ServeOptions, io: IO): Promise<CommandR
       hosts: () => hosts,
     });
     const server = await listen(app, o.port, o.bind, { timeoutMs: o.requestTimeoutMs, timeoutText: o.requestTimeoutText, log });
-    const where = { bind: o.bind, port: server.port, names: o.hostNames, loopback: isLoopback(o.bind) };
+    // Every address however --bind spelled it (0, 0x0, a name for 0.0.0.0): what was listened on says.
+    const bind = isUnspecified(server.address) ? server.address : o.bind;
+    if (o.publicRead && isUnspecified(bind) && o.hostNames.length === 0) {
+      await server.close();
+      throw openToRebinding(o.bind, bind);
+    }
+    const where = { bind, port: server.port, names: o.hostNames, loopback: isLoopback(o.bind) };
     hosts = allowedHosts({ ...where, publicRead: o.publicRead });
     const auth = o.token ? (o.publicRead ? 'token for writes' : 'token for reads and writes') : 'no token';
     print(io.stdout, `waiter serve: ${printedUrl(where)} (list ${g.list}, ${auth}; Ctrl-C to stop)`);

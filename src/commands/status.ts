@@ -7,7 +7,7 @@ import { STATES } from '../order.js';
 import { statusReport, MEDIAN_OF, type StatusReport } from '../report.js';
 import { sizeText } from '../output/size.js';
 import { counted, printable } from '../words.js';
-import { print, timer, withKitchen, type CommandResult, type Globals, type IO } from './common.js';
+import { print, timerDuration, withKitchen, type CommandResult, type Globals, type IO } from './common.js';
 
 export const describe = 'Show how many orders are in each state, the pace, the live waiters and an ETA';
 
@@ -31,7 +31,7 @@ export const DEFAULT_WATCH_MS = 2000;
 
 export function options(argv: Record<string, unknown>): StatusOptions {
   const o: StatusOptions = { json: Boolean(argv.json) };
-  if (argv.watch !== undefined) o.watchMs = argv.watch === '' ? DEFAULT_WATCH_MS : timer('watch', argv.watch);
+  if (argv.watch !== undefined) o.watchMs = argv.watch === '' ? DEFAULT_WATCH_MS : timerDuration('watch', argv.watch);
   return o;
 }
 

@@ -3,14 +3,12 @@
 import type { Claimed } from '../kitchen.js';
 import { UsageError } from '../errors.js';
 import { checkGlobs, collect, DEFAULT_COLLECT_MAX, DEFAULT_COLLECT_TIMEOUT_MS, type CollectOn, type CollectOptions } from './collect.js';
-import { duration } from '../values.js';
+import { timerDuration } from '../values.js';
 import type { FileStore } from './files.js';
 import { size, sizeText } from './size.js';
 import { until } from './until.js';
 
 export type { CollectOptions } from './collect.js';
-
-const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** --collect, --collect-max, --collect-on; undefined without --collect. */
 export function collectOptions(argv: Record<string, unknown>, workdir: boolean): CollectOptions | undefined {
@@ -22,9 +20,8 @@ export function collectOptions(argv: Record<string, unknown>, workdir: boolean):
   if (!workdir) throw new UsageError("--collect needs --workdir (the files are collected from the order's folder)");
   const maxBytes = argv['collect-max'] === undefined ? DEFAULT_COLLECT_MAX : size('collect-max', argv['collect-max']);
   if (maxBytes === 0) throw new UsageError('--collect-max: 0 would collect nothing (drop --collect instead)');
-  const timeoutMs = argv['collect-timeout'] === undefined ? DEFAULT_COLLECT_TIMEOUT_MS : Math.ceil(duration('collect-timeout', argv['collect-timeout']));
-  // A timer's limit (about 24.8 days): AbortSignal.timeout refuses more, and would fail every attempt instead.
-  if (timeoutMs > MAX_TIMER_MS) throw new UsageError(`--collect-timeout: at most ${Math.floor(MAX_TIMER_MS / 86_400_000)} days`);
+  // At most a timer's limit (about 24.8 days): AbortSignal.timeout refuses more, and would fail every attempt instead.
+  const timeoutMs = argv['collect-timeout'] === undefined ? DEFAULT_COLLECT_TIMEOUT_MS : timerDuration('collect-timeout', argv['collect-timeout']);
   return { globs: checkGlobs(globs), maxBytes, on: (argv['collect-on'] as CollectOn | undefined) ?? 'done', timeoutMs };
 }
 

@@ -28,6 +28,9 @@ function watch(req: IncomingMessage, res: ServerResponse, d: Deadline): void {
   const timer = setTimeout(() => {
     if (req.complete) return; // all arrived, only not read yet: not the client's fault
     cut = true;
+    // Answered already (a 401 before its body came): nobody waits for that body; the
+    // connection goes, without a line about a body the answer did not need.
+    if (res.writableFinished) return void req.socket.destroy();
     d.log(`${what}: the request's body did not arrive within ${d.timeoutText}: connection closed`);
     const socket = req.socket;
     // As Node answers its own request timeout: 408, when no answer has begun.

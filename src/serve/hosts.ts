@@ -7,10 +7,17 @@ import type { MiddlewareHandler } from 'hono';
 import { UsageError } from '../errors.js';
 import { HttpError } from './input.js';
 
-/** 0.0.0.0 and ::: every address of the machine, so not a name anyone reaches it by. */
+/**
+ * 0.0.0.0, :: and ::ffff:0.0.0.0 (however spelled): every address of the machine, so not
+ * a name anyone reaches it by. Other spellings (0, 0x0) are names to this test: serve
+ * checks the address listened on too.
+ */
 export function isUnspecified(bind: string): boolean {
   const h = bind.replace(/^\[|\]$/g, '').toLowerCase();
-  return h === '0.0.0.0' || (isIP(h) === 6 && /^[0:]+$/.test(h));
+  if (h === '0.0.0.0') return true;
+  if (isIP(h) !== 6) return false;
+  const canonical = new URL(`http://[${h}]/`).hostname;
+  return canonical === '[::]' || canonical === '[::ffff:0:0]';
 }
 
 const NAME = /^([a-z0-9_-]+(\.[a-z0-9_-]+)*\.?|\[[0-9a-f:.]+\])(:(\d{1,5}))?$/;
@@ -67,10 +74,23 @@ export function allowedHosts(o: { bind: string; port: number; names: string[]; l
   return hosts;
 }
 
-/** The URL to print: the first --host-name without a port of its own when beyond loopback, else the bind address's. */
+/**
+ * The URL to print, one the server answers: beyond loopback the first --host-name without
+ * a port of its own, else the first with its own (a reverse proxy's: https on 443, bare
+ * on 80); else the bind address, or 127.0.0.1 for every address (0.0.0.0 and :: are no
+ * address to reach, and the Host check refuses them).
+ */
 export function printedUrl(o: { bind: string; port: number; names: string[]; loopback: boolean }): string {
-  const name = o.loopback ? undefined : o.names.find((n) => portOf(n) === undefined);
-  const host = name ?? (isIP(o.bind) === 6 ? `[${o.bind}]` : o.bind);
+  if (!o.loopback && o.names.length > 0) {
+    const name = o.names.find((n) => portOf(n) === undefined);
+    if (name !== undefined) return `http://${name}:${o.port}/`;
+    const proxy = o.names[0]!;
+    const own = portOf(proxy)!;
+    const bare = proxy.slice(0, -own.length - 1);
+    return own === '443' ? `https://${bare}/` : own === '80' ? `http://${bare}/` : `http://${proxy}/`;
+  }
+  const b = o.bind.replace(/^\[|\]$/g, '');
+  const host = isUnspecified(b) ? '127.0.0.1' : isIP(b) === 6 ? `[${b}]` : b;
   return `http://${host}:${o.port}/`;
 }
 

@@ -16,6 +16,8 @@ export interface Listening {
   url: string;
   /** The port listened on (the one picked, with --port 0). */
   port: number;
+  /** The address listened on, as the system reads --bind (0 and 0x0 are 0.0.0.0). */
+  address: string;
   close(): Promise<void>;
 }
 
@@ -52,10 +54,12 @@ export async function listen(app: Hono, port: number, bind: string, d: Deadline)
     server.listen(port, bind, () => {
       const a = server.address();
       const actual = a && typeof a === 'object' ? a.port : port;
+      const address = a && typeof a === 'object' ? a.address : bind;
       const host = isIP(bind) === 6 ? `[${bind}]` : bind;
       resolve({
         url: `http://${host}:${actual}/`,
         port: actual,
+        address,
         close: () =>
           new Promise<void>((done) => {
             server.close(() => done());
