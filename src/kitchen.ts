@@ -49,6 +49,7 @@ import { OutputStore } from './output/store.js';
 import { defaultsNotIn, describe, reason } from './kitchen/connect.js';
 import { FleetQueries } from './kitchen/fleet.js';
 import { OrderInserter, type InsertOptions, type Inserted } from './kitchen/insert.js';
+import { TailQueries } from './kitchen/tail.js';
 import { PipelineQueries, inputsOf } from './pipeline/queries.js';
 
 export { describe } from './kitchen/connect.js';
@@ -148,6 +149,8 @@ export class Kitchen {
   readonly pipeline: PipelineQueries;
   /** The fleet view's queries (status, waiters, the page): src/kitchen/fleet.ts. */
   readonly fleet: FleetQueries;
+  /** Orders RUNNING on other waiters, asked by a waiter that found nothing to claim: src/kitchen/tail.ts. */
+  readonly tail: TailQueries;
   /** Writing new orders (load, add, the API): src/kitchen/insert.ts. */
   private readonly inserter: OrderInserter;
 
@@ -161,6 +164,7 @@ export class Kitchen {
     this.files = new FileStore(orders.db, orders.collectionName);
     this.pipeline = new PipelineQueries(orders);
     this.fleet = new FleetQueries(orders, this.waiters);
+    this.tail = new TailQueries(orders);
     this.inserter = new OrderInserter(orders, () => this.ensureIndexes());
   }
 

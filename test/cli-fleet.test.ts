@@ -63,7 +63,8 @@ describe('waiters', () => {
     const job = ['--shell', 'echo $$ >> "$PIDS"; exec sleep 300'];
     const env = { PIDS: pidFile };
 
-    // a takes the only order; b (same name) then waits on an empty list; c finds nothing and exits.
+    // a takes the only order; b (same name) then waits on an empty list; c finds nothing and exits
+    // (--leave-early: without it, c would wait for a's order, test/deliver-tail.test.ts).
     const a = waiter(k, ['-n', 'twin', 'deliver', ...short, ...job], { env });
     const [order] = await orders().find().toArray();
     const id = order!._id.toHexString();
@@ -71,7 +72,7 @@ describe('waiters', () => {
     expect(aRow.running).toEqual([id]);
     const b = waiter(k, ['-n', 'twin', 'deliver', '--wait', '--poll', '200ms', '--grace', '100ms', ...short, ...job], { env });
     await until(async () => (await rows()).find((w) => w.pid === b.pid && w.state === 'IDLE'), 30_000, 'b IDLE');
-    const c = waiter(k, ['-n', 'solo', 'deliver', 'true']);
+    const c = waiter(k, ['-n', 'solo', 'deliver', '--leave-early', 'true']);
     expect((await c).exitCode).toBe(0);
 
     let all = await rows();

@@ -173,7 +173,8 @@ describe('a lost waiter', () => {
     await until(() => Date.now() - running.start!.getTime() > 2 * LEASE, 20_000, 'two leases to pass');
 
     expect(await statusJson(k)).toMatchObject({ RUNNING: 1, stale: 0 });
-    const b = await waiter(k, ['-n', 'waiter-b', 'deliver', ...FAST, BUSY]);
+    // --leave-early: without it b would stay until a's order ends (test/deliver-tail.test.ts).
+    const b = await waiter(k, ['-n', 'waiter-b', 'deliver', '--leave-early', ...FAST, BUSY]);
     expect(b.stdout).toContain('Done. Delivered 0 orders.');
     expect(b.exitCode).toBe(0);
     const still = await byId(k.db, x!);

@@ -34,7 +34,8 @@ export const flags: Record<string, Options> = {
   once: { type: 'boolean', describe: 'Deliver at most one order, then exit (pilot jobs)' },
   max: { type: 'string', describe: 'Deliver at most this many orders, then exit' },
   wait: { type: 'boolean', describe: 'When the list is empty, keep polling instead of exiting' },
-  poll: { type: 'string', describe: 'Longest pause between polls with --wait (default 5s)' },
+  poll: { type: 'string', describe: 'Longest pause between polls with --wait, or while orders run on other waiters (default 5s)' },
+  'leave-early': { type: 'boolean', describe: 'Exit as soon as nothing can be claimed, without waiting for orders running on other waiters (one of them may go stale and need taking over)' },
   shell: { type: 'boolean', describe: 'Run <command> as a sh -c snippet; the arguments are "$@"' },
   timeout: { type: 'string', describe: 'Kill an order\'s processes after this long (e.g. 30s, 10m); it ends in ERROR' },
   'kill-after': { type: 'string', describe: 'After SIGTERM, SIGKILL the process group this much later (default 10s)' },
@@ -81,6 +82,7 @@ export function options(argv: Record<string, unknown>, rest: string[], g: Global
     shell: Boolean(argv.shell),
     concurrency: argv.concurrency === undefined ? 1 : positiveInt('concurrency', argv.concurrency),
     wait: Boolean(argv.wait),
+    ...(argv['leave-early'] ? { leaveEarly: true } : {}),
     pollMs: argv.poll === undefined ? 5000 : timerDuration('poll', argv.poll),
     waiter: g.name,
     leaseMs,
@@ -96,6 +98,7 @@ export function options(argv: Record<string, unknown>, rest: string[], g: Global
   };
   const breaker = argv['max-failures-in-a-row'] === undefined ? DEFAULT_MAX_FAILURES_IN_A_ROW : wholeNumber('max-failures-in-a-row', argv['max-failures-in-a-row']);
   if (breaker > 0) o.maxFailuresInARow = breaker;
+  if (o.wait && o.leaveEarly) throw new UsageError('--leave-early and --wait: --wait never leaves; use one or the other');
   if (argv.once) o.max = 1;
   if (argv.max !== undefined) o.max = Math.min(o.max ?? Infinity, positiveInt('max', argv.max));
   if (o.shell) {

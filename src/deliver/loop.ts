@@ -26,6 +26,7 @@ import type { Registry } from './registry.js';
 import { OwnRetries } from './retries.js';
 import { retrying } from './retry.js';
 import type { Shutdown } from './shutdown.js';
+import { Tail } from './tail.js';
 
 export { preparer, templateOf, type Prepared } from './prepare.js';
 
@@ -38,6 +39,8 @@ export interface DeliverOptions {
   max?: number;
   /** Keep polling when the list is empty. */
   wait: boolean;
+  /** --leave-early: without --wait, leave as soon as nothing can be claimed, not after the orders running on other waiters (src/deliver/tail.ts). */
+  leaveEarly?: boolean;
   pollMs: number;
   waiter: string;
   leaseMs: number;
@@ -58,7 +61,7 @@ export interface DeliverOptions {
 }
 
 export interface DeliverDeps {
-  kitchen: Pick<Kitchen, 'claim' | 'heartbeat' | 'finish'> & Partial<Pick<Kitchen, 'columns'>>;
+  kitchen: Pick<Kitchen, 'claim' | 'heartbeat' | 'finish'> & Partial<Pick<Kitchen, 'columns' | 'tail'>>;
   start: (req: RunRequest) => Running;
   stdout: Writable;
   stderr: Writable;
@@ -128,6 +131,10 @@ class Waiter {
   private failuresInARow = 0;
   /** Live output of the attempts run and not yet recorded (record() closes each). */
   private readonly lives = new Map<Claimed, LiveSink>();
+  /** Orders claimed and not yet recorded: still RUNNING in the kitchen, but not on another waiter. */
+  private readonly held = new Set<Claimed>();
+  /** Without --wait: waits for orders running on other waiters before leaving (absent with --leave-early). */
+  private readonly tail: Tail | undefined;
   private stopping?: Stopping;
 
   private readonly log: (line: string) => void;
@@ -148,6 +155,7 @@ class Waiter {
     const template = templateOf(opts);
     this.prepare = preparer(opts, template, deps, deps.log, deps.shutdown);
     this.program = literalProgram(opts.command, opts.shell, template);
+    if (!opts.wait && !opts.leaveEarly && deps.kitchen.tail) this.tail = new Tail(deps.kitchen.tail, opts.pollMs, deps.log);
   }
 
   async run(): Promise<DeliverResult> {
@@ -200,7 +208,9 @@ class Waiter {
         this.judge(ran);
         const previous = recording;
         // Never left unhandled: a failure stops every slot claiming and is thrown by run().
-        recording = this.record(ran).catch((err: unknown) => this.stop({ why: 'error', err }));
+        recording = this.record(ran)
+          .catch((err: unknown) => this.stop({ why: 'error', err }))
+          .finally(() => this.held.delete(c));
         await previous;
         // Awaited too when the lease is near its end (slow heartbeats): the next claim,
         // which takes stale orders first, must not take this one over from ourselves.
@@ -222,6 +232,7 @@ class Waiter {
     this.claimed++; // reserve before awaiting
     const c = await this.claimNext();
     if (!c) this.claimed--;
+    else this.held.add(c);
     return c;
   }
 
@@ -250,7 +261,12 @@ class Waiter {
         idle = Math.min(idle * 2, opts.pollMs);
         continue;
       }
-      const sleep = this.retries.wait(at);
+      // Orders running on other waiters may yet go stale: not leaving while they run.
+      const tail = this.tail ? await retrying(() => this.tail!.wait([...this.held].map((h) => h.id)), { what: 'the running orders check', log, shutdown }) : null;
+      if (tail === 'stopped') return null;
+      if (tail === 'again') continue;
+      const mine = this.retries.wait(at);
+      const sleep = mine === null || tail === null ? (mine ?? tail) : Math.min(mine, tail);
       if (sleep === null) return null;
       await shutdown.sleep(sleep);
     }

@@ -130,8 +130,8 @@ export class Releaser {
     const s = await this.q.summary();
     this.tell(
       active
-        ? `waiter: nothing due now; ${s.waiting} order(s) still WAITING, ${s.onFailed} of them on failed orders: no READY or RUNNING order can release them (reset the failed ones): exiting`
-        : `waiter: ${s.waiting} order(s) still WAITING, ${s.onFailed} of them on failed orders, and nothing READY or RUNNING can release them (reset the failed ones): exiting`,
+        ? `waiter: nothing due now; ${s.waiting} order(s) still WAITING, ${s.onFailed} of them on failed orders: no READY or RUNNING order can release them (reset the failed ones): not waiting for them`
+        : `waiter: ${s.waiting} order(s) still WAITING, ${s.onFailed} of them on failed orders, and nothing READY or RUNNING can release them (reset the failed ones): not waiting for them`,
     );
     return 'none';
   }

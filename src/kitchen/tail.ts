@@ -1,0 +1,44 @@
+// The end of a run (issue 25): what a waiter without --wait that found nothing to claim
+// asks before leaving: are orders RUNNING on other waiters, whose leases could still
+// run out? Imported by src/kitchen.ts (Kitchen.tail); never on an order's path (asked
+// only after a claim found nothing).
+import type { Collection, Filter, ObjectId } from 'mongodb';
+import { PRIO_RUNNING, type Order } from '../order.js';
+
+/**
+ * RUNNING orders not held by this waiter (`held`: the few it holds itself, at most its
+ * --concurrency). Every RUNNING order has prio PRIO_RUNNING and `due` = its lease
+ * expiry, so they are one range of the claim index {prio: -1, due: 1, _id: 1}, in lease
+ * order: no READY order (not even a million `--at` ones) is read, only a RUNNING order
+ * reset but not yet taken again (READY, still at PRIO_RUNNING, due now: the next claim's).
+ */
+export function othersRunningFilter(held: readonly ObjectId[]): Filter<Order> {
+  return { prio: PRIO_RUNNING, status: 'RUNNING', ...(held.length > 0 ? { _id: { $nin: [...held] } } : {}) };
+}
+const LEASE_ORDER = { prio: -1, due: 1, _id: 1 } as const;
+/** The same index read backwards. */
+const LATEST_FIRST = { prio: 1, due: -1, _id: -1 } as const;
+
+export class TailQueries {
+  constructor(private readonly orders: Collection<Order>) {}
+
+  /** The soonest lease end of an order RUNNING on another waiter, or null when none is: one key (plus `held`). */
+  async nextLease(held: readonly ObjectId[]): Promise<Date | null> {
+    const o = await this.orders.find(othersRunningFilter(held), { projection: { _id: 0, due: 1 } }).sort(LEASE_ORDER).limit(1).next();
+    return o ? (o.due ?? new Date(0)) : null;
+  }
+
+  /**
+   * How many orders RUNNING on other waiters, and when the last of their leases ends
+   * (unless renewed). Keys examined = RUNNING orders: asked once when a waiter starts
+   * waiting for them, to say so, not on every poll.
+   */
+  async summary(held: readonly ObjectId[]): Promise<{ count: number; last: Date | null }> {
+    const filter = othersRunningFilter(held);
+    const [count, last] = await Promise.all([
+      this.orders.countDocuments(filter),
+      this.orders.find(filter, { projection: { _id: 0, due: 1 } }).sort(LATEST_FIRST).limit(1).next(),
+    ]);
+    return { count, last: last?.due ?? null };
+  }
+}
