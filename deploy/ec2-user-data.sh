@@ -64,7 +64,7 @@ cat > "$ROOT/etc/systemd/system/waiter@.service" <<'UNIT'
 # The kitchen comes from that file, never from the command line: argv is visible to
 # every user in ps, and the URL holds a password. The orders do not inherit it: they get
 # WAITER_KITCHEN with the password as *** and WAITER_KITCHEN_FILE, a mode-600 file of the
-# full URL for a `waiter` they run (README: what an order's environment holds).
+# full URL for a `waiter` they run (docs/the-command.md: what an order's environment holds).
 # WAITER_DELIVER is split at spaces (no quoting): a command whose arguments hold spaces
 # goes in a wrapper script.
 #

@@ -13,7 +13,7 @@
 // The driver's optional native add-ons stay outside: the driver require()s them in a
 // try/catch and says what to install when a feature needs one, so the bundle works without
 // them. Next to waiter.cjs they can be installed with npm; the executable cannot load
-// them (its require() only knows Node's built-in modules): see README, "Install on a box".
+// them (its require() only knows Node's built-in modules): see docs/running-a-fleet.md, "Install on a box".
 import { spawnSync } from 'node:child_process';
 import { chmodSync, copyFileSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';

@@ -19,7 +19,7 @@ import { EXIT, UsageError, WaiterError } from './errors.js';
 import { VERSION } from './version.js';
 import { printable } from './words.js';
 
-const EPILOGUE = `Exit codes: 0 ok · 1 some delivered orders failed · 2 usage error · 3 kitchen unreachable or rejected the operation · 4 bad input file or unknown order id · 5 deliver: this box cannot run orders, it stopped itself; load: no room in $TMPDIR for its copy of the input · 6 deliver: too many failures in a row, it stopped itself · 130/143 deliver stopped by SIGINT/SIGTERM · 70 internal error.
+export const EPILOGUE = `Exit codes: 0 ok · 1 some delivered orders failed · 2 usage error · 3 kitchen unreachable or rejected the operation · 4 bad input file or unknown order id · 5 deliver: this box cannot run orders, it stopped itself; load: no room in $TMPDIR for its copy of the input · 6 deliver: too many failures in a row, it stopped itself · 130/143 deliver stopped by SIGINT/SIGTERM · 70 internal error.
 Global options also come from WAITER_KITCHEN (or WAITER_KITCHEN_FILE, a file holding the URI: out of ps), WAITER_DB, WAITER_LIST; deliver's --name from WAITER_NAME.`;
 
 const GLOBAL_VALUE_FLAGS = ['-k', '--kitchen', '--kitchen-file', '--db', '-l', '--list', '-n', '--name'];
@@ -142,7 +142,11 @@ export function completions(current: string, found: string[], keys: string[]): s
   return out;
 }
 
-export async function main(args: string[], io: IO): Promise<number> {
+/**
+ * `inspect`, when given, receives the yargs instance, fully defined and never run
+ * (scripts/commands-doc.js writes docs/commands.md from it: one source with --help).
+ */
+export async function main(args: string[], io: IO, inspect?: (cli: Argv) => void): Promise<number> {
   // Completing: yargs must see every word typed so far, the command's own included.
   const { head, rest } = args.includes('--get-yargs-completions') ? { head: args, rest: [] } : splitRest(args);
   if (commandWord(head) === 'completion' && head.some((a) => a === '--help' || a === '-h')) {
@@ -209,6 +213,7 @@ export async function main(args: string[], io: IO): Promise<number> {
     })
     .help()
     .version(VERSION);
+  if (inspect) return (inspect(cli), EXIT.OK);
 
   try {
     await cli.parseAsync();

@@ -40,7 +40,7 @@ export function argvProblem(strings: readonly string[], what: (i: number) => str
     if (bytes > MAX_ARGUMENT_BYTES) return `${what(i)} is ${count(bytes)} bytes: argument too long (a program can receive at most ${count(MAX_ARGUMENT_BYTES)} bytes in one, Linux's MAX_ARG_STRLEN)`;
     total += bytes + ARGUMENT_OVERHEAD;
   }
-  if (total > limit) return `the arguments take ${count(total)} bytes together: argument list too long (at most ${count(limit)}; see "When things go wrong" in the README)`;
+  if (total > limit) return `the arguments take ${count(total)} bytes together: argument list too long (at most ${count(limit)}; see docs/troubleshooting.md)`;
   return undefined;
 }
 

@@ -1,4 +1,4 @@
-// How counts read in the one-line results scripts parse (README: "Lines you can
+// How counts read in the one-line results scripts parse (docs/exit-codes.md: "Lines you can
 // parse"): the number first, always grouped the same way, the noun singular for one.
 
 /** 1 order, 2 orders, 10,000 orders. */

@@ -209,8 +209,8 @@ test('isLoopback', () => {
   for (const h of ['0.0.0.0', '::', '10.0.0.1', '128.0.0.1', 'example.com', '::ffff:10.0.0.1']) expect(isLoopback(h), h).toBe(false);
 });
 
-test('the README says how old a served answer may be while the kitchen recounts: MAX_STALE_MS', async () => {
-  const readme = await readFile(new URL('../README.md', import.meta.url), 'utf8');
+test('docs/api.md says how old a served answer may be while the kitchen recounts: MAX_STALE_MS', async () => {
+  const readme = await readFile(new URL('../docs/api.md', import.meta.url), 'utf8');
   const said = /the last answer \(≤ (\d+) (s|min) old/.exec(readme);
   expect(said, 'the sentence about stale answers').not.toBeNull();
   expect(Number(said![1]) * (said![2] === 'min' ? 60_000 : 1000)).toBe(MAX_STALE_MS);

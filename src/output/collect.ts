@@ -26,7 +26,7 @@ import { until } from './until.js';
 import { counted } from '../words.js';
 import { span } from '../fleet.js';
 
-/** Default --collect-max per attempt (README "Result files"). */
+/** Default --collect-max per attempt (docs/outputs.md, "Result files"). */
 export const DEFAULT_COLLECT_MAX = 100 * 1024 * 1024;
 /** Default --collect-timeout: 100 MiB at ~170 KiB/s. A box whose uploads hang must not hold its order (the lease is kept meanwhile) for ever. */
 export const DEFAULT_COLLECT_TIMEOUT_MS = 10 * 60_000;

@@ -10,7 +10,7 @@ import type { ObjectId } from 'mongodb';
 import { retrying } from '../deliver/retry.js';
 import { binary, type Chunk, type OutputStore, type SlotWrite, type StreamName } from './store.js';
 
-/** Default --keep-output: 1 MiB per attempt (see README "Live output"). */
+/** Default --keep-output: 1 MiB per attempt (docs/outputs.md, "Live output"). */
 export const DEFAULT_KEEP_BYTES = 1024 * 1024;
 export const FLUSH_MS = 1000;
 
