@@ -175,11 +175,12 @@ describe('the checker', () => {
     const run = ['order     6b077ef664f8b85fcef5bba6', 'stop      2026-11-26T00:36:31.912Z (3.0s)', 'exit code 3', 'NAME  HOST  UP  SEEN', 'box-b  vm  11s  1.8s ago'];
     const doc = ['order     0123456789abcdef01234567', 'stop      2027-01-01T00:00:00.000Z (45ms)', 'exit code 3', 'NAME   HOST  UP   SEEN', 'box-b  vm    2m03s  120ms ago'];
     expect(difference('x', 'x.md:1', doc, run)).toBe('');
-    expect(difference('x', 'x.md:1', doc.with(2, 'exit code 4'), run)).toContain('- exit code 4\n+ exit code 3');
+    const edited = doc.map((l, i) => (i === 2 ? 'exit code 4' : l));
+    expect(difference('x', 'x.md:1', edited, run)).toContain('- exit code 4\n+ exit code 3');
     // One id shown twice must be the same id twice.
     expect(normalise(['a 0123456789abcdef01234567 b 0123456789abcdef01234568'])).toEqual(['a <id1> b <id2>']);
     expect(updated(doc, run)).toBe(doc);
-    expect(updated(doc.with(2, 'exit code 4'), run)).toEqual([doc[0], ...run.slice(1)]); // the run, with the doc's id
+    expect(updated(edited, run)).toEqual([doc[0], ...run.slice(1)]); // the run, with the doc's id
     expect(rewrite(md, [{ block: a!, lines: ['$ waiter status', '', 'READY 4'] }])).toContain('\n    $ waiter status\n\n    READY 4\n\nmore');
   });
 });
