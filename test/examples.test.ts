@@ -91,6 +91,8 @@ async function fleet() {
   expect((await deliver('box-a', [])).exitCode).toBe(1);
 
   const registry = client.db(where.name).collection(`${list}.waiters`);
+  // Its registry entry has a timer of its own: STALE (not live) only once that lease is out too.
+  await until(async () => +(await registry.findOne({ name: 'box-c' }))!.expires < Date.now() - 500, 60_000, 'box-c STALE');
   const idle = (p: ResultPromise) => until(() => registry.findOne({ name: 'box-d', pid: p.pid, 'running.0': { $exists: false } }), 60_000, 'box-d idle');
   const d1 = deliver('box-d', ['--wait']);
   await idle(d1);
