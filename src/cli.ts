@@ -88,6 +88,15 @@ function unknownCommand(head: string[], y: Argv, msg: string): string | undefine
 }
 
 /**
+ * A command's own words for a required argument left out (`show <id>`): yargs would say
+ * `Not enough non-option arguments: got 0, need at least 1`. Undefined: not that case.
+ */
+function missingArgument(head: string[], msg: string): string | undefined {
+  if (!/^Not enough non-option arguments/.test(msg)) return undefined;
+  return commandWord(head) === 'show' ? show.MISSING_ID : undefined;
+}
+
+/**
  * `unknown option --leese. Did you mean --lease?`: yargs' strict mode says only `Unknown
  * argument: leese`. The first unknown option typed as one (-x or --xyz), matched against
  * the options of the command being parsed; undefined when none is close.
@@ -174,7 +183,7 @@ export async function main(args: string[], io: IO, inspect?: (cli: Argv) => void
     .command('waiters', waiters.describe, waiters.builder, async (a) => {
       result = await waiters.run(g(a), waiters.options(a), io);
     })
-    .command('show [id]', show.describe, show.builder, async (a) => {
+    .command('show <id>', show.describe, show.builder, async (a) => {
       result = await show.run(g(a), show.options(a), io);
     })
     .command('logs <id>', logs.describe, logs.builder, async (a) => {
@@ -209,7 +218,7 @@ export async function main(args: string[], io: IO, inspect?: (cli: Argv) => void
     .epilogue(EPILOGUE)
     .exitProcess(false)
     .fail((msg, err) => {
-      throw err ?? new UsageError(unknownCommand(head, cli, msg) ?? unknownOption(head, optionKeys(cli), msg) ?? msg);
+      throw err ?? new UsageError(missingArgument(head, msg) ?? unknownCommand(head, cli, msg) ?? unknownOption(head, optionKeys(cli), msg) ?? msg);
     })
     .help()
     .version(VERSION);

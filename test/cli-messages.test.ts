@@ -40,6 +40,15 @@ describe('help lists what a command uses', () => {
   });
 });
 
+describe('help names a required argument <id>, as the command needs it', () => {
+  test('waiter --help and waiter show --help both say show <id>', async () => {
+    const [root, show] = await Promise.all([waiter(nowhere, ['--help']), waiter(nowhere, ['show', '--help'])]);
+    expect(root.stdout).toMatch(/^ {2}waiter show <id> /m);
+    expect(root.stdout).not.toContain('show [id]');
+    expect(show.stdout.split('\n')[0]).toBe('waiter show <id>');
+  });
+});
+
 describe('show: a lost attempt ran from its start to at least its last heartbeat', () => {
   test('never "0ms": at least the span to its last heartbeat, or less than one heartbeat', () => {
     const start = new Date('2026-01-01T12:00:00Z');

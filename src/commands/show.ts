@@ -14,11 +14,12 @@ export const describe = 'Everything about one order: status, arguments, times, e
 
 export function builder(y: Argv) {
   return y
-    // [id] to yargs, so that a missing id gets our message, not yargs' count of arguments.
-    .usage(`$0 show <id>\n\n${describe}`)
     .positional('id', { type: 'string', describe: 'The order id (24 hex digits, as status, extract and waiters print it)' })
     .option('json', { type: 'boolean', describe: 'Print the order document as JSON, with its result files (files: [{path, size, attempt, sha256, uploaded}], every attempt\'s, when it has any)' });
 }
+
+/** What a missing id gets (src/cli.ts says it in place of yargs' count of arguments). */
+export const MISSING_ID = 'show needs an order id (24 hex digits, as status, extract and waiters print it)';
 
 export interface ShowOptions {
   id: ObjectId;
@@ -26,7 +27,7 @@ export interface ShowOptions {
 }
 
 export function options(argv: Record<string, unknown>): ShowOptions {
-  if (argv.id === undefined) throw new UsageError('show needs an order id (24 hex digits, as status, extract and waiters print it)');
+  if (argv.id === undefined) throw new UsageError(MISSING_ID);
   try {
     return { id: orderId(String(argv.id ?? '').trim()), json: Boolean(argv.json) };
   } catch (err) {
