@@ -217,7 +217,7 @@ export async function main(args: string[], io: IO): Promise<number> {
     io.stderr.write(`waiter: ${printable(err instanceof Error ? err.message : String(err))}\n`);
     if (err instanceof WaiterError) return err.exitCode;
     if (err instanceof Error && err.name === 'YError') return EXIT.USAGE;
-    io.stderr.write(`${(err as Error)?.stack ?? ''}\n`);
+    io.stderr.write(`${printable((err as Error)?.stack ?? '', '\n')}\n`);
     return EXIT.INTERNAL;
   }
   if (result.signal) return 128 + (constants.signals[result.signal] ?? 15);

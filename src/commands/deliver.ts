@@ -14,7 +14,7 @@ import { collector, collectOptions, type CollectOptions } from '../output/collec
 import { size } from '../output/size.js';
 import { parseTemplate, placeholdersIn, type Template } from '../template.js';
 import { duration, durationText, timer, positiveInt, print, withKitchen, type CommandResult, type Globals, type IO } from './common.js';
-import { counted, printable } from '../words.js';
+import { counted, jsonLine, printable } from '../words.js';
 
 /**
  * --max-failures-in-a-row's default. A box with a missing tool, a full disk or a broken
@@ -164,11 +164,11 @@ async function preview(g: Globals, o: DeliverOptions, io: IO, n: number): Promis
       const p = await prepare(claimed);
       if (p.error !== undefined) {
         failed = true;
-        print(io.stdout, JSON.stringify({ id, error: p.error }));
+        print(io.stdout, jsonLine({ id, error: p.error }));
         continue;
       }
       const argv = o.shell ? ['/bin/sh', '-c', p.file, 'sh', ...p.args] : [p.file, ...p.args];
-      print(io.stdout, JSON.stringify({ id, argv, ...(p.workdir !== undefined ? { workdir: p.workdir } : {}), ...(Object.keys(p.env).length ? { env: p.env } : {}) }));
+      print(io.stdout, jsonLine({ id, argv, ...(p.workdir !== undefined ? { workdir: p.workdir } : {}), ...(Object.keys(p.env).length ? { env: p.env } : {}) }));
     }
   });
   return failed ? { failedOrders: true } : {};
