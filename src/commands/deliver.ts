@@ -40,7 +40,7 @@ export const flags: Record<string, Options> = {
   'kill-after': { type: 'string', describe: 'After SIGTERM, SIGKILL the process group this much later (default 10s)' },
   lease: { type: 'string', describe: 'An order whose heartbeat is older than this is stale and taken over (default 60s)' },
   heartbeat: { type: 'string', describe: 'How often to refresh the lease of a running order (default 10s, or a third of --lease when that is shorter)' },
-  grace: { type: 'string', describe: 'After the first SIGINT/SIGTERM, kill running orders after this long (default: wait)' },
+  grace: { type: 'string', describe: 'After the first SIGINT/SIGTERM/SIGHUP, kill running orders after this long (default: wait)' },
   'max-attempts': { type: 'string', describe: 'Put a failed order back READY until it has been tried this many times (default 1)' },
   'retry-on': { type: 'string', describe: 'Only retry these exit codes (comma-separated)' },
   'retry-delay': { type: 'string', describe: 'Wait this long before retrying a failed order (default 0: at once); it goes back READY, due then' },
