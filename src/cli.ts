@@ -19,7 +19,7 @@ import { EXIT, UsageError, WaiterError } from './errors.js';
 import { VERSION } from './version.js';
 import { printable } from './words.js';
 
-export const EPILOGUE = `Exit codes: 0 ok · 1 some delivered orders failed · 2 usage error · 3 kitchen unreachable or rejected the operation · 4 bad input file or unknown order id · 5 deliver: this box cannot run orders, it stopped itself; load: no room in $TMPDIR for its copy of the input · 6 deliver: too many failures in a row, it stopped itself · 130/143 deliver stopped by SIGINT/SIGTERM · 70 internal error.
+export const EPILOGUE = `Exit codes: 0 ok · 1 some delivered orders failed · 2 usage error · 3 kitchen unreachable or rejected the operation · 4 bad input file or unknown order id · 5 deliver: this box cannot run orders, it stopped itself (or cannot write the kitchen file in $TMPDIR); load: no room in $TMPDIR for its copy of the input · 6 deliver: too many failures in a row, it stopped itself · 130/143/129 deliver stopped by SIGINT/SIGTERM/SIGHUP · 70 internal error.
 Global options also come from WAITER_KITCHEN (or WAITER_KITCHEN_FILE, a file holding the URI: out of ps), WAITER_DB, WAITER_LIST; deliver's --name from WAITER_NAME.`;
 
 const GLOBAL_VALUE_FLAGS = ['-k', '--kitchen', '--kitchen-file', '--db', '-l', '--list', '-n', '--name'];
@@ -231,7 +231,7 @@ export async function main(args: string[], io: IO, inspect?: (cli: Argv) => void
     io.stderr.write(`waiter: ${printable(err instanceof Error ? err.message : String(err))}\n`);
     if (err instanceof WaiterError) return err.exitCode;
     if (err instanceof Error && err.name === 'YError') return EXIT.USAGE;
-    io.stderr.write(`${(err as Error)?.stack ?? ''}\n`);
+    io.stderr.write(`${printable((err as Error)?.stack ?? '', '\n')}\n`);
     return EXIT.INTERNAL;
   }
   if (result.signal) return 128 + (constants.signals[result.signal] ?? 15);

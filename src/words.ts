@@ -19,3 +19,12 @@ export function printable(text: string, keep = ''): string {
     return named[c] ?? (c.charCodeAt(0) < 0x100 ? `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}` : `\\u${c.charCodeAt(0).toString(16)}`);
   });
 }
+
+/**
+ * JSON.stringify for what waiter prints (--json, NDJSON): it escapes U+0000-U+001F but
+ * leaves DEL, the C1 controls (U+009B is an 8-bit CSI to some terminals) and U+2028/9 as
+ * they are; here they are \u escapes too. Only ever inside strings: the value parses back the same.
+ */
+export function jsonLine(value: unknown): string {
+  return JSON.stringify(value).replace(/[\u007f-\u009f\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}

@@ -177,3 +177,31 @@ describe('terminal escapes', () => {
     expect(raw.out).toContain(TITLE);
   });
 });
+
+describe('escapes JSON and stacks leave raw', () => {
+  test('--json escapes C1 controls (an 8-bit CSI, U+009B) and U+2028/9, which JSON.stringify leaves raw; the value parses back as it was', async () => {
+    const name = 'w\u009b2J\u0085x\u2028y';
+    expect((await waiter(k, ['-n', name, 'deliver', 'true'])).exitCode).toBe(0);
+    const r = await waiter(k, ['waiters', '--json']);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.stdout).not.toMatch(/[\u007f-\u009f\u2028\u2029]/);
+    expect(r.stdout).toContain('w\\u009b2J\\u0085x\\u2028y');
+    expect(JSON.parse(r.stdout).name).toBe(name);
+  });
+
+  test("an internal error's stack is printed with its control characters escaped, its lines kept", async () => {
+    const { main } = await import('../src/cli.js');
+    const { Writable } = await import('node:stream');
+    let err = '';
+    const io = {
+      stdin: Readable.from([]),
+      stdout: new Writable({ write: () => { throw new Error(`boom${TITLE}`); } }),
+      stderr: new Writable({ write: (c, _e, done) => { err += String(c); done(); } }),
+      env: { WAITER_KITCHEN: k.uri, WAITER_DB: k.name },
+    };
+    expect(await main(['status', '--json'], io)).toBe(70);
+    expect(err).not.toMatch(/[\u001b\u0007]/);
+    expect(err).toContain('Error: boom\\x1b]0;pwned');
+    expect(err.split('\n').length).toBeGreaterThan(3); // the stack's lines
+  });
+});

@@ -2,14 +2,16 @@
 // flags (issue 25), and no secret reaches a job's environment or what the kitchen keeps
 // of its output (issue 31): real processes, the real test server.
 import { existsSync, statSync } from 'node:fs';
-import { readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { expect, test } from 'vitest';
-import { BIN, waiter } from './support/cli.js';
+import { execa } from 'execa';
+import { BIN, until, waiter } from './support/cli.js';
 import { takesAnyPassword } from './support/gates.js';
 import { useDb } from './support/kitchen.js';
 import { serve } from './support/serve.js';
-import { tempDir } from './recovery-support.js';
+import { background, tempDir } from './recovery-support.js';
 
 const k = useDb();
 const TOKEN = 'serve-token-7f3a9c';
@@ -168,4 +170,84 @@ test('--kitchen-file and WAITER_KITCHEN_FILE: the URI comes from the file; missi
   }
   expect(await k.db.collection('orders').countDocuments()).toBe(1); // the clean above read and wrote nothing
   expect(statSync(file).mode & 0o777).toBe(0o600);
+});
+
+test("deliver --mask NAME: the value is *** in deliver's own lines too (the order's arguments, a path in a collect error, why it stopped), in its registry document (the command) and in the recorded workdir", async () => {
+  const secret = 'hunter2-secret';
+  const env = { MYSEC: secret };
+  await added(['add', 'x', secret], env);
+  const dir = await tempDir('mask-own');
+  // A folder 40 deep named by the secret: the collector's error quotes its path.
+  const job = 'p=$MYSEC; for i in $(seq 40); do p=$p/$MYSEC; done; mkdir -p "$p"; echo hi > "$p/a.txt"';
+  const r = await waiter(k, ['deliver', '--mask', 'MYSEC', '--workdir', join(dir, secret, '{id}'), '--collect', '**/*.txt', '--shell', job, secret], { env });
+  expect(r.exitCode, r.stderr).toBe(1);
+  expect(r.stderr).toContain('deeper than 32 folders at ***/');
+  expect(r.stderr).toContain('delivering');
+  expect(`${r.stdout}${r.stderr}`).not.toContain('hunter2');
+  const order = await k.db.collection('orders').findOne({});
+  expect(order?.workdir).toBe(join(dir, '***', order!._id.toHexString()));
+  expect(JSON.stringify({ ...order, arguments: [] })).not.toContain('hunter2'); // its arguments are the user's own
+  const fleet = await waiter(k, ['waiters', '--json', '--all']);
+  expect(fleet.exitCode, fleet.stderr).toBe(0);
+  expect(fleet.stdout).toContain('"command":["p=$MYSEC');
+  expect(fleet.stdout).toContain('"***"]');
+  expect(fleet.stdout).not.toContain('hunter2');
+});
+
+test(`a secret shorter than 4 characters is not masked, and deliver says so once: waiter's own words ("exit code 1") stay as they are`, async () => {
+  await added(['add', 'x']);
+  const r = await waiter(k, ['deliver', '--mask', 'SHORT', '--shell', 'echo "made 1 file, abc"; exit 1'], { env: { SHORT: 'abc' } });
+  expect(r.exitCode, r.stderr).toBe(1);
+  expect(r.stderr.split('\n').filter((l) => l.includes('shorter than 4'))).toEqual(["waiter: --mask SHORT's value is shorter than 4 characters: it is not masked (it would change every such text)"]);
+  const order = await k.db.collection('orders').findOne({});
+  expect(order?.error).toBe('exit code 1');
+  expect(order?.output).toBe('made 1 file, abc\n');
+});
+
+test('SIGHUP (the ssh session closing) stops deliver as SIGTERM does: exit 129, registry reason "signal SIGHUP"', async () => {
+  const w = background(k, ['-n', 'hup', 'deliver', '--wait', '--poll', '100ms', 'true']);
+  await until(async () => (await k.db.collection('orders.waiters').countDocuments()) > 0, 30_000, 'the waiter to register');
+  w.proc.kill('SIGHUP');
+  const r = await w.proc;
+  expect(r.exitCode, w.stderr()).toBe(129);
+  expect(w.stderr()).toContain('waiter: SIGHUP: no new orders');
+  expect((await k.db.collection('orders.waiters').findOne({}))?.reason).toBe('signal SIGHUP');
+});
+
+/** The kitchen URI of the test server with a password (the embedded server takes any with PLAIN). */
+function withPassword(password: string): string {
+  const url = new URL(k.uri);
+  url.username = 'alice';
+  url.password = password;
+  url.searchParams.set('authMechanism', 'PLAIN');
+  return url.toString();
+}
+
+test.runIf(anyPassword.run)(anyPassword.title("the kitchen file's folder is named by host and pid and removed on SIGHUP; folders left by dead deliver processes of this host (SIGKILL) are removed at start, a live one's and another host's kept"), async () => {
+  const tmp = await tempDir('tmpdir');
+  const prefix = `waiter-kitchen-${hostname().replace(/[^A-Za-z0-9.]/g, '_')}-`;
+  const gone = execa('true');
+  const dead = gone.pid!;
+  await gone;
+  const kept = [`${prefix}${process.pid}-AbC123`, `waiter-kitchen-another.host-${dead}-AbC123`];
+  for (const name of [`${prefix}${dead}-AbC123`, ...kept]) {
+    await mkdir(join(tmp, name), { mode: 0o700 });
+    await writeFile(join(tmp, name, 'kitchen'), 'mongodb://old:secret-pw@h/\n', { mode: 0o600 });
+  }
+  const w = background(k, ['deliver', '--wait', '--poll', '100ms', 'true'], { WAITER_KITCHEN: withPassword('pw-s3cr3t'), TMPDIR: tmp });
+  await until(async () => (await k.db.collection('orders.waiters').countDocuments()) > 0, 30_000, 'the waiter to register');
+  const during = (await readdir(tmp)).filter((n) => !kept.includes(n));
+  expect(during).toEqual([expect.stringMatching(new RegExp(`^${prefix.replace(/\./g, '\\.')}${w.pid}-\\w{6}$`))]);
+  w.proc.kill('SIGHUP');
+  expect((await w.proc).exitCode, w.stderr()).toBe(129);
+  expect((await readdir(tmp)).sort()).toEqual([...kept].sort());
+});
+
+test.runIf(anyPassword.run)(anyPassword.title('a $TMPDIR where the kitchen file cannot be written: one line, exit 5, no order claimed'), async () => {
+  await added(['add', 'x']);
+  const tmp = join(await tempDir('tmpdir'), 'missing');
+  const r = await waiter(k, ['deliver', 'true'], { env: { WAITER_KITCHEN: withPassword('pw-s3cr3t'), TMPDIR: tmp } });
+  expect(r.exitCode).toBe(5);
+  expect(r.stderr.trim()).toBe(`waiter: this box cannot run orders: cannot write the kitchen file under $TMPDIR (${tmp}): ENOENT; set TMPDIR to a writable folder`);
+  expect((await k.db.collection('orders').findOne({}))?.status).toBe('READY');
 });

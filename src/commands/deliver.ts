@@ -8,13 +8,13 @@ import { Shutdown } from '../deliver/shutdown.js';
 import { UsageError } from '../errors.js';
 import { start } from '../run.js';
 import { DEFAULT_KEEP_BYTES, LiveOutput } from '../output/live.js';
-import { Masker } from '../output/mask.js';
+import { Masker, MIN_SECRET_LENGTH, tooShortToMask } from '../output/mask.js';
 import { jobEnv } from '../deliver/jobenv.js';
 import { collector, collectOptions, type CollectOptions } from '../output/collector.js';
 import { size } from '../output/size.js';
 import { parseTemplate, placeholdersIn, type Template } from '../template.js';
 import { duration, durationText, positiveInt, print, timerDuration, withKitchen, type CommandResult, type Globals, type IO } from './common.js';
-import { counted, printable } from '../words.js';
+import { counted, jsonLine, printable } from '../words.js';
 
 /**
  * --max-failures-in-a-row's default. A box with a missing tool, a full disk or a broken
@@ -41,7 +41,7 @@ export const flags: Record<string, Options> = {
   'kill-after': { type: 'string', describe: 'After SIGTERM, SIGKILL the process group this much later (default 10s)' },
   lease: { type: 'string', describe: 'An order whose heartbeat is older than this is stale and taken over (default 60s)' },
   heartbeat: { type: 'string', describe: 'How often to refresh the lease of a running order (default 10s, or a third of --lease when that is shorter)' },
-  grace: { type: 'string', describe: 'After the first SIGINT/SIGTERM, kill running orders after this long (default: wait)' },
+  grace: { type: 'string', describe: 'After the first SIGINT/SIGTERM/SIGHUP, kill running orders after this long (default: wait)' },
   'max-attempts': { type: 'string', describe: 'Put a failed order back READY until it has been tried this many times (default 1)' },
   'retry-on': { type: 'string', describe: 'Only retry these exit codes (comma-separated)' },
   'retry-delay': { type: 'string', describe: 'Wait this long before retrying a failed order (default 0: at once); it goes back READY, due then' },
@@ -167,11 +167,11 @@ async function preview(g: Globals, o: DeliverOptions, io: IO, n: number): Promis
       const p = await prepare(claimed);
       if (p.error !== undefined) {
         failed = true;
-        print(io.stdout, JSON.stringify({ id, error: p.error }));
+        print(io.stdout, jsonLine({ id, error: p.error }));
         continue;
       }
       const argv = o.shell ? ['/bin/sh', '-c', p.file, 'sh', ...p.args] : [p.file, ...p.args];
-      print(io.stdout, JSON.stringify({ id, argv, ...(p.workdir !== undefined ? { workdir: p.workdir } : {}), ...(Object.keys(p.env).length ? { env: p.env } : {}) }));
+      print(io.stdout, jsonLine({ id, argv, ...(p.workdir !== undefined ? { workdir: p.workdir } : {}), ...(Object.keys(p.env).length ? { env: p.env } : {}) }));
     }
   });
   return failed ? { failedOrders: true } : {};
@@ -197,10 +197,12 @@ export async function run(g: Globals, o: DeliverCommandOptions, io: IO, graceMs?
   if (problem) throw new UsageError(problem);
   const secrets = masked(o.mask, io.env);
   const shutdown = new Shutdown(graceMs);
-  // Its lines quote orders' arguments and errors, and the server's words: inert on a terminal (a job's own output is not a log line: it streams through as printed).
-  const log = (line: string) => io.stderr.write(`${printable(line)}\n`);
   const job = jobEnv(io.env, { uri: g.kitchen, db: g.db, list: g.list });
-  const mask = new Masker([...job.secrets, ...secrets]);
+  const mask = new Masker([...job.secrets, ...secrets.map((s) => s.value)]);
+  // Its lines quote orders' arguments and errors, paths, and the server's words: masked, and inert on a terminal (a job's own output is not a log line: it streams through as printed, masked in run.ts).
+  const log = (line: string) => io.stderr.write(`${printable(mask.text(line))}\n`);
+  const short = [...(job.secrets.some(tooShortToMask) ? ["the kitchen's password"] : []), ...secrets.filter((s) => tooShortToMask(s.value)).map((s) => `${s.what}'s value`)];
+  for (const what of short) log(`waiter: ${what} is shorter than ${MIN_SECRET_LENGTH} characters: it is not masked (it would change every such text)`);
   const uninstall = shutdown.install(log);
   try {
     const r = await withKitchen(g, async (kitchen) => {
@@ -210,7 +212,7 @@ export async function run(g: Globals, o: DeliverCommandOptions, io: IO, graceMs?
         kitchen.fleet.ensureFleetIndexes().catch((err: unknown) => {
           throw new Error(`could not create the fleet view's indexes: ${(err as Error).message}`);
         });
-      const info = { name: o.waiter, command: [o.command, ...o.commandArgs], concurrency: o.concurrency, leaseMs: o.leaseMs, heartbeatMs: o.heartbeatMs, prepare };
+      const info = { name: o.waiter, command: [o.command, ...o.commandArgs].map(mask.text), mask: mask.text, concurrency: o.concurrency, leaseMs: o.leaseMs, heartbeatMs: o.heartbeatMs, prepare };
       const registry = new Registry(kitchen.fleet, info, log);
       const output = o.keepOutput > 0 ? (c: Claimed) => new LiveOutput(kitchen.outputs, c.id, c.attempt, { keepBytes: o.keepOutput, ...(o.outputEveryMs ? { flushMs: o.outputEveryMs } : {}) }, log) : undefined;
       const collect = o.collect ? collector(kitchen.files, { ...o.collect, ...(mask.empty ? {} : { mask: mask.text }) }, log) : undefined;
@@ -227,6 +229,13 @@ export async function run(g: Globals, o: DeliverCommandOptions, io: IO, graceMs?
     if (r.failed > 0) result.failedOrders = true;
     if (shutdown.signal) result.signal = shutdown.signal;
     return result;
+  } catch (err) {
+    // cli.ts prints it: a driver's or the system's words may quote a path or an argument.
+    if (err instanceof Error && !mask.empty) {
+      err.message = mask.text(err.message);
+      if (err.stack) err.stack = mask.text(err.stack);
+    }
+    throw err;
   } finally {
     uninstall();
     shutdown.dispose();
@@ -234,13 +243,13 @@ export async function run(g: Globals, o: DeliverCommandOptions, io: IO, graceMs?
   }
 }
 
-/** --mask NAME...: the values to mask, and the serve token if this process has one. A name not set is a usage error (a typo would mask nothing). */
-function masked(names: string[], env: NodeJS.ProcessEnv): string[] {
+/** --mask NAME...: the values to mask, and the serve token if this process has one, each with what it is. A name not set is a usage error (a typo would mask nothing). */
+function masked(names: string[], env: NodeJS.ProcessEnv): { what: string; value: string }[] {
   const values = names.map((name) => {
     const v = env[name];
     if (name.trim() === '') throw new UsageError('--mask: an empty variable name');
     if (v === undefined || v === '') throw new UsageError(`--mask ${name}: no such variable in the environment (or it is empty): nothing to mask`);
-    return v;
+    return { what: `--mask ${name}`, value: v };
   });
-  return env.WAITER_TOKEN ? [...values, env.WAITER_TOKEN] : values;
+  return env.WAITER_TOKEN ? [...values, { what: 'WAITER_TOKEN', value: env.WAITER_TOKEN }] : values;
 }

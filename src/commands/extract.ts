@@ -8,6 +8,7 @@ import { progress } from '../progress.js';
 import { orderReport } from '../report.js';
 import { UsageError } from '../errors.js';
 import { state, withKitchen, type CommandResult, type Globals, type IO } from './common.js';
+import { jsonLine } from '../words.js';
 
 export const describe = 'Write a CSV report of the orders (NDJSON with --json)';
 
@@ -82,7 +83,7 @@ export async function run(g: Globals, o: ExtractOptions, io: IO): Promise<Comman
             bar.add(1);
             const own = order.columns ? all.get(order.columns) : undefined;
             if (o.json) {
-              yield `${JSON.stringify(orderReport(order, own))}\n`;
+              yield `${jsonLine(orderReport(order, own))}\n`;
               continue;
             }
             const row = reportRow(order);

@@ -9,7 +9,7 @@ import { orderId, type Order } from '../order.js';
 import { attemptEnd, endText, readAfter, type Piece } from '../output/reader.js';
 import { sizeText } from '../output/size.js';
 import type { StreamName } from '../output/store.js';
-import { printable } from '../words.js';
+import { jsonLine, printable } from '../words.js';
 import { positiveInt, print, withKitchen, type CommandResult, type Globals, type IO } from './common.js';
 
 export const describe = "Print an order's output (its last attempt), live with -f from any machine";
@@ -132,7 +132,7 @@ class Printer {
   pieces(pieces: Piece[]): void {
     for (const p of pieces) {
       if ('dropped' in p) {
-        if (this.o.json) print(this.io.stdout, JSON.stringify(p));
+        if (this.o.json) print(this.io.stdout, jsonLine(p));
         else this.io.stdout.write(`${this.lastByte === 10 ? '' : '\n'}[waiter: ${sizeText(p.dropped)} not kept here (--keep-output keeps the start and the end)]\n`);
         this.lastByte = 10;
         continue;
@@ -140,7 +140,7 @@ class Printer {
       if (this.o.stream && p.stream !== this.o.stream) continue;
       if (this.o.json) {
         const stream = p.stream === 'out' ? 'stdout' : 'stderr';
-        print(this.io.stdout, JSON.stringify({ stream, text: this.decoders[p.stream].write(p.data), from: p.from, to: p.to, at: p.at }));
+        print(this.io.stdout, jsonLine({ stream, text: this.decoders[p.stream].write(p.data), from: p.from, to: p.to, at: p.at }));
       } else if (this.escape) {
         // Decoded per stream: a character cut between two pieces is whole when shown.
         this.io.stdout.write(printable(this.decoders[p.stream].write(p.data), '\n\t'));
@@ -153,7 +153,7 @@ class Printer {
   }
 
   end(hex: string, attempt: number, end: NonNullable<ReturnType<typeof attemptEnd>>): void {
-    if (this.o.json) print(this.io.stdout, JSON.stringify({ end: { order: hex, attempt, ...end } }));
+    if (this.o.json) print(this.io.stdout, jsonLine({ end: { order: hex, attempt, ...end } }));
     else this.io.stderr.write(`${this.lastByte === 10 ? '' : '\n'}waiter: ${hex} attempt ${attempt} ended: ${printable(endText(end))}\n`);
   }
 }

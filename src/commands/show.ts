@@ -7,7 +7,7 @@ import { fileReport, type StoredFile } from '../output/files.js';
 import { sizeText } from '../output/size.js';
 import { orderReport } from '../report.js';
 import { waitLines, waitReport } from '../pipeline/show.js';
-import { printable } from '../words.js';
+import { jsonLine, printable } from '../words.js';
 import { print, withKitchen, type CommandResult, type Globals, type IO } from './common.js';
 
 export const describe = 'Everything about one order: status, arguments, times, exit, every attempt, the output tail';
@@ -42,7 +42,7 @@ export async function run(g: Globals, o: ShowOptions, io: IO): Promise<CommandRe
   });
   if (!order) throw new InputError(`show: no order ${o.id.toHexString()} in list '${g.list}'`);
   const fields = names ? namedFields(names, order.arguments ?? []) : undefined;
-  const lines = o.json ? [JSON.stringify({ ...orderReport(order, names), ...(waits ? { waitingFor: waits } : {}), ...(files.length ? { files: files.map(fileReport) } : {}) })] : [...render(order, fields), ...filesLines(files)];
+  const lines = o.json ? [jsonLine({ ...orderReport(order, names), ...(waits ? { waitingFor: waits } : {}), ...(files.length ? { files: files.map(fileReport) } : {}) })] : [...render(order, fields), ...filesLines(files)];
   // What it waits for (pipelines), after its arguments.
   if (!o.json && waits) lines.splice(3, 0, ...waitLines(order, waits));
   for (const line of lines) print(io.stdout, line);

@@ -6,7 +6,7 @@ import { Kitchen } from '../kitchen.js';
 import { STATES } from '../order.js';
 import { statusReport, MEDIAN_OF, type StatusReport } from '../report.js';
 import { sizeText } from '../output/size.js';
-import { counted, printable } from '../words.js';
+import { counted, jsonLine, printable } from '../words.js';
 import { print, timerDuration, withKitchen, type CommandResult, type Globals, type IO } from './common.js';
 
 export const describe = 'Show how many orders are in each state, the pace, the live waiters and an ETA';
@@ -38,7 +38,7 @@ export function options(argv: Record<string, unknown>): StatusOptions {
 export async function run(g: Globals, o: StatusOptions, io: IO): Promise<CommandResult> {
   if (o.watchMs !== undefined) return watch(g, o, o.watchMs, io);
   const [r, storage] = await withKitchen(g, (k) => Promise.all([statusReport(k), storageOf(k)]));
-  for (const line of o.json ? [JSON.stringify({ ...r, storage })] : [...render(r), storageLine(storage)]) print(io.stdout, line);
+  for (const line of o.json ? [jsonLine({ ...r, storage })] : [...render(r), storageLine(storage)]) print(io.stdout, line);
   return {};
 }
 
@@ -160,7 +160,7 @@ async function watch(g: Globals, o: StatusOptions, everyMs: number, io: IO): Pro
           stopped,
         ]);
         if (r === 'stopped') break;
-        lines = o.json ? [JSON.stringify(r)] : redraw ? [`every ${span(everyMs)} · ${now.toISOString()} · Ctrl-C to stop`, '', ...render(r)] : [oneLine(r, now)];
+        lines = o.json ? [jsonLine(r)] : redraw ? [`every ${span(everyMs)} · ${now.toISOString()} · Ctrl-C to stop`, '', ...render(r)] : [oneLine(r, now)];
       } catch (err) {
         if (stop.signal.aborted) break;
         lines = [`${now.toISOString()} kitchen unreachable, retrying: ${printable((err as Error).message)}`];

@@ -2,7 +2,7 @@ import type { Writable } from 'node:stream';
 import type { Argv } from 'yargs';
 import { span } from '../fleet.js';
 import { waitersReport, type WaiterReport } from '../report.js';
-import { printable } from '../words.js';
+import { jsonLine, printable } from '../words.js';
 import { print, withKitchen, type CommandResult, type Globals, type IO } from './common.js';
 
 export const describe = 'List the waiters of the list: PROCESSING, IDLE, STALE (not seen for its lease) or EXITED';
@@ -26,7 +26,7 @@ export async function run(g: Globals, o: WaitersOptions, io: IO): Promise<Comman
   const now = new Date();
   const ws = await withKitchen(g, (k) => waitersReport(k, { all: o.all, now }));
   if (o.json) {
-    for (const w of ws) print(io.stdout, JSON.stringify(w));
+    for (const w of ws) print(io.stdout, jsonLine(w));
     return {};
   }
   if (ws.length === 0) {

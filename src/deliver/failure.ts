@@ -91,9 +91,9 @@ export function exitOf(o: Outcome): Pick<Finish, 'exitCode' | 'signal'> {
   return { ...(o.exitCode !== undefined ? { exitCode: o.exitCode } : {}), ...(o.signal ? { signal: o.signal } : {}) };
 }
 
-/** What is recorded of an attempt, masked: the error may quote the output, a path or a driver message. */
+/** What is recorded of an attempt, masked: the error may quote the output, a path or a driver message; the folder may be named by an argument. */
 export function masked(fin: Finish, mask: Masker): Finish {
-  return { ...fin, output: mask.text(fin.output), ...(fin.error !== undefined ? { error: mask.text(fin.error) } : {}) };
+  return { ...fin, output: mask.text(fin.output), ...(fin.error !== undefined ? { error: mask.text(fin.error) } : {}), ...(fin.workdir !== undefined ? { workdir: mask.text(fin.workdir) } : {}) };
 }
 
 /** How every failed attempt becomes what is written: the loop's handleFailed. */

@@ -5,16 +5,19 @@
 // - WAITER_KITCHEN: the deliver's kitchen with its secrets shown as *** (which host, which
 //   user: safe to print);
 // - WAITER_KITCHEN_FILE, when the kitchen has a secret: a file holding the full URI, mode
-//   0600 in a folder of mode 0700 of this process's own, removed when deliver ends. waiter
+//   0600 in a folder of mode 0700 of this process's own (waiter-kitchen-<host>-<pid>-XXXXXX),
+//   removed when deliver ends, by a signal too (shutdown.ts); one left by a deliver
+//   that was killed (SIGKILL, a crash) is removed by the next deliver on the box. waiter
 //   reads the kitchen from it before WAITER_KITCHEN. The driver takes no password from
 //   anywhere but the URI (or options in code), so a file named in the environment is how
 //   a nested waiter gets it without the environment holding it;
 // - WAITER_TOKEN (the serve token) is removed: no job needs it.
 // The job runs as the same user, so it can still read the file on purpose; masking
 // (src/output/mask.ts) covers a job that prints it.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { lstatSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { BoxError } from '../errors.js';
 import { secretsOf, withoutSecrets } from '../kitchen/connect.js';
 
 export interface JobEnv {
@@ -37,7 +40,14 @@ export function jobEnv(parent: NodeJS.ProcessEnv, kitchen: { uri: string; db: st
     // A URI the parser refuses was refused by Kitchen.open before any order ran.
   }
   if (secrets.length === 0) return { env, secrets, dispose: () => undefined };
-  const dir = mkdtempSync(join(tmpdir(), 'waiter-kitchen-'));
+  const prefix = `waiter-kitchen-${hostname().replace(/[^A-Za-z0-9.]/g, '_')}-`;
+  sweep(tmpdir(), prefix);
+  let dir: string;
+  try {
+    dir = mkdtempSync(join(tmpdir(), `${prefix}${process.pid}-`));
+  } catch (err) {
+    throw unwritable(err);
+  }
   const file = join(dir, 'kitchen');
   const dispose = () => {
     process.off('exit', dispose);
@@ -48,8 +58,48 @@ export function jobEnv(parent: NodeJS.ProcessEnv, kitchen: { uri: string; db: st
     writeFileSync(file, `${kitchen.uri}\n`, { mode: 0o600, flag: 'wx' });
   } catch (err) {
     dispose();
-    throw err;
+    throw unwritable(err);
   }
   env.WAITER_KITCHEN_FILE = file;
   return { env, secrets, dispose };
+}
+
+function unwritable(err: unknown): BoxError {
+  const why = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+  return new BoxError(`this box cannot run orders: cannot write the kitchen file under $TMPDIR (${tmpdir()}): ${why}; set TMPDIR to a writable folder`);
+}
+
+/**
+ * Removes the kitchen folders of this host's deliver processes that are gone: this
+ * user's, named by a pid no longer running. (Another host's, on a shared /tmp, are its own.)
+ */
+function sweep(tmp: string, prefix: string): void {
+  let names: string[];
+  try {
+    names = readdirSync(tmp);
+  } catch {
+    return; // mkdtemp says why
+  }
+  const uid = process.getuid?.();
+  for (const name of names) {
+    if (!name.startsWith(prefix)) continue;
+    const pid = /^(\d+)-[A-Za-z0-9]{6}$/.exec(name.slice(prefix.length))?.[1];
+    if (pid === undefined || running(Number(pid))) continue;
+    const path = join(tmp, name);
+    try {
+      const st = lstatSync(path);
+      if (st.isDirectory() && (uid === undefined || st.uid === uid)) rmSync(path, { recursive: true, force: true });
+    } catch {
+      // Gone meanwhile, or not ours to remove: left as it is.
+    }
+  }
+}
+
+function running(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }

@@ -24,6 +24,8 @@ export interface RegistryInfo {
   concurrency: number;
   leaseMs: number;
   heartbeatMs: number;
+  /** Secrets out of the exit reason (an error may quote them); the command comes masked already. */
+  mask?: (text: string) => string;
   /** Run before the first write, on the same chain (deliver: the fleet view's indexes). */
   prepare?: () => Promise<void>;
   /** How often memory is compared with what was last written (default CHANGE_CHECK_MS). */
@@ -98,7 +100,7 @@ export class Registry {
   async end(reason: string): Promise<void> {
     clearInterval(this.timer);
     clearInterval(this.changes);
-    await this.write({ ended: new Date(), reason });
+    await this.write({ ended: new Date(), reason: this.info.mask ? this.info.mask(reason) : reason });
   }
 
   /** The document as of now. */

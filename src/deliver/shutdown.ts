@@ -2,9 +2,11 @@
 // a second signal (or the grace period running out) kills them.
 export type Phase = 'running' | 'draining' | 'killing';
 
+const SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+
 export class Shutdown {
   phase: Phase = 'running';
-  /** The first signal received, which sets the exit status (130 SIGINT, 143 SIGTERM). */
+  /** The first signal received, which sets the exit status (129 SIGHUP, 130 SIGINT, 143 SIGTERM). */
   signal?: NodeJS.Signals;
   private readonly waiters = new Set<() => void>();
   private readonly killers = new Set<() => void>();
@@ -14,7 +16,7 @@ export class Shutdown {
 
   constructor(private readonly graceMs?: number) {}
 
-  /** Called for each SIGINT/SIGTERM. */
+  /** Called for each SIGINT/SIGTERM/SIGHUP. */
   receive(signal: NodeJS.Signals): void {
     if (this.phase === 'running') {
       this.signal = signal;
@@ -62,18 +64,20 @@ export class Shutdown {
     clearTimeout(this.graceTimer);
   }
 
-  /** Wires SIGINT and SIGTERM of this process to receive(). Returns the unwiring. */
+  /**
+   * Wires SIGINT, SIGTERM and SIGHUP of this process to receive(). Returns the unwiring.
+   * SIGHUP (the ssh session or terminal closing) too: its default action would end the
+   * process at once, leaving orders RUNNING and the kitchen file (jobenv.ts) on disk.
+   */
   install(log: (line: string) => void): () => void {
     const handler = (sig: NodeJS.Signals) => {
       this.receive(sig);
       if (this.phase === 'draining') log(`waiter: ${sig}: no new orders; waiting for ${this.describe()} (again to kill them)`);
       else log(`waiter: ${sig}: killing running orders and putting them back READY`);
     };
-    process.on('SIGINT', handler);
-    process.on('SIGTERM', handler);
+    for (const sig of SIGNALS) process.on(sig, handler);
     return () => {
-      process.off('SIGINT', handler);
-      process.off('SIGTERM', handler);
+      for (const sig of SIGNALS) process.off(sig, handler);
     };
   }
 }

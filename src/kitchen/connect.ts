@@ -41,17 +41,31 @@ const SECRET_OPTIONS = ['proxyPassword', 'tlsCertificateKeyFilePassword'];
 
 /**
  * The secrets a URI holds: its password, a proxy or key-file password, an AWS session
- * token, each as written, percent-decoded and percent-encoded (a job prints any of them). The user name
- * is no secret, and hiding it (a user "u") would mangle every word with a u. Throws on
- * a URI the parser refuses.
+ * token, in every form a job may print: as written, percent-decoded, and encoded again
+ * (either hex case, a space as %20 or +). A query option's value as written too, and as
+ * the driver reads it (+ is a space). The user name is no secret, and hiding it (a user
+ * "u") would mangle every word with a u. Throws on a URI the parser refuses.
  */
 export function secretsOf(uri: string): string[] {
   const cs = new ConnectionString(uri);
   const raw = [cs.password];
-  for (const key of SECRET_OPTIONS) raw.push(...cs.searchParams.getAll(key));
+  const secretOption = (key: string) => SECRET_OPTIONS.some((k) => k.toLowerCase() === key.toLowerCase());
+  for (const [key, value] of cs.searchParams) if (secretOption(key)) raw.push(value);
+  for (const pair of cs.search.replace(/^\?/, '').split('&')) {
+    const eq = pair.indexOf('=');
+    if (eq > 0 && secretOption(safeDecode(pair.slice(0, eq)))) raw.push(pair.slice(eq + 1));
+  }
   const props = cs.searchParams.get('authMechanismProperties');
   if (props) raw.push(new CommaAndColonSeparatedRecord(props).get('AWS_SESSION_TOKEN') ?? '');
-  return [...new Set(raw.flatMap((s) => [s, safeDecode(s), encodeURIComponent(s)]).filter((s) => s !== ''))];
+  return [...new Set(raw.flatMap(formsOf).filter((s) => s !== ''))];
+}
+
+/** A secret as written, decoded, and encoded again in the ways printers write it. */
+function formsOf(written: string): string[] {
+  const decoded = safeDecode(written);
+  const encoded = encodeURIComponent(decoded);
+  const hex = (s: string, f: (h: string) => string) => s.replace(/%[0-9a-f]{2}/gi, f);
+  return [written, decoded, encoded, encoded.replace(/%20/g, '+'), hex(encoded, (h) => h.toLowerCase()), hex(written, (h) => h.toUpperCase()), hex(written, (h) => h.toLowerCase())];
 }
 
 /** The URI with every secret shown as *** (the user name kept); the URI itself when it holds none or cannot be parsed. */

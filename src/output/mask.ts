@@ -18,17 +18,27 @@ export interface StreamMask {
   end(): Buffer;
 }
 
+/**
+ * Secrets shorter than this (in characters) are not masked: a password "1" would turn
+ * waiter's own "exit code 1" into "exit code ***" and every 1 of the output with it.
+ * deliver says so once at its start (GitLab refuses to mask variables under 8).
+ */
+export const MIN_SECRET_LENGTH = 4;
+
+export function tooShortToMask(secret: string): boolean {
+  return [...secret].length < MIN_SECRET_LENGTH;
+}
+
 export class Masker {
   /** Longest first: a secret holding another is replaced whole. */
   private readonly secrets: Buffer[];
-  private readonly texts: string[];
   /** First bytes of the secrets: a chunk's end is looked at only from such a byte. */
   private readonly firsts: Set<number>;
   private readonly longest: number;
 
   constructor(secrets: Iterable<string>) {
-    this.texts = [...new Set(secrets)].filter((s) => s !== '').sort((a, b) => Buffer.byteLength(b) - Buffer.byteLength(a));
-    this.secrets = this.texts.map((s) => Buffer.from(s));
+    const texts = [...new Set(secrets)].filter((s) => !tooShortToMask(s));
+    this.secrets = texts.map((s) => Buffer.from(s)).sort((a, b) => b.length - a.length);
     this.firsts = new Set(this.secrets.map((s) => s[0]!));
     this.longest = this.secrets[0]?.length ?? 0;
   }
@@ -37,10 +47,12 @@ export class Masker {
     return this.secrets.length === 0;
   }
 
-  /** A whole text (an error line, a file name, the output tail), masked. */
+  /** A whole text (an error line, a file name, the output tail), masked as a stream of it would be. */
   text = (s: string): string => {
-    for (const secret of this.texts) if (s.includes(secret)) s = s.split(secret).join(STARS);
-    return s;
+    if (this.empty) return s;
+    const buf = Buffer.from(s);
+    const { out } = this.scan(buf, true);
+    return out === buf ? s : out.toString();
   };
 
   /** A masker for one stream of chunks (stdout or stderr of one process). */
@@ -48,36 +60,52 @@ export class Masker {
     let held: Buffer = Buffer.alloc(0);
     return {
       push: (chunk) => {
-        const buf = held.length ? Buffer.concat([held, chunk]) : chunk;
-        const out: Buffer[] = [];
-        let pos = 0;
-        for (;;) {
-          let at = -1;
-          let len = 0;
-          for (const s of this.secrets) {
-            const i = buf.indexOf(s, pos);
-            if (i !== -1 && (at === -1 || i < at)) {
-              at = i;
-              len = s.length;
-            }
-          }
-          if (at === -1) break;
-          out.push(buf.subarray(pos, at), STARS_BYTES);
-          pos = at + len;
-        }
-        const keep = this.startOfSecret(buf, pos);
+        const { out, keep } = this.scan(held.length ? Buffer.concat([held, chunk]) : chunk, false);
         // Copied: the chunk's memory belongs to the stream.
-        held = keep ? Buffer.from(buf.subarray(buf.length - keep)) : Buffer.alloc(0);
-        if (out.length === 0) return keep ? buf.subarray(0, buf.length - keep) : buf;
-        out.push(buf.subarray(pos, buf.length - keep));
-        return Buffer.concat(out);
+        held = keep.length ? Buffer.from(keep) : Buffer.alloc(0);
+        return out;
       },
       end: () => {
         const rest = held;
         held = Buffer.alloc(0);
-        return rest;
+        return this.scan(rest, true).out;
       },
     };
+  }
+
+  /**
+   * buf with every secret replaced, leftmost first and the longest at one place; unless
+   * final, the end that could begin a secret (one still able to win over a match found)
+   * is kept back instead. Each secret's next place is remembered and searched again only
+   * once a match has passed it: one pass over buf per secret, however many matches.
+   */
+  private scan(buf: Buffer, final: boolean): { out: Buffer; keep: Buffer } {
+    const next = this.secrets.map((s) => buf.indexOf(s));
+    const out: Buffer[] = [];
+    let pos = 0;
+    // Where the end that could begin a secret starts (buf.length: nowhere), from pos.
+    let tail = final ? buf.length : buf.length - this.startOfSecret(buf, 0);
+    for (;;) {
+      let at = -1;
+      let len = 0;
+      for (let k = 0; k < next.length; k++) {
+        if (next[k] !== -1 && next[k]! < pos) next[k] = buf.indexOf(this.secrets[k]!, pos);
+        const i = next[k]!;
+        if (i !== -1 && (at === -1 || i < at)) {
+          at = i;
+          len = this.secrets[k]!.length;
+        }
+      }
+      // A secret that begins at or before this match and runs past the end may be the one to mask: wait for more.
+      if (at === -1 || at >= tail) break;
+      out.push(buf.subarray(pos, at), STARS_BYTES);
+      pos = at + len;
+      if (pos > tail) tail = buf.length - this.startOfSecret(buf, pos);
+    }
+    const keep = buf.subarray(Math.max(pos, tail));
+    if (out.length === 0) return { out: keep.length ? buf.subarray(0, buf.length - keep.length) : buf, keep };
+    out.push(buf.subarray(pos, buf.length - keep.length));
+    return { out: Buffer.concat(out), keep };
   }
 
   /** The length of the longest end of buf[from..] that a secret begins with (shorter than that secret). */
