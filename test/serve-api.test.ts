@@ -504,7 +504,8 @@ describe('the server process', () => {
       expect(r.stderr).toBe(`waiter: --bind ${bind}: not a loopback address; set --token or WAITER_TOKEN to serve beyond this machine`);
     }
     const s = await serve(k, ['--bind', '0.0.0.0'], { WAITER_TOKEN: TOKEN });
-    expect(s.url).toMatch(/^http:\/\/0\.0\.0\.0:\d+\/$/);
+    // Every address: the URL printed is one this box answers on (never 0.0.0.0, which no browser can be sent to).
+    expect(s.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/$/);
     const port = new URL(s.url).port;
     expect((await fetch(`http://127.0.0.1:${port}/api/status`, { headers: { authorization: `Bearer ${TOKEN}` } })).status).toBe(200);
   });
