@@ -60,11 +60,16 @@ function table(opts) {
 function commandOptions(h) {
   let found;
   yargs([h.original.split(' ')[0], ...h.demanded.map(() => 'x')])
-    .command(h.original, h.description, (y) => {
-      const r = (typeof h.builder === 'function' ? h.builder(y) : y.options(h.builder ?? {})) ?? y;
-      found = optionsOf(r, ['help', 'version']);
-      return r;
-    }, () => undefined)
+    .command(
+      h.original,
+      h.description,
+      (y) => {
+        const r = (typeof h.builder === 'function' ? h.builder(y) : y.options(h.builder ?? {})) ?? y;
+        found = optionsOf(r, ['help', 'version']);
+        return r;
+      },
+      () => undefined,
+    )
     .exitProcess(false)
     .fail(() => undefined)
     .parse();

@@ -93,7 +93,7 @@ function reader(fh: FileHandle, source: string, size: number): LoadInput {
         (async function* () {
           // To end of file, found by a read of 0 bytes as fs streams do: parseRows locates an
           // error only if its rows come through before the end does (csv.ts).
-          for (let pos = 0; ; ) {
+          for (let pos = 0; ;) {
             const buf = Buffer.allocUnsafe(CHUNK);
             const { bytesRead } = await fh.read(buf, 0, CHUNK, pos);
             if (bytesRead === 0) return;

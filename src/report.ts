@@ -56,7 +56,16 @@ export async function statusReport(k: Kitchen, now = new Date()): Promise<Status
   const pace1m = last1m;
   const pace10m = Math.round((last10m / 10) * 100) / 100;
   const m = median(recent.map((f: Finish) => f.stop - f.start));
-  const e = eta({ now: +now, ready: counts.READY - counts.notYetDue, running: counts.RUNNING, stale: counts.stale, waiters: live.waiters, slots: live.slots, recent, finished10m: last10m });
+  const e = eta({
+    now: +now,
+    ready: counts.READY - counts.notYetDue,
+    running: counts.RUNNING,
+    stale: counts.stale,
+    waiters: live.waiters,
+    slots: live.slots,
+    recent,
+    finished10m: last10m,
+  });
   return {
     ...counts,
     nextDue: counts.nextDue?.toISOString() ?? null,
@@ -127,7 +136,11 @@ export async function waitersReport(k: Kitchen, opts: { all: boolean; now?: Date
     else delete w.current;
     const doc = docs.find((d) => d._id === w.id)!;
     const win = staleWindow(doc, everyone);
-    const found = await k.fleet.attemptsAround(w.name, win, (doc.recording ?? []).map((r) => r.order));
+    const found = await k.fleet.attemptsAround(
+      w.name,
+      win,
+      (doc.recording ?? []).map((r) => r.order),
+    );
     const s = settleStale(doc, win, found, mine);
     Object.assign(w, { delivered: s.delivered, failed: s.failed, seen: s.seen.toISOString() }, s.atLeast ? { countsAtLeast: true } : {});
   }

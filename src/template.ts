@@ -19,11 +19,7 @@
 import { shortHash } from './order.js';
 import { printable } from './words.js';
 
-export type Slot =
-  | { kind: 'all' }
-  | { kind: 'position'; n: number }
-  | { kind: 'id' | 'attempt' | 'waiter' | 'hash' | 'after' }
-  | { kind: 'column'; name: string };
+export type Slot = { kind: 'all' } | { kind: 'position'; n: number } | { kind: 'id' | 'attempt' | 'waiter' | 'hash' | 'after' } | { kind: 'column'; name: string };
 
 /** One argv word: literal text and slots, in order. */
 export type Word = readonly (string | Slot)[];

@@ -75,8 +75,7 @@ describe('waiter gather: which orders', () => {
 
 describe('waiter gather -o: a place that cannot be a folder is one line, exit 2, before the kitchen is read', () => {
   // An unreachable kitchen (the discard port): the check comes first, so the answer is 2, not 3.
-  const gather = (out: string, opts: Parameters<typeof waiter>[2] = {}) =>
-    waiter(k, ['-k', 'mongodb://127.0.0.1:9', 'gather', '-o', out], { timeout: 60_000, ...opts });
+  const gather = (out: string, opts: Parameters<typeof waiter>[2] = {}) => waiter(k, ['-k', 'mongodb://127.0.0.1:9', 'gather', '-o', out], { timeout: 60_000, ...opts });
 
   test('a file, a path under a file, /dev/null/x, /proc/x', async () => {
     const dir = await tempDir('gather-out');
@@ -123,7 +122,7 @@ describe('waiter gather -o: a place that cannot be a folder is one line, exit 2,
   });
 });
 
-describe('waiter gather into a folder it cannot write in (read-only, or another user\'s)', () => {
+describe("waiter gather into a folder it cannot write in (read-only, or another user's)", () => {
   test('a complete copy is checked, exit 0; the first file not already there stops the run, one line, exit 2, nothing written', async () => {
     const dir = await tempDir('gather-copy');
     await chmod(dir, 0o755);
@@ -246,7 +245,11 @@ describe('waiter gather: one file it cannot write is that file refused, never th
     expect(lines[1]).toBe(`waiter: gather: refused ${obj!.toHexString()}/{"a":1}: its stored name is not text (nothing written)`);
     expect(lines[2]).toMatch(new RegExp(`^waiter: gather: refused ${deep!.toHexString()}/(d/)+… \\(6,005 bytes\\): deeper than 32 folders \\(nothing written\\)$`));
     expect(lines[3]).toMatch(new RegExp(`^waiter: gather: refused ${wide!.toHexString()}/w+… \\(262 bytes\\): a name part longer than 255 bytes \\(nothing written\\)$`));
-    expect(lines[4]).toMatch(new RegExp(`^waiter: gather: refused ${tooLong!.toHexString()}/0p+… \\(5,025 bytes\\): its path in ${out.replace(/[/.]/g, '\\$&')} would be longer than 4,095 bytes \\(nothing written\\)$`));
+    expect(lines[4]).toMatch(
+      new RegExp(
+        `^waiter: gather: refused ${tooLong!.toHexString()}/0p+… \\(5,025 bytes\\): its path in ${out.replace(/[/.]/g, '\\$&')} would be longer than 4,095 bytes \\(nothing written\\)$`,
+      ),
+    );
     for (const id of [num, obj, deep, wide, tooLong]) expect(existsSync(join(out, id!.toHexString())), id!.toHexString()).toBe(false);
     expect(await readFile(join(out, good!.toHexString(), 'fine.txt'), 'utf8')).toBe('fine');
   });
@@ -272,7 +275,10 @@ describe('waiter gather: its temporaries', () => {
 
   test('two gathers into one folder at once both end well, every file whole (each run writes its own temporaries)', async () => {
     const dir = await tempDir('gather-two');
-    const ids = await addOrders(k.db, Array.from({ length: 6 }, (_, i) => [`${i}`]));
+    const ids = await addOrders(
+      k.db,
+      Array.from({ length: 6 }, (_, i) => [`${i}`]),
+    );
     for (const id of ids) await put(id, 'r.bin', id.toHexString().repeat(40_000)); // 960 KB each
     const out = join(dir, 'out');
     const runs = await Promise.all([1, 2].map(() => waiter(k, ['gather', '-o', out], { timeout: 120_000 })));

@@ -90,10 +90,16 @@ describe('extract: no formulas in the CSV', () => {
     expect((await waiter(k, ['extract', '-o', file])).exitCode).toBe(0);
     expect((await waiter(k, ['extract', '--raw', '-o', rawFile])).exitCode).toBe(0);
     const [rawHead, ...rawBody] = parse(await readFile(rawFile)) as string[][];
-    for (const [list, f] of [['copy', file], ['rawcopy', rawFile]] as const) {
+    for (const [list, f] of [
+      ['copy', file],
+      ['rawcopy', rawFile],
+    ] as const) {
       const r = await waiter(k, ['-l', list, 'load', '--header', f]);
       expect([r.exitCode, r.stderr]).toEqual([0, expect.any(String)]);
-      const got = await k.db.collection(list).find({}, { sort: { _id: 1 } }).toArray();
+      const got = await k.db
+        .collection(list)
+        .find({}, { sort: { _id: 1 } })
+        .toArray();
       expect(got.map((o) => o.arguments)).toEqual(rawBody);
       const names = await k.db.collection(`${list}.columns`).find().toArray();
       expect(names.map((n) => n.names)).toEqual([rawHead]);
@@ -118,8 +124,8 @@ describe('extract: no formulas in the CSV', () => {
     for (const chunk of [1, 3, 1 << 16]) {
       expect(await read(`"${head.slice(0, 3)}"${head.slice(3)}${row}`, chunk)).toEqual([['1', 'DONE', '=w', '', '', '[]', '@e', '', '1', "'=x", '0', '']]);
       expect(await read(`\ufeff"_id"${head.slice(3)}${row}`, chunk)).toEqual([['1', 'DONE', '=w', '', '', '[]', '@e', '', '1', "'=x", '0', '']]);
-      expect(await read(`${head}${row}`, chunk)).toEqual([["1", 'DONE', "'=w", '', '', '[]', "'@e", '', '1', "''=x", '0', '']]);
-      expect(await read(`x\n"${head.slice(0, 3)}"${head.slice(3)}${row}`, chunk)).toContainEqual(["1", 'DONE', "'=w", '', '', '[]', "'@e", '', '1', "''=x", '0', '']);
+      expect(await read(`${head}${row}`, chunk)).toEqual([['1', 'DONE', "'=w", '', '', '[]', "'@e", '', '1', "''=x", '0', '']]);
+      expect(await read(`x\n"${head.slice(0, 3)}"${head.slice(3)}${row}`, chunk)).toContainEqual(['1', 'DONE', "'=w", '', '', '[]', "'@e", '', '1', "''=x", '0', '']);
     }
   });
 });
@@ -195,8 +201,17 @@ describe('escapes JSON and stacks leave raw', () => {
     let err = '';
     const io = {
       stdin: Readable.from([]),
-      stdout: new Writable({ write: () => { throw new Error(`boom${TITLE}`); } }),
-      stderr: new Writable({ write: (c, _e, done) => { err += String(c); done(); } }),
+      stdout: new Writable({
+        write: () => {
+          throw new Error(`boom${TITLE}`);
+        },
+      }),
+      stderr: new Writable({
+        write: (c, _e, done) => {
+          err += String(c);
+          done();
+        },
+      }),
       env: { WAITER_KITCHEN: k.uri, WAITER_DB: k.name },
     };
     expect(await main(['status', '--json'], io)).toBe(70);

@@ -22,7 +22,7 @@ async function added(args: string[], env: Record<string, string> = {}): Promise<
   return /Added order ([0-9a-f]{24})/.exec(r.stdout)![1]!;
 }
 
-test('a waiter run by an order talks to the deliver\'s database and list with no flags: a reduce step gathers its parent\'s files, status and add reach that list', async () => {
+test("a waiter run by an order talks to the deliver's database and list with no flags: a reduce step gathers its parent's files, status and add reach that list", async () => {
   const dir = await tempDir('nested');
   // The outer environment names another database and the default list: the flags of deliver must win for its orders.
   const env = { WAITER_DB: 'h2_not_this_db', WAITER_TEST_BIN: BIN };
@@ -59,7 +59,9 @@ async function everythingShown(id: string, env: Record<string, string>): Promise
   s.proc.kill('SIGINT');
   await s.proc;
   expect(api.status).toBe(200);
-  const chunks = (await k.db.collection('orders.output').find().toArray()).map((d) => JSON.stringify(d.chunks.map((c: { d: { buffer: Buffer } }) => Buffer.from(c.d.buffer).toString())));
+  const chunks = (await k.db.collection('orders.output').find().toArray()).map((d) =>
+    JSON.stringify(d.chunks.map((c: { d: { buffer: Buffer } }) => Buffer.from(c.d.buffer).toString())),
+  );
   return [logs.stdout, logs.stderr, show.stdout, api.text, page.text, ...chunks].join('\n');
 }
 
@@ -67,46 +69,49 @@ async function everythingShown(id: string, env: Record<string, string>): Promise
 // checks none): a kitchen URI with a password runs end to end. A real mongod refuses
 // made-up credentials; the --mask test below needs none.
 const anyPassword = await takesAnyPassword();
-test.runIf(anyPassword.run)(anyPassword.title('a job printing env and its kitchen file under a kitchen URI with a password and a WAITER_TOKEN: neither is in its environment, nor in logs, show or the API'), async () => {
-  const dir = await tempDir('secrets');
-  const url = new URL(k.uri);
-  url.username = 'alice';
-  url.password = 'pw%2Fs3cr3t-x'; // as written; decoded: pw/s3cr3t-x
-  url.searchParams.set('authMechanism', 'PLAIN');
-  const env = { WAITER_KITCHEN: url.toString(), WAITER_TOKEN: TOKEN, COPY_OF_TOKEN: TOKEN };
-  const id = await added(['add', 'x'], env);
-  const job = [
-    'env > "$WAITER_WORKDIR/env.txt"',
-    'stat -c %a "$WAITER_KITCHEN_FILE" > "$WAITER_WORKDIR/mode.txt"',
-    'echo "$WAITER_KITCHEN_FILE" > "$WAITER_WORKDIR/path.txt"',
-    'env', // what a `set -x` script or a debugging job prints
-    'cat "$WAITER_KITCHEN_FILE"',
-    'sed "s|%2F|/|" "$WAITER_KITCHEN_FILE" >&2', // the decoded password
-    'echo "token: $COPY_OF_TOKEN"',
-    'node "$WAITER_TEST_BIN" status >/dev/null || exit 7', // the file gives a nested waiter the kitchen
-    'exit 3', // the error line is recorded too
-  ].join('\n');
-  const r = await waiter(k, ['deliver', '--workdir', join(dir, '{id}'), '--shell', job], { env: { ...env, WAITER_TEST_BIN: BIN } });
-  expect(r.exitCode, r.stderr).toBe(1);
-  const order = await k.db.collection('orders').findOne({});
-  expect(order?.error).toBe('exit code 3');
+test.runIf(anyPassword.run)(
+  anyPassword.title('a job printing env and its kitchen file under a kitchen URI with a password and a WAITER_TOKEN: neither is in its environment, nor in logs, show or the API'),
+  async () => {
+    const dir = await tempDir('secrets');
+    const url = new URL(k.uri);
+    url.username = 'alice';
+    url.password = 'pw%2Fs3cr3t-x'; // as written; decoded: pw/s3cr3t-x
+    url.searchParams.set('authMechanism', 'PLAIN');
+    const env = { WAITER_KITCHEN: url.toString(), WAITER_TOKEN: TOKEN, COPY_OF_TOKEN: TOKEN };
+    const id = await added(['add', 'x'], env);
+    const job = [
+      'env > "$WAITER_WORKDIR/env.txt"',
+      'stat -c %a "$WAITER_KITCHEN_FILE" > "$WAITER_WORKDIR/mode.txt"',
+      'echo "$WAITER_KITCHEN_FILE" > "$WAITER_WORKDIR/path.txt"',
+      'env', // what a `set -x` script or a debugging job prints
+      'cat "$WAITER_KITCHEN_FILE"',
+      'sed "s|%2F|/|" "$WAITER_KITCHEN_FILE" >&2', // the decoded password
+      'echo "token: $COPY_OF_TOKEN"',
+      'node "$WAITER_TEST_BIN" status >/dev/null || exit 7', // the file gives a nested waiter the kitchen
+      'exit 3', // the error line is recorded too
+    ].join('\n');
+    const r = await waiter(k, ['deliver', '--workdir', join(dir, '{id}'), '--shell', job], { env: { ...env, WAITER_TEST_BIN: BIN } });
+    expect(r.exitCode, r.stderr).toBe(1);
+    const order = await k.db.collection('orders').findOne({});
+    expect(order?.error).toBe('exit code 3');
 
-  const jobEnv = await readFile(join(dir, id, 'env.txt'), 'utf8');
-  expect(jobEnv).not.toContain('WAITER_TOKEN='); // COPY_OF_TOKEN is the user's own variable: it stays
-  expect(jobEnv).not.toContain('s3cr3t');
-  expect(jobEnv).toContain('WAITER_KITCHEN=mongodb://alice:***@');
-  expect(jobEnv).toContain(`WAITER_DB=${k.name}\n`);
-  expect(jobEnv).toContain('WAITER_LIST=orders\n');
-  expect((await readFile(join(dir, id, 'mode.txt'), 'utf8')).trim()).toBe('600');
-  const file = (await readFile(join(dir, id, 'path.txt'), 'utf8')).trim();
-  expect(existsSync(file)).toBe(false); // removed when deliver ended
+    const jobEnv = await readFile(join(dir, id, 'env.txt'), 'utf8');
+    expect(jobEnv).not.toContain('WAITER_TOKEN='); // COPY_OF_TOKEN is the user's own variable: it stays
+    expect(jobEnv).not.toContain('s3cr3t');
+    expect(jobEnv).toContain('WAITER_KITCHEN=mongodb://alice:***@');
+    expect(jobEnv).toContain(`WAITER_DB=${k.name}\n`);
+    expect(jobEnv).toContain('WAITER_LIST=orders\n');
+    expect((await readFile(join(dir, id, 'mode.txt'), 'utf8')).trim()).toBe('600');
+    const file = (await readFile(join(dir, id, 'path.txt'), 'utf8')).trim();
+    expect(existsSync(file)).toBe(false); // removed when deliver ended
 
-  const shown = await everythingShown(id, { WAITER_KITCHEN: k.uri });
-  expect(shown).toContain('WAITER_KITCHEN_FILE='); // the job's output is there…
-  expect(shown).toContain('token: ***');
-  for (const secret of ['s3cr3t', TOKEN]) expect(shown).not.toContain(secret); // …its secrets are not
-  expect(`${r.stdout}${r.stderr}`).not.toMatch(/s3cr3t|serve-token/); // nor on deliver's own terminal
-});
+    const shown = await everythingShown(id, { WAITER_KITCHEN: k.uri });
+    expect(shown).toContain('WAITER_KITCHEN_FILE='); // the job's output is there…
+    expect(shown).toContain('token: ***');
+    for (const secret of ['s3cr3t', TOKEN]) expect(shown).not.toContain(secret); // …its secrets are not
+    expect(`${r.stdout}${r.stderr}`).not.toMatch(/s3cr3t|serve-token/); // nor on deliver's own terminal
+  },
+);
 
 test('deliver --mask NAME: the value is *** in the live output, the tail and the error, even split across two writes; an unset NAME is exit 2', async () => {
   const secret = 'hunter2-correct-horse';
@@ -123,7 +128,11 @@ test('deliver --mask NAME: the value is *** in the live output, the tail and the
     'exit 1',
   ].join('\n');
   const dir = await tempDir('mask');
-  const r = await waiter(k, ['deliver', '--mask', 'MY_SECRET', '--output-every', '100ms', '--workdir', join(dir, '{id}'), '--collect', '*.txt', '--collect-on', 'always', '--shell', job], { env });
+  const r = await waiter(
+    k,
+    ['deliver', '--mask', 'MY_SECRET', '--output-every', '100ms', '--workdir', join(dir, '{id}'), '--collect', '*.txt', '--collect-on', 'always', '--shell', job],
+    { env },
+  );
   expect(r.exitCode, r.stderr).toBe(1);
   const shown = await everythingShown(id, {});
   expect(shown).toContain('before *** after');
@@ -161,7 +170,11 @@ test('--kitchen-file and WAITER_KITCHEN_FILE: the URI comes from the file; missi
     [['--kitchen-file', dir, 'status'], {}, `waiter: --kitchen-file ${dir}: cannot read it (a folder, not a file)`],
     [['status'], { WAITER_KITCHEN_FILE: '' }, 'waiter: WAITER_KITCHEN_FILE is set but empty: give it a path or unset it'],
     [['-k', k.uri, '--kitchen-file', file, 'status'], {}, 'waiter: --kitchen and --kitchen-file: give one of them'],
-    [['status'], { WAITER_KITCHEN: 'mongodb://127.0.0.1:1/', WAITER_KITCHEN_FILE: file }, 'waiter: WAITER_KITCHEN and WAITER_KITCHEN_FILE name different kitchens: unset one of them'],
+    [
+      ['status'],
+      { WAITER_KITCHEN: 'mongodb://127.0.0.1:1/', WAITER_KITCHEN_FILE: file },
+      'waiter: WAITER_KITCHEN and WAITER_KITCHEN_FILE name different kitchens: unset one of them',
+    ],
   ];
   for (const [args, env, line] of cases) {
     const r = await waiter(k, args, { env });
@@ -198,7 +211,9 @@ test(`a secret shorter than 4 characters is not masked, and deliver says so once
   await added(['add', 'x']);
   const r = await waiter(k, ['deliver', '--mask', 'SHORT', '--shell', 'echo "made 1 file, abc"; exit 1'], { env: { SHORT: 'abc' } });
   expect(r.exitCode, r.stderr).toBe(1);
-  expect(r.stderr.split('\n').filter((l) => l.includes('shorter than 4'))).toEqual(["waiter: --mask SHORT's value is shorter than 4 characters: it is not masked (it would change every such text)"]);
+  expect(r.stderr.split('\n').filter((l) => l.includes('shorter than 4'))).toEqual([
+    "waiter: --mask SHORT's value is shorter than 4 characters: it is not masked (it would change every such text)",
+  ]);
   const order = await k.db.collection('orders').findOne({});
   expect(order?.error).toBe('exit code 1');
   expect(order?.output).toBe('made 1 file, abc\n');
@@ -223,25 +238,30 @@ function withPassword(password: string): string {
   return url.toString();
 }
 
-test.runIf(anyPassword.run)(anyPassword.title("the kitchen file's folder is named by host and pid and removed on SIGHUP; folders left by dead deliver processes of this host (SIGKILL) are removed at start, a live one's and another host's kept"), async () => {
-  const tmp = await tempDir('tmpdir');
-  const prefix = `waiter-kitchen-${hostname().replace(/[^A-Za-z0-9.]/g, '_')}-`;
-  const gone = execa('true');
-  const dead = gone.pid!;
-  await gone;
-  const kept = [`${prefix}${process.pid}-AbC123`, `waiter-kitchen-another.host-${dead}-AbC123`];
-  for (const name of [`${prefix}${dead}-AbC123`, ...kept]) {
-    await mkdir(join(tmp, name), { mode: 0o700 });
-    await writeFile(join(tmp, name, 'kitchen'), 'mongodb://old:secret-pw@h/\n', { mode: 0o600 });
-  }
-  const w = background(k, ['deliver', '--wait', '--poll', '100ms', 'true'], { WAITER_KITCHEN: withPassword('pw-s3cr3t'), TMPDIR: tmp });
-  await until(async () => (await k.db.collection('orders.waiters').countDocuments()) > 0, 30_000, 'the waiter to register');
-  const during = (await readdir(tmp)).filter((n) => !kept.includes(n));
-  expect(during).toEqual([expect.stringMatching(new RegExp(`^${prefix.replace(/\./g, '\\.')}${w.pid}-\\w{6}$`))]);
-  w.proc.kill('SIGHUP');
-  expect((await w.proc).exitCode, w.stderr()).toBe(129);
-  expect((await readdir(tmp)).sort()).toEqual([...kept].sort());
-});
+test.runIf(anyPassword.run)(
+  anyPassword.title(
+    "the kitchen file's folder is named by host and pid and removed on SIGHUP; folders left by dead deliver processes of this host (SIGKILL) are removed at start, a live one's and another host's kept",
+  ),
+  async () => {
+    const tmp = await tempDir('tmpdir');
+    const prefix = `waiter-kitchen-${hostname().replace(/[^A-Za-z0-9.]/g, '_')}-`;
+    const gone = execa('true');
+    const dead = gone.pid!;
+    await gone;
+    const kept = [`${prefix}${process.pid}-AbC123`, `waiter-kitchen-another.host-${dead}-AbC123`];
+    for (const name of [`${prefix}${dead}-AbC123`, ...kept]) {
+      await mkdir(join(tmp, name), { mode: 0o700 });
+      await writeFile(join(tmp, name, 'kitchen'), 'mongodb://old:secret-pw@h/\n', { mode: 0o600 });
+    }
+    const w = background(k, ['deliver', '--wait', '--poll', '100ms', 'true'], { WAITER_KITCHEN: withPassword('pw-s3cr3t'), TMPDIR: tmp });
+    await until(async () => (await k.db.collection('orders.waiters').countDocuments()) > 0, 30_000, 'the waiter to register');
+    const during = (await readdir(tmp)).filter((n) => !kept.includes(n));
+    expect(during).toEqual([expect.stringMatching(new RegExp(`^${prefix.replace(/\./g, '\\.')}${w.pid}-\\w{6}$`))]);
+    w.proc.kill('SIGHUP');
+    expect((await w.proc).exitCode, w.stderr()).toBe(129);
+    expect((await readdir(tmp)).sort()).toEqual([...kept].sort());
+  },
+);
 
 test.runIf(anyPassword.run)(anyPassword.title('a $TMPDIR where the kitchen file cannot be written: one line, exit 5, no order claimed'), async () => {
   await added(['add', 'x']);

@@ -15,15 +15,24 @@ import { addOrders, alive, background, byId, killAfterTest, orders, pidFrom, tem
 const k = useDb();
 const HANG = join(FIXTURES, 'hang.sh');
 const OK = join(FIXTURES, 'ok.sh');
-const WAITING_LINE = /waiter: nothing due now; waiting for 1 order RUNNING on other waiters \(its lease ends by \S+ unless renewed; a stale one is taken over\); --leave-early to exit now/;
+const WAITING_LINE =
+  /waiter: nothing due now; waiting for 1 order RUNNING on other waiters \(its lease ends by \S+ unless renewed; a stale one is taken over\); --leave-early to exit now/;
 
 /** An order RUNNING on a waiter that is not one of the test's processes, its lease ending in `inMs`. */
 async function runningElsewhere(inMs: number): Promise<ObjectId> {
   const now = Date.now();
   const lease = new Date(now + inMs);
   const r = await orders(k.db).insertOne({
-    status: 'RUNNING', arguments: ['elsewhere'], attempts: 1, waiter: 'box-gone', claim: 'theirs', prio: PRIO_RUNNING,
-    start: new Date(now - 1000), heartbeat: new Date(now), expires: lease, due: lease,
+    status: 'RUNNING',
+    arguments: ['elsewhere'],
+    attempts: 1,
+    waiter: 'box-gone',
+    claim: 'theirs',
+    prio: PRIO_RUNNING,
+    start: new Date(now - 1000),
+    heartbeat: new Date(now),
+    expires: lease,
+    due: lease,
   } as never);
   return r.insertedId;
 }
@@ -62,7 +71,10 @@ describe('the end of a run', () => {
     expect(all.map((o) => o.status)).toEqual(['DONE', 'DONE', 'DONE']);
     const taken = await byId(k.db, onA);
     expect(taken.attempts).toBe(2);
-    expect(taken.history!.map((h) => [h.waiter, h.result])).toEqual([['a', 'LOST'], [taken.waiter, 'DONE']]);
+    expect(taken.history!.map((h) => [h.waiter, h.result])).toEqual([
+      ['a', 'LOST'],
+      [taken.waiter, 'DONE'],
+    ]);
     expect(['b', 'c']).toContain(taken.waiter);
     // Whoever did not take it over said what it waited for (the other may have claimed it first).
     expect(`${b!.stderr()}\n${c!.stderr()}`).toMatch(/waiting for 1 order RUNNING on other waiters/);
@@ -72,11 +84,19 @@ describe('the end of a run', () => {
     const id = await runningElsewhere(10 * 60_000);
     const w = background(k, ['-n', 'tail', 'deliver', '--poll', '300ms', OK]);
     await until(() => WAITING_LINE.test(w.stderr()), 60_000, 'the waiting line');
-    const registry = await until(async () => {
-      const r = await waiter(k, ['waiters', '--json']);
-      const row = r.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { name: string; state: string }).find((x) => x.name === 'tail');
-      return row?.state === 'IDLE' ? row : undefined;
-    }, 30_000, 'the waiter IDLE in the registry');
+    const registry = await until(
+      async () => {
+        const r = await waiter(k, ['waiters', '--json']);
+        const row = r.stdout
+          .split('\n')
+          .filter(Boolean)
+          .map((l) => JSON.parse(l) as { name: string; state: string })
+          .find((x) => x.name === 'tail');
+        return row?.state === 'IDLE' ? row : undefined;
+      },
+      30_000,
+      'the waiter IDLE in the registry',
+    );
     expect(registry.state).toBe('IDLE');
     expect(w.proc.exitCode).toBeNull();
     // Its own waiter finishes it: nothing RUNNING is left, so this one leaves.
@@ -84,8 +104,17 @@ describe('the end of a run', () => {
     const r = await w.proc;
     expect(r.exitCode).toBe(0);
     expect(r.stdout).toBe('Done. Delivered 0 orders.');
-    expect(w.stderr().split('\n').filter((l) => /waiting for/.test(l))).toHaveLength(1);
-    const row = (await waiter(k, ['waiters', '--json'])).stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { name: string; reason?: string }).find((x) => x.name === 'tail');
+    expect(
+      w
+        .stderr()
+        .split('\n')
+        .filter((l) => /waiting for/.test(l)),
+    ).toHaveLength(1);
+    const row = (await waiter(k, ['waiters', '--json'])).stdout
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as { name: string; reason?: string })
+      .find((x) => x.name === 'tail');
     expect(row?.reason).toBe('empty list');
   }, 120_000);
 

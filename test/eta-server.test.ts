@@ -20,7 +20,8 @@ test('status --json on a simulated run of 30 s orders on 3 waiters (16 slots): E
   const at = (ms: number) => new Date(now - t + ms);
   const docs = sim.runs.map((x, i) => {
     if (x.stop <= t) return { status: 'DONE', arguments: [`${i}`], attempts: 1, start: at(x.start), stop: at(x.stop), due: at(x.start) };
-    if (x.start <= t) return { status: 'RUNNING', arguments: [`${i}`], attempts: 1, start: at(x.start), expires: new Date(now + 60_000), due: new Date(now + 60_000), claim: `c${i}` };
+    if (x.start <= t)
+      return { status: 'RUNNING', arguments: [`${i}`], attempts: 1, start: at(x.start), expires: new Date(now + 60_000), due: new Date(now + 60_000), claim: `c${i}` };
     return { status: 'READY', arguments: [`${i}`], attempts: 0, due: at(0) };
   });
   const later = Array.from({ length: 500 }, (_, i) => ({ status: 'READY', arguments: [`later-${i}`], attempts: 0, due: new Date(now + 1_800_000) }));
@@ -28,8 +29,20 @@ test('status --json on a simulated run of 30 s orders on 3 waiters (16 slots): E
   await orders.insertMany(later);
   await k.db.collection('orders.waiters').insertMany(
     [6, 6, 4].map((concurrency, i) => ({
-      _id: `w${i}` as never, name: `box-${i}`, host: 'h', pid: i, command: ['x'], concurrency, lease: 60_000, heartbeat: 10_000,
-      started: at(0), seen: new Date(now), expires: new Date(now + 60_000), running: [], delivered: 0, failed: 0,
+      _id: `w${i}` as never,
+      name: `box-${i}`,
+      host: 'h',
+      pid: i,
+      command: ['x'],
+      concurrency,
+      lease: 60_000,
+      heartbeat: 10_000,
+      started: at(0),
+      seen: new Date(now),
+      expires: new Date(now + 60_000),
+      running: [],
+      delivered: 0,
+      failed: 0,
     })),
   );
   const run = await waiter(k, ['status', '--json']);

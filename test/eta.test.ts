@@ -17,7 +17,13 @@ const RUNS = [
   { name: '2,000 orders of 0.5-1.5 s on 10 slots', n: 2000, slots: 10, duration: (s: number) => uniform(s, 500, 1500) },
   { name: '3,000 orders of 1.5-4.5 s on 50 slots, 50 ms between orders', n: 3000, slots: 50, duration: (s: number) => uniform(s, 1500, 4500), overheadMs: 50 },
   { name: '600 orders of ~2 s (lognormal) on 8 slots', n: 600, slots: 8, duration: (s: number) => lognormal(s, 2000, 0.4) },
-  { name: '20,000 orders of 10-30 ms, 20 ms between orders (the pace, not the run time, is the truth)', n: 20_000, slots: 4, duration: (s: number) => uniform(s, 10, 30), overheadMs: 20 },
+  {
+    name: '20,000 orders of 10-30 ms, 20 ms between orders (the pace, not the run time, is the truth)',
+    n: 20_000,
+    slots: 4,
+    duration: (s: number) => uniform(s, 10, 30),
+    overheadMs: 20,
+  },
   { name: '400 orders of 40-80 s on 20 slots (a minute sees few finishes)', n: 400, slots: 20, duration: (s: number) => uniform(s, 40_000, 80_000) },
   { name: '100 orders of 20-40 s on one slot', n: 100, slots: 1, duration: (s: number) => uniform(s, 20_000, 40_000) },
 ];

@@ -32,7 +32,11 @@ async function cli(list: string, args: string[], code = 0, env: Record<string, s
 /** This machine's name as the docs' `vm`; in a table, padded to the column's width. */
 const shownHost = (line: string) => {
   const h = hostname();
-  return line.split(`${h}  `).join(`${'vm'.padEnd(h.length)}  `).split(h).join('vm');
+  return line
+    .split(`${h}  `)
+    .join(`${'vm'.padEnd(h.length)}  `)
+    .split(h)
+    .join('vm');
 };
 
 /** A terminal session: `$ <shown>` and what the command printed. */
@@ -75,7 +79,10 @@ async function fleet() {
   await cli(list, ['load', 'clips.csv']);
   const deliver = (name: string, args: string[], env: Record<string, string> = {}) =>
     execa('node', [BIN, '-n', name, 'deliver', '--max-attempts', '2', ...args, './crunch.sh'], {
-      cwd: dir, reject: false, stdin: 'ignore', env: { ...kitchenEnv(where, { WAITER_LIST: list }), ...env },
+      cwd: dir,
+      reject: false,
+      stdin: 'ignore',
+      env: { ...kitchenEnv(where, { WAITER_LIST: list }), ...env },
     });
 
   const c = deliver('box-c', ['--lease', '6s'], { HANG_ON: 'clip-06.mp4', PIDS: pidFile });
@@ -152,7 +159,10 @@ describe('the docs show what the commands print', () => {
     for (const file of docFiles(ROOT)) {
       const text = await readFile(join(ROOT, file), 'utf8');
       const found = markedBlocks(file, text).filter((b) => runs.has(b.name));
-      const next = rewrite(text, found.map((block) => ({ block, lines: updated(block.lines, runs.get(block.name)!) })));
+      const next = rewrite(
+        text,
+        found.map((block) => ({ block, lines: updated(block.lines, runs.get(block.name)!) })),
+      );
       if (next !== text) await writeFile(join(ROOT, file), next);
     }
   });
@@ -160,7 +170,9 @@ describe('the docs show what the commands print', () => {
   test('each marked example is a real run (normalised: ids, times, spans, sizes, paces)', async () => {
     const found = await blocks();
     const problems = found.map((b) =>
-      runs.has(b.name) ? difference(b.name, `${b.file}:${b.markerLine}`, b.lines, runs.get(b.name)!) : `${b.file}:${b.markerLine}: no run makes example '${b.name}' (known: ${[...runs.keys()].join(', ')})`,
+      runs.has(b.name)
+        ? difference(b.name, `${b.file}:${b.markerLine}`, b.lines, runs.get(b.name)!)
+        : `${b.file}:${b.markerLine}: no run makes example '${b.name}' (known: ${[...runs.keys()].join(', ')})`,
     );
     expect(problems.filter(Boolean).join('\n\n')).toBe('');
     // An example whose marker went missing (a section moved without it) is no longer checked: say so.

@@ -50,11 +50,17 @@ describe('a STALE waiter', () => {
     pidFile = join(tmpdir(), `waiter-stale-${randomBytes(4).toString('hex')}`);
     await writeFile(pidFile, '');
     // Four quick orders, then one that runs until the test kills the box.
-    await orders().insertMany(['q1', 'q2', 'q3', 'q4', 'slow'].map((a, i) => ({ _id: new ObjectId(`${'0'.repeat(23)}${i + 1}`), status: 'READY', arguments: [a], attempts: 0, due: new Date(0), prio: 0 })));
+    await orders().insertMany(
+      ['q1', 'q2', 'q3', 'q4', 'slow'].map((a, i) => ({ _id: new ObjectId(`${'0'.repeat(23)}${i + 1}`), status: 'READY', arguments: [a], attempts: 0, due: new Date(0), prio: 0 })),
+    );
     const script = 'case "$1" in slow) echo $$ >> "$PIDS"; exec sleep 300;; esac';
     // A heartbeat far longer than the four orders take: the registry hears of them only by the orders.
     const a = waiter(k, ['-n', 'box-c', 'deliver', '--lease', '20s', '--heartbeat', '15s', 'sh', '-c', script, 'sh'], { env: { PIDS: pidFile } });
-    await until(async () => (await orders().countDocuments({ status: 'DONE' })) === 4 && (await orders().countDocuments({ status: 'RUNNING' })) === 1, 30_000, 'four DONE, one RUNNING');
+    await until(
+      async () => (await orders().countDocuments({ status: 'DONE' })) === 4 && (await orders().countDocuments({ status: 'RUNNING' })) === 1,
+      30_000,
+      'four DONE, one RUNNING',
+    );
     a.kill('SIGKILL');
     await a;
     const doc = await registry().findOne({ pid: a.pid });
@@ -76,9 +82,21 @@ describe('a STALE waiter', () => {
     const t = (ago: number) => new Date(now - ago);
     const attempt = (result: string, stop: Date, waiter = 'box-d') => ({ attempt: 1, waiter, start: new Date(+stop - 1000), stop, result });
     await registry().insertOne({
-      _id: 'dead', name: 'box-d', host: 'h', pid: 1, command: ['true'], concurrency: 2, lease: 60_000, heartbeat: 10_000,
+      _id: 'dead',
+      name: 'box-d',
+      host: 'h',
+      pid: 1,
+      command: ['true'],
+      concurrency: 2,
+      lease: 60_000,
+      heartbeat: 10_000,
       // Last written 120 s ago, one result counted; it was writing another then.
-      started: t(121_000), seen: t(120_000), expires: t(60_000), running: [], delivered: 1, failed: 0,
+      started: t(121_000),
+      seen: t(120_000),
+      expires: t(60_000),
+      running: [],
+      delivered: 1,
+      failed: 0,
       recording: [{ order: '00000000000000000000000a', stop: t(120_500) }],
     });
     await orders().insertMany([
@@ -86,10 +104,35 @@ describe('a STALE waiter', () => {
       { _id: new ObjectId('00000000000000000000000b'), status: 'DONE', arguments: ['a'], attempts: 1, waiter: 'box-d', stop: t(110_000), history: [attempt('DONE', t(110_000))] },
       { _id: new ObjectId('00000000000000000000000c'), status: 'ERROR', arguments: ['b'], attempts: 1, waiter: 'box-d', stop: t(100_000), history: [attempt('ERROR', t(100_000))] },
       // Failed with a retry, taken since by another waiter.
-      { _id: new ObjectId('00000000000000000000000d'), status: 'RUNNING', arguments: ['c'], attempts: 2, waiter: 'box-e', heartbeat: t(1000), expires: t(-60_000), history: [attempt('ERROR', t(90_000))] },
+      {
+        _id: new ObjectId('00000000000000000000000d'),
+        status: 'RUNNING',
+        arguments: ['c'],
+        attempts: 2,
+        waiter: 'box-e',
+        heartbeat: t(1000),
+        expires: t(-60_000),
+        history: [attempt('ERROR', t(90_000))],
+      },
       // Not its results: interrupted, and lost (written by the waiter that took it over).
-      { _id: new ObjectId('00000000000000000000000e'), status: 'READY', arguments: ['d'], attempts: 1, waiter: 'box-d', stop: t(95_000), history: [attempt('INTERRUPTED', t(95_000))] },
-      { _id: new ObjectId('00000000000000000000000f'), status: 'DONE', arguments: ['e'], attempts: 2, waiter: 'box-e', stop: t(30_000), history: [attempt('LOST', t(80_000)), attempt('DONE', t(30_000), 'box-e')] },
+      {
+        _id: new ObjectId('00000000000000000000000e'),
+        status: 'READY',
+        arguments: ['d'],
+        attempts: 1,
+        waiter: 'box-d',
+        stop: t(95_000),
+        history: [attempt('INTERRUPTED', t(95_000))],
+      },
+      {
+        _id: new ObjectId('00000000000000000000000f'),
+        status: 'DONE',
+        arguments: ['e'],
+        attempts: 2,
+        waiter: 'box-e',
+        stop: t(30_000),
+        history: [attempt('LOST', t(80_000)), attempt('DONE', t(30_000), 'box-e')],
+      },
     ]);
     const [row] = await rows();
     expect(row).toMatchObject({ id: 'dead', state: 'STALE', delivered: 5, failed: 1, seen: t(90_000).toISOString() });
@@ -109,7 +152,14 @@ describe('a STALE waiter', () => {
       { ...base, _id: 'dead', name: 'twin', started: new Date(now - 200_000), seen: new Date(now - 120_000), expires: new Date(now - 60_000), delivered: 3 },
       { ...base, _id: 'live', name: 'twin', started: new Date(now - 200_000), seen: new Date(now), expires: new Date(now + 60_000), delivered: 5 },
     ]);
-    await orders().insertOne({ status: 'DONE', arguments: ['x'], attempts: 1, waiter: 'twin', stop: new Date(now - 100_000), history: [{ attempt: 1, waiter: 'twin', start: new Date(now - 101_000), stop: new Date(now - 100_000), result: 'DONE' }] });
+    await orders().insertOne({
+      status: 'DONE',
+      arguments: ['x'],
+      attempts: 1,
+      waiter: 'twin',
+      stop: new Date(now - 100_000),
+      history: [{ attempt: 1, waiter: 'twin', start: new Date(now - 101_000), stop: new Date(now - 100_000), result: 'DONE' }],
+    });
     const dead = (await rows()).find((w) => w.id === 'dead')!;
     expect(dead).toMatchObject({ state: 'STALE', delivered: 3, countsAtLeast: true });
     expect((await waiter(k, ['waiters'])).stdout).toMatch(/^twin +h +STALE +0 +3\+ +0\+ /m);
@@ -119,7 +169,17 @@ describe('a STALE waiter', () => {
 describe('show', () => {
   test('a RUNNING order whose lease ran out says stale since when, not "lease until" a past time', async () => {
     const expires = new Date(Date.now() - 30_000);
-    const { insertedId } = await orders().insertOne({ status: 'RUNNING', arguments: ['x'], attempts: 1, waiter: 'box-c', start: new Date(+expires - 60_000), heartbeat: new Date(+expires - 60_000), expires, due: expires, claim: 't' });
+    const { insertedId } = await orders().insertOne({
+      status: 'RUNNING',
+      arguments: ['x'],
+      attempts: 1,
+      waiter: 'box-c',
+      start: new Date(+expires - 60_000),
+      heartbeat: new Date(+expires - 60_000),
+      expires,
+      due: expires,
+      claim: 't',
+    });
     const r = await waiter(k, ['show', insertedId.toHexString()]);
     expect(r.stdout).toMatch(new RegExp(`^lease +stale since ${expires.toISOString()} `, 'm'));
     expect(r.stdout).not.toContain('until');

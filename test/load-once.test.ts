@@ -87,13 +87,17 @@ describe('load reads its input exactly once', () => {
     // The writer keeps the FIFO open (it becomes the sleep), so load is still copying when we look.
     const writer = execa('bash', ['-c', `exec > ${fifo}; seq 5; exec sleep 600`], { reject: false, stdio: 'ignore' });
     const load = execa('node', [BIN, 'load', fifo], { reject: false, cwd: ROOT, stdin: 'ignore', env: kitchenEnv(k, { TMPDIR: tmp }) });
-    const copy = await until(async () => {
-      for (const fd of await readdir(`/proc/${load.pid}/fd`).catch(() => [])) {
-        const to = await readlink(`/proc/${load.pid}/fd/${fd}`).catch(() => '');
-        if (to.startsWith(`${tmp}/`)) return { fd, to };
-      }
-      return undefined;
-    }, 60_000, 'the temporary copy');
+    const copy = await until(
+      async () => {
+        for (const fd of await readdir(`/proc/${load.pid}/fd`).catch(() => [])) {
+          const to = await readlink(`/proc/${load.pid}/fd/${fd}`).catch(() => '');
+          if (to.startsWith(`${tmp}/`)) return { fd, to };
+        }
+        return undefined;
+      },
+      60_000,
+      'the temporary copy',
+    );
     expect(copy.to).toMatch(/ \(deleted\)$/);
     expect((await stat(`/proc/${load.pid}/fd/${copy.fd}`)).mode & 0o777).toBe(0o600);
     load.kill('SIGINT');

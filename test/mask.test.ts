@@ -99,7 +99,8 @@ test(`a secret shorter than ${MIN_SECRET_LENGTH} characters is not masked (it wo
 
 test('secretsOf: a password as written, decoded, and encoded again in either hex case; a query option as written too (+ is a space to the driver)', () => {
   const forms = secretsOf('mongodb://alice:p%2fss-word@h/db?authMechanism=PLAIN&proxyPassword=a+b-secret&tlsCertificateKeyFilePassword=k%2Fey%2bfile');
-  for (const f of ['p%2fss-word', 'p/ss-word', 'p%2Fss-word', 'a+b-secret', 'a b-secret', 'a%20b-secret', 'k%2Fey%2bfile', 'k/ey+file', 'k%2Fey%2Bfile', 'k%2fey%2bfile']) expect(forms, f).toContain(f);
+  for (const f of ['p%2fss-word', 'p/ss-word', 'p%2Fss-word', 'a+b-secret', 'a b-secret', 'a%20b-secret', 'k%2Fey%2bfile', 'k/ey+file', 'k%2Fey%2Bfile', 'k%2fey%2bfile'])
+    expect(forms, f).toContain(f);
   expect(forms).not.toContain('p%252fss-word'); // the encoding of the encoding: nobody prints that
   expect(forms.some((f) => f.includes('alice'))).toBe(false); // the user name is no secret
   // A space in a decoded password may be printed as + in a query string.

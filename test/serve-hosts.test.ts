@@ -60,7 +60,15 @@ describe('beyond loopback with --public-read', () => {
     const port = new URL(s.url).port;
     // The URL printed is one a browser can use, with a name it answers.
     expect(s.url).toBe(`http://waiter.test:${port}/`);
-    for (const host of ['evil.example', `evil.example:${port}`, `waiter.test.evil.example:${port}`, `waiter.test:${Number(port) + 1}`, 'waiter.test', `0.0.0.0:${port}`, 'proxy.test:8443']) {
+    for (const host of [
+      'evil.example',
+      `evil.example:${port}`,
+      `waiter.test.evil.example:${port}`,
+      `waiter.test:${Number(port) + 1}`,
+      'waiter.test',
+      `0.0.0.0:${port}`,
+      'proxy.test:8443',
+    ]) {
       for (const path of ['/api/info', '/api/orders', '/api/status', '/']) {
         const r = await raw(port, path, { headers: { host } });
         refused(r, 421, /^Host ".*" is not this server's: use the URL waiter serve printed$/);
@@ -124,7 +132,11 @@ test('on loopback too, a write whose Origin is another site gets 403 (no Origin,
   const s = await serve(k);
   const port = new URL(s.url).port;
   const post = (origin?: string) =>
-    raw(port, '/api/orders', { method: 'POST', headers: { host: `127.0.0.1:${port}`, 'content-type': 'application/json', ...(origin ? { origin } : {}) }, body: '{"arguments": ["x"]}' });
+    raw(port, '/api/orders', {
+      method: 'POST',
+      headers: { host: `127.0.0.1:${port}`, 'content-type': 'application/json', ...(origin ? { origin } : {}) },
+      body: '{"arguments": ["x"]}',
+    });
   refused(await post('https://waiter.corp.example'), 403, /^Origin ".*" is not this server's/);
   expect(await orders().countDocuments()).toBe(0);
   expect((await post(`http://127.0.0.1:${port}`)).status).toBe(201);
@@ -136,6 +148,7 @@ test('on loopback the Host check stays as it was, and a --host-name (a reverse p
   const s = await serve(k, ['--host-name', 'waiter.test']);
   const port = new URL(s.url).port;
   expect(s.url).toBe(`http://127.0.0.1:${port}/`);
-  for (const host of [`127.0.0.1:${port}`, `localhost:${port}`, `[::1]:${port}`, `waiter.test:${port}`]) expect((await raw(port, '/api/status', { headers: { host } })).status, host).toBe(200);
+  for (const host of [`127.0.0.1:${port}`, `localhost:${port}`, `[::1]:${port}`, `waiter.test:${port}`])
+    expect((await raw(port, '/api/status', { headers: { host } })).status, host).toBe(200);
   for (const host of ['evil.example', `evil.example:${port}`, 'waiter.test']) refused(await raw(port, '/api/status', { headers: { host } }), 421, /^Host/);
 });

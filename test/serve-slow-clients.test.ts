@@ -78,10 +78,7 @@ describe('a request body that does not arrive in time is cut', () => {
     socket.on('error', () => undefined);
     socket.on('data', (d: Buffer) => (answer += d.toString())); // read, or 'close' never comes
     socket.once('connect', () => socket.write(`GET /api/status HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nX-Slow: `));
-    await Promise.race([
-      new Promise((done) => socket.on('close', done)),
-      new Promise<never>((_, no) => setTimeout(() => no(new Error('still open')), DEADLINE_MS + MARGIN_MS)),
-    ]);
+    await Promise.race([new Promise((done) => socket.on('close', done)), new Promise<never>((_, no) => setTimeout(() => no(new Error('still open')), DEADLINE_MS + MARGIN_MS))]);
     expect(answer).toMatch(/^HTTP\/1\.1 408 /);
     expect(Date.now() - t0).toBeLessThan(DEADLINE_MS + MARGIN_MS);
   });

@@ -8,7 +8,7 @@ import { options as statusOptions } from '../src/commands/status.js';
 const g = { kitchen: 'mongodb://127.0.0.1:1/', db: 'waiter', list: 'orders', name: 'box-1' };
 const deliver = (argv: Record<string, unknown>) => deliverOptions(argv, ['echo'], g);
 
-test('deliver: --timeout, --kill-after, --heartbeat, --poll, --output-every and --grace over a timer\'s limit are refused', () => {
+test("deliver: --timeout, --kill-after, --heartbeat, --poll, --output-every and --grace over a timer's limit are refused", () => {
   for (const [option, argv] of [
     ['timeout', { timeout: '30d' }],
     ['kill-after', { 'kill-after': '30d' }],
@@ -25,7 +25,7 @@ test('deliver: --timeout, --kill-after, --heartbeat, --poll, --output-every and 
   expect(graceOf({ grace: '24d' })).toBe(24 * 86_400_000);
 });
 
-test('status --watch over a timer\'s limit is refused', () => {
+test("status --watch over a timer's limit is refused", () => {
   expect(() => statusOptions({ watch: '30d' })).toThrow(/^--watch: at most 24 days$/);
   expect(statusOptions({ watch: '1h' }).watchMs).toBe(3_600_000);
 });

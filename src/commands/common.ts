@@ -75,7 +75,12 @@ export function globals(argv: Record<string, unknown>, env: NodeJS.ProcessEnv): 
 function kitchenOf(argv: Record<string, unknown>, env: NodeJS.ProcessEnv, plain: () => string): string {
   if (argv.kitchen !== undefined && argv['kitchen-file'] !== undefined) throw new UsageError('--kitchen and --kitchen-file: give one of them');
   if (argv.kitchen !== undefined) return plain();
-  if (argv['kitchen-file'] !== undefined) return readKitchenFile(`--kitchen-file ${String(argv['kitchen-file'])}`, String(argv['kitchen-file']), '--kitchen-file is empty (an unset variable?): give a path or leave the option out');
+  if (argv['kitchen-file'] !== undefined)
+    return readKitchenFile(
+      `--kitchen-file ${String(argv['kitchen-file'])}`,
+      String(argv['kitchen-file']),
+      '--kitchen-file is empty (an unset variable?): give a path or leave the option out',
+    );
   const path = env.WAITER_KITCHEN_FILE;
   if (path === undefined) return plain();
   const uri = readKitchenFile(`WAITER_KITCHEN_FILE ${path}`, path, 'WAITER_KITCHEN_FILE is set but empty: give it a path or unset it');

@@ -15,8 +15,12 @@ export function builder(y: Argv) {
     .option('bind', { type: 'string', describe: 'Address to listen on (default 127.0.0.1); any other than loopback needs a token' })
     .option('token', { type: 'string', describe: 'Require Authorization: Bearer <token> [env WAITER_TOKEN; prefer the env: argv is visible in ps]' })
     .option('public-read', { type: 'boolean', describe: 'With a token: reads (GET) need none, writes still do; beyond loopback it needs --host-name or a one-address --bind' })
-    .option('host-name', { type: 'string', array: true, describe: 'A name (or name:port) clients reach the server by (repeat it, or a comma list): other Host headers are refused' })
-    .option('request-timeout', { type: 'string', describe: 'A request\'s headers and body must arrive within it, else the connection is closed (default 30s)' });
+    .option('host-name', {
+      type: 'string',
+      array: true,
+      describe: 'A name (or name:port) clients reach the server by (repeat it, or a comma list): other Host headers are refused',
+    })
+    .option('request-timeout', { type: 'string', describe: "A request's headers and body must arrive within it, else the connection is closed (default 30s)" });
 }
 
 export interface ServeOptions {
@@ -54,7 +58,9 @@ export function options(argv: Record<string, unknown>, env: NodeJS.ProcessEnv): 
 
 function openToRebinding(bind: string, address = bind): UsageError {
   const where = address === bind ? bind : `${bind} (${address}, every address)`;
-  return new UsageError(`--public-read on --bind ${where}: any web page a browser that reaches this server opens could read every order (DNS rebinding); give the names it is reached by with --host-name <name>`);
+  return new UsageError(
+    `--public-read on --bind ${where}: any web page a browser that reaches this server opens could read every order (DNS rebinding); give the names it is reached by with --host-name <name>`,
+  );
 }
 
 /** Serves until SIGINT or SIGTERM, then closes the server and the kitchen: exit 0. */
@@ -65,7 +71,9 @@ export async function run(g: Globals, o: ServeOptions, io: IO): Promise<CommandR
   try {
     // The pace chart and the latest failures read {status, stop}; deliver makes it too.
     // A read-only user cannot: the page then works, from slower queries.
-    await kitchen.fleet.ensureFleetIndexes().catch((err: Error) => io.stderr.write(`waiter serve: could not create the fleet index (${err.message.split('\n')[0]}); the chart will be slower\n`));
+    await kitchen.fleet
+      .ensureFleetIndexes()
+      .catch((err: Error) => io.stderr.write(`waiter serve: could not create the fleet index (${err.message.split('\n')[0]}); the chart will be slower\n`));
     // Request lines quote paths and errors from clients and orders: inert on a terminal (a stack keeps its lines).
     const log = (line: string) => io.stderr.write(`${printable(line, '\n')}\n`);
     // Set once the port is known (--port 0), before the first request is read.

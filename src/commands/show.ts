@@ -15,7 +15,10 @@ export const describe = 'Everything about one order: status, arguments, times, e
 export function builder(y: Argv) {
   return y
     .positional('id', { type: 'string', describe: 'The order id (24 hex digits, as status, extract and waiters print it)' })
-    .option('json', { type: 'boolean', describe: 'Print the order document as JSON, with its result files (files: [{path, size, attempt, sha256, uploaded}], every attempt\'s, when it has any)' });
+    .option('json', {
+      type: 'boolean',
+      describe: "Print the order document as JSON, with its result files (files: [{path, size, attempt, sha256, uploaded}], every attempt's, when it has any)",
+    });
 }
 
 /** What a missing id gets (src/cli.ts says it in place of yargs' count of arguments). */
@@ -42,7 +45,9 @@ export async function run(g: Globals, o: ShowOptions, io: IO): Promise<CommandRe
   });
   if (!order) throw new InputError(`show: no order ${o.id.toHexString()} in list '${g.list}'`);
   const fields = names ? namedFields(names, order.arguments ?? []) : undefined;
-  const lines = o.json ? [jsonLine({ ...orderReport(order, names), ...(waits ? { waitingFor: waits } : {}), ...(files.length ? { files: files.map(fileReport) } : {}) })] : [...render(order, fields), ...filesLines(files)];
+  const lines = o.json
+    ? [jsonLine({ ...orderReport(order, names), ...(waits ? { waitingFor: waits } : {}), ...(files.length ? { files: files.map(fileReport) } : {}) })]
+    : [...render(order, fields), ...filesLines(files)];
   // What it waits for (pipelines), after its arguments.
   if (!o.json && waits) lines.splice(3, 0, ...waitLines(order, waits));
   for (const line of lines) print(io.stdout, line);
@@ -55,7 +60,15 @@ export function render(o: Order, fields?: Record<string, string>): string[] {
   const lines = [row('order', o._id.toHexString()), row('status', `${o.status}${o.attempts ? ` (attempt ${o.attempts})` : ''}`)];
   lines.push(row('arguments', JSON.stringify(o.arguments ?? [])));
   if (o.priority) lines.push(row('priority', `${o.priority} (higher is taken first; default 0)`));
-  if (fields) lines.push(row('fields', Object.entries(fields).map(([n, v]) => `${n}=${JSON.stringify(v)}`).join(' ')));
+  if (fields)
+    lines.push(
+      row(
+        'fields',
+        Object.entries(fields)
+          .map(([n, v]) => `${n}=${JSON.stringify(v)}`)
+          .join(' '),
+      ),
+    );
   if (o.status === 'READY' && o.due && +o.due > Date.now()) lines.push(row('due', `${o.due.toISOString()} (not taken before then)`));
   if (o.status === 'WAITING' && o.at) lines.push(row('due', `${o.at.toISOString()} (once released: not taken before then)`));
   if (o.waiter) lines.push(row('waiter', o.waiter));
@@ -64,7 +77,9 @@ export function render(o: Order, fields?: Record<string, string>): string[] {
   else if (o.status === 'RUNNING' && o.expires) {
     // A lease that ran out is not a lease: its waiter is gone (or cut off), and the next claim takes it over.
     const stale = +o.expires < Date.now();
-    lines.push(row('lease', stale ? `stale since ${o.expires.toISOString()} (not renewed by its waiter; the next waiter to ask takes it over)` : `until ${o.expires.toISOString()}`));
+    lines.push(
+      row('lease', stale ? `stale since ${o.expires.toISOString()} (not renewed by its waiter; the next waiter to ask takes it over)` : `until ${o.expires.toISOString()}`),
+    );
   }
   if (o.exitCode !== undefined) lines.push(row('exit code', String(o.exitCode)));
   if (o.signal) lines.push(row('signal', o.signal));
@@ -89,7 +104,11 @@ export function filesLines(files: readonly StoredFile[]): string[] {
   const width = Math.max(...sorted.map((f) => printable(f.metadata.path).length));
   const sizes = sorted.map((f) => sizeText(f.length));
   const sw = Math.max(...sizes.map((x) => x.length));
-  return ['', `files (${files.length}; waiter gather writes the newest attempt's):`, ...sorted.map((f, i) => `  ${printable(f.metadata.path).padEnd(width)}  ${sizes[i]!.padStart(sw)}  #${f.metadata.attempt}`)];
+  return [
+    '',
+    `files (${files.length}; waiter gather writes the newest attempt's):`,
+    ...sorted.map((f, i) => `  ${printable(f.metadata.path).padEnd(width)}  ${sizes[i]!.padStart(sw)}  #${f.metadata.attempt}`),
+  ];
 }
 
 /**

@@ -42,12 +42,23 @@ export function literalProgram(command: string, shell: boolean, template: Templa
  * The line to print when not (`command not found: ./crunhc.sh`), else undefined.
  */
 export async function programProblem(program: string, env: NodeJS.ProcessEnv, cwd = process.cwd()): Promise<string | undefined> {
-  const candidates = program.includes('/') ? [resolve(cwd, program)] : (env.PATH ?? '').split(delimiter).filter(Boolean).map((dir) => join(resolve(cwd, dir), program));
+  const candidates = program.includes('/')
+    ? [resolve(cwd, program)]
+    : (env.PATH ?? '')
+        .split(delimiter)
+        .filter(Boolean)
+        .map((dir) => join(resolve(cwd, dir), program));
   let denied = false;
   for (const path of candidates) {
     const s = await stat(path).catch(() => undefined);
     if (!s || s.isDirectory()) continue;
-    if (await access(path, constants.X_OK).then(() => true, () => false)) return undefined;
+    if (
+      await access(path, constants.X_OK).then(
+        () => true,
+        () => false,
+      )
+    )
+      return undefined;
     denied = true;
   }
   return denied ? `permission denied: ${program} (not executable)` : `command not found: ${program}`;
@@ -93,7 +104,12 @@ export function exitOf(o: Outcome): Pick<Finish, 'exitCode' | 'signal'> {
 
 /** What is recorded of an attempt, masked: the error may quote the output, a path or a driver message; the folder may be named by an argument. */
 export function masked(fin: Finish, mask: Masker): Finish {
-  return { ...fin, output: mask.text(fin.output), ...(fin.error !== undefined ? { error: mask.text(fin.error) } : {}), ...(fin.workdir !== undefined ? { workdir: mask.text(fin.workdir) } : {}) };
+  return {
+    ...fin,
+    output: mask.text(fin.output),
+    ...(fin.error !== undefined ? { error: mask.text(fin.error) } : {}),
+    ...(fin.workdir !== undefined ? { workdir: mask.text(fin.workdir) } : {}),
+  };
 }
 
 /** How every failed attempt becomes what is written: the loop's handleFailed. */

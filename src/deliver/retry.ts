@@ -62,7 +62,10 @@ export async function retrying<T>(fn: () => Promise<T>, o: RetryOptions): Promis
     } catch (err) {
       const kind = transientKind(err);
       if (!kind || Date.now() + wait > deadline) throw err;
-      if (attempt === 1 || !o.once) o.log(`waiter: ${o.what}: ${kind === 'outage' ? 'kitchen unavailable' : 'the kitchen refused it for now'} (${(err as Error).message}); retry ${attempt} in ${wait} ms${o.once ? ` (retrying for up to ${Math.round((o.limitMs ?? 300_000) / 1000)} s)` : ''}`);
+      if (attempt === 1 || !o.once)
+        o.log(
+          `waiter: ${o.what}: ${kind === 'outage' ? 'kitchen unavailable' : 'the kitchen refused it for now'} (${(err as Error).message}); retry ${attempt} in ${wait} ms${o.once ? ` (retrying for up to ${Math.round((o.limitMs ?? 300_000) / 1000)} s)` : ''}`,
+        );
     }
     if (o.shutdown) {
       await o.shutdown.sleep(wait);

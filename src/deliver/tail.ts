@@ -52,6 +52,8 @@ export class Tail {
     if (s.count === 0 || !s.last) return; // finished in between: the next look says so
     this.told = true;
     const plural = s.count === 1 ? 'its lease ends' : 'their leases end';
-    this.log(`waiter: nothing due now; waiting for ${counted(s.count, 'order')} RUNNING on other waiters (${plural} by ${s.last.toISOString()} unless renewed; a stale one is taken over); --leave-early to exit now`);
+    this.log(
+      `waiter: nothing due now; waiting for ${counted(s.count, 'order')} RUNNING on other waiters (${plural} by ${s.last.toISOString()} unless renewed; a stale one is taken over); --leave-early to exit now`,
+    );
   }
 }

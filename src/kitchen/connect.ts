@@ -65,7 +65,15 @@ function formsOf(written: string): string[] {
   const decoded = safeDecode(written);
   const encoded = encodeURIComponent(decoded);
   const hex = (s: string, f: (h: string) => string) => s.replace(/%[0-9a-f]{2}/gi, f);
-  return [written, decoded, encoded, encoded.replace(/%20/g, '+'), hex(encoded, (h) => h.toLowerCase()), hex(written, (h) => h.toUpperCase()), hex(written, (h) => h.toLowerCase())];
+  return [
+    written,
+    decoded,
+    encoded,
+    encoded.replace(/%20/g, '+'),
+    hex(encoded, (h) => h.toLowerCase()),
+    hex(written, (h) => h.toUpperCase()),
+    hex(written, (h) => h.toLowerCase()),
+  ];
 }
 
 /** The URI with every secret shown as *** (the user name kept); the URI itself when it holds none or cannot be parsed. */
@@ -85,4 +93,3 @@ function safeDecode(s: string): string {
     return s;
   }
 }
-

@@ -73,10 +73,13 @@ export class OrderInserter {
     if (rows.length === 0) return { inserted: 0, existing: 0, ids: [] };
     const log = opts.log ?? (() => undefined);
     // Idempotent: several loads at once may meet here (FerretDB 2.x: "deadlock detected").
-    await retrying(async () => {
-      await this.ensureIndexes();
-      if (opts.unique) await this.ensureUniqueIndex();
-    }, { what: 'making the indexes', log, limitMs: INSERT_RETRY_MS, once: true });
+    await retrying(
+      async () => {
+        await this.ensureIndexes();
+        if (opts.unique) await this.ensureUniqueIndex();
+      },
+      { what: 'making the indexes', log, limitMs: INSERT_RETRY_MS, once: true },
+    );
     const now = new Date();
     const docs = rows.map((args, i) => this.newOrder(args, opts, now, i));
     if (!opts.unique) {
@@ -128,7 +131,10 @@ export class OrderInserter {
     this.keyLookupAnswer ??= this.orders
       .find({ key: { $in: [''] } }, { projection: { _id: 0, key: 1 } })
       .explain()
-      .then((e) => (e as { filterPushdown?: unknown }).filterPushdown !== false, () => true);
+      .then(
+        (e) => (e as { filterPushdown?: unknown }).filterPushdown !== false,
+        () => true,
+      );
     return this.keyLookupAnswer;
   }
 
@@ -169,11 +175,14 @@ export class OrderInserter {
     let sent = docs;
     let again = false;
     try {
-      await retrying(async () => {
-        if (again) sent = await this.absent(sent);
-        again = true;
-        if (sent.length > 0) await this.orders.insertMany(sent, { ordered });
-      }, { what: `inserting ${docs.length} order(s)`, log, limitMs: INSERT_RETRY_MS, once: true });
+      await retrying(
+        async () => {
+          if (again) sent = await this.absent(sent);
+          again = true;
+          if (sent.length > 0) await this.orders.insertMany(sent, { ordered });
+        },
+        { what: `inserting ${docs.length} order(s)`, log, limitMs: INSERT_RETRY_MS, once: true },
+      );
       return { sent };
     } catch (error) {
       return { sent, error };

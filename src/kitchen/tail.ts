@@ -24,7 +24,11 @@ export class TailQueries {
 
   /** The soonest lease end of an order RUNNING on another waiter, or null when none is: one key (plus `held`). */
   async nextLease(held: readonly ObjectId[]): Promise<Date | null> {
-    const o = await this.orders.find(othersRunningFilter(held), { projection: { _id: 0, due: 1 } }).sort(LEASE_ORDER).limit(1).next();
+    const o = await this.orders
+      .find(othersRunningFilter(held), { projection: { _id: 0, due: 1 } })
+      .sort(LEASE_ORDER)
+      .limit(1)
+      .next();
     return o ? (o.due ?? new Date(0)) : null;
   }
 
@@ -37,7 +41,11 @@ export class TailQueries {
     const filter = othersRunningFilter(held);
     const [count, last] = await Promise.all([
       this.orders.countDocuments(filter),
-      this.orders.find(filter, { projection: { _id: 0, due: 1 } }).sort(LATEST_FIRST).limit(1).next(),
+      this.orders
+        .find(filter, { projection: { _id: 0, due: 1 } })
+        .sort(LATEST_FIRST)
+        .limit(1)
+        .next(),
     ]);
     return { count, last: last?.due ?? null };
   }

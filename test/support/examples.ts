@@ -112,7 +112,9 @@ export function difference(name: string, where: string, doc: string[], run: stri
   const a = normalise(doc);
   const b = normalise(run);
   if (a.length === b.length && a.every((l, i) => l === b[i])) return '';
-  const out = [`${where}: example '${name}' differs from a real run (- the doc, + the run; compared normalised: ids, times, spans, sizes as <…>). \`npm run examples\` rewrites it.`];
+  const out = [
+    `${where}: example '${name}' differs from a real run (- the doc, + the run; compared normalised: ids, times, spans, sizes as <…>). \`npm run examples\` rewrites it.`,
+  ];
   for (let i = 0; i < Math.max(doc.length, run.length); i++) {
     if (a[i] === b[i]) out.push(`  ${doc[i]}`);
     else {

@@ -38,7 +38,10 @@ export async function holdProxy(target: string, marker: string) {
       if (held) held.push(d);
       else client.write(d);
     });
-    for (const [a, b] of [[client, upstream], [upstream, client]] as const) {
+    for (const [a, b] of [
+      [client, upstream],
+      [upstream, client],
+    ] as const) {
       a.on('error', () => b.destroy());
       a.on('close', () => (b.destroy(), sockets.delete(a)));
     }
