@@ -20,7 +20,7 @@ test('a list made by hand (no {status, _id} index): no hint sent, the answer rig
   const orders = client.db(k.name).collection<Order>('orders');
   const barrier = new ObjectId();
   const below = new ObjectId(ObjectId.generate(Math.floor(Date.now() / 1000) - 60));
-  await orders.insertOne({ _id: below, status: 'READY', arguments: ['a'], attempts: 0 } as Order);
+  await orders.insertOne({ _id: below, status: 'READY', arguments: ['a'], attempts: 0 });
   const q = new PipelineQueries(orders);
   expect((await q.belowBarrier(barrier))?._id.toHexString()).toBe(below.toHexString());
   expect(await q.barrierState(barrier)).toEqual({ unfinished: 1, failed: 0 });

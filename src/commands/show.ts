@@ -13,12 +13,10 @@ import { print, withKitchen, type CommandResult, type Globals, type IO } from '.
 export const describe = 'Everything about one order: status, arguments, times, exit, every attempt, the output tail';
 
 export function builder(y: Argv) {
-  return y
-    .positional('id', { type: 'string', describe: 'The order id (24 hex digits, as status, extract and waiters print it)' })
-    .option('json', {
-      type: 'boolean',
-      describe: "Print the order document as JSON, with its result files (files: [{path, size, attempt, sha256, uploaded}], every attempt's, when it has any)",
-    });
+  return y.positional('id', { type: 'string', describe: 'The order id (24 hex digits, as status, extract and waiters print it)' }).option('json', {
+    type: 'boolean',
+    describe: "Print the order document as JSON, with its result files (files: [{path, size, attempt, sha256, uploaded}], every attempt's, when it has any)",
+  });
 }
 
 /** What a missing id gets (src/cli.ts says it in place of yargs' count of arguments). */
