@@ -62,7 +62,7 @@ describe('extract: no formulas in the CSV', () => {
     const { rows } = await hostileList();
     const r = await waiter(k, ['extract']);
     expect(r.exitCode).toBe(0);
-    const [head, ...body] = parse(r.stdout) as string[][];
+    const [head, ...body]: string[][] = parse(r.stdout);
     expect(head).toEqual(['_id', 'status', 'waiter', 'start', 'stop', 'arguments', 'error', 'exit_code', 'attempts', 'workdir', "'=cmd", 'n', 'lit', 'priority', 'after']);
     for (const [i, row] of body.entries()) {
       expect(row.slice(10, 13)).toEqual(rows[i]!.map(neutralise));
@@ -77,7 +77,7 @@ describe('extract: no formulas in the CSV', () => {
     const { header, rows } = await hostileList();
     const r = await waiter(k, ['extract', '--raw']);
     expect(r.exitCode).toBe(0);
-    const [head, ...body] = parse(r.stdout) as string[][];
+    const [head, ...body]: string[][] = parse(r.stdout);
     expect(head!.slice(10, 13)).toEqual(header);
     expect(body.map((row) => row.slice(10, 13))).toEqual(rows);
     expect(body.map((row) => [row[2], row[6], row[9]])).toEqual(rows.map(() => ['=evil()', '@SUM(1)', '-2+3']));
@@ -89,7 +89,7 @@ describe('extract: no formulas in the CSV', () => {
     const rawFile = join(dir, 'raw.csv');
     expect((await waiter(k, ['extract', '-o', file])).exitCode).toBe(0);
     expect((await waiter(k, ['extract', '--raw', '-o', rawFile])).exitCode).toBe(0);
-    const [rawHead, ...rawBody] = parse(await readFile(rawFile)) as string[][];
+    const [rawHead, ...rawBody]: string[][] = parse(await readFile(rawFile));
     for (const [list, f] of [
       ['copy', file],
       ['rawcopy', rawFile],

@@ -84,6 +84,7 @@ export class OrderInserter {
     const docs = rows.map((args, i) => this.newOrder(args, opts, now, i));
     if (!opts.unique) {
       const { error } = await this.insertMany(docs, true, log);
+      // eslint-disable-next-line @typescript-eslint/only-throw-error -- the driver's own error, rethrown as it came
       if (error !== undefined) throw error;
       return { inserted: docs.length, existing: 0, ids: docs.map((d) => d._id) };
     }

@@ -42,6 +42,8 @@ export async function listen(app: Hono, port: number, bind: string, d: Deadline)
   const connectionsCheckingInterval = Math.max(100, Math.min(1000, Math.floor(headersTimeout / 4)));
   const server = createServer(
     { headersTimeout, requestTimeout: headersTimeout + d.timeoutMs + 2 * connectionsCheckingInterval, connectionsCheckingInterval },
+    // The listener's promise is not dropped unseen: hono's adapter catches and answers its own errors.
+    // eslint-disable-next-line @typescript-eslint/no-misused-promises
     withDeadline(getRequestListener(app.fetch), d),
   );
   return new Promise((resolve, reject) => {
