@@ -35,7 +35,12 @@ export async function chattyBench({ rounds, waiter, envFor, uri, db, live, store
   try {
     const s = new store.OutputStore(client.db(db), 'chatty_inprocess');
     const at = [];
-    const counted = { write: async (w) => { at.push(Date.now()); await s.write(w); } };
+    const counted = {
+      write: async (w) => {
+        at.push(Date.now());
+        await s.write(w);
+      },
+    };
     const order = new ObjectId();
     const sink = new live.LiveOutput(counted, order, 1, { keepBytes: live.DEFAULT_KEEP_BYTES }, log);
     const nul = () => new Writable({ write: (_c, _e, cb) => cb() });

@@ -57,7 +57,10 @@ for (const R of POINTS) {
     claim: randomUUID(),
   }));
   await insert(kitchen, held);
-  await insert(kitchen, Array.from({ length: READY }, (_, i) => ({ _id: new ObjectId(), status: 'READY', arguments: [`${i}`], attempts: 0, due: now })));
+  await insert(
+    kitchen,
+    Array.from({ length: READY }, (_, i) => ({ _id: new ObjectId(), status: 'READY', arguments: [`${i}`], attempts: 0, due: now })),
+  );
 
   // The holder: heartbeats its orders round-robin at the fleet's rate, one at a time.
   let stop = false;

@@ -14,9 +14,12 @@ async function once(withIndex) {
   await kitchen.orders.drop().catch(() => undefined);
   await kitchen.ensureIndexes();
   if (withIndex) await kitchen.orders.createIndex({ status: 1, stop: 1 });
-  await kitchen.insertOrders(Array.from({ length: N }, (_, i) => [String(i)]), { due: new Date() });
+  await kitchen.insertOrders(
+    Array.from({ length: N }, (_, i) => [String(i)]),
+    { due: new Date() },
+  );
   const t0 = performance.now();
-  for (let c; (c = await kitchen.claim('bench', 60_000)); ) {
+  for (let c; (c = await kitchen.claim('bench', 60_000));) {
     await kitchen.finish(c, { status: 'DONE', result: 'DONE', stop: new Date(), output: '', exitCode: 0 });
   }
   const ms = (performance.now() - t0) / N;

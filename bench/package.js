@@ -101,7 +101,10 @@ try {
       const r = await timed([...KINDS[k], '-n', `bench-${k}`, 'deliver', 'true'], env);
       ms[k].push(r.ms);
       if (!r.out.includes(`Delivered ${ORDERS.toLocaleString('en-US')} order${ORDERS === 1 ? '' : 's'}`)) throw new Error(`${k}: ${r.out}`);
-      const done = await list.find({}, { projection: { _id: 0, arguments: 1, status: 1, exitCode: 1, attempts: 1 } }).sort({ 'arguments.0': 1 }).toArray();
+      const done = await list
+        .find({}, { projection: { _id: 0, arguments: 1, status: 1, exitCode: 1, attempts: 1 } })
+        .sort({ 'arguments.0': 1 })
+        .toArray();
       outcomes[k] = JSON.stringify(done);
       if (done.length !== ORDERS || done.some((o) => o.status !== 'DONE')) throw new Error(`${k}: not every order DONE`);
     }
@@ -123,7 +126,12 @@ try {
   if (built) rmSync(built, { recursive: true, force: true });
 }
 
-const doc = { ...results, server: process.env.MONGODB_URI ? 'MONGODB_URI' : 'embedded FerretDB test server', measured_at: new Date().toISOString(), params: { orders: ORDERS, rounds: ROUNDS, starts: STARTS } };
+const doc = {
+  ...results,
+  server: process.env.MONGODB_URI ? 'MONGODB_URI' : 'embedded FerretDB test server',
+  measured_at: new Date().toISOString(),
+  params: { orders: ORDERS, rounds: ROUNDS, starts: STARTS },
+};
 writeFileSync(opt.out, `${JSON.stringify(doc, null, 2)}\n`);
 console.log(JSON.stringify(results, null, 2));
 log(`wrote ${opt.out}`);

@@ -42,7 +42,10 @@ if (variant !== 'spawn') {
   kitchen = await Kitchen.open({ uri, db, list });
   await kitchen.orders.deleteMany({});
   for (let i = 0; i < 2 * N; i += 1000) {
-    await kitchen.insertOrders(Array.from({ length: Math.min(1000, 2 * N - i) }, (_, j) => [String(i + j), 'a', 'b']), { due: new Date() });
+    await kitchen.insertOrders(
+      Array.from({ length: Math.min(1000, 2 * N - i) }, (_, j) => [String(i + j), 'a', 'b']),
+      { due: new Date() },
+    );
   }
 }
 

@@ -41,7 +41,15 @@ async function list(name, n) {
   const now = new Date();
   const ids = [];
   for (let i = 0; i < n; i += 5000) {
-    const docs = Array.from({ length: Math.min(5000, n - i) }, (_, j) => ({ _id: new ObjectId(), status: 'DONE', arguments: [`d${i + j}`], attempts: 1, prio: 0, start: now, stop: now }));
+    const docs = Array.from({ length: Math.min(5000, n - i) }, (_, j) => ({
+      _id: new ObjectId(),
+      status: 'DONE',
+      arguments: [`d${i + j}`],
+      attempts: 1,
+      prio: 0,
+      start: now,
+      stop: now,
+    }));
     await k.orders.insertMany(docs);
     ids.push(...docs.map((d) => d._id));
   }

@@ -167,7 +167,10 @@ if (uri) {
   server = 'embedded FerretDB v1 (SQLite) test server, every command serialised under one lock';
 }
 const client = await new MongoClient(uri).connect();
-const info = await client.db('admin').command({ buildInfo: 1 }).catch(() => ({}));
+const info = await client
+  .db('admin')
+  .command({ buildInfo: 1 })
+  .catch(() => ({}));
 server += ` [buildInfo version ${info.version ?? '?'}${info.ferretdbVersion ? `, FerretDB ${info.ferretdbVersion}` : ''}]`;
 await client.close();
 const envFor = (db, u = uri) => ({ WAITER_KITCHEN: u, WAITER_DB: db, WAITER_LIST: 'orders' });
@@ -225,7 +228,7 @@ try {
     results.spawn_start_vs_raw_spawn_pipe = ratio(t.spawn_start, t.spawn_raw_pipe);
     results.spawn_raw_ignore_vs_xargs = ratio(t.spawn_raw_ignore, t.spawn_xargs);
     results.spawn_raw_2threads_vs_main_thread = ratio(t.spawn_raw_ignore_2threads, t.spawn_raw_ignore);
-    results.spawn_start_cpu_s_per_1000_orders = round((median(r.cpu) / SPAWN_N) * 1000 / 1000, 3);
+    results.spawn_start_cpu_s_per_1000_orders = round(((median(r.cpu) / SPAWN_N) * 1000) / 1000, 3);
   }
 
   // ---- 1b. deliver through the server --------------------------------------
@@ -321,7 +324,12 @@ try {
     const csv = join(work, `rows-${rows}.csv`);
     if (!existsSync(csv)) await writeCsv(csv, rows);
     const c = await new MongoClient(u).connect();
-    const drop = (list) => c.db(db).collection(list).drop().catch(() => undefined);
+    const drop = (list) =>
+      c
+        .db(db)
+        .collection(list)
+        .drop()
+        .catch(() => undefined);
     const out = join(work, 'extract.csv');
     const r = { load: [], bare: [], bareNoIndex: [], extract: [], bareExtract: [], loadRss: [], extractRss: [] };
     let env;
@@ -370,7 +378,13 @@ try {
     const full = await dataBench(uri, ROWS, ROUNDS, STATUS_RUNS_FULL, `${DBP}_data`);
     log(`load/extract/status at one tenth: ${Math.round(ROWS / 10)} rows, 1 round, status x ${STATUS_RUNS}`);
     const tenth = await dataBench(uri, Math.round(ROWS / 10), 1, STATUS_RUNS, `${DBP}_data`);
-    Object.assign(t, { load: full.load_ms, bare_load: full.bare_load_ms, bare_load_noindex: full.bare_load_noindex_ms, extract: full.extract_ms, bare_extract: full.bare_extract_ms });
+    Object.assign(t, {
+      load: full.load_ms,
+      bare_load: full.bare_load_ms,
+      bare_load_noindex: full.bare_load_noindex_ms,
+      extract: full.extract_ms,
+      bare_extract: full.bare_extract_ms,
+    });
     results.load_vs_driver = full.load_vs_driver;
     results.load_vs_driver_no_index = full.load_vs_driver_no_index;
     results.extract_vs_driver = full.extract_vs_driver;
@@ -398,7 +412,12 @@ try {
     if (!existsSync(csv)) await writeCsv(csv, rows);
     const db = `${DBP}_unique`;
     const c = await new MongoClient(uri).connect();
-    const drop = (list) => c.db(db).collection(list).drop().catch(() => undefined);
+    const drop = (list) =>
+      c
+        .db(db)
+        .collection(list)
+        .drop()
+        .catch(() => undefined);
     const r = { bare: [], bareUnique: [], plain: [], first: [], repeat: [], firstRss: [], repeatRss: [] };
     for (let i = 0; i < ROUNDS; i++) {
       const b = `ub${++lists}`;
@@ -448,7 +467,13 @@ try {
       await drop(list);
     }
     await c.close();
-    Object.assign(t, { unique_bare: median(r.bare), unique_bare_unique: median(r.bareUnique), unique_plain: median(r.plain), unique_first: median(r.first), unique_repeat: median(r.repeat) });
+    Object.assign(t, {
+      unique_bare: median(r.bare),
+      unique_bare_unique: median(r.bareUnique),
+      unique_plain: median(r.plain),
+      unique_first: median(r.first),
+      unique_repeat: median(r.repeat),
+    });
     results.load_unique = {
       rows,
       rounds: ROUNDS,
@@ -527,7 +552,10 @@ try {
     await writeCsv(csv, M);
     const r = { zero: [], lat: [] };
     for (let i = 0; i < ROUNDS; i++) {
-      for (const [key, u] of [['zero', uri], ['lat', s.uri]]) {
+      for (const [key, u] of [
+        ['zero', uri],
+        ['lat', s.uri],
+      ]) {
         const env = envFor(`${DBP}_latency`, u);
         await reload(env, csv);
         const a = await waiter(['deliver', 'true'], env, { timed: false });
@@ -554,7 +582,8 @@ try {
   if (only.has('release')) {
     log(`release: ${opt['release-waiting']} WAITING behind ${opt['release-done']} DONE (a barrier, and on ids), ${ROUNDS} rounds`);
     results.release = JSON.parse(
-      (await run(process.execPath, [join(root, 'bench', 'release.js'), uri, `${DBP}_release`, opt['release-done'], opt['release-waiting'], String(ROUNDS)], { timed: false })).stdout,
+      (await run(process.execPath, [join(root, 'bench', 'release.js'), uri, `${DBP}_release`, opt['release-done'], opt['release-waiting'], String(ROUNDS)], { timed: false }))
+        .stdout,
     );
     const c = await new MongoClient(uri).connect();
     await c.db(`${DBP}_release`).dropDatabase();
@@ -595,7 +624,13 @@ try {
         };
         check();
       });
-      return { url, stop: async () => { p.kill('SIGTERM'); if (p.exitCode === null) await once(p, 'exit'); } };
+      return {
+        url,
+        stop: async () => {
+          p.kill('SIGTERM');
+          if (p.exitCode === null) await once(p, 'exit');
+        },
+      };
     };
     const timedGet = async (url) => {
       const t0 = performance.now();
@@ -622,7 +657,9 @@ try {
       serve.status_requests_per_s = round(r.requests.average, 0);
       serve.status_latency_ms = { p50: r.latency.p50, p99: r.latency.p99, max: r.latency.max };
       serve.status_max_age_s = maxAge;
-      log(`serve: ${serve.status_requests_per_s} req/s, p50 ${r.latency.p50} ms, p99 ${r.latency.p99} ms, max Age ${maxAge} s, ${r.errors} errors (${r.timeouts} timeouts), ${r.non2xx} non-2xx`);
+      log(
+        `serve: ${serve.status_requests_per_s} req/s, p50 ${r.latency.p50} ms, p99 ${r.latency.p99} ms, max Age ${maxAge} s, ${r.errors} errors (${r.timeouts} timeouts), ${r.non2xx} non-2xx`,
+      );
       serve.page_html_ms = round(await timedGet(srv.url), 1);
     } finally {
       await srv.stop();
@@ -642,7 +679,14 @@ try {
           const t0 = performance.now();
           await page.goto(srv.url);
           // Every panel drawn: the counts, the chart and the failed list.
-          await page.waitForFunction(() => /\d/.test(document.getElementById('count-total')?.textContent ?? '') && document.querySelectorAll('#chart rect').length === 60 && (document.getElementById('updated')?.textContent ?? '').startsWith('updated'), undefined, { timeout: 600_000, polling: 20 });
+          await page.waitForFunction(
+            () =>
+              /\d/.test(document.getElementById('count-total')?.textContent ?? '') &&
+              document.querySelectorAll('#chart rect').length === 60 &&
+              (document.getElementById('updated')?.textContent ?? '').startsWith('updated'),
+            undefined,
+            { timeout: 600_000, polling: 20 },
+          );
           const ms = performance.now() - t0;
           await page.close();
           return round(ms, 1);
@@ -668,9 +712,15 @@ try {
     const dist = (m) => import(join(root, 'dist', m));
     const db = `${DBP}_chatty`;
     results.chatty = await chattyBench({
-      rounds: ROUNDS, waiter, log, uri, db,
+      rounds: ROUNDS,
+      waiter,
+      log,
+      uri,
+      db,
       envFor: (list) => ({ ...envFor(db), WAITER_LIST: list }),
-      live: await dist('output/live.js'), store: await dist('output/store.js'), start: await dist('run.js'),
+      live: await dist('output/live.js'),
+      store: await dist('output/store.js'),
+      start: await dist('run.js'),
     });
     const c = await new MongoClient(uri).connect();
     await c.db(db).dropDatabase();
@@ -687,58 +737,157 @@ const rss = results.peak_rss_mb;
 const rows = [
   ['deliver -x 4 vs xargs -P 4', f(results.deliver_vs_xargs, 'x'), '<= 1.5x', `${N} x true: ${f(round(t.deliver_x4))} ms vs ${f(round(t.deliver_xargs))} ms`],
   ['4 waiters x -x 1 vs xargs', f(results.deliver_4procs_vs_xargs, 'x'), '', `${f(round(t.deliver_4procs))} ms`],
-  ['deliver -x 1: round trips per order', f(results.deliver_round_trips_per_order), '', `${LAT_ORDERS} orders, +${LATENCY} ms per request: ${f(round(t.latency_deliver))} ms vs ${f(round(t.latency_deliver_zero))} ms`],
+  [
+    'deliver -x 1: round trips per order',
+    f(results.deliver_round_trips_per_order),
+    '',
+    `${LAT_ORDERS} orders, +${LATENCY} ms per request: ${f(round(t.latency_deliver))} ms vs ${f(round(t.latency_deliver_zero))} ms`,
+  ],
   ['deliver -x 4 vs parallel --sqlandworker', f(results.deliver_vs_parallel_sql, 'x'), '', `parallel: ${f(round(t.parallel_sql_per_run))} ms / ${PAR_JOBS} jobs, scaled to ${N}`],
   ['spawn-only: start() vs xargs', f(results.spawn_start_vs_xargs, 'x'), '<= 1.5x', `${SPAWN_N} x true: ${f(round(t.spawn_start))} ms vs ${f(round(t.spawn_xargs))} ms`],
-  ['spawn-only: start() vs raw spawn (pipes)', f(results.spawn_start_vs_raw_spawn_pipe, 'x'), '', `raw pipes ${f(round(t.spawn_raw_pipe))} ms, raw ignore ${f(round(t.spawn_raw_ignore))} ms`],
-  ['spawn-only: raw spawn, 2 threads vs main', f(results.spawn_raw_2threads_vs_main_thread, 'x'), '', `2 worker threads ${f(round(t.spawn_raw_ignore_2threads))} ms (stdio ignored)`],
+  [
+    'spawn-only: start() vs raw spawn (pipes)',
+    f(results.spawn_start_vs_raw_spawn_pipe, 'x'),
+    '',
+    `raw pipes ${f(round(t.spawn_raw_pipe))} ms, raw ignore ${f(round(t.spawn_raw_ignore))} ms`,
+  ],
+  [
+    'spawn-only: raw spawn, 2 threads vs main',
+    f(results.spawn_raw_2threads_vs_main_thread, 'x'),
+    '',
+    `2 worker threads ${f(round(t.spawn_raw_ignore_2threads))} ms (stdio ignored)`,
+  ],
   ['load vs bare driver (same index)', f(results.load_vs_driver, 'x'), '<= 1.2x', `${ROWS} rows: ${f(round(t.load))} ms vs ${f(round(t.bare_load))} ms`],
   ['load vs bare driver (no index)', f(results.load_vs_driver_no_index, 'x'), '', `bare without the {status,_id} index: ${f(round(t.bare_load_noindex))} ms`],
   ['extract vs bare driver', f(results.extract_vs_driver, 'x'), '<= 1.2x', `${f(round(t.extract))} ms vs ${f(round(t.bare_extract))} ms`],
   ...(results.status_seconds ?? []).map((s) => [`status (${s.rows} orders)`, f(s.median_s, ' s'), '<= 0.5 s @1M', `median of ${s.runs}`]),
-  ['waiter CPU per 1000 orders (own)', f(results.waiter_cpu_s_per_1000_orders, ' s'), '', `start-up included; with the commands' CPU: ${f(results.waiter_cpu_with_commands_s_per_1000_orders, ' s')}`],
-  ['waiter CPU per 1000 orders (marginal)', f(results.waiter_marginal_cpu_s_per_1000_orders, ' s'), '', `full minus tenth-size run; spawn-only: ${f(results.spawn_start_cpu_s_per_1000_orders, ' s')}`],
+  [
+    'waiter CPU per 1000 orders (own)',
+    f(results.waiter_cpu_s_per_1000_orders, ' s'),
+    '',
+    `start-up included; with the commands' CPU: ${f(results.waiter_cpu_with_commands_s_per_1000_orders, ' s')}`,
+  ],
+  [
+    'waiter CPU per 1000 orders (marginal)',
+    f(results.waiter_marginal_cpu_s_per_1000_orders, ' s'),
+    '',
+    `full minus tenth-size run; spawn-only: ${f(results.spawn_start_cpu_s_per_1000_orders, ' s')}`,
+  ],
   ['server CPU per 1000 orders', f(results.server_cpu_s_per_1000_orders, ' s'), '', 'test server pid, /proc utime+stime'],
   ...(results.cpu_ms_per_order
-    ? [['CPU ms/order: kitchen / processes / both', ['kitchen', 'spawn', 'both'].map((v) => f(results.cpu_ms_per_order[`${v}_warm`])).join(' / '), '', `warm; cold: ${['kitchen', 'spawn', 'both'].map((v) => f(results.cpu_ms_per_order[`${v}_cold`])).join(' / ')} (bench/parts.js)`]]
+    ? [
+        [
+          'CPU ms/order: kitchen / processes / both',
+          ['kitchen', 'spawn', 'both'].map((v) => f(results.cpu_ms_per_order[`${v}_warm`])).join(' / '),
+          '',
+          `warm; cold: ${['kitchen', 'spawn', 'both'].map((v) => f(results.cpu_ms_per_order[`${v}_cold`])).join(' / ')} (bench/parts.js)`,
+        ],
+      ]
     : []),
   ...(results.load_unique
     ? [
-        ['load --unique, first vs driver (same key index)', f(results.load_unique.first_vs_driver, 'x'), '<= 1.2x', `${results.load_unique.rows} rows: ${f(round(t.unique_first))} ms vs ${f(round(t.unique_bare_unique))} ms (plain load vs bare driver ${f(results.load_unique.plain_vs_driver, 'x')})`],
-        ['load --unique, first vs bare load (no key index)', f(results.load_unique.first_vs_bare_load, 'x'), '', `a bare load: ${f(round(t.unique_bare))} ms; the index costs the driver itself ${f(results.load_unique.driver_unique_index_cost, 'x')}`],
-        ['load --unique, repeated vs driver', f(results.load_unique.repeat_vs_driver, 'x'), '', `every row already there: ${f(round(t.unique_repeat))} ms (${f(results.load_unique.repeat_vs_first, 'x')} the first); peak RSS ${f(results.load_unique.first_rss_mb)} / ${f(results.load_unique.repeat_rss_mb)} MB`],
-        ['load --unique, repeat in-process: errors / keys read', `${f(results.load_unique.kitchen_repeat_errors_vs_first, 'x')} / ${f(results.load_unique.kitchen_repeat_snapshot_vs_first, 'x')}`, '', `vs the first (${f(round(results.load_unique.kitchen_ms.first))} ms): every row a duplicate-key error, or the list's keys read once`],
+        [
+          'load --unique, first vs driver (same key index)',
+          f(results.load_unique.first_vs_driver, 'x'),
+          '<= 1.2x',
+          `${results.load_unique.rows} rows: ${f(round(t.unique_first))} ms vs ${f(round(t.unique_bare_unique))} ms (plain load vs bare driver ${f(results.load_unique.plain_vs_driver, 'x')})`,
+        ],
+        [
+          'load --unique, first vs bare load (no key index)',
+          f(results.load_unique.first_vs_bare_load, 'x'),
+          '',
+          `a bare load: ${f(round(t.unique_bare))} ms; the index costs the driver itself ${f(results.load_unique.driver_unique_index_cost, 'x')}`,
+        ],
+        [
+          'load --unique, repeated vs driver',
+          f(results.load_unique.repeat_vs_driver, 'x'),
+          '',
+          `every row already there: ${f(round(t.unique_repeat))} ms (${f(results.load_unique.repeat_vs_first, 'x')} the first); peak RSS ${f(results.load_unique.first_rss_mb)} / ${f(results.load_unique.repeat_rss_mb)} MB`,
+        ],
+        [
+          'load --unique, repeat in-process: errors / keys read',
+          `${f(results.load_unique.kitchen_repeat_errors_vs_first, 'x')} / ${f(results.load_unique.kitchen_repeat_snapshot_vs_first, 'x')}`,
+          '',
+          `vs the first (${f(round(results.load_unique.kitchen_ms.first))} ms): every row a duplicate-key error, or the list's keys read once`,
+        ],
       ]
     : []),
   ...(results.progress_bar_load
-    ? [['load with the progress bar vs --quiet', f(results.progress_bar_load.wall_vs_quiet, 'x'), '< 1.02x', `${results.progress_bar_load.rows} rows in a pseudo-terminal: ${f(round(t.bar_load))} ms vs ${f(round(t.bar_load_quiet))} ms; waiter's CPU ${f(results.progress_bar_load.cpu_vs_quiet, 'x')}`]]
+    ? [
+        [
+          'load with the progress bar vs --quiet',
+          f(results.progress_bar_load.wall_vs_quiet, 'x'),
+          '< 1.02x',
+          `${results.progress_bar_load.rows} rows in a pseudo-terminal: ${f(round(t.bar_load))} ms vs ${f(round(t.bar_load_quiet))} ms; waiter's CPU ${f(results.progress_bar_load.cpu_vs_quiet, 'x')}`,
+        ],
+      ]
     : []),
   ['peak RSS load (full / tenth)', `${f(rss.load)} / ${f(rss.load_tenth)} MB`, '<= 150, flat', ''],
   ['peak RSS extract (full / tenth)', `${f(rss.extract)} / ${f(rss.extract_tenth)} MB`, '<= 150, flat', ''],
   ['peak RSS deliver (full / tenth)', `${f(rss.deliver)} / ${f(rss.deliver_tenth)} MB`, '<= 150, flat', ''],
 ];
 for (const p of results.claim_ms_vs_running ?? []) {
-  rows.push([`claim with ${p.running} live RUNNING`, f(p.claim_ms, ' ms'), '', `former $or claim ${f(p.former_claim_ms, ' ms')} (${f(p.vs_former, 'x')}), ${results.params.claim_ready} READY`]);
+  rows.push([
+    `claim with ${p.running} live RUNNING`,
+    f(p.claim_ms, ' ms'),
+    '',
+    `former $or claim ${f(p.former_claim_ms, ' ms')} (${f(p.vs_former, 'x')}), ${results.params.claim_ready} READY`,
+  ]);
 }
 if (results.serve) {
   const sv = results.serve;
-  rows.push([`serve: GET /api/status, 20 clients (${sv.orders} orders)`, `${f(sv.status_requests_per_s)} req/s`, '', `p50 ${f(sv.status_latency_ms?.p50)} ms, p99 ${f(sv.status_latency_ms?.p99)} ms; first (uncached) ${f(sv.status_cold_ms)} ms`]);
-  rows.push(['serve: page first load (cold / warm)', `${f(sv.page_first_load_cold_ms)} / ${f(sv.page_first_load_warm_ms)} ms`, '', `navigation to every panel drawn, headless Chromium; HTML alone ${f(sv.page_html_ms)} ms`]);
+  rows.push([
+    `serve: GET /api/status, 20 clients (${sv.orders} orders)`,
+    `${f(sv.status_requests_per_s)} req/s`,
+    '',
+    `p50 ${f(sv.status_latency_ms?.p50)} ms, p99 ${f(sv.status_latency_ms?.p99)} ms; first (uncached) ${f(sv.status_cold_ms)} ms`,
+  ]);
+  rows.push([
+    'serve: page first load (cold / warm)',
+    `${f(sv.page_first_load_cold_ms)} / ${f(sv.page_first_load_warm_ms)} ms`,
+    '',
+    `navigation to every panel drawn, headless Chromium; HTML alone ${f(sv.page_html_ms)} ms`,
+  ]);
 }
 if (results.nolock) {
   const n = results.nolock;
   const l = n.locked_same_size;
-  rows.push([`no-lock server (${n.rows} rows)`, `load ${f(n.load_vs_driver, 'x')}, extract ${f(n.extract_vs_driver, 'x')}`, '', `status ${f(n.status_s, ' s')}; locked: load ${f(l?.load_ms && round(l.load_ms))} ms vs ${f(round(n.load_ms))}, status ${f(l?.status_s, ' s')}`]);
+  rows.push([
+    `no-lock server (${n.rows} rows)`,
+    `load ${f(n.load_vs_driver, 'x')}, extract ${f(n.extract_vs_driver, 'x')}`,
+    '',
+    `status ${f(n.status_s, ' s')}; locked: load ${f(l?.load_ms && round(l.load_ms))} ms vs ${f(round(n.load_ms))}, status ${f(l?.status_s, ' s')}`,
+  ]);
 }
 if (results.chatty) {
   const ch = results.chatty;
-  rows.push(['deliver 135 MB of output: live vs none', f(ch.live_vs_no_live_output, 'x'), '<= 1.2x', `${f(ch.medians_ms?.live)} ms vs ${f(ch.medians_ms?.no_live_output)} ms; RSS ${f(ch.peak_rss_mb?.live)} / ${f(ch.peak_rss_mb?.no_live_output)} MB`]);
-  rows.push(['  its kitchen writes', `${f(ch.writes_per_s)}/s`, '<= 1/s', `${ch.kitchen_writes} in ${ch.seconds} s, at most ${ch.most_writes_in_one_second} in one second; ${ch.bytes_kept} bytes kept (cap ${ch.keep_output})`]);
+  rows.push([
+    'deliver 135 MB of output: live vs none',
+    f(ch.live_vs_no_live_output, 'x'),
+    '<= 1.2x',
+    `${f(ch.medians_ms?.live)} ms vs ${f(ch.medians_ms?.no_live_output)} ms; RSS ${f(ch.peak_rss_mb?.live)} / ${f(ch.peak_rss_mb?.no_live_output)} MB`,
+  ]);
+  rows.push([
+    '  its kitchen writes',
+    `${f(ch.writes_per_s)}/s`,
+    '<= 1/s',
+    `${ch.kitchen_writes} in ${ch.seconds} s, at most ${ch.most_writes_in_one_second} in one second; ${ch.bytes_kept} bytes kept (cap ${ch.keep_output})`,
+  ]);
 }
 if (results.release) {
   const rl = results.release;
-  rows.push([`release per order: barrier / on ids (${rl.waiting} WAITING, ${rl.done} DONE)`, `${f(rl.barrier_release_ms_per_order)} / ${f(rl.ids_release_ms_per_order)} ms`, '', `${f(rl.barrier_release_per_order_vs_claim, 'x')} / ${f(rl.ids_release_per_order_vs_claim, 'x')} a claim (${f(rl.claim_ms)} ms)`]);
-  rows.push(['release check, nothing releasable: finish / idle', `${f(rl.check_finish_ms)} / ${f(rl.check_all_ms)} ms`, '', `${f(rl.check_finish_vs_claim, 'x')} / ${f(rl.check_all_vs_claim, 'x')} a claim; idle check vs a tenth of the DONE orders ${f(rl.check_all_vs_tenth_list, 'x')}`]);
+  rows.push([
+    `release per order: barrier / on ids (${rl.waiting} WAITING, ${rl.done} DONE)`,
+    `${f(rl.barrier_release_ms_per_order)} / ${f(rl.ids_release_ms_per_order)} ms`,
+    '',
+    `${f(rl.barrier_release_per_order_vs_claim, 'x')} / ${f(rl.ids_release_per_order_vs_claim, 'x')} a claim (${f(rl.claim_ms)} ms)`,
+  ]);
+  rows.push([
+    'release check, nothing releasable: finish / idle',
+    `${f(rl.check_finish_ms)} / ${f(rl.check_all_ms)} ms`,
+    '',
+    `${f(rl.check_finish_vs_claim, 'x')} / ${f(rl.check_all_vs_claim, 'x')} a claim; idle check vs a tenth of the DONE orders ${f(rl.check_all_vs_tenth_list, 'x')}`,
+  ]);
 }
 const w = [0, 1, 2].map((i) => Math.max(...rows.map((r) => r[i].length)));
 console.log(`waiter bench: ${server}\n${results.measured_at}; orders=${N} rows=${ROWS} rounds=${ROUNDS}\n`);

@@ -57,10 +57,7 @@ if (variant === THREADED) {
   const half = (x) => String(Math.max(1, Math.round(x / 2)));
   await Promise.all(
     [0, 1].map(
-      () =>
-        new Promise((resolve, reject) =>
-          new Worker(new URL(import.meta.url), { workerData: ['spawn-ignore', half(N), half(C)] }).on('error', reject).on('exit', resolve),
-        ),
+      () => new Promise((resolve, reject) => new Worker(new URL(import.meta.url), { workerData: ['spawn-ignore', half(N), half(C)] }).on('error', reject).on('exit', resolve)),
     ),
   );
 } else {

@@ -56,8 +56,20 @@ try {
   }
   await db.collection('orders.waiters').insertMany(
     Array.from({ length: 50 }, (_, i) => ({
-      _id: `w${i}`, name: `box-${i}`, host: `box-${i}`, pid: i, command: ['x'], concurrency: 1, lease: 60_000, heartbeat: 10_000,
-      started: new Date(now - 3_600_000), seen: new Date(now), expires: new Date(now + 60_000), running: [], delivered: 0, failed: 0,
+      _id: `w${i}`,
+      name: `box-${i}`,
+      host: `box-${i}`,
+      pid: i,
+      command: ['x'],
+      concurrency: 1,
+      lease: 60_000,
+      heartbeat: 10_000,
+      started: new Date(now - 3_600_000),
+      seen: new Date(now),
+      expires: new Date(now + 60_000),
+      running: [],
+      delivered: 0,
+      failed: 0,
     })),
   );
 
@@ -91,13 +103,20 @@ try {
   const since = new Date(now - 600_000);
   const plans = {
     'pace: finished since 10 min ago': orders.find({ status: { $in: ['DONE', 'ERROR'] }, stop: { $gte: since } }, { projection: { _id: 0, status: 1, stop: 1 } }),
-    'median: the last 300 finished': orders.find({ status: { $in: ['DONE', 'ERROR'] } }, { projection: { _id: 0, start: 1, stop: 1 } }).sort({ stop: -1 }).limit(300),
+    'median: the last 300 finished': orders
+      .find({ status: { $in: ['DONE', 'ERROR'] } }, { projection: { _id: 0, start: 1, stop: 1 } })
+      .sort({ stop: -1 })
+      .limit(300),
     'live waiters': db.collection('orders.waiters').find({ ended: null, expires: { $gt: new Date(now) } }, { projection: { _id: 0, ended: 1, expires: 1 } }),
   };
   for (const [what, cursor] of Object.entries(plans)) {
     const e = await cursor.explain('executionStats').catch((err) => ({ error: err.message }));
     const st = e.executionStats;
-    const stages = JSON.stringify(e.queryPlanner?.winningPlan ?? {}).match(/"stage":"[A-Z_]+"/g)?.map((x) => x.slice(9, -1)).join('>') ?? '';
+    const stages =
+      JSON.stringify(e.queryPlanner?.winningPlan ?? {})
+        .match(/"stage":"[A-Z_]+"/g)
+        ?.map((x) => x.slice(9, -1))
+        .join('>') ?? '';
     const index = JSON.stringify(e.queryPlanner?.winningPlan ?? {}).match(/"indexName":"([^"]+)"/)?.[1] ?? '-';
     console.log(
       st

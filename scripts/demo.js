@@ -29,7 +29,9 @@ try {
       console.log(`waiter demo: using the embedded FerretDB test server (${none})`);
       server = await startTestServer({ label: 'waiter demo' });
     } else {
-      console.error(`waiter demo: nothing to run on (${none}; no Go to build the embedded test server): install mongod (MongoDB 5.0 or later, on PATH) or Go (1.22 or later) from https://go.dev/dl/ or your package manager, or set WAITER_DEMO_KITCHEN=<mongodb uri>`);
+      console.error(
+        `waiter demo: nothing to run on (${none}; no Go to build the embedded test server): install mongod (MongoDB 5.0 or later, on PATH) or Go (1.22 or later) from https://go.dev/dl/ or your package manager, or set WAITER_DEMO_KITCHEN=<mongodb uri>`,
+      );
       process.exit(1);
     }
   }

@@ -34,16 +34,7 @@ const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
 mkdirSync(out, { recursive: true });
 
 /** The driver's optional dependencies (peerDependencies, all optional) and their own optional ones. */
-const OPTIONAL_ADDONS = [
-  'kerberos',
-  'snappy',
-  '@mongodb-js/zstd',
-  'mongodb-client-encryption',
-  '@aws-sdk/credential-providers',
-  'gcp-metadata',
-  'socks',
-  'aws4',
-];
+const OPTIONAL_ADDONS = ['kerberos', 'snappy', '@mongodb-js/zstd', 'mongodb-client-encryption', '@aws-sdk/credential-providers', 'gcp-metadata', 'socks', 'aws4'];
 
 const t0 = performance.now();
 const bundle = join(out, 'waiter.cjs');
@@ -110,11 +101,7 @@ function sea() {
   copyFileSync(process.execPath, exe);
   chmodSync(exe, 0o755);
   const postject = join(root, 'node_modules', 'postject', 'dist', 'cli.js');
-  const p = spawnSync(
-    process.execPath,
-    [postject, exe, 'NODE_SEA_BLOB', blob, '--sentinel-fuse', 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2'],
-    { encoding: 'utf8' },
-  );
+  const p = spawnSync(process.execPath, [postject, exe, 'NODE_SEA_BLOB', blob, '--sentinel-fuse', 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2'], { encoding: 'utf8' });
   if (p.status !== 0) fail(`postject failed (does ${process.execPath} have the SEA fuse?):\n${p.stderr || p.stdout}`);
   rmSync(blob);
   rmSync(config);
@@ -156,11 +143,13 @@ function yargsLocales() {
   return {
     name: 'yargs-locales',
     setup(b) {
-      b.onResolve({ filter: /^y18n$/ }, (args) =>
-        args.importer.includes(`${join('yargs', 'lib', 'platform-shims')}`) ? { path: 'y18n', namespace: 'yargs-locales' } : undefined,
-      );
+      b.onResolve({ filter: /^y18n$/ }, (args) => (args.importer.includes(`${join('yargs', 'lib', 'platform-shims')}`) ? { path: 'y18n', namespace: 'yargs-locales' } : undefined));
       b.onLoad({ filter: /.*/, namespace: 'yargs-locales' }, () => {
-        const files = Object.fromEntries(readdirSync(dir).filter((f) => f.endsWith('.json')).map((f) => [f, readFileSync(join(dir, f), 'utf8')]));
+        const files = Object.fromEntries(
+          readdirSync(dir)
+            .filter((f) => f.endsWith('.json'))
+            .map((f) => [f, readFileSync(join(dir, f), 'utf8')]),
+        );
         return {
           resolveDir: root,
           loader: 'js',

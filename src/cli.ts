@@ -30,9 +30,7 @@ const REST_COMMANDS: Record<string, string[]> = {
 };
 
 function valueFlags(flags: typeof deliver.flags): string[] {
-  return Object.entries(flags).flatMap(([name, o]) =>
-    o.type === 'boolean' ? [] : [`--${name}`, ...[o.alias ?? []].flat().map((a) => (a.length === 1 ? `-${a}` : `--${a}`))],
-  );
+  return Object.entries(flags).flatMap(([name, o]) => (o.type === 'boolean' ? [] : [`--${name}`, ...[o.alias ?? []].flat().map((a) => (a.length === 1 ? `-${a}` : `--${a}`))]));
 }
 
 /**

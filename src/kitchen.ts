@@ -98,7 +98,6 @@ export interface Finish {
   uncounted?: boolean;
 }
 
-
 /** `<list>.columns`: the names of a load's arguments, once per distinct header, not per order. */
 export interface ColumnsDoc {
   _id: string;
@@ -115,7 +114,6 @@ export type Counts = Record<State, number> & {
 
 /** Sorts before any time a READY order gets now: what orders of an older waiter are migrated to. */
 export const LONG_AGO = new Date(0);
-
 
 /**
  * The claim: orders takeable at `now`, in the order they are taken (CLAIM_SORT, on the
@@ -169,11 +167,14 @@ export class Kitchen {
     const where = describe(address);
     let client: MongoClient;
     try {
-      client = new MongoClient(address.uri, defaultsNotIn(address.uri, {
-        serverSelectionTimeoutMS: CONNECT_TIMEOUT_MS,
-        connectTimeoutMS: CONNECT_TIMEOUT_MS,
-        appName: 'waiter',
-      }));
+      client = new MongoClient(
+        address.uri,
+        defaultsNotIn(address.uri, {
+          serverSelectionTimeoutMS: CONNECT_TIMEOUT_MS,
+          connectTimeoutMS: CONNECT_TIMEOUT_MS,
+          appName: 'waiter',
+        }),
+      );
     } catch (err) {
       // The driver parses the URI here, before any connection: a typo, not an outage.
       throw new UsageError(`--kitchen (or WAITER_KITCHEN): not a usable MongoDB connection string: ${reason(err, address.uri)}`);
@@ -258,7 +259,18 @@ export class Kitchen {
       const mine = await this.orders.findOne({ claim: token, status: 'RUNNING' });
       if (mine) {
         const start = mine.start ?? now;
-        return { id: mine._id, token, attempt: mine.attempts, waiter, start, arguments: mine.arguments, history: [...(mine.history ?? [])], ...columnsOf(mine), ...priorityOf(mine), ...inputsOf(mine) };
+        return {
+          id: mine._id,
+          token,
+          attempt: mine.attempts,
+          waiter,
+          start,
+          arguments: mine.arguments,
+          history: [...(mine.history ?? [])],
+          ...columnsOf(mine),
+          ...priorityOf(mine),
+          ...inputsOf(mine),
+        };
       }
     }
     const expires = new Date(+now + leaseMs);
@@ -289,7 +301,19 @@ export class Kitchen {
       // often). One more round trip, on takeovers only; fenced by the new claim.
       await this.orders.updateOne({ _id: before._id, claim: token, status: 'RUNNING' }, { $set: { history: history.slice(-HISTORY_LIMIT) } });
     }
-    return { id: before._id, token, attempt: (before.attempts ?? 0) + 1, waiter, start: now, arguments: before.arguments, history, ...columnsOf(before), ...priorityOf(before), ...inputsOf(before), ...(lostBy !== undefined ? { lostBy } : {}) };
+    return {
+      id: before._id,
+      token,
+      attempt: (before.attempts ?? 0) + 1,
+      waiter,
+      start: now,
+      arguments: before.arguments,
+      history,
+      ...columnsOf(before),
+      ...priorityOf(before),
+      ...inputsOf(before),
+      ...(lostBy !== undefined ? { lostBy } : {}),
+    };
   }
 
   /**
@@ -360,7 +384,11 @@ export class Kitchen {
     const [stale, dueLater, next, ...perState] = await Promise.all([
       this.orders.countDocuments({ status: 'RUNNING', expires: { $lt: now } }),
       this.orders.countDocuments({ due: { $gt: now } }),
-      this.orders.find(later, { projection: { due: 1 } }).sort(DUE_SORT).limit(1).next(),
+      this.orders
+        .find(later, { projection: { due: 1 } })
+        .sort(DUE_SORT)
+        .limit(1)
+        .next(),
       ...STATES.map((s) => this.orders.countDocuments({ status: s })),
     ]);
     const counts = {} as Counts;
@@ -398,10 +426,13 @@ export class Kitchen {
     // `due`, so no claim sees them: a reset gives them one (a rare, manual command may
     // read every READY order; claims never do).
     or.push({ status: 'READY', due: { $exists: false } });
-    const r = await this.orders.updateMany({ $or: or }, {
-      $set: { status: 'READY', due: now },
-      $unset: { claim: '', heartbeat: '', expires: '' },
-    });
+    const r = await this.orders.updateMany(
+      { $or: or },
+      {
+        $set: { status: 'READY', due: now },
+        $unset: { claim: '', heartbeat: '', expires: '' },
+      },
+    );
     const leftAlone = running && !opts.force ? await this.orders.countDocuments({ status: 'RUNNING' }) : 0;
     return { reset: r.modifiedCount, leftAlone };
   }
@@ -499,4 +530,3 @@ function columnsOf(o: Order): { columns?: string } {
 function priorityOf(o: Order): { priority?: number } {
   return o.priority ? { priority: o.priority } : {};
 }
-

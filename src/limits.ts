@@ -37,7 +37,8 @@ export function argvProblem(strings: readonly string[], what: (i: number) => str
   let total = 0;
   for (let i = 0; i < strings.length; i++) {
     const bytes = Buffer.byteLength(strings[i]!);
-    if (bytes > MAX_ARGUMENT_BYTES) return `${what(i)} is ${count(bytes)} bytes: argument too long (a program can receive at most ${count(MAX_ARGUMENT_BYTES)} bytes in one, Linux's MAX_ARG_STRLEN)`;
+    if (bytes > MAX_ARGUMENT_BYTES)
+      return `${what(i)} is ${count(bytes)} bytes: argument too long (a program can receive at most ${count(MAX_ARGUMENT_BYTES)} bytes in one, Linux's MAX_ARG_STRLEN)`;
     total += bytes + ARGUMENT_OVERHEAD;
   }
   if (total > limit) return `the arguments take ${count(total)} bytes together: argument list too long (at most ${count(limit)}; see "When things go wrong" in the README)`;

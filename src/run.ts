@@ -84,7 +84,8 @@ export function start(req: RunRequest): Running {
     clearTimeout(timeout);
     if (terminating) await groupGone(sub.pid, req.killAfterMs);
     clearTimeout(killTimer);
-    if (exit.spawnError) return { spawnError: spawnErrorLine(req.file, exit.spawnError), ...(exit.spawnError.code ? { spawnCode: exit.spawnError.code } : {}), output: tail.text() };
+    if (exit.spawnError)
+      return { spawnError: spawnErrorLine(req.file, exit.spawnError), ...(exit.spawnError.code ? { spawnCode: exit.spawnError.code } : {}), output: tail.text() };
     // Output still held open by a grandchild must not keep the order RUNNING.
     await Promise.race([closed, delay(100)]);
     sub.stdout?.destroy();
@@ -178,11 +179,12 @@ function save(from: NodeJS.ReadableStream | null, path: string): () => Promise<v
   const file = createWriteStream(path);
   file.on('error', () => undefined); // a full disk must not end the waiter; the tail is still kept on the order
   from?.on('data', (chunk: Buffer) => file.write(chunk));
-  return () => new Promise<void>((resolve) => {
-    if (file.destroyed) return resolve();
-    file.end(() => resolve());
-    file.once('error', () => resolve());
-  });
+  return () =>
+    new Promise<void>((resolve) => {
+      if (file.destroyed) return resolve();
+      file.end(() => resolve());
+      file.once('error', () => resolve());
+    });
 }
 
 /** The last `limit` bytes of everything pushed. */

@@ -18,11 +18,7 @@
 // position or by its WAITER_ARG_ variable. Built-in names win over columns.
 import { shortHash } from './order.js';
 
-export type Slot =
-  | { kind: 'all' }
-  | { kind: 'position'; n: number }
-  | { kind: 'id' | 'attempt' | 'waiter' | 'hash' | 'after' }
-  | { kind: 'column'; name: string };
+export type Slot = { kind: 'all' } | { kind: 'position'; n: number } | { kind: 'id' | 'attempt' | 'waiter' | 'hash' | 'after' } | { kind: 'column'; name: string };
 
 /** One argv word: literal text and slots, in order. */
 export type Word = readonly (string | Slot)[];

@@ -6,6 +6,4 @@ import { readFileSync } from 'node:fs';
 declare const __WAITER_VERSION__: string | undefined;
 
 export const VERSION: string =
-  typeof __WAITER_VERSION__ === 'string'
-    ? __WAITER_VERSION__
-    : (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+  typeof __WAITER_VERSION__ === 'string' ? __WAITER_VERSION__ : (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;

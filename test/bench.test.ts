@@ -20,9 +20,41 @@ test('bench/run.js runs every section and writes results.json with the required 
   try {
     const r = await execa(
       'node',
-      ['bench/run.js', '--only', 'spawn,deliver,parts,claim,data,unique,bar,serve,release', '--orders', '8', '--rows', '300', '--rounds', '1', '--spawn-orders', '16',
-        '--parallel-jobs', '4', '--status-runs', '1', '--claim-ready', '20', '--claim-claims', '3', '--claim-points', '0,5',
-        '--serve-orders', '300', '--serve-seconds', '3', '--release-done', '50', '--release-waiting', '5', '--out', out, '--db-prefix', prefix],
+      [
+        'bench/run.js',
+        '--only',
+        'spawn,deliver,parts,claim,data,unique,bar,serve,release',
+        '--orders',
+        '8',
+        '--rows',
+        '300',
+        '--rounds',
+        '1',
+        '--spawn-orders',
+        '16',
+        '--parallel-jobs',
+        '4',
+        '--status-runs',
+        '1',
+        '--claim-ready',
+        '20',
+        '--claim-claims',
+        '3',
+        '--claim-points',
+        '0,5',
+        '--serve-orders',
+        '300',
+        '--serve-seconds',
+        '3',
+        '--release-done',
+        '50',
+        '--release-waiting',
+        '5',
+        '--out',
+        out,
+        '--db-prefix',
+        prefix,
+      ],
       { cwd: ROOT, env: { MONGODB_URI: kitchen.uri }, reject: false, stdin: 'ignore' },
     );
     expect(r.stderr, r.stdout).not.toMatch(/Error/);
@@ -34,7 +66,14 @@ test('bench/run.js runs every section and writes results.json with the required 
     }
     expect(res.server).toMatch(/^MONGODB_URI/);
     // Figures that need no optional tool are measured: positive numbers.
-    for (const k of ['load_vs_driver', 'load_vs_driver_no_index', 'extract_vs_driver', 'spawn_start_vs_raw_spawn_pipe', 'spawn_raw_2threads_vs_main_thread', 'waiter_cpu_s_per_1000_orders']) {
+    for (const k of [
+      'load_vs_driver',
+      'load_vs_driver_no_index',
+      'extract_vs_driver',
+      'spawn_start_vs_raw_spawn_pipe',
+      'spawn_raw_2threads_vs_main_thread',
+      'waiter_cpu_s_per_1000_orders',
+    ]) {
       expect(res[k], k).toBeGreaterThan(0);
     }
     expect(Object.keys(res.cpu_ms_per_order).sort()).toEqual(['both_cold', 'both_warm', 'kitchen_cold', 'kitchen_warm', 'spawn_cold', 'spawn_warm']);
@@ -45,7 +84,19 @@ test('bench/run.js runs every section and writes results.json with the required 
     expect(res.progress_bar_load.wall_vs_quiet).toBeGreaterThan(0);
     // release: per released order (a barrier's, on ids) and the checks that release nothing, against a claim.
     expect(res.release).toMatchObject({ done: 50, waiting: 5, rounds: 1 });
-    for (const k of ['claim_ms', 'barrier_release_ms_per_order', 'ids_release_ms_per_order', 'check_all_ms', 'check_finish_ms', 'check_all_tenth_list_ms', 'barrier_release_per_order_vs_claim', 'ids_release_per_order_vs_claim', 'check_finish_vs_claim', 'check_all_vs_claim', 'check_all_vs_tenth_list']) {
+    for (const k of [
+      'claim_ms',
+      'barrier_release_ms_per_order',
+      'ids_release_ms_per_order',
+      'check_all_ms',
+      'check_finish_ms',
+      'check_all_tenth_list_ms',
+      'barrier_release_per_order_vs_claim',
+      'ids_release_per_order_vs_claim',
+      'check_finish_vs_claim',
+      'check_all_vs_claim',
+      'check_all_vs_tenth_list',
+    ]) {
       expect(res.release[k], `release.${k}`).toBeGreaterThan(0);
     }
     expect(r.stdout).toMatch(/^release per order: barrier \/ on ids \(5 WAITING, 50 DONE\) +\d/m);
@@ -67,31 +118,40 @@ test('bench/run.js runs every section and writes results.json with the required 
 // The latency and nolock sections start their own FerretDB test servers (one adds
 // latency, one has no lock), so they need the Go test server and run without MONGODB_URI.
 const go = needsGo();
-test.runIf(go.run)(go.title('bench/run.js --only latency,nolock: delivers every order on both latency servers (round trips per order), and times load/extract/status on the no-lock server'), async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'waiter-bench-test-'));
-  const out = join(dir, 'results.json');
-  try {
-    const r = await execa('node', ['bench/run.js', '--only', 'latency,nolock', '--latency-orders', '5', '--latency', '5', '--rounds', '1', '--rows', '300', '--status-runs', '1', '--out', out], {
-      cwd: ROOT,
-      env: { MONGODB_URI: undefined }, // the bench starts its own servers only without it
-      reject: false,
-      stdin: 'ignore',
-    });
-    expect(r.exitCode, r.stderr).toBe(0);
-    const res = JSON.parse(readFileSync(out, 'utf8'));
-    expect(res.server).toMatch(/FerretDB/);
-    expect(Number.isFinite(res.deliver_round_trips_per_order)).toBe(true);
-    expect(r.stdout).toContain('deliver -x 1: round trips per order');
-    // The no-lock server's section (it needs its own server, so it runs only here): a tenth of --rows.
-    expect(res.nolock).toMatchObject({ rows: 30, status_runs: 1 });
-    for (const k of ['load_vs_driver', 'load_vs_driver_no_index', 'extract_vs_driver', 'status_s', 'load_ms', 'extract_ms']) expect(res.nolock[k], `nolock.${k}`).toBeGreaterThan(0);
-    expect(r.stdout).toMatch(/^no-lock server \(30 rows\) +load \d/m);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}, 120_000);
+test.runIf(go.run)(
+  go.title('bench/run.js --only latency,nolock: delivers every order on both latency servers (round trips per order), and times load/extract/status on the no-lock server'),
+  async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'waiter-bench-test-'));
+    const out = join(dir, 'results.json');
+    try {
+      const r = await execa(
+        'node',
+        ['bench/run.js', '--only', 'latency,nolock', '--latency-orders', '5', '--latency', '5', '--rounds', '1', '--rows', '300', '--status-runs', '1', '--out', out],
+        {
+          cwd: ROOT,
+          env: { MONGODB_URI: undefined }, // the bench starts its own servers only without it
+          reject: false,
+          stdin: 'ignore',
+        },
+      );
+      expect(r.exitCode, r.stderr).toBe(0);
+      const res = JSON.parse(readFileSync(out, 'utf8'));
+      expect(res.server).toMatch(/FerretDB/);
+      expect(Number.isFinite(res.deliver_round_trips_per_order)).toBe(true);
+      expect(r.stdout).toContain('deliver -x 1: round trips per order');
+      // The no-lock server's section (it needs its own server, so it runs only here): a tenth of --rows.
+      expect(res.nolock).toMatchObject({ rows: 30, status_runs: 1 });
+      for (const k of ['load_vs_driver', 'load_vs_driver_no_index', 'extract_vs_driver', 'status_s', 'load_ms', 'extract_ms'])
+        expect(res.nolock[k], `nolock.${k}`).toBeGreaterThan(0);
+      expect(r.stdout).toMatch(/^no-lock server \(30 rows\) +load \d/m);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  },
+  120_000,
+);
 
-test('bench/status.js times status on a toy list and prints each fleet query\'s plan (or says the server has none)', async () => {
+test("bench/status.js times status on a toy list and prints each fleet query's plan (or says the server has none)", async () => {
   const db = `${kitchen.name}_st`;
   const r = await execa('node', ['bench/status.js', '--rows', '200', '--runs', '1', '--db', db], {
     cwd: ROOT,

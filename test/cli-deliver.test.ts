@@ -86,9 +86,7 @@ describe('deliver', () => {
     const dir = await tmp();
     const log = join(dir, 'runs.log');
     await seed(Array.from({ length: 600 }, (_, i) => [`job${i}`]));
-    const runs = await Promise.all(
-      [1, 2, 3].map((n) => waiter(k, ['-n', `w${n}`, 'deliver', '-x', '3', `${FIXTURES}echo.sh`], { env: { ECHO_LOG: log } })),
-    );
+    const runs = await Promise.all([1, 2, 3].map((n) => waiter(k, ['-n', `w${n}`, 'deliver', '-x', '3', `${FIXTURES}echo.sh`], { env: { ECHO_LOG: log } })));
     expect(runs.map((r) => r.exitCode)).toEqual([0, 0, 0]);
     const delivered = runs.map((r) => Number(/Delivered ([\d,]+) orders?\./.exec(r.stdout)?.[1]?.replaceAll(',', '')));
     expect(delivered.reduce((a, b) => a + b, 0)).toBe(600);

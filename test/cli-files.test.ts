@@ -48,7 +48,7 @@ const MAKE = [
 ].join(' && ');
 
 describe('deliver --collect and waiter gather', () => {
-  test("round-trips the matching files byte-exact (20 MB, spaces, unicode), never a symlink; a second gather skips them; show, status and the API see them; clean --outputs frees them", async () => {
+  test('round-trips the matching files byte-exact (20 MB, spaces, unicode), never a symlink; a second gather skips them; show, status and the API see them; clean --outputs frees them', async () => {
     const dir = await tempDir('collect');
     const secret = join(dir, 'secret.csv');
     await writeFile(secret, 'not to be collected\n');
@@ -78,7 +78,9 @@ describe('deliver --collect and waiter gather', () => {
     const show = (await waiter(k, ['show', hex])).stdout;
     expect(show).toContain("files (3; waiter gather writes the newest attempt's):");
     expect(show).toMatch(/ {2}out\/big\.csv +19\.1 MiB {2}#1/);
-    expect((await waiter(k, ['status'])).stdout).toMatch(/stored {3}.* of live output \(\d+ documents?\), [\d.]+ MiB in 3 result files \(the server's data size; [\d.]+ MiB on disk\)/);
+    expect((await waiter(k, ['status'])).stdout).toMatch(
+      /stored {3}.* of live output \(\d+ documents?\), [\d.]+ MiB in 3 result files \(the server's data size; [\d.]+ MiB on disk\)/,
+    );
     // The server's size of the two collections: the 20 MB and what GridFS adds to it
     // (MongoDB: ~20.0 MB of BSON; FerretDB v1 keeps binary as base64 in JSON: ~26.7 MB).
     const { storage } = JSON.parse((await waiter(k, ['status', '--json'])).stdout);
@@ -143,7 +145,10 @@ describe('deliver --collect and waiter gather', () => {
     for (const [i, id] of ids.entries()) {
       const body = Buffer.from(`file ${i}`);
       // The second order's file was stored with the SHA-256 of other bytes (it changed while it was read).
-      await pipeline(Readable.from([body]), bucket.openUploadStream('r.txt', { metadata: { order: id, attempt: 1, path: 'r.txt', sha256: sha(i === 1 ? Buffer.from('other') : body) } }));
+      await pipeline(
+        Readable.from([body]),
+        bucket.openUploadStream('r.txt', { metadata: { order: id, attempt: 1, path: 'r.txt', sha256: sha(i === 1 ? Buffer.from('other') : body) } }),
+      );
     }
     const out = join(dir, 'out');
     const g = await waiter(k, ['gather', '-o', out, '--status', 'DONE']);
@@ -171,12 +176,32 @@ describe('deliver --collect and waiter gather', () => {
   test('a box whose every collect fails (--collect-max too small) stops itself after --max-failures-in-a-row (exit 6); each attempt records why', async () => {
     const dir = await tempDir('breaker');
     const ids = await addOrders(k.db, [['1'], ['2'], ['3'], ['4'], ['5']]);
-    const d = await waiter(k, ['-n', 'tight', 'deliver', '--workdir', join(dir, '{hash}'), '--collect', '*.bin', '--collect-max', '10', '--max-failures-in-a-row', '3', '--shell', 'head -c 100 /dev/zero > a.bin']);
+    const d = await waiter(k, [
+      '-n',
+      'tight',
+      'deliver',
+      '--workdir',
+      join(dir, '{hash}'),
+      '--collect',
+      '*.bin',
+      '--collect-max',
+      '10',
+      '--max-failures-in-a-row',
+      '3',
+      '--shell',
+      'head -c 100 /dev/zero > a.bin',
+    ]);
     expect(d.exitCode, d.stderr).toBe(6);
     expect(d.stderr).toContain('waiter: 3 failures in a row: stopping this box');
     const orders = await Promise.all(ids.map((id) => byId(k.db, id)));
     const why = '--collect-max 10 B: 1 matching file of 100 B in all; none collected';
-    expect(orders.map((o) => [o.status, o.error ?? null])).toEqual([['ERROR', why], ['ERROR', why], ['ERROR', why], ['READY', null], ['READY', null]]);
+    expect(orders.map((o) => [o.status, o.error ?? null])).toEqual([
+      ['ERROR', why],
+      ['ERROR', why],
+      ['ERROR', why],
+      ['READY', null],
+      ['READY', null],
+    ]);
     for (const o of orders.slice(0, 3)) expect(o.history!.map((a) => [a.attempt, a.result, a.error, a.waiter.startsWith('tight')])).toEqual([[1, 'ERROR', why, true]]);
     expect(await files().countDocuments()).toBe(0);
     const reg = await k.db.collection('orders.waiters').findOne({});
@@ -188,8 +213,16 @@ describe('deliver --collect and waiter gather', () => {
     const hex = id!.toHexString();
     // Documents that claim far more than they hold: a file of 1 TiB without its chunks,
     // an output slot said to span 1 TiB that holds two bytes.
-    await files().insertOne({ length: 2 ** 40, chunkSize: 261_120, uploadDate: new Date(), filename: 'huge.bin', metadata: { order: id, attempt: 1, path: 'huge.bin', sha256: '0'.repeat(64) } });
-    await k.db.collection('orders.output').insertOne({ _id: `${hex}:1:h0` as never, order: id, attempt: 1, from: 0, to: 2 ** 40, at: new Date(), chunks: [{ s: 'out', d: new Binary(Buffer.from('hi')) }] });
+    await files().insertOne({
+      length: 2 ** 40,
+      chunkSize: 261_120,
+      uploadDate: new Date(),
+      filename: 'huge.bin',
+      metadata: { order: id, attempt: 1, path: 'huge.bin', sha256: '0'.repeat(64) },
+    });
+    await k.db
+      .collection('orders.output')
+      .insertOne({ _id: `${hex}:1:h0` as never, order: id, attempt: 1, from: 0, to: 2 ** 40, at: new Date(), chunks: [{ s: 'out', d: new Binary(Buffer.from('hi')) }] });
     const s = await waiter(k, ['status', '--json']);
     expect(s.exitCode, s.stderr).toBe(0);
     const { storage } = JSON.parse(s.stdout);
@@ -207,11 +240,29 @@ describe('deliver --collect and waiter gather', () => {
     const dir = await tempDir('always');
     const [id] = await addOrders(k.db, [['x']]);
     const run = (attempt: string) =>
-      waiter(k, ['deliver', '--max-attempts', '2', '--workdir', join(dir, '{hash}'), '--collect', '*.txt', '--collect-on', 'always', '--shell', `printf ${attempt} > "$WAITER_ATTEMPT.txt"; printf ${attempt} > last.txt; exit 3`]);
+      waiter(k, [
+        'deliver',
+        '--max-attempts',
+        '2',
+        '--workdir',
+        join(dir, '{hash}'),
+        '--collect',
+        '*.txt',
+        '--collect-on',
+        'always',
+        '--shell',
+        `printf ${attempt} > "$WAITER_ATTEMPT.txt"; printf ${attempt} > last.txt; exit 3`,
+      ]);
     expect((await run('one')).exitCode).toBe(1);
     const order = await byId(k.db, id!);
     expect([order.status, order.error, order.attempts]).toEqual(['ERROR', 'exit code 3', 2]);
-    expect((await files().find({}, { sort: { 'metadata.attempt': 1, filename: 1 } }).toArray()).map((f) => [f.metadata.attempt, f.filename])).toEqual([
+    expect(
+      (
+        await files()
+          .find({}, { sort: { 'metadata.attempt': 1, filename: 1 } })
+          .toArray()
+      ).map((f) => [f.metadata.attempt, f.filename]),
+    ).toEqual([
       [1, '1.txt'],
       [1, 'last.txt'],
       [2, '1.txt'], // the folder is the same for both attempts
@@ -261,7 +312,7 @@ describe('the upload (FileStore, collect): what is stored is what was read', () 
     expect(source.destroyed).toBe(true);
   });
 
-  test("a file that changes while it is collected is stored as read (up to the size counted) with the SHA-256 of the bytes stored; one whose SHA-256 is not written yet no reader sees (show, the API, gather)", async () => {
+  test('a file that changes while it is collected is stored as read (up to the size counted) with the SHA-256 of the bytes stored; one whose SHA-256 is not written yet no reader sees (show, the API, gather)', async () => {
     const dir = await tempDir('changing');
     const log = join(dir, 'log.txt');
     await writeFile(log, 'before\n');

@@ -17,8 +17,20 @@ const registry = () => k.db.collection<{ _id: string } & Record<string, unknown>
 
 /** A registry document as deliver writes it, last written at `seen` (ms), lease 60 s. */
 const liveWaiter = (seen: number) => ({
-  _id: `w-${seen}`, name: 'box', host: 'h', pid: 1, command: ['true'], concurrency: 1, lease: 60_000, heartbeat: 10_000,
-  started: new Date(seen - 60_000), seen: new Date(seen), expires: new Date(seen + 60_000), running: [], delivered: 0, failed: 0,
+  _id: `w-${seen}`,
+  name: 'box',
+  host: 'h',
+  pid: 1,
+  command: ['true'],
+  concurrency: 1,
+  lease: 60_000,
+  heartbeat: 10_000,
+  started: new Date(seen - 60_000),
+  seen: new Date(seen),
+  expires: new Date(seen + 60_000),
+  running: [],
+  delivered: 0,
+  failed: 0,
 });
 
 interface Row {
@@ -115,8 +127,20 @@ describe('waiters', () => {
 
   test('exited more than an hour ago: only with --all; clean forgets the waiters', async () => {
     const doc = (name: string, startedAgoH: number, endedAgoMs?: number) => ({
-      _id: name, name, host: 'h', pid: 1, command: ['x'], concurrency: 1, lease: 60_000, heartbeat: 10_000,
-      started: new Date(Date.now() - startedAgoH * 3600_000), seen: new Date(), expires: new Date(Date.now() + 60_000), running: [], delivered: 3, failed: 1,
+      _id: name,
+      name,
+      host: 'h',
+      pid: 1,
+      command: ['x'],
+      concurrency: 1,
+      lease: 60_000,
+      heartbeat: 10_000,
+      started: new Date(Date.now() - startedAgoH * 3600_000),
+      seen: new Date(),
+      expires: new Date(Date.now() + 60_000),
+      running: [],
+      delivered: 3,
+      failed: 1,
       ...(endedAgoMs !== undefined ? { ended: new Date(Date.now() - endedAgoMs), reason: '--max 3 reached' } : {}),
     });
     await registry().insertMany([doc('old', 3, 2 * 3600_000), doc('recent', 2, 60_000), doc('live', 1)] as never[]);
@@ -132,8 +156,20 @@ describe('waiters', () => {
     // More than a pipe's buffer of output, so writes go on after head has exited.
     await registry().insertMany(
       Array.from({ length: 2000 }, (_, i) => ({
-        _id: `w${i}`, name: `box-${i}`, host: 'h'.repeat(200), pid: i, command: ['x'], concurrency: 1, lease: 60_000, heartbeat: 10_000,
-        started: new Date(), seen: new Date(), expires: new Date(Date.now() + 60_000), running: [], delivered: 0, failed: 0,
+        _id: `w${i}`,
+        name: `box-${i}`,
+        host: 'h'.repeat(200),
+        pid: i,
+        command: ['x'],
+        concurrency: 1,
+        lease: 60_000,
+        heartbeat: 10_000,
+        started: new Date(),
+        seen: new Date(),
+        expires: new Date(Date.now() + 60_000),
+        running: [],
+        delivered: 0,
+        failed: 0,
       })) as never[],
     );
     const r = await execa('bash', ['-c', `set -o pipefail; node '${BIN}' waiters --json | head -1`], { reject: false, env: kitchenEnv(k) });
@@ -147,7 +183,11 @@ describe('status', () => {
   test('pace per minute over 1 and 10 minutes, median run time and ETA from known stop times', async () => {
     const now = Date.now();
     const finished = (status: string, stopAgoS: number, runS: number) => ({
-      status, arguments: [], attempts: 1, start: new Date(now - (stopAgoS + runS) * 1000), stop: new Date(now - stopAgoS * 1000),
+      status,
+      arguments: [],
+      attempts: 1,
+      start: new Date(now - (stopAgoS + runS) * 1000),
+      stop: new Date(now - stopAgoS * 1000),
     });
     await orders().insertMany([
       ...Array.from({ length: 6 }, () => finished('DONE', 20, 2)), // the last minute
@@ -172,7 +212,11 @@ describe('status', () => {
   test('the median is of the last 300 finished (DONE or ERROR), newest by stop time, not of all of them', async () => {
     const now = Date.now();
     const finished = (status: string, stopAgoS: number, runS: number) => ({
-      status, arguments: [], attempts: 1, start: new Date(now - (stopAgoS + runS) * 1000), stop: new Date(now - stopAgoS * 1000),
+      status,
+      arguments: [],
+      attempts: 1,
+      start: new Date(now - (stopAgoS + runS) * 1000),
+      stop: new Date(now - stopAgoS * 1000),
     });
     // The newest 300 ran 10 s (one in six failed); the 400 before them 1 s: over all 700
     // the median would be 1 s, over the last 300 it is 10 s. Inserted oldest last, so
@@ -269,7 +313,12 @@ describe('show', () => {
     const after = Date.now();
     const id = /Added order ([0-9a-f]{24})/.exec(added.stdout)![1]!;
     const r = await waiter(k, ['show', id]);
-    expect(r.stdout.split('\n').slice(0, 4)).toEqual([`order     ${id}`, 'status    READY', 'arguments ["later"]', expect.stringMatching(/^due {7}\S+Z \(not taken before then\)$/)]);
+    expect(r.stdout.split('\n').slice(0, 4)).toEqual([
+      `order     ${id}`,
+      'status    READY',
+      'arguments ["later"]',
+      expect.stringMatching(/^due {7}\S+Z \(not taken before then\)$/),
+    ]);
     // The time shown is the order's own: an hour after it was added, within the add's run.
     const shown = /^due {7}(\S+Z) /m.exec(r.stdout)![1]!;
     expect(shown).toBe(new Date(Date.parse(shown)).toISOString());

@@ -55,8 +55,7 @@ describe('waiter gather: which orders', () => {
 
 describe('waiter gather -o: a place that cannot be a folder is one line, exit 2, before the kitchen is read', () => {
   // An unreachable kitchen (the discard port): the check comes first, so the answer is 2, not 3.
-  const gather = (out: string, opts: Parameters<typeof waiter>[2] = {}) =>
-    waiter(k, ['-k', 'mongodb://127.0.0.1:9', 'gather', '-o', out], { timeout: 60_000, ...opts });
+  const gather = (out: string, opts: Parameters<typeof waiter>[2] = {}) => waiter(k, ['-k', 'mongodb://127.0.0.1:9', 'gather', '-o', out], { timeout: 60_000, ...opts });
 
   test('a file, a path under a file, /dev/null/x, /proc/x', async () => {
     const dir = await tempDir('gather-out');
@@ -125,7 +124,11 @@ describe('waiter gather: one file it cannot write is that file refused, never th
     expect(lines[1]).toBe(`waiter: gather: refused ${obj!.toHexString()}/{"a":1}: its stored name is not text (nothing written)`);
     expect(lines[2]).toMatch(new RegExp(`^waiter: gather: refused ${deep!.toHexString()}/(d/)+… \\(6,005 bytes\\): deeper than 32 folders \\(nothing written\\)$`));
     expect(lines[3]).toMatch(new RegExp(`^waiter: gather: refused ${wide!.toHexString()}/w+… \\(262 bytes\\): a name part longer than 255 bytes \\(nothing written\\)$`));
-    expect(lines[4]).toMatch(new RegExp(`^waiter: gather: refused ${tooLong!.toHexString()}/0p+… \\(5,025 bytes\\): the local file system cannot hold this name \\(ENAMETOOLONG\\) \\(nothing written\\)$`));
+    expect(lines[4]).toMatch(
+      new RegExp(
+        `^waiter: gather: refused ${tooLong!.toHexString()}/0p+… \\(5,025 bytes\\): the local file system cannot hold this name \\(ENAMETOOLONG\\) \\(nothing written\\)$`,
+      ),
+    );
     for (const id of [num, obj, deep, wide]) expect(existsSync(join(out, id!.toHexString())), id!.toHexString()).toBe(false);
     expect(await readFile(join(out, good!.toHexString(), 'fine.txt'), 'utf8')).toBe('fine');
   });

@@ -16,7 +16,12 @@ describe('load', () => {
     const r = await waiter(k, ['load', `${FIXTURES}edge-cases.csv`]);
     expect(r.stdout).toBe('Loaded 4 orders');
     expect(r.exitCode).toBe(0);
-    expect(await args()).toEqual([['alpha', '1'], ['beta', '2'], ['gam,ma', '3\nthree'], ['δέλτα', '4']]);
+    expect(await args()).toEqual([
+      ['alpha', '1'],
+      ['beta', '2'],
+      ['gam,ma', '3\nthree'],
+      ['δέλτα', '4'],
+    ]);
     const one = await orders().findOne({});
     expect(one).toMatchObject({ status: 'READY', attempts: 0 });
     expect(one).not.toHaveProperty('load');
@@ -139,7 +144,16 @@ describe('extract', () => {
   test('CSV report in _id order; arguments as JSON round-trip; empty fields for what is missing', async () => {
     const tricky = ['a,b', 'quote " here', 'new\nline', 'δ', ''];
     await waiter(k, ['add', '--', ...tricky]);
-    await orders().insertOne({ status: 'ERROR', arguments: ['x'], attempts: 2, waiter: 'w1', start: new Date('2026-01-02T03:04:05Z'), stop: new Date('2026-01-02T03:04:06Z'), error: 'exit code 3', exitCode: 3 });
+    await orders().insertOne({
+      status: 'ERROR',
+      arguments: ['x'],
+      attempts: 2,
+      waiter: 'w1',
+      start: new Date('2026-01-02T03:04:05Z'),
+      stop: new Date('2026-01-02T03:04:06Z'),
+      error: 'exit code 3',
+      exitCode: 3,
+    });
     const r = await waiter(k, ['extract']);
     expect(r.exitCode).toBe(0);
     const rows = parse(r.stdout, { columns: true }) as Record<string, string>[];
@@ -150,7 +164,15 @@ describe('extract', () => {
     expect(Object.keys(rows[0]!)).toEqual(['_id', 'status', 'waiter', 'start', 'stop', 'arguments', 'error', 'exit_code', 'attempts', 'workdir', 'priority', 'after']);
     expect(JSON.parse(rows[0]!.arguments!)).toEqual(tricky);
     expect(rows[0]).toMatchObject({ status: 'READY', waiter: '', start: '', stop: '', error: '', exit_code: '', attempts: '0' });
-    expect(rows[1]).toMatchObject({ status: 'ERROR', waiter: 'w1', start: '2026-01-02T03:04:05.000Z', stop: '2026-01-02T03:04:06.000Z', error: 'exit code 3', exit_code: '3', attempts: '2' });
+    expect(rows[1]).toMatchObject({
+      status: 'ERROR',
+      waiter: 'w1',
+      start: '2026-01-02T03:04:05.000Z',
+      stop: '2026-01-02T03:04:06.000Z',
+      error: 'exit code 3',
+      exit_code: '3',
+      attempts: '2',
+    });
   });
 
   test('-o file, --status filter, --json NDJSON', async () => {

@@ -23,7 +23,7 @@ describe('usage errors say what is wrong, in one line, exit 2', () => {
 });
 
 describe('help lists what a command uses', () => {
-  test('--name is deliver\'s (before or after the command word), not every command\'s; --heartbeat says its rule', async () => {
+  test("--name is deliver's (before or after the command word), not every command's; --heartbeat says its rule", async () => {
     const status = await waiter(nowhere, ['status', '--help']);
     expect(status.stdout).not.toContain('--name');
     const deliver = await waiter(nowhere, ['deliver', '--help']);

@@ -13,7 +13,11 @@ const k = useDb();
 const orders = () => k.db.collection('orders');
 const seed = (rows: string[][]) => orders().insertMany(rows.map((a) => ({ status: 'READY', arguments: a, attempts: 0 })));
 const byId = () => orders().find({}).sort({ _id: 1 }).toArray();
-const args = (stdout: string) => stdout.split('\n').filter((l) => l.startsWith('arg: ')).map((l) => l.slice(5));
+const args = (stdout: string) =>
+  stdout
+    .split('\n')
+    .filter((l) => l.startsWith('arg: '))
+    .map((l) => l.slice(5));
 
 describe('placeholders', () => {
   test('every form, alone and inside a word; metacharacters verbatim; no append once there is a placeholder', async () => {
@@ -31,7 +35,7 @@ describe('placeholders', () => {
     expect(args(r.stdout)).toEqual(['--format', '{{.Id}}', 'a']);
   });
 
-  test('--shell with a placeholder: exit 2, one line saying why; ${…} in a snippet is the shell\'s', async () => {
+  test("--shell with a placeholder: exit 2, one line saying why; ${…} in a snippet is the shell's", async () => {
     await seed([['a']]);
     const r = await waiter(k, ['deliver', '--shell', 'convert {} out/{1}.png']);
     expect(r.exitCode).toBe(2);
@@ -87,7 +91,23 @@ describe('named columns', () => {
     expect(r.stdout).toContain(['WAITER_ARG_ANIMAL=dog', 'WAITER_ARG_FILE_NAME=$(id).png', 'WAITER_ARG_SIZE=3', 'arg: --size=3', 'arg: dog'].join('\n'));
 
     const rows = parse((await waiter(k, ['extract'])).stdout, { columns: true }) as Record<string, string>[];
-    expect(Object.keys(rows[0]!)).toEqual(['_id', 'status', 'waiter', 'start', 'stop', 'arguments', 'error', 'exit_code', 'attempts', 'workdir', 'animal', 'size', 'file name', 'priority', 'after']);
+    expect(Object.keys(rows[0]!)).toEqual([
+      '_id',
+      'status',
+      'waiter',
+      'start',
+      'stop',
+      'arguments',
+      'error',
+      'exit_code',
+      'attempts',
+      'workdir',
+      'animal',
+      'size',
+      'file name',
+      'priority',
+      'after',
+    ]);
     expect(rows.map((x) => [x.status, x.animal, x.size, x['file name']])).toEqual([
       ['DONE', 'cat', '12', 'a b.jpg'],
       ['DONE', 'dog', '3', '$(id).png'],
@@ -110,7 +130,7 @@ describe('named columns', () => {
   });
 
   test.each([
-    ['animal,,size', "line 1: column 2 has an empty name"],
+    ['animal,,size', 'line 1: column 2 has an empty name'],
     ['animal,size,animal', "line 1: duplicate column name 'animal' (columns 1 and 3)"],
   ])('header %s: exit 4, one line naming file and line, nothing loaded', async (header, message) => {
     const dir = await mkdtemp(join(tmpdir(), 'waiter-'));
@@ -143,7 +163,10 @@ describe('clean', () => {
 describe('--workdir', () => {
   test('a folder per order, created, the command runs there, recorded and extracted; --save-output keeps full output', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'waiter-'));
-    await seed([['cat', '1'], ['dog', '2']]);
+    await seed([
+      ['cat', '1'],
+      ['dog', '2'],
+    ]);
     const big = 'x'.repeat(6000); // more than the 4 KiB tail the kitchen keeps
     const r = await waiter(k, ['deliver', '--workdir', `${dir}/runs/{1}-{hash}`, '--save-output', '--shell', `echo "pwd: $(pwd)"; echo ${big}; echo "err $1" >&2`]);
     expect(r.exitCode).toBe(0);
@@ -179,11 +202,17 @@ describe('--workdir', () => {
 describe('--workdir: fixed folders and escapes', () => {
   test('without a placeholder the folder is used as written: the arguments are not appended to it', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'waiter-'));
-    await seed([['a.png', '720p'], ['b.png', '1080p']]);
+    await seed([
+      ['a.png', '720p'],
+      ['b.png', '1080p'],
+    ]);
     const r = await waiter(k, ['deliver', '--workdir', join(dir, 'runs'), '--shell', 'echo "pwd: $(pwd)"']);
     expect(r.exitCode).toBe(0);
     expect(r.stdout.split('\n').filter((l) => l.startsWith('pwd: '))).toEqual([`pwd: ${join(dir, 'runs')}`, `pwd: ${join(dir, 'runs')}`]);
-    expect((await byId()).map((o) => [o.status, o.workdir])).toEqual([['DONE', join(dir, 'runs')], ['DONE', join(dir, 'runs')]]);
+    expect((await byId()).map((o) => [o.status, o.workdir])).toEqual([
+      ['DONE', join(dir, 'runs')],
+      ['DONE', join(dir, 'runs')],
+    ]);
     expect(await readdir(dir)).toEqual(['runs']);
   });
 
@@ -207,7 +236,7 @@ describe('--workdir: fixed folders and escapes', () => {
 });
 
 describe('completion', () => {
-  test('waiter completion prints a bash script; the script\'s query completes commands and each command\'s options', async () => {
+  test("waiter completion prints a bash script; the script's query completes commands and each command's options", async () => {
     const bash = { env: { SHELL: '/bin/bash' } }; // zsh's answers carry descriptions
     const script = await waiter(k, ['completion'], bash);
     expect(script.exitCode).toBe(0);

@@ -88,11 +88,13 @@ describe('load --unique', () => {
     const dir = await mkdtemp(join(tmpdir(), 'waiter-'));
     const line = (i: number) => `row${i},${i % 7},"a ""quoted"", field"`;
     const order = [(i: number) => i, (i: number) => N - 1 - i, (i: number) => (i + N / 2) % N];
-    const files = await Promise.all(order.map(async (at, r) => {
-      const f = join(dir, `order${r}.csv`);
-      await writeFile(f, Array.from({ length: N }, (_, i) => line(at(i))).join('\n'));
-      return f;
-    }));
+    const files = await Promise.all(
+      order.map(async (at, r) => {
+        const f = join(dir, `order${r}.csv`);
+        await writeFile(f, Array.from({ length: N }, (_, i) => line(at(i))).join('\n'));
+        return f;
+      }),
+    );
     const runs = await Promise.all(files.map((file) => waiter(k, ['load', '--unique', file])));
     const counts = runs.map((r) => {
       expect(r.exitCode).toBe(0);
@@ -137,7 +139,7 @@ describe('load --unique', () => {
 });
 
 describe('Kitchen.insertOrders (the one insert behind load, add and POST /api/orders)', () => {
-  test('with unique, one find of the batch\'s keys and one insert of only the new rows: a repeat meets no duplicate-key error', async () => {
+  test("with unique, one find of the batch's keys and one insert of only the new rows: a repeat meets no duplicate-key error", async () => {
     const kitchen = await Kitchen.open({ uri: k.uri, db: k.name, list: 'orders' });
     try {
       const rows = Array.from({ length: 50 }, (_, i) => [`r${i}`]);
@@ -159,7 +161,9 @@ describe('Kitchen.insertOrders (the one insert behind load, add and POST /api/or
       expect(again).toMatchObject({ inserted: 21, existing: 31 });
       // A server that would scan the list for the key lookup (it says so in explain:
       // FerretDB v1) gets one unordered insert of the batch, its duplicates counted.
-      const explained = (await orders().find({ key: { $in: [''] } }).explain()) as { filterPushdown?: boolean };
+      const explained = (await orders()
+        .find({ key: { $in: [''] } })
+        .explain()) as { filterPushdown?: boolean };
       const scans = explained.filterPushdown === false;
       expect(seen).toEqual(scans ? ['insert 51'] : ['find key', 'insert 21']);
       expect(refused).toBe(scans ? 1 : 0);
@@ -172,7 +176,7 @@ describe('Kitchen.insertOrders (the one insert behind load, add and POST /api/or
     }
   });
 
-  test('a load where keys cannot be looked up by index reads the list\'s keys once, after a batch met duplicates, if the list is at most twice what is left', async () => {
+  test("a load where keys cannot be looked up by index reads the list's keys once, after a batch met duplicates, if the list is at most twice what is left", async () => {
     const kitchen = await Kitchen.open({ uri: k.uri, db: k.name, list: 'orders' });
     try {
       const rows = Array.from({ length: 30 }, (_, i) => [`r${i}`]);
@@ -182,7 +186,9 @@ describe('Kitchen.insertOrders (the one insert behind load, add and POST /api/or
       const insertMany = kitchen.orders.insertMany.bind(kitchen.orders);
       kitchen.orders.find = ((...args: Parameters<typeof find>) => (seen.push(`find ${Object.keys(args[0] ?? {}).join()}`), find(...args))) as typeof find;
       kitchen.orders.insertMany = ((...args: Parameters<typeof insertMany>) => (seen.push(`insert ${args[0].length}`), insertMany(...args))) as typeof insertMany;
-      const explained = (await orders().find({ key: { $in: [''] } }).explain()) as { filterPushdown?: boolean };
+      const explained = (await orders()
+        .find({ key: { $in: [''] } })
+        .explain()) as { filterPushdown?: boolean };
       const scans = explained.filterPushdown === false;
       // A load of 30 rows in batches of 10: the first 20 repeated, then 5 repeated and 5 new.
       const load = new KeySnapshot(30);
@@ -192,7 +198,11 @@ describe('Kitchen.insertOrders (the one insert behind load, add and POST /api/or
         const r = await kitchen.insertOrders(batch, { unique: true, keys: load });
         counts.push([r.inserted, r.existing]);
       }
-      expect(counts).toEqual([[0, 10], [0, 10], [5, 5]]);
+      expect(counts).toEqual([
+        [0, 10],
+        [0, 10],
+        [5, 5],
+      ]);
       // Without the lookup: the first batch meets its duplicates, the keys are read (no
       // filter), then only the new rows are sent. With it, the keys are never read.
       expect(seen).toEqual(scans ? ['insert 10', 'find ', 'insert 5'] : ['find key', 'find key', 'find key', 'insert 5']);
@@ -229,7 +239,10 @@ describe('Kitchen.insertOrders (the one insert behind load, add and POST /api/or
       const r = await a.insertOrders(rows, { unique: true });
       expect({ inserted: r.inserted, existing: r.existing }).toEqual({ inserted: 15, existing: 5 });
       expect(await orders().countDocuments()).toBe(20);
-      const mine = await orders().find({ _id: { $in: r.ids } }).sort({ _id: 1 }).toArray();
+      const mine = await orders()
+        .find({ _id: { $in: r.ids } })
+        .sort({ _id: 1 })
+        .toArray();
       expect(mine.map((o) => o.arguments[0])).toEqual(rows.filter((_, i) => i < 5 || i >= 10).map(([x]) => x));
     } finally {
       await a.close();
@@ -251,7 +264,13 @@ describe('Kitchen.insertOrders (the one insert behind load, add and POST /api/or
       const first = await kitchen.insertOrders([['x'], ['y']], { unique: true });
       const again = await kitchen.insertOrders([['x'], ['z'], ['y'], ['w']], { unique: true });
       expect(again).toMatchObject({ inserted: 2, existing: 2 });
-      const args = async (ids: ObjectId[]) => (await orders().find({ _id: { $in: ids } }).sort({ _id: 1 }).toArray()).map((o) => o.arguments[0]);
+      const args = async (ids: ObjectId[]) =>
+        (
+          await orders()
+            .find({ _id: { $in: ids } })
+            .sort({ _id: 1 })
+            .toArray()
+        ).map((o) => o.arguments[0]);
       expect(await args(first.ids)).toEqual(['x', 'y']);
       expect(await args(again.ids)).toEqual(['z', 'w']);
       expect(await kitchen.addOrder(['x'], { unique: true })).toBeNull();

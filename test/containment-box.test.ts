@@ -63,15 +63,14 @@ describe('a broken box stops itself', () => {
     expect(await o(second)).toMatchObject({ status: 'DONE', attempts: 1 });
   });
 
-  test('a workdir whose name is taken by a file is the order\'s failure (ERROR); the waiter goes on', async () => {
+  test("a workdir whose name is taken by a file is the order's failure (ERROR); the waiter goes on", async () => {
     const dir = await mkdtemp(join(tmpdir(), 'waiter-box-'));
     await writeFile(join(dir, 'taken'), 'a file, not a folder');
     const [taken, fine] = await addOrders(k.db, [['taken'], ['fine']]);
     const r = await waiter(k, ['deliver', '--workdir', join(dir, '{1}', 'sub'), `${FIXTURES}ok.sh`]);
     expect(r.exitCode).toBe(1);
-    expect((await orders(k.db).findOne({ _id: taken! }))).toMatchObject({ status: 'ERROR', error: `cannot create the workdir ${join(dir, 'taken', 'sub')}: ENOTDIR` });
-    expect((await orders(k.db).findOne({ _id: fine! }))).toMatchObject({ status: 'DONE' });
-
+    expect(await orders(k.db).findOne({ _id: taken! })).toMatchObject({ status: 'ERROR', error: `cannot create the workdir ${join(dir, 'taken', 'sub')}: ENOTDIR` });
+    expect(await orders(k.db).findOne({ _id: fine! })).toMatchObject({ status: 'DONE' });
   });
 
   // Root writes under any chmod'ed folder, so as root the folder nobody may write is sysfs
@@ -104,7 +103,10 @@ describe('a broken box stops itself', () => {
   });
 
   test('--max-failures-in-a-row 3 on a command that always fails: exactly 3 of 20 orders touched, exit 6', async () => {
-    await addOrders(k.db, Array.from({ length: 20 }, (_, i) => [String(i)]));
+    await addOrders(
+      k.db,
+      Array.from({ length: 20 }, (_, i) => [String(i)]),
+    );
     const r = await waiter(k, ['-n', 'bad-box', 'deliver', '--max-failures-in-a-row', '3', '--shell', 'exit 1']);
     expect(r.exitCode).toBe(6);
     expect(r.stderr).toContain('waiter: stopped: 3 failures in a row: stopping this box');
@@ -115,7 +117,10 @@ describe('a broken box stops itself', () => {
   });
 
   test('with --max-attempts 2 the orders a bad box failed go back READY, their attempts and history kept, for another box', async () => {
-    await addOrders(k.db, Array.from({ length: 6 }, (_, i) => [String(i)]));
+    await addOrders(
+      k.db,
+      Array.from({ length: 6 }, (_, i) => [String(i)]),
+    );
     const bad = await waiter(k, ['deliver', '--max-attempts', '2', '--max-failures-in-a-row', '2', '--shell', 'exit 1']);
     expect(bad.exitCode).toBe(6);
     // A retry goes to the back of the line (due = when it failed), so the box failed two different orders.
@@ -126,13 +131,24 @@ describe('a broken box stops itself', () => {
     const good = await waiter(k, ['deliver', '--max-attempts', '2', '--shell', 'exit 0']);
     expect(good.exitCode).toBe(0);
     expect(await orders(k.db).countDocuments({ status: 'DONE' })).toBe(6);
-    for (const o of await orders(k.db).find({ _id: { $in: failed.map((f) => f._id) } }).toArray()) {
-      expect(o).toMatchObject({ attempts: 2, history: [{ attempt: 1, result: 'ERROR' }, { attempt: 2, result: 'DONE' }] });
+    for (const o of await orders(k.db)
+      .find({ _id: { $in: failed.map((f) => f._id) } })
+      .toArray()) {
+      expect(o).toMatchObject({
+        attempts: 2,
+        history: [
+          { attempt: 1, result: 'ERROR' },
+          { attempt: 2, result: 'DONE' },
+        ],
+      });
     }
   });
 
   test('the default breaker (10) is on; 0 turns it off', async () => {
-    await addOrders(k.db, Array.from({ length: 12 }, (_, i) => [String(i)]));
+    await addOrders(
+      k.db,
+      Array.from({ length: 12 }, (_, i) => [String(i)]),
+    );
     const on = await waiter(k, ['deliver', '--shell', 'exit 1']);
     expect(on.exitCode).toBe(6);
     expect(await orders(k.db).countDocuments({ status: 'ERROR' })).toBe(10);
@@ -144,7 +160,10 @@ describe('a broken box stops itself', () => {
   });
 
   test('a success resets the count: failures not in a row never stop the box', async () => {
-    await addOrders(k.db, Array.from({ length: 9 }, (_, i) => [String(i % 3)]));
+    await addOrders(
+      k.db,
+      Array.from({ length: 9 }, (_, i) => [String(i % 3)]),
+    );
     // Orders 0 and 1 fail, 2 succeeds: never 3 failures in a row.
     const r = await waiter(k, ['deliver', '--max-failures-in-a-row', '3', '--shell', '[ "$1" = 2 ]']);
     expect(r.exitCode).toBe(1);

@@ -9,7 +9,10 @@ const k = useDb();
 
 describe('empty is not default', () => {
   const seed = async () => {
-    await k.db.collection('orders').insertMany([{ status: 'READY', arguments: ['a'], attempts: 0 }, { status: 'DONE', arguments: ['b'], attempts: 1 }]);
+    await k.db.collection('orders').insertMany([
+      { status: 'READY', arguments: ['a'], attempts: 0 },
+      { status: 'DONE', arguments: ['b'], attempts: 1 },
+    ]);
     await k.db.collection('mine').insertOne({ status: 'READY', arguments: ['c'], attempts: 0 });
   };
   const unchanged = async () => {

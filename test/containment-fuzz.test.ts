@@ -53,7 +53,10 @@ function argument(r: () => number): string {
 }
 
 /** What the program received, as the fixture below prints it. */
-const digest = (args: string[]) => createHash('sha256').update(args.map((a) => `${a}\0`).join('')).digest('hex');
+const digest = (args: string[]) =>
+  createHash('sha256')
+    .update(args.map((a) => `${a}\0`).join(''))
+    .digest('hex');
 
 describe(`fuzz (seed ${SEED})`, () => {
   test('200 random orders through add, the API and load: each refused at the door with a clear error, or delivered verbatim', async () => {
@@ -92,7 +95,9 @@ describe(`fuzz (seed ${SEED})`, () => {
           accepted.push(args);
         } else {
           expect([res.exitCode, res.stderr.split('\n').length]).toEqual([4, 1]);
-          expect(res.stderr).toMatch(new RegExp(`^waiter: ${file} line 1: (field \\d+ is [\\d,]+ bytes: argument too long|the arguments take [\\d,]+ bytes together: argument list too long)`));
+          expect(res.stderr).toMatch(
+            new RegExp(`^waiter: ${file} line 1: (field \\d+ is [\\d,]+ bytes: argument too long|the arguments take [\\d,]+ bytes together: argument list too long)`),
+          );
           await expectRefused(args);
         }
       } else {

@@ -12,8 +12,18 @@ import type { RunRequest, Running } from '../src/run.js';
 const sink = () => new Writable({ write: (_c, _e, done) => done() });
 
 const options = (o: Partial<DeliverOptions> = {}): DeliverOptions => ({
-  command: 'job', commandArgs: [], shell: false, concurrency: 1, wait: false, pollMs: 1000, waiter: 'w',
-  leaseMs: 60_000, heartbeatMs: 20_000, killAfterMs: 1000, retry: { maxAttempts: 1, retryOn: [] }, ...o,
+  command: 'job',
+  commandArgs: [],
+  shell: false,
+  concurrency: 1,
+  wait: false,
+  pollMs: 1000,
+  waiter: 'w',
+  leaseMs: 60_000,
+  heartbeatMs: 20_000,
+  killAfterMs: 1000,
+  retry: { maxAttempts: 1, retryOn: [] },
+  ...o,
 });
 
 /** Orders with these arguments (and columns), each claimed once; every finish kept. */
@@ -23,7 +33,9 @@ function list(rows: { args: string[]; columns?: string }[], columns?: () => Prom
   const kitchen: DeliverDeps['kitchen'] = {
     claim: async (waiter, _lease, now = new Date(), token = randomUUID()) => {
       const r = ready.shift();
-      return r ? ({ id: new ObjectId(), token, attempt: 1, waiter, start: now, arguments: r.args, history: [], ...(r.columns ? { columns: r.columns } : {}) } satisfies Claimed) : null;
+      return r
+        ? ({ id: new ObjectId(), token, attempt: 1, waiter, start: now, arguments: r.args, history: [], ...(r.columns ? { columns: r.columns } : {}) } satisfies Claimed)
+        : null;
     },
     heartbeat: async () => true,
     finish: async (c, f) => (finishes.push({ args: c.arguments, f }), true),
@@ -33,9 +45,16 @@ function list(rows: { args: string[]; columns?: string }[], columns?: () => Prom
 }
 
 const ok = (): Running => ({ outcome: Promise.resolve({ exitCode: 0, output: '' }), terminate: () => undefined });
-const deps = (kitchen: DeliverDeps['kitchen'], start: (r: RunRequest) => Running): DeliverDeps => ({ kitchen, start, stdout: sink(), stderr: sink(), log: () => undefined, shutdown: new Shutdown() });
+const deps = (kitchen: DeliverDeps['kitchen'], start: (r: RunRequest) => Running): DeliverDeps => ({
+  kitchen,
+  start,
+  stdout: sink(),
+  stderr: sink(),
+  log: () => undefined,
+  shutdown: new Shutdown(),
+});
 
-test('a spawn that throws at once (E2BIG) is the order\'s failed attempt; the next order runs', async () => {
+test("a spawn that throws at once (E2BIG) is the order's failed attempt; the next order runs", async () => {
   const { kitchen, finishes } = list([{ args: ['poison'] }, { args: ['fine'] }]);
   const start = (r: RunRequest) => {
     if (r.args.includes('poison')) throw Object.assign(new Error('spawn E2BIG'), { code: 'E2BIG', errno: -7, syscall: 'spawn' });
@@ -51,7 +70,7 @@ test('a spawn that throws at once (E2BIG) is the order\'s failed attempt; the ne
   expect(r.stopped).toBeUndefined();
 });
 
-test('an exception preparing the order (not the kitchen\'s) is its attempt, ERROR by the usual rules; the waiter goes on', async () => {
+test("an exception preparing the order (not the kitchen's) is its attempt, ERROR by the usual rules; the waiter goes on", async () => {
   let reads = 0;
   const { kitchen, finishes } = list([{ args: ['a'], columns: 'c1' }, { args: ['b'] }], async () => {
     if (reads++ === 0) throw new TypeError('something unexpected');
@@ -65,7 +84,7 @@ test('an exception preparing the order (not the kitchen\'s) is its attempt, ERRO
   expect(r).toMatchObject({ delivered: 2, failed: 1 });
 });
 
-test('EMFILE starting any program is the box\'s: the order back READY uncounted, the waiter stops (box)', async () => {
+test("EMFILE starting any program is the box's: the order back READY uncounted, the waiter stops (box)", async () => {
   const { kitchen, finishes } = list([{ args: ['a'] }, { args: ['b'] }]);
   const start = (): Running => ({ outcome: Promise.resolve({ spawnError: 'cannot run job: EMFILE', spawnCode: 'EMFILE', output: '' }), terminate: () => undefined });
   const r = await deliver(options({ command: '{1}' }), deps(kitchen, start));
@@ -74,7 +93,7 @@ test('EMFILE starting any program is the box\'s: the order back READY uncounted,
   expect(r.stopped).toEqual({ kind: 'box', reason: 'box failure: cannot run job: EMFILE: stopping this box' });
 });
 
-test('ENOENT of a program an order\'s field chose is that order\'s failure, not the box\'s', async () => {
+test("ENOENT of a program an order's field chose is that order's failure, not the box's", async () => {
   const { kitchen, finishes } = list([{ args: ['./missing'] }, { args: ['./there'] }]);
   const start = (r: RunRequest): Running =>
     r.file === './missing' ? { outcome: Promise.resolve({ spawnError: 'command not found: ./missing', spawnCode: 'ENOENT', output: '' }), terminate: () => undefined } : ok();

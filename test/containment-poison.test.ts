@@ -25,7 +25,9 @@ describe('a poison order', () => {
     for (const r of [one, two]) expect(r.stderr).not.toMatch(/E2BIG|internal|at .*\.js/);
     const p = (await orders(k.db).findOne({ _id: poison! }))!;
     expect(p).toMatchObject({ status: 'ERROR', attempts: 1 });
-    expect(p.error).toBe(`argument 1 is 200,000 bytes: argument too long (a program can receive at most ${MAX_ARGUMENT_BYTES.toLocaleString('en-US')} bytes in one, Linux's MAX_ARG_STRLEN)`);
+    expect(p.error).toBe(
+      `argument 1 is 200,000 bytes: argument too long (a program can receive at most ${MAX_ARGUMENT_BYTES.toLocaleString('en-US')} bytes in one, Linux's MAX_ARG_STRLEN)`,
+    );
     expect(p.history).toMatchObject([{ attempt: 1, result: 'ERROR', error: p.error }]);
     expect(await orders(k.db).countDocuments({ status: 'DONE' })).toBe(4);
   });
@@ -92,10 +94,15 @@ describe('lost attempts count', () => {
     // The command notes each run, then SIGKILLs the waiter that started it.
     const script = `echo run >> '${ran}'; kill -9 $PPID`;
     const lease = ['--lease', '1s', '--heartbeat', '300ms', '--max-attempts', '2'];
-    const stale = () => until(async () => {
-      const o = await orders(k.db).findOne({ _id: id! });
-      return o?.status === 'RUNNING' && o.expires! < new Date();
-    }, 20_000, 'the order to go stale');
+    const stale = () =>
+      until(
+        async () => {
+          const o = await orders(k.db).findOne({ _id: id! });
+          return o?.status === 'RUNNING' && o.expires! < new Date();
+        },
+        20_000,
+        'the order to go stale',
+      );
     for (const name of ['w1', 'w2']) {
       const r = await waiter(k, ['-n', name, 'deliver', ...lease, '--shell', script]);
       expect(r.signal).toBe('SIGKILL');

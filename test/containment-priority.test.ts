@@ -109,7 +109,9 @@ describe('crashed work first', () => {
     const taken = await byId(k.db, first!);
     expect(taken).toMatchObject({ status: 'DONE', attempts: 2, waiter: 'box-b' });
     expect(taken.history!.map((h) => h.result)).toEqual(['LOST', 'DONE']);
-    const backlog = await orders(k.db).find({ _id: { $ne: first! } }).toArray();
+    const backlog = await orders(k.db)
+      .find({ _id: { $ne: first! } })
+      .toArray();
     expect(backlog.every((o) => o.status === 'DONE')).toBe(true);
     // Claims are one at a time: at most the one order claimed as the lease ran out started between it and the takeover.
     const between = backlog.filter((o) => o.start! > lease && o.start! < taken.start!);

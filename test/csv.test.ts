@@ -23,8 +23,14 @@ describe('parseRows', () => {
   });
 
   test('--header skips the first row; --delimiter changes the separator', async () => {
-    expect(await rows(createReadStream(`${FIXTURES}header.csv`), { header: true })).toEqual([['x', '1'], ['y', '2']]);
-    expect(await rows(createReadStream(`${FIXTURES}semicolon.csv`), { delimiter: ';' })).toEqual([['a', 'b', 'c'], ['d;e', 'f']]);
+    expect(await rows(createReadStream(`${FIXTURES}header.csv`), { header: true })).toEqual([
+      ['x', '1'],
+      ['y', '2'],
+    ]);
+    expect(await rows(createReadStream(`${FIXTURES}semicolon.csv`), { delimiter: ';' })).toEqual([
+      ['a', 'b', 'c'],
+      ['d;e', 'f'],
+    ]);
   });
 
   test('a UTF-8 byte-order mark is not part of the first field', async () => {
@@ -58,7 +64,7 @@ describe('parseRows', () => {
   });
 });
 
-describe('validateRows and readCheckedRows (load\'s two passes)', () => {
+describe("validateRows and readCheckedRows (load's two passes)", () => {
   const open = (text: string) => () => Readable.from([Buffer.from(text)]);
 
   test('count the rows parseRows gives, and give the same rows', async () => {

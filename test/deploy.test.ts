@@ -95,7 +95,10 @@ describe('deploy/waiter@.service', () => {
   });
 
   test('with its options, SIGTERM drains: the running order finishes, exit 143 (a SuccessExitStatus)', async () => {
-    await k.db.collection('orders').insertMany([{ status: 'READY', arguments: ['2'], attempts: 0 }, { status: 'READY', arguments: ['2'], attempts: 0 }]);
+    await k.db.collection('orders').insertMany([
+      { status: 'READY', arguments: ['2'], attempts: 0 },
+      { status: 'READY', arguments: ['2'], attempts: 0 },
+    ]);
     const args = execStart.slice(1).flatMap((w) => (w === '$WAITER_DELIVER' ? [`${FIXTURES}slow.sh`] : [w.replace('${WAITER_BOX}', 'box').replace('%i', '1')]));
     const p = waiter(k, args);
     let err = '';
@@ -205,10 +208,14 @@ describe('deploy/ec2-user-data.sh', () => {
 
 describe('deploy/Containerfile', () => {
   const text = readFileSync(join(DEPLOY, 'Containerfile'), 'utf8');
-  const instr = (name: string) => text.split('\n').filter((l) => l.startsWith(`${name} `)).map((l) => l.slice(name.length + 1));
+  const instr = (name: string) =>
+    text
+      .split('\n')
+      .filter((l) => l.startsWith(`${name} `))
+      .map((l) => l.slice(name.length + 1));
 
   test('Debian slim plus the executable, a pilot `deliver --once` by default; says it was not built here', () => {
-    expect(text.split('\n').slice(0, 5)).toContain('# NOT BUILT where it was written: that machine can pull no base image (it reaches npm\'s,');
+    expect(text.split('\n').slice(0, 5)).toContain("# NOT BUILT where it was written: that machine can pull no base image (it reaches npm's,");
     expect(instr('FROM')).toEqual([expect.stringMatching(/^debian:[a-z]+-slim$/)]);
     const copies = instr('COPY').map((c) => c.split(' '));
     expect(copies).toContainEqual(['dist/waiter-linux-x64', '/usr/local/bin/waiter']);

@@ -61,8 +61,23 @@ describe('status --watch [interval]', () => {
 
 describe('status rendering', () => {
   const r: StatusReport = {
-    READY: 120, RUNNING: 4, DONE: 70, ERROR: 2, WAITING: 0, waitingOnFailed: 0, total: 196, stale: 1, notYetDue: 0, nextDue: null,
-    pace1m: 12, pace10m: 7.2, medianRunSeconds: 4.25, waiters: 4, etaSeconds: 600, eta: '2026-01-01T12:10:00.000Z', etaReason: null,
+    READY: 120,
+    RUNNING: 4,
+    DONE: 70,
+    ERROR: 2,
+    WAITING: 0,
+    waitingOnFailed: 0,
+    total: 196,
+    stale: 1,
+    notYetDue: 0,
+    nextDue: null,
+    pace1m: 12,
+    pace10m: 7.2,
+    medianRunSeconds: 4.25,
+    waiters: 4,
+    etaSeconds: 600,
+    eta: '2026-01-01T12:10:00.000Z',
+    etaReason: null,
   };
   test('counts, then pace, median, waiters and ETA', () => {
     expect(render(r)).toEqual([
@@ -97,8 +112,18 @@ const sink = () => new Writable({ write: (_c, _e, done) => done() });
 
 function options(o: Partial<DeliverOptions> = {}): DeliverOptions {
   return {
-    command: 'job', commandArgs: [], shell: false, concurrency: 1, wait: false, pollMs: 1000, waiter: 'w',
-    leaseMs: 60_000, heartbeatMs: 20_000, killAfterMs: 1000, retry: { maxAttempts: 1, retryOn: [] }, ...o,
+    command: 'job',
+    commandArgs: [],
+    shell: false,
+    concurrency: 1,
+    wait: false,
+    pollMs: 1000,
+    waiter: 'w',
+    leaseMs: 60_000,
+    heartbeatMs: 20_000,
+    killAfterMs: 1000,
+    retry: { maxAttempts: 1, retryOn: [] },
+    ...o,
   };
 }
 
@@ -182,7 +207,10 @@ test('idle<->busy changes are written within a second, without waiting for the h
   }, 5);
   await new Promise((r) => setTimeout(r, 1500));
   clearInterval(stream);
-  view.running = [{ id: 'z', arguments: [] }, { id: 'y', arguments: [] }];
+  view.running = [
+    { id: 'z', arguments: [] },
+    { id: 'y', arguments: [] },
+  ];
   expect(saved.length - before).toBe(0);
 
   // The list runs dry: IDLE within a second.

@@ -111,15 +111,13 @@ describe.each(KINDS.filter((kind) => kind === 'bundle' || exe.run))('the %s', (k
     // With -x 2 each output line is prefixed by its order's id.
     const lines = orders.map((o) => `[${o._id.toHexString()}] did ${o.arguments[0]}`);
     expect(deliver.stdout.split('\n').sort()).toEqual(['Done. Delivered 6 orders.', ...lines].sort());
-    expect(orders.map((o) => [o.arguments, o.status, o.exitCode, o.waiter])).toEqual(
-      ['a', 'b', 'c', 'd', 'e', 'f'].map((a) => [[a], 'DONE', 0, `box-${kind}`]),
-    );
+    expect(orders.map((o) => [o.arguments, o.status, o.exitCode, o.waiter])).toEqual(['a', 'b', 'c', 'd', 'e', 'f'].map((a) => [[a], 'DONE', 0, `box-${kind}`]));
     const status = await run(kind, ['status', '--json']);
     expect(status.exitCode).toBe(0);
     expect(JSON.parse(status.stdout)).toMatchObject({ DONE: 6, READY: 0, total: 6 });
   });
 
-  test("a driver add-on left out (kerberos) fails as the driver says, one line, exit 3; no warning", async () => {
+  test('a driver add-on left out (kerberos) fails as the driver says, one line, exit 3; no warning', async () => {
     const gssapi = new URL(k.uri);
     gssapi.username = 'someone';
     gssapi.password = '';
@@ -170,7 +168,7 @@ describe.each(KINDS.filter((kind) => kind === 'bundle' || exe.run))('the %s', (k
 });
 
 describe.runIf(exe.run)(exe.title('deploy/Containerfile'), () => {
-  test("its ENTRYPOINT and CMD, run with the executable outside a container: one order, exit 0", async () => {
+  test('its ENTRYPOINT and CMD, run with the executable outside a container: one order, exit 0', async () => {
     const text = await readFile(join(ROOT, 'deploy', 'Containerfile'), 'utf8');
     const json = (name: string) => JSON.parse(new RegExp(`^${name} (.*)$`, 'm').exec(text)![1]!) as string[];
     const entry = json('ENTRYPOINT');
@@ -178,7 +176,10 @@ describe.runIf(exe.run)(exe.title('deploy/Containerfile'), () => {
     // tini only forwards signals; the job is the repository's file the image copies.
     expect(entry.slice(0, 2)).toEqual(['/usr/bin/tini', '--']);
     const args = cmd.map((a) => (a === '/opt/jobs/crunch.sh' ? `${FIXTURES}crunch.sh` : a));
-    await k.db.collection('orders').insertMany([{ status: 'READY', arguments: ['first'], attempts: 0 }, { status: 'READY', arguments: ['second'], attempts: 0 }]);
+    await k.db.collection('orders').insertMany([
+      { status: 'READY', arguments: ['first'], attempts: 0 },
+      { status: 'READY', arguments: ['second'], attempts: 0 },
+    ]);
     const r = await run('executable', args);
     expect([r.exitCode, r.stdout]).toEqual([0, 'Crunching on: first\ndone!\nDone. Delivered 1 order.']);
     const statuses = (await k.db.collection('orders').find({}).sort({ _id: 1 }).toArray()).map((o) => o.status);

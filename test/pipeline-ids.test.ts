@@ -32,7 +32,7 @@ function idsAt(made: { ids?: () => ObjectId }, n: number, ms: number): ObjectId[
   }
 }
 
-test('a load --after-all whose ids cross bson\'s counter wrap, or a clock stepped back, keeps them above the barrier and in order: the stage is released', async () => {
+test("a load --after-all whose ids cross bson's counter wrap, or a clock stepped back, keeps them above the barrier and in order: the stage is released", async () => {
   const kitchen = await open();
   try {
     const [done] = (await kitchen.insertOrders([['D']])).ids;
@@ -44,7 +44,10 @@ test('a load --after-all whose ids cross bson\'s counter wrap, or a clock steppe
     const ids = [...idsAt(made, 3, second + 500), ...idsAt(made, 3, second - 60_000)];
     for (const [i, id] of ids.entries()) expect(hex(id) > hex(i ? ids[i - 1]! : made.barrier), `id ${i} above the one before (and the barrier)`).toBe(true);
     const queue = [...ids];
-    await kitchen.insertOrders(ids.map((_, i) => [`r${i}`]), { wait: { barrier: made.barrier }, ids: () => queue.shift()! });
+    await kitchen.insertOrders(
+      ids.map((_, i) => [`r${i}`]),
+      { wait: { barrier: made.barrier }, ids: () => queue.shift()! },
+    );
     expect(await kitchen.pipeline.releaseFor(done!)).toBe(6);
     expect(await kitchen.orders.countDocuments({ status: 'READY' })).toBe(6);
   } finally {
@@ -52,7 +55,7 @@ test('a load --after-all whose ids cross bson\'s counter wrap, or a clock steppe
   }
 });
 
-test('a newest _id ahead (another box\'s clock): the barrier and its orders are above it and are not the ids that box makes next', async () => {
+test("a newest _id ahead (another box's clock): the barrier and its orders are above it and are not the ids that box makes next", async () => {
   const kitchen = await open();
   try {
     // Another process's id two minutes ahead: its own 5 bytes (not ours), counter 0x10.
@@ -63,7 +66,10 @@ test('a newest _id ahead (another box\'s clock): the barrier and its orders are 
     await kitchen.orders.insertOne({ _id: other(0x10), status: 'DONE', arguments: ['theirs'], attempts: 1 } as Order);
     const made = await kitchen.pipeline.newBarrier();
     expect(hex(made.barrier) > hex(other(0x10))).toBe(true);
-    const ids = await kitchen.insertOrders(Array.from({ length: 20 }, (_, i) => [`r${i}`]), { wait: { barrier: made.barrier }, ...(made.ids ? { ids: made.ids } : {}) });
+    const ids = await kitchen.insertOrders(
+      Array.from({ length: 20 }, (_, i) => [`r${i}`]),
+      { wait: { barrier: made.barrier }, ...(made.ids ? { ids: made.ids } : {}) },
+    );
     const got = ids.ids.map(hex);
     expect([...got].sort()).toEqual(got);
     expect(got.every((id) => id > hex(made.barrier))).toBe(true);
@@ -78,7 +84,7 @@ test('a newest _id ahead (another box\'s clock): the barrier and its orders are 
   }
 });
 
-test('an order added --after one held by a barrier an hour ahead (another box\'s clock) gets an id above it: the barrier is not held back by its own dependant (a deadlock)', async () => {
+test("an order added --after one held by a barrier an hour ahead (another box's clock) gets an id above it: the barrier is not held back by its own dependant (a deadlock)", async () => {
   const kitchen = await open();
   try {
     const [done] = (await kitchen.insertOrders([['D']])).ids;

@@ -62,7 +62,12 @@ test('a --wait waiter polling beside orders held by a failed one sweeps on its f
     let sweeps = 0;
     const q = before(kitchen.pipeline, 'releaseAll', () => sweeps++);
     let t = 1_000_000;
-    const releaser = new Releaser(q, () => undefined, {}, () => t);
+    const releaser = new Releaser(
+      q,
+      () => undefined,
+      {},
+      () => t,
+    );
     for (let i = 0; i < 5; i++) expect(await releaser.idle(true)).toBe('none');
     expect(sweeps).toBe(1);
     // A release lost with its waiter (P DONE, C still WAITING): the next sweep makes it.
@@ -94,7 +99,12 @@ test('orders waiting on 25,000 ids in all: the sweep and status ask for them in 
     const q = new PipelineQueries(col);
     await q.ensureIndexes();
     // 5 orders, each after 5,000 ids of orders cleaned away (nothing holds them back).
-    await col.insertMany(Array.from({ length: 5 }, (_, i) => ({ _id: new ObjectId(), status: 'WAITING', arguments: [`r${i}`], attempts: 0, after: Array.from({ length: 5_000 }, () => new ObjectId()), wait: 1 }) as Order));
+    await col.insertMany(
+      Array.from(
+        { length: 5 },
+        (_, i) => ({ _id: new ObjectId(), status: 'WAITING', arguments: [`r${i}`], attempts: 0, after: Array.from({ length: 5_000 }, () => new ObjectId()), wait: 1 }) as Order,
+      ),
+    );
     const asked: number[] = [];
     client.on('commandStarted', (e) => {
       const $in = (e.command.filter as { _id?: { $in?: unknown[] } } | undefined)?._id?.$in;
@@ -131,7 +141,12 @@ test('a waiter without --wait whose check sees only blocked orders, just as anot
       await done(col, r);
       await col.updateOne({ _id: w }, { $set: { status: 'READY', due: new Date() }, $unset: { wait: '' } });
     });
-    const releaser = new Releaser(q, () => undefined, {}, () => 1_000_000);
+    const releaser = new Releaser(
+      q,
+      () => undefined,
+      {},
+      () => 1_000_000,
+    );
     expect(await releaser.idle(false)).toBe('again'); // claim once more: W is READY
     // Another waiter took W and ran it; this one's claim found nothing: only B is left, held by A.
     await done(col, w);
@@ -156,7 +171,12 @@ test('a release of ours that lands while the check asks "anything WAITING?" (its
       releaser!.finished(y); // y's record ends now: its release of z starts, and lands first
       while ((await col.findOne({ _id: z }))?.status === 'WAITING') await new Promise((r) => setTimeout(r, 5));
     });
-    releaser = new Releaser(q, () => undefined, {}, () => 1_000_000);
+    releaser = new Releaser(
+      q,
+      () => undefined,
+      {},
+      () => 1_000_000,
+    );
     // The per-finish release asks "anything WAITING?" first too: seen once, so it releases at once.
     (releaser as unknown as { seen: boolean }).seen = true;
     expect(await releaser.idle(false)).toBe('released'); // z is READY: claim it
@@ -219,7 +239,12 @@ test('a check that sees WAITING orders and nothing READY or RUNNING, just as ano
     const col = kitchen.orders;
     const [y, z] = await parentAndChild(col, 'RUNNING');
     const q = before(kitchen.pipeline, 'anyActive', () => done(col, y));
-    const releaser = new Releaser(q, () => undefined, {}, () => 1_000_000);
+    const releaser = new Releaser(
+      q,
+      () => undefined,
+      {},
+      () => 1_000_000,
+    );
     expect(await releaser.idle(false)).toBe('released');
     expect(await col.findOne({ _id: z })).toMatchObject({ status: 'READY' });
   } finally {
@@ -227,7 +252,7 @@ test('a check that sees WAITING orders and nothing READY or RUNNING, just as ano
   }
 });
 
-test('a --wait waiter whose last check saw nothing WAITING sweeps as soon as WAITING orders appear, however far its back-off has grown (a parent\'s finish may have skipped their release)', async () => {
+test("a --wait waiter whose last check saw nothing WAITING sweeps as soon as WAITING orders appear, however far its back-off has grown (a parent's finish may have skipped their release)", async () => {
   const kitchen = await open();
   try {
     const col = kitchen.orders;
@@ -237,7 +262,12 @@ test('a --wait waiter whose last check saw nothing WAITING sweeps as soon as WAI
       { _id: new ObjectId(), status: 'WAITING', arguments: ['B'], attempts: 0, after: [failed], wait: 1 },
     ] as Order[]);
     let t = 1_000_000;
-    const releaser = new Releaser(kitchen.pipeline, () => undefined, {}, () => t);
+    const releaser = new Releaser(
+      kitchen.pipeline,
+      () => undefined,
+      {},
+      () => t,
+    );
     for (let s = 0; s < 12; s++, t += SWEEP_FIRST_MS) expect(await releaser.idle(true)).toBe('none'); // back-off: 8 s by now
     await col.deleteMany({});
     expect(await releaser.idle(true)).toBe('none'); // nothing WAITING
@@ -256,7 +286,12 @@ test('the last check before leaving: another waiter\'s release landing between "
     const col = kitchen.orders;
     const [, z] = await parentAndChild(col, 'DONE');
     const q = before(kitchen.pipeline, 'releaseAll', () => col.updateOne({ _id: z }, { $set: { status: 'READY', due: new Date() }, $unset: { wait: '' } }));
-    const releaser = new Releaser(q, () => undefined, {}, () => 1_000_000);
+    const releaser = new Releaser(
+      q,
+      () => undefined,
+      {},
+      () => 1_000_000,
+    );
     expect(await releaser.idle(false, true)).toBe('wait');
   } finally {
     await kitchen.close();

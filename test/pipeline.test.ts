@@ -53,7 +53,10 @@ describe('pipelines', () => {
       const doc = (p: string) => docs.get(`${p}${i}`)!;
       const [a, b, c, d] = [doc('A'), doc('B'), doc('C'), doc('D')];
       for (const o of [a, b, c, d]) expect(o, o.arguments[0]).toMatchObject({ status: 'DONE', attempts: 1 });
-      expect(got.filter((l) => l.split(' ')[0] === `D${i}`), `D${i} ran once`).toEqual([`D${i} ${b._id.toHexString()},${c._id.toHexString()} `]);
+      expect(
+        got.filter((l) => l.split(' ')[0] === `D${i}`),
+        `D${i} ran once`,
+      ).toEqual([`D${i} ${b._id.toHexString()},${c._id.toHexString()} `]);
       expect(got.filter((l) => l.split(' ')[0] === `B${i}`)).toEqual([`B${i} ${a._id.toHexString()} `]);
       expect(line(`D${i}`)).toBeGreaterThan(Math.max(line(`B${i}`), line(`C${i}`)));
       expect(Math.min(line(`B${i}`), line(`C${i}`))).toBeGreaterThan(line(`A${i}`));
@@ -77,7 +80,11 @@ describe('pipelines', () => {
     await writeFile(join(dir, 'map.csv'), Array.from({ length: 200 }, (_, i) => `m${i}`).join('\n') + '\n');
     await writeFile(join(dir, 'reduce.csv'), 'r\n');
     await writeFile(join(dir, 'final.csv'), 'f1\nf2\n');
-    for (const [file, extra] of [['map.csv', []], ['reduce.csv', ['--after-all']], ['final.csv', ['--after-all']]] as const) {
+    for (const [file, extra] of [
+      ['map.csv', []],
+      ['reduce.csv', ['--after-all']],
+      ['final.csv', ['--after-all']],
+    ] as const) {
       const r = await waiter(k, ['load', join(dir, file), ...extra]);
       expect(r.exitCode, r.stderr).toBe(0);
     }
@@ -92,7 +99,12 @@ describe('pipelines', () => {
     expect(got).toHaveLength(203);
     expect(got.slice(0, 200).every(([arg]) => arg!.startsWith('m'))).toBe(true);
     expect(got[200]![0]).toBe('r');
-    expect(got.slice(201).map(([arg]) => arg).sort()).toEqual(['f1', 'f2']);
+    expect(
+      got
+        .slice(201)
+        .map(([arg]) => arg)
+        .sort(),
+    ).toEqual(['f1', 'f2']);
     // The barrier's id, as documented: WAITER_AFTER_ALL, WAITER_AFTER empty.
     const reduce = await orders().findOne({ arguments: ['r'] });
     expect(got[200]).toEqual(['r', '', reduce!.barrier.toHexString()]);
@@ -125,7 +137,7 @@ describe('pipelines', () => {
     expect(r2.stdout).toContain('ran A\nran B');
   });
 
-  test('orders held back through WAITING ones (A fails -> B -> C, --after-any B, a barrier, an order on the barrier\'s order) count as on failed orders; show says why; a waiter exits on them even with an order RUNNING', async () => {
+  test("orders held back through WAITING ones (A fails -> B -> C, --after-any B, a barrier, an order on the barrier's order) count as on failed orders; show says why; a waiter exits on them even with an order RUNNING", async () => {
     const dir = await tmp();
     const flag = join(dir, 'ok');
     const a = await add('A');
@@ -160,11 +172,16 @@ describe('pipelines', () => {
     expect((await waiter(k, ['reset'])).exitCode).toBe(0);
     const r3 = await waiter(k, ['deliver', '--poll', '200ms', '--shell', script]);
     expect(r3.exitCode, r3.stderr).toBe(0);
-    expect(r3.stdout.split('\n').filter((l) => l.startsWith('ran ')).sort()).toEqual(['ran A', 'ran B', 'ran C', 'ran E', 'ran F', 'ran S']);
+    expect(
+      r3.stdout
+        .split('\n')
+        .filter((l) => l.startsWith('ran '))
+        .sort(),
+    ).toEqual(['ran A', 'ran B', 'ran C', 'ran E', 'ran F', 'ran S']);
     expect(await orders().countDocuments({ status: 'DONE' })).toBe(6);
   });
 
-  test('a barrier held back only by a blocked WAITING order below it (an ERROR order above it: another box\'s clock) counts, and so does the barrier above it', async () => {
+  test("a barrier held back only by a blocked WAITING order below it (an ERROR order above it: another box's clock) counts, and so does the barrier above it", async () => {
     const col = k.db.collection<Order>('orders');
     const failed = ObjectId.createFromTime(Math.floor(Date.now() / 1000) + 3600);
     const b = new ObjectId();
@@ -224,7 +241,17 @@ describe('pipelines', () => {
     const b = await add('B');
     await add('--after', `${a},${b}`, 'C');
     const gather = `node ${BIN} gather -o got "$WAITER_AFTER" && node ${BIN} gather -o got2 $WAITER_AFTER`;
-    const r = await waiter(k, ['deliver', '--poll', '200ms', '--workdir', join(dir, '{hash}'), '--collect', 'out.txt', '--shell', `if [ -n "$WAITER_AFTER" ]; then ${gather}; else echo "$1" > out.txt; fi`]);
+    const r = await waiter(k, [
+      'deliver',
+      '--poll',
+      '200ms',
+      '--workdir',
+      join(dir, '{hash}'),
+      '--collect',
+      'out.txt',
+      '--shell',
+      `if [ -n "$WAITER_AFTER" ]; then ${gather}; else echo "$1" > out.txt; fi`,
+    ]);
     expect(r.exitCode, r.stderr).toBe(0);
     const c = (await orders().findOne({ arguments: ['C'] }))!;
     expect(c.status).toBe('DONE');
@@ -264,7 +291,12 @@ describe('pipelines', () => {
     const id = await add('--after', hexes.slice(1).join(','), 'x');
     const r = await waiter(k, ['deliver', 'sh', '-c', 'printf "%s" "$WAITER_AFTER" | wc -c; printf "%s" "$1" | wc -c', 'sh', '{after}']);
     expect(r.exitCode, r.stderr).toBe(0);
-    expect(r.stdout.split('\n').map((l) => l.trim()).filter((l) => /^\d+$/.test(l))).toEqual(['124999', '124999']);
+    expect(
+      r.stdout
+        .split('\n')
+        .map((l) => l.trim())
+        .filter((l) => /^\d+$/.test(l)),
+    ).toEqual(['124999', '124999']);
     expect(await orders().findOne({ _id: ObjectId.createFromHexString(id) })).toMatchObject({ status: 'DONE' });
   });
 
@@ -292,7 +324,13 @@ describe('pipelines', () => {
     const s = await serve(k);
     const a = (await s.call('/api/orders', { method: 'POST', json: { arguments: ['A'] } })).body.ids[0];
     const missing = new ObjectId().toHexString();
-    const refused = await s.call('/api/orders', { method: 'POST', json: [{ arguments: ['B'], after: [a] }, { arguments: ['C'], afterAny: [missing] }] });
+    const refused = await s.call('/api/orders', {
+      method: 'POST',
+      json: [
+        { arguments: ['B'], after: [a] },
+        { arguments: ['C'], afterAny: [missing] },
+      ],
+    });
     expect(refused.status).toBe(400);
     expect(refused.body.error).toBe(`after: no order ${missing} in the list; nothing added`);
     const ok = await s.call('/api/orders', { method: 'POST', json: [{ arguments: ['B'], after: [a] }, { arguments: ['C'] }] });

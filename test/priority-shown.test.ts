@@ -27,12 +27,22 @@ describe('priorities shown', () => {
     const text = (await waiter(k, ['status'])).stdout.split('\n');
     expect(text.slice(0, 5)).toEqual(['READY    4', '  priority 5      2', '  priority 0      1', '  priority -2     1', 'RUNNING  0']);
     const json = JSON.parse((await waiter(k, ['status', '--json'])).stdout) as { readyByPriority: unknown };
-    expect(json.readyByPriority).toEqual([{ priority: 5, READY: 2 }, { priority: 0, READY: 1 }, { priority: -2, READY: 1 }]);
+    expect(json.readyByPriority).toEqual([
+      { priority: 5, READY: 2 },
+      { priority: 0, READY: 1 },
+      { priority: -2, READY: 1 },
+    ]);
 
     const rows = parse((await waiter(k, ['extract'])).stdout, { columns: true }) as Record<string, string>[];
     expect(Object.keys(rows[0]!).slice(-3)).toEqual(['workdir', 'priority', 'after']);
     // (_id order; ids made by different processes within one second sort by their random part)
-    expect(rows.map((r) => [JSON.parse(r.arguments!)[0], r.priority]).sort()).toEqual([['a', '0'], ['b', '5'], ['c', '5'], ['d', '-2'], ['e', '5']]);
+    expect(rows.map((r) => [JSON.parse(r.arguments!)[0], r.priority]).sort()).toEqual([
+      ['a', '0'],
+      ['b', '5'],
+      ['c', '5'],
+      ['d', '-2'],
+      ['e', '5'],
+    ]);
   });
 
   test.runIf(counted.run)(counted.title('READY per priority reads index keys of READY orders (and at most the live RUNNING ones), not the finished ones'), async () => {
@@ -41,7 +51,14 @@ describe('priorities shown', () => {
       await kitchen.ensureIndexes();
       const now = Date.now();
       const ready = Array.from({ length: 3000 }, (_, i) => ({ status: 'READY', arguments: [`r${i}`], attempts: 0, due: new Date(now), prio: i % 3 }));
-      const running = Array.from({ length: 200 }, (_, i) => ({ status: 'RUNNING', arguments: [`u${i}`], attempts: 1, due: new Date(now + 60_000), expires: new Date(now + 60_000), prio: PRIO_RUNNING }));
+      const running = Array.from({ length: 200 }, (_, i) => ({
+        status: 'RUNNING',
+        arguments: [`u${i}`],
+        attempts: 1,
+        due: new Date(now + 60_000),
+        expires: new Date(now + 60_000),
+        prio: PRIO_RUNNING,
+      }));
       const done = Array.from({ length: 5000 }, (_, i) => ({ status: 'DONE', arguments: [`d${i}`], attempts: 1, prio: i % 3, stop: new Date(now) }));
       const docs = [...ready, ...running, ...done];
       for (let i = 0; i < docs.length; i += 1000) await k.db.collection('orders').insertMany(docs.slice(i, i + 1000));
@@ -50,7 +67,12 @@ describe('priorities shown', () => {
         explain: { aggregate: 'orders', pipeline: [{ $match: READY_PRIO_FILTER }, { $group: { _id: '$prio', n: { $sum: 1 } } }], cursor: {} },
         verbosity: 'executionStats',
       });
-      const most = (name: string) => Math.max(...JSON.stringify(explain).match(new RegExp(`"${name}":\\d+`, 'g'))!.map((m) => Number(m.split(':')[1])));
+      const most = (name: string) =>
+        Math.max(
+          ...JSON.stringify(explain)
+            .match(new RegExp(`"${name}":\\d+`, 'g'))!
+            .map((m) => Number(m.split(':')[1])),
+        );
       expect(most('totalKeysExamined')).toBeLessThanOrEqual(3000 + 200 + 20);
       expect(most('totalDocsExamined')).toBeLessThanOrEqual(3000 + 200);
     } finally {

@@ -77,11 +77,15 @@ describe('--timeout', () => {
     const [x] = await addOrders(k.db, [[pids]]);
 
     const run = waiter(k, ['deliver', '--timeout', '2s', '--kill-after', '300ms', ...FAST, TREE]);
-    const [child, grandchild] = await until(async () => {
-      const text = await readFile(pids, 'utf8').catch(() => '');
-      const ns = text.trim().split(/\s+/).map(Number);
-      return ns.length === 2 && ns.every((n) => n > 0) ? ns : undefined;
-    }, 30_000, 'the tree to start');
+    const [child, grandchild] = await until(
+      async () => {
+        const text = await readFile(pids, 'utf8').catch(() => '');
+        const ns = text.trim().split(/\s+/).map(Number);
+        return ns.length === 2 && ns.every((n) => n > 0) ? ns : undefined;
+      },
+      30_000,
+      'the tree to start',
+    );
     killAfterTest(child!);
 
     const r = await run;

@@ -97,11 +97,15 @@ export function alive(pid: number): boolean {
 
 /** Waits for a file holding a pid (written atomically by the fixture) and returns the pid. */
 export async function pidFrom(file: string, what = file): Promise<number> {
-  return until(async () => {
-    if (!existsSync(file)) return undefined;
-    const n = Number((await readFile(file, 'utf8')).trim().split(/\s+/)[0]);
-    return Number.isInteger(n) && n > 0 ? n : undefined;
-  }, 30_000, what);
+  return until(
+    async () => {
+      if (!existsSync(file)) return undefined;
+      const n = Number((await readFile(file, 'utf8')).trim().split(/\s+/)[0]);
+      return Number.isInteger(n) && n > 0 ? n : undefined;
+    },
+    30_000,
+    what,
+  );
 }
 
 /** Lines of a file, [] if it does not exist yet. */

@@ -11,19 +11,7 @@ import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { FIXTURES, until, waiter } from './support/cli.js';
 import { useDb } from './support/kitchen.js';
-import {
-  FAST,
-  addOrders,
-  alive,
-  background,
-  byId,
-  killAfterTest,
-  lines,
-  orders,
-  pidFrom,
-  statusJson,
-  tempDir,
-} from './recovery-support.js';
+import { FAST, addOrders, alive, background, byId, killAfterTest, lines, orders, pidFrom, statusJson, tempDir } from './recovery-support.js';
 
 const HANG = join(FIXTURES, 'hang.sh');
 const BUSY = join(FIXTURES, 'busy.sh');
@@ -50,10 +38,14 @@ describe('a lost waiter', () => {
     await until(() => !alive(child), 10_000, 'the orphaned command to die');
 
     // Until the lease runs out the order is RUNNING and not stale; then status says stale.
-    const stale = await until(async () => {
-      const s = await statusJson(k);
-      return s.stale === 1 ? s : undefined;
-    }, 20_000, 'status --json to report the order stale');
+    const stale = await until(
+      async () => {
+        const s = await statusJson(k);
+        return s.stale === 1 ? s : undefined;
+      },
+      20_000,
+      'status --json to report the order stale',
+    );
     expect(stale).toMatchObject({ READY: 2, RUNNING: 1, DONE: 0, ERROR: 0, total: 3, stale: 1 });
 
     const b = await waiter(k, ['-n', 'waiter-b', 'deliver', ...FAST, HANG], { env });
@@ -75,9 +67,7 @@ describe('a lost waiter', () => {
       expect(o.history?.map((h) => h.result)).toEqual(['DONE']);
     }
     const runs = await lines(join(dir, 'runs'));
-    expect(runs.filter((l) => l.endsWith('start')).sort()).toEqual(
-      [`${hex} 1 start`, `${hex} 2 start`, `${y!.toHexString()} 1 start`, `${z!.toHexString()} 1 start`].sort(),
-    );
+    expect(runs.filter((l) => l.endsWith('start')).sort()).toEqual([`${hex} 1 start`, `${hex} 2 start`, `${y!.toHexString()} 1 start`, `${z!.toHexString()} 1 start`].sort());
     expect(await statusJson(k)).toMatchObject({ DONE: 3, RUNNING: 0, READY: 0, stale: 0 });
   });
 
@@ -165,10 +155,14 @@ describe('a lost waiter', () => {
     // from the waiter being starved rather than from a missing heartbeat.
     const LEASE = 4000;
     const a = background(k, ['-n', 'waiter-a', 'deliver', '--lease', '4s', '--heartbeat', '300ms', BUSY]);
-    const running = await until(async () => {
-      const o = await byId(k.db, x!);
-      return o.status === 'RUNNING' ? o : undefined;
-    }, 20_000, 'the order to be claimed');
+    const running = await until(
+      async () => {
+        const o = await byId(k.db, x!);
+        return o.status === 'RUNNING' ? o : undefined;
+      },
+      20_000,
+      'the order to be claimed',
+    );
     // Wait (by polling, not sleeping) until the command has run well past one lease.
     await until(() => Date.now() - running.start!.getTime() > 2 * LEASE, 20_000, 'two leases to pass');
 

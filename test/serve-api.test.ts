@@ -55,19 +55,59 @@ describe('reads', () => {
     const ago = (ms: number) => new Date(now - ms);
     const base = { host: 'box', pid: 1, command: ['./crunch.sh'], concurrency: 1, lease: 600_000, heartbeat: 200_000, delivered: 3, failed: 1 };
     await k.db.collection('orders.waiters').insertMany([
-      { _id: 'w-old' as never, ...base, name: 'old', started: ago(3 * 3600_000), seen: ago(2 * 3600_000), expires: ago(2 * 3600_000 - 600_000), running: [], ended: ago(2 * 3600_000), reason: 'empty list' },
-      { _id: 'w-recent' as never, ...base, name: 'recent', started: ago(3600_000), seen: ago(60_000), expires: ago(60_000 - 600_000), running: [], ended: ago(60_000), reason: '--max 3 reached' },
-      { _id: 'w-live' as never, ...base, name: 'live', started: ago(600_000), seen: ago(1000), expires: new Date(now + 599_000), running: ['6b077a19d104b62a1a29faa4'], current: { order: '6b077a19d104b62a1a29faa4', arguments: ['x'] } },
+      {
+        _id: 'w-old' as never,
+        ...base,
+        name: 'old',
+        started: ago(3 * 3600_000),
+        seen: ago(2 * 3600_000),
+        expires: ago(2 * 3600_000 - 600_000),
+        running: [],
+        ended: ago(2 * 3600_000),
+        reason: 'empty list',
+      },
+      {
+        _id: 'w-recent' as never,
+        ...base,
+        name: 'recent',
+        started: ago(3600_000),
+        seen: ago(60_000),
+        expires: ago(60_000 - 600_000),
+        running: [],
+        ended: ago(60_000),
+        reason: '--max 3 reached',
+      },
+      {
+        _id: 'w-live' as never,
+        ...base,
+        name: 'live',
+        started: ago(600_000),
+        seen: ago(1000),
+        expires: new Date(now + 599_000),
+        running: ['6b077a19d104b62a1a29faa4'],
+        current: { order: '6b077a19d104b62a1a29faa4', arguments: ['x'] },
+      },
     ]);
-    const cli = async (args: string[]) => (await waiter(k, ['waiters', '--json', ...args])).stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l));
+    const cli = async (args: string[]) =>
+      (await waiter(k, ['waiters', '--json', ...args])).stdout
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l));
     const s = await serve(k);
     const fleet = await s.call('/api/waiters');
     expect(fleet.status).toBe(200);
-    expect(fleet.body.map((w: any) => [w.name, w.state])).toEqual([['recent', 'EXITED'], ['live', 'PROCESSING']]);
+    expect(fleet.body.map((w: any) => [w.name, w.state])).toEqual([
+      ['recent', 'EXITED'],
+      ['live', 'PROCESSING'],
+    ]);
     expect(fleet.body).toEqual(await cli([]));
     const all = await s.call('/api/waiters?all=true');
     expect(all.status).toBe(200);
-    expect(all.body.map((w: any) => [w.name, w.state])).toEqual([['old', 'EXITED'], ['recent', 'EXITED'], ['live', 'PROCESSING']]);
+    expect(all.body.map((w: any) => [w.name, w.state])).toEqual([
+      ['old', 'EXITED'],
+      ['recent', 'EXITED'],
+      ['live', 'PROCESSING'],
+    ]);
     expect(all.body).toEqual(await cli(['--all']));
   });
 
@@ -96,7 +136,14 @@ describe('reads', () => {
   });
 
   test('GET /api/orders pages by _id (after, limit, status, order=desc); no claim, no history', async () => {
-    const docs = Array.from({ length: 5 }, (_, i) => ({ _id: new ObjectId(), status: i % 2 ? 'ERROR' : 'READY', arguments: [`a${i}`], attempts: 0, claim: 'secret-claim', history: [] }));
+    const docs = Array.from({ length: 5 }, (_, i) => ({
+      _id: new ObjectId(),
+      status: i % 2 ? 'ERROR' : 'READY',
+      arguments: [`a${i}`],
+      attempts: 0,
+      claim: 'secret-claim',
+      history: [],
+    }));
     await orders().insertMany(docs);
     const ids = docs.map((d) => d._id.toHexString());
     const s = await serve(k);
@@ -117,12 +164,25 @@ describe('reads', () => {
 
   test('GET /api/failed: the orders that failed last, latest stop first, with error and output tail', async () => {
     const t = Date.now();
-    const docs = [3, 1, 2].map((ago) => ({ _id: new ObjectId(), status: 'ERROR', arguments: [`f${ago}`], attempts: 1, stop: new Date(t - ago * 1000), error: `exit code ${ago}`, output: `out ${ago}`, claim: 'secret-claim' }));
+    const docs = [3, 1, 2].map((ago) => ({
+      _id: new ObjectId(),
+      status: 'ERROR',
+      arguments: [`f${ago}`],
+      attempts: 1,
+      stop: new Date(t - ago * 1000),
+      error: `exit code ${ago}`,
+      output: `out ${ago}`,
+      claim: 'secret-claim',
+    }));
     await orders().insertMany([...docs, { status: 'DONE', arguments: ['d'], attempts: 1, stop: new Date(t) }]);
     const s = await serve(k);
     const r = await s.call('/api/failed');
     expect(r.status).toBe(200);
-    expect(r.body.map((o: any) => [o.arguments[0], o.error, o.output])).toEqual([['f1', 'exit code 1', 'out 1'], ['f2', 'exit code 2', 'out 2'], ['f3', 'exit code 3', 'out 3']]);
+    expect(r.body.map((o: any) => [o.arguments[0], o.error, o.output])).toEqual([
+      ['f1', 'exit code 1', 'out 1'],
+      ['f2', 'exit code 2', 'out 2'],
+      ['f3', 'exit code 3', 'out 3'],
+    ]);
     expect(r.text).not.toContain('secret-claim');
     expect((await s.call('/api/failed?limit=1')).body).toHaveLength(1);
   });
@@ -130,8 +190,18 @@ describe('reads', () => {
   test('GET /api/orders/:id: the order with history and output tail, never its claim', async () => {
     const _id = new ObjectId();
     await orders().insertOne({
-      _id, status: 'ERROR', arguments: ['x'], attempts: 2, claim: 'secret-claim', error: 'exit code 3', exitCode: 3, output: 'boom\n',
-      history: [{ attempt: 1, waiter: 'w', start: new Date(), stop: new Date(), result: 'LOST' }, { attempt: 2, waiter: 'w', start: new Date(), stop: new Date(), result: 'ERROR', exitCode: 3 }],
+      _id,
+      status: 'ERROR',
+      arguments: ['x'],
+      attempts: 2,
+      claim: 'secret-claim',
+      error: 'exit code 3',
+      exitCode: 3,
+      output: 'boom\n',
+      history: [
+        { attempt: 1, waiter: 'w', start: new Date(), stop: new Date(), result: 'LOST' },
+        { attempt: 2, waiter: 'w', start: new Date(), stop: new Date(), result: 'ERROR', exitCode: 3 },
+      ],
     });
     const s = await serve(k);
     const r = await s.call(`/api/orders/${_id.toHexString().toUpperCase()}`);
@@ -144,7 +214,10 @@ describe('reads', () => {
     const added = await waiter(k, ['add', '--field', 'animal=cat', '--field', 'file name=a b.jpg']);
     const id = /Added order ([0-9a-f]{24})/.exec(added.stdout)![1]!;
     // As a waiter left it: failed in its folder, still holding a claim.
-    await orders().updateOne({ _id: new ObjectId(id) }, { $set: { status: 'ERROR', attempts: 1, stop: new Date(), error: 'exit code 2', workdir: '/tmp/w/1', claim: 'secret-claim' } });
+    await orders().updateOne(
+      { _id: new ObjectId(id) },
+      { $set: { status: 'ERROR', attempts: 1, stop: new Date(), error: 'exit code 2', workdir: '/tmp/w/1', claim: 'secret-claim' } },
+    );
     await orders().insertOne({ status: 'ERROR', arguments: ['plain'], attempts: 1, stop: new Date(0), error: 'exit code 1' });
     const shown = JSON.parse((await waiter(k, ['show', '--json', id])).stdout);
     expect(shown).toMatchObject({ _id: id, fields: { animal: 'cat', 'file name': 'a b.jpg' }, workdir: '/tmp/w/1' });
@@ -201,7 +274,10 @@ describe('writes', () => {
   test('POST /api/orders: "at" (as add --at) makes an order not to be taken before then', async () => {
     const s = await serve(k);
     const t0 = Date.now();
-    const r = await s.call('/api/orders', { method: 'POST', json: [{ arguments: ['now'] }, { arguments: ['later'], at: '+2h' }, { arguments: ['then'], at: '2030-01-01T06:00:00Z' }] });
+    const r = await s.call('/api/orders', {
+      method: 'POST',
+      json: [{ arguments: ['now'] }, { arguments: ['later'], at: '+2h' }, { arguments: ['then'], at: '2030-01-01T06:00:00Z' }],
+    });
     expect(r.status).toBe(201);
     const [now, later, then] = await orders().find({}).sort({ _id: 1 }).toArray();
     expect(+now!.due).toBeGreaterThanOrEqual(t0 - 1000);
@@ -350,7 +426,7 @@ describe('authentication', () => {
     expect(s.stdout()).not.toContain(TOKEN);
   });
 
-  test('/api/waiters shows each waiter\'s deliver command line, even to --public-read readers; its environment never (README: secrets go in the env)', async () => {
+  test("/api/waiters shows each waiter's deliver command line, even to --public-read readers; its environment never (README: secrets go in the env)", async () => {
     const d = await waiter(k, ['-n', 'box', 'deliver', './fixtures/ok.sh', '--api-key=argv-visible'], { env: { CRUNCH_API_KEY: 'env-hidden-value' } });
     expect(d.exitCode).toBe(0); // empty list: registers, then exits
     const s = await serve(k, ['--public-read'], { WAITER_TOKEN: TOKEN });
@@ -366,7 +442,7 @@ describe('authentication', () => {
     expect((await s.call('/api/orders', { method: 'POST', json: { arguments: ['x'] } })).status).toBe(201);
   });
 
-  test('the kitchen URI is never shown: the URL printed is the server\'s, /api/info names host and database only', async () => {
+  test("the kitchen URI is never shown: the URL printed is the server's, /api/info names host and database only", async () => {
     const s = await serve(k);
     expect(s.stdout()).not.toContain('mongodb://');
     const info = await s.call('/api/info');
@@ -375,7 +451,11 @@ describe('authentication', () => {
 });
 
 /** One raw HTTP request (fetch may not set Host, as a rebinding browser does), body parsed. */
-function raw(url: string, path: string, o: { method?: string; headers?: Record<string, string>; body?: string } = {}): Promise<{ status: number; body: any; headers: Record<string, unknown> }> {
+function raw(
+  url: string,
+  path: string,
+  o: { method?: string; headers?: Record<string, string>; body?: string } = {},
+): Promise<{ status: number; body: any; headers: Record<string, unknown> }> {
   return new Promise((resolve, reject) => {
     const req = request(new URL(path, url), { method: o.method ?? 'GET', headers: o.headers ?? {} }, (res) => {
       let text = '';
@@ -396,12 +476,19 @@ describe('cross-site requests (another web page the user visits)', () => {
       for (const path of ['/api/orders', '/api/reset']) {
         const body = path === '/api/orders' ? '{"arguments": ["rm", "-rf"]}' : '{"force": true}';
         refused(await s.call(path, { method: 'POST', body }), 415, /^Content-Type "text\/plain": send the body as application\/json/);
-        refused(await s.call(path, { method: 'POST', body, headers: { 'content-type': 'application/x-www-form-urlencoded' } }), 415, /^Content-Type "application\/x-www-form-urlencoded"/);
+        refused(
+          await s.call(path, { method: 'POST', body, headers: { 'content-type': 'application/x-www-form-urlencoded' } }),
+          415,
+          /^Content-Type "application\/x-www-form-urlencoded"/,
+        );
         refused(await s.call(path, { method: 'POST', body: new Blob([body]) }), 415, /^Content-Type missing/);
         refused(await s.call(path, { method: 'POST', body, headers: { 'content-type': 'multipart/form-data; boundary=x' } }), 415, /^Content-Type "multipart\/form-data"/);
       }
       // The preflight a browser sends before a cross-site application/json POST: no CORS grant.
-      const pre = await s.call('/api/orders', { method: 'OPTIONS', headers: { origin: 'https://evil.example', 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type' } });
+      const pre = await s.call('/api/orders', {
+        method: 'OPTIONS',
+        headers: { origin: 'https://evil.example', 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type' },
+      });
       expect(pre.status).toBe(404);
       expect(pre.headers.get('access-control-allow-origin')).toBeNull();
     });

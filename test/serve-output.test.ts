@@ -25,7 +25,10 @@ describe('GET /api/orders/:id/output', () => {
       ['stdout', 'three\n'],
     ]);
     const later = await s.call(`/api/orders/${hex}/output?after=8`, { token: 'correct-horse-battery' });
-    expect(later.body.pieces.map((p: { text: string; from: number }) => [p.text, p.from])).toEqual([['o\n', 8], ['three\n', 10]]);
+    expect(later.body.pieces.map((p: { text: string; from: number }) => [p.text, p.from])).toEqual([
+      ['o\n', 8],
+      ['three\n', 10],
+    ]);
     const none = await s.call(`/api/orders/${hex}/output?after=16&attempt=1`, { token: 'correct-horse-battery' });
     expect([none.body.pieces, none.body.next]).toEqual([[], 16]);
   });

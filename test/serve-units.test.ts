@@ -37,10 +37,11 @@ describe('cached', () => {
   function fake() {
     let calls = 0;
     const pending: { resolve: (v: number) => void; reject: (e: Error) => void }[] = [];
-    const fn = () => new Promise<number>((resolve, reject) => {
-      calls++;
-      pending.push({ resolve, reject });
-    });
+    const fn = () =>
+      new Promise<number>((resolve, reject) => {
+        calls++;
+        pending.push({ resolve, reject });
+      });
     return { fn, calls: () => calls, release: (v: number) => pending.shift()!.resolve(v), fail: () => pending.shift()!.reject(new Error('down')) };
   }
 
@@ -63,7 +64,10 @@ describe('cached', () => {
     const a = get();
     const b = get();
     f.release(1);
-    expect(await Promise.all([a, b])).toEqual([{ value: 1, ageMs: 0 }, { value: 1, ageMs: 0 }]);
+    expect(await Promise.all([a, b])).toEqual([
+      { value: 1, ageMs: 0 },
+      { value: 1, ageMs: 0 },
+    ]);
     now = 999;
     expect(await get()).toEqual({ value: 1, ageMs: 999 });
     expect(f.calls()).toBe(1);
@@ -81,7 +85,10 @@ describe('cached', () => {
     const b = get();
     expect(f.calls()).toBe(2); // one refresh for both
     f.release(2);
-    expect(await Promise.all([a, b])).toEqual([{ value: 2, ageMs: 0 }, { value: 2, ageMs: 0 }]);
+    expect(await Promise.all([a, b])).toEqual([
+      { value: 2, ageMs: 0 },
+      { value: 2, ageMs: 0 },
+    ]);
   });
 
   test('past maxAge: the last answer once waitMs has passed while one refresh runs; after a failed refresh, or past maxStale, callers wait', async () => {

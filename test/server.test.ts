@@ -26,9 +26,7 @@ const CLIENTS = 16;
  * the collection's final contents (server side).
  */
 async function claimRace(uri: string, dbName: string, docs = DOCS) {
-  const clients = await Promise.all(
-    Array.from({ length: CLIENTS }, () => new MongoClient(uri, { maxPoolSize: 1 }).connect()),
-  );
+  const clients = await Promise.all(Array.from({ length: CLIENTS }, () => new MongoClient(uri, { maxPoolSize: 1 }).connect()));
   try {
     const jobs = (c: MongoClient) => c.db(dbName).collection<Job>('jobs');
     await jobs(clients[0]!).insertMany(Array.from({ length: docs }, (_, i) => ({ _id: i, status: 'READY' as const })));
@@ -38,11 +36,7 @@ async function claimRace(uri: string, dbName: string, docs = DOCS) {
       clients.map(async (client, n) => {
         const by = `c${n}`;
         for (;;) {
-          const doc = await jobs(client).findOneAndUpdate(
-            { status: 'READY' },
-            { $set: { status: 'RUNNING', by } },
-            { sort: { _id: 1 } },
-          );
+          const doc = await jobs(client).findOneAndUpdate({ status: 'READY' }, { $set: { status: 'RUNNING', by } }, { sort: { _id: 1 } });
           if (!doc) return;
           claims.set(doc._id, [...(claims.get(doc._id) ?? []), by]);
         }
@@ -87,7 +81,10 @@ describe.runIf(go.run)(go.title('the embedded FerretDB test server'), () => {
       await c1
         .db('restart')
         .collection<{ _id: number; status: string }>('jobs')
-        .insertMany([{ _id: 1, status: 'DONE' }, { _id: 2, status: 'READY' }]);
+        .insertMany([
+          { _id: 1, status: 'DONE' },
+          { _id: 2, status: 'READY' },
+        ]);
       await c1.close();
       await first.stop();
       expect(await first.exited).toEqual({ code: 0, signal: null });
@@ -98,7 +95,10 @@ describe.runIf(go.run)(go.title('the embedded FerretDB test server'), () => {
         const c2 = await new MongoClient(second.uri).connect();
         const docs = await c2.db('restart').collection('jobs').find().sort({ _id: 1 }).toArray();
         await c2.close();
-        expect(docs).toEqual([{ _id: 1, status: 'DONE' }, { _id: 2, status: 'READY' }]);
+        expect(docs).toEqual([
+          { _id: 1, status: 'DONE' },
+          { _id: 2, status: 'READY' },
+        ]);
       } finally {
         await second.stop();
       }

@@ -16,7 +16,10 @@ describe('deliver -x 4 and signals', () => {
   /** Six held orders, a waiter running four of them; resolves once all four commands run. */
   async function fourRunning(extra: string[] = []) {
     const dir = await tempDir('signals');
-    const ids = await addOrders(k.db, Array.from({ length: 6 }, () => ['hold']));
+    const ids = await addOrders(
+      k.db,
+      Array.from({ length: 6 }, () => ['hold']),
+    );
     const w = background(k, ['-n', 'w', 'deliver', '-x', '4', ...FAST, ...extra, HANG], { HANG_DIR: dir });
     const first = ids.slice(0, 4);
     const pids = await Promise.all(first.map((id) => pidFrom(join(dir, `${id.toHexString()}.1.pid`), `order ${id.toHexString()} to start`)));

@@ -22,56 +22,64 @@ function stages(doc: unknown): string[] {
 describe('status cost (explain)', () => {
   const { k, open } = useExplainKitchen();
 
-  test.runIf(counted.run)(counted.title('20,000 finished orders over 200 minutes, 10,000 READY, 325 registered waiters: pace, median and live waiters read what they count, not the list'), async () => {
-    const kitchen = await open();
-    await kitchen.fleet.ensureFleetIndexes();
-    const now = Date.now();
-    // 100 orders finish per minute (one every 600 ms, newest first); every tenth fails.
-    const finished = Array.from({ length: 20_000 }, (_, i) => ({
-      status: i % 10 ? 'DONE' : 'ERROR', arguments: [`f${i}`], attempts: 1, start: new Date(now - i * 600 - 1000), stop: new Date(now - i * 600),
-    }));
-    const ready = Array.from({ length: 10_000 }, (_, i) => ({ status: 'READY', arguments: [`r${i}`], attempts: 0, due: new Date(now) }));
-    const docs = [...ready, ...finished];
-    for (let i = 0; i < docs.length; i += 1000) await k.db.collection('orders').insertMany(docs.slice(i, i + 1000));
-    const w = (n: number, extra: object) => Array.from({ length: n }, () => ({ name: 'w', host: 'h', started: new Date(now - 3_600_000), ...extra }));
-    await k.db.collection('orders.waiters').insertMany([
-      ...w(300, { ended: new Date(now - 60_000), expires: new Date(now - 60_000), reason: 'empty list' }),
-      ...w(20, { expires: new Date(now - 60_000) }), // STALE: never ended, not seen
-      ...w(5, { expires: new Date(now + 60_000) }), // live
-    ]);
+  test.runIf(counted.run)(
+    counted.title('20,000 finished orders over 200 minutes, 10,000 READY, 325 registered waiters: pace, median and live waiters read what they count, not the list'),
+    async () => {
+      const kitchen = await open();
+      await kitchen.fleet.ensureFleetIndexes();
+      const now = Date.now();
+      // 100 orders finish per minute (one every 600 ms, newest first); every tenth fails.
+      const finished = Array.from({ length: 20_000 }, (_, i) => ({
+        status: i % 10 ? 'DONE' : 'ERROR',
+        arguments: [`f${i}`],
+        attempts: 1,
+        start: new Date(now - i * 600 - 1000),
+        stop: new Date(now - i * 600),
+      }));
+      const ready = Array.from({ length: 10_000 }, (_, i) => ({ status: 'READY', arguments: [`r${i}`], attempts: 0, due: new Date(now) }));
+      const docs = [...ready, ...finished];
+      for (let i = 0; i < docs.length; i += 1000) await k.db.collection('orders').insertMany(docs.slice(i, i + 1000));
+      const w = (n: number, extra: object) => Array.from({ length: n }, () => ({ name: 'w', host: 'h', started: new Date(now - 3_600_000), ...extra }));
+      await k.db.collection('orders.waiters').insertMany([
+        ...w(300, { ended: new Date(now - 60_000), expires: new Date(now - 60_000), reason: 'empty list' }),
+        ...w(20, { expires: new Date(now - 60_000) }), // STALE: never ended, not seen
+        ...w(5, { expires: new Date(now + 60_000) }), // live
+      ]);
 
-    // Pace over 10 minutes: what countDocuments sends ($match, then $group with $sum).
-    const since = new Date(now - 600_000);
-    const inWindow = 1001; // i * 600 ms <= 600 s
-    expect(await kitchen.fleet.finishedSince(since)).toBe(inWindow);
-    const count = (coll: string, filter: object) =>
-      k.db.command({ explain: { aggregate: coll, pipeline: [{ $match: filter }, { $group: { _id: 1, n: { $sum: 1 } } }], cursor: {} }, verbosity: 'executionStats' });
-    const pace = examined(await count('orders', finishedFilter(since)));
-    expect(pace.keys).toBeLessThanOrEqual(inWindow + 5);
-    expect(pace.docs).toBeLessThanOrEqual(inWindow + 5);
+      // Pace over 10 minutes: what countDocuments sends ($match, then $group with $sum).
+      const since = new Date(now - 600_000);
+      const inWindow = 1001; // i * 600 ms <= 600 s
+      expect(await kitchen.fleet.finishedSince(since)).toBe(inWindow);
+      const count = (coll: string, filter: object) =>
+        k.db.command({ explain: { aggregate: coll, pipeline: [{ $match: filter }, { $group: { _id: 1, n: { $sum: 1 } } }], cursor: {} }, verbosity: 'executionStats' });
+      const pace = examined(await count('orders', finishedFilter(since)));
+      expect(pace.keys).toBeLessThanOrEqual(inWindow + 5);
+      expect(pace.docs).toBeLessThanOrEqual(inWindow + 5);
 
-    // Median run time: the last MEDIAN_OF finished, newest first, merged from the two
-    // status ranges of {status, stop} read backwards: no sort in memory.
-    const recent = await k.db.command({
-      explain: { find: 'orders', filter: finishedFilter(), sort: RECENT_SORT, limit: MEDIAN_OF, projection: { _id: 0, start: 1, stop: 1 } },
-      verbosity: 'executionStats',
-    });
-    const median = examined(recent);
-    expect(median.keys).toBeLessThanOrEqual(MEDIAN_OF + 5);
-    expect(median.docs).toBeLessThanOrEqual(MEDIAN_OF + 5);
-    expect(stages(recent.queryPlanner)).not.toContain('SORT');
-    expect(stages(recent.queryPlanner)).toContain('SORT_MERGE');
-    expect(every(recent, 'nReturned')).toContain(MEDIAN_OF);
+      // Median run time: the last MEDIAN_OF finished, newest first, merged from the two
+      // status ranges of {status, stop} read backwards: no sort in memory.
+      const recent = await k.db.command({
+        explain: { find: 'orders', filter: finishedFilter(), sort: RECENT_SORT, limit: MEDIAN_OF, projection: { _id: 0, start: 1, stop: 1 } },
+        verbosity: 'executionStats',
+      });
+      const median = examined(recent);
+      expect(median.keys).toBeLessThanOrEqual(MEDIAN_OF + 5);
+      expect(median.docs).toBeLessThanOrEqual(MEDIAN_OF + 5);
+      expect(stages(recent.queryPlanner)).not.toContain('SORT');
+      expect(stages(recent.queryPlanner)).toContain('SORT_MERGE');
+      expect(every(recent, 'nReturned')).toContain(MEDIAN_OF);
 
-    // Live waiters: one range on {ended, expires}.
-    expect(await kitchen.fleet.liveWaiters(new Date(now))).toBe(5);
-    const live = examined(await count('orders.waiters', liveFilter(new Date(now))));
-    expect(live.keys).toBeLessThanOrEqual(5 + 3);
-    expect(live.docs).toBeLessThanOrEqual(5 + 3);
+      // Live waiters: one range on {ended, expires}.
+      expect(await kitchen.fleet.liveWaiters(new Date(now))).toBe(5);
+      const live = examined(await count('orders.waiters', liveFilter(new Date(now))));
+      expect(live.keys).toBeLessThanOrEqual(5 + 3);
+      expect(live.docs).toBeLessThanOrEqual(5 + 3);
 
-    // The measure can fail: without {status, stop} the same pace count reads the list.
-    await k.db.collection('orders').dropIndex('status_1_stop_1');
-    const unindexed = examined(await count('orders', finishedFilter(since)));
-    expect(unindexed.keys + unindexed.docs).toBeGreaterThan(20_000);
-  }, 120_000);
+      // The measure can fail: without {status, stop} the same pace count reads the list.
+      await k.db.collection('orders').dropIndex('status_1_stop_1');
+      const unindexed = examined(await count('orders', finishedFilter(since)));
+      expect(unindexed.keys + unindexed.docs).toBeGreaterThan(20_000);
+    },
+    120_000,
+  );
 });

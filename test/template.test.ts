@@ -91,7 +91,7 @@ describe('expand', () => {
 });
 
 describe('--shell refusal and names', () => {
-  test('placeholdersIn finds ours, not the shell\'s ${…} nor escaped braces', () => {
+  test("placeholdersIn finds ours, not the shell's ${…} nor escaped braces", () => {
     expect(placeholdersIn('convert {} out/{1}.png')).toEqual(['{}', '{1}']);
     expect(placeholdersIn('echo ${HOME} ${1} {{x}} {a b}')).toEqual([]);
     expect(placeholdersIn('echo {name}')).toEqual(['{name}']);

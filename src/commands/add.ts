@@ -9,7 +9,7 @@ export const describe = 'Add one order with these arguments, READY (or WAITING w
 
 export function builder(y: Argv) {
   return y
-    .positional('args', { type: 'string', array: true, describe: 'The order\'s arguments' })
+    .positional('args', { type: 'string', array: true, describe: "The order's arguments" })
     .option('field', { type: 'string', array: true, describe: 'A named argument, name=value (repeat it; instead of positional arguments): {name} in deliver' })
     .option('unique', { type: 'boolean', describe: 'Add nothing if an order with these arguments is already in the list' })
     .option('at', { type: 'string', describe: 'Not to be taken before this time: +30m, +2h, or 2026-12-01T06:00:00Z' })
@@ -71,7 +71,13 @@ export async function run(g: Globals, o: AddOptions, io: IO): Promise<CommandRes
   const id = await withKitchen(g, async (k) => {
     const wait = await waitInsert(k, o.wait);
     const columns = o.names ? await k.saveColumns(o.names) : undefined;
-    const added = await k.addOrder(o.args, { unique: o.unique, ...(columns ? { columns } : {}), ...(o.at ? { due: o.at } : {}), ...(o.priority ? { priority: o.priority } : {}), ...wait });
+    const added = await k.addOrder(o.args, {
+      unique: o.unique,
+      ...(columns ? { columns } : {}),
+      ...(o.at ? { due: o.at } : {}),
+      ...(o.priority ? { priority: o.priority } : {}),
+      ...wait,
+    });
     // What it waits for may have finished already (or meanwhile).
     if (added && wait.wait) await k.pipeline.releaseWritten(wait.wait.barrier ? { barrier: wait.wait.barrier } : { ids: [added] });
     return added;

@@ -34,7 +34,7 @@ export const flags: Record<string, Options> = {
   wait: { type: 'boolean', describe: 'When the list is empty, keep polling instead of exiting' },
   poll: { type: 'string', describe: 'Longest pause between polls with --wait (default 5s)' },
   shell: { type: 'boolean', describe: 'Run <command> as a sh -c snippet; the arguments are "$@"' },
-  timeout: { type: 'string', describe: 'Kill an order\'s processes after this long (e.g. 30s, 10m); it ends in ERROR' },
+  timeout: { type: 'string', describe: "Kill an order's processes after this long (e.g. 30s, 10m); it ends in ERROR" },
   'kill-after': { type: 'string', describe: 'After SIGTERM, SIGKILL the process group this much later (default 10s)' },
   lease: { type: 'string', describe: 'An order whose heartbeat is older than this is stale and taken over (default 60s)' },
   heartbeat: { type: 'string', describe: 'How often to refresh the lease of a running order (default 10s, or a third of --lease when that is shorter)' },
@@ -46,10 +46,20 @@ export const flags: Record<string, Options> = {
   'retry-max-delay': { type: 'string', describe: 'No retry waits longer than this (default 1h)' },
   workdir: { type: 'string', describe: 'Run each order in this folder, created if missing; placeholders allowed (e.g. runs/{hash})' },
   'save-output': { type: 'boolean', describe: 'Write the full stdout and stderr of each order to files in its --workdir' },
-  'max-failures-in-a-row': { type: 'string', describe: `Stop this waiter after n failed orders in a row, so a broken box costs the list at most n attempts (default ${DEFAULT_MAX_FAILURES_IN_A_ROW}; 0: never)` },
-  'keep-output': { type: 'string', describe: 'Send the output to the kitchen live, keeping at most this much per attempt: the start and the end (default 1MiB; 0: only the last 4 KiB, at the end)' },
+  'max-failures-in-a-row': {
+    type: 'string',
+    describe: `Stop this waiter after n failed orders in a row, so a broken box costs the list at most n attempts (default ${DEFAULT_MAX_FAILURES_IN_A_ROW}; 0: never)`,
+  },
+  'keep-output': {
+    type: 'string',
+    describe: 'Send the output to the kitchen live, keeping at most this much per attempt: the start and the end (default 1MiB; 0: only the last 4 KiB, at the end)',
+  },
   'output-every': { type: 'string', describe: 'With live output: send it at most this often per running order (default 1s)' },
-  collect: { type: 'string', array: true, describe: "With --workdir: after an attempt, store the files of the order's folder matching these globs in the kitchen (waiter gather fetches them), e.g. 'out/*.csv'" },
+  collect: {
+    type: 'string',
+    array: true,
+    describe: "With --workdir: after an attempt, store the files of the order's folder matching these globs in the kitchen (waiter gather fetches them), e.g. 'out/*.csv'",
+  },
   'collect-max': { type: 'string', describe: 'With --collect: at most this much per attempt; more fails the attempt, nothing stored (default 100MiB)' },
   'collect-on': { type: 'string', choices: ['done', 'always'], describe: 'With --collect: after a DONE attempt only (done, the default), or after failed runs too (always)' },
   'collect-timeout': { type: 'string', describe: "With --collect: storing one attempt's files must end within this, or the attempt fails and nothing is kept (default 10m)" },
@@ -108,7 +118,7 @@ export function options(argv: Record<string, unknown>, rest: string[], g: Global
     o.workdir = template('--workdir', [dir]);
   }
   if (argv['save-output']) {
-    if (!o.workdir) throw new UsageError('--save-output needs --workdir (the files go in the order\'s folder)');
+    if (!o.workdir) throw new UsageError("--save-output needs --workdir (the files go in the order's folder)");
     o.saveOutput = true;
   }
   const collect = collectOptions(argv, o.workdir !== undefined);
@@ -156,7 +166,16 @@ async function preview(g: Globals, o: DeliverOptions, io: IO, n: number): Promis
     const prepare = preparer(o, templateOf(o), { kitchen }, (line) => io.stderr.write(`${line}\n`), undefined, true);
     for (const order of await kitchen.peek(n)) {
       const id = order._id.toHexString();
-      const claimed: Claimed = { id: order._id, token: '', attempt: (order.attempts ?? 0) + 1, waiter: o.waiter, start: new Date(), arguments: order.arguments, history: [], ...(order.columns ? { columns: order.columns } : {}) };
+      const claimed: Claimed = {
+        id: order._id,
+        token: '',
+        attempt: (order.attempts ?? 0) + 1,
+        waiter: o.waiter,
+        start: new Date(),
+        arguments: order.arguments,
+        history: [],
+        ...(order.columns ? { columns: order.columns } : {}),
+      };
       const p = await prepare(claimed);
       if (p.error !== undefined) {
         failed = true;
@@ -201,10 +220,24 @@ export async function run(g: Globals, o: DeliverCommandOptions, io: IO, graceMs?
         });
       const info = { name: o.waiter, command: [o.command, ...o.commandArgs], concurrency: o.concurrency, leaseMs: o.leaseMs, heartbeatMs: o.heartbeatMs, prepare };
       const registry = new Registry(kitchen.fleet, info, log);
-      const output = o.keepOutput > 0 ? (c: Claimed) => new LiveOutput(kitchen.outputs, c.id, c.attempt, { keepBytes: o.keepOutput, ...(o.outputEveryMs ? { flushMs: o.outputEveryMs } : {}) }, log) : undefined;
+      const output =
+        o.keepOutput > 0
+          ? (c: Claimed) => new LiveOutput(kitchen.outputs, c.id, c.attempt, { keepBytes: o.keepOutput, ...(o.outputEveryMs ? { flushMs: o.outputEveryMs } : {}) }, log)
+          : undefined;
       const collect = o.collect ? collector(kitchen.files, o.collect, log) : undefined;
       const pipeline = new Releaser(kitchen.pipeline, log);
-      return deliver(o, { kitchen, start, stdout: io.stdout, stderr: io.stderr, log, shutdown, registry, pipeline, ...(output ? { output } : {}), ...(collect ? { collect } : {}) });
+      return deliver(o, {
+        kitchen,
+        start,
+        stdout: io.stdout,
+        stderr: io.stderr,
+        log,
+        shutdown,
+        registry,
+        pipeline,
+        ...(output ? { output } : {}),
+        ...(collect ? { collect } : {}),
+      });
     });
     print(io.stdout, `${r.stopped ? 'Stopped' : 'Done'}. Delivered ${counted(r.delivered, 'order')}.`);
     if (r.interrupted) log(`waiter: ${counted(r.interrupted, 'interrupted order')} put back READY`);

@@ -71,7 +71,11 @@ export async function run(g: Globals, o: ExtractOptions, io: IO): Promise<Comman
     const bar = await progress(io.stderr, io.env, o.quiet);
     bar.start('extract', undefined, 'orders');
     // The total, for the bar only: counted alongside, never waited for.
-    if (bar.enabled) k.countOrders(o.status).then((n) => bar.setTotal(n), () => undefined);
+    if (bar.enabled)
+      k.countOrders(o.status).then(
+        (n) => bar.setTotal(n),
+        () => undefined,
+      );
     const rows = Readable.from(
       (async function* () {
         try {
@@ -118,4 +122,3 @@ async function openOutput(path: string): Promise<Writable> {
   });
   return out;
 }
-

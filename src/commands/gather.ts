@@ -166,7 +166,7 @@ async function* groups(k: Kitchen, o: GatherOptions): AsyncGenerator<StoredFile[
   }
   if (o.status) {
     // Pages of ids (no cursor held open while files are written: it would time out).
-    for (let after: ObjectId | undefined; ; ) {
+    for (let after: ObjectId | undefined; ;) {
       const page = await k.idsIn(o.status, after, 500);
       if (page.length === 0) return;
       yield* byOrder(await k.files.of(page));

@@ -19,18 +19,20 @@ import { uniqueKey } from '../order.js';
 export const describe = 'Load a CSV file (or - for stdin): each row becomes one READY order (WAITING with --after-all)';
 
 export function builder(y: Argv) {
-  return y
-    // [file] to yargs, so that a missing file gets our message, not yargs' count of arguments.
-    .usage(`$0 load <file>\n\n${describe}`)
-    // No type: as a string, yargs-parser would turn a lone "-" into "".
-    .positional('file', { describe: 'CSV file, or - for standard input' })
-    .option('header', { type: 'boolean', describe: 'The first row names the columns: {name} in deliver, WAITER_ARG_<NAME>, extract columns' })
-    .option('unique', { type: 'boolean', describe: 'Skip rows already in the list (or earlier in the file): a load can be repeated' })
-    .option('delimiter', { type: 'string', describe: 'Field delimiter (default ,)' })
-    .option('at', { type: 'string', describe: 'Orders not to be taken before this time: +30m, +2h, or 2026-12-01T06:00:00Z' })
-    .option('priority', { type: 'string', describe: 'Its orders are claimed before those of a lower priority (a whole number, default 0)' })
-    .option('after-all', { type: 'boolean', describe: 'Its orders are WAITING until every order in the list before this load is DONE (map, then reduce)' })
-    .option('quiet', { alias: 'q', type: 'boolean', describe: 'No progress bar (there is one only when stderr is a terminal)' });
+  return (
+    y
+      // [file] to yargs, so that a missing file gets our message, not yargs' count of arguments.
+      .usage(`$0 load <file>\n\n${describe}`)
+      // No type: as a string, yargs-parser would turn a lone "-" into "".
+      .positional('file', { describe: 'CSV file, or - for standard input' })
+      .option('header', { type: 'boolean', describe: 'The first row names the columns: {name} in deliver, WAITER_ARG_<NAME>, extract columns' })
+      .option('unique', { type: 'boolean', describe: 'Skip rows already in the list (or earlier in the file): a load can be repeated' })
+      .option('delimiter', { type: 'string', describe: 'Field delimiter (default ,)' })
+      .option('at', { type: 'string', describe: 'Orders not to be taken before this time: +30m, +2h, or 2026-12-01T06:00:00Z' })
+      .option('priority', { type: 'string', describe: 'Its orders are claimed before those of a lower priority (a whole number, default 0)' })
+      .option('after-all', { type: 'boolean', describe: 'Its orders are WAITING until every order in the list before this load is DONE (map, then reduce)' })
+      .option('quiet', { alias: 'q', type: 'boolean', describe: 'No progress bar (there is one only when stderr is a terminal)' })
+  );
 }
 
 export interface LoadOptions {
@@ -94,7 +96,10 @@ export async function run(g: Globals, o: LoadOptions, io: IO): Promise<CommandRe
       // Loaded again with --unique after it failed part way: the rest joins the stage its first rows wait in.
       const first = o.unique && o.wait?.all ? await firstRow(path, csv) : undefined;
       const held = first ? await k.pipeline.heldBarrierOf(uniqueKey(k.orders.collectionName, first)) : undefined;
-      if (held) io.stderr.write(`waiter: --after-all: the file's first row is already in the list, WAITING on barrier ${held.toHexString()} (an earlier load of it): the new rows join that stage\n`);
+      if (held)
+        io.stderr.write(
+          `waiter: --after-all: the file's first row is already in the list, WAITING on barrier ${held.toHexString()} (an earlier load of it): the new rows join that stage\n`,
+        );
       const wait = await waitInsert(k, o.wait, '--after-all', held);
       const opts: InsertOptions & { due: Date } = { unique: o.unique, due: o.at ?? new Date(), ...(o.priority ? { priority: o.priority } : {}), ...wait };
       // Where keys cannot be looked up by index, the list's keys read at most once (src/kitchen/unique.ts).

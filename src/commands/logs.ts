@@ -57,8 +57,7 @@ export async function run(g: Globals, o: LogsOptions, io: IO): Promise<CommandRe
   const printer = new Printer(io, o);
   return withKitchen(g, async (k) => {
     // Following rides out outages (the driver reconnects); a plain read fails at once (exit 3).
-    const call = <T>(what: string, fn: () => Promise<T>) =>
-      o.follow ? retrying(fn, { what: `logs: ${what}`, log, limitMs: Infinity }).then((r) => r as T) : fn();
+    const call = <T>(what: string, fn: () => Promise<T>) => (o.follow ? retrying(fn, { what: `logs: ${what}`, log, limitMs: Infinity }).then((r) => r as T) : fn());
     const readOrder = async (): Promise<Order> => {
       const found = await call('reading the order', () => k.order(o.id));
       if (!found) throw new InputError(`logs: no order ${hex} in list '${g.list}'`);
@@ -141,4 +140,3 @@ class Printer {
     else this.io.stderr.write(`${this.lastByte === 10 ? '' : '\n'}waiter: ${hex} attempt ${attempt} ended: ${endText(end)}\n`);
   }
 }
-

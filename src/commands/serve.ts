@@ -46,7 +46,9 @@ export async function run(g: Globals, o: ServeOptions, io: IO): Promise<CommandR
   try {
     // The pace chart and the latest failures read {status, stop}; deliver makes it too.
     // A read-only user cannot: the page then works, from slower queries.
-    await kitchen.fleet.ensureFleetIndexes().catch((err: Error) => io.stderr.write(`waiter serve: could not create the fleet index (${err.message.split('\n')[0]}); the chart will be slower\n`));
+    await kitchen.fleet
+      .ensureFleetIndexes()
+      .catch((err: Error) => io.stderr.write(`waiter serve: could not create the fleet index (${err.message.split('\n')[0]}); the chart will be slower\n`));
     // Set once the port is known (--port 0), before the first request is read.
     let hosts: ReadonlySet<string> = new Set();
     const app = createApp({

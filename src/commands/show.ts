@@ -13,11 +13,16 @@ import { print, withKitchen, type CommandResult, type Globals, type IO } from '.
 export const describe = 'Everything about one order: status, arguments, times, exit, every attempt, the output tail';
 
 export function builder(y: Argv) {
-  return y
-    // [id] to yargs, so that a missing id gets our message, not yargs' count of arguments.
-    .usage(`$0 show <id>\n\n${describe}`)
-    .positional('id', { type: 'string', describe: 'The order id (24 hex digits, as status, extract and waiters print it)' })
-    .option('json', { type: 'boolean', describe: 'Print the order document as JSON, with its result files (files: [{path, size, attempt, sha256, uploaded}], every attempt\'s, when it has any)' });
+  return (
+    y
+      // [id] to yargs, so that a missing id gets our message, not yargs' count of arguments.
+      .usage(`$0 show <id>\n\n${describe}`)
+      .positional('id', { type: 'string', describe: 'The order id (24 hex digits, as status, extract and waiters print it)' })
+      .option('json', {
+        type: 'boolean',
+        describe: "Print the order document as JSON, with its result files (files: [{path, size, attempt, sha256, uploaded}], every attempt's, when it has any)",
+      })
+  );
 }
 
 export interface ShowOptions {
@@ -41,7 +46,9 @@ export async function run(g: Globals, o: ShowOptions, io: IO): Promise<CommandRe
   });
   if (!order) throw new InputError(`show: no order ${o.id.toHexString()} in list '${g.list}'`);
   const fields = names ? namedFields(names, order.arguments ?? []) : undefined;
-  const lines = o.json ? [JSON.stringify({ ...orderReport(order, names), ...(waits ? { waitingFor: waits } : {}), ...(files.length ? { files: files.map(fileReport) } : {}) })] : [...render(order, fields), ...filesLines(files)];
+  const lines = o.json
+    ? [JSON.stringify({ ...orderReport(order, names), ...(waits ? { waitingFor: waits } : {}), ...(files.length ? { files: files.map(fileReport) } : {}) })]
+    : [...render(order, fields), ...filesLines(files)];
   // What it waits for (pipelines), after its arguments.
   if (!o.json && waits) lines.splice(3, 0, ...waitLines(order, waits));
   for (const line of lines) print(io.stdout, line);
@@ -54,7 +61,15 @@ export function render(o: Order, fields?: Record<string, string>): string[] {
   const lines = [row('order', o._id.toHexString()), row('status', `${o.status}${o.attempts ? ` (attempt ${o.attempts})` : ''}`)];
   lines.push(row('arguments', JSON.stringify(o.arguments ?? [])));
   if (o.priority) lines.push(row('priority', `${o.priority} (higher is taken first; default 0)`));
-  if (fields) lines.push(row('fields', Object.entries(fields).map(([n, v]) => `${n}=${JSON.stringify(v)}`).join(' ')));
+  if (fields)
+    lines.push(
+      row(
+        'fields',
+        Object.entries(fields)
+          .map(([n, v]) => `${n}=${JSON.stringify(v)}`)
+          .join(' '),
+      ),
+    );
   if (o.status === 'READY' && o.due && +o.due > Date.now()) lines.push(row('due', `${o.due.toISOString()} (not taken before then)`));
   if (o.status === 'WAITING' && o.at) lines.push(row('due', `${o.at.toISOString()} (once released: not taken before then)`));
   if (o.waiter) lines.push(row('waiter', o.waiter));
@@ -84,7 +99,11 @@ export function filesLines(files: readonly StoredFile[]): string[] {
   const width = Math.max(...sorted.map((f) => printable(f.metadata.path).length));
   const sizes = sorted.map((f) => sizeText(f.length));
   const sw = Math.max(...sizes.map((x) => x.length));
-  return ['', `files (${files.length}; waiter gather writes the newest attempt's):`, ...sorted.map((f, i) => `  ${printable(f.metadata.path).padEnd(width)}  ${sizes[i]!.padStart(sw)}  #${f.metadata.attempt}`)];
+  return [
+    '',
+    `files (${files.length}; waiter gather writes the newest attempt's):`,
+    ...sorted.map((f, i) => `  ${printable(f.metadata.path).padEnd(width)}  ${sizes[i]!.padStart(sw)}  #${f.metadata.attempt}`),
+  ];
 }
 
 /**

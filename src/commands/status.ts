@@ -16,7 +16,7 @@ export function builder(y: Argv) {
     .option('json', {
       type: 'boolean',
       describe:
-        'Print one JSON object: the counts READY, RUNNING, DONE, ERROR, WAITING, waitingOnFailed, total, stale, notYetDue, nextDue, and pace1m, pace10m, medianRunSeconds, waiters, etaSeconds, eta, etaReason (why there is none: nothing READY, no live waiters, no finished orders in the last 10 minutes), readyByPriority ([{priority, READY}], highest first), storage ({outputBytes, outputDocuments, outputDiskBytes, fileBytes, files, fileDiskBytes}: what live output and result files take, the server\'s own collection figures: data size, and disk)',
+        "Print one JSON object: the counts READY, RUNNING, DONE, ERROR, WAITING, waitingOnFailed, total, stale, notYetDue, nextDue, and pace1m, pace10m, medianRunSeconds, waiters, etaSeconds, eta, etaReason (why there is none: nothing READY, no live waiters, no finished orders in the last 10 minutes), readyByPriority ([{priority, READY}], highest first), storage ({outputBytes, outputDocuments, outputDiskBytes, fileBytes, files, fileDiskBytes}: what live output and result files take, the server's own collection figures: data size, and disk)",
     })
     .option('watch', { type: 'string', describe: 'Refresh every interval (default 2s) until Ctrl-C: in place on a terminal, one line each otherwise' });
 }

@@ -41,12 +41,23 @@ export function literalProgram(command: string, shell: boolean, template: Templa
  * The line to print when not (`command not found: ./crunhc.sh`), else undefined.
  */
 export async function programProblem(program: string, env: NodeJS.ProcessEnv, cwd = process.cwd()): Promise<string | undefined> {
-  const candidates = program.includes('/') ? [resolve(cwd, program)] : (env.PATH ?? '').split(delimiter).filter(Boolean).map((dir) => join(resolve(cwd, dir), program));
+  const candidates = program.includes('/')
+    ? [resolve(cwd, program)]
+    : (env.PATH ?? '')
+        .split(delimiter)
+        .filter(Boolean)
+        .map((dir) => join(resolve(cwd, dir), program));
   let denied = false;
   for (const path of candidates) {
     const s = await stat(path).catch(() => undefined);
     if (!s || s.isDirectory()) continue;
-    if (await access(path, constants.X_OK).then(() => true, () => false)) return undefined;
+    if (
+      await access(path, constants.X_OK).then(
+        () => true,
+        () => false,
+      )
+    )
+      return undefined;
     denied = true;
   }
   return denied ? `permission denied: ${program} (not executable)` : `command not found: ${program}`;
@@ -89,7 +100,6 @@ export function startSafely(start: (req: RunRequest) => Running, req: RunRequest
 export function exitOf(o: Outcome): Pick<Finish, 'exitCode' | 'signal'> {
   return { ...(o.exitCode !== undefined ? { exitCode: o.exitCode } : {}), ...(o.signal ? { signal: o.signal } : {}) };
 }
-
 
 /** How every failed attempt becomes what is written: the loop's handleFailed. */
 export function handleFailed(c: Claimed, f: Failure, retry: RetryPolicy): Ran {

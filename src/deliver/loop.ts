@@ -316,7 +316,9 @@ class Waiter {
     });
     const release = this.leases.keep(c, () => {
       lost = true;
-      log(`waiter: lost order ${id} (reset or taken over); ${exited ? `recording nothing (files stored so far stay under attempt ${c.attempt})` : 'stopping its command, recording nothing'}`);
+      log(
+        `waiter: lost order ${id} (reset or taken over); ${exited ? `recording nothing (files stored so far stay under attempt ${c.attempt})` : 'stopping its command, recording nothing'}`,
+      );
       if (!exited) child.terminate();
     });
 

@@ -20,7 +20,14 @@ export type Prepared =
  * cached), the expanded argv, WAITER_ARG_ variables, and the folder, created.
  * Without placeholders, columns or --workdir this is the old append, no I/O.
  */
-export function preparer(opts: DeliverOptions, template: Template | undefined, deps: Pick<DeliverDeps, 'kitchen'>, log: (line: string) => void, shutdown?: Shutdown, dryRun = false) {
+export function preparer(
+  opts: DeliverOptions,
+  template: Template | undefined,
+  deps: Pick<DeliverDeps, 'kitchen'>,
+  log: (line: string) => void,
+  shutdown?: Shutdown,
+  dryRun = false,
+) {
   const cache = new Map<string, Promise<readonly string[] | undefined | 'stopped'>>();
   /** The names (undefined: no such document), or 'stopped' when a signal ended the retries: then nothing is cached. */
   const namesOf = (columns: string): Promise<readonly string[] | undefined | 'stopped'> => {

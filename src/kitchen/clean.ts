@@ -21,7 +21,12 @@ export async function clean(k: Kitchen, status?: State): Promise<number> {
   const outputs = status !== undefined && (await k.outputs.any());
   const files = status !== undefined && (await k.files.any());
   for (;;) {
-    const [last] = await k.orders.find(filter, { projection: { _id: 1 } }).sort({ _id: 1 }).skip(CLEAN_BATCH - 1).limit(1).toArray();
+    const [last] = await k.orders
+      .find(filter, { projection: { _id: 1 } })
+      .sort({ _id: 1 })
+      .skip(CLEAN_BATCH - 1)
+      .limit(1)
+      .toArray();
     const range: Filter<Order> = last ? { ...filter, _id: { $lte: last._id } } : filter;
     const ids = outputs || files ? (await k.orders.find(range, { projection: { _id: 1 } }).toArray()).map((o) => o._id) : [];
     if (outputs) await k.outputs.removeFor(ids);
@@ -58,9 +63,7 @@ export async function cleanOutputs(k: Kitchen, opts: { status?: State; before?: 
     const slots = (await k.outputs.docs.deleteMany({})).deletedCount;
     return { slots, files: await k.files.removeAll() };
   }
-  const filter: Filter<Order> = opts.before
-    ? { status: opts.status ? opts.status : { $in: ['DONE', 'ERROR'] }, stop: { $lt: opts.before } }
-    : { status: opts.status! };
+  const filter: Filter<Order> = opts.before ? { status: opts.status ? opts.status : { $in: ['DONE', 'ERROR'] }, stop: { $lt: opts.before } } : { status: opts.status! };
   // Ids streamed (_id only), output and files deleted per 1,000 of them. One batch of
   // the cursor per 1,000: the time between two reads stays that of one flush, far
   // below the server's idle-cursor timeout (10 min), however large the list.

@@ -46,4 +46,3 @@ function safeDecode(s: string): string {
     return s;
   }
 }
-

@@ -132,9 +132,7 @@ export class FleetQueries {
    * windows (the chart reads the last hour once, then only its last few minutes).
    */
   async finishTimes(since: Date): Promise<Date[]> {
-    const docs = await this.orders
-      .find(finishedFilter(since), { projection: { _id: 0, stop: 1 } })
-      .toArray();
+    const docs = await this.orders.find(finishedFilter(since), { projection: { _id: 0, stop: 1 } }).toArray();
     return docs.flatMap((d) => (d.stop instanceof Date ? [d.stop] : []));
   }
 

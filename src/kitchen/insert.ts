@@ -118,7 +118,10 @@ export class OrderInserter {
     this.keyLookupAnswer ??= this.orders
       .find({ key: { $in: [''] } }, { projection: { _id: 0, key: 1 } })
       .explain()
-      .then((e) => (e as { filterPushdown?: unknown }).filterPushdown !== false, () => true);
+      .then(
+        (e) => (e as { filterPushdown?: unknown }).filterPushdown !== false,
+        () => true,
+      );
     return this.keyLookupAnswer;
   }
 

@@ -153,7 +153,14 @@ export interface Collected {
  * (retried up to a minute: the attempt's earlier files are deleted first, so a retry
  * stores each once).
  */
-export async function collect(store: Pick<FileStore, 'upload' | 'removeFor'>, order: ObjectId, attempt: number, dir: string, o: CollectOptions, log: (line: string) => void): Promise<Collected> {
+export async function collect(
+  store: Pick<FileStore, 'upload' | 'removeFor'>,
+  order: ObjectId,
+  attempt: number,
+  dir: string,
+  o: CollectOptions,
+  log: (line: string) => void,
+): Promise<Collected> {
   const found = await find(dir, o.globs);
   for (const f of found) {
     const { fh, st } = await openPlain(f.full);

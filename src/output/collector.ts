@@ -43,7 +43,7 @@ export function collector(store: FileStore, o: CollectOptions, log: (line: strin
       await until(store.removeFor([c.id], c.attempt), AbortSignal.timeout(60_000)).catch(() => undefined);
       log(`waiter: the files of ${id} were not collected: ${line}`);
       // After a failed run its own error stands; after a DONE run this is the attempt's error.
-      return ok ? line.startsWith('--collect-') ? line : `collecting files: ${line}` : undefined;
+      return ok ? (line.startsWith('--collect-') ? line : `collecting files: ${line}`) : undefined;
     }
   };
 }

@@ -125,14 +125,23 @@ export class FileStore {
     const out: StoredFile[] = [];
     for (let i = 0; i < orders.length; i += BATCH) {
       const ids = orders.slice(i, i + BATCH);
-      out.push(...(await this.docs.find({ 'metadata.order': { $in: ids }, ...COMPLETE }).sort({ 'metadata.order': 1, 'metadata.attempt': 1, filename: 1 }).toArray()));
+      out.push(
+        ...(await this.docs
+          .find({ 'metadata.order': { $in: ids }, ...COMPLETE })
+          .sort({ 'metadata.order': 1, 'metadata.attempt': 1, filename: 1 })
+          .toArray()),
+      );
     }
     return out;
   }
 
   /** Up to `limit` files of the orders after `after` (all orders without it), in index order: one range of the index (gather, every file). */
   async page(after: ObjectId | undefined, limit: number): Promise<StoredFile[]> {
-    return this.docs.find({ ...(after ? { 'metadata.order': { $gt: after } } : {}), ...COMPLETE }).sort({ 'metadata.order': 1, 'metadata.attempt': 1, filename: 1 }).limit(limit).toArray();
+    return this.docs
+      .find({ ...(after ? { 'metadata.order': { $gt: after } } : {}), ...COMPLETE })
+      .sort({ 'metadata.order': 1, 'metadata.attempt': 1, filename: 1 })
+      .limit(limit)
+      .toArray();
   }
 
   /** One file of an order by path: of that attempt, or of the newest that has it. Keys examined: that order's files. */

@@ -38,9 +38,7 @@ export interface OutputDoc {
 }
 
 /** One slot write of a flush (see LiveOutput). */
-export type SlotWrite =
-  | { kind: 'replace'; doc: OutputDoc }
-  | { kind: 'append'; id: string; oldTo: number; to: number; at: Date; chunks: Chunk[] };
+export type SlotWrite = { kind: 'replace'; doc: OutputDoc } | { kind: 'append'; id: string; oldTo: number; to: number; at: Date; chunks: Chunk[] };
 
 /** How many order ids one deleteMany names: an $in of thousands is slow on FerretDB v1. */
 const DELETE_BATCH = 500;
@@ -80,7 +78,11 @@ export class OutputStore {
    * order, at most `limit`: one range of {order, attempt, to}.
    */
   async read(order: ObjectId, attempt: number, after = 0, limit = 100): Promise<OutputDoc[]> {
-    return this.docs.find({ order, attempt, to: { $gt: after } }).sort({ order: 1, attempt: 1, to: 1 }).limit(limit).toArray();
+    return this.docs
+      .find({ order, attempt, to: { $gt: after } })
+      .sort({ order: 1, attempt: 1, to: 1 })
+      .limit(limit)
+      .toArray();
   }
 
   /** Deletes the output of these orders (every attempt): ranges of the index's first key, DELETE_BATCH ids per command. */

@@ -111,7 +111,11 @@ export class PipelineQueries {
    */
   async newBarrier(): Promise<{ barrier: ObjectId; ids: () => ObjectId }> {
     const fresh = new ObjectId();
-    const newest = await this.orders.find({}, { projection: { _id: 1 } }).sort({ _id: -1 }).limit(1).next();
+    const newest = await this.orders
+      .find({}, { projection: { _id: 1 } })
+      .sort({ _id: -1 })
+      .limit(1)
+      .next();
     const barrier = !newest || newest._id.toHexString() < fresh.toHexString() ? fresh : after(newest._id, 1);
     return { barrier, ids: increasing(barrier) };
   }
@@ -127,12 +131,22 @@ export class PipelineQueries {
 
   /** Whether any order is WAITING: one key of {status: 1, _id: 1}. */
   async anyWaiting(): Promise<boolean> {
-    return (await this.orders.find({ status: 'WAITING' }, { projection: { _id: 1 } }).limit(1).next()) !== null;
+    return (
+      (await this.orders
+        .find({ status: 'WAITING' }, { projection: { _id: 1 } })
+        .limit(1)
+        .next()) !== null
+    );
   }
 
   /** Whether any order is READY or RUNNING (work that may still release WAITING ones): at most one key. */
   async anyActive(): Promise<boolean> {
-    return (await this.orders.find({ status: { $in: ['READY', 'RUNNING'] } }, { projection: { _id: 1 } }).limit(1).next()) !== null;
+    return (
+      (await this.orders
+        .find({ status: { $in: ['READY', 'RUNNING'] } }, { projection: { _id: 1 } })
+        .limit(1)
+        .next()) !== null
+    );
   }
 
   /**
@@ -145,7 +159,11 @@ export class PipelineQueries {
   async releaseFor(id: ObjectId): Promise<number> {
     let n = 0;
     for await (const kids of this.batches({ after: id, wait: 1 })) n += await this.releaseFree(kids);
-    const next = await this.orders.find(barrierAfter(id), { projection: { _id: 0, hold: 1 } }).sort({ hold: 1 }).limit(1).next();
+    const next = await this.orders
+      .find(barrierAfter(id), { projection: { _id: 0, hold: 1 } })
+      .sort({ hold: 1 })
+      .limit(1)
+      .next();
     if (next?.hold) n += await this.releaseBarrier(next.hold);
     return n;
   }
@@ -182,7 +200,11 @@ export class PipelineQueries {
 
   /** The cheap check of a waiter's every idle poll: the lowest barrier still held (one key of {hold: 1}, then one of {status, _id}). Returns how many it released. */
   async releaseLowest(): Promise<number> {
-    const h = await this.orders.find(barrierAfter(), { projection: { _id: 0, hold: 1 } }).sort({ hold: 1 }).limit(1).next();
+    const h = await this.orders
+      .find(barrierAfter(), { projection: { _id: 0, hold: 1 } })
+      .sort({ hold: 1 })
+      .limit(1)
+      .next();
     return h?.hold ? this.releaseBarrier(h.hold) : 0;
   }
 
@@ -218,8 +240,12 @@ export class PipelineQueries {
   /** The barriers still held, lowest first: one key of {hold: 1} each. */
   async barriers(): Promise<ObjectId[]> {
     const out: ObjectId[] = [];
-    for (let last = MIN_ID; ; ) {
-      const h = await this.orders.find(barrierAfter(out.length ? last : undefined), { projection: { _id: 0, hold: 1 } }).sort({ hold: 1 }).limit(1).next();
+    for (let last = MIN_ID; ;) {
+      const h = await this.orders
+        .find(barrierAfter(out.length ? last : undefined), { projection: { _id: 0, hold: 1 } })
+        .sort({ hold: 1 })
+        .limit(1)
+        .next();
       if (!h?.hold) return out;
       out.push((last = h.hold));
     }
@@ -231,7 +257,11 @@ export class PipelineQueries {
    * orders below it. (Asked only on lists with barriers, which a load made: the index is there.)
    */
   async belowBarrier(barrier: ObjectId, statuses: State[] = UNFINISHED): Promise<Pick<Order, '_id' | 'status'> | null> {
-    return this.orders.find(unfinishedBelow(barrier, statuses), { projection: { _id: 1, status: 1 } }).hint(STATUS_ID).limit(1).next();
+    return this.orders
+      .find(unfinishedBelow(barrier, statuses), { projection: { _id: 1, status: 1 } })
+      .hint(STATUS_ID)
+      .limit(1)
+      .next();
   }
 
   private async releaseBarrier(barrier: ObjectId): Promise<number> {
@@ -260,10 +290,7 @@ export class PipelineQueries {
    */
   private async release(filter: Filter<Order>, now = new Date()): Promise<number> {
     const waiting: Filter<Order> = { ...filter, status: 'WAITING' };
-    const r = await this.orders.updateMany(
-      { ...waiting, $or: [{ at: { $exists: false } }, { at: { $lte: now } }] },
-      { $set: { status: 'READY', due: now }, $unset: UNSET },
-    );
+    const r = await this.orders.updateMany({ ...waiting, $or: [{ at: { $exists: false } }, { at: { $lte: now } }] }, { $set: { status: 'READY', due: now }, $unset: UNSET });
     let n = r.modifiedCount;
     const later = await this.orders.find({ ...waiting, at: { $gt: now } }, { projection: { _id: 1, at: 1 } }).toArray();
     if (later.length > 0) {
@@ -300,15 +327,17 @@ export class PipelineQueries {
     this.walked = onIds.length;
     const isBlocked = (hex: string, hold?: ObjectId) => out.ids.has(hex) || (hold !== undefined && out.barriers.has(hold.toHexString()));
     const tried = new Set<string>();
-    for (let changed = true; changed; ) {
+    for (let changed = true; changed;) {
       changed = false;
       for (const w of onIds) {
         const hex = w._id.toHexString();
         if (out.ids.has(hex)) continue;
-        const held = isBlocked(hex, w.hold) || (w.after ?? []).some((id) => {
-          const p = parents.get(id.toHexString());
-          return (p?.status === 'ERROR' && !w.any) || (p?.status === 'WAITING' && isBlocked(id.toHexString(), p.hold));
-        });
+        const held =
+          isBlocked(hex, w.hold) ||
+          (w.after ?? []).some((id) => {
+            const p = parents.get(id.toHexString());
+            return (p?.status === 'ERROR' && !w.any) || (p?.status === 'WAITING' && isBlocked(id.toHexString(), p.hold));
+          });
         if (held) {
           out.ids.add(hex);
           changed = true;
@@ -322,7 +351,12 @@ export class PipelineQueries {
           const pair = `${lower.toHexString()}<${x}`;
           if (held || lower.toHexString() >= x || !out.barriers.has(lower.toHexString()) || tried.has(pair)) continue;
           tried.add(pair);
-          held = (await this.orders.find(heldBetween(lower, hold), { projection: { _id: 1 } }).hint(STATUS_ID).limit(1).next()) !== null;
+          held =
+            (await this.orders
+              .find(heldBetween(lower, hold), { projection: { _id: 1 } })
+              .hint(STATUS_ID)
+              .limit(1)
+              .next()) !== null;
         }
         if (held) {
           out.barriers.add(x);
@@ -353,7 +387,10 @@ export class PipelineQueries {
     for (const hold of b.barriers) onFailed += await this.orders.countDocuments({ hold: ObjectId.createFromHexString(hold) });
     // An order on ids with a blocked barrier too is counted once (with its barrier).
     if (b.ids.size > 0 && b.barriers.size > 0) {
-      const both = await this.byIds<Pick<Order, '_id' | 'hold'>>([...b.ids].map((id) => ObjectId.createFromHexString(id)), { _id: 1, hold: 1 });
+      const both = await this.byIds<Pick<Order, '_id' | 'hold'>>(
+        [...b.ids].map((id) => ObjectId.createFromHexString(id)),
+        { _id: 1, hold: 1 },
+      );
       onFailed -= [...both.values()].filter((o) => o.hold && b.barriers.has(o.hold.toHexString())).length;
     }
     onFailed += b.ids.size;

@@ -50,16 +50,23 @@ export function waitLines(o: Order, w: WaitReport): string[] {
     const rule = w.any ? 'released when all have finished (DONE or ERROR)' : 'released when all are DONE';
     lines.push(`${'after'.padEnd(10)}${w.after.length} order(s), ${rule}:`);
     for (const a of w.after) {
-      const why = waiting && a.status === 'ERROR' && !w.any ? '  (failed: holds this order back; reset it)'
-        : waiting && a.onFailed ? '  (waits on failed orders itself: holds this order back; reset them)'
-        : a.status === 'missing' ? '  (no longer in the list: holds nothing back)' : '';
+      const why =
+        waiting && a.status === 'ERROR' && !w.any
+          ? '  (failed: holds this order back; reset it)'
+          : waiting && a.onFailed
+            ? '  (waits on failed orders itself: holds this order back; reset them)'
+            : a.status === 'missing'
+              ? '  (no longer in the list: holds nothing back)'
+              : '';
       lines.push(`  ${a.id}  ${a.status}${waiting && blocks(a.status === 'missing' ? undefined : a.status, Boolean(w.any)) && !why ? '  (not yet)' : why}`);
     }
   }
   if (w.barrier) {
     const b = w.barrier;
-    const state = b.unfinished === 0 ? 'all DONE'
-      : `${b.unfinished} not DONE${b.failed ? `, ${b.failed} of them ERROR (they hold this order back; reset them)` : b.onFailed ? ', some WAITING on failed orders (they hold this order back; reset those)' : ''}`;
+    const state =
+      b.unfinished === 0
+        ? 'all DONE'
+        : `${b.unfinished} not DONE${b.failed ? `, ${b.failed} of them ERROR (they hold this order back; reset them)` : b.onFailed ? ', some WAITING on failed orders (they hold this order back; reset those)' : ''}`;
     lines.push(`${'after all'.padEnd(10)}every order added before barrier ${b.id}: ${state}`);
   }
   return lines;

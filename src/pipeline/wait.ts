@@ -34,7 +34,11 @@ export function waitOptions(argv: Record<string, unknown>, allowIds = true): Wai
   const ids = (option: string): ObjectId[] | undefined => {
     const v = argv[option];
     if (v === undefined) return undefined;
-    const words = [v].flat().flatMap((x) => String(x).split(',')).map((s) => s.trim()).filter(Boolean);
+    const words = [v]
+      .flat()
+      .flatMap((x) => String(x).split(','))
+      .map((s) => s.trim())
+      .filter(Boolean);
     if (words.length === 0) throw new UsageError(`--${option}: give one or more order ids (24 hex digits, comma-separated)`);
     const many = tooManyIds(`--${option}`, words.length);
     if (many) throw new UsageError(many);
@@ -78,7 +82,8 @@ export async function waitInsert(k: Kitchen, asked: WaitAsked | undefined, what 
   if (!asked) return {};
   if (asked.after) {
     const missing = await k.pipeline.missing(asked.after);
-    if (missing.length > 0) throw new UsageError(`${asked.any && what === '--after' ? '--after-any' : what}: no order ${missing.map((id) => id.toHexString()).join(', ')} in the list; nothing added`);
+    if (missing.length > 0)
+      throw new UsageError(`${asked.any && what === '--after' ? '--after-any' : what}: no order ${missing.map((id) => id.toHexString()).join(', ')} in the list; nothing added`);
   }
   await k.pipeline.ensureIndexes();
   if (asked.all) {

@@ -203,10 +203,14 @@ const oneLine = (s: string) => s.split('\n')[0] ?? '';
  * hashed first, so neither the token's length nor its bytes leak through timing.
  */
 export function tokenCheck(token: string | undefined): (header: string | undefined) => boolean {
-  const want = createHash('sha256').update(token ?? '').digest();
+  const want = createHash('sha256')
+    .update(token ?? '')
+    .digest();
   return (header) => {
     const m = /^Bearer[ ]+(\S+)\s*$/i.exec(header ?? '');
-    const got = createHash('sha256').update(m?.[1] ?? '').digest();
+    const got = createHash('sha256')
+      .update(m?.[1] ?? '')
+      .digest();
     return timingSafeEqual(got, want) && m !== null && token !== undefined;
   };
 }

@@ -29,25 +29,28 @@ export function cached<T>(fn: () => Promise<T>, maxAgeMs: number, maxStaleMs: nu
     const gen = generation;
     const started = clock();
     const p = fn()
-      .then((v) => {
-        // An answer to a query that began before an invalidation is not kept.
-        if (gen === generation) {
-          value = v;
-          has = true;
-          // Its age counts from when the kitchen answered, as HTTP's Age does: the callers
-          // that waited got it as fresh (ageMs 0), so must the next one. Counted from when
-          // the query began, an answer that took longer than maxStaleMs (a status of 100k
-          // orders on a loaded FerretDB test server: over 2 min) was too old the moment it
-          // came, and every caller waited for the next slow refresh (the bench's 20
-          // clients all timed out).
-          at = clock();
-          failed = false;
-        }
-        return v;
-      }, (err: unknown) => {
-        if (gen === generation) failed = true;
-        throw err;
-      })
+      .then(
+        (v) => {
+          // An answer to a query that began before an invalidation is not kept.
+          if (gen === generation) {
+            value = v;
+            has = true;
+            // Its age counts from when the kitchen answered, as HTTP's Age does: the callers
+            // that waited got it as fresh (ageMs 0), so must the next one. Counted from when
+            // the query began, an answer that took longer than maxStaleMs (a status of 100k
+            // orders on a loaded FerretDB test server: over 2 min) was too old the moment it
+            // came, and every caller waited for the next slow refresh (the bench's 20
+            // clients all timed out).
+            at = clock();
+            failed = false;
+          }
+          return v;
+        },
+        (err: unknown) => {
+          if (gen === generation) failed = true;
+          throw err;
+        },
+      )
       .finally(() => {
         if (inflight === p) inflight = undefined;
       });
@@ -65,7 +68,13 @@ export function cached<T>(fn: () => Promise<T>, maxAgeMs: number, maxStaleMs: nu
       if (left <= 0) return { value: value as T, ageMs: age };
       let timer: NodeJS.Timeout | undefined;
       const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), left)));
-      const first = await Promise.race([p.then((v) => ({ v }), () => 'failed' as const), late]).finally(() => clearTimeout(timer));
+      const first = await Promise.race([
+        p.then(
+          (v) => ({ v }),
+          () => 'failed' as const,
+        ),
+        late,
+      ]).finally(() => clearTimeout(timer));
       if (first === 'failed') return { value: await p, ageMs: 0 }; // throws: an outage shows as an error
       if (first !== 'late') return { value: first.v, ageMs: 0 };
       const stale = clock() - at;

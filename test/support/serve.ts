@@ -26,10 +26,14 @@ export async function serve(k: Where, args: string[] = [], env: Record<string, s
   proc.stderr?.on('data', (d: Buffer) => (err += d.toString()));
   let exited = false;
   void proc.then(() => (exited = true));
-  const url = await until(() => {
-    if (exited) throw new Error(`waiter serve exited: ${err}`);
-    return /(http:\/\/\S+\/)/.exec(out)?.[1];
-  }, 20_000, 'waiter serve to print its URL');
+  const url = await until(
+    () => {
+      if (exited) throw new Error(`waiter serve exited: ${err}`);
+      return /(http:\/\/\S+\/)/.exec(out)?.[1];
+    },
+    20_000,
+    'waiter serve to print its URL',
+  );
   return {
     url,
     proc,

@@ -177,7 +177,7 @@ export function locateMongod(timeoutMs) {
   const script =
     "require('mongodb-memory-server-core').MongoBinary.getPath()" +
     ".then(p => { process.stdout.write('\\nMONGOD=' + p + '\\n'); process.exit(0); })" +
-    ".catch(e => { process.stderr.write(String(e && e.message || e)); process.exit(1); });";
+    '.catch(e => { process.stderr.write(String(e && e.message || e)); process.exit(1); });';
   return new Promise((resolvePromise) => {
     const child = spawn(process.execPath, ['-e', script], { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';

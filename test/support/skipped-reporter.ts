@@ -13,9 +13,7 @@ export default class SkippedReporter implements Reporter {
 
   onTestRunEnd(modules: ReadonlyArray<TestModule>): void {
     const skipped = modules.flatMap((m) =>
-      [...m.children.allTests('skipped')]
-        .filter((t) => !this.pattern || this.pattern.test(t.fullName))
-        .map((t) => `  ${m.relativeModuleId} > ${t.fullName}`),
+      [...m.children.allTests('skipped')].filter((t) => !this.pattern || this.pattern.test(t.fullName)).map((t) => `  ${m.relativeModuleId} > ${t.fullName}`),
     );
     if (skipped.length === 0) return;
     process.stdout.write(`\nskipped tests (${skipped.length}):\n${skipped.join('\n')}\n`);
