@@ -170,7 +170,7 @@ describe('waiters', () => {
         running: [],
         delivered: 0,
         failed: 0,
-      })) as never[],
+      })),
     );
     const r = await execa('bash', ['-c', `set -o pipefail; node '${BIN}' waiters --json | head -1`], { reject: false, env: kitchenEnv(k) });
     expect(r.exitCode).toBe(0);
@@ -206,7 +206,7 @@ describe('status', () => {
     const text = (await waiter(k, ['status'])).stdout;
     expect(text).toContain('pace     6/min over the last minute, 1.8/min over 10 minutes');
     expect(text).toContain('median   4.0s per order');
-    expect(text).toMatch(/ETA      5m00s \(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\)/);
+    expect(text).toMatch(/ETA {6}5m00s \(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\)/);
   });
 
   test('the median is of the last 300 finished (DONE or ERROR), newest by stop time, not of all of them', async () => {
@@ -293,7 +293,7 @@ describe('show', () => {
     expect(r.exitCode).toBe(0);
     const lines = r.stdout.split('\n');
     expect(lines.slice(0, 4)).toEqual([`order     ${id}`, 'status    DONE (attempt 3)', 'arguments ["x y","--z"]', 'waiter    tester']);
-    expect(r.stdout).toMatch(/^stop      \S+Z \(\d/m);
+    expect(r.stdout).toMatch(/^stop {6}\S+Z \(\d/m);
     expect(r.stdout).toContain('exit code 0');
     const history = lines.slice(lines.indexOf('history (3 attempts):') + 1, lines.indexOf('history (3 attempts):') + 4);
     expect(history[0]).toMatch(/^ {2}#1 {2}ERROR +tester {2}\S+Z {2}\S+ {2}exit code 7$/);

@@ -38,7 +38,7 @@ describe('status --watch', () => {
     expect(r.exitCode).toBe(0);
     const frames = t.out().split(REDRAW);
     expect(frames.length).toBeGreaterThanOrEqual(3);
-    expect(frames[1]).toMatch(/^every 200ms · \S+Z · Ctrl-C to stop\r\n\r\nREADY    1\r\n/);
+    expect(frames[1]).toMatch(/^every 200ms · \S+Z · Ctrl-C to stop\r\n\r\nREADY {4}1\r\n/);
     expect(frames[1]).toContain('ETA      no live waiters');
   });
 

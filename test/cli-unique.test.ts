@@ -150,13 +150,13 @@ describe('Kitchen.insertOrders (the one insert behind load, add and POST /api/or
       const find = kitchen.orders.find.bind(kitchen.orders);
       const insertMany = kitchen.orders.insertMany.bind(kitchen.orders);
       kitchen.orders.find = ((...args: Parameters<typeof find>) => (seen.push(`find ${Object.keys(args[0] ?? {}).join()}`), find(...args))) as typeof find;
-      kitchen.orders.insertMany = ((...args: Parameters<typeof insertMany>) => {
+      kitchen.orders.insertMany = (...args: Parameters<typeof insertMany>) => {
         seen.push(`insert ${args[0].length}`);
         return insertMany(...args).catch((err: unknown) => {
           refused++;
           throw err;
         });
-      }) as typeof insertMany;
+      };
       const again = await kitchen.insertOrders([...rows, ['r3'], ['new']], { unique: true });
       expect(again).toMatchObject({ inserted: 21, existing: 31 });
       // A server that would scan the list for the key lookup (it says so in explain:
@@ -185,7 +185,7 @@ describe('Kitchen.insertOrders (the one insert behind load, add and POST /api/or
       const find = kitchen.orders.find.bind(kitchen.orders);
       const insertMany = kitchen.orders.insertMany.bind(kitchen.orders);
       kitchen.orders.find = ((...args: Parameters<typeof find>) => (seen.push(`find ${Object.keys(args[0] ?? {}).join()}`), find(...args))) as typeof find;
-      kitchen.orders.insertMany = ((...args: Parameters<typeof insertMany>) => (seen.push(`insert ${args[0].length}`), insertMany(...args))) as typeof insertMany;
+      kitchen.orders.insertMany = (...args: Parameters<typeof insertMany>) => (seen.push(`insert ${args[0].length}`), insertMany(...args));
       const explained = (await orders()
         .find({ key: { $in: [''] } })
         .explain()) as { filterPushdown?: boolean };
@@ -229,13 +229,13 @@ describe('Kitchen.insertOrders (the one insert behind load, add and POST /api/or
       // b writes r5..r9 after a's lookup of the keys (if it makes one) and just before a's insert.
       const insertMany = a.orders.insertMany.bind(a.orders);
       let raced = false;
-      a.orders.insertMany = (async (...args: Parameters<typeof insertMany>) => {
+      a.orders.insertMany = async (...args: Parameters<typeof insertMany>) => {
         if (!raced) {
           raced = true;
           await b.insertOrders(rows.slice(5, 10), { unique: true });
         }
         return insertMany(...args);
-      }) as typeof insertMany;
+      };
       const r = await a.insertOrders(rows, { unique: true });
       expect({ inserted: r.inserted, existing: r.existing }).toEqual({ inserted: 15, existing: 5 });
       expect(await orders().countDocuments()).toBe(20);

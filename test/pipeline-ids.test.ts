@@ -63,7 +63,7 @@ test("a newest _id ahead (another box's clock): the barrier and its orders are a
     const bytes = ours === 'aabbccddee' ? 'aabbccddef' : 'aabbccddee';
     const seconds = Math.floor(Date.now() / 1000) + 120;
     const other = (n: number) => new ObjectId(`${seconds.toString(16).padStart(8, '0')}${bytes}${n.toString(16).padStart(6, '0')}`);
-    await kitchen.orders.insertOne({ _id: other(0x10), status: 'DONE', arguments: ['theirs'], attempts: 1 } as Order);
+    await kitchen.orders.insertOne({ _id: other(0x10), status: 'DONE', arguments: ['theirs'], attempts: 1 });
     const made = await kitchen.pipeline.newBarrier();
     expect(hex(made.barrier) > hex(other(0x10))).toBe(true);
     const ids = await kitchen.insertOrders(
@@ -74,7 +74,7 @@ test("a newest _id ahead (another box's clock): the barrier and its orders are a
     expect([...got].sort()).toEqual(got);
     expect(got.every((id) => id > hex(made.barrier))).toBe(true);
     // That box goes on inserting in that second: its next ids are not taken.
-    const theirs = Array.from({ length: 100 }, (_, i) => ({ _id: other(0x11 + i), status: 'READY', arguments: [`t${i}`], attempts: 0, due: new Date(), prio: 0 }) as Order);
+    const theirs: Order[] = Array.from({ length: 100 }, (_, i) => ({ _id: other(0x11 + i), status: 'READY', arguments: [`t${i}`], attempts: 0, due: new Date(), prio: 0 }));
     await expect(kitchen.orders.insertMany(theirs)).resolves.toMatchObject({ insertedCount: 100 });
     expect(await kitchen.pipeline.releaseFor(other(0x10))).toBe(0); // their READY orders are below the barrier
     await kitchen.orders.updateMany({ _id: { $in: theirs.map((t) => t._id) } }, { $set: { status: 'DONE' }, $unset: { due: '' } });
@@ -92,7 +92,7 @@ test("an order added --after one held by a barrier an hour ahead (another box's 
     const hour = Math.floor(Date.now() / 1000) + 3600;
     const barrier = ObjectId.createFromTime(hour);
     const p = new ObjectId(ObjectId.generate(hour + 1));
-    await kitchen.orders.insertOne({ _id: p, status: 'WAITING', arguments: ['P'], attempts: 0, hold: barrier, barrier } as Order);
+    await kitchen.orders.insertOne({ _id: p, status: 'WAITING', arguments: ['P'], attempts: 0, hold: barrier, barrier });
     const [z] = (await kitchen.insertOrders([['Z']], { wait: { after: [p] } })).ids;
     expect(hex(z!) > hex(p), 'Z above what it waits for').toBe(true);
     // And per order of a batch (the API): each above its own.

@@ -72,7 +72,7 @@ test('a --wait waiter polling beside orders held by a failed one sweeps on its f
     expect(sweeps).toBe(1);
     // A release lost with its waiter (P DONE, C still WAITING): the next sweep makes it.
     const child = new ObjectId();
-    await col.insertOne({ _id: child, status: 'WAITING', arguments: ['C'], attempts: 0, after: [parent], wait: 1 } as Order);
+    await col.insertOne({ _id: child, status: 'WAITING', arguments: ['C'], attempts: 0, after: [parent], wait: 1 });
     expect(await releaser.idle(true)).toBe('none');
     t += SWEEP_FIRST_MS;
     expect(await releaser.idle(true)).toBe('released');
@@ -100,10 +100,14 @@ test('orders waiting on 25,000 ids in all: the sweep and status ask for them in 
     await q.ensureIndexes();
     // 5 orders, each after 5,000 ids of orders cleaned away (nothing holds them back).
     await col.insertMany(
-      Array.from(
-        { length: 5 },
-        (_, i) => ({ _id: new ObjectId(), status: 'WAITING', arguments: [`r${i}`], attempts: 0, after: Array.from({ length: 5_000 }, () => new ObjectId()), wait: 1 }) as Order,
-      ),
+      Array.from({ length: 5 }, (_, i) => ({
+        _id: new ObjectId(),
+        status: 'WAITING',
+        arguments: [`r${i}`],
+        attempts: 0,
+        after: Array.from({ length: 5_000 }, () => new ObjectId()),
+        wait: 1,
+      })),
     );
     const asked: number[] = [];
     client.on('commandStarted', (e) => {
@@ -200,7 +204,7 @@ test('add, load and POST release what they wrote, not every WAITING order: besid
     await col.insertMany([
       { _id: failed, status: 'ERROR', arguments: ['F'], attempts: 1 },
       { _id: done, status: 'DONE', arguments: ['D'], attempts: 1 },
-      ...Array.from({ length: 2_000 }, (_, i) => ({ _id: new ObjectId(), status: 'WAITING', arguments: [`w${i}`], attempts: 0, after: [failed], wait: 1 }) as Order),
+      ...Array.from({ length: 2_000 }, (_, i) => ({ _id: new ObjectId(), status: 'WAITING', arguments: [`w${i}`], attempts: 0, after: [failed], wait: 1 })),
     ] as Order[]);
     const mine = new ObjectId();
     const barrier = new ObjectId();

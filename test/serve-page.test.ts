@@ -305,7 +305,7 @@ test.runIf(browser.run)(
     expect(await page.locator('#found h2.sub').allTextContents()).toContain('result files (2)');
     const [download] = await Promise.all([page.waitForEvent('download', { timeout: 15_000 }), rows.first().locator('a.file').click()]);
     expect(download.suggestedFilename()).toBe('ünï _b_data.bin'); // the file's own name; Chromium turns < and > into _ when saving
-    const got = await readFile((await download.path())!);
+    const got = await readFile(await download.path());
     expect(got.length).toBe(600_000);
     expect(got.equals(made)).toBe(true);
     // Asked for with the token as a header: no request the page made has it in its URL.

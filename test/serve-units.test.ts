@@ -162,7 +162,7 @@ describe('cached', () => {
   });
 
   test('after invalidate callers wait for a fresh answer', async () => {
-    let now = 0;
+    const now = 0;
     const f = fake();
     const get = cached(f.fn, 1000, 30_000, () => now);
     const a = get();

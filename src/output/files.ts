@@ -75,7 +75,7 @@ export class FileStore {
       throw err;
     });
     const up = this.bucket.openUploadStream(meta.path, { metadata: meta });
-    const id = up.id as ObjectId;
+    const id = up.id;
     let failed: Error | undefined;
     up.on('error', (err) => (failed ??= err));
     /** The driver's write in flight, if any: the undo waits for it to settle. */
