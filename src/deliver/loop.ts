@@ -11,7 +11,7 @@ import { randomUUID } from 'node:crypto';
 import type { Writable } from 'node:stream';
 import { MongoError } from 'mongodb';
 import { KitchenError } from '../errors.js';
-import type { Claimed, Finish, Kitchen } from '../kitchen.js';
+import type { Claimed, Kitchen } from '../kitchen.js';
 import { roomBeside, startProblem } from '../limits.js';
 import { errorLine, succeeded, type Outcome, type RetryPolicy } from '../order.js';
 import type { RunRequest, Running } from '../run.js';

@@ -186,7 +186,8 @@ export async function collect(
   try {
     await retrying(store1, { what: `storing the files of ${order.toHexString()}`, log, limitMs: Math.min(60_000, o.timeoutMs) });
   } catch (err) {
-    if (signal.aborted) throw new Error(`--collect-timeout ${span(o.timeoutMs)}: storing ${counted(found.length, 'file')} of ${sizeText(bytes)} took longer; none kept`);
+    if (signal.aborted)
+      throw new Error(`--collect-timeout ${span(o.timeoutMs)}: storing ${counted(found.length, 'file')} of ${sizeText(bytes)} took longer; none kept`, { cause: err });
     throw err;
   }
   return { files: found.length, bytes };

@@ -81,7 +81,7 @@ export class FileStore {
     /** The driver's write in flight, if any: the undo waits for it to settle. */
     let inFlight: Promise<void> = Promise.resolve();
     const step = (done: (cb: (err?: Error | null) => void) => void) => {
-      inFlight = new Promise<void>((resolve, reject) => done((err) => (err || failed ? reject(err ?? failed) : resolve())));
+      inFlight = new Promise<void>((resolve, reject) => done((err) => (err || failed ? reject(err ?? failed!) : resolve()))); // failed!: set whenever err is not
       return until(inFlight, signal);
     };
     const hash = createHash('sha256');

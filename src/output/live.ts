@@ -23,7 +23,8 @@ export interface LiveOptions {
 
 /** What the deliver loop sees: push every chunk, close once the command has ended. */
 export interface LiveSink {
-  push(stream: StreamName, chunk: Buffer): void;
+  /** A function, not a method: the loop hands it on detached from its sink. */
+  push: (stream: StreamName, chunk: Buffer) => void;
   /** Writes what is left; never throws (an order's output must not fail the waiter). */
   close(): Promise<void>;
 }

@@ -12,7 +12,7 @@
 // - count: the documents, from the same metadata.
 // A sharded collection answers one document per shard: summed. A collection not made
 // yet is empty (MongoDB and FerretDB answer NamespaceNotFound for it).
-import { MongoServerError, type Collection, type Document } from 'mongodb';
+import { MongoServerError, type Collection } from 'mongodb';
 
 export interface Usage {
   count: number;
@@ -23,10 +23,12 @@ export interface Usage {
 /** Code 26: a collection that does not exist. */
 const NAMESPACE_NOT_FOUND = 26;
 
-export async function usageOf(c: Collection<any>): Promise<Usage> {
-  let docs: Document[];
+type Stats = { storageStats?: Record<string, unknown> };
+
+export async function usageOf(c: Pick<Collection, 'aggregate'>): Promise<Usage> {
+  let docs: Stats[];
   try {
-    docs = await c.aggregate([{ $collStats: { storageStats: {} } }]).toArray();
+    docs = await c.aggregate<Stats>([{ $collStats: { storageStats: {} } }]).toArray();
   } catch (err) {
     if (err instanceof MongoServerError && err.code === NAMESPACE_NOT_FOUND) return { count: 0, size: 0, storageSize: 0 };
     throw err;

@@ -126,7 +126,7 @@ export function resetRequest(body: unknown): ResetRequest {
   if (body.status !== undefined) {
     const list = typeof body.status === 'string' ? [body.status] : body.status;
     if (!Array.isArray(list) || list.length === 0) throw bad(`status: expected a non-empty array of ERROR, RUNNING, got ${typeOf(body.status)}`);
-    r.statuses = list.map((s, i) => {
+    r.statuses = (list as unknown[]).map((s, i) => {
       if (s !== 'ERROR' && s !== 'RUNNING') throw bad(`status[${i}]: ${JSON.stringify(s)} is not one of ERROR, RUNNING`);
       return s;
     });

@@ -37,6 +37,8 @@ export async function listen(app: Hono, port: number, bind: string): Promise<Lis
   // Loaded here, not at the top: every waiter command loads this module (serve's
   // option checks), only `serve` needs the adapter.
   const { getRequestListener } = await import('@hono/node-server');
+  // The listener's promise is not dropped unseen: hono's adapter catches and answers its own errors.
+  // eslint-disable-next-line @typescript-eslint/no-misused-promises
   const server = createServer(getRequestListener(app.fetch));
   // Slow or idle clients must not hold the server open for long.
   server.requestTimeout = 30_000;
