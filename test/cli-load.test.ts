@@ -156,7 +156,7 @@ describe('extract', () => {
     });
     const r = await waiter(k, ['extract']);
     expect(r.exitCode).toBe(0);
-    const rows = parse(r.stdout, { columns: true }) as Record<string, string>[];
+    const rows = parse<Record<string, string>>(r.stdout, { columns: true });
     const ids = rows.map((x) => x._id!);
     expect(ids).toEqual([...ids].sort()); // _id order (hex order is ObjectId order)
     // Two processes made these ids; within one second their order is their random part's.
@@ -183,7 +183,7 @@ describe('extract', () => {
     const dir = await mkdtemp(join(tmpdir(), 'waiter-'));
     const file = join(dir, 'report.csv');
     expect((await waiter(k, ['extract', '-o', file, '--status', 'ERROR'])).exitCode).toBe(0);
-    const rows = parse(await readFile(file, 'utf8'), { columns: true }) as Record<string, string>[];
+    const rows = parse<Record<string, string>>(await readFile(file, 'utf8'), { columns: true });
     expect(rows.map((r) => r.arguments)).toEqual(['["e"]']);
     const lines = (await waiter(k, ['extract', '--json'])).stdout.split('\n').map((l) => JSON.parse(l));
     expect(lines.map((l) => l.arguments)).toEqual([['d'], ['e']]);

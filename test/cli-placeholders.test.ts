@@ -90,7 +90,7 @@ describe('named columns', () => {
     expect(r.stdout).toContain(['WAITER_ARG_ANIMAL=cat', 'WAITER_ARG_FILE_NAME=a b.jpg', 'WAITER_ARG_SIZE=12', 'arg: --size=12', 'arg: cat'].join('\n'));
     expect(r.stdout).toContain(['WAITER_ARG_ANIMAL=dog', 'WAITER_ARG_FILE_NAME=$(id).png', 'WAITER_ARG_SIZE=3', 'arg: --size=3', 'arg: dog'].join('\n'));
 
-    const rows = parse((await waiter(k, ['extract'])).stdout, { columns: true }) as Record<string, string>[];
+    const rows = parse<Record<string, string>>((await waiter(k, ['extract'])).stdout, { columns: true });
     expect(Object.keys(rows[0]!)).toEqual([
       '_id',
       'status',
@@ -154,7 +154,7 @@ describe('clean', () => {
     expect((await waiter(k, ['clean'])).stdout).toBe('Cleaned 2 orders.');
     expect(await k.db.collection('orders.columns').countDocuments()).toBe(0);
     await seed([['x', 'y']]);
-    const rows = parse((await waiter(k, ['extract'])).stdout, { columns: true }) as Record<string, string>[];
+    const rows = parse<Record<string, string>>((await waiter(k, ['extract'])).stdout, { columns: true });
     expect(Object.keys(rows[0]!)).toEqual(['_id', 'status', 'waiter', 'start', 'stop', 'arguments', 'error', 'exit_code', 'attempts', 'workdir', 'priority', 'after']);
     expect(JSON.parse((await waiter(k, ['extract', '--json'])).stdout)).not.toHaveProperty('fields');
   });
@@ -184,7 +184,7 @@ describe('--workdir', () => {
       expect(o.output).not.toContain('pwd:');
     }
     expect((await readdir(join(dir, 'runs'))).sort()).toEqual(all.map((o) => `${o.arguments[0]}-${argumentsHash(o.arguments)}`).sort());
-    const rows = parse((await waiter(k, ['extract'])).stdout, { columns: true }) as Record<string, string>[];
+    const rows = parse<Record<string, string>>((await waiter(k, ['extract'])).stdout, { columns: true });
     expect(rows.map((x) => x.workdir)).toEqual(all.map((o) => o.workdir));
     expect((await waiter(k, ['show', all[0]!._id.toHexString()])).stdout).toContain(`workdir   ${all[0]!.workdir}`);
   });

@@ -2,7 +2,7 @@
 // by priority when more than one is waiting (one aggregate on the claim index), and
 // extract's CSV gains a `priority` column, last, so every earlier column keeps its place.
 import { parse } from 'csv-parse/sync';
-import { afterAll, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { Kitchen } from '../src/kitchen.js';
 import { READY_PRIO_FILTER } from '../src/kitchen/priorities.js';
 import { PRIO_RUNNING } from '../src/order.js';
@@ -33,7 +33,7 @@ describe('priorities shown', () => {
       { priority: -2, READY: 1 },
     ]);
 
-    const rows = parse((await waiter(k, ['extract'])).stdout, { columns: true }) as Record<string, string>[];
+    const rows = parse<Record<string, string>>((await waiter(k, ['extract'])).stdout, { columns: true });
     expect(Object.keys(rows[0]!).slice(-3)).toEqual(['workdir', 'priority', 'after']);
     // (_id order; ids made by different processes within one second sort by their random part)
     expect(rows.map((r) => [JSON.parse(r.arguments!)[0], r.priority]).sort()).toEqual([

@@ -3,7 +3,7 @@
 import { request } from 'node:http';
 import { ObjectId } from 'mongodb';
 import { describe, expect, test } from 'vitest';
-import { until, waiter } from './support/cli.js';
+import { waiter } from './support/cli.js';
 import { useDb } from './support/kitchen.js';
 import { serve, type Served } from './support/serve.js';
 import { needsGo, takesAnyPassword } from './support/gates.js';
