@@ -56,7 +56,7 @@ export async function statusReport(k: Kitchen, now = new Date()): Promise<Status
   const pace1m = last1m;
   const pace10m = Math.round((last10m / 10) * 100) / 100;
   const m = median(recent.map((f: Finish) => f.stop - f.start));
-  const e = eta({ now: +now, ready: counts.READY - counts.notYetDue, running: counts.RUNNING, stale: counts.stale, waiters: live.waiters, slots: live.slots, recent, finished10m: last10m });
+  const e = eta({ now: +now, ready: Math.max(0, counts.READY - counts.notYetDue), running: counts.RUNNING, stale: counts.stale, waiters: live.waiters, slots: live.slots, recent, finished10m: last10m });
   return {
     ...counts,
     nextDue: counts.nextDue?.toISOString() ?? null,
