@@ -119,6 +119,26 @@ describe('a STALE waiter', () => {
   });
 });
 
+describe('a waiter that was only slow', () => {
+  test('frozen (SIGSTOP) long enough to be settled as dead, then thawed: its own next write clears that, its own counts again', async () => {
+    await orders().insertMany(['a', 'b'].map((x) => ({ status: 'READY', arguments: [x], attempts: 0, due: new Date(0), prio: 0 })));
+    const a = waiter(k, ['-n', 'box-f', 'deliver', '--wait', '--poll', '1s', '--lease', '2s', '--heartbeat', '500ms', 'true']);
+    try {
+      await until(async () => (await registry().findOne({ pid: a.pid }))?.delivered === 2, 30_000, 'two delivered');
+      process.kill(a.pid!, 'SIGSTOP');
+      // STALE, and settled (a lease after its window) by a `waiters` call.
+      await until(async () => (await rows(), (await registry().findOne({ pid: a.pid }))?.settled), 60_000, 'settled');
+      process.kill(a.pid!, 'SIGCONT');
+      const back = await until(async () => (await rows()).find((w) => w.pid === a.pid && w.state === 'IDLE'), 30_000, 'IDLE again');
+      expect(back.delivered).toBe(2);
+      expect((await registry().findOne({ pid: a.pid }))!.settled).toBeUndefined();
+    } finally {
+      a.kill('SIGKILL');
+      await a;
+    }
+  }, 120_000);
+});
+
 describe('STALE waiters of one name', () => {
   const base = { host: 'h', pid: 1, command: ['true'], concurrency: 1, lease: 60_000, heartbeat: 10_000, running: [], failed: 0 };
   const t = (ago: number) => new Date(Date.now() - ago);
