@@ -164,9 +164,9 @@ describe('STALE waiters of one name', () => {
       { ...lease, arguments: ['old'], start: t(950_000), heartbeat: t(905_000) },
       { ...lease, arguments: ['new'], start: t(300_000), heartbeat: t(205_000) },
     ]);
-    const [a, b] = ['A', 'B'].map((id) => rows().then((r) => r.find((w) => w.id === id) as Row & { running: string[] }));
-    expect((await a).running).toEqual([insertedIds[0]!.toHexString()]);
-    expect((await b).running).toEqual([insertedIds[1]!.toHexString()]);
+    const got = (await rows()) as (Row & { running: string[] })[];
+    expect(got.find((w) => w.id === 'A')!.running).toEqual([insertedIds[0]!.toHexString()]);
+    expect(got.find((w) => w.id === 'B')!.running).toEqual([insertedIds[1]!.toHexString()]);
     expect((await waiter(k, ['waiters'])).stdout).toMatch(/^gpu +h +STALE +1 .*\n^gpu +h +STALE +1 /m);
   });
 });
