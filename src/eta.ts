@@ -2,15 +2,19 @@
 // inputs are status's own figures (src/report.ts), no query of its own.
 //
 //   left  = READY due now + stale RUNNING (run again) + live RUNNING ÷ 2 (half done on average)
-//   rate  = the measured pace, or, while fewer than 2 × slots orders finished in the last
-//           minute (early in a run, long orders, just after a reset), the larger of it
-//           and slots ÷ mean run time (the live waiters' concurrency at work)
-//   ETA   = left ÷ rate + mean run time ÷ 2 (the last orders end one by one, not together)
+//   mean  = mean run time of the finishes of the last 10 minutes (of the last 300 read when
+//           none: a batch of other orders an hour ago is not this one's)
+//   rate  = the measured pace, or, while fewer than max(2 × slots, 30) orders finished in
+//           the last minute itself (early in a run, long orders, just after a reset, after a
+//           lull), the larger of it and slots ÷ mean (the live waiters' concurrency at work)
+//   ETA   = max(left ÷ rate + mean ÷ 2, mean while any is READY or stale): the last orders
+//           end one by one, not together; an order still to claim takes a whole run time
 //
 // measured pace: orders finished in the last minute ÷ the time they had, from the earliest
 // start among them (clipped to the minute): a run 20 s old is measured over 20 s, not 60.
 // Orders not yet due are left out (they cannot be done before their time: `status`
-// reports them apart); so is a pace from minutes ago when nothing finished lately.
+// reports them apart), and WAITING ones; so is a pace from minutes ago when nothing
+// finished lately.
 
 /** A finished order's last attempt (ms since the epoch). */
 export interface Finish {
@@ -49,20 +53,28 @@ const ENOUGH = 30;
 /** How many finishes status reads (report.ts MEDIAN_OF): a window they all fall in may hold more. */
 export const RECENT = 300;
 
-export function eta(i: EtaInput): Eta {
+export function eta(input: EtaInput): Eta {
+  // Counts read one after another while orders move can read READY below 0: none left.
+  const i = { ...input, ready: Math.max(0, input.ready) };
   const none = (reason: string): Eta => ({ seconds: null, perMinute: null, reason });
   const live = Math.max(0, i.running - i.stale);
   if (i.ready + i.running === 0) return none('nothing READY');
   if (i.waiters === 0) return none('no live waiters');
   if (i.finished10m === 0 || i.recent.length === 0) return none('no finished orders in the last 10 minutes');
-  const runs = i.recent.map((f) => Math.max(0, f.stop - f.start));
+  // The mean of the last 10 minutes' finishes: a batch of other orders an hour ago is not this one's.
+  const lately = i.recent.filter((f) => f.stop > i.now - LONG_WINDOW_MS && f.stop <= i.now);
+  const runs = (lately.length > 0 ? lately : i.recent).map((f) => Math.max(0, f.stop - f.start));
   const mean = runs.reduce((a, b) => a + b, 0) / runs.length;
   const m = measure(i.recent, i.now);
   const slots = Math.max(i.slots, i.waiters);
-  const perMs = m.finished >= Math.max(2 * slots, ENOUGH) || !(mean > 0) ? m.perMs : Math.max(m.perMs, slots / mean);
+  // Trusted alone only when the last minute itself saw enough finishes: m may count the
+  // newest 30 from up to 10 minutes back, idle minutes after a lull included.
+  const inMinute = i.recent.filter((f) => f.stop > i.now - WINDOW_MS && f.stop <= i.now).length;
+  const perMs = Math.min(m.finished, inMinute) >= Math.max(2 * slots, ENOUGH) || !(mean > 0) ? m.perMs : Math.max(m.perMs, slots / mean);
   if (!(perMs > 0)) return none('no finished orders in the last 10 minutes');
   const left = i.ready + i.stale + live / 2;
-  const ms = left / perMs + mean / 2;
+  // Orders still to claim take a whole run time at the least, however many slots are free.
+  const ms = Math.max(left / perMs + mean / 2, i.ready + i.stale > 0 ? mean : 0);
   return { seconds: Math.round(ms / 1000), perMinute: Math.round(perMs * 60_000 * 100) / 100, reason: null };
 }
 

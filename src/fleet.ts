@@ -38,6 +38,12 @@ export interface WaiterDoc {
    * STALE waiter's counts settle them from the orders (settleStale). Only when some.
    */
   recording?: { order: string; stop: Date }[];
+  /**
+   * A dead waiter's counts and last sign of life from the orders (settleStale), written
+   * once by a reader when they can no longer change (settleDue); its own next write, if it
+   * was only slow, clears it.
+   */
+  settled?: Settled;
   /** Set once it has ended, with how: empty list, --max, a signal, a kitchen error. */
   ended?: Date;
   reason?: string;
@@ -70,9 +76,27 @@ export function staleWindow(w: WaiterDoc, all: readonly WaiterDoc[]): { from: Da
   for (const o of all) {
     if (o._id === w._id || o.name !== w.name) continue;
     if (+o.started > +w.seen) to = Math.min(to, +o.started);
-    else if (!o.ended || +o.ended > +w.seen) ambiguous = true;
+    // Beside it only if it could still be alive after w.seen: a kill -9'd one never ends, but its lease runs out.
+    else if ((o.ended ? +o.ended : +o.seen + o.lease) > +w.seen) ambiguous = true;
   }
   return { from: w.seen, to: new Date(to), ambiguous };
+}
+
+/** settleStale's answer, as a reader writes it back to the registry (WaiterDoc.settled). */
+export interface Settled {
+  delivered: number;
+  failed: number;
+  seen: Date;
+  atLeast: boolean;
+}
+
+/**
+ * A STALE waiter's settled figures are final once its window closed a lease ago: results
+ * it wrote are in the orders by then, and alive it would have written again long before
+ * (its orders were taken over). Its own next write clears `settled` if it comes back.
+ */
+export function settleDue(w: Pick<WaiterDoc, 'lease'>, win: { to: Date }, now: Date): boolean {
+  return +now > +win.to + w.lease;
 }
 
 /** What settleStale reads of an order. */
@@ -87,12 +111,7 @@ export type AttemptsOf = Pick<Order, '_id' | 'status' | 'history' | 'waiter' | '
  * attempt, and the order still ERROR. Last seen: the latest of `seen`, those attempts'
  * stops and the heartbeats of the orders it holds (`held`).
  */
-export function settleStale(
-  w: WaiterDoc,
-  win: { from: Date; to: Date; ambiguous: boolean },
-  orders: readonly AttemptsOf[],
-  held: readonly AttemptsOf[] = [],
-): { delivered: number; failed: number; seen: Date; atLeast: boolean } {
+export function settleStale(w: WaiterDoc, win: { from: Date; to: Date; ambiguous: boolean }, orders: readonly AttemptsOf[], held: readonly AttemptsOf[] = []): Settled {
   const writing = new Map((w.recording ?? []).map((r) => [r.order, +new Date(r.stop)]));
   let delivered = w.delivered;
   let failed = w.failed;

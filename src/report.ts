@@ -4,7 +4,7 @@ import type { Counts, Kitchen } from './kitchen.js';
 import type { PriorityCount } from './kitchen/priorities.js';
 import { RECENT, eta, type Finish } from './eta.js';
 import { namedFields, type Order } from './order.js';
-import { EXITED_SHOWN_MS, cutArguments, median, settleStale, staleWindow, waiterState, type WaiterDoc, type WaiterState } from './fleet.js';
+import { EXITED_SHOWN_MS, cutArguments, median, settleDue, settleStale, staleWindow, waiterState, type WaiterDoc, type WaiterState } from './fleet.js';
 
 /** Finished orders whose run times make the median. */
 export const MEDIAN_OF = RECENT;
@@ -58,7 +58,7 @@ export async function statusReport(k: Kitchen, now = new Date()): Promise<Status
   const m = median(recent.map((f: Finish) => f.stop - f.start));
   const e = eta({
     now: +now,
-    ready: counts.READY - counts.notYetDue,
+    ready: Math.max(0, counts.READY - counts.notYetDue),
     running: counts.RUNNING,
     stale: counts.stale,
     waiters: live.waiters,
@@ -114,36 +114,57 @@ export interface WaiterReport {
 /**
  * The registry, oldest first; waiters that exited more than an hour ago only with `all`.
  * A STALE waiter's RUNNING and NOW come from the orders (RUNNING under its name, less
- * those a live waiter of the same name says it runs): it may have claimed orders after
- * its last write, and finished the ones that write named.
+ * those a live waiter of the same name says it runs, each given to the one of its name
+ * whose life holds the order's start): it may have claimed orders after its last write,
+ * and finished the ones that write named. Its counts and last sign of life too
+ * (settleStale), read for all STALE waiters at once, and written back to its document
+ * once they can no longer change (settleDue): a dead waiter costs a query only until then.
  */
-export async function waitersReport(k: Kitchen, opts: { all: boolean; now?: Date }): Promise<WaiterReport[]> {
+export async function waitersReport(k: Pick<Kitchen, 'fleet'>, opts: { all: boolean; now?: Date }): Promise<WaiterReport[]> {
   const now = opts.now ?? new Date();
   const docs = await k.fleet.listWaiters(opts.all ? undefined : new Date(+now - EXITED_SHOWN_MS));
   const reports = docs.map((w) => waiterReport(w, now));
   const stale = reports.filter((w) => w.state === 'STALE');
   if (stale.length === 0) return reports;
-  const held = await k.fleet.runningOf([...new Set(stale.map((w) => w.name))]);
+  const byId = new Map(docs.map((d) => [d._id, d]));
+  const open = stale.filter((w) => !byId.get(w.id)!.settled);
+  const names = (ws: readonly WaiterReport[]) => [...new Set(ws.map((w) => w.name))];
+  // All of the registry for those names (--all or not): a restart under its name bounds what is its.
+  const [held, everyone] = await Promise.all([k.fleet.runningOf(names(stale)), k.fleet.waitersNamed(names(open))]);
   const alive = new Set(reports.filter((w) => w.state !== 'STALE').flatMap((w) => w.running));
-  // Its counts and last sign of life from the orders (settleStale): the registry only
-  // had them as of its last write, up to a heartbeat before it died. All of the
-  // registry (--all or not): a restart under its name bounds what is its.
-  const everyone = opts.all ? docs : await k.fleet.listWaiters();
-  for (const w of stale) {
-    const mine = held.filter((o) => o.waiter === w.name && !alive.has(o._id.toHexString()));
-    w.running = mine.map((o) => o._id.toHexString());
-    if (mine[0]) w.current = { order: mine[0]._id.toHexString(), arguments: cutArguments(mine[0].arguments ?? []) };
-    else delete w.current;
-    const doc = docs.find((d) => d._id === w.id)!;
-    const win = staleWindow(doc, everyone);
-    const found = await k.fleet.attemptsAround(
-      w.name,
-      win,
-      (doc.recording ?? []).map((r) => r.order),
-    );
-    const s = settleStale(doc, win, found, mine);
-    Object.assign(w, { delivered: s.delivered, failed: s.failed, seen: s.seen.toISOString() }, s.atLeast ? { countsAtLeast: true } : {});
+  const mine = new Map<string, typeof held>(stale.map((w) => [w.id, []]));
+  for (const o of held) {
+    if (alive.has(o._id.toHexString())) continue;
+    // The one of its name that had started by the order's start, the latest of them.
+    const start = o.start ? +o.start : Infinity;
+    const owner = stale.filter((w) => w.name === o.waiter && +byId.get(w.id)!.started <= start).at(-1);
+    if (owner) mine.get(owner.id)!.push(o);
   }
+  for (const w of stale) {
+    const orders = mine.get(w.id)!;
+    w.running = orders.map((o) => o._id.toHexString());
+    if (orders[0]) w.current = { order: orders[0]._id.toHexString(), arguments: cutArguments(orders[0].arguments ?? []) };
+    else delete w.current;
+  }
+  const wins = new Map(open.map((w) => [w.id, staleWindow(byId.get(w.id)!, everyone)]));
+  const found = open.length
+    ? await k.fleet.attemptsOf(
+        names(open),
+        [...wins.values()],
+        open.flatMap((w) => (byId.get(w.id)!.recording ?? []).map((r) => r.order)),
+      )
+    : [];
+  const settle: Parameters<typeof k.fleet.settleWaiters>[0] = [];
+  for (const w of stale) {
+    const doc = byId.get(w.id)!;
+    const win = wins.get(w.id);
+    const s = doc.settled ?? settleStale(doc, win!, found, mine.get(w.id));
+    if (win && settleDue(doc, win, now)) settle.push({ id: doc._id, seen: doc.seen, settled: s });
+    Object.assign(w, { delivered: s.delivered, failed: s.failed, seen: new Date(s.seen).toISOString() }, s.atLeast ? { countsAtLeast: true } : {});
+  }
+  // Only saves later calls their queries: a kitchen that refuses the write (a read-only
+  // user) gets the same answer, read again next time.
+  await k.fleet.settleWaiters(settle).catch(() => undefined);
   return reports;
 }
 

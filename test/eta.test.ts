@@ -1,8 +1,8 @@
 // status's ETA (src/eta.ts, issue 25) over simulated runs: a stream of finishes from
 // `slots` workers, what `status` would read at each moment, against the run's real end.
 import { describe, expect, test } from 'vitest';
-import { eta, measure } from '../src/eta.js';
-import { random, seen, simulate } from './support/eta-sim.js';
+import { eta, measure, type Finish } from '../src/eta.js';
+import { random, seen, simulate, type SimRun } from './support/eta-sim.js';
 
 const uniform = (seed: number, from: number, to: number) => {
   const r = random(seed);
@@ -51,6 +51,13 @@ describe('the ETA of a simulated run', () => {
     });
   }
 
+  test('READY read below 0 (counts read one after another while orders move) is none left, not a negative ETA', () => {
+    const sim = simulate({ n: 200, slots: 4, duration: uniform(6, 500, 1500) });
+    const e = eta({ ...sim.at(0.5 * sim.end), ready: -3, running: 4 });
+    expect(e.seconds!).toBeGreaterThanOrEqual(0);
+    expect(e.seconds).toBe(eta({ ...sim.at(0.5 * sim.end), ready: 0, running: 4 }).seconds);
+  });
+
   test('nothing due now and nothing running: no ETA, and why', () => {
     const sim = simulate({ n: 200, slots: 4, duration: uniform(5, 500, 1500) });
     expect(eta({ ...sim.at(0.5 * sim.end), ready: 0, running: 0 })).toMatchObject({ seconds: null, reason: 'nothing READY' });
@@ -78,6 +85,54 @@ describe('the ETA of a simulated run', () => {
     const perOrder = 60 / a.perMinute!;
     expect(b.seconds!).toBeGreaterThanOrEqual(a.seconds! * 0.9);
     expect(b.seconds!).toBeLessThanOrEqual(a.seconds! * 1.25 + failed.length * perOrder);
+  });
+});
+
+/** The ETA at each 1 % from 10 % of `run` on (after `before`), against its real end: the lines off by more than the bar. */
+function offTheBar(before: readonly Finish[], run: SimRun, label: string): string[] {
+  const mean = run.runs.reduce((a, x) => a + x.stop - x.start, 0) / run.runs.length;
+  const t0 = Math.min(...run.runs.map((x) => x.start));
+  const off: string[] = [];
+  for (let f = 0.1; f < 1; f += 0.01) {
+    const t = t0 + f * (run.end - t0);
+    const real = run.end - t;
+    const e = eta(seen([...before, ...run.runs], t, run.slots));
+    const est = (e.seconds ?? NaN) * 1000;
+    const ok = real > 5 * mean ? Math.abs(est - real) <= 0.25 * real : Math.abs(est - real) <= 1.5 * mean + 1000;
+    if (!ok) off.push(`${label} at ${(f * 100).toFixed(0)} %: ETA ${e.seconds} s, real ${(real / 1000).toFixed(1)} s`);
+  }
+  return off;
+}
+
+describe('the ETA after what came before (review 3)', () => {
+  test('after a lull: 400 orders of 1 s ended 9 minutes ago, 10 slots take a new batch; idle minutes are not working time', () => {
+    const before = simulate({ n: 400, slots: 10, duration: uniform(31, 900, 1100), start: -600_000 });
+    expect(before.end).toBeLessThan(-500_000);
+    // At the very start of the new batch (20 READY, nothing of it finished yet): about 2 s, not 6 minutes.
+    const start = eta({ ...seen(before.runs, 0, 10), ready: 20, waiters: 10 });
+    expect(start.seconds!, `ETA ${start.seconds} s`).toBeLessThanOrEqual(4);
+    const off: string[] = [];
+    for (const seed of [1, 2, 3]) off.push(...offTheBar(before.runs, simulate({ n: 600, slots: 10, duration: uniform(seed, 500, 1500) }), `seed ${seed}`));
+    expect(off).toEqual([]);
+  });
+
+  test('a new batch of slower orders in a reused list: 400 orders of 40-80 s on 20 slots after 300 of ~1 s', () => {
+    const off: string[] = [];
+    for (const [seed, ago] of [
+      [1, 3_600_000],
+      [2, 900_000],
+      [3, 3_600_000],
+    ] as const) {
+      const before = simulate({ n: 300, slots: 20, duration: uniform(40 + seed, 900, 1100), start: -ago });
+      off.push(...offTheBar(before.runs, simulate({ n: 400, slots: 20, duration: uniform(seed, 40_000, 80_000) }), `seed ${seed}, the last batch ${ago / 60_000} min before`));
+    }
+    expect(off).toEqual([]);
+  });
+
+  test('fewer orders left than slots: 5 READY on 100 idle slots of 60 s orders take a run time, not half of one', () => {
+    const done = simulate({ n: 300, slots: 100, duration: uniform(7, 55_000, 65_000), start: -200_000 });
+    const e = eta({ ...seen(done.runs, 0, 100), ready: 5, running: 0, waiters: 100 });
+    expect(Math.abs(e.seconds! - 60), `ETA ${e.seconds} s`).toBeLessThanOrEqual(15);
   });
 });
 

@@ -99,6 +99,13 @@ describe('status rendering', () => {
     // Left out of the ETA, and it says so.
     expect(render({ ...r, notYetDue: 3, nextDue: '2026-01-01T13:00:00.000Z' }).at(-1)).toBe('ETA      10m00s (2026-01-01T12:10:00Z) at 12/min; 3 not yet due not counted');
   });
+  test('WAITING orders (pipelines) are left out of the ETA, and it says so', () => {
+    expect(render({ ...r, WAITING: 7, waitingOnFailed: 2 }).at(-1)).toBe('ETA      10m00s (2026-01-01T12:10:00Z) at 12/min; 7 WAITING not counted');
+    expect(render({ ...r, WAITING: 7, notYetDue: 3, nextDue: '2026-01-01T13:00:00.000Z' }).at(-1)).toBe(
+      'ETA      10m00s (2026-01-01T12:10:00Z) at 12/min; 3 not yet due, 7 WAITING not counted',
+    );
+    expect(oneLine({ ...r, WAITING: 7 }, at(0))).toMatch(/ETA 10m00s \(2026-01-01T12:10:00Z\) at 12\/min; 7 WAITING not counted$/);
+  });
   test('without a pace there is no ETA, and it says why', () => {
     const none = { ...r, pace1m: 0, pace10m: 0, etaSeconds: null, eta: null, etaPace: null, etaReason: 'no finished orders in the last 10 minutes' };
     expect(render(none).at(-1)).toBe('ETA      no finished orders in the last 10 minutes');

@@ -379,3 +379,60 @@ test.runIf(browser.run)(
   },
   90_000,
 );
+
+test.runIf(browser.run)(
+  browser.title("the ETA's clock is this browser's now + the time left, not the server's clock (a box 3 hours off), and WAITING orders are said to be left out"),
+  async () => {
+    const dir = await tempDir('page-eta-skew');
+    const now = Date.now();
+    const orders = k.db.collection('orders');
+    await orders.insertMany(
+      Array.from({ length: 40 }, (_, i) => ({
+        status: 'DONE',
+        arguments: [`d${i}`],
+        attempts: 1,
+        start: new Date(now - 52_000 + i * 1000),
+        stop: new Date(now - 50_000 + i * 1000),
+        due: new Date(now - 60_000),
+      })),
+    );
+    await orders.insertMany(Array.from({ length: 20 }, (_, i) => ({ status: 'READY', arguments: [`r${i}`], attempts: 0, due: new Date(now - 60_000) })));
+    await orders.insertMany(Array.from({ length: 2 }, (_, i) => ({ status: 'WAITING', arguments: [`w${i}`], attempts: 0, after: [new ObjectId()], wait: 1 })));
+    await k.db.collection('orders.waiters').insertOne({
+      _id: 'w0' as never,
+      name: 'box',
+      host: 'h',
+      pid: 1,
+      command: ['x'],
+      concurrency: 2,
+      lease: 3_600_000,
+      heartbeat: 10_000,
+      started: new Date(now - 60_000),
+      seen: new Date(now),
+      expires: new Date(now + 3_600_000),
+      running: [],
+      delivered: 40,
+      failed: 0,
+    });
+    const s = await serve(k);
+    const api = (await s.call('/api/status')).body as { etaSeconds: number; eta: string };
+    expect(api.etaSeconds).toBeGreaterThan(0);
+    const { page, errors } = await browse(dir);
+    const skewed = now + 3 * 3_600_000;
+    await page.clock.setFixedTime(skewed);
+    await page.goto(s.url);
+    await until(async () => / not counted$/.test((await text(page, '#eta')) ?? ''), 15_000, 'the ETA');
+    const shown = (await text(page, '#eta'))!;
+    expect(shown).toMatch(/; 2 WAITING not counted$/);
+    const clock = shown.replace(/ \(in .*$/, '');
+    // This browser's clocks for the ETA give or take a minute (the figures move while read), none of them the server's.
+    const near = await page.evaluate(([t, eta]) => Array.from({ length: 121 }, (_, i) => new Date(t + (eta - 60 + i) * 1000).toLocaleTimeString()), [
+      skewed,
+      api.etaSeconds,
+    ] as const);
+    expect(near).toContain(clock);
+    expect(clock).not.toBe(await page.evaluate((iso) => new Date(iso).toLocaleTimeString(), api.eta));
+    expect(errors).toEqual([]);
+  },
+  60_000,
+);

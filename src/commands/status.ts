@@ -121,7 +121,9 @@ function perMinute(n: number): string {
 }
 
 function eta(r: StatusReport): string {
-  const later = r.notYetDue > 0 ? `; ${r.notYetDue} not yet due not counted` : '';
+  // Left out of the ETA, and said: READY not yet due, and WAITING (pipelines: they wait on other orders).
+  const out = [r.notYetDue > 0 ? `${r.notYetDue} not yet due` : '', r.WAITING > 0 ? `${r.WAITING} WAITING` : ''].filter(Boolean);
+  const later = out.length ? `; ${out.join(', ')} not counted` : '';
   if (r.etaSeconds === null || r.eta === null) return (r.etaReason ?? 'no finished orders in the last 10 minutes') + later;
   const pace = r.etaPace === null ? '' : ` at ${perMinute(r.etaPace)}`;
   return `${span(r.etaSeconds * 1000)} (${r.eta.replace(/\.\d+Z$/, 'Z')})${pace}${later}`;

@@ -2,7 +2,7 @@
 // waiter registry. Imported by src/kitchen.ts (Kitchen.fleet); only reads, except the
 // registry's own documents and the fleet indexes, and never on an order's path.
 import { ObjectId, type Collection, type Filter } from 'mongodb';
-import type { AttemptsOf, WaiterDoc } from '../fleet.js';
+import type { AttemptsOf, Settled, WaiterDoc } from '../fleet.js';
 import type { Order, State } from '../order.js';
 import { readyByPriority, type PriorityCount } from './priorities.js';
 
@@ -34,11 +34,13 @@ export class FleetQueries {
    * - orders {status:1, stop:1}: pace counts are ranges on it (keys examined = orders
    *   finished in the window), and the latest finished orders a merge of two ranges
    *   read backwards (keys examined = the limit);
-   * - waiters {ended:1, expires:1}: live waiters are one range on it.
+   * - waiters {ended:1, expires:1}: live waiters are one range on it;
+   * - waiters {name:1, started:1}: the documents of a STALE waiter's name (waitersNamed).
    */
   async ensureFleetIndexes(): Promise<void> {
     await this.orders.createIndex({ status: 1, stop: 1 });
     await this.waiters.createIndex({ ended: 1, expires: 1 });
+    await this.waiters.createIndex({ name: 1, started: 1 });
   }
 
   /** READY orders per priority, highest first: one aggregate on the claim index (src/kitchen/priorities.ts). */
@@ -89,35 +91,67 @@ export class FleetQueries {
     return this.waiters.find(filter).sort({ started: 1, _id: 1 }).toArray();
   }
 
+  /** Every registry document (ended or not) of these names: what bounds a STALE waiter's window (staleWindow). On {name, started}. */
+  async waitersNamed(names: string[]): Promise<WaiterDoc[]> {
+    if (names.length === 0) return [];
+    return this.waiters
+      .find({ name: { $in: names } })
+      .sort({ name: 1, started: 1 })
+      .toArray();
+  }
+
+  /**
+   * Writes dead waiters' settled figures (WaiterDoc.settled) back, in one round trip.
+   * Fenced like a write to an order from outside: only a document still as read (`seen`
+   * unchanged: it did not come back), not ended and not settled yet. Two readers settling
+   * at once write the same values; the first wins, the other matches nothing.
+   */
+  async settleWaiters(settled: { id: string; seen: Date; settled: Settled }[]): Promise<void> {
+    if (settled.length === 0) return;
+    await this.waiters.bulkWrite(
+      settled.map((x) => ({
+        updateOne: { filter: { _id: x.id, seen: x.seen, ended: null, settled: null } as unknown as Filter<WaiterDoc>, update: { $set: { settled: x.settled } } },
+      })),
+      { ordered: false },
+    );
+  }
+
   /**
    * The RUNNING orders recorded as run by these waiter names (oldest first, their id and
    * arguments only): what a STALE waiter actually holds, which its registry document,
    * written before it died, may not say. One range on {status: 1, _id: 1}: keys examined
    * = RUNNING orders (at most the fleet's concurrency); asked only when a waiter is STALE.
    */
-  async runningOf(names: string[]): Promise<Pick<Order, '_id' | 'arguments' | 'waiter' | 'heartbeat' | 'status'>[]> {
+  async runningOf(names: string[]): Promise<Pick<Order, '_id' | 'arguments' | 'waiter' | 'heartbeat' | 'status' | 'start'>[]> {
     if (names.length === 0) return [];
     return this.orders
-      .find({ status: 'RUNNING', waiter: { $in: names } }, { projection: { _id: 1, arguments: 1, waiter: 1, heartbeat: 1, status: 1 } })
+      .find({ status: 'RUNNING', waiter: { $in: names } }, { projection: { _id: 1, arguments: 1, waiter: 1, heartbeat: 1, status: 1, start: 1 } })
       .sort({ status: 1, _id: 1 })
       .toArray();
   }
 
   /**
-   * The orders that can hold what a STALE waiter recorded after its last write
-   * (settleStale, src/fleet.ts): those finished (DONE, ERROR, or READY for a retry)
-   * with `stop` in (from, to] that it ran once, ranges on {status: 1, stop: 1}: keys
-   * examined = orders the whole fleet finished in that window, at most one lease long;
-   * the RUNNING ones it ran once (taken again since), on {status: 1, _id: 1}: keys =
-   * RUNNING orders; and the ones it was writing (`ids`, at most two per slot), by _id.
-   * With `ambiguous` only the last. Asked only for STALE waiters, their history only.
+   * The orders that can hold what STALE waiters recorded after their last write
+   * (settleStale, src/fleet.ts), for all of them in one go (three queries at once,
+   * whatever their number): those finished (DONE, ERROR, or READY for a retry) with
+   * `stop` in one of their windows (from, to] that one of these names ran once, ranges
+   * on {status: 1, stop: 1}: keys examined = orders the whole fleet finished in those
+   * windows, each at most one lease long; the RUNNING ones they ran once (taken again
+   * since), on {status: 1, _id: 1}: keys = RUNNING orders; and the ones they were writing
+   * (`ids`, at most two per slot), by _id. Ambiguous windows are left out. Asked only for
+   * STALE waiters not settled yet (settleDue), their history only.
    */
-  async attemptsAround(name: string, win: { from: Date; to: Date; ambiguous: boolean }, ids: string[]): Promise<AttemptsOf[]> {
+  async attemptsOf(names: string[], wins: readonly { from: Date; to: Date; ambiguous: boolean }[], ids: string[]): Promise<AttemptsOf[]> {
     const projection = { _id: 1, status: 1, history: 1, waiter: 1 };
-    const mine = { 'history.waiter': name } as Filter<Order>;
+    const mine = { 'history.waiter': { $in: names } } as Filter<Order>;
+    const clear = wins.filter((w) => !w.ambiguous);
     const [finished, running, writing] = await Promise.all([
-      win.ambiguous ? [] : this.orders.find({ status: { $in: ['DONE', 'ERROR', 'READY'] }, stop: { $gt: win.from, $lte: win.to }, ...mine }, { projection }).toArray(),
-      win.ambiguous ? [] : this.orders.find({ status: 'RUNNING', ...mine }, { projection }).toArray(),
+      clear.length
+        ? this.orders
+            .find({ $or: clear.map((w) => ({ status: { $in: ['DONE', 'ERROR', 'READY'] }, stop: { $gt: w.from, $lte: w.to } })), ...mine } as Filter<Order>, { projection })
+            .toArray()
+        : [],
+      clear.length ? this.orders.find({ status: 'RUNNING', ...mine }, { projection }).toArray() : [],
       ids.length ? this.orders.find({ _id: { $in: ids.map((x) => ObjectId.createFromHexString(x)) } }, { projection }).toArray() : [],
     ]);
     return [...finished, ...running, ...writing];
@@ -133,6 +167,8 @@ export class FleetQueries {
     const unset: Record<string, ''> = {};
     if (!doc.current) unset.current = '';
     if (!doc.recording) unset.recording = '';
+    // A reader may have settled it as dead (settleWaiters): it was only slow, its own counts hold again.
+    unset.settled = '';
     await this.waiters.updateOne({ _id }, { $set: rest, ...(Object.keys(unset).length ? { $unset: unset } : {}) }, { upsert: true });
   }
 

@@ -153,8 +153,13 @@ function drawCounts(s) {
   // Only waitingOnFailed are held by a failed order; the rest wait on WAITING ones or for a release.
   if (s.READY === 0 && s.RUNNING === 0 && s.WAITING) eta.textContent = !s.waitingOnFailed ? num(s.WAITING) + ' WAITING, none of them on a failed order'
     : (s.waitingOnFailed < s.WAITING ? num(s.waitingOnFailed) + ' of ' : '') + num(s.WAITING) + ' WAITING on failed orders: reset them';
-  // In etaSeconds from when the figures were read (ageSeconds ago); orders not yet due are not in it.
-  else if (s.eta) eta.textContent = clock(s.eta) + ' (in ' + dur(Math.max(0, s.etaSeconds - (s.ageSeconds || 0))) + ')' + (s.notYetDue ? '; ' + num(s.notYetDue) + ' not yet due not counted' : '');
+  // In etaSeconds from when the figures were read (ageSeconds ago); the clock from this
+  // browser's own now (the server's may differ); orders not yet due and WAITING are not in it.
+  else if (s.eta) {
+    var inS = Math.max(0, s.etaSeconds - (s.ageSeconds || 0));
+    var out = [s.notYetDue ? num(s.notYetDue) + ' not yet due' : '', s.WAITING ? num(s.WAITING) + ' WAITING' : ''].filter(Boolean);
+    eta.textContent = clock(new Date(Date.now() + inS * 1000).toISOString()) + ' (in ' + dur(inS) + ')' + (out.length ? '; ' + out.join(', ') + ' not counted' : '');
+  }
   else if (s.READY === 0 && s.RUNNING === 0) eta.textContent = s.total ? 'all done' : 'the list is empty';
   else if (s.READY === 0) eta.textContent = 'nothing left to claim; ' + num(s.RUNNING) + ' running';
   else eta.textContent = s.etaReason || 'no finished orders in the last 10 minutes';
