@@ -173,7 +173,7 @@ describe('claims through due', () => {
     ]);
     // A newer order added by this version comes after the migrated ones.
     await waiter(k, ['add', 'new']);
-    const r = await waiter(k, ['deliver', ECHO], { env: { ECHO_LOG: log } });
+    const r = await waiter(k, ['deliver', '--leave-early', ECHO], { env: { ECHO_LOG: log } });
     expect(r.exitCode).toBe(0);
     // The stale order first: crashed work is taken over before READY orders (issue 15).
     expect((await lines(log)).map((l) => l.split(' ').slice(2).join(' '))).toEqual(['[stale]', '[a]', '[b]', '[new]']);
@@ -184,9 +184,9 @@ describe('claims through due', () => {
     // After the migration an older waiter adds an order (no due): this version's claims
     // cannot see it until a reset gives it one.
     const late = (await orders(k.db).insertOne({ status: 'READY', arguments: ['late'], attempts: 0 } as never)).insertedId;
-    expect((await waiter(k, ['deliver', ECHO], { env: { ECHO_LOG: log } })).stdout).toContain('Delivered 0 orders.');
+    expect((await waiter(k, ['deliver', '--leave-early', ECHO], { env: { ECHO_LOG: log } })).stdout).toContain('Delivered 0 orders.');
     expect((await waiter(k, ['reset'])).stdout).toBe('Reset 1 order (1 still running, left alone)');
-    expect((await waiter(k, ['deliver', ECHO], { env: { ECHO_LOG: log } })).stdout).toContain('Delivered 1 order.');
+    expect((await waiter(k, ['deliver', '--leave-early', ECHO], { env: { ECHO_LOG: log } })).stdout).toContain('Delivered 1 order.');
     expect((await byId(k.db, late)).status).toBe('DONE');
   });
 
