@@ -89,16 +89,22 @@ async function fleet() {
   const hung = await until(() => orders.findOne({ arguments: ['clip-06.mp4', '720p'], status: 'RUNNING' }), 60_000, 'box-c on clip-06');
   // Killed once what it printed of clip-06 is in the kitchen: the same output documents every run.
   await until(() => client.db(where.name).collection(`${list}.output`).findOne({ order: hung._id }), 60_000, "clip-06's output");
+  const mid = new Transcript(list);
+  await mid.run('waiter waiters');
+  await mid.run('waiter status');
   c.kill('SIGKILL');
   await c;
+  mid.text('$ kill -9 <its pid>                  # on box-c');
+  const registry = client.db(where.name).collection(`${list}.waiters`);
+  // Its registry entry has a timer of its own: STALE (not live) only once that lease is out too.
+  await until(async () => +(await registry.findOne({ name: 'box-c' }))!.expires < Date.now() - 500, 60_000, 'box-c STALE');
+  await mid.run('waiter waiters');
+  runs.set('fleet-mid', mid.lines);
   await until(async () => +(await orders.findOne({ _id: hung._id }))!.expires < Date.now() - 500, 60_000, "box-c's lease to run out");
 
   expect((await deliver('box-b', ['--max', '12'])).exitCode).toBe(0); // clip-07 failed once: READY again, not ERROR
   expect((await deliver('box-a', [])).exitCode).toBe(1);
 
-  const registry = client.db(where.name).collection(`${list}.waiters`);
-  // Its registry entry has a timer of its own: STALE (not live) only once that lease is out too.
-  await until(async () => +(await registry.findOne({ name: 'box-c' }))!.expires < Date.now() - 500, 60_000, 'box-c STALE');
   const idle = (p: ResultPromise) => until(() => registry.findOne({ name: 'box-d', pid: p.pid, 'running.0': { $exists: false } }), 60_000, 'box-d idle');
   const d1 = deliver('box-d', ['--wait']);
   await idle(d1);

@@ -1,8 +1,6 @@
 // README's one-minute tour (test/examples.test.ts): twelve clips, two boxes delivering at
 // once, `status` while they run and `show` of the clip that failed. Who takes which clip
-// is made the same every run: box-b starts first and box-a once box-b's first order is
-// half way (crunch.sh sleeps 2 s), so their claims alternate; both boxes are stopped
-// (SIGSTOP) for the status snapshot and woken in the same staggered order.
+// is made the same every run: the boxes take turns (below).
 import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa, type ResultPromise } from 'execa';
@@ -21,8 +19,6 @@ export interface ExampleContext {
 
 /** The job the tour shows with `cat crunch.sh`, as it runs. */
 export const CRUNCH = ['#!/bin/sh', 'echo "Crunching on: $*"', 'sleep 2', 'case "$1" in clip-07.mp4) echo "ffmpeg: invalid data found" >&2; exit 3;; esac', 'echo "done!"'];
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export async function tour(x: ExampleContext) {
   const list = 'tour';
@@ -43,28 +39,35 @@ export async function tour(x: ExampleContext) {
   const deliver = (name: string) =>
     execa('node', [BIN, '-n', name, 'deliver', './crunch.sh'], { cwd, all: true, reject: false, stdin: 'ignore', env: kitchenEnv(x.where, { WAITER_LIST: list }) });
   const running = (clip: string) => orders.findOne({ arguments: [clip, '720p'], status: 'RUNNING' });
-  const b = deliver('box-b');
-  x.running.push(b);
-  const first = await until(() => running('clip-01.mp4'), 60_000, 'box-b on clip-01');
-  await sleep(Math.max(0, +first.start + 1000 - Date.now()));
-  const a = deliver('box-a');
-  x.running.push(a);
-
-  // While they run: each box is held still (SIGSTOP) on its second order once that order's
-  // first line is in the kitchen, so `status` sees two DONE and two RUNNING every time.
+  // In lock step: only the box whose turn it is runs (the other is held by SIGSTOP), and it
+  // is held again once it runs its clip and that clip's first line is in the kitchen. So
+  // box-b takes the odd clips and box-a the even ones on any machine, however loaded.
   const outputs = db.collection(`${list}.output`);
-  const onSecond = async (p: ResultPromise, clip: string, who: string) => {
-    const o = await until(() => running(clip), 60_000, `${who} on ${clip}`);
+  const turn = async (p: ResultPromise, clip: string) => {
+    p.kill('SIGCONT');
+    const o = await until(() => running(clip), 120_000, `${clip} running (its box woken with SIGCONT)`);
     await until(() => outputs.findOne({ order: o._id }), 60_000, `${clip}'s first line`);
     p.kill('SIGSTOP');
   };
-  await onSecond(b, 'clip-03.mp4', 'box-b');
-  await onSecond(a, 'clip-04.mp4', 'box-a');
-  expect([await orders.countDocuments({ status: 'DONE' }), await orders.countDocuments({ status: 'RUNNING' })]).toEqual([2, 2]);
-  x.runs.set('tour-status', ['$ waiter status', ...(await x.cli(list, ['status']))]);
+  const b = deliver('box-b');
+  x.running.push(b);
+  await turn(b, 'clip-01.mp4');
+  const a = deliver('box-a');
+  x.running.push(a);
+  let bOut = '';
+  b.all!.on('data', (d: Buffer) => (bOut += d.toString()));
+  for (let k = 2; k <= 12; k++) {
+    await turn(k % 2 ? b : a, clips[k - 1]!.split(',')[0]!);
+    if (k === 4) {
+      // While they run: two DONE, two RUNNING.
+      const now = await orders.find({ status: { $in: ['DONE', 'RUNNING'] } }).toArray();
+      expect(now.map((o) => `${o.arguments[0]} ${o.status} ${o.waiter}`).sort().join(', ')).toBe('clip-01.mp4 DONE box-b, clip-02.mp4 DONE box-a, clip-03.mp4 RUNNING box-b, clip-04.mp4 RUNNING box-a');
+      x.runs.set('tour-status', ['$ waiter status', ...(await x.cli(list, ['status']))]);
+    }
+  }
+  // box-b finishes clip-11 and waits for box-a's clip-12 (and says so) before box-a goes on.
   b.kill('SIGCONT');
-  const fifth = await until(() => running('clip-05.mp4'), 60_000, 'box-b on clip-05');
-  await sleep(Math.max(0, +fifth.start + 1000 - Date.now()));
+  await until(() => bOut.includes('waiter: nothing due now'), 60_000, 'box-b waiting for clip-12');
   a.kill('SIGCONT');
 
   const [rb, ra] = await Promise.all([b, a]);
