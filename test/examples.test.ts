@@ -11,6 +11,9 @@ import { afterAll, beforeAll, describe, expect, inject, test } from 'vitest';
 import { BIN, FIXTURES, ROOT, kitchenEnv, until, type Where } from './support/cli.js';
 import { difference, docFiles, markedBlocks, normalise, rewrite, updated, type Block } from './support/examples.js';
 import { sharedClient, uniqueDbName } from './support/kitchen.js';
+import { api } from './support/example-api.js';
+import { pipeline } from './support/example-pipeline.js';
+import { tour } from './support/example-tour.js';
 
 const WRITE = process.env.WAITER_EXAMPLES === 'write';
 
@@ -23,8 +26,8 @@ const running: ResultPromise[] = [];
 const runs = new Map<string, string[]>();
 
 /** `waiter <args>` in the examples' folder, on `list`; the shown host is the docs' `vm`. */
-async function cli(list: string, args: string[], code = 0, env: Record<string, string> = {}): Promise<string[]> {
-  const r = await execa('node', [BIN, ...args], { cwd: dir, reject: false, stdin: 'ignore', env: { ...kitchenEnv(where, { WAITER_LIST: list }), ...env } });
+async function cli(list: string, args: string[], code = 0, env: Record<string, string> = {}, cwd = dir): Promise<string[]> {
+  const r = await execa('node', [BIN, ...args], { cwd, reject: false, stdin: 'ignore', env: { ...kitchenEnv(where, { WAITER_LIST: list }), ...env } });
   if (r.exitCode !== code) throw new Error(`waiter ${args.join(' ')}: exit ${r.exitCode}, expected ${code}: ${r.stderr}`);
   return r.stdout === '' ? [] : r.stdout.split('\n').map(shownHost);
 }
@@ -42,10 +45,13 @@ const shownHost = (line: string) => {
 /** A terminal session: `$ <shown>` and what the command printed. */
 class Transcript {
   readonly lines: string[] = [];
-  constructor(private readonly list: string) {}
+  constructor(
+    private readonly list: string,
+    private readonly cwd = dir,
+  ) {}
   async run(shown: string, opts: { args?: string[]; head?: number } = {}) {
     this.lines.push(`$ ${shown}`);
-    const out = await cli(this.list, opts.args ?? shown.split(' ').slice(1));
+    const out = await cli(this.list, opts.args ?? shown.split(' ').slice(1), 0, {}, this.cwd);
     this.lines.push(...(opts.head === undefined ? out : out.slice(0, opts.head)));
   }
   text(...lines: string[]) {
@@ -90,16 +96,22 @@ async function fleet() {
   const hung = await until(() => orders.findOne({ arguments: ['clip-06.mp4', '720p'], status: 'RUNNING' }), 60_000, 'box-c on clip-06');
   // Killed once what it printed of clip-06 is in the kitchen: the same output documents every run.
   await until(() => client.db(where.name).collection(`${list}.output`).findOne({ order: hung._id }), 60_000, "clip-06's output");
+  const mid = new Transcript(list);
+  await mid.run('waiter waiters');
+  await mid.run('waiter status');
   c.kill('SIGKILL');
   await c;
+  mid.text('$ kill -9 <its pid>                  # on box-c');
+  const registry = client.db(where.name).collection(`${list}.waiters`);
+  // Its registry entry has a timer of its own: STALE (not live) only once that lease is out too.
+  await until(async () => +(await registry.findOne({ name: 'box-c' }))!.expires < Date.now() - 500, 60_000, 'box-c STALE');
+  await mid.run('waiter waiters');
+  runs.set('fleet-mid', mid.lines);
   await until(async () => +(await orders.findOne({ _id: hung._id }))!.expires < Date.now() - 500, 60_000, "box-c's lease to run out");
 
   expect((await deliver('box-b', ['--max', '12'])).exitCode).toBe(0); // clip-07 failed once: READY again, not ERROR
   expect((await deliver('box-a', [])).exitCode).toBe(1);
 
-  const registry = client.db(where.name).collection(`${list}.waiters`);
-  // Its registry entry has a timer of its own: STALE (not live) only once that lease is out too.
-  await until(async () => +(await registry.findOne({ name: 'box-c' }))!.expires < Date.now() - 500, 60_000, 'box-c STALE');
   const idle = (p: ResultPromise) => until(() => registry.findOne({ name: 'box-d', pid: p.pid, 'running.0': { $exists: false } }), 60_000, 'box-d idle');
   const d1 = deliver('box-d', ['--wait']);
   await idle(d1);
@@ -127,7 +139,8 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'waiter-examples-'));
   pidFile = join(dir, 'pids');
   await writeFile(pidFile, '');
-  await Promise.all([walkthrough(), fleet()]);
+  const ctx = { client, where, dir, running, cli, runs };
+  await Promise.all([walkthrough(), fleet(), tour(ctx), api(ctx), pipeline(ctx)]);
 }, 300_000);
 
 afterAll(async () => {

@@ -1,0 +1,84 @@
+// docs/api.md's curl session (test/examples.test.ts): a real `waiter serve` with a token on
+// 127.0.0.1 (a free port), and each shown command line run by sh with the shown T, J and
+// U. Shown as the docs show them: port 8080, database `waiter`, kitchen 127.0.0.1:27017.
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { BIN, kitchenEnv, until } from './cli.js';
+import { uniqueDbName } from './kitchen.js';
+import type { ExampleContext } from './example-tour.js';
+
+const TOKEN = 's3cret-token-123';
+const SETUP = `T='Authorization: Bearer ${TOKEN}'; J='Content-Type: application/json'; U=http://127.0.0.1:8080`;
+
+export async function api(x: ExampleContext) {
+  const where = { uri: x.where.uri, name: uniqueDbName('api') };
+  const env = kitchenEnv(where, { WAITER_LIST: 'orders' });
+  await writeFile(join(x.dir, 'abc.csv'), 'a\nb\nc\n');
+  const loaded = await execa('node', [BIN, 'load', 'abc.csv'], { cwd: x.dir, reject: false, stdin: 'ignore', env });
+  if (loaded.exitCode !== 0) throw new Error(`load: ${loaded.stderr}`);
+
+  const serve = execa('node', [BIN, 'serve', '--port', '0'], { cwd: x.dir, reject: false, stdin: 'ignore', env: { ...env, WAITER_TOKEN: TOKEN } });
+  x.running.push(serve);
+  let out = '';
+  serve.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  const line = await until(() => out.split('\n').find((l) => l.includes('http://')), 60_000, 'waiter serve to listen');
+  const port = /127\.0\.0\.1:(\d+)/.exec(line)![1]!;
+  const kitchen = new URL(where.uri).host;
+  const shown = (l: string) =>
+    l.split(`127.0.0.1:${port}`).join('127.0.0.1:8080').split(`${kitchen}/${where.name}`).join('127.0.0.1:27017/waiter').split(`"db":"${where.name}"`).join('"db":"waiter"');
+  x.runs.set('api-serve', [`$ WAITER_TOKEN=${TOKEN} waiter serve`, shown(line)]);
+
+  let lines: string[] = [];
+  const U = `http://127.0.0.1:${port}`;
+  /** `$ <cmd>` run by sh as shown, with the real port in U; ids of earlier answers go in as they are. */
+  const curl = async (cmd: string) => {
+    const r = await execa('sh', ['-c', cmd], { cwd: x.dir, reject: false, env: { T: `Authorization: Bearer ${TOKEN}`, J: 'Content-Type: application/json', U } });
+    if (r.exitCode !== 0) throw new Error(`${cmd}: exit ${r.exitCode}: ${r.stderr}`);
+    lines.push(`$ ${cmd}`, ...(r.stdout === '' ? [] : r.stdout.split('\n').map(shown)));
+    return r.stdout;
+  };
+  const text = (...l: string[]) => lines.push(...l);
+
+  text(SETUP, '', '# the figures of `waiter status --json` (but storage), with when the kitchen answered: asOf, ageSeconds');
+  await curl('curl -s -H "$T" $U/api/status');
+  text('', '# the fleet, as `waiter waiters --json` (an array); ?all=true adds waiters that exited over an hour ago');
+  await curl('curl -s -H "$T" $U/api/waiters');
+  text(
+    '',
+    '# add orders: one, or an array of up to 10,000 (a body ≤ 8 MiB) -> their ids, 201;',
+    '# "at" (as `add --at`: "+30m" or an ISO time, at most 10 years ahead, else 400) holds an order until then; "priority" (as `add --priority`) puts it ahead',
+  );
+  const id = (JSON.parse(await curl(`curl -s -H "$T" -H "$J" -d '{"arguments": ["tty9", "--fast"]}' $U/api/orders`)) as { ids: string[] }).ids[0]!;
+  await curl(`curl -s -H "$T" -H "$J" -d '[{"arguments": ["x"]}, {"arguments": ["y"]}]' $U/api/orders`);
+  await curl(`curl -s -H "$T" -H "$J" -d '{"arguments": ["nightly"], "at": "2030-12-01T06:00:00Z"}' $U/api/orders`);
+  await curl(`curl -s -H "$T" -H "$J" -d '{"arguments": [1]}' $U/api/orders`);
+  text(
+    '',
+    '# a page of orders in _id order: status=, limit= (1-1000, default 100), after=<id> (the',
+    '# previous page\'s "next"; null on the last page), order=desc for newest first.',
+    '# Each order without its attempt history: GET the order for that.',
+  );
+  const page = JSON.parse(await curl('curl -s -H "$T" "$U/api/orders?status=READY&limit=2"')) as { next: string };
+  await curl(`curl -s -H "$T" "$U/api/orders?status=READY&limit=2&after=${page.next}"`);
+  text(
+    '',
+    '# one order, as `waiter show --json`: every field, named columns as "fields", its attempt',
+    '# history and output tail (404 if unknown, 400 if malformed); lists show orders the same way',
+  );
+  await curl(`curl -s -H "$T" $U/api/orders/${id}`);
+  await curl('curl -s -H "$T" $U/api/orders/nope');
+  x.runs.set('api', lines);
+
+  lines = [];
+  text('# the orders that failed last (latest stop first), with error and output: ?limit= (default 10)');
+  await curl('curl -s -H "$T" "$U/api/failed?limit=5"');
+  text('', '# `waiter reset`\'s rules: {"status": ["ERROR", "RUNNING"], "force": false, "olderThan": "2h"}, each optional');
+  await curl(`curl -s -H "$T" -H "$J" -d '{"status": ["ERROR"]}' $U/api/reset`);
+  text('', "# the list, database and kitchen host this server shows (never the URI's credentials)");
+  await curl('curl -s -H "$T" $U/api/info');
+  x.runs.set('api-end', lines);
+  serve.kill('SIGTERM');
+  await serve;
+  await x.client.db(where.name).dropDatabase();
+}
