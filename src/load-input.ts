@@ -83,7 +83,7 @@ async function spool(input: Readable, source: string): Promise<LoadInput> {
   }
 }
 
-/** Passes over one open file, each from offset 0; destroying a pass leaves the handle open. */
+/** Passes over one open file, each from offset 0 to `size`; destroying a pass leaves the handle open. */
 function reader(fh: FileHandle, source: string, size: number): LoadInput {
   return {
     source,
@@ -91,15 +91,19 @@ function reader(fh: FileHandle, source: string, size: number): LoadInput {
     open: () =>
       Readable.from(
         (async function* () {
-          // To end of file, found by a read of 0 bytes as fs streams do: parseRows locates an
-          // error only if its rows come through before the end does (csv.ts).
-          for (let pos = 0; ;) {
-            const buf = Buffer.allocUnsafe(CHUNK);
-            const { bytesRead } = await fh.read(buf, 0, CHUNK, pos);
-            if (bytesRead === 0) return;
+          // Up to the size it had when opened: rows appended after the check (unchecked) are
+          // not loaded; a file rewritten in place is caught by load's count of the rows.
+          for (let pos = 0; pos < size;) {
+            const buf = Buffer.allocUnsafe(Math.min(CHUNK, size - pos));
+            const { bytesRead } = await fh.read(buf, 0, buf.length, pos);
+            if (bytesRead === 0) break; // truncated meanwhile
             pos += bytesRead;
             yield buf.subarray(0, bytesRead);
           }
+          // One turn of the event loop before the end, as a read at end of file would take:
+          // ended at once, csv-parse's end-of-input error overtakes the rows it still holds,
+          // and parseRows names line 1 instead of the bad line (csv.ts).
+          await new Promise((resolve) => setImmediate(resolve));
         })(),
         { objectMode: false },
       ),

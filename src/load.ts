@@ -1,5 +1,5 @@
 // Load: CSV rows -> orders, all or nothing for a malformed file.
-import { KitchenError } from './errors.js';
+import { InputError, KitchenError } from './errors.js';
 import type { InsertOptions, Inserted, Kitchen } from './kitchen.js';
 
 export const LOAD_BATCH = 1000;
@@ -50,6 +50,9 @@ export async function loadRows(
     await inFlight.catch(() => undefined);
     if (done.inserted + done.existing === 0) throw err;
     const already = done.existing ? ` (${done.existing} already there)` : '';
+    // The input changed under load (src/commands/load.ts): its exit code, and how far it got.
+    if (err instanceof InputError)
+      throw new InputError(`${err.message}: loaded ${done.inserted.toLocaleString('en-US')} of ${expected.toLocaleString('en-US')} orders${already}; the rest not loaded`);
     throw new KitchenError(`loaded ${done.inserted} of ${expected} orders${already}, then: ${err instanceof Error ? err.message : String(err)}`);
   }
   return done;

@@ -142,6 +142,17 @@ describe('the end of a run', () => {
     expect((await waiter(k, ['deliver', '--help'])).stdout).toMatch(/--leave-early/);
   }, 120_000);
 
+  test('--once leaves early: a pilot job that finds nothing to claim beside an order running elsewhere exits at once (exit 0)', async () => {
+    const id = await runningElsewhere(10 * 60_000);
+    // --poll 10m and a lease 10 minutes away: a wait would be killed at 60 s and fail the test.
+    const r = await waiter(k, ['deliver', '--once', '--poll', '10m', OK], { timeout: 60_000 });
+    expect(r.exitCode).toBe(0);
+    expect(r.stdout).toBe('Done. Delivered 0 orders.');
+    expect(r.stderr).not.toMatch(/waiting/);
+    expect(await byId(k.db, id)).toMatchObject({ status: 'RUNNING', waiter: 'box-gone' });
+    expect((await waiter(k, ['deliver', '--help'])).stdout).toMatch(/--once .*leaves as soon as nothing can be claimed/s);
+  }, 120_000);
+
   test('nothing in flight: leaves at once as before, -x 2 included (its own orders being recorded are not waited for); READY orders due later (--at) are not waited for either', async () => {
     await addOrders(k.db, [['1'], ['2'], ['3']]);
     const later = new Date(Date.now() + 3_600_000);

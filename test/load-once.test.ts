@@ -1,6 +1,6 @@
 // load reads its input once, whatever feeds it (issue 25): a pipe, /dev/stdin, <(...) or a
 // FIFO gives its bytes only once, and load reads its rows twice (check, then insert).
-import { lstat, mkdir, mkdtemp, readdir, readlink, stat, writeFile } from 'node:fs/promises';
+import { appendFile, lstat, mkdir, mkdtemp, open, readdir, readlink, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -120,5 +120,42 @@ describe('load reads its input exactly once', () => {
       expect((await lstat(dir)).isDirectory()).toBe(true);
     }
     expect(await args()).toEqual([]);
+  });
+});
+
+describe('a regular file that changes while it is loaded', () => {
+  /** A file of `n` rows `row<i>,<i>`, and a load of it started in the background. */
+  async function bigLoad(n: number) {
+    const dir = await mkdtemp(join(tmpdir(), 'waiter-grow-'));
+    const file = join(dir, 'grow.csv');
+    await writeFile(file, Array.from({ length: n }, (_, i) => `row${i},${i}\n`).join(''));
+    const load = execa('node', [BIN, 'load', '-q', file], { reject: false, cwd: ROOT, stdin: 'ignore', env: kitchenEnv(k) });
+    // The check is done and inserting has begun: the second pass is reading the file.
+    await until(async () => (await k.db.collection('orders').estimatedDocumentCount()) > 0, 120_000, 'the first insert');
+    return { file, load };
+  }
+
+  test('rows appended after the check are not loaded (not checked either): each pass ends at the size the file had when opened', { timeout: 240_000 }, async () => {
+    const { file, load } = await bigLoad(100_000);
+    await appendFile(file, Buffer.concat([Buffer.from('bad\0nul,x\n'), Buffer.from([0xff, 0xfe]), Buffer.from(',y\ngrown,z\n')]));
+    const r = await load;
+    expect([r.exitCode, r.stdout, r.stderr]).toEqual([0, 'Loaded 100,000 orders', '']);
+    expect(await k.db.collection('orders').countDocuments({})).toBe(100_000);
+    expect(await k.db.collection('orders').countDocuments({ 'arguments.0': { $in: ['bad\0nul', 'grown'] } })).toBe(0);
+  });
+
+  test('rewritten in place after the check (other rows, same size): the count differs, exit 4 and the message says how many were loaded', { timeout: 240_000 }, async () => {
+    const { file, load } = await bigLoad(100_000);
+    // The last 1,400 bytes (about 110 rows) become 700 rows of "x".
+    const size = (await stat(file)).size;
+    const fh = await open(file, 'r+');
+    await fh.write(Buffer.from('x\n'.repeat(700)), 0, 1400, size - 1400);
+    await fh.close();
+    const r = await load;
+    expect(r.exitCode).toBe(4);
+    expect(r.stderr).toMatch(/^waiter: .*grow\.csv changed while it was loaded \(more rows than the 100,000 checked\): loaded [\d,]+ of 100,000 orders; the rest not loaded$/);
+    const n = await k.db.collection('orders').countDocuments({});
+    expect(n).toBeLessThan(100_000);
+    expect(r.stderr).toContain(`loaded ${n.toLocaleString('en-US')} of`);
   });
 });

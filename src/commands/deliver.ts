@@ -31,7 +31,10 @@ export const flags: Record<string, Options> = {
   // Only deliver names itself (its orders' `waiter`, its registry row); before or after `deliver`.
   name: { alias: 'n', type: 'string', describe: "This waiter's name [env WAITER_NAME, default <hostname>/<pid>]" },
   concurrency: { alias: 'x', type: 'string', describe: 'Orders to run at once (default 1)' },
-  once: { type: 'boolean', describe: 'Deliver at most one order, then exit (pilot jobs)' },
+  once: {
+    type: 'boolean',
+    describe: 'Deliver at most one order, then exit (pilot jobs); leaves as soon as nothing can be claimed, not waiting for orders running elsewhere (--leave-early)',
+  },
   max: { type: 'string', describe: 'Deliver at most this many orders, then exit' },
   wait: { type: 'boolean', describe: 'When the list is empty, keep polling instead of exiting' },
   poll: { type: 'string', describe: 'Longest pause between polls with --wait, or while orders run on other waiters (default 5s)' },
@@ -117,7 +120,11 @@ export function options(argv: Record<string, unknown>, rest: string[], g: Global
   const breaker = argv['max-failures-in-a-row'] === undefined ? DEFAULT_MAX_FAILURES_IN_A_ROW : wholeNumber('max-failures-in-a-row', argv['max-failures-in-a-row']);
   if (breaker > 0) o.maxFailuresInARow = breaker;
   if (o.wait && o.leaveEarly) throw new UsageError('--leave-early and --wait: --wait never leaves; use one or the other');
-  if (argv.once) o.max = 1;
+  if (argv.once) {
+    o.max = 1;
+    // A pilot job takes one order and goes: it does not stay for the fleet's last orders (src/deliver/tail.ts).
+    if (!o.wait) o.leaveEarly = true;
+  }
   if (argv.max !== undefined) o.max = Math.min(o.max ?? Infinity, positiveInt('max', argv.max));
   if (o.shell) {
     const found = [command, ...commandArgs].flatMap(placeholdersIn);

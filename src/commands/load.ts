@@ -1,7 +1,7 @@
 import type { Readable } from 'node:stream';
 import type { Argv } from 'yargs';
 import { readCheckedRows, readHeader, validateRows } from '../csv.js';
-import { UsageError } from '../errors.js';
+import { InputError, UsageError } from '../errors.js';
 import type { InsertOptions } from '../kitchen.js';
 import { KeySnapshot } from '../kitchen/unique.js';
 import { openLoadInput } from '../load-input.js';
@@ -108,7 +108,7 @@ export async function run(g: Globals, o: LoadOptions, io: IO): Promise<CommandRe
       const counted = {
         insertOrders: (rows: string[][], op: InsertOptions) => k.insertOrders(rows, op).finally(() => bar.add(rows.length)),
       };
-      const loaded = await loadRows(counted, readCheckedRows(input.open(), csv), expected, opts);
+      const loaded = await loadRows(counted, sameCount(readCheckedRows(input.open(), csv), expected, input.source), expected, opts);
       // A barrier over orders all DONE already (or an empty list) holds nothing back.
       if (wait.wait?.barrier) await k.pipeline.releaseWritten({ barrier: wait.wait.barrier });
       return loaded;
@@ -129,4 +129,24 @@ async function firstRow(input: Readable, csv: Parameters<typeof readCheckedRows>
   } finally {
     input.destroy();
   }
+}
+
+/**
+ * The rows of the second pass, which must be as many as the check counted: a file
+ * rewritten in place between the passes (same size, other rows) is an InputError before
+ * the last batch is sent (the batches before it are written: load.ts says how many). The
+ * real guard is that each pass ends at the size the file had when opened (load-input.ts).
+ */
+async function* sameCount(rows: AsyncIterable<string[]>, expected: number, source: string): AsyncGenerator<string[]> {
+  let n = 0;
+  const changed = (how: string) => new InputError(`${source} changed while it was loaded (${how} than the ${expected.toLocaleString('en-US')} checked)`);
+  // Each row handed on once the next is read: the last batch is not sent before its count is known.
+  let last: string[] | undefined;
+  for await (const row of rows) {
+    if (++n > expected) throw changed('more rows');
+    if (last) yield last;
+    last = row;
+  }
+  if (n < expected) throw changed('fewer rows');
+  if (last) yield last;
 }

@@ -242,6 +242,8 @@ class Waiter {
     let idle = Math.min(100, opts.pollMs);
     // The pipeline check said 'again' last time: this claim is the one more before leaving.
     let again = false;
+    // The last Tail look found nothing RUNNING elsewhere: the next claim is the last one.
+    let lookedEmpty = false;
     for (;;) {
       if (shutdown.stopping || this.stopping) return null;
       // One token for all tries of this claim: a retry after a lost answer finds the
@@ -264,11 +266,20 @@ class Waiter {
       // Orders running on other waiters may yet go stale: not leaving while they run.
       const tail = this.tail ? await retrying(() => this.tail!.wait([...this.held].map((h) => h.id)), { what: 'the running orders check', log, shutdown }) : null;
       if (tail === 'stopped') return null;
-      if (tail === 'again') continue;
       const mine = this.retries.wait(at);
       const sleep = mine === null || tail === null ? (mine ?? tail) : Math.min(mine, tail);
-      if (sleep === null) return null;
+      if (sleep === null) {
+        // Leaving after a look that found nothing RUNNING elsewhere, but only once a claim
+        // made after it found nothing too: one may have gone back READY in between.
+        if (!this.tail || lookedEmpty) return null;
+        lookedEmpty = true;
+        continue;
+      }
+      lookedEmpty = false;
       await shutdown.sleep(sleep);
+      // The Tail claims again after its sleep anyway: the release check's own claim once
+      // more ('again') would be a second claim per look.
+      again = tail !== null;
     }
   }
 

@@ -1,5 +1,7 @@
 // Graceful shutdown: the first signal stops claiming and lets running orders finish;
 // a second signal (or the grace period running out) kills them.
+import { MAX_TIMER_MS } from '../values.js';
+
 export type Phase = 'running' | 'draining' | 'killing';
 
 const SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
@@ -46,7 +48,11 @@ export class Shutdown {
     return () => this.killers.delete(fn);
   }
 
-  /** Sleeps ms, or less if a stop is requested meanwhile. */
+  /**
+   * Sleeps ms, or less if a stop is requested meanwhile. At most MAX_TIMER_MS (24.8
+   * days): Node fires a longer timer at once (a --retry-delay of 30d would spin the
+   * loop); every caller looks again after a sleep, so a shorter one is harmless.
+   */
   sleep(ms: number): Promise<void> {
     if (this.stopping) return Promise.resolve();
     return new Promise((resolve) => {
@@ -55,7 +61,7 @@ export class Shutdown {
         this.waiters.delete(done);
         resolve();
       };
-      const t = setTimeout(done, ms);
+      const t = setTimeout(done, Math.min(ms, MAX_TIMER_MS));
       this.waiters.add(done);
     });
   }

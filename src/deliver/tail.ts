@@ -11,12 +11,10 @@ import { counted } from '../words.js';
 /** The shortest sleep between two looks (a lease that already ended but is not takeable: an older waiter's order). */
 export const MIN_SLEEP_MS = 250;
 
-/** What a claim that found nothing is to do: sleep this many ms and claim again, claim once more now ('again'), or leave (null). */
-export type TailWait = number | 'again' | null;
+/** What a claim that found nothing is to do: sleep this many ms and claim again, or nothing RUNNING elsewhere (null). */
+export type TailWait = number | null;
 
 export class Tail {
-  /** The last look found orders running on other waiters. */
-  private saw = false;
   private told = false;
 
   constructor(
@@ -29,21 +27,18 @@ export class Tail {
   /**
    * After a claim found nothing. Orders RUNNING on other waiters (not `held`, this
    * waiter's own until recorded): sleep until the soonest of their leases ends (it may
-   * be stale then), at most --poll (to see them finish). None: leave, but if the last
-   * look saw some, claim once more first ('again'): one may have gone back READY (a
-   * retry, an interrupt) between the claim and this look, and this look is what said
-   * none is left; the next claim sees it.
+   * be stale then), at most --poll (to see them finish). None: null; the loop leaves
+   * only after a claim made after such a look found nothing too (one may have gone back
+   * READY, a retry or an interrupt, between the claim and the look).
    */
   async wait(held: readonly ObjectId[]): Promise<TailWait> {
-    const due = await this.q.nextLease(held);
-    if (!due) {
-      const again = this.saw;
-      this.saw = this.told = false;
-      return again ? 'again' : null;
+    const end = await this.q.nextLease(held);
+    if (!end) {
+      this.told = false;
+      return null;
     }
-    this.saw = true;
     if (!this.told) await this.tell(held);
-    return Math.min(this.pollMs, Math.max(MIN_SLEEP_MS, +due - this.now() + 10));
+    return Math.min(this.pollMs, Math.max(MIN_SLEEP_MS, +end - this.now() + 10));
   }
 
   /** Once per stretch of waiting: what it waits for, and how to leave instead. */

@@ -25,11 +25,11 @@ export class TailQueries {
   /** The soonest lease end of an order RUNNING on another waiter, or null when none is: one key (plus `held`). */
   async nextLease(held: readonly ObjectId[]): Promise<Date | null> {
     const o = await this.orders
-      .find(othersRunningFilter(held), { projection: { _id: 0, due: 1 } })
+      .find(othersRunningFilter(held), { projection: { _id: 0, due: 1, expires: 1 } })
       .sort(LEASE_ORDER)
       .limit(1)
       .next();
-    return o ? (o.due ?? new Date(0)) : null;
+    return o ? leaseEnd(o) : null;
   }
 
   /**
@@ -42,11 +42,20 @@ export class TailQueries {
     const [count, last] = await Promise.all([
       this.orders.countDocuments(filter),
       this.orders
-        .find(filter, { projection: { _id: 0, due: 1 } })
+        .find(filter, { projection: { _id: 0, due: 1, expires: 1 } })
         .sort(LATEST_FIRST)
         .limit(1)
         .next(),
     ]);
-    return { count, last: last?.due ?? null };
+    return { count, last: last ? leaseEnd(last) : null };
   }
+}
+
+/**
+ * When an order's lease ends: the later of `due` and `expires`. A waiter of an older
+ * version renews only `expires`, so its order's `due` lies in the past while the claim
+ * (which checks `expires`) cannot take it yet: sleeping until `due` would spin.
+ */
+function leaseEnd(o: Pick<Order, 'due' | 'expires'>): Date {
+  return new Date(Math.max(+(o.due ?? 0), +(o.expires ?? 0)));
 }

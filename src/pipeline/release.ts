@@ -35,6 +35,14 @@ export class Releaser {
   private waits?: boolean;
   private sweptAt = -Infinity;
   private sweepEvery = SWEEP_FIRST_MS;
+  /**
+   * The last check without --wait found every WAITING order held back by failed ones and
+   * said so ('none'); nothing of ours has finished or been released since. While READY or
+   * RUNNING orders remain, the waiter does not leave on 'none' (src/deliver/tail.ts waits
+   * for the RUNNING ones): the checks after it answer 'none' again, without the
+   * "can still be released" line or the walk, until the picture changes.
+   */
+  private settled = false;
 
   constructor(
     private readonly q: Pick<PipelineQueries, 'releaseFor' | 'releaseAll' | 'releaseLowest' | 'anyWaiting' | 'anyActive' | 'blocked' | 'summary'>,
@@ -50,6 +58,7 @@ export class Releaser {
    */
   finished(id: ObjectId): void {
     if (this.env[KILL_BEFORE_RELEASE]) process.kill(process.pid, 'SIGKILL');
+    this.settled = false;
     // Without --wait, the next "all blocked?" within SWEEP_FIRST_MS: this finish may be what blocks them.
     if (this.waits === false) this.sweepEvery = SWEEP_FIRST_MS;
     const p = this.releaseAfter(id)
@@ -112,11 +121,19 @@ export class Releaser {
     await Promise.all(this.pending);
     const freed = this.freed;
     this.freed = 0;
+    if (appeared || freed > 0 || !waiting) this.settled = false;
     if (!waiting) return freed > 0 ? 'released' : wait || again ? 'none' : 'again';
     const due = appeared || this.now() - this.sweptAt >= this.sweepEvery;
     if (wait) return freed + (await this.heal(due)) > 0 ? 'released' : 'none';
     // Asked before the sweep: an order that finished before this answer has its state in the sweep's reads.
     const active = await this.q.anyActive();
+    if (this.settled && active) {
+      // Said already: the sweep when due (a release lost with another waiter), and 'none' again.
+      if ((await this.heal(due)) === 0) return 'none';
+      this.settled = false;
+      return 'released';
+    }
+    this.settled = false;
     // About to exit (nothing READY or RUNNING, or the last check found nothing to wait on): a sweep now.
     const swept = due || again || !active;
     if (freed + (await this.heal(swept)) > 0) return 'released';
@@ -133,6 +150,7 @@ export class Releaser {
         ? `waiter: nothing due now; ${s.waiting} order(s) still WAITING, ${s.onFailed} of them on failed orders: no READY or RUNNING order can release them (reset the failed ones): not waiting for them`
         : `waiter: ${s.waiting} order(s) still WAITING, ${s.onFailed} of them on failed orders, and nothing READY or RUNNING can release them (reset the failed ones): not waiting for them`,
     );
+    this.settled = true;
     return 'none';
   }
 
