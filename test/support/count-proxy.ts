@@ -1,16 +1,7 @@
 // A TCP proxy to the test server that counts the commands a process sends, by name and
 // collection (OP_MSG's first key is the command, its value the collection): what a real
 // CLI process costs the kitchen, counted on the wire, without touching the process.
-import { connect, createServer, type Server, type Socket } from 'node:net';
-import { afterEach } from 'vitest';
-
-const open: { server: Server; sockets: Set<Socket> }[] = [];
-afterEach(async () => {
-  for (const p of open.splice(0)) {
-    for (const s of p.sockets) s.destroy();
-    await new Promise((r) => p.server.close(r));
-  }
-});
+import { tcpProxy } from './tcp-proxy.js';
 
 const OP_MSG = 2013;
 
@@ -30,13 +21,9 @@ function commandOf(msg: Buffer): [string, string] | undefined {
 }
 
 export async function countProxy(target: string) {
-  const { hostname, port } = new URL(target);
   const counts = new Map<string, number>();
-  const sockets = new Set<Socket>();
   const hooks: { command: string; collection: string; markers: string[]; fn: () => Promise<unknown>; done: boolean }[] = [];
-  const server = createServer((client) => {
-    const upstream = connect(Number(port), hostname);
-    sockets.add(client).add(upstream);
+  const uri = await tcpProxy(target, (client, upstream) => {
     let pending = Buffer.alloc(0);
     // Messages pass in order, each once its hook (if any) is done.
     let sent = Promise.resolve();
@@ -57,20 +44,9 @@ export async function countProxy(target: string) {
       }
     });
     upstream.on('data', (d: Buffer) => client.write(d));
-    for (const [a, b] of [
-      [client, upstream],
-      [upstream, client],
-    ] as const) {
-      a.on('error', () => b.destroy());
-      a.on('close', () => (b.destroy(), sockets.delete(a)));
-    }
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  open.push({ server, sockets });
-  const address = server.address();
-  if (!address || typeof address === 'string') throw new Error('proxy has no port');
   return {
-    uri: `mongodb://127.0.0.1:${address.port}/?directConnection=true`,
+    uri,
     /** How many `command`s on `collection` were sent so far ('findAndModify', 'orders'). */
     count: (command: string, collection = 'orders') => counts.get(`${command} ${collection}`) ?? 0,
     counts: () => Object.fromEntries(counts),
