@@ -5,12 +5,10 @@
 import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { ObjectId } from 'mongodb';
 import { describe, expect, test } from 'vitest';
-import { PRIO_RUNNING } from '../src/order.js';
 import { FIXTURES, until, waiter } from './support/cli.js';
 import { useDb } from './support/kitchen.js';
-import { addOrders, alive, background, byId, killAfterTest, orders, pidFrom, tempDir } from './recovery-support.js';
+import { addOrders, alive, background, byId, killAfterTest, orders, pidFrom, runningElsewhere, tempDir } from './recovery-support.js';
 
 const k = useDb();
 const HANG = join(FIXTURES, 'hang.sh');
@@ -19,23 +17,7 @@ const WAITING_LINE =
   /waiter: nothing due now; waiting for 1 order RUNNING on other waiters \(its lease ends by \S+ unless renewed; a stale one is taken over\); --leave-early to exit now/;
 
 /** An order RUNNING on a waiter that is not one of the test's processes, its lease ending in `inMs`. */
-async function runningElsewhere(inMs: number): Promise<ObjectId> {
-  const now = Date.now();
-  const lease = new Date(now + inMs);
-  const r = await orders(k.db).insertOne({
-    status: 'RUNNING',
-    arguments: ['elsewhere'],
-    attempts: 1,
-    waiter: 'box-gone',
-    claim: 'theirs',
-    prio: PRIO_RUNNING,
-    start: new Date(now - 1000),
-    heartbeat: new Date(now),
-    expires: lease,
-    due: lease,
-  } as never);
-  return r.insertedId;
-}
+const runningFor = (inMs: number) => runningElsewhere(k.db, new Date(Date.now() + inMs));
 
 describe('the end of a run', () => {
   test("three waiters without --wait, one kill -9'd mid-order: the two others take its order over when its lease ends, then exit 0; every order DONE", async () => {
@@ -81,7 +63,7 @@ describe('the end of a run', () => {
   }, 180_000);
 
   test('waiting for an order running elsewhere: IDLE in the registry, says so once, leaves (exit 0) when it finishes', async () => {
-    const id = await runningElsewhere(10 * 60_000);
+    const id = await runningFor(10 * 60_000);
     const w = background(k, ['-n', 'tail', 'deliver', '--poll', '300ms', OK]);
     await until(() => WAITING_LINE.test(w.stderr()), 60_000, 'the waiting line');
     const registry = await until(
@@ -119,7 +101,7 @@ describe('the end of a run', () => {
   }, 120_000);
 
   test('it sleeps until a lease ends, not a whole --poll: a stale order is taken over, then it leaves', async () => {
-    const id = await runningElsewhere(6000);
+    const id = await runningFor(6000);
     // --poll 10m: were it to sleep a whole poll, the test would time out.
     const r = await waiter(k, ['-n', 'tail', 'deliver', '--poll', '10m', OK]);
     expect(r.exitCode).toBe(0);
@@ -129,7 +111,7 @@ describe('the end of a run', () => {
   }, 120_000);
 
   test('--leave-early: leaves at once beside an order running elsewhere (the old way); with --wait it is a usage error', async () => {
-    const id = await runningElsewhere(10 * 60_000);
+    const id = await runningFor(10 * 60_000);
     await addOrders(k.db, [['one']]);
     const r = await waiter(k, ['deliver', '--leave-early', '--poll', '10m', OK]);
     expect(r.exitCode).toBe(0);
@@ -143,7 +125,7 @@ describe('the end of a run', () => {
   }, 120_000);
 
   test('--once leaves early: a pilot job that finds nothing to claim beside an order running elsewhere exits at once (exit 0)', async () => {
-    const id = await runningElsewhere(10 * 60_000);
+    const id = await runningFor(10 * 60_000);
     // --poll 10m and a lease 10 minutes away: a wait would be killed at 60 s and fail the test.
     const r = await waiter(k, ['deliver', '--once', '--poll', '10m', OK], { timeout: 60_000 });
     expect(r.exitCode).toBe(0);

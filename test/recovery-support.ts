@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ResultPromise } from 'execa';
 import type { Db, ObjectId } from 'mongodb';
-import type { Order } from '../src/order.js';
+import { PRIO_RUNNING, type Order } from '../src/order.js';
 import { afterEach } from 'vitest';
 import { until, waiter, type Where } from './support/cli.js';
 
@@ -14,6 +14,24 @@ import { until, waiter, type Where } from './support/cli.js';
 export type OrderDoc = Order;
 
 export const orders = (db: Db) => db.collection<OrderDoc>('orders');
+
+/** An order RUNNING on a waiter that is not one of the test's processes: its lease ends at `due` (an older waiter renews only `expires`). */
+export async function runningElsewhere(db: Db, due: Date, expires = due): Promise<ObjectId> {
+  const now = Date.now();
+  const r = await orders(db).insertOne({
+    status: 'RUNNING',
+    arguments: ['elsewhere'],
+    attempts: 1,
+    waiter: 'box-gone',
+    claim: 'theirs',
+    prio: PRIO_RUNNING,
+    start: new Date(now - 1000),
+    heartbeat: new Date(now),
+    expires,
+    due,
+  } as never);
+  return r.insertedId;
+}
 
 /** Inserts READY orders exactly as `waiter add` does; returns their ids in claim order. */
 export async function addOrders(db: Db, rows: string[][]): Promise<ObjectId[]> {

@@ -4,31 +4,12 @@
 // delay, and one line per stretch of waiting, not two contradicting ones in turn.
 import { ObjectId } from 'mongodb';
 import { describe, expect, test } from 'vitest';
-import { PRIO_RUNNING } from '../src/order.js';
 import { countProxy } from './support/count-proxy.js';
 import { until, waiter } from './support/cli.js';
 import { useDb } from './support/kitchen.js';
-import { addOrders, background, orders } from './recovery-support.js';
+import { addOrders, background, orders, runningElsewhere } from './recovery-support.js';
 
 const k = useDb();
-
-/** An order RUNNING on a waiter that is not one of the test's processes. */
-async function runningElsewhere(due: Date, expires = due): Promise<ObjectId> {
-  const now = Date.now();
-  const r = await orders(k.db).insertOne({
-    status: 'RUNNING',
-    arguments: ['elsewhere'],
-    attempts: 1,
-    waiter: 'box-gone',
-    claim: 'theirs',
-    prio: PRIO_RUNNING,
-    start: new Date(now - 1000),
-    heartbeat: new Date(now),
-    expires,
-    due,
-  } as never);
-  return r.insertedId;
-}
 
 /** A waiter whose kitchen traffic is counted. */
 async function counted(args: string[]) {
@@ -42,7 +23,7 @@ const watch = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('the end of a run, counted', () => {
   test('waiting beside an order running elsewhere: one claim per look (not two)', async () => {
-    await runningElsewhere(new Date(Date.now() + 10 * 60_000));
+    await runningElsewhere(k.db, new Date(Date.now() + 10 * 60_000));
     const { proxy, w } = await counted(['deliver', '--poll', '300ms', 'true']);
     await until(() => /waiting for 1 order RUNNING/.test(w.stderr()), 60_000, 'the waiting line');
     proxy.reset();
@@ -58,7 +39,7 @@ describe('the end of a run, counted', () => {
 
   test("beside an older waiter's order (its `due` not renewed, `expires` is): no spin, and the line says when its lease really ends", async () => {
     const expires = new Date(Date.now() + 10 * 60_000);
-    await runningElsewhere(new Date(Date.now() - 60_000), expires);
+    await runningElsewhere(k.db, new Date(Date.now() - 60_000), expires);
     const { proxy, w } = await counted(['deliver', '--poll', '10m', 'true']);
     await until(() => /waiting for 1 order RUNNING/.test(w.stderr()), 60_000, 'the waiting line');
     proxy.reset();
@@ -92,7 +73,7 @@ describe('the end of a run, counted', () => {
       { _id: failed, status: 'ERROR', arguments: ['A'], attempts: 1, prio: 0 },
       { _id: new ObjectId(), status: 'WAITING', arguments: ['B'], attempts: 0, prio: 0, after: [failed], wait: 1 },
     ] as never);
-    await runningElsewhere(new Date(Date.now() + 10 * 60_000));
+    await runningElsewhere(k.db, new Date(Date.now() + 10 * 60_000));
     // --poll 300ms: many looks, and the sweep (1 s, 2 s, 4 s apart) comes due several times.
     const { proxy, w } = await counted(['deliver', '--poll', '300ms', 'true']);
     await until(() => /waiting for 1 order RUNNING/.test(w.stderr()), 60_000, 'the waiting line');
