@@ -1,30 +1,13 @@
 // Issue 15, item 1, with the loop's I/O injected: whatever goes wrong starting or
 // preparing one order is that order's attempt, and the waiter goes on.
 import { randomUUID } from 'node:crypto';
-import { Writable } from 'node:stream';
 import { ObjectId } from 'mongodb';
 import { expect, test } from 'vitest';
-import { deliver, type DeliverDeps, type DeliverOptions } from '../src/deliver/loop.js';
+import { deliver, type DeliverDeps } from '../src/deliver/loop.js';
 import { Shutdown } from '../src/deliver/shutdown.js';
 import type { Claimed, Finish } from '../src/kitchen.js';
 import type { RunRequest, Running } from '../src/run.js';
-
-const sink = () => new Writable({ write: (_c, _e, done) => done() });
-
-const options = (o: Partial<DeliverOptions> = {}): DeliverOptions => ({
-  command: 'job',
-  commandArgs: [],
-  shell: false,
-  concurrency: 1,
-  wait: false,
-  pollMs: 1000,
-  waiter: 'w',
-  leaseMs: 60_000,
-  heartbeatMs: 20_000,
-  killAfterMs: 1000,
-  retry: { maxAttempts: 1, retryOn: [] },
-  ...o,
-});
+import { loopOptions as options, sink } from './support/loop.js';
 
 /** Orders with these arguments (and columns), each claimed once; every finish kept. */
 function list(rows: { args: string[]; columns?: string }[], columns?: () => Promise<string[] | null>) {

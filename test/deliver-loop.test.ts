@@ -6,35 +6,16 @@ import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { MongoNetworkError, ObjectId } from 'mongodb';
 import { expect, test } from 'vitest';
-import { deliver, preparer, templateOf, type DeliverDeps, type DeliverOptions } from '../src/deliver/loop.js';
+import { deliver, preparer, templateOf, type DeliverDeps } from '../src/deliver/loop.js';
 import { Shutdown } from '../src/deliver/shutdown.js';
 import type { Claimed, Finish } from '../src/kitchen.js';
 import type { Outcome } from '../src/order.js';
 import type { RunRequest, Running } from '../src/run.js';
 import { parseTemplate } from '../src/template.js';
 import { until } from './support/cli.js';
-
-const sink = () => new Writable({ write: (_c, _e, done) => done() });
-
-function options(o: Partial<DeliverOptions> = {}): DeliverOptions {
-  return {
-    command: 'job',
-    commandArgs: [],
-    shell: false,
-    concurrency: 1,
-    wait: false,
-    pollMs: 1000,
-    waiter: 'w',
-    leaseMs: 60_000,
-    heartbeatMs: 20_000,
-    killAfterMs: 1000,
-    retry: { maxAttempts: 1, retryOn: [] },
-    ...o,
-  };
-}
+import { loopOptions as options, sink } from './support/loop.js';
 
 /** A list in memory. finish() waits for `gate` (if set) before it writes. */
 class MemoryList {

@@ -1,7 +1,6 @@
 // The fleet view's pure parts: a waiter's state from its document, the median, the
 // ETA, spans; the registry's writes (timer, not orders); the loop's end reasons.
 import { randomUUID } from 'node:crypto';
-import { Writable } from 'node:stream';
 import { ObjectId } from 'mongodb';
 import { describe, expect, test } from 'vitest';
 import { cutArguments, median, span, waiterState, type WaiterDoc } from '../src/fleet.js';
@@ -13,6 +12,7 @@ import { until } from './support/cli.js';
 import yargs from 'yargs';
 import { builder as statusBuilder, DEFAULT_WATCH_MS, oneLine, options as statusOptions, render } from '../src/commands/status.js';
 import type { StatusReport } from '../src/report.js';
+import { loopOptions as options, sink } from './support/loop.js';
 
 const at = (s: number) => new Date(Date.UTC(2026, 0, 1, 12, 0, s));
 
@@ -116,25 +116,6 @@ describe('status rendering', () => {
 });
 
 // ---- the registry and the loop -------------------------------------------------
-
-const sink = () => new Writable({ write: (_c, _e, done) => done() });
-
-function options(o: Partial<DeliverOptions> = {}): DeliverOptions {
-  return {
-    command: 'job',
-    commandArgs: [],
-    shell: false,
-    concurrency: 1,
-    wait: false,
-    pollMs: 1000,
-    waiter: 'w',
-    leaseMs: 60_000,
-    heartbeatMs: 20_000,
-    killAfterMs: 1000,
-    retry: { maxAttempts: 1, retryOn: [] },
-    ...o,
-  };
-}
 
 /** A list of `n` orders whose commands end when released; every kitchen call logged in order. */
 function fakeWorld(n: number) {
