@@ -3,14 +3,14 @@
 // deeper than collect allows. Real server, real processes.
 import { createHash } from 'node:crypto';
 import { existsSync, realpathSync } from 'node:fs';
-import { chmod, mkdir, readdir, readFile, symlink, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readdir, readFile, stat, symlink, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { execa } from 'execa';
 import { GridFSBucket, ObjectId } from 'mongodb';
-import { describe, expect, test } from 'vitest';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { BIN, kitchenEnv, ROOT, waiter } from './support/cli.js';
 import { useDb } from './support/kitchen.js';
 import { addOrders, tempDir } from './recovery-support.js';
@@ -27,6 +27,23 @@ async function put(order: ObjectId, path: string, text: string): Promise<void> {
 
 /** As nobody when the tests run as root (permission bits do not stop root). */
 const asNobody = () => (process.getuid?.() === 0 ? { uid: 65534, gid: 65534 } : {});
+
+// nobody must reach the CLI: a clone inside a folder only root may enter (mktemp -d makes
+// one) gets search permission for others on those folders while this file runs.
+const opened: [string, number][] = [];
+beforeAll(async () => {
+  if (process.getuid?.() !== 0) return;
+  for (let at = dirname(ROOT); at !== dirname(at); at = dirname(at)) {
+    const mode = (await stat(at)).mode & 0o7777;
+    if ((mode & 0o001) === 0) {
+      opened.push([at, mode]);
+      await chmod(at, mode | 0o001);
+    }
+  }
+});
+afterAll(async () => {
+  for (const [at, mode] of opened.splice(0)) await chmod(at, mode);
+});
 
 /**
  * `waiter <args>` in a mount namespace of its own (unshare: no root needed, nothing left
