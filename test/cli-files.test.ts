@@ -15,7 +15,7 @@ import { FileStore } from '../src/output/files.js';
 import { until, waiter } from './support/cli.js';
 import { useDb } from './support/kitchen.js';
 import { serve } from './support/serve.js';
-import { addOrders, byId, tempDir } from './recovery-support.js';
+import { addOrders, byId, tempDir } from './support/recovery.js';
 
 const k = useDb();
 const files = () => k.db.collection('orders.results.files');

@@ -13,7 +13,7 @@ import { GridFSBucket, ObjectId } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { BIN, kitchenEnv, ROOT, waiter } from './support/cli.js';
 import { useDb } from './support/kitchen.js';
-import { addOrders, tempDir } from './recovery-support.js';
+import { addOrders, tempDir } from './support/recovery.js';
 
 const k = useDb();
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { FIXTURES, until, waiter } from './support/cli.js';
 import { useDb } from './support/kitchen.js';
-import { FAST, addOrders, alive, background, byId, killAfterTest, pidFrom, tempDir } from './recovery-support.js';
+import { FAST, addOrders, alive, background, byId, killAfterTest, pidFrom, tempDir } from './support/recovery.js';
 
 const k = useDb();
 const TALK = join(FIXTURES, 'talk.sh');

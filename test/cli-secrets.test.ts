@@ -11,7 +11,7 @@ import { BIN, until, waiter } from './support/cli.js';
 import { takesAnyPassword } from './support/gates.js';
 import { useDb } from './support/kitchen.js';
 import { serve } from './support/serve.js';
-import { background, tempDir } from './recovery-support.js';
+import { background, tempDir } from './support/recovery.js';
 
 const k = useDb();
 const TOKEN = 'serve-token-7f3a9c';

@@ -12,7 +12,7 @@ import { collector } from '../src/output/collector.js';
 import { FileStore } from '../src/output/files.js';
 import { until, waiter } from './support/cli.js';
 import { useDb } from './support/kitchen.js';
-import { addOrders, byId, tempDir } from './recovery-support.js';
+import { addOrders, byId, tempDir } from './support/recovery.js';
 
 const k = useDb();
 const chunks = () => k.db.collection('orders.results.chunks');

@@ -7,7 +7,7 @@ import { describe, expect, test } from 'vitest';
 import { isBoxSpawnFailure, isBoxWorkdirFailure } from '../src/deliver/failure.js';
 import { FIXTURES, waiter } from './support/cli.js';
 import { useDb } from './support/kitchen.js';
-import { addOrders, orders } from './recovery-support.js';
+import { addOrders, orders } from './support/recovery.js';
 
 const k = useDb();
 const snapshot = async () => (await orders(k.db).find({}).sort({ _id: 1 }).toArray()).map(({ _id, status, attempts, due }) => ({ _id, status, attempts, due }));

@@ -12,7 +12,7 @@ import { argvProblem } from '../src/limits.js';
 import { waiter } from './support/cli.js';
 import { useDb } from './support/kitchen.js';
 import { serve } from './support/serve.js';
-import { orders } from './recovery-support.js';
+import { orders } from './support/recovery.js';
 
 const k = useDb();
 

@@ -11,7 +11,7 @@ import { submission } from '../src/serve/input.js';
 import { FIXTURES, until, waiter } from './support/cli.js';
 import { useDb } from './support/kitchen.js';
 import { serve } from './support/serve.js';
-import { addOrders, orders } from './recovery-support.js';
+import { addOrders, orders } from './support/recovery.js';
 
 const k = useDb();
 const big = 'x'.repeat(200_000);

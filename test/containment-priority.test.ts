@@ -11,7 +11,7 @@ import { FIXTURES, until, waiter } from './support/cli.js';
 import { explainCounts } from './support/gates.js';
 import { kitchens } from './support/explain.js';
 import { useDb } from './support/kitchen.js';
-import { FAST, addOrders, alive, background, byId, lines, orders, pidFrom, tempDir } from './recovery-support.js';
+import { FAST, addOrders, alive, background, byId, lines, orders, pidFrom, tempDir } from './support/recovery.js';
 
 const HANG = join(FIXTURES, 'hang.sh');
 const ECHO = join(FIXTURES, 'echo.sh');

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { FIXTURES, until, waiter } from './support/cli.js';
 import { useDb } from './support/kitchen.js';
-import { addOrders, alive, background, byId, killAfterTest, orders, pidFrom, runningElsewhere, tempDir } from './recovery-support.js';
+import { addOrders, alive, background, byId, killAfterTest, orders, pidFrom, runningElsewhere, tempDir } from './support/recovery.js';
 
 const k = useDb();
 const HANG = join(FIXTURES, 'hang.sh');

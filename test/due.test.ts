@@ -9,7 +9,7 @@ import { FIXTURES, waiter } from './support/cli.js';
 import { explainCounts } from './support/gates.js';
 import { kitchens } from './support/explain.js';
 import { useDb } from './support/kitchen.js';
-import { addOrders, byId, lines, orders, statusJson, tempDir } from './recovery-support.js';
+import { addOrders, byId, lines, orders, statusJson, tempDir } from './support/recovery.js';
 
 const OK = join(FIXTURES, 'ok.sh');
 const ECHO = join(FIXTURES, 'echo.sh');

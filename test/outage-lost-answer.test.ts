@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, test } from 'vitest';
 import { FIXTURES, waiter } from './support/cli.js';
 import { useDb } from './support/kitchen.js';
-import { addOrders, byId, lines, statusJson, tempDir } from './recovery-support.js';
+import { addOrders, byId, lines, statusJson, tempDir } from './support/recovery.js';
 
 const ECHO = join(FIXTURES, 'echo.sh');
 

@@ -14,7 +14,7 @@ import { describe, expect, test } from 'vitest';
 import { FIXTURES, until, waiter } from './support/cli.js';
 import { needsGo } from './support/gates.js';
 import { restartablePort, startTestServer, type TestServer } from './support/server.js';
-import { lines, type OrderDoc } from './recovery-support.js';
+import { lines, type OrderDoc } from './support/recovery.js';
 
 const ORDERS = 30;
 

@@ -6,7 +6,7 @@ import { expect, test } from 'vitest';
 import type { Order } from '../src/order.js';
 import { waiter } from './support/cli.js';
 import { useDb } from './support/kitchen.js';
-import { tempDir } from './recovery-support.js';
+import { tempDir } from './support/recovery.js';
 
 const k = useDb();
 

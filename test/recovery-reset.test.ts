@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { FIXTURES, until, waiter } from './support/cli.js';
 import { useDb } from './support/kitchen.js';
-import { addOrders, alive, background, byId, killAfterTest, orders, pidFrom, statusJson, tempDir, type OrderDoc } from './recovery-support.js';
+import { addOrders, alive, background, byId, killAfterTest, orders, pidFrom, statusJson, tempDir, type OrderDoc } from './support/recovery.js';
 
 const HANG = join(FIXTURES, 'hang.sh');
 const HOUR = 3_600_000;

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { FIXTURES, until, waiter } from './support/cli.js';
 import { useDb } from './support/kitchen.js';
-import { FAST, addOrders, alive, byId, killAfterTest, lines, tempDir } from './recovery-support.js';
+import { FAST, addOrders, alive, byId, killAfterTest, lines, tempDir } from './support/recovery.js';
 
 const FLAKY = join(FIXTURES, 'flaky.sh');
 const TREE = join(FIXTURES, 'tree.sh');

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { FIXTURES, until, waiter } from './support/cli.js';
 import { useDb } from './support/kitchen.js';
-import { FAST, addOrders, alive, background, byId, killAfterTest, lines, orders, pidFrom, statusJson, tempDir } from './recovery-support.js';
+import { FAST, addOrders, alive, background, byId, killAfterTest, lines, orders, pidFrom, statusJson, tempDir } from './support/recovery.js';
 
 const HANG = join(FIXTURES, 'hang.sh');
 const BUSY = join(FIXTURES, 'busy.sh');

@@ -5,7 +5,7 @@ import { describe, expect, test } from 'vitest';
 import { waiter } from './support/cli.js';
 import { useDb } from './support/kitchen.js';
 import { serve } from './support/serve.js';
-import { addOrders } from './recovery-support.js';
+import { addOrders } from './support/recovery.js';
 
 const k = useDb();
 

@@ -11,7 +11,7 @@ import { FIXTURES, until, waiter } from './support/cli.js';
 import { CHROMIUM, needsChromium } from './support/gates.js';
 import { useDb } from './support/kitchen.js';
 import { serve } from './support/serve.js';
-import { addOrders, alive, background, byId, killAfterTest, pidFrom, tempDir } from './recovery-support.js';
+import { addOrders, alive, background, byId, killAfterTest, pidFrom, tempDir } from './support/recovery.js';
 
 const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 const XSS = '<img src=x onerror=alert(1)>';

@@ -6,7 +6,7 @@ import type { ObjectId } from 'mongodb';
 import { describe, expect, test } from 'vitest';
 import { FIXTURES, until } from './support/cli.js';
 import { useDb } from './support/kitchen.js';
-import { FAST, addOrders, alive, background, byId, killAfterTest, lines, pidFrom, statusJson, tempDir, type Background } from './recovery-support.js';
+import { FAST, addOrders, alive, background, byId, killAfterTest, lines, pidFrom, statusJson, tempDir, type Background } from './support/recovery.js';
 
 const HANG = join(FIXTURES, 'hang.sh');
 

@@ -7,7 +7,7 @@ import { describe, expect, test } from 'vitest';
 import { countProxy } from './support/count-proxy.js';
 import { until, waiter } from './support/cli.js';
 import { useDb } from './support/kitchen.js';
-import { addOrders, background, orders, runningElsewhere } from './recovery-support.js';
+import { addOrders, background, orders, runningElsewhere } from './support/recovery.js';
 
 const k = useDb();
 

@@ -6,9 +6,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ResultPromise } from 'execa';
 import type { Db, ObjectId } from 'mongodb';
-import { PRIO_RUNNING, type Order } from '../src/order.js';
+import { PRIO_RUNNING, type Order } from '../../src/order.js';
 import { afterEach } from 'vitest';
-import { until, waiter, type Where } from './support/cli.js';
+import { until, waiter, type Where } from './cli.js';
 
 /** The order document as the tests read it: the product's own type (src/order.ts). */
 export type OrderDoc = Order;
@@ -37,7 +37,7 @@ export async function runningElsewhere(db: Db, due: Date, expires = due): Promis
 export async function addOrders(db: Db, rows: string[][]): Promise<ObjectId[]> {
   const ids: ObjectId[] = [];
   for (const args of rows) {
-    const r = await orders(db).insertOne({ status: 'READY', arguments: args, attempts: 0, due: new Date() } as unknown as OrderDoc);
+    const r = await orders(db).insertOne({ status: 'READY', arguments: args, attempts: 0, due: new Date(), prio: 0 } as unknown as OrderDoc);
     ids.push(r.insertedId);
   }
   return ids;
