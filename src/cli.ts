@@ -163,6 +163,8 @@ export async function main(args: string[], io: IO, inspect?: (cli: Argv) => void
   let result: CommandResult = {};
   const g = (argv: Record<string, unknown>) => globals(argv, io.env);
   const cli = yargs(head)
+    // `--poll.x 3` is a mistyped option, not yargs' object notation (which handed "[object Object]" to the parsers).
+    .parserConfiguration({ 'dot-notation': false })
     .scriptName('waiter')
     .usage('$0 <command> [options]\n\nSpread a list of shell jobs (one CSV row each) over many machines, using MongoDB.')
     .option('kitchen', { alias: 'k', type: 'string', global: true, describe: 'MongoDB connection string [env WAITER_KITCHEN, default mongodb://127.0.0.1:27017]' })

@@ -21,6 +21,9 @@ describe('usage errors say what is wrong, in one line, exit 2', () => {
     [['deliver', '--max-atempts=3', './crunch.sh'], 'waiter: unknown option --max-atempts. Did you mean --max-attempts?'],
     [['status', '--jsn'], 'waiter: unknown option --jsn. Did you mean --json?'],
     [['load', '--uniq', 'x.csv'], 'waiter: unknown option --uniq. Did you mean --unique?'],
+    // A dot in an option's name is part of the name, not yargs' object notation ("[object Object]").
+    [['deliver', '--poll.x', '3', './crunch.sh'], 'waiter: unknown option --poll.x. Did you mean --poll?'],
+    [['status', '--json.x'], 'waiter: unknown option --json.x. Did you mean --json?'],
   ])('waiter %j', async (args, message) => {
     const r = await waiter(nowhere, args);
     expect([r.exitCode, r.stderr, r.stdout]).toEqual([2, message, '']);
