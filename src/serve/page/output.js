@@ -1,21 +1,16 @@
-// The page's live output of an order and its result files (issue 17): part of page.ts's
-// one script and style, kept apart for size. It polls GET /api/orders/:id/output with the
-// cursor, every second while the attempt runs, and stops when it has ended (saying how).
-// Output and file names are untrusted: they reach the DOM only as text nodes
-// (textContent), never as markup.
+// @ts-check
+// An order's live output and its result files (issue 17). It polls GET
+// /api/orders/:id/output with the cursor, every second while the attempt runs, and stops
+// when it has ended (saying how). Output and file names are untrusted: they reach the
+// DOM only as text nodes (textContent), never as markup.
+import { api, authHeaders } from './api.js';
+import { $, el } from './dom.js';
 
-export const OUTPUT_CSS = String.raw`
-pre.live { max-height:24rem; }
-pre.live .stderr { color:var(--error); }
-pre.live .dropped { display:block; color:var(--dim); font-style:italic; margin:.2rem 0; }
-.ended { margin:.3rem 0 0; }
-table.files td.path { word-break:break-all; }
-`;
-
-// Uses el() and api() of page.ts's script.
-export const OUTPUT_JS = String.raw`
 var OUTPUT_EVERY_MS = 1000;
-var following = 0; // bumped by every show(): an older order's poll stops
+var following = 0; // bumped by every show() (stopFollowing): an older order's poll stops
+
+/** The order shown before stops being followed. */
+export function stopFollowing() { following++; }
 
 /** "DONE (exit code 0)", "ERROR: exit code 3": as waiter logs says it (src/output/reader.ts endText). */
 function endText(a) {
@@ -29,7 +24,7 @@ function endText(a) {
  * the first answer is in; onEnd(answer, whileShown) once the attempt has ended (whileShown:
  * after the first answer). Stops when show() is called again.
  */
-function followOutput(id, box, onFirst, onEnd) {
+export function followOutput(id, box, onFirst, onEnd) {
   var mine = ++following;
   var pre = el('pre', { cls: 'live output-live' });
   var note = el('p', { cls: 'dim small ended', text: 'reading the output…' });
@@ -91,7 +86,7 @@ function fileUrl(id, f) {
 function download(id, f, note) {
   note.className = 'dim small';
   note.textContent = ' downloading…';
-  fetch(fileUrl(id, f), { headers: token ? { Authorization: 'Bearer ' + token } : {}, cache: 'no-store' }).then(function (r) {
+  fetch(fileUrl(id, f), { headers: authHeaders(), cache: 'no-store' }).then(function (r) {
     if (r.ok) return r.blob();
     if (r.status === 401) $('auth').hidden = false;
     return r.json().catch(function () { return {}; }).then(function (b) { throw new Error(b.error || ('HTTP ' + r.status)); });
@@ -109,7 +104,7 @@ function download(id, f, note) {
 }
 
 /** The order's result files into box (newest attempt first, as waiter show lists them): path, size, attempt; none: nothing. */
-function listFiles(id, box) {
+export function listFiles(id, box) {
   api('/api/orders/' + encodeURIComponent(id) + '/files').then(function (r) {
     var files = r.files.slice().sort(function (a, b) { return b.attempt - a.attempt || (a.path < b.path ? -1 : a.path > b.path ? 1 : 0); });
     if (!files.length) { box.replaceChildren(); return; }
@@ -128,4 +123,3 @@ function listFiles(id, box) {
     );
   }, function (e) { box.replaceChildren(el('p', { cls: 'err small', text: 'result files: ' + e.message })); });
 }
-`;
