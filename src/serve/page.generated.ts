@@ -3,34 +3,36 @@
 
 /** The page served at GET /: one self-contained document, its script and style inline. */
 export const PAGE = `<!doctype html>
-<html lang="en"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="referrer" content="no-referrer">
-<link rel="icon" href="data:,">
-<title>waiter</title>
-<style>/* src/serve/page/page.css */
+<html lang="en">
+  <head>
+    <meta charset="utf-8" />
+    <meta name="viewport" content="width=device-width, initial-scale=1" />
+    <meta name="referrer" content="no-referrer" />
+    <link rel="icon" href="data:," />
+    <title>waiter</title>
+    <style>/* src/serve/page/page.css */
 :root {
-  --bg:#f6f7f9;
-  --card:#fff;
-  --fg:#1c2330;
-  --dim:#667085;
-  --line:#e4e7ec;
-  --ready:#7c8aa5;
-  --running:#e2a100;
-  --done:#2f9e5b;
-  --error:#d64545;
-  --stale:#9b59b6;
-  --waiting:#b8bfcc;
-  --accent:#2f6fde;
+  --bg: #f6f7f9;
+  --card: #fff;
+  --fg: #1c2330;
+  --dim: #667085;
+  --line: #e4e7ec;
+  --ready: #7c8aa5;
+  --running: #e2a100;
+  --done: #2f9e5b;
+  --error: #d64545;
+  --stale: #9b59b6;
+  --waiting: #b8bfcc;
+  --accent: #2f6fde;
 }
 @media (prefers-color-scheme: dark) {
   :root {
-    --bg:#11151c;
-    --card:#1a202a;
-    --fg:#e6e9ef;
-    --dim:#98a2b3;
-    --line:#2b3340;
-    --accent:#6d9cf0;
+    --bg: #11151c;
+    --card: #1a202a;
+    --fg: #e6e9ef;
+    --dim: #98a2b3;
+    --line: #2b3340;
+    --accent: #6d9cf0;
   }
 }
 * {
@@ -51,8 +53,8 @@ header {
   display: flex;
   flex-wrap: wrap;
   align-items: baseline;
-  gap: .25rem 1rem;
-  padding: .9rem 1rem;
+  gap: 0.25rem 1rem;
+  padding: 0.9rem 1rem;
   background: var(--card);
   border-bottom: 1px solid var(--line);
 }
@@ -62,21 +64,21 @@ header h1 {
 }
 header .where {
   color: var(--dim);
-  font-size: .85rem;
+  font-size: 0.85rem;
 }
 header .live {
   margin-left: auto;
-  font-size: .85rem;
+  font-size: 0.85rem;
   color: var(--dim);
 }
 .live::before {
   content: "";
   display: inline-block;
-  width: .55rem;
-  height: .55rem;
+  width: 0.55rem;
+  height: 0.55rem;
   border-radius: 50%;
   background: var(--done);
-  margin-right: .4rem;
+  margin-right: 0.4rem;
   vertical-align: middle;
 }
 .live.down::before {
@@ -107,9 +109,9 @@ section {
   min-width: 0;
 }
 h2 {
-  margin: 0 0 .7rem;
-  font-size: .8rem;
-  letter-spacing: .06em;
+  margin: 0 0 0.7rem;
+  font-size: 0.8rem;
+  letter-spacing: 0.06em;
   text-transform: uppercase;
   color: var(--dim);
 }
@@ -122,26 +124,26 @@ h2 {
 }
 .bar span {
   height: 100%;
-  transition: width .4s;
+  transition: width 0.4s;
 }
 .legend {
   display: flex;
   flex-wrap: wrap;
-  gap: .4rem 1.2rem;
-  margin-top: .7rem;
+  gap: 0.4rem 1.2rem;
+  margin-top: 0.7rem;
 }
 .legend div {
   display: flex;
   align-items: baseline;
-  gap: .35rem;
+  gap: 0.35rem;
 }
 .legend b {
   font-size: 1.35rem;
   font-variant-numeric: tabular-nums;
 }
 .legend i {
-  width: .7rem;
-  height: .7rem;
+  width: 0.7rem;
+  height: 0.7rem;
   border-radius: 2px;
   display: inline-block;
 }
@@ -161,19 +163,19 @@ h2 {
   background: var(--waiting);
 }
 h2.sub {
-  margin-top: .8rem;
+  margin-top: 0.8rem;
 }
 .dim {
   color: var(--dim);
 }
 .small {
-  font-size: .85rem;
+  font-size: 0.85rem;
 }
 .figures {
   display: flex;
   flex-wrap: wrap;
-  gap: .5rem 1.5rem;
-  margin-bottom: .6rem;
+  gap: 0.5rem 1.5rem;
+  margin-bottom: 0.6rem;
 }
 .figures b {
   display: block;
@@ -184,10 +186,10 @@ svg.chart {
   width: 100%;
   height: 110px;
   display: block;
-  margin: .3rem 0;
+  margin: 0.3rem 0;
 }
 .pace .eta {
-  margin: .2rem 0 .6rem;
+  margin: 0.2rem 0 0.6rem;
 }
 svg.chart rect {
   fill: var(--accent);
@@ -199,25 +201,25 @@ svg.chart text {
 .axis {
   display: flex;
   justify-content: space-between;
-  font-size: .75rem;
+  font-size: 0.75rem;
   color: var(--dim);
 }
 table {
   width: 100%;
   border-collapse: collapse;
-  font-size: .9rem;
+  font-size: 0.9rem;
 }
 th,
 td {
   text-align: left;
-  padding: .4rem .5rem;
+  padding: 0.4rem 0.5rem;
   border-bottom: 1px solid var(--line);
   vertical-align: top;
 }
 th {
   color: var(--dim);
   font-weight: 600;
-  font-size: .75rem;
+  font-size: 0.75rem;
   text-transform: uppercase;
 }
 td.n {
@@ -226,9 +228,9 @@ td.n {
 }
 .badge {
   display: inline-block;
-  padding: .05rem .45rem;
+  padding: 0.05rem 0.45rem;
   border-radius: 999px;
-  font-size: .75rem;
+  font-size: 0.75rem;
   font-weight: 600;
   color: #fff;
   background: var(--ready);
@@ -262,11 +264,11 @@ pre {
     Menlo,
     Consolas,
     monospace;
-  font-size: .82rem;
+  font-size: 0.82rem;
 }
 pre {
-  margin: .4rem 0 0;
-  padding: .5rem .6rem;
+  margin: 0.4rem 0 0;
+  padding: 0.5rem 0.6rem;
   background: var(--bg);
   border: 1px solid var(--line);
   border-radius: 6px;
@@ -281,7 +283,7 @@ pre {
   padding: 0;
 }
 .failed li {
-  padding: .6rem 0;
+  padding: 0.6rem 0;
   border-bottom: 1px solid var(--line);
 }
 .failed li:last-child {
@@ -299,13 +301,13 @@ a.id {
 }
 form {
   display: flex;
-  gap: .5rem;
+  gap: 0.5rem;
 }
 input {
   flex: 1;
   min-width: 0;
   font: inherit;
-  padding: .45rem .6rem;
+  padding: 0.45rem 0.6rem;
   border: 1px solid var(--line);
   border-radius: 6px;
   background: var(--bg);
@@ -313,7 +315,7 @@ input {
 }
 button {
   font: inherit;
-  padding: .45rem .9rem;
+  padding: 0.45rem 0.9rem;
   border: 0;
   border-radius: 6px;
   background: var(--accent);
@@ -323,8 +325,8 @@ button {
 dl {
   display: grid;
   grid-template-columns: max-content minmax(0, 1fr);
-  gap: .25rem .8rem;
-  margin: .8rem 0 0;
+  gap: 0.25rem 0.8rem;
+  margin: 0.8rem 0 0;
 }
 dt {
   color: var(--dim);
@@ -334,11 +336,11 @@ dd {
   word-break: break-all;
 }
 .history {
-  margin: .3rem 0 0;
+  margin: 0.3rem 0 0;
   padding-left: 1.1rem;
 }
 .notice {
-  padding: .6rem 1rem;
+  padding: 0.6rem 1rem;
   background: #fff3cd;
   color: #664d03;
   border-bottom: 1px solid var(--line);
@@ -349,15 +351,15 @@ dd {
 }
 @media (max-width: 600px) {
   main {
-    padding: .6rem;
-    gap: .6rem;
+    padding: 0.6rem;
+    gap: 0.6rem;
   }
   table.cards thead {
     display: none;
   }
   table.cards tr {
     display: block;
-    padding: .5rem 0;
+    padding: 0.5rem 0;
     border-bottom: 1px solid var(--line);
   }
   table.cards td {
@@ -365,13 +367,13 @@ dd {
     justify-content: space-between;
     gap: 1rem;
     border: 0;
-    padding: .12rem 0;
+    padding: 0.12rem 0;
     text-align: right;
   }
   table.cards td::before {
     content: attr(data-label);
     color: var(--dim);
-    font-size: .8rem;
+    font-size: 0.8rem;
     text-align: left;
   }
 }
@@ -385,10 +387,10 @@ pre.live .dropped {
   display: block;
   color: var(--dim);
   font-style: italic;
-  margin: .2rem 0;
+  margin: 0.2rem 0;
 }
 .ended {
-  margin: .3rem 0 0;
+  margin: 0.3rem 0 0;
 }
 table.files td.path {
   word-break: break-all;
@@ -401,55 +403,78 @@ table.files td.path {
   font-weight: 600;
 }
 .asof {
-  margin: .6rem 0 0;
+  margin: 0.6rem 0 0;
 }
 .asof.warn {
   color: var(--running);
   font-weight: 600;
 }
 </style>
-</head><body>
-<header><h1>waiter · <span id="list">…</span></h1><span class="where" id="where"></span><span class="live" id="updated">connecting…</span></header>
-<form id="auth" class="notice" hidden><input id="token" type="password" autocomplete="off" placeholder="This kitchen needs a token"><button>Use token</button></form>
-<main>
-<section class="wide" aria-labelledby="h-orders"><h2 id="h-orders">Orders</h2>
-  <div class="bar" id="bar" role="img" aria-label="orders by state"></div>
-  <div class="legend">
-    <div><i class="READY"></i>READY <b id="count-READY">–</b> <span class="dim small" id="later"></span> <span class="dim small" id="by-prio"></span></div>
-    <div><i class="RUNNING"></i>RUNNING <b id="count-RUNNING">–</b> <span class="dim small" id="stale"></span></div>
-    <div><i class="DONE"></i>DONE <b id="count-DONE">–</b></div>
-    <div><i class="ERROR"></i>ERROR <b id="count-ERROR">–</b></div>
-    <div><i class="WAITING"></i>WAITING <b id="count-WAITING">–</b> <span class="dim small" id="onfailed"></span></div>
-    <div class="dim">total <b id="count-total">–</b></div>
-  </div>
-</section>
-<section class="pace" aria-labelledby="h-pace"><h2 id="h-pace">Pace</h2>
-  <div class="figures">
-    <div><span class="dim small">last 10 min</span><b id="pace10">–</b></div>
-    <div><span class="dim small">last minute</span><b id="pace1">–</b></div>
-    <div><span class="dim small">median run</span><b id="median">–</b></div>
-    <div><span class="dim small">live waiters</span><b id="live">–</b></div>
-  </div>
-  <div class="small eta">ETA: <b id="eta">–</b></div>
-  <div class="axis"><span>finished per minute, last hour</span><span id="chart-max"></span></div>
-  <svg class="chart" id="chart" viewBox="0 0 600 100" preserveAspectRatio="none" role="img" aria-label="orders finished per minute, last hour"></svg>
-  <div class="axis"><span>−60 min</span><span id="hour"></span><span>now</span></div>
-</section>
-<section aria-labelledby="h-find"><h2 id="h-find">Find an order</h2>
-  <form id="search"><input id="q" placeholder="order id (24 hex digits)" autocomplete="off" spellcheck="false"><button>Show</button></form>
-  <div id="found"></div>
-</section>
-<section class="wide" aria-labelledby="h-waiters"><h2 id="h-waiters">Waiters</h2>
-  <table class="cards"><thead><tr><th>name</th><th>host</th><th>state</th><th>running</th><th>delivered</th><th>failed</th><th>up</th><th>seen</th><th>now</th></tr></thead>
-  <tbody id="waiters"></tbody></table>
-  <p class="dim small" id="no-waiters" hidden>No waiter has reported in the last hour.</p>
-</section>
-<section class="wide" aria-labelledby="h-failed"><h2 id="h-failed">Latest failed orders</h2>
-  <ul class="failed" id="failed"></ul>
-  <p class="dim small" id="no-failed" hidden>No failed orders.</p>
-</section>
-</main>
-<script>"use strict";
+  </head>
+  <body>
+    <header>
+      <h1>waiter · <span id="list">…</span></h1>
+      <span class="where" id="where"></span><span class="live" id="updated">connecting…</span>
+    </header>
+    <form id="auth" class="notice" hidden><input id="token" type="password" autocomplete="off" placeholder="This kitchen needs a token" /><button>Use token</button></form>
+    <main>
+      <section class="wide" aria-labelledby="h-orders">
+        <h2 id="h-orders">Orders</h2>
+        <div class="bar" id="bar" role="img" aria-label="orders by state"></div>
+        <div class="legend">
+          <div><i class="READY"></i>READY <b id="count-READY">–</b> <span class="dim small" id="later"></span> <span class="dim small" id="by-prio"></span></div>
+          <div><i class="RUNNING"></i>RUNNING <b id="count-RUNNING">–</b> <span class="dim small" id="stale"></span></div>
+          <div><i class="DONE"></i>DONE <b id="count-DONE">–</b></div>
+          <div><i class="ERROR"></i>ERROR <b id="count-ERROR">–</b></div>
+          <div><i class="WAITING"></i>WAITING <b id="count-WAITING">–</b> <span class="dim small" id="onfailed"></span></div>
+          <div class="dim">total <b id="count-total">–</b></div>
+        </div>
+      </section>
+      <section class="pace" aria-labelledby="h-pace">
+        <h2 id="h-pace">Pace</h2>
+        <div class="figures">
+          <div><span class="dim small">last 10 min</span><b id="pace10">–</b></div>
+          <div><span class="dim small">last minute</span><b id="pace1">–</b></div>
+          <div><span class="dim small">median run</span><b id="median">–</b></div>
+          <div><span class="dim small">live waiters</span><b id="live">–</b></div>
+        </div>
+        <div class="small eta">ETA: <b id="eta">–</b></div>
+        <div class="axis"><span>finished per minute, last hour</span><span id="chart-max"></span></div>
+        <svg class="chart" id="chart" viewBox="0 0 600 100" preserveAspectRatio="none" role="img" aria-label="orders finished per minute, last hour"></svg>
+        <div class="axis"><span>−60 min</span><span id="hour"></span><span>now</span></div>
+      </section>
+      <section aria-labelledby="h-find">
+        <h2 id="h-find">Find an order</h2>
+        <form id="search"><input id="q" placeholder="order id (24 hex digits)" autocomplete="off" spellcheck="false" /><button>Show</button></form>
+        <div id="found"></div>
+      </section>
+      <section class="wide" aria-labelledby="h-waiters">
+        <h2 id="h-waiters">Waiters</h2>
+        <table class="cards">
+          <thead>
+            <tr>
+              <th>name</th>
+              <th>host</th>
+              <th>state</th>
+              <th>running</th>
+              <th>delivered</th>
+              <th>failed</th>
+              <th>up</th>
+              <th>seen</th>
+              <th>now</th>
+            </tr>
+          </thead>
+          <tbody id="waiters"></tbody>
+        </table>
+        <p class="dim small" id="no-waiters" hidden>No waiter has reported in the last hour.</p>
+      </section>
+      <section class="wide" aria-labelledby="h-failed">
+        <h2 id="h-failed">Latest failed orders</h2>
+        <ul class="failed" id="failed"></ul>
+        <p class="dim small" id="no-failed" hidden>No failed orders.</p>
+      </section>
+    </main>
+    <script>"use strict";
 (() => {
   // src/serve/page/dom.js
   var $ = function(id) {
@@ -460,13 +485,14 @@ table.files td.path {
   };
   function el(tag, props, kids) {
     var e = document.createElement(tag);
-    if (props) for (var k in props) {
-      if (k === "text") e.textContent = props[k];
-      else if (k === "cls") e.className = props[k];
-      else if (k === "style") Object.assign(e.style, props[k]);
-      else if (k === "onclick") e.onclick = props[k];
-      else e.setAttribute(k, props[k]);
-    }
+    if (props)
+      for (var k in props) {
+        if (k === "text") e.textContent = props[k];
+        else if (k === "cls") e.className = props[k];
+        else if (k === "style") Object.assign(e.style, props[k]);
+        else if (k === "onclick") e.onclick = props[k];
+        else e.setAttribute(k, props[k]);
+      }
     (kids || []).forEach(function(c) {
       if (c != null) e.appendChild(typeof c === "string" ? document.createTextNode(c) : c);
     });
@@ -547,9 +573,12 @@ table.files td.path {
     return new Date(ms).toLocaleTimeString();
   }
   function showAge(paths) {
-    var age = Math.max.apply(null, paths.map(function(p) {
-      return ages[p] || 0;
-    }));
+    var age = Math.max.apply(
+      null,
+      paths.map(function(p) {
+        return ages[p] || 0;
+      })
+    );
     figuresAt = Date.now() - age * 1e3;
     tickAge();
   }
@@ -601,37 +630,40 @@ table.files td.path {
         return;
       }
       var q = "?after=" + after + (attempt ? "&attempt=" + attempt : "");
-      api("/api/orders/" + encodeURIComponent(id) + "/output" + q).then(function(r) {
-        if (mine !== following) return;
-        attempt = r.attempt;
-        var atEnd = pre.scrollTop + pre.clientHeight >= pre.scrollHeight - 4;
-        r.pieces.forEach(function(p) {
-          any = true;
-          if (p.dropped != null) pre.appendChild(el("span", { cls: "dropped", text: "[… " + Number(p.dropped).toLocaleString() + " bytes not kept (--keep-output) …]" }));
-          else pre.appendChild(el("span", { cls: p.stream === "stderr" ? "stderr" : "stdout", text: p.text }));
-        });
-        if (atEnd) pre.scrollTop = pre.scrollHeight;
-        after = r.next;
-        var wasFirst = first;
-        if (first) {
-          first = false;
-          onFirst(any, r);
+      api("/api/orders/" + encodeURIComponent(id) + "/output" + q).then(
+        function(r) {
+          if (mine !== following) return;
+          attempt = r.attempt;
+          var atEnd = pre.scrollTop + pre.clientHeight >= pre.scrollHeight - 4;
+          r.pieces.forEach(function(p) {
+            any = true;
+            if (p.dropped != null) pre.appendChild(el("span", { cls: "dropped", text: "[… " + Number(p.dropped).toLocaleString() + " bytes not kept (--keep-output) …]" }));
+            else pre.appendChild(el("span", { cls: p.stream === "stderr" ? "stderr" : "stdout", text: p.text }));
+          });
+          if (atEnd) pre.scrollTop = pre.scrollHeight;
+          after = r.next;
+          var wasFirst = first;
+          if (first) {
+            first = false;
+            onFirst(any, r);
+          }
+          if (r.ended) {
+            note.textContent = "attempt " + r.attempt + " ended: " + endText(r.ended);
+            note.className = "small ended " + (r.ended.result === "DONE" ? "dim" : "err");
+            onEnd(r, !wasFirst);
+            return;
+          }
+          note.className = "dim small ended";
+          note.textContent = r.attempt ? "attempt " + r.attempt + " running · live" : "not run yet";
+          setTimeout(step, r.attempt ? OUTPUT_EVERY_MS : 5 * OUTPUT_EVERY_MS);
+        },
+        function(e) {
+          if (mine !== following) return;
+          note.className = "err small ended";
+          note.textContent = e.message + " · retrying";
+          setTimeout(step, OUTPUT_EVERY_MS * 2);
         }
-        if (r.ended) {
-          note.textContent = "attempt " + r.attempt + " ended: " + endText(r.ended);
-          note.className = "small ended " + (r.ended.result === "DONE" ? "dim" : "err");
-          onEnd(r, !wasFirst);
-          return;
-        }
-        note.className = "dim small ended";
-        note.textContent = r.attempt ? "attempt " + r.attempt + " running · live" : "not run yet";
-        setTimeout(step, r.attempt ? OUTPUT_EVERY_MS : 5 * OUTPUT_EVERY_MS);
-      }, function(e) {
-        if (mine !== following) return;
-        note.className = "err small ended";
-        note.textContent = e.message + " · retrying";
-        setTimeout(step, OUTPUT_EVERY_MS * 2);
-      });
+      );
     }
     step();
   }
@@ -672,33 +704,48 @@ table.files td.path {
     });
   }
   function listFiles(id, box) {
-    api("/api/orders/" + encodeURIComponent(id) + "/files").then(function(r) {
-      var files = r.files.slice().sort(function(a, b) {
-        return b.attempt - a.attempt || (a.path < b.path ? -1 : a.path > b.path ? 1 : 0);
-      });
-      if (!files.length) {
-        box.replaceChildren();
-        return;
+    api("/api/orders/" + encodeURIComponent(id) + "/files").then(
+      function(r) {
+        var files = r.files.slice().sort(function(a, b) {
+          return b.attempt - a.attempt || (a.path < b.path ? -1 : a.path > b.path ? 1 : 0);
+        });
+        if (!files.length) {
+          box.replaceChildren();
+          return;
+        }
+        var rows = files.map(function(f) {
+          var note = el("span");
+          var link = el(
+            "a",
+            {
+              cls: "id mono file",
+              href: fileUrl(id, f),
+              title: "download (sha256 " + f.sha256 + ")",
+              onclick: function(ev) {
+                ev.preventDefault();
+                download(id, f, note);
+              }
+            },
+            [f.path]
+          );
+          return el("tr", { "data-path": f.path, "data-attempt": String(f.attempt) }, [
+            el("td", { "data-label": "path", cls: "path" }, [link, note]),
+            el("td", { "data-label": "size", cls: "n size", text: sizeText(f.size) }),
+            el("td", { "data-label": "attempt", cls: "n attempt", text: "#" + f.attempt })
+          ]);
+        });
+        box.replaceChildren(
+          el("h2", { text: "result files (" + files.length + ")", cls: "sub" }),
+          el("table", { cls: "files cards" }, [
+            el("thead", null, [el("tr", null, [el("th", { text: "path" }), el("th", { text: "size" }), el("th", { text: "attempt" })])]),
+            el("tbody", null, rows)
+          ])
+        );
+      },
+      function(e) {
+        box.replaceChildren(el("p", { cls: "err small", text: "result files: " + e.message }));
       }
-      var rows = files.map(function(f) {
-        var note = el("span");
-        var link = el("a", { cls: "id mono file", href: fileUrl(id, f), title: "download (sha256 " + f.sha256 + ")", onclick: function(ev) {
-          ev.preventDefault();
-          download(id, f, note);
-        } }, [f.path]);
-        return el("tr", { "data-path": f.path, "data-attempt": String(f.attempt) }, [
-          el("td", { "data-label": "path", cls: "path" }, [link, note]),
-          el("td", { "data-label": "size", cls: "n size", text: sizeText(f.size) }),
-          el("td", { "data-label": "attempt", cls: "n attempt", text: "#" + f.attempt })
-        ]);
-      });
-      box.replaceChildren(
-        el("h2", { text: "result files (" + files.length + ")", cls: "sub" }),
-        el("table", { cls: "files cards" }, [el("thead", null, [el("tr", null, [el("th", { text: "path" }), el("th", { text: "size" }), el("th", { text: "attempt" })])]), el("tbody", null, rows)])
-      );
-    }, function(e) {
-      box.replaceChildren(el("p", { cls: "err small", text: "result files: " + e.message }));
-    });
+    );
   }
 
   // src/serve/page/page.js
@@ -710,9 +757,14 @@ table.files td.path {
     return s > 0 ? "at least " + dur(s) : "less than one heartbeat";
   }
   function idLink(id) {
-    return el("a", { cls: "id mono", text: id, title: "show this order", onclick: function() {
-      show(id);
-    } });
+    return el("a", {
+      cls: "id mono",
+      text: id,
+      title: "show this order",
+      onclick: function() {
+        show(id);
+      }
+    });
   }
   function drawCounts(s) {
     var bar = $("bar");
@@ -737,7 +789,8 @@ table.files td.path {
     $("median").textContent = dur(s.medianRunSeconds);
     $("live").textContent = num(s.waiters);
     var eta = $("eta");
-    if (s.READY === 0 && s.RUNNING === 0 && s.WAITING) eta.textContent = !s.waitingOnFailed ? num(s.WAITING) + " WAITING, none of them on a failed order" : (s.waitingOnFailed < s.WAITING ? num(s.waitingOnFailed) + " of " : "") + num(s.WAITING) + " WAITING on failed orders: reset them";
+    if (s.READY === 0 && s.RUNNING === 0 && s.WAITING)
+      eta.textContent = !s.waitingOnFailed ? num(s.WAITING) + " WAITING, none of them on a failed order" : (s.waitingOnFailed < s.WAITING ? num(s.waitingOnFailed) + " of " : "") + num(s.WAITING) + " WAITING on failed orders: reset them";
     else if (s.eta) {
       var inS = Math.max(0, s.etaSeconds - (s.ageSeconds || 0));
       var out = [s.notYetDue ? num(s.notYetDue) + " not yet due" : "", s.WAITING ? num(s.WAITING) + " WAITING" : ""].filter(Boolean);
@@ -750,9 +803,12 @@ table.files td.path {
     var svg = $("chart");
     var NS = "http://www.w3.org/2000/svg";
     svg.replaceChildren();
-    var max = Math.max.apply(null, p.minutes.map(function(x) {
-      return x.finished;
-    }).concat([1]));
+    var max = Math.max.apply(
+      null,
+      p.minutes.map(function(x) {
+        return x.finished;
+      }).concat([1])
+    );
     var W = 600, H = 100, n = p.minutes.length, bw = W / n;
     p.minutes.forEach(function(x, i) {
       var h = Math.round((H - 14) * x.finished / max);
@@ -779,18 +835,24 @@ table.files td.path {
     $("no-waiters").hidden = ws.length > 0;
     ws.forEach(function(w) {
       var cur = w.current;
-      body.appendChild(el("tr", { "data-name": w.name }, [
-        el("td", { "data-label": "name", cls: "mono", text: w.name }),
-        el("td", { "data-label": "host", text: w.host }),
-        el("td", { "data-label": "state", title: w.reason || "" }, [el("span", null, [el("span", { cls: "badge " + w.state, text: w.state }), w.reason ? el("span", { cls: "dim small", text: " " + w.reason }) : null])]),
-        el("td", { "data-label": "running", cls: "n", text: num((w.running || []).length) }),
-        el("td", { "data-label": "delivered", cls: "n", text: num(w.delivered) }),
-        el("td", { "data-label": "failed", cls: "n", text: num(w.failed) }),
-        // Up until it ended, or for a STALE one until it was last seen (as waiter waiters shows it).
-        el("td", { "data-label": "up", cls: "n", text: since(w.started, w.ended ? Date.parse(w.ended) : w.state === "STALE" ? Date.parse(w.seen) : now) }),
-        el("td", { "data-label": "seen", cls: "n", text: since(w.seen, now) + " ago" }),
-        el("td", { "data-label": "now", cls: "now" }, [cur ? el("span", null, [idLink(cur.order), el("span", { cls: "mono small", text: " " + JSON.stringify(cur.arguments) })]) : el("span", { cls: "dim", text: "–" })])
-      ]));
+      body.appendChild(
+        el("tr", { "data-name": w.name }, [
+          el("td", { "data-label": "name", cls: "mono", text: w.name }),
+          el("td", { "data-label": "host", text: w.host }),
+          el("td", { "data-label": "state", title: w.reason || "" }, [
+            el("span", null, [el("span", { cls: "badge " + w.state, text: w.state }), w.reason ? el("span", { cls: "dim small", text: " " + w.reason }) : null])
+          ]),
+          el("td", { "data-label": "running", cls: "n", text: num((w.running || []).length) }),
+          el("td", { "data-label": "delivered", cls: "n", text: num(w.delivered) }),
+          el("td", { "data-label": "failed", cls: "n", text: num(w.failed) }),
+          // Up until it ended, or for a STALE one until it was last seen (as waiter waiters shows it).
+          el("td", { "data-label": "up", cls: "n", text: since(w.started, w.ended ? Date.parse(w.ended) : w.state === "STALE" ? Date.parse(w.seen) : now) }),
+          el("td", { "data-label": "seen", cls: "n", text: since(w.seen, now) + " ago" }),
+          el("td", { "data-label": "now", cls: "now" }, [
+            cur ? el("span", null, [idLink(cur.order), el("span", { cls: "mono small", text: " " + JSON.stringify(cur.arguments) })]) : el("span", { cls: "dim", text: "–" })
+          ])
+        ])
+      );
     });
   }
   function drawFailed(orders) {
@@ -798,12 +860,17 @@ table.files td.path {
     list.replaceChildren();
     $("no-failed").hidden = orders.length > 0;
     orders.forEach(function(o) {
-      list.appendChild(el("li", { "data-id": o._id }, [
-        el("div", null, [idLink(o._id), el("span", { cls: "dim small", text: "  " + when(o.stop) + (o.waiter ? " · " + o.waiter : "") + (o.priority ? " · priority " + o.priority : "") })]),
-        el("div", { cls: "mono small", text: JSON.stringify(o.arguments) }),
-        el("div", { cls: "err", text: o.error || "failed" }),
-        o.output ? el("pre", { cls: "output", text: tail(o.output, 12) }) : null
-      ]));
+      list.appendChild(
+        el("li", { "data-id": o._id }, [
+          el("div", null, [
+            idLink(o._id),
+            el("span", { cls: "dim small", text: "  " + when(o.stop) + (o.waiter ? " · " + o.waiter : "") + (o.priority ? " · priority " + o.priority : "") })
+          ]),
+          el("div", { cls: "mono small", text: JSON.stringify(o.arguments) }),
+          el("div", { cls: "err", text: o.error || "failed" }),
+          o.output ? el("pre", { cls: "output", text: tail(o.output, 12) }) : null
+        ])
+      );
     });
   }
   function show(id) {
@@ -823,21 +890,29 @@ table.files td.path {
       if ((o.attempts || 0) > 0) listFiles(o._id, files);
       if (o.status === "READY" || o.status === "RUNNING" || (o.attempts || 0) > 0) {
         parts.push(el("h2", { text: "output", cls: "sub" }), live, tailBox);
-        followOutput(o._id, live, function(any, r) {
-          if (!any && r.ended) {
-            live.replaceChildren();
-            tailBox.replaceChildren(o.output ? el("pre", { cls: "output", text: o.output }) : el("p", { cls: "dim small", text: "no output kept" }));
+        followOutput(
+          o._id,
+          live,
+          function(any, r) {
+            if (!any && r.ended) {
+              live.replaceChildren();
+              tailBox.replaceChildren(o.output ? el("pre", { cls: "output", text: o.output }) : el("p", { cls: "dim small", text: "no output kept" }));
+            }
+          },
+          function(r, whileShown) {
+            if (!whileShown) return;
+            api("/api/orders/" + encodeURIComponent(id)).then(
+              function(now) {
+                details.replaceChildren.apply(details, orderParts(now));
+                orderRead();
+                drawOrderAge();
+              },
+              function() {
+              }
+            );
+            listFiles(o._id, files);
           }
-        }, function(r, whileShown) {
-          if (!whileShown) return;
-          api("/api/orders/" + encodeURIComponent(id)).then(function(now) {
-            details.replaceChildren.apply(details, orderParts(now));
-            orderRead();
-            drawOrderAge();
-          }, function() {
-          });
-          listFiles(o._id, files);
-        });
+        );
       }
       out.replaceChildren.apply(out, parts);
       drawOrderAge();
@@ -865,7 +940,9 @@ table.files td.path {
       dl.appendChild(el("dd", null, [r[1]]));
     });
     var hist = (o.history || []).map(function(h) {
-      return el("li", { text: "#" + h.attempt + " " + h.result + " by " + h.waiter + ", " + when(h.start) + " → " + clock(h.stop) + " (" + lasted(h) + ")" + (h.exitCode != null ? ", exit " + h.exitCode : "") + (h.error ? ", " + h.error : "") });
+      return el("li", {
+        text: "#" + h.attempt + " " + h.result + " by " + h.waiter + ", " + when(h.start) + " → " + clock(h.stop) + " (" + lasted(h) + ")" + (h.exitCode != null ? ", exit " + h.exitCode : "") + (h.error ? ", " + h.error : "")
+      });
     });
     var parts = [el("div", { cls: "mono small", text: o._id }), dl];
     if (hist.length) parts.push(el("h2", { text: "attempts", cls: "sub" }), el("ol", { cls: "history small" }, hist));
@@ -876,18 +953,16 @@ table.files td.path {
   function refresh() {
     if (busy || document.hidden) return;
     busy = true;
-    Promise.all([
-      api("/api/status").then(drawCounts),
-      api("/api/pace").then(drawChart),
-      api("/api/waiters").then(drawWaiters),
-      api("/api/failed").then(drawFailed)
-    ]).then(function() {
-      $("updated").className = "live";
-      showAge(SHARED);
-    }, function(e) {
-      $("updated").className = "live down";
-      $("updated").textContent = (e.status === 401 ? "token needed" : e.message) + " · retrying";
-    }).then(function() {
+    Promise.all([api("/api/status").then(drawCounts), api("/api/pace").then(drawChart), api("/api/waiters").then(drawWaiters), api("/api/failed").then(drawFailed)]).then(
+      function() {
+        $("updated").className = "live";
+        showAge(SHARED);
+      },
+      function(e) {
+        $("updated").className = "live down";
+        $("updated").textContent = (e.status === 401 ? "token needed" : e.message) + " · retrying";
+      }
+    ).then(function() {
       busy = false;
     });
   }
@@ -917,14 +992,15 @@ table.files td.path {
   document.addEventListener("visibilitychange", refresh);
 })();
 </script>
-</body></html>
+  </body>
+</html>
 `;
 
 /** Only this page's own script and style run; it talks only to this server. */
 export const PAGE_CSP = [
   "default-src 'none'",
-  "script-src 'sha256-k5YYnbjflDNghS2bw1u1n0rWvZuoXNoWZN+/7tcvEdw='",
-  "style-src 'sha256-b+sMf6rInseciE5PltB5Nhyn5ZYRoFduAQnhO+Ixl9A='",
+  "script-src 'sha256-na7EXX+cCccEtjCSyTa1jLafcy7qiFePgbv7MDbcTCw='",
+  "style-src 'sha256-78bVobdyLRh6+VlW8bzLvD5idNmd+HxRKX/abybrVBo='",
   "img-src 'self' data:",
   "connect-src 'self'",
   "base-uri 'none'",

@@ -15,11 +15,20 @@ var figuresAt = null; // when the kitchen answered for the figures shown (ms, th
 var orderAt = null; // when the order shown by the search was read (orderRead)
 
 /** The order view was (re)drawn from an answer just now. */
-export function orderRead() { orderAt = Date.now(); }
-function hhmmss(ms) { return new Date(ms).toLocaleTimeString(); }
+export function orderRead() {
+  orderAt = Date.now();
+}
+function hhmmss(ms) {
+  return new Date(ms).toLocaleTimeString();
+}
 /** After a refresh: the oldest of its answers sets the header. */
 export function showAge(paths) {
-  var age = Math.max.apply(null, paths.map(function (p) { return ages[p] || 0; }));
+  var age = Math.max.apply(
+    null,
+    paths.map(function (p) {
+      return ages[p] || 0;
+    }),
+  );
   figuresAt = Date.now() - age * 1000;
   tickAge();
 }
@@ -45,8 +54,9 @@ export function drawOrderAge() {
   var gap = figuresAt == null ? 0 : orderAt - figuresAt;
   var far = Math.abs(gap) > 2 * REFRESH_MS;
   n.className = 'small asof ' + (far ? 'warn' : 'dim');
-  n.textContent = 'read at ' + hhmmss(orderAt) + (!far ? '' : gap > 0
-    ? ' · newer than the counts above (they are ' + dur(gap / 1000) + ' older)'
-    : ' · older than the counts above (by ' + dur(-gap / 1000) + ')');
+  n.textContent =
+    'read at ' +
+    hhmmss(orderAt) +
+    (!far ? '' : gap > 0 ? ' · newer than the counts above (they are ' + dur(gap / 1000) + ' older)' : ' · older than the counts above (by ' + dur(-gap / 1000) + ')');
 }
 setInterval(tickAge, 1000);

@@ -11,13 +11,22 @@ export var ages = {};
 
 var token = sessionStorage.getItem('waiter-token') || '';
 var m = /(?:^#|&)token=([^&]*)/.exec(location.hash);
-if (m) { token = decodeURIComponent(m[1]); sessionStorage.setItem('waiter-token', token); history.replaceState(null, '', location.pathname); }
+if (m) {
+  token = decodeURIComponent(m[1]);
+  sessionStorage.setItem('waiter-token', token);
+  history.replaceState(null, '', location.pathname);
+}
 
 /** @param {string} t the token typed into the page's form */
-export function setToken(t) { token = t; sessionStorage.setItem('waiter-token', token); }
+export function setToken(t) {
+  token = t;
+  sessionStorage.setItem('waiter-token', token);
+}
 
 /** @returns {Record<string, string>} */
-export function authHeaders() { return token ? { Authorization: 'Bearer ' + token } : {}; }
+export function authHeaders() {
+  return token ? { Authorization: 'Bearer ' + token } : {};
+}
 
 /**
  * @param {string} path
@@ -28,10 +37,19 @@ export function api(path, opts) {
   var headers = authHeaders();
   return fetch(path, Object.assign({ headers: headers, cache: 'no-store' }, opts || {})).then(function (r) {
     ages[path] = Number(r.headers.get('Age')) || 0;
-    return r.json().catch(function () { return { error: 'HTTP ' + r.status }; }).then(function (body) {
-      if (r.status === 401) $('auth').hidden = false;
-      if (!r.ok) { var e = /** @type {Error & { status?: number }} */ (new Error(body.error || ('HTTP ' + r.status))); e.status = r.status; throw e; }
-      return body;
-    });
+    return r
+      .json()
+      .catch(function () {
+        return { error: 'HTTP ' + r.status };
+      })
+      .then(function (body) {
+        if (r.status === 401) $('auth').hidden = false;
+        if (!r.ok) {
+          var e = /** @type {Error & { status?: number }} */ (new Error(body.error || 'HTTP ' + r.status));
+          e.status = r.status;
+          throw e;
+        }
+        return body;
+      });
   });
 }
