@@ -10,7 +10,7 @@ export const PAGE = `<!doctype html>
     <meta name="referrer" content="no-referrer" />
     <link rel="icon" href="data:," />
     <title>waiter</title>
-    <style>/* src/serve/page/page.css */
+    <style>/* src/serve/page/base.css */
 :root {
   --bg: #f6f7f9;
   --card: #fff;
@@ -377,6 +377,8 @@ dd {
     text-align: left;
   }
 }
+
+/* src/serve/page/output.css */
 pre.live {
   max-height: 24rem;
 }
@@ -395,6 +397,8 @@ pre.live .dropped {
 table.files td.path {
   word-break: break-all;
 }
+
+/* src/serve/page/age.css */
 .live.old::before {
   background: var(--running);
 }
@@ -409,6 +413,8 @@ table.files td.path {
   color: var(--running);
   font-weight: 600;
 }
+
+/* src/serve/page/page.css */
 </style>
   </head>
   <body>
@@ -1000,7 +1006,7 @@ table.files td.path {
 export const PAGE_CSP = [
   "default-src 'none'",
   "script-src 'sha256-na7EXX+cCccEtjCSyTa1jLafcy7qiFePgbv7MDbcTCw='",
-  "style-src 'sha256-78bVobdyLRh6+VlW8bzLvD5idNmd+HxRKX/abybrVBo='",
+  "style-src 'sha256-a2lm2Zu5brgG4tBOct+dMAM6DOsFMOVWzpESwOVZEaw='",
   "img-src 'self' data:",
   "connect-src 'self'",
   "base-uri 'none'",
