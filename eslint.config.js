@@ -18,6 +18,11 @@ export default tseslint.config(
   // Plain JavaScript (bin/, bench/, scripts/, test/support/) is outside tsconfig: no type information.
   { files: ['**/*.js', '**/*.cjs', '**/*.mjs'], extends: [tseslint.configs.disableTypeChecked] },
   { files: ['**/*.cjs'], languageOptions: { sourceType: 'commonjs' }, rules: { '@typescript-eslint/no-require-imports': 'off' } },
+  // The page's modules run in the browser (bundled by scripts/page.js): its globals, not Node's.
+  {
+    files: ['src/serve/page/**/*.js'],
+    languageOptions: { globals: { ...Object.fromEntries(Object.keys(globals.node).map((g) => [g, 'off'])), ...globals.browser } },
+  },
   // Rules that fight the project's deliberate style, each with its reason:
   {
     rules: {

@@ -9,7 +9,7 @@ import { orderId } from '../order.js';
 import { orderReport, orderReports, statusReport, waitersReport } from '../report.js';
 import { cached } from './cache.js';
 import { HttpError, PAGE_FAILED, jsonContentType, failedQuery, noQuery, pageQuery, parseJson, resetRequest, submission, waitersQuery } from './input.js';
-import { PAGE, PAGE_CSP } from './page.js';
+import { PAGE, PAGE_CSP } from './page.generated.js';
 import { Pace } from './pace.js';
 import { outputRoute } from './output.js';
 import { filesRoute } from './files.js';
