@@ -5,7 +5,7 @@ import { span } from '../fleet.js';
 import { namedFields, orderId, type Attempt, type Order } from '../order.js';
 import { fileReport, type StoredFile } from '../output/files.js';
 import { sizeText } from '../output/size.js';
-import { orderReport } from '../report.js';
+import { orderReport } from '../app/show.js';
 import { waitLines, waitReport } from '../pipeline/show.js';
 import { jsonLine, printable } from '../words.js';
 import { print, withKitchen, type CommandResult, type Globals, type IO } from './common.js';

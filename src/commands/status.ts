@@ -4,7 +4,7 @@ import type { Argv } from 'yargs';
 import { span } from '../fleet.js';
 import { Kitchen } from '../kitchen.js';
 import { STATES } from '../order.js';
-import { statusReport, MEDIAN_OF, type StatusReport } from '../report.js';
+import { statusReport, MEDIAN_OF, type StatusReport } from '../app/status.js';
 import { sizeText } from '../output/size.js';
 import { counted, jsonLine, printable } from '../words.js';
 import { print, timerDuration, withKitchen, type CommandResult, type Globals, type IO } from './common.js';

@@ -1,12 +1,14 @@
 // The HTTP API and the page, as a Hono app. Every figure comes from the same kitchen
-// and report functions the commands use (src/kitchen.ts, src/report.ts): no queries here.
+// and report functions the commands use (src/kitchen.ts, src/app/): no queries here.
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { Hono, type Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { InputError, KitchenError } from '../errors.js';
 import type { Kitchen } from '../kitchen.js';
 import { orderId } from '../order.js';
-import { orderReport, orderReports, statusReport, waitersReport } from '../report.js';
+import { orderReport, orderReports } from '../app/show.js';
+import { statusReport } from '../app/status.js';
+import { waitersReport } from '../app/waiters.js';
 import { cached } from './cache.js';
 import { HttpError, PAGE_FAILED, jsonContentType, failedQuery, noQuery, pageQuery, parseJson, resetRequest, submission, waitersQuery } from './input.js';
 import { PAGE, PAGE_CSP } from './page.js';
