@@ -42,6 +42,46 @@ export type StatusReport = Omit<Counts, 'nextDue'> & {
   asOf: string;
 };
 
+/**
+ * What the list's live output and result files take, as the server keeps it ($collStats:
+ * metadata, no scan; src/output/usage.ts). Bytes: the collections' data size (MongoDB:
+ * the documents' uncompressed BSON; FerretDB: its backend's tables); disk: the storage
+ * the server holds for them (MongoDB: compressed, kept for reuse after a clean).
+ */
+export interface Storage {
+  outputBytes: number;
+  outputDocuments: number;
+  outputDiskBytes: number;
+  fileBytes: number;
+  files: number;
+  fileDiskBytes: number;
+}
+
+/**
+ * The status report; with `storage`, also what live output and files take (`waiter
+ * status`; not GET /api/status, refreshed every second for the page: three more
+ * $collStats each time, which FerretDB answers by counting).
+ */
+export async function status(k: Kitchen, opts: { storage: true; now?: Date }): Promise<StatusReport & { storage: Storage }>;
+export async function status(k: Kitchen, opts?: { storage?: false; now?: Date }): Promise<StatusReport>;
+export async function status(k: Kitchen, opts: { storage?: boolean; now?: Date } = {}): Promise<StatusReport & { storage?: Storage }> {
+  if (!opts.storage) return statusReport(k, opts.now);
+  const [r, storage] = await Promise.all([statusReport(k, opts.now), storageReport(k)]);
+  return { ...r, storage };
+}
+
+export async function storageReport(k: Kitchen): Promise<Storage> {
+  const [out, files] = await Promise.all([k.outputs.usage(), k.files.usage()]);
+  return {
+    outputBytes: out.bytes,
+    outputDocuments: out.documents,
+    outputDiskBytes: out.storageBytes,
+    fileBytes: files.bytes,
+    files: files.files,
+    fileDiskBytes: files.storageBytes,
+  };
+}
+
 export async function statusReport(k: Kitchen, now = new Date()): Promise<StatusReport> {
   const [counts, last1m, last10m, recent, live, byPriority, waiting] = await Promise.all([
     k.counts(now),
