@@ -1,5 +1,5 @@
 // `status`'s ETA (issue 25): when the orders that can run now will all be done. Pure: the
-// inputs are status's own figures (src/report.ts), no query of its own.
+// inputs are status's own figures (src/app/status.ts), no query of its own.
 //
 //   left  = READY due now + stale RUNNING (run again) + live RUNNING ÷ 2 (half done on average)
 //   mean  = mean run time of the finishes of the last 10 minutes (of the last 300 read when
@@ -50,7 +50,7 @@ const WINDOW_MS = 60_000;
 const LONG_WINDOW_MS = 600_000;
 /** Finishes that measure a pace well enough to trust it alone. */
 const ENOUGH = 30;
-/** How many finishes status reads (report.ts MEDIAN_OF): a window they all fall in may hold more. */
+/** How many finishes status reads (src/app/status.ts MEDIAN_OF): a window they all fall in may hold more. */
 export const RECENT = 300;
 
 export function eta(input: EtaInput): Eta {

@@ -5,7 +5,7 @@
 import { MongoClient, ObjectId, type Document } from 'mongodb';
 import { afterAll, expect, inject, test } from 'vitest';
 import { FleetQueries } from '../src/kitchen/fleet.js';
-import { waitersReport } from '../src/report.js';
+import { waitersReport } from '../src/app/waiters.js';
 import type { WaiterDoc } from '../src/fleet.js';
 import type { Order } from '../src/order.js';
 import { useDb } from './support/kitchen.js';

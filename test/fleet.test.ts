@@ -11,7 +11,7 @@ import type { Claimed } from '../src/kitchen.js';
 import { until } from './support/cli.js';
 import yargs from 'yargs';
 import { builder as statusBuilder, DEFAULT_WATCH_MS, oneLine, options as statusOptions, render } from '../src/commands/status.js';
-import type { StatusReport } from '../src/report.js';
+import type { StatusReport } from '../src/app/status.js';
 import { loopOptions as options, sink } from './support/loop.js';
 
 const at = (s: number) => new Date(Date.UTC(2026, 0, 1, 12, 0, s));

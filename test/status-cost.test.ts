@@ -6,7 +6,7 @@
 // The queries are the kitchen's own filters (src/kitchen.ts), not copies of them.
 import { describe, expect, test } from 'vitest';
 import { RECENT_SORT, finishedFilter, liveFilter } from '../src/kitchen/fleet.js';
-import { MEDIAN_OF } from '../src/report.js';
+import { MEDIAN_OF } from '../src/app/status.js';
 import { explainCounts } from './support/gates.js';
 import { examined, every, useExplainKitchen } from './support/explain.js';
 

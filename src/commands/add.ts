@@ -2,7 +2,8 @@ import type { Argv } from 'yargs';
 import { checkColumnNames } from '../csv.js';
 import { UsageError } from '../errors.js';
 import { argvProblem } from '../limits.js';
-import { waitInsert, waitOptions, type WaitAsked } from '../pipeline/wait.js';
+import { waitOptions } from '../pipeline/wait.js';
+import { addOne, type AddRequest } from '../app/add.js';
 import { moment, print, priority, withKitchen, type CommandResult, type Globals, type IO } from './common.js';
 
 export const describe = 'Add one order with these arguments, READY (or WAITING with --after) (use -- before arguments that start with -)';
@@ -22,18 +23,7 @@ export function builder(y: Argv) {
 /** add's options that take a value (src/cli.ts must not mistake the value for the order's arguments). */
 export const valueFlags = ['--at', '--field', '--priority', '--after', '--after-any'];
 
-export interface AddOptions {
-  args: string[];
-  /** Column names, when given as --field name=value. */
-  names?: string[];
-  unique: boolean;
-  /** When the order may first be taken (default: now). */
-  at?: Date;
-  /** --priority: higher is claimed first (default 0). */
-  priority?: number;
-  /** --after, --after-any, --after-all (src/pipeline/). */
-  wait?: WaitAsked;
-}
+export type AddOptions = AddRequest;
 
 export function options(argv: Record<string, unknown>, rest: string[]): AddOptions {
   const o = fieldsOf(argv, rest);
@@ -68,20 +58,7 @@ function fieldsOf(argv: Record<string, unknown>, rest: string[]): AddOptions {
 }
 
 export async function run(g: Globals, o: AddOptions, io: IO): Promise<CommandResult> {
-  const id = await withKitchen(g, async (k) => {
-    const wait = await waitInsert(k, o.wait);
-    const columns = o.names ? await k.saveColumns(o.names) : undefined;
-    const added = await k.addOrder(o.args, {
-      unique: o.unique,
-      ...(columns ? { columns } : {}),
-      ...(o.at ? { due: o.at } : {}),
-      ...(o.priority ? { priority: o.priority } : {}),
-      ...wait,
-    });
-    // What it waits for may have finished already (or meanwhile).
-    if (added && wait.wait) await k.pipeline.releaseWritten(wait.wait.barrier ? { barrier: wait.wait.barrier } : { ids: [added] });
-    return added;
-  });
+  const id = await withKitchen(g, (k) => addOne(k, o));
   print(io.stdout, id ? `Added order ${id.toHexString()}${o.wait ? ' (WAITING)' : ''}` : 'Added nothing: an order with these arguments is already in the list');
   return {};
 }

@@ -1,8 +1,6 @@
 import type { Argv } from 'yargs';
-import { UsageError } from '../errors.js';
 import { duration, print, state, withKitchen, type CommandResult, type Globals, type IO } from './common.js';
-import type { State } from '../order.js';
-import { clean, cleanOutputs } from '../kitchen/clean.js';
+import { checkClean, cleanOrders, type CleanRequest } from '../app/clean.js';
 import { counted } from '../words.js';
 
 export const describe = 'Delete the orders of the list (only those of one state with --status); --outputs frees their live output and result files and keeps them';
@@ -14,31 +12,28 @@ export function builder(y: Argv) {
     .option('older-than', { type: 'string', describe: 'With --outputs: only of orders that finished longer ago than this (e.g. 7d)' });
 }
 
-export interface CleanOptions {
-  status?: State;
-  outputs?: boolean;
-  olderThanMs?: number;
-}
+export type CleanOptions = CleanRequest;
 
 export function options(argv: Record<string, unknown>): CleanOptions {
   const o: CleanOptions = argv.status === undefined ? {} : { status: state('status', argv.status) };
   if (argv.outputs) o.outputs = true;
   if (argv['older-than'] !== undefined) {
-    if (!o.outputs) throw new UsageError('--older-than goes with --outputs (clean deletes orders by state only)');
+    // Its place is refused before its value is read.
+    if (!o.outputs) checkClean({ ...o, olderThanMs: 0 });
     o.olderThanMs = duration('older-than', argv['older-than']);
   }
   return o;
 }
 
 export async function run(g: Globals, o: CleanOptions, io: IO): Promise<CommandResult> {
-  if (o.outputs) {
-    const before = o.olderThanMs !== undefined ? new Date(Date.now() - o.olderThanMs) : undefined;
-    const r = await withKitchen(g, (k) => cleanOutputs(k, { ...(o.status ? { status: o.status } : {}), ...(before ? { before } : {}) }));
-    const of = r.orders === undefined ? 'every order' : counted(r.orders, 'order');
-    print(io.stdout, `Freed the output of ${of} (${counted(r.slots, 'document')})${r.files ? ` and ${counted(r.files, 'result file')}` : ''}; the orders are kept.`);
+  const now = new Date();
+  const r = await withKitchen(g, (k) => cleanOrders(k, o, now));
+  if ('orders' in r) {
+    print(io.stdout, `Cleaned ${counted(r.orders, 'order')}.`);
     return {};
   }
-  const n = await withKitchen(g, (k) => clean(k, o.status));
-  print(io.stdout, `Cleaned ${counted(n, 'order')}.`);
+  const { orders, slots, files } = r.outputs;
+  const of = orders === undefined ? 'every order' : counted(orders, 'order');
+  print(io.stdout, `Freed the output of ${of} (${counted(slots, 'document')})${files ? ` and ${counted(files, 'result file')}` : ''}; the orders are kept.`);
   return {};
 }

@@ -5,7 +5,7 @@ import type { Argv } from 'yargs';
 import { LATER_COLUMNS, REPORT_COLUMNS, reportWriter } from '../csv.js';
 import { namedFields, type Order, type State } from '../order.js';
 import { progress } from '../progress.js';
-import { orderReport } from '../report.js';
+import { orderReport } from '../app/show.js';
 import { UsageError } from '../errors.js';
 import { state, withKitchen, type CommandResult, type Globals, type IO } from './common.js';
 import { jsonLine } from '../words.js';

@@ -2,16 +2,13 @@ import type { Readable } from 'node:stream';
 import type { Argv } from 'yargs';
 import { readCheckedRows, readHeader, validateRows } from '../csv.js';
 import { InputError, UsageError } from '../errors.js';
-import type { InsertOptions } from '../kitchen.js';
-import { KeySnapshot } from '../kitchen/unique.js';
 import { openLoadInput } from '../load-input.js';
-import { loadRows } from '../load.js';
-import { waitInsert, waitOptions, type WaitAsked } from '../pipeline/wait.js';
+import { waitOptions, type WaitAsked } from '../pipeline/wait.js';
+import { loadOrders } from '../app/load.js';
 import { progress } from '../progress.js';
 import { columnWarnings } from '../template.js';
 import { moment, print, priority, withKitchen, type CommandResult, type Globals, type IO } from './common.js';
 import { counted } from '../words.js';
-import { uniqueKey } from '../order.js';
 
 export const describe = 'Load a CSV file (or - for stdin): each row becomes one READY order (WAITING with --after-all)';
 
@@ -85,34 +82,24 @@ export async function run(g: Globals, o: LoadOptions, io: IO): Promise<CommandRe
     const names = o.header ? await readHeader(input.open(), csv) : undefined;
     for (const line of names ? columnWarnings(names) : []) io.stderr.write(`waiter: ${line}\n`);
     bar.start('loading', expected, 'rows');
-    const r = await withKitchen(g, async (k) => {
-      // One due time for the whole load, so its orders are claimed in file order.
-      // Loaded again with --unique after it failed part way: the rest joins the stage its first rows wait in.
-      const first = o.unique && o.wait?.all ? await firstRow(input.open(), csv) : undefined;
-      const held = first ? await k.pipeline.heldBarrierOf(uniqueKey(k.orders.collectionName, first)) : undefined;
-      if (held)
-        io.stderr.write(
-          `waiter: --after-all: the file's first row is already in the list, WAITING on barrier ${held.toHexString()} (an earlier load of it): the new rows join that stage\n`,
-        );
-      const wait = await waitInsert(k, o.wait, '--after-all', held);
-      const opts: InsertOptions & { due: Date } = {
+    const r = await withKitchen(g, (k) =>
+      loadOrders(k, {
+        rows: () => sameCount(readCheckedRows(input.open(), csv), expected, input.source),
+        expected,
         unique: o.unique,
-        due: o.at ?? new Date(),
+        ...(names ? { names } : {}),
+        ...(o.at ? { at: o.at } : {}),
         ...(o.priority ? { priority: o.priority } : {}),
-        ...wait,
+        ...(o.wait ? { wait: o.wait } : {}),
+        firstRow: () => firstRow(input.open(), csv),
+        rejoined: (held) =>
+          io.stderr.write(
+            `waiter: --after-all: the file's first row is already in the list, WAITING on barrier ${held.toHexString()} (an earlier load of it): the new rows join that stage\n`,
+          ),
+        inserted: (n) => bar.add(n),
         log: (line) => io.stderr.write(`${line}\n`),
-      };
-      // Where keys cannot be looked up by index, the list's keys read at most once (src/kitchen/unique.ts).
-      if (o.unique) opts.keys = new KeySnapshot(expected);
-      if (names) opts.columns = await k.saveColumns(names);
-      const counted = {
-        insertOrders: (rows: string[][], op: InsertOptions) => k.insertOrders(rows, op).finally(() => bar.add(rows.length)),
-      };
-      const loaded = await loadRows(counted, sameCount(readCheckedRows(input.open(), csv), expected, input.source), expected, opts);
-      // A barrier over orders all DONE already (or an empty list) holds nothing back.
-      if (wait.wait?.barrier) await k.pipeline.releaseWritten({ barrier: wait.wait.barrier });
-      return loaded;
-    }).finally(() => bar.stop());
+      }),
+    ).finally(() => bar.stop());
     const loaded = `Loaded ${counted(r.inserted, 'order')}`;
     print(io.stdout, o.unique ? `${loaded} (${r.existing.toLocaleString('en-US')} already there)` : loaded);
     return {};

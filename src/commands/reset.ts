@@ -2,6 +2,7 @@ import type { Argv } from 'yargs';
 import type { State } from '../order.js';
 import { duration, print, state, withKitchen, type CommandResult, type Globals, type IO } from './common.js';
 import { counted } from '../words.js';
+import { RESETTABLE, resetOrders, type ResetRequest } from '../app/reset.js';
 
 export const describe = 'Put ERROR and stale RUNNING orders back to READY';
 
@@ -12,14 +13,10 @@ export function builder(y: Argv) {
     .option('older-than', { type: 'string', describe: 'Reset RUNNING orders started longer ago than this (e.g. 2h), alive or not' });
 }
 
-export interface ResetOptions {
-  statuses: State[];
-  force: boolean;
-  olderThanMs?: number;
-}
+export type ResetOptions = ResetRequest;
 
 export function options(argv: Record<string, unknown>): ResetOptions {
-  const statuses: State[] = argv.status === undefined ? ['ERROR', 'RUNNING'] : [state('status', argv.status, ['ERROR', 'RUNNING'])];
+  const statuses: State[] = argv.status === undefined ? [...RESETTABLE] : [state('status', argv.status, RESETTABLE)];
   const o: ResetOptions = { statuses, force: Boolean(argv.force) };
   if (argv['older-than'] !== undefined) o.olderThanMs = duration('older-than', argv['older-than']);
   return o;
@@ -27,17 +24,7 @@ export function options(argv: Record<string, unknown>): ResetOptions {
 
 export async function run(g: Globals, o: ResetOptions, io: IO): Promise<CommandResult> {
   const now = new Date();
-  const { reset, leftAlone } = await withKitchen(g, async (k) => {
-    const r = await k.reset({
-      statuses: o.statuses,
-      force: o.force,
-      now,
-      ...(o.olderThanMs !== undefined ? { startedBefore: new Date(+now - o.olderThanMs) } : {}),
-    });
-    // The self-healing check (src/pipeline/): a release lost with its waiter is made now. WAITING orders are never reset.
-    await k.pipeline.releaseAll();
-    return r;
-  });
+  const { reset, leftAlone } = await withKitchen(g, (k) => resetOrders(k, o, now));
   print(io.stdout, leftAlone > 0 ? `Reset ${counted(reset, 'order')} (${leftAlone.toLocaleString('en-US')} still running, left alone)` : `Reset ${counted(reset, 'order')}`);
   return {};
 }

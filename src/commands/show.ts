@@ -5,8 +5,8 @@ import { span } from '../fleet.js';
 import { namedFields, orderId, type Attempt, type Order } from '../order.js';
 import { fileReport, type StoredFile } from '../output/files.js';
 import { sizeText } from '../output/size.js';
-import { orderReport } from '../report.js';
-import { waitLines, waitReport } from '../pipeline/show.js';
+import { orderReport, showOrder } from '../app/show.js';
+import { waitLines } from '../pipeline/show.js';
 import { jsonLine, printable } from '../words.js';
 import { print, withKitchen, type CommandResult, type Globals, type IO } from './common.js';
 
@@ -37,11 +37,9 @@ export function options(argv: Record<string, unknown>): ShowOptions {
 }
 
 export async function run(g: Globals, o: ShowOptions, io: IO): Promise<CommandResult> {
-  const [order, names, files, waits] = await withKitchen(g, async (k) => {
-    const found = await k.order(o.id);
-    return [found, found?.columns ? await k.columns(found.columns) : null, found ? await k.files.of([o.id]) : [], found ? await waitReport(k, found) : undefined] as const;
-  });
-  if (!order) throw new InputError(`show: no order ${o.id.toHexString()} in list '${g.list}'`);
+  const shown = await withKitchen(g, (k) => showOrder(k, o.id));
+  if (!shown) throw new InputError(`show: no order ${o.id.toHexString()} in list '${g.list}'`);
+  const { order, names, files, waits } = shown;
   const fields = names ? namedFields(names, order.arguments ?? []) : undefined;
   const lines = o.json
     ? [jsonLine({ ...orderReport(order, names), ...(waits ? { waitingFor: waits } : {}), ...(files.length ? { files: files.map(fileReport) } : {}) })]

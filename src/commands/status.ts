@@ -4,7 +4,7 @@ import type { Argv } from 'yargs';
 import { span } from '../fleet.js';
 import { Kitchen } from '../kitchen.js';
 import { STATES } from '../order.js';
-import { statusReport, MEDIAN_OF, type StatusReport } from '../report.js';
+import { status, MEDIAN_OF, type StatusReport, type Storage } from '../app/status.js';
 import { sizeText } from '../output/size.js';
 import { counted, jsonLine, printable } from '../words.js';
 import { print, timerDuration, withKitchen, type CommandResult, type Globals, type IO } from './common.js';
@@ -37,36 +37,9 @@ export function options(argv: Record<string, unknown>): StatusOptions {
 
 export async function run(g: Globals, o: StatusOptions, io: IO): Promise<CommandResult> {
   if (o.watchMs !== undefined) return watch(g, o, o.watchMs, io);
-  const [r, storage] = await withKitchen(g, (k) => Promise.all([statusReport(k), storageOf(k)]));
-  for (const line of o.json ? [jsonLine({ ...r, storage })] : [...render(r), storageLine(storage)]) print(io.stdout, line);
+  const r = await withKitchen(g, (k) => status(k, { storage: true }));
+  for (const line of o.json ? [jsonLine(r)] : [...render(r), storageLine(r.storage)]) print(io.stdout, line);
   return {};
-}
-
-/**
- * What the list's live output and result files take, as the server keeps it ($collStats:
- * metadata, no scan; src/output/usage.ts). Bytes: the collections' data size (MongoDB:
- * the documents' uncompressed BSON; FerretDB: its backend's tables); disk: the storage
- * the server holds for them (MongoDB: compressed, kept for reuse after a clean).
- */
-export interface Storage {
-  outputBytes: number;
-  outputDocuments: number;
-  outputDiskBytes: number;
-  fileBytes: number;
-  files: number;
-  fileDiskBytes: number;
-}
-
-async function storageOf(k: Kitchen): Promise<Storage> {
-  const [out, files] = await Promise.all([k.outputs.usage(), k.files.usage()]);
-  return {
-    outputBytes: out.bytes,
-    outputDocuments: out.documents,
-    outputDiskBytes: out.storageBytes,
-    fileBytes: files.bytes,
-    files: files.files,
-    fileDiskBytes: files.storageBytes,
-  };
 }
 
 export function storageLine(s: Storage): string {
@@ -157,7 +130,7 @@ async function watch(g: Globals, o: StatusOptions, everyMs: number, io: IO): Pro
               if (stop.signal.aborted) await opened.close();
               else kitchen = opened;
             }
-            return statusReport(kitchen!, now);
+            return status(kitchen!, { now });
           })(),
           stopped,
         ]);

@@ -1,7 +1,7 @@
 import type { Writable } from 'node:stream';
 import type { Argv } from 'yargs';
 import { span } from '../fleet.js';
-import { waitersReport, type WaiterReport } from '../report.js';
+import { waitersReport, type WaiterReport } from '../app/waiters.js';
 import { jsonLine, printable } from '../words.js';
 import { print, withKitchen, type CommandResult, type Globals, type IO } from './common.js';
 

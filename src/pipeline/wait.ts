@@ -61,6 +61,11 @@ export function waitOptions(argv: Record<string, unknown>, allowIds = true): Wai
   return undefined;
 }
 
+/** The refusal of orders that would wait for ids not in the list (add --after, POST /api/orders' after): a UsageError (exit 2, a 400). */
+export function notInList(what: string, missing: readonly ObjectId[]): string {
+  return `${what}: no order ${missing.map((id) => id.toHexString()).join(', ')} in the list; nothing added`;
+}
+
 /**
  * POST /api/orders: each order's own `after` (or `afterAny`) ids. Returns the ids not
  * in the list (the request is then refused, nothing written), or what to insert.
@@ -82,8 +87,7 @@ export async function waitInsert(k: Kitchen, asked: WaitAsked | undefined, what 
   if (!asked) return {};
   if (asked.after) {
     const missing = await k.pipeline.missing(asked.after);
-    if (missing.length > 0)
-      throw new UsageError(`${asked.any && what === '--after' ? '--after-any' : what}: no order ${missing.map((id) => id.toHexString()).join(', ')} in the list; nothing added`);
+    if (missing.length > 0) throw new UsageError(notInList(asked.any && what === '--after' ? '--after-any' : what, missing));
   }
   await k.pipeline.ensureIndexes();
   if (asked.all) {

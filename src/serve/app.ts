@@ -1,12 +1,16 @@
 // The HTTP API and the page, as a Hono app. Every figure comes from the same kitchen
-// and report functions the commands use (src/kitchen.ts, src/report.ts): no queries here.
+// and report functions the commands use (src/kitchen.ts, src/app/): no queries here.
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { Hono, type Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
-import { InputError, KitchenError } from '../errors.js';
+import { InputError, KitchenError, UsageError } from '../errors.js';
 import type { Kitchen } from '../kitchen.js';
 import { orderId } from '../order.js';
-import { orderReport, orderReports, statusReport, waitersReport } from '../report.js';
+import { addMany } from '../app/add.js';
+import { resetOrders } from '../app/reset.js';
+import { findOrder, orderReport, orderReports } from '../app/show.js';
+import { statusReport } from '../app/status.js';
+import { waitersReport } from '../app/waiters.js';
 import { cached } from './cache.js';
 import { HttpError, PAGE_FAILED, jsonContentType, failedQuery, noQuery, pageQuery, parseJson, resetRequest, submission, waitersQuery } from './input.js';
 import { PAGE, PAGE_CSP } from './page.generated.js';
@@ -15,7 +19,6 @@ import { outputRoute } from './output.js';
 import { filesRoute } from './files.js';
 import { hostGuard } from './hosts.js';
 import { bodyLost } from './deadline.js';
-import { waitRows } from '../pipeline/wait.js';
 
 /** Largest request body: 10,000 orders of ~800 bytes each. */
 export const MAX_BODY = 8 * 1024 * 1024;
@@ -132,22 +135,15 @@ export function createApp(o: AppOptions): Hono {
   app.get('/api/orders/:id', async (c) => {
     noQuery(c.req.queries());
     const id = orderId(c.req.param('id'));
-    const order = await guard('find the order', () => k.order(id));
-    if (!order) throw new HttpError(404, `no order ${id.toHexString()} in list '${o.list}'`);
-    const names = order.columns ? await guard('find the order', () => k.columns(order.columns!)) : null;
-    return c.json(orderReport(order, names));
+    const found = await guard('find the order', () => findOrder(k, id));
+    if (!found) throw new HttpError(404, `no order ${id.toHexString()} in list '${o.list}'`);
+    return c.json(orderReport(found.order, found.names));
   });
 
   app.post('/api/orders', async (c) => {
     noQuery(c.req.queries());
-    const { rows, due, priority, after } = submission(parseJson(await c.req.text()));
-    const { ids } = await guard('add orders', async () => {
-      const w = await waitRows(k, after);
-      if ('missing' in w) throw new HttpError(400, `after: no order ${w.missing.map((id) => id.toHexString()).join(', ')} in the list; nothing added`);
-      const r = await k.insertOrders(rows, { due, priority, ...w });
-      if (w.wait) await k.pipeline.releaseWritten({ ids: r.ids });
-      return r;
-    });
+    const asked = submission(parseJson(await c.req.text()));
+    const { ids } = await guard('add orders', () => addMany(k, asked));
     wrote();
     return c.json({ ids: ids.map((id) => id.toHexString()) }, 201);
   });
@@ -155,13 +151,7 @@ export function createApp(o: AppOptions): Hono {
   app.post('/api/reset', async (c) => {
     noQuery(c.req.queries());
     const r = resetRequest(parseJson(await c.req.text()));
-    const now = new Date();
-    const done = await guard('reset', async () => {
-      const d = await k.reset({ statuses: r.statuses, force: r.force, now, ...(r.olderThanMs !== undefined ? { startedBefore: new Date(+now - r.olderThanMs) } : {}) });
-      // As waiter reset: the self-healing check (a release lost with its waiter).
-      await k.pipeline.releaseAll();
-      return d;
-    });
+    const done = await guard('reset', () => resetOrders(k, r));
     wrote();
     return c.json(done);
   });
@@ -190,8 +180,8 @@ function withAge(c: Context, shared: { value: unknown; ageMs: number }): Respons
 
 function errorResponse(c: Context, err: Error, log: (line: string) => void): Response {
   if (err instanceof HttpError) return c.json({ error: err.message }, err.status);
-  // A malformed order id (orderId, shared with `waiter show`).
-  if (err instanceof InputError) return c.json({ error: oneLine(err.message) }, 400);
+  // A malformed order id (orderId, shared with `waiter show`); a request src/app/ refuses (as the CLI would, exit 2).
+  if (err instanceof InputError || err instanceof UsageError) return c.json({ error: oneLine(err.message) }, 400);
   if (err instanceof KitchenError) {
     log(`waiter serve: ${c.req.method} ${c.req.path}: ${err.message}`);
     return c.json({ error: oneLine(err.message) }, 503);

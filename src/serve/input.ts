@@ -6,6 +6,10 @@ import { WaiterError } from '../errors.js';
 import { argvProblem } from '../limits.js';
 import { MAX_PRIORITY, STATES, isState, orderId, type State } from '../order.js';
 import { tooManyIds, type WaitAsked } from '../pipeline/wait.js';
+import { RESETTABLE, type ResetRequest } from '../app/reset.js';
+import type { AddMany } from '../app/add.js';
+
+export type { ResetRequest } from '../app/reset.js';
 
 export class HttpError extends Error {
   constructor(
@@ -58,7 +62,7 @@ function onlyKeys(o: Record<string, unknown>, allowed: string[], where: string):
 }
 
 /** POST /api/orders: {"arguments": [...], "at"?: time, "priority"?: int, "after"?: [ids], "afterAny"?: [ids]} or an array of them (1..MAX_SUBMIT). */
-export function submission(body: unknown, now = new Date()): { rows: string[][]; due: Date[]; priority: number[]; after: (WaitAsked | undefined)[] } {
+export function submission(body: unknown, now = new Date()): AddMany {
   const many = Array.isArray(body);
   const list = many ? body : [body];
   if (list.length === 0) throw bad('no orders: send {"arguments": [...]} or a non-empty array of them');
@@ -113,23 +117,17 @@ function at(value: unknown, where: string, now: Date): Date {
   }
 }
 
-export interface ResetRequest {
-  statuses: State[];
-  force: boolean;
-  olderThanMs?: number;
-}
-
 /** POST /api/reset: {"status": ["ERROR","RUNNING"], "force": false, "olderThan": "2h"}, each optional: `waiter reset`'s rules. */
 export function resetRequest(body: unknown): ResetRequest {
   if (!isObject(body)) throw bad(`expected an object like {"status": ["ERROR"], "force": false}, got ${typeOf(body)}`);
   onlyKeys(body, ['status', 'force', 'olderThan'], 'body');
-  const r: ResetRequest = { statuses: ['ERROR', 'RUNNING'], force: false };
+  const r: ResetRequest = { statuses: [...RESETTABLE], force: false };
   if (body.status !== undefined) {
     const list = typeof body.status === 'string' ? [body.status] : body.status;
-    if (!Array.isArray(list) || list.length === 0) throw bad(`status: expected a non-empty array of ERROR, RUNNING, got ${typeOf(body.status)}`);
+    if (!Array.isArray(list) || list.length === 0) throw bad(`status: expected a non-empty array of ${RESETTABLE.join(', ')}, got ${typeOf(body.status)}`);
     r.statuses = (list as unknown[]).map((s, i) => {
-      if (s !== 'ERROR' && s !== 'RUNNING') throw bad(`status[${i}]: ${JSON.stringify(s)} is not one of ERROR, RUNNING`);
-      return s;
+      if (!RESETTABLE.includes(s as State)) throw bad(`status[${i}]: ${JSON.stringify(s)} is not one of ${RESETTABLE.join(', ')}`);
+      return s as State;
     });
   }
   if (body.force !== undefined) {

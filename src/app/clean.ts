@@ -1,0 +1,28 @@
+// clean: delete the orders of the list (of one state), or with `outputs` free their
+// live output and result files and keep them (waiter clean; src/kitchen/clean.ts).
+import { UsageError } from '../errors.js';
+import type { Kitchen } from '../kitchen.js';
+import { clean, cleanOutputs } from '../kitchen/clean.js';
+import type { State } from '../order.js';
+
+export interface CleanRequest {
+  status?: State;
+  outputs?: boolean;
+  /** With outputs: only of orders that finished longer ago than this. */
+  olderThanMs?: number;
+}
+
+export type Cleaned = { orders: number } | { outputs: { orders?: number; slots: number; files: number } };
+
+/** The request's own rules, checked before the kitchen is asked (waiter clean's options() too: exit 2 before connecting). */
+export function checkClean(r: CleanRequest): CleanRequest {
+  if (r.olderThanMs !== undefined && !r.outputs) throw new UsageError('--older-than goes with --outputs (clean deletes orders by state only)');
+  return r;
+}
+
+export async function cleanOrders(k: Kitchen, r: CleanRequest, now = new Date()): Promise<Cleaned> {
+  checkClean(r);
+  if (!r.outputs) return { orders: await clean(k, r.status) };
+  const before = r.olderThanMs !== undefined ? new Date(+now - r.olderThanMs) : undefined;
+  return { outputs: await cleanOutputs(k, { ...(r.status ? { status: r.status } : {}), ...(before ? { before } : {}) }) };
+}
