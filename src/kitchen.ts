@@ -1,7 +1,7 @@
 // Every MongoDB query waiter makes. Each method states its contract, like a stored
 // procedure; nothing outside this file and the rooms it imports (src/kitchen/: the
-// fleet view, clean, connecting, inserting; src/pipeline/queries.ts; src/output/: live
-// output and result files) talks to the driver.
+// fleet view, clean, connecting, inserting, pipelines, live output and result files)
+// talks to the driver.
 //
 // The order document (one per job, in the collection named by --list):
 //   {_id, status, arguments, attempts, due, waiter, start, heartbeat, expires, stop,
@@ -44,13 +44,13 @@ import { MongoClient, MongoError, ObjectId, type Collection, type Filter } from 
 import { KitchenError, UsageError } from './errors.js';
 import { HISTORY_LIMIT, PRIO_RUNNING, STATES, canTransition, shortHash, type Attempt, type Order, type State } from './order.js';
 import type { WaiterDoc } from './fleet.js';
-import { FileStore } from './output/files.js';
-import { OutputStore } from './output/store.js';
+import { FileStore } from './kitchen/files.js';
+import { OutputStore } from './kitchen/output.js';
 import { defaultsNotIn, describe, reason } from './kitchen/connect.js';
 import { FleetQueries } from './kitchen/fleet.js';
 import { OrderInserter, type InsertOptions, type Inserted } from './kitchen/insert.js';
 import { TailQueries } from './kitchen/tail.js';
-import { PipelineQueries, inputsOf } from './pipeline/queries.js';
+import { PipelineQueries, inputsOf } from './kitchen/pipeline.js';
 
 export { describe } from './kitchen/connect.js';
 export type { InsertOptions, Inserted } from './kitchen/insert.js';
@@ -139,11 +139,11 @@ export class Kitchen {
   private indexed = false;
   /** The waiter registry, beside the list: `<list>.waiters` (see src/fleet.ts). */
   readonly waiters: Collection<WaiterDoc>;
-  /** Live output of orders, beside the list: `<list>.output` (queries in src/output/store.ts). */
+  /** Live output of orders, beside the list: `<list>.output` (queries in src/kitchen/output.ts). */
   readonly outputs: OutputStore;
-  /** Result files of orders (deliver --collect): the GridFS bucket `<list>.results` (queries in src/output/files.ts). */
+  /** Result files of orders (deliver --collect): the GridFS bucket `<list>.results` (queries in src/kitchen/files.ts). */
   readonly files: FileStore;
-  /** Orders waiting for orders (issue 18): src/pipeline/queries.ts. */
+  /** Orders waiting for orders (issue 18): src/kitchen/pipeline.ts. */
   readonly pipeline: PipelineQueries;
   /** The fleet view's queries (status, waiters, the page): src/kitchen/fleet.ts. */
   readonly fleet: FleetQueries;

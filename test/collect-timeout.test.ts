@@ -9,7 +9,7 @@ import { ObjectId } from 'mongodb';
 import { expect, test } from 'vitest';
 import type { Claimed } from '../src/kitchen.js';
 import { collector } from '../src/output/collector.js';
-import { FileStore } from '../src/output/files.js';
+import { FileStore } from '../src/kitchen/files.js';
 import { until, waiter } from './support/cli.js';
 import { useDb } from './support/kitchen.js';
 import { addOrders, byId, tempDir } from './recovery-support.js';

@@ -44,7 +44,7 @@ export async function clean(k: Kitchen, status?: State): Promise<number> {
     await k.waiters.deleteMany({});
     await k.columnDocs.deleteMany({});
   } else if (deleted > 0) {
-    // An order cleaned away holds nothing back (src/pipeline/queries.ts): what waited
+    // An order cleaned away holds nothing back (src/kitchen/pipeline.ts): what waited
     // for it goes READY now, not at the next check of an idle waiter.
     await k.pipeline.releaseAll();
   }

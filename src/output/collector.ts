@@ -4,7 +4,7 @@ import type { Claimed } from '../kitchen.js';
 import { UsageError } from '../errors.js';
 import { checkGlobs, collect, DEFAULT_COLLECT_MAX, DEFAULT_COLLECT_TIMEOUT_MS, type CollectOn, type CollectOptions } from './collect.js';
 import { timerDuration } from '../values.js';
-import type { FileStore } from './files.js';
+import type { FileStore } from '../kitchen/files.js';
 import { size, sizeText } from './size.js';
 import { until } from './until.js';
 
