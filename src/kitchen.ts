@@ -42,7 +42,20 @@
 import { randomUUID } from 'node:crypto';
 import { MongoClient, MongoError, ObjectId, type Collection, type Filter } from 'mongodb';
 import { KitchenError, UsageError } from './errors.js';
-import { HISTORY_LIMIT, PRIO_RUNNING, STATES, canTransition, shortHash, type Attempt, type Order, type State } from './order.js';
+import {
+  HISTORY_LIMIT,
+  PRIO_RUNNING,
+  STATES,
+  canTransition,
+  shortHash,
+  type Attempt,
+  type Claimed,
+  type ColumnsDoc,
+  type Counts,
+  type Finish,
+  type Order,
+  type State,
+} from './order.js';
 import type { WaiterDoc } from './fleet.js';
 import { FileStore } from './kitchen/files.js';
 import { OutputStore } from './kitchen/output.js';
@@ -60,58 +73,6 @@ export interface KitchenAddress {
   db: string;
   list: string;
 }
-
-/** An order this waiter holds: what it needs to run it and to fence its writes. */
-export interface Claimed {
-  id: ObjectId;
-  token: string;
-  attempt: number;
-  waiter: string;
-  start: Date;
-  arguments: string[];
-  /** History as it was when claimed, plus the lost attempt this claim took over. */
-  history: Attempt[];
-  /** The order's `columns` reference (named arguments), if it has one. */
-  columns?: string;
-  /** A takeover: the waiter whose lease on the order expired (its attempt is LOST in history). */
-  lostBy?: string;
-  /** The user's priority (load/add --priority), when not 0: `prio` goes back to it when the attempt ends. */
-  priority?: number;
-  /** The ids it waited for (add --after) and its barrier (--after-all), hex: WAITER_AFTER, WAITER_AFTER_ALL. */
-  after?: string[];
-  barrier?: string;
-}
-
-/** How an attempt ended, as written by finish(). */
-export interface Finish {
-  status: State;
-  stop: Date;
-  /** With status READY: when the order may be taken again (a delayed retry); default `stop`. */
-  due?: Date;
-  exitCode?: number;
-  signal?: string;
-  error?: string;
-  output: string;
-  result: Attempt['result'];
-  /** deliver --workdir: the folder the attempt ran in. */
-  workdir?: string;
-  /** The claim's increment of `attempts` is taken back: the order was not run (its box failed, or it was lost too often). */
-  uncounted?: boolean;
-}
-
-/** `<list>.columns`: the names of a load's arguments, once per distinct header, not per order. */
-export interface ColumnsDoc {
-  _id: string;
-  names: string[];
-}
-
-export type Counts = Record<State, number> & {
-  total: number;
-  stale: number;
-  /** READY orders whose `due` is still ahead (--at, --retry-delay), and the soonest of them. */
-  notYetDue: number;
-  nextDue: Date | null;
-};
 
 /** Sorts before any time a READY order gets now: what orders of an older waiter are migrated to. */
 export const LONG_AGO = new Date(0);

@@ -1,9 +1,9 @@
 // What `status --json`, `waiters --json` print and the HTTP API serves: the fleet
 // view as plain JSON-able objects, from the kitchen's queries (no queries of its own).
-import type { Counts, Kitchen } from './kitchen.js';
+import type { Kitchen } from './kitchen.js';
 import type { PriorityCount } from './kitchen/priorities.js';
 import { RECENT, eta, type Finish } from './eta.js';
-import { namedFields, type Order } from './order.js';
+import { namedFields, type Counts, type Order } from './order.js';
 import { EXITED_SHOWN_MS, cutArguments, median, settleDue, settleStale, staleWindow, waiterState, type WaiterDoc, type WaiterState } from './fleet.js';
 
 /** Finished orders whose run times make the median. */

@@ -7,7 +7,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ObjectId } from 'mongodb';
 import { expect, test } from 'vitest';
-import type { Claimed } from '../src/kitchen.js';
+import type { Claimed } from '../src/order.js';
 import { collector } from '../src/output/collector.js';
 import { FileStore } from '../src/kitchen/files.js';
 import { until, waiter } from './support/cli.js';
