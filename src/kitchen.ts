@@ -73,7 +73,8 @@ import {
   resetUpdate,
 } from './kitchen/plans.js';
 import { TailQueries } from './kitchen/tail.js';
-import { PipelineQueries, inputsOf } from './kitchen/pipeline.js';
+import { PipelineQueries } from './kitchen/pipeline.js';
+import { inputsOf } from './kitchen/waiting.js';
 
 export { describe } from './kitchen/connect.js';
 export type { InsertOptions, Inserted } from './kitchen/insert.js';

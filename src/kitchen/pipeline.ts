@@ -28,7 +28,6 @@ import {
   ON_IDS,
   STATUS_INDEX,
   UNFINISHED,
-  UNFINISHED_ANY,
   barrierAfter,
   byIdsFilter,
   dependantsFilter,
@@ -44,6 +43,7 @@ import {
   unfinishedBelow,
   waitingKeyFilter,
 } from './plans.js';
+import { after, blocks, increasing } from './waiting.js';
 /**
  * Orders per batch of a walk of {wait: 1} (or {after: id}), and ids per `$in`: every
  * query and reply stays far below the 16 MB BSON limit (an id in an array: ~21 bytes),
@@ -54,11 +54,6 @@ const BATCH = 1_000;
 const IDS_PER_FIND = 10_000;
 /** summary() reuses its count of the orders on failed ones this long when it read more than BATCH orders on ids (status, the page's 1 s refresh). */
 const SUMMARY_REUSE_MS = 10_000;
-
-/** Whether an order holds another back: unfinished (ERROR counts unless --after-any). */
-export function blocks(status: State | undefined, any: boolean): boolean {
-  return status !== undefined && (any ? UNFINISHED_ANY : UNFINISHED).includes(status);
-}
 
 export interface WaitingSummary {
   /** WAITING orders. */
@@ -431,59 +426,4 @@ export class PipelineQueries {
     ]);
     return { unfinished, failed };
   }
-}
-
-/** An ObjectId of this process, `seconds` after `id`'s second. */
-function after(id: ObjectId, seconds: number): ObjectId {
-  return new ObjectId(ObjectId.generate(Math.floor(+id.getTimestamp() / 1000) + seconds));
-}
-
-/** Ids of this process, each above the one before, starting above `first`: see newBarrier. */
-export function increasing(first: ObjectId): () => ObjectId {
-  let last = first.toHexString();
-  let lastId = first;
-  return () => {
-    let id = new ObjectId();
-    if (!(id.toHexString() > last)) {
-      id = after(lastId, 0);
-      if (!(id.toHexString() > last)) id = after(lastId, 1);
-    }
-    last = id.toHexString();
-    return (lastId = id);
-  };
-}
-
-/**
- * The _id of an order on ids: `fresh`, or (when a box's clock is behind one of them)
- * an id of this process above every id it waits for. So a dependant always sorts above
- * what it waits for, and a barrier, which holds back only what is below it, never
- * waits on an order that waits on one of the barrier's own (a deadlock).
- */
-export function idAbove(ids: readonly ObjectId[], fresh: ObjectId): ObjectId {
-  const top = ids.reduce((a, b) => (b.toHexString() > a.toHexString() ? b : a));
-  return fresh.toHexString() > top.toHexString() ? fresh : increasing(top)();
-}
-
-/** What a new order waits for (add --after/--after-any, load/add --after-all); see Kitchen.insertOrders. */
-export interface WaitFor {
-  after?: ObjectId[];
-  any?: boolean;
-  barrier?: ObjectId;
-}
-
-/** The WAITING fields of a new order; `due` is then left out (the claim must not reach it) and a later --at kept in `at`. */
-export function waitingFields(w: WaitFor, due: Date, now: Date): Partial<Order> {
-  const o: Partial<Order> = { status: 'WAITING' };
-  if (w.after?.length) Object.assign(o, { after: w.after, wait: 1 }, w.any ? { any: true } : {});
-  if (w.barrier) Object.assign(o, { hold: w.barrier, barrier: w.barrier });
-  if (+due > +now) o.at = due;
-  return o;
-}
-
-/** What a claim passes on of what the order waited for: WAITER_AFTER, WAITER_AFTER_ALL, {after}. */
-export function inputsOf(o: Order): { after?: string[]; barrier?: string } {
-  return {
-    ...(o.after?.length ? { after: o.after.map((id) => id.toHexString()) } : {}),
-    ...(o.barrier ? { barrier: o.barrier.toHexString() } : {}),
-  };
 }
