@@ -11,7 +11,7 @@ export const CHATTY = 'head -c 100M /dev/zero | base64';
 
 /**
  * `waiter(args, env)` runs the CLI (wall ms, rssMB); `envFor(list)` its environment; `uri`/`db` the kitchen;
- * `live`/`store`/`start` the built modules (dist/output/live.js, dist/output/store.js, dist/run.js).
+ * `live`/`store`/`start` the built modules (dist/output/live.js, dist/kitchen/output.js, dist/run.js).
  */
 export async function chattyBench({ rounds, waiter, envFor, uri, db, live, store, start, log }) {
   const median = (a) => {

@@ -1,5 +1,5 @@
 // What releasing WAITING orders costs (issue 18), with the product's own queries
-// (dist/pipeline/queries.js through dist/kitchen.js), each round on fresh lists:
+// (dist/kitchen/pipeline.js through dist/kitchen.js), each round on fresh lists:
 // - barrier: <done> DONE orders, then a load --after-all of <waiting> (insertOrders
 //   with a barrier, as `load` writes it); the finish of the stage's last order
 //   releases them all: one releaseFor(last), timed, per released order.

@@ -719,7 +719,7 @@ try {
       db,
       envFor: (list) => ({ ...envFor(db), WAITER_LIST: list }),
       live: await dist('output/live.js'),
-      store: await dist('output/store.js'),
+      store: await dist('kitchen/output.js'),
       start: await dist('run.js'),
     });
     const c = await new MongoClient(uri).connect();

@@ -1,7 +1,9 @@
 // Every MongoDB query waiter makes. Each method states its contract, like a stored
 // procedure; nothing outside this file and the rooms it imports (src/kitchen/: the
-// fleet view, clean, connecting, inserting; src/pipeline/queries.ts; src/output/: live
-// output and result files) talks to the driver.
+// fleet view, clean, connecting, inserting, pipelines, live output and result files)
+// talks to the driver (test/layers.test.ts checks). The filters, updates and sorts
+// are built by src/kitchen/plans.ts, pure and each with its contract; a method here
+// calls the builder, runs it and maps the result.
 //
 // The order document (one per job, in the collection named by --list):
 //   {_id, status, arguments, attempts, due, waiter, start, heartbeat, expires, stop,
@@ -40,110 +42,54 @@
 // server): no partial indexes, no projection on findAndModify, no pipeline updates,
 // $group only with $sum.
 import { randomUUID } from 'node:crypto';
-import { MongoClient, MongoError, ObjectId, type Collection, type Filter } from 'mongodb';
+import { MongoClient, MongoError, type Collection, type ObjectId } from 'mongodb';
 import { KitchenError, UsageError } from './errors.js';
-import { HISTORY_LIMIT, PRIO_RUNNING, STATES, canTransition, shortHash, type Attempt, type Order, type State } from './order.js';
+import { STATES, shortHash, type Claimed, type ColumnsDoc, type Counts, type Finish, type Order, type State } from './order.js';
 import type { WaiterDoc } from './fleet.js';
-import { FileStore } from './output/files.js';
-import { OutputStore } from './output/store.js';
-import { defaultsNotIn, describe, reason } from './kitchen/connect.js';
+import { FileStore } from './kitchen/files.js';
+import { OutputStore } from './kitchen/output.js';
+import { defaultsNotIn, describe, reason, type KitchenAddress } from './kitchen/connect.js';
 import { FleetQueries } from './kitchen/fleet.js';
+import { ensureOrderIndexes } from './kitchen/indexes.js';
 import { OrderInserter, type InsertOptions, type Inserted } from './kitchen/insert.js';
+import {
+  CLAIM_SORT,
+  DUE_SORT,
+  ID_ORDER,
+  STATUS_INDEX,
+  claimFilter,
+  claimUpdate,
+  claimedByFilter,
+  countsFilters,
+  fence,
+  finishUpdate,
+  finishedAttemptFilter,
+  heartbeatUpdate,
+  historyUpdate,
+  idsInFilter,
+  inState,
+  lostAttempt,
+  resetFilter,
+  resetUpdate,
+} from './kitchen/plans.js';
 import { TailQueries } from './kitchen/tail.js';
-import { PipelineQueries, inputsOf } from './pipeline/queries.js';
+import { PipelineQueries } from './kitchen/pipeline.js';
+import { inputsOf } from './kitchen/waiting.js';
 
 export { describe } from './kitchen/connect.js';
 export type { InsertOptions, Inserted } from './kitchen/insert.js';
 
-export interface KitchenAddress {
-  uri: string;
-  db: string;
-  list: string;
-}
-
-/** An order this waiter holds: what it needs to run it and to fence its writes. */
-export interface Claimed {
-  id: ObjectId;
-  token: string;
-  attempt: number;
-  waiter: string;
-  start: Date;
-  arguments: string[];
-  /** History as it was when claimed, plus the lost attempt this claim took over. */
-  history: Attempt[];
-  /** The order's `columns` reference (named arguments), if it has one. */
-  columns?: string;
-  /** A takeover: the waiter whose lease on the order expired (its attempt is LOST in history). */
-  lostBy?: string;
-  /** The user's priority (load/add --priority), when not 0: `prio` goes back to it when the attempt ends. */
-  priority?: number;
-  /** The ids it waited for (add --after) and its barrier (--after-all), hex: WAITER_AFTER, WAITER_AFTER_ALL. */
-  after?: string[];
-  barrier?: string;
-}
-
-/** How an attempt ended, as written by finish(). */
-export interface Finish {
-  status: State;
-  stop: Date;
-  /** With status READY: when the order may be taken again (a delayed retry); default `stop`. */
-  due?: Date;
-  exitCode?: number;
-  signal?: string;
-  error?: string;
-  output: string;
-  result: Attempt['result'];
-  /** deliver --workdir: the folder the attempt ran in. */
-  workdir?: string;
-  /** The claim's increment of `attempts` is taken back: the order was not run (its box failed, or it was lost too often). */
-  uncounted?: boolean;
-}
-
-/** `<list>.columns`: the names of a load's arguments, once per distinct header, not per order. */
-export interface ColumnsDoc {
-  _id: string;
-  names: string[];
-}
-
-export type Counts = Record<State, number> & {
-  total: number;
-  stale: number;
-  /** READY orders whose `due` is still ahead (--at, --retry-delay), and the soonest of them. */
-  notYetDue: number;
-  nextDue: Date | null;
-};
-
-/** Sorts before any time a READY order gets now: what orders of an older waiter are migrated to. */
-export const LONG_AGO = new Date(0);
-
-/**
- * The claim: orders takeable at `now`, in the order they are taken (CLAIM_SORT, on the
- * index {prio: -1, due: 1, _id: 1}). `due <= now` alone says it for orders written by this
- * version; the two other conditions only ever reject an order touched by an older
- * waiter still running beside this one (which does not keep `due`): one it finished
- * (DONE/ERROR with a stale due), or one it claimed and keeps alive by `expires`. In a
- * fleet of this version they filter nothing, so the first key read is the one taken.
- */
-export function claimFilter(now: Date): Filter<Order> {
-  return { due: { $lte: now }, status: { $in: ['READY', 'RUNNING'] }, expires: { $not: { $gt: now } } };
-}
-export const CLAIM_SORT = { prio: -1, due: 1, _id: 1 } as const;
-/** `due` order, on {due: 1, _id: 1}: status's not-yet-due count and the next due time. */
-export const DUE_SORT = { due: 1, _id: 1 } as const;
-
 const CONNECT_TIMEOUT_MS = 10_000;
-const DUE_INDEX = 'due_1__id_1';
-const CLAIM_INDEX = 'prio_-1_due_1__id_1';
 
 export class Kitchen {
   private indexed = false;
   /** The waiter registry, beside the list: `<list>.waiters` (see src/fleet.ts). */
   readonly waiters: Collection<WaiterDoc>;
-  /** Live output of orders, beside the list: `<list>.output` (queries in src/output/store.ts). */
+  /** Live output of orders, beside the list: `<list>.output` (queries in src/kitchen/output.ts). */
   readonly outputs: OutputStore;
-  /** Result files of orders (deliver --collect): the GridFS bucket `<list>.results` (queries in src/output/files.ts). */
+  /** Result files of orders (deliver --collect): the GridFS bucket `<list>.results` (queries in src/kitchen/files.ts). */
   readonly files: FileStore;
-  /** Orders waiting for orders (issue 18): src/pipeline/queries.ts. */
+  /** Orders waiting for orders (issue 18): src/kitchen/pipeline.ts. */
   readonly pipeline: PipelineQueries;
   /** The fleet view's queries (status, waiters, the page): src/kitchen/fleet.ts. */
   readonly fleet: FleetQueries;
@@ -205,38 +151,10 @@ export class Kitchen {
     }
   }
 
-  /**
-   * The indexes: {prio: -1, due: 1, _id: 1} for claims, {due: 1, _id: 1} for the
-   * not-yet-due count, {status: 1, _id: 1} for counts and per-state listings.
-   * Idempotent; once per process.
-   * A list written by an older waiter (orders without `due`) is migrated first: READY
-   * orders get LONG_AGO (taken before newer ones, in _id order), RUNNING ones their
-   * lease expiry. The claim index is built only after that, so its presence says the
-   * list is migrated (a process that dies midway leaves it to the next); two processes
-   * migrating at once write the same values. Then `prio` likewise, before the claim
-   * index {prio: -1, due: 1, _id: 1}. An older waiter still running beside this version
-   * does not set `prio` on what it claims: its stale orders are taken over at their
-   * own priority rather than first; an order it adds has none and sorts after all
-   * others (still taken).
-   */
+  /** The indexes and the migration of a list an older waiter wrote (src/kitchen/indexes.ts). Idempotent; once per process. */
   async ensureIndexes(): Promise<void> {
     if (this.indexed) return;
-    await this.orders.createIndex({ status: 1, _id: 1 });
-    if (!(await this.orders.indexExists(CLAIM_INDEX).catch(() => false))) {
-      if (!(await this.orders.indexExists(DUE_INDEX).catch(() => false))) {
-        await this.orders.updateMany({ status: 'READY', due: { $exists: false } }, { $set: { due: LONG_AGO } });
-        for await (const o of this.orders.find({ status: 'RUNNING', due: { $exists: false } })) {
-          await this.orders.updateOne({ _id: o._id, claim: o.claim, status: 'RUNNING', due: { $exists: false } }, { $set: { due: o.expires ?? LONG_AGO } });
-        }
-        await this.orders.createIndex(DUE_SORT, { name: DUE_INDEX });
-      }
-      // Then `prio` (issue 15), the same way: orders of an older version have none.
-      // Their READY orders get 0 (no priority was ever given), RUNNING ones PRIO_RUNNING;
-      // only missing values are written, so it is idempotent and two at once agree.
-      await this.orders.updateMany({ status: 'READY', prio: { $exists: false } }, { $set: { prio: 0 } });
-      await this.orders.updateMany({ status: 'RUNNING', prio: { $exists: false } }, { $set: { prio: PRIO_RUNNING } });
-      await this.orders.createIndex(CLAIM_SORT, { name: CLAIM_INDEX });
-    }
+    await ensureOrderIndexes(this.orders);
     this.indexed = true;
   }
 
@@ -244,11 +162,9 @@ export class Kitchen {
    * Claim: atomically take the first order (highest prio, then lowest {due, _id}) whose
    * due time has come: a RUNNING one whose lease expired (a takeover: prio PRIO_RUNNING,
    * above all), else the READY one of the highest priority due soonest, in ONE
-   * findOneAndUpdate on the index {prio: -1, due: 1, _id: 1} (claimFilter, CLAIM_SORT; no
-   * hint: the only index giving that order without a sort). Sets a fresh claim token,
-   * prio PRIO_RUNNING, the waiter, start, heartbeat and lease (expires = due = now + lease),
-   * increments attempts and clears the previous attempt's result. Returns null when
-   * nothing is due.
+   * findOneAndUpdate on the index {prio: -1, due: 1, _id: 1} (claimFilter, claimUpdate,
+   * CLAIM_SORT; no hint: the only index giving that order without a sort). Returns null
+   * when nothing is due.
    * Returns the document as it was BEFORE (no projection: FerretDB v1 lacks it) so a
    * takeover can record the attempt it replaced: it writes that LOST attempt into
    * history at once (one updateOne fenced by the new claim, takeovers only).
@@ -260,7 +176,7 @@ export class Kitchen {
   async claim(waiter: string, leaseMs: number, now = new Date(), token = randomUUID(), retry = false): Promise<Claimed | null> {
     await this.ensureIndexes();
     if (retry) {
-      const mine = await this.orders.findOne({ claim: token, status: 'RUNNING' });
+      const mine = await this.orders.findOne(claimedByFilter(token));
       if (mine) {
         const start = mine.start ?? now;
         return {
@@ -277,33 +193,17 @@ export class Kitchen {
         };
       }
     }
-    const expires = new Date(+now + leaseMs);
-    const before = await this.orders.findOneAndUpdate(
-      claimFilter(now),
-      {
-        $set: { status: 'RUNNING', waiter, start: now, heartbeat: now, expires, due: expires, claim: token, prio: PRIO_RUNNING },
-        $inc: { attempts: 1 },
-        $unset: { stop: '', exitCode: '', signal: '', error: '', output: '' },
-      },
-      { sort: CLAIM_SORT, returnDocument: 'before' },
-    );
+    const before = await this.orders.findOneAndUpdate(claimFilter(now), claimUpdate(waiter, token, now, leaseMs), { sort: CLAIM_SORT, returnDocument: 'before' });
     if (!before) return null;
     const history = [...(before.history ?? [])];
     let lostBy: string | undefined;
     if (before.status === 'RUNNING') {
       lostBy = before.waiter ?? 'its waiter';
-      history.push({
-        attempt: before.attempts,
-        waiter: before.waiter ?? '',
-        start: before.start ?? now,
-        stop: before.heartbeat ?? now,
-        error: `lost: no heartbeat from ${before.waiter ?? 'its waiter'} since ${(before.heartbeat ?? now).toISOString()}`,
-        result: 'LOST',
-      });
+      history.push(lostAttempt(before, now));
       // Written now, not only with this attempt's result: if this waiter dies too, the
       // next one must still see every lost attempt (deliver ends an order lost too
       // often). One more round trip, on takeovers only; fenced by the new claim.
-      await this.orders.updateOne({ _id: before._id, claim: token, status: 'RUNNING' }, { $set: { history: history.slice(-HISTORY_LIMIT) } });
+      await this.orders.updateOne(fence(before._id, token), historyUpdate(history));
     }
     return {
       id: before._id,
@@ -321,59 +221,27 @@ export class Kitchen {
   }
 
   /**
-   * Heartbeat: extend the lease (expires and due) of an order this waiter holds. Fenced by the claim.
+   * Heartbeat: extend the lease (expires and due) of an order this waiter holds. Fenced by the claim (fence, heartbeatUpdate).
    * Returns false when the order is no longer ours (reset, or taken over): the
    * caller must stop its command and record nothing.
    */
   async heartbeat(c: Claimed, leaseMs: number, now = new Date()): Promise<boolean> {
-    const r = await this.orders.updateOne(
-      { _id: c.id, claim: c.token, status: 'RUNNING' },
-      { $set: { heartbeat: now, expires: new Date(+now + leaseMs), due: new Date(+now + leaseMs) } },
-    );
+    const r = await this.orders.updateOne(fence(c.id, c.token), heartbeatUpdate(now, leaseMs));
     return r.matchedCount === 1;
   }
 
   /**
    * Finish: record how the attempt ended, in ONE updateOne fenced by
-   * {_id, claim, status: RUNNING}. `f.status` is DONE, ERROR, or READY (a retry, or
-   * an attempt interrupted by a signal; due then `f.due`, else now). Appends the
-   * attempt to history. `f.uncounted` takes back the claim's increment of attempts.
+   * {_id, claim, status: RUNNING} (fence, finishUpdate). `f.status` is DONE, ERROR, or
+   * READY (a retry, or an attempt interrupted by a signal; due then `f.due`, else its stop).
    * Returns false when the order was reset or taken over meanwhile: nothing written.
    * `retry`: an earlier call with this same `f` may have been written with its answer
    * lost; then true if that write is there (our attempt, with our stop, in history).
    */
   async finish(c: Claimed, f: Finish, retry = false): Promise<boolean> {
-    if (!canTransition('RUNNING', f.status)) throw new Error(`finish: RUNNING -> ${f.status} is not a transition`);
-    const attempt: Attempt = {
-      attempt: c.attempt,
-      waiter: c.waiter,
-      start: c.start,
-      stop: f.stop,
-      result: f.result,
-      ...(f.exitCode !== undefined ? { exitCode: f.exitCode } : {}),
-      ...(f.signal ? { signal: f.signal } : {}),
-      ...(f.error ? { error: f.error } : {}),
-    };
-    const set: Partial<Order> = {
-      status: f.status,
-      prio: c.priority ?? 0,
-      stop: f.stop,
-      output: f.output,
-      history: [...c.history, attempt].slice(-HISTORY_LIMIT),
-    };
-    const unset: Record<string, ''> = { heartbeat: '', expires: '' };
-    for (const k of ['exitCode', 'signal', 'error'] as const) {
-      if (f[k] !== undefined) (set as Record<string, unknown>)[k] = f[k];
-      else unset[k] = '';
-    }
-    if (f.workdir !== undefined) set.workdir = f.workdir;
-    if (f.status === 'READY') {
-      unset.claim = '';
-      set.due = f.due ?? f.stop;
-    } else unset.due = '';
-    const r = await this.orders.updateOne({ _id: c.id, claim: c.token, status: 'RUNNING' }, { $set: set, $unset: unset, ...(f.uncounted ? { $inc: { attempts: -1 } } : {}) });
+    const r = await this.orders.updateOne(fence(c.id, c.token), finishUpdate(c, f));
     if (r.matchedCount === 1) return true;
-    return retry && (await this.orders.countDocuments({ _id: c.id, 'history.attempt': c.attempt, 'history.stop': f.stop })) === 1;
+    return retry && (await this.orders.countDocuments(finishedAttemptFilter(c, f))) === 1;
   }
 
   /**
@@ -384,16 +252,16 @@ export class Kitchen {
    * worth of the latter at most).
    */
   async counts(now = new Date()): Promise<Counts> {
-    const later = { due: { $gt: now }, status: 'READY' as const };
+    const q = countsFilters(now);
     const [stale, dueLater, next, ...perState] = await Promise.all([
-      this.orders.countDocuments({ status: 'RUNNING', expires: { $lt: now } }),
-      this.orders.countDocuments({ due: { $gt: now } }),
+      this.orders.countDocuments(q.stale),
+      this.orders.countDocuments(q.dueLater),
       this.orders
-        .find(later, { projection: { due: 1 } })
+        .find(q.nextDue, { projection: { due: 1 } })
         .sort(DUE_SORT)
         .limit(1)
         .next(),
-      ...STATES.map((s) => this.orders.countDocuments({ status: s })),
+      ...STATES.map((s) => this.orders.countDocuments(inState(s))),
     ]);
     const counts = {} as Counts;
     STATES.forEach((s, i) => (counts[s] = perState[i] ?? 0));
@@ -410,34 +278,17 @@ export class Kitchen {
    * orders only when stale (lease expired), or started before `startedBefore`, or
    * every one with `force`. The claim is removed, so the waiter that held one can
    * no longer record over it. READY orders without `due` (left by an older waiter)
-   * get one. Returns how many were reset, and how many RUNNING orders were left
-   * alone because they are alive. A RUNNING order reset keeps its claim key prio
-   * PRIO_RUNNING (no per-document update without a pipeline): like crashed work, it is
-   * taken first; its priority is back once that attempt ends.
+   * get one (resetFilter, resetUpdate). Returns how many were reset, and how many RUNNING
+   * orders were left alone because they are alive. A RUNNING order reset keeps prio
+   * PRIO_RUNNING: taken first, like crashed work.
    */
   async reset(opts: { statuses: State[]; force: boolean; startedBefore?: Date; now?: Date }): Promise<{ reset: number; leftAlone: number }> {
     const now = opts.now ?? new Date();
-    const or: Filter<Order>[] = [];
-    if (opts.statuses.includes('ERROR')) or.push({ status: 'ERROR' });
+    const filter = resetFilter(opts, now);
+    if (!filter) return { reset: 0, leftAlone: 0 };
+    const r = await this.orders.updateMany(filter, resetUpdate(now));
     const running = opts.statuses.includes('RUNNING');
-    if (running && opts.force) or.push({ status: 'RUNNING' });
-    else if (running) {
-      or.push({ status: 'RUNNING', expires: { $lt: now } });
-      if (opts.startedBefore) or.push({ status: 'RUNNING', start: { $lt: opts.startedBefore } });
-    }
-    if (or.length === 0) return { reset: 0, leftAlone: 0 };
-    // READY orders an older waiter added or reset after the list was migrated have no
-    // `due`, so no claim sees them: a reset gives them one (a rare, manual command may
-    // read every READY order; claims never do).
-    or.push({ status: 'READY', due: { $exists: false } });
-    const r = await this.orders.updateMany(
-      { $or: or },
-      {
-        $set: { status: 'READY', due: now },
-        $unset: { claim: '', heartbeat: '', expires: '' },
-      },
-    );
-    const leftAlone = running && !opts.force ? await this.orders.countDocuments({ status: 'RUNNING' }) : 0;
+    const leftAlone = running && !opts.force ? await this.orders.countDocuments(inState('RUNNING')) : 0;
     return { reset: r.modifiedCount, leftAlone };
   }
 
@@ -498,15 +349,14 @@ export class Kitchen {
 
   /** Orders in _id order, optionally of one state, as a cursor (streamed, never buffered whole). */
   list(status?: State) {
-    return this.orders.find(status ? { status } : {}).sort({ _id: 1 });
+    return this.orders.find(status ? inState(status) : {}).sort(ID_ORDER);
   }
 
   /** A page of the ids of the orders in one state, after `after` (exclusive): a range of {status, _id}, keys examined = limit (gather --status: no cursor held while files are written). */
   idsIn(status: State, after: ObjectId | undefined, limit: number): Promise<ObjectId[]> {
-    const filter: Filter<Order> = after ? { status, _id: { $gt: after } } : { status };
     return this.orders
-      .find(filter, { projection: { _id: 1 } })
-      .sort({ status: 1, _id: 1 })
+      .find(idsInFilter(status, after), { projection: { _id: 1 } })
+      .sort(STATUS_INDEX)
       .limit(limit)
       .map((o) => o._id)
       .toArray();
@@ -517,7 +367,7 @@ export class Kitchen {
    * count is the collection's metadata, and a state's is counted from {status, _id}.
    */
   async countOrders(status?: State): Promise<number> {
-    return status ? this.orders.countDocuments({ status }) : this.orders.estimatedDocumentCount();
+    return status ? this.orders.countDocuments(inState(status)) : this.orders.estimatedDocumentCount();
   }
 
   /** One order by id, or null. */

@@ -1,4 +1,5 @@
-// The order document, its states and the transitions between them. Pure: no I/O.
+// The order document, its states and the transitions between them, and an attempt as
+// a waiter holds it (Claimed) and ends it (Finish). Pure: no I/O.
 import { createHash } from 'node:crypto';
 import { ObjectId } from 'mongodb';
 import { InputError } from './errors.js';
@@ -66,6 +67,58 @@ export interface Order {
   /** A WAITING order's --at, when later than its add: its `due` once released. */
   at?: Date;
 }
+
+/** An order this waiter holds: what it needs to run it and to fence its writes. */
+export interface Claimed {
+  id: ObjectId;
+  token: string;
+  attempt: number;
+  waiter: string;
+  start: Date;
+  arguments: string[];
+  /** History as it was when claimed, plus the lost attempt this claim took over. */
+  history: Attempt[];
+  /** The order's `columns` reference (named arguments), if it has one. */
+  columns?: string;
+  /** A takeover: the waiter whose lease on the order expired (its attempt is LOST in history). */
+  lostBy?: string;
+  /** The user's priority (load/add --priority), when not 0: `prio` goes back to it when the attempt ends. */
+  priority?: number;
+  /** The ids it waited for (add --after) and its barrier (--after-all), hex: WAITER_AFTER, WAITER_AFTER_ALL. */
+  after?: string[];
+  barrier?: string;
+}
+
+/** How an attempt ended, as Kitchen.finish() writes it. */
+export interface Finish {
+  status: State;
+  stop: Date;
+  /** With status READY: when the order may be taken again (a delayed retry); default `stop`. */
+  due?: Date;
+  exitCode?: number;
+  signal?: string;
+  error?: string;
+  output: string;
+  result: Attempt['result'];
+  /** deliver --workdir: the folder the attempt ran in. */
+  workdir?: string;
+  /** The claim's increment of `attempts` is taken back: the order was not run (its box failed, or it was lost too often). */
+  uncounted?: boolean;
+}
+
+/** `<list>.columns`: the names of a load's arguments, once per distinct header, not per order. */
+export interface ColumnsDoc {
+  _id: string;
+  names: string[];
+}
+
+export type Counts = Record<State, number> & {
+  total: number;
+  stale: number;
+  /** READY orders whose `due` is still ahead (--at, --retry-delay), and the soonest of them. */
+  notYetDue: number;
+  nextDue: Date | null;
+};
 
 export const HISTORY_LIMIT = 20;
 /** The priorities a user may give (load/add --priority, the API): whole numbers within ±MAX_PRIORITY. */

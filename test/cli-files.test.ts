@@ -11,7 +11,7 @@ import { pipeline } from 'node:stream/promises';
 import { Binary, GridFSBucket, ObjectId } from 'mongodb';
 import { describe, expect, test } from 'vitest';
 import { collect, find, MAX_DEPTH } from '../src/output/collect.js';
-import { FileStore } from '../src/output/files.js';
+import { FileStore } from '../src/kitchen/files.js';
 import { until, waiter } from './support/cli.js';
 import { useDb } from './support/kitchen.js';
 import { serve } from './support/serve.js';

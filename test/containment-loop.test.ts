@@ -5,7 +5,7 @@ import { ObjectId } from 'mongodb';
 import { expect, test } from 'vitest';
 import { deliver, type DeliverDeps } from '../src/deliver/loop.js';
 import { Shutdown } from '../src/deliver/shutdown.js';
-import type { Claimed, Finish } from '../src/kitchen.js';
+import type { Claimed, Finish } from '../src/order.js';
 import type { RunRequest, Running } from '../src/run.js';
 import { loopOptions as options, sink } from './support/loop.js';
 

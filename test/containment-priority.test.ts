@@ -5,7 +5,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ObjectId } from 'mongodb';
 import { describe, expect, test } from 'vitest';
-import { CLAIM_SORT, claimFilter } from '../src/kitchen.js';
+import { CLAIM_SORT, claimFilter } from '../src/kitchen/plans.js';
 import { PRIO_RUNNING } from '../src/order.js';
 import { FIXTURES, until, waiter } from './support/cli.js';
 import { explainCounts } from './support/gates.js';

@@ -4,7 +4,7 @@
 import { join } from 'node:path';
 import { ObjectId } from 'mongodb';
 import { describe, expect, test } from 'vitest';
-import { claimFilter, CLAIM_SORT } from '../src/kitchen.js';
+import { claimFilter, CLAIM_SORT } from '../src/kitchen/plans.js';
 import { FIXTURES, waiter } from './support/cli.js';
 import { explainCounts } from './support/gates.js';
 import { kitchens } from './support/explain.js';

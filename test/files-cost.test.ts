@@ -3,12 +3,12 @@
 // reading one (the API, gather) examine that order's files and that file's chunks, not
 // the bucket. Skipped only where the server names itself other than a mongod and its
 // explain counts nothing (test/support/gates.ts): FerretDB v1 returns its SQL plan, 2.x
-// no counters. The queries explained are the ones FileStore (src/output/files.ts) and
+// no counters. The queries explained are the ones FileStore (src/kitchen/files.ts) and
 // the driver's GridFS reader send, captured from the driver's command events: not copies.
 import { Readable } from 'node:stream';
 import { MongoClient, ObjectId, type Document } from 'mongodb';
 import { afterAll, describe, expect, test } from 'vitest';
-import { FileStore } from '../src/output/files.js';
+import { FileStore } from '../src/kitchen/files.js';
 import { examined } from './support/explain.js';
 import { explainCounts } from './support/gates.js';
 import { useDb } from './support/kitchen.js';

@@ -7,7 +7,7 @@ import { cutArguments, median, span, waiterState, type WaiterDoc } from '../src/
 import { deliver, type DeliverDeps, type DeliverOptions } from '../src/deliver/loop.js';
 import { Registry } from '../src/deliver/registry.js';
 import { Shutdown } from '../src/deliver/shutdown.js';
-import type { Claimed } from '../src/kitchen.js';
+import type { Claimed } from '../src/order.js';
 import { until } from './support/cli.js';
 import yargs from 'yargs';
 import { builder as statusBuilder, DEFAULT_WATCH_MS, oneLine, options as statusOptions, render } from '../src/commands/status.js';

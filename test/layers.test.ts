@@ -86,3 +86,45 @@ test('src/commands/ and src/serve/ write to the kitchen only through src/app/', 
   }
   expect(found).toEqual([]);
 });
+
+/** Under src/, relative: the home of every query (src/kitchen.ts, the facade; src/kitchen/, its rooms and plans.ts). */
+const isKitchen = (rel: string) => rel === 'kitchen.ts' || rel.startsWith('kitchen/');
+/** Driver calls that send a query or a write (none of them an Array or Map method). */
+const QUERY_CALL =
+  /\.(findOne|findOneAndUpdate|findOneAndReplace|findOneAndDelete|updateOne|updateMany|replaceOne|deleteOne|deleteMany|insertOne|insertMany|bulkWrite|aggregate|countDocuments|estimatedDocumentCount|distinct|createIndex|createIndexes|indexExists|dropIndex|watch|collection|openUploadStream|openDownloadStream)\(/;
+/** `.find(` is an Array method too: a query when it is called on a collection. */
+const COLLECTION_FIND = /\b(orders|waiters|docs|chunks|columnDocs|collection\([^)]*\))\s*\.find\(/;
+/** The values other layers may take from the driver: ObjectId (ids are data everywhere) and its error classes (retry.ts and the loop classify failures by them). */
+const DRIVER_VALUE = /^(ObjectId|Mongo\w*Error)$/;
+
+test('every query is in src/kitchen.ts or src/kitchen/: no driver calls elsewhere, and no driver values but ObjectId and its error classes', async () => {
+  const src = join(ROOT, 'src');
+  const outside: string[] = [];
+  for (const file of await sources(src)) {
+    const rel = relative(src, file);
+    if (isKitchen(rel)) continue;
+    const text = await readFile(file, 'utf8');
+    text.split('\n').forEach((line, i) => {
+      if (QUERY_CALL.test(line) || COLLECTION_FIND.test(line)) outside.push(`${rel}:${i + 1} queries: ${line.trim()}`);
+    });
+    for (const m of text.matchAll(/^import (type )?\{([^}]*)\} from 'mongodb'/gm)) {
+      if (m[1]) continue; // types are allowed everywhere
+      for (const name of m[2]!.split(',').map((s) => s.trim())) {
+        if (name && !name.startsWith('type ') && !DRIVER_VALUE.test(name)) outside.push(`${rel} imports the value ${name} from 'mongodb'`);
+      }
+    }
+    if (/^import (?!type )[^{]*from 'mongodb'/m.test(text)) outside.push(`${rel} imports the driver whole`);
+  }
+  expect(outside).toEqual([]);
+});
+
+test('the kitchen never imports its facade: src/kitchen/ takes what it needs, src/kitchen.ts imports the rooms', async () => {
+  const dir = join(ROOT, 'src', 'kitchen');
+  const back: string[] = [];
+  for (const file of await sources(dir)) {
+    for (const m of (await readFile(file, 'utf8')).matchAll(/from '([^']+)'/g)) {
+      if (m[1] === '../kitchen.js') back.push(`${relative(dir, file)} imports ${m[1]}`);
+    }
+  }
+  expect(back).toEqual([]);
+});

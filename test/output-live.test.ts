@@ -5,7 +5,7 @@ import { MongoNetworkError, ObjectId } from 'mongodb';
 import { describe, expect, test } from 'vitest';
 import { LiveOutput, geometry } from '../src/output/live.js';
 import { readAfter, type Piece } from '../src/output/reader.js';
-import { OutputStore, type SlotWrite } from '../src/output/store.js';
+import { OutputStore, type SlotWrite } from '../src/kitchen/output.js';
 import { useDb } from './support/kitchen.js';
 
 const k = useDb();

@@ -4,7 +4,7 @@
 // asserted is the command the driver sends (command monitoring on a client of our own).
 import { MongoClient, ObjectId, type Document } from 'mongodb';
 import { afterAll, expect, inject, test } from 'vitest';
-import { PipelineQueries } from '../src/pipeline/queries.js';
+import { PipelineQueries } from '../src/kitchen/pipeline.js';
 import type { Order } from '../src/order.js';
 import { useDb } from './support/kitchen.js';
 

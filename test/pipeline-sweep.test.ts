@@ -7,7 +7,7 @@ import { MongoClient, ObjectId, type Collection } from 'mongodb';
 import { expect, test } from 'vitest';
 import { Kitchen } from '../src/kitchen.js';
 import type { Order } from '../src/order.js';
-import { PipelineQueries } from '../src/pipeline/queries.js';
+import { PipelineQueries } from '../src/kitchen/pipeline.js';
 import { Releaser, SWEEP_FIRST_MS } from '../src/pipeline/release.js';
 import { useDb } from './support/kitchen.js';
 

@@ -5,7 +5,7 @@
 // nothing (test/support/gates.ts): FerretDB v1 returns its SQL plan, 2.x no counters.
 // The queries are the kitchen's own filters (src/kitchen.ts), not copies of them.
 import { describe, expect, test } from 'vitest';
-import { RECENT_SORT, finishedFilter, liveFilter } from '../src/kitchen/fleet.js';
+import { RECENT_SORT, finishedFilter, liveFilter } from '../src/kitchen/plans.js';
 import { MEDIAN_OF } from '../src/app/status.js';
 import { explainCounts } from './support/gates.js';
 import { examined, every, useExplainKitchen } from './support/explain.js';

@@ -3,7 +3,7 @@
 import type { ObjectId } from 'mongodb';
 import type { Kitchen } from '../kitchen.js';
 import { namedFields, type Order } from '../order.js';
-import type { StoredFile } from '../output/files.js';
+import type { StoredFile } from '../kitchen/files.js';
 import { waitReport, type WaitReport } from '../pipeline/show.js';
 
 /** One order and its column names (null without); null when it is not in the list. GET /api/orders/:id. */

@@ -1,6 +1,7 @@
 // What `status --json` prints and GET /api/status serves: the counts, pace, median,
 // live waiters and ETA as one plain JSON-able object, from the kitchen's queries.
-import type { Counts, Kitchen } from '../kitchen.js';
+import type { Kitchen } from '../kitchen.js';
+import type { Counts } from '../order.js';
 import type { PriorityCount } from '../kitchen/priorities.js';
 import { RECENT, eta, type Finish } from '../eta.js';
 import { median } from '../fleet.js';

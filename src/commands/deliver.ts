@@ -3,7 +3,7 @@ import { Releaser } from '../pipeline/release.js';
 import { literalProgram, programProblem } from '../deliver/failure.js';
 import { deliver, preparer, templateOf, type DeliverOptions } from '../deliver/loop.js';
 import { Registry } from '../deliver/registry.js';
-import type { Claimed } from '../kitchen.js';
+import type { Claimed } from '../order.js';
 import { Shutdown } from '../deliver/shutdown.js';
 import { UsageError } from '../errors.js';
 import { start } from '../run.js';

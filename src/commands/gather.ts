@@ -20,7 +20,7 @@ import type { Argv } from 'yargs';
 import { InputError, UsageError } from '../errors.js';
 import type { Kitchen } from '../kitchen.js';
 import { orderId, type State } from '../order.js';
-import { latest, type StoredFile } from '../output/files.js';
+import { latest, type StoredFile } from '../kitchen/files.js';
 import { Parts } from '../output/parts.js';
 import { checkFolder, failed, fullStop, makeFolder, PATH_MAX, shownName, storedParts } from '../output/place.js';
 import { sizeText } from '../output/size.js';

@@ -8,7 +8,7 @@ import { InputError, UsageError } from '../errors.js';
 import { orderId, type Order } from '../order.js';
 import { attemptEnd, endText, readAfter, type Piece } from '../output/reader.js';
 import { sizeText } from '../output/size.js';
-import type { StreamName } from '../output/store.js';
+import type { StreamName } from '../kitchen/output.js';
 import { jsonLine, printable } from '../words.js';
 import { positiveInt, print, withKitchen, type CommandResult, type Globals, type IO } from './common.js';
 

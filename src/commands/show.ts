@@ -3,7 +3,7 @@ import type { Argv } from 'yargs';
 import { InputError, UsageError } from '../errors.js';
 import { span } from '../fleet.js';
 import { namedFields, orderId, type Attempt, type Order } from '../order.js';
-import { fileReport, type StoredFile } from '../output/files.js';
+import { fileReport, type StoredFile } from '../kitchen/files.js';
 import { sizeText } from '../output/size.js';
 import { orderReport, showOrder } from '../app/show.js';
 import { waitLines } from '../pipeline/show.js';

@@ -4,8 +4,7 @@
 import { constants } from 'node:fs';
 import { access, stat } from 'node:fs/promises';
 import { delimiter, join, resolve } from 'node:path';
-import type { Claimed, Finish } from '../kitchen.js';
-import { nextStatus, retryDelayMs, type Outcome, type RetryPolicy } from '../order.js';
+import { nextStatus, retryDelayMs, type Claimed, type Finish, type Outcome, type RetryPolicy } from '../order.js';
 import type { RunRequest, Running } from '../run.js';
 import type { Template } from '../template.js';
 import type { Masker } from '../output/mask.js';

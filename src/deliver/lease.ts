@@ -1,6 +1,7 @@
 // Keeping a claim's lease alive while its command runs, and knowing how much of it is
 // left (the slot waits for a record when the lease is past half: see Waiter.slot).
-import type { Claimed, Kitchen } from '../kitchen.js';
+import type { Claimed } from '../order.js';
+import type { Kitchen } from '../kitchen.js';
 
 export class Leases {
   /** When each running claim's lease ends, as last extended (claim, then each heartbeat). */

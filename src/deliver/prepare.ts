@@ -3,7 +3,7 @@
 // loop and by deliver --dry-run (which creates no folder).
 import { mkdir } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import type { Claimed } from '../kitchen.js';
+import type { Claimed } from '../order.js';
 import { columnEnv, expand, expandWord, parseTemplate, type Fields, type Template } from '../template.js';
 import type { DeliverDeps, DeliverOptions } from './loop.js';
 import { retrying } from './retry.js';

@@ -1,7 +1,22 @@
 // Clean: deleting orders, and freeing their output and result files (waiter clean).
-import type { Filter, ObjectId } from 'mongodb';
-import type { Kitchen } from '../kitchen.js';
-import type { Order, State } from '../order.js';
+// It takes the collections and rooms it empties (a Kitchen is one), not the Kitchen class.
+import type { Collection, ObjectId } from 'mongodb';
+import type { WaiterDoc } from '../fleet.js';
+import type { ColumnsDoc, Order, State } from '../order.js';
+import type { FileStore } from './files.js';
+import type { OutputStore } from './output.js';
+import type { PipelineQueries } from './pipeline.js';
+import { ID_ORDER, cleanFilter, cleanOutputsFilter, cleanRange } from './plans.js';
+
+/** What a clean deletes from: the list and what lies beside it. */
+export interface CleanTarget {
+  orders: Collection<Order>;
+  waiters: Collection<WaiterDoc>;
+  columnDocs: Collection<ColumnsDoc>;
+  outputs: Pick<OutputStore, 'any' | 'docs' | 'removeFor' | 'removeAll'>;
+  files: Pick<FileStore, 'any' | 'removeFor' | 'removeAll'>;
+  pipeline: Pick<PipelineQueries, 'releaseAll'>;
+}
 
 const CLEAN_BATCH = 20_000;
 
@@ -14,8 +29,8 @@ const CLEAN_BATCH = 20_000;
  * `<list>.output` and the `<list>.results` files; a clean of one state deletes the
  * output and files of the orders it deletes.
  */
-export async function clean(k: Kitchen, status?: State): Promise<number> {
-  const filter: Filter<Order> = status ? { status } : {};
+export async function clean(k: CleanTarget, status?: State): Promise<number> {
+  const filter = cleanFilter(status);
   let deleted = 0;
   // Their output goes first (ids of the range, then the orders): an interrupted clean leaves orders, never orphaned output.
   const outputs = status !== undefined && (await k.outputs.any());
@@ -23,11 +38,11 @@ export async function clean(k: Kitchen, status?: State): Promise<number> {
   for (;;) {
     const [last] = await k.orders
       .find(filter, { projection: { _id: 1 } })
-      .sort({ _id: 1 })
+      .sort(ID_ORDER)
       .skip(CLEAN_BATCH - 1)
       .limit(1)
       .toArray();
-    const range: Filter<Order> = last ? { ...filter, _id: { $lte: last._id } } : filter;
+    const range = cleanRange(filter, last?._id);
     const ids = outputs || files ? (await k.orders.find(range, { projection: { _id: 1 } }).toArray()).map((o) => o._id) : [];
     if (outputs) await k.outputs.removeFor(ids);
     if (files) await k.files.removeFor(ids);
@@ -44,7 +59,7 @@ export async function clean(k: Kitchen, status?: State): Promise<number> {
     await k.waiters.deleteMany({});
     await k.columnDocs.deleteMany({});
   } else if (deleted > 0) {
-    // An order cleaned away holds nothing back (src/pipeline/queries.ts): what waited
+    // An order cleaned away holds nothing back (src/kitchen/pipeline.ts): what waited
     // for it goes READY now, not at the next check of an idle waiter.
     await k.pipeline.releaseAll();
   }
@@ -58,12 +73,12 @@ export async function clean(k: Kitchen, status?: State): Promise<number> {
  * With `before`: finished orders only, ranges of {status: 1, stop: 1}; the ids are
  * streamed (_id only), their slots deleted 500 order ids at a time.
  */
-export async function cleanOutputs(k: Kitchen, opts: { status?: State; before?: Date }): Promise<{ orders?: number; slots: number; files: number }> {
+export async function cleanOutputs(k: CleanTarget, opts: { status?: State; before?: Date }): Promise<{ orders?: number; slots: number; files: number }> {
   if (!opts.status && !opts.before) {
     const slots = (await k.outputs.docs.deleteMany({})).deletedCount;
     return { slots, files: await k.files.removeAll() };
   }
-  const filter: Filter<Order> = opts.before ? { status: opts.status ? opts.status : { $in: ['DONE', 'ERROR'] }, stop: { $lt: opts.before } } : { status: opts.status! };
+  const filter = cleanOutputsFilter(opts);
   // Ids streamed (_id only), output and files deleted per 1,000 of them. One batch of
   // the cursor per 1,000: the time between two reads stays that of one flush, far
   // below the server's idle-cursor timeout (10 min), however large the list.

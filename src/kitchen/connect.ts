@@ -1,6 +1,12 @@
 // Connecting, and what messages may say of the URI (never its password).
 import { CommaAndColonSeparatedRecord, ConnectionString } from 'mongodb-connection-string-url';
-import type { KitchenAddress } from '../kitchen.js';
+
+/** Where the list is: the URI (--kitchen), the database and the list's collection. */
+export interface KitchenAddress {
+  uri: string;
+  db: string;
+  list: string;
+}
 
 /** Our defaults, except those the URI sets itself (the driver lets options override the URI). */
 export function defaultsNotIn<T extends Record<string, unknown>>(uri: string, defaults: T): Partial<T> {

@@ -4,23 +4,8 @@
 import { ObjectId, type Collection, type Filter } from 'mongodb';
 import type { AttemptsOf, Settled, WaiterDoc } from '../fleet.js';
 import type { Order, State } from '../order.js';
+import { NOT_ENDED, RECENT_SORT, finishedFilter, liveFilter, saveWaiterUpdate } from './plans.js';
 import { readyByPriority, type PriorityCount } from './priorities.js';
-
-/**
- * The fleet view's order queries (exported, like the claim's, for the explain test):
- * orders finished at or after `since` (all finished ones without it), two ranges on
- * {status: 1, stop: 1}; read newest first with RECENT_SORT, the same index backwards.
- */
-export function finishedFilter(since?: Date): Filter<Order> {
-  return { status: { $in: ['DONE', 'ERROR'] }, ...(since ? { stop: { $gte: since } } : {}) };
-}
-export const RECENT_SORT = { stop: -1 } as const;
-/** A waiter that has not ended (null matches a missing field, and is an index range). */
-const NOT_ENDED = { ended: null } as unknown as Filter<WaiterDoc>;
-/** Live waiters: not ended, seen within their lease. One range on {ended: 1, expires: 1}. */
-export function liveFilter(now: Date): Filter<WaiterDoc> {
-  return { ...NOT_ENDED, expires: { $gt: now } };
-}
 
 export class FleetQueries {
   constructor(
@@ -163,13 +148,7 @@ export class FleetQueries {
    * write lost in an outage (or a `clean` meanwhile) is made good by the next.
    */
   async saveWaiter(doc: WaiterDoc): Promise<void> {
-    const { _id, ...rest } = doc;
-    const unset: Record<string, ''> = {};
-    if (!doc.current) unset.current = '';
-    if (!doc.recording) unset.recording = '';
-    // A reader may have settled it as dead (settleWaiters): it was only slow, its own counts hold again.
-    unset.settled = '';
-    await this.waiters.updateOne({ _id }, { $set: rest, ...(Object.keys(unset).length ? { $unset: unset } : {}) }, { upsert: true });
+    await this.waiters.updateOne({ _id: doc._id }, saveWaiterUpdate(doc), { upsert: true });
   }
 
   /**

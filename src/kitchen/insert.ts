@@ -3,7 +3,7 @@
 // fewest duplicate-key errors (some servers pay dearly for each).
 import { MongoBulkWriteError, ObjectId, type Collection } from 'mongodb';
 import { uniqueKey, type Order } from '../order.js';
-import { idAbove, waitingFields, type WaitFor } from '../pipeline/queries.js';
+import { idAbove, waitingFields, type WaitFor } from './waiting.js';
 import type { KeySnapshot } from './unique.js';
 import { retrying } from '../deliver/retry.js';
 

@@ -2,23 +2,11 @@
 // asks before leaving: are orders RUNNING on other waiters, whose leases could still
 // run out? Imported by src/kitchen.ts (Kitchen.tail); never on an order's path (asked
 // only after a claim found nothing).
-import type { Collection, Filter, ObjectId } from 'mongodb';
-import { PRIO_RUNNING, type Order } from '../order.js';
+import type { Collection, ObjectId } from 'mongodb';
+import type { Order } from '../order.js';
+import { CLAIM_SORT, TAIL_LATEST_FIRST, othersRunningFilter } from './plans.js';
 
-/**
- * RUNNING orders not held by this waiter (`held`: the few it holds itself, at most its
- * --concurrency). Every RUNNING order has prio PRIO_RUNNING and `due` = its lease
- * expiry, so they are one range of the claim index {prio: -1, due: 1, _id: 1}, in lease
- * order: no READY order (not even a million `--at` ones) is read, only a RUNNING order
- * reset but not yet taken again (READY, still at PRIO_RUNNING, due now: the next claim's).
- */
-export function othersRunningFilter(held: readonly ObjectId[]): Filter<Order> {
-  return { prio: PRIO_RUNNING, status: 'RUNNING', ...(held.length > 0 ? { _id: { $nin: [...held] } } : {}) };
-}
-const LEASE_ORDER = { prio: -1, due: 1, _id: 1 } as const;
-/** The same index read backwards. */
-const LATEST_FIRST = { prio: 1, due: -1, _id: -1 } as const;
-
+/** `held`: the orders this waiter holds itself (at most its --concurrency), left out (othersRunningFilter). */
 export class TailQueries {
   constructor(private readonly orders: Collection<Order>) {}
 
@@ -26,7 +14,7 @@ export class TailQueries {
   async nextLease(held: readonly ObjectId[]): Promise<Date | null> {
     const o = await this.orders
       .find(othersRunningFilter(held), { projection: { _id: 0, due: 1, expires: 1 } })
-      .sort(LEASE_ORDER)
+      .sort(CLAIM_SORT)
       .limit(1)
       .next();
     return o ? leaseEnd(o) : null;
@@ -43,7 +31,7 @@ export class TailQueries {
       this.orders.countDocuments(filter),
       this.orders
         .find(filter, { projection: { _id: 0, due: 1, expires: 1 } })
-        .sort(LATEST_FIRST)
+        .sort(TAIL_LATEST_FIRST)
         .limit(1)
         .next(),
     ]);

@@ -1,5 +1,5 @@
 // deliver --collect <glob>...: after an attempt, the files under the order's folder
-// that match are stored in the kitchen (src/output/files.ts), before the attempt's
+// that match are stored in the kitchen (src/kitchen/files.ts), before the attempt's
 // result is recorded, so an order seen DONE has its files there.
 //
 // - The walk is our own and bounded (MAX_ENTRIES, MAX_DEPTH): it never follows a
@@ -20,7 +20,7 @@ import picomatch from 'picomatch';
 import type { ObjectId } from 'mongodb';
 import { UsageError } from '../errors.js';
 import { retrying } from '../deliver/retry.js';
-import type { FileStore } from './files.js';
+import type { FileStore } from '../kitchen/files.js';
 import { sizeText } from './size.js';
 import { until } from './until.js';
 import { counted } from '../words.js';

@@ -1,10 +1,10 @@
 // deliver's side of --collect: its options, read from argv, and the loop's hook
 // (deps.collect) around collect.ts.
-import type { Claimed } from '../kitchen.js';
+import type { Claimed } from '../order.js';
 import { UsageError } from '../errors.js';
 import { checkGlobs, collect, DEFAULT_COLLECT_MAX, DEFAULT_COLLECT_TIMEOUT_MS, type CollectOn, type CollectOptions } from './collect.js';
 import { timerDuration } from '../values.js';
-import type { FileStore } from './files.js';
+import type { FileStore } from '../kitchen/files.js';
 import { size, sizeText } from './size.js';
 import { until } from './until.js';
 

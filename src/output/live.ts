@@ -8,7 +8,7 @@
 // and the next flush after it answers writes them.
 import type { ObjectId } from 'mongodb';
 import { retrying } from '../deliver/retry.js';
-import { binary, type Chunk, type OutputStore, type SlotWrite, type StreamName } from './store.js';
+import { binary, type Chunk, type OutputStore, type SlotWrite, type StreamName } from '../kitchen/output.js';
 
 /** Default --keep-output: 1 MiB per attempt (docs/outputs.md, "Live output"). */
 export const DEFAULT_KEEP_BYTES = 1024 * 1024;

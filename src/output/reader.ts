@@ -3,7 +3,7 @@
 // The cursor is a byte position in the attempt's whole output: `to` of the last piece.
 import type { ObjectId } from 'mongodb';
 import type { Attempt, Order } from '../order.js';
-import { bytesOf, type OutputStore, type StreamName } from './store.js';
+import { bytesOf, type OutputStore, type StreamName } from '../kitchen/output.js';
 
 export type Piece =
   | { stream: StreamName; data: Buffer; from: number; to: number; at: Date }

@@ -3,7 +3,7 @@
 // queued (never awaited before the next claim); when a claim finds nothing due, the
 // self-healing check runs, and says whether a waiter without --wait is to wait on.
 import { MongoError, type ObjectId } from 'mongodb';
-import type { PipelineQueries } from './queries.js';
+import type { PipelineQueries } from '../kitchen/pipeline.js';
 
 /** What a claim that found nothing due is to do: claim again now, claim once more before leaving (see idle), wait and claim again, or go on as before. */
 export type Idle = 'released' | 'again' | 'wait' | 'none';

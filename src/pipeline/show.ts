@@ -2,7 +2,7 @@
 import type { Kitchen } from '../kitchen.js';
 import type { Order, State } from '../order.js';
 import { ObjectId } from 'mongodb';
-import { blocks } from './queries.js';
+import { blocks } from '../kitchen/waiting.js';
 
 const orderIdOf = (hex: string) => ObjectId.createFromHexString(hex);
 

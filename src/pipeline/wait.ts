@@ -3,7 +3,7 @@
 import { ObjectId } from 'mongodb';
 import { UsageError } from '../errors.js';
 import type { InsertOptions, Kitchen } from '../kitchen.js';
-import { increasing, type WaitFor } from './queries.js';
+import { increasing, type WaitFor } from '../kitchen/waiting.js';
 import { orderId } from '../order.js';
 
 /** What the user asked to wait for, before the kitchen is asked. */

@@ -6,7 +6,7 @@ import { Readable } from 'node:stream';
 import type { Hono } from 'hono';
 import type { Kitchen } from '../kitchen.js';
 import { orderId } from '../order.js';
-import { fileReport } from '../output/files.js';
+import { fileReport } from '../kitchen/files.js';
 import { HttpError } from './input.js';
 
 export function filesRoute(app: Hono, k: Kitchen, list: string): void {

@@ -20,14 +20,30 @@
 // more. `prio` is already its priority (written at insert), so no per-order update.
 import { ObjectId, type Collection, type Filter } from 'mongodb';
 import type { Order, State } from '../order.js';
-
-/** What keeps an order from being free. */
-const UNFINISHED: State[] = ['ERROR', 'READY', 'RUNNING', 'WAITING'];
-const UNFINISHED_ANY: State[] = ['READY', 'RUNNING', 'WAITING'];
-const STATUS_ID = { status: 1, _id: 1 } as const;
-/** Sorts below every ObjectId: `{hold: {$gte: MIN_ID}}` reads the whole sparse index. */
-const MIN_ID = new ObjectId('000000000000000000000000');
-const UNSET = { hold: '', wait: '', at: '' } as const;
+import {
+  ACTIVE,
+  HOLD_ORDER,
+  MIN_ID,
+  NEWEST_FIRST,
+  ON_IDS,
+  STATUS_INDEX,
+  UNFINISHED,
+  barrierAfter,
+  byIdsFilter,
+  dependantsFilter,
+  freeFilter,
+  heldBetween,
+  heldBy,
+  heldOfFilter,
+  inState,
+  releaseAt,
+  releaseLaterFilter,
+  releaseNowFilter,
+  releaseNowUpdate,
+  unfinishedBelow,
+  waitingKeyFilter,
+} from './plans.js';
+import { after, blocks, increasing } from './waiting.js';
 /**
  * Orders per batch of a walk of {wait: 1} (or {after: id}), and ids per `$in`: every
  * query and reply stays far below the 16 MB BSON limit (an id in an array: ~21 bytes),
@@ -38,25 +54,6 @@ const BATCH = 1_000;
 const IDS_PER_FIND = 10_000;
 /** summary() reuses its count of the orders on failed ones this long when it read more than BATCH orders on ids (status, the page's 1 s refresh). */
 const SUMMARY_REUSE_MS = 10_000;
-
-/** The queries of the checks, exported for the explain test (test/pipeline-cost.test.ts). */
-export const ON_IDS: Filter<Order> = { wait: 1 };
-export function unfinishedBelow(barrier: ObjectId, statuses: State[] = UNFINISHED): Filter<Order> {
-  return { status: { $in: statuses }, _id: { $lt: barrier } };
-}
-export function barrierAfter(last?: ObjectId): Filter<Order> {
-  return { hold: last ? { $gt: last } : { $gte: MIN_ID } };
-}
-export const STATUS_INDEX = STATUS_ID;
-/** blocked(): is a WAITING order of barrier `lower` below barrier `hold` (it holds `hold` back)? On {status, _id}, limit 1: `lower`'s orders come first. */
-export function heldBetween(lower: ObjectId, hold: ObjectId): Filter<Order> {
-  return { status: 'WAITING', _id: { $gt: lower, $lt: hold }, hold: lower };
-}
-
-/** Whether an order holds another back: unfinished (ERROR counts unless --after-any). */
-export function blocks(status: State | undefined, any: boolean): boolean {
-  return status !== undefined && (any ? UNFINISHED_ANY : UNFINISHED).includes(status);
-}
 
 export interface WaitingSummary {
   /** WAITING orders. */
@@ -89,9 +86,9 @@ export class PipelineQueries {
    * makes it; a list made otherwise may lack it): MongoDB and FerretDB 2.x refuse a
    * hint to a missing index. Once there, not asked again (listIndexes: read rights suffice).
    */
-  private async statusHint(): Promise<{ hint?: typeof STATUS_ID }> {
+  private async statusHint(): Promise<{ hint?: typeof STATUS_INDEX }> {
     this.statusIndexed ??= this.orders.indexExists('status_1__id_1').catch(() => false);
-    if (await this.statusIndexed) return { hint: STATUS_ID };
+    if (await this.statusIndexed) return { hint: STATUS_INDEX };
     this.statusIndexed = undefined; // asked again next time: a writer may make it meanwhile
     return {};
   }
@@ -103,7 +100,7 @@ export class PipelineQueries {
     await this.orders.createIndex({ wait: 1 }, { sparse: true });
     await this.orders.createIndex({ hold: 1 }, { sparse: true });
     // Kitchen.ensureIndexes makes it too; here so that what is hinted is there (statusHint).
-    await this.orders.createIndex(STATUS_ID);
+    await this.orders.createIndex(STATUS_INDEX);
     this.statusIndexed = Promise.resolve(true);
     this.indexed = true;
   }
@@ -129,7 +126,7 @@ export class PipelineQueries {
     const fresh = new ObjectId();
     const newest = await this.orders
       .find({}, { projection: { _id: 1 } })
-      .sort({ _id: -1 })
+      .sort(NEWEST_FIRST)
       .limit(1)
       .next();
     const barrier = !newest || newest._id.toHexString() < fresh.toHexString() ? fresh : after(newest._id, 1);
@@ -142,14 +139,14 @@ export class PipelineQueries {
    * there, WAITING) instead of waiting for its own first part. One find on {key: 1}.
    */
   async heldBarrierOf(key: string): Promise<ObjectId | undefined> {
-    return (await this.orders.findOne({ key, status: 'WAITING' }, { projection: { _id: 0, hold: 1 } }))?.hold;
+    return (await this.orders.findOne(waitingKeyFilter(key), { projection: { _id: 0, hold: 1 } }))?.hold;
   }
 
   /** Whether any order is WAITING: one key of {status: 1, _id: 1}. */
   async anyWaiting(): Promise<boolean> {
     return (
       (await this.orders
-        .find({ status: 'WAITING' }, { projection: { _id: 1 } })
+        .find(inState('WAITING'), { projection: { _id: 1 } })
         .limit(1)
         .next()) !== null
     );
@@ -159,7 +156,7 @@ export class PipelineQueries {
   async anyActive(): Promise<boolean> {
     return (
       (await this.orders
-        .find({ status: { $in: ['READY', 'RUNNING'] } }, { projection: { _id: 1 } })
+        .find(ACTIVE, { projection: { _id: 1 } })
         .limit(1)
         .next()) !== null
     );
@@ -174,10 +171,10 @@ export class PipelineQueries {
    */
   async releaseFor(id: ObjectId): Promise<number> {
     let n = 0;
-    for await (const kids of this.batches({ after: id, wait: 1 })) n += await this.releaseFree(kids);
+    for await (const kids of this.batches(dependantsFilter(id))) n += await this.releaseFree(kids);
     const next = await this.orders
       .find(barrierAfter(id), { projection: { _id: 0, hold: 1 } })
-      .sort({ hold: 1 })
+      .sort(HOLD_ORDER)
       .limit(1)
       .next();
     if (next?.hold) n += await this.releaseBarrier(next.hold);
@@ -218,7 +215,7 @@ export class PipelineQueries {
   async releaseLowest(): Promise<number> {
     const h = await this.orders
       .find(barrierAfter(), { projection: { _id: 0, hold: 1 } })
-      .sort({ hold: 1 })
+      .sort(HOLD_ORDER)
       .limit(1)
       .next();
     return h?.hold ? this.releaseBarrier(h.hold) : 0;
@@ -247,7 +244,7 @@ export class PipelineQueries {
     const unique = [...new Map(ids.map((id) => [id.toHexString(), id])).values()];
     const out = new Map<string, T>();
     for (let i = 0; i < unique.length; i += IDS_PER_FIND) {
-      const found = await this.orders.find({ _id: { $in: unique.slice(i, i + IDS_PER_FIND) } }, { projection }).toArray();
+      const found = await this.orders.find(byIdsFilter(unique.slice(i, i + IDS_PER_FIND)), { projection }).toArray();
       for (const o of found) out.set(o._id.toHexString(), o as unknown as T);
     }
     return out;
@@ -259,7 +256,7 @@ export class PipelineQueries {
     for (let last = MIN_ID; ;) {
       const h = await this.orders
         .find(barrierAfter(out.length ? last : undefined), { projection: { _id: 0, hold: 1 } })
-        .sort({ hold: 1 })
+        .sort(HOLD_ORDER)
         .limit(1)
         .next();
       if (!h?.hold) return out;
@@ -281,7 +278,7 @@ export class PipelineQueries {
 
   private async releaseBarrier(barrier: ObjectId): Promise<number> {
     if (await this.belowBarrier(barrier)) return 0;
-    return this.release({ hold: barrier });
+    return this.release(heldBy(barrier));
   }
 
   /** Frees those of these WAITING orders (a batch) that nothing holds back: a find of their ids' states, then one release of the free ones. */
@@ -289,7 +286,7 @@ export class PipelineQueries {
     if (waiting.length === 0) return 0;
     const states = await this.statesOf(waiting.flatMap((w) => w.after ?? []));
     const free = waiting.filter((w) => !(w.after ?? []).some((id) => blocks(states.get(id.toHexString()), Boolean(w.any))));
-    return free.length === 0 ? 0 : this.release({ _id: { $in: free.map((w) => w._id) }, wait: 1 });
+    return free.length === 0 ? 0 : this.release(freeFilter(free.map((w) => w._id)));
   }
 
   /** The states of these orders by hex id (missing ones: cleaned). Finds by _id, IDS_PER_FIND ids each. */
@@ -304,14 +301,11 @@ export class PipelineQueries {
    * bulk write). Returns how many it released.
    */
   private async release(filter: Filter<Order>, now = new Date()): Promise<number> {
-    const waiting: Filter<Order> = { ...filter, status: 'WAITING' };
-    const r = await this.orders.updateMany({ ...waiting, $or: [{ at: { $exists: false } }, { at: { $lte: now } }] }, { $set: { status: 'READY', due: now }, $unset: UNSET });
+    const r = await this.orders.updateMany(releaseNowFilter(filter, now), releaseNowUpdate(now));
     let n = r.modifiedCount;
-    const later = await this.orders.find({ ...waiting, at: { $gt: now } }, { projection: { _id: 1, at: 1 } }).toArray();
+    const later = await this.orders.find(releaseLaterFilter(filter, now), { projection: { _id: 1, at: 1 } }).toArray();
     if (later.length > 0) {
-      const b = await this.orders.bulkWrite(
-        later.map((o) => ({ updateOne: { filter: { _id: o._id, status: 'WAITING' as const }, update: { $set: { status: 'READY' as const, due: o.at! }, $unset: UNSET } } })),
-      );
+      const b = await this.orders.bulkWrite(later.map((o) => ({ updateOne: releaseAt(o._id, o.at!) })));
       n += b.modifiedCount;
     }
     return n;
@@ -393,12 +387,12 @@ export class PipelineQueries {
    * pipeline walks it once per 10 s, not once a second.
    */
   async summary(): Promise<WaitingSummary> {
-    const waiting = await this.orders.countDocuments({ status: 'WAITING' });
+    const waiting = await this.orders.countDocuments(inState('WAITING'));
     if (waiting === 0) return { waiting, onFailed: 0 };
     if (this.reused && Date.now() - this.reused.at < SUMMARY_REUSE_MS) return { waiting, onFailed: Math.min(waiting, this.reused.onFailed) };
     const b = await this.blocked();
     let onFailed = 0;
-    for (const hold of b.barriers) onFailed += await this.orders.countDocuments({ hold: ObjectId.createFromHexString(hold) });
+    for (const hold of b.barriers) onFailed += await this.orders.countDocuments(heldBy(ObjectId.createFromHexString(hold)));
     // An order on ids with a blocked barrier too is counted once (with its barrier).
     if (b.ids.size > 0 && b.barriers.size > 0) {
       const both = await this.byIds<Pick<Order, '_id' | 'hold'>>(
@@ -414,7 +408,7 @@ export class PipelineQueries {
 
   /** show: the barriers these orders are held by (those held by one), by hex id. One find by _id. */
   async barriersOf(ids: readonly ObjectId[]): Promise<{ id: string; barrier: string }[]> {
-    const found = await this.orders.find({ _id: { $in: [...ids] }, hold: { $exists: true } }, { projection: { _id: 1, hold: 1 } }).toArray();
+    const found = await this.orders.find(heldOfFilter(ids), { projection: { _id: 1, hold: 1 } }).toArray();
     return found.map((o) => ({ id: o._id.toHexString(), barrier: o.hold!.toHexString() }));
   }
 
@@ -432,59 +426,4 @@ export class PipelineQueries {
     ]);
     return { unfinished, failed };
   }
-}
-
-/** An ObjectId of this process, `seconds` after `id`'s second. */
-function after(id: ObjectId, seconds: number): ObjectId {
-  return new ObjectId(ObjectId.generate(Math.floor(+id.getTimestamp() / 1000) + seconds));
-}
-
-/** Ids of this process, each above the one before, starting above `first`: see newBarrier. */
-export function increasing(first: ObjectId): () => ObjectId {
-  let last = first.toHexString();
-  let lastId = first;
-  return () => {
-    let id = new ObjectId();
-    if (!(id.toHexString() > last)) {
-      id = after(lastId, 0);
-      if (!(id.toHexString() > last)) id = after(lastId, 1);
-    }
-    last = id.toHexString();
-    return (lastId = id);
-  };
-}
-
-/**
- * The _id of an order on ids: `fresh`, or (when a box's clock is behind one of them)
- * an id of this process above every id it waits for. So a dependant always sorts above
- * what it waits for, and a barrier, which holds back only what is below it, never
- * waits on an order that waits on one of the barrier's own (a deadlock).
- */
-export function idAbove(ids: readonly ObjectId[], fresh: ObjectId): ObjectId {
-  const top = ids.reduce((a, b) => (b.toHexString() > a.toHexString() ? b : a));
-  return fresh.toHexString() > top.toHexString() ? fresh : increasing(top)();
-}
-
-/** What a new order waits for (add --after/--after-any, load/add --after-all); see Kitchen.insertOrders. */
-export interface WaitFor {
-  after?: ObjectId[];
-  any?: boolean;
-  barrier?: ObjectId;
-}
-
-/** The WAITING fields of a new order; `due` is then left out (the claim must not reach it) and a later --at kept in `at`. */
-export function waitingFields(w: WaitFor, due: Date, now: Date): Partial<Order> {
-  const o: Partial<Order> = { status: 'WAITING' };
-  if (w.after?.length) Object.assign(o, { after: w.after, wait: 1 }, w.any ? { any: true } : {});
-  if (w.barrier) Object.assign(o, { hold: w.barrier, barrier: w.barrier });
-  if (+due > +now) o.at = due;
-  return o;
-}
-
-/** What a claim passes on of what the order waited for: WAITER_AFTER, WAITER_AFTER_ALL, {after}. */
-export function inputsOf(o: Order): { after?: string[]; barrier?: string } {
-  return {
-    ...(o.after?.length ? { after: o.after.map((id) => id.toHexString()) } : {}),
-    ...(o.barrier ? { barrier: o.barrier.toHexString() } : {}),
-  };
 }

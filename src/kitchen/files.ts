@@ -15,7 +15,7 @@
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { GridFSBucket, type Collection, type Db, type GridFSFile, type ObjectId } from 'mongodb';
-import { until } from './until.js';
+import { until } from '../output/until.js';
 import { usageOf } from './usage.js';
 
 export interface FileMeta {

@@ -1,0 +1,378 @@
+// The plans of the order queries (pg-boss's plans.ts): every filter, update and sort
+// that src/kitchen.ts and the rooms of src/kitchen/ send about orders, as pure
+// functions of their inputs, each with its contract. The I/O methods call one, run it
+// and map the result; test/plans.test.ts checks the documents without a server.
+//
+// A contract reads: what the query is (Filter, Update, Sort), the index it is answered
+// from, what fences it (a write a waiter makes about its attempt matches only while it
+// still holds the claim), what it returns and what it costs per call.
+import { ObjectId, type Filter, type UpdateFilter } from 'mongodb';
+import { HISTORY_LIMIT, PRIO_RUNNING, canTransition, type Attempt, type Claimed, type Finish, type Order, type State } from '../order.js';
+import type { WaiterDoc } from '../fleet.js';
+
+/** Sorts before any time a READY order gets now: what orders of an older waiter are migrated to. */
+export const LONG_AGO = new Date(0);
+
+/** The claim's order: the index {prio: -1, due: 1, _id: 1}. */
+export const CLAIM_SORT = { prio: -1, due: 1, _id: 1 } as const;
+/** `due` order, on {due: 1, _id: 1}: status's not-yet-due count and the next due time. */
+export const DUE_SORT = { due: 1, _id: 1 } as const;
+/** The index {status: 1, _id: 1}: orders in one state in _id order (a sort, and the pipeline's hint). */
+export const STATUS_INDEX = { status: 1, _id: 1 } as const;
+/** The _id index, oldest first. */
+export const ID_ORDER = { _id: 1 } as const;
+
+/** Orders in one state. Filter: {status} · Index used: {status:1,_id:1} · Cost: keys = orders in that state (counts, listings, reset's left-alone count). */
+export function inState(status: State): Filter<Order> {
+  return { status };
+}
+
+/**
+ * The fence of every write a waiter makes about its attempt. Filter: {_id, claim, status: RUNNING}
+ * · Index used: _id · Matches nothing once the order was reset (claim removed) or taken
+ * over (a new claim): the waiter that lost it records nothing.
+ */
+export function fence(id: ObjectId, token: string): Filter<Order> {
+  return { _id: id, claim: token, status: 'RUNNING' };
+}
+
+/**
+ * Claim. Filter: due <= now (and, for orders an older waiter wrote, READY|RUNNING with no live
+ * `expires`) · Sort: CLAIM_SORT · Index used: {prio:-1,due:1,_id:1} · Fence: none (the
+ * findOneAndUpdate is the atomic step) · Returns: the doc before · Cost: 1 key read.
+ * `due <= now` alone says it for orders written by this version; the two other conditions
+ * only ever reject an order touched by an older waiter still running beside this one
+ * (which does not keep `due`): one it finished (DONE/ERROR with a stale due), or one it
+ * claimed and keeps alive by `expires`. In a fleet of this version they filter nothing,
+ * so the first key read is the one taken. Also deliver --dry-run's peek (find, same sort).
+ */
+export function claimFilter(now: Date): Filter<Order> {
+  return { due: { $lte: now }, status: { $in: ['READY', 'RUNNING'] }, expires: { $not: { $gt: now } } };
+}
+
+/**
+ * Claim. Update: $set status RUNNING, the waiter, start = heartbeat = now, expires = due = now +
+ * lease, a fresh claim token, prio PRIO_RUNNING (a lapsed lease is taken over before any
+ * READY order) · $inc attempts · $unset the previous attempt's stop, exitCode, signal,
+ * error, output.
+ */
+export function claimUpdate(waiter: string, token: string, now: Date, leaseMs: number): UpdateFilter<Order> {
+  const expires = new Date(+now + leaseMs);
+  return {
+    $set: { status: 'RUNNING', waiter, start: now, heartbeat: now, expires, due: expires, claim: token, prio: PRIO_RUNNING },
+    $inc: { attempts: 1 },
+    $unset: { stop: '', exitCode: '', signal: '', error: '', output: '' },
+  };
+}
+
+/**
+ * Claim retried after a lost answer. Filter: {claim: token, status: RUNNING} · Index used:
+ * {status:1,_id:1} (the RUNNING range) · Returns: the order that claim took, if it did ·
+ * Cost: keys = RUNNING orders, only after a connection failure.
+ */
+export function claimedByFilter(token: string): Filter<Order> {
+  return { claim: token, status: 'RUNNING' };
+}
+
+/** A takeover: the attempt whose lease lapsed, as history keeps it (result LOST, stopped at its last heartbeat). */
+export function lostAttempt(before: Order, now: Date): Attempt {
+  return {
+    attempt: before.attempts,
+    waiter: before.waiter ?? '',
+    start: before.start ?? now,
+    stop: before.heartbeat ?? now,
+    error: `lost: no heartbeat from ${before.waiter ?? 'its waiter'} since ${(before.heartbeat ?? now).toISOString()}`,
+    result: 'LOST',
+  };
+}
+
+/**
+ * Takeover's history. Filter: fence(id, new token) · Update: $set history (the last
+ * HISTORY_LIMIT; $set, not $push: FerretDB v1 ignores $slice) · Index used: _id ·
+ * Cost: 1 update, on takeovers only.
+ */
+export function historyUpdate(history: readonly Attempt[]): UpdateFilter<Order> {
+  return { $set: { history: history.slice(-HISTORY_LIMIT) } };
+}
+
+/**
+ * Heartbeat. Filter: fence(c.id, c.token) · Update: $set heartbeat = now, expires = due = now + lease
+ * · Index used: _id · Fence: the claim · Returns: matched 1, or 0 when the order is no
+ * longer ours · Cost: 1 update.
+ */
+export function heartbeatUpdate(now: Date, leaseMs: number): UpdateFilter<Order> {
+  return { $set: { heartbeat: now, expires: new Date(+now + leaseMs), due: new Date(+now + leaseMs) } };
+}
+
+/**
+ * Finish. Filter: fence(c.id, c.token) · Update: $set status, prio back to the priority (0 if
+ * none), stop, output, history + this attempt (last HISTORY_LIMIT), exitCode/signal/error
+ * when given (else $unset), workdir when given; READY (a retry): due = f.due ?? stop and
+ * $unset claim; DONE/ERROR: $unset due · always $unset heartbeat, expires · f.uncounted:
+ * $inc attempts -1 · Index used: _id · Fence: the claim · Returns: matched 1 or 0 ·
+ * Cost: 1 update. Throws for a status RUNNING cannot go to.
+ */
+export function finishUpdate(c: Claimed, f: Finish): UpdateFilter<Order> {
+  if (!canTransition('RUNNING', f.status)) throw new Error(`finish: RUNNING -> ${f.status} is not a transition`);
+  const attempt: Attempt = {
+    attempt: c.attempt,
+    waiter: c.waiter,
+    start: c.start,
+    stop: f.stop,
+    result: f.result,
+    ...(f.exitCode !== undefined ? { exitCode: f.exitCode } : {}),
+    ...(f.signal ? { signal: f.signal } : {}),
+    ...(f.error ? { error: f.error } : {}),
+  };
+  const set: Partial<Order> = {
+    status: f.status,
+    prio: c.priority ?? 0,
+    stop: f.stop,
+    output: f.output,
+    history: [...c.history, attempt].slice(-HISTORY_LIMIT),
+  };
+  const unset: Record<string, ''> = { heartbeat: '', expires: '' };
+  for (const k of ['exitCode', 'signal', 'error'] as const) {
+    if (f[k] !== undefined) (set as Record<string, unknown>)[k] = f[k];
+    else unset[k] = '';
+  }
+  if (f.workdir !== undefined) set.workdir = f.workdir;
+  if (f.status === 'READY') {
+    unset.claim = '';
+    set.due = f.due ?? f.stop;
+  } else unset.due = '';
+  return { $set: set, $unset: unset, ...(f.uncounted ? { $inc: { attempts: -1 } } : {}) };
+}
+
+/**
+ * Finish retried after a lost answer: was it written? Filter: {_id, history.attempt, history.stop}
+ * (our attempt, with our stop) · Index used: _id · Cost: 1 count, after a failure only.
+ */
+export function finishedAttemptFilter(c: Claimed, f: Finish): Filter<Order> {
+  return { _id: c.id, 'history.attempt': c.attempt, 'history.stop': f.stop };
+}
+
+/**
+ * Counts (status, the page), one round trip each, in parallel. Filters: stale
+ * {status: RUNNING, expires < now} and each state (inState) on {status:1,_id:1}; the
+ * range past now on {due:1,_id:1} (dueLater: READY not yet due + live RUNNING, keys
+ * only); the next due READY order (nextDue, Sort: DUE_SORT, limit 1) · Cost: keys = the
+ * orders counted; nextDue skips a fleet's worth of live RUNNING keys at most.
+ */
+export function countsFilters(now: Date): { stale: Filter<Order>; dueLater: Filter<Order>; nextDue: Filter<Order> } {
+  return {
+    stale: { status: 'RUNNING', expires: { $lt: now } },
+    dueLater: { due: { $gt: now } },
+    nextDue: { due: { $gt: now }, status: 'READY' },
+  };
+}
+
+export interface ResetAsk {
+  statuses: State[];
+  force: boolean;
+  startedBefore?: Date;
+}
+
+/**
+ * Reset. Filter: $or of ERROR (if asked); RUNNING ones (if asked): every one with force,
+ * else stale (expires < now) or started before `startedBefore`; and READY orders with no
+ * `due` (left by an older waiter: no claim sees them). Null when nothing is asked ·
+ * Index used: {status:1,_id:1} per branch · Fence: the status (a waiter's fence is the
+ * claim, which the update removes) · Cost: keys = the orders in those states.
+ */
+export function resetFilter(ask: ResetAsk, now: Date): Filter<Order> | null {
+  const or: Filter<Order>[] = [];
+  if (ask.statuses.includes('ERROR')) or.push({ status: 'ERROR' });
+  const running = ask.statuses.includes('RUNNING');
+  if (running && ask.force) or.push({ status: 'RUNNING' });
+  else if (running) {
+    or.push({ status: 'RUNNING', expires: { $lt: now } });
+    if (ask.startedBefore) or.push({ status: 'RUNNING', start: { $lt: ask.startedBefore } });
+  }
+  if (or.length === 0) return null;
+  or.push({ status: 'READY', due: { $exists: false } });
+  return { $or: or };
+}
+
+/**
+ * Reset. Update: $set status READY, due = now · $unset claim, heartbeat, expires. `prio` is
+ * left (no per-document update without a pipeline): a RUNNING order reset keeps
+ * PRIO_RUNNING, taken first like crashed work, its priority back once that attempt ends.
+ */
+export function resetUpdate(now: Date): UpdateFilter<Order> {
+  return { $set: { status: 'READY', due: now }, $unset: { claim: '', heartbeat: '', expires: '' } };
+}
+
+/**
+ * A page of ids in one state (gather --status). Filter: {status, _id > after} · Sort:
+ * STATUS_INDEX, limit · Index used: {status:1,_id:1} · Cost: keys = limit.
+ */
+export function idsInFilter(status: State, after: ObjectId | undefined): Filter<Order> {
+  return after ? { status, _id: { $gt: after } } : { status };
+}
+
+/**
+ * Orders RUNNING on other waiters (the end of a run, src/kitchen/tail.ts). Filter:
+ * {prio: PRIO_RUNNING, status: RUNNING, _id not in `held`} · Sort: CLAIM_SORT (soonest
+ * lease end first) or TAIL_LATEST_FIRST · Index used: {prio:-1,due:1,_id:1}: every
+ * RUNNING order has prio PRIO_RUNNING and due = its lease expiry, so they are one range,
+ * in lease order; no READY order is read but one reset while it ran (READY, still at
+ * PRIO_RUNNING, due now: the next claim's) · Cost: 1 key (+ held) for the soonest.
+ */
+export function othersRunningFilter(held: readonly ObjectId[]): Filter<Order> {
+  return { prio: PRIO_RUNNING, status: 'RUNNING', ...(held.length > 0 ? { _id: { $nin: [...held] } } : {}) };
+}
+/** The claim index read backwards: the latest lease end first. */
+export const TAIL_LATEST_FIRST = { prio: 1, due: -1, _id: -1 } as const;
+
+/**
+ * Clean (of one state, or every order). Filter: {status} or {} · Sort: ID_ORDER; a range
+ * ends at the CLEAN_BATCH-th _id (cleanRange) · Index used: {status:1,_id:1} or _id ·
+ * Cost: keys = the orders deleted.
+ */
+export function cleanFilter(status?: State): Filter<Order> {
+  return status ? { status } : {};
+}
+/** One range of a clean: the orders of `filter` up to `last` (inclusive); all of them when there is no last. */
+export function cleanRange(filter: Filter<Order>, last?: ObjectId): Filter<Order> {
+  return last ? { ...filter, _id: { $lte: last } } : filter;
+}
+
+/**
+ * clean --outputs: the orders whose output and files go. Filter: with `before`, finished
+ * ones (the state, or DONE|ERROR) with stop < before, ranges of {status:1, stop:1};
+ * else {status} on {status:1,_id:1} · Cost: keys = those orders (_id only).
+ */
+export function cleanOutputsFilter(opts: { status?: State; before?: Date }): Filter<Order> {
+  return opts.before ? { status: opts.status ? opts.status : { $in: ['DONE', 'ERROR'] }, stop: { $lt: opts.before } } : { status: opts.status! };
+}
+
+/**
+ * Finished orders, the fleet view (pace, median, chart). Filter: DONE|ERROR with stop >= since
+ * (all finished ones without it) · Index used: {status:1,stop:1}, two ranges; newest
+ * first with RECENT_SORT, the same index backwards · Cost: keys = orders finished since.
+ */
+export function finishedFilter(since?: Date): Filter<Order> {
+  return { status: { $in: ['DONE', 'ERROR'] }, ...(since ? { stop: { $gte: since } } : {}) };
+}
+export const RECENT_SORT = { stop: -1 } as const;
+
+/** A waiter that has not ended (null matches a missing field, and is an index range). */
+export const NOT_ENDED = { ended: null } as unknown as Filter<WaiterDoc>;
+/** Live waiters. Filter: not ended, seen within their lease (expires > now) · Index used: {ended:1,expires:1}, one range · Cost: keys = live waiters. */
+export function liveFilter(now: Date): Filter<WaiterDoc> {
+  return { ...NOT_ENDED, expires: { $gt: now } };
+}
+
+/**
+ * A waiter's registry document, written whole. Filter: {_id} (its random instance id),
+ * upsert · Update: $set everything but _id; $unset current/recording when it has none,
+ * and `settled` always (a reader may have settled it as dead: it was only slow) ·
+ * Cost: 1 update, never on an order's path.
+ */
+export function saveWaiterUpdate(doc: WaiterDoc): UpdateFilter<WaiterDoc> {
+  const { _id, ...rest } = doc;
+  const unset: Record<string, ''> = {};
+  if (!doc.current) unset.current = '';
+  if (!doc.recording) unset.recording = '';
+  // A reader may have settled it as dead (FleetQueries.settleWaiters): it was only slow, its own counts hold again.
+  unset.settled = '';
+  return { $set: rest, ...(Object.keys(unset).length ? { $unset: unset } : {}) };
+}
+
+// Pipelines (issue 18, src/kitchen/pipeline.ts): WAITING orders have no `due`, so no
+// claim reaches them; these are the checks that free them and their release.
+
+/** What keeps an order from being free (ERROR too, unless --after-any). */
+export const UNFINISHED: State[] = ['ERROR', 'READY', 'RUNNING', 'WAITING'];
+export const UNFINISHED_ANY: State[] = ['READY', 'RUNNING', 'WAITING'];
+/** Sorts below every ObjectId: `{hold: {$gte: MIN_ID}}` reads the whole sparse index. */
+export const MIN_ID = new ObjectId('000000000000000000000000');
+/** Barriers in order: the sparse index {hold: 1}. */
+export const HOLD_ORDER = { hold: 1 } as const;
+
+/** The newest order first: the _id index's last key (a new barrier goes above it). */
+export const NEWEST_FIRST = { _id: -1 } as const;
+
+/** These orders. Filter: {_id in ids} · Index used: _id · Cost: keys = ids (the callers send at most 10,000 per find). */
+export function byIdsFilter(ids: readonly ObjectId[]): Filter<Order> {
+  return { _id: { $in: [...ids] } };
+}
+
+/** Work that may still release WAITING orders. Filter: status READY|RUNNING · Index used: {status:1,_id:1}, limit 1 · Cost: at most 1 key. */
+export const ACTIVE: Filter<Order> = { status: { $in: ['READY', 'RUNNING'] } };
+
+/** A load --after-all run again: the order of its first row, still WAITING. Filter: {key, status: WAITING} · Index used: {key:1} (unique, sparse) · Cost: 1 key. */
+export function waitingKeyFilter(key: string): Filter<Order> {
+  return { key, status: 'WAITING' };
+}
+
+/** show: those of these orders held by a barrier. Filter: {_id in ids, hold exists} · Index used: _id · Cost: keys = ids. */
+export function heldOfFilter(ids: readonly ObjectId[]): Filter<Order> {
+  return { _id: { $in: [...ids] }, hold: { $exists: true } };
+}
+
+/** Orders WAITING on ids. Filter: {wait: 1} · Index used: {wait:1} (sparse) · Cost: keys = those orders. */
+export const ON_IDS: Filter<Order> = { wait: 1 };
+
+/** The dependants of an order that just finished, still WAITING. Filter: {after: id, wait: 1} · Index used: {after:1} (sparse, multikey) · Cost: keys = its dependants. */
+export function dependantsFilter(id: ObjectId): Filter<Order> {
+  return { after: id, wait: 1 };
+}
+
+/**
+ * Unfinished orders below a barrier. Filter: status in `statuses` (UNFINISHED), _id < barrier ·
+ * Index used: {status:1,_id:1}, hinted (the _id index would read the DONE orders below
+ * it), four ranges · Cost: limit 1: at most one key; counts: keys = those orders.
+ */
+export function unfinishedBelow(barrier: ObjectId, statuses: State[] = UNFINISHED): Filter<Order> {
+  return { status: { $in: statuses }, _id: { $lt: barrier } };
+}
+
+/** Barriers still held above `last` (all without it). Filter: {hold > last} · Sort: HOLD_ORDER, limit 1 · Index used: {hold:1} (sparse) · Cost: 1 key per barrier. */
+export function barrierAfter(last?: ObjectId): Filter<Order> {
+  return { hold: last ? { $gt: last } : { $gte: MIN_ID } };
+}
+
+/** The orders held by one barrier. Filter: {hold} · Index used: {hold:1} · Cost: keys = its orders. */
+export function heldBy(barrier: ObjectId): Filter<Order> {
+  return { hold: barrier };
+}
+
+/** blocked(): is a WAITING order of barrier `lower` below barrier `hold` (it holds `hold` back)? Filter: WAITING, lower < _id < hold, hold: lower · Index used: {status:1,_id:1}, hinted, limit 1 (`lower`'s orders come first) · Cost: 1 key. */
+export function heldBetween(lower: ObjectId, hold: ObjectId): Filter<Order> {
+  return { status: 'WAITING', _id: { $gt: lower, $lt: hold }, hold: lower };
+}
+
+/** A batch of orders on ids found free. Filter: {_id in ids, wait: 1} (still on ids), then the release's fence · Index used: _id. */
+export function freeFilter(ids: readonly ObjectId[]): Filter<Order> {
+  return { _id: { $in: [...ids] }, wait: 1 };
+}
+
+/** What a release removes: what the order waited on, and its --at (now its `due`). */
+const RELEASE_UNSET = { hold: '', wait: '', at: '' } as const;
+
+/**
+ * Release, now. Filter: `filter` (freeFilter, heldBy) and status WAITING (the fence: a second
+ * release, from anywhere, changes nothing more), with no `at` or `at` <= now · Update:
+ * $set status READY, due = now · $unset hold, wait, at. `prio` is already the priority
+ * (written at insert) · Cost: 1 updateMany.
+ */
+export function releaseNowFilter(filter: Filter<Order>, now: Date): Filter<Order> {
+  return { ...filter, status: 'WAITING', $or: [{ at: { $exists: false } }, { at: { $lte: now } }] };
+}
+export function releaseNowUpdate(now: Date): UpdateFilter<Order> {
+  return { $set: { status: 'READY', due: now }, $unset: RELEASE_UNSET };
+}
+
+/**
+ * Release, later: the orders whose --at is still ahead (few). Filter: `filter`, WAITING,
+ * at > now (one find, _id and at) · then per order Filter: {_id, status: WAITING} ·
+ * Update: $set status READY, due = its at · $unset hold, wait, at (one bulkWrite).
+ */
+export function releaseLaterFilter(filter: Filter<Order>, now: Date): Filter<Order> {
+  return { ...filter, status: 'WAITING', at: { $gt: now } };
+}
+export function releaseAt(id: ObjectId, at: Date): { filter: Filter<Order>; update: UpdateFilter<Order> } {
+  return { filter: { _id: id, status: 'WAITING' }, update: { $set: { status: 'READY', due: at }, $unset: RELEASE_UNSET } };
+}

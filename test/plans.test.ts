@@ -1,0 +1,233 @@
+// The query plans (src/kitchen/plans.ts), without a server: each builder gives exactly
+// the filter, update or sort its query sends. The contracts the I/O methods rely on
+// (fences, what a finish or a reset writes), pinned field by field.
+import { ObjectId } from 'mongodb';
+import { describe, expect, test } from 'vitest';
+import {
+  CLAIM_SORT,
+  TAIL_LATEST_FIRST,
+  claimFilter,
+  claimUpdate,
+  claimedByFilter,
+  cleanFilter,
+  cleanOutputsFilter,
+  cleanRange,
+  countsFilters,
+  fence,
+  finishUpdate,
+  finishedAttemptFilter,
+  heartbeatUpdate,
+  historyUpdate,
+  idsInFilter,
+  lostAttempt,
+  othersRunningFilter,
+  releaseAt,
+  releaseLaterFilter,
+  releaseNowFilter,
+  releaseNowUpdate,
+  resetFilter,
+  resetUpdate,
+  saveWaiterUpdate,
+} from '../src/kitchen/plans.js';
+import { HISTORY_LIMIT, PRIO_RUNNING, type Attempt, type Claimed, type Finish, type Order } from '../src/order.js';
+import type { WaiterDoc } from '../src/fleet.js';
+
+const now = new Date('2024-05-01T12:00:00.000Z');
+const at = (ms: number) => new Date(+now + ms);
+const id = new ObjectId('6650f0000000000000000001');
+
+function claimed(over: Partial<Claimed> = {}): Claimed {
+  return { id, token: 'tok', attempt: 2, waiter: 'w1', start: at(-5_000), arguments: ['a'], history: [], ...over };
+}
+function finish(over: Partial<Finish> = {}): Finish {
+  return { status: 'DONE', stop: now, output: 'out', result: 'DONE', exitCode: 0, ...over };
+}
+
+describe('claim', () => {
+  test('takes what is due at `now`, on the claim index, first key first', () => {
+    expect(claimFilter(now)).toEqual({ due: { $lte: now }, status: { $in: ['READY', 'RUNNING'] }, expires: { $not: { $gt: now } } });
+    expect(CLAIM_SORT).toEqual({ prio: -1, due: 1, _id: 1 });
+    expect(Object.keys(CLAIM_SORT)).toEqual(['prio', 'due', '_id']);
+  });
+
+  test('sets the token, the lease (expires = due = now + lease) and prio RUNNING, counts the attempt, clears the last result', () => {
+    const u = claimUpdate('w1', 'tok', now, 60_000);
+    expect(u).toEqual({
+      $set: { status: 'RUNNING', waiter: 'w1', start: now, heartbeat: now, expires: at(60_000), due: at(60_000), claim: 'tok', prio: PRIO_RUNNING },
+      $inc: { attempts: 1 },
+      $unset: { stop: '', exitCode: '', signal: '', error: '', output: '' },
+    });
+  });
+
+  test('a retried claim looks for its own token, RUNNING', () => {
+    expect(claimedByFilter('tok')).toEqual({ claim: 'tok', status: 'RUNNING' });
+  });
+
+  test('a takeover records the lost attempt at its last heartbeat, fenced by the new claim, history capped', () => {
+    const before = { _id: id, status: 'RUNNING', arguments: [], attempts: 3, waiter: 'w0', start: at(-90_000), heartbeat: at(-70_000) } as Order;
+    expect(lostAttempt(before, now)).toEqual({
+      attempt: 3,
+      waiter: 'w0',
+      start: at(-90_000),
+      stop: at(-70_000),
+      error: `lost: no heartbeat from w0 since ${at(-70_000).toISOString()}`,
+      result: 'LOST',
+    });
+    const gone = { _id: id, status: 'RUNNING', arguments: [], attempts: 1 } as Order;
+    expect(lostAttempt(gone, now)).toMatchObject({ waiter: '', start: now, stop: now, error: `lost: no heartbeat from its waiter since ${now.toISOString()}` });
+    const long: Attempt[] = Array.from({ length: HISTORY_LIMIT + 3 }, (_, i) => ({ attempt: i + 1, waiter: 'w', start: now, stop: now, result: 'LOST' }));
+    const u = historyUpdate(long) as { $set: { history: Attempt[] } };
+    expect(u.$set.history).toHaveLength(HISTORY_LIMIT);
+    expect(u.$set.history[0]!.attempt).toBe(4);
+    expect(fence(id, 'new')).toEqual({ _id: id, claim: 'new', status: 'RUNNING' });
+  });
+});
+
+test('heartbeat pushes the lease (expires and due) from now; its fence is the claim', () => {
+  expect(heartbeatUpdate(now, 30_000)).toEqual({ $set: { heartbeat: now, expires: at(30_000), due: at(30_000) } });
+  expect(fence(id, 'tok')).toEqual({ _id: id, claim: 'tok', status: 'RUNNING' });
+});
+
+describe('finish', () => {
+  test('DONE: the result, the attempt in history, prio back to 0, lease and due removed, claim kept', () => {
+    const old: Attempt = { attempt: 1, waiter: 'w0', start: at(-9_000), stop: at(-8_000), result: 'LOST' };
+    expect(finishUpdate(claimed({ history: [old] }), finish())).toEqual({
+      $set: {
+        status: 'DONE',
+        prio: 0,
+        stop: now,
+        output: 'out',
+        exitCode: 0,
+        history: [old, { attempt: 2, waiter: 'w1', start: at(-5_000), stop: now, result: 'DONE', exitCode: 0 }],
+      },
+      $unset: { heartbeat: '', expires: '', signal: '', error: '', due: '' },
+    });
+  });
+
+  test('READY retry with a due: due set, claim removed, the priority back, exitCode/signal/error as given', () => {
+    const f = finish({ status: 'READY', result: 'ERROR', exitCode: undefined, signal: 'SIGKILL', error: 'killed by SIGKILL', due: at(10_000), workdir: '/w' });
+    expect(finishUpdate(claimed({ priority: 7 }), f)).toEqual({
+      $set: {
+        status: 'READY',
+        prio: 7,
+        stop: now,
+        output: 'out',
+        signal: 'SIGKILL',
+        error: 'killed by SIGKILL',
+        workdir: '/w',
+        due: at(10_000),
+        history: [{ attempt: 2, waiter: 'w1', start: at(-5_000), stop: now, result: 'ERROR', signal: 'SIGKILL', error: 'killed by SIGKILL' }],
+      },
+      $unset: { heartbeat: '', expires: '', exitCode: '', claim: '' },
+    });
+  });
+
+  test('READY without a due is due at its stop', () => {
+    const u = finishUpdate(claimed(), finish({ status: 'READY', result: 'INTERRUPTED' })) as { $set: Partial<Order>; $unset: Record<string, ''> };
+    expect(u.$set.due).toEqual(now);
+    expect(u.$unset).toHaveProperty('claim');
+    expect(u.$unset).not.toHaveProperty('due');
+  });
+
+  test('uncounted takes the attempt back ($inc -1); counted ones have no $inc', () => {
+    expect(finishUpdate(claimed(), finish({ status: 'ERROR', result: 'ERROR', uncounted: true }))).toMatchObject({ $inc: { attempts: -1 } });
+    expect(finishUpdate(claimed(), finish())).not.toHaveProperty('$inc');
+  });
+
+  test('history keeps the last HISTORY_LIMIT attempts', () => {
+    const history: Attempt[] = Array.from({ length: HISTORY_LIMIT }, (_, i) => ({ attempt: i, waiter: 'w', start: now, stop: now, result: 'ERROR' }));
+    const u = finishUpdate(claimed({ history }), finish()) as { $set: { history: Attempt[] } };
+    expect(u.$set.history).toHaveLength(HISTORY_LIMIT);
+    expect(u.$set.history.at(-1)!.attempt).toBe(2);
+    expect(u.$set.history[0]!.attempt).toBe(1);
+  });
+
+  test('refuses a status RUNNING cannot go to', () => {
+    expect(() => finishUpdate(claimed(), finish({ status: 'WAITING' }))).toThrow('finish: RUNNING -> WAITING is not a transition');
+  });
+
+  test('a retried finish looks for its own attempt and stop in history', () => {
+    expect(finishedAttemptFilter(claimed(), finish())).toEqual({ _id: id, 'history.attempt': 2, 'history.stop': now });
+  });
+});
+
+describe('reset', () => {
+  test('ERROR and stale RUNNING, plus READY orders without due; nothing asked: no query', () => {
+    expect(resetFilter({ statuses: ['ERROR', 'RUNNING'], force: false }, now)).toEqual({
+      $or: [{ status: 'ERROR' }, { status: 'RUNNING', expires: { $lt: now } }, { status: 'READY', due: { $exists: false } }],
+    });
+    expect(resetFilter({ statuses: [], force: false }, now)).toBeNull();
+    expect(resetFilter({ statuses: ['READY'], force: true }, now)).toBeNull();
+  });
+
+  test('--force takes every RUNNING order; --started-before adds those started before it', () => {
+    expect(resetFilter({ statuses: ['RUNNING'], force: true, startedBefore: at(-1) }, now)).toEqual({
+      $or: [{ status: 'RUNNING' }, { status: 'READY', due: { $exists: false } }],
+    });
+    expect(resetFilter({ statuses: ['RUNNING'], force: false, startedBefore: at(-1_000) }, now)).toEqual({
+      $or: [
+        { status: 'RUNNING', expires: { $lt: now } },
+        { status: 'RUNNING', start: { $lt: at(-1_000) } },
+        { status: 'READY', due: { $exists: false } },
+      ],
+    });
+  });
+
+  test('READY, due now, the claim and the lease removed (prio left)', () => {
+    expect(resetUpdate(now)).toEqual({ $set: { status: 'READY', due: now }, $unset: { claim: '', heartbeat: '', expires: '' } });
+  });
+});
+
+test('counts: stale RUNNING, the range past now, the next due READY order', () => {
+  expect(countsFilters(now)).toEqual({
+    stale: { status: 'RUNNING', expires: { $lt: now } },
+    dueLater: { due: { $gt: now } },
+    nextDue: { due: { $gt: now }, status: 'READY' },
+  });
+});
+
+test('idsIn: a range of {status, _id} after a cursor', () => {
+  expect(idsInFilter('DONE', undefined)).toEqual({ status: 'DONE' });
+  expect(idsInFilter('DONE', id)).toEqual({ status: 'DONE', _id: { $gt: id } });
+});
+
+test('tail: RUNNING orders of others, one range of the claim index, the held ones left out', () => {
+  expect(othersRunningFilter([])).toEqual({ prio: PRIO_RUNNING, status: 'RUNNING' });
+  expect(othersRunningFilter([id])).toEqual({ prio: PRIO_RUNNING, status: 'RUNNING', _id: { $nin: [id] } });
+  expect(TAIL_LATEST_FIRST).toEqual({ prio: 1, due: -1, _id: -1 });
+});
+
+describe('clean', () => {
+  test('a state or everything, in _id ranges', () => {
+    expect(cleanFilter()).toEqual({});
+    expect(cleanFilter('ERROR')).toEqual({ status: 'ERROR' });
+    expect(cleanRange({ status: 'ERROR' }, id)).toEqual({ status: 'ERROR', _id: { $lte: id } });
+    expect(cleanRange({ status: 'ERROR' })).toEqual({ status: 'ERROR' });
+  });
+
+  test('--outputs: finished before a time (a state or DONE|ERROR), or one state', () => {
+    expect(cleanOutputsFilter({ before: now })).toEqual({ status: { $in: ['DONE', 'ERROR'] }, stop: { $lt: now } });
+    expect(cleanOutputsFilter({ status: 'ERROR', before: now })).toEqual({ status: 'ERROR', stop: { $lt: now } });
+    expect(cleanOutputsFilter({ status: 'DONE' })).toEqual({ status: 'DONE' });
+  });
+});
+
+describe('pipeline release', () => {
+  test('now: fenced by WAITING, only orders without a later --at; READY due now, what it waited on removed', () => {
+    expect(releaseNowFilter({ hold: id }, now)).toEqual({ hold: id, status: 'WAITING', $or: [{ at: { $exists: false } }, { at: { $lte: now } }] });
+    expect(releaseNowUpdate(now)).toEqual({ $set: { status: 'READY', due: now }, $unset: { hold: '', wait: '', at: '' } });
+  });
+
+  test('later: the orders whose --at is ahead, each due at its --at', () => {
+    expect(releaseLaterFilter({ _id: { $in: [id] }, wait: 1 }, now)).toEqual({ _id: { $in: [id] }, wait: 1, status: 'WAITING', at: { $gt: now } });
+    expect(releaseAt(id, at(5_000))).toEqual({
+      filter: { _id: id, status: 'WAITING' },
+      update: { $set: { status: 'READY', due: at(5_000) }, $unset: { hold: '', wait: '', at: '' } },
+    });
+  });
+});
+
+test('a waiter registry document is written whole: $set all but _id, $unset what it lacks and settled', () => {
+  const doc = { _id: 'i1', name: 'w1', seen: now, current: { order: 'x', arguments: ['a'] } } as unknown as WaiterDoc;
+  expect(saveWaiterUpdate(doc)).toEqual({ $set: { name: 'w1', seen: now, current: { order: 'x', arguments: ['a'] } }, $unset: { recording: '', settled: '' } });
+});
