@@ -4,6 +4,7 @@
 import { constants } from 'node:fs';
 import { access, stat } from 'node:fs/promises';
 import { delimiter, join, resolve } from 'node:path';
+import { message } from '../errors.js';
 import type { Claimed, Finish } from '../kitchen.js';
 import { nextStatus, retryDelayMs, type Outcome, type RetryPolicy } from '../order.js';
 import type { RunRequest, Running } from '../run.js';
@@ -137,8 +138,4 @@ export function handleFailed(c: Claimed, f: Failure, retry: RetryPolicy): Ran {
       return { c, failedRun: true, finish: { ...base, status, result: 'ERROR', ...(delay > 0 ? { due: new Date(+stop + delay) } : {}) } };
     }
   }
-}
-
-function message(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }

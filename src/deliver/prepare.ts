@@ -5,7 +5,8 @@ import { mkdir } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { Claimed } from '../kitchen.js';
 import { columnEnv, expand, expandWord, parseTemplate, type Fields, type Template } from '../template.js';
-import type { DeliverDeps, DeliverOptions } from './loop.js';
+import { message } from '../errors.js';
+import type { DeliverDeps, DeliverOptions } from './types.js';
 import { retrying } from './retry.js';
 import type { Shutdown } from './shutdown.js';
 
@@ -86,8 +87,4 @@ export function preparer(
 
 export function templateOf(opts: DeliverOptions): Template | undefined {
   return opts.shell ? undefined : (opts.template ?? parseTemplate([opts.command, ...opts.commandArgs]));
-}
-
-function message(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }

@@ -3,6 +3,7 @@
 // queued (never awaited before the next claim); when a claim finds nothing due, the
 // self-healing check runs, and says whether a waiter without --wait is to wait on.
 import { MongoError, type ObjectId } from 'mongodb';
+import { message } from '../errors.js';
 import type { PipelineQueries } from './queries.js';
 
 /** What a claim that found nothing due is to do: claim again now, claim once more before leaving (see idle), wait and claim again, or go on as before. */
@@ -178,8 +179,4 @@ export class Releaser {
     if (line !== this.told) this.log(line);
     this.told = line;
   }
-}
-
-function message(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }
