@@ -55,6 +55,9 @@ import { PipelineQueries, inputsOf } from './pipeline/queries.js';
 export { describe } from './kitchen/connect.js';
 export type { InsertOptions, Inserted } from './kitchen/insert.js';
 
+/** What a heartbeat found: the order still ours, or not (reset, taken over); 'cancelled' and 'held' are for orders cancelled or held while they run (not answered yet). */
+export type LeaseAnswer = 'ours' | 'lost' | 'cancelled' | 'held';
+
 export interface KitchenAddress {
   uri: string;
   db: string;
@@ -322,15 +325,16 @@ export class Kitchen {
 
   /**
    * Heartbeat: extend the lease (expires and due) of an order this waiter holds. Fenced by the claim.
-   * Returns false when the order is no longer ours (reset, or taken over): the
-   * caller must stop its command and record nothing.
+   * Says what it found, from the update's own count (no read when it is ours): 'lost' when
+   * the order is no longer ours (reset, or taken over): the caller must stop its command
+   * and record nothing.
    */
-  async heartbeat(c: Claimed, leaseMs: number, now = new Date()): Promise<boolean> {
+  async heartbeat(c: Claimed, leaseMs: number, now = new Date()): Promise<LeaseAnswer> {
     const r = await this.orders.updateOne(
       { _id: c.id, claim: c.token, status: 'RUNNING' },
       { $set: { heartbeat: now, expires: new Date(+now + leaseMs), due: new Date(+now + leaseMs) } },
     );
-    return r.matchedCount === 1;
+    return r.matchedCount === 1 ? 'ours' : 'lost';
   }
 
   /**

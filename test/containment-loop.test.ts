@@ -20,7 +20,7 @@ function list(rows: { args: string[]; columns?: string }[], columns?: () => Prom
         ? ({ id: new ObjectId(), token, attempt: 1, waiter, start: now, arguments: r.args, history: [], ...(r.columns ? { columns: r.columns } : {}) } satisfies Claimed)
         : null;
     },
-    heartbeat: async () => true,
+    heartbeat: async () => 'ours',
     finish: async (c, f) => (finishes.push({ args: c.arguments, f }), true),
     ...(columns ? { columns } : {}),
   };

@@ -43,7 +43,7 @@ class MemoryList {
         this.attempts.set(args, attempt);
         return { id: new ObjectId(), token, attempt, waiter, start: new Date(+now - this.claimedAgoMs), arguments: [args], history: [] } satisfies Claimed;
       },
-      heartbeat: async () => true,
+      heartbeat: async () => 'ours',
       finish: async (c, f) => {
         this.pendingRecords++;
         try {
@@ -161,7 +161,7 @@ test('a signal while the column names are being read puts the order back READY (
   const kitchen: DeliverDeps['kitchen'] = {
     claim: async (waiter, _lease, now = new Date(), token = randomUUID()) =>
       claims++ === 0 ? { id: new ObjectId(), token, attempt: 1, waiter, start: now, arguments: ['cat'], history: [], columns: 'c1' } : null,
-    heartbeat: async () => true,
+    heartbeat: async () => 'ours',
     finish: async (_c, f) => (finishes.push(f), true),
     columns: async () => {
       if (++reads === 1) {
@@ -197,7 +197,7 @@ test('the lease is kept while the result files are stored (--collect), and an or
       const d = deps(list, commands().start);
       let beats = 0;
       let collecting = false;
-      d.kitchen.heartbeat = async () => (collecting && beats++, !(lose && beats >= 2));
+      d.kitchen.heartbeat = async () => (collecting && beats++, lose && beats >= 2 ? 'lost' : 'ours');
       d.collect = async () => {
         collecting = true;
         await until(() => beats >= 3 || (lose && beats >= 2), 5000, 'heartbeats while collecting');
@@ -217,4 +217,22 @@ test('the lease is kept while the result files are stored (--collect), and an or
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+});
+
+test("a heartbeat answered 'lost' while the command runs stops it and records nothing (the lease's answer is the attempt's stop reason)", async () => {
+  const list = new MemoryList(['a']);
+  const d = deps(list, commands().start);
+  const lines: string[] = [];
+  d.log = (line) => lines.push(line);
+  d.kitchen.heartbeat = async () => 'lost';
+  let terminated = 0;
+  d.start = () => {
+    let end!: (o: Outcome) => void;
+    return { outcome: new Promise<Outcome>((r) => (end = r)), terminate: () => (terminated++, end({ signal: 'SIGTERM', output: '' })) };
+  };
+  const r = await deliver(options({ heartbeatMs: 10 }), d);
+  expect(terminated).toBe(1);
+  expect(list.finishes).toEqual([]);
+  expect(r).toEqual({ delivered: 0, failed: 0, lost: 1, interrupted: 0 });
+  expect(lines).toContainEqual(expect.stringMatching(/^waiter: lost order [0-9a-f]{24} \(reset or taken over\); stopping its command, recording nothing$/));
 });

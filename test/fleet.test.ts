@@ -130,7 +130,7 @@ function fakeWorld(n: number) {
       left--;
       return { id: new ObjectId(), token, attempt: 1, waiter, start: now, arguments: [`arg${left}`], history: [] } satisfies Claimed;
     },
-    heartbeat: async () => true,
+    heartbeat: async () => 'ours',
     finish: async () => {
       calls.push('finish');
       return true;

@@ -80,7 +80,7 @@ export function preparer(
     return { file, args, env, workdir };
   };
 
-  const stopped = (): Prepared => ({ error: `interrupted by ${shutdown?.signal ?? 'a signal'}`, interrupted: true });
+  const stopped = (): Prepared => ({ error: `interrupted by ${shutdown?.by ?? 'a signal'}`, interrupted: true });
   return (c: Claimed): Prepared | Promise<Prepared> =>
     c.columns ? namesOf(c.columns).then((names) => (names === 'stopped' ? stopped() : withNames(c, names))) : withNames(c, undefined);
 }

@@ -55,8 +55,8 @@ export interface DeliverDeps {
   output?: (c: Claimed) => LiveSink | undefined;
   /** Result files (src/output/collect.ts): stores the attempt's files before it is recorded; the error that fails it, if any. Optional. */
   collect?: (c: Claimed, workdir: string, ok: boolean) => Promise<string | undefined>;
-  /** Pipelines (src/pipeline/release.ts): releases after a finish, the check when nothing is due. Optional. */
-  pipeline?: Pick<Releaser, 'finished' | 'idle' | 'drain'>;
+  /** Pipelines (src/pipeline/release.ts): releases after a finish, the checks when nothing is due. Optional. */
+  pipeline?: Pick<Releaser, 'finished' | 'checks' | 'drain'>;
   /** The environment orders inherit (jobenv.ts; default: this process's) and the secrets masked in their output and records. */
   inherit?: NodeJS.ProcessEnv;
   mask?: Masker;

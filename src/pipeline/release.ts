@@ -170,6 +170,11 @@ export class Releaser {
     return n;
   }
 
+  /** The checks of one claim of a slot, from its first that found nothing due until one finds an order: see IdleChecks. */
+  checks(wait: boolean): IdleChecks {
+    return new IdleChecks(this, wait);
+  }
+
   /** Waits for the releases still in flight (the waiter's end). */
   async drain(): Promise<void> {
     await Promise.all(this.pending);
@@ -178,5 +183,32 @@ export class Releaser {
   private tell(line: string): void {
     if (line !== this.told) this.log(line);
     this.told = line;
+  }
+}
+
+/**
+ * One slot's release checks while its claims find nothing due. It keeps the 'again'
+ * of idle(): after a check said 'again', the next check is the one after the claim
+ * once more; a sleep on orders running elsewhere (src/deliver/tail.ts) claims again
+ * anyway, so the check after it counts as that one too. A new claim that finds an
+ * order starts over with new checks.
+ */
+export class IdleChecks {
+  private again = false;
+
+  constructor(
+    private readonly releaser: Pick<Releaser, 'idle'>,
+    private readonly wait: boolean,
+  ) {}
+
+  async next(): Promise<Idle> {
+    const p = await this.releaser.idle(this.wait, this.again);
+    this.again = p === 'again';
+    return p;
+  }
+
+  /** The slot slept before claiming again: on orders running elsewhere (`tail`), or to poll. */
+  slept(tail: boolean): void {
+    this.again = tail;
   }
 }
