@@ -31,7 +31,7 @@ function memoryKitchen() {
   return {
     claim: async (waiter, _lease, now, token) =>
       left-- > 0 ? { id: new ObjectId(), token, attempt: 1, waiter, start: now, arguments: [String(left), 'a', 'b'], history: [] } : null,
-    heartbeat: async () => true,
+    heartbeat: async () => 'ours',
     finish: async () => true,
   };
 }

@@ -51,3 +51,8 @@ export class BoxError extends WaiterError {
     super(message, EXIT.BOX);
   }
 }
+
+/** An error's own words (a thrown non-Error as its text), for a log line or a recorded error. */
+export function message(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

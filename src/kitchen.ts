@@ -44,7 +44,7 @@
 import { randomUUID } from 'node:crypto';
 import { MongoClient, MongoError, type Collection, type ObjectId } from 'mongodb';
 import { KitchenError, UsageError } from './errors.js';
-import { STATES, shortHash, type Claimed, type ColumnsDoc, type Counts, type Finish, type Order, type State } from './order.js';
+import { STATES, shortHash, type Claimed, type ColumnsDoc, type Counts, type Finish, type LeaseAnswer, type Order, type State } from './order.js';
 import type { WaiterDoc } from './fleet.js';
 import { FileStore } from './kitchen/files.js';
 import { OutputStore } from './kitchen/output.js';
@@ -222,12 +222,13 @@ export class Kitchen {
 
   /**
    * Heartbeat: extend the lease (expires and due) of an order this waiter holds. Fenced by the claim (fence, heartbeatUpdate).
-   * Returns false when the order is no longer ours (reset, or taken over): the
-   * caller must stop its command and record nothing.
+   * Says what it found, from the update's own count (no read when it is ours): 'lost' when
+   * the order is no longer ours (reset, or taken over): the caller must stop its command
+   * and record nothing.
    */
-  async heartbeat(c: Claimed, leaseMs: number, now = new Date()): Promise<boolean> {
+  async heartbeat(c: Claimed, leaseMs: number, now = new Date()): Promise<LeaseAnswer> {
     const r = await this.orders.updateOne(fence(c.id, c.token), heartbeatUpdate(now, leaseMs));
-    return r.matchedCount === 1;
+    return r.matchedCount === 1 ? 'ours' : 'lost';
   }
 
   /**

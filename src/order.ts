@@ -68,6 +68,9 @@ export interface Order {
   at?: Date;
 }
 
+/** What a heartbeat found: the order still ours, or not (reset, taken over); 'cancelled' and 'held' are for orders cancelled or held while they run (not answered yet). */
+export type LeaseAnswer = 'ours' | 'lost' | 'cancelled' | 'held';
+
 /** An order this waiter holds: what it needs to run it and to fence its writes. */
 export interface Claimed {
   id: ObjectId;

@@ -30,7 +30,9 @@ export interface RunRequest {
   /** Also write the full stdout and stderr to the files `stdout` and `stderr` in this folder (truncated first). */
   saveOutputIn?: string;
   timeoutMs?: number;
-  /** After SIGTERM (timeout or terminate()), SIGKILL the group this much later. */
+  /** Called when timeoutMs runs out, before the group is terminated (deliver: the attempt's stop reason). */
+  onTimeout?: () => void;
+  /** After SIGTERM (timeout or terminate()), SIGKILL the group this much later (terminate may give another). */
   killAfterMs: number;
   /** Prefix for each output line (used when several orders run at once). */
   prefix?: string;
@@ -42,8 +44,8 @@ export interface RunRequest {
 
 export interface Running {
   readonly outcome: Promise<Outcome>;
-  /** SIGTERM the whole process group now, SIGKILL it after killAfterMs. */
-  terminate(): void;
+  /** SIGTERM the whole process group now, SIGKILL it after `killAfterMs` (default: the request's). Only the first call counts. */
+  terminate(killAfterMs?: number): void;
 }
 
 export function start(req: RunRequest): Running {
@@ -73,15 +75,18 @@ export function start(req: RunRequest): Running {
   let timedOut = false;
   let killTimer: NodeJS.Timeout | undefined;
   let terminating = false;
-  const terminate = () => {
+  let killAfterMs = req.killAfterMs;
+  const terminate = (ms?: number) => {
     if (terminating) return;
     terminating = true;
+    if (ms !== undefined) killAfterMs = ms;
     killGroup(sub.pid, 'SIGTERM');
-    killTimer = setTimeout(() => killGroup(sub.pid, 'SIGKILL'), req.killAfterMs);
+    killTimer = setTimeout(() => killGroup(sub.pid, 'SIGKILL'), killAfterMs);
   };
   const timeout = req.timeoutMs
     ? setTimeout(() => {
         timedOut = true;
+        req.onTimeout?.();
         terminate();
       }, req.timeoutMs)
     : undefined;
@@ -89,7 +94,7 @@ export function start(req: RunRequest): Running {
   const outcome = (async (): Promise<Outcome> => {
     const exit = await exited(sub);
     clearTimeout(timeout);
-    if (terminating) await groupGone(sub.pid, req.killAfterMs);
+    if (terminating) await groupGone(sub.pid, killAfterMs);
     clearTimeout(killTimer);
     if (exit.spawnError)
       return { spawnError: spawnErrorLine(req.file, exit.spawnError), ...(exit.spawnError.code ? { spawnCode: exit.spawnError.code } : {}), output: tail.text() };

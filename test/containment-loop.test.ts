@@ -1,30 +1,16 @@
 // Issue 15, item 1, with the loop's I/O injected: whatever goes wrong starting or
 // preparing one order is that order's attempt, and the waiter goes on.
-import { randomUUID } from 'node:crypto';
-import { ObjectId } from 'mongodb';
 import { expect, test } from 'vitest';
 import { deliver, type DeliverDeps } from '../src/deliver/loop.js';
 import { Shutdown } from '../src/deliver/shutdown.js';
-import type { Claimed, Finish } from '../src/order.js';
 import type { RunRequest, Running } from '../src/run.js';
+import { FakeKitchen, type FakeRow } from './support/fake-kitchen.js';
 import { loopOptions as options, sink } from './support/loop.js';
 
 /** Orders with these arguments (and columns), each claimed once; every finish kept. */
-function list(rows: { args: string[]; columns?: string }[], columns?: () => Promise<string[] | null>) {
-  const ready = [...rows];
-  const finishes: { args: string[]; f: Finish }[] = [];
-  const kitchen: DeliverDeps['kitchen'] = {
-    claim: async (waiter, _lease, now = new Date(), token = randomUUID()) => {
-      const r = ready.shift();
-      return r
-        ? ({ id: new ObjectId(), token, attempt: 1, waiter, start: now, arguments: r.args, history: [], ...(r.columns ? { columns: r.columns } : {}) } satisfies Claimed)
-        : null;
-    },
-    heartbeat: async () => true,
-    finish: async (c, f) => (finishes.push({ args: c.arguments, f }), true),
-    ...(columns ? { columns } : {}),
-  };
-  return { kitchen, finishes };
+function list(rows: FakeRow[], columns?: () => Promise<string[] | null>) {
+  const k = new FakeKitchen(rows, columns ? { columns } : {});
+  return { kitchen: k.kitchen(), finishes: k.finishes };
 }
 
 const ok = (): Running => ({ outcome: Promise.resolve({ exitCode: 0, output: '' }), terminate: () => undefined });

@@ -2,7 +2,6 @@
 // once), for what depends on the order of its steps: the record of one order overlaps
 // the claim of the next, except a record that puts the order back READY. The same
 // loop against a real server is covered by cli-deliver, recovery* and outage.
-import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,54 +9,15 @@ import { MongoNetworkError, ObjectId } from 'mongodb';
 import { expect, test } from 'vitest';
 import { deliver, preparer, templateOf, type DeliverDeps } from '../src/deliver/loop.js';
 import { Shutdown } from '../src/deliver/shutdown.js';
-import type { Claimed, Finish, Outcome } from '../src/order.js';
+import type { Claimed, Outcome } from '../src/order.js';
 import type { RunRequest, Running } from '../src/run.js';
 import { parseTemplate } from '../src/template.js';
 import { until } from './support/cli.js';
+import { FakeKitchen } from './support/fake-kitchen.js';
 import { loopOptions as options, sink } from './support/loop.js';
 
-/** A list in memory. finish() waits for `gate` (if set) before it writes. */
-class MemoryList {
-  ready: string[];
-  claims: { args: string; pendingRecords: number }[] = [];
-  finishes: { args: string; status: Finish['status'] }[] = [];
-  pendingRecords = 0;
-  gate?: Promise<void>;
-  failFinish?: Error;
-  /** Claims answered as if made this long ago: the lease is that much nearer its end. */
-  claimedAgoMs = 0;
-  private attempts = new Map<string, number>();
-
-  constructor(args: string[]) {
-    this.ready = [...args];
-  }
-
-  kitchen(): DeliverDeps['kitchen'] {
-    return {
-      claim: async (waiter, _lease, now = new Date(), token = randomUUID()) => {
-        const args = this.ready.shift();
-        this.claims.push({ args: args ?? '(none)', pendingRecords: this.pendingRecords });
-        if (args === undefined) return null;
-        const attempt = (this.attempts.get(args) ?? 0) + 1;
-        this.attempts.set(args, attempt);
-        return { id: new ObjectId(), token, attempt, waiter, start: new Date(+now - this.claimedAgoMs), arguments: [args], history: [] } satisfies Claimed;
-      },
-      heartbeat: async () => true,
-      finish: async (c, f) => {
-        this.pendingRecords++;
-        try {
-          await this.gate;
-          if (this.failFinish) throw this.failFinish;
-          this.finishes.push({ args: c.arguments[0]!, status: f.status });
-          if (f.status === 'READY') this.ready.unshift(c.arguments[0]!);
-          return true;
-        } finally {
-          this.pendingRecords--;
-        }
-      },
-    };
-  }
-}
+/** A list in memory, a failed attempt's retry back first in it. */
+const memoryList = (args: string[]) => new FakeKitchen(args, { requeue: true });
 
 /** Commands that end at once, with the exit codes given per argument (default 0), in turn. */
 function commands(codes: Record<string, number[]> = {}) {
@@ -71,12 +31,12 @@ function commands(codes: Record<string, number[]> = {}) {
   return { start, ran };
 }
 
-function deps(list: MemoryList, start: DeliverDeps['start']): DeliverDeps {
+function deps(list: FakeKitchen, start: DeliverDeps['start']): DeliverDeps {
   return { kitchen: list.kitchen(), start, stdout: sink(), stderr: sink(), log: () => undefined, shutdown: new Shutdown() };
 }
 
 test('an order is recorded while the next is claimed, with at most two records in flight per slot', async () => {
-  const list = new MemoryList(['a', 'b', 'c', 'd']);
+  const list = memoryList(['a', 'b', 'c', 'd']);
   let open!: () => void;
   list.gate = new Promise((r) => (open = r));
   const { start, ran } = commands();
@@ -92,20 +52,20 @@ test('an order is recorded while the next is claimed, with at most two records i
   open();
   const r = await done;
   expect(r).toEqual({ delivered: 4, failed: 0, lost: 0, interrupted: 0 });
-  expect(list.finishes.map((f) => f.args).sort()).toEqual(['a', 'b', 'c', 'd']);
+  expect(list.written.map((f) => f.args).sort()).toEqual(['a', 'b', 'c', 'd']);
   expect(list.pendingRecords).toBe(0);
 });
 
 test('a failed attempt that goes back READY is recorded before the next claim, so this waiter retries it', async () => {
   // The only order fails once; with an overlapped record the claim would find the
   // list empty (the order still RUNNING) and the waiter would stop without retrying.
-  const list = new MemoryList(['only']);
+  const list = memoryList(['only']);
   list.gate = new Promise((r) => setTimeout(r, 50)); // the kitchen answers the records late
   const { start, ran } = commands({ only: [1, 0] });
   const r = await deliver(options({ retry: { maxAttempts: 2, retryOn: [] } }), deps(list, start));
 
   expect(ran).toEqual(['only', 'only']);
-  expect(list.finishes).toEqual([
+  expect(list.written).toEqual([
     { args: 'only', status: 'READY' },
     { args: 'only', status: 'DONE' },
   ]);
@@ -119,7 +79,7 @@ test('an order whose lease is past half (heartbeats slow) is recorded before the
   // The claim takes stale RUNNING orders first: overlapping it with this order's
   // record, on a lease that runs out meanwhile, would take the order over (attempt 2,
   // counted LOST) and drop the result just obtained.
-  const list = new MemoryList(['a', 'b']);
+  const list = memoryList(['a', 'b']);
   list.claimedAgoMs = 40_000; // of a 60 s lease, no heartbeat answered since
   list.gate = new Promise((r) => setTimeout(r, 50));
   const { start, ran } = commands();
@@ -135,7 +95,7 @@ test('an order whose lease is past half (heartbeats slow) is recorded before the
 });
 
 test('a record that fails fails the run, and every order the waiter ran was given its record', async () => {
-  const list = new MemoryList(['a', 'b', 'c']);
+  const list = memoryList(['a', 'b', 'c']);
   list.failFinish = new Error('the kitchen refused the write');
   const { start, ran } = commands();
   const finishCalls: string[] = [];
@@ -155,13 +115,7 @@ test('a record that fails fails the run, and every order the waiter ran was give
 test('a signal while the column names are being read puts the order back READY (INTERRUPTED), unrun, and caches nothing', async () => {
   const shutdown = new Shutdown();
   let reads = 0;
-  const finishes: Finish[] = [];
-  let claims = 0;
-  const kitchen: DeliverDeps['kitchen'] = {
-    claim: async (waiter, _lease, now = new Date(), token = randomUUID()) =>
-      claims++ === 0 ? { id: new ObjectId(), token, attempt: 1, waiter, start: now, arguments: ['cat'], history: [], columns: 'c1' } : null,
-    heartbeat: async () => true,
-    finish: async (_c, f) => (finishes.push(f), true),
+  const list = new FakeKitchen([{ args: ['cat'], columns: 'c1' }], {
     columns: async () => {
       if (++reads === 1) {
         shutdown.receive('SIGINT'); // Ctrl-C while the kitchen is away
@@ -169,12 +123,13 @@ test('a signal while the column names are being read puts the order back READY (
       }
       return ['animal'];
     },
-  };
+  });
+  const kitchen = list.kitchen();
   const { start, ran } = commands();
   const opts = options({ command: 'job', commandArgs: ['{animal}'] });
   const r = await deliver(opts, { kitchen, start, stdout: sink(), stderr: sink(), log: () => undefined, shutdown });
   expect(ran).toEqual([]);
-  expect(finishes).toMatchObject([{ status: 'READY', result: 'INTERRUPTED', error: 'interrupted by SIGINT' }]);
+  expect(list.finishes.map(({ f }) => f)).toMatchObject([{ status: 'READY', result: 'INTERRUPTED', error: 'interrupted by SIGINT' }]);
   expect(r).toEqual({ delivered: 0, failed: 0, lost: 0, interrupted: 1 });
 
   // Not cached: the same preparer reads the names again for the next order.
@@ -192,11 +147,11 @@ test('the lease is kept while the result files are stored (--collect), and an or
   const dir = await mkdtemp(join(tmpdir(), 'waiter-loop-'));
   try {
     for (const lose of [false, true]) {
-      const list = new MemoryList(['a']);
+      const list = memoryList(['a']);
       const d = deps(list, commands().start);
       let beats = 0;
       let collecting = false;
-      d.kitchen.heartbeat = async () => (collecting && beats++, !(lose && beats >= 2));
+      d.kitchen.heartbeat = async () => (collecting && beats++, lose && beats >= 2 ? 'lost' : 'ours');
       d.collect = async () => {
         collecting = true;
         await until(() => beats >= 3 || (lose && beats >= 2), 5000, 'heartbeats while collecting');
@@ -207,13 +162,31 @@ test('the lease is kept while the result files are stored (--collect), and an or
       expect(beats).toBeGreaterThanOrEqual(2);
       if (lose) {
         expect(r).toEqual({ delivered: 0, failed: 0, lost: 1, interrupted: 0 });
-        expect(list.finishes).toEqual([]);
+        expect(list.written).toEqual([]);
       } else {
         expect(r).toEqual({ delivered: 1, failed: 0, lost: 0, interrupted: 0 });
-        expect(list.finishes).toEqual([{ args: 'a', status: 'DONE' }]);
+        expect(list.written).toEqual([{ args: 'a', status: 'DONE' }]);
       }
     }
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+});
+
+test("a heartbeat answered 'lost' while the command runs stops it and records nothing (the lease's answer is the attempt's stop reason)", async () => {
+  const list = memoryList(['a']);
+  const d = deps(list, commands().start);
+  const lines: string[] = [];
+  d.log = (line) => lines.push(line);
+  list.answer = () => 'lost';
+  let terminated = 0;
+  d.start = () => {
+    let end!: (o: Outcome) => void;
+    return { outcome: new Promise<Outcome>((r) => (end = r)), terminate: () => (terminated++, end({ signal: 'SIGTERM', output: '' })) };
+  };
+  const r = await deliver(options({ heartbeatMs: 10 }), d);
+  expect(terminated).toBe(1);
+  expect(list.written).toEqual([]);
+  expect(r).toEqual({ delivered: 0, failed: 0, lost: 1, interrupted: 0 });
+  expect(lines).toContainEqual(expect.stringMatching(/^waiter: lost order [0-9a-f]{24} \(reset or taken over\); stopping its command, recording nothing$/));
 });

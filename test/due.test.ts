@@ -127,7 +127,7 @@ describe('claims through due', () => {
     expect((await byId(k.db, stale.id)).due).toEqual(new Date(+t0 + 1000));
     // Later, only the live one is renewed: due moves with expires.
     const t1 = new Date(+t0 + 900);
-    expect(await kitchen.heartbeat(live, 1000, t1)).toBe(true);
+    expect(await kitchen.heartbeat(live, 1000, t1)).toBe('ours');
     expect(await byId(k.db, live.id)).toMatchObject({ due: new Date(+t1 + 1000), expires: new Date(+t1 + 1000) });
 
     const t2 = new Date(+t0 + 1500);

@@ -1,17 +1,15 @@
 // The fleet view's pure parts: a waiter's state from its document, the median, the
 // ETA, spans; the registry's writes (timer, not orders); the loop's end reasons.
-import { randomUUID } from 'node:crypto';
-import { ObjectId } from 'mongodb';
 import { describe, expect, test } from 'vitest';
 import { cutArguments, median, span, waiterState, type WaiterDoc } from '../src/fleet.js';
 import { deliver, type DeliverDeps, type DeliverOptions } from '../src/deliver/loop.js';
 import { Registry } from '../src/deliver/registry.js';
 import { Shutdown } from '../src/deliver/shutdown.js';
-import type { Claimed } from '../src/order.js';
 import { until } from './support/cli.js';
 import yargs from 'yargs';
 import { builder as statusBuilder, DEFAULT_WATCH_MS, oneLine, options as statusOptions, render } from '../src/commands/status.js';
 import type { StatusReport } from '../src/app/status.js';
+import { FakeKitchen } from './support/fake-kitchen.js';
 import { loopOptions as options, sink } from './support/loop.js';
 
 const at = (s: number) => new Date(Date.UTC(2026, 0, 1, 12, 0, s));
@@ -119,27 +117,10 @@ describe('status rendering', () => {
 
 /** A list of `n` orders whose commands end when released; every kitchen call logged in order. */
 function fakeWorld(n: number) {
-  const calls: string[] = [];
-  const saved: WaiterDoc[] = [];
+  const list = new FakeKitchen(Array.from({ length: n }, (_, i) => `arg${n - 1 - i}`));
+  const { calls, saved } = list;
   const releases: (() => void)[] = [];
-  let left = n;
-  const kitchen: DeliverDeps['kitchen'] & { saveWaiter: (d: WaiterDoc) => Promise<void> } = {
-    claim: async (waiter, _l, now = new Date(), token = randomUUID()) => {
-      calls.push('claim');
-      if (left === 0) return null;
-      left--;
-      return { id: new ObjectId(), token, attempt: 1, waiter, start: now, arguments: [`arg${left}`], history: [] } satisfies Claimed;
-    },
-    heartbeat: async () => true,
-    finish: async () => {
-      calls.push('finish');
-      return true;
-    },
-    saveWaiter: async (d) => {
-      calls.push(d.ended ? 'registry-end' : 'registry');
-      saved.push(structuredClone(d));
-    },
-  };
+  const kitchen = list.kitchen();
   const start: DeliverDeps['start'] = () => ({
     outcome: new Promise((resolve) => releases.push(() => resolve({ exitCode: 0, output: '' }))),
     terminate: () => undefined,

@@ -4,10 +4,12 @@
 import { constants } from 'node:fs';
 import { access, stat } from 'node:fs/promises';
 import { delimiter, join, resolve } from 'node:path';
+import { message } from '../errors.js';
 import { nextStatus, retryDelayMs, type Claimed, type Finish, type Outcome, type RetryPolicy } from '../order.js';
 import type { RunRequest, Running } from '../run.js';
 import type { Template } from '../template.js';
 import type { Masker } from '../output/mask.js';
+import type { StopReason } from './stop.js';
 
 /** Errors starting a process that say nothing about the order: the box is out of file descriptors. */
 const BOX_SPAWN_CODES = new Set(['EMFILE', 'ENFILE']);
@@ -76,7 +78,7 @@ export interface Ran {
 
 /** One way an attempt failed: handleFailed turns each kind into what is written. */
 export interface Failure {
-  kind: 'interrupted' | 'box' | 'lost' | 'refused' | 'crashed' | 'run';
+  kind: 'box' | 'lost' | 'refused' | 'crashed' | 'run';
   error: string;
   outcome?: Outcome;
   workdir?: string;
@@ -111,14 +113,11 @@ export function masked(fin: Finish, mask: Masker): Finish {
   };
 }
 
-/** How every failed attempt becomes what is written: the loop's handleFailed. */
+/** How every failed attempt becomes what is written: the loop's handleFailed. An attempt stopped for a reason (stop.ts) goes by STOPPED below instead. */
 export function handleFailed(c: Claimed, f: Failure, retry: RetryPolicy): Ran {
   const stop = new Date();
   const base = { stop, output: f.outcome?.output ?? '', error: f.error, ...(f.outcome ? exitOf(f.outcome) : {}), ...(f.workdir !== undefined ? { workdir: f.workdir } : {}) };
   switch (f.kind) {
-    case 'interrupted':
-      // Stopped by a signal (before or while it ran): not the order's fault, back READY.
-      return { c, finish: { ...base, status: 'READY', result: 'INTERRUPTED' } };
     case 'box':
       // This box cannot run anything: the order goes back READY, the attempt uncounted, and the waiter stops.
       return { c, boxFailure: f.error, finish: { ...base, status: 'READY', result: 'INTERRUPTED', error: `not run: ${f.error} (on this box; it stopped)`, uncounted: true } };
@@ -138,6 +137,69 @@ export function handleFailed(c: Claimed, f: Failure, retry: RetryPolicy): Ran {
   }
 }
 
-function message(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
+/** What a stop's error line may name: what stopped the waiter ("SIGTERM"), the --timeout as written ("30s"). */
+export interface StopContext {
+  by?: string;
+  timeoutText?: string;
+}
+
+/** What an attempt stopped for one reason leaves in the kitchen. */
+export type StopRule =
+  /** Nothing from this waiter: the order is no longer its own (the fence would refuse the write), or whoever stopped it wrote it. Counted as lost. */
+  | { records: false }
+  | {
+      records: true;
+      /** 'retry': READY or ERROR by --max-attempts and --retry-on, like any failed run (with --retry-delay). */
+      status: 'READY' | 'ERROR' | 'retry';
+      result: 'INTERRUPTED' | 'ERROR';
+      /** false: the claim's increment of attempts is taken back (not the order's fault). */
+      counted: boolean;
+      /** Counts toward --max-failures-in-a-row. */
+      failedRun: boolean;
+      /** --collect stores the attempt's files before it is recorded (the command ran its course, as far as the order goes). */
+      collects: boolean;
+      error: (x: StopContext) => string;
+    };
+
+/**
+ * Each stop reason's recording rule, in one place: a new reason to stop an attempt is
+ * a row here (and whoever calls Stop.stop with it), nothing in the loop.
+ */
+export const STOPPED: Readonly<Record<StopReason, StopRule>> = {
+  // The waiter's own stop (a second signal, the grace run out): not the order's fault, back READY, the attempt counted as before.
+  shutdown: { records: true, status: 'READY', result: 'INTERRUPTED', counted: true, failedRun: false, collects: false, error: (x) => `interrupted by ${x.by ?? 'a signal'}` },
+  // Reset or taken over: another holder owns the order now.
+  lost: { records: false },
+  // The canceller wrote the order's state itself; so did whoever held it.
+  cancel: { records: false },
+  hold: { records: false },
+  // A failed run like any other, retried by the usual rules.
+  timeout: { records: true, status: 'retry', result: 'ERROR', counted: true, failedRun: true, collects: true, error: (x) => `timed out after ${x.timeoutText ?? 'the timeout'}` },
+  // The box is going away (a spot notice): back READY, the attempt not counted, as for a box failure.
+  preempt: {
+    records: true,
+    status: 'READY',
+    result: 'INTERRUPTED',
+    counted: false,
+    failedRun: false,
+    collects: false,
+    error: (x) => `interrupted: this box is going away${x.by ? ` (${x.by})` : ''}`,
+  },
+  // The order needs more memory than this box gives it: a retry here would do the same.
+  memory: { records: true, status: 'ERROR', result: 'ERROR', counted: true, failedRun: true, collects: true, error: () => 'over --memory-max' },
+};
+
+/** What an attempt stopped for `reason` records, by STOPPED: nothing ({c} alone), or its finish. */
+export function handleStopped(c: Claimed, reason: StopReason, x: StopContext, retry: RetryPolicy, outcome?: Outcome, workdir?: string): Ran {
+  const rule = STOPPED[reason];
+  if (!rule.records) return { c };
+  const error = rule.error(x);
+  const wd = workdir !== undefined ? { workdir } : {};
+  if (rule.status === 'retry') return handleFailed(c, { kind: 'run', error, ...(outcome ? { outcome } : {}), ...wd }, retry);
+  const base = { stop: new Date(), output: outcome?.output ?? '', error, ...(outcome ? exitOf(outcome) : {}), ...wd };
+  return {
+    c,
+    ...(rule.failedRun ? { failedRun: true } : {}),
+    finish: { ...base, status: rule.status, result: rule.result, ...(rule.counted ? {} : { uncounted: true }) },
+  };
 }

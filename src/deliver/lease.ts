@@ -1,7 +1,12 @@
 // Keeping a claim's lease alive while its command runs, and knowing how much of it is
 // left (the slot waits for a record when the lease is past half: see Waiter.slot).
-import type { Claimed } from '../order.js';
+import { message } from '../errors.js';
+import type { Claimed, LeaseAnswer } from '../order.js';
 import type { Kitchen } from '../kitchen.js';
+import type { Stop, StopReason } from './stop.js';
+
+/** The attempt's stop reason for each heartbeat answer that says the order is no longer ours to run. */
+const STOP_FOR: Record<Exclude<LeaseAnswer, 'ours'>, StopReason> = { lost: 'lost', cancelled: 'cancel', held: 'hold' };
 
 export class Leases {
   /** When each running claim's lease ends, as last extended (claim, then each heartbeat). */
@@ -20,27 +25,23 @@ export class Leases {
   }
 
   /**
-   * Heartbeats every --heartbeat until the returned function is called. `lost` is
-   * called once, when a heartbeat finds the order no longer ours (reset, taken over);
-   * a heartbeat failing is logged and the next one tries again.
+   * Heartbeats every --heartbeat until the returned function is called. A heartbeat
+   * that finds the order no longer ours (reset, taken over) stops the attempt with the
+   * reason its answer maps to; a heartbeat failing is logged and the next one tries again.
    */
-  keep(c: Claimed, lost: () => void): () => void {
+  keep(c: Claimed, stop: Pick<Stop, 'stop'>): () => void {
     const id = c.id.toHexString();
     let ended = false;
-    let told = false;
     const beat = setInterval(() => {
       const sent = Date.now();
       this.kitchen.heartbeat(c, this.leaseMs, new Date(sent)).then(
-        (ours) => {
-          if (ours) this.ends.set(c, sent + this.leaseMs);
-          // A heartbeat answered after the command ended (and perhaps after finish()
+        (answer) => {
+          if (answer === 'ours') this.ends.set(c, sent + this.leaseMs);
+          // A heartbeat answered after the attempt ended (and perhaps after finish()
           // recorded it) says nothing about the attempt: ignore it.
-          else if (!ended && !told) {
-            told = true;
-            lost();
-          }
+          else if (!ended) stop.stop(STOP_FOR[answer]);
         },
-        (err: unknown) => this.log(`waiter: heartbeat for ${id} failed, will retry: ${err instanceof Error ? err.message : String(err)}`),
+        (err: unknown) => this.log(`waiter: heartbeat for ${id} failed, will retry: ${message(err)}`),
       );
     }, this.heartbeatMs);
     return () => {

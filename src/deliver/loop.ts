@@ -8,96 +8,23 @@
 // of its own: a signal, --max, an empty list, the kitchen failing past its retries,
 // a failure of the box itself, or --max-failures-in-a-row.
 import { randomUUID } from 'node:crypto';
-import type { Writable } from 'node:stream';
 import { MongoError } from 'mongodb';
-import { KitchenError } from '../errors.js';
-import type { Kitchen } from '../kitchen.js';
+import { KitchenError, message } from '../errors.js';
+import type { Claimed } from '../order.js';
 import { roomBeside, startProblem } from '../limits.js';
-import { errorLine, succeeded, type Claimed, type Outcome, type RetryPolicy } from '../order.js';
-import type { RunRequest, Running } from '../run.js';
-import type { Template } from '../template.js';
-import { exitOf, handleFailed, isBoxSpawnFailure, isBoxWorkdirFailure, literalProgram, masked, startSafely, type Failure, type Ran } from './failure.js';
+import { Attempts } from './attempt.js';
+import { handleFailed, handleStopped, isBoxWorkdirFailure, literalProgram, masked, type Failure, type Ran } from './failure.js';
 import { preparer, templateOf, type Prepared } from './prepare.js';
-import type { LiveSink } from '../output/live.js';
-import type { Masker } from '../output/mask.js';
-import type { Releaser } from '../pipeline/release.js';
 import { Leases } from './lease.js';
-import type { Registry } from './registry.js';
 import { OwnRetries } from './retries.js';
 import { retrying } from './retry.js';
-import type { Shutdown } from './shutdown.js';
+import { Board, LoopEvents, logLines, releaseAfter } from './events.js';
+import type { IdleChecks } from '../pipeline/release.js';
 import { Tail } from './tail.js';
+import type { DeliverDeps, DeliverOptions, DeliverResult } from './types.js';
 
 export { preparer, templateOf, type Prepared } from './prepare.js';
-
-export interface DeliverOptions {
-  command: string;
-  commandArgs: string[];
-  shell: boolean;
-  concurrency: number;
-  /** Deliver at most this many orders (--max; --once is 1). */
-  max?: number;
-  /** Keep polling when the list is empty. */
-  wait: boolean;
-  /** --leave-early: without --wait, leave as soon as nothing can be claimed, not after the orders running on other waiters (src/deliver/tail.ts). */
-  leaveEarly?: boolean;
-  pollMs: number;
-  waiter: string;
-  leaseMs: number;
-  heartbeatMs: number;
-  timeoutMs?: number;
-  /** How the timeout reads in an error line, e.g. "30s". */
-  timeoutText?: string;
-  killAfterMs: number;
-  retry: RetryPolicy;
-  /** --max-failures-in-a-row: stop this waiter after this many failed runs in a row (0 or absent: never). */
-  maxFailuresInARow?: number;
-  /** The command with its placeholders, parsed once (made from command and commandArgs if not given; unused with shell). */
-  template?: Template;
-  /** --workdir: each order runs in this folder (expanded per order, created if missing). */
-  workdir?: Template;
-  /** --save-output: the command's full stdout/stderr go to files in the workdir. */
-  saveOutput?: boolean;
-}
-
-export interface DeliverDeps {
-  kitchen: Pick<Kitchen, 'claim' | 'heartbeat' | 'finish'> & Partial<Pick<Kitchen, 'columns' | 'tail'>>;
-  start: (req: RunRequest) => Running;
-  stdout: Writable;
-  stderr: Writable;
-  log: (line: string) => void;
-  shutdown: Shutdown;
-  /** The waiter registry: started with the first claim (not awaited), ended last. Optional (tests). */
-  registry?: Pick<Registry, 'start' | 'end'>;
-  /** Live output (src/output/): a sink per attempt, closed before the attempt is recorded. Optional. */
-  output?: (c: Claimed) => LiveSink | undefined;
-  /** Result files (src/output/collect.ts): stores the attempt's files before it is recorded; the error that fails it, if any. Optional. */
-  collect?: (c: Claimed, workdir: string, ok: boolean) => Promise<string | undefined>;
-  /** Pipelines (src/pipeline/release.ts): releases after a finish, the check when nothing is due. Optional. */
-  pipeline?: Pick<Releaser, 'finished' | 'idle' | 'drain'>;
-  /** The environment orders inherit (jobenv.ts; default: this process's) and the secrets masked in their output and records. */
-  inherit?: NodeJS.ProcessEnv;
-  mask?: Masker;
-}
-
-/** Why a waiter stopped itself: its box cannot run orders, or too many failed in a row. */
-export interface BoxStop {
-  kind: 'box' | 'breaker';
-  reason: string;
-}
-
-export interface DeliverResult {
-  /** Orders whose result this waiter recorded (DONE, ERROR, or READY for a retry). */
-  delivered: number;
-  /** Of those, the ones left in ERROR (a failed attempt that will be retried is not a failure yet). */
-  failed: number;
-  /** Orders taken away while running (reset or lease lost): result not recorded. */
-  lost: number;
-  /** Orders put back READY because the waiter was stopped (by a signal, or its box failing). */
-  interrupted: number;
-  /** Set when the waiter stopped itself (exit codes 5 and 6). */
-  stopped?: BoxStop;
-}
+export type { BoxStop, DeliverDeps, DeliverOptions, DeliverResult } from './types.js';
 
 /**
  * A stale order is run again after a lost attempt while its attempts stay under
@@ -120,17 +47,16 @@ class Waiter {
   private readonly result: DeliverResult = { delivered: 0, failed: 0, lost: 0, interrupted: 0 };
   /** Claims made, or reserved by a slot about to claim (so slots never exceed --max together). */
   private claimed = 0;
-  /** Orders running now, id -> arguments: the registry's timer reads it, nothing waits on it. */
-  private readonly running = new Map<string, string[]>();
-  /** Results being written (ended, not yet counted), by order id: the registry's, so a dead box's count is settled from the orders. */
-  private readonly recording = new Map<string, Date>();
+  /** What each order goes through (events.ts): the registry's view, the log lines and the pipeline releases follow it. */
+  private readonly events = new LoopEvents();
+  /** What runs and what is being written, kept from the events: the registry's timer reads it, nothing waits on it. */
+  private readonly board = new Board(this.events);
   /** This waiter's own failed orders due again later (--retry-delay). */
   private readonly retries: OwnRetries;
   private readonly leases: Leases;
+  private readonly attempts: Attempts;
   /** Runs that failed one after another (--max-failures-in-a-row); a success resets it. */
   private failuresInARow = 0;
-  /** Live output of the attempts run and not yet recorded (record() closes each). */
-  private readonly lives = new Map<Claimed, LiveSink>();
   /** Orders claimed and not yet recorded: still RUNNING in the kitchen, but not on another waiter. */
   private readonly held = new Set<Claimed>();
   /** Without --wait: waits for orders running on other waiters before leaving (absent with --leave-early). */
@@ -139,8 +65,6 @@ class Waiter {
 
   private readonly log: (line: string) => void;
   private readonly prepare: (c: Claimed) => Prepared | Promise<Prepared>;
-  /** The program when every order runs the same one: failing to start it is the box's fault. */
-  private readonly program: string | undefined;
   /** What the inherited environment leaves of ARG_MAX for an order's argv and variables. */
   private readonly room: number;
 
@@ -154,19 +78,17 @@ class Waiter {
     this.leases = new Leases(deps.kitchen, opts.leaseMs, opts.heartbeatMs, deps.log);
     const template = templateOf(opts);
     this.prepare = preparer(opts, template, deps, deps.log, deps.shutdown);
-    this.program = literalProgram(opts.command, opts.shell, template);
+    this.attempts = new Attempts(opts, deps, this.leases, literalProgram(opts.command, opts.shell, template));
     if (!opts.wait && !opts.leaveEarly && deps.kitchen.tail) this.tail = new Tail(deps.kitchen.tail, opts.pollMs, deps.log);
+    this.events.on('claimed', (c) => this.held.add(c));
+    logLines(this.events, deps.log);
+    if (deps.pipeline) releaseAfter(this.events, deps.pipeline);
   }
 
   async run(): Promise<DeliverResult> {
     const { deps, result } = this;
-    deps.shutdown.describe = () => `${this.running.size} running order(s)`;
-    deps.registry?.start(() => ({
-      running: [...this.running].map(([id, args]) => ({ id, arguments: args })),
-      delivered: result.delivered,
-      failed: result.failed,
-      recording: [...this.recording].map(([id, stop]) => ({ id, stop })),
-    }));
+    deps.shutdown.describe = () => `${this.board.running.size} running order(s)`;
+    deps.registry?.start(() => this.board.view(result));
     // If a slot fails, the others must not run on with a kitchen about to be closed:
     // they stop claiming, finish (and record) what they run, then the error is thrown.
     await Promise.all(Array.from({ length: this.opts.concurrency }, () => this.slot().catch((err: unknown) => this.stop({ why: 'error', err }))));
@@ -186,7 +108,7 @@ class Waiter {
     const s = this.stopping;
     if (s?.why === 'error') return `${s.err instanceof MongoError || s.err instanceof KitchenError ? 'kitchen error' : 'error'}: ${message(s.err)}`;
     if (s?.why === 'box' || s?.why === 'breaker') return s.reason;
-    if (this.deps.shutdown.signal) return `signal ${this.deps.shutdown.signal}`;
+    if (this.deps.shutdown.reason !== undefined) return this.deps.shutdown.reason;
     if (s?.why === 'max') return `--max ${this.opts.max} reached`;
     return 'empty list';
   }
@@ -205,6 +127,7 @@ class Waiter {
         const c = await this.getNextOrder();
         if (!c) break;
         const ran = await this.processOrder(c);
+        this.events.emit('ended', c, ran);
         this.judge(ran);
         const previous = recording;
         // Never left unhandled: a failure stops every slot claiming and is thrown by run().
@@ -232,7 +155,7 @@ class Waiter {
     this.claimed++; // reserve before awaiting
     const c = await this.claimNext();
     if (!c) this.claimed--;
-    else this.held.add(c);
+    else this.events.emit('claimed', c);
     return c;
   }
 
@@ -240,8 +163,8 @@ class Waiter {
     const { opts, deps, log } = this;
     const { shutdown } = deps;
     let idle = Math.min(100, opts.pollMs);
-    // The pipeline check said 'again' last time: this claim is the one more before leaving.
-    let again = false;
+    // This claim's release checks (pipelines), made when a claim first finds nothing due.
+    let checks: IdleChecks | undefined;
     // The last Tail look found nothing RUNNING elsewhere: the next claim is the last one.
     let lookedEmpty = false;
     for (;;) {
@@ -254,9 +177,9 @@ class Waiter {
       const c = await retrying(() => deps.kitchen.claim(opts.waiter, opts.leaseMs, (at = new Date()), token, tries++ > 0), { what: 'claim', log, shutdown });
       if (c === 'stopped') return null;
       if (c) return c;
-      const p = deps.pipeline ? await retrying(() => deps.pipeline!.idle(opts.wait, again), { what: 'the release check', log, shutdown }) : 'none';
+      const check = deps.pipeline ? (checks ??= deps.pipeline.checks(opts.wait)) : undefined;
+      const p = check ? await retrying(() => check.next(), { what: 'the release check', log, shutdown }) : 'none';
       if (p === 'stopped') return null;
-      again = p === 'again';
       if (p === 'released' || p === 'again') continue;
       if (opts.wait || p === 'wait') {
         await shutdown.sleep(idle);
@@ -279,36 +202,36 @@ class Waiter {
       await shutdown.sleep(sleep);
       // The Tail claims again after its sleep anyway: the release check's own claim once
       // more ('again') would be a second claim per look.
-      again = tail !== null;
+      checks?.slept(tail !== null);
     }
   }
 
   // ---- processOrder: how the attempt ends; never throws for the order's sake --------
 
   private async processOrder(c: Claimed): Promise<Ran> {
-    const id = c.id.toHexString();
-    this.running.set(id, c.arguments);
+    const lost = this.lostTooOften(c);
+    if (lost) return this.handleFailed(c, lost);
+    this.events.emit('started', c);
     try {
-      const lost = this.lostTooOften(c);
-      if (lost) return this.handleFailed(c, lost);
-      this.log(`waiter: delivering ${id} (attempt ${c.attempt}): ${JSON.stringify(c.arguments)}`);
       const prepared = this.prepare(c);
       // No columns and no --workdir: ready at once, no await on the hot path.
       const p = prepared instanceof Promise ? await prepared : prepared;
-      if (p.interrupted) return this.handleFailed(c, { kind: 'interrupted', error: p.error });
+      // Stopped while its column names were read: the same as a command the waiter's kill stopped.
+      if (p.interrupted) return handleStopped(c, 'shutdown', { by: this.deps.shutdown.by }, this.opts.retry);
       if (p.error !== undefined) {
         return this.handleFailed(c, { kind: isBoxWorkdirFailure(p.code) ? 'box' : 'refused', error: p.error, ...(p.workdir !== undefined ? { workdir: p.workdir } : {}) });
       }
       const tooLong = startProblem([p.file, ...p.args], p.env, this.room);
       if (tooLong) return this.handleFailed(c, { kind: 'refused', error: tooLong, ...(p.workdir !== undefined ? { workdir: p.workdir } : {}) });
-      return await this.runCommand(c, p);
+      return await this.attempts.run(c, p);
     } catch (err) {
       // The kitchen failing (reading column names past its retries) is the waiter's
       // reason to stop, as before; anything else preparing this order is its attempt.
-      if (err instanceof MongoError || err instanceof KitchenError) throw err;
+      if (err instanceof MongoError || err instanceof KitchenError) {
+        this.events.emit('ended', c, undefined);
+        throw err;
+      }
       return this.handleFailed(c, { kind: 'crashed', error: `could not start the order: ${message(err)}` });
-    } finally {
-      this.running.delete(id);
     }
   }
 
@@ -318,72 +241,6 @@ class Waiter {
     if (c.attempt - 1 < Math.max(this.opts.retry.maxAttempts, MIN_LOST_LIMIT)) return undefined;
     const times = c.history.filter((h) => h.result === 'LOST').length;
     return { kind: 'lost', error: `lost ${times} time${times === 1 ? '' : 's'} (last on ${c.lostBy})` };
-  }
-
-  /** Starts the order's command, keeps its lease alive, and says how it ended. */
-  private async runCommand(c: Claimed, p: Extract<Prepared, { file: string }>): Promise<Ran> {
-    const { opts, deps, log } = this;
-    const { shutdown } = deps;
-    const id = c.id.toHexString();
-    const live = deps.output?.(c);
-    if (live) this.lives.set(c, live);
-    const child = startSafely(deps.start, {
-      file: p.file,
-      args: p.args,
-      shell: opts.shell,
-      env: { WAITER_ORDER_ID: id, WAITER_NAME: opts.waiter, WAITER_ATTEMPT: String(c.attempt), ...p.env },
-      ...(deps.inherit ? { inherit: deps.inherit } : {}),
-      ...(deps.mask ? { mask: deps.mask } : {}),
-      ...(p.workdir !== undefined ? { cwd: p.workdir } : {}),
-      ...(p.workdir !== undefined && opts.saveOutput ? { saveOutputIn: p.workdir } : {}),
-      ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}),
-      killAfterMs: opts.killAfterMs,
-      ...(opts.concurrency > 1 ? { prefix: `[${id}] ` } : {}),
-      stdout: deps.stdout,
-      stderr: deps.stderr,
-      ...(live ? { onOutput: live.push } : {}),
-    });
-
-    let lost = false;
-    let interrupted = false;
-    let exited = false;
-    const unsubscribe = shutdown.onKill(() => {
-      interrupted = true;
-      child.terminate();
-    });
-    const release = this.leases.keep(c, () => {
-      lost = true;
-      log(
-        `waiter: lost order ${id} (reset or taken over); ${exited ? `recording nothing (files stored so far stay under attempt ${c.attempt})` : 'stopping its command, recording nothing'}`,
-      );
-      if (!exited) child.terminate();
-    });
-
-    let outcome: Outcome;
-    let notKept: string | undefined;
-    const workdir = p.workdir !== undefined ? { workdir: p.workdir } : {};
-    try {
-      try {
-        outcome = await child.outcome;
-      } finally {
-        exited = true;
-        unsubscribe();
-      }
-      // The lease is kept while the result files are stored: an upload longer than the
-      // lease would let another waiter take the order over and run it again.
-      const boxFailed = outcome.spawnError !== undefined && isBoxSpawnFailure(outcome.spawnCode, this.program);
-      if (!lost && !interrupted && !boxFailed && p.workdir !== undefined && deps.collect) notKept = await deps.collect(c, p.workdir, succeeded(outcome));
-    } finally {
-      release();
-    }
-    if (lost) return { c };
-    if (interrupted) return this.handleFailed(c, { kind: 'interrupted', error: `interrupted by ${shutdown.signal ?? 'a signal'}`, outcome, ...workdir });
-    if (outcome.spawnError !== undefined && isBoxSpawnFailure(outcome.spawnCode, this.program)) {
-      return this.handleFailed(c, { kind: 'box', error: outcome.spawnError, ...workdir });
-    }
-    if (!succeeded(outcome)) return this.handleFailed(c, { kind: 'run', error: errorLine(outcome, opts.timeoutText) ?? 'failed', outcome, ...workdir });
-    if (notKept !== undefined) return this.handleFailed(c, { kind: 'run', error: notKept, outcome: { ...outcome, spawnError: notKept }, ...workdir });
-    return { c, finish: { status: 'DONE', result: 'DONE', stop: new Date(), output: outcome.output, ...exitOf(outcome), ...workdir } };
   }
 
   // ---- handleFailed: every way an attempt can fail, one branch each (failure.ts) ----
@@ -414,38 +271,26 @@ class Waiter {
     const { result, log } = this;
     const fin = finish && this.deps.mask ? masked(finish, this.deps.mask) : finish;
     const id = c.id.toHexString();
-    const live = this.lives.get(c);
-    this.lives.delete(c);
-    if (fin) this.recording.set(id, fin.stop);
+    const live = this.attempts.takeLive(c);
     await live?.close(); // before the result, so a follower that sees it has all the output
     if (!fin) {
       result.lost++;
+      this.events.emit('lost', c, 'stopped');
       return;
     }
     let tries = 0;
     const recorded = await retrying(() => this.deps.kitchen.finish(c, fin, tries++ > 0), { what: `recording ${id}`, log, limitMs: this.opts.leaseMs + 60_000 });
-    this.recording.delete(id);
     if (!recorded) {
       result.lost++;
-      log(`waiter: order ${id} was reset or taken over while it ran; its result was not recorded`);
+      this.events.emit('lost', c, 'fenced');
       return;
     }
-    if (fin.result === 'INTERRUPTED') {
-      result.interrupted++;
-      log(`waiter: ${id} put back READY (${boxFailure !== undefined ? 'not run: this box failed' : 'interrupted'})`);
-      return;
-    }
-    result.delivered++;
-    if (fin.status === 'DONE' || fin.status === 'ERROR') this.deps.pipeline?.finished(c.id);
-    if (fin.due) this.retries.add(id, fin.due);
-    if (fin.result !== 'DONE') {
+    if (fin.result === 'INTERRUPTED') result.interrupted++;
+    else {
+      result.delivered++;
       if (fin.status === 'ERROR') result.failed++;
-      const retry = fin.due ? ` (will retry after ${fin.due.toISOString()})` : ' (will retry)';
-      log(`waiter: ${id} failed: ${fin.error ?? ''}${fin.status === 'READY' ? retry : ''}`);
+      if (fin.due) this.retries.add(id, fin.due);
     }
+    this.events.emit('finished', c, fin, boxFailure);
   }
-}
-
-function message(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }

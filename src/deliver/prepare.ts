@@ -5,7 +5,8 @@ import { mkdir } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { Claimed } from '../order.js';
 import { columnEnv, expand, expandWord, parseTemplate, type Fields, type Template } from '../template.js';
-import type { DeliverDeps, DeliverOptions } from './loop.js';
+import { message } from '../errors.js';
+import type { DeliverDeps, DeliverOptions } from './types.js';
 import { retrying } from './retry.js';
 import type { Shutdown } from './shutdown.js';
 
@@ -79,15 +80,11 @@ export function preparer(
     return { file, args, env, workdir };
   };
 
-  const stopped = (): Prepared => ({ error: `interrupted by ${shutdown?.signal ?? 'a signal'}`, interrupted: true });
+  const stopped = (): Prepared => ({ error: `interrupted by ${shutdown?.by ?? 'a signal'}`, interrupted: true });
   return (c: Claimed): Prepared | Promise<Prepared> =>
     c.columns ? namesOf(c.columns).then((names) => (names === 'stopped' ? stopped() : withNames(c, names))) : withNames(c, undefined);
 }
 
 export function templateOf(opts: DeliverOptions): Template | undefined {
   return opts.shell ? undefined : (opts.template ?? parseTemplate([opts.command, ...opts.commandArgs]));
-}
-
-function message(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }

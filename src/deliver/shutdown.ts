@@ -1,33 +1,54 @@
-// Graceful shutdown: the first signal stops claiming and lets running orders finish;
-// a second signal (or the grace period running out) kills them.
+// Graceful shutdown: the first stop (a signal; later `waiter stop`, a spot notice) stops
+// claiming and lets running orders finish; a second one (or the deadline running out)
+// kills them. The reason is what the registry records ("signal SIGTERM"); what exit
+// status it means is the command's (src/commands/deliver.ts, src/cli.ts).
 import { MAX_TIMER_MS } from '../values.js';
 
 export type Phase = 'running' | 'draining' | 'killing';
 
 const SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
 
+/** The signal a stop reason names ("signal SIGTERM" -> SIGTERM), else undefined. */
+export function signalOf(reason: string | undefined): NodeJS.Signals | undefined {
+  return reason?.startsWith('signal SIG') ? (reason.slice('signal '.length) as NodeJS.Signals) : undefined;
+}
+
 export class Shutdown {
   phase: Phase = 'running';
-  /** The first signal received, which sets the exit status (129 SIGHUP, 130 SIGINT, 143 SIGTERM). */
-  signal?: NodeJS.Signals;
+  /** Why the waiter stops, as first told: "signal SIGTERM". The registry's end reason. */
+  reason?: string;
   private readonly waiters = new Set<() => void>();
   private readonly killers = new Set<() => void>();
   private graceTimer?: NodeJS.Timeout;
   /** What the waiter is waiting for, for the message on the first signal. */
   describe: () => string = () => 'running orders';
 
+  /** graceMs: how long running orders may take after the first stop (--grace; undefined: as long as they take). */
   constructor(private readonly graceMs?: number) {}
 
-  /** Called for each SIGINT/SIGTERM/SIGHUP. */
-  receive(signal: NodeJS.Signals): void {
+  /**
+   * The first call stops claiming and gives running orders until `deadlineMs` (default
+   * the grace) before they are killed; a second call kills them now.
+   */
+  stop(reason: string, deadlineMs = this.graceMs): void {
     if (this.phase === 'running') {
-      this.signal = signal;
+      this.reason = reason;
       this.phase = 'draining';
       for (const wake of this.waiters) wake();
-      if (this.graceMs !== undefined) this.graceTimer = setTimeout(() => this.kill(), this.graceMs);
+      if (deadlineMs !== undefined) this.graceTimer = setTimeout(() => this.kill(), deadlineMs);
     } else {
       this.kill();
     }
+  }
+
+  /** Called for each SIGINT/SIGTERM/SIGHUP. */
+  receive(signal: NodeJS.Signals): void {
+    this.stop(`signal ${signal}`);
+  }
+
+  /** What stopped the waiter, for an interrupted order's error line: the signal's name ("SIGTERM"), or the reason as told. */
+  get by(): string | undefined {
+    return signalOf(this.reason) ?? this.reason;
   }
 
   private kill(): void {

@@ -3,6 +3,7 @@
 // queued (never awaited before the next claim); when a claim finds nothing due, the
 // self-healing check runs, and says whether a waiter without --wait is to wait on.
 import { MongoError, type ObjectId } from 'mongodb';
+import { message } from '../errors.js';
 import type { PipelineQueries } from '../kitchen/pipeline.js';
 
 /** What a claim that found nothing due is to do: claim again now, claim once more before leaving (see idle), wait and claim again, or go on as before. */
@@ -169,6 +170,11 @@ export class Releaser {
     return n;
   }
 
+  /** The checks of one claim of a slot, from its first that found nothing due until one finds an order: see IdleChecks. */
+  checks(wait: boolean): IdleChecks {
+    return new IdleChecks(this, wait);
+  }
+
   /** Waits for the releases still in flight (the waiter's end). */
   async drain(): Promise<void> {
     await Promise.all(this.pending);
@@ -180,6 +186,29 @@ export class Releaser {
   }
 }
 
-function message(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
+/**
+ * One slot's release checks while its claims find nothing due. It keeps the 'again'
+ * of idle(): after a check said 'again', the next check is the one after the claim
+ * once more; a sleep on orders running elsewhere (src/deliver/tail.ts) claims again
+ * anyway, so the check after it counts as that one too. A new claim that finds an
+ * order starts over with new checks.
+ */
+export class IdleChecks {
+  private again = false;
+
+  constructor(
+    private readonly releaser: Pick<Releaser, 'idle'>,
+    private readonly wait: boolean,
+  ) {}
+
+  async next(): Promise<Idle> {
+    const p = await this.releaser.idle(this.wait, this.again);
+    this.again = p === 'again';
+    return p;
+  }
+
+  /** The slot slept before claiming again: on orders running elsewhere (`tail`), or to poll. */
+  slept(tail: boolean): void {
+    this.again = tail;
+  }
 }

@@ -1,0 +1,106 @@
+// One attempt of an order's command: start it, keep its lease, stop it for a reason,
+// say how it ended. Every way an attempt is cut short (the waiter's kill, the lease
+// lost, --timeout, later cancel, hold, a spot notice, --memory-max) is a reason given
+// to its Stop (stop.ts); what is then recorded is that reason's row in STOPPED
+// (failure.ts), not a flag of this file.
+import type { Claimed } from '../order.js';
+import { errorLine, succeeded, type Outcome } from '../order.js';
+import type { LiveSink } from '../output/live.js';
+import { exitOf, handleFailed, handleStopped, isBoxSpawnFailure, startSafely, STOPPED, type Ran } from './failure.js';
+import type { Leases } from './lease.js';
+import type { Prepared } from './prepare.js';
+import { Stop } from './stop.js';
+import type { DeliverDeps, DeliverOptions } from './types.js';
+
+/** An order ready to run (prepare.ts said what runs). */
+export type Runnable = Extract<Prepared, { file: string }>;
+
+export class Attempts {
+  /** Live output of the attempts run and not yet recorded (the loop's record closes each: takeLive). */
+  private readonly lives = new Map<Claimed, LiveSink>();
+
+  constructor(
+    private readonly opts: DeliverOptions,
+    private readonly deps: DeliverDeps,
+    private readonly leases: Leases,
+    /** The program when every order runs the same one: failing to start it is the box's fault. */
+    private readonly program: string | undefined,
+  ) {}
+
+  /** The attempt's live output, handed over once to be closed before its result is written. */
+  takeLive(c: Claimed): LiveSink | undefined {
+    const live = this.lives.get(c);
+    this.lives.delete(c);
+    return live;
+  }
+
+  /** Starts the order's command, keeps its lease alive, and says how it ended. */
+  async run(c: Claimed, p: Runnable): Promise<Ran> {
+    const { opts, deps } = this;
+    const { shutdown } = deps;
+    const id = c.id.toHexString();
+    const live = deps.output?.(c);
+    if (live) this.lives.set(c, live);
+    const stop = new Stop();
+    const child = startSafely(deps.start, {
+      file: p.file,
+      args: p.args,
+      shell: opts.shell,
+      env: { WAITER_ORDER_ID: id, WAITER_NAME: opts.waiter, WAITER_ATTEMPT: String(c.attempt), ...p.env },
+      ...(deps.inherit ? { inherit: deps.inherit } : {}),
+      ...(deps.mask ? { mask: deps.mask } : {}),
+      ...(p.workdir !== undefined ? { cwd: p.workdir } : {}),
+      ...(p.workdir !== undefined && opts.saveOutput ? { saveOutputIn: p.workdir } : {}),
+      // run.ts keeps the timer (and the kill that follows); the attempt learns it as its stop reason.
+      ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs, onTimeout: () => stop.stop('timeout') } : {}),
+      killAfterMs: opts.killAfterMs,
+      ...(opts.concurrency > 1 ? { prefix: `[${id}] ` } : {}),
+      stdout: deps.stdout,
+      stderr: deps.stderr,
+      ...(live ? { onOutput: live.push } : {}),
+    });
+
+    let exited = false;
+    // The stop ends the command while it runs (its deadline: how long until SIGKILL). A
+    // lease lost after the command exited (while its files are stored) still means
+    // nothing is recorded.
+    stop.on((reason, deadlineMs) => {
+      if (reason === 'lost') {
+        deps.log(
+          `waiter: lost order ${id} (reset or taken over); ${exited ? `recording nothing (files stored so far stay under attempt ${c.attempt})` : 'stopping its command, recording nothing'}`,
+        );
+      }
+      if (!exited) child.terminate(deadlineMs);
+    });
+    // The waiter's kill stops only a command still running: one that exited is recorded as it ended.
+    const unsubscribe = shutdown.onKill(() => stop.stop('shutdown'));
+    const release = this.leases.keep(c, stop);
+
+    let outcome: Outcome;
+    let notKept: string | undefined;
+    try {
+      try {
+        outcome = await child.outcome;
+      } finally {
+        exited = true;
+        unsubscribe();
+      }
+      // The lease is kept while the result files are stored: an upload longer than the
+      // lease would let another waiter take the order over and run it again.
+      const boxFailed = outcome.spawnError !== undefined && isBoxSpawnFailure(outcome.spawnCode, this.program);
+      const rule = stop.reason === undefined ? undefined : STOPPED[stop.reason];
+      const collects = !rule || (rule.records && rule.collects);
+      if (collects && !boxFailed && p.workdir !== undefined && deps.collect) notKept = await deps.collect(c, p.workdir, succeeded(outcome));
+    } finally {
+      release();
+    }
+    const workdir = p.workdir !== undefined ? { workdir: p.workdir } : {};
+    if (stop.reason !== undefined) return handleStopped(c, stop.reason, { by: shutdown.by, timeoutText: opts.timeoutText }, opts.retry, outcome, p.workdir);
+    if (outcome.spawnError !== undefined && isBoxSpawnFailure(outcome.spawnCode, this.program)) {
+      return handleFailed(c, { kind: 'box', error: outcome.spawnError, ...workdir }, opts.retry);
+    }
+    if (!succeeded(outcome)) return handleFailed(c, { kind: 'run', error: errorLine(outcome, opts.timeoutText) ?? 'failed', outcome, ...workdir }, opts.retry);
+    if (notKept !== undefined) return handleFailed(c, { kind: 'run', error: notKept, outcome: { ...outcome, spawnError: notKept }, ...workdir }, opts.retry);
+    return { c, finish: { status: 'DONE', result: 'DONE', stop: new Date(), output: outcome.output, ...exitOf(outcome), ...workdir } };
+  }
+}
