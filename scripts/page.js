@@ -7,11 +7,12 @@
 // the build never does (npm ci's build would otherwise make a stale commit current before
 // anything checks it): `npm test` starts with `node scripts/page.js --check`, which says
 // whether it is current without writing, and test/serve-page-build.test.ts checks it too.
+// Where esbuild cannot be loaded, writing keeps the committed file (one line, exit 0);
+// --check fails.
 import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const DIR = join(ROOT, 'src', 'serve', 'page');
@@ -21,8 +22,18 @@ export const FILE = join(ROOT, 'src', 'serve', 'page.generated.ts');
 const STYLE_TAG = /<link rel="stylesheet" href="page\.css" ?\/?>/g;
 const SCRIPT_TAG = /<script type="module" src="page\.js"><\/script>/g;
 
+/**
+ * esbuild's build(), imported only when the page is made: esbuild is a dev dependency
+ * with a native binary per platform, which the build itself (tsc) must not need.
+ * Rejects with the reason when it cannot be loaded.
+ */
+export async function esbuild() {
+  return (await import('esbuild')).build;
+}
+
 /** One bundled output of esbuild, as text. */
 async function bundle(entry, options) {
+  const build = await esbuild();
   const r = await build({
     entryPoints: [join(DIR, entry)],
     bundle: true,
@@ -104,7 +115,19 @@ function readOrEmpty(file) {
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  if (process.argv.includes('--check')) {
+  const check = process.argv.includes('--check');
+  const missing = await esbuild().then(
+    () => undefined,
+    (err) => `esbuild cannot be loaded (${String(err.message).split('\n')[0]})`,
+  );
+  if (missing && check) {
+    // The check cannot say the page is current without making it.
+    console.error(`scripts/page.js --check: ${missing}: npm ci installs it`);
+    process.exit(1);
+  } else if (missing) {
+    // An install without dev dependencies (or without esbuild's binary for this platform) still has the committed page.
+    console.log(`scripts/page.js: ${missing}: src/serve/page.generated.ts kept as committed`);
+  } else if (check) {
     if (readOrEmpty(FILE) !== (await pageModule())) {
       console.error('src/serve/page.generated.ts is not current with src/serve/page/: npm run page');
       process.exit(1);

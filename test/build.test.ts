@@ -1,8 +1,10 @@
 // How the build treats what it does not own: the committed page (src/serve/page.generated.ts)
 // is checked by `npm test` before anything could rewrite it, so a commit of src/serve/page/
 // without the file made from it fails there and in CI (.ci/run: npm ci builds first).
-import { readFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { execa } from 'execa';
 import { expect, test } from 'vitest';
 import { ROOT } from './support/cli.js';
 
@@ -13,4 +15,31 @@ test('npm test checks the committed page first; build (hence prepare, npm ci) ne
   expect(scripts.prepare).toBe('npm run build');
   expect(scripts.build).not.toMatch(/page\.js/);
   expect(scripts.page).toBe('node scripts/page.js');
+});
+
+/** A copy of scripts/page.js and src/serve/page/ where no esbuild can be found (no node_modules above it), the generated file `stale`. */
+async function pageWithoutEsbuild(): Promise<{ dir: string; generated: string }> {
+  const dir = await mkdtemp(join(tmpdir(), 'waiter-page-'));
+  await mkdir(join(dir, 'scripts'));
+  await writeFile(join(dir, 'package.json'), '{ "type": "module" }\n');
+  await cp(join(ROOT, 'scripts', 'page.js'), join(dir, 'scripts', 'page.js'));
+  await cp(join(ROOT, 'src', 'serve', 'page'), join(dir, 'src', 'serve', 'page'), { recursive: true });
+  const generated = join(dir, 'src', 'serve', 'page.generated.ts');
+  await writeFile(generated, 'stale');
+  return { dir, generated };
+}
+
+test('without esbuild, npm run page keeps the committed page and says so in one line (exit 0); --check needs it (exit 1, one line)', async () => {
+  const { dir, generated } = await pageWithoutEsbuild();
+  try {
+    const write = await execa(process.execPath, [join(dir, 'scripts', 'page.js')], { cwd: dir, reject: false });
+    expect([write.exitCode, write.stderr]).toEqual([0, '']);
+    expect(write.stdout).toMatch(/^scripts\/page\.js: esbuild cannot be loaded \(.*\): src\/serve\/page\.generated\.ts kept as committed$/);
+    expect(await readFile(generated, 'utf8')).toBe('stale');
+    const check = await execa(process.execPath, [join(dir, 'scripts', 'page.js'), '--check'], { cwd: dir, reject: false });
+    expect([check.exitCode, check.stdout]).toEqual([1, '']);
+    expect(check.stderr).toMatch(/^scripts\/page\.js --check: esbuild cannot be loaded \(.*\): npm ci installs it$/);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 });
