@@ -43,3 +43,11 @@ test('without esbuild, npm run page keeps the committed page and says so in one 
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test('esbuild is pinned exactly, as the lockfile has it: its output (hence the page and its CSP hashes) changes with its version', async () => {
+  const pkg = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')) as { devDependencies: Record<string, string> };
+  const lock = JSON.parse(await readFile(join(ROOT, 'package-lock.json'), 'utf8')) as { packages: Record<string, { version?: string; devDependencies?: Record<string, string> }> };
+  expect(pkg.devDependencies.esbuild).toMatch(/^\d+\.\d+\.\d+$/);
+  expect(lock.packages['']!.devDependencies!.esbuild).toBe(pkg.devDependencies.esbuild);
+  expect(lock.packages['node_modules/esbuild']!.version).toBe(pkg.devDependencies.esbuild);
+});
