@@ -98,6 +98,11 @@ ${directives.map((d) => `  ${JSON.stringify(d)},`).join('\n')}
 `;
 }
 
+/** Whether the committed module is not what the sources make (esbuild needed). */
+export async function stale() {
+  return readOrEmpty(FILE) !== (await pageModule());
+}
+
 /** Writes the module when it changed (a current one is left alone, its time too). */
 export async function writePage() {
   const text = await pageModule();
@@ -128,7 +133,7 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
     // An install without dev dependencies (or without esbuild's binary for this platform) still has the committed page.
     console.log(`scripts/page.js: ${missing}: src/serve/page.generated.ts kept as committed`);
   } else if (check) {
-    if (readOrEmpty(FILE) !== (await pageModule())) {
+    if (await stale()) {
       console.error('src/serve/page.generated.ts is not current with src/serve/page/: npm run page');
       process.exit(1);
     }

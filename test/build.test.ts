@@ -1,7 +1,7 @@
 // How the build treats what it does not own: the committed page (src/serve/page.generated.ts)
 // is checked by `npm test` before anything could rewrite it, so a commit of src/serve/page/
 // without the file made from it fails there and in CI (.ci/run: npm ci builds first).
-import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -50,4 +50,22 @@ test('esbuild is pinned exactly, as the lockfile has it: its output (hence the p
   expect(pkg.devDependencies.esbuild).toMatch(/^\d+\.\d+\.\d+$/);
   expect(lock.packages['']!.devDependencies!.esbuild).toBe(pkg.devDependencies.esbuild);
   expect(lock.packages['node_modules/esbuild']!.version).toBe(pkg.devDependencies.esbuild);
+});
+
+test('npm run package refuses a stale page in one line, writing nothing into src/ (tests may be reading it)', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'waiter-package-page-'));
+  try {
+    await mkdir(join(dir, 'scripts'));
+    for (const f of ['package.js', 'page.js', 'package-shim.js']) await cp(join(ROOT, 'scripts', f), join(dir, 'scripts', f));
+    await cp(join(ROOT, 'package.json'), join(dir, 'package.json'));
+    await cp(join(ROOT, 'src', 'serve', 'page'), join(dir, 'src', 'serve', 'page'), { recursive: true });
+    await symlink(join(ROOT, 'node_modules'), join(dir, 'node_modules'));
+    const generated = join(dir, 'src', 'serve', 'page.generated.ts');
+    await writeFile(generated, 'stale');
+    const r = await execa(process.execPath, [join(dir, 'scripts', 'package.js'), '--out', join(dir, 'out'), '--no-sea', '--no-pack'], { cwd: dir, reject: false });
+    expect([r.exitCode, r.stdout, r.stderr]).toEqual([1, '', 'npm run package: src/serve/page.generated.ts is not current with src/serve/page/: npm run page']);
+    expect(await readFile(generated, 'utf8')).toBe('stale');
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 });
