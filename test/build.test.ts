@@ -1,7 +1,7 @@
 // How the build treats what it does not own: the committed page (src/serve/page.generated.ts)
 // is checked by `npm test` before anything could rewrite it, so a commit of src/serve/page/
 // without the file made from it fails there and in CI (.ci/run: npm ci builds first).
-import { cp, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -65,6 +65,21 @@ test('npm run package refuses a stale page in one line, writing nothing into src
     const r = await execa(process.execPath, [join(dir, 'scripts', 'package.js'), '--out', join(dir, 'out'), '--no-sea', '--no-pack'], { cwd: dir, reject: false });
     expect([r.exitCode, r.stdout, r.stderr]).toEqual([1, '', 'npm run package: src/serve/page.generated.ts is not current with src/serve/page/: npm run page']);
     expect(await readFile(generated, 'utf8')).toBe('stale');
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test("build first removes tsc's old outputs from dist/ (a module since removed would be packed: files has dist), keeping the package's single files", async () => {
+  expect(scripts.build!.split(' && ')).toEqual(['node scripts/clean-dist.js', 'tsc -p tsconfig.build.json']);
+  const dir = await mkdtemp(join(tmpdir(), 'waiter-dist-'));
+  try {
+    const files = ['cli.js', 'cli.js.map', 'report.js', 'serve/page.js', 'serve/page.js.map', 'x.d.ts', 'waiter.cjs', 'waiter-linux-x64', 'waiter-0.1.0.tgz'];
+    await mkdir(join(dir, 'serve'));
+    for (const f of files) await writeFile(join(dir, f), '');
+    const r = await execa(process.execPath, [join(ROOT, 'scripts', 'clean-dist.js'), dir], { reject: false });
+    expect([r.exitCode, r.stdout, r.stderr]).toEqual([0, '', '']);
+    expect((await readdir(dir, { recursive: true })).sort()).toEqual(['waiter-0.1.0.tgz', 'waiter-linux-x64', 'waiter.cjs']);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
