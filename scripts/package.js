@@ -20,7 +20,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { build } from 'esbuild';
-import { writePage } from './page.js';
+import { stale } from './page.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const { values: opt } = parseArgs({
@@ -38,8 +38,9 @@ mkdirSync(out, { recursive: true });
 const OPTIONAL_ADDONS = ['kerberos', 'snappy', '@mongodb-js/zstd', 'mongodb-client-encryption', '@aws-sdk/credential-providers', 'gcp-metadata', 'socks', 'aws4'];
 
 const t0 = performance.now();
-// The page from src/serve/page/ (as `npm run build` makes it), in case this runs without the build.
-if (await writePage()) console.log('wrote src/serve/page.generated.ts');
+// The bundle takes the committed page: one not made from the sources beside it is refused, as
+// `npm test` refuses it, not rewritten (into src/, where tests may be reading it, whatever --out says).
+if (await stale()) fail('src/serve/page.generated.ts is not current with src/serve/page/: npm run page');
 const bundle = join(out, 'waiter.cjs');
 const result = await build({
   stdin: {

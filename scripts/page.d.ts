@@ -6,3 +6,7 @@ export function page(): Promise<{ html: string; csp: string; directives: string[
 export function pageModule(): Promise<string>;
 /** Writes src/serve/page.generated.ts when it changed; true if it did. */
 export function writePage(): Promise<boolean>;
+/** Whether the committed src/serve/page.generated.ts is not what src/serve/page/ makes. */
+export function stale(): Promise<boolean>;
+/** esbuild's build(); rejects when esbuild cannot be loaded. */
+export function esbuild(): Promise<typeof import('esbuild').build>;

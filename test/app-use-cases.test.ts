@@ -14,6 +14,7 @@ import { status } from '../src/app/status.js';
 import { UsageError } from '../src/errors.js';
 import { Kitchen } from '../src/kitchen.js';
 import type { Order } from '../src/order.js';
+import type { WaitAsked } from '../src/pipeline/wait.js';
 import { useDb } from './support/kitchen.js';
 
 const db = useDb();
@@ -63,6 +64,25 @@ test("addMany: the API's rows in one insert; an `after` id not in the list is a 
     const released = await addMany(k, { rows: [['c'], ['d']], due: [now, now], priority: [0, 0], after: [{ after: [ids[0]!] }, { after: [ids[1]!], any: true }] });
     expect(await statusOf(released.ids[0]!)).toBe('READY');
     expect(await statusOf(released.ids[1]!)).toBe('WAITING');
+  });
+});
+
+test("addMany takes add's extras (addOne is its one row): unique, column names, --after-all's barrier, and the option named in a refusal", async () => {
+  await withKitchen(async (k) => {
+    const now = new Date();
+    const row = (args: string[], after?: WaitAsked) => ({ rows: [args], due: [now], priority: [0], after: [after] });
+    const { ids } = await addMany(k, row(['u']), { unique: true, names: ['n'] });
+    expect(ids).toHaveLength(1);
+    expect((await orders().findOne({ _id: ids[0]! }))?.columns).toEqual(expect.any(String));
+    expect(await addMany(k, row(['u']), { unique: true })).toEqual({ ids: [] });
+    const held = await addMany(k, row(['h'], { all: true }));
+    expect(await statusOf(held.ids[0]!)).toBe('WAITING');
+    expect((await orders().findOne({ _id: held.ids[0]! }))?.hold).toBeDefined();
+    const missing = new ObjectId();
+    await expect(addMany(k, row(['m'], { after: [missing], any: true }), { what: '--after-any' })).rejects.toThrow(
+      new UsageError(`--after-any: no order ${missing.toHexString()} in the list; nothing added`),
+    );
+    expect(await orders().countDocuments({})).toBe(2);
   });
 });
 

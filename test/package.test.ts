@@ -72,6 +72,14 @@ describe('npm run package', () => {
     expect(list.filter((f) => /waiter\.cjs|waiter-linux-x64|\.tgz$/.test(f))).toEqual([]);
   });
 
+  test('the tarball holds no dist/ output whose source in src/ is gone (the build empties dist/ of old outputs first)', async () => {
+    const list = (await execa('tar', ['tzf', join(out, `waiter-${version}.tgz`)])).stdout.split('\n');
+    const compiled = list.filter((f) => /^package\/dist\/.*\.js(\.map)?$/.test(f));
+    expect(compiled).toContain('package/dist/cli.js');
+    const orphans = compiled.filter((f) => !existsSync(join(ROOT, 'src', f.slice('package/dist/'.length).replace(/\.js(\.map)?$/, '.ts'))));
+    expect(orphans).toEqual([]);
+  });
+
   test('no node is reachable on the PATH the single files run with', async () => {
     const r = await execa('/bin/sh', ['-c', 'command -v node || echo none'], { extendEnv: false, env: bareEnv(), cwd: work });
     expect(r.stdout).toBe('none');

@@ -1,5 +1,5 @@
 // The page served at GET / is built from src/serve/page/ by scripts/page.js into the
-// committed src/serve/page.generated.ts: a source changed without `npm run build` fails
+// committed src/serve/page.generated.ts: a source changed without `npm run page` fails
 // here, and so would a policy whose hashes are not those of the page's inline script and style.
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
@@ -9,9 +9,9 @@ import { PAGE, PAGE_CSP } from '../src/serve/page.generated.js';
 
 const sha256 = (text: string) => `'sha256-${createHash('sha256').update(text).digest('base64')}'`;
 
-test('src/serve/page.generated.ts is current with src/serve/page/ (npm run build rewrites it)', async () => {
+test('src/serve/page.generated.ts is current with src/serve/page/ (npm run page rewrites it)', async () => {
   const written = await readFile(FILE, 'utf8');
-  expect(written, 'src/serve/page.generated.ts is not current: run node scripts/page.js (npm run build does)').toBe(await pageModule());
+  expect(written, 'src/serve/page.generated.ts is not current: run npm run page').toBe(await pageModule());
 });
 
 test("PAGE_CSP allows exactly PAGE's one inline script and one inline style, by hash, and nothing inline else", () => {

@@ -3,7 +3,7 @@
 import { readFile } from 'node:fs/promises';
 import { describe, expect, test } from 'vitest';
 import { MAX_STALE_MS, tokenCheck } from '../src/serve/app.js';
-import { cached } from '../src/serve/cache.js';
+import { answerAge, cached } from '../src/serve/cache.js';
 import { MINUTE, Pace } from '../src/serve/pace.js';
 import { isLoopback } from '../src/serve/server.js';
 import { isUnspecified, printedUrl } from '../src/serve/hosts.js';
@@ -67,11 +67,11 @@ describe('cached', () => {
     const b = get();
     f.release(1);
     expect(await Promise.all([a, b])).toEqual([
-      { value: 1, ageMs: 0 },
-      { value: 1, ageMs: 0 },
+      { value: 1, at: 0, ageMs: 0 },
+      { value: 1, at: 0, ageMs: 0 },
     ]);
     now = 999;
-    expect(await get()).toEqual({ value: 1, ageMs: 999 });
+    expect(await get()).toEqual({ value: 1, at: 0, ageMs: 999 });
     expect(f.calls()).toBe(1);
   });
 
@@ -88,19 +88,19 @@ describe('cached', () => {
     expect(f.calls()).toBe(2); // one refresh for both
     f.release(2);
     expect(await Promise.all([a, b])).toEqual([
-      { value: 2, ageMs: 0 },
-      { value: 2, ageMs: 0 },
+      { value: 2, at: 20_000, ageMs: 0 },
+      { value: 2, at: 20_000, ageMs: 0 },
     ]);
   });
 
   test('past maxAge: the last answer once waitMs has passed while one refresh runs; after a failed refresh, or past maxStale, callers wait', async () => {
     const { f, get, clock } = await primed(0);
-    expect(await get()).toEqual({ value: 1, ageMs: 5000 }); // refresh started in the background
-    expect(await get()).toEqual({ value: 1, ageMs: 5000 });
+    expect(await get()).toEqual({ value: 1, at: 0, ageMs: 5000 }); // refresh started in the background
+    expect(await get()).toEqual({ value: 1, at: 0, ageMs: 5000 });
     expect(f.calls()).toBe(2);
     f.release(2);
     await new Promise((r) => setImmediate(r));
-    expect(await get()).toEqual({ value: 2, ageMs: 0 });
+    expect(await get()).toEqual({ value: 2, at: 5000, ageMs: 0 });
     // The kitchen goes down: the old answer until the refresh fails, then the error.
     clock.now = 6000;
     expect((await get()).value).toBe(2);
@@ -112,12 +112,12 @@ describe('cached', () => {
     // Back up: fresh figures; then an answer older than maxStale is not served either.
     const back = get();
     f.release(3);
-    expect(await back).toEqual({ value: 3, ageMs: 0 });
+    expect(await back).toEqual({ value: 3, at: 6000, ageMs: 0 });
     clock.now = 40_000;
     const late = get();
     expect(f.calls()).toBe(6);
     f.release(4);
-    expect(await late).toEqual({ value: 4, ageMs: 0 });
+    expect(await late).toEqual({ value: 4, at: 40_000, ageMs: 0 });
   });
 
   test('past maxAge, a refresh slower than waitMs holds only the callers of its first waitMs: later ones get the last answer at once', async () => {
@@ -127,10 +127,10 @@ describe('cached', () => {
     await new Promise((r) => setImmediate(r));
     expect(early).toBeUndefined();
     clock.now = 6500; // the refresh has run 1.5 s: a caller now is not held another second
-    expect(await get()).toEqual({ value: 1, ageMs: 6500 });
+    expect(await get()).toEqual({ value: 1, at: 0, ageMs: 6500 });
     expect(f.calls()).toBe(2);
     f.release(2);
-    expect(await waiting).toEqual({ value: 2, ageMs: 0 });
+    expect(await waiting).toEqual({ value: 2, at: 6500, ageMs: 0 });
   });
 
   test('an answer that took longer than maxStale to come is as old as the time since it came: served while the next slow refresh runs', async () => {
@@ -140,18 +140,18 @@ describe('cached', () => {
     const first = get();
     now = 40_000; // the kitchen took 40 s to answer
     f.release(1);
-    expect(await first).toEqual({ value: 1, ageMs: 0 });
+    expect(await first).toEqual({ value: 1, at: 40_000, ageMs: 0 });
     now = 41_000;
     let got: unknown;
     void get().then((r) => (got = r)); // starts the next refresh; the last answer is 1 s old
     await new Promise((r) => setImmediate(r));
-    expect(got).toEqual({ value: 1, ageMs: 1000 });
+    expect(got).toEqual({ value: 1, at: 40_000, ageMs: 1000 });
     expect(f.calls()).toBe(2);
     now = 80_000;
     f.release(2);
     await new Promise((r) => setImmediate(r));
     now = 80_500;
-    expect(await get()).toEqual({ value: 2, ageMs: 500 });
+    expect(await get()).toEqual({ value: 2, at: 80_000, ageMs: 500 });
     // Past maxStale since it came, callers wait for the refresh in flight.
     now = 111_000;
     const late = get();
@@ -160,7 +160,7 @@ describe('cached', () => {
     await new Promise((r) => setImmediate(r));
     expect(got).toBeUndefined();
     f.release(3);
-    expect(await late).toEqual({ value: 3, ageMs: 0 });
+    expect(await late).toEqual({ value: 3, at: 111_000, ageMs: 0 });
   });
 
   test('after a quiet spell callers wait longer (quiet.waitMs) for the refresh: a minute-old answer is not what a reopened page gets', async () => {
@@ -180,16 +180,48 @@ describe('cached', () => {
     f.release(2);
     await bDone;
     expect([await a, b]).toEqual([
-      { value: 2, ageMs: 0 },
-      { value: 2, ageMs: 0 },
+      { value: 2, at: 50_500, ageMs: 0 },
+      { value: 2, at: 50_500, ageMs: 0 },
     ]);
     // Busy again (asked every second or two): the usual second's wait, then the last answer with its age.
     now = 52_000;
     const c = get();
     now = 53_500;
-    expect(await get()).toEqual({ value: 2, ageMs: 3000 }); // answered at 50.5 s
+    expect(await get()).toEqual({ value: 2, at: 50_500, ageMs: 3000 }); // answered at 50.5 s
     f.release(3);
-    expect(await c).toEqual({ value: 3, ageMs: 0 });
+    expect(await c).toEqual({ value: 3, at: 53_500, ageMs: 0 });
+  });
+
+  test('an answer says when the kitchen gave it (at): every read of the same figures gives the same asOf, however much later it is read (issue 25)', async () => {
+    let now = 0;
+    const f = fake();
+    const get = cached(f.fn, 1000, 30_000, () => now, 0);
+    const first = get();
+    now = 20; // the kitchen answers 20 ms after it was asked
+    f.release(1);
+    const reads = [await first];
+    now = 700; // within maxAge
+    reads.push(await get());
+    now = 5000; // past it: the last answer while a refresh runs
+    reads.push(await get());
+    expect(reads.map((r) => [r.value, r.at])).toEqual([
+      [1, 20],
+      [1, 20],
+      [1, 20],
+    ]);
+    expect([answerAge(reads[0]!.at, 23), answerAge(reads[1]!.at, 700), answerAge(reads[2]!.at, 5000)]).toEqual([
+      { asOf: new Date(20).toISOString(), ageSeconds: 0 },
+      { asOf: new Date(20).toISOString(), ageSeconds: 0 },
+      { asOf: new Date(20).toISOString(), ageSeconds: 4 },
+    ]);
+    // An answer to a query begun before an invalidation is not kept, but its callers get when it came.
+    const g = fake();
+    const other = cached(g.fn, 1000, 30_000, () => now, 0);
+    const before = other();
+    other.invalidate();
+    now = 5100;
+    g.release(2);
+    expect(await before).toMatchObject({ value: 2, at: 5100 });
   });
 
   test('after invalidate callers wait for a fresh answer', async () => {
@@ -202,7 +234,7 @@ describe('cached', () => {
     get.invalidate();
     const b = get();
     f.release(2);
-    expect(await b).toEqual({ value: 2, ageMs: 0 });
+    expect(await b).toEqual({ value: 2, at: 0, ageMs: 0 });
   });
 });
 

@@ -1,10 +1,11 @@
-// add: one order (waiter add), or many rows at once (POST /api/orders), READY or
-// WAITING. What they wait for is checked before anything is written (ids not in the
-// list: a UsageError, exit 2 or a 400), and released at once if it finished already.
+// add: many rows at once (POST /api/orders), or one order (waiter add: the same with
+// one row, plus its --unique and --field names), READY or WAITING. What they wait for is
+// checked before anything is written (ids not in the list: a UsageError, exit 2 or a
+// 400), and released at once if it finished already: one path, so the two cannot drift.
 import type { ObjectId } from 'mongodb';
 import { UsageError } from '../errors.js';
 import type { Kitchen } from '../kitchen.js';
-import { notInList, waitInsert, waitRows, type WaitAsked } from '../pipeline/wait.js';
+import { notInList, waitRows, type WaitAsked } from '../pipeline/wait.js';
 
 export interface AddRequest {
   args: string[];
@@ -19,23 +20,14 @@ export interface AddRequest {
   wait?: WaitAsked;
 }
 
-/** One order. Its id, or null when `unique` found one with these arguments in the list already. */
+/** One order: addMany of one row, with add's extras. Its id, or null when `unique` found one with these arguments in the list already. */
 export async function addOne(k: Kitchen, o: AddRequest): Promise<ObjectId | null> {
-  const wait = await waitInsert(k, o.wait);
-  const columns = o.names ? await k.saveColumns(o.names) : undefined;
-  const added = await k.addOrder(o.args, {
-    unique: o.unique,
-    ...(columns ? { columns } : {}),
-    ...(o.at ? { due: o.at } : {}),
-    ...(o.priority ? { priority: o.priority } : {}),
-    ...wait,
-  });
-  // What it waits for may have finished already (or meanwhile).
-  if (added && wait.wait) await k.pipeline.releaseWritten(wait.wait.barrier ? { barrier: wait.wait.barrier } : { ids: [added] });
-  return added;
+  const row = { rows: [o.args], due: o.at ? [o.at] : [], priority: [o.priority ?? 0], after: [o.wait] };
+  const { ids } = await addMany(k, row, { unique: o.unique, ...(o.names ? { names: o.names } : {}), what: o.wait?.any ? '--after-any' : '--after' });
+  return ids[0] ?? null;
 }
 
-/** Many orders, one row each, with a due time, a priority and what to wait for per row (the API's body, src/serve/input.ts submission). */
+/** Many orders, one row each, with a due time (default now), a priority and what to wait for per row (the API's body, src/serve/input.ts submission). */
 export interface AddMany {
   rows: string[][];
   due: Date[];
@@ -43,11 +35,22 @@ export interface AddMany {
   after: (WaitAsked | undefined)[];
 }
 
-/** The rows as orders, in one insert; their ids in row order. */
-export async function addMany(k: Kitchen, r: AddMany): Promise<{ ids: ObjectId[] }> {
-  const w = await waitRows(k, r.after);
-  if ('missing' in w) throw new UsageError(notInList('after', w.missing));
-  const { ids } = await k.insertOrders(r.rows, { due: r.due, priority: r.priority, ...w });
-  if (w.wait) await k.pipeline.releaseWritten({ ids });
+/** What only `waiter add` asks (its one row): --unique, --field's names, and its option's name in a refusal (the API's: `after`). */
+export interface AddExtras {
+  unique?: boolean;
+  names?: string[];
+  what?: string;
+}
+
+/** The rows as orders, in one insert; the ids written, in row order (with `unique`, not those already there). */
+export async function addMany(k: Kitchen, r: AddMany, x: AddExtras = {}): Promise<{ ids: ObjectId[] }> {
+  const asked = await waitRows(k, r.after);
+  if ('missing' in asked) throw new UsageError(notInList(x.what ?? 'after', asked.missing));
+  const { barrier, ...w } = asked;
+  const columns = x.names ? await k.saveColumns(x.names) : undefined;
+  const { ids } = await k.insertOrders(r.rows, { due: r.due, priority: r.priority, ...(x.unique ? { unique: true } : {}), ...(columns ? { columns } : {}), ...w });
+  // What they wait for may have finished already (or meanwhile): the barrier's stage, the ids of the others.
+  const onIds = r.after.some((a) => a?.after);
+  if (ids.length > 0 && w.wait) await k.pipeline.releaseWritten({ ...(barrier ? { barrier } : {}), ...(onIds ? { ids } : {}) });
   return { ids };
 }

@@ -67,15 +67,22 @@ export function notInList(what: string, missing: readonly ObjectId[]): string {
 }
 
 /**
- * POST /api/orders: each order's own `after` (or `afterAny`) ids. Returns the ids not
- * in the list (the request is then refused, nothing written), or what to insert.
+ * Each row's own wait (POST /api/orders' `after`/`afterAny`; `waiter add`'s options,
+ * one row). Returns the ids not in the list (the request is then refused, nothing
+ * written), or what to insert: each row's WaitFor, and for rows asking --after-all one
+ * new barrier with the maker of their ids (`barrier` to release them by).
  */
-export async function waitRows(k: Kitchen, asked: readonly (WaitAsked | undefined)[]): Promise<{ missing: ObjectId[] } | { wait?: (WaitFor | undefined)[] }> {
+export async function waitRows(
+  k: Kitchen,
+  asked: readonly (WaitAsked | undefined)[],
+): Promise<{ missing: ObjectId[] } | (Pick<InsertOptions, 'ids'> & { wait?: (WaitFor | undefined)[]; barrier?: ObjectId })> {
   if (!asked.some(Boolean)) return {};
   const missing = await k.pipeline.missing(asked.flatMap((a) => a?.after ?? []));
   if (missing.length > 0) return { missing };
   await k.pipeline.ensureIndexes();
-  return { wait: asked.map((a) => (a?.after ? { after: a.after, ...(a.any ? { any: true } : {}) } : undefined)) };
+  const held = asked.some((a) => a?.all) ? await k.pipeline.newBarrier() : undefined;
+  const wait = asked.map((a): WaitFor | undefined => (a?.all ? { barrier: held!.barrier } : a?.after ? { after: a.after, ...(a.any ? { any: true } : {}) } : undefined));
+  return held ? { wait, ids: held.ids, barrier: held.barrier } : { wait };
 }
 
 /**

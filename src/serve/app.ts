@@ -11,7 +11,7 @@ import { resetOrders } from '../app/reset.js';
 import { findOrder, orderReport, orderReports } from '../app/show.js';
 import { statusReport } from '../app/status.js';
 import { waitersReport } from '../app/waiters.js';
-import { cached } from './cache.js';
+import { answerAge, cached } from './cache.js';
 import { HttpError, PAGE_FAILED, jsonContentType, failedQuery, noQuery, pageQuery, parseJson, resetRequest, submission, waitersQuery } from './input.js';
 import { PAGE, PAGE_CSP } from './page.generated.js';
 import { Pace } from './pace.js';
@@ -169,9 +169,9 @@ export function createApp(o: AppOptions): Hono {
  * (when the kitchen answered, ISO), and in an object's body `asOf` and `ageSeconds` (a
  * page or script reading only the body still sees how old its figures are).
  */
-function withAge(c: Context, shared: { value: unknown; ageMs: number }): Response {
-  const asOf = new Date(Date.now() - shared.ageMs).toISOString();
-  const ageSeconds = Math.floor(shared.ageMs / 1000);
+function withAge(c: Context, shared: { value: unknown; at: number }): Response {
+  // From when the kitchen answered (the cache's clock is Date.now), not from this response: the same figures, the same asOf.
+  const { asOf, ageSeconds } = answerAge(shared.at, Date.now());
   c.header('Age', String(ageSeconds));
   c.header('X-As-Of', asOf);
   const v = shared.value;

@@ -17,10 +17,21 @@
 // last answer rather than a spinner, with its age (Age header, asOf/ageSeconds in the
 // body, the page's amber label): never as if it were fresh.
 export interface Cached<T> {
-  /** The answer and its age in ms (0 when fetched for this call). */
-  (): Promise<{ value: T; ageMs: number }>;
+  /**
+   * The answer, when the kitchen gave it (`at`, on the cache's clock: the same for every
+   * read of that answer, so its asOf never moves) and its age in ms (0 when fetched for this call).
+   */
+  (): Promise<{ value: T; at: number; ageMs: number }>;
   /** Forget the last answer (after a write through this server). */
   invalidate(): void;
+}
+
+/**
+ * How old an answer is, as the API says it: `asOf`, when the kitchen gave it (the same
+ * for every read of those figures), and `ageSeconds` (HTTP's Age), counted from then to `now`.
+ */
+export function answerAge(at: number, now: number): { asOf: string; ageSeconds: number } {
+  return { asOf: new Date(at).toISOString(), ageSeconds: Math.max(0, Math.floor((now - at) / 1000)) };
 }
 
 /** After this long without a refresh, callers wait up to `waitMs` for the next one. */
@@ -30,7 +41,7 @@ export function cached<T>(fn: () => Promise<T>, maxAgeMs: number, maxStaleMs: nu
   let value: T | undefined;
   let has = false;
   let at = -Infinity;
-  let inflight: Promise<T> | undefined;
+  let inflight: Promise<{ v: T; at: number }> | undefined;
   let inflightSince = 0;
   let inflightWait = waitMs;
   let generation = 0;
@@ -41,6 +52,7 @@ export function cached<T>(fn: () => Promise<T>, maxAgeMs: number, maxStaleMs: nu
     const p = fn()
       .then(
         (v) => {
+          const came = clock();
           // An answer to a query that began before an invalidation is not kept.
           if (gen === generation) {
             value = v;
@@ -51,10 +63,10 @@ export function cached<T>(fn: () => Promise<T>, maxAgeMs: number, maxStaleMs: nu
             // orders on a loaded FerretDB test server: over 2 min) was too old the moment it
             // came, and every caller waited for the next slow refresh (the bench's 20
             // clients all timed out).
-            at = clock();
+            at = came;
             failed = false;
           }
-          return v;
+          return { v, at: came };
         },
         (err: unknown) => {
           if (gen === generation) failed = true;
@@ -71,27 +83,22 @@ export function cached<T>(fn: () => Promise<T>, maxAgeMs: number, maxStaleMs: nu
   };
   const get = (async () => {
     const age = clock() - at;
-    if (has && age < maxAgeMs) return { value: value as T, ageMs: age };
+    const fresh = (r: { v: T; at: number }) => ({ value: r.v, at: r.at, ageMs: 0 });
+    if (has && age < maxAgeMs) return { value: value as T, at, ageMs: age };
     const p = inflight ?? refresh();
     if (has && !failed && age < maxStaleMs) {
       p.catch(() => undefined); // maybe nobody awaits this refresh; if it fails, the next callers wait and see why
       const left = inflightSince + inflightWait - clock();
-      if (left <= 0) return { value: value as T, ageMs: age };
+      if (left <= 0) return { value: value as T, at, ageMs: age };
       let timer: NodeJS.Timeout | undefined;
       const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), left)));
-      const first = await Promise.race([
-        p.then(
-          (v) => ({ v }),
-          () => 'failed' as const,
-        ),
-        late,
-      ]).finally(() => clearTimeout(timer));
-      if (first === 'failed') return { value: await p, ageMs: 0 }; // throws: an outage shows as an error
-      if (first !== 'late') return { value: first.v, ageMs: 0 };
+      const first = await Promise.race([p.catch(() => 'failed' as const), late]).finally(() => clearTimeout(timer));
+      if (first === 'failed') return fresh(await p); // throws: an outage shows as an error
+      if (first !== 'late') return fresh(first);
       const stale = clock() - at;
-      if (has && stale < maxStaleMs) return { value: value as T, ageMs: stale };
+      if (has && stale < maxStaleMs) return { value: value as T, at, ageMs: stale };
     }
-    return { value: await p, ageMs: 0 };
+    return fresh(await p);
   }) as Cached<T>;
   get.invalidate = () => {
     generation++;
