@@ -190,3 +190,34 @@ test("a heartbeat answered 'lost' while the command runs stops it and records no
   expect(r).toEqual({ delivered: 0, failed: 0, lost: 1, interrupted: 0 });
   expect(lines).toContainEqual(expect.stringMatching(/^waiter: lost order [0-9a-f]{24} \(reset or taken over\); stopping its command, recording nothing$/));
 });
+
+test('an order lost after its timeout (or the waiter’s kill) records nothing: no files stored, no failure counted, no write sent', async () => {
+  // The first reason decides the kill; "not ours any more", even second, decides what is recorded.
+  const dir = await mkdtemp(join(tmpdir(), 'waiter-loop-'));
+  try {
+    for (const first of ['timeout', 'shutdown'] as const) {
+      const list = memoryList(['a']);
+      const d = deps(list, commands().start);
+      const lines: string[] = [];
+      d.log = (line) => lines.push(line);
+      let collected = 0;
+      d.collect = async () => (collected++, undefined);
+      let end!: (o: Outcome) => void;
+      d.start = (req) => {
+        if (first === 'timeout') req.onTimeout!();
+        else d.shutdown.stop('test', 0);
+        return { outcome: new Promise<Outcome>((r) => (end = r)), terminate: () => undefined };
+      };
+      // The heartbeat finds the order taken away while the stopped command is still exiting.
+      d.kitchen.heartbeat = async () => (setTimeout(() => end({ signal: 'SIGTERM', output: '', ...(first === 'timeout' ? { timedOut: true } : {}) }), 5), 'lost');
+      const r = await deliver(options({ heartbeatMs: 10, timeoutMs: 60_000, timeoutText: '1m', maxFailuresInARow: 1, workdir: parseTemplate([dir]) }), d);
+      expect(collected).toBe(0);
+      expect(r).toEqual({ delivered: 0, failed: 0, lost: 1, interrupted: 0 });
+      expect(r.stopped).toBeUndefined();
+      expect(list.calls.filter((c) => c === 'finish')).toEqual([]);
+      expect(lines).toContainEqual(expect.stringMatching(/^waiter: lost order [0-9a-f]{24} \(reset or taken over\); /));
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});

@@ -32,6 +32,22 @@ describe('Stop', () => {
     expect(b).toEqual([['preempt', 120_000]]);
   });
 
+  test('lost, cancel or hold given second decide what is recorded (recordAs), not the kill; the subscriber is told once more', () => {
+    const s = new Stop();
+    const told: unknown[] = [];
+    s.on((reason, deadline) => told.push([reason, deadline]));
+    s.stop('timeout');
+    expect(s.recordAs).toBe('timeout');
+    expect(s.stop('lost')).toBe(false);
+    s.stop('lost');
+    s.stop('cancel');
+    expect([s.reason, s.gone, s.recordAs]).toEqual(['timeout', 'lost', 'lost']);
+    expect(told).toEqual([
+      ['timeout', undefined],
+      ['lost', undefined],
+    ]);
+  });
+
   test('a subscriber after the stop is told at once; an unsubscribed one never', () => {
     const s = new Stop();
     const early: string[] = [];
