@@ -221,3 +221,24 @@ test('an order lost after its timeout (or the waiter’s kill) records nothing: 
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test('a second signal during the kill grace after a timeout records the timeout (it came first), not an interrupt', async () => {
+  // Changed on purpose with the one Stop (issue 30): before, the waiter's kill recorded READY INTERRUPTED.
+  for (const maxAttempts of [1, 2]) {
+    const list = new FakeKitchen(['a']);
+    const d = deps(list, commands().start);
+    let end!: (o: Outcome) => void;
+    let terminated = 0;
+    d.start = (req) => {
+      req.onTimeout!();
+      d.shutdown.receive('SIGTERM');
+      d.shutdown.receive('SIGTERM'); // again, while the timed-out command is still exiting
+      setTimeout(() => end({ signal: 'SIGTERM', timedOut: true, output: '' }), 5);
+      return { outcome: new Promise<Outcome>((r) => (end = r)), terminate: () => void terminated++ };
+    };
+    const r = await deliver(options({ timeoutMs: 60_000, timeoutText: '1m', retry: { maxAttempts, retryOn: [] } }), d);
+    expect(terminated).toBeGreaterThanOrEqual(1);
+    expect(list.finishes.map(({ f }) => f)).toMatchObject([{ status: maxAttempts === 1 ? 'ERROR' : 'READY', result: 'ERROR', error: 'timed out after 1m' }]);
+    expect(r).toMatchObject({ delivered: 1, interrupted: 0 });
+  }
+});
