@@ -242,3 +242,21 @@ test('a second signal during the kill grace after a timeout records the timeout 
     expect(r).toMatchObject({ delivered: 1, interrupted: 0 });
   }
 });
+
+test('a listener that throws is logged once and the waiter goes on: its orders still end DONE', async () => {
+  // The 'started' line's listener (logLines) throws: emitted outside processOrder's try, it used to stop the waiter.
+  const list = memoryList(['a', 'b']);
+  const d = deps(list, commands().start);
+  const lines: string[] = [];
+  d.log = (line) => {
+    if (line.startsWith('waiter: delivering ')) throw new Error('stderr is gone');
+    lines.push(line);
+  };
+  const r = await deliver(options(), d);
+  expect(list.written).toEqual([
+    { args: 'a', status: 'DONE' },
+    { args: 'b', status: 'DONE' },
+  ]);
+  expect(r).toEqual({ delivered: 2, failed: 0, lost: 0, interrupted: 0 });
+  expect(lines.filter((l) => l.includes('stderr is gone'))).toEqual([expect.stringMatching(/^waiter: .*'started'.*: stderr is gone$/)]);
+});
