@@ -260,3 +260,20 @@ test('a listener that throws is logged once and the waiter goes on: its orders s
   expect(r).toEqual({ delivered: 2, failed: 0, lost: 0, interrupted: 0 });
   expect(lines.filter((l) => l.includes('stderr is gone'))).toEqual([expect.stringMatching(/^waiter: .*'started'.*: stderr is gone$/)]);
 });
+
+test('the fake kitchen is fenced like the real one: a claim answered not ours is refused its finish; a requeued order keeps its id and columns', async () => {
+  const list = new FakeKitchen(['a', { args: ['b'], columns: 'c1' }], { requeue: true });
+  const k = list.kitchen();
+  const a = (await k.claim('w', 60_000))!;
+  list.answer = () => 'lost';
+  expect(await k.heartbeat(a, 60_000, new Date())).toBe('lost');
+  list.answer = () => 'ours';
+  const done = { status: 'DONE', result: 'DONE', stop: new Date(), output: '' } as const;
+  expect(await k.finish(a, done, false)).toBe(false);
+  expect(list.finishes).toEqual([]);
+
+  const b = (await k.claim('w', 60_000))!;
+  expect(await k.finish(b, { ...done, status: 'READY', result: 'ERROR' }, false)).toBe(true);
+  const again = (await k.claim('w', 60_000))!;
+  expect([again.id.toHexString(), again.columns, again.attempt]).toEqual([b.id.toHexString(), 'c1', 2]);
+});
