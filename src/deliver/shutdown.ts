@@ -2,9 +2,17 @@
 // claiming and lets running orders finish; a second one (or the deadline running out)
 // kills them. The reason is what the registry records ("signal SIGTERM"); what exit
 // status it means is the command's (src/commands/deliver.ts, src/cli.ts).
+import { timerMs } from '../run.js';
 import { MAX_TIMER_MS } from '../values.js';
 
 export type Phase = 'running' | 'draining' | 'killing';
+
+/**
+ * A drain deadline, in ms: how long running orders may go on after the waiter's first
+ * stop before they are killed (each then by its kill deadline, KillDeadlineMs in run.ts:
+ * SIGTERM, SIGKILL after --kill-after). undefined: as long as they take. Clamped by timerMs.
+ */
+export type DrainDeadlineMs = number;
 
 const SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
 
@@ -23,19 +31,19 @@ export class Shutdown {
   /** What the waiter is waiting for, for the message on the first signal. */
   describe: () => string = () => 'running orders';
 
-  /** graceMs: how long running orders may take after the first stop (--grace; undefined: as long as they take). */
-  constructor(private readonly graceMs?: number) {}
+  /** graceMs: the drain deadline of a stop that gives none (--grace). */
+  constructor(private readonly graceMs?: DrainDeadlineMs) {}
 
   /**
    * The first call stops claiming and gives running orders until `deadlineMs` (default
    * the grace) before they are killed; a second call kills them now.
    */
-  stop(reason: string, deadlineMs = this.graceMs): void {
+  stop(reason: string, deadlineMs: DrainDeadlineMs | undefined = this.graceMs): void {
     if (this.phase === 'running') {
       this.reason = reason;
       this.phase = 'draining';
       for (const wake of this.waiters) wake();
-      if (deadlineMs !== undefined) this.graceTimer = setTimeout(() => this.kill(), deadlineMs);
+      if (deadlineMs !== undefined) this.graceTimer = setTimeout(() => this.kill(), timerMs(deadlineMs));
     } else {
       this.kill();
     }

@@ -4,6 +4,7 @@
 // table (STOPPED in failure.ts), from the first reason unless the order was found no
 // longer ours meanwhile (see recordAs), so a new reason is a row there and a caller of
 // stop() here, not another flag in the loop.
+import { timerMs, type KillDeadlineMs } from '../run.js';
 
 /**
  * Why an attempt was stopped. shutdown: the waiter was told to stop (a signal's second
@@ -19,10 +20,10 @@ export type GoneReason = Extract<StopReason, 'lost' | 'cancel' | 'hold'>;
 const GONE: ReadonlySet<StopReason> = new Set<GoneReason>(['lost', 'cancel', 'hold']);
 
 /**
- * Told with the reason and the deadline (how long the command may take before it is killed; undefined: --kill-after):
- * on the first stop, and once more when a later reason says the order is gone (with that reason).
+ * Told with a reason and its kill deadline (undefined: --kill-after): on the first stop,
+ * and again with a later call's when it brings the kill forward or first says the order is gone.
  */
-export type StopListener = (reason: StopReason, deadlineMs: number | undefined) => void;
+export type StopListener = (reason: StopReason, deadlineMs: KillDeadlineMs | undefined) => void;
 
 export class Stop {
   /** The first reason given: it decides the kill. Undefined while the attempt runs on. */
@@ -33,22 +34,32 @@ export class Stop {
    * an order another waiter (or the canceller) now owns.
    */
   gone?: GoneReason;
-  deadlineMs?: number;
+  /** The shortest kill deadline given so far (clamped), from when it was given. */
+  deadlineMs?: KillDeadlineMs;
+  /** When that deadline runs out (epoch ms). */
+  private killAt?: number;
   // Made on the first subscription: most attempts are never stopped and pay nothing here.
   private listeners?: Set<StopListener>;
 
-  /** Stops the attempt for `reason`, unless it was stopped already. True when this call stopped it. */
-  stop(reason: StopReason, deadlineMs?: number): boolean {
+  /**
+   * Stops the attempt for `reason`, unless it was stopped already. True when this call
+   * stopped it. Once stopped, a later call can still bring the kill forward (a shorter
+   * deadline than any before; against --kill-after, unknown here, any is passed on and
+   * terminate() keeps the sooner) and say the order is gone.
+   */
+  stop(reason: StopReason, deadlineMs?: KillDeadlineMs): boolean {
+    const deadline = deadlineMs === undefined ? undefined : timerMs(deadlineMs);
     const gone = this.gone === undefined && GONE.has(reason);
     if (gone) this.gone = reason as GoneReason;
-    if (this.reason !== undefined) {
-      if (gone) this.tell(reason, deadlineMs);
-      return false;
+    const first = this.reason === undefined;
+    const sooner = deadline !== undefined && (first || this.killAt === undefined || Date.now() + deadline < this.killAt);
+    if (sooner) {
+      this.deadlineMs = deadline;
+      this.killAt = Date.now() + deadline;
     }
-    this.reason = reason;
-    this.deadlineMs = deadlineMs;
-    this.tell(reason, deadlineMs);
-    return true;
+    if (first) this.reason = reason;
+    if (first || sooner || gone) this.tell(reason, sooner ? deadline : undefined);
+    return first;
   }
 
   /** The reason whose STOPPED row says what is recorded: the order being gone, else the first reason. */
@@ -60,20 +71,17 @@ export class Stop {
     return this.reason !== undefined;
   }
 
-  /** Calls `l` when the attempt is stopped (now, if it is already), and again if the order is then found gone. Returns the unsubscribe. */
+  /** Calls `l` when the attempt is stopped (now, if it is already), and again when a later stop brings the kill forward or finds the order gone. Returns the unsubscribe. */
   on(l: StopListener): () => void {
     if (this.reason !== undefined) {
       l(this.reason, this.deadlineMs);
       if (this.gone !== undefined && this.gone !== this.reason) l(this.gone, undefined);
     }
-    if (this.gone !== undefined) return () => undefined; // nothing more will be told
     (this.listeners ??= new Set()).add(l);
     return () => void this.listeners?.delete(l);
   }
 
   private tell(reason: StopReason, deadlineMs: number | undefined): void {
-    const listeners = this.listeners;
-    if (this.gone !== undefined) this.listeners = undefined;
-    if (listeners) for (const l of listeners) l(reason, deadlineMs);
+    if (this.listeners) for (const l of [...this.listeners]) l(reason, deadlineMs);
   }
 }
