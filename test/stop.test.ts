@@ -4,7 +4,7 @@ import { Writable } from 'node:stream';
 import { ObjectId } from 'mongodb';
 import { describe, expect, test } from 'vitest';
 import { handleStopped, STOPPED } from '../src/deliver/failure.js';
-import { Shutdown, signalOf } from '../src/deliver/shutdown.js';
+import { Shutdown } from '../src/deliver/shutdown.js';
 import { Stop, type StopReason } from '../src/deliver/stop.js';
 import type { Claimed } from '../src/order.js';
 import { start, timerMs, type Running } from '../src/run.js';
@@ -127,8 +127,24 @@ describe('Shutdown: a stop with a reason', () => {
   test('a signal is the reason "signal SIGTERM"; the exit status comes from it, other reasons name no signal', () => {
     const s = new Shutdown();
     s.receive('SIGTERM');
-    expect([s.reason, s.by, s.phase, signalOf(s.reason)]).toEqual(['signal SIGTERM', 'SIGTERM', 'draining', 'SIGTERM']);
-    expect(signalOf('a spot notice')).toBeUndefined();
+    expect([s.reason, s.by, s.phase, s.signal]).toEqual(['signal SIGTERM', 'SIGTERM', 'draining', 'SIGTERM']);
+    const t = new Shutdown();
+    t.stop('a spot notice');
+    expect(t.signal).toBeUndefined();
+  });
+
+  test('only a signal received sets the exit signal: a stop whose text looks like one is just text', () => {
+    const s = new Shutdown();
+    s.stop('signal SIGTERM from the ops team');
+    expect([s.reason, s.signal, s.by]).toEqual(['signal SIGTERM from the ops team', undefined, 'signal SIGTERM from the ops team']);
+    const t = new Shutdown();
+    t.receive('SIGINT');
+    expect([t.reason, t.signal, t.by]).toEqual(['signal SIGINT', 'SIGINT', 'SIGINT']);
+    // As first told: a signal after `waiter stop` kills, and the exit status stays the stop's.
+    const u = new Shutdown();
+    u.stop('waiter stop');
+    u.receive('SIGTERM');
+    expect([u.reason, u.signal, u.phase]).toEqual(['waiter stop', undefined, 'killing']);
   });
 
   test('a stop with a deadline kills running orders when it runs out; a second stop kills them at once', async () => {

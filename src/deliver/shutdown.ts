@@ -1,7 +1,8 @@
 // Graceful shutdown: the first stop (a signal; later `waiter stop`, a spot notice) stops
 // claiming and lets running orders finish; a second one (or the deadline running out)
-// kills them. The reason is what the registry records ("signal SIGTERM"); what exit
-// status it means is the command's (src/commands/deliver.ts, src/cli.ts).
+// kills them. The reason is what the registry records ("signal SIGTERM"); the signal,
+// set only by receive(), is what exit status it means to the command
+// (src/commands/deliver.ts, src/cli.ts): never parsed back out of a reason's text.
 import { timerMs } from '../run.js';
 import { MAX_TIMER_MS } from '../values.js';
 
@@ -16,15 +17,12 @@ export type DrainDeadlineMs = number;
 
 const SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
 
-/** The signal a stop reason names ("signal SIGTERM" -> SIGTERM), else undefined. */
-export function signalOf(reason: string | undefined): NodeJS.Signals | undefined {
-  return reason?.startsWith('signal SIG') ? (reason.slice('signal '.length) as NodeJS.Signals) : undefined;
-}
-
 export class Shutdown {
   phase: Phase = 'running';
   /** Why the waiter stops, as first told: "signal SIGTERM". The registry's end reason. */
   reason?: string;
+  /** The signal that first stopped the waiter (receive()), else undefined: the command exits as killed by it (128 + its number). */
+  signal?: NodeJS.Signals;
   private readonly waiters = new Set<() => void>();
   private readonly killers = new Set<() => void>();
   private graceTimer?: NodeJS.Timeout;
@@ -51,12 +49,13 @@ export class Shutdown {
 
   /** Called for each SIGINT/SIGTERM/SIGHUP. */
   receive(signal: NodeJS.Signals): void {
+    if (this.phase === 'running') this.signal = signal;
     this.stop(`signal ${signal}`);
   }
 
   /** What stopped the waiter, for an interrupted order's error line: the signal's name ("SIGTERM"), or the reason as told. */
   get by(): string | undefined {
-    return signalOf(this.reason) ?? this.reason;
+    return this.signal ?? this.reason;
   }
 
   private kill(): void {
