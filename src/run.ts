@@ -11,8 +11,23 @@ import { join } from 'node:path';
 import type { Writable } from 'node:stream';
 import type { Outcome } from './order.js';
 import type { Masker } from './output/mask.js';
+import { MAX_TIMER_MS } from './values.js';
 
 export const OUTPUT_TAIL_BYTES = 4096;
+
+/**
+ * A kill deadline, in ms: how long a command stopped now may take to exit. SIGTERM goes
+ * to its whole process group at once, SIGKILL this long after. Clamped by timerMs. A
+ * later, shorter one brings a pending SIGKILL forward (a spot notice during a timeout's
+ * --kill-after); a later, longer one changes nothing. (The waiter's own drain deadline,
+ * before running orders are stopped at all, is DrainDeadlineMs in deliver/shutdown.ts.)
+ */
+export type KillDeadlineMs = number;
+
+/** A delay a timer can wait: NaN and negatives are 0 (now), more than MAX_TIMER_MS (Node would fire it after 1 ms) is MAX_TIMER_MS. */
+export function timerMs(ms: number): number {
+  return Number.isNaN(ms) ? 0 : Math.min(Math.max(ms, 0), MAX_TIMER_MS);
+}
 
 export interface RunRequest {
   file: string;
@@ -32,8 +47,8 @@ export interface RunRequest {
   timeoutMs?: number;
   /** Called when timeoutMs runs out, before the group is terminated (deliver: the attempt's stop reason). */
   onTimeout?: () => void;
-  /** After SIGTERM (timeout or terminate()), SIGKILL the group this much later (terminate may give another). */
-  killAfterMs: number;
+  /** The kill deadline of a timeout, and of terminate() given none (--kill-after). */
+  killAfterMs: KillDeadlineMs;
   /** Prefix for each output line (used when several orders run at once). */
   prefix?: string;
   stdout: Writable;
@@ -44,8 +59,8 @@ export interface RunRequest {
 
 export interface Running {
   readonly outcome: Promise<Outcome>;
-  /** SIGTERM the whole process group now, SIGKILL it after `killAfterMs` (default: the request's). Only the first call counts. */
-  terminate(killAfterMs?: number): void;
+  /** SIGTERM the whole process group now, SIGKILL it after `deadlineMs` (default: the request's killAfterMs). A later call only brings the SIGKILL forward. */
+  terminate(deadlineMs?: KillDeadlineMs): void;
 }
 
 export function start(req: RunRequest): Running {
@@ -75,13 +90,17 @@ export function start(req: RunRequest): Running {
   let timedOut = false;
   let killTimer: NodeJS.Timeout | undefined;
   let terminating = false;
-  let killAfterMs = req.killAfterMs;
-  const terminate = (ms?: number) => {
-    if (terminating) return;
+  /** When the pending SIGKILL is due (epoch ms). */
+  let killAt = 0;
+  const terminate = (ms?: KillDeadlineMs) => {
+    if (terminating && ms === undefined) return;
+    const wait = timerMs(ms ?? req.killAfterMs);
+    if (terminating && Date.now() + wait >= killAt) return;
+    if (!terminating) killGroup(sub.pid, 'SIGTERM');
     terminating = true;
-    if (ms !== undefined) killAfterMs = ms;
-    killGroup(sub.pid, 'SIGTERM');
-    killTimer = setTimeout(() => killGroup(sub.pid, 'SIGKILL'), killAfterMs);
+    killAt = Date.now() + wait;
+    clearTimeout(killTimer);
+    killTimer = setTimeout(() => killGroup(sub.pid, 'SIGKILL'), wait);
   };
   const timeout = req.timeoutMs
     ? setTimeout(() => {
@@ -94,7 +113,7 @@ export function start(req: RunRequest): Running {
   const outcome = (async (): Promise<Outcome> => {
     const exit = await exited(sub);
     clearTimeout(timeout);
-    if (terminating) await groupGone(sub.pid, killAfterMs);
+    if (terminating) await groupGone(sub.pid, Math.max(0, killAt - Date.now()));
     clearTimeout(killTimer);
     if (exit.spawnError)
       return { spawnError: spawnErrorLine(req.file, exit.spawnError), ...(exit.spawnError.code ? { spawnCode: exit.spawnError.code } : {}), output: tail.text() };

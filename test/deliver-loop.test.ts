@@ -190,3 +190,90 @@ test("a heartbeat answered 'lost' while the command runs stops it and records no
   expect(r).toEqual({ delivered: 0, failed: 0, lost: 1, interrupted: 0 });
   expect(lines).toContainEqual(expect.stringMatching(/^waiter: lost order [0-9a-f]{24} \(reset or taken over\); stopping its command, recording nothing$/));
 });
+
+test('an order lost after its timeout (or the waiter’s kill) records nothing: no files stored, no failure counted, no write sent', async () => {
+  // The first reason decides the kill; "not ours any more", even second, decides what is recorded.
+  const dir = await mkdtemp(join(tmpdir(), 'waiter-loop-'));
+  try {
+    for (const first of ['timeout', 'shutdown'] as const) {
+      const list = memoryList(['a']);
+      const d = deps(list, commands().start);
+      const lines: string[] = [];
+      d.log = (line) => lines.push(line);
+      let collected = 0;
+      d.collect = async () => (collected++, undefined);
+      let end!: (o: Outcome) => void;
+      d.start = (req) => {
+        if (first === 'timeout') req.onTimeout!();
+        else d.shutdown.stop('test', 0);
+        return { outcome: new Promise<Outcome>((r) => (end = r)), terminate: () => undefined };
+      };
+      // The heartbeat finds the order taken away while the stopped command is still exiting.
+      d.kitchen.heartbeat = async () => (setTimeout(() => end({ signal: 'SIGTERM', output: '', ...(first === 'timeout' ? { timedOut: true } : {}) }), 5), 'lost');
+      const r = await deliver(options({ heartbeatMs: 10, timeoutMs: 60_000, timeoutText: '1m', maxFailuresInARow: 1, workdir: parseTemplate([dir]) }), d);
+      expect(collected).toBe(0);
+      expect(r).toEqual({ delivered: 0, failed: 0, lost: 1, interrupted: 0 });
+      expect(r.stopped).toBeUndefined();
+      expect(list.calls.filter((c) => c === 'finish')).toEqual([]);
+      expect(lines).toContainEqual(expect.stringMatching(/^waiter: lost order [0-9a-f]{24} \(reset or taken over\); /));
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('a second signal during the kill grace after a timeout records the timeout (it came first), not an interrupt', async () => {
+  // Changed on purpose with the one Stop (issue 30): before, the waiter's kill recorded READY INTERRUPTED.
+  for (const maxAttempts of [1, 2]) {
+    const list = new FakeKitchen(['a']);
+    const d = deps(list, commands().start);
+    let end!: (o: Outcome) => void;
+    let terminated = 0;
+    d.start = (req) => {
+      req.onTimeout!();
+      d.shutdown.receive('SIGTERM');
+      d.shutdown.receive('SIGTERM'); // again, while the timed-out command is still exiting
+      setTimeout(() => end({ signal: 'SIGTERM', timedOut: true, output: '' }), 5);
+      return { outcome: new Promise<Outcome>((r) => (end = r)), terminate: () => void terminated++ };
+    };
+    const r = await deliver(options({ timeoutMs: 60_000, timeoutText: '1m', retry: { maxAttempts, retryOn: [] } }), d);
+    expect(terminated).toBeGreaterThanOrEqual(1);
+    expect(list.finishes.map(({ f }) => f)).toMatchObject([{ status: maxAttempts === 1 ? 'ERROR' : 'READY', result: 'ERROR', error: 'timed out after 1m' }]);
+    expect(r).toMatchObject({ delivered: 1, interrupted: 0 });
+  }
+});
+
+test('a listener that throws is logged once and the waiter goes on: its orders still end DONE', async () => {
+  // The 'started' line's listener (logLines) throws: emitted outside processOrder's try, it used to stop the waiter.
+  const list = memoryList(['a', 'b']);
+  const d = deps(list, commands().start);
+  const lines: string[] = [];
+  d.log = (line) => {
+    if (line.startsWith('waiter: delivering ')) throw new Error('stderr is gone');
+    lines.push(line);
+  };
+  const r = await deliver(options(), d);
+  expect(list.written).toEqual([
+    { args: 'a', status: 'DONE' },
+    { args: 'b', status: 'DONE' },
+  ]);
+  expect(r).toEqual({ delivered: 2, failed: 0, lost: 0, interrupted: 0 });
+  expect(lines.filter((l) => l.includes('stderr is gone'))).toEqual([expect.stringMatching(/^waiter: .*'started'.*: stderr is gone$/)]);
+});
+
+test('the fake kitchen is fenced like the real one: a claim answered not ours is refused its finish; a requeued order keeps its id and columns', async () => {
+  const list = new FakeKitchen(['a', { args: ['b'], columns: 'c1' }], { requeue: true });
+  const k = list.kitchen();
+  const a = (await k.claim('w', 60_000))!;
+  list.answer = () => 'lost';
+  expect(await k.heartbeat(a, 60_000, new Date())).toBe('lost');
+  list.answer = () => 'ours';
+  const done = { status: 'DONE', result: 'DONE', stop: new Date(), output: '' } as const;
+  expect(await k.finish(a, done, false)).toBe(false);
+  expect(list.finishes).toEqual([]);
+
+  const b = (await k.claim('w', 60_000))!;
+  expect(await k.finish(b, { ...done, status: 'READY', result: 'ERROR' }, false)).toBe(true);
+  const again = (await k.claim('w', 60_000))!;
+  expect([again.id.toHexString(), again.columns, again.attempt]).toEqual([b.id.toHexString(), 'c1', 2]);
+});

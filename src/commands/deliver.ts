@@ -4,7 +4,7 @@ import { literalProgram, programProblem } from '../deliver/failure.js';
 import { deliver, preparer, templateOf, type DeliverOptions } from '../deliver/loop.js';
 import { Registry } from '../deliver/registry.js';
 import type { Claimed } from '../order.js';
-import { Shutdown, signalOf } from '../deliver/shutdown.js';
+import { Shutdown } from '../deliver/shutdown.js';
 import { UsageError } from '../errors.js';
 import { start } from '../run.js';
 import { DEFAULT_KEEP_BYTES, LiveOutput } from '../output/live.js';
@@ -286,8 +286,7 @@ export async function run(g: Globals, o: DeliverCommandOptions, io: IO, graceMs?
     }
     if (r.failed > 0) result.failedOrders = true;
     // A stop for a signal exits as a program killed by it would (cli.ts: 128 + its number); other reasons do not.
-    const signal = signalOf(shutdown.reason);
-    if (signal) result.signal = signal;
+    if (shutdown.signal) result.signal = shutdown.signal;
     return result;
   } catch (err) {
     // cli.ts prints it: a driver's or the system's words may quote a path or an argument.

@@ -62,8 +62,8 @@ export class Attempts {
 
     let exited = false;
     // The stop ends the command while it runs (its deadline: how long until SIGKILL). A
-    // lease lost after the command exited (while its files are stored) still means
-    // nothing is recorded.
+    // lease lost after the command exited (while its files are stored), or after another
+    // reason stopped it, still means nothing is recorded (Stop.recordAs).
     stop.on((reason, deadlineMs) => {
       if (reason === 'lost') {
         deps.log(
@@ -88,14 +88,14 @@ export class Attempts {
       // The lease is kept while the result files are stored: an upload longer than the
       // lease would let another waiter take the order over and run it again.
       const boxFailed = outcome.spawnError !== undefined && isBoxSpawnFailure(outcome.spawnCode, this.program);
-      const rule = stop.reason === undefined ? undefined : STOPPED[stop.reason];
+      const rule = stop.recordAs === undefined ? undefined : STOPPED[stop.recordAs];
       const collects = !rule || (rule.records && rule.collects);
       if (collects && !boxFailed && p.workdir !== undefined && deps.collect) notKept = await deps.collect(c, p.workdir, succeeded(outcome));
     } finally {
       release();
     }
     const workdir = p.workdir !== undefined ? { workdir: p.workdir } : {};
-    if (stop.reason !== undefined) return handleStopped(c, stop.reason, { by: shutdown.by, timeoutText: opts.timeoutText }, opts.retry, outcome, p.workdir);
+    if (stop.recordAs !== undefined) return handleStopped(c, stop.recordAs, { by: shutdown.by, timeoutText: opts.timeoutText }, opts.retry, outcome, p.workdir);
     if (outcome.spawnError !== undefined && isBoxSpawnFailure(outcome.spawnCode, this.program)) {
       return handleFailed(c, { kind: 'box', error: outcome.spawnError, ...workdir }, opts.retry);
     }

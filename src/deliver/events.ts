@@ -2,6 +2,7 @@
 // Worker events): the registry's view of what runs, the log lines and the pipeline
 // releases follow them instead of being called from the loop's steps. Emitted
 // synchronously where the loop already is: no await and no round trip added per order.
+import { message } from '../errors.js';
 import type { Claimed, Finish } from '../order.js';
 import type { Releaser } from '../pipeline/release.js';
 import type { Ran } from './failure.js';
@@ -22,9 +23,18 @@ export interface LoopEventMap {
 
 type Listener<A extends unknown[]> = (...args: A) => void;
 
-/** A tiny typed listener list: no EventEmitter machinery (error events, max listeners) on the per-order path. */
+/**
+ * A tiny typed listener list: no EventEmitter machinery (error events, max listeners) on
+ * the per-order path. A listener that throws is logged (once per listener and event) and
+ * the others still run: some events are emitted outside processOrder's try, and a log
+ * line or a view that fails must not stop the waiter or leave an order unrecorded.
+ */
 export class LoopEvents {
   private readonly listeners: { [K in keyof LoopEventMap]?: Listener<LoopEventMap[K]>[] } = {};
+  /** Listeners whose failure was logged already, per event. */
+  private readonly failed: { [K in keyof LoopEventMap]?: Set<unknown> } = {};
+
+  constructor(private readonly log: (line: string) => void) {}
 
   on<K extends keyof LoopEventMap>(name: K, l: Listener<LoopEventMap[K]>): this {
     ((this.listeners[name] ??= []) as Listener<LoopEventMap[K]>[]).push(l);
@@ -33,7 +43,25 @@ export class LoopEvents {
 
   emit<K extends keyof LoopEventMap>(name: K, ...args: LoopEventMap[K]): void {
     const ls = this.listeners[name];
-    if (ls) for (const l of ls) l(...args);
+    if (!ls) return;
+    for (const l of ls) {
+      try {
+        l(...args);
+      } catch (err) {
+        this.failure(name, l, err);
+      }
+    }
+  }
+
+  private failure(name: keyof LoopEventMap, l: unknown, err: unknown): void {
+    const seen = (this.failed[name] ??= new Set());
+    if (seen.has(l)) return;
+    seen.add(l);
+    try {
+      this.log(`waiter: a listener of '${name}' failed (said once; the waiter goes on): ${message(err)}`);
+    } catch {
+      // The log itself is what failed: nothing else to tell it with.
+    }
   }
 }
 

@@ -48,9 +48,9 @@ class Waiter {
   /** Claims made, or reserved by a slot about to claim (so slots never exceed --max together). */
   private claimed = 0;
   /** What each order goes through (events.ts): the registry's view, the log lines and the pipeline releases follow it. */
-  private readonly events = new LoopEvents();
+  private readonly events: LoopEvents;
   /** What runs and what is being written, kept from the events: the registry's timer reads it, nothing waits on it. */
-  private readonly board = new Board(this.events);
+  private readonly board: Board;
   /** This waiter's own failed orders due again later (--retry-delay). */
   private readonly retries: OwnRetries;
   private readonly leases: Leases;
@@ -73,6 +73,8 @@ class Waiter {
     private readonly deps: DeliverDeps,
   ) {
     this.log = deps.log;
+    this.events = new LoopEvents(deps.log);
+    this.board = new Board(this.events);
     this.room = roomBeside(deps.inherit ?? process.env);
     this.retries = new OwnRetries(deps.log);
     this.leases = new Leases(deps.kitchen, opts.leaseMs, opts.heartbeatMs, deps.log);

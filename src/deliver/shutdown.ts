@@ -1,41 +1,47 @@
 // Graceful shutdown: the first stop (a signal; later `waiter stop`, a spot notice) stops
 // claiming and lets running orders finish; a second one (or the deadline running out)
-// kills them. The reason is what the registry records ("signal SIGTERM"); what exit
-// status it means is the command's (src/commands/deliver.ts, src/cli.ts).
+// kills them. The reason is what the registry records ("signal SIGTERM"); the signal,
+// set only by receive(), is what exit status it means to the command
+// (src/commands/deliver.ts, src/cli.ts): never parsed back out of a reason's text.
+import { timerMs } from '../run.js';
 import { MAX_TIMER_MS } from '../values.js';
 
 export type Phase = 'running' | 'draining' | 'killing';
 
-const SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+/**
+ * A drain deadline, in ms: how long running orders may go on after the waiter's first
+ * stop before they are killed (each then by its kill deadline, KillDeadlineMs in run.ts:
+ * SIGTERM, SIGKILL after --kill-after). undefined: as long as they take. Clamped by timerMs.
+ */
+export type DrainDeadlineMs = number;
 
-/** The signal a stop reason names ("signal SIGTERM" -> SIGTERM), else undefined. */
-export function signalOf(reason: string | undefined): NodeJS.Signals | undefined {
-  return reason?.startsWith('signal SIG') ? (reason.slice('signal '.length) as NodeJS.Signals) : undefined;
-}
+const SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
 
 export class Shutdown {
   phase: Phase = 'running';
   /** Why the waiter stops, as first told: "signal SIGTERM". The registry's end reason. */
   reason?: string;
+  /** The signal that first stopped the waiter (receive()), else undefined: the command exits as killed by it (128 + its number). */
+  signal?: NodeJS.Signals;
   private readonly waiters = new Set<() => void>();
   private readonly killers = new Set<() => void>();
   private graceTimer?: NodeJS.Timeout;
   /** What the waiter is waiting for, for the message on the first signal. */
   describe: () => string = () => 'running orders';
 
-  /** graceMs: how long running orders may take after the first stop (--grace; undefined: as long as they take). */
-  constructor(private readonly graceMs?: number) {}
+  /** graceMs: the drain deadline of a stop that gives none (--grace). */
+  constructor(private readonly graceMs?: DrainDeadlineMs) {}
 
   /**
    * The first call stops claiming and gives running orders until `deadlineMs` (default
    * the grace) before they are killed; a second call kills them now.
    */
-  stop(reason: string, deadlineMs = this.graceMs): void {
+  stop(reason: string, deadlineMs: DrainDeadlineMs | undefined = this.graceMs): void {
     if (this.phase === 'running') {
       this.reason = reason;
       this.phase = 'draining';
       for (const wake of this.waiters) wake();
-      if (deadlineMs !== undefined) this.graceTimer = setTimeout(() => this.kill(), deadlineMs);
+      if (deadlineMs !== undefined) this.graceTimer = setTimeout(() => this.kill(), timerMs(deadlineMs));
     } else {
       this.kill();
     }
@@ -43,12 +49,13 @@ export class Shutdown {
 
   /** Called for each SIGINT/SIGTERM/SIGHUP. */
   receive(signal: NodeJS.Signals): void {
+    if (this.phase === 'running') this.signal = signal;
     this.stop(`signal ${signal}`);
   }
 
   /** What stopped the waiter, for an interrupted order's error line: the signal's name ("SIGTERM"), or the reason as told. */
   get by(): string | undefined {
-    return signalOf(this.reason) ?? this.reason;
+    return this.signal ?? this.reason;
   }
 
   private kill(): void {

@@ -2,6 +2,8 @@
 // fleet): claim, heartbeat, finish, columns and the registry's saveWaiter over a list of
 // rows, every call kept for the test to look at. What a test needs differently is a
 // field to set (a gate on finish, a failing finish, the heartbeat's answer), not a copy.
+// Fenced like the real kitchen: a claim a heartbeat found not ours (lost, cancelled,
+// held) is refused its finish, so a test cannot pass on a write the product never gets.
 import { randomUUID } from 'node:crypto';
 import { ObjectId } from 'mongodb';
 import type { DeliverDeps } from '../../src/deliver/loop.js';
@@ -11,6 +13,8 @@ import type { Claimed, Finish, LeaseAnswer } from '../../src/order.js';
 export interface FakeRow {
   args: string[];
   columns?: string;
+  /** Given on its first claim and kept: a requeued order is the same document. */
+  id?: ObjectId;
 }
 
 export interface FakeOptions {
@@ -39,6 +43,10 @@ export class FakeKitchen {
   /** What each heartbeat answers. */
   answer: () => LeaseAnswer = () => 'ours';
   private readonly attempts = new Map<string, number>();
+  /** Claims (by token) a heartbeat answered other than 'ours': their finish is refused, as the real fence does. */
+  private readonly fenced = new Set<string>();
+  /** Each claimed row by its id, to put back as it was (columns, id) when a finish makes it READY again. */
+  private readonly rows = new Map<string, FakeRow>();
 
   constructor(
     rows: (string | FakeRow)[],
@@ -60,11 +68,12 @@ export class FakeKitchen {
         const row = this.ready.shift();
         this.claims.push({ args: row?.args[0] ?? '(none)', pendingRecords: this.pendingRecords });
         if (!row) return null;
-        const key = JSON.stringify(row.args);
-        const attempt = (this.attempts.get(key) ?? 0) + 1;
-        this.attempts.set(key, attempt);
+        const id = (row.id ??= new ObjectId());
+        const attempt = (this.attempts.get(id.toHexString()) ?? 0) + 1;
+        this.attempts.set(id.toHexString(), attempt);
+        this.rows.set(id.toHexString(), row);
         return {
-          id: new ObjectId(),
+          id,
           token,
           attempt,
           waiter,
@@ -74,15 +83,21 @@ export class FakeKitchen {
           ...(row.columns ? { columns: row.columns } : {}),
         } satisfies Claimed;
       },
-      heartbeat: async () => this.answer(),
+      heartbeat: async (c) => {
+        const answer = this.answer();
+        if (answer !== 'ours') this.fenced.add(c.token);
+        return answer;
+      },
       finish: async (c, f) => {
         this.calls.push('finish');
         this.pendingRecords++;
         try {
           await this.gate;
           if (this.failFinish) throw this.failFinish;
+          if (this.fenced.has(c.token)) return false;
           this.finishes.push({ args: c.arguments, f });
-          if (this.o.requeue && f.status === 'READY') this.ready.unshift({ args: c.arguments });
+          const row = this.rows.get(c.id.toHexString());
+          if (this.o.requeue && f.status === 'READY' && row) this.ready.unshift(row);
           return true;
         } finally {
           this.pendingRecords--;
