@@ -46,6 +46,7 @@ import { MongoClient, MongoError, type Collection, type ObjectId } from 'mongodb
 import { KitchenError, UsageError } from './errors.js';
 import { STATES, shortHash, type Claimed, type ColumnsDoc, type Counts, type Finish, type LeaseAnswer, type Order, type State } from './order.js';
 import type { WaiterDoc } from './fleet.js';
+import { clean, cleanOutputs, type CleanTarget } from './kitchen/clean.js';
 import { FileStore } from './kitchen/files.js';
 import { OutputStore } from './kitchen/output.js';
 import { defaultsNotIn, describe, reason, type KitchenAddress } from './kitchen/connect.js';
@@ -83,8 +84,8 @@ const CONNECT_TIMEOUT_MS = 10_000;
 
 export class Kitchen {
   private indexed = false;
-  /** The waiter registry, beside the list: `<list>.waiters` (see src/fleet.ts). */
-  readonly waiters: Collection<WaiterDoc>;
+  /** The waiter registry, beside the list: `<list>.waiters` (see src/fleet.ts). Private, like the orders: every query stays in this file and its rooms. */
+  private readonly waiters: Collection<WaiterDoc>;
   /** Live output of orders, beside the list: `<list>.output` (queries in src/kitchen/output.ts). */
   readonly outputs: OutputStore;
   /** Result files of orders (deliver --collect): the GridFS bucket `<list>.results` (queries in src/kitchen/files.ts). */
@@ -100,7 +101,7 @@ export class Kitchen {
 
   private constructor(
     private readonly client: MongoClient,
-    readonly orders: Collection<Order>,
+    private readonly orders: Collection<Order>,
     readonly where: string,
   ) {
     this.waiters = orders.db.collection<WaiterDoc>(`${orders.collectionName}.waiters`);
@@ -311,8 +312,13 @@ export class Kitchen {
     return this.inserter.ensureUniqueIndex();
   }
 
+  /** The list's name (--list): the collection of its orders, and the prefix of the collections beside it. */
+  get listName(): string {
+    return this.orders.collectionName;
+  }
+
   /** `<list>.columns` (saveColumns below; clean empties it). */
-  get columnDocs(): Collection<ColumnsDoc> {
+  private get columnDocs(): Collection<ColumnsDoc> {
     return this.client.db(this.orders.dbName).collection<ColumnsDoc>(`${this.orders.collectionName}.columns`);
   }
 
@@ -337,6 +343,20 @@ export class Kitchen {
   async allColumns(): Promise<Map<string, string[]>> {
     const docs = await this.columnDocs.find({}).sort({ _id: 1 }).toArray();
     return new Map(docs.map((d) => [d._id, d.names]));
+  }
+
+  /** Clean: delete the orders of the list, of one state if given (src/kitchen/clean.ts). Returns how many. */
+  clean(status?: State): Promise<number> {
+    return clean(this.cleanTarget(), status);
+  }
+
+  /** clean --outputs: free the live output and result files of finished orders, keeping them (src/kitchen/clean.ts). */
+  cleanOutputs(opts: { status?: State; before?: Date }): Promise<{ orders?: number; slots: number; files: number }> {
+    return cleanOutputs(this.cleanTarget(), opts);
+  }
+
+  private cleanTarget(): CleanTarget {
+    return { orders: this.orders, waiters: this.waiters, columnDocs: this.columnDocs, outputs: this.outputs, files: this.files, pipeline: this.pipeline };
   }
 
   /**
