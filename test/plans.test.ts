@@ -12,7 +12,6 @@ import {
   DUE_SORT,
   HOLD_ORDER,
   ID_ORDER,
-  LONG_AGO,
   MIN_ID,
   NEWEST_FIRST,
   NOT_ENDED,
@@ -32,6 +31,7 @@ import {
   heldOfFilter,
   inState,
   liveFilter,
+  longAgo,
   unfinishedBelow,
   waitingKeyFilter,
   claimFilter,
@@ -302,7 +302,6 @@ test('the constant filters and states', () => {
   expect(UNFINISHED).toStrictEqual(['ERROR', 'READY', 'RUNNING', 'WAITING']);
   expect(UNFINISHED_ANY).toStrictEqual(['READY', 'RUNNING', 'WAITING']);
   expect(MIN_ID.toHexString()).toBe('000000000000000000000000');
-  expect(+LONG_AGO).toBe(0);
 });
 
 test('one state; finished orders since a time; live waiters', () => {
@@ -336,4 +335,13 @@ describe('pipeline checks', () => {
     expect(heldBy(id)).toStrictEqual({ hold: id });
     expect(heldBetween(id, other)).toStrictEqual({ status: 'WAITING', _id: { $gt: id, $lt: other }, hold: id });
   });
+});
+
+test('the shared constants are frozen: a caller that changes one would change every later query', () => {
+  const shared: object[] = [ACTIVE, ACTIVE.status as object, (ACTIVE.status as { $in: object }).$in, ON_IDS, NOT_ENDED, UNFINISHED, UNFINISHED_ANY];
+  shared.push(MIN_ID, CLAIM_SORT, DUE_SORT, STATUS_INDEX, ID_ORDER, TAIL_LATEST_FIRST, RECENT_SORT, HOLD_ORDER, NEWEST_FIRST);
+  for (const [i, c] of shared.entries()) expect(Object.isFrozen(c), `constant ${i}: ${JSON.stringify(c)}`).toBe(true);
+  // A Date cannot be frozen (setTime writes its internal slot): the long-ago time is made afresh per call.
+  expect(longAgo()).toStrictEqual(new Date(0));
+  expect(longAgo()).not.toBe(longAgo());
 });

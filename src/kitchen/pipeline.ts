@@ -269,7 +269,7 @@ export class PipelineQueries {
    * one key over four ranges of {status, _id}. Hinted: the _id index would read the DONE
    * orders below it, when the list has that index (statusHint).
    */
-  async belowBarrier(barrier: ObjectId, statuses: State[] = UNFINISHED): Promise<Pick<Order, '_id' | 'status'> | null> {
+  async belowBarrier(barrier: ObjectId, statuses: readonly State[] = UNFINISHED): Promise<Pick<Order, '_id' | 'status'> | null> {
     return this.orders
       .find(unfinishedBelow(barrier, statuses), { projection: { _id: 1, status: 1 }, ...(await this.statusHint()) })
       .limit(1)

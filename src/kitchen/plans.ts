@@ -10,17 +10,20 @@ import { ObjectId, type Filter, type UpdateFilter } from 'mongodb';
 import { HISTORY_LIMIT, PRIO_RUNNING, canTransition, type Attempt, type Claimed, type Finish, type Order, type State } from '../order.js';
 import type { WaiterDoc } from '../fleet.js';
 
-/** Sorts before any time a READY order gets now: what orders of an older waiter are migrated to. */
-export const LONG_AGO = new Date(0);
+/**
+ * Sorts before any time a READY order gets now: what orders of an older waiter are migrated to.
+ * A function, not a shared Date: a Date cannot be frozen (setTime writes its internal slot).
+ */
+export const longAgo = (): Date => new Date(0);
 
 /** The claim's order: the index {prio: -1, due: 1, _id: 1}. */
-export const CLAIM_SORT = { prio: -1, due: 1, _id: 1 } as const;
+export const CLAIM_SORT = Object.freeze({ prio: -1, due: 1, _id: 1 } as const);
 /** `due` order, on {due: 1, _id: 1}: status's not-yet-due count and the next due time. */
-export const DUE_SORT = { due: 1, _id: 1 } as const;
+export const DUE_SORT = Object.freeze({ due: 1, _id: 1 } as const);
 /** The index {status: 1, _id: 1}: orders in one state in _id order (a sort, and the pipeline's hint). */
-export const STATUS_INDEX = { status: 1, _id: 1 } as const;
+export const STATUS_INDEX = Object.freeze({ status: 1, _id: 1 } as const);
 /** The _id index, oldest first. */
-export const ID_ORDER = { _id: 1 } as const;
+export const ID_ORDER = Object.freeze({ _id: 1 } as const);
 
 /** Orders in one state. Filter: {status} · Index used: {status:1,_id:1} · Cost: keys = orders in that state (counts, listings, reset's left-alone count). */
 export function inState(status: State): Filter<Order> {
@@ -223,7 +226,7 @@ export function othersRunningFilter(held: readonly ObjectId[]): Filter<Order> {
   return { prio: PRIO_RUNNING, status: 'RUNNING', ...(held.length > 0 ? { _id: { $nin: [...held] } } : {}) };
 }
 /** The claim index read backwards: the latest lease end first. */
-export const TAIL_LATEST_FIRST = { prio: 1, due: -1, _id: -1 } as const;
+export const TAIL_LATEST_FIRST = Object.freeze({ prio: 1, due: -1, _id: -1 } as const);
 
 /**
  * Clean (of one state, or every order). Filter: {status} or {} · Sort: ID_ORDER; a range
@@ -255,10 +258,10 @@ export function cleanOutputsFilter(opts: { status?: State; before?: Date }): Fil
 export function finishedFilter(since?: Date): Filter<Order> {
   return { status: { $in: ['DONE', 'ERROR'] }, ...(since ? { stop: { $gte: since } } : {}) };
 }
-export const RECENT_SORT = { stop: -1 } as const;
+export const RECENT_SORT = Object.freeze({ stop: -1 } as const);
 
 /** A waiter that has not ended (null matches a missing field, and is an index range). */
-export const NOT_ENDED = { ended: null } as unknown as Filter<WaiterDoc>;
+export const NOT_ENDED = Object.freeze({ ended: null }) as unknown as Filter<WaiterDoc>;
 /** Live waiters. Filter: not ended, seen within their lease (expires > now) · Index used: {ended:1,expires:1}, one range · Cost: keys = live waiters. */
 export function liveFilter(now: Date): Filter<WaiterDoc> {
   return { ...NOT_ENDED, expires: { $gt: now } };
@@ -284,15 +287,15 @@ export function saveWaiterUpdate(doc: WaiterDoc): UpdateFilter<WaiterDoc> {
 // claim reaches them; these are the checks that free them and their release.
 
 /** What keeps an order from being free (ERROR too, unless --after-any). */
-export const UNFINISHED: State[] = ['ERROR', 'READY', 'RUNNING', 'WAITING'];
-export const UNFINISHED_ANY: State[] = ['READY', 'RUNNING', 'WAITING'];
+export const UNFINISHED: readonly State[] = Object.freeze(['ERROR', 'READY', 'RUNNING', 'WAITING']);
+export const UNFINISHED_ANY: readonly State[] = Object.freeze(['READY', 'RUNNING', 'WAITING']);
 /** Sorts below every ObjectId: `{hold: {$gte: MIN_ID}}` reads the whole sparse index. */
-export const MIN_ID = new ObjectId('000000000000000000000000');
+export const MIN_ID = Object.freeze(new ObjectId('000000000000000000000000'));
 /** Barriers in order: the sparse index {hold: 1}. */
-export const HOLD_ORDER = { hold: 1 } as const;
+export const HOLD_ORDER = Object.freeze({ hold: 1 } as const);
 
 /** The newest order first: the _id index's last key (a new barrier goes above it). */
-export const NEWEST_FIRST = { _id: -1 } as const;
+export const NEWEST_FIRST = Object.freeze({ _id: -1 } as const);
 
 /** These orders. Filter: {_id in ids} · Index used: _id · Cost: keys = ids (the callers send at most 10,000 per find). */
 export function byIdsFilter(ids: readonly ObjectId[]): Filter<Order> {
@@ -300,7 +303,7 @@ export function byIdsFilter(ids: readonly ObjectId[]): Filter<Order> {
 }
 
 /** Work that may still release WAITING orders. Filter: status READY|RUNNING · Index used: {status:1,_id:1}, limit 1 · Cost: at most 1 key. */
-export const ACTIVE: Filter<Order> = { status: { $in: ['READY', 'RUNNING'] } };
+export const ACTIVE: Filter<Order> = Object.freeze({ status: Object.freeze({ $in: Object.freeze(['READY', 'RUNNING'] as const) }) });
 
 /** A load --after-all run again: the order of its first row, still WAITING. Filter: {key, status: WAITING} · Index used: {key:1} (unique, sparse) · Cost: 1 key. */
 export function waitingKeyFilter(key: string): Filter<Order> {
@@ -313,7 +316,7 @@ export function heldOfFilter(ids: readonly ObjectId[]): Filter<Order> {
 }
 
 /** Orders WAITING on ids. Filter: {wait: 1} · Index used: {wait:1} (sparse) · Cost: keys = those orders. */
-export const ON_IDS: Filter<Order> = { wait: 1 };
+export const ON_IDS: Filter<Order> = Object.freeze({ wait: 1 });
 
 /** The dependants of an order that just finished, still WAITING. Filter: {after: id, wait: 1} · Index used: {after:1} (sparse, multikey) · Cost: keys = its dependants. */
 export function dependantsFilter(id: ObjectId): Filter<Order> {
@@ -325,7 +328,7 @@ export function dependantsFilter(id: ObjectId): Filter<Order> {
  * Index used: {status:1,_id:1}, hinted (the _id index would read the DONE orders below
  * it), four ranges · Cost: limit 1: at most one key; counts: keys = those orders.
  */
-export function unfinishedBelow(barrier: ObjectId, statuses: State[] = UNFINISHED): Filter<Order> {
+export function unfinishedBelow(barrier: ObjectId, statuses: readonly State[] = UNFINISHED): Filter<Order> {
   return { status: { $in: statuses }, _id: { $lt: barrier } };
 }
 
@@ -350,7 +353,7 @@ export function freeFilter(ids: readonly ObjectId[]): Filter<Order> {
 }
 
 /** What a release removes: what the order waited on, and its --at (now its `due`). */
-const RELEASE_UNSET = { hold: '', wait: '', at: '' } as const;
+const RELEASE_UNSET = Object.freeze({ hold: '', wait: '', at: '' } as const);
 
 /**
  * Release, now. Filter: `filter` (freeFilter, heldBy) and status WAITING (the fence: a second
