@@ -56,11 +56,14 @@ import { OrderInserter, type InsertOptions, type Inserted } from './kitchen/inse
 import {
   CLAIM_SORT,
   DUE_SORT,
+  EVERY,
   ID_ORDER,
   STATUS_INDEX,
+  byIdFilter,
   claimFilter,
   claimUpdate,
   claimedByFilter,
+  columnsFilter,
   countsFilters,
   fence,
   finishUpdate,
@@ -72,6 +75,7 @@ import {
   lostAttempt,
   resetFilter,
   resetUpdate,
+  saveColumnsUpdate,
 } from './kitchen/plans.js';
 import { TailQueries } from './kitchen/tail.js';
 import { PipelineQueries } from './kitchen/pipeline.js';
@@ -330,18 +334,18 @@ export class Kitchen {
    */
   async saveColumns(names: string[]): Promise<string> {
     const id = shortHash(names);
-    await this.columnDocs.updateOne({ _id: id }, { $setOnInsert: { names } }, { upsert: true });
+    await this.columnDocs.updateOne(columnsFilter(id), saveColumnsUpdate(names), { upsert: true });
     return id;
   }
 
   /** The column names saved under this id, or null. One findOne by _id; deliver caches it per waiter. */
   async columns(id: string): Promise<string[] | null> {
-    return (await this.columnDocs.findOne({ _id: id }))?.names ?? null;
+    return (await this.columnDocs.findOne(columnsFilter(id)))?.names ?? null;
   }
 
   /** Every column-names document of the list (a handful: one per distinct header), for extract. */
   async allColumns(): Promise<Map<string, string[]>> {
-    const docs = await this.columnDocs.find({}).sort({ _id: 1 }).toArray();
+    const docs = await this.columnDocs.find(EVERY).sort(ID_ORDER).toArray();
     return new Map(docs.map((d) => [d._id, d.names]));
   }
 
@@ -370,7 +374,7 @@ export class Kitchen {
 
   /** Orders in _id order, optionally of one state, as a cursor (streamed, never buffered whole). */
   list(status?: State) {
-    return this.orders.find(status ? inState(status) : {}).sort(ID_ORDER);
+    return this.orders.find(status ? inState(status) : EVERY).sort(ID_ORDER);
   }
 
   /** A page of the ids of the orders in one state, after `after` (exclusive): a range of {status, _id}, keys examined = limit (gather --status: no cursor held while files are written). */
@@ -393,7 +397,7 @@ export class Kitchen {
 
   /** One order by id, or null. */
   async order(id: ObjectId): Promise<Order | null> {
-    return this.orders.findOne({ _id: id });
+    return this.orders.findOne(byIdFilter(id));
   }
 }
 

@@ -8,6 +8,7 @@ import { ObjectId } from 'mongodb';
 import { describe, expect, test } from 'vitest';
 import {
   ACTIVE,
+  EVERY,
   CLAIM_SORT,
   DUE_SORT,
   HOLD_ORDER,
@@ -22,6 +23,7 @@ import {
   UNFINISHED,
   UNFINISHED_ANY,
   barrierAfter,
+  byIdFilter,
   byIdsFilter,
   dependantsFilter,
   finishedFilter,
@@ -40,6 +42,7 @@ import {
   cleanFilter,
   cleanOutputsFilter,
   cleanRange,
+  columnsFilter,
   countsFilters,
   fence,
   finishUpdate,
@@ -55,6 +58,7 @@ import {
   releaseNowUpdate,
   resetFilter,
   resetUpdate,
+  saveColumnsUpdate,
   saveWaiterUpdate,
 } from '../src/kitchen/plans.js';
 import { HISTORY_LIMIT, PRIO_RUNNING, type Attempt, type Claimed, type Finish, type Order } from '../src/order.js';
@@ -339,9 +343,16 @@ describe('pipeline checks', () => {
 
 test('the shared constants are frozen: a caller that changes one would change every later query', () => {
   const shared: object[] = [ACTIVE, ACTIVE.status as object, (ACTIVE.status as { $in: object }).$in, ON_IDS, NOT_ENDED, UNFINISHED, UNFINISHED_ANY];
-  shared.push(MIN_ID, CLAIM_SORT, DUE_SORT, STATUS_INDEX, ID_ORDER, TAIL_LATEST_FIRST, RECENT_SORT, HOLD_ORDER, NEWEST_FIRST);
+  shared.push(EVERY, MIN_ID, CLAIM_SORT, DUE_SORT, STATUS_INDEX, ID_ORDER, TAIL_LATEST_FIRST, RECENT_SORT, HOLD_ORDER, NEWEST_FIRST);
   for (const [i, c] of shared.entries()) expect(Object.isFrozen(c), `constant ${i}: ${JSON.stringify(c)}`).toBe(true);
   // A Date cannot be frozen (setTime writes its internal slot): the long-ago time is made afresh per call.
   expect(longAgo()).toStrictEqual(new Date(0));
   expect(longAgo()).not.toBe(longAgo());
+});
+
+test('every document; one order by id; a header saved once under the hash of its names', () => {
+  expect(EVERY).toStrictEqual({});
+  expect(byIdFilter(id)).toStrictEqual({ _id: id });
+  expect(columnsFilter('abc123')).toStrictEqual({ _id: 'abc123' });
+  expect(saveColumnsUpdate(['a', 'b'])).toStrictEqual({ $setOnInsert: { names: ['a', 'b'] } });
 });

@@ -22,6 +22,7 @@ import { ObjectId, type Collection, type Filter } from 'mongodb';
 import type { Order, State } from '../order.js';
 import {
   ACTIVE,
+  EVERY,
   HOLD_ORDER,
   MIN_ID,
   NEWEST_FIRST,
@@ -125,7 +126,7 @@ export class PipelineQueries {
   async newBarrier(): Promise<{ barrier: ObjectId; ids: () => ObjectId }> {
     const fresh = new ObjectId();
     const newest = await this.orders
-      .find({}, { projection: { _id: 1 } })
+      .find(EVERY, { projection: { _id: 1 } })
       .sort(NEWEST_FIRST)
       .limit(1)
       .next();

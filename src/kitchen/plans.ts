@@ -1,13 +1,21 @@
-// The plans of the order queries (pg-boss's plans.ts): every filter, update and sort
-// that src/kitchen.ts and the rooms of src/kitchen/ send about orders, as pure
-// functions of their inputs, each with its contract. The I/O methods call one, run it
-// and map the result; test/plans.test.ts checks the documents without a server.
+// The plans of the order queries (pg-boss's plans.ts): the filters, updates and sorts of
+// the claim, heartbeat, finish, counts, reset, listing, clean, tail and pipeline
+// queries, the fleet view's finished-order and live-waiter filters and the registry's
+// write, as pure functions of their inputs, each with its contract. The I/O methods call
+// one, run it and map the result; test/plans.test.ts checks the documents without a server.
+//
+// Not (yet) here, still built beside their query in src/kitchen/: the one-time
+// migration of an older waiter's list (indexes.ts); the READY-per-priority aggregate
+// (priorities.ts: READY_PRIO_FILTER has its contract there); the fleet view's registry
+// and page reads (fleet.ts: waiters by name, settle, the page's RUNNING and recent
+// orders); --unique's key lookups and id checks (insert.ts, unique.ts); and the
+// queries on the collections beside the list (output.ts, files.ts).
 //
 // A contract reads: what the query is (Filter, Update, Sort), the index it is answered
 // from, what fences it (a write a waiter makes about its attempt matches only while it
 // still holds the claim), what it returns and what it costs per call.
 import { ObjectId, type Filter, type UpdateFilter } from 'mongodb';
-import { HISTORY_LIMIT, PRIO_RUNNING, canTransition, type Attempt, type Claimed, type Finish, type Order, type State } from '../order.js';
+import { HISTORY_LIMIT, PRIO_RUNNING, canTransition, type Attempt, type Claimed, type ColumnsDoc, type Finish, type Order, type State } from '../order.js';
 import type { WaiterDoc } from '../fleet.js';
 
 /**
@@ -181,7 +189,10 @@ export interface ResetAsk {
  * else stale (expires < now) or started before `startedBefore`; and READY orders with no
  * `due` (left by an older waiter: no claim sees them). Null when nothing is asked ·
  * Index used: {status:1,_id:1} per branch · Fence: the status (a waiter's fence is the
- * claim, which the update removes) · Cost: keys = the orders in those states.
+ * claim, which the update removes) · Cost: keys = the orders in those states, and the
+ * READY branch reads EVERY READY order: READY orders an older waiter added or reset after
+ * the list was migrated have no `due`, so no claim sees them, and {status:1,_id:1}
+ * cannot tell which lack it (a rare, manual command may read every READY order; claims never do).
  */
 export function resetFilter(ask: ResetAsk, now: Date): Filter<Order> | null {
   const or: Filter<Order>[] = [];
@@ -318,7 +329,12 @@ export function heldOfFilter(ids: readonly ObjectId[]): Filter<Order> {
 /** Orders WAITING on ids. Filter: {wait: 1} · Index used: {wait:1} (sparse) · Cost: keys = those orders. */
 export const ON_IDS: Filter<Order> = Object.freeze({ wait: 1 });
 
-/** The dependants of an order that just finished, still WAITING. Filter: {after: id, wait: 1} · Index used: {after:1} (sparse, multikey) · Cost: keys = its dependants. */
+/**
+ * The dependants of an order that just finished, still WAITING. Filter: {after: id, wait: 1} ·
+ * Index: not hinted; both sparse indexes fit, {after:1} (multikey: keys = its dependants)
+ * and {wait:1} (keys = every order still WAITING on ids), and the server's planner picks.
+ * Either way no DONE order or barrier-held one is read · Cost: keys ≤ the orders WAITING on ids.
+ */
 export function dependantsFilter(id: ObjectId): Filter<Order> {
   return { after: id, wait: 1 };
 }
@@ -378,4 +394,29 @@ export function releaseLaterFilter(filter: Filter<Order>, now: Date): Filter<Ord
 }
 export function releaseAt(id: ObjectId, at: Date): { filter: Filter<Order>; update: UpdateFilter<Order> } {
   return { filter: { _id: id, status: 'WAITING' }, update: { $set: { status: 'READY', due: at }, $unset: RELEASE_UNSET } };
+}
+
+// Moved from src/kitchen.ts and src/kitchen/pipeline.ts: whole-collection reads, one
+// order by id, a header's column names.
+
+/** Every document of a collection: {} · The caller's sort picks the index (ID_ORDER: the _id index; NEWEST_FIRST, limit 1: its last key). */
+export const EVERY = Object.freeze({});
+
+/** One order. Filter: {_id} · Index used: _id · Cost: 1 key. */
+export function byIdFilter(id: ObjectId): Filter<Order> {
+  return { _id: id };
+}
+
+/** One header's column names in `<list>.columns`, by the hash of the names. Filter: {_id} · Index used: _id · Cost: 1 key. */
+export function columnsFilter(id: string): Filter<ColumnsDoc> {
+  return { _id: id };
+}
+
+/**
+ * Save a header's names once. Filter: columnsFilter(hash of the names), upsert · Update:
+ * $setOnInsert names: the first load of a header writes it; a repeat, or a load racing it
+ * from elsewhere, changes nothing (the same id holds the same names) · Cost: 1 update per load.
+ */
+export function saveColumnsUpdate(names: string[]): UpdateFilter<ColumnsDoc> {
+  return { $setOnInsert: { names } };
 }
