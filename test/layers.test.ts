@@ -153,3 +153,44 @@ test('the kitchen never imports its facade: src/kitchen/ takes what it needs, sr
   }
   expect(back).toEqual([]);
 });
+
+/**
+ * What keeps src/kitchen/plans.ts pure: its value imports (types are free) come from the
+ * driver (ObjectId only) and from src/order.ts (the domain's constants and rules), and it
+ * reads no clock, randomness or environment. So a builder's document depends on its
+ * arguments alone, and test/plans.test.ts pins it without a server.
+ */
+function impuritiesOf(text: string): string[] {
+  const found: string[] = [];
+  const imports = [...text.matchAll(/^import\s+(type\s+)?([\s\S]*?)\s*from\s*'([^']+)'/gm)];
+  for (const [, typeOnly, clause, from] of imports) {
+    if (typeOnly) continue;
+    const named = /^\{([\s\S]*)\}$/.exec(clause!.trim());
+    const values = named
+      ? named[1]!
+          .split(',')
+          .map((s) => s.trim())
+          .filter((s) => s && !s.startsWith('type '))
+      : [clause!.trim()];
+    for (const v of values) {
+      const ok = (from === 'mongodb' && v === 'ObjectId') || from === '../order.js';
+      if (!ok) found.push(`imports the value ${v} from '${from}'`);
+    }
+  }
+  for (const m of text.matchAll(/^import\s+'([^']+)'/gm)) found.push(`imports '${m[1]}' for its effects`);
+  for (const m of text.matchAll(/\bimport\(|\brequire\(|\bnew Date\(\)|\bDate\.now\(|\bMath\.random\(|\bprocess\.|\brandomUUID\(/g)) found.push(`uses ${m[0]}`);
+  return found;
+}
+
+test('the purity matcher reports a driver value, an I/O module, a clock and a side-effect import', () => {
+  expect(impuritiesOf("import { ObjectId, type Filter } from 'mongodb';\nimport type { X } from './x.js';\nimport { PRIO_RUNNING } from '../order.js';")).toEqual([]);
+  expect(impuritiesOf("import {\n  ObjectId,\n  MongoClient,\n} from 'mongodb';")).toEqual(["imports the value MongoClient from 'mongodb'"]);
+  expect(impuritiesOf("import { readFile } from 'node:fs/promises';")).toEqual(["imports the value readFile from 'node:fs/promises'"]);
+  expect(impuritiesOf("import * as fs from 'node:fs';")).toEqual(["imports the value * as fs from 'node:fs'"]);
+  expect(impuritiesOf("import './setup.js';")).toEqual(["imports './setup.js' for its effects"]);
+  expect(impuritiesOf('export const now = () => new Date();')).toEqual(['uses new Date()']);
+});
+
+test('src/kitchen/plans.ts stays pure: types, ObjectId and the domain (src/order.ts) only; no clock, randomness or environment', async () => {
+  expect(impuritiesOf(await readFile(join(ROOT, 'src', 'kitchen', 'plans.ts'), 'utf8'))).toEqual([]);
+});
