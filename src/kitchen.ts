@@ -46,6 +46,7 @@ import { MongoClient, MongoError, type Collection, type ObjectId } from 'mongodb
 import { KitchenError, UsageError } from './errors.js';
 import { STATES, shortHash, type Claimed, type ColumnsDoc, type Counts, type Finish, type LeaseAnswer, type Order, type State } from './order.js';
 import type { WaiterDoc } from './fleet.js';
+import { clean, cleanOutputs, type CleanTarget } from './kitchen/clean.js';
 import { FileStore } from './kitchen/files.js';
 import { OutputStore } from './kitchen/output.js';
 import { defaultsNotIn, describe, reason, type KitchenAddress } from './kitchen/connect.js';
@@ -55,11 +56,14 @@ import { OrderInserter, type InsertOptions, type Inserted } from './kitchen/inse
 import {
   CLAIM_SORT,
   DUE_SORT,
+  EVERY,
   ID_ORDER,
   STATUS_INDEX,
+  byIdFilter,
   claimFilter,
   claimUpdate,
   claimedByFilter,
+  columnsFilter,
   countsFilters,
   fence,
   finishUpdate,
@@ -71,6 +75,7 @@ import {
   lostAttempt,
   resetFilter,
   resetUpdate,
+  saveColumnsUpdate,
 } from './kitchen/plans.js';
 import { TailQueries } from './kitchen/tail.js';
 import { PipelineQueries } from './kitchen/pipeline.js';
@@ -83,8 +88,8 @@ const CONNECT_TIMEOUT_MS = 10_000;
 
 export class Kitchen {
   private indexed = false;
-  /** The waiter registry, beside the list: `<list>.waiters` (see src/fleet.ts). */
-  readonly waiters: Collection<WaiterDoc>;
+  /** The waiter registry, beside the list: `<list>.waiters` (see src/fleet.ts). Private, like the orders: every query stays in this file and its rooms. */
+  private readonly waiters: Collection<WaiterDoc>;
   /** Live output of orders, beside the list: `<list>.output` (queries in src/kitchen/output.ts). */
   readonly outputs: OutputStore;
   /** Result files of orders (deliver --collect): the GridFS bucket `<list>.results` (queries in src/kitchen/files.ts). */
@@ -100,7 +105,7 @@ export class Kitchen {
 
   private constructor(
     private readonly client: MongoClient,
-    readonly orders: Collection<Order>,
+    private readonly orders: Collection<Order>,
     readonly where: string,
   ) {
     this.waiters = orders.db.collection<WaiterDoc>(`${orders.collectionName}.waiters`);
@@ -311,8 +316,13 @@ export class Kitchen {
     return this.inserter.ensureUniqueIndex();
   }
 
+  /** The list's name (--list): the collection of its orders, and the prefix of the collections beside it. */
+  get listName(): string {
+    return this.orders.collectionName;
+  }
+
   /** `<list>.columns` (saveColumns below; clean empties it). */
-  get columnDocs(): Collection<ColumnsDoc> {
+  private get columnDocs(): Collection<ColumnsDoc> {
     return this.client.db(this.orders.dbName).collection<ColumnsDoc>(`${this.orders.collectionName}.columns`);
   }
 
@@ -324,19 +334,33 @@ export class Kitchen {
    */
   async saveColumns(names: string[]): Promise<string> {
     const id = shortHash(names);
-    await this.columnDocs.updateOne({ _id: id }, { $setOnInsert: { names } }, { upsert: true });
+    await this.columnDocs.updateOne(columnsFilter(id), saveColumnsUpdate(names), { upsert: true });
     return id;
   }
 
   /** The column names saved under this id, or null. One findOne by _id; deliver caches it per waiter. */
   async columns(id: string): Promise<string[] | null> {
-    return (await this.columnDocs.findOne({ _id: id }))?.names ?? null;
+    return (await this.columnDocs.findOne(columnsFilter(id)))?.names ?? null;
   }
 
   /** Every column-names document of the list (a handful: one per distinct header), for extract. */
   async allColumns(): Promise<Map<string, string[]>> {
-    const docs = await this.columnDocs.find({}).sort({ _id: 1 }).toArray();
+    const docs = await this.columnDocs.find(EVERY).sort(ID_ORDER).toArray();
     return new Map(docs.map((d) => [d._id, d.names]));
+  }
+
+  /** Clean: delete the orders of the list, of one state if given (src/kitchen/clean.ts). Returns how many. */
+  clean(status?: State): Promise<number> {
+    return clean(this.cleanTarget(), status);
+  }
+
+  /** clean --outputs: free the live output and result files of finished orders, keeping them (src/kitchen/clean.ts). */
+  cleanOutputs(opts: { status?: State; before?: Date }): Promise<{ orders?: number; slots: number; files: number }> {
+    return cleanOutputs(this.cleanTarget(), opts);
+  }
+
+  private cleanTarget(): CleanTarget {
+    return { orders: this.orders, waiters: this.waiters, columnDocs: this.columnDocs, outputs: this.outputs, files: this.files, pipeline: this.pipeline };
   }
 
   /**
@@ -350,7 +374,7 @@ export class Kitchen {
 
   /** Orders in _id order, optionally of one state, as a cursor (streamed, never buffered whole). */
   list(status?: State) {
-    return this.orders.find(status ? inState(status) : {}).sort(ID_ORDER);
+    return this.orders.find(status ? inState(status) : EVERY).sort(ID_ORDER);
   }
 
   /** A page of the ids of the orders in one state, after `after` (exclusive): a range of {status, _id}, keys examined = limit (gather --status: no cursor held while files are written). */
@@ -373,7 +397,7 @@ export class Kitchen {
 
   /** One order by id, or null. */
   async order(id: ObjectId): Promise<Order | null> {
-    return this.orders.findOne({ _id: id });
+    return this.orders.findOne(byIdFilter(id));
   }
 }
 

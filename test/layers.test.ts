@@ -112,12 +112,39 @@ test('src/commands/ and src/serve/ write to the kitchen only through src/app/', 
 /** Under src/, relative: the home of every query (src/kitchen.ts, the facade; src/kitchen/, its rooms and plans.ts). */
 const isKitchen = (rel: string) => rel === 'kitchen.ts' || rel.startsWith('kitchen/');
 /** Driver calls that send a query or a write (none of them an Array or Map method). */
-const QUERY_CALL =
-  /\.(findOne|findOneAndUpdate|findOneAndReplace|findOneAndDelete|updateOne|updateMany|replaceOne|deleteOne|deleteMany|insertOne|insertMany|bulkWrite|aggregate|countDocuments|estimatedDocumentCount|distinct|createIndex|createIndexes|indexExists|dropIndex|watch|collection|openUploadStream|openDownloadStream)\(/;
+const QUERY_METHODS =
+  'findOne|findOneAndUpdate|findOneAndReplace|findOneAndDelete|updateOne|updateMany|replaceOne|deleteOne|deleteMany|insertOne|insertMany|bulkWrite|aggregate|countDocuments|estimatedDocumentCount|distinct|createIndex|createIndexes|indexExists|dropIndex|watch|collection|openUploadStream|openDownloadStream';
+/**
+ * `name` called: `.name` (whitespace and newlines allowed around the dot: a chain Prettier
+ * broke) or `['name']`, then an optional type argument `<…>`, then `(`.
+ */
+const called = (names: string) => `(?:\\??\\.\\s*(?:${names})\\b|\\[\\s*['"\`](?:${names})['"\`]\\s*\\])\\s*(?:<[^();]*>\\s*)?\\(`;
+const QUERY_CALL = new RegExp(called(QUERY_METHODS), 'g');
 /** `.find(` is an Array method too: a query when it is called on a collection. */
-const COLLECTION_FIND = /\b(orders|waiters|docs|chunks|columnDocs|collection\([^)]*\))\s*\.find\(/;
+const COLLECTION_FIND = new RegExp(`\\b(?:orders|waiters|docs|chunks|columnDocs|collection\\([^)]*\\))\\s*${called('find')}`, 'g');
 /** The values other layers may take from the driver: ObjectId (ids are data everywhere) and its error classes (retry.ts and the loop classify failures by them). */
 const DRIVER_VALUE = /^(ObjectId|Mongo\w*Error)$/;
+
+/** The driver calls in one file's text, matched on the whole text (a call may span lines): `line: code` for each. */
+function queriesIn(text: string): string[] {
+  const at = (i: number) => text.slice(0, i).split('\n').length;
+  return [...text.matchAll(QUERY_CALL), ...text.matchAll(COLLECTION_FIND)].map((m) => `${at(m.index)}: ${m[0].replace(/\s+/g, ' ')}`);
+}
+
+test('the query matcher sees a call however Prettier or a type argument splits it', () => {
+  const planted = [
+    'const a = await k.orders\n    .find({ status: "READY" })\n    .toArray();',
+    'await k.orders.find<Order>({});',
+    'await this.orders.findOne<Pick<Order, "_id">>({ _id: id });',
+    "await k.orders['updateMany']({}, { $set: { x: 1 } });",
+    'await k.waiters\n  .updateOne({ _id }, u);',
+    'for await (const d of this.docs\n  .find({})) use(d);',
+    'const c = db\n  .collection<Order>(name);',
+  ];
+  for (const code of planted) expect(queriesIn(code), code).toHaveLength(1);
+  // Array and Map methods are not queries.
+  for (const code of ['rows.find((r) => r.id === id)', 'seen.distinctive = 1;', 'list.findIndex((x) => x)']) expect(queriesIn(code), code).toEqual([]);
+});
 
 test('every query is in src/kitchen.ts or src/kitchen/: no driver calls elsewhere, and no driver values but ObjectId and its error classes', async () => {
   const src = join(ROOT, 'src');
@@ -126,9 +153,7 @@ test('every query is in src/kitchen.ts or src/kitchen/: no driver calls elsewher
     const rel = relative(src, file);
     if (isKitchen(rel)) continue;
     const text = await readFile(file, 'utf8');
-    text.split('\n').forEach((line, i) => {
-      if (QUERY_CALL.test(line) || COLLECTION_FIND.test(line)) outside.push(`${rel}:${i + 1} queries: ${line.trim()}`);
-    });
+    for (const q of queriesIn(text)) outside.push(`${rel}:${q}`);
     for (const m of text.matchAll(/^import (type )?\{([^}]*)\} from 'mongodb'/gm)) {
       if (m[1]) continue; // types are allowed everywhere
       for (const name of m[2]!.split(',').map((s) => s.trim())) {
@@ -149,4 +174,45 @@ test('the kitchen never imports its facade: src/kitchen/ takes what it needs, sr
     }
   }
   expect(back).toEqual([]);
+});
+
+/**
+ * What keeps src/kitchen/plans.ts pure: its value imports (types are free) come from the
+ * driver (ObjectId only) and from src/order.ts (the domain's constants and rules), and it
+ * reads no clock, randomness or environment. So a builder's document depends on its
+ * arguments alone, and test/plans.test.ts pins it without a server.
+ */
+function impuritiesOf(text: string): string[] {
+  const found: string[] = [];
+  const imports = [...text.matchAll(/^import\s+(type\s+)?([\s\S]*?)\s*from\s*'([^']+)'/gm)];
+  for (const [, typeOnly, clause, from] of imports) {
+    if (typeOnly) continue;
+    const named = /^\{([\s\S]*)\}$/.exec(clause!.trim());
+    const values = named
+      ? named[1]!
+          .split(',')
+          .map((s) => s.trim())
+          .filter((s) => s && !s.startsWith('type '))
+      : [clause!.trim()];
+    for (const v of values) {
+      const ok = (from === 'mongodb' && v === 'ObjectId') || from === '../order.js';
+      if (!ok) found.push(`imports the value ${v} from '${from}'`);
+    }
+  }
+  for (const m of text.matchAll(/^import\s+'([^']+)'/gm)) found.push(`imports '${m[1]}' for its effects`);
+  for (const m of text.matchAll(/\bimport\(|\brequire\(|\bnew Date\(\)|\bDate\.now\(|\bMath\.random\(|\bprocess\.|\brandomUUID\(/g)) found.push(`uses ${m[0]}`);
+  return found;
+}
+
+test('the purity matcher reports a driver value, an I/O module, a clock and a side-effect import', () => {
+  expect(impuritiesOf("import { ObjectId, type Filter } from 'mongodb';\nimport type { X } from './x.js';\nimport { PRIO_RUNNING } from '../order.js';")).toEqual([]);
+  expect(impuritiesOf("import {\n  ObjectId,\n  MongoClient,\n} from 'mongodb';")).toEqual(["imports the value MongoClient from 'mongodb'"]);
+  expect(impuritiesOf("import { readFile } from 'node:fs/promises';")).toEqual(["imports the value readFile from 'node:fs/promises'"]);
+  expect(impuritiesOf("import * as fs from 'node:fs';")).toEqual(["imports the value * as fs from 'node:fs'"]);
+  expect(impuritiesOf("import './setup.js';")).toEqual(["imports './setup.js' for its effects"]);
+  expect(impuritiesOf('export const now = () => new Date();')).toEqual(['uses new Date()']);
+});
+
+test('src/kitchen/plans.ts stays pure: types, ObjectId and the domain (src/order.ts) only; no clock, randomness or environment', async () => {
+  expect(impuritiesOf(await readFile(join(ROOT, 'src', 'kitchen', 'plans.ts'), 'utf8'))).toEqual([]);
 });

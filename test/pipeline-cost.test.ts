@@ -6,7 +6,7 @@
 import { ObjectId } from 'mongodb';
 import { describe, expect, test } from 'vitest';
 import type { Order } from '../src/order.js';
-import { CLAIM_SORT, ON_IDS, STATUS_INDEX, barrierAfter, claimFilter, heldBetween, unfinishedBelow } from '../src/kitchen/plans.js';
+import { CLAIM_SORT, ON_IDS, STATUS_INDEX, barrierAfter, claimFilter, dependantsFilter, heldBetween, unfinishedBelow } from '../src/kitchen/plans.js';
 import { explainCounts } from './support/gates.js';
 import { useExplainKitchen } from './support/explain.js';
 
@@ -82,6 +82,10 @@ describe('pipeline cost (explain)', () => {
       const onIds = stats(await typed.find(ON_IDS, { projection: { _id: 1, after: 1, any: 1 } }).explain('executionStats'));
       expect(onIds.totalKeysExamined).toBeLessThanOrEqual(10);
       expect(onIds.totalDocsExamined).toBeLessThanOrEqual(10);
+      // The dependants of the RUNNING order once it finishes: from {after:1} or {wait:1} (the planner's pick), never the list.
+      const kids = stats(await typed.find(dependantsFilter(running), { projection: { _id: 1, after: 1, any: 1 } }).explain('executionStats'));
+      expect(kids.totalKeysExamined).toBeLessThanOrEqual(10);
+      expect(kids.totalDocsExamined).toBeLessThanOrEqual(10);
       // "All blocked?" asks, for a barrier above this one, whether one of this one's 9,995 orders lies between: one key.
       const upper = new ObjectId();
       const between = stats(

@@ -36,7 +36,7 @@ test("a load --after-all whose ids cross bson's counter wrap, or a clock stepped
   const kitchen = await open();
   try {
     const [done] = (await kitchen.insertOrders([['D']])).ids;
-    await kitchen.orders.updateOne({ _id: done }, { $set: { status: 'DONE' }, $unset: { due: '' } });
+    await k.db.collection<Order>('orders').updateOne({ _id: done }, { $set: { status: 'DONE' }, $unset: { due: '' } });
     counter.index = 0xfffffe; // the barrier takes 0xffffff, the next id 0
     const made = await kitchen.pipeline.newBarrier();
     const second = +made.barrier.getTimestamp();
@@ -49,7 +49,7 @@ test("a load --after-all whose ids cross bson's counter wrap, or a clock stepped
       { wait: { barrier: made.barrier }, ids: () => queue.shift()! },
     );
     expect(await kitchen.pipeline.releaseFor(done!)).toBe(6);
-    expect(await kitchen.orders.countDocuments({ status: 'READY' })).toBe(6);
+    expect(await k.db.collection<Order>('orders').countDocuments({ status: 'READY' })).toBe(6);
   } finally {
     await kitchen.close();
   }
@@ -63,7 +63,7 @@ test("a newest _id ahead (another box's clock): the barrier and its orders are a
     const bytes = ours === 'aabbccddee' ? 'aabbccddef' : 'aabbccddee';
     const seconds = Math.floor(Date.now() / 1000) + 120;
     const other = (n: number) => new ObjectId(`${seconds.toString(16).padStart(8, '0')}${bytes}${n.toString(16).padStart(6, '0')}`);
-    await kitchen.orders.insertOne({ _id: other(0x10), status: 'DONE', arguments: ['theirs'], attempts: 1 });
+    await k.db.collection<Order>('orders').insertOne({ _id: other(0x10), status: 'DONE', arguments: ['theirs'], attempts: 1 });
     const made = await kitchen.pipeline.newBarrier();
     expect(hex(made.barrier) > hex(other(0x10))).toBe(true);
     const ids = await kitchen.insertOrders(
@@ -75,9 +75,9 @@ test("a newest _id ahead (another box's clock): the barrier and its orders are a
     expect(got.every((id) => id > hex(made.barrier))).toBe(true);
     // That box goes on inserting in that second: its next ids are not taken.
     const theirs: Order[] = Array.from({ length: 100 }, (_, i) => ({ _id: other(0x11 + i), status: 'READY', arguments: [`t${i}`], attempts: 0, due: new Date(), prio: 0 }));
-    await expect(kitchen.orders.insertMany(theirs)).resolves.toMatchObject({ insertedCount: 100 });
+    await expect(k.db.collection<Order>('orders').insertMany(theirs)).resolves.toMatchObject({ insertedCount: 100 });
     expect(await kitchen.pipeline.releaseFor(other(0x10))).toBe(0); // their READY orders are below the barrier
-    await kitchen.orders.updateMany({ _id: { $in: theirs.map((t) => t._id) } }, { $set: { status: 'DONE' }, $unset: { due: '' } });
+    await k.db.collection<Order>('orders').updateMany({ _id: { $in: theirs.map((t) => t._id) } }, { $set: { status: 'DONE' }, $unset: { due: '' } });
     expect(await kitchen.pipeline.releaseFor(other(0x10))).toBe(20);
   } finally {
     await kitchen.close();
@@ -88,22 +88,22 @@ test("an order added --after one held by a barrier an hour ahead (another box's 
   const kitchen = await open();
   try {
     const [done] = (await kitchen.insertOrders([['D']])).ids;
-    await kitchen.orders.updateOne({ _id: done }, { $set: { status: 'DONE' }, $unset: { due: '' } });
+    await k.db.collection<Order>('orders').updateOne({ _id: done }, { $set: { status: 'DONE' }, $unset: { due: '' } });
     const hour = Math.floor(Date.now() / 1000) + 3600;
     const barrier = ObjectId.createFromTime(hour);
     const p = new ObjectId(ObjectId.generate(hour + 1));
-    await kitchen.orders.insertOne({ _id: p, status: 'WAITING', arguments: ['P'], attempts: 0, hold: barrier, barrier });
+    await k.db.collection<Order>('orders').insertOne({ _id: p, status: 'WAITING', arguments: ['P'], attempts: 0, hold: barrier, barrier });
     const [z] = (await kitchen.insertOrders([['Z']], { wait: { after: [p] } })).ids;
     expect(hex(z!) > hex(p), 'Z above what it waits for').toBe(true);
     // And per order of a batch (the API): each above its own.
     const q = new ObjectId(ObjectId.generate(hour + 7200));
     const batch = (await kitchen.insertOrders([['a'], ['b'], ['c']], { wait: [{ after: [p] }, undefined, { after: [done!, q] }] })).ids;
     expect(hex(batch[0]!) > hex(p) && hex(batch[2]!) > hex(q)).toBe(true);
-    await kitchen.orders.deleteMany({ _id: { $in: batch } });
+    await k.db.collection<Order>('orders').deleteMany({ _id: { $in: batch } });
     expect(await kitchen.pipeline.releaseFor(done!)).toBe(1); // the barrier: P
-    await kitchen.orders.updateOne({ _id: p }, { $set: { status: 'DONE' }, $unset: { due: '' } });
+    await k.db.collection<Order>('orders').updateOne({ _id: p }, { $set: { status: 'DONE' }, $unset: { due: '' } });
     expect(await kitchen.pipeline.releaseFor(p)).toBe(1); // Z
-    expect(await kitchen.orders.findOne({ _id: z })).toMatchObject({ status: 'READY' });
+    expect(await k.db.collection<Order>('orders').findOne({ _id: z })).toMatchObject({ status: 'READY' });
   } finally {
     await kitchen.close();
   }

@@ -51,7 +51,7 @@ async function open(): Promise<Kitchen> {
 test('a --wait waiter polling beside orders held by a failed one sweeps on its first idle poll, then backed off; a lost release is made at the next sweep', async () => {
   const kitchen = await open();
   try {
-    const col = kitchen.orders;
+    const col = k.db.collection<Order>('orders');
     const failed = new ObjectId();
     const parent = new ObjectId();
     await col.insertMany([
@@ -130,7 +130,7 @@ test('a waiter without --wait whose check sees only blocked orders, just as anot
   // failed A: before, the waiter exited with W READY and nobody taking it.
   const kitchen = await open();
   try {
-    const col = kitchen.orders;
+    const col = k.db.collection<Order>('orders');
     const [a, r, w] = [new ObjectId(), new ObjectId(), new ObjectId()];
     await col.insertMany([
       { _id: a, status: 'ERROR', arguments: ['A'], attempts: 1 },
@@ -165,7 +165,7 @@ test('a release of ours that lands while the check asks "anything WAITING?" (its
   // which then saw nothing WAITING and nothing freed: the waiter exited with z READY.
   const kitchen = await open();
   try {
-    const col = kitchen.orders;
+    const col = k.db.collection<Order>('orders');
     const [y, z] = await parentAndChild(col, 'DONE');
     let releaser: Releaser | undefined;
     let raced = false;
@@ -240,7 +240,7 @@ test('a check that sees WAITING orders and nothing READY or RUNNING, just as ano
   // waiter released z, saw nothing WAITING and left.
   const kitchen = await open();
   try {
-    const col = kitchen.orders;
+    const col = k.db.collection<Order>('orders');
     const [y, z] = await parentAndChild(col, 'RUNNING');
     const q = before(kitchen.pipeline, 'anyActive', () => done(col, y));
     const releaser = new Releaser(
@@ -259,7 +259,7 @@ test('a check that sees WAITING orders and nothing READY or RUNNING, just as ano
 test("a --wait waiter whose last check saw nothing WAITING sweeps as soon as WAITING orders appear, however far its back-off has grown (a parent's finish may have skipped their release)", async () => {
   const kitchen = await open();
   try {
-    const col = kitchen.orders;
+    const col = k.db.collection<Order>('orders');
     const failed = new ObjectId();
     await col.insertMany([
       { _id: failed, status: 'ERROR', arguments: ['A'], attempts: 1 },
@@ -287,7 +287,7 @@ test("a --wait waiter whose last check saw nothing WAITING sweeps as soon as WAI
 test('the last check before leaving: another waiter\'s release landing between "anything active?" and the sweep keeps the waiter on', async () => {
   const kitchen = await open();
   try {
-    const col = kitchen.orders;
+    const col = k.db.collection<Order>('orders');
     const [, z] = await parentAndChild(col, 'DONE');
     const q = before(kitchen.pipeline, 'releaseAll', () => col.updateOne({ _id: z }, { $set: { status: 'READY', due: new Date() }, $unset: { wait: '' } }));
     const releaser = new Releaser(

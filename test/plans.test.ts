@@ -1,17 +1,48 @@
 // The query plans (src/kitchen/plans.ts), without a server: each builder gives exactly
 // the filter, update or sort its query sends. The contracts the I/O methods rely on
-// (fences, what a finish or a reset writes), pinned field by field.
+// (fences, what a finish or a reset writes), pinned field by field. toStrictEqual, not
+// toEqual: toEqual passes a stray `{x: undefined}`, which the driver sends as null (and
+// null matches a missing field). A sort's or an index's key order is its meaning:
+// toStrictEqual ignores it, so Object.keys pins it.
 import { ObjectId } from 'mongodb';
 import { describe, expect, test } from 'vitest';
 import {
+  ACTIVE,
+  EVERY,
   CLAIM_SORT,
+  DUE_SORT,
+  HOLD_ORDER,
+  ID_ORDER,
+  MIN_ID,
+  NEWEST_FIRST,
+  NOT_ENDED,
+  ON_IDS,
+  RECENT_SORT,
+  STATUS_INDEX,
   TAIL_LATEST_FIRST,
+  UNFINISHED,
+  UNFINISHED_ANY,
+  barrierAfter,
+  byIdFilter,
+  byIdsFilter,
+  dependantsFilter,
+  finishedFilter,
+  freeFilter,
+  heldBetween,
+  heldBy,
+  heldOfFilter,
+  inState,
+  liveFilter,
+  longAgo,
+  unfinishedBelow,
+  waitingKeyFilter,
   claimFilter,
   claimUpdate,
   claimedByFilter,
   cleanFilter,
   cleanOutputsFilter,
   cleanRange,
+  columnsFilter,
   countsFilters,
   fence,
   finishUpdate,
@@ -27,6 +58,7 @@ import {
   releaseNowUpdate,
   resetFilter,
   resetUpdate,
+  saveColumnsUpdate,
   saveWaiterUpdate,
 } from '../src/kitchen/plans.js';
 import { HISTORY_LIMIT, PRIO_RUNNING, type Attempt, type Claimed, type Finish, type Order } from '../src/order.js';
@@ -45,14 +77,14 @@ function finish(over: Partial<Finish> = {}): Finish {
 
 describe('claim', () => {
   test('takes what is due at `now`, on the claim index, first key first', () => {
-    expect(claimFilter(now)).toEqual({ due: { $lte: now }, status: { $in: ['READY', 'RUNNING'] }, expires: { $not: { $gt: now } } });
-    expect(CLAIM_SORT).toEqual({ prio: -1, due: 1, _id: 1 });
-    expect(Object.keys(CLAIM_SORT)).toEqual(['prio', 'due', '_id']);
+    expect(claimFilter(now)).toStrictEqual({ due: { $lte: now }, status: { $in: ['READY', 'RUNNING'] }, expires: { $not: { $gt: now } } });
+    expect(CLAIM_SORT).toStrictEqual({ prio: -1, due: 1, _id: 1 });
+    expect(Object.keys(CLAIM_SORT)).toStrictEqual(['prio', 'due', '_id']);
   });
 
   test('sets the token, the lease (expires = due = now + lease) and prio RUNNING, counts the attempt, clears the last result', () => {
     const u = claimUpdate('w1', 'tok', now, 60_000);
-    expect(u).toEqual({
+    expect(u).toStrictEqual({
       $set: { status: 'RUNNING', waiter: 'w1', start: now, heartbeat: now, expires: at(60_000), due: at(60_000), claim: 'tok', prio: PRIO_RUNNING },
       $inc: { attempts: 1 },
       $unset: { stop: '', exitCode: '', signal: '', error: '', output: '' },
@@ -60,12 +92,12 @@ describe('claim', () => {
   });
 
   test('a retried claim looks for its own token, RUNNING', () => {
-    expect(claimedByFilter('tok')).toEqual({ claim: 'tok', status: 'RUNNING' });
+    expect(claimedByFilter('tok')).toStrictEqual({ claim: 'tok', status: 'RUNNING' });
   });
 
   test('a takeover records the lost attempt at its last heartbeat, fenced by the new claim, history capped', () => {
     const before = { _id: id, status: 'RUNNING', arguments: [], attempts: 3, waiter: 'w0', start: at(-90_000), heartbeat: at(-70_000) } as Order;
-    expect(lostAttempt(before, now)).toEqual({
+    expect(lostAttempt(before, now)).toStrictEqual({
       attempt: 3,
       waiter: 'w0',
       start: at(-90_000),
@@ -74,24 +106,31 @@ describe('claim', () => {
       result: 'LOST',
     });
     const gone = { _id: id, status: 'RUNNING', arguments: [], attempts: 1 } as Order;
-    expect(lostAttempt(gone, now)).toMatchObject({ waiter: '', start: now, stop: now, error: `lost: no heartbeat from its waiter since ${now.toISOString()}` });
+    expect(lostAttempt(gone, now)).toStrictEqual({
+      attempt: 1,
+      waiter: '',
+      start: now,
+      stop: now,
+      error: `lost: no heartbeat from its waiter since ${now.toISOString()}`,
+      result: 'LOST',
+    });
     const long: Attempt[] = Array.from({ length: HISTORY_LIMIT + 3 }, (_, i) => ({ attempt: i + 1, waiter: 'w', start: now, stop: now, result: 'LOST' }));
     const u = historyUpdate(long) as { $set: { history: Attempt[] } };
     expect(u.$set.history).toHaveLength(HISTORY_LIMIT);
     expect(u.$set.history[0]!.attempt).toBe(4);
-    expect(fence(id, 'new')).toEqual({ _id: id, claim: 'new', status: 'RUNNING' });
+    expect(fence(id, 'new')).toStrictEqual({ _id: id, claim: 'new', status: 'RUNNING' });
   });
 });
 
 test('heartbeat pushes the lease (expires and due) from now; its fence is the claim', () => {
-  expect(heartbeatUpdate(now, 30_000)).toEqual({ $set: { heartbeat: now, expires: at(30_000), due: at(30_000) } });
-  expect(fence(id, 'tok')).toEqual({ _id: id, claim: 'tok', status: 'RUNNING' });
+  expect(heartbeatUpdate(now, 30_000)).toStrictEqual({ $set: { heartbeat: now, expires: at(30_000), due: at(30_000) } });
+  expect(fence(id, 'tok')).toStrictEqual({ _id: id, claim: 'tok', status: 'RUNNING' });
 });
 
 describe('finish', () => {
   test('DONE: the result, the attempt in history, prio back to 0, lease and due removed, claim kept', () => {
     const old: Attempt = { attempt: 1, waiter: 'w0', start: at(-9_000), stop: at(-8_000), result: 'LOST' };
-    expect(finishUpdate(claimed({ history: [old] }), finish())).toEqual({
+    expect(finishUpdate(claimed({ history: [old] }), finish())).toStrictEqual({
       $set: {
         status: 'DONE',
         prio: 0,
@@ -106,7 +145,7 @@ describe('finish', () => {
 
   test('READY retry with a due: due set, claim removed, the priority back, exitCode/signal/error as given', () => {
     const f = finish({ status: 'READY', result: 'ERROR', exitCode: undefined, signal: 'SIGKILL', error: 'killed by SIGKILL', due: at(10_000), workdir: '/w' });
-    expect(finishUpdate(claimed({ priority: 7 }), f)).toEqual({
+    expect(finishUpdate(claimed({ priority: 7 }), f)).toStrictEqual({
       $set: {
         status: 'READY',
         prio: 7,
@@ -124,13 +163,24 @@ describe('finish', () => {
 
   test('READY without a due is due at its stop', () => {
     const u = finishUpdate(claimed(), finish({ status: 'READY', result: 'INTERRUPTED' })) as { $set: Partial<Order>; $unset: Record<string, ''> };
-    expect(u.$set.due).toEqual(now);
+    expect(u.$set.due).toStrictEqual(now);
     expect(u.$unset).toHaveProperty('claim');
     expect(u.$unset).not.toHaveProperty('due');
   });
 
   test('uncounted takes the attempt back ($inc -1); counted ones have no $inc', () => {
-    expect(finishUpdate(claimed(), finish({ status: 'ERROR', result: 'ERROR', uncounted: true }))).toMatchObject({ $inc: { attempts: -1 } });
+    expect(finishUpdate(claimed(), finish({ status: 'ERROR', result: 'ERROR', uncounted: true }))).toStrictEqual({
+      $set: {
+        status: 'ERROR',
+        prio: 0,
+        stop: now,
+        output: 'out',
+        exitCode: 0,
+        history: [{ attempt: 2, waiter: 'w1', start: at(-5_000), stop: now, result: 'ERROR', exitCode: 0 }],
+      },
+      $unset: { heartbeat: '', expires: '', signal: '', error: '', due: '' },
+      $inc: { attempts: -1 },
+    });
     expect(finishUpdate(claimed(), finish())).not.toHaveProperty('$inc');
   });
 
@@ -147,13 +197,13 @@ describe('finish', () => {
   });
 
   test('a retried finish looks for its own attempt and stop in history', () => {
-    expect(finishedAttemptFilter(claimed(), finish())).toEqual({ _id: id, 'history.attempt': 2, 'history.stop': now });
+    expect(finishedAttemptFilter(claimed(), finish())).toStrictEqual({ _id: id, 'history.attempt': 2, 'history.stop': now });
   });
 });
 
 describe('reset', () => {
   test('ERROR and stale RUNNING, plus READY orders without due; nothing asked: no query', () => {
-    expect(resetFilter({ statuses: ['ERROR', 'RUNNING'], force: false }, now)).toEqual({
+    expect(resetFilter({ statuses: ['ERROR', 'RUNNING'], force: false }, now)).toStrictEqual({
       $or: [{ status: 'ERROR' }, { status: 'RUNNING', expires: { $lt: now } }, { status: 'READY', due: { $exists: false } }],
     });
     expect(resetFilter({ statuses: [], force: false }, now)).toBeNull();
@@ -161,10 +211,10 @@ describe('reset', () => {
   });
 
   test('--force takes every RUNNING order; --started-before adds those started before it', () => {
-    expect(resetFilter({ statuses: ['RUNNING'], force: true, startedBefore: at(-1) }, now)).toEqual({
+    expect(resetFilter({ statuses: ['RUNNING'], force: true, startedBefore: at(-1) }, now)).toStrictEqual({
       $or: [{ status: 'RUNNING' }, { status: 'READY', due: { $exists: false } }],
     });
-    expect(resetFilter({ statuses: ['RUNNING'], force: false, startedBefore: at(-1_000) }, now)).toEqual({
+    expect(resetFilter({ statuses: ['RUNNING'], force: false, startedBefore: at(-1_000) }, now)).toStrictEqual({
       $or: [
         { status: 'RUNNING', expires: { $lt: now } },
         { status: 'RUNNING', start: { $lt: at(-1_000) } },
@@ -174,12 +224,12 @@ describe('reset', () => {
   });
 
   test('READY, due now, the claim and the lease removed (prio left)', () => {
-    expect(resetUpdate(now)).toEqual({ $set: { status: 'READY', due: now }, $unset: { claim: '', heartbeat: '', expires: '' } });
+    expect(resetUpdate(now)).toStrictEqual({ $set: { status: 'READY', due: now }, $unset: { claim: '', heartbeat: '', expires: '' } });
   });
 });
 
 test('counts: stale RUNNING, the range past now, the next due READY order', () => {
-  expect(countsFilters(now)).toEqual({
+  expect(countsFilters(now)).toStrictEqual({
     stale: { status: 'RUNNING', expires: { $lt: now } },
     dueLater: { due: { $gt: now } },
     nextDue: { due: { $gt: now }, status: 'READY' },
@@ -187,40 +237,40 @@ test('counts: stale RUNNING, the range past now, the next due READY order', () =
 });
 
 test('idsIn: a range of {status, _id} after a cursor', () => {
-  expect(idsInFilter('DONE', undefined)).toEqual({ status: 'DONE' });
-  expect(idsInFilter('DONE', id)).toEqual({ status: 'DONE', _id: { $gt: id } });
+  expect(idsInFilter('DONE', undefined)).toStrictEqual({ status: 'DONE' });
+  expect(idsInFilter('DONE', id)).toStrictEqual({ status: 'DONE', _id: { $gt: id } });
 });
 
 test('tail: RUNNING orders of others, one range of the claim index, the held ones left out', () => {
-  expect(othersRunningFilter([])).toEqual({ prio: PRIO_RUNNING, status: 'RUNNING' });
-  expect(othersRunningFilter([id])).toEqual({ prio: PRIO_RUNNING, status: 'RUNNING', _id: { $nin: [id] } });
-  expect(TAIL_LATEST_FIRST).toEqual({ prio: 1, due: -1, _id: -1 });
+  expect(othersRunningFilter([])).toStrictEqual({ prio: PRIO_RUNNING, status: 'RUNNING' });
+  expect(othersRunningFilter([id])).toStrictEqual({ prio: PRIO_RUNNING, status: 'RUNNING', _id: { $nin: [id] } });
+  expect(TAIL_LATEST_FIRST).toStrictEqual({ prio: 1, due: -1, _id: -1 });
 });
 
 describe('clean', () => {
   test('a state or everything, in _id ranges', () => {
-    expect(cleanFilter()).toEqual({});
-    expect(cleanFilter('ERROR')).toEqual({ status: 'ERROR' });
-    expect(cleanRange({ status: 'ERROR' }, id)).toEqual({ status: 'ERROR', _id: { $lte: id } });
-    expect(cleanRange({ status: 'ERROR' })).toEqual({ status: 'ERROR' });
+    expect(cleanFilter()).toStrictEqual({});
+    expect(cleanFilter('ERROR')).toStrictEqual({ status: 'ERROR' });
+    expect(cleanRange({ status: 'ERROR' }, id)).toStrictEqual({ status: 'ERROR', _id: { $lte: id } });
+    expect(cleanRange({ status: 'ERROR' })).toStrictEqual({ status: 'ERROR' });
   });
 
   test('--outputs: finished before a time (a state or DONE|ERROR), or one state', () => {
-    expect(cleanOutputsFilter({ before: now })).toEqual({ status: { $in: ['DONE', 'ERROR'] }, stop: { $lt: now } });
-    expect(cleanOutputsFilter({ status: 'ERROR', before: now })).toEqual({ status: 'ERROR', stop: { $lt: now } });
-    expect(cleanOutputsFilter({ status: 'DONE' })).toEqual({ status: 'DONE' });
+    expect(cleanOutputsFilter({ before: now })).toStrictEqual({ status: { $in: ['DONE', 'ERROR'] }, stop: { $lt: now } });
+    expect(cleanOutputsFilter({ status: 'ERROR', before: now })).toStrictEqual({ status: 'ERROR', stop: { $lt: now } });
+    expect(cleanOutputsFilter({ status: 'DONE' })).toStrictEqual({ status: 'DONE' });
   });
 });
 
 describe('pipeline release', () => {
   test('now: fenced by WAITING, only orders without a later --at; READY due now, what it waited on removed', () => {
-    expect(releaseNowFilter({ hold: id }, now)).toEqual({ hold: id, status: 'WAITING', $or: [{ at: { $exists: false } }, { at: { $lte: now } }] });
-    expect(releaseNowUpdate(now)).toEqual({ $set: { status: 'READY', due: now }, $unset: { hold: '', wait: '', at: '' } });
+    expect(releaseNowFilter({ hold: id }, now)).toStrictEqual({ hold: id, status: 'WAITING', $or: [{ at: { $exists: false } }, { at: { $lte: now } }] });
+    expect(releaseNowUpdate(now)).toStrictEqual({ $set: { status: 'READY', due: now }, $unset: { hold: '', wait: '', at: '' } });
   });
 
   test('later: the orders whose --at is ahead, each due at its --at', () => {
-    expect(releaseLaterFilter({ _id: { $in: [id] }, wait: 1 }, now)).toEqual({ _id: { $in: [id] }, wait: 1, status: 'WAITING', at: { $gt: now } });
-    expect(releaseAt(id, at(5_000))).toEqual({
+    expect(releaseLaterFilter({ _id: { $in: [id] }, wait: 1 }, now)).toStrictEqual({ _id: { $in: [id] }, wait: 1, status: 'WAITING', at: { $gt: now } });
+    expect(releaseAt(id, at(5_000))).toStrictEqual({
       filter: { _id: id, status: 'WAITING' },
       update: { $set: { status: 'READY', due: at(5_000) }, $unset: { hold: '', wait: '', at: '' } },
     });
@@ -229,5 +279,80 @@ describe('pipeline release', () => {
 
 test('a waiter registry document is written whole: $set all but _id, $unset what it lacks and settled', () => {
   const doc = { _id: 'i1', name: 'w1', seen: now, current: { order: 'x', arguments: ['a'] } } as unknown as WaiterDoc;
-  expect(saveWaiterUpdate(doc)).toEqual({ $set: { name: 'w1', seen: now, current: { order: 'x', arguments: ['a'] } }, $unset: { recording: '', settled: '' } });
+  expect(saveWaiterUpdate(doc)).toStrictEqual({ $set: { name: 'w1', seen: now, current: { order: 'x', arguments: ['a'] } }, $unset: { recording: '', settled: '' } });
+});
+
+test('every sort and index constant: its keys, in order (a sort means its key order)', () => {
+  const sorts: [Record<string, 1 | -1>, Record<string, 1 | -1>, string[]][] = [
+    [CLAIM_SORT, { prio: -1, due: 1, _id: 1 }, ['prio', 'due', '_id']],
+    [DUE_SORT, { due: 1, _id: 1 }, ['due', '_id']],
+    [STATUS_INDEX, { status: 1, _id: 1 }, ['status', '_id']],
+    [ID_ORDER, { _id: 1 }, ['_id']],
+    [TAIL_LATEST_FIRST, { prio: 1, due: -1, _id: -1 }, ['prio', 'due', '_id']],
+    [RECENT_SORT, { stop: -1 }, ['stop']],
+    [HOLD_ORDER, { hold: 1 }, ['hold']],
+    [NEWEST_FIRST, { _id: -1 }, ['_id']],
+  ];
+  for (const [sort, literal, keys] of sorts) {
+    expect(sort).toStrictEqual(literal);
+    expect(Object.keys(sort)).toStrictEqual(keys);
+  }
+});
+
+test('the constant filters and states', () => {
+  expect(ACTIVE).toStrictEqual({ status: { $in: ['READY', 'RUNNING'] } });
+  expect(ON_IDS).toStrictEqual({ wait: 1 });
+  expect(NOT_ENDED).toStrictEqual({ ended: null });
+  expect(UNFINISHED).toStrictEqual(['ERROR', 'READY', 'RUNNING', 'WAITING']);
+  expect(UNFINISHED_ANY).toStrictEqual(['READY', 'RUNNING', 'WAITING']);
+  expect(MIN_ID.toHexString()).toBe('000000000000000000000000');
+});
+
+test('one state; finished orders since a time; live waiters', () => {
+  expect(inState('WAITING')).toStrictEqual({ status: 'WAITING' });
+  expect(finishedFilter()).toStrictEqual({ status: { $in: ['DONE', 'ERROR'] } });
+  expect(finishedFilter(now)).toStrictEqual({ status: { $in: ['DONE', 'ERROR'] }, stop: { $gte: now } });
+  expect(liveFilter(now)).toStrictEqual({ ended: null, expires: { $gt: now } });
+});
+
+describe('pipeline checks', () => {
+  const other = new ObjectId('6650f0000000000000000002');
+  const ids = [id, other];
+
+  test('orders by ids (a copy of the array: the caller may reuse its own), those held, those still on ids', () => {
+    expect(byIdsFilter(ids)).toStrictEqual({ _id: { $in: [id, other] } });
+    expect((byIdsFilter(ids)._id as { $in: ObjectId[] }).$in).not.toBe(ids);
+    expect(heldOfFilter(ids)).toStrictEqual({ _id: { $in: [id, other] }, hold: { $exists: true } });
+    expect(freeFilter(ids)).toStrictEqual({ _id: { $in: [id, other] }, wait: 1 });
+  });
+
+  test('a key still WAITING; the dependants of an order', () => {
+    expect(waitingKeyFilter('k1')).toStrictEqual({ key: 'k1', status: 'WAITING' });
+    expect(dependantsFilter(id)).toStrictEqual({ after: id, wait: 1 });
+  });
+
+  test('barriers: unfinished orders below one, the next one held, the orders it holds, one held between two', () => {
+    expect(unfinishedBelow(other)).toStrictEqual({ status: { $in: ['ERROR', 'READY', 'RUNNING', 'WAITING'] }, _id: { $lt: other } });
+    expect(unfinishedBelow(other, UNFINISHED_ANY)).toStrictEqual({ status: { $in: ['READY', 'RUNNING', 'WAITING'] }, _id: { $lt: other } });
+    expect(barrierAfter()).toStrictEqual({ hold: { $gte: MIN_ID } });
+    expect(barrierAfter(id)).toStrictEqual({ hold: { $gt: id } });
+    expect(heldBy(id)).toStrictEqual({ hold: id });
+    expect(heldBetween(id, other)).toStrictEqual({ status: 'WAITING', _id: { $gt: id, $lt: other }, hold: id });
+  });
+});
+
+test('the shared constants are frozen: a caller that changes one would change every later query', () => {
+  const shared: object[] = [ACTIVE, ACTIVE.status as object, (ACTIVE.status as { $in: object }).$in, ON_IDS, NOT_ENDED, UNFINISHED, UNFINISHED_ANY];
+  shared.push(EVERY, MIN_ID, CLAIM_SORT, DUE_SORT, STATUS_INDEX, ID_ORDER, TAIL_LATEST_FIRST, RECENT_SORT, HOLD_ORDER, NEWEST_FIRST);
+  for (const [i, c] of shared.entries()) expect(Object.isFrozen(c), `constant ${i}: ${JSON.stringify(c)}`).toBe(true);
+  // A Date cannot be frozen (setTime writes its internal slot): the long-ago time is made afresh per call.
+  expect(longAgo()).toStrictEqual(new Date(0));
+  expect(longAgo()).not.toBe(longAgo());
+});
+
+test('every document; one order by id; a header saved once under the hash of its names', () => {
+  expect(EVERY).toStrictEqual({});
+  expect(byIdFilter(id)).toStrictEqual({ _id: id });
+  expect(columnsFilter('abc123')).toStrictEqual({ _id: 'abc123' });
+  expect(saveColumnsUpdate(['a', 'b'])).toStrictEqual({ $setOnInsert: { names: ['a', 'b'] } });
 });

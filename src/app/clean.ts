@@ -2,7 +2,6 @@
 // live output and result files and keep them (waiter clean; src/kitchen/clean.ts).
 import { UsageError } from '../errors.js';
 import type { Kitchen } from '../kitchen.js';
-import { clean, cleanOutputs } from '../kitchen/clean.js';
 import type { State } from '../order.js';
 
 export interface CleanRequest {
@@ -22,7 +21,7 @@ export function checkClean(r: CleanRequest): CleanRequest {
 
 export async function cleanOrders(k: Kitchen, r: CleanRequest, now = new Date()): Promise<Cleaned> {
   checkClean(r);
-  if (!r.outputs) return { orders: await clean(k, r.status) };
+  if (!r.outputs) return { orders: await k.clean(r.status) };
   const before = r.olderThanMs !== undefined ? new Date(+now - r.olderThanMs) : undefined;
-  return { outputs: await cleanOutputs(k, { ...(r.status ? { status: r.status } : {}), ...(before ? { before } : {}) }) };
+  return { outputs: await k.cleanOutputs({ ...(r.status ? { status: r.status } : {}), ...(before ? { before } : {}) }) };
 }

@@ -34,7 +34,7 @@ export interface LoadRequest {
 export async function loadOrders(k: Kitchen, r: LoadRequest): Promise<Inserted> {
   // Loaded again with --unique after it failed part way: the rest joins the stage its first rows wait in.
   const first = r.unique && r.wait?.all && r.firstRow ? await r.firstRow() : undefined;
-  const held = first ? await k.pipeline.heldBarrierOf(uniqueKey(k.orders.collectionName, first)) : undefined;
+  const held = first ? await k.pipeline.heldBarrierOf(uniqueKey(k.listName, first)) : undefined;
   if (held) r.rejoined?.(held);
   const wait = await waitInsert(k, r.wait, '--after-all', held);
   const opts: InsertOptions & { due: Date } = {

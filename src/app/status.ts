@@ -45,7 +45,7 @@ export type StatusReport = Omit<Counts, 'nextDue'> & {
 
 /**
  * What the list's live output and result files take, as the server keeps it ($collStats:
- * metadata, no scan; src/output/usage.ts). Bytes: the collections' data size (MongoDB:
+ * metadata, no scan; src/kitchen/usage.ts). Bytes: the collections' data size (MongoDB:
  * the documents' uncompressed BSON; FerretDB: its backend's tables); disk: the storage
  * the server holds for them (MongoDB: compressed, kept for reuse after a clean).
  */

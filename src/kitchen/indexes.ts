@@ -3,7 +3,7 @@
 // first claim, peek or insert.
 import type { Collection } from 'mongodb';
 import { PRIO_RUNNING, type Order } from '../order.js';
-import { CLAIM_SORT, DUE_SORT, LONG_AGO, STATUS_INDEX } from './plans.js';
+import { CLAIM_SORT, DUE_SORT, longAgo, STATUS_INDEX } from './plans.js';
 
 const DUE_INDEX = 'due_1__id_1';
 const CLAIM_INDEX = 'prio_-1_due_1__id_1';
@@ -13,7 +13,7 @@ const CLAIM_INDEX = 'prio_-1_due_1__id_1';
  * not-yet-due count, {status: 1, _id: 1} for counts and per-state listings.
  * Idempotent; once per process.
  * A list written by an older waiter (orders without `due`) is migrated first: READY
- * orders get LONG_AGO (taken before newer ones, in _id order), RUNNING ones their
+ * orders get longAgo() (taken before newer ones, in _id order), RUNNING ones their
  * lease expiry. The claim index is built only after that, so its presence says the
  * list is migrated (a process that dies midway leaves it to the next); two processes
  * migrating at once write the same values. Then `prio` likewise, before the claim
@@ -26,9 +26,9 @@ export async function ensureOrderIndexes(orders: Collection<Order>): Promise<voi
   await orders.createIndex(STATUS_INDEX);
   if (!(await orders.indexExists(CLAIM_INDEX).catch(() => false))) {
     if (!(await orders.indexExists(DUE_INDEX).catch(() => false))) {
-      await orders.updateMany({ status: 'READY', due: { $exists: false } }, { $set: { due: LONG_AGO } });
+      await orders.updateMany({ status: 'READY', due: { $exists: false } }, { $set: { due: longAgo() } });
       for await (const o of orders.find({ status: 'RUNNING', due: { $exists: false } })) {
-        await orders.updateOne({ _id: o._id, claim: o.claim, status: 'RUNNING', due: { $exists: false } }, { $set: { due: o.expires ?? LONG_AGO } });
+        await orders.updateOne({ _id: o._id, claim: o.claim, status: 'RUNNING', due: { $exists: false } }, { $set: { due: o.expires ?? longAgo() } });
       }
       await orders.createIndex(DUE_SORT, { name: DUE_INDEX });
     }

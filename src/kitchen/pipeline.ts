@@ -22,6 +22,7 @@ import { ObjectId, type Collection, type Filter } from 'mongodb';
 import type { Order, State } from '../order.js';
 import {
   ACTIVE,
+  EVERY,
   HOLD_ORDER,
   MIN_ID,
   NEWEST_FIRST,
@@ -125,7 +126,7 @@ export class PipelineQueries {
   async newBarrier(): Promise<{ barrier: ObjectId; ids: () => ObjectId }> {
     const fresh = new ObjectId();
     const newest = await this.orders
-      .find({}, { projection: { _id: 1 } })
+      .find(EVERY, { projection: { _id: 1 } })
       .sort(NEWEST_FIRST)
       .limit(1)
       .next();
@@ -269,7 +270,7 @@ export class PipelineQueries {
    * one key over four ranges of {status, _id}. Hinted: the _id index would read the DONE
    * orders below it, when the list has that index (statusHint).
    */
-  async belowBarrier(barrier: ObjectId, statuses: State[] = UNFINISHED): Promise<Pick<Order, '_id' | 'status'> | null> {
+  async belowBarrier(barrier: ObjectId, statuses: readonly State[] = UNFINISHED): Promise<Pick<Order, '_id' | 'status'> | null> {
     return this.orders
       .find(unfinishedBelow(barrier, statuses), { projection: { _id: 1, status: 1 }, ...(await this.statusHint()) })
       .limit(1)

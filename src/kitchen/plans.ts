@@ -1,26 +1,37 @@
-// The plans of the order queries (pg-boss's plans.ts): every filter, update and sort
-// that src/kitchen.ts and the rooms of src/kitchen/ send about orders, as pure
-// functions of their inputs, each with its contract. The I/O methods call one, run it
-// and map the result; test/plans.test.ts checks the documents without a server.
+// The plans of the order queries (pg-boss's plans.ts): the filters, updates and sorts of
+// the claim, heartbeat, finish, counts, reset, listing, clean, tail and pipeline
+// queries, the fleet view's finished-order and live-waiter filters and the registry's
+// write, as pure functions of their inputs, each with its contract. The I/O methods call
+// one, run it and map the result; test/plans.test.ts checks the documents without a server.
+//
+// Not (yet) here, still built beside their query in src/kitchen/: the one-time
+// migration of an older waiter's list (indexes.ts); the READY-per-priority aggregate
+// (priorities.ts: READY_PRIO_FILTER has its contract there); the fleet view's registry
+// and page reads (fleet.ts: waiters by name, settle, the page's RUNNING and recent
+// orders); --unique's key lookups and id checks (insert.ts, unique.ts); and the
+// queries on the collections beside the list (output.ts, files.ts).
 //
 // A contract reads: what the query is (Filter, Update, Sort), the index it is answered
 // from, what fences it (a write a waiter makes about its attempt matches only while it
 // still holds the claim), what it returns and what it costs per call.
 import { ObjectId, type Filter, type UpdateFilter } from 'mongodb';
-import { HISTORY_LIMIT, PRIO_RUNNING, canTransition, type Attempt, type Claimed, type Finish, type Order, type State } from '../order.js';
+import { HISTORY_LIMIT, PRIO_RUNNING, canTransition, type Attempt, type Claimed, type ColumnsDoc, type Finish, type Order, type State } from '../order.js';
 import type { WaiterDoc } from '../fleet.js';
 
-/** Sorts before any time a READY order gets now: what orders of an older waiter are migrated to. */
-export const LONG_AGO = new Date(0);
+/**
+ * Sorts before any time a READY order gets now: what orders of an older waiter are migrated to.
+ * A function, not a shared Date: a Date cannot be frozen (setTime writes its internal slot).
+ */
+export const longAgo = (): Date => new Date(0);
 
 /** The claim's order: the index {prio: -1, due: 1, _id: 1}. */
-export const CLAIM_SORT = { prio: -1, due: 1, _id: 1 } as const;
+export const CLAIM_SORT = Object.freeze({ prio: -1, due: 1, _id: 1 } as const);
 /** `due` order, on {due: 1, _id: 1}: status's not-yet-due count and the next due time. */
-export const DUE_SORT = { due: 1, _id: 1 } as const;
+export const DUE_SORT = Object.freeze({ due: 1, _id: 1 } as const);
 /** The index {status: 1, _id: 1}: orders in one state in _id order (a sort, and the pipeline's hint). */
-export const STATUS_INDEX = { status: 1, _id: 1 } as const;
+export const STATUS_INDEX = Object.freeze({ status: 1, _id: 1 } as const);
 /** The _id index, oldest first. */
-export const ID_ORDER = { _id: 1 } as const;
+export const ID_ORDER = Object.freeze({ _id: 1 } as const);
 
 /** Orders in one state. Filter: {status} · Index used: {status:1,_id:1} · Cost: keys = orders in that state (counts, listings, reset's left-alone count). */
 export function inState(status: State): Filter<Order> {
@@ -178,7 +189,10 @@ export interface ResetAsk {
  * else stale (expires < now) or started before `startedBefore`; and READY orders with no
  * `due` (left by an older waiter: no claim sees them). Null when nothing is asked ·
  * Index used: {status:1,_id:1} per branch · Fence: the status (a waiter's fence is the
- * claim, which the update removes) · Cost: keys = the orders in those states.
+ * claim, which the update removes) · Cost: keys = the orders in those states, and the
+ * READY branch reads EVERY READY order: READY orders an older waiter added or reset after
+ * the list was migrated have no `due`, so no claim sees them, and {status:1,_id:1}
+ * cannot tell which lack it (a rare, manual command may read every READY order; claims never do).
  */
 export function resetFilter(ask: ResetAsk, now: Date): Filter<Order> | null {
   const or: Filter<Order>[] = [];
@@ -223,7 +237,7 @@ export function othersRunningFilter(held: readonly ObjectId[]): Filter<Order> {
   return { prio: PRIO_RUNNING, status: 'RUNNING', ...(held.length > 0 ? { _id: { $nin: [...held] } } : {}) };
 }
 /** The claim index read backwards: the latest lease end first. */
-export const TAIL_LATEST_FIRST = { prio: 1, due: -1, _id: -1 } as const;
+export const TAIL_LATEST_FIRST = Object.freeze({ prio: 1, due: -1, _id: -1 } as const);
 
 /**
  * Clean (of one state, or every order). Filter: {status} or {} · Sort: ID_ORDER; a range
@@ -255,10 +269,10 @@ export function cleanOutputsFilter(opts: { status?: State; before?: Date }): Fil
 export function finishedFilter(since?: Date): Filter<Order> {
   return { status: { $in: ['DONE', 'ERROR'] }, ...(since ? { stop: { $gte: since } } : {}) };
 }
-export const RECENT_SORT = { stop: -1 } as const;
+export const RECENT_SORT = Object.freeze({ stop: -1 } as const);
 
 /** A waiter that has not ended (null matches a missing field, and is an index range). */
-export const NOT_ENDED = { ended: null } as unknown as Filter<WaiterDoc>;
+export const NOT_ENDED = Object.freeze({ ended: null }) as unknown as Filter<WaiterDoc>;
 /** Live waiters. Filter: not ended, seen within their lease (expires > now) · Index used: {ended:1,expires:1}, one range · Cost: keys = live waiters. */
 export function liveFilter(now: Date): Filter<WaiterDoc> {
   return { ...NOT_ENDED, expires: { $gt: now } };
@@ -284,15 +298,15 @@ export function saveWaiterUpdate(doc: WaiterDoc): UpdateFilter<WaiterDoc> {
 // claim reaches them; these are the checks that free them and their release.
 
 /** What keeps an order from being free (ERROR too, unless --after-any). */
-export const UNFINISHED: State[] = ['ERROR', 'READY', 'RUNNING', 'WAITING'];
-export const UNFINISHED_ANY: State[] = ['READY', 'RUNNING', 'WAITING'];
+export const UNFINISHED: readonly State[] = Object.freeze(['ERROR', 'READY', 'RUNNING', 'WAITING']);
+export const UNFINISHED_ANY: readonly State[] = Object.freeze(['READY', 'RUNNING', 'WAITING']);
 /** Sorts below every ObjectId: `{hold: {$gte: MIN_ID}}` reads the whole sparse index. */
-export const MIN_ID = new ObjectId('000000000000000000000000');
+export const MIN_ID = Object.freeze(new ObjectId('000000000000000000000000'));
 /** Barriers in order: the sparse index {hold: 1}. */
-export const HOLD_ORDER = { hold: 1 } as const;
+export const HOLD_ORDER = Object.freeze({ hold: 1 } as const);
 
 /** The newest order first: the _id index's last key (a new barrier goes above it). */
-export const NEWEST_FIRST = { _id: -1 } as const;
+export const NEWEST_FIRST = Object.freeze({ _id: -1 } as const);
 
 /** These orders. Filter: {_id in ids} · Index used: _id · Cost: keys = ids (the callers send at most 10,000 per find). */
 export function byIdsFilter(ids: readonly ObjectId[]): Filter<Order> {
@@ -300,7 +314,7 @@ export function byIdsFilter(ids: readonly ObjectId[]): Filter<Order> {
 }
 
 /** Work that may still release WAITING orders. Filter: status READY|RUNNING · Index used: {status:1,_id:1}, limit 1 · Cost: at most 1 key. */
-export const ACTIVE: Filter<Order> = { status: { $in: ['READY', 'RUNNING'] } };
+export const ACTIVE: Filter<Order> = Object.freeze({ status: Object.freeze({ $in: Object.freeze(['READY', 'RUNNING'] as const) }) });
 
 /** A load --after-all run again: the order of its first row, still WAITING. Filter: {key, status: WAITING} · Index used: {key:1} (unique, sparse) · Cost: 1 key. */
 export function waitingKeyFilter(key: string): Filter<Order> {
@@ -313,9 +327,14 @@ export function heldOfFilter(ids: readonly ObjectId[]): Filter<Order> {
 }
 
 /** Orders WAITING on ids. Filter: {wait: 1} · Index used: {wait:1} (sparse) · Cost: keys = those orders. */
-export const ON_IDS: Filter<Order> = { wait: 1 };
+export const ON_IDS: Filter<Order> = Object.freeze({ wait: 1 });
 
-/** The dependants of an order that just finished, still WAITING. Filter: {after: id, wait: 1} · Index used: {after:1} (sparse, multikey) · Cost: keys = its dependants. */
+/**
+ * The dependants of an order that just finished, still WAITING. Filter: {after: id, wait: 1} ·
+ * Index: not hinted; both sparse indexes fit, {after:1} (multikey: keys = its dependants)
+ * and {wait:1} (keys = every order still WAITING on ids), and the server's planner picks.
+ * Either way no DONE order or barrier-held one is read · Cost: keys ≤ the orders WAITING on ids.
+ */
 export function dependantsFilter(id: ObjectId): Filter<Order> {
   return { after: id, wait: 1 };
 }
@@ -325,7 +344,7 @@ export function dependantsFilter(id: ObjectId): Filter<Order> {
  * Index used: {status:1,_id:1}, hinted (the _id index would read the DONE orders below
  * it), four ranges · Cost: limit 1: at most one key; counts: keys = those orders.
  */
-export function unfinishedBelow(barrier: ObjectId, statuses: State[] = UNFINISHED): Filter<Order> {
+export function unfinishedBelow(barrier: ObjectId, statuses: readonly State[] = UNFINISHED): Filter<Order> {
   return { status: { $in: statuses }, _id: { $lt: barrier } };
 }
 
@@ -350,7 +369,7 @@ export function freeFilter(ids: readonly ObjectId[]): Filter<Order> {
 }
 
 /** What a release removes: what the order waited on, and its --at (now its `due`). */
-const RELEASE_UNSET = { hold: '', wait: '', at: '' } as const;
+const RELEASE_UNSET = Object.freeze({ hold: '', wait: '', at: '' } as const);
 
 /**
  * Release, now. Filter: `filter` (freeFilter, heldBy) and status WAITING (the fence: a second
@@ -375,4 +394,29 @@ export function releaseLaterFilter(filter: Filter<Order>, now: Date): Filter<Ord
 }
 export function releaseAt(id: ObjectId, at: Date): { filter: Filter<Order>; update: UpdateFilter<Order> } {
   return { filter: { _id: id, status: 'WAITING' }, update: { $set: { status: 'READY', due: at }, $unset: RELEASE_UNSET } };
+}
+
+// Moved from src/kitchen.ts and src/kitchen/pipeline.ts: whole-collection reads, one
+// order by id, a header's column names.
+
+/** Every document of a collection: {} · The caller's sort picks the index (ID_ORDER: the _id index; NEWEST_FIRST, limit 1: its last key). */
+export const EVERY = Object.freeze({});
+
+/** One order. Filter: {_id} · Index used: _id · Cost: 1 key. */
+export function byIdFilter(id: ObjectId): Filter<Order> {
+  return { _id: id };
+}
+
+/** One header's column names in `<list>.columns`, by the hash of the names. Filter: {_id} · Index used: _id · Cost: 1 key. */
+export function columnsFilter(id: string): Filter<ColumnsDoc> {
+  return { _id: id };
+}
+
+/**
+ * Save a header's names once. Filter: columnsFilter(hash of the names), upsert · Update:
+ * $setOnInsert names: the first load of a header writes it; a repeat, or a load racing it
+ * from elsewhere, changes nothing (the same id holds the same names) · Cost: 1 update per load.
+ */
+export function saveColumnsUpdate(names: string[]): UpdateFilter<ColumnsDoc> {
+  return { $setOnInsert: { names } };
 }
