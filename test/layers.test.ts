@@ -64,6 +64,9 @@ const WRITES = [
   'cleanOutputs',
   'waitInsert',
   'waitRows',
+  'pauseList',
+  'resumeList',
+  'askToStop',
 ];
 
 test('src/commands/ and src/serve/ write to the kitchen only through src/app/', async () => {
