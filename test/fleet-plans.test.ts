@@ -54,7 +54,22 @@ describe('the waiters', () => {
     expect(stopUpdate(s)).toStrictEqual({ $set: { stop: s } });
   });
   test("the registry's own write never touches what others set on it (paused, stop)", () => {
-    const doc = { _id: 'w', name: 'w', host: 'h', pid: 1, command: [], concurrency: 1, lease: 1, heartbeat: 1, started: now, seen: now, expires: now, running: [], delivered: 0, failed: 0 } as WaiterDoc;
+    const doc = {
+      _id: 'w',
+      name: 'w',
+      host: 'h',
+      pid: 1,
+      command: [],
+      concurrency: 1,
+      lease: 1,
+      heartbeat: 1,
+      started: now,
+      seen: now,
+      expires: now,
+      running: [],
+      delivered: 0,
+      failed: 0,
+    } as WaiterDoc;
     const u = saveWaiterUpdate(doc) as { $set: object; $unset: object };
     expect(Object.keys(u.$set)).not.toContain('paused');
     expect(Object.keys(u.$set)).not.toContain('stop');

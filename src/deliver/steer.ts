@@ -42,7 +42,9 @@ export function steering(pause: Pause, shutdown: Pick<Shutdown, 'stop' | 'stoppi
   let stopped: StopAsked | undefined;
   return ({ paused, stop }) => {
     if (paused && !pause.paused) {
-      log(`waiter: the list is paused (by ${paused.by} at ${new Date(paused.at).toISOString()}${paused.reason ? `: ${paused.reason}` : ''}): no new orders until \`waiter resume\`; running orders finish`);
+      log(
+        `waiter: the list is paused (by ${paused.by} at ${new Date(paused.at).toISOString()}${paused.reason ? `: ${paused.reason}` : ''}): no new orders until \`waiter resume\`; running orders finish`,
+      );
     } else if (!paused && pause.paused) log('waiter: the list is resumed: claiming again');
     pause.set(paused);
     if (!stop) return;

@@ -59,7 +59,9 @@ function drawCounts(s) {
   // The list paused (waiter pause): said first, with since when and by whom.
   var paused = $('paused');
   paused.hidden = !s.paused;
-  paused.textContent = s.paused ? 'PAUSED since ' + when(s.paused.at) + ' by ' + s.paused.by + (s.paused.reason ? ' (' + s.paused.reason + ')' : '') + ': no new orders are claimed until waiter resume' : '';
+  paused.textContent = s.paused
+    ? 'PAUSED since ' + when(s.paused.at) + ' by ' + s.paused.by + (s.paused.reason ? ' (' + s.paused.reason + ')' : '') + ': no new orders are claimed until waiter resume'
+    : '';
   var eta = $('eta');
   // Only waitingOnFailed are held by a failed order; the rest wait on WAITING ones or for a release.
   if (s.READY === 0 && s.RUNNING === 0 && s.WAITING)
