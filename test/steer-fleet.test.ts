@@ -19,7 +19,7 @@ const ME = `${userInfo().username}@${hostname()}`;
 const HEARTBEAT_MS = 300;
 
 const count = (status: string) => orders(k.db).countDocuments({ status } as never);
-const startedAfter = (t: number) => orders(k.db).countDocuments({ start: { $gt: new Date(t) } } as never);
+const startedAfter = (t: number) => orders(k.db).countDocuments({ start: { $gt: new Date(t) } });
 const deliverer = (name: string, args: string[] = []) => background(k, ['-n', name, 'deliver', ...FAST, ...args, SLOW]);
 
 describe('pause and resume', () => {

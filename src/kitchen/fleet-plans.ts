@@ -44,7 +44,7 @@ export const RESUME_LIST: UpdateFilter<ControlDoc> = { $unset: { paused: '' } };
  * learns it with its next write. Also what a pause of a list already paused repairs.
  */
 export function pauseWaitersFilter(): Filter<WaiterDoc> {
-  return { ...NOT_ENDED, paused: { $exists: false } } as Filter<WaiterDoc>;
+  return { ...NOT_ENDED, paused: { $exists: false } };
 }
 export function pauseWaitersUpdate(p: Paused): UpdateFilter<WaiterDoc> {
   return { $set: { paused: p } };
