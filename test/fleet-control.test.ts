@@ -50,14 +50,16 @@ test('the registry write is one findAndModify that upserts, keeps what others se
   sent.length = 0;
   const first = await fleet.saveWaiter(doc('a'));
   expect(sent.map((c) => c.name)).toEqual(['findAndModify']);
-  expect(first).toMatchObject({ _id: 'a', name: 'a', delivered: 0 });
-  expect(first!.paused).toBeUndefined();
+  expect(first.created).toBe(true);
+  expect(first.doc).toMatchObject({ _id: 'a', name: 'a', delivered: 0 });
+  expect(first.doc!.paused).toBeUndefined();
   await control.pauseList({ by: 'alice@laptop', at: new Date(1000), reason: 'deploy' });
   expect(await control.askToStop({ name: 'a' }, { by: 'bob@box', at: new Date(2000), now: true })).toBe(1);
   sent.length = 0;
   const after = await fleet.saveWaiter(doc('a', { delivered: 5 }));
   expect(sent.map((c) => c.name)).toEqual(['findAndModify']);
-  expect(after).toMatchObject({ delivered: 5, paused: { by: 'alice@laptop', at: new Date(1000), reason: 'deploy' }, stop: { by: 'bob@box', now: true } });
+  expect(after.created).toBe(false);
+  expect(after.doc).toMatchObject({ delivered: 5, paused: { by: 'alice@laptop', at: new Date(1000), reason: 'deploy' }, stop: { by: 'bob@box', now: true } });
 });
 
 test('pause is atomic: the second says already, with the first one; resume lifts it from the list and every waiter, once', async () => {
@@ -88,7 +90,7 @@ test('a starting waiter joins the pause it reads (its own copy), and nothing whe
   await control.pauseList({ by: 'alice@laptop', at: new Date(1000) });
   await fleet.saveWaiter(doc('late'));
   expect(await control.joinPause('late')).toMatchObject({ by: 'alice@laptop' });
-  expect((await fleet.saveWaiter(doc('late')))!.paused).toMatchObject({ by: 'alice@laptop' });
+  expect((await fleet.saveWaiter(doc('late'))).doc!.paused).toMatchObject({ by: 'alice@laptop' });
 });
 
 test('stop asks only live waiters of its target; none: nothing written', async () => {

@@ -72,12 +72,19 @@ describe('pause and resume', () => {
     expect([resumed.exitCode, resumed.stdout]).toEqual([0, 'The list is not paused: nothing changed']);
   }, 90_000);
 
-  test('a waiter started on a paused list claims nothing until resumed', async () => {
+  test('a waiter started on a paused list claims nothing until resumed, a whole clean meanwhile or not', async () => {
     expect((await waiter(k, ['pause'])).exitCode).toBe(0);
     await addOrders(k.db, [['0.2'], ['0.2']]);
     const w = deliverer('late');
     const doc = await until(() => registry().findOne({ name: 'late' }), 20_000, 'its registry document');
     await until(async () => (await registry().findOne({ _id: doc._id }))?.paused, 5_000, 'the pause on its document');
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(await count('READY')).toBe(2);
+    expect(alive(w.pid)).toBe(true);
+    // A whole clean forgets the registry: the waiter writes itself back, reads the pause again, still claims nothing.
+    expect((await waiter(k, ['clean'])).exitCode).toBe(0);
+    await addOrders(k.db, [['0.2'], ['0.2']]);
+    await until(async () => (await registry().findOne({ _id: doc._id }))?.paused, 5_000, 'the pause on its document again');
     await new Promise((r) => setTimeout(r, 1500));
     expect(await count('READY')).toBe(2);
     expect(alive(w.pid)).toBe(true);

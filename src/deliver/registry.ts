@@ -22,8 +22,8 @@ export interface Asked {
 
 /** Where the registry is written (FleetQueries.saveWaiter, ControlQueries.joinPause). */
 export interface RegistryStore {
-  /** The write; its answer, the document after it (a fake may answer nothing). */
-  saveWaiter(doc: WaiterDoc): Promise<Asked | null | void>;
+  /** The write; its answer, what the document holds after it and whether the write created it (a fake may answer nothing). */
+  saveWaiter(doc: WaiterDoc): Promise<(Asked & { created?: boolean }) | null | void>;
   /** The list's pause joined at start (ControlQueries.joinPause); absent: the list is never paused. */
   joinPause?(id: string): Promise<Paused | null>;
 }
@@ -39,7 +39,13 @@ export interface LoopView {
 
 /** The kitchen's registry write and pause read, as the Registry takes them. */
 export function registryStore(k: Pick<Kitchen, 'fleet' | 'control'>): RegistryStore {
-  return { saveWaiter: (d) => k.fleet.saveWaiter(d), joinPause: (id) => k.control.joinPause(id) };
+  return {
+    saveWaiter: async (d) => {
+      const { doc, created } = await k.fleet.saveWaiter(d);
+      return { ...(doc?.paused ? { paused: doc.paused } : {}), ...(doc?.stop ? { stop: doc.stop } : {}), created };
+    },
+    joinPause: (id) => k.control.joinPause(id),
+  };
 }
 
 export interface RegistryInfo {
@@ -78,7 +84,7 @@ export class Registry {
   private written = 0;
   /** `delivered` at the last look: an order recorded since then means busy, even between two orders. */
   private lastDelivered = 0;
-  /** The list's pause was read once (joinPause), after a write that got through. */
+  /** The list's pause was read (joinPause) after a write that got through. */
   private joined = false;
 
   constructor(
@@ -174,8 +180,9 @@ export class Registry {
         this.failing = false;
         if (end) return;
         const asked: Asked = { ...(after?.paused ? { paused: after.paused } : {}), ...(after?.stop ? { stop: after.stop } : {}) };
-        // Written fresh (no pause on it yet): the list's own, read once now.
-        if (!this.joined && this.kitchen.joinPause) {
+        // Written fresh (no pause on it yet): the list's own, read now. Once, and again
+        // should a whole `clean` have emptied the registry meanwhile (it was created again).
+        if ((!this.joined || after?.created) && this.kitchen.joinPause) {
           const p = asked.paused ? null : await this.kitchen.joinPause(this.id);
           if (p) asked.paused = p;
           this.joined = true;

@@ -150,8 +150,10 @@ export class FleetQueries {
    * src/kitchen/control.ts) survives, and comes back in the answer: the document after,
    * in the same one round trip (findOneAndUpdate, no projection: FerretDB).
    */
-  async saveWaiter(doc: WaiterDoc): Promise<WaiterDoc | null> {
-    return this.waiters.findOneAndUpdate({ _id: doc._id }, saveWaiterUpdate(doc), { upsert: true, returnDocument: 'after' });
+  async saveWaiter(doc: WaiterDoc): Promise<{ doc: WaiterDoc | null; created: boolean }> {
+    const r = await this.waiters.findOneAndUpdate({ _id: doc._id }, saveWaiterUpdate(doc), { upsert: true, returnDocument: 'after', includeResultMetadata: true });
+    // Created: its first write, or again after a whole `clean` emptied the registry (the list's pause is then read again).
+    return { doc: r.value, created: r.lastErrorObject?.updatedExisting !== true };
   }
 
   /**
