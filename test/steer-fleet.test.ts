@@ -148,6 +148,7 @@ describe('stop', () => {
     const before = await registry().findOne({ name: 'only' });
     const tries: [string[], RegExp][] = [
       [['stop', 'nobody'], /^waiter: no live waiter named 'nobody' \(waiter waiters lists them\)$/],
+      [['stop', '-n', 'nobody'], /^waiter: no live waiter named 'nobody'/],
       [['stop', '--host', 'no-such-host'], /^waiter: no live waiter on host 'no-such-host'/],
       [['stop'], /^waiter: stop: name a waiter/],
       [['stop', 'only', '--all'], /^waiter: stop: give one of <name>, --host or --all$/],

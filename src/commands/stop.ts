@@ -10,7 +10,8 @@ export const describe = 'Ask live waiters to stop (one by its --name, those of a
 
 export function builder(y: Argv) {
   return y
-    .positional('waiter', { type: 'string', describe: "The waiter's --name (waiter waiters lists them); -n NAME too" })
+    .positional('waiter', { type: 'string', describe: "The waiter's --name (waiter waiters lists them)" })
+    .option('name', { alias: 'n', type: 'string', describe: 'The same: the waiter named so' })
     .option('host', { type: 'string', describe: 'Every live waiter on this host' })
     .option('all', { type: 'boolean', describe: 'Every live waiter of the list' })
     .option('now', { type: 'boolean', describe: 'Interrupt their running orders at once (back READY) instead of letting them finish' })
