@@ -10,10 +10,13 @@ import * as extract from './commands/extract.js';
 import * as gather from './commands/gather.js';
 import * as load from './commands/load.js';
 import * as logs from './commands/logs.js';
+import * as pause from './commands/pause.js';
 import * as reset from './commands/reset.js';
+import * as resume from './commands/resume.js';
 import * as serve from './commands/serve.js';
 import * as show from './commands/show.js';
 import * as status from './commands/status.js';
+import * as stop from './commands/stop.js';
 import * as waiters from './commands/waiters.js';
 import { EXIT, UsageError, WaiterError } from './errors.js';
 import { VERSION } from './version.js';
@@ -199,6 +202,15 @@ export async function main(args: string[], io: IO, inspect?: (cli: Argv) => void
     .command('reset', reset.describe, reset.builder, async (a) => {
       result = await reset.run(g(a), reset.options(a), io);
     })
+    .command('pause', pause.describe, pause.builder, async (a) => {
+      result = await pause.run(g(a), pause.options(a), io);
+    })
+    .command('resume', resume.describe, resume.builder, async (a) => {
+      result = await resume.run(g(a), io);
+    })
+    .command('stop [waiter]', stop.describe, stop.builder, async (a) => {
+      result = await stop.run(g(a), stop.options(a), io);
+    })
     .command('extract', extract.describe, extract.builder, async (a) => {
       result = await extract.run(g(a), extract.options(a), io);
     })
@@ -213,7 +225,7 @@ export async function main(args: string[], io: IO, inspect?: (cli: Argv) => void
       defaults((_err, found) => done(completions(current, found ?? [], optionKeys(cli)))),
     )
     .recommendCommands()
-    .demandCommand(1, 'Name a command: load, add, status, waiters, show, logs, deliver, gather, reset, extract, clean, serve or completion')
+    .demandCommand(1, 'Name a command: load, add, status, waiters, show, logs, deliver, gather, reset, pause, resume, stop, extract, clean, serve or completion')
     .strict()
     .epilogue(EPILOGUE)
     .exitProcess(false)

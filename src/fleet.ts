@@ -44,9 +44,38 @@ export interface WaiterDoc {
    * was only slow, clears it.
    */
   settled?: Settled;
-  /** Set once it has ended, with how: empty list, --max, a signal, a kitchen error. */
+  /** Set once it has ended, with how: empty list, --max, a signal, a kitchen error, `waiter stop`. */
   ended?: Date;
   reason?: string;
+  /**
+   * Set by others, never by its own write (which $sets its fields only, so these survive
+   * and come back with it, src/deliver/registry.ts): the list's pause, copied onto every
+   * waiter not ended (`waiter pause`, removed by `resume`), and `waiter stop`'s request.
+   */
+  paused?: Paused;
+  stop?: StopAsked;
+}
+
+/** Who paused the list, when, why: `<list>.control`'s `paused`, and each waiter's copy. */
+export interface Paused {
+  /** user@host for the CLI, "api <client address>" for the API. */
+  by: string;
+  at: Date;
+  reason?: string;
+}
+
+/** `waiter stop`'s request on a waiter's document: it stops at its next registry write; `now`: interrupting its running orders. */
+export interface StopAsked {
+  by: string;
+  at: Date;
+  now: boolean;
+  reason?: string;
+}
+
+/** The list's control document (`<list>.control`, _id 'list'): not a waiter, in a collection of its own so no fleet query can take it for one. */
+export interface ControlDoc {
+  _id: 'list';
+  paused?: Paused;
 }
 
 /** Exited waiters older than this are hidden unless --all. */

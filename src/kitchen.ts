@@ -36,7 +36,8 @@
 //
 // The waiter registry (collection `<list>.waiters`, see src/fleet.ts): one document
 // per deliver process, by a random instance id, written whole (upsert) at start, every
-// heartbeat and at exit; never on an order's path.
+// heartbeat and at exit; never on an order's path. Its answer carries what others asked
+// of the waiter (`paused`, `stop`); the list's pause is `<list>.control` (src/kitchen/control.ts).
 //
 // Portability: everything here runs on MongoDB 5.0+ and on FerretDB v1 (the test
 // server): no partial indexes, no projection on findAndModify, no pipeline updates,
@@ -45,12 +46,13 @@ import { randomUUID } from 'node:crypto';
 import { MongoClient, MongoError, type Collection, type ObjectId } from 'mongodb';
 import { KitchenError, UsageError } from './errors.js';
 import { STATES, shortHash, type Claimed, type ColumnsDoc, type Counts, type Finish, type LeaseAnswer, type Order, type State } from './order.js';
-import type { WaiterDoc } from './fleet.js';
+import type { ControlDoc, WaiterDoc } from './fleet.js';
 import { clean, cleanOutputs, type CleanTarget } from './kitchen/clean.js';
 import { FileStore } from './kitchen/files.js';
 import { OutputStore } from './kitchen/output.js';
 import { defaultsNotIn, describe, reason, type KitchenAddress } from './kitchen/connect.js';
 import { FleetQueries } from './kitchen/fleet.js';
+import { ControlQueries } from './kitchen/control.js';
 import { ensureOrderIndexes } from './kitchen/indexes.js';
 import { OrderInserter, type InsertOptions, type Inserted } from './kitchen/insert.js';
 import {
@@ -98,6 +100,8 @@ export class Kitchen {
   readonly pipeline: PipelineQueries;
   /** The fleet view's queries (status, waiters, the page): src/kitchen/fleet.ts. */
   readonly fleet: FleetQueries;
+  /** The list's pause and the requests to waiters (pause, resume, stop; issue 26): src/kitchen/control.ts. */
+  readonly control: ControlQueries;
   /** Orders RUNNING on other waiters, asked by a waiter that found nothing to claim: src/kitchen/tail.ts. */
   readonly tail: TailQueries;
   /** Writing new orders (load, add, the API): src/kitchen/insert.ts. */
@@ -114,6 +118,7 @@ export class Kitchen {
     this.pipeline = new PipelineQueries(orders);
     this.fleet = new FleetQueries(orders, this.waiters);
     this.tail = new TailQueries(orders);
+    this.control = new ControlQueries(orders.db.collection<ControlDoc>(`${orders.collectionName}.control`), this.waiters);
     this.inserter = new OrderInserter(orders, () => this.ensureIndexes());
   }
 

@@ -155,7 +155,7 @@ test('idle<->busy changes are written within a second, without waiting for the h
   const kitchen = { saveWaiter: async (d: WaiterDoc) => void saved.push(d) };
   const registry = new Registry(kitchen, { ...info(60_000), concurrency: 2 }, () => undefined);
   const view = { running: [] as { id: string; arguments: string[] }[], delivered: 0, failed: 0 };
-  registry.start(() => view);
+  void registry.start(() => view);
   await until(() => saved.length === 1, 2000, 'the first write');
   expect(saved[0]!.running).toEqual([]);
   const since = (n: number) => saved.slice(n);

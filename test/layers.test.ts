@@ -65,6 +65,9 @@ const WRITES = [
   'waitInsert',
   'waitRows',
   'loadRows', // src/load.ts: writes through insertOrders
+  'pauseList',
+  'resumeList',
+  'askToStop',
 ];
 
 /** The write calls in `code` (comment lines left out): `k.insertOrders(`, `k.insertOrders<T>(`, `k['insertOrders'](`, `loadRows(`. */

@@ -71,7 +71,8 @@ describe('an answer lost after the write', () => {
     const dir = await tempDir('lost-claim');
     const log = join(dir, 'echo.log');
     const [x, y] = await addOrders(k.db, [['one'], ['two']]);
-    const proxy = await answerDropper(k.uri, 'findAndModify');
+    // The claim's findAndModify, the one that counts attempts (the registry's write is a findAndModify too).
+    const proxy = await answerDropper(k.uri, 'attempts');
 
     const r = await waiter({ uri: proxy.uri, name: k.name }, ['deliver', '--lease', '30s', '--heartbeat', '300ms', ECHO], { env: { ECHO_LOG: log } });
     expect(proxy.dropped()).toBe(1);

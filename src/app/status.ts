@@ -5,6 +5,7 @@ import type { Counts } from '../order.js';
 import type { PriorityCount } from '../kitchen/priorities.js';
 import { RECENT, eta, type Finish } from '../eta.js';
 import { median } from '../fleet.js';
+import { pausedReport } from './pause.js';
 
 /** Finished orders whose run times make the median. */
 export const MEDIAN_OF = RECENT;
@@ -41,6 +42,8 @@ export type StatusReport = Omit<Counts, 'nextDue'> & {
   waitingOnFailed: number;
   /** When these figures were read (ISO): the page and the API say how old an answer is. */
   asOf: string;
+  /** The list is paused (`waiter pause`; issue 26): since when, by whom, why. Absent when it is not. */
+  paused?: { by: string; at: string; reason?: string };
 };
 
 /**
@@ -84,7 +87,7 @@ export async function storageReport(k: Kitchen): Promise<Storage> {
 }
 
 export async function statusReport(k: Kitchen, now = new Date()): Promise<StatusReport> {
-  const [counts, last1m, last10m, recent, live, byPriority, waiting] = await Promise.all([
+  const [counts, last1m, last10m, recent, live, byPriority, waiting, paused] = await Promise.all([
     k.counts(now),
     k.fleet.finishedSince(new Date(+now - 60_000)),
     k.fleet.finishedSince(new Date(+now - 600_000)),
@@ -92,6 +95,7 @@ export async function statusReport(k: Kitchen, now = new Date()): Promise<Status
     k.fleet.liveWaiters(now),
     k.fleet.readyByPriority(),
     k.pipeline.summary(),
+    k.control.paused(),
   ]);
   const pace1m = last1m;
   const pace10m = Math.round((last10m / 10) * 100) / 100;
@@ -121,5 +125,6 @@ export async function statusReport(k: Kitchen, now = new Date()): Promise<Status
     readyByPriority: byPriority,
     waitingOnFailed: waiting.onFailed,
     asOf: now.toISOString(),
+    ...(paused ? { paused: pausedReport(paused) } : {}),
   };
 }

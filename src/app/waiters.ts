@@ -1,6 +1,7 @@
 // What `waiters --json` prints and GET /api/waiters serves: the registry, with what
 // a STALE waiter ran settled from the orders.
 import type { Kitchen } from '../kitchen.js';
+import { pausedReport } from './pause.js';
 import { EXITED_SHOWN_MS, cutArguments, settleDue, settleStale, staleWindow, waiterState, type WaiterDoc, type WaiterState } from '../fleet.js';
 
 export interface WaiterReport {
@@ -28,6 +29,10 @@ export interface WaiterReport {
   seen: string;
   ended?: string;
   reason?: string;
+  /** The list's pause as its document holds it (`waiter pause`): it claims nothing until resumed. Only while not ended. */
+  paused?: { by: string; at: string; reason?: string };
+  /** `waiter stop` asked it to stop (with --now: interrupting its orders). Only while not ended. */
+  stop?: { by: string; at: string; now: boolean; reason?: string };
 }
 
 /**
@@ -105,5 +110,7 @@ export function waiterReport(w: WaiterDoc, now: Date): WaiterReport {
     started: w.started.toISOString(),
     seen: w.seen.toISOString(),
     ...(w.ended ? { ended: w.ended.toISOString(), reason: w.reason ?? '' } : {}),
+    ...(w.paused && !w.ended ? { paused: pausedReport(w.paused) } : {}),
+    ...(w.stop && !w.ended ? { stop: { ...pausedReport(w.stop), now: w.stop.now } } : {}),
   };
 }

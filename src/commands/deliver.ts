@@ -2,9 +2,10 @@ import type { Argv, Options } from 'yargs';
 import { Releaser } from '../pipeline/release.js';
 import { literalProgram, programProblem } from '../deliver/failure.js';
 import { deliver, preparer, templateOf, type DeliverOptions } from '../deliver/loop.js';
-import { Registry } from '../deliver/registry.js';
+import { Registry, registryStore } from '../deliver/registry.js';
 import type { Claimed } from '../order.js';
 import { Shutdown } from '../deliver/shutdown.js';
+import { Pause, steering } from '../deliver/steer.js';
 import { UsageError } from '../errors.js';
 import { start } from '../run.js';
 import { DEFAULT_KEEP_BYTES, LiveOutput } from '../output/live.js';
@@ -231,6 +232,7 @@ export async function run(g: Globals, o: DeliverCommandOptions, io: IO, graceMs?
   if (problem) throw new UsageError(problem);
   const secrets = masked(o.mask, io.env);
   const shutdown = new Shutdown(graceMs);
+  const pause = new Pause();
   const job = jobEnv(io.env, { uri: g.kitchen, db: g.db, list: g.list });
   const mask = new Masker([...job.secrets, ...secrets.map((s) => s.value)]);
   // Its lines quote orders' arguments and errors, paths, and the server's words: masked, and inert on a terminal (a job's own output is not a log line: it streams through as printed, masked in run.ts).
@@ -254,8 +256,10 @@ export async function run(g: Globals, o: DeliverCommandOptions, io: IO, graceMs?
         leaseMs: o.leaseMs,
         heartbeatMs: o.heartbeatMs,
         prepare,
+        // `waiter pause|resume|stop`, read back by each registry write.
+        heard: steering(pause, shutdown, log),
       };
-      const registry = new Registry(kitchen.fleet, info, log);
+      const registry = new Registry(registryStore(kitchen), info, log);
       const output =
         o.keepOutput > 0
           ? (c: Claimed) => new LiveOutput(kitchen.outputs, c.id, c.attempt, { keepBytes: o.keepOutput, ...(o.outputEveryMs ? { flushMs: o.outputEveryMs } : {}) }, log)
@@ -270,6 +274,7 @@ export async function run(g: Globals, o: DeliverCommandOptions, io: IO, graceMs?
         log,
         shutdown,
         registry,
+        pause,
         pipeline,
         inherit: job.env,
         ...(mask.empty ? {} : { mask }),

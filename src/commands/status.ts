@@ -16,7 +16,7 @@ export function builder(y: Argv) {
     .option('json', {
       type: 'boolean',
       describe:
-        "Print one JSON object: the counts READY, RUNNING, DONE, ERROR, WAITING, waitingOnFailed, total, stale, notYetDue, nextDue, and pace1m, pace10m, medianRunSeconds, waiters, slots (their --concurrency summed), etaSeconds, eta, etaReason (why there is none: nothing READY, nothing due yet, no live waiters, no finished orders in the last 10 minutes), etaPace (the orders per minute the ETA assumed), asOf (when read), readyByPriority ([{priority, READY}], highest first), storage ({outputBytes, outputDocuments, outputDiskBytes, fileBytes, files, fileDiskBytes}: what live output and result files take, the server's own collection figures: data size, and disk)",
+        "Print one JSON object: the counts READY, RUNNING, DONE, ERROR, WAITING, waitingOnFailed, total, stale, notYetDue, nextDue, and pace1m, pace10m, medianRunSeconds, waiters, slots (their --concurrency summed), etaSeconds, eta, etaReason (why there is none: nothing READY, nothing due yet, no live waiters, no finished orders in the last 10 minutes), etaPace (the orders per minute the ETA assumed), asOf (when read), paused ({by, at, reason}: only when the list is paused), readyByPriority ([{priority, READY}], highest first), storage ({outputBytes, outputDocuments, outputDiskBytes, fileBytes, files, fileDiskBytes}: what live output and result files take, the server's own collection figures: data size, and disk)",
     })
     .option('watch', { type: 'string', describe: 'Refresh every interval (default 2s) until Ctrl-C: in place on a terminal, one line each otherwise' });
 }
@@ -65,6 +65,8 @@ export function render(r: StatusReport): string[] {
     return `${label.padEnd(8)} ${String(n).padStart(width)}${note}`;
   });
   lines.splice(1, 0, ...byPriority(r));
+  // A paused list says so first (a list not paused reads as before).
+  if (r.paused) lines.unshift(pausedLine(r.paused), '');
   lines.push('');
   lines.push(`pace     ${perMinute(r.pace1m)} over the last minute, ${perMinute(r.pace10m)} over 10 minutes`);
   lines.push(`median   ${r.medianRunSeconds === null ? 'no finished orders yet' : `${span(r.medianRunSeconds * 1000)} per order (the last ${MEDIAN_OF} finished)`}`);
@@ -73,12 +75,18 @@ export function render(r: StatusReport): string[] {
   return lines;
 }
 
+/** `PAUSED since <at> by <by> (reason)`: status's first line on a paused list. */
+export function pausedLine(p: NonNullable<StatusReport['paused']>): string {
+  return printable(`PAUSED since ${p.at} by ${p.by}${p.reason ? ` (${p.reason})` : ''}`);
+}
+
 /** The report on one line, for --watch when stdout is not a terminal. */
 export function oneLine(r: StatusReport, now: Date): string {
   const due = r.notYetDue > 0 ? ` notYetDue ${r.notYetDue} nextDue ${r.nextDue}` : '';
   const counts = [...STATES.filter((s) => s !== 'WAITING' || r.WAITING > 0), 'total', 'stale'].map((s) => `${s} ${r[s as keyof StatusReport] as number}`).join(' ') + due;
   const median = r.medianRunSeconds === null ? '-' : span(r.medianRunSeconds * 1000);
-  return `${now.toISOString()} ${counts} | pace ${perMinute(r.pace1m)} (1m) ${perMinute(r.pace10m)} (10m) | median ${median} | waiters ${r.waiters} | ETA ${eta(r)}`;
+  const paused = r.paused ? ` | ${pausedLine(r.paused)}` : '';
+  return `${now.toISOString()} ${counts}${paused} | pace ${perMinute(r.pace1m)} (1m) ${perMinute(r.pace10m)} (10m) | median ${median} | waiters ${r.waiters} | ETA ${eta(r)}`;
 }
 
 /** Under READY, one line per priority, when more than one is in use (issue 15). */

@@ -5,7 +5,7 @@ import { waitersReport, type WaiterReport } from '../app/waiters.js';
 import { jsonLine, printable } from '../words.js';
 import { print, withKitchen, type CommandResult, type Globals, type IO } from './common.js';
 
-export const describe = 'List the waiters of the list: PROCESSING, IDLE, STALE (not seen for its lease) or EXITED';
+export const describe = 'List the waiters of the list: PROCESSING, IDLE, PAUSED (the list is paused), STOPPING (waiter stop), STALE (not seen for its lease) or EXITED';
 
 export function builder(y: Argv) {
   return y
@@ -49,7 +49,7 @@ export function table(ws: WaiterReport[], now: Date, width?: number): string[] {
     return [
       w.name,
       w.host,
-      w.state,
+      shownState(w),
       String(w.running.length),
       // Beside another process of its name a dead one's later results cannot be told apart: at least.
       `${w.delivered}${w.countsAtLeast ? '+' : ''}`,
@@ -72,9 +72,18 @@ export function table(ws: WaiterReport[], now: Date, width?: number): string[] {
   });
 }
 
-/** What it is doing: its first running order and that order's arguments; why it ended. */
+/** STOPPING (`waiter stop` asked it) or PAUSED (the list is) over a live waiter's PROCESSING/IDLE; --json keeps the state and says `stop`/`paused`. */
+function shownState(w: WaiterReport): string {
+  if (w.state !== 'PROCESSING' && w.state !== 'IDLE') return w.state;
+  return w.stop ? 'STOPPING' : w.paused ? 'PAUSED' : w.state;
+}
+
+/** What it is doing: its first running order and that order's arguments; why it ended; who paused or stopped it. */
 function nowColumn(w: WaiterReport): string {
   if (w.state === 'EXITED') return `exited: ${w.reason ?? ''}`;
   if (w.current) return `${w.current.order} ${JSON.stringify(w.current.arguments)}`;
-  return w.state === 'STALE' ? '(not seen for longer than its lease)' : '';
+  if (w.state === 'STALE') return '(not seen for longer than its lease)';
+  if (w.stop) return `(stop asked by ${w.stop.by} at ${w.stop.at}${w.stop.now ? ', now' : ''})`;
+  if (w.paused) return `(paused since ${w.paused.at} by ${w.paused.by}${w.paused.reason ? `: ${w.paused.reason}` : ''})`;
+  return '';
 }

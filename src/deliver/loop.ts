@@ -90,7 +90,9 @@ class Waiter {
   async run(): Promise<DeliverResult> {
     const { deps, result } = this;
     deps.shutdown.describe = () => `${this.board.running.size} running order(s)`;
-    deps.registry?.start(() => this.board.view(result));
+    // The first registry write and the read of the list's pause come before the first
+    // claim (a waiter started on a paused list claims nothing); the indexes do not.
+    await deps.registry?.start(() => this.board.view(result));
     // If a slot fails, the others must not run on with a kitchen about to be closed:
     // they stop claiming, finish (and record) what they run, then the error is thrown.
     await Promise.all(Array.from({ length: this.opts.concurrency }, () => this.slot().catch((err: unknown) => this.stop({ why: 'error', err }))));
@@ -171,6 +173,11 @@ class Waiter {
     let lookedEmpty = false;
     for (;;) {
       if (shutdown.stopping || this.stopping) return null;
+      // The list is paused (`waiter pause`, steer.ts): no claim until it is resumed or this waiter told to stop.
+      if (deps.pause?.paused) {
+        await deps.pause.until(shutdown);
+        continue;
+      }
       // One token for all tries of this claim: a retry after a lost answer finds the
       // order the first try took instead of taking a second one.
       const token = randomUUID();

@@ -4,10 +4,29 @@
 // running than last written), and at exit. The loop only updates what it runs in
 // memory, so an order's critical path never waits on it; a fleet in steady state
 // writes once per heartbeat, whatever the number of orders.
+//
+// The write answers with the document after it: what others asked of this waiter
+// (`waiter pause`, `waiter stop`) comes back with it, handed to `heard` (steer.ts). A
+// starting waiter also reads the list's pause once, after its first write and before
+// its first claim (start() resolves then): a pause made meanwhile is never missed.
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import { cutArguments, type WaiterDoc } from '../fleet.js';
-import type { FleetQueries } from '../kitchen/fleet.js';
+import { cutArguments, type Paused, type StopAsked, type WaiterDoc } from '../fleet.js';
+import type { Kitchen } from '../kitchen.js';
+
+/** What others asked of this waiter, as its registry write read it back. */
+export interface Asked {
+  paused?: Paused;
+  stop?: StopAsked;
+}
+
+/** Where the registry is written (FleetQueries.saveWaiter, ControlQueries.joinPause). */
+export interface RegistryStore {
+  /** The write; its answer, what the document holds after it and whether the write created it (a fake may answer nothing). */
+  saveWaiter(doc: WaiterDoc): Promise<(Asked & { created?: boolean }) | null | void>;
+  /** The list's pause joined at start (ControlQueries.joinPause); absent: the list is never paused. */
+  joinPause?(id: string): Promise<Paused | null>;
+}
 
 /** What the loop knows at any moment; read by the timer. */
 export interface LoopView {
@@ -18,6 +37,17 @@ export interface LoopView {
   recording?: { id: string; stop: Date }[];
 }
 
+/** The kitchen's registry write and pause read, as the Registry takes them. */
+export function registryStore(k: Pick<Kitchen, 'fleet' | 'control'>): RegistryStore {
+  return {
+    saveWaiter: async (d) => {
+      const { doc, created } = await k.fleet.saveWaiter(d);
+      return { ...(doc?.paused ? { paused: doc.paused } : {}), ...(doc?.stop ? { stop: doc.stop } : {}), created };
+    },
+    joinPause: (id) => k.control.joinPause(id),
+  };
+}
+
 export interface RegistryInfo {
   name: string;
   command: string[];
@@ -26,8 +56,10 @@ export interface RegistryInfo {
   heartbeatMs: number;
   /** Secrets out of the exit reason (an error may quote them); the command comes masked already. */
   mask?: (text: string) => string;
-  /** Run before the first write, on the same chain (deliver: the fleet view's indexes). */
+  /** Run after the first write (and the pause read), on the same chain (deliver: the fleet view's indexes). */
   prepare?: () => Promise<void>;
+  /** Told what each write read back (not the exit write's): src/deliver/steer.ts. */
+  heard?: (asked: Asked) => void;
   /** How often memory is compared with what was last written (default CHANGE_CHECK_MS). */
   changeCheckMs?: number;
 }
@@ -52,9 +84,11 @@ export class Registry {
   private written = 0;
   /** `delivered` at the last look: an order recorded since then means busy, even between two orders. */
   private lastDelivered = 0;
+  /** The list's pause was read (joinPause) after a write that got through. */
+  private joined = false;
 
   constructor(
-    private readonly kitchen: Pick<FleetQueries, 'saveWaiter'>,
+    private readonly kitchen: RegistryStore,
     private readonly info: RegistryInfo,
     private readonly log: (line: string) => void,
     private readonly host = hostname(),
@@ -62,16 +96,18 @@ export class Registry {
   ) {}
 
   /**
-   * First write, then one every heartbeat until end(). Not awaited: the first claim
-   * does not wait for it (end() does).
+   * First write, then one every heartbeat until end(). Resolves once the first write
+   * and the read of the list's pause are done (or failed: the registry never stops a
+   * waiter): the first claim waits for that alone, not for the fleet view's indexes.
    */
-  start(view: () => LoopView): void {
+  start(view: () => LoopView): Promise<void> {
     this.view = view;
+    const first = this.write();
     if (this.info.prepare) {
       // One chain: the registry's requests never compete with each other for connections.
-      this.writing = this.info.prepare().catch((err: unknown) => this.log(`waiter: ${err instanceof Error ? err.message : String(err)}`));
+      const prepare = this.info.prepare;
+      this.writing = this.writing.then(() => prepare().catch((err: unknown) => this.log(`waiter: ${err instanceof Error ? err.message : String(err)}`)));
     }
-    void this.write();
     // A beat while the last write still waits on the kitchen (an outage) is skipped, not queued.
     this.timer = setInterval(() => void (this.busy ? undefined : this.write()), this.info.heartbeatMs);
     this.timer.unref();
@@ -79,6 +115,7 @@ export class Registry {
       if (this.changed() && !this.busy) void this.write();
     }, this.info.changeCheckMs ?? CHANGE_CHECK_MS);
     this.changes.unref();
+    return first;
   }
 
   /**
@@ -128,16 +165,29 @@ export class Registry {
     };
   }
 
-  /** A failed write is logged once and retried by the next heartbeat: the registry never stops a waiter. */
+  /**
+   * A failed write is logged once and retried by the next heartbeat: the registry never
+   * stops a waiter. The first write that gets through also reads the list's pause (joinPause).
+   */
   private write(end?: { ended: Date; reason: string }): Promise<void> {
     this.busy = true;
-    this.writing = this.writing.then(async () => {
+    const written = this.writing.then(async () => {
       try {
         const doc = this.doc(new Date(), end);
         this.written = doc.running.length;
-        await this.kitchen.saveWaiter(doc);
+        const after = await this.kitchen.saveWaiter(doc);
         if (this.failing) this.log('waiter: the waiter registry is written again');
         this.failing = false;
+        if (end) return;
+        const asked: Asked = { ...(after?.paused ? { paused: after.paused } : {}), ...(after?.stop ? { stop: after.stop } : {}) };
+        // Written fresh (no pause on it yet): the list's own, read now. Once, and again
+        // should a whole `clean` have emptied the registry meanwhile (it was created again).
+        if ((!this.joined || after?.created) && this.kitchen.joinPause) {
+          const p = asked.paused ? null : await this.kitchen.joinPause(this.id);
+          if (p) asked.paused = p;
+          this.joined = true;
+        }
+        this.info.heard?.(asked);
       } catch (err) {
         if (!this.failing) this.log(`waiter: could not write the waiter registry, will retry: ${err instanceof Error ? err.message : String(err)}`);
         this.failing = true;
@@ -145,6 +195,7 @@ export class Registry {
         this.busy = false;
       }
     });
-    return this.writing;
+    this.writing = written;
+    return written;
   }
 }

@@ -76,6 +76,16 @@ export class Shutdown {
     return () => this.killers.delete(fn);
   }
 
+  /** Run fn when the waiter is told to stop (now, if it is already). Returns an unsubscribe. */
+  onStop(fn: () => void): () => void {
+    if (this.stopping) {
+      fn();
+      return () => undefined;
+    }
+    this.waiters.add(fn);
+    return () => this.waiters.delete(fn);
+  }
+
   /**
    * Sleeps ms, or less if a stop is requested meanwhile. At most MAX_TIMER_MS (24.8
    * days): Node fires a longer timer at once (a --retry-delay of 30d would spin the

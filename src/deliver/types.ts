@@ -12,6 +12,7 @@ import type { RunRequest, Running } from '../run.js';
 import type { Template } from '../template.js';
 import type { Registry } from './registry.js';
 import type { Shutdown } from './shutdown.js';
+import type { Pause } from './steer.js';
 
 export interface DeliverOptions {
   command: string;
@@ -50,8 +51,10 @@ export interface DeliverDeps {
   stderr: Writable;
   log: (line: string) => void;
   shutdown: Shutdown;
-  /** The waiter registry: started with the first claim (not awaited), ended last. Optional (tests). */
+  /** The waiter registry: started before the first claim (its first write and the pause's read awaited), ended last. Optional (tests). */
   registry?: Pick<Registry, 'start' | 'end'>;
+  /** The list's pause as the registry's writes last read it (steer.ts): slots wait on it before each claim. Optional. */
+  pause?: Pick<Pause, 'paused' | 'until'>;
   /** Live output (src/output/): a sink per attempt, closed before the attempt is recorded. Optional. */
   output?: (c: Claimed) => LiveSink | undefined;
   /** Result files (src/output/collect.ts): stores the attempt's files before it is recorded; the error that fails it, if any. Optional. */

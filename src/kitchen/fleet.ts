@@ -145,10 +145,15 @@ export class FleetQueries {
   /**
    * Writes this waiter's whole registry document (upsert by its random instance id):
    * at start, every heartbeat, at exit. Never on an order's critical path. Whole, so a
-   * write lost in an outage (or a `clean` meanwhile) is made good by the next.
+   * write lost in an outage (or a `clean` meanwhile) is made good by the next. A $set of
+   * its own fields (saveWaiterUpdate), so what others set on it (`paused`, `stop`:
+   * src/kitchen/control.ts) survives, and comes back in the answer: the document after,
+   * in the same one round trip (findOneAndUpdate, no projection: FerretDB).
    */
-  async saveWaiter(doc: WaiterDoc): Promise<void> {
-    await this.waiters.updateOne({ _id: doc._id }, saveWaiterUpdate(doc), { upsert: true });
+  async saveWaiter(doc: WaiterDoc): Promise<{ doc: WaiterDoc | null; created: boolean }> {
+    const r = await this.waiters.findOneAndUpdate({ _id: doc._id }, saveWaiterUpdate(doc), { upsert: true, returnDocument: 'after', includeResultMetadata: true });
+    // Created: its first write, or again after a whole `clean` emptied the registry (the list's pause is then read again).
+    return { doc: r.value, created: r.lastErrorObject?.updatedExisting !== true };
   }
 
   /**

@@ -1,6 +1,7 @@
 // The HTTP API and the page, as a Hono app. Every figure comes from the same kitchen
 // and report functions the commands use (src/kitchen.ts, src/app/): no queries here.
 import { createHash, timingSafeEqual } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
 import { Hono, type Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { InputError, KitchenError, UsageError } from '../errors.js';
@@ -8,11 +9,28 @@ import type { Kitchen } from '../kitchen.js';
 import { orderId } from '../order.js';
 import { addMany } from '../app/add.js';
 import { resetOrders } from '../app/reset.js';
+import { pause, resume } from '../app/pause.js';
+import { stopWaiters } from '../app/stop.js';
+import { apiUser } from '../app/who.js';
 import { findOrder, orderReport, orderReports } from '../app/show.js';
 import { statusReport } from '../app/status.js';
 import { waitersReport } from '../app/waiters.js';
 import { answerAge, cached } from './cache.js';
-import { HttpError, PAGE_FAILED, jsonContentType, failedQuery, noQuery, pageQuery, parseJson, resetRequest, submission, waitersQuery } from './input.js';
+import {
+  HttpError,
+  PAGE_FAILED,
+  jsonContentType,
+  failedQuery,
+  noQuery,
+  pageQuery,
+  parseJson,
+  pauseRequest,
+  resetRequest,
+  resumeRequest,
+  stopRequest,
+  submission,
+  waitersQuery,
+} from './input.js';
 import { PAGE, PAGE_CSP } from './page.generated.js';
 import { Pace } from './pace.js';
 import { outputRoute } from './output.js';
@@ -156,6 +174,33 @@ export function createApp(o: AppOptions): Hono {
     return c.json(done);
   });
 
+  // Steering the fleet (issue 26): the same use cases as waiter pause|resume|stop, `by` the client's address.
+  app.post('/api/pause', async (c) => {
+    noQuery(c.req.queries());
+    const r = pauseRequest(optionalJson(await c.req.text()));
+    const done = await guard('pause', () => pause(k, { by: apiUser(clientAddress(c)), ...r }));
+    status.invalidate();
+    waiters.invalidate();
+    return c.json(done);
+  });
+
+  app.post('/api/resume', async (c) => {
+    noQuery(c.req.queries());
+    resumeRequest(optionalJson(await c.req.text()));
+    const done = await guard('resume', () => resume(k));
+    status.invalidate();
+    waiters.invalidate();
+    return c.json(done);
+  });
+
+  app.post('/api/waiters/stop', async (c) => {
+    noQuery(c.req.queries());
+    const r = stopRequest(parseJson(await c.req.text()));
+    const done = await guard('stop waiters', () => stopWaiters(k, { ...r, by: apiUser(clientAddress(c)) }));
+    waiters.invalidate();
+    return c.json(done);
+  });
+
   outputRoute(app, k, o.list);
   filesRoute(app, k, o.list);
 
@@ -193,6 +238,14 @@ function errorResponse(c: Context, err: Error, log: (line: string) => void): Res
 }
 
 const oneLine = (s: string) => s.split('\n')[0] ?? '';
+
+/** A body that may be left empty ({} then). */
+const optionalJson = (text: string): unknown => (text.trim() === '' ? {} : parseJson(text));
+
+/** The client's address, from @hono/node-server's request (c.env.incoming); undefined elsewhere (tests' app.request). */
+function clientAddress(c: Context): string | undefined {
+  return (c.env as { incoming?: IncomingMessage } | undefined)?.incoming?.socket?.remoteAddress;
+}
 
 /**
  * Compares an Authorization header with the token in constant time: both sides are

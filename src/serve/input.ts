@@ -8,6 +8,7 @@ import { MAX_PRIORITY, STATES, isState, orderId, type State } from '../order.js'
 import { tooManyIds, type WaitAsked } from '../pipeline/wait.js';
 import { RESETTABLE, type ResetRequest } from '../app/reset.js';
 import type { AddMany } from '../app/add.js';
+import type { StopRequest, StopTarget } from '../app/stop.js';
 
 export type { ResetRequest } from '../app/reset.js';
 
@@ -206,4 +207,41 @@ export function waitersQuery(q: Record<string, string[]>): { all: boolean } {
 export function noQuery(q: Record<string, string[]>): void {
   const key = Object.keys(q)[0];
   if (key !== undefined) throw bad(`unknown parameter '${key}' (this route takes none)`);
+}
+
+/** POST /api/pause: {} or {"reason": "…"} (an empty body too). */
+export function pauseRequest(body: unknown): { reason?: string } {
+  if (!isObject(body)) throw bad(`expected an object like {"reason": "deploy"}, got ${typeOf(body)}`);
+  onlyKeys(body, ['reason'], 'body');
+  return reasonField(body);
+}
+
+/** POST /api/resume: {} (or an empty body). */
+export function resumeRequest(body: unknown): void {
+  if (!isObject(body)) throw bad(`expected {}, got ${typeOf(body)}`);
+  onlyKeys(body, [], 'body');
+}
+
+/** POST /api/waiters/stop: exactly one of {"name": "…"}, {"host": "…"}, {"all": true}; "now"?: bool, "reason"?: text. */
+export function stopRequest(body: unknown): Omit<StopRequest, 'by'> {
+  if (!isObject(body)) throw bad(`expected an object like {"name": "gpu-1", "now": false}, got ${typeOf(body)}`);
+  onlyKeys(body, ['name', 'host', 'all', 'now', 'reason'], 'body');
+  const targets: StopTarget[] = [];
+  for (const key of ['name', 'host'] as const) {
+    const v = body[key];
+    if (v === undefined) continue;
+    if (typeof v !== 'string' || v.trim() === '') throw bad(`${key}: expected a non-empty string, got ${typeOf(v)}`);
+    targets.push(key === 'name' ? { name: v } : { host: v });
+  }
+  if (body.all !== undefined && body.all !== true) throw bad(`all: expected true, got ${JSON.stringify(body.all)}`);
+  if (body.all === true) targets.push({ all: true });
+  if (targets.length !== 1) throw bad('give exactly one of "name", "host" or "all": true');
+  if (body.now !== undefined && typeof body.now !== 'boolean') throw bad(`now: expected true or false, got ${typeOf(body.now)}`);
+  return { target: targets[0]!, now: body.now === true, ...reasonField(body) };
+}
+
+function reasonField(body: Record<string, unknown>): { reason?: string } {
+  if (body.reason === undefined) return {};
+  if (typeof body.reason !== 'string' || body.reason.trim() === '') throw bad(`reason: expected a non-empty string, got ${typeOf(body.reason)}`);
+  return { reason: body.reason.trim() };
 }

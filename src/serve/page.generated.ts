@@ -249,6 +249,10 @@ td.n {
 .badge.EXITED {
   background: #8a8f98;
 }
+.badge.PAUSED,
+.badge.STOPPING {
+  background: var(--stale);
+}
 .badge.DONE {
   background: var(--done);
 }
@@ -422,6 +426,7 @@ table.files td.path {
       <h1>waiter · <span id="list">…</span></h1>
       <span class="where" id="where"></span><span class="live" id="updated">connecting…</span>
     </header>
+    <div id="paused" class="notice" role="status" hidden></div>
     <form id="auth" class="notice" hidden><input id="token" type="password" autocomplete="off" placeholder="This kitchen needs a token" /><button>Use token</button></form>
     <main>
       <section class="wide" aria-labelledby="h-orders">
@@ -794,6 +799,9 @@ table.files td.path {
     $("pace1").textContent = s.pace1m == null ? "–" : s.pace1m.toFixed(1) + " /min";
     $("median").textContent = dur(s.medianRunSeconds);
     $("live").textContent = num(s.waiters);
+    var paused = $("paused");
+    paused.hidden = !s.paused;
+    paused.textContent = s.paused ? "PAUSED since " + when(s.paused.at) + " by " + s.paused.by + (s.paused.reason ? " (" + s.paused.reason + ")" : "") + ": no new orders are claimed until waiter resume" : "";
     var eta = $("eta");
     if (s.READY === 0 && s.RUNNING === 0 && s.WAITING)
       eta.textContent = !s.waitingOnFailed ? num(s.WAITING) + " WAITING, none of them on a failed order" : (s.waitingOnFailed < s.WAITING ? num(s.waitingOnFailed) + " of " : "") + num(s.WAITING) + " WAITING on failed orders: reset them";
@@ -846,7 +854,7 @@ table.files td.path {
           el("td", { "data-label": "name", cls: "mono", text: w.name }),
           el("td", { "data-label": "host", text: w.host }),
           el("td", { "data-label": "state", title: w.reason || "" }, [
-            el("span", null, [el("span", { cls: "badge " + w.state, text: w.state }), w.reason ? el("span", { cls: "dim small", text: " " + w.reason }) : null])
+            el("span", null, [el("span", { cls: "badge " + shownState(w), text: shownState(w) }), w.reason ? el("span", { cls: "dim small", text: " " + w.reason }) : null])
           ]),
           el("td", { "data-label": "running", cls: "n", text: num((w.running || []).length) }),
           el("td", { "data-label": "delivered", cls: "n", text: num(w.delivered) }),
@@ -860,6 +868,10 @@ table.files td.path {
         ])
       );
     });
+  }
+  function shownState(w) {
+    if (w.state !== "PROCESSING" && w.state !== "IDLE") return w.state;
+    return w.stop ? "STOPPING" : w.paused ? "PAUSED" : w.state;
   }
   function drawFailed(orders) {
     var list = $("failed");
@@ -1005,8 +1017,8 @@ table.files td.path {
 /** Only this page's own script and style run; it talks only to this server. */
 export const PAGE_CSP = [
   "default-src 'none'",
-  "script-src 'sha256-na7EXX+cCccEtjCSyTa1jLafcy7qiFePgbv7MDbcTCw='",
-  "style-src 'sha256-a2lm2Zu5brgG4tBOct+dMAM6DOsFMOVWzpESwOVZEaw='",
+  "script-src 'sha256-NVapJBydzZW+wz3RI1ImKY5UcZzjvQx7PYXaViQxgHc='",
+  "style-src 'sha256-pdcQeWwEVTGVCgc/qI85FewwsaJRMbp8GMojOp3Xr5U='",
   "img-src 'self' data:",
   "connect-src 'self'",
   "base-uri 'none'",

@@ -56,6 +56,12 @@ function drawCounts(s) {
   $('pace1').textContent = s.pace1m == null ? '–' : s.pace1m.toFixed(1) + ' /min';
   $('median').textContent = dur(s.medianRunSeconds);
   $('live').textContent = num(s.waiters);
+  // The list paused (waiter pause): said first, with since when and by whom.
+  var paused = $('paused');
+  paused.hidden = !s.paused;
+  paused.textContent = s.paused
+    ? 'PAUSED since ' + when(s.paused.at) + ' by ' + s.paused.by + (s.paused.reason ? ' (' + s.paused.reason + ')' : '') + ': no new orders are claimed until waiter resume'
+    : '';
   var eta = $('eta');
   // Only waitingOnFailed are held by a failed order; the rest wait on WAITING ones or for a release.
   if (s.READY === 0 && s.RUNNING === 0 && s.WAITING)
@@ -120,7 +126,7 @@ function drawWaiters(ws) {
         el('td', { 'data-label': 'name', cls: 'mono', text: w.name }),
         el('td', { 'data-label': 'host', text: w.host }),
         el('td', { 'data-label': 'state', title: w.reason || '' }, [
-          el('span', null, [el('span', { cls: 'badge ' + w.state, text: w.state }), w.reason ? el('span', { cls: 'dim small', text: ' ' + w.reason }) : null]),
+          el('span', null, [el('span', { cls: 'badge ' + shownState(w), text: shownState(w) }), w.reason ? el('span', { cls: 'dim small', text: ' ' + w.reason }) : null]),
         ]),
         el('td', { 'data-label': 'running', cls: 'n', text: num((w.running || []).length) }),
         el('td', { 'data-label': 'delivered', cls: 'n', text: num(w.delivered) }),
@@ -134,6 +140,12 @@ function drawWaiters(ws) {
       ]),
     );
   });
+}
+
+/** As waiter waiters shows it: STOPPING (waiter stop asked it) or PAUSED (the list is) over a live waiter's state. */
+function shownState(w) {
+  if (w.state !== 'PROCESSING' && w.state !== 'IDLE') return w.state;
+  return w.stop ? 'STOPPING' : w.paused ? 'PAUSED' : w.state;
 }
 
 function drawFailed(orders) {
