@@ -106,6 +106,9 @@ class Waiter {
 
   private stop(s: Stopping): void {
     this.stopping ??= s;
+    // A slot asleep at the pause gate hears only a resume or a shutdown: without this, a
+    // record failing while the list is paused would leave run() waiting forever.
+    this.deps.pause?.wake();
   }
 
   private endReason(): string {
@@ -175,7 +178,7 @@ class Waiter {
       if (shutdown.stopping || this.stopping) return null;
       // The list is paused (`waiter pause`, steer.ts): no claim until it is resumed or this waiter told to stop.
       if (deps.pause?.paused) {
-        await deps.pause.until(shutdown);
+        await deps.pause.until(shutdown, () => this.stopping !== undefined);
         continue;
       }
       // One token for all tries of this claim: a retry after a lost answer finds the
