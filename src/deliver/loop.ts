@@ -92,7 +92,7 @@ class Waiter {
     deps.shutdown.describe = () => `${this.board.running.size} running order(s)`;
     // The first registry write and the read of the list's pause come before the first
     // claim (a waiter started on a paused list claims nothing); the indexes do not.
-    await deps.registry?.start(() => this.board.view(result));
+    await deps.registry?.start(() => this.board.view(result), deps.shutdown);
     // If a slot fails, the others must not run on with a kitchen about to be closed:
     // they stop claiming, finish (and record) what they run, then the error is thrown.
     await Promise.all(Array.from({ length: this.opts.concurrency }, () => this.slot().catch((err: unknown) => this.stop({ why: 'error', err }))));
