@@ -5,6 +5,8 @@
 // writes only on live waiters of its target. Counted as the driver's commands.
 import { MongoClient, type Collection, type Document } from 'mongodb';
 import { afterAll, expect, inject, test } from 'vitest';
+import { stopWaiters, type StopTarget } from '../src/app/stop.js';
+import { UsageError } from '../src/errors.js';
 import { ControlQueries } from '../src/kitchen/control.js';
 import { FleetQueries } from '../src/kitchen/fleet.js';
 import type { ControlDoc, WaiterDoc } from '../src/fleet.js';
@@ -143,4 +145,22 @@ test('pause and resume racing: the copies end as the control document says, whic
   expect(await controlOf(racedBy(() => control.pauseList(q))).resumeList()).toEqual(p);
   expect(await control.paused()).toEqual(q);
   expect((await w.findOne({ _id: 'a' }))!.paused).toEqual(q);
+});
+
+test('stop of a waiter STALE or ended: says what it found, a UsageError (exit 2, 400), nothing written', async () => {
+  const { fleet, control } = rooms();
+  const now = new Date();
+  const seen = new Date(+now - 120_000);
+  const ended = new Date(+now - 30_000);
+  await fleet.saveWaiter(doc('s1', { name: 'stale', host: 'h1', seen, expires: new Date(+seen + 60_000) }));
+  await fleet.saveWaiter(doc('e0', { name: 'ended', host: 'h2', started: new Date(+now - 90_000), ended: new Date(+now - 80_000), reason: 'signal SIGTERM' }));
+  await fleet.saveWaiter(doc('e1', { name: 'ended', host: 'h2', ended, reason: 'empty list' }));
+  const stop = (target: StopTarget) => stopWaiters({ fleet, control }, { target, now: false, by: 'alice@laptop' }, now);
+  await expect(stop({ name: 'stale' })).rejects.toThrow(new UsageError(`waiter 'stale' is STALE (not seen since ${seen.toISOString()}): nothing to stop`));
+  await expect(stop({ name: 'ended' })).rejects.toThrow(new UsageError(`waiter 'ended' exited at ${ended.toISOString()} (empty list): nothing to stop`));
+  await expect(stop({ name: 'nobody' })).rejects.toThrow(new UsageError("no live waiter named 'nobody' (waiter waiters lists them)"));
+  await expect(stop({ host: 'h2' })).rejects.toThrow(new UsageError("no live waiter on host 'h2' (2 exited; waiter waiters --all lists them)"));
+  await expect(stop({ host: 'h1' })).rejects.toThrow(new UsageError("no live waiter on host 'h1' (1 STALE; waiter waiters --all lists them)"));
+  await expect(stop({ all: true })).rejects.toThrow(UsageError);
+  expect(await k.db.collection<WaiterDoc>('orders.waiters').countDocuments({ stop: { $exists: true } })).toBe(0);
 });
