@@ -260,7 +260,8 @@ test('a registry write that fails is logged once and made good by the next beat;
   let failed = 0;
   const save = w.kitchen.saveWaiter;
   w.kitchen.saveWaiter = async (d) => {
-    if (failing) {
+    // The first write gets through: before it (and its pause read) no claim is made (test/steer.test.ts).
+    if (failing && w.saved.length > 0) {
       failed++;
       throw new Error('kitchen away');
     }
@@ -271,7 +272,7 @@ test('a registry write that fails is logged once and made good by the next beat;
   await until(() => w.releases.length === 1, 5000, 'the order to run');
   await until(() => failed >= 3, 5000, 'several failed beats');
   failing = false;
-  await until(() => w.saved.length > 0, 5000, 'a beat that gets through');
+  await until(() => w.saved.length > 1, 5000, 'a beat that gets through');
   w.releases[0]!();
   expect((await done).delivered).toBe(1);
   expect(logs.filter((l) => l.includes('could not write the waiter registry'))).toHaveLength(1);

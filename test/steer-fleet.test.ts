@@ -153,6 +153,9 @@ describe('stop', () => {
       [['stop'], /^waiter: stop: name a waiter/],
       [['stop', 'only', '--all'], /^waiter: stop: give one of <name>, --host or --all$/],
       [['pause', '--reason', ' '], /^waiter: --reason is empty/],
+      // Copied onto every waiter's document and read back with each heartbeat: kept short.
+      [['pause', '--reason', 'é'.repeat(501)], /^waiter: --reason is 501 characters long: at most 500$/],
+      [['stop', 'only', '--reason', 'x'.repeat(501)], /^waiter: --reason is 501 characters long: at most 500$/],
     ];
     for (const [args, err] of tries) {
       const r = await waiter(k, args);
@@ -176,6 +179,14 @@ describe('the API', () => {
     await until(async () => (await count('RUNNING')) === 1, 20_000, 'the order running');
     const s = await serve(k, ['--token', TOKEN, '--public-read']);
     expect((await s.call('/api/pause', { method: 'POST', json: {} })).status).toBe(401);
+    const long = await s.call('/api/pause', { method: 'POST', json: { reason: 'x'.repeat(501) }, token: TOKEN });
+    expect([long.status, long.body.error]).toEqual([400, 'reason: 501 characters long: at most 500']);
+    const longStop = await s.call('/api/waiters/stop', { method: 'POST', json: { all: true, reason: 'x'.repeat(501) }, token: TOKEN });
+    expect([longStop.status, longStop.body.error]).toEqual([400, 'reason: 501 characters long: at most 500']);
+    expect(await k.db.collection('orders.control').countDocuments()).toBe(0);
+    expect((await registry().findOne({ name: 'api-w' }))!.stop).toBeUndefined();
+    expect((await s.call('/api/pause', { method: 'POST', json: { reason: 'y'.repeat(500) }, token: TOKEN })).status).toBe(200);
+    expect((await s.call('/api/resume', { method: 'POST', json: {}, token: TOKEN })).status).toBe(200);
     const p = await s.call('/api/pause', { method: 'POST', json: { reason: 'maintenance' }, token: TOKEN });
     expect(p.status).toBe(200);
     expect(p.body).toMatchObject({ paused: { by: 'api 127.0.0.1', reason: 'maintenance' }, already: false, waiters: 1 });

@@ -11,7 +11,11 @@ import { addOrders, background, orders, runningElsewhere } from './support/recov
 
 const k = useDb();
 
-/** A waiter whose kitchen traffic is counted. */
+/**
+ * A waiter whose kitchen traffic is counted. Counted by command and collection: a claim is
+ * `findAndModify orders`; the registry write, a findAndModify too, is `findAndModify
+ * orders.waiters`, never counted as one.
+ */
 async function counted(args: string[]) {
   const proxy = await countProxy(k.uri);
   const w = background({ uri: proxy.uri, name: k.name }, args);

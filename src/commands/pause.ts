@@ -1,5 +1,5 @@
 import type { Argv } from 'yargs';
-import { pause } from '../app/pause.js';
+import { pause, reasonProblem } from '../app/pause.js';
 import { cliUser } from '../app/who.js';
 import { UsageError } from '../errors.js';
 import { counted, printable } from '../words.js';
@@ -24,6 +24,8 @@ export function reasonOf(argv: Record<string, unknown>): { reason?: string } {
   if (argv.reason === undefined) return {};
   const reason = String(argv.reason).trim();
   if (reason === '') throw new UsageError('--reason is empty: say why, or leave the option out');
+  const problem = reasonProblem(reason);
+  if (problem) throw new UsageError(`--reason is ${problem}`);
   return { reason };
 }
 

@@ -92,7 +92,7 @@ class Waiter {
     deps.shutdown.describe = () => `${this.board.running.size} running order(s)`;
     // The first registry write and the read of the list's pause come before the first
     // claim (a waiter started on a paused list claims nothing); the indexes do not.
-    await deps.registry?.start(() => this.board.view(result));
+    await deps.registry?.start(() => this.board.view(result), deps.shutdown);
     // If a slot fails, the others must not run on with a kitchen about to be closed:
     // they stop claiming, finish (and record) what they run, then the error is thrown.
     await Promise.all(Array.from({ length: this.opts.concurrency }, () => this.slot().catch((err: unknown) => this.stop({ why: 'error', err }))));
@@ -106,6 +106,9 @@ class Waiter {
 
   private stop(s: Stopping): void {
     this.stopping ??= s;
+    // A slot asleep at the pause gate hears only a resume or a shutdown: without this, a
+    // record failing while the list is paused would leave run() waiting forever.
+    this.deps.pause?.wake();
   }
 
   private endReason(): string {
@@ -175,7 +178,7 @@ class Waiter {
       if (shutdown.stopping || this.stopping) return null;
       // The list is paused (`waiter pause`, steer.ts): no claim until it is resumed or this waiter told to stop.
       if (deps.pause?.paused) {
-        await deps.pause.until(shutdown);
+        await deps.pause.until(shutdown, () => this.stopping !== undefined);
         continue;
       }
       // One token for all tries of this claim: a retry after a lost answer finds the

@@ -8,11 +8,14 @@
 // The write answers with the document after it: what others asked of this waiter
 // (`waiter pause`, `waiter stop`) comes back with it, handed to `heard` (steer.ts). A
 // starting waiter also reads the list's pause once, after its first write and before
-// its first claim (start() resolves then): a pause made meanwhile is never missed.
+// its first claim (start() resolves then, and not before both got through): a pause
+// made meanwhile is never missed.
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { cutArguments, type Paused, type StopAsked, type WaiterDoc } from '../fleet.js';
 import type { Kitchen } from '../kitchen.js';
+import { retrying } from './retry.js';
+import type { Shutdown } from './shutdown.js';
 
 /** What others asked of this waiter, as its registry write read it back. */
 export interface Asked {
@@ -84,7 +87,7 @@ export class Registry {
   private written = 0;
   /** `delivered` at the last look: an order recorded since then means busy, even between two orders. */
   private lastDelivered = 0;
-  /** The list's pause was read (joinPause) after a write that got through. */
+  /** The list's pause was read (joinPause) since the document was last created: until then every write reads it. */
   private joined = false;
 
   constructor(
@@ -96,13 +99,15 @@ export class Registry {
   ) {}
 
   /**
-   * First write, then one every heartbeat until end(). Resolves once the first write
-   * and the read of the list's pause are done (or failed: the registry never stops a
-   * waiter): the first claim waits for that alone, not for the fleet view's indexes.
+   * First write, then one every heartbeat until end(). Resolves once a write and the
+   * read of the list's pause have both got through: the first claim waits for that
+   * alone, not for the fleet view's indexes. A waiter that claimed before would claim
+   * on a paused list; so a kitchen away is retried (retrying: capped backoff, up to its
+   * limit, then thrown as a claim's would be), and a shutdown meanwhile gives up.
    */
-  start(view: () => LoopView): Promise<void> {
+  async start(view: () => LoopView, shutdown?: Shutdown): Promise<void> {
     this.view = view;
-    const first = this.write();
+    await retrying(() => this.write(undefined, true), { what: 'the waiter registry', log: this.log, shutdown, once: true });
     if (this.info.prepare) {
       // One chain: the registry's requests never compete with each other for connections.
       const prepare = this.info.prepare;
@@ -115,7 +120,6 @@ export class Registry {
       if (this.changed() && !this.busy) void this.write();
     }, this.info.changeCheckMs ?? CHANGE_CHECK_MS);
     this.changes.unref();
-    return first;
   }
 
   /**
@@ -166,36 +170,44 @@ export class Registry {
   }
 
   /**
-   * A failed write is logged once and retried by the next heartbeat: the registry never
-   * stops a waiter. The first write that gets through also reads the list's pause (joinPause).
+   * A failed write is logged once and retried by the next heartbeat: after start, the
+   * registry never stops a waiter. `strict` (start's): thrown instead, for retrying.
    */
-  private write(end?: { ended: Date; reason: string }): Promise<void> {
+  private write(end?: { ended: Date; reason: string }, strict = false): Promise<void> {
     this.busy = true;
     const written = this.writing.then(async () => {
       try {
-        const doc = this.doc(new Date(), end);
-        this.written = doc.running.length;
-        const after = await this.kitchen.saveWaiter(doc);
+        await this.save(end);
         if (this.failing) this.log('waiter: the waiter registry is written again');
         this.failing = false;
-        if (end) return;
-        const asked: Asked = { ...(after?.paused ? { paused: after.paused } : {}), ...(after?.stop ? { stop: after.stop } : {}) };
-        // Written fresh (no pause on it yet): the list's own, read now. Once, and again
-        // should a whole `clean` have emptied the registry meanwhile (it was created again).
-        if ((!this.joined || after?.created) && this.kitchen.joinPause) {
-          const p = asked.paused ? null : await this.kitchen.joinPause(this.id);
-          if (p) asked.paused = p;
-          this.joined = true;
-        }
-        this.info.heard?.(asked);
       } catch (err) {
+        if (strict) throw err;
         if (!this.failing) this.log(`waiter: could not write the waiter registry, will retry: ${err instanceof Error ? err.message : String(err)}`);
         this.failing = true;
       } finally {
         this.busy = false;
       }
     });
-    this.writing = written;
+    this.writing = written.catch(() => undefined);
     return written;
+  }
+
+  /** One write; what it read back goes to `heard`. A document written fresh (no pause on it yet) also reads the list's own (joinPause). */
+  private async save(end?: { ended: Date; reason: string }): Promise<void> {
+    const doc = this.doc(new Date(), end);
+    this.written = doc.running.length;
+    const after = await this.kitchen.saveWaiter(doc);
+    if (end) return;
+    const asked: Asked = { ...(after?.paused ? { paused: after.paused } : {}), ...(after?.stop ? { stop: after.stop } : {}) };
+    // Created: the first write, or a whole `clean` emptied the registry meanwhile. Joined
+    // only once the read got through: the next write's document, with no pause copied on
+    // it, would otherwise resume a waiter of a paused list.
+    if (after?.created) this.joined = false;
+    if (!this.joined && this.kitchen.joinPause) {
+      const p = asked.paused ? null : await this.kitchen.joinPause(this.id);
+      if (p) asked.paused = p;
+      this.joined = true;
+    }
+    this.info.heard?.(asked);
   }
 }

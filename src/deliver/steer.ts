@@ -13,12 +13,17 @@ export class Pause {
 
   set(p: Paused | undefined): void {
     this.paused = p;
-    if (!p) for (const wake of [...this.wakers]) wake();
+    if (!p) this.wake();
   }
 
-  /** Resolves once the list is not paused (at once if it is not), or the waiter is told to stop. */
-  async until(shutdown: Pick<Shutdown, 'onStop' | 'stopping'>): Promise<void> {
-    while (this.paused && !shutdown.stopping) {
+  /** The sleepers look again: the waiter stopped itself (an error, --max), which no shutdown tells them. */
+  wake(): void {
+    for (const wake of [...this.wakers]) wake();
+  }
+
+  /** Resolves once the list is not paused (at once if it is not), the waiter is told to stop, or `stopped()` (its own stop; wake() says when to look). */
+  async until(shutdown: Pick<Shutdown, 'onStop' | 'stopping'>, stopped: () => boolean = () => false): Promise<void> {
+    while (this.paused && !shutdown.stopping && !stopped()) {
       await new Promise<void>((resolve) => {
         const done = () => {
           this.wakers.delete(done);

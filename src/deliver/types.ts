@@ -54,7 +54,7 @@ export interface DeliverDeps {
   /** The waiter registry: started before the first claim (its first write and the pause's read awaited), ended last. Optional (tests). */
   registry?: Pick<Registry, 'start' | 'end'>;
   /** The list's pause as the registry's writes last read it (steer.ts): slots wait on it before each claim. Optional. */
-  pause?: Pick<Pause, 'paused' | 'until'>;
+  pause?: Pick<Pause, 'paused' | 'until' | 'wake'>;
   /** Live output (src/output/): a sink per attempt, closed before the attempt is recorded. Optional. */
   output?: (c: Claimed) => LiveSink | undefined;
   /** Result files (src/output/collect.ts): stores the attempt's files before it is recorded; the error that fails it, if any. Optional. */

@@ -23,6 +23,9 @@ import {
 
 const DUPLICATE_KEY = 11000;
 
+/** How many times a pause or resume makes the copies follow a control document that changed under it (a pause and a resume racing, again and again). */
+const SETTLE_TRIES = 5;
+
 export class ControlQueries {
   constructor(
     private readonly control: Collection<ControlDoc>,
@@ -39,7 +42,7 @@ export class ControlQueries {
    * registry write), then the copy on every waiter not ended (pauseWaitersUpdate). Atomic
    * on the control document: `already` is the pause that was there (this one changed
    * nothing there), and the copy is made again from it (a waiter that came back since).
-   * Two round trips, three when already paused.
+   * Then settle(). Three round trips, four when already paused (more only in a race).
    */
   async pauseList(p: Paused): Promise<{ paused: Paused; already: boolean }> {
     let paused = p;
@@ -52,14 +55,33 @@ export class ControlQueries {
       paused = (await this.paused()) ?? p;
     }
     await this.waiters.updateMany(pauseWaitersFilter(), pauseWaitersUpdate(paused));
+    await this.settle(paused);
     return { paused, already };
   }
 
-  /** Resume: the control document, then every waiter's copy. The pause that was lifted, or null when the list was not paused (the copies are removed anyway). */
+  /** Resume: the control document, then every waiter's copy, then settle(). The pause that was lifted, or null when the list was not paused (the copies are removed anyway). */
   async resumeList(): Promise<Paused | null> {
     const before = await this.control.findOneAndUpdate(resumeListFilter(), RESUME_LIST, { returnDocument: 'before' });
     await this.waiters.updateMany(PAUSED_WAITERS, RESUME_WAITERS);
+    await this.settle(null);
     return before?.paused ?? null;
+  }
+
+  /**
+   * After a pause or a resume wrote the copies (`applied`: the pause copied, or null:
+   * copies removed), the control document is read again: a resume (or pause) that ran
+   * whole between this one's two writes would otherwise be undone on the copies alone,
+   * the waiters stuck paused while status says not (or the reverse). Whoever writes the
+   * copies last reads the control document after, so the last to finish leaves them right.
+   */
+  private async settle(applied: Paused | null): Promise<void> {
+    for (let i = 0; i < SETTLE_TRIES; i++) {
+      const now = await this.paused();
+      if (!now === !applied) return;
+      applied = now;
+      if (now) await this.waiters.updateMany(pauseWaitersFilter(), pauseWaitersUpdate(now));
+      else await this.waiters.updateMany(PAUSED_WAITERS, RESUME_WAITERS);
+    }
   }
 
   /**

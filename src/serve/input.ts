@@ -9,6 +9,7 @@ import { tooManyIds, type WaitAsked } from '../pipeline/wait.js';
 import { RESETTABLE, type ResetRequest } from '../app/reset.js';
 import type { AddMany } from '../app/add.js';
 import type { StopRequest, StopTarget } from '../app/stop.js';
+import { reasonProblem } from '../app/pause.js';
 
 export type { ResetRequest } from '../app/reset.js';
 
@@ -243,5 +244,7 @@ export function stopRequest(body: unknown): Omit<StopRequest, 'by'> {
 function reasonField(body: Record<string, unknown>): { reason?: string } {
   if (body.reason === undefined) return {};
   if (typeof body.reason !== 'string' || body.reason.trim() === '') throw bad(`reason: expected a non-empty string, got ${typeOf(body.reason)}`);
+  const problem = reasonProblem(body.reason.trim());
+  if (problem) throw bad(`reason: ${problem}`);
   return { reason: body.reason.trim() };
 }
