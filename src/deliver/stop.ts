@@ -19,14 +19,17 @@ export class Stop {
   /** The first reason given; undefined while the attempt runs on. */
   reason?: StopReason;
   deadlineMs?: number;
+  /** Who stopped it, when someone did (cancel: the canceller), for the log line. */
+  by?: string;
   // Made on the first subscription: most attempts are never stopped and pay nothing here.
   private listeners?: Set<StopListener>;
 
   /** Stops the attempt for `reason`, unless it was stopped already. True when this call stopped it. */
-  stop(reason: StopReason, deadlineMs?: number): boolean {
+  stop(reason: StopReason, deadlineMs?: number, by?: string): boolean {
     if (this.reason !== undefined) return false;
     this.reason = reason;
     this.deadlineMs = deadlineMs;
+    this.by = by;
     const listeners = this.listeners;
     this.listeners = undefined;
     if (listeners) for (const l of listeners) l(reason, deadlineMs);
