@@ -8,17 +8,18 @@ import type { Kitchen } from '../kitchen.js';
 import { orderId } from '../order.js';
 import { addMany } from '../app/add.js';
 import { resetOrders } from '../app/reset.js';
+import { cancelOrders } from '../app/cancel.js';
 import { findOrder, orderReport, orderReports } from '../app/show.js';
 import { statusReport } from '../app/status.js';
 import { waitersReport } from '../app/waiters.js';
 import { cached } from './cache.js';
-import { HttpError, PAGE_FAILED, jsonContentType, failedQuery, noQuery, pageQuery, parseJson, resetRequest, submission, waitersQuery } from './input.js';
+import { HttpError, PAGE_FAILED, cancelRequest, jsonContentType, failedQuery, noQuery, pageQuery, parseJson, resetRequest, submission, waitersQuery } from './input.js';
 import { PAGE, PAGE_CSP } from './page.generated.js';
 import { Pace } from './pace.js';
 import { outputRoute } from './output.js';
 import { filesRoute } from './files.js';
 import { hostGuard } from './hosts.js';
-import { bodyLost } from './deadline.js';
+import { bodyLost, clientOf } from './deadline.js';
 
 /** Largest request body: 10,000 orders of ~800 bytes each. */
 export const MAX_BODY = 8 * 1024 * 1024;
@@ -153,6 +154,14 @@ export function createApp(o: AppOptions): Hono {
     const r = resetRequest(parseJson(await c.req.text()));
     const done = await guard('reset', () => resetOrders(k, r));
     wrote();
+    return c.json(done);
+  });
+
+  app.post('/api/cancel', async (c) => {
+    noQuery(c.req.queries());
+    const r = cancelRequest(parseJson(await c.req.text()), clientOf(c.env));
+    const done = await guard('cancel', () => cancelOrders(k, r));
+    if (!done.dryRun) wrote();
     return c.json(done);
   });
 

@@ -56,6 +56,12 @@ export function bodyLost(env: unknown): boolean {
   return incoming !== undefined && !incoming.complete && incoming.destroyed;
 }
 
+/** Who sent the request, as steering records it ("api 10.0.0.7"): the socket's address (no proxy header: a client could write any). */
+export function clientOf(env: unknown): string {
+  const incoming = (env as { incoming?: IncomingMessage } | undefined)?.incoming;
+  return `api ${incoming?.socket?.remoteAddress ?? 'unknown'}`;
+}
+
 /** The path for a log line: no query, printable ASCII only, not too long. */
 function shown(url: string | undefined): string {
   const path = (url ?? '').split('?')[0]!.slice(0, 200);
