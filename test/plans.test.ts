@@ -29,6 +29,7 @@ import {
   resetUpdate,
   saveWaiterUpdate,
 } from '../src/kitchen/plans.js';
+import { LEASE_READ, RUNNING_READ, cancelRunningUpdate, cancelUpdate, inStates, literalRegex, selectionFilter, selects, waitingOnFilter } from '../src/kitchen/steer-plans.js';
 import { HISTORY_LIMIT, PRIO_RUNNING, type Attempt, type Claimed, type Finish, type Order } from '../src/order.js';
 import type { WaiterDoc } from '../src/fleet.js';
 
@@ -230,4 +231,90 @@ describe('pipeline release', () => {
 test('a waiter registry document is written whole: $set all but _id, $unset what it lacks and settled', () => {
   const doc = { _id: 'i1', name: 'w1', seen: now, current: { order: 'x', arguments: ['a'] } } as unknown as WaiterDoc;
   expect(saveWaiterUpdate(doc)).toEqual({ $set: { name: 'w1', seen: now, current: { order: 'x', arguments: ['a'] } }, $unset: { recording: '', settled: '' } });
+});
+
+// Steering (issue 26, src/kitchen/steer-plans.ts): what a selection selects, and what a cancel writes.
+describe('steering plans', () => {
+  const id2 = new ObjectId('6650f0000000000000000002');
+  const cols = new Map([
+    ['h1', ['city', 'n']],
+    ['h2', ['n', 'city']],
+  ]);
+
+  test('a selection is the AND of its parts; nothing selected is refused by the callers, never "everything"', () => {
+    expect(selects({})).toBe(false);
+    expect(selects({ ids: [] })).toBe(false);
+    expect(selects({ failedWith: 'x' })).toBe(true);
+    expect(selectionFilter({ ids: [id, id2], status: 'READY' }, cols)).toStrictEqual({ _id: { $in: [id, id2] }, status: 'READY' });
+    expect(selectionFilter({ where: [{ column: 2, value: 'x' }] }, cols)).toStrictEqual({ 'arguments.1': 'x' });
+  });
+
+  test('--where name=value: each header naming the column, at its own place; two names: $and of their $or', () => {
+    expect(selectionFilter({ where: [{ column: 'city', value: 'rome' }] }, cols)).toStrictEqual({
+      $or: [
+        { columns: 'h1', 'arguments.0': 'rome' },
+        { columns: 'h2', 'arguments.1': 'rome' },
+      ],
+    });
+    expect(
+      selectionFilter(
+        {
+          where: [
+            { column: 'city', value: 'rome' },
+            { column: 'n', value: '3' },
+          ],
+        },
+        new Map([['h1', ['city', 'n']]]),
+      ),
+    ).toStrictEqual({ $and: [{ $or: [{ columns: 'h1', 'arguments.0': 'rome' }] }, { $or: [{ columns: 'h1', 'arguments.1': '3' }] }] });
+    expect(() => selectionFilter({ where: [{ column: 'town', value: 'x' }] }, cols)).toThrow(/--where town: no column of this list is named so \(its columns: city, n;/);
+  });
+
+  test('--failed-with is literal: every regex character escaped', () => {
+    expect(literalRegex('boom (a.b) [x]* $1 ^y+?{2}|\\')).toBe('boom \\(a\\.b\\) \\[x\\]\\* \\$1 \\^y\\+\\?\\{2\\}\\|\\\\');
+    expect(selectionFilter({ failedWith: 'a.b' }, cols)).toStrictEqual({ error: { $regex: 'a\\.b' } });
+    expect(new RegExp(literalRegex('a.b (c)')).test('x a.b (c) y')).toBe(true);
+    expect(new RegExp(literalRegex('a.b')).test('aXb')).toBe(false);
+  });
+
+  test('inStates: the status goes into the filter (index {status:1,_id:1}); a selection of another state selects nothing', () => {
+    expect(inStates({ _id: id }, ['READY', 'WAITING'])).toStrictEqual({ _id: id, status: { $in: ['READY', 'WAITING'] } });
+    expect(inStates({ _id: id }, ['RUNNING'])).toStrictEqual({ _id: id, status: 'RUNNING' });
+    expect(inStates({ status: 'READY' }, ['READY', 'WAITING'])).toStrictEqual({ status: 'READY' });
+    expect(inStates({ status: 'RUNNING' }, ['READY', 'WAITING'])).toBeNull();
+  });
+
+  test('cancel of orders not running: CANCELLED with who, no due (never claimed), no wait/hold (no release reads it), in one update', () => {
+    const s = { by: 'alice@box', at: now, reason: 'wrong' };
+    expect(cancelUpdate(s)).toStrictEqual({
+      $set: { status: 'CANCELLED', cancelled: { by: 'alice@box', at: now, reason: 'wrong' } },
+      $unset: { due: '', wait: '', hold: '', claim: '', heartbeat: '', expires: '' },
+    });
+  });
+
+  test('cancel of a RUNNING order: fenced by the claim read, its attempt CANCELLED in history (capped), prio back to its priority', () => {
+    const old: Attempt[] = Array.from({ length: HISTORY_LIMIT }, (_, i) => ({ attempt: i, waiter: 'w0', start: at(-1000), stop: at(-900), result: 'ERROR' }));
+    const o = { _id: id, status: 'RUNNING' as const, claim: 'tok', attempts: 21, waiter: 'w1', start: at(-5000), history: old, priority: 7 };
+    const s = { by: 'api 10.0.0.7', at: now };
+    const u = cancelRunningUpdate(o, s);
+    const attempt: Attempt = { attempt: 21, waiter: 'w1', start: at(-5000), stop: now, result: 'CANCELLED', by: 'api 10.0.0.7' };
+    expect(u).toStrictEqual({
+      $set: { status: 'CANCELLED', cancelled: s, stop: now, prio: 7, history: [...old.slice(1), attempt] },
+      $unset: { claim: '', due: '', expires: '', heartbeat: '' },
+    });
+    // The same fence as the waiter's own finish: whichever lands first, the other matches nothing.
+    expect(fence(id, 'tok')).toStrictEqual({ _id: id, claim: 'tok', status: 'RUNNING' });
+    expect(RUNNING_READ).toStrictEqual({ _id: 1, status: 1, claim: 1, attempts: 1, waiter: 1, start: 1, history: 1, priority: 1 });
+  });
+
+  test('--with-dependants: WAITING on the ids (not --after-any), or behind a barrier above the lowest of them', () => {
+    expect(waitingOnFilter([id2, id])).toStrictEqual({
+      status: 'WAITING',
+      $or: [{ after: { $in: [id2, id] }, wait: 1, any: { $exists: false } }, { hold: { $gt: id } }],
+    });
+  });
+
+  test('a heartbeat that matched nothing reads only the status and who cancelled', () => {
+    expect(LEASE_READ).toStrictEqual({ _id: 0, status: 1, cancelled: 1 });
+  });
 });

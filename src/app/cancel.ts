@@ -67,7 +67,10 @@ export async function cancelOrders(k: Kitchen, r: CancelRequest, now = new Date(
   const s: Steered = { by: r.by, at: now, ...(r.reason ? { reason: r.reason } : {}) };
   const report: CancelReport = { cancelled: 0, running: 0, dependants: 0, finished, busy: 0, dryRun: false };
   if (idle) report.cancelled += await k.steer.cancelMany(idle, s);
-  for (const o of running ? await k.steer.running(running) : []) {
+  const live = running ? await k.steer.running(running) : [];
+  // Counted RUNNING a moment ago, finished before this read: left alone like one the fence refuses.
+  report.finished += Math.max(0, nRunning - live.length);
+  for (const o of live) {
     const got = await k.steer.cancelRunning(o, s);
     if (got === 'cancelled') report.running++;
     if (got === 'cancelled' || got === 'not-running') report.cancelled++;
