@@ -38,7 +38,7 @@ describe('cancel', () => {
     expect(Date.now() - cancelledAt).toBeLessThan(HEARTBEAT_MS + 2000);
 
     const ra = await a.proc;
-    expect(ra.exitCode, ra.stderr).toBe(0);
+    expect(ra.exitCode, String(ra.stderr)).toBe(0);
     expect(ra.stderr).toMatch(new RegExp(`waiter: order ${long!.toHexString()} cancelled by \\S+@\\S+; stopping its command, recording nothing`));
     expect(await byId(k.db, next!)).toMatchObject({ status: 'DONE' });
     const o = await byId(k.db, long!);
@@ -89,7 +89,7 @@ describe('cancel', () => {
       await kitchen.close();
     }
     const ra = await a.proc;
-    expect(ra.exitCode, ra.stderr).toBe(0);
+    expect(ra.exitCode, String(ra.stderr)).toBe(0);
     const all = await orders(k.db).find({}).toArray();
     const seen = { DONE: 0, CANCELLED: 0 };
     for (const o of all) {
@@ -104,7 +104,7 @@ describe('cancel', () => {
         // Cancelled while it ran (its attempt in history), or before its claim (none).
         expect(results.length).toBeLessThanOrEqual(1);
       }
-      seen[o.status]++;
+      seen[o.status as keyof typeof seen]++;
     }
     expect(seen.DONE + seen.CANCELLED).toBe(n);
     console.log(`cancel race: ${seen.DONE} DONE, ${seen.CANCELLED} CANCELLED (${outcome.running} while running, ${outcome.finished} finished first)`);

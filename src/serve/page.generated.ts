@@ -162,6 +162,9 @@ h2 {
 .legend i.WAITING {
   background: var(--waiting);
 }
+.legend i.CANCELLED {
+  background: var(--dim);
+}
 h2.sub {
   margin-top: 0.8rem;
 }
@@ -433,6 +436,7 @@ table.files td.path {
           <div><i class="DONE"></i>DONE <b id="count-DONE">–</b></div>
           <div><i class="ERROR"></i>ERROR <b id="count-ERROR">–</b></div>
           <div><i class="WAITING"></i>WAITING <b id="count-WAITING">–</b> <span class="dim small" id="onfailed"></span></div>
+          <div><i class="CANCELLED"></i>CANCELLED <b id="count-CANCELLED">–</b></div>
           <div class="dim">total <b id="count-total">–</b></div>
         </div>
       </section>
@@ -755,8 +759,8 @@ table.files td.path {
   }
 
   // src/serve/page/page.js
-  var STATES = ["READY", "RUNNING", "DONE", "ERROR", "WAITING"];
-  var COLORS = { READY: "var(--ready)", RUNNING: "var(--running)", DONE: "var(--done)", ERROR: "var(--error)", WAITING: "var(--waiting)" };
+  var STATES = ["READY", "RUNNING", "DONE", "ERROR", "WAITING", "CANCELLED"];
+  var COLORS = { READY: "var(--ready)", RUNNING: "var(--running)", DONE: "var(--done)", ERROR: "var(--error)", WAITING: "var(--waiting)", CANCELLED: "var(--dim)" };
   function lasted(h) {
     var s = (Date.parse(h.stop) - Date.parse(h.start)) / 1e3;
     if (h.result !== "LOST") return dur(s);
@@ -1005,8 +1009,8 @@ table.files td.path {
 /** Only this page's own script and style run; it talks only to this server. */
 export const PAGE_CSP = [
   "default-src 'none'",
-  "script-src 'sha256-na7EXX+cCccEtjCSyTa1jLafcy7qiFePgbv7MDbcTCw='",
-  "style-src 'sha256-a2lm2Zu5brgG4tBOct+dMAM6DOsFMOVWzpESwOVZEaw='",
+  "script-src 'sha256-9MYzQacgW+mpj1PxZPMsdFn+nHPefZpfCbWBaTNvHuo='",
+  "style-src 'sha256-mybL7WOdelt3sF/MWWx1UVCaDs7EUGiDDMwxWVS/hKE='",
   "img-src 'self' data:",
   "connect-src 'self'",
   "base-uri 'none'",
