@@ -25,7 +25,9 @@ for (let r = 0; r < ROUNDS; r++) {
   const k = await Kitchen.open({ uri, db, list: `cancel${r}` });
   await k.orders.drop().catch(() => undefined);
   await k.ensureIndexes();
+  const ti = performance.now();
   await k.insertOrders(rows);
+  console.error(`round ${r + 1}: ${N} READY written in ${round((performance.now() - ti) / 1000)} s`);
   // Counts (and times) the updateMany calls the cancel makes.
   const updateMany = k.orders.updateMany.bind(k.orders);
   let u = 0;
