@@ -3,6 +3,7 @@
 import { constants } from 'node:os';
 import yargs, { type Argv } from 'yargs';
 import * as add from './commands/add.js';
+import * as cancel from './commands/cancel.js';
 import * as clean from './commands/clean.js';
 import { globals, type CommandResult, type IO } from './commands/common.js';
 import * as deliver from './commands/deliver.js';
@@ -202,6 +203,9 @@ export async function main(args: string[], io: IO, inspect?: (cli: Argv) => void
     .command('reset', reset.describe, reset.builder, async (a) => {
       result = await reset.run(g(a), reset.options(a), io);
     })
+    .command('cancel [ids..]', cancel.describe, cancel.builder, async (a) => {
+      result = await cancel.run(g(a), cancel.options(a), io);
+    })
     .command('pause', pause.describe, pause.builder, async (a) => {
       result = await pause.run(g(a), pause.options(a), io);
     })
@@ -225,7 +229,7 @@ export async function main(args: string[], io: IO, inspect?: (cli: Argv) => void
       defaults((_err, found) => done(completions(current, found ?? [], optionKeys(cli)))),
     )
     .recommendCommands()
-    .demandCommand(1, 'Name a command: load, add, status, waiters, show, logs, deliver, gather, reset, pause, resume, stop, extract, clean, serve or completion')
+    .demandCommand(1, 'Name a command: load, add, status, waiters, show, logs, deliver, gather, reset, cancel, pause, resume, stop, extract, clean, serve or completion')
     .strict()
     .epilogue(EPILOGUE)
     .exitProcess(false)

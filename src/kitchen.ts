@@ -45,7 +45,7 @@
 import { randomUUID } from 'node:crypto';
 import { MongoClient, MongoError, type Collection, type ObjectId } from 'mongodb';
 import { KitchenError, UsageError } from './errors.js';
-import { STATES, shortHash, type Claimed, type ColumnsDoc, type Counts, type Finish, type LeaseAnswer, type Order, type State } from './order.js';
+import { STATES, shortHash, type Claimed, type ColumnsDoc, type Counts, type Finish, type LeaseAnswer, type LeaseTaken, type Order, type State } from './order.js';
 import type { ControlDoc, WaiterDoc } from './fleet.js';
 import { clean, cleanOutputs, type CleanTarget } from './kitchen/clean.js';
 import { FileStore } from './kitchen/files.js';
@@ -80,6 +80,8 @@ import {
   saveColumnsUpdate,
 } from './kitchen/plans.js';
 import { TailQueries } from './kitchen/tail.js';
+import { SteerQueries } from './kitchen/steer.js';
+import { LEASE_READ } from './kitchen/steer-plans.js';
 import { PipelineQueries } from './kitchen/pipeline.js';
 import { inputsOf } from './kitchen/waiting.js';
 
@@ -104,6 +106,8 @@ export class Kitchen {
   readonly control: ControlQueries;
   /** Orders RUNNING on other waiters, asked by a waiter that found nothing to claim: src/kitchen/tail.ts. */
   readonly tail: TailQueries;
+  /** Changing orders from outside their waiter (cancel): src/kitchen/steer.ts. */
+  readonly steer: SteerQueries;
   /** Writing new orders (load, add, the API): src/kitchen/insert.ts. */
   private readonly inserter: OrderInserter;
 
@@ -119,6 +123,7 @@ export class Kitchen {
     this.fleet = new FleetQueries(orders, this.waiters);
     this.tail = new TailQueries(orders);
     this.control = new ControlQueries(orders.db.collection<ControlDoc>(`${orders.collectionName}.control`), this.waiters);
+    this.steer = new SteerQueries(orders);
     this.inserter = new OrderInserter(orders, () => this.ensureIndexes());
   }
 
@@ -233,12 +238,15 @@ export class Kitchen {
   /**
    * Heartbeat: extend the lease (expires and due) of an order this waiter holds. Fenced by the claim (fence, heartbeatUpdate).
    * Says what it found, from the update's own count (no read when it is ours): 'lost' when
-   * the order is no longer ours (reset, or taken over): the caller must stop its command
-   * and record nothing.
+   * the order is no longer ours (reset, or taken over), {answer: 'cancelled', by} when a
+   * user cancelled it: the caller must stop its command and record nothing. Only when the
+   * update matched nothing, ONE findOne by _id (LEASE_READ) says which.
    */
-  async heartbeat(c: Claimed, leaseMs: number, now = new Date()): Promise<LeaseAnswer> {
+  async heartbeat(c: Claimed, leaseMs: number, now = new Date()): Promise<LeaseAnswer | LeaseTaken> {
     const r = await this.orders.updateOne(fence(c.id, c.token), heartbeatUpdate(now, leaseMs));
-    return r.matchedCount === 1 ? 'ours' : 'lost';
+    if (r.matchedCount === 1) return 'ours';
+    const o = await this.orders.findOne<Pick<Order, 'status' | 'cancelled'>>({ _id: c.id }, { projection: LEASE_READ });
+    return o?.status === 'CANCELLED' ? { answer: 'cancelled', ...(o.cancelled?.by ? { by: o.cancelled.by } : {}) } : 'lost';
   }
 
   /**

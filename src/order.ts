@@ -4,8 +4,12 @@ import { createHash } from 'node:crypto';
 import { ObjectId } from 'mongodb';
 import { InputError } from './errors.js';
 
-/** WAITING (issue 18, src/pipeline/): waits for other orders (add --after, load --after-all); it has no `due`, so no claim reaches it. */
-export const STATES = ['READY', 'RUNNING', 'DONE', 'ERROR', 'WAITING'] as const;
+/**
+ * WAITING (issue 18, src/pipeline/): waits for other orders (add --after, load --after-all); it has no `due`, so no claim reaches it.
+ * CANCELLED (issue 26, waiter cancel): finished, by a user; no `due`, never claimed, kept with its history. Last, so
+ * outputs of lists without it read as before (status shows it only when there are some).
+ */
+export const STATES = ['READY', 'RUNNING', 'DONE', 'ERROR', 'WAITING', 'CANCELLED'] as const;
 export type State = (typeof STATES)[number];
 
 /** One finished (or abandoned) attempt, kept in `history` (the last HISTORY_LIMIT). */
@@ -17,8 +21,17 @@ export interface Attempt {
   exitCode?: number;
   signal?: string;
   error?: string;
-  /** DONE, ERROR, INTERRUPTED (waiter stopped by a signal), LOST (lease expired). */
-  result: 'DONE' | 'ERROR' | 'INTERRUPTED' | 'LOST';
+  /** DONE, ERROR, INTERRUPTED (waiter stopped by a signal), LOST (lease expired), CANCELLED (cancelled while it ran: written by the canceller). */
+  result: 'DONE' | 'ERROR' | 'INTERRUPTED' | 'LOST' | 'CANCELLED';
+  /** CANCELLED: who cancelled it (user@host, or "api <address>"). */
+  by?: string;
+}
+
+/** Who changed an order from outside its waiter (cancel), when, and why if they said. */
+export interface Steered {
+  by: string;
+  at: Date;
+  reason?: string;
 }
 
 export interface Order {
@@ -66,10 +79,17 @@ export interface Order {
   barrier?: ObjectId;
   /** A WAITING order's --at, when later than its add: its `due` once released. */
   at?: Date;
+  /** CANCELLED: who cancelled it, when, why. */
+  cancelled?: Steered;
 }
 
-/** What a heartbeat found: the order still ours, or not (reset, taken over); 'cancelled' and 'held' are for orders cancelled or held while they run (not answered yet). */
+/** What a heartbeat found: the order still ours, or not (reset, taken over), or cancelled while it ran; 'held' is for orders held while they run (not answered yet). */
 export type LeaseAnswer = 'ours' | 'lost' | 'cancelled' | 'held';
+/** A heartbeat's answer with who took the order away (cancelled: the canceller), for the waiter's log line. */
+export interface LeaseTaken {
+  answer: 'cancelled' | 'held';
+  by?: string;
+}
 
 /** An order this waiter holds: what it needs to run it and to fence its writes. */
 export interface Claimed {
@@ -133,14 +153,19 @@ export const PRIO_RUNNING = 2_000_000_000;
  * Which status changes the kitchen may make. Reset is RUNNING/ERROR -> READY. WAITING
  * -> READY is the release (src/pipeline/), once what it waits for is DONE (or finished,
  * --after-any); reset never touches WAITING orders, `clean --status WAITING` deletes them.
+ * Cancel is READY|WAITING|RUNNING -> CANCELLED (a RUNNING one fenced by its claim).
  */
 const TRANSITIONS: Record<State, readonly State[]> = {
-  WAITING: ['READY'],
-  READY: ['RUNNING'],
-  RUNNING: ['DONE', 'ERROR', 'READY', 'RUNNING'], // RUNNING -> RUNNING: a stale order taken over
+  WAITING: ['READY', 'CANCELLED'],
+  READY: ['RUNNING', 'CANCELLED'],
+  RUNNING: ['DONE', 'ERROR', 'READY', 'RUNNING', 'CANCELLED'], // RUNNING -> RUNNING: a stale order taken over
   DONE: [],
   ERROR: ['READY'],
+  CANCELLED: [],
 };
+
+/** The states cancel takes (the others are finished: DONE, ERROR, CANCELLED). */
+export const CANCELLABLE: readonly State[] = ['READY', 'WAITING', 'RUNNING'];
 
 export function canTransition(from: State, to: State): boolean {
   return TRANSITIONS[from].includes(to);

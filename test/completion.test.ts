@@ -45,6 +45,8 @@ test('Tab completes commands, and options with their real spelling only', async 
   expect(max).toEqual(expect.arrayContaining(['--max', '--max-attempts']));
   expect(max.every((c) => c.startsWith('--max'))).toBe(true);
   expect(await tab('load', '--uni')).toEqual(['--unique']);
+  expect(await tab('canc')).toEqual(['cancel']);
+  expect(await tab('cancel', '--with')).toEqual(['--with-dependants']);
 }, 60_000);
 
 test('completions(): a typed option that is complete is kept; an unknown one is not made up', () => {

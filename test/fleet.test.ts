@@ -61,6 +61,7 @@ describe('status rendering', () => {
     DONE: 70,
     ERROR: 2,
     WAITING: 0,
+    CANCELLED: 0,
     waitingOnFailed: 0,
     total: 196,
     stale: 1,

@@ -61,6 +61,9 @@ const WRITES = [
   'removeFor',
   'removeAll',
   'clean',
+  'cancelMany',
+  'cancelIds',
+  'cancelRunning',
   'cleanOutputs',
   'waitInsert',
   'waitRows',
@@ -180,8 +183,9 @@ test('the kitchen never imports its facade: src/kitchen/ takes what it needs, sr
 });
 
 /**
- * What keeps src/kitchen/plans.ts pure: its value imports (types are free) come from the
- * driver (ObjectId only) and from src/order.ts (the domain's constants and rules), and it
+ * What keeps src/kitchen/*plans.ts pure: their value imports (types are free) come from the
+ * driver (ObjectId only), src/order.ts (the domain's constants and rules), the other plans
+ * and src/errors.ts (what a bad argument throws), and they
  * reads no clock, randomness or environment. So a builder's document depends on its
  * arguments alone, and test/plans.test.ts pins it without a server.
  */
@@ -198,7 +202,8 @@ function impuritiesOf(text: string): string[] {
           .filter((s) => s && !s.startsWith('type '))
       : [clause!.trim()];
     for (const v of values) {
-      const ok = (from === 'mongodb' && v === 'ObjectId') || from === '../order.js';
+      // Also the other plans (pure by this same test) and the error classes a builder throws for a bad argument.
+      const ok = (from === 'mongodb' && v === 'ObjectId') || from === '../order.js' || /^\.\/(\w+-)?plans\.js$/.test(from!) || from === '../errors.js';
       if (!ok) found.push(`imports the value ${v} from '${from}'`);
     }
   }
@@ -216,6 +221,11 @@ test('the purity matcher reports a driver value, an I/O module, a clock and a si
   expect(impuritiesOf('export const now = () => new Date();')).toEqual(['uses new Date()']);
 });
 
-test('src/kitchen/plans.ts stays pure: types, ObjectId and the domain (src/order.ts) only; no clock, randomness or environment', async () => {
-  expect(impuritiesOf(await readFile(join(ROOT, 'src', 'kitchen', 'plans.ts'), 'utf8'))).toEqual([]);
+test('src/kitchen/*plans.ts stay pure: types, ObjectId and the domain (src/order.ts) only; no clock, randomness or environment', async () => {
+  const dir = join(ROOT, 'src', 'kitchen');
+  const plans = (await readdir(dir)).filter((f) => f.endsWith('plans.ts'));
+  expect(plans).toEqual(expect.arrayContaining(['plans.ts', 'steer-plans.ts', 'fleet-plans.ts']));
+  const found: string[] = [];
+  for (const f of plans) for (const p of impuritiesOf(await readFile(join(dir, f), 'utf8'))) found.push(`${f}: ${p}`);
+  expect(found).toEqual([]);
 });

@@ -22,6 +22,7 @@ import {
   TAIL_LATEST_FIRST,
   UNFINISHED,
   UNFINISHED_ANY,
+  FAILED,
   barrierAfter,
   byIdFilter,
   byIdsFilter,
@@ -61,6 +62,7 @@ import {
   saveColumnsUpdate,
   saveWaiterUpdate,
 } from '../src/kitchen/plans.js';
+import { LEASE_READ, RUNNING_READ, cancelRunningUpdate, cancelUpdate, inStates, literalRegex, selectionFilter, selects, waitingOnFilter } from '../src/kitchen/steer-plans.js';
 import { HISTORY_LIMIT, PRIO_RUNNING, type Attempt, type Claimed, type Finish, type Order } from '../src/order.js';
 import type { WaiterDoc } from '../src/fleet.js';
 
@@ -303,7 +305,8 @@ test('the constant filters and states', () => {
   expect(ACTIVE).toStrictEqual({ status: { $in: ['READY', 'RUNNING'] } });
   expect(ON_IDS).toStrictEqual({ wait: 1 });
   expect(NOT_ENDED).toStrictEqual({ ended: null });
-  expect(UNFINISHED).toStrictEqual(['ERROR', 'READY', 'RUNNING', 'WAITING']);
+  expect(UNFINISHED).toStrictEqual(['ERROR', 'CANCELLED', 'READY', 'RUNNING', 'WAITING']);
+  expect(FAILED).toStrictEqual(['ERROR', 'CANCELLED']);
   expect(UNFINISHED_ANY).toStrictEqual(['READY', 'RUNNING', 'WAITING']);
   expect(MIN_ID.toHexString()).toBe('000000000000000000000000');
 });
@@ -332,7 +335,7 @@ describe('pipeline checks', () => {
   });
 
   test('barriers: unfinished orders below one, the next one held, the orders it holds, one held between two', () => {
-    expect(unfinishedBelow(other)).toStrictEqual({ status: { $in: ['ERROR', 'READY', 'RUNNING', 'WAITING'] }, _id: { $lt: other } });
+    expect(unfinishedBelow(other)).toStrictEqual({ status: { $in: ['ERROR', 'CANCELLED', 'READY', 'RUNNING', 'WAITING'] }, _id: { $lt: other } });
     expect(unfinishedBelow(other, UNFINISHED_ANY)).toStrictEqual({ status: { $in: ['READY', 'RUNNING', 'WAITING'] }, _id: { $lt: other } });
     expect(barrierAfter()).toStrictEqual({ hold: { $gte: MIN_ID } });
     expect(barrierAfter(id)).toStrictEqual({ hold: { $gt: id } });
@@ -342,7 +345,7 @@ describe('pipeline checks', () => {
 });
 
 test('the shared constants are frozen: a caller that changes one would change every later query', () => {
-  const shared: object[] = [ACTIVE, ACTIVE.status as object, (ACTIVE.status as { $in: object }).$in, ON_IDS, NOT_ENDED, UNFINISHED, UNFINISHED_ANY];
+  const shared: object[] = [ACTIVE, ACTIVE.status as object, (ACTIVE.status as { $in: object }).$in, ON_IDS, NOT_ENDED, UNFINISHED, UNFINISHED_ANY, FAILED];
   shared.push(EVERY, MIN_ID, CLAIM_SORT, DUE_SORT, STATUS_INDEX, ID_ORDER, TAIL_LATEST_FIRST, RECENT_SORT, HOLD_ORDER, NEWEST_FIRST);
   for (const [i, c] of shared.entries()) expect(Object.isFrozen(c), `constant ${i}: ${JSON.stringify(c)}`).toBe(true);
   // A Date cannot be frozen (setTime writes its internal slot): the long-ago time is made afresh per call.
@@ -355,4 +358,90 @@ test('every document; one order by id; a header saved once under the hash of its
   expect(byIdFilter(id)).toStrictEqual({ _id: id });
   expect(columnsFilter('abc123')).toStrictEqual({ _id: 'abc123' });
   expect(saveColumnsUpdate(['a', 'b'])).toStrictEqual({ $setOnInsert: { names: ['a', 'b'] } });
+});
+
+// Steering (issue 26, src/kitchen/steer-plans.ts): what a selection selects, and what a cancel writes.
+describe('steering plans', () => {
+  const id2 = new ObjectId('6650f0000000000000000002');
+  const cols = new Map([
+    ['h1', ['city', 'n']],
+    ['h2', ['n', 'city']],
+  ]);
+
+  test('a selection is the AND of its parts; nothing selected is refused by the callers, never "everything"', () => {
+    expect(selects({})).toBe(false);
+    expect(selects({ ids: [] })).toBe(false);
+    expect(selects({ failedWith: 'x' })).toBe(true);
+    expect(selectionFilter({ ids: [id, id2], status: 'READY' }, cols)).toStrictEqual({ _id: { $in: [id, id2] }, status: 'READY' });
+    expect(selectionFilter({ where: [{ column: 2, value: 'x' }] }, cols)).toStrictEqual({ 'arguments.1': 'x' });
+  });
+
+  test('--where name=value: each header naming the column, at its own place; two names: $and of their $or', () => {
+    expect(selectionFilter({ where: [{ column: 'city', value: 'rome' }] }, cols)).toStrictEqual({
+      $or: [
+        { columns: 'h1', 'arguments.0': 'rome' },
+        { columns: 'h2', 'arguments.1': 'rome' },
+      ],
+    });
+    expect(
+      selectionFilter(
+        {
+          where: [
+            { column: 'city', value: 'rome' },
+            { column: 'n', value: '3' },
+          ],
+        },
+        new Map([['h1', ['city', 'n']]]),
+      ),
+    ).toStrictEqual({ $and: [{ $or: [{ columns: 'h1', 'arguments.0': 'rome' }] }, { $or: [{ columns: 'h1', 'arguments.1': '3' }] }] });
+    expect(() => selectionFilter({ where: [{ column: 'town', value: 'x' }] }, cols)).toThrow(/--where town: no column of this list is named so \(its columns: city, n;/);
+  });
+
+  test('--failed-with is literal: every regex character escaped', () => {
+    expect(literalRegex('boom (a.b) [x]* $1 ^y+?{2}|\\')).toBe('boom \\(a\\.b\\) \\[x\\]\\* \\$1 \\^y\\+\\?\\{2\\}\\|\\\\');
+    expect(selectionFilter({ failedWith: 'a.b' }, cols)).toStrictEqual({ error: { $regex: 'a\\.b' } });
+    expect(new RegExp(literalRegex('a.b (c)')).test('x a.b (c) y')).toBe(true);
+    expect(new RegExp(literalRegex('a.b')).test('aXb')).toBe(false);
+  });
+
+  test('inStates: the status goes into the filter (index {status:1,_id:1}); a selection of another state selects nothing', () => {
+    expect(inStates({ _id: id }, ['READY', 'WAITING'])).toStrictEqual({ _id: id, status: { $in: ['READY', 'WAITING'] } });
+    expect(inStates({ _id: id }, ['RUNNING'])).toStrictEqual({ _id: id, status: 'RUNNING' });
+    expect(inStates({ status: 'READY' }, ['READY', 'WAITING'])).toStrictEqual({ status: 'READY' });
+    expect(inStates({ status: 'RUNNING' }, ['READY', 'WAITING'])).toBeNull();
+  });
+
+  test('cancel of orders not running: CANCELLED with who, no due (never claimed), no wait/hold (no release reads it), in one update', () => {
+    const s = { by: 'alice@box', at: now, reason: 'wrong' };
+    expect(cancelUpdate(s)).toStrictEqual({
+      $set: { status: 'CANCELLED', cancelled: { by: 'alice@box', at: now, reason: 'wrong' } },
+      $unset: { due: '', wait: '', hold: '', claim: '', heartbeat: '', expires: '' },
+    });
+  });
+
+  test('cancel of a RUNNING order: fenced by the claim read, its attempt CANCELLED in history (capped), prio back to its priority', () => {
+    const old: Attempt[] = Array.from({ length: HISTORY_LIMIT }, (_, i) => ({ attempt: i, waiter: 'w0', start: at(-1000), stop: at(-900), result: 'ERROR' }));
+    const o = { _id: id, status: 'RUNNING' as const, claim: 'tok', attempts: 21, waiter: 'w1', start: at(-5000), history: old, priority: 7 };
+    const s = { by: 'api 10.0.0.7', at: now };
+    const u = cancelRunningUpdate(o, s);
+    const attempt: Attempt = { attempt: 21, waiter: 'w1', start: at(-5000), stop: now, result: 'CANCELLED', by: 'api 10.0.0.7' };
+    expect(u).toStrictEqual({
+      $set: { status: 'CANCELLED', cancelled: s, stop: now, prio: 7, history: [...old.slice(1), attempt] },
+      $unset: { claim: '', due: '', expires: '', heartbeat: '' },
+    });
+    // The same fence as the waiter's own finish: whichever lands first, the other matches nothing.
+    expect(fence(id, 'tok')).toStrictEqual({ _id: id, claim: 'tok', status: 'RUNNING' });
+    expect(RUNNING_READ).toStrictEqual({ _id: 1, status: 1, claim: 1, attempts: 1, waiter: 1, start: 1, history: 1, priority: 1 });
+  });
+
+  test('--with-dependants: WAITING on the ids (not --after-any), or behind a barrier above the lowest of them', () => {
+    expect(waitingOnFilter([id2, id])).toStrictEqual({
+      status: 'WAITING',
+      $or: [{ after: { $in: [id2, id] }, wait: 1, any: { $exists: false } }, { hold: { $gt: id } }],
+    });
+  });
+
+  test('a heartbeat that matched nothing reads only the status and who cancelled', () => {
+    expect(LEASE_READ).toStrictEqual({ _id: 0, status: 1, cancelled: 1 });
+  });
 });

@@ -81,6 +81,8 @@ export function render(o: Order, fields?: Record<string, string>): string[] {
   if (o.signal) lines.push(row('signal', o.signal));
   if (o.error) lines.push(row('error', o.error));
   if (o.workdir) lines.push(row('workdir', o.workdir));
+  // `cancelled by alice@box at …Z (reason)`: who stopped it, from where (issue 26).
+  if (o.cancelled) lines.push(row('cancelled', `by ${o.cancelled.by} at ${new Date(o.cancelled.at).toISOString()}${o.cancelled.reason ? ` (${o.cancelled.reason})` : ''}`));
   const history = o.history ?? [];
   if (history.length > 0) {
     lines.push('', `history (${history.length} attempt${history.length === 1 ? '' : 's'}):`);
@@ -121,7 +123,8 @@ export function attemptSpan(a: Pick<Attempt, 'result' | 'start' | 'stop'>): stri
 /** One attempt on one line: #2 ERROR  host/12  2026-…Z  1.2s  exit code 3 */
 export function attemptLine(a: Attempt): string {
   const parts = [`#${a.attempt}`, a.result.padEnd(11), a.waiter, new Date(a.start).toISOString(), attemptSpan(a)];
-  if (a.error) parts.push(a.error);
+  if (a.result === 'CANCELLED') parts.push(`cancelled by ${a.by ?? 'someone'}`);
+  else if (a.error) parts.push(a.error);
   else if (a.exitCode !== undefined) parts.push(`exit code ${a.exitCode}`);
   return parts.join('  ');
 }

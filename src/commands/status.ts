@@ -3,7 +3,7 @@ import type { Writable } from 'node:stream';
 import type { Argv } from 'yargs';
 import { span } from '../fleet.js';
 import { Kitchen } from '../kitchen.js';
-import { STATES } from '../order.js';
+import { STATES, type State } from '../order.js';
 import { status, MEDIAN_OF, type StatusReport, type Storage } from '../app/status.js';
 import { sizeText } from '../output/size.js';
 import { counted, jsonLine, printable } from '../words.js';
@@ -16,7 +16,7 @@ export function builder(y: Argv) {
     .option('json', {
       type: 'boolean',
       describe:
-        "Print one JSON object: the counts READY, RUNNING, DONE, ERROR, WAITING, waitingOnFailed, total, stale, notYetDue, nextDue, and pace1m, pace10m, medianRunSeconds, waiters, slots (their --concurrency summed), etaSeconds, eta, etaReason (why there is none: nothing READY, nothing due yet, no live waiters, no finished orders in the last 10 minutes), etaPace (the orders per minute the ETA assumed), asOf (when read), paused ({by, at, reason}: only when the list is paused), readyByPriority ([{priority, READY}], highest first), storage ({outputBytes, outputDocuments, outputDiskBytes, fileBytes, files, fileDiskBytes}: what live output and result files take, the server's own collection figures: data size, and disk)",
+        "Print one JSON object: the counts READY, RUNNING, DONE, ERROR, WAITING, CANCELLED, waitingOnFailed, total, stale, notYetDue, nextDue, and pace1m, pace10m, medianRunSeconds, waiters, slots (their --concurrency summed), etaSeconds, eta, etaReason (why there is none: nothing READY, nothing due yet, no live waiters, no finished orders in the last 10 minutes), etaPace (the orders per minute the ETA assumed), asOf (when read), paused ({by, at, reason}: only when the list is paused), readyByPriority ([{priority, READY}], highest first), storage ({outputBytes, outputDocuments, outputDiskBytes, fileBytes, files, fileDiskBytes}: what live output and result files take, the server's own collection figures: data size, and disk)",
     })
     .option('watch', { type: 'string', describe: 'Refresh every interval (default 2s) until Ctrl-C: in place on a terminal, one line each otherwise' });
 }
@@ -49,8 +49,8 @@ export function storageLine(s: Storage): string {
 
 /** The report for people: counts, then pace, median, waiters and ETA. */
 export function render(r: StatusReport): string[] {
-  // WAITING (pipelines) only when there are some: a list without them reads as before.
-  const rows: [string, number][] = STATES.filter((s) => s !== 'WAITING' || r.WAITING > 0).map((s) => [s, r[s]]);
+  // WAITING (pipelines) and CANCELLED only when there are some: a list without them reads as before.
+  const rows: [string, number][] = shownStates(r).map((s) => [s, r[s]]);
   rows.push(['total', r.total]);
   const width = Math.max(...rows.map(([, n]) => String(n).length));
   const lines = rows.map(([label, n]) => {
@@ -83,10 +83,15 @@ export function pausedLine(p: NonNullable<StatusReport['paused']>): string {
 /** The report on one line, for --watch when stdout is not a terminal. */
 export function oneLine(r: StatusReport, now: Date): string {
   const due = r.notYetDue > 0 ? ` notYetDue ${r.notYetDue} nextDue ${r.nextDue}` : '';
-  const counts = [...STATES.filter((s) => s !== 'WAITING' || r.WAITING > 0), 'total', 'stale'].map((s) => `${s} ${r[s as keyof StatusReport] as number}`).join(' ') + due;
+  const counts = [...shownStates(r), 'total', 'stale'].map((s) => `${s} ${r[s as keyof StatusReport] as number}`).join(' ') + due;
   const median = r.medianRunSeconds === null ? '-' : span(r.medianRunSeconds * 1000);
   const paused = r.paused ? ` | ${pausedLine(r.paused)}` : '';
   return `${now.toISOString()} ${counts}${paused} | pace ${perMinute(r.pace1m)} (1m) ${perMinute(r.pace10m)} (10m) | median ${median} | waiters ${r.waiters} | ETA ${eta(r)}`;
+}
+
+/** The states a report shows: WAITING and CANCELLED only when there are some. */
+function shownStates(r: StatusReport): State[] {
+  return STATES.filter((s) => (s !== 'WAITING' && s !== 'CANCELLED') || r[s] > 0);
 }
 
 /** Under READY, one line per priority, when more than one is in use (issue 15). */

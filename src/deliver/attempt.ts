@@ -65,11 +65,10 @@ export class Attempts {
     // lease lost after the command exited (while its files are stored), or after another
     // reason stopped it, still means nothing is recorded (Stop.recordAs).
     stop.on((reason, deadlineMs) => {
-      if (reason === 'lost') {
-        deps.log(
-          `waiter: lost order ${id} (reset or taken over); ${exited ? `recording nothing (files stored so far stay under attempt ${c.attempt})` : 'stopping its command, recording nothing'}`,
-        );
-      }
+      const what = exited ? `recording nothing (files stored so far stay under attempt ${c.attempt})` : 'stopping its command, recording nothing';
+      if (reason === 'lost') deps.log(`waiter: lost order ${id} (reset or taken over); ${what}`);
+      // The canceller wrote the order (CANCELLED, its attempt in history): this waiter only stops the command and goes on.
+      if (reason === 'cancel') deps.log(`waiter: order ${id} cancelled by ${stop.by ?? 'someone'}; ${what}`);
       if (!exited) child.terminate(deadlineMs);
     });
     // The waiter's kill stops only a command still running: one that exited is recorded as it ended.

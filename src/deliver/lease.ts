@@ -1,7 +1,7 @@
 // Keeping a claim's lease alive while its command runs, and knowing how much of it is
 // left (the slot waits for a record when the lease is past half: see Waiter.slot).
 import { message } from '../errors.js';
-import type { Claimed, LeaseAnswer } from '../order.js';
+import type { Claimed, LeaseAnswer, LeaseTaken } from '../order.js';
 import type { Kitchen } from '../kitchen.js';
 import type { Stop, StopReason } from './stop.js';
 
@@ -26,7 +26,7 @@ export class Leases {
 
   /**
    * Heartbeats every --heartbeat until the returned function is called. A heartbeat
-   * that finds the order no longer ours (reset, taken over) stops the attempt with the
+   * that finds the order no longer ours (reset, taken over, cancelled) stops the attempt with the
    * reason its answer maps to; a heartbeat failing is logged and the next one tries again.
    */
   keep(c: Claimed, stop: Pick<Stop, 'stop'>): () => void {
@@ -35,11 +35,12 @@ export class Leases {
     const beat = setInterval(() => {
       const sent = Date.now();
       this.kitchen.heartbeat(c, this.leaseMs, new Date(sent)).then(
-        (answer) => {
+        (found: LeaseAnswer | LeaseTaken) => {
+          const answer = typeof found === 'string' ? found : found.answer;
           if (answer === 'ours') this.ends.set(c, sent + this.leaseMs);
           // A heartbeat answered after the attempt ended (and perhaps after finish()
           // recorded it) says nothing about the attempt: ignore it.
-          else if (!ended) stop.stop(STOP_FOR[answer]);
+          else if (!ended) stop.stop(STOP_FOR[answer], undefined, typeof found === 'string' ? undefined : found.by);
         },
         (err: unknown) => this.log(`waiter: heartbeat for ${id} failed, will retry: ${message(err)}`),
       );

@@ -34,6 +34,8 @@ export class Stop {
    * an order another waiter (or the canceller) now owns.
    */
   gone?: GoneReason;
+  /** Who stopped it, when someone did (cancel: the canceller), for the log line. */
+  by?: string;
   /** The shortest kill deadline given so far (clamped), from when it was given. */
   deadlineMs?: KillDeadlineMs;
   /** When that deadline runs out (epoch ms). */
@@ -47,7 +49,7 @@ export class Stop {
    * deadline than any before; against --kill-after, unknown here, any is passed on and
    * terminate() keeps the sooner) and say the order is gone.
    */
-  stop(reason: StopReason, deadlineMs?: KillDeadlineMs): boolean {
+  stop(reason: StopReason, deadlineMs?: KillDeadlineMs, by?: string): boolean {
     const deadline = deadlineMs === undefined ? undefined : timerMs(deadlineMs);
     const gone = this.gone === undefined && GONE.has(reason);
     if (gone) this.gone = reason as GoneReason;
@@ -57,6 +59,7 @@ export class Stop {
       this.deadlineMs = deadline;
       this.killAt = Date.now() + deadline;
     }
+    if (by !== undefined && (first || gone)) this.by = by;
     if (first) this.reason = reason;
     if (first || sooner || gone) this.tell(reason, sooner ? deadline : undefined);
     return first;

@@ -7,13 +7,13 @@
 // of two things:
 // - `after` (add --after): a list of order ids, and `wait: 1` while it waits (sparse
 //   index {wait: 1}: the WAITING ones on ids, for the self-healing check). It is free
-//   when none of them is unfinished (READY, RUNNING, WAITING, or ERROR unless `any`).
+//   when none of them is unfinished (READY, RUNNING, WAITING, or ERROR/CANCELLED unless `any`).
 //   An id cleaned away holds nothing back. {after: 1} (sparse, multikey) finds the
 //   dependants of one order that just finished.
 // - `hold: X` (load/add --after-all): a barrier, an ObjectId above every _id in the
 //   list when it was loaded (its own orders get higher ids). Free when no order with
-//   _id < X is unfinished: one find, limit 1, over four ranges of {status: 1, _id: 1}
-//   (ERROR, READY, RUNNING, WAITING below X): it reads at most one key when something
+//   _id < X is unfinished: one find, limit 1, over five ranges of {status: 1, _id: 1}
+//   (ERROR, CANCELLED, READY, RUNNING, WAITING below X): it reads at most one key when something
 //   is unfinished and none when the stage is done, never the DONE orders.
 // Release: status READY, due = now (or its `at` if later), `hold`/`wait`/`at` removed;
 // fenced by status WAITING, so running it twice, or from two waiters, changes nothing
@@ -28,6 +28,7 @@ import {
   NEWEST_FIRST,
   ON_IDS,
   STATUS_INDEX,
+  FAILED,
   UNFINISHED,
   barrierAfter,
   byIdsFilter,
@@ -326,7 +327,7 @@ export class PipelineQueries {
     const out: Blocked = { ids: new Set(), barriers: new Set(), all: false };
     if (!(await this.anyWaiting())) return out;
     const barriers = await this.barriers();
-    for (const hold of barriers) if (await this.belowBarrier(hold, ['ERROR'])) out.barriers.add(hold.toHexString());
+    for (const hold of barriers) if (await this.belowBarrier(hold, FAILED)) out.barriers.add(hold.toHexString());
     // Read in batches (bounded queries); kept in memory for the fixpoint: O(WAITING on ids) reads and memory.
     const onIds: Pick<Order, '_id' | 'after' | 'any' | 'hold'>[] = [];
     const parents = new Map<string, Pick<Order, 'status' | 'hold'>>();
@@ -346,7 +347,7 @@ export class PipelineQueries {
           isBlocked(hex, w.hold) ||
           (w.after ?? []).some((id) => {
             const p = parents.get(id.toHexString());
-            return (p?.status === 'ERROR' && !w.any) || (p?.status === 'WAITING' && isBlocked(id.toHexString(), p.hold));
+            return (p !== undefined && FAILED.includes(p.status) && !w.any) || (p?.status === 'WAITING' && isBlocked(id.toHexString(), p.hold));
           });
         if (held) {
           out.ids.add(hex);
@@ -418,12 +419,12 @@ export class PipelineQueries {
     return this.byIds<Pick<Order, '_id' | 'status' | 'hold'>>(ids, { _id: 1, status: 1, hold: 1 });
   }
 
-  /** show: below a barrier, how many orders are not DONE, and how many of them ERROR (counts on {status, _id}: keys = those orders). */
+  /** show: below a barrier, how many orders are not DONE, and how many of them ERROR or CANCELLED (counts on {status, _id}: keys = those orders). */
   async barrierState(barrier: ObjectId): Promise<{ unfinished: number; failed: number }> {
     const hint = await this.statusHint();
     const [unfinished, failed] = await Promise.all([
       this.orders.countDocuments(unfinishedBelow(barrier), hint),
-      this.orders.countDocuments(unfinishedBelow(barrier, ['ERROR']), hint),
+      this.orders.countDocuments(unfinishedBelow(barrier, FAILED), hint),
     ]);
     return { unfinished, failed };
   }

@@ -297,9 +297,11 @@ export function saveWaiterUpdate(doc: WaiterDoc): UpdateFilter<WaiterDoc> {
 // Pipelines (issue 18, src/kitchen/pipeline.ts): WAITING orders have no `due`, so no
 // claim reaches them; these are the checks that free them and their release.
 
-/** What keeps an order from being free (ERROR too, unless --after-any). */
-export const UNFINISHED: readonly State[] = Object.freeze(['ERROR', 'READY', 'RUNNING', 'WAITING']);
+/** What keeps an order from being free (ERROR and CANCELLED too, unless --after-any). */
+export const UNFINISHED: readonly State[] = Object.freeze(['ERROR', 'CANCELLED', 'READY', 'RUNNING', 'WAITING']);
 export const UNFINISHED_ANY: readonly State[] = Object.freeze(['READY', 'RUNNING', 'WAITING']);
+/** The finished states that hold back what waits for them (unless --after-any) until they are reset: the "failed orders" of status and show. */
+export const FAILED: readonly State[] = Object.freeze(['ERROR', 'CANCELLED']);
 /** Sorts below every ObjectId: `{hold: {$gte: MIN_ID}}` reads the whole sparse index. */
 export const MIN_ID = Object.freeze(new ObjectId('000000000000000000000000'));
 /** Barriers in order: the sparse index {hold: 1}. */
@@ -342,7 +344,7 @@ export function dependantsFilter(id: ObjectId): Filter<Order> {
 /**
  * Unfinished orders below a barrier. Filter: status in `statuses` (UNFINISHED), _id < barrier ·
  * Index used: {status:1,_id:1}, hinted (the _id index would read the DONE orders below
- * it), four ranges · Cost: limit 1: at most one key; counts: keys = those orders.
+ * it), one range per state · Cost: limit 1: at most one key; counts: keys = those orders.
  */
 export function unfinishedBelow(barrier: ObjectId, statuses: readonly State[] = UNFINISHED): Filter<Order> {
   return { status: { $in: statuses }, _id: { $lt: barrier } };

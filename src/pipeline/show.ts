@@ -9,9 +9,9 @@ const orderIdOf = (hex: string) => ObjectId.createFromHexString(hex);
 export interface WaitReport {
   /** add --after: each order waited for and its state ('missing' once cleaned). */
   after?: { id: string; status: State | 'missing'; onFailed?: true }[];
-  /** --after-any: DONE or ERROR releases. */
+  /** --after-any: DONE, ERROR or CANCELLED releases. */
   any?: boolean;
-  /** --after-all: the barrier, and how many orders below it are not DONE (of them in ERROR). */
+  /** --after-all: the barrier, and how many orders below it are not DONE (of them ERROR or CANCELLED). */
   barrier?: { id: string; unfinished: number; failed: number; onFailed?: true };
 }
 // onFailed: a WAITING order waited for, or the orders below a barrier, that failed
@@ -47,17 +47,19 @@ export function waitLines(o: Order, w: WaitReport): string[] {
   const lines: string[] = [];
   const waiting = o.status === 'WAITING';
   if (w.after) {
-    const rule = w.any ? 'released when all have finished (DONE or ERROR)' : 'released when all are DONE';
+    const rule = w.any ? 'released when all have finished (DONE, ERROR or CANCELLED)' : 'released when all are DONE';
     lines.push(`${'after'.padEnd(10)}${w.after.length} order(s), ${rule}:`);
     for (const a of w.after) {
       const why =
         waiting && a.status === 'ERROR' && !w.any
           ? '  (failed: holds this order back; reset it)'
-          : waiting && a.onFailed
-            ? '  (waits on failed orders itself: holds this order back; reset them)'
-            : a.status === 'missing'
-              ? '  (no longer in the list: holds nothing back)'
-              : '';
+          : waiting && a.status === 'CANCELLED' && !w.any
+            ? '  (cancelled: holds this order back)'
+            : waiting && a.onFailed
+              ? '  (waits on failed orders itself: holds this order back; reset them)'
+              : a.status === 'missing'
+                ? '  (no longer in the list: holds nothing back)'
+                : '';
       lines.push(`  ${a.id}  ${a.status}${waiting && blocks(a.status === 'missing' ? undefined : a.status, Boolean(w.any)) && !why ? '  (not yet)' : why}`);
     }
   }
@@ -66,7 +68,7 @@ export function waitLines(o: Order, w: WaitReport): string[] {
     const state =
       b.unfinished === 0
         ? 'all DONE'
-        : `${b.unfinished} not DONE${b.failed ? `, ${b.failed} of them ERROR (they hold this order back; reset them)` : b.onFailed ? ', some WAITING on failed orders (they hold this order back; reset those)' : ''}`;
+        : `${b.unfinished} not DONE${b.failed ? `, ${b.failed} of them ERROR or CANCELLED (they hold this order back)` : b.onFailed ? ', some WAITING on failed orders (they hold this order back; reset those)' : ''}`;
     lines.push(`${'after all'.padEnd(10)}every order added before barrier ${b.id}: ${state}`);
   }
   return lines;

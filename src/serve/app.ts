@@ -9,6 +9,7 @@ import type { Kitchen } from '../kitchen.js';
 import { orderId } from '../order.js';
 import { addMany } from '../app/add.js';
 import { resetOrders } from '../app/reset.js';
+import { cancelOrders } from '../app/cancel.js';
 import { pause, resume } from '../app/pause.js';
 import { stopWaiters } from '../app/stop.js';
 import { apiUser } from '../app/who.js';
@@ -19,6 +20,7 @@ import { answerAge, cached } from './cache.js';
 import {
   HttpError,
   PAGE_FAILED,
+  cancelRequest,
   jsonContentType,
   failedQuery,
   noQuery,
@@ -198,6 +200,14 @@ export function createApp(o: AppOptions): Hono {
     const r = stopRequest(parseJson(await c.req.text()));
     const done = await guard('stop waiters', () => stopWaiters(k, { ...r, by: apiUser(clientAddress(c)) }));
     waiters.invalidate();
+    return c.json(done);
+  });
+
+  app.post('/api/cancel', async (c) => {
+    noQuery(c.req.queries());
+    const r = cancelRequest(parseJson(await c.req.text()), apiUser(clientAddress(c)));
+    const done = await guard('cancel', () => cancelOrders(k, r));
+    if (!done.dryRun) wrote();
     return c.json(done);
   });
 

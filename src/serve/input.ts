@@ -10,6 +10,9 @@ import { RESETTABLE, type ResetRequest } from '../app/reset.js';
 import type { AddMany } from '../app/add.js';
 import type { StopRequest, StopTarget } from '../app/stop.js';
 import { reasonProblem } from '../app/pause.js';
+import type { CancelRequest } from '../app/cancel.js';
+import { whereOf } from '../app/selection.js';
+import { CANCELLABLE } from '../order.js';
 
 export type { ResetRequest } from '../app/reset.js';
 
@@ -143,6 +146,53 @@ export function resetRequest(body: unknown): ResetRequest {
     } catch (err) {
       throw bad(err instanceof WaiterError ? err.message.replace(/^--/, '') : String(err));
     }
+  }
+  return r;
+}
+
+/**
+ * POST /api/cancel: {"ids": [...], "status": "READY", "where": ["name=value"] or {"name": "value"},
+ * "failedWith": "...", "dryRun": true, "reason": "...", "withDependants": true}, each optional:
+ * `waiter cancel`'s rules (nothing selected: 400 from src/app/).
+ */
+export function cancelRequest(body: unknown, by: string): CancelRequest {
+  if (!isObject(body)) throw bad(`expected an object like {"ids": ["<order id>"]} or {"status": "READY"}, got ${typeOf(body)}`);
+  onlyKeys(body, ['ids', 'status', 'where', 'failedWith', 'dryRun', 'reason', 'withDependants'], 'body');
+  const r: CancelRequest = { by };
+  if (body.ids !== undefined) {
+    if (!Array.isArray(body.ids)) throw bad(`ids: expected an array of order ids, got ${typeOf(body.ids)}`);
+    if (body.ids.length > 10_000) throw bad(`ids: at most 10,000 per request, got ${body.ids.length}`);
+    r.ids = (body.ids as unknown[]).map((x, i) => {
+      if (typeof x !== 'string') throw bad(`ids[${i}]: expected an order id, got ${typeOf(x)}`);
+      return orderId(x);
+    });
+  }
+  if (body.status !== undefined) {
+    if (typeof body.status !== 'string' || !CANCELLABLE.includes(body.status as State))
+      throw bad(`status: expected one of ${CANCELLABLE.join(', ')}, got ${JSON.stringify(body.status)}`);
+    r.status = body.status as State;
+  }
+  if (body.where !== undefined) {
+    const w = body.where;
+    const texts = Array.isArray(w) ? w : isObject(w) ? Object.entries(w).map(([k, v]) => (typeof v === 'string' ? `${k}=${v}` : v)) : null;
+    if (!texts || texts.some((t) => typeof t !== 'string')) throw bad(`where: expected ["name=value", ...] or {"name": "value"}, got ${typeOf(w)}`);
+    try {
+      r.where = (texts as string[]).map((t) => whereOf(t, 'where'));
+    } catch (err) {
+      throw bad(err instanceof WaiterError ? err.message : String(err));
+    }
+  }
+  for (const key of ['failedWith', 'reason'] as const) {
+    const v = body[key];
+    if (v === undefined) continue;
+    if (typeof v !== 'string' || v === '') throw bad(`${key}: expected a non-empty string, got ${typeOf(v)}`);
+    r[key] = v;
+  }
+  for (const key of ['dryRun', 'withDependants'] as const) {
+    const v = body[key];
+    if (v === undefined) continue;
+    if (typeof v !== 'boolean') throw bad(`${key}: expected true or false, got ${typeOf(v)}`);
+    if (v) r[key] = true;
   }
   return r;
 }

@@ -162,6 +162,9 @@ h2 {
 .legend i.WAITING {
   background: var(--waiting);
 }
+.legend i.CANCELLED {
+  background: var(--dim);
+}
 h2.sub {
   margin-top: 0.8rem;
 }
@@ -438,6 +441,7 @@ table.files td.path {
           <div><i class="DONE"></i>DONE <b id="count-DONE">–</b></div>
           <div><i class="ERROR"></i>ERROR <b id="count-ERROR">–</b></div>
           <div><i class="WAITING"></i>WAITING <b id="count-WAITING">–</b> <span class="dim small" id="onfailed"></span></div>
+          <div><i class="CANCELLED"></i>CANCELLED <b id="count-CANCELLED">–</b></div>
           <div class="dim">total <b id="count-total">–</b></div>
         </div>
       </section>
@@ -760,8 +764,8 @@ table.files td.path {
   }
 
   // src/serve/page/page.js
-  var STATES = ["READY", "RUNNING", "DONE", "ERROR", "WAITING"];
-  var COLORS = { READY: "var(--ready)", RUNNING: "var(--running)", DONE: "var(--done)", ERROR: "var(--error)", WAITING: "var(--waiting)" };
+  var STATES = ["READY", "RUNNING", "DONE", "ERROR", "WAITING", "CANCELLED"];
+  var COLORS = { READY: "var(--ready)", RUNNING: "var(--running)", DONE: "var(--done)", ERROR: "var(--error)", WAITING: "var(--waiting)", CANCELLED: "var(--dim)" };
   function lasted(h) {
     var s = (Date.parse(h.stop) - Date.parse(h.start)) / 1e3;
     if (h.result !== "LOST") return dur(s);
@@ -1017,8 +1021,8 @@ table.files td.path {
 /** Only this page's own script and style run; it talks only to this server. */
 export const PAGE_CSP = [
   "default-src 'none'",
-  "script-src 'sha256-NVapJBydzZW+wz3RI1ImKY5UcZzjvQx7PYXaViQxgHc='",
-  "style-src 'sha256-pdcQeWwEVTGVCgc/qI85FewwsaJRMbp8GMojOp3Xr5U='",
+  "script-src 'sha256-KOuLMW5b5fGPmPnPkj2ZVDKNLU6PYTIWr20wywQgViQ='",
+  "style-src 'sha256-r9wWq2QxM+0oAkwiszxv8Zp9QWAIW8b2rGgfReW6YlU='",
   "img-src 'self' data:",
   "connect-src 'self'",
   "base-uri 'none'",

@@ -1,0 +1,44 @@
+// What steering commands (cancel; later hold, release, edit) share, for the CLI and the API
+// alike: who asks, and the orders a selection names, checked before anything is written.
+import type { Filter } from 'mongodb';
+import { UsageError } from '../errors.js';
+import type { Kitchen } from '../kitchen.js';
+import type { Order, State } from '../order.js';
+import { selectionFilter, selects, type Selection, type Where } from '../kitchen/steer-plans.js';
+
+export type { Selection, Where } from '../kitchen/steer-plans.js';
+
+/** `name=value` or `3=value` (an argument's place, 1-based): one --where. */
+export function whereOf(text: string, option = '--where'): Where {
+  const i = text.indexOf('=');
+  if (i <= 0) throw new UsageError(`${option} ${JSON.stringify(text)}: expected name=value (a named column) or 1=value (an argument's place, from 1)`);
+  const name = text.slice(0, i);
+  const value = text.slice(i + 1);
+  if (/^\d+$/.test(name)) {
+    const n = Number(name);
+    if (n < 1) throw new UsageError(`${option} ${name}=…: places count from 1`);
+    return { column: n, value };
+  }
+  return { column: name, value };
+}
+
+/** The states a finished order is in: steering leaves them alone. */
+export const FINISHED: readonly State[] = ['DONE', 'ERROR', 'CANCELLED'];
+
+/**
+ * The filter of a selection, after its refusals (a UsageError: exit 2, a 400; nothing written):
+ * no id and no selection; an id not in the list; an id of a finished order; a column no header
+ * names. One find by _id for ids, one read of the list's column names for a named --where.
+ */
+export async function selectionOf(k: Kitchen, s: Selection, verb: string): Promise<Filter<Order>> {
+  if (!selects(s)) throw new UsageError(`${verb}: name the orders: ids, or --status, --where, --failed-with (never every order by default)`);
+  if (s.ids?.length) {
+    const states = await k.pipeline.statesOf(s.ids);
+    const missing = s.ids.find((id) => !states.has(id.toHexString()));
+    if (missing) throw new UsageError(`${verb}: no order ${missing.toHexString()} in the list: nothing changed`);
+    const done = s.ids.find((id) => FINISHED.includes(states.get(id.toHexString())!));
+    if (done) throw new UsageError(`${verb}: order ${done.toHexString()} is ${states.get(done.toHexString())} (finished): nothing changed`);
+  }
+  const named = s.where?.some((w) => typeof w.column === 'string');
+  return selectionFilter(s, named ? await k.allColumns() : new Map());
+}

@@ -1,0 +1,129 @@
+// The plans of steering (issue 26: cancel; hold, release and edit later take the same
+// selections): which orders a user's selection names, and the writes that change them
+// from outside their waiter. Pure, like ./plans.ts (same contract form); checked in
+// test/plans.test.ts without a server. Queries: ./steer.ts.
+import type { Filter, ObjectId, UpdateFilter } from 'mongodb';
+import { UsageError } from '../errors.js';
+import { HISTORY_LIMIT, type Attempt, type Order, type State, type Steered } from '../order.js';
+
+/** One --where: a named column (load --header, add --field) or an argument's place (1-based), and the value it must equal. */
+export interface Where {
+  column: string | number;
+  value: string;
+}
+
+/** What a user selects: every part given must hold (AND). No part at all selects nothing (the callers refuse it). */
+export interface Selection {
+  ids?: ObjectId[];
+  status?: State;
+  where?: Where[];
+  /** The order's error contains this text, literally. */
+  failedWith?: string;
+}
+
+/** Whether the selection names anything: no id and no selection is never "everything". */
+export function selects(s: Selection): boolean {
+  return Boolean(s.ids?.length || s.status || s.where?.length || s.failedWith !== undefined);
+}
+
+/** A text as a regular expression that matches it literally (--failed-with "a.b (x)"). */
+export function literalRegex(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/**
+ * A selection as a Filter. ids: {_id: {$in}} · status: {status} · failedWith: {error: {$regex: literal}}
+ * · where n=v: {'arguments.<n-1>': v}; where name=v: $or over the `<list>.columns` documents naming
+ * that column, {columns: doc, 'arguments.<its place>': v} (a handful: one per distinct header).
+ * Index used: _id for ids, {status:1,_id:1} for a status; a where or failedWith alone reads the
+ * list (a selection of the user's, not a per-order path) · Throws a UsageError for a column no
+ * header names.
+ */
+export function selectionFilter(s: Selection, columns: ReadonlyMap<string, readonly string[]>): Filter<Order> {
+  const f: Record<string, unknown> = {};
+  const ors: Filter<Order>[][] = [];
+  if (s.ids?.length) f._id = { $in: [...s.ids] };
+  if (s.status) f.status = s.status;
+  if (s.failedWith !== undefined) f.error = { $regex: literalRegex(s.failedWith) };
+  for (const w of s.where ?? []) {
+    if (typeof w.column === 'number') {
+      f[`arguments.${w.column - 1}`] = w.value;
+      continue;
+    }
+    const or: Filter<Order>[] = [];
+    for (const [id, names] of columns) {
+      const i = names.indexOf(w.column);
+      if (i >= 0) or.push({ columns: id, [`arguments.${i}`]: w.value });
+    }
+    if (or.length === 0) {
+      const known = [...new Set([...columns.values()].flat())];
+      throw new UsageError(
+        `--where ${w.column}: no column of this list is named so (${known.length ? `its columns: ${known.join(', ')}` : 'it has no named columns'}; or give a place: --where 1=value)`,
+      );
+    }
+    ors.push(or);
+  }
+  if (ors.length === 1) f.$or = ors[0];
+  else if (ors.length > 1) f.$and = ors.map((or) => ({ $or: or }));
+  return f;
+}
+
+/**
+ * The part of a selection in some states. Filter: the selection and status in `states` (its own
+ * status when it has one: null when that is not among them) · Index used: {status:1,_id:1}, one
+ * range per state.
+ */
+export function inStates(selected: Filter<Order>, states: readonly State[]): Filter<Order> | null {
+  const own = (selected as { status?: State }).status;
+  if (own !== undefined) return states.includes(own) ? selected : null;
+  return { ...selected, status: states.length === 1 ? states[0]! : { $in: [...states] } };
+}
+
+/**
+ * Cancel of orders not running (READY, WAITING), all at once. Filter: inStates(selection,
+ * READY|WAITING): the status is the fence (a claim or a release meanwhile takes the order out
+ * of it) · Update: $set status CANCELLED, cancelled {by, at, reason} · $unset due (no claim
+ * reaches it), wait and hold (no release check reads it; `after` and `barrier` stay for show),
+ * claim, heartbeat, expires · Cost: ONE updateMany, keys = the selection; modifiedCount is
+ * what was cancelled.
+ */
+export function cancelUpdate(s: Steered): UpdateFilter<Order> {
+  return { $set: { status: 'CANCELLED', cancelled: s }, $unset: { due: '', wait: '', hold: '', claim: '', heartbeat: '', expires: '' } };
+}
+
+/** What a cancel reads of a RUNNING order to write it: its claim (the fence) and what its attempt's history line needs. */
+export const RUNNING_READ = { _id: 1, status: 1, claim: 1, attempts: 1, waiter: 1, start: 1, history: 1, priority: 1 } as const;
+export type RunningRead = Pick<Order, '_id' | 'status' | 'claim' | 'attempts' | 'waiter' | 'start' | 'history' | 'priority'>;
+
+/**
+ * Cancel of one RUNNING order. Filter: fence(_id, the claim read) (./plans.ts): its waiter's
+ * finish is fenced by the same {_id, claim, status: RUNNING}, so whichever lands first wins and
+ * the other matches nothing: never both · Update: $set status CANCELLED, cancelled, stop = at,
+ * prio back to its priority, history + its attempt (result CANCELLED, by, stopped at `at`; the
+ * last HISTORY_LIMIT; $set, not $push: FerretDB v1 ignores $slice) · $unset claim, due,
+ * expires, heartbeat · Index used: _id · Cost: 1 update per RUNNING order (a fleet's worth at most).
+ */
+export function cancelRunningUpdate(o: RunningRead, s: Steered): UpdateFilter<Order> {
+  const attempt: Attempt = { attempt: o.attempts, waiter: o.waiter ?? '', start: o.start ?? s.at, stop: s.at, result: 'CANCELLED', by: s.by };
+  return {
+    $set: { status: 'CANCELLED', cancelled: s, stop: s.at, prio: o.priority ?? 0, history: [...(o.history ?? []), attempt].slice(-HISTORY_LIMIT) },
+    $unset: { claim: '', due: '', expires: '', heartbeat: '' },
+  };
+}
+
+/**
+ * --with-dependants: the WAITING orders that wait on these (cancelled) ones. Filter: $or of
+ * {after in ids, wait: 1, no any} (add --after, not --after-any; index {after:1}, sparse, multikey) and {hold > the lowest
+ * id} (load/add --after-all: a barrier above a cancelled order can never pass; index {hold:1},
+ * sparse) · Cost: keys = those orders; callers send at most 10,000 ids each.
+ */
+export function waitingOnFilter(ids: readonly ObjectId[]): Filter<Order> {
+  const lowest = [...ids].sort((a, b) => (a.toHexString() < b.toHexString() ? -1 : 1))[0];
+  // An --after-any order is not held back by a cancelled one (the release frees it): not a dependant.
+  const or: Filter<Order>[] = [{ after: { $in: [...ids] }, wait: 1, any: { $exists: false } }];
+  if (lowest) or.push({ hold: { $gt: lowest } });
+  return { status: 'WAITING', $or: or };
+}
+
+/** What a heartbeat that matched nothing reads to say why: the order's status and who cancelled it. Index used: _id · Cost: 1 findOne, only when the order is no longer ours. */
+export const LEASE_READ = { _id: 0, status: 1, cancelled: 1 } as const;

@@ -1,0 +1,83 @@
+// Steering (issue 26): the queries that change orders from outside their waiter (cancel).
+// Imported by src/kitchen.ts (Kitchen.steer); the filters and updates are ./steer-plans.ts.
+import type { Collection, Filter, ObjectId } from 'mongodb';
+import type { Order, Steered } from '../order.js';
+import { ID_ORDER, byIdsFilter, fence } from './plans.js';
+import { RUNNING_READ, cancelRunningUpdate, cancelUpdate, inStates, waitingOnFilter, type RunningRead } from './steer-plans.js';
+
+/** ids per `$in` (far below the 16 MB BSON limit). */
+const IDS_PER_QUERY = 10_000;
+/** A RUNNING order taken over between our read and our write is read again this many times. */
+const RUNNING_TRIES = 3;
+
+/** What one fenced cancel of a RUNNING order came to. */
+export type RunningCancel = 'cancelled' | 'not-running' | 'finished' | 'busy';
+
+export class SteerQueries {
+  constructor(private readonly orders: Collection<Order>) {}
+
+  /** How many orders a filter matches (dry runs, refusals). */
+  count(filter: Filter<Order>): Promise<number> {
+    return this.orders.countDocuments(filter);
+  }
+
+  /** The first `n` ids of a filter, oldest first (dry runs). */
+  firstIds(filter: Filter<Order>, n: number): Promise<ObjectId[]> {
+    return this.orders
+      .find(filter, { projection: { _id: 1 } })
+      .sort(ID_ORDER)
+      .limit(n)
+      .map((o) => o._id)
+      .toArray();
+  }
+
+  /** Every id a filter matches (--with-dependants only: the cancelled ones, to find what waits on them). */
+  allIds(filter: Filter<Order>): Promise<ObjectId[]> {
+    return this.orders
+      .find(filter, { projection: { _id: 1 } })
+      .map((o) => o._id)
+      .toArray();
+  }
+
+  /** Cancels the orders of a filter that are not running, in ONE updateMany (cancelUpdate); how many it changed. */
+  async cancelMany(filter: Filter<Order>, s: Steered): Promise<number> {
+    return (await this.orders.updateMany(filter, cancelUpdate(s))).modifiedCount;
+  }
+
+  /** Cancels these ids (their dependants) where still READY or WAITING, IDS_PER_QUERY per updateMany. */
+  async cancelIds(ids: readonly ObjectId[], s: Steered): Promise<number> {
+    let n = 0;
+    for (let i = 0; i < ids.length; i += IDS_PER_QUERY) n += await this.cancelMany(inStates(byIdsFilter(ids.slice(i, i + IDS_PER_QUERY)), ['READY', 'WAITING'])!, s);
+    return n;
+  }
+
+  /** The RUNNING orders of a filter, with what a fenced cancel needs (a fleet's worth at most). */
+  running(filter: Filter<Order>): Promise<RunningRead[]> {
+    return this.orders.find<RunningRead>(filter, { projection: RUNNING_READ }).toArray();
+  }
+
+  /**
+   * Cancels one RUNNING order, fenced by the claim read (cancelRunningUpdate). Matching nothing,
+   * it reads the order again: finished meanwhile (DONE, ERROR, CANCELLED: left alone); back
+   * READY or WAITING (a reset: cancelled as such); taken over (a new claim: tried again, at most
+   * RUNNING_TRIES times, then 'busy').
+   */
+  async cancelRunning(o: RunningRead, s: Steered): Promise<RunningCancel> {
+    let cur: RunningRead | null = o;
+    for (let i = 0; i < RUNNING_TRIES && cur; i++) {
+      if (cur.status === 'READY' || cur.status === 'WAITING') return (await this.cancelMany(inStates({ _id: cur._id }, [cur.status])!, s)) === 1 ? 'not-running' : 'finished';
+      if (cur.status !== 'RUNNING' || !cur.claim) return 'finished';
+      const r = await this.orders.updateOne(fence(cur._id, cur.claim), cancelRunningUpdate(cur, s));
+      if (r.matchedCount === 1) return 'cancelled';
+      cur = await this.orders.findOne<RunningRead>({ _id: o._id }, { projection: RUNNING_READ });
+    }
+    return cur ? 'busy' : 'finished';
+  }
+
+  /** The WAITING orders that wait on these (waitingOnFilter), IDS_PER_QUERY ids per find; their ids. */
+  async waitingOn(ids: readonly ObjectId[]): Promise<ObjectId[]> {
+    const out: ObjectId[] = [];
+    for (let i = 0; i < ids.length; i += IDS_PER_QUERY) out.push(...(await this.allIds(waitingOnFilter(ids.slice(i, i + IDS_PER_QUERY)))));
+    return out;
+  }
+}
