@@ -12,6 +12,7 @@ import type { Writable } from 'node:stream';
 import type { Outcome } from './order.js';
 import type { Masker } from './output/mask.js';
 import { MAX_TIMER_MS } from './values.js';
+import { defined } from './objects.js';
 
 export const OUTPUT_TAIL_BYTES = 4096;
 
@@ -72,7 +73,7 @@ export function start(req: RunRequest): Running {
     detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],
     env: req.env ? { ...(req.inherit ?? process.env), ...req.env } : (req.inherit ?? process.env),
-    ...(req.cwd !== undefined ? { cwd: req.cwd } : {}),
+    ...defined({ cwd: req.cwd }),
   });
   const closed = new Promise<void>((resolve) => sub.once('close', () => resolve()));
   const tail = new Tail(OUTPUT_TAIL_BYTES);

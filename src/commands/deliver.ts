@@ -16,6 +16,7 @@ import { size } from '../output/size.js';
 import { parseTemplate, placeholdersIn, type Template } from '../template.js';
 import { duration, durationText, positiveInt, print, timerDuration, withKitchen, type CommandResult, type Globals, type IO } from './common.js';
 import { counted, jsonLine, printable } from '../words.js';
+import { defined } from '../objects.js';
 
 /**
  * --max-failures-in-a-row's default. A box with a missing tool, a full disk or a broken
@@ -206,7 +207,7 @@ async function preview(g: Globals, o: DeliverOptions, io: IO, n: number): Promis
         continue;
       }
       const argv = o.shell ? ['/bin/sh', '-c', p.file, 'sh', ...p.args] : [p.file, ...p.args];
-      print(io.stdout, jsonLine({ id, argv, ...(p.workdir !== undefined ? { workdir: p.workdir } : {}), ...(Object.keys(p.env).length ? { env: p.env } : {}) }));
+      print(io.stdout, jsonLine({ id, argv, ...defined({ workdir: p.workdir }), ...(Object.keys(p.env).length ? { env: p.env } : {}) }));
     }
   });
   return failed ? { failedOrders: true } : {};

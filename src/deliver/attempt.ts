@@ -11,6 +11,7 @@ import type { Leases } from './lease.js';
 import type { Prepared } from './prepare.js';
 import { Stop } from './stop.js';
 import type { DeliverDeps, DeliverOptions } from './types.js';
+import { defined } from '../objects.js';
 
 /** An order ready to run (prepare.ts said what runs). */
 export type Runnable = Extract<Prepared, { file: string }>;
@@ -49,7 +50,7 @@ export class Attempts {
       env: { WAITER_ORDER_ID: id, WAITER_NAME: opts.waiter, WAITER_ATTEMPT: String(c.attempt), ...p.env },
       ...(deps.inherit ? { inherit: deps.inherit } : {}),
       ...(deps.mask ? { mask: deps.mask } : {}),
-      ...(p.workdir !== undefined ? { cwd: p.workdir } : {}),
+      ...defined({ cwd: p.workdir }),
       ...(p.workdir !== undefined && opts.saveOutput ? { saveOutputIn: p.workdir } : {}),
       // run.ts keeps the timer (and the kill that follows); the attempt learns it as its stop reason.
       ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs, onTimeout: () => stop.stop('timeout') } : {}),
@@ -93,7 +94,7 @@ export class Attempts {
     } finally {
       release();
     }
-    const workdir = p.workdir !== undefined ? { workdir: p.workdir } : {};
+    const workdir = defined({ workdir: p.workdir });
     if (stop.recordAs !== undefined) return handleStopped(c, stop.recordAs, { by: shutdown.by, timeoutText: opts.timeoutText }, opts.retry, outcome, p.workdir);
     if (outcome.spawnError !== undefined && isBoxSpawnFailure(outcome.spawnCode, this.program)) {
       return handleFailed(c, { kind: 'box', error: outcome.spawnError, ...workdir }, opts.retry);

@@ -10,6 +10,7 @@ import type { RunRequest, Running } from '../run.js';
 import type { Template } from '../template.js';
 import type { Masker } from '../output/mask.js';
 import type { StopReason } from './stop.js';
+import { defined } from '../objects.js';
 
 /** Errors starting a process that say nothing about the order: the box is out of file descriptors. */
 const BOX_SPAWN_CODES = new Set(['EMFILE', 'ENFILE']);
@@ -100,7 +101,7 @@ export function startSafely(start: (req: RunRequest) => Running, req: RunRequest
 }
 
 export function exitOf(o: Outcome): Pick<Finish, 'exitCode' | 'signal'> {
-  return { ...(o.exitCode !== undefined ? { exitCode: o.exitCode } : {}), ...(o.signal ? { signal: o.signal } : {}) };
+  return { ...defined({ exitCode: o.exitCode }), ...(o.signal ? { signal: o.signal } : {}) };
 }
 
 /** What is recorded of an attempt, masked: the error may quote the output, a path or a driver message; the folder may be named by an argument. */
@@ -116,7 +117,7 @@ export function masked(fin: Finish, mask: Masker): Finish {
 /** How every failed attempt becomes what is written: the loop's handleFailed. An attempt stopped for a reason (stop.ts) goes by STOPPED below instead. */
 export function handleFailed(c: Claimed, f: Failure, retry: RetryPolicy): Ran {
   const stop = new Date();
-  const base = { stop, output: f.outcome?.output ?? '', error: f.error, ...(f.outcome ? exitOf(f.outcome) : {}), ...(f.workdir !== undefined ? { workdir: f.workdir } : {}) };
+  const base = { stop, output: f.outcome?.output ?? '', error: f.error, ...(f.outcome ? exitOf(f.outcome) : {}), ...defined({ workdir: f.workdir }) };
   switch (f.kind) {
     case 'box':
       // This box cannot run anything: the order goes back READY, the attempt uncounted, and the waiter stops.
@@ -194,7 +195,7 @@ export function handleStopped(c: Claimed, reason: StopReason, x: StopContext, re
   const rule = STOPPED[reason];
   if (!rule.records) return { c };
   const error = rule.error(x);
-  const wd = workdir !== undefined ? { workdir } : {};
+  const wd = defined({ workdir });
   if (rule.status === 'retry') return handleFailed(c, { kind: 'run', error, ...(outcome ? { outcome } : {}), ...wd }, retry);
   const base = { stop: new Date(), output: outcome?.output ?? '', error, ...(outcome ? exitOf(outcome) : {}), ...wd };
   return {

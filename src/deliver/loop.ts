@@ -22,6 +22,7 @@ import { Board, LoopEvents, logLines, releaseAfter } from './events.js';
 import type { IdleChecks } from '../pipeline/release.js';
 import { Tail } from './tail.js';
 import type { DeliverDeps, DeliverOptions, DeliverResult } from './types.js';
+import { defined } from '../objects.js';
 
 export { preparer, templateOf, type Prepared } from './prepare.js';
 export type { BoxStop, DeliverDeps, DeliverOptions, DeliverResult } from './types.js';
@@ -231,10 +232,10 @@ class Waiter {
       // Stopped while its column names were read: the same as a command the waiter's kill stopped.
       if (p.interrupted) return handleStopped(c, 'shutdown', { by: this.deps.shutdown.by }, this.opts.retry);
       if (p.error !== undefined) {
-        return this.handleFailed(c, { kind: isBoxWorkdirFailure(p.code) ? 'box' : 'refused', error: p.error, ...(p.workdir !== undefined ? { workdir: p.workdir } : {}) });
+        return this.handleFailed(c, { kind: isBoxWorkdirFailure(p.code) ? 'box' : 'refused', error: p.error, ...defined({ workdir: p.workdir }) });
       }
       const tooLong = startProblem([p.file, ...p.args], p.env, this.room);
-      if (tooLong) return this.handleFailed(c, { kind: 'refused', error: tooLong, ...(p.workdir !== undefined ? { workdir: p.workdir } : {}) });
+      if (tooLong) return this.handleFailed(c, { kind: 'refused', error: tooLong, ...defined({ workdir: p.workdir }) });
       return await this.attempts.run(c, p);
     } catch (err) {
       // The kitchen failing (reading column names past its retries) is the waiter's

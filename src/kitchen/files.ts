@@ -17,6 +17,7 @@ import { Readable } from 'node:stream';
 import { GridFSBucket, type Collection, type Db, type GridFSFile, type ObjectId } from 'mongodb';
 import { until } from '../output/until.js';
 import { usageOf } from './usage.js';
+import { defined } from '../objects.js';
 
 export interface FileMeta {
   order: ObjectId;
@@ -147,7 +148,7 @@ export class FileStore {
   /** One file of an order by path: of that attempt, or of the newest that has it. Keys examined: that order's files. */
   async one(order: ObjectId, path: string, attempt?: number): Promise<StoredFile | null> {
     const [f] = await this.docs
-      .find({ 'metadata.order': order, filename: path, ...(attempt !== undefined ? { 'metadata.attempt': attempt } : {}), ...COMPLETE })
+      .find({ 'metadata.order': order, filename: path, ...defined({ 'metadata.attempt': attempt }), ...COMPLETE })
       .sort({ 'metadata.order': 1, 'metadata.attempt': -1 })
       .limit(1)
       .toArray();
@@ -181,7 +182,7 @@ export class FileStore {
   async removeFor(orders: readonly ObjectId[], attempt?: number): Promise<number> {
     let n = 0;
     for (let i = 0; i < orders.length; i += BATCH) {
-      const filter = { 'metadata.order': { $in: orders.slice(i, i + BATCH) }, ...(attempt !== undefined ? { 'metadata.attempt': attempt } : {}) };
+      const filter = { 'metadata.order': { $in: orders.slice(i, i + BATCH) }, ...defined({ 'metadata.attempt': attempt }) };
       const ids = (await this.docs.find(filter, { projection: { _id: 1 } }).toArray()).map((f) => f._id);
       if (ids.length === 0) continue;
       await this.chunks.deleteMany({ files_id: { $in: ids } });
