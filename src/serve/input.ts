@@ -9,7 +9,7 @@ import { tooManyIds, type WaitAsked } from '../pipeline/wait.js';
 import { RESETTABLE, type ResetRequest } from '../app/reset.js';
 import type { AddMany } from '../app/add.js';
 import type { StopRequest, StopTarget } from '../app/stop.js';
-import { reasonProblem } from '../app/pause.js';
+import { reasonProblem } from '../app/who.js';
 import type { CancelRequest } from '../app/cancel.js';
 import { whereOf } from '../app/selection.js';
 import { CANCELLABLE } from '../order.js';
