@@ -182,6 +182,8 @@ describe('cancel', () => {
       [['cancel', '--where', 'city=paris'], /--where city: no column of this list is named so/],
       [['cancel', '--where', 'nonsense'], /expected name=value/],
       [['cancel', '--where', '1=nothing-like-it'], /no order to cancel/],
+      [['cancel', ready!.toHexString(), '--reason', 'x'.repeat(501)], /--reason 501 characters long: at most 500: nothing changed/],
+      [['cancel', '--failed-with', 'y'.repeat(1001)], /--failed-with 1,001 characters long: at most 1,000/],
     ];
     for (const [args, message] of cases) {
       const r = await waiter(k, args);

@@ -9,10 +9,12 @@ import type { Kitchen } from '../kitchen.js';
 import type { Steered } from '../order.js';
 import { inStates } from '../kitchen/steer-plans.js';
 import { FINISHED, selectionOf, type Selection } from './selection.js';
+import { reasonProblem } from './who.js';
 
 export interface CancelRequest extends Selection {
   /** Say what would change, change nothing. */
   dryRun?: boolean;
+  /** Why: trimmed; only spaces is none; at most MAX_REASON characters (copied onto every order cancelled). */
   reason?: string;
   /** Also the WAITING orders that wait on the cancelled ones, transitively. */
   withDependants?: boolean;
@@ -40,6 +42,10 @@ export interface CancelReport {
 export const DRY_RUN_IDS = 5;
 
 export async function cancelOrders(k: Kitchen, r: CancelRequest, now = new Date()): Promise<CancelReport> {
+  // Checked here, for the CLI (exit 2) and the API (400) alike, before anything is read or written.
+  const reason = r.reason?.trim() || undefined;
+  const problem = reason === undefined ? undefined : reasonProblem(reason);
+  if (problem) throw new UsageError(`cancel: --reason ${problem}: nothing changed`);
   const selected = await selectionOf(k, r, 'cancel');
   const idle = inStates(selected, ['READY', 'WAITING']);
   const running = inStates(selected, ['RUNNING']);
@@ -64,7 +70,7 @@ export async function cancelOrders(k: Kitchen, r: CancelRequest, now = new Date(
       ids: (await k.steer.firstIds(cancellable!, DRY_RUN_IDS)).map((id) => id.toHexString()),
     };
   }
-  const s: Steered = { by: r.by, at: now, ...(r.reason ? { reason: r.reason } : {}) };
+  const s: Steered = { by: r.by, at: now, ...(reason ? { reason } : {}) };
   const report: CancelReport = { cancelled: 0, running: 0, dependants: 0, finished, busy: 0, dryRun: false };
   if (idle) report.cancelled += await k.steer.cancelMany(idle, s);
   const live = running ? await k.steer.running(running) : [];

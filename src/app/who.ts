@@ -30,4 +30,3 @@ export function reasonProblem(reason: string): string | undefined {
   const n = [...reason].length;
   return n > MAX_REASON ? `${n} characters long: at most ${MAX_REASON}` : undefined;
 }
-

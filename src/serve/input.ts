@@ -182,11 +182,14 @@ export function cancelRequest(body: unknown, by: string): CancelRequest {
       throw bad(err instanceof WaiterError ? err.message : String(err));
     }
   }
-  for (const key of ['failedWith', 'reason'] as const) {
-    const v = body[key];
-    if (v === undefined) continue;
-    if (typeof v !== 'string' || v === '') throw bad(`${key}: expected a non-empty string, got ${typeOf(v)}`);
-    r[key] = v;
+  if (body.failedWith !== undefined) {
+    if (typeof body.failedWith !== 'string' || body.failedWith === '') throw bad(`failedWith: expected a non-empty string, got ${typeOf(body.failedWith)}`);
+    r.failedWith = body.failedWith;
+  }
+  if (body.reason !== undefined) {
+    if (typeof body.reason !== 'string') throw bad(`reason: expected a string, got ${typeOf(body.reason)}`);
+    // Only spaces: no reason, as the CLI's --reason " " (the cap is the use case's: src/app/cancel.ts).
+    if (body.reason.trim() !== '') r.reason = body.reason;
   }
   for (const key of ['dryRun', 'withDependants'] as const) {
     const v = body[key];

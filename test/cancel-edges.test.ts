@@ -1,0 +1,53 @@
+// waiter cancel's edges, in process on the real kitchen (issue 26 review): what a user
+// gives is capped before anything is written, and an order that changes state between
+// the cancel's reads and writes is counted and recorded as what really happened.
+import { BSON, type ObjectId } from 'mongodb';
+import { describe, expect, test } from 'vitest';
+import { useDb } from './support/kitchen.js';
+import { kitchens } from './support/explain.js';
+import { orders, type OrderDoc } from './support/recovery.js';
+import { PRIO_RUNNING } from '../src/order.js';
+import { cancelOrders } from '../src/app/cancel.js';
+import { cancelRequest } from '../src/serve/input.js';
+import { UsageError } from '../src/errors.js';
+
+const k = useDb();
+const open = kitchens();
+const dump = async () => BSON.EJSON.stringify(await orders(k.db).find({}).sort({ _id: 1 }).toArray());
+
+/** A RUNNING order as a claim leaves it: lease until `expires`, last heartbeat `heartbeat`. */
+async function running(over: Partial<OrderDoc> = {}): Promise<ObjectId> {
+  const now = Date.now();
+  const r = await orders(k.db).insertOne({
+    status: 'RUNNING',
+    arguments: ['r'],
+    attempts: 1,
+    waiter: 'box-a',
+    claim: 'tok-1',
+    prio: PRIO_RUNNING,
+    start: new Date(now - 5000),
+    heartbeat: new Date(now - 1000),
+    expires: new Date(now + 60_000),
+    due: new Date(now + 60_000),
+    ...over,
+  } as never);
+  return r.insertedId;
+}
+
+describe('cancel: caps, refused with nothing written', () => {
+  test('a reason over 500 characters, a --failed-with over 1,000 or with a NUL byte: a UsageError (exit 2, 400), the list unchanged', async () => {
+    const kitchen = await open(k);
+    const id = await running();
+    const before = await dump();
+    for (const r of [{ ids: [id], reason: 'x'.repeat(501) }, { failedWith: 'y'.repeat(1001) }, { failedWith: 'a\0b' }]) {
+      await expect(cancelOrders(kitchen, { ...r, by: 't@test' }), JSON.stringify(r).slice(0, 60)).rejects.toThrow(UsageError);
+    }
+    expect(await dump()).toBe(before);
+    await expect(cancelOrders(kitchen, { ids: [id], reason: 'x'.repeat(500), by: 't@test' })).resolves.toMatchObject({ cancelled: 1 });
+  });
+
+  test('the API: a reason of only spaces is dropped, as the CLI drops it', () => {
+    expect(cancelRequest({ status: 'READY', reason: '   ' }, 'api x')).not.toHaveProperty('reason');
+    expect(cancelRequest({ status: 'READY', reason: ' why ' }, 'api x').reason).toBe(' why ');
+  });
+});
