@@ -5,7 +5,7 @@ import { BSON, type ObjectId } from 'mongodb';
 import { describe, expect, test } from 'vitest';
 import { useDb } from './support/kitchen.js';
 import { kitchens } from './support/explain.js';
-import { orders, type OrderDoc } from './support/recovery.js';
+import { byId, orders, type OrderDoc } from './support/recovery.js';
 import { PRIO_RUNNING } from '../src/order.js';
 import { cancelOrders } from '../src/app/cancel.js';
 import { cancelRequest } from '../src/serve/input.js';
@@ -49,5 +49,21 @@ describe('cancel: caps, refused with nothing written', () => {
   test('the API: a reason of only spaces is dropped, as the CLI drops it', () => {
     expect(cancelRequest({ status: 'READY', reason: '   ' }, 'api x')).not.toHaveProperty('reason');
     expect(cancelRequest({ status: 'READY', reason: ' why ' }, 'api x').reason).toBe(' why ');
+  });
+});
+
+describe('cancel: an order changing under it', () => {
+  test('RUNNING at the bulk update, back READY before the running read: cancelled by a second bulk update, not "already finished"', async () => {
+    const kitchen = await open(k);
+    const id = await running();
+    const read = kitchen.steer.running.bind(kitchen.steer);
+    kitchen.steer.running = async (f) => {
+      // Its waiter interrupted (or a retry, a reset --force): READY again, due now, no claim.
+      await orders(k.db).updateOne({ _id: id }, { $set: { status: 'READY', due: new Date() }, $unset: { claim: '', expires: '', heartbeat: '' } });
+      return read(f);
+    };
+    const r = await cancelOrders(kitchen, { ids: [id], by: 't@test' });
+    expect(r).toMatchObject({ cancelled: 1, running: 0, finished: 0 });
+    expect((await byId(k.db, id)).status).toBe('CANCELLED');
   });
 });

@@ -74,8 +74,6 @@ export async function cancelOrders(k: Kitchen, r: CancelRequest, now = new Date(
   const report: CancelReport = { cancelled: 0, running: 0, dependants: 0, finished, busy: 0, dryRun: false };
   if (idle) report.cancelled += await k.steer.cancelMany(idle, s);
   const live = running ? await k.steer.running(running) : [];
-  // Counted RUNNING a moment ago, finished before this read: left alone like one the fence refuses.
-  report.finished += Math.max(0, nRunning - live.length);
   for (const o of live) {
     const got = await k.steer.cancelRunning(o, s);
     if (got === 'cancelled') report.running++;
@@ -83,6 +81,13 @@ export async function cancelOrders(k: Kitchen, r: CancelRequest, now = new Date(
     if (got === 'finished') report.finished++;
     if (got === 'busy') report.busy++;
   }
+  // An order RUNNING at the first update and back READY (a retry, an interrupt, a reset
+  // --force) before the running read escaped both: the same update once more takes it
+  // (only when the selection reaches RUNNING orders: --status READY needs none).
+  const again = idle && running ? await k.steer.cancelMany(idle, s) : 0;
+  report.cancelled += again;
+  // Counted RUNNING a moment ago, neither read running nor taken again: finished meanwhile, left alone like one the fence refuses.
+  report.finished += Math.max(0, nRunning - live.length - again);
   if (dependants.length) {
     report.dependants = await k.steer.cancelIds(dependants, s);
     report.cancelled += report.dependants;
