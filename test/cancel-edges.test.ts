@@ -9,6 +9,7 @@ import { byId, orders, type OrderDoc } from './support/recovery.js';
 import { PRIO_RUNNING } from '../src/order.js';
 import { cancelOrders } from '../src/app/cancel.js';
 import { cancelRequest } from '../src/serve/input.js';
+import { cancelLine } from '../src/commands/cancel.js';
 import { UsageError } from '../src/errors.js';
 
 const k = useDb();
@@ -65,5 +66,19 @@ describe('cancel: an order changing under it', () => {
     const r = await cancelOrders(kitchen, { ids: [id], by: 't@test' });
     expect(r).toMatchObject({ cancelled: 1, running: 0, finished: 0 });
     expect((await byId(k.db, id)).status).toBe('CANCELLED');
+  });
+
+  test('a stale RUNNING order (its waiter gone): its attempt LOST at its last heartbeat, counted as stale, not as running', async () => {
+    const kitchen = await open(k);
+    const beat = new Date(Date.now() - 120_000);
+    const id = await running({ heartbeat: beat, expires: new Date(Date.now() - 60_000), due: new Date(Date.now() - 60_000) });
+    const r = await cancelOrders(kitchen, { ids: [id], by: 't@test' });
+    expect(r).toMatchObject({ cancelled: 1, running: 0, stale: 1 });
+    expect(cancelLine(r)).toBe('Cancelled 1 order (1 was stale: its waiter is gone)');
+    const o = await byId(k.db, id);
+    expect(o.status).toBe('CANCELLED');
+    expect(o.history).toEqual([
+      { attempt: 1, waiter: 'box-a', start: expect.any(Date), stop: beat, result: 'LOST', error: `lost: no heartbeat from box-a since ${beat.toISOString()}` },
+    ]);
   });
 });

@@ -431,7 +431,19 @@ describe('steering plans', () => {
     });
     // The same fence as the waiter's own finish: whichever lands first, the other matches nothing.
     expect(fence(id, 'tok')).toStrictEqual({ _id: id, claim: 'tok', status: 'RUNNING' });
-    expect(RUNNING_READ).toStrictEqual({ _id: 1, status: 1, claim: 1, attempts: 1, waiter: 1, start: 1, history: 1, priority: 1 });
+    expect(RUNNING_READ).toStrictEqual({ _id: 1, status: 1, claim: 1, attempts: 1, waiter: 1, start: 1, heartbeat: 1, expires: 1, history: 1, priority: 1 });
+  });
+
+  test('cancel of a stale RUNNING order (lease ended before the cancel): its attempt LOST at its last heartbeat, no CANCELLED line', () => {
+    const o = { _id: id, status: 'RUNNING' as const, claim: 'tok', attempts: 2, waiter: 'w1', start: at(-9000), heartbeat: at(-8000), expires: at(-1), history: [] };
+    const s = { by: 'alice@box', at: now };
+    const lost: Attempt = { attempt: 2, waiter: 'w1', start: at(-9000), stop: at(-8000), result: 'LOST', error: `lost: no heartbeat from w1 since ${at(-8000).toISOString()}` };
+    expect(cancelRunningUpdate(o, s)).toStrictEqual({
+      $set: { status: 'CANCELLED', cancelled: s, stop: now, prio: 0, history: [lost] },
+      $unset: { claim: '', due: '', expires: '', heartbeat: '' },
+    });
+    // Stale means ended strictly before the cancel.
+    expect((cancelRunningUpdate({ ...o, expires: now }, s).$set as { history: Attempt[] }).history[0]!.result).toBe('CANCELLED');
   });
 
   test('--with-dependants: WAITING on the ids (not --after-any), or behind a barrier above the lowest of them', () => {

@@ -27,6 +27,8 @@ export interface CancelReport {
   cancelled: number;
   /** Of them, RUNNING: their waiters stop them within one heartbeat. */
   running: number;
+  /** Of them, RUNNING but stale (lease ended: the waiter is gone): nothing to stop, the attempt recorded LOST. */
+  stale: number;
   /** Of them, WAITING on the selection (--with-dependants). */
   dependants: number;
   /** Selected but finished (DONE, ERROR, CANCELLED), before or while we wrote: left alone. */
@@ -63,6 +65,7 @@ export async function cancelOrders(k: Kitchen, r: CancelRequest, now = new Date(
     return {
       cancelled: nIdle + nRunning + dependants.length,
       running: nRunning,
+      stale: 0,
       dependants: dependants.length,
       finished,
       busy: 0,
@@ -71,13 +74,14 @@ export async function cancelOrders(k: Kitchen, r: CancelRequest, now = new Date(
     };
   }
   const s: Steered = { by: r.by, at: now, ...(reason ? { reason } : {}) };
-  const report: CancelReport = { cancelled: 0, running: 0, dependants: 0, finished, busy: 0, dryRun: false };
+  const report: CancelReport = { cancelled: 0, running: 0, stale: 0, dependants: 0, finished, busy: 0, dryRun: false };
   if (idle) report.cancelled += await k.steer.cancelMany(idle, s);
   const live = running ? await k.steer.running(running) : [];
   for (const o of live) {
     const got = await k.steer.cancelRunning(o, s);
     if (got === 'cancelled') report.running++;
-    if (got === 'cancelled' || got === 'not-running') report.cancelled++;
+    if (got === 'stale') report.stale++;
+    if (got === 'cancelled' || got === 'stale' || got === 'not-running') report.cancelled++;
     if (got === 'finished') report.finished++;
     if (got === 'busy') report.busy++;
   }

@@ -86,7 +86,7 @@ export function claimedByFilter(token: string): Filter<Order> {
 }
 
 /** A takeover: the attempt whose lease lapsed, as history keeps it (result LOST, stopped at its last heartbeat). */
-export function lostAttempt(before: Order, now: Date): Attempt {
+export function lostAttempt(before: Pick<Order, 'attempts' | 'waiter' | 'start' | 'heartbeat'>, now: Date): Attempt {
   return {
     attempt: before.attempts,
     waiter: before.waiter ?? '',

@@ -5,6 +5,7 @@
 import type { Filter, ObjectId, UpdateFilter } from 'mongodb';
 import { UsageError } from '../errors.js';
 import { HISTORY_LIMIT, type Attempt, type Order, type State, type Steered } from '../order.js';
+import { lostAttempt } from './plans.js';
 
 /** One --where: a named column (load --header, add --field) or an argument's place (1-based), and the value it must equal. */
 export interface Where {
@@ -91,20 +92,31 @@ export function cancelUpdate(s: Steered): UpdateFilter<Order> {
   return { $set: { status: 'CANCELLED', cancelled: s }, $unset: { due: '', wait: '', hold: '', claim: '', heartbeat: '', expires: '' } };
 }
 
-/** What a cancel reads of a RUNNING order to write it: its claim (the fence) and what its attempt's history line needs. */
-export const RUNNING_READ = { _id: 1, status: 1, claim: 1, attempts: 1, waiter: 1, start: 1, history: 1, priority: 1 } as const;
-export type RunningRead = Pick<Order, '_id' | 'status' | 'claim' | 'attempts' | 'waiter' | 'start' | 'history' | 'priority'>;
+/** What a cancel reads of a RUNNING order to write it: its claim (the fence), its lease (stale or not) and what its attempt's history line needs. */
+export const RUNNING_READ = { _id: 1, status: 1, claim: 1, attempts: 1, waiter: 1, start: 1, heartbeat: 1, expires: 1, history: 1, priority: 1 } as const;
+export type RunningRead = Pick<Order, '_id' | 'status' | 'claim' | 'attempts' | 'waiter' | 'start' | 'heartbeat' | 'expires' | 'history' | 'priority'>;
+
+/** A RUNNING order whose lease ended before `at`: its waiter is gone (or cut off), nobody stops its attempt. */
+export function staleAt(o: Pick<Order, 'expires'>, at: Date): boolean {
+  return o.expires !== undefined && o.expires < at;
+}
 
 /**
  * Cancel of one RUNNING order. Filter: fence(_id, the claim read) (./plans.ts): its waiter's
  * finish is fenced by the same {_id, claim, status: RUNNING}, so whichever lands first wins and
  * the other matches nothing: never both · Update: $set status CANCELLED, cancelled, stop = at,
- * prio back to its priority, history + its attempt (result CANCELLED, by, stopped at `at`; the
- * last HISTORY_LIMIT; $set, not $push: FerretDB v1 ignores $slice) · $unset claim, due,
- * expires, heartbeat · Index used: _id · Cost: 1 update per RUNNING order (a fleet's worth at most).
+ * prio back to its priority, history + its attempt (the last HISTORY_LIMIT; $set, not $push:
+ * FerretDB v1 ignores $slice) · $unset claim, due, expires, heartbeat · Index used: _id ·
+ * Cost: 1 update per RUNNING order (a fleet's worth at most).
+ * The attempt: result CANCELLED, by, stopped at `at`; but a stale one (staleAt) was not
+ * stopped by the cancel, its waiter was gone: LOST at its last heartbeat, as a takeover
+ * records it (lostAttempt), and no CANCELLED line of its own (one line per attempt, as
+ * show and the lost-attempt count read history; who cancelled the order is `cancelled`).
  */
 export function cancelRunningUpdate(o: RunningRead, s: Steered): UpdateFilter<Order> {
-  const attempt: Attempt = { attempt: o.attempts, waiter: o.waiter ?? '', start: o.start ?? s.at, stop: s.at, result: 'CANCELLED', by: s.by };
+  const attempt: Attempt = staleAt(o, s.at)
+    ? lostAttempt(o, s.at)
+    : { attempt: o.attempts, waiter: o.waiter ?? '', start: o.start ?? s.at, stop: s.at, result: 'CANCELLED', by: s.by };
   return {
     $set: { status: 'CANCELLED', cancelled: s, stop: s.at, prio: o.priority ?? 0, history: [...(o.history ?? []), attempt].slice(-HISTORY_LIMIT) },
     $unset: { claim: '', due: '', expires: '', heartbeat: '' },

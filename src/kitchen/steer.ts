@@ -3,7 +3,7 @@
 import type { Collection, Filter, ObjectId } from 'mongodb';
 import type { Order, Steered } from '../order.js';
 import { ID_ORDER, byIdsFilter, fence } from './plans.js';
-import { RUNNING_READ, cancelRunningUpdate, cancelUpdate, inStates, waitingOnFilter, type RunningRead } from './steer-plans.js';
+import { RUNNING_READ, cancelRunningUpdate, cancelUpdate, inStates, staleAt, waitingOnFilter, type RunningRead } from './steer-plans.js';
 
 /** ids per `$in` (far below the 16 MB BSON limit). */
 const IDS_PER_QUERY = 10_000;
@@ -11,7 +11,7 @@ const IDS_PER_QUERY = 10_000;
 const RUNNING_TRIES = 3;
 
 /** What one fenced cancel of a RUNNING order came to. */
-export type RunningCancel = 'cancelled' | 'not-running' | 'finished' | 'busy';
+export type RunningCancel = 'cancelled' | 'stale' | 'not-running' | 'finished' | 'busy';
 
 export class SteerQueries {
   constructor(private readonly orders: Collection<Order>) {}
@@ -57,7 +57,8 @@ export class SteerQueries {
   }
 
   /**
-   * Cancels one RUNNING order, fenced by the claim read (cancelRunningUpdate). Matching nothing,
+   * Cancels one RUNNING order, fenced by the claim read (cancelRunningUpdate): 'stale' when its
+   * lease had ended (nobody to stop: its attempt recorded LOST). Matching nothing,
    * it reads the order again: finished meanwhile (DONE, ERROR, CANCELLED: left alone); back
    * READY or WAITING (a reset: cancelled as such); taken over (a new claim: tried again, at most
    * RUNNING_TRIES times, then 'busy').
@@ -68,7 +69,7 @@ export class SteerQueries {
       if (cur.status === 'READY' || cur.status === 'WAITING') return (await this.cancelMany(inStates({ _id: cur._id }, [cur.status])!, s)) === 1 ? 'not-running' : 'finished';
       if (cur.status !== 'RUNNING' || !cur.claim) return 'finished';
       const r = await this.orders.updateOne(fence(cur._id, cur.claim), cancelRunningUpdate(cur, s));
-      if (r.matchedCount === 1) return 'cancelled';
+      if (r.matchedCount === 1) return staleAt(cur, s.at) ? 'stale' : 'cancelled';
       cur = await this.orders.findOne<RunningRead>({ _id: o._id }, { projection: RUNNING_READ });
     }
     return cur ? 'busy' : 'finished';
