@@ -7,6 +7,7 @@ import { useDb } from './support/kitchen.js';
 import { kitchens } from './support/explain.js';
 import { byId, orders, type OrderDoc } from './support/recovery.js';
 import { PRIO_RUNNING } from '../src/order.js';
+import { CLAIM_SORT, claimFilter, claimUpdate } from '../src/kitchen/plans.js';
 import { cancelOrders } from '../src/app/cancel.js';
 import { cancelRequest } from '../src/serve/input.js';
 import { cancelLine } from '../src/commands/cancel.js';
@@ -79,6 +80,21 @@ describe('cancel: an order changing under it', () => {
     expect(o.status).toBe('CANCELLED');
     expect(o.history).toEqual([
       { attempt: 1, waiter: 'box-a', start: expect.any(Date), stop: beat, result: 'LOST', error: `lost: no heartbeat from box-a since ${beat.toISOString()}` },
+    ]);
+  });
+
+  test('a takeover claimed between the read and the write, its LOST attempt not yet written: the cancel writes it, then its own', async () => {
+    const kitchen = await open(k);
+    const id = await running({ expires: new Date(Date.now() - 1000), due: new Date(Date.now() - 1000) });
+    const [read] = await kitchen.steer.running({ _id: id });
+    // The claim (as Kitchen.claim makes it), without its second, history update yet.
+    const now = new Date();
+    expect(await orders(k.db).findOneAndUpdate(claimFilter(now), claimUpdate('box-b', 'tok-2', now, 60_000), { sort: CLAIM_SORT })).toBeTruthy();
+    expect(await kitchen.steer.cancelRunning(read!, { by: 't@test', at: new Date() })).toBe('cancelled');
+    const o = await byId(k.db, id);
+    expect(o.history!.map((h) => [h.attempt, h.waiter, h.result])).toEqual([
+      [1, 'box-a', 'LOST'],
+      [2, 'box-b', 'CANCELLED'],
     ]);
   });
 });

@@ -62,7 +62,18 @@ import {
   saveColumnsUpdate,
   saveWaiterUpdate,
 } from '../src/kitchen/plans.js';
-import { LEASE_READ, RUNNING_READ, cancelRunningUpdate, cancelUpdate, inStates, literalRegex, selectionFilter, selects, waitingOnFilter } from '../src/kitchen/steer-plans.js';
+import {
+  LEASE_READ,
+  RUNNING_READ,
+  cancelRunningUpdate,
+  cancelUpdate,
+  inStates,
+  literalRegex,
+  selectionFilter,
+  selects,
+  takeoverLost,
+  waitingOnFilter,
+} from '../src/kitchen/steer-plans.js';
 import { HISTORY_LIMIT, PRIO_RUNNING, type Attempt, type Claimed, type Finish, type Order } from '../src/order.js';
 import type { WaiterDoc } from '../src/fleet.js';
 
@@ -444,6 +455,23 @@ describe('steering plans', () => {
     });
     // Stale means ended strictly before the cancel.
     expect((cancelRunningUpdate({ ...o, expires: now }, s).$set as { history: Attempt[] }).history[0]!.result).toBe('CANCELLED');
+  });
+
+  test('takeoverLost: the LOST line a takeover has not written yet; none when history has it or the claim changed by a reset', () => {
+    const before = { _id: id, status: 'RUNNING' as const, claim: 'a', attempts: 1, waiter: 'w1', start: at(-9000), heartbeat: at(-8000), expires: at(-5000), history: [] };
+    const taker = { ...before, claim: 'b', attempts: 2, waiter: 'w2', start: at(-100), heartbeat: at(-100), expires: at(60_000) };
+    expect(takeoverLost(before, taker)).toStrictEqual({
+      attempt: 1,
+      waiter: 'w1',
+      start: at(-9000),
+      stop: at(-8000),
+      result: 'LOST',
+      error: `lost: no heartbeat from w1 since ${at(-8000).toISOString()}`,
+    });
+    expect(takeoverLost(before, { ...taker, history: [takeoverLost(before, taker)!] })).toBeUndefined();
+    // Its lease still live at the new claim: reset --force, then claimed afresh (no loss).
+    expect(takeoverLost({ ...before, expires: at(1000) }, taker)).toBeUndefined();
+    expect(takeoverLost(before, { ...taker, status: 'DONE' })).toBeUndefined();
   });
 
   test('--with-dependants: WAITING on the ids (not --after-any), or behind a barrier above the lowest of them', () => {

@@ -112,15 +112,31 @@ export function staleAt(o: Pick<Order, 'expires'>, at: Date): boolean {
  * stopped by the cancel, its waiter was gone: LOST at its last heartbeat, as a takeover
  * records it (lostAttempt), and no CANCELLED line of its own (one line per attempt, as
  * show and the lost-attempt count read history; who cancelled the order is `cancelled`).
+ * `lost`: the attempt a takeover replaced, when its own history write has not landed yet
+ * (takeoverLost): written before this one, or it would never be (the taker's write is fenced).
  */
-export function cancelRunningUpdate(o: RunningRead, s: Steered): UpdateFilter<Order> {
+export function cancelRunningUpdate(o: RunningRead, s: Steered, lost?: Attempt): UpdateFilter<Order> {
   const attempt: Attempt = staleAt(o, s.at)
     ? lostAttempt(o, s.at)
     : { attempt: o.attempts, waiter: o.waiter ?? '', start: o.start ?? s.at, stop: s.at, result: 'CANCELLED', by: s.by };
   return {
-    $set: { status: 'CANCELLED', cancelled: s, stop: s.at, prio: o.priority ?? 0, history: [...(o.history ?? []), attempt].slice(-HISTORY_LIMIT) },
+    $set: { status: 'CANCELLED', cancelled: s, stop: s.at, prio: o.priority ?? 0, history: [...(o.history ?? []), ...(lost ? [lost] : []), attempt].slice(-HISTORY_LIMIT) },
     $unset: { claim: '', due: '', expires: '', heartbeat: '' },
   };
+}
+
+/**
+ * The attempt a takeover replaced, when `now` (read again after a fenced cancel matched
+ * nothing) lacks it: the claim that took over `before` (stale at the claim: its lease
+ * ended by `now`'s start; the next attempt) writes its LOST line in a second, fenced
+ * update, and a cancel landing between the two would drop it. Undefined when history has
+ * it, or when the claim changed otherwise (a reset, then a fresh claim: not a loss).
+ */
+export function takeoverLost(before: RunningRead, now: RunningRead): Attempt | undefined {
+  if (now.status !== 'RUNNING' || !now.claim || now.claim === before.claim || now.attempts !== before.attempts + 1) return undefined;
+  if (!now.start || !before.expires || before.expires > now.start) return undefined;
+  if ((now.history ?? []).some((h) => h.attempt === before.attempts)) return undefined;
+  return lostAttempt(before, now.start);
 }
 
 /**

@@ -1,9 +1,9 @@
 // Steering (issue 26): the queries that change orders from outside their waiter (cancel).
 // Imported by src/kitchen.ts (Kitchen.steer); the filters and updates are ./steer-plans.ts.
 import type { Collection, Filter, ObjectId } from 'mongodb';
-import type { Order, Steered } from '../order.js';
+import type { Attempt, Order, Steered } from '../order.js';
 import { ID_ORDER, byIdsFilter, fence } from './plans.js';
-import { RUNNING_READ, cancelRunningUpdate, cancelUpdate, inStates, staleAt, waitingOnFilter, type RunningRead } from './steer-plans.js';
+import { RUNNING_READ, cancelRunningUpdate, cancelUpdate, inStates, staleAt, takeoverLost, waitingOnFilter, type RunningRead } from './steer-plans.js';
 
 /** ids per `$in` (far below the 16 MB BSON limit). */
 const IDS_PER_QUERY = 10_000;
@@ -65,12 +65,16 @@ export class SteerQueries {
    */
   async cancelRunning(o: RunningRead, s: Steered): Promise<RunningCancel> {
     let cur: RunningRead | null = o;
+    let lost: Attempt | undefined;
     for (let i = 0; i < RUNNING_TRIES && cur; i++) {
       if (cur.status === 'READY' || cur.status === 'WAITING') return (await this.cancelMany(inStates({ _id: cur._id }, [cur.status])!, s)) === 1 ? 'not-running' : 'finished';
       if (cur.status !== 'RUNNING' || !cur.claim) return 'finished';
-      const r = await this.orders.updateOne(fence(cur._id, cur.claim), cancelRunningUpdate(cur, s));
+      const r = await this.orders.updateOne(fence(cur._id, cur.claim), cancelRunningUpdate(cur, s, lost));
       if (r.matchedCount === 1) return staleAt(cur, s.at) ? 'stale' : 'cancelled';
+      const before: RunningRead = cur;
       cur = await this.orders.findOne<RunningRead>({ _id: o._id }, { projection: RUNNING_READ });
+      // Taken over: the taker's LOST line for `before` may not be written yet (takeoverLost).
+      lost = cur ? takeoverLost(before, cur) : undefined;
     }
     return cur ? 'busy' : 'finished';
   }
