@@ -97,4 +97,38 @@ describe('cancel: an order changing under it', () => {
       [2, 'box-b', 'CANCELLED'],
     ]);
   });
+
+  test('--with-dependants: a RUNNING parent that finishes DONE before its cancel lands keeps its dependants (they are released, not cancelled)', async () => {
+    const kitchen = await open(k);
+    const parent = await running();
+    const { insertedId: child } = await orders(k.db).insertOne({ status: 'WAITING', arguments: ['c'], attempts: 0, prio: 0, after: [parent], wait: 1 } as never);
+    const read = kitchen.steer.running.bind(kitchen.steer);
+    kitchen.steer.running = async (f) => {
+      const got = await read(f);
+      // Its waiter's finish lands first (fenced by the same claim): the cancel's write matches nothing.
+      await orders(k.db).updateOne({ _id: parent, claim: 'tok-1' }, { $set: { status: 'DONE', stop: new Date() }, $unset: { claim: '', due: '', expires: '', heartbeat: '' } });
+      return got;
+    };
+    const r = await cancelOrders(kitchen, { ids: [parent], withDependants: true, by: 't@test' });
+    expect(r).toMatchObject({ cancelled: 0, dependants: 0, finished: 1 });
+    expect((await byId(k.db, parent)).status).toBe('DONE');
+    expect((await byId(k.db, child)).status).toBe('READY');
+  });
+
+  test('--with-dependants over many pages: every dependant of the cancelled orders, transitively', async () => {
+    const kitchen = await open(k);
+    const n = 30;
+    const parents = (
+      await orders(k.db).insertMany(Array.from({ length: n }, (_, i) => ({ status: 'READY', arguments: [`p${i}`], attempts: 0, prio: 0, due: new Date() }) as never))
+    ).insertedIds;
+    const kids = Object.values(parents).map((p, i) => ({ status: 'WAITING', arguments: [`k${i}`], attempts: 0, prio: 0, after: [p], wait: 1 }) as never);
+    const kidIds = Object.values((await orders(k.db).insertMany(kids)).insertedIds);
+    await orders(k.db).insertOne({ status: 'WAITING', arguments: ['g'], attempts: 0, prio: 0, after: [kidIds[0]], wait: 1 } as never);
+    // Pages of 7 (10,000 in use): 5 of them.
+    const page = kitchen.steer.cancelledPage.bind(kitchen.steer);
+    kitchen.steer.cancelledPage = (sel, s, after) => page(sel, s, after, 7);
+    const r = await cancelOrders(kitchen, { status: 'READY', withDependants: true, by: 't@test' });
+    expect(r).toMatchObject({ cancelled: 2 * n + 1, dependants: n + 1 });
+    expect(await orders(k.db).countDocuments({ status: { $ne: 'CANCELLED' } })).toBe(0);
+  });
 });

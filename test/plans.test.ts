@@ -66,6 +66,7 @@ import {
   LEASE_READ,
   RUNNING_READ,
   cancelRunningUpdate,
+  cancelledBy,
   cancelUpdate,
   inStates,
   literalRegex,
@@ -472,6 +473,24 @@ describe('steering plans', () => {
     // Its lease still live at the new claim: reset --force, then claimed afresh (no loss).
     expect(takeoverLost({ ...before, expires: at(1000) }, taker)).toBeUndefined();
     expect(takeoverLost(before, { ...taker, status: 'DONE' })).toBeUndefined();
+  });
+
+  test('cancelledBy: the selection read back as this cancel left it (its own status replaced, its stamp), a page after the last id', () => {
+    const s = { by: 'alice@box', at: now };
+    expect(cancelledBy({ status: 'READY' }, s)).toStrictEqual({ status: 'CANCELLED', 'cancelled.at': now, 'cancelled.by': 'alice@box' });
+    expect(cancelledBy({ _id: { $in: [id, id2] } }, s, id)).toStrictEqual({
+      _id: { $in: [id, id2], $gt: id },
+      status: 'CANCELLED',
+      'cancelled.at': now,
+      'cancelled.by': 'alice@box',
+    });
+    expect(cancelledBy({ 'arguments.0': 'x' }, s, id)).toStrictEqual({
+      'arguments.0': 'x',
+      status: 'CANCELLED',
+      'cancelled.at': now,
+      'cancelled.by': 'alice@box',
+      _id: { $gt: id },
+    });
   });
 
   test('--with-dependants: WAITING on the ids (not --after-any), or behind a barrier above the lowest of them', () => {

@@ -59,9 +59,9 @@ export async function cancelOrders(k: Kitchen, r: CancelRequest, now = new Date(
   if (nIdle + nRunning === 0) {
     throw new UsageError(`cancel: no order to cancel in that selection${finished ? ` (${finished.toLocaleString('en-US')} finished, left alone)` : ''}: nothing changed`);
   }
-  // --with-dependants needs the ids (to find what waits on them); otherwise none are read.
-  const dependants = r.withDependants ? await waitingOn(k, await k.steer.allIds(cancellable!)) : [];
   if (r.dryRun) {
+    // --with-dependants needs the ids (to find what waits on them); otherwise none are read.
+    const dependants = r.withDependants ? await waitingOn(k, await k.steer.allIds(cancellable!)) : [];
     return {
       cancelled: nIdle + nRunning + dependants.length,
       running: nRunning,
@@ -92,8 +92,12 @@ export async function cancelOrders(k: Kitchen, r: CancelRequest, now = new Date(
   report.cancelled += again;
   // Counted RUNNING a moment ago, neither read running nor taken again: finished meanwhile, left alone like one the fence refuses.
   report.finished += Math.max(0, nRunning - live.length - again);
-  if (dependants.length) {
-    report.dependants = await k.steer.cancelIds(dependants, s);
+  if (r.withDependants) {
+    // From what the writes changed (read back by this cancel's stamp, in pages), not from what
+    // was selected: a RUNNING order whose own finish landed first keeps its dependants.
+    for (let after: ObjectId | undefined, page: ObjectId[]; (page = await k.steer.cancelledPage(selected, s, after)).length > 0; after = page.at(-1)) {
+      report.dependants += await cancelDependants(k, page, s);
+    }
     report.cancelled += report.dependants;
   }
   // --after-any orders waiting on the cancelled ones may be free now (CANCELLED is finished for them).
@@ -101,7 +105,21 @@ export async function cancelOrders(k: Kitchen, r: CancelRequest, now = new Date(
   return report;
 }
 
-/** The WAITING orders that wait on `ids`, transitively (each round: what waits on the last round's). */
+/**
+ * Cancels the WAITING orders that wait on `ids`, transitively, round by round (what waits on
+ * the last round's); how many. No set of those seen: a cancelled one is WAITING no more, so
+ * no later round reads it again; memory is one round's ids.
+ */
+async function cancelDependants(k: Kitchen, ids: ObjectId[], s: Steered): Promise<number> {
+  let n = 0;
+  for (let round = ids; round.length > 0;) {
+    round = await k.steer.waitingOn(round);
+    n += await k.steer.cancelIds(round, s);
+  }
+  return n;
+}
+
+/** A dry run: the WAITING orders that wait on `ids`, transitively (each round: what waits on the last round's). */
 async function waitingOn(k: Kitchen, ids: ObjectId[]): Promise<ObjectId[]> {
   const seen = new Set(ids.map((id) => id.toHexString()));
   const out: ObjectId[] = [];

@@ -140,6 +140,21 @@ export function takeoverLost(before: RunningRead, now: RunningRead): Attempt | u
 }
 
 /**
+ * The orders of a selection one cancel changed (--with-dependants reads them back in pages).
+ * Filter: the selection with status CANCELLED (its own status replaced) and this cancel's
+ * stamp, cancelled.at and .by, and _id > after · Sort: ID_ORDER · Index used: _id for ids,
+ * else {status:1,_id:1}: the CANCELLED range, earlier cancels' orders read and skipped ·
+ * Cost: a manual command's, once per --with-dependants cancel.
+ */
+export function cancelledBy(selected: Filter<Order>, s: Steered, after?: ObjectId): Filter<Order> {
+  const f: Filter<Order> = { ...selected, status: 'CANCELLED', 'cancelled.at': s.at, 'cancelled.by': s.by };
+  if (!after) return f;
+  const ids = (selected as { _id?: unknown })._id;
+  // An ids selection keeps its $in; the page bound joins it.
+  return { ...f, _id: ids && typeof ids === 'object' ? { ...ids, $gt: after } : { $gt: after } };
+}
+
+/**
  * --with-dependants: the WAITING orders that wait on these (cancelled) ones. Filter: $or of
  * {after in ids, wait: 1, no any} (add --after, not --after-any; index {after:1}, sparse, multikey) and {hold > the lowest
  * id} (load/add --after-all: a barrier above a cancelled order can never pass; index {hold:1},

@@ -3,10 +3,12 @@
 import type { Collection, Filter, ObjectId } from 'mongodb';
 import type { Attempt, Order, Steered } from '../order.js';
 import { ID_ORDER, byIdsFilter, fence } from './plans.js';
-import { RUNNING_READ, cancelRunningUpdate, cancelUpdate, inStates, staleAt, takeoverLost, waitingOnFilter, type RunningRead } from './steer-plans.js';
+import { RUNNING_READ, cancelRunningUpdate, cancelledBy, cancelUpdate, inStates, staleAt, takeoverLost, waitingOnFilter, type RunningRead } from './steer-plans.js';
 
 /** ids per `$in` (far below the 16 MB BSON limit). */
 const IDS_PER_QUERY = 10_000;
+/** ids per page read back (--with-dependants). */
+const PAGE = 10_000;
 /** A RUNNING order taken over between our read and our write is read again this many times. */
 const RUNNING_TRIES = 3;
 
@@ -49,6 +51,11 @@ export class SteerQueries {
     let n = 0;
     for (let i = 0; i < ids.length; i += IDS_PER_QUERY) n += await this.cancelMany(inStates(byIdsFilter(ids.slice(i, i + IDS_PER_QUERY)), ['READY', 'WAITING'])!, s);
     return n;
+  }
+
+  /** A page of the orders of a selection this cancel changed (cancelledBy), after `after`, in _id order: --with-dependants reads them back, PAGE ids at a time. */
+  cancelledPage(selected: Filter<Order>, s: Steered, after?: ObjectId, n = PAGE): Promise<ObjectId[]> {
+    return this.firstIds(cancelledBy(selected, s, after), n);
   }
 
   /** The RUNNING orders of a filter, with what a fenced cancel needs (a fleet's worth at most). */
