@@ -54,6 +54,13 @@ describe('cancel: caps, refused with nothing written', () => {
   });
 });
 
+describe('cancel: the API where', () => {
+  test('object form: a key with "=" is refused (it was split at its "=": column a, value b=x); a value may hold "="', () => {
+    expect(() => cancelRequest({ where: { 'a=b': 'x' } }, 'api x')).toThrow(/where: "a=b": a column name cannot contain "="/);
+    expect(cancelRequest({ where: { a: 'b=x' } }, 'api x').where).toEqual([{ column: 'a', value: 'b=x' }]);
+  });
+});
+
 describe('cancel: an order changing under it', () => {
   test('RUNNING at the bulk update, back READY before the running read: cancelled by a second bulk update, not "already finished"', async () => {
     const kitchen = await open(k);

@@ -174,6 +174,9 @@ export function cancelRequest(body: unknown, by: string): CancelRequest {
   }
   if (body.where !== undefined) {
     const w = body.where;
+    // {"name": "value"} becomes name=value, read back at the first "=": a name holding one would be split there.
+    const eq = isObject(w) ? Object.keys(w).find((key) => key.includes('=')) : undefined;
+    if (eq !== undefined) throw bad(`where: ${JSON.stringify(eq)}: a column name cannot contain "="`);
     const texts = Array.isArray(w) ? w : isObject(w) ? Object.entries(w).map(([k, v]) => (typeof v === 'string' ? `${k}=${v}` : v)) : null;
     if (!texts || texts.some((t) => typeof t !== 'string')) throw bad(`where: expected ["name=value", ...] or {"name": "value"}, got ${typeOf(w)}`);
     try {
