@@ -67,6 +67,8 @@ import {
   RUNNING_READ,
   cancelRunningUpdate,
   cancelledBy,
+  uncancelBarrier,
+  uncancelSteps,
   cancelUpdate,
   inStates,
   literalRegex,
@@ -492,6 +494,15 @@ describe('steering plans', () => {
       'cancelled.by': 'alice@box',
       _id: { $gt: id },
     });
+  });
+
+  test('reset --status CANCELLED: what waited on others waits again (its barrier as hold), the rest READY, due now; no longer cancelled', () => {
+    expect(uncancelBarrier(id)).toStrictEqual({ filter: { status: 'CANCELLED', barrier: id }, update: { $set: { hold: id } } });
+    expect(uncancelSteps(now)).toStrictEqual([
+      { filter: { status: 'CANCELLED', after: { $exists: true } }, update: { $set: { status: 'WAITING', wait: 1 }, $unset: { cancelled: '' } } },
+      { filter: { status: 'CANCELLED', hold: { $exists: true } }, update: { $set: { status: 'WAITING' }, $unset: { cancelled: '' } } },
+      { filter: { status: 'CANCELLED' }, update: { $set: { status: 'READY', due: now }, $unset: { cancelled: '' } } },
+    ]);
   });
 
   test('--with-dependants: WAITING on the ids (not --after-any), or behind a barrier above the lowest of them', () => {

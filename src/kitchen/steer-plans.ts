@@ -168,5 +168,28 @@ export function waitingOnFilter(ids: readonly ObjectId[]): Filter<Order> {
   return { status: 'WAITING', $or: or };
 }
 
+/**
+ * reset --status CANCELLED: cancelled orders back, in steps (each Filter: status CANCELLED
+ * and the step's part; Index used: {status:1,_id:1}; Cost: keys = the CANCELLED orders, per
+ * step: a manual command's). A cancel removed `wait` and `hold`, kept `after` and `barrier`:
+ * an order with them waits again (WAITING; the release check after a reset frees the ones
+ * whose orders are DONE), or it would run before what it waits for. 1: per distinct barrier
+ * b, {barrier: b} · $set hold b (no pipeline update copies a field). 2: {after exists} ·
+ * $set status WAITING, wait 1. 3: {hold exists} · $set status WAITING. 4: the rest · $set
+ * status READY, due now. Each $unset cancelled: the order is no longer cancelled (show prints
+ * the field as is); the attempt a cancel stopped stays in history, with who.
+ */
+export const CANCELLED_BARRIERS: Filter<Order> = Object.freeze({ status: 'CANCELLED', barrier: { $exists: true } });
+export function uncancelBarrier(barrier: ObjectId): { filter: Filter<Order>; update: UpdateFilter<Order> } {
+  return { filter: { status: 'CANCELLED', barrier }, update: { $set: { hold: barrier } } };
+}
+export function uncancelSteps(now: Date): { filter: Filter<Order>; update: UpdateFilter<Order> }[] {
+  return [
+    { filter: { status: 'CANCELLED', after: { $exists: true } }, update: { $set: { status: 'WAITING', wait: 1 }, $unset: { cancelled: '' } } },
+    { filter: { status: 'CANCELLED', hold: { $exists: true } }, update: { $set: { status: 'WAITING' }, $unset: { cancelled: '' } } },
+    { filter: { status: 'CANCELLED' }, update: { $set: { status: 'READY', due: now }, $unset: { cancelled: '' } } },
+  ];
+}
+
 /** What a heartbeat that matched nothing reads to say why: the order's status and who cancelled it. Index used: _id · Cost: 1 findOne, only when the order is no longer ours. */
 export const LEASE_READ = { _id: 0, status: 1, cancelled: 1 } as const;

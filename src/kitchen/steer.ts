@@ -3,7 +3,20 @@
 import type { Collection, Filter, ObjectId } from 'mongodb';
 import type { Attempt, Order, Steered } from '../order.js';
 import { ID_ORDER, byIdsFilter, fence } from './plans.js';
-import { RUNNING_READ, cancelRunningUpdate, cancelledBy, cancelUpdate, inStates, staleAt, takeoverLost, waitingOnFilter, type RunningRead } from './steer-plans.js';
+import {
+  CANCELLED_BARRIERS,
+  RUNNING_READ,
+  cancelRunningUpdate,
+  cancelledBy,
+  uncancelBarrier,
+  uncancelSteps,
+  cancelUpdate,
+  inStates,
+  staleAt,
+  takeoverLost,
+  waitingOnFilter,
+  type RunningRead,
+} from './steer-plans.js';
 
 /** ids per `$in` (far below the 16 MB BSON limit). */
 const IDS_PER_QUERY = 10_000;
@@ -84,6 +97,17 @@ export class SteerQueries {
       lost = cur ? takeoverLost(before, cur) : undefined;
     }
     return cur ? 'busy' : 'finished';
+  }
+
+  /** reset --status CANCELLED (uncancelSteps): every CANCELLED order back, WAITING again where it waits on others; how many. */
+  async resetCancelled(now: Date): Promise<number> {
+    for (const b of await this.orders.distinct('barrier', CANCELLED_BARRIERS)) {
+      const { filter, update } = uncancelBarrier(b as ObjectId);
+      await this.orders.updateMany(filter, update);
+    }
+    let n = 0;
+    for (const { filter, update } of uncancelSteps(now)) n += (await this.orders.updateMany(filter, update)).modifiedCount;
+    return n;
   }
 
   /** The WAITING orders that wait on these (waitingOnFilter), IDS_PER_QUERY ids per find; their ids. */

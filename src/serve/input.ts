@@ -6,7 +6,7 @@ import { WaiterError } from '../errors.js';
 import { argvProblem } from '../limits.js';
 import { MAX_PRIORITY, STATES, isState, orderId, type State } from '../order.js';
 import { tooManyIds, type WaitAsked } from '../pipeline/wait.js';
-import { RESETTABLE, type ResetRequest } from '../app/reset.js';
+import { RESETTABLE, RESET_BY_DEFAULT, type ResetRequest } from '../app/reset.js';
 import type { AddMany } from '../app/add.js';
 import type { StopRequest, StopTarget } from '../app/stop.js';
 import { reasonProblem } from '../app/who.js';
@@ -126,7 +126,7 @@ function at(value: unknown, where: string, now: Date): Date {
 export function resetRequest(body: unknown): ResetRequest {
   if (!isObject(body)) throw bad(`expected an object like {"status": ["ERROR"], "force": false}, got ${typeOf(body)}`);
   onlyKeys(body, ['status', 'force', 'olderThan'], 'body');
-  const r: ResetRequest = { statuses: [...RESETTABLE], force: false };
+  const r: ResetRequest = { statuses: [...RESET_BY_DEFAULT], force: false };
   if (body.status !== undefined) {
     const list = typeof body.status === 'string' ? [body.status] : body.status;
     if (!Array.isArray(list) || list.length === 0) throw bad(`status: expected a non-empty array of ${RESETTABLE.join(', ')}, got ${typeOf(body.status)}`);
