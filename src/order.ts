@@ -153,7 +153,8 @@ export const PRIO_RUNNING = 2_000_000_000;
  * Which status changes the kitchen may make. Reset is RUNNING/ERROR -> READY. WAITING
  * -> READY is the release (src/pipeline/), once what it waits for is DONE (or finished,
  * --after-any); reset never touches WAITING orders, `clean --status WAITING` deletes them.
- * Cancel is READY|WAITING|RUNNING -> CANCELLED (a RUNNING one fenced by its claim).
+ * Cancel is READY|WAITING|RUNNING -> CANCELLED (a RUNNING one fenced by its claim);
+ * reset --status CANCELLED undoes it: READY, or WAITING for an order that waits on others.
  */
 const TRANSITIONS: Record<State, readonly State[]> = {
   WAITING: ['READY', 'CANCELLED'],
@@ -161,7 +162,7 @@ const TRANSITIONS: Record<State, readonly State[]> = {
   RUNNING: ['DONE', 'ERROR', 'READY', 'RUNNING', 'CANCELLED'], // RUNNING -> RUNNING: a stale order taken over
   DONE: [],
   ERROR: ['READY'],
-  CANCELLED: [],
+  CANCELLED: ['READY', 'WAITING'],
 };
 
 /** The states cancel takes (the others are finished: DONE, ERROR, CANCELLED). */

@@ -62,7 +62,21 @@ import {
   saveColumnsUpdate,
   saveWaiterUpdate,
 } from '../src/kitchen/plans.js';
-import { LEASE_READ, RUNNING_READ, cancelRunningUpdate, cancelUpdate, inStates, literalRegex, selectionFilter, selects, waitingOnFilter } from '../src/kitchen/steer-plans.js';
+import {
+  LEASE_READ,
+  RUNNING_READ,
+  cancelRunningUpdate,
+  cancelledBy,
+  uncancelBarrier,
+  uncancelSteps,
+  cancelUpdate,
+  inStates,
+  literalRegex,
+  selectionFilter,
+  selects,
+  takeoverLost,
+  waitingOnFilter,
+} from '../src/kitchen/steer-plans.js';
 import { HISTORY_LIMIT, PRIO_RUNNING, type Attempt, type Claimed, type Finish, type Order } from '../src/order.js';
 import type { WaiterDoc } from '../src/fleet.js';
 
@@ -244,8 +258,9 @@ test('idsIn: a range of {status, _id} after a cursor', () => {
 });
 
 test('tail: RUNNING orders of others, one range of the claim index, the held ones left out', () => {
-  expect(othersRunningFilter([])).toStrictEqual({ prio: PRIO_RUNNING, status: 'RUNNING' });
-  expect(othersRunningFilter([id])).toStrictEqual({ prio: PRIO_RUNNING, status: 'RUNNING', _id: { $nin: [id] } });
+  // `due` bounded: an order without one (finished or CANCELLED, left at PRIO_RUNNING) sorts first in the claim index and would be read on every look.
+  expect(othersRunningFilter([])).toStrictEqual({ prio: PRIO_RUNNING, due: { $gte: new Date(0) }, status: 'RUNNING' });
+  expect(othersRunningFilter([id])).toStrictEqual({ prio: PRIO_RUNNING, due: { $gte: new Date(0) }, status: 'RUNNING', _id: { $nin: [id] } });
   expect(TAIL_LATEST_FIRST).toStrictEqual({ prio: 1, due: -1, _id: -1 });
 });
 
@@ -431,7 +446,63 @@ describe('steering plans', () => {
     });
     // The same fence as the waiter's own finish: whichever lands first, the other matches nothing.
     expect(fence(id, 'tok')).toStrictEqual({ _id: id, claim: 'tok', status: 'RUNNING' });
-    expect(RUNNING_READ).toStrictEqual({ _id: 1, status: 1, claim: 1, attempts: 1, waiter: 1, start: 1, history: 1, priority: 1 });
+    expect(RUNNING_READ).toStrictEqual({ _id: 1, status: 1, claim: 1, attempts: 1, waiter: 1, start: 1, heartbeat: 1, expires: 1, history: 1, priority: 1 });
+  });
+
+  test('cancel of a stale RUNNING order (lease ended before the cancel): its attempt LOST at its last heartbeat, no CANCELLED line', () => {
+    const o = { _id: id, status: 'RUNNING' as const, claim: 'tok', attempts: 2, waiter: 'w1', start: at(-9000), heartbeat: at(-8000), expires: at(-1), history: [] };
+    const s = { by: 'alice@box', at: now };
+    const lost: Attempt = { attempt: 2, waiter: 'w1', start: at(-9000), stop: at(-8000), result: 'LOST', error: `lost: no heartbeat from w1 since ${at(-8000).toISOString()}` };
+    expect(cancelRunningUpdate(o, s)).toStrictEqual({
+      $set: { status: 'CANCELLED', cancelled: s, stop: now, prio: 0, history: [lost] },
+      $unset: { claim: '', due: '', expires: '', heartbeat: '' },
+    });
+    // Stale means ended strictly before the cancel.
+    expect((cancelRunningUpdate({ ...o, expires: now }, s).$set as { history: Attempt[] }).history[0]!.result).toBe('CANCELLED');
+  });
+
+  test('takeoverLost: the LOST line a takeover has not written yet; none when history has it or the claim changed by a reset', () => {
+    const before = { _id: id, status: 'RUNNING' as const, claim: 'a', attempts: 1, waiter: 'w1', start: at(-9000), heartbeat: at(-8000), expires: at(-5000), history: [] };
+    const taker = { ...before, claim: 'b', attempts: 2, waiter: 'w2', start: at(-100), heartbeat: at(-100), expires: at(60_000) };
+    expect(takeoverLost(before, taker)).toStrictEqual({
+      attempt: 1,
+      waiter: 'w1',
+      start: at(-9000),
+      stop: at(-8000),
+      result: 'LOST',
+      error: `lost: no heartbeat from w1 since ${at(-8000).toISOString()}`,
+    });
+    expect(takeoverLost(before, { ...taker, history: [takeoverLost(before, taker)!] })).toBeUndefined();
+    // Its lease still live at the new claim: reset --force, then claimed afresh (no loss).
+    expect(takeoverLost({ ...before, expires: at(1000) }, taker)).toBeUndefined();
+    expect(takeoverLost(before, { ...taker, status: 'DONE' })).toBeUndefined();
+  });
+
+  test('cancelledBy: the selection read back as this cancel left it (its own status replaced, its stamp), a page after the last id', () => {
+    const s = { by: 'alice@box', at: now };
+    expect(cancelledBy({ status: 'READY' }, s)).toStrictEqual({ status: 'CANCELLED', 'cancelled.at': now, 'cancelled.by': 'alice@box' });
+    expect(cancelledBy({ _id: { $in: [id, id2] } }, s, id)).toStrictEqual({
+      _id: { $in: [id, id2], $gt: id },
+      status: 'CANCELLED',
+      'cancelled.at': now,
+      'cancelled.by': 'alice@box',
+    });
+    expect(cancelledBy({ 'arguments.0': 'x' }, s, id)).toStrictEqual({
+      'arguments.0': 'x',
+      status: 'CANCELLED',
+      'cancelled.at': now,
+      'cancelled.by': 'alice@box',
+      _id: { $gt: id },
+    });
+  });
+
+  test('reset --status CANCELLED: what waited on others waits again (its barrier as hold), the rest READY, due now; no longer cancelled', () => {
+    expect(uncancelBarrier(id)).toStrictEqual({ filter: { status: 'CANCELLED', barrier: id }, update: { $set: { hold: id } } });
+    expect(uncancelSteps(now)).toStrictEqual([
+      { filter: { status: 'CANCELLED', after: { $exists: true } }, update: { $set: { status: 'WAITING', wait: 1 }, $unset: { cancelled: '' } } },
+      { filter: { status: 'CANCELLED', hold: { $exists: true } }, update: { $set: { status: 'WAITING' }, $unset: { cancelled: '' } } },
+      { filter: { status: 'CANCELLED' }, update: { $set: { status: 'READY', due: now }, $unset: { cancelled: '' } } },
+    ]);
   });
 
   test('--with-dependants: WAITING on the ids (not --after-any), or behind a barrier above the lowest of them', () => {

@@ -8,8 +8,14 @@ import { countProxy } from './support/count-proxy.js';
 import { until, waiter } from './support/cli.js';
 import { useDb } from './support/kitchen.js';
 import { addOrders, background, orders, runningElsewhere } from './support/recovery.js';
+import { explainCounts } from './support/gates.js';
+import { examined, kitchens } from './support/explain.js';
+import { CLAIM_SORT, TAIL_LATEST_FIRST, othersRunningFilter } from '../src/kitchen/plans.js';
+import { PRIO_RUNNING } from '../src/order.js';
 
 const k = useDb();
+const open = kitchens();
+const explained = await explainCounts();
 
 /**
  * A waiter whose kitchen traffic is counted. Counted by command and collection: a claim is
@@ -106,4 +112,25 @@ describe('the last look', () => {
     expect(r.stdout).toMatch(/Done\. Delivered 1 order\.$/);
     expect(await orders(k.db).find({}).toArray()).toMatchObject([{ arguments: ['late'], status: 'DONE' }]);
   }, 120_000);
+});
+
+describe('the look for orders running elsewhere (explain)', () => {
+  test.runIf(explained.run)(
+    explained.title('orders without `due` left at PRIO_RUNNING (reset from RUNNING, then cancelled or finished) are not read: the range starts at the first due'),
+    async () => {
+      const kitchen = await open(k);
+      await kitchen.ensureIndexes();
+      // A READY order reset from RUNNING keeps PRIO_RUNNING; cancelled (or an old waiter's DONE/ERROR) it has no `due`.
+      await orders(k.db).insertMany(
+        Array.from({ length: 200 }, (_, i) => ({ status: i % 2 ? 'CANCELLED' : 'DONE', arguments: [String(i)], attempts: 1, prio: PRIO_RUNNING }) as never),
+      );
+      await runningElsewhere(k.db, new Date(Date.now() + 60_000));
+      for (const sort of [CLAIM_SORT, TAIL_LATEST_FIRST]) {
+        const plan = await k.db.command({ explain: { find: 'orders', filter: othersRunningFilter([]), sort, limit: 1 }, verbosity: 'executionStats' });
+        const { keys, docs } = examined(plan);
+        expect(keys, JSON.stringify(sort)).toBeLessThanOrEqual(2);
+        expect(docs, JSON.stringify(sort)).toBeLessThanOrEqual(1);
+      }
+    },
+  );
 });

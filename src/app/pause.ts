@@ -20,19 +20,6 @@ export interface ResumeAnswer {
   waiters: number;
 }
 
-/**
- * The longest reason a pause or a stop takes (--reason, the API's "reason"), in
- * characters: it is copied onto every waiter's document and sent back with each of
- * their heartbeats, so it is refused at the door (exit 2, HTTP 400), never cut.
- */
-export const MAX_REASON = 500;
-
-/** What is wrong with a reason ("501 characters long: at most 500"), or undefined. */
-export function reasonProblem(reason: string): string | undefined {
-  const n = [...reason].length;
-  return n > MAX_REASON ? `${n} characters long: at most ${MAX_REASON}` : undefined;
-}
-
 export function pausedReport(p: Paused): { by: string; at: string; reason?: string } {
   return { by: p.by, at: new Date(p.at).toISOString(), ...(p.reason ? { reason: p.reason } : {}) };
 }

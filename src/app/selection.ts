@@ -22,16 +22,34 @@ export function whereOf(text: string, option = '--where'): Where {
   return { column: name, value };
 }
 
+/**
+ * The longest --failed-with (the API's failedWith), in characters: a text to find in errors,
+ * not a document; longer is a paste gone wrong. Refused like a NUL byte, which the server
+ * cannot take in a pattern (its error came back as a 500).
+ */
+export const MAX_FAILED_WITH = 1_000;
+
+/** What is wrong with a --failed-with text, or undefined. */
+export function failedWithProblem(text: string): string | undefined {
+  const n = [...text].length;
+  if (n > MAX_FAILED_WITH) return `${n.toLocaleString('en-US')} characters long: at most ${MAX_FAILED_WITH.toLocaleString('en-US')}`;
+  if (text.includes('\0')) return 'contains a NUL byte (\\0)';
+  return undefined;
+}
+
 /** The states a finished order is in: steering leaves them alone. */
 export const FINISHED: readonly State[] = ['DONE', 'ERROR', 'CANCELLED'];
 
 /**
  * The filter of a selection, after its refusals (a UsageError: exit 2, a 400; nothing written):
- * no id and no selection; an id not in the list; an id of a finished order; a column no header
- * names. One find by _id for ids, one read of the list's column names for a named --where.
+ * no id and no selection; a --failed-with too long or with a NUL byte; an id not in the
+ * list; an id of a finished order; a column no header names. One find by _id for ids, one
+ * read of the list's column names for a named --where.
  */
 export async function selectionOf(k: Kitchen, s: Selection, verb: string): Promise<Filter<Order>> {
   if (!selects(s)) throw new UsageError(`${verb}: name the orders: ids, or --status, --where, --failed-with (never every order by default)`);
+  const problem = s.failedWith === undefined ? undefined : failedWithProblem(s.failedWith);
+  if (problem) throw new UsageError(`${verb}: --failed-with ${problem}: nothing changed`);
   if (s.ids?.length) {
     const states = await k.pipeline.statesOf(s.ids);
     const missing = s.ids.find((id) => !states.has(id.toHexString()));

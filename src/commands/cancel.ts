@@ -74,6 +74,7 @@ export function cancelLine(r: CancelReport): string {
   }
   const parts = [
     r.running ? `${n(r.running)} running: ${r.running === 1 ? 'its waiter stops it' : 'their waiters stop them'} within one heartbeat` : '',
+    r.stale ? `${n(r.stale)} ${r.stale === 1 ? 'was stale: its waiter is' : 'were stale: their waiters are'} gone` : '',
     r.dependants ? `${n(r.dependants)} waiting on them` : '',
     r.finished ? `${n(r.finished)} already finished, left alone` : '',
     r.busy ? `${n(r.busy)} taken over while cancelling, left alone: try again` : '',

@@ -1,6 +1,6 @@
 import type { Argv } from 'yargs';
-import { pause, reasonProblem } from '../app/pause.js';
-import { cliUser } from '../app/who.js';
+import { pause } from '../app/pause.js';
+import { cliUser, reasonProblem } from '../app/who.js';
 import { UsageError } from '../errors.js';
 import { counted, printable } from '../words.js';
 import { print, withKitchen, type CommandResult, type Globals, type IO } from './common.js';

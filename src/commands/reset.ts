@@ -2,13 +2,13 @@ import type { Argv } from 'yargs';
 import type { State } from '../order.js';
 import { duration, print, state, withKitchen, type CommandResult, type Globals, type IO } from './common.js';
 import { counted } from '../words.js';
-import { RESETTABLE, resetOrders, type ResetRequest } from '../app/reset.js';
+import { RESETTABLE, RESET_BY_DEFAULT, resetOrders, type ResetRequest } from '../app/reset.js';
 
-export const describe = 'Put ERROR and stale RUNNING orders back to READY';
+export const describe = 'Put ERROR and stale RUNNING orders back to READY (CANCELLED ones with --status CANCELLED)';
 
 export function builder(y: Argv) {
   return y
-    .option('status', { type: 'string', describe: 'Only reset orders in this state (ERROR or RUNNING)' })
+    .option('status', { type: 'string', describe: 'Only reset orders in this state (ERROR, RUNNING, or CANCELLED: never reset unless named)' })
     .option('force', { type: 'boolean', describe: 'Also reset RUNNING orders whose waiter is still alive' })
     .option('older-than', { type: 'string', describe: 'Reset RUNNING orders started longer ago than this (e.g. 2h), alive or not' });
 }
@@ -16,7 +16,7 @@ export function builder(y: Argv) {
 export type ResetOptions = ResetRequest;
 
 export function options(argv: Record<string, unknown>): ResetOptions {
-  const statuses: State[] = argv.status === undefined ? [...RESETTABLE] : [state('status', argv.status, RESETTABLE)];
+  const statuses: State[] = argv.status === undefined ? [...RESET_BY_DEFAULT] : [state('status', argv.status, RESETTABLE)];
   const o: ResetOptions = { statuses, force: Boolean(argv.force) };
   if (argv['older-than'] !== undefined) o.olderThanMs = duration('older-than', argv['older-than']);
   return o;

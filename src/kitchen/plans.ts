@@ -86,7 +86,7 @@ export function claimedByFilter(token: string): Filter<Order> {
 }
 
 /** A takeover: the attempt whose lease lapsed, as history keeps it (result LOST, stopped at its last heartbeat). */
-export function lostAttempt(before: Order, now: Date): Attempt {
+export function lostAttempt(before: Pick<Order, 'attempts' | 'waiter' | 'start' | 'heartbeat'>, now: Date): Attempt {
   return {
     attempt: before.attempts,
     waiter: before.waiter ?? '',
@@ -227,15 +227,22 @@ export function idsInFilter(status: State, after: ObjectId | undefined): Filter<
 
 /**
  * Orders RUNNING on other waiters (the end of a run, src/kitchen/tail.ts). Filter:
- * {prio: PRIO_RUNNING, status: RUNNING, _id not in `held`} · Sort: CLAIM_SORT (soonest
- * lease end first) or TAIL_LATEST_FIRST · Index used: {prio:-1,due:1,_id:1}: every
+ * {prio: PRIO_RUNNING, due: any date (SOME_DUE), status: RUNNING, _id not in `held`} ·
+ * Sort: CLAIM_SORT (soonest lease end first) or TAIL_LATEST_FIRST · Index used: {prio:-1,due:1,_id:1}: every
  * RUNNING order has prio PRIO_RUNNING and due = its lease expiry, so they are one range,
  * in lease order; no READY order is read but one reset while it ran (READY, still at
  * PRIO_RUNNING, due now: the next claim's) · Cost: 1 key (+ held) for the soonest.
  */
 export function othersRunningFilter(held: readonly ObjectId[]): Filter<Order> {
-  return { prio: PRIO_RUNNING, status: 'RUNNING', ...(held.length > 0 ? { _id: { $nin: [...held] } } : {}) };
+  return { prio: PRIO_RUNNING, due: SOME_DUE, status: 'RUNNING', ...(held.length > 0 ? { _id: { $nin: [...held] } } : {}) };
 }
+/**
+ * Any `due` there is (every one is a time after 1970; the claim sets it with PRIO_RUNNING,
+ * so no RUNNING order lacks it): bounds the index range so an order without one is never read. Missing `due` sorts first in {prio:-1,due:1,_id:1}, and an
+ * order can keep PRIO_RUNNING without it: reset from RUNNING (prio is left), then cancelled,
+ * or finished by an older waiter; unbounded, the tail read every such order on each look.
+ */
+const SOME_DUE = Object.freeze({ $gte: new Date(0) });
 /** The claim index read backwards: the latest lease end first. */
 export const TAIL_LATEST_FIRST = Object.freeze({ prio: 1, due: -1, _id: -1 } as const);
 

@@ -5,6 +5,7 @@
 import type { Filter, ObjectId, UpdateFilter } from 'mongodb';
 import { UsageError } from '../errors.js';
 import { HISTORY_LIMIT, type Attempt, type Order, type State, type Steered } from '../order.js';
+import { lostAttempt } from './plans.js';
 
 /** One --where: a named column (load --header, add --field) or an argument's place (1-based), and the value it must equal. */
 export interface Where {
@@ -91,24 +92,66 @@ export function cancelUpdate(s: Steered): UpdateFilter<Order> {
   return { $set: { status: 'CANCELLED', cancelled: s }, $unset: { due: '', wait: '', hold: '', claim: '', heartbeat: '', expires: '' } };
 }
 
-/** What a cancel reads of a RUNNING order to write it: its claim (the fence) and what its attempt's history line needs. */
-export const RUNNING_READ = { _id: 1, status: 1, claim: 1, attempts: 1, waiter: 1, start: 1, history: 1, priority: 1 } as const;
-export type RunningRead = Pick<Order, '_id' | 'status' | 'claim' | 'attempts' | 'waiter' | 'start' | 'history' | 'priority'>;
+/** What a cancel reads of a RUNNING order to write it: its claim (the fence), its lease (stale or not) and what its attempt's history line needs. */
+export const RUNNING_READ = { _id: 1, status: 1, claim: 1, attempts: 1, waiter: 1, start: 1, heartbeat: 1, expires: 1, history: 1, priority: 1 } as const;
+export type RunningRead = Pick<Order, '_id' | 'status' | 'claim' | 'attempts' | 'waiter' | 'start' | 'heartbeat' | 'expires' | 'history' | 'priority'>;
+
+/** A RUNNING order whose lease ended before `at`: its waiter is gone (or cut off), nobody stops its attempt. */
+export function staleAt(o: Pick<Order, 'expires'>, at: Date): boolean {
+  return o.expires !== undefined && o.expires < at;
+}
 
 /**
  * Cancel of one RUNNING order. Filter: fence(_id, the claim read) (./plans.ts): its waiter's
  * finish is fenced by the same {_id, claim, status: RUNNING}, so whichever lands first wins and
  * the other matches nothing: never both · Update: $set status CANCELLED, cancelled, stop = at,
- * prio back to its priority, history + its attempt (result CANCELLED, by, stopped at `at`; the
- * last HISTORY_LIMIT; $set, not $push: FerretDB v1 ignores $slice) · $unset claim, due,
- * expires, heartbeat · Index used: _id · Cost: 1 update per RUNNING order (a fleet's worth at most).
+ * prio back to its priority, history + its attempt (the last HISTORY_LIMIT; $set, not $push:
+ * FerretDB v1 ignores $slice) · $unset claim, due, expires, heartbeat · Index used: _id ·
+ * Cost: 1 update per RUNNING order (a fleet's worth at most).
+ * The attempt: result CANCELLED, by, stopped at `at`; but a stale one (staleAt) was not
+ * stopped by the cancel, its waiter was gone: LOST at its last heartbeat, as a takeover
+ * records it (lostAttempt), and no CANCELLED line of its own (one line per attempt, as
+ * show and the lost-attempt count read history; who cancelled the order is `cancelled`).
+ * `lost`: the attempt a takeover replaced, when its own history write has not landed yet
+ * (takeoverLost): written before this one, or it would never be (the taker's write is fenced).
  */
-export function cancelRunningUpdate(o: RunningRead, s: Steered): UpdateFilter<Order> {
-  const attempt: Attempt = { attempt: o.attempts, waiter: o.waiter ?? '', start: o.start ?? s.at, stop: s.at, result: 'CANCELLED', by: s.by };
+export function cancelRunningUpdate(o: RunningRead, s: Steered, lost?: Attempt): UpdateFilter<Order> {
+  const attempt: Attempt = staleAt(o, s.at)
+    ? lostAttempt(o, s.at)
+    : { attempt: o.attempts, waiter: o.waiter ?? '', start: o.start ?? s.at, stop: s.at, result: 'CANCELLED', by: s.by };
   return {
-    $set: { status: 'CANCELLED', cancelled: s, stop: s.at, prio: o.priority ?? 0, history: [...(o.history ?? []), attempt].slice(-HISTORY_LIMIT) },
+    $set: { status: 'CANCELLED', cancelled: s, stop: s.at, prio: o.priority ?? 0, history: [...(o.history ?? []), ...(lost ? [lost] : []), attempt].slice(-HISTORY_LIMIT) },
     $unset: { claim: '', due: '', expires: '', heartbeat: '' },
   };
+}
+
+/**
+ * The attempt a takeover replaced, when `now` (read again after a fenced cancel matched
+ * nothing) lacks it: the claim that took over `before` (stale at the claim: its lease
+ * ended by `now`'s start; the next attempt) writes its LOST line in a second, fenced
+ * update, and a cancel landing between the two would drop it. Undefined when history has
+ * it, or when the claim changed otherwise (a reset, then a fresh claim: not a loss).
+ */
+export function takeoverLost(before: RunningRead, now: RunningRead): Attempt | undefined {
+  if (now.status !== 'RUNNING' || !now.claim || now.claim === before.claim || now.attempts !== before.attempts + 1) return undefined;
+  if (!now.start || !before.expires || before.expires > now.start) return undefined;
+  if ((now.history ?? []).some((h) => h.attempt === before.attempts)) return undefined;
+  return lostAttempt(before, now.start);
+}
+
+/**
+ * The orders of a selection one cancel changed (--with-dependants reads them back in pages).
+ * Filter: the selection with status CANCELLED (its own status replaced) and this cancel's
+ * stamp, cancelled.at and .by, and _id > after · Sort: ID_ORDER · Index used: _id for ids,
+ * else {status:1,_id:1}: the CANCELLED range, earlier cancels' orders read and skipped ·
+ * Cost: a manual command's, once per --with-dependants cancel.
+ */
+export function cancelledBy(selected: Filter<Order>, s: Steered, after?: ObjectId): Filter<Order> {
+  const f: Filter<Order> = { ...selected, status: 'CANCELLED', 'cancelled.at': s.at, 'cancelled.by': s.by };
+  if (!after) return f;
+  const ids = (selected as { _id?: unknown })._id;
+  // An ids selection keeps its $in; the page bound joins it.
+  return { ...f, _id: ids && typeof ids === 'object' ? { ...ids, $gt: after } : { $gt: after } };
 }
 
 /**
@@ -123,6 +166,29 @@ export function waitingOnFilter(ids: readonly ObjectId[]): Filter<Order> {
   const or: Filter<Order>[] = [{ after: { $in: [...ids] }, wait: 1, any: { $exists: false } }];
   if (lowest) or.push({ hold: { $gt: lowest } });
   return { status: 'WAITING', $or: or };
+}
+
+/**
+ * reset --status CANCELLED: cancelled orders back, in steps (each Filter: status CANCELLED
+ * and the step's part; Index used: {status:1,_id:1}; Cost: keys = the CANCELLED orders, per
+ * step: a manual command's). A cancel removed `wait` and `hold`, kept `after` and `barrier`:
+ * an order with them waits again (WAITING; the release check after a reset frees the ones
+ * whose orders are DONE), or it would run before what it waits for. 1: per distinct barrier
+ * b, {barrier: b} · $set hold b (no pipeline update copies a field). 2: {after exists} ·
+ * $set status WAITING, wait 1. 3: {hold exists} · $set status WAITING. 4: the rest · $set
+ * status READY, due now. Each $unset cancelled: the order is no longer cancelled (show prints
+ * the field as is); the attempt a cancel stopped stays in history, with who.
+ */
+export const CANCELLED_BARRIERS: Filter<Order> = Object.freeze({ status: 'CANCELLED', barrier: { $exists: true } });
+export function uncancelBarrier(barrier: ObjectId): { filter: Filter<Order>; update: UpdateFilter<Order> } {
+  return { filter: { status: 'CANCELLED', barrier }, update: { $set: { hold: barrier } } };
+}
+export function uncancelSteps(now: Date): { filter: Filter<Order>; update: UpdateFilter<Order> }[] {
+  return [
+    { filter: { status: 'CANCELLED', after: { $exists: true } }, update: { $set: { status: 'WAITING', wait: 1 }, $unset: { cancelled: '' } } },
+    { filter: { status: 'CANCELLED', hold: { $exists: true } }, update: { $set: { status: 'WAITING' }, $unset: { cancelled: '' } } },
+    { filter: { status: 'CANCELLED' }, update: { $set: { status: 'READY', due: now }, $unset: { cancelled: '' } } },
+  ];
 }
 
 /** What a heartbeat that matched nothing reads to say why: the order's status and who cancelled it. Index used: _id · Cost: 1 findOne, only when the order is no longer ours. */

@@ -6,10 +6,10 @@ import { WaiterError } from '../errors.js';
 import { argvProblem } from '../limits.js';
 import { MAX_PRIORITY, STATES, isState, orderId, type State } from '../order.js';
 import { tooManyIds, type WaitAsked } from '../pipeline/wait.js';
-import { RESETTABLE, type ResetRequest } from '../app/reset.js';
+import { RESETTABLE, RESET_BY_DEFAULT, type ResetRequest } from '../app/reset.js';
 import type { AddMany } from '../app/add.js';
 import type { StopRequest, StopTarget } from '../app/stop.js';
-import { reasonProblem } from '../app/pause.js';
+import { reasonProblem } from '../app/who.js';
 import type { CancelRequest } from '../app/cancel.js';
 import { whereOf } from '../app/selection.js';
 import { CANCELLABLE } from '../order.js';
@@ -126,7 +126,7 @@ function at(value: unknown, where: string, now: Date): Date {
 export function resetRequest(body: unknown): ResetRequest {
   if (!isObject(body)) throw bad(`expected an object like {"status": ["ERROR"], "force": false}, got ${typeOf(body)}`);
   onlyKeys(body, ['status', 'force', 'olderThan'], 'body');
-  const r: ResetRequest = { statuses: [...RESETTABLE], force: false };
+  const r: ResetRequest = { statuses: [...RESET_BY_DEFAULT], force: false };
   if (body.status !== undefined) {
     const list = typeof body.status === 'string' ? [body.status] : body.status;
     if (!Array.isArray(list) || list.length === 0) throw bad(`status: expected a non-empty array of ${RESETTABLE.join(', ')}, got ${typeOf(body.status)}`);
@@ -174,6 +174,9 @@ export function cancelRequest(body: unknown, by: string): CancelRequest {
   }
   if (body.where !== undefined) {
     const w = body.where;
+    // {"name": "value"} becomes name=value, read back at the first "=": a name holding one would be split there.
+    const eq = isObject(w) ? Object.keys(w).find((key) => key.includes('=')) : undefined;
+    if (eq !== undefined) throw bad(`where: ${JSON.stringify(eq)}: a column name cannot contain "="`);
     const texts = Array.isArray(w) ? w : isObject(w) ? Object.entries(w).map(([k, v]) => (typeof v === 'string' ? `${k}=${v}` : v)) : null;
     if (!texts || texts.some((t) => typeof t !== 'string')) throw bad(`where: expected ["name=value", ...] or {"name": "value"}, got ${typeOf(w)}`);
     try {
@@ -182,11 +185,14 @@ export function cancelRequest(body: unknown, by: string): CancelRequest {
       throw bad(err instanceof WaiterError ? err.message : String(err));
     }
   }
-  for (const key of ['failedWith', 'reason'] as const) {
-    const v = body[key];
-    if (v === undefined) continue;
-    if (typeof v !== 'string' || v === '') throw bad(`${key}: expected a non-empty string, got ${typeOf(v)}`);
-    r[key] = v;
+  if (body.failedWith !== undefined) {
+    if (typeof body.failedWith !== 'string' || body.failedWith === '') throw bad(`failedWith: expected a non-empty string, got ${typeOf(body.failedWith)}`);
+    r.failedWith = body.failedWith;
+  }
+  if (body.reason !== undefined) {
+    if (typeof body.reason !== 'string') throw bad(`reason: expected a string, got ${typeOf(body.reason)}`);
+    // Only spaces: no reason, as the CLI's --reason " " (the cap is the use case's: src/app/cancel.ts).
+    if (body.reason.trim() !== '') r.reason = body.reason;
   }
   for (const key of ['dryRun', 'withDependants'] as const) {
     const v = body[key];
