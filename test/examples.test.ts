@@ -96,13 +96,16 @@ async function fleet() {
   const hung = await until(() => orders.findOne({ arguments: ['clip-06.mp4', '720p'], status: 'RUNNING' }), 60_000, 'box-c on clip-06');
   // Killed once what it printed of clip-06 is in the kitchen: the same output documents every run.
   await until(() => client.db(where.name).collection(`${list}.output`).findOne({ order: hung._id }), 60_000, "clip-06's output");
+  // And once its registry entry says so: the entry is written every heartbeat, not per order,
+  // so until then `waiters` shows an earlier clip (and fewer delivered) on a loaded machine.
+  const registry = client.db(where.name).collection(`${list}.waiters`);
+  await until(() => registry.findOne({ name: 'box-c', 'current.order': hung._id.toHexString() }), 60_000, "box-c's entry on clip-06");
   const mid = new Transcript(list);
   await mid.run('waiter waiters');
   await mid.run('waiter status');
   c.kill('SIGKILL');
   await c;
   mid.text('$ kill -9 <its pid>                  # on box-c');
-  const registry = client.db(where.name).collection(`${list}.waiters`);
   // Its registry entry has a timer of its own: STALE (not live) only once that lease is out too.
   await until(async () => +(await registry.findOne({ name: 'box-c' }))!.expires < Date.now() - 500, 60_000, 'box-c STALE');
   await mid.run('waiter waiters');
