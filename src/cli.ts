@@ -200,7 +200,7 @@ export async function main(args: string[], io: IO, inspect?: (cli: Argv) => void
     .command('gather [ids..]', gather.describe, gather.builder, async (a) => {
       result = await gather.run(g(a), gather.options(a), io);
     })
-    .command('reset', reset.describe, reset.builder, async (a) => {
+    .command('reset [ids..]', reset.describe, reset.builder, async (a) => {
       result = await reset.run(g(a), reset.options(a), io);
     })
     .command('cancel [ids..]', cancel.describe, cancel.builder, async (a) => {

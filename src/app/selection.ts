@@ -43,10 +43,11 @@ export const FINISHED: readonly State[] = ['DONE', 'ERROR', 'CANCELLED'];
 /**
  * The filter of a selection, after its refusals (a UsageError: exit 2, a 400; nothing written):
  * no id and no selection; a --failed-with too long or with a NUL byte; an id not in the
- * list; an id of a finished order; a column no header names. One find by _id for ids, one
+ * list; an id of a finished order (or, given `accepts`, of a state not in it: edit refuses a
+ * RUNNING one, reset a READY one); a column no header names. One find by _id for ids, one
  * read of the list's column names for a named --where.
  */
-export async function selectionOf(k: Kitchen, s: Selection, verb: string): Promise<Filter<Order>> {
+export async function selectionOf(k: Kitchen, s: Selection, verb: string, accepts?: readonly State[]): Promise<Filter<Order>> {
   if (!selects(s)) throw new UsageError(`${verb}: name the orders: ids, or --status, --where, --failed-with (never every order by default)`);
   const problem = s.failedWith === undefined ? undefined : failedWithProblem(s.failedWith);
   if (problem) throw new UsageError(`${verb}: --failed-with ${problem}: nothing changed`);
@@ -55,7 +56,12 @@ export async function selectionOf(k: Kitchen, s: Selection, verb: string): Promi
     const missing = s.ids.find((id) => !states.has(id.toHexString()));
     if (missing) throw new UsageError(`${verb}: no order ${missing.toHexString()} in the list: nothing changed`);
     const done = s.ids.find((id) => FINISHED.includes(states.get(id.toHexString())!));
-    if (done) throw new UsageError(`${verb}: order ${done.toHexString()} is ${states.get(done.toHexString())} (finished): nothing changed`);
+    if (done && !accepts) throw new UsageError(`${verb}: order ${done.toHexString()} is ${states.get(done.toHexString())} (finished): nothing changed`);
+    const other = accepts && s.ids.find((id) => !accepts.includes(states.get(id.toHexString())!));
+    if (other) {
+      const st = states.get(other.toHexString())!;
+      throw new UsageError(`${verb}: order ${other.toHexString()} is ${st}${FINISHED.includes(st) ? ' (finished)' : ''}, not ${accepts.join(' or ')}: nothing changed`);
+    }
   }
   const named = s.where?.some((w) => typeof w.column === 'string');
   return selectionFilter(s, named ? await k.allColumns() : new Map());

@@ -182,6 +182,8 @@ export interface ResetAsk {
   statuses: State[];
   force: boolean;
   startedBefore?: Date;
+  /** reset <ids…> | --where | --failed-with: only orders of this selection (selectionFilter). */
+  within?: Filter<Order>;
 }
 
 /**
@@ -193,6 +195,7 @@ export interface ResetAsk {
  * READY branch reads EVERY READY order: READY orders an older waiter added or reset after
  * the list was migrated have no `due`, so no claim sees them, and {status:1,_id:1}
  * cannot tell which lack it (a rare, manual command may read every READY order; claims never do).
+ * With `within`: {$and: [within, the $or]} (Index used: _id for ids).
  */
 export function resetFilter(ask: ResetAsk, now: Date): Filter<Order> | null {
   const or: Filter<Order>[] = [];
@@ -205,7 +208,7 @@ export function resetFilter(ask: ResetAsk, now: Date): Filter<Order> | null {
   }
   if (or.length === 0) return null;
   or.push({ status: 'READY', due: { $exists: false } });
-  return { $or: or };
+  return ask.within ? { $and: [ask.within, { $or: or }] } : { $or: or };
 }
 
 /**

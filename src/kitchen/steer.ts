@@ -99,14 +99,14 @@ export class SteerQueries {
     return cur ? 'busy' : 'finished';
   }
 
-  /** reset --status CANCELLED (uncancelSteps): every CANCELLED order back, WAITING again where it waits on others; how many. */
-  async resetCancelled(now: Date): Promise<number> {
-    for (const b of await this.orders.distinct('barrier', CANCELLED_BARRIERS)) {
-      const { filter, update } = uncancelBarrier(b as ObjectId);
+  /** reset --status CANCELLED (uncancelSteps): every CANCELLED order (of `within`) back, WAITING again where it waits on others; how many. */
+  async resetCancelled(now: Date, within: Filter<Order> = {}): Promise<number> {
+    for (const b of await this.orders.distinct('barrier', { ...within, ...CANCELLED_BARRIERS })) {
+      const { filter, update } = uncancelBarrier(b as ObjectId, within);
       await this.orders.updateMany(filter, update);
     }
     let n = 0;
-    for (const { filter, update } of uncancelSteps(now)) n += (await this.orders.updateMany(filter, update)).modifiedCount;
+    for (const { filter, update } of uncancelSteps(now, within)) n += (await this.orders.updateMany(filter, update)).modifiedCount;
     return n;
   }
 

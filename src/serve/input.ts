@@ -11,7 +11,7 @@ import type { AddMany } from '../app/add.js';
 import type { StopRequest, StopTarget } from '../app/stop.js';
 import { reasonProblem } from '../app/who.js';
 import type { CancelRequest } from '../app/cancel.js';
-import { whereOf } from '../app/selection.js';
+import { whereOf, type Selection } from '../app/selection.js';
 import { CANCELLABLE } from '../order.js';
 
 export type { ResetRequest } from '../app/reset.js';
@@ -122,11 +122,12 @@ function at(value: unknown, where: string, now: Date): Date {
   }
 }
 
-/** POST /api/reset: {"status": ["ERROR","RUNNING"], "force": false, "olderThan": "2h"}, each optional: `waiter reset`'s rules. */
+/** POST /api/reset: {"status": ["ERROR","RUNNING"], "force": false, "olderThan": "2h", "ids"|"where"|"failedWith": as cancel's}, each optional: `waiter reset`'s rules. */
 export function resetRequest(body: unknown): ResetRequest {
   if (!isObject(body)) throw bad(`expected an object like {"status": ["ERROR"], "force": false}, got ${typeOf(body)}`);
-  onlyKeys(body, ['status', 'force', 'olderThan'], 'body');
-  const r: ResetRequest = { statuses: [...RESET_BY_DEFAULT], force: false };
+  onlyKeys(body, ['status', 'force', 'olderThan', 'ids', 'where', 'failedWith'], 'body');
+  // ids, where, failedWith: cancel's selection (its status is reset's own, an array).
+  const r: ResetRequest = { ...selectionFields(body), statuses: [...RESET_BY_DEFAULT], force: false };
   if (body.status !== undefined) {
     const list = typeof body.status === 'string' ? [body.status] : body.status;
     if (!Array.isArray(list) || list.length === 0) throw bad(`status: expected a non-empty array of ${RESETTABLE.join(', ')}, got ${typeOf(body.status)}`);
@@ -150,15 +151,16 @@ export function resetRequest(body: unknown): ResetRequest {
   return r;
 }
 
+/** The selection fields steering bodies share (cancel, edit, reset). */
+const SELECTION_KEYS = ['ids', 'status', 'where', 'failedWith'];
+
 /**
- * POST /api/cancel: {"ids": [...], "status": "READY", "where": ["name=value"] or {"name": "value"},
- * "failedWith": "...", "dryRun": true, "reason": "...", "withDependants": true}, each optional:
- * `waiter cancel`'s rules (nothing selected: 400 from src/app/).
+ * A body's selection: "ids": [...], "status" (one of `statuses`; not read without them: reset's
+ * status is its own), "where": ["name=value"] or {"name": "value"}, "failedWith": "...".
+ * Nothing selected is the use case's 400 (src/app/selection.ts).
  */
-export function cancelRequest(body: unknown, by: string): CancelRequest {
-  if (!isObject(body)) throw bad(`expected an object like {"ids": ["<order id>"]} or {"status": "READY"}, got ${typeOf(body)}`);
-  onlyKeys(body, ['ids', 'status', 'where', 'failedWith', 'dryRun', 'reason', 'withDependants'], 'body');
-  const r: CancelRequest = { by };
+function selectionFields(body: Record<string, unknown>, statuses?: readonly State[]): Selection {
+  const r: Selection = {};
   if (body.ids !== undefined) {
     if (!Array.isArray(body.ids)) throw bad(`ids: expected an array of order ids, got ${typeOf(body.ids)}`);
     if (body.ids.length > 10_000) throw bad(`ids: at most 10,000 per request, got ${body.ids.length}`);
@@ -167,9 +169,9 @@ export function cancelRequest(body: unknown, by: string): CancelRequest {
       return orderId(x);
     });
   }
-  if (body.status !== undefined) {
-    if (typeof body.status !== 'string' || !CANCELLABLE.includes(body.status as State))
-      throw bad(`status: expected one of ${CANCELLABLE.join(', ')}, got ${JSON.stringify(body.status)}`);
+  if (statuses && body.status !== undefined) {
+    if (typeof body.status !== 'string' || !statuses.includes(body.status as State))
+      throw bad(`status: expected one of ${statuses.join(', ')}, got ${JSON.stringify(body.status)}`);
     r.status = body.status as State;
   }
   if (body.where !== undefined) {
@@ -189,11 +191,25 @@ export function cancelRequest(body: unknown, by: string): CancelRequest {
     if (typeof body.failedWith !== 'string' || body.failedWith === '') throw bad(`failedWith: expected a non-empty string, got ${typeOf(body.failedWith)}`);
     r.failedWith = body.failedWith;
   }
-  if (body.reason !== undefined) {
-    if (typeof body.reason !== 'string') throw bad(`reason: expected a string, got ${typeOf(body.reason)}`);
-    // Only spaces: no reason, as the CLI's --reason " " (the cap is the use case's: src/app/cancel.ts).
-    if (body.reason.trim() !== '') r.reason = body.reason;
-  }
+  return r;
+}
+
+/** "reason": a string; only spaces is none, as the CLI's --reason " " (the cap is the use case's, src/app/). */
+function steerReason(body: Record<string, unknown>): { reason?: string } {
+  if (body.reason === undefined) return {};
+  if (typeof body.reason !== 'string') throw bad(`reason: expected a string, got ${typeOf(body.reason)}`);
+  return body.reason.trim() !== '' ? { reason: body.reason } : {};
+}
+
+/**
+ * POST /api/cancel: {"ids": [...], "status": "READY", "where": ["name=value"] or {"name": "value"},
+ * "failedWith": "...", "dryRun": true, "reason": "...", "withDependants": true}, each optional:
+ * `waiter cancel`'s rules (nothing selected: 400 from src/app/).
+ */
+export function cancelRequest(body: unknown, by: string): CancelRequest {
+  if (!isObject(body)) throw bad(`expected an object like {"ids": ["<order id>"]} or {"status": "READY"}, got ${typeOf(body)}`);
+  onlyKeys(body, [...SELECTION_KEYS, 'dryRun', 'reason', 'withDependants'], 'body');
+  const r: CancelRequest = { ...selectionFields(body, CANCELLABLE), ...steerReason(body), by };
   for (const key of ['dryRun', 'withDependants'] as const) {
     const v = body[key];
     if (v === undefined) continue;

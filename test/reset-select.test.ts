@@ -1,0 +1,110 @@
+// reset with cancel's selection (issue 26): ids, --where, --failed-with narrow reset to
+// some orders; its own --status (ERROR, RUNNING, CANCELLED) still says which states. In
+// process on the real kitchen; the parsers (CLI and API) without a server.
+import { BSON, ObjectId } from 'mongodb';
+import { describe, expect, test } from 'vitest';
+import { useDb } from './support/kitchen.js';
+import { kitchens } from './support/explain.js';
+import { byId, orders } from './support/recovery.js';
+import { PRIO_RUNNING } from '../src/order.js';
+import { resetFilter } from '../src/kitchen/plans.js';
+import { uncancelBarrier, uncancelSteps } from '../src/kitchen/steer-plans.js';
+import { resetOrders } from '../src/app/reset.js';
+import { options } from '../src/commands/reset.js';
+import { HttpError, resetRequest } from '../src/serve/input.js';
+import { UsageError } from '../src/errors.js';
+
+const k = useDb();
+const open = kitchens();
+const dump = async () => BSON.EJSON.stringify(await orders(k.db).find({}).sort({ _id: 1 }).toArray());
+
+describe('reset plans with a selection', () => {
+  const now = new Date(1000);
+  test('resetFilter: {$and: [the selection, its $or]}; without one as before', () => {
+    const within = { _id: { $in: [] } };
+    expect(resetFilter({ statuses: ['ERROR'], force: false, within }, now)).toStrictEqual({
+      $and: [within, { $or: [{ status: 'ERROR' }, { status: 'READY', due: { $exists: false } }] }],
+    });
+    expect(resetFilter({ statuses: ['ERROR'], force: false }, now)).toStrictEqual({ $or: [{ status: 'ERROR' }, { status: 'READY', due: { $exists: false } }] });
+  });
+
+  test('uncancel: the selection joins every step', () => {
+    const within = { error: { $regex: 'x' } };
+    const id = new ObjectId();
+    expect(uncancelBarrier(id, within).filter).toStrictEqual({ error: { $regex: 'x' }, status: 'CANCELLED', barrier: id });
+    expect(uncancelSteps(now, within).map((s) => s.filter)).toStrictEqual([
+      { error: { $regex: 'x' }, status: 'CANCELLED', after: { $exists: true } },
+      { error: { $regex: 'x' }, status: 'CANCELLED', hold: { $exists: true } },
+      { error: { $regex: 'x' }, status: 'CANCELLED' },
+    ]);
+  });
+});
+
+describe('reset <ids…> | --where | --failed-with', () => {
+  async function list() {
+    await k.db.collection('orders.columns').insertOne({ _id: 'c1', names: ['city'] } as never);
+    const mk = (status: string, city: string, extra: object = {}) => ({ status, arguments: [city], attempts: 1, prio: 0, columns: 'c1', ...extra });
+    const { insertedIds } = await orders(k.db).insertMany([
+      mk('ERROR', 'paris', { error: 'exit 1: disk full' }),
+      mk('ERROR', 'paris', { error: 'exit 1: timeout' }),
+      mk('ERROR', 'rome', { error: 'exit 1: disk full' }),
+      mk('RUNNING', 'paris', { prio: PRIO_RUNNING, claim: 't', expires: new Date(Date.now() - 1000), due: new Date(Date.now() - 1000) }),
+      mk('RUNNING', 'paris', { prio: PRIO_RUNNING, claim: 'u', expires: new Date(Date.now() + 60_000), due: new Date(Date.now() + 60_000) }),
+      mk('CANCELLED', 'paris', { cancelled: { by: 'x', at: new Date() } }),
+      mk('CANCELLED', 'rome', { cancelled: { by: 'x', at: new Date() } }),
+      mk('DONE', 'paris'),
+      mk('READY', 'paris', { due: new Date() }),
+    ] as never[]);
+    return Object.values(insertedIds);
+  }
+  const statuses = async () => (await orders(k.db).find({}).sort({ _id: 1 }).toArray()).map((o) => o.status);
+
+  test("by ids, by --where, by --failed-with: only those; the statuses still reset's own (alive RUNNING left alone, CANCELLED only when named)", async () => {
+    const kitchen = await open(k);
+    const ids = await list();
+    expect(await resetOrders(kitchen, options({ ids: [ids[1]!.toHexString()] }))).toEqual({ reset: 1, leftAlone: 0 });
+    expect(await statuses()).toEqual(['ERROR', 'READY', 'ERROR', 'RUNNING', 'RUNNING', 'CANCELLED', 'CANCELLED', 'DONE', 'READY']);
+    expect(await resetOrders(kitchen, options({ 'failed-with': 'disk full', where: ['city=rome'] }))).toEqual({ reset: 1, leftAlone: 0 });
+    expect((await byId(k.db, ids[2]!)).status).toBe('READY');
+    // paris: the ERROR one and the stale RUNNING one; the live one counted, left alone.
+    expect(await resetOrders(kitchen, options({ where: ['city=paris'] }))).toEqual({ reset: 2, leftAlone: 1 });
+    expect(await statuses()).toEqual(['READY', 'READY', 'READY', 'READY', 'RUNNING', 'CANCELLED', 'CANCELLED', 'DONE', 'READY']);
+    expect(await resetOrders(kitchen, options({ where: ['city=rome'], status: 'CANCELLED' }))).toEqual({ reset: 1, leftAlone: 0 });
+    expect(await statuses()).toEqual(['READY', 'READY', 'READY', 'READY', 'RUNNING', 'CANCELLED', 'READY', 'DONE', 'READY']);
+    expect((await byId(k.db, ids[6]!)).cancelled).toBeUndefined();
+  });
+
+  test('refusals: an id in another state, unknown, malformed; a column no header names: exit 2, the list unchanged', async () => {
+    const kitchen = await open(k);
+    const ids = await list();
+    const before = await dump();
+    const cases: [Record<string, unknown>, RegExp][] = [
+      [{ ids: [ids[7]!.toHexString()] }, /reset: order \w+ is DONE \(finished\), not ERROR or RUNNING: nothing changed/],
+      [{ ids: [ids[8]!.toHexString()] }, /is READY, not ERROR or RUNNING/],
+      [{ ids: [ids[5]!.toHexString()] }, /is CANCELLED \(finished\), not ERROR or RUNNING/],
+      [{ ids: [ids[0]!.toHexString()], status: 'CANCELLED' }, /is ERROR \(finished\), not CANCELLED/],
+      [{ ids: ['ffffffffffffffffffffffff'] }, /no order ffffffffffffffffffffffff in the list/],
+      [{ ids: ['nothex'] }, /reset: .*not an order id/],
+      [{ where: ['town=paris'] }, /--where town: no column of this list is named so/],
+      [{ 'failed-with': '' }, /--failed-with is empty/],
+    ];
+    for (const [argv, message] of cases) {
+      await expect((async () => resetOrders(kitchen, options(argv)))(), JSON.stringify(argv)).rejects.toThrow(UsageError);
+      await expect((async () => resetOrders(kitchen, options(argv)))(), JSON.stringify(argv)).rejects.toThrow(message);
+      expect(await dump(), JSON.stringify(argv)).toBe(before);
+    }
+  });
+
+  test('POST /api/reset takes "ids", "where", "failedWith" (the same checks); the rest as before', async () => {
+    const id = new ObjectId().toHexString();
+    expect(resetRequest({ ids: [id], where: { city: 'paris' }, failedWith: 'disk', status: ['ERROR'] })).toEqual({
+      ids: [new ObjectId(id)],
+      where: [{ column: 'city', value: 'paris' }],
+      failedWith: 'disk',
+      statuses: ['ERROR'],
+      force: false,
+    });
+    expect(resetRequest({})).toEqual({ statuses: ['ERROR', 'RUNNING'], force: false });
+    for (const body of [{ ids: 'x' }, { failedWith: '' }, { where: 5 }, { status: ['DONE'] }]) expect(() => resetRequest(body)).toThrow(HttpError);
+  });
+});
