@@ -1,5 +1,5 @@
-// Steering (issue 26): the queries that change orders from outside their waiter (cancel).
-// Imported by src/kitchen.ts (Kitchen.steer); the filters and updates are ./steer-plans.ts.
+// Steering (issue 26): the queries that change orders from outside their waiter (cancel, edit).
+// Imported by src/kitchen.ts (Kitchen.steer); the filters and updates are ./steer-plans.ts, ./edit-plans.ts.
 import type { Collection, Filter, ObjectId } from 'mongodb';
 import type { Attempt, Order, Steered } from '../order.js';
 import { ID_ORDER, byIdsFilter, fence } from './plans.js';
@@ -17,6 +17,7 @@ import {
   waitingOnFilter,
   type RunningRead,
 } from './steer-plans.js';
+import { editPlan, type EditAsk } from './edit-plans.js';
 
 /** ids per `$in` (far below the 16 MB BSON limit). */
 const IDS_PER_QUERY = 10_000;
@@ -97,6 +98,13 @@ export class SteerQueries {
       lost = cur ? takeoverLost(before, cur) : undefined;
     }
     return cur ? 'busy' : 'finished';
+  }
+
+  /** waiter edit (editPlan): the not-running orders of a selection get a priority or an --at; how many changed. */
+  async edit(selected: Filter<Order>, ask: EditAsk, s: Steered): Promise<number> {
+    let n = 0;
+    for (const { filter, update } of editPlan(selected, ask, s)) n += (await this.orders.updateMany(filter, update)).modifiedCount;
+    return n;
   }
 
   /** reset --status CANCELLED (uncancelSteps): every CANCELLED order (of `within`) back, WAITING again where it waits on others; how many. */

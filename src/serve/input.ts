@@ -11,8 +11,9 @@ import type { AddMany } from '../app/add.js';
 import type { StopRequest, StopTarget } from '../app/stop.js';
 import { reasonProblem } from '../app/who.js';
 import type { CancelRequest } from '../app/cancel.js';
+import type { EditRequest } from '../app/edit.js';
 import { whereOf, type Selection } from '../app/selection.js';
-import { CANCELLABLE } from '../order.js';
+import { CANCELLABLE, EDITABLE } from '../order.js';
 
 export type { ResetRequest } from '../app/reset.js';
 
@@ -215,6 +216,29 @@ export function cancelRequest(body: unknown, by: string): CancelRequest {
     if (v === undefined) continue;
     if (typeof v !== 'boolean') throw bad(`${key}: expected true or false, got ${typeOf(v)}`);
     if (v) r[key] = true;
+  }
+  return r;
+}
+
+/**
+ * POST /api/edit: the selection of /api/cancel (status: one of EDITABLE) and "priority": a whole
+ * number, "at": a time ("+30m", an ISO time), at least one of them; "dryRun", "reason": `waiter edit`'s rules.
+ */
+export function editRequest(body: unknown, by: string, now = new Date()): EditRequest {
+  if (!isObject(body)) throw bad(`expected an object like {"ids": ["<order id>"], "priority": 5}, got ${typeOf(body)}`);
+  onlyKeys(body, [...SELECTION_KEYS, 'priority', 'at', 'dryRun', 'reason'], 'body');
+  const r: EditRequest = { ...selectionFields(body, EDITABLE), ...steerReason(body), by };
+  if (body.priority !== undefined) {
+    const p = body.priority;
+    if (typeof p !== 'number' || !Number.isInteger(p) || Math.abs(p) > MAX_PRIORITY)
+      throw bad(`priority: expected a whole number from -${MAX_PRIORITY} to ${MAX_PRIORITY}, got ${JSON.stringify(p)}`);
+    r.priority = p;
+  }
+  if (body.at !== undefined) r.at = at(body.at, 'at', now);
+  if (r.priority === undefined && r.at === undefined) throw bad('give "priority" or "at" (or both)');
+  if (body.dryRun !== undefined) {
+    if (typeof body.dryRun !== 'boolean') throw bad(`dryRun: expected true or false, got ${typeOf(body.dryRun)}`);
+    if (body.dryRun) r.dryRun = true;
   }
   return r;
 }

@@ -1,0 +1,60 @@
+// The plans of waiter edit (issue 26): a new priority or --at for orders not yet claimed.
+// Pure, like ./plans.ts (same contract form); pinned in test/edit.test.ts without a
+// server. Selections are ./steer-plans.ts's; the queries ./steer.ts.
+import type { Filter, UpdateFilter } from 'mongodb';
+import { EDITABLE, type Order, type State, type Steered } from '../order.js';
+import { inStates } from './steer-plans.js';
+
+/** What an edit changes: either or both. */
+export interface EditAsk {
+  /** The user's priority, as load/add --priority (checked against MAX_PRIORITY by the caller). */
+  priority?: number;
+  /** Not to be taken before this (add --at; within the horizon, checked by the caller). */
+  at?: Date;
+}
+
+/**
+ * An edit's writes, in order. Filter: inStates(selection, a group of EDITABLE): the status
+ * is the fence (a claim or a release meanwhile takes the order out of its group) ·
+ * Update: $set edited {by, at, reason?}; a priority: $set priority (or $unset it when 0:
+ * insert keeps it only when not 0) and prio = priority in every group, as insert writes it:
+ * a release never touches prio, so a WAITING order must carry it already · an --at: READY
+ * $set due and at (at: kept for a hold to restore); the others $set at (their due once
+ * released, see releaseLater) · Groups: only a priority: ONE updateMany over EDITABLE;
+ * with --at two, the not-READY first: an order released between the two writes has its
+ * `at` already (released to due = at), and the READY write skips what this edit wrote
+ * (edited.at ≠ its stamp), so none is counted twice · Index used: _id for ids, else
+ * {status:1,_id:1} · Cost: 1-2 updateMany; modifiedCount is what was edited.
+ */
+export function editPlan(selected: Filter<Order>, ask: EditAsk, s: Steered): { filter: Filter<Order>; update: UpdateFilter<Order> }[] {
+  const groups: { states: readonly State[]; ready: boolean }[] =
+    ask.at === undefined
+      ? [{ states: EDITABLE, ready: false }]
+      : [
+          { states: EDITABLE.filter((x) => x !== 'READY'), ready: false },
+          { states: ['READY'], ready: true },
+        ];
+  const out: { filter: Filter<Order>; update: UpdateFilter<Order> }[] = [];
+  for (const g of groups) {
+    const f = inStates(selected, g.states);
+    if (!f) continue;
+    out.push({ filter: g.ready ? { ...f, 'edited.at': { $ne: s.at } } : f, update: editUpdate(ask, s, g.ready) });
+  }
+  return out;
+}
+
+/** One group's update (editPlan): `ready` writes an --at as the due too. */
+export function editUpdate(ask: EditAsk, s: Steered, ready: boolean): UpdateFilter<Order> {
+  const set: Record<string, unknown> = { edited: s };
+  const unset: Record<string, ''> = {};
+  if (ask.priority !== undefined) {
+    if (ask.priority === 0) unset.priority = '';
+    else set.priority = ask.priority;
+    set.prio = ask.priority;
+  }
+  if (ask.at !== undefined) {
+    set.at = ask.at;
+    if (ready) set.due = ask.at;
+  }
+  return Object.keys(unset).length ? { $set: set, $unset: unset } : { $set: set };
+}
