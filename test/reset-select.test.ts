@@ -11,8 +11,15 @@ import { resetFilter } from '../src/kitchen/plans.js';
 import { uncancelBarrier, uncancelSteps } from '../src/kitchen/steer-plans.js';
 import { resetOrders } from '../src/app/reset.js';
 import { options } from '../src/commands/reset.js';
-import { HttpError, resetRequest } from '../src/serve/input.js';
+import * as reset from '../src/commands/reset.js';
+import * as cancel from '../src/commands/cancel.js';
+import * as edit from '../src/commands/edit.js';
+import { cancelOrders } from '../src/app/cancel.js';
+import { editOrders } from '../src/app/edit.js';
+import { HttpError, cancelRequest, editRequest, resetRequest } from '../src/serve/input.js';
+import { createApp } from '../src/serve/app.js';
 import { UsageError } from '../src/errors.js';
+import yargs, { type Argv } from 'yargs';
 
 const k = useDb();
 const open = kitchens();
@@ -106,5 +113,82 @@ describe('reset <ids…> | --where | --failed-with', () => {
     });
     expect(resetRequest({})).toEqual({ statuses: ['ERROR', 'RUNNING'], force: false });
     for (const body of [{ ids: 'x' }, { failedWith: '' }, { where: 5 }, { status: ['DONE'] }]) expect(() => resetRequest(body)).toThrow(HttpError);
+  });
+});
+
+describe('an empty selection is never every order (a destructive command never falls back to its default because a value was empty)', () => {
+  const token = 'correct-horse-battery';
+  async function setup() {
+    const kitchen = await open(k);
+    const { insertedIds } = await orders(k.db).insertMany([
+      { status: 'ERROR', arguments: ['paris'], attempts: 1, prio: 0, error: 'exit 1' },
+      { status: 'READY', arguments: ['rome'], attempts: 0, prio: 0, due: new Date() },
+    ] as never[]);
+    const app = createApp({ kitchen, list: 'orders', db: k.name, token, publicRead: false, log: () => {} });
+    const post = (route: string, json: unknown) =>
+      app.request(route, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify(json) });
+    return { kitchen, ids: Object.values(insertedIds), post };
+  }
+
+  test('POST /api/reset, /api/cancel, /api/edit: "ids": [], "where": [] or {}, "failedWith": "" are a 400, the list byte-for-byte unchanged', async () => {
+    const { post } = await setup();
+    const before = await dump();
+    const empties = [{ ids: [] }, { where: [] }, { where: {} }, { failedWith: '' }];
+    for (const empty of empties) {
+      for (const [route, body] of [
+        ['/api/reset', empty],
+        ['/api/reset', { ...empty, status: ['ERROR'] }],
+        ['/api/cancel', { ...empty, status: 'READY' }],
+        ['/api/edit', { ...empty, status: 'READY', priority: 1 }],
+      ] as const) {
+        const r = await post(route, body);
+        const what = `${route} ${JSON.stringify(body)}`;
+        expect(r.status, what).toBe(400);
+        expect(((await r.json()) as { error: string }).error, what).toMatch(/is empty/);
+        expect(await dump(), what).toBe(before);
+      }
+    }
+    // An absent key is a plain reset, as before.
+    expect(await (await post('/api/reset', {})).json()).toEqual({ reset: 1, leftAlone: 0 });
+  });
+
+  test('the use cases refuse an empty part too (a caller past the parsers), nothing changed', async () => {
+    const { kitchen } = await setup();
+    const before = await dump();
+    const by = 't@test';
+    for (const part of [{ ids: [] }, { where: [] }, { failedWith: '' }]) {
+      const what = JSON.stringify(part);
+      await expect(resetOrders(kitchen, { ...part, statuses: ['ERROR', 'RUNNING'], force: false }), what).rejects.toThrow(UsageError);
+      await expect(cancelOrders(kitchen, { ...part, status: 'READY', by }), what).rejects.toThrow(UsageError);
+      await expect(editOrders(kitchen, { ...part, status: 'READY', priority: 1, by }), what).rejects.toThrow(UsageError);
+      expect(await dump(), what).toBe(before);
+    }
+  });
+
+  test('the CLI: a bare --where, --where =x, --failed-with "" are a usage error (exit 2), parsed as yargs gives them; nothing changed', async () => {
+    const { kitchen } = await setup();
+    const before = await dump();
+    const parse = async (verb: string, builder: (y: Argv) => Argv, args: string[]) =>
+      (await yargs([verb, ...args])
+        .command(`${verb} [ids..]`, '', builder)
+        .parse()) as Record<string, unknown>;
+    const cases: [string[], RegExp][] = [
+      [['--where'], /--where is empty/],
+      [['--where', '--status', 'ERROR'], /--where is empty/],
+      [['--where', '=x'], /--where "=x": expected name=value/],
+      [['--failed-with'], /--failed-with is empty/],
+      [['--failed-with', ''], /--failed-with is empty/],
+    ];
+    for (const [args, message] of cases) {
+      const what = args.join(' ');
+      await expect((async () => resetOrders(kitchen, reset.options(await parse('reset', reset.builder, args))))(), what).rejects.toThrow(message);
+      // cancel --status READY --where: every READY order, were the bare --where dropped.
+      const ready = args.includes('--status') ? args.map((a) => (a === 'ERROR' ? 'READY' : a)) : [...args, '--status', 'READY'];
+      await expect((async () => cancelOrders(kitchen, cancel.options(await parse('cancel', cancel.builder, ready))))(), what).rejects.toThrow(message);
+      await expect((async () => editOrders(kitchen, edit.options(await parse('edit', edit.builder, [...ready, '--priority', '1']))))(), what).rejects.toThrow(message);
+      expect(await dump(), what).toBe(before);
+    }
+    // Without them: a plain reset, as before.
+    expect(await resetOrders(kitchen, reset.options(await parse('reset', reset.builder, [])))).toEqual({ reset: 1, leftAlone: 0 });
   });
 });

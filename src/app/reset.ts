@@ -3,8 +3,7 @@
 // Ids, --where, --failed-with (cancel's selection, src/app/selection.ts) narrow it to some orders.
 import type { Kitchen } from '../kitchen.js';
 import type { State } from '../order.js';
-import { selectionOf, type Selection } from './selection.js';
-import { selects } from '../kitchen/steer-plans.js';
+import { selectionGiven, selectionOf, type Selection } from './selection.js';
 
 /** The states reset takes (--status, the API's status). */
 export const RESETTABLE: readonly State[] = ['ERROR', 'RUNNING', 'CANCELLED'];
@@ -21,9 +20,10 @@ export interface ResetRequest extends Omit<Selection, 'status'> {
 
 export async function resetOrders(k: Kitchen, r: ResetRequest, now = new Date()): Promise<{ reset: number; leftAlone: number }> {
   // No selection: every order in `statuses`, as before. With one, its refusals first (an id in
-  // another state than `statuses`: exit 2, nothing changed), then the statuses within it.
+  // another state than `statuses`: exit 2, nothing changed), then the statuses within it. A
+  // part given but empty (ids [], where []) is refused, never read as none (selectionGiven).
   const sel: Selection = { ...(r.ids ? { ids: r.ids } : {}), ...(r.where ? { where: r.where } : {}), ...(r.failedWith !== undefined ? { failedWith: r.failedWith } : {}) };
-  const within = selects(sel) ? await selectionOf(k, sel, 'reset', r.statuses) : undefined;
+  const within = selectionGiven(sel, 'reset') ? await selectionOf(k, sel, 'reset', r.statuses) : undefined;
   const done = await k.reset({
     statuses: r.statuses,
     force: r.force,

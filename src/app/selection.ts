@@ -11,7 +11,7 @@ export type { Selection, Where } from '../kitchen/steer-plans.js';
 /** `name=value` or `3=value` (an argument's place, 1-based): one --where. */
 export function whereOf(text: string, option = '--where'): Where {
   const i = text.indexOf('=');
-  if (i <= 0) throw new UsageError(`${option} ${JSON.stringify(text)}: expected name=value (a named column) or 1=value (an argument's place, from 1)`);
+  if (i <= 0) throw new UsageError(`${option} ${JSON.stringify(text.slice(0, 80))}: expected name=value (a named column) or 1=value (an argument's place, from 1)`);
   const name = text.slice(0, i);
   const value = text.slice(i + 1);
   if (/^\d+$/.test(name)) {
@@ -20,6 +20,28 @@ export function whereOf(text: string, option = '--where'): Where {
     return { column: n, value };
   }
   return { column: name, value };
+}
+
+/**
+ * The part of a selection given but empty (ids [], where [], failedWith ""), named, or
+ * undefined. Given and empty is refused, never read as not given: a destructive command
+ * never falls back to its default (every order) because a value was empty.
+ */
+export function emptyPart(s: Selection): string | undefined {
+  if (s.ids !== undefined && s.ids.length === 0) return 'the id list';
+  if (s.where !== undefined && s.where.length === 0) return '--where';
+  if (s.failedWith === '') return '--failed-with';
+  return undefined;
+}
+
+/**
+ * Whether `s` names orders (false: a plain reset, every order of its states), after the
+ * refusals a UsageError: a part given but empty (emptyPart).
+ */
+export function selectionGiven(s: Selection, verb: string): boolean {
+  const empty = emptyPart(s);
+  if (empty) throw new UsageError(`${verb}: ${empty} is empty: name some orders, or leave it out: nothing changed`);
+  return selects(s);
 }
 
 /**
@@ -42,13 +64,13 @@ export const FINISHED: readonly State[] = ['DONE', 'ERROR', 'CANCELLED'];
 
 /**
  * The filter of a selection, after its refusals (a UsageError: exit 2, a 400; nothing written):
- * no id and no selection; a --failed-with too long or with a NUL byte; an id not in the
+ * no id and no selection; a part given but empty (selectionGiven); a --failed-with too long or with a NUL byte; an id not in the
  * list; an id of a finished order (or, given `accepts`, of a state not in it: edit refuses a
  * RUNNING one, reset a READY one); a column no header names. One find by _id for ids, one
  * read of the list's column names for a named --where.
  */
 export async function selectionOf(k: Kitchen, s: Selection, verb: string, accepts?: readonly State[]): Promise<Filter<Order>> {
-  if (!selects(s)) throw new UsageError(`${verb}: name the orders: ids, or --status, --where, --failed-with (never every order by default)`);
+  if (!selectionGiven(s, verb)) throw new UsageError(`${verb}: name the orders: ids, or --status, --where, --failed-with (never every order by default)`);
   const problem = s.failedWith === undefined ? undefined : failedWithProblem(s.failedWith);
   if (problem) throw new UsageError(`${verb}: --failed-with ${problem}: nothing changed`);
   if (s.ids?.length) {

@@ -32,13 +32,18 @@ export function selectionArgs(argv: Record<string, unknown>, verb: string, statu
     }
   });
   const s: Selection = {};
+  // yargs gives [] with no id at all: the shell leaves nothing of an empty $(…) to tell apart.
   if (ids.length) s.ids = ids;
   if (statuses && argv.status !== undefined) s.status = state('status', argv.status, statuses);
-  const where = (argv.where as unknown[] | undefined) ?? [];
-  if (where.length) s.where = where.map((w) => whereOf(String(w)));
+  // A bare --where (yargs: []) is refused, not dropped: dropped, `reset --where` reset every order.
+  const where = argv.where as unknown[] | undefined;
+  if (where !== undefined && where.length === 0)
+    throw new UsageError(`${verb}: --where is empty: give name=value (a named column) or 1=value (an argument's place): nothing changed`);
+  if (where) s.where = where.map((w) => whereOf(String(w)));
   if (argv['failed-with'] !== undefined) {
     const t = String(argv['failed-with']);
-    if (t === '') throw new UsageError('--failed-with is empty: give some text of the error');
+    // Empty text is in every error: it would select every failed order.
+    if (t === '') throw new UsageError(`${verb}: --failed-with is empty: give some text of the error: nothing changed`);
     s.failedWith = t;
   }
   return s;

@@ -162,8 +162,11 @@ const SELECTION_KEYS = ['ids', 'status', 'where', 'failedWith'];
  */
 function selectionFields(body: Record<string, unknown>, statuses?: readonly State[]): Selection {
   const r: Selection = {};
+  // Given but empty is a 400, never read as not given: a reset would take every order.
+  const empty = (key: string) => bad(`${key} is empty: name some orders, or leave "${key}" out`);
   if (body.ids !== undefined) {
     if (!Array.isArray(body.ids)) throw bad(`ids: expected an array of order ids, got ${typeOf(body.ids)}`);
+    if (body.ids.length === 0) throw empty('ids');
     if (body.ids.length > 10_000) throw bad(`ids: at most 10,000 per request, got ${body.ids.length}`);
     r.ids = (body.ids as unknown[]).map((x, i) => {
       if (typeof x !== 'string') throw bad(`ids[${i}]: expected an order id, got ${typeOf(x)}`);
@@ -182,6 +185,7 @@ function selectionFields(body: Record<string, unknown>, statuses?: readonly Stat
     if (eq !== undefined) throw bad(`where: ${JSON.stringify(eq)}: a column name cannot contain "="`);
     const texts = Array.isArray(w) ? w : isObject(w) ? Object.entries(w).map(([k, v]) => (typeof v === 'string' ? `${k}=${v}` : v)) : null;
     if (!texts || texts.some((t) => typeof t !== 'string')) throw bad(`where: expected ["name=value", ...] or {"name": "value"}, got ${typeOf(w)}`);
+    if (texts.length === 0) throw empty('where');
     try {
       r.where = (texts as string[]).map((t) => whereOf(t, 'where'));
     } catch (err) {
@@ -189,7 +193,9 @@ function selectionFields(body: Record<string, unknown>, statuses?: readonly Stat
     }
   }
   if (body.failedWith !== undefined) {
-    if (typeof body.failedWith !== 'string' || body.failedWith === '') throw bad(`failedWith: expected a non-empty string, got ${typeOf(body.failedWith)}`);
+    if (typeof body.failedWith !== 'string') throw bad(`failedWith: expected a string, got ${typeOf(body.failedWith)}`);
+    // "" is in every error: it would select every failed order.
+    if (body.failedWith === '') throw empty('failedWith');
     r.failedWith = body.failedWith;
   }
   return r;
