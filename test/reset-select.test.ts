@@ -16,6 +16,7 @@ import * as cancel from '../src/commands/cancel.js';
 import * as edit from '../src/commands/edit.js';
 import { cancelOrders } from '../src/app/cancel.js';
 import { editOrders } from '../src/app/edit.js';
+import { MAX_WHERE, MAX_WHERE_VALUE } from '../src/app/selection.js';
 import { HttpError, cancelRequest, editRequest, resetRequest } from '../src/serve/input.js';
 import { createApp } from '../src/serve/app.js';
 import { UsageError } from '../src/errors.js';
@@ -190,5 +191,27 @@ describe('an empty selection is never every order (a destructive command never f
     }
     // Without them: a plain reset, as before.
     expect(await resetOrders(kitchen, reset.options(await parse('reset', reset.builder, [])))).toEqual({ reset: 1, leftAlone: 0 });
+  });
+
+  test('the API caps "where": at most MAX_WHERE entries, each name and value at most MAX_WHERE_VALUE characters, no NUL: a 400', async () => {
+    const many = Array.from({ length: MAX_WHERE + 1 }, (_, i) => `1=v${i}`);
+    const long = `1=${'x'.repeat(MAX_WHERE_VALUE + 1)}`;
+    for (const parse of [
+      (b: Record<string, unknown>) => resetRequest(b),
+      (b: Record<string, unknown>) => cancelRequest(b, 'api x'),
+      (b: Record<string, unknown>) => editRequest({ ...b, priority: 1 }, 'api x'),
+    ]) {
+      expect(() => parse({ where: many })).toThrow(`where: ${MAX_WHERE + 1} entries: at most ${MAX_WHERE}`);
+      expect(() => parse({ where: Object.fromEntries(many.map((_, i) => [`c${i}`, 'v'])) })).toThrow(`where: ${MAX_WHERE + 1} entries`);
+      expect(() => parse({ where: [long] })).toThrow(/where\[0\]: its value is 4,097 characters long: at most 4,096/);
+      expect(() => parse({ where: ['1=a\0b'] })).toThrow(/where\[0\]: contains a NUL byte/);
+      expect(parse({ where: many.slice(0, MAX_WHERE) }).where).toHaveLength(MAX_WHERE);
+      expect(parse({ where: [long.slice(0, -1)] }).where).toHaveLength(1);
+    }
+    // The use case too (the CLI's --where, a caller past the parser): exit 2, nothing read.
+    const where = Array.from({ length: MAX_WHERE + 1 }, () => ({ column: 1, value: 'x' }));
+    await expect(resetOrders(await open(k), { where, statuses: ['ERROR'], force: false })).rejects.toThrow(
+      `reset: ${MAX_WHERE + 1} --where: at most ${MAX_WHERE}: nothing changed`,
+    );
   });
 });

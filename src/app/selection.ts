@@ -8,12 +8,25 @@ import { selectionFilter, selects, type Selection, type Where } from '../kitchen
 
 export type { Selection, Where } from '../kitchen/steer-plans.js';
 
+/** The most --where a selection takes (the API's "where" entries): a handful of columns, not a list of values. */
+export const MAX_WHERE = 100;
+/** The longest --where name or value, in characters: a column's value to match, not a document. */
+export const MAX_WHERE_VALUE = 4_096;
+
 /** `name=value` or `3=value` (an argument's place, 1-based): one --where. */
 export function whereOf(text: string, option = '--where'): Where {
+  if (text.includes('\0')) throw new UsageError(`${option}: contains a NUL byte (\\0)`);
   const i = text.indexOf('=');
   if (i <= 0) throw new UsageError(`${option} ${JSON.stringify(text.slice(0, 80))}: expected name=value (a named column) or 1=value (an argument's place, from 1)`);
   const name = text.slice(0, i);
   const value = text.slice(i + 1);
+  for (const [what, t] of [
+    ['name', name],
+    ['value', value],
+  ] as const) {
+    const n = [...t].length;
+    if (n > MAX_WHERE_VALUE) throw new UsageError(`${option}: its ${what} is ${n.toLocaleString('en-US')} characters long: at most ${MAX_WHERE_VALUE.toLocaleString('en-US')}`);
+  }
   if (/^\d+$/.test(name)) {
     const n = Number(name);
     if (n < 1) throw new UsageError(`${option} ${name}=…: places count from 1`);
@@ -36,11 +49,12 @@ export function emptyPart(s: Selection): string | undefined {
 
 /**
  * Whether `s` names orders (false: a plain reset, every order of its states), after the
- * refusals a UsageError: a part given but empty (emptyPart).
+ * refusals a UsageError: a part given but empty (emptyPart), more than MAX_WHERE --where.
  */
 export function selectionGiven(s: Selection, verb: string): boolean {
   const empty = emptyPart(s);
   if (empty) throw new UsageError(`${verb}: ${empty} is empty: name some orders, or leave it out: nothing changed`);
+  if ((s.where?.length ?? 0) > MAX_WHERE) throw new UsageError(`${verb}: ${s.where!.length} --where: at most ${MAX_WHERE}: nothing changed`);
   return selects(s);
 }
 

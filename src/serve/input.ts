@@ -12,7 +12,7 @@ import type { StopRequest, StopTarget } from '../app/stop.js';
 import { reasonProblem } from '../app/who.js';
 import type { CancelRequest } from '../app/cancel.js';
 import type { EditRequest } from '../app/edit.js';
-import { whereOf, type Selection } from '../app/selection.js';
+import { MAX_WHERE, whereOf, type Selection } from '../app/selection.js';
 import { CANCELLABLE, EDITABLE } from '../order.js';
 
 export type { ResetRequest } from '../app/reset.js';
@@ -182,12 +182,13 @@ function selectionFields(body: Record<string, unknown>, statuses?: readonly Stat
     const w = body.where;
     // {"name": "value"} becomes name=value, read back at the first "=": a name holding one would be split there.
     const eq = isObject(w) ? Object.keys(w).find((key) => key.includes('=')) : undefined;
-    if (eq !== undefined) throw bad(`where: ${JSON.stringify(eq)}: a column name cannot contain "="`);
+    if (eq !== undefined) throw bad(`where: ${JSON.stringify(eq.slice(0, 80))}: a column name cannot contain "="`);
     const texts = Array.isArray(w) ? w : isObject(w) ? Object.entries(w).map(([k, v]) => (typeof v === 'string' ? `${k}=${v}` : v)) : null;
     if (!texts || texts.some((t) => typeof t !== 'string')) throw bad(`where: expected ["name=value", ...] or {"name": "value"}, got ${typeOf(w)}`);
     if (texts.length === 0) throw empty('where');
+    if (texts.length > MAX_WHERE) throw bad(`where: ${texts.length} entries: at most ${MAX_WHERE}`);
     try {
-      r.where = (texts as string[]).map((t) => whereOf(t, 'where'));
+      r.where = (texts as string[]).map((t, i) => whereOf(t, `where[${i}]`));
     } catch (err) {
       throw bad(err instanceof WaiterError ? err.message : String(err));
     }
