@@ -195,6 +195,97 @@ describe('edit', () => {
   });
 });
 
+describe('edit racing a release (the release of a WAITING order reads its `at`, then writes due = that at)', () => {
+  /** A WAITING order on a parent that is DONE, its release not yet made (as a waiter killed before it), with at = `at`. */
+  async function waitingFree(kitchen: Kitchen, at: Date): Promise<ObjectId> {
+    const {
+      ids: [p],
+    } = await kitchen.insertOrders([['parent']]);
+    const {
+      ids: [w],
+    } = await kitchen.insertOrders([['waiting']], { wait: { after: [p!] } });
+    await orders(k.db).updateOne({ _id: w! }, { $set: { at } });
+    expect(await claims(kitchen, 1)).toEqual(['parent']);
+    expect(await byId(k.db, w!)).toMatchObject({ status: 'WAITING', at });
+    return w!;
+  }
+
+  /** Runs `between` once, after the release's find of the WAITING orders whose at is ahead and before its write. */
+  function betweenFindAndWrite(kitchen: Kitchen, between: () => Promise<unknown>): void {
+    // The kitchen's own collection (private: every query stays in src/kitchen*), reached by bracket access.
+    const col = kitchen['orders'];
+    const find = col.find.bind(col);
+    let fired = false;
+    col.find = ((filter: Record<string, unknown>, options: unknown) => {
+      const cursor = find(filter, options as never);
+      if (!fired && filter.status === 'WAITING' && (filter.at as { $gt?: Date } | undefined)?.$gt) {
+        fired = true;
+        const toArray = cursor.toArray.bind(cursor);
+        cursor.toArray = async () => {
+          const read = await toArray();
+          await between();
+          return read;
+        };
+      }
+      return cursor;
+    }) as typeof find;
+  }
+
+  test('an edit --at landing between the find and the write: due is the edited at (the write is fenced by the at it read)', async () => {
+    const kitchen = await open(k);
+    const other = await open(k);
+    const first = new Date(Date.now() + 3_600_000);
+    const edited = new Date(Date.now() + 7_200_000);
+    const w = await waitingFree(kitchen, first);
+    betweenFindAndWrite(kitchen, () => editOrders(other, { ids: [w], at: edited, by }));
+    await kitchen.pipeline.releaseAll();
+    expect(await byId(k.db, w)).toMatchObject({ status: 'READY', due: edited });
+  });
+
+  test("the edit's writes alone in between: the fenced release misses the order, the next sweep releases it to the edited at", async () => {
+    const kitchen = await open(k);
+    const other = await open(k);
+    const first = new Date(Date.now() + 3_600_000);
+    const edited = new Date(Date.now() + 7_200_000);
+    const w = await waitingFree(kitchen, first);
+    betweenFindAndWrite(kitchen, () => other.steer.edit({ _id: { $in: [w] } }, { at: edited }, { by, at: new Date() }));
+    expect(await kitchen.pipeline.releaseAll()).toBe(0);
+    expect(await byId(k.db, w)).toMatchObject({ status: 'WAITING', at: edited });
+    expect(await other.pipeline.releaseAll()).toBe(1);
+    expect(await byId(k.db, w)).toMatchObject({ status: 'READY', due: edited });
+  });
+
+  test('an --at moved into the past releases a free WAITING order now (the edit ends with the release check)', async () => {
+    const kitchen = await open(k);
+    const w = await waitingFree(kitchen, new Date(Date.now() + 3_600_000));
+    expect(await editOrders(kitchen, { ids: [w], at: new Date(Date.now() - 1000), by })).toMatchObject({ edited: 1 });
+    expect(await byId(k.db, w)).toMatchObject({ status: 'READY' });
+    expect(await claims(kitchen, 1)).toEqual(['waiting']);
+  });
+
+  test("a release landing between the edit's two writes: the order edited exactly once, due = the edited at", async () => {
+    const kitchen = await open(k);
+    const other = await open(k);
+    const edited = new Date(Date.now() + 7_200_000);
+    const w = await waitingFree(kitchen, new Date(Date.now() + 3_600_000));
+    const col = kitchen['orders'];
+    const updateMany = col.updateMany.bind(col);
+    const writes: number[] = [];
+    col.updateMany = (async (filter: never, update: { $set?: Record<string, unknown> }, options?: never) => {
+      const r = await updateMany(filter, update as never, options);
+      if (update.$set?.edited) {
+        writes.push(r.modifiedCount);
+        // After the edit's first write (WAITING: at), the release from elsewhere.
+        if (writes.length === 1) expect(await other.pipeline.releaseAll()).toBe(1);
+      }
+      return r;
+    }) as typeof updateMany;
+    expect(await editOrders(kitchen, { ids: [w], at: edited, by })).toMatchObject({ edited: 1, meanwhile: 0 });
+    expect(writes).toEqual([1, 0]);
+    expect(await byId(k.db, w)).toMatchObject({ status: 'READY', due: edited, edited: { by } });
+  });
+});
+
 describe('POST /api/edit', () => {
   test('the same use case, by "api …"; 400 for what the CLI refuses, 401 without the token, nothing changed', async () => {
     const kitchen = await open(k);

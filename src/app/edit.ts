@@ -67,5 +67,9 @@ export async function editOrders(k: Kitchen, r: EditRequest, now = new Date()): 
   const s: Steered = { by: r.by, at: now, ...(reason ? { reason } : {}) };
   const ask: EditAsk = { ...(r.priority !== undefined ? { priority: r.priority } : {}), ...(r.at ? { at: r.at } : {}) };
   const edited = await k.steer.edit(selected, ask, s);
+  // The release check, after the writes: an --at moved into the past frees a WAITING order
+  // whose orders are done now, and one a release racing this edit missed (its write is
+  // fenced by the `at` it read, releaseAt) is released here, to the edited at.
+  if (ask.at) await k.pipeline.releaseAll();
   return { edited, running, finished, meanwhile: Math.max(0, n - edited), dryRun: false };
 }

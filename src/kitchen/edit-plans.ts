@@ -21,9 +21,14 @@ export interface EditAsk {
  * a release never touches prio, so a WAITING order must carry it already · an --at: READY
  * $set due and at (at: kept for a hold to restore); the others $set at (their due once
  * released, see releaseLater) · Groups: only a priority: ONE updateMany over EDITABLE;
- * with --at two, the not-READY first: an order released between the two writes has its
- * `at` already (released to due = at), and the READY write skips what this edit wrote
- * (edited.at ≠ its stamp), so none is counted twice · Index used: _id for ids, else
+ * with --at two, the not-READY first, then READY skipping what this edit wrote
+ * (edited.at = its stamp) · What holds: an order released between the two writes was
+ * written by the first (its at, turned into its due by the release) and skipped by the
+ * second: edited once, due = the edited at. A release whose find read the old at before
+ * the first write misses the order (releaseAt is fenced by the at it read) and the
+ * caller's release check after the writes (src/app/edit.ts) releases it to the new one.
+ * An order claimed before its write is left alone (counted meanwhile); one that enters a
+ * group meanwhile (reset from RUNNING) may be edited too · Index used: _id for ids, else
  * {status:1,_id:1} · Cost: 1-2 updateMany; modifiedCount is what was edited.
  */
 export function editPlan(selected: Filter<Order>, ask: EditAsk, s: Steered): { filter: Filter<Order>; update: UpdateFilter<Order> }[] {

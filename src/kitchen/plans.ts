@@ -398,14 +398,17 @@ export function releaseNowUpdate(now: Date): UpdateFilter<Order> {
 
 /**
  * Release, later: the orders whose --at is still ahead (few). Filter: `filter`, WAITING,
- * at > now (one find, _id and at) · then per order Filter: {_id, status: WAITING} ·
- * Update: $set status READY, due = its at · $unset hold, wait, at (one bulkWrite).
+ * at > now (one find, _id and at) · then per order Filter: {_id, status: WAITING, at: the
+ * at read} · Fence: status and that at: an edit --at between the find and the write
+ * changes `at`, the write misses (never due = the old at) and the order stays WAITING with
+ * its new at, released by the edit's own release check after its writes (or the next
+ * sweep) · Update: $set status READY, due = its at · $unset hold, wait, at (one bulkWrite).
  */
 export function releaseLaterFilter(filter: Filter<Order>, now: Date): Filter<Order> {
   return { ...filter, status: 'WAITING', at: { $gt: now } };
 }
 export function releaseAt(id: ObjectId, at: Date): { filter: Filter<Order>; update: UpdateFilter<Order> } {
-  return { filter: { _id: id, status: 'WAITING' }, update: { $set: { status: 'READY', due: at }, $unset: RELEASE_UNSET } };
+  return { filter: { _id: id, status: 'WAITING', at }, update: { $set: { status: 'READY', due: at }, $unset: RELEASE_UNSET } };
 }
 
 // Moved from src/kitchen.ts and src/kitchen/pipeline.ts: whole-collection reads, one
