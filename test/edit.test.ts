@@ -36,21 +36,34 @@ async function claims(kitchen: Kitchen, n: number): Promise<string[]> {
 describe('edit plans', () => {
   const s = { by, at: new Date(1000) };
   const at = new Date(5000);
-  test('a priority alone: ONE updateMany over READY and WAITING, prio with it (a release never sets prio); 0 unsets priority, as insert keeps it', () => {
+  const normal = { $ne: PRIO_RUNNING };
+  const later = { 'edited.at': { $ne: s.at } };
+  test('a priority alone: over READY and WAITING, prio with it (a release never sets prio) except where it is PRIO_RUNNING (crashed work first); 0 unsets priority, as insert keeps it', () => {
     expect(editPlan({ _id: { $in: [] } }, { priority: 7 }, s)).toStrictEqual([
-      { filter: { _id: { $in: [] }, status: { $in: ['READY', 'WAITING'] } }, update: { $set: { edited: s, priority: 7, prio: 7 } } },
+      { filter: { _id: { $in: [] }, status: { $in: ['READY', 'WAITING'] }, prio: normal }, update: { $set: { edited: s, priority: 7, prio: 7 } } },
+      { filter: { _id: { $in: [] }, status: { $in: ['READY', 'WAITING'] }, prio: PRIO_RUNNING, ...later }, update: { $set: { edited: s, priority: 7 } } },
     ]);
     expect(editUpdate({ priority: 0 }, s, true)).toStrictEqual({ $set: { edited: s, prio: 0 }, $unset: { priority: '' } });
+    expect(editUpdate({ priority: 0 }, s, true, true)).toStrictEqual({ $set: { edited: s }, $unset: { priority: '' } });
   });
 
-  test('an --at: the not-READY first ($set at), then READY ($set due and at), skipping what this edit wrote', () => {
+  test('an --at: the not-READY first ($set at), then READY ($set due and at); every write after the first skips what this edit wrote', () => {
     expect(editPlan({ error: { $regex: 'x' } }, { at, priority: -2 }, s)).toStrictEqual([
-      { filter: { error: { $regex: 'x' }, status: 'WAITING' }, update: { $set: { edited: s, priority: -2, prio: -2, at } } },
-      { filter: { error: { $regex: 'x' }, status: 'READY', 'edited.at': { $ne: s.at } }, update: { $set: { edited: s, priority: -2, prio: -2, at, due: at } } },
+      { filter: { error: { $regex: 'x' }, status: 'WAITING', prio: normal }, update: { $set: { edited: s, priority: -2, prio: -2, at } } },
+      { filter: { error: { $regex: 'x' }, status: 'WAITING', prio: PRIO_RUNNING, ...later }, update: { $set: { edited: s, priority: -2, at } } },
+      { filter: { error: { $regex: 'x' }, status: 'READY', prio: normal, ...later }, update: { $set: { edited: s, priority: -2, prio: -2, at, due: at } } },
+      { filter: { error: { $regex: 'x' }, status: 'READY', prio: PRIO_RUNNING, ...later }, update: { $set: { edited: s, priority: -2, at, due: at } } },
     ]);
-    // A selection's own status keeps only its group.
-    expect(editPlan({ status: 'READY' }, { at }, s)).toStrictEqual([{ filter: { status: 'READY', 'edited.at': { $ne: s.at } }, update: { $set: { edited: s, at, due: at } } }]);
-    expect(editPlan({ status: 'WAITING' }, { priority: 1 }, s)).toStrictEqual([{ filter: { status: 'WAITING' }, update: { $set: { edited: s, priority: 1, prio: 1 } } }]);
+    // Without a priority, prio is not read; a selection's own status keeps only its group.
+    expect(editPlan({ error: { $regex: 'x' } }, { at }, s)).toStrictEqual([
+      { filter: { error: { $regex: 'x' }, status: 'WAITING' }, update: { $set: { edited: s, at } } },
+      { filter: { error: { $regex: 'x' }, status: 'READY', ...later }, update: { $set: { edited: s, at, due: at } } },
+    ]);
+    expect(editPlan({ status: 'READY' }, { at }, s)).toStrictEqual([{ filter: { status: 'READY' }, update: { $set: { edited: s, at, due: at } } }]);
+    expect(editPlan({ status: 'WAITING' }, { priority: 1 }, s)).toStrictEqual([
+      { filter: { status: 'WAITING', prio: normal }, update: { $set: { edited: s, priority: 1, prio: 1 } } },
+      { filter: { status: 'WAITING', prio: PRIO_RUNNING, ...later }, update: { $set: { edited: s, priority: 1 } } },
+    ]);
   });
 });
 
@@ -88,6 +101,22 @@ describe('edit', () => {
     const zo = await byId(k.db, z!);
     expect(zo.priority).toBeUndefined();
     expect(zo.prio).toBe(0);
+  });
+
+  test('a READY order reset while it ran keeps PRIO_RUNNING (crashed work first): its priority is set, its prio back to it once that attempt ends', async () => {
+    const kitchen = await open(k);
+    const {
+      ids: [a, b],
+    } = await kitchen.insertOrders([['a'], ['b']]);
+    expect(await kitchen.claim('box-a', 60_000)).toMatchObject({ arguments: ['a'] });
+    expect(await kitchen.reset({ statuses: ['RUNNING'], force: true })).toMatchObject({ reset: 1 });
+    expect(await byId(k.db, a!)).toMatchObject({ status: 'READY', prio: PRIO_RUNNING });
+    expect(await editOrders(kitchen, { ids: [a!, b!], priority: -5, by })).toMatchObject({ edited: 2 });
+    expect(await byId(k.db, a!)).toMatchObject({ priority: -5, prio: PRIO_RUNNING });
+    expect(await byId(k.db, b!)).toMatchObject({ priority: -5, prio: -5 });
+    await kitchen.insertOrders([['c']]);
+    expect(await claims(kitchen, 3)).toEqual(['a', 'c', 'b']);
+    expect(await byId(k.db, a!)).toMatchObject({ status: 'DONE', prio: -5 });
   });
 
   test("--at moves a READY order's due (and back); a WAITING one gets it as `at`: its due once released", async () => {

@@ -1,5 +1,5 @@
 // edit (waiter edit, POST /api/edit): a new priority or --at for orders not yet claimed
-// (EDITABLE: READY, WAITING), in one or two updateMany over the selection (editPlan).
+// (EDITABLE: READY, WAITING), in a few updateMany over the selection (editPlan).
 // A RUNNING or finished order is never changed: refused by id, left alone (counted) by a
 // --where or --failed-with selection.
 import { UsageError } from '../errors.js';
