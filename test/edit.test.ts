@@ -300,15 +300,15 @@ describe('edit racing a release (the release of a WAITING order reads its `at`, 
     const col = kitchen['orders'];
     const updateMany = col.updateMany.bind(col);
     const writes: number[] = [];
-    col.updateMany = (async (filter: never, update: { $set?: Record<string, unknown> }, options?: never) => {
-      const r = await updateMany(filter, update as never, options);
+    col.updateMany = async (filter: never, update: { $set?: Record<string, unknown> }, options?: never) => {
+      const r = await updateMany(filter, update, options);
       if (update.$set?.edited) {
         writes.push(r.modifiedCount);
         // After the edit's first write (WAITING: at), the release from elsewhere.
         if (writes.length === 1) expect(await other.pipeline.releaseAll()).toBe(1);
       }
       return r;
-    }) as typeof updateMany;
+    };
     expect(await editOrders(kitchen, { ids: [w], at: edited, by })).toMatchObject({ edited: 1, meanwhile: 0 });
     expect(writes).toEqual([1, 0]);
     expect(await byId(k.db, w)).toMatchObject({ status: 'READY', due: edited, edited: { by } });
