@@ -7,6 +7,7 @@ import * as cancel from './commands/cancel.js';
 import * as clean from './commands/clean.js';
 import { globals, type CommandResult, type IO } from './commands/common.js';
 import * as deliver from './commands/deliver.js';
+import * as edit from './commands/edit.js';
 import * as extract from './commands/extract.js';
 import * as gather from './commands/gather.js';
 import * as load from './commands/load.js';
@@ -200,11 +201,14 @@ export async function main(args: string[], io: IO, inspect?: (cli: Argv) => void
     .command('gather [ids..]', gather.describe, gather.builder, async (a) => {
       result = await gather.run(g(a), gather.options(a), io);
     })
-    .command('reset', reset.describe, reset.builder, async (a) => {
+    .command('reset [ids..]', reset.describe, reset.builder, async (a) => {
       result = await reset.run(g(a), reset.options(a), io);
     })
     .command('cancel [ids..]', cancel.describe, cancel.builder, async (a) => {
       result = await cancel.run(g(a), cancel.options(a), io);
+    })
+    .command('edit [ids..]', edit.describe, edit.builder, async (a) => {
+      result = await edit.run(g(a), edit.options(a), io);
     })
     .command('pause', pause.describe, pause.builder, async (a) => {
       result = await pause.run(g(a), pause.options(a), io);
@@ -229,7 +233,7 @@ export async function main(args: string[], io: IO, inspect?: (cli: Argv) => void
       defaults((_err, found) => done(completions(current, found ?? [], optionKeys(cli)))),
     )
     .recommendCommands()
-    .demandCommand(1, 'Name a command: load, add, status, waiters, show, logs, deliver, gather, reset, cancel, pause, resume, stop, extract, clean, serve or completion')
+    .demandCommand(1, 'Name a command: load, add, status, waiters, show, logs, deliver, gather, reset, cancel, edit, pause, resume, stop, extract, clean, serve or completion')
     .strict()
     .epilogue(EPILOGUE)
     .exitProcess(false)

@@ -76,6 +76,7 @@ import {
   inState,
   lostAttempt,
   resetFilter,
+  type ResetAsk,
   resetUpdate,
   saveColumnsUpdate,
 } from './kitchen/plans.js';
@@ -301,13 +302,13 @@ export class Kitchen {
    * orders were left alone because they are alive. A RUNNING order reset keeps prio
    * PRIO_RUNNING: taken first, like crashed work.
    */
-  async reset(opts: { statuses: State[]; force: boolean; startedBefore?: Date; now?: Date }): Promise<{ reset: number; leftAlone: number }> {
+  async reset(opts: ResetAsk & { now?: Date }): Promise<{ reset: number; leftAlone: number }> {
     const now = opts.now ?? new Date();
     const filter = resetFilter(opts, now);
     if (!filter) return { reset: 0, leftAlone: 0 };
     const r = await this.orders.updateMany(filter, resetUpdate(now));
     const running = opts.statuses.includes('RUNNING');
-    const leftAlone = running && !opts.force ? await this.orders.countDocuments(inState('RUNNING')) : 0;
+    const leftAlone = running && !opts.force ? await this.orders.countDocuments({ ...opts.within, ...inState('RUNNING') }) : 0;
     return { reset: r.modifiedCount, leftAlone };
   }
 

@@ -77,10 +77,12 @@ export interface Order {
   hold?: ObjectId;
   /** The barrier it waited for (kept after release: WAITER_AFTER_ALL, show). */
   barrier?: ObjectId;
-  /** A WAITING order's --at, when later than its add: its `due` once released. */
+  /** A WAITING order's --at, when later than its add: its `due` once released. A READY one's after `waiter edit --at` (= its due: kept for a hold to restore). */
   at?: Date;
   /** CANCELLED: who cancelled it, when, why. */
   cancelled?: Steered;
+  /** waiter edit: who last changed its priority or --at, when, why. */
+  edited?: Steered;
 }
 
 /** What a heartbeat found: the order still ours, or not (reset, taken over), or cancelled while it ran; 'held' is for orders held while they run (not answered yet). */
@@ -167,6 +169,12 @@ const TRANSITIONS: Record<State, readonly State[]> = {
 
 /** The states cancel takes (the others are finished: DONE, ERROR, CANCELLED). */
 export const CANCELLABLE: readonly State[] = ['READY', 'WAITING', 'RUNNING'];
+
+/**
+ * The states edit takes (--priority, --at): not yet claimed. READY's --at is its `due`; any
+ * other's is `at` (its due once released). HELD joins when hold lands, treated as WAITING.
+ */
+export const EDITABLE: readonly State[] = ['READY', 'WAITING'];
 
 export function canTransition(from: State, to: State): boolean {
   return TRANSITIONS[from].includes(to);

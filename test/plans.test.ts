@@ -285,10 +285,10 @@ describe('pipeline release', () => {
     expect(releaseNowUpdate(now)).toStrictEqual({ $set: { status: 'READY', due: now }, $unset: { hold: '', wait: '', at: '' } });
   });
 
-  test('later: the orders whose --at is ahead, each due at its --at', () => {
+  test('later: the orders whose --at is ahead, each due at its --at (fenced by the at read: an edit --at meanwhile makes the write miss)', () => {
     expect(releaseLaterFilter({ _id: { $in: [id] }, wait: 1 }, now)).toStrictEqual({ _id: { $in: [id] }, wait: 1, status: 'WAITING', at: { $gt: now } });
     expect(releaseAt(id, at(5_000))).toStrictEqual({
-      filter: { _id: id, status: 'WAITING' },
+      filter: { _id: id, status: 'WAITING', at: at(5_000) },
       update: { $set: { status: 'READY', due: at(5_000) }, $unset: { hold: '', wait: '', at: '' } },
     });
   });

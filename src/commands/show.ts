@@ -83,6 +83,7 @@ export function render(o: Order, fields?: Record<string, string>): string[] {
   if (o.workdir) lines.push(row('workdir', o.workdir));
   // `cancelled by alice@box at …Z (reason)`: who stopped it, from where (issue 26).
   if (o.cancelled) lines.push(row('cancelled', `by ${o.cancelled.by} at ${new Date(o.cancelled.at).toISOString()}${o.cancelled.reason ? ` (${o.cancelled.reason})` : ''}`));
+  if (o.edited) lines.push(row('edited', `by ${o.edited.by} at ${new Date(o.edited.at).toISOString()}${o.edited.reason ? ` (${o.edited.reason})` : ''}`));
   const history = o.history ?? [];
   if (history.length > 0) {
     lines.push('', `history (${history.length} attempt${history.length === 1 ? '' : 's'}):`);

@@ -182,6 +182,8 @@ export interface ResetAsk {
   statuses: State[];
   force: boolean;
   startedBefore?: Date;
+  /** reset <ids…> | --where | --failed-with: only orders of this selection (selectionFilter). */
+  within?: Filter<Order>;
 }
 
 /**
@@ -193,6 +195,7 @@ export interface ResetAsk {
  * READY branch reads EVERY READY order: READY orders an older waiter added or reset after
  * the list was migrated have no `due`, so no claim sees them, and {status:1,_id:1}
  * cannot tell which lack it (a rare, manual command may read every READY order; claims never do).
+ * With `within`: {$and: [within, the $or]} (Index used: _id for ids).
  */
 export function resetFilter(ask: ResetAsk, now: Date): Filter<Order> | null {
   const or: Filter<Order>[] = [];
@@ -205,7 +208,7 @@ export function resetFilter(ask: ResetAsk, now: Date): Filter<Order> | null {
   }
   if (or.length === 0) return null;
   or.push({ status: 'READY', due: { $exists: false } });
-  return { $or: or };
+  return ask.within ? { $and: [ask.within, { $or: or }] } : { $or: or };
 }
 
 /**
@@ -395,14 +398,17 @@ export function releaseNowUpdate(now: Date): UpdateFilter<Order> {
 
 /**
  * Release, later: the orders whose --at is still ahead (few). Filter: `filter`, WAITING,
- * at > now (one find, _id and at) · then per order Filter: {_id, status: WAITING} ·
- * Update: $set status READY, due = its at · $unset hold, wait, at (one bulkWrite).
+ * at > now (one find, _id and at) · then per order Filter: {_id, status: WAITING, at: the
+ * at read} · Fence: status and that at: an edit --at between the find and the write
+ * changes `at`, the write misses (never due = the old at) and the order stays WAITING with
+ * its new at, released by the edit's own release check after its writes (or the next
+ * sweep) · Update: $set status READY, due = its at · $unset hold, wait, at (one bulkWrite).
  */
 export function releaseLaterFilter(filter: Filter<Order>, now: Date): Filter<Order> {
   return { ...filter, status: 'WAITING', at: { $gt: now } };
 }
 export function releaseAt(id: ObjectId, at: Date): { filter: Filter<Order>; update: UpdateFilter<Order> } {
-  return { filter: { _id: id, status: 'WAITING' }, update: { $set: { status: 'READY', due: at }, $unset: RELEASE_UNSET } };
+  return { filter: { _id: id, status: 'WAITING', at }, update: { $set: { status: 'READY', due: at }, $unset: RELEASE_UNSET } };
 }
 
 // Moved from src/kitchen.ts and src/kitchen/pipeline.ts: whole-collection reads, one

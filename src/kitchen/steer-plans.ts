@@ -177,17 +177,18 @@ export function waitingOnFilter(ids: readonly ObjectId[]): Filter<Order> {
  * b, {barrier: b} · $set hold b (no pipeline update copies a field). 2: {after exists} ·
  * $set status WAITING, wait 1. 3: {hold exists} · $set status WAITING. 4: the rest · $set
  * status READY, due now. Each $unset cancelled: the order is no longer cancelled (show prints
- * the field as is); the attempt a cancel stopped stays in history, with who.
+ * the field as is); the attempt a cancel stopped stays in history, with who. `within`: reset
+ * <ids…> | --where | --failed-with, joined to every step's filter (Index used: _id for ids).
  */
 export const CANCELLED_BARRIERS: Filter<Order> = Object.freeze({ status: 'CANCELLED', barrier: { $exists: true } });
-export function uncancelBarrier(barrier: ObjectId): { filter: Filter<Order>; update: UpdateFilter<Order> } {
-  return { filter: { status: 'CANCELLED', barrier }, update: { $set: { hold: barrier } } };
+export function uncancelBarrier(barrier: ObjectId, within: Filter<Order> = {}): { filter: Filter<Order>; update: UpdateFilter<Order> } {
+  return { filter: { ...within, status: 'CANCELLED', barrier }, update: { $set: { hold: barrier } } };
 }
-export function uncancelSteps(now: Date): { filter: Filter<Order>; update: UpdateFilter<Order> }[] {
+export function uncancelSteps(now: Date, within: Filter<Order> = {}): { filter: Filter<Order>; update: UpdateFilter<Order> }[] {
   return [
-    { filter: { status: 'CANCELLED', after: { $exists: true } }, update: { $set: { status: 'WAITING', wait: 1 }, $unset: { cancelled: '' } } },
-    { filter: { status: 'CANCELLED', hold: { $exists: true } }, update: { $set: { status: 'WAITING' }, $unset: { cancelled: '' } } },
-    { filter: { status: 'CANCELLED' }, update: { $set: { status: 'READY', due: now }, $unset: { cancelled: '' } } },
+    { filter: { ...within, status: 'CANCELLED', after: { $exists: true } }, update: { $set: { status: 'WAITING', wait: 1 }, $unset: { cancelled: '' } } },
+    { filter: { ...within, status: 'CANCELLED', hold: { $exists: true } }, update: { $set: { status: 'WAITING' }, $unset: { cancelled: '' } } },
+    { filter: { ...within, status: 'CANCELLED' }, update: { $set: { status: 'READY', due: now }, $unset: { cancelled: '' } } },
   ];
 }
 

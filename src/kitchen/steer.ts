@@ -1,5 +1,5 @@
-// Steering (issue 26): the queries that change orders from outside their waiter (cancel).
-// Imported by src/kitchen.ts (Kitchen.steer); the filters and updates are ./steer-plans.ts.
+// Steering (issue 26): the queries that change orders from outside their waiter (cancel, edit).
+// Imported by src/kitchen.ts (Kitchen.steer); the filters and updates are ./steer-plans.ts, ./edit-plans.ts.
 import type { Collection, Filter, ObjectId } from 'mongodb';
 import type { Attempt, Order, Steered } from '../order.js';
 import { ID_ORDER, byIdsFilter, fence } from './plans.js';
@@ -17,6 +17,7 @@ import {
   waitingOnFilter,
   type RunningRead,
 } from './steer-plans.js';
+import { editPlan, type EditAsk } from './edit-plans.js';
 
 /** ids per `$in` (far below the 16 MB BSON limit). */
 const IDS_PER_QUERY = 10_000;
@@ -99,14 +100,21 @@ export class SteerQueries {
     return cur ? 'busy' : 'finished';
   }
 
-  /** reset --status CANCELLED (uncancelSteps): every CANCELLED order back, WAITING again where it waits on others; how many. */
-  async resetCancelled(now: Date): Promise<number> {
-    for (const b of await this.orders.distinct('barrier', CANCELLED_BARRIERS)) {
-      const { filter, update } = uncancelBarrier(b as ObjectId);
+  /** waiter edit (editPlan): the not-running orders of a selection get a priority or an --at; how many changed. */
+  async edit(selected: Filter<Order>, ask: EditAsk, s: Steered): Promise<number> {
+    let n = 0;
+    for (const { filter, update } of editPlan(selected, ask, s)) n += (await this.orders.updateMany(filter, update)).modifiedCount;
+    return n;
+  }
+
+  /** reset --status CANCELLED (uncancelSteps): every CANCELLED order (of `within`) back, WAITING again where it waits on others; how many. */
+  async resetCancelled(now: Date, within: Filter<Order> = {}): Promise<number> {
+    for (const b of await this.orders.distinct('barrier', { ...within, ...CANCELLED_BARRIERS })) {
+      const { filter, update } = uncancelBarrier(b as ObjectId, within);
       await this.orders.updateMany(filter, update);
     }
     let n = 0;
-    for (const { filter, update } of uncancelSteps(now)) n += (await this.orders.updateMany(filter, update)).modifiedCount;
+    for (const { filter, update } of uncancelSteps(now, within)) n += (await this.orders.updateMany(filter, update)).modifiedCount;
     return n;
   }
 

@@ -10,6 +10,7 @@ import { orderId } from '../order.js';
 import { addMany } from '../app/add.js';
 import { resetOrders } from '../app/reset.js';
 import { cancelOrders } from '../app/cancel.js';
+import { editOrders } from '../app/edit.js';
 import { pause, resume } from '../app/pause.js';
 import { stopWaiters } from '../app/stop.js';
 import { apiUser } from '../app/who.js';
@@ -21,6 +22,7 @@ import {
   HttpError,
   PAGE_FAILED,
   cancelRequest,
+  editRequest,
   jsonContentType,
   failedQuery,
   noQuery,
@@ -207,6 +209,14 @@ export function createApp(o: AppOptions): Hono {
     noQuery(c.req.queries());
     const r = cancelRequest(parseJson(await c.req.text()), apiUser(clientAddress(c)));
     const done = await guard('cancel', () => cancelOrders(k, r));
+    if (!done.dryRun) wrote();
+    return c.json(done);
+  });
+
+  app.post('/api/edit', async (c) => {
+    noQuery(c.req.queries());
+    const r = editRequest(parseJson(await c.req.text()), apiUser(clientAddress(c)));
+    const done = await guard('edit', () => editOrders(k, r));
     if (!done.dryRun) wrote();
     return c.json(done);
   });
