@@ -43,7 +43,7 @@
 // server): no partial indexes, no projection on findAndModify, no pipeline updates,
 // $group only with $sum.
 import { randomUUID } from 'node:crypto';
-import { MongoClient, MongoError, type Collection, type ObjectId } from 'mongodb';
+import { MongoClient, MongoError, type Collection, type Filter, type ObjectId } from 'mongodb';
 import { KitchenError, UsageError } from './errors.js';
 import { STATES, shortHash, type Claimed, type ColumnsDoc, type Counts, type Finish, type LeaseAnswer, type LeaseTaken, type Order, type State } from './order.js';
 import type { ControlDoc, WaiterDoc } from './fleet.js';
@@ -268,18 +268,17 @@ export class Kitchen {
    * {status, _id} index. `stale` = RUNNING orders whose lease has expired.
    * `notYetDue`/`nextDue`: READY orders due after now, from the {due, _id} index (the
    * range past now holds those and the live RUNNING orders; nextDue skips a fleet's
-   * worth of the latter at most).
+   * worth of the latter at most). `oldestDue`: the READY order due longest ago, from the
+   * same index (skipping the stale RUNNING orders at most).
    */
   async counts(now = new Date()): Promise<Counts> {
     const q = countsFilters(now);
-    const [stale, dueLater, next, ...perState] = await Promise.all([
+    const first = (filter: Filter<Order>) => this.orders.find(filter, { projection: { due: 1 } }).sort(DUE_SORT).limit(1).next();
+    const [stale, dueLater, next, oldest, ...perState] = await Promise.all([
       this.orders.countDocuments(q.stale),
       this.orders.countDocuments(q.dueLater),
-      this.orders
-        .find(q.nextDue, { projection: { due: 1 } })
-        .sort(DUE_SORT)
-        .limit(1)
-        .next(),
+      first(q.nextDue),
+      first(q.oldestDue),
       ...STATES.map((s) => this.orders.countDocuments(inState(s))),
     ]);
     const counts = {} as Counts;
@@ -289,7 +288,7 @@ export class Kitchen {
     // RUNNING orders are RUNNING - stale, already counted. (Filtering the range on
     // status instead would fetch every document in it: a `load --at +1d` of 1M rows.)
     const notYetDue = Math.max(0, dueLater - (counts.RUNNING - stale));
-    return Object.assign(counts, { total: perState.reduce((a, b) => a + b, 0), stale, notYetDue, nextDue: next?.due ?? null });
+    return Object.assign(counts, { total: perState.reduce((a, b) => a + b, 0), stale, notYetDue, nextDue: next?.due ?? null, oldestDue: oldest?.due ?? null });
   }
 
   /**

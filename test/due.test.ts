@@ -141,7 +141,7 @@ describe('claims through due', () => {
     expect((await byId(k.db, stale.id)).due).toBeUndefined();
   });
 
-  test('counts: notYetDue is READY orders due later, not the live RUNNING ones that share the range; nextDue the soonest', async () => {
+  test('counts: notYetDue is READY orders due later, not the live RUNNING ones that share the range; nextDue the soonest; oldestDue the READY one due longest ago, not the stale RUNNING one before it', async () => {
     const kitchen = await open(k);
     await kitchen.ensureIndexes();
     const now = new Date();
@@ -154,7 +154,7 @@ describe('claims through due', () => {
       { _id: new ObjectId(), status: 'RUNNING', arguments: ['stale'], attempts: 1, due: at(-5000), expires: at(-5000), claim: 'b' },
       { _id: new ObjectId(), status: 'DONE', arguments: ['done'], attempts: 1 },
     ]);
-    expect(await kitchen.counts(now)).toMatchObject({ READY: 3, RUNNING: 2, DONE: 1, stale: 1, notYetDue: 2, nextDue: at(120_000) });
+    expect(await kitchen.counts(now)).toMatchObject({ READY: 3, RUNNING: 2, DONE: 1, stale: 1, notYetDue: 2, nextDue: at(120_000), oldestDue: at(-1000) });
   });
 
   test('a list written by the previous version (no due) is migrated on first use and delivered in _id order (its stale order first); its live order is left alone', async () => {

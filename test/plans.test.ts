@@ -244,11 +244,12 @@ describe('reset', () => {
   });
 });
 
-test('counts: stale RUNNING, the range past now, the next due READY order', () => {
+test('counts: stale RUNNING, the range past now, the next due READY order, the one due longest ago', () => {
   expect(countsFilters(now)).toStrictEqual({
     stale: { status: 'RUNNING', expires: { $lt: now } },
     dueLater: { due: { $gt: now } },
     nextDue: { due: { $gt: now }, status: 'READY' },
+    oldestDue: { due: { $lte: now }, status: 'READY' },
   });
 });
 

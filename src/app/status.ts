@@ -10,9 +10,11 @@ import { pausedReport } from './pause.js';
 /** Finished orders whose run times make the median. */
 export const MEDIAN_OF = RECENT;
 
-export type StatusReport = Omit<Counts, 'nextDue'> & {
+export type StatusReport = Omit<Counts, 'nextDue' | 'oldestDue'> & {
   /** The soonest `due` of a READY order not yet due (ISO), or null. */
   nextDue: string | null;
+  /** How long the READY order due longest ago has waited to be claimed (seconds at asOf), or null when none is due. */
+  oldestReadySeconds: number | null;
   /** Orders finished (DONE + ERROR, by `stop`) per minute, over the last 1 and 10 minutes. */
   pace1m: number;
   pace10m: number;
@@ -21,6 +23,12 @@ export type StatusReport = Omit<Counts, 'nextDue'> & {
   /** Live waiters: not ended, seen within their lease; and the sum of their --concurrency. */
   waiters: number;
   slots: number;
+  /**
+   * What a waiter could claim now: READY orders due now and stale RUNNING ones (taken over
+   * first); per live waiter (2 decimals), null without one. AWS's "backlog per instance".
+   */
+  backlog: number;
+  backlogPerWaiter: number | null;
   /**
    * When the orders due now and those running will be done (src/eta.ts; orders not yet
    * due are not counted: notYetDue says how many); null without an estimate.
@@ -100,9 +108,12 @@ export async function statusReport(k: Kitchen, now = new Date()): Promise<Status
   const pace1m = last1m;
   const pace10m = Math.round((last10m / 10) * 100) / 100;
   const m = median(recent.map((f: Finish) => f.stop - f.start));
+  const ready = Math.max(0, counts.READY - counts.notYetDue);
+  const backlog = ready + counts.stale;
+  const { oldestDue, ...rest } = counts;
   const e = eta({
     now: +now,
-    ready: Math.max(0, counts.READY - counts.notYetDue),
+    ready,
     running: counts.RUNNING,
     stale: counts.stale,
     waiters: live.waiters,
@@ -111,13 +122,16 @@ export async function statusReport(k: Kitchen, now = new Date()): Promise<Status
     finished10m: last10m,
   });
   return {
-    ...counts,
+    ...rest,
     nextDue: counts.nextDue?.toISOString() ?? null,
+    oldestReadySeconds: oldestDue ? Math.max(0, +now - +oldestDue) / 1000 : null,
     pace1m,
     pace10m,
     medianRunSeconds: m === null ? null : Math.round(m) / 1000,
     waiters: live.waiters,
     slots: live.slots,
+    backlog,
+    backlogPerWaiter: live.waiters > 0 ? Math.round((backlog / live.waiters) * 100) / 100 : null,
     etaSeconds: e.seconds,
     eta: e.seconds === null ? null : new Date(+now + e.seconds * 1000).toISOString(),
     etaReason: e.reason === 'nothing READY' && counts.READY > 0 ? 'nothing due yet' : e.reason,

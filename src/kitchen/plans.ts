@@ -167,14 +167,17 @@ export function finishedAttemptFilter(c: Claimed, f: Finish): Filter<Order> {
  * Counts (status, the page), one round trip each, in parallel. Filters: stale
  * {status: RUNNING, expires < now} and each state (inState) on {status:1,_id:1}; the
  * range past now on {due:1,_id:1} (dueLater: READY not yet due + live RUNNING, keys
- * only); the next due READY order (nextDue, Sort: DUE_SORT, limit 1) · Cost: keys = the
- * orders counted; nextDue skips a fleet's worth of live RUNNING keys at most.
+ * only); the next due READY order (nextDue, Sort: DUE_SORT, limit 1); the READY order due
+ * longest ago (oldestDue, the same sort: how long work has waited) · Cost: keys = the
+ * orders counted; nextDue skips a fleet's worth of live RUNNING keys at most, oldestDue
+ * the stale RUNNING ones (their due, the lease, is past too).
  */
-export function countsFilters(now: Date): { stale: Filter<Order>; dueLater: Filter<Order>; nextDue: Filter<Order> } {
+export function countsFilters(now: Date): { stale: Filter<Order>; dueLater: Filter<Order>; nextDue: Filter<Order>; oldestDue: Filter<Order> } {
   return {
     stale: { status: 'RUNNING', expires: { $lt: now } },
     dueLater: { due: { $gt: now } },
     nextDue: { due: { $gt: now }, status: 'READY' },
+    oldestDue: { due: { $lte: now }, status: 'READY' },
   };
 }
 
