@@ -4,6 +4,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { Hono, type Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
+import type { Registry } from 'prom-client';
 import { InputError, KitchenError, UsageError } from '../errors.js';
 import type { Kitchen } from '../kitchen.js';
 import { orderId } from '../order.js';
@@ -39,6 +40,7 @@ import { outputRoute } from './output.js';
 import { filesRoute } from './files.js';
 import { hostGuard } from './hosts.js';
 import { bodyLost } from './deadline.js';
+import { metricsRegistry, type Figures } from './metrics.js';
 
 /** Largest request body: 10,000 orders of ~800 bytes each. */
 export const MAX_BODY = 8 * 1024 * 1024;
@@ -91,12 +93,18 @@ export function createApp(o: AppOptions): Hono {
     c.header('Cache-Control', 'no-store');
   });
   app.use('*', hostGuard(o.hosts ?? (() => undefined)));
-  app.use('/api/*', async (c, next) => {
+  // The API and /metrics (a scrape config's bearer token): reads need the token unless --public-read, writes always.
+  const authorized = async (c: Context, next: () => Promise<void>) => {
     const write = c.req.method !== 'GET' && c.req.method !== 'HEAD';
     if (o.token && (write || !o.publicRead) && !allowed(c.req.header('authorization'))) {
       c.header('WWW-Authenticate', 'Bearer realm="waiter"');
       throw new HttpError(401, 'missing or wrong token: send Authorization: Bearer <token>');
     }
+    await next();
+  };
+  app.use('/api/*', authorized);
+  app.use('/metrics', authorized);
+  app.use('/api/*', async (c, next) => {
     if (c.req.method === 'POST') jsonContentType(c.req.header('content-type'));
     await next();
   });
@@ -209,6 +217,19 @@ export function createApp(o: AppOptions): Hono {
     const done = await guard('cancel', () => cancelOrders(k, r));
     if (!done.dryRun) wrote();
     return c.json(done);
+  });
+
+  // Prometheus (issue 28): the same cached answers as the page, so a scrape every 15 s costs what a refresh does.
+  let registry: Promise<Registry> | undefined;
+  const figures = async (): Promise<Figures> => {
+    const [s, w] = await Promise.all([status(), waiters()]);
+    return { status: s.value, statusAt: s.at, waiters: w.value, now: Date.now() };
+  };
+  app.get('/metrics', async (c) => {
+    noQuery(c.req.queries());
+    const r = await (registry ??= metricsRegistry(figures));
+    const text = await r.metrics();
+    return c.body(text, 200, { 'Content-Type': r.contentType });
   });
 
   outputRoute(app, k, o.list);
