@@ -78,6 +78,11 @@ export async function api(x: ExampleContext) {
   text('', "# the list, database and kitchen host this server shows (never the URI's credentials)");
   await curl('curl -s -H "$T" $U/api/info');
   x.runs.set('api-end', lines);
+
+  lines = [];
+  text("# Prometheus's text format; shown here without its # HELP and # TYPE lines and the blank ones between metrics");
+  await curl(`curl -s -H "$T" $U/metrics | grep -v -e '^#' -e '^$'`);
+  x.runs.set('api-metrics', lines);
   serve.kill('SIGTERM');
   await serve;
   await x.client.db(where.name).dropDatabase();
