@@ -273,7 +273,12 @@ export class Kitchen {
    */
   async counts(now = new Date()): Promise<Counts> {
     const q = countsFilters(now);
-    const first = (filter: Filter<Order>) => this.orders.find(filter, { projection: { due: 1 } }).sort(DUE_SORT).limit(1).next();
+    const first = (filter: Filter<Order>) =>
+      this.orders
+        .find(filter, { projection: { due: 1 } })
+        .sort(DUE_SORT)
+        .limit(1)
+        .next();
     const [stale, dueLater, next, oldest, ...perState] = await Promise.all([
       this.orders.countDocuments(q.stale),
       this.orders.countDocuments(q.dueLater),
