@@ -75,6 +75,8 @@ import {
   idsInFilter,
   inState,
   lostAttempt,
+  oldestReadyFilter,
+  readySince,
   resetFilter,
   resetUpdate,
   saveColumnsUpdate,
@@ -268,22 +270,14 @@ export class Kitchen {
    * {status, _id} index. `stale` = RUNNING orders whose lease has expired.
    * `notYetDue`/`nextDue`: READY orders due after now, from the {due, _id} index (the
    * range past now holds those and the live RUNNING orders; nextDue skips a fleet's
-   * worth of the latter at most). `oldestDue`: the READY order due longest ago, from the
-   * same index (skipping the stale RUNNING orders at most).
+   * worth of the latter at most).
    */
   async counts(now = new Date()): Promise<Counts> {
     const q = countsFilters(now);
-    const first = (filter: Filter<Order>) =>
-      this.orders
-        .find(filter, { projection: { due: 1 } })
-        .sort(DUE_SORT)
-        .limit(1)
-        .next();
-    const [stale, dueLater, next, oldest, ...perState] = await Promise.all([
+    const [stale, dueLater, next, ...perState] = await Promise.all([
       this.orders.countDocuments(q.stale),
       this.orders.countDocuments(q.dueLater),
-      first(q.nextDue),
-      first(q.oldestDue),
+      this.firstDue(q.nextDue),
       ...STATES.map((s) => this.orders.countDocuments(inState(s))),
     ]);
     const counts = {} as Counts;
@@ -293,7 +287,21 @@ export class Kitchen {
     // RUNNING orders are RUNNING - stale, already counted. (Filtering the range on
     // status instead would fetch every document in it: a `load --at +1d` of 1M rows.)
     const notYetDue = Math.max(0, dueLater - (counts.RUNNING - stale));
-    return Object.assign(counts, { total: perState.reduce((a, b) => a + b, 0), stale, notYetDue, nextDue: next?.due ?? null, oldestDue: oldest?.due ?? null });
+    return Object.assign(counts, { total: perState.reduce((a, b) => a + b, 0), stale, notYetDue, nextDue: next?.due ?? null });
+  }
+
+  /** Since when the READY order waiting longest has waited (oldestReadyFilter, readySince), or null when none is due. Not part of counts: the page does not ask. */
+  async oldestReady(now = new Date()): Promise<Date | null> {
+    const o = await this.firstDue(oldestReadyFilter(now));
+    return o ? readySince(o) : null;
+  }
+
+  private firstDue(filter: Filter<Order>) {
+    return this.orders
+      .find(filter, { projection: { due: 1 } })
+      .sort(DUE_SORT)
+      .limit(1)
+      .next();
   }
 
   /**

@@ -141,8 +141,6 @@ export type Counts = Record<State, number> & {
   /** READY orders whose `due` is still ahead (--at, --retry-delay), and the soonest of them. */
   notYetDue: number;
   nextDue: Date | null;
-  /** The `due` of the READY order due longest ago (how long work has waited to be claimed), or null. */
-  oldestDue: Date | null;
 };
 
 export const HISTORY_LIMIT = 20;

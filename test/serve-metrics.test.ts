@@ -1,17 +1,20 @@
 // GET /metrics (issue 28), in-process (createApp + app.request) on the real test server:
 // the text parses line by line as Prometheus's text format says (promtool is not at hand:
 // Debian ships it only inside the 96 MB prometheus server package; prom-client has no
-// parser), its figures are those of `status --json` and `waiters`, it reads the shared
-// answers the page reads, and the API's token rules hold.
+// parser), its figures are those of `status --json` and `waiters` (their use cases,
+// src/app/, called here: no CLI process), it reads the shared answers the page reads,
+// and the API's token rules hold.
 import { readFile } from 'node:fs/promises';
-import { ObjectId } from 'mongodb';
+import { MongoError, ObjectId } from 'mongodb';
 import { afterEach, expect, test, vi } from 'vitest';
+import { status, type StatusReport } from '../src/app/status.js';
+import { waitersReport } from '../src/app/waiters.js';
 import { createApp } from '../src/serve/app.js';
-import { WAITER_METRIC_STATES } from '../src/serve/metrics.js';
+import { keptUnlessFailed } from '../src/serve/cache.js';
+import { WAITER_METRIC_STATES, metricsRegistry } from '../src/serve/metrics.js';
 import { Kitchen } from '../src/kitchen.js';
 import { STATES } from '../src/order.js';
-import { waiter } from './support/cli.js';
-import { useDb } from './support/kitchen.js';
+import { idAt, useDb } from './support/kitchen.js';
 
 const k = useDb();
 const TOKEN = 'correct-horse-battery';
@@ -20,11 +23,16 @@ afterEach(async () => {
   for (const kitchen of opened.splice(0)) await kitchen.close();
 });
 
-async function app(o: { token?: string; publicRead?: boolean } = { token: TOKEN }) {
+async function app(o: { token?: string; publicRead?: boolean; log?: (line: string) => void } = { token: TOKEN }) {
   const kitchen = await Kitchen.open({ uri: k.uri, db: k.name, list: 'orders' });
   opened.push(kitchen);
-  const a = createApp({ kitchen, list: 'orders', db: k.name, publicRead: o.publicRead ?? false, log: () => undefined, ...(o.token ? { token: o.token } : {}) });
-  return { kitchen, scrape: (token: string | null = TOKEN) => a.request('/metrics', { headers: token === null ? {} : { authorization: `Bearer ${token}` } }) };
+  const a = createApp({ kitchen, list: 'orders', db: k.name, publicRead: o.publicRead ?? false, log: o.log ?? (() => undefined), ...(o.token ? { token: o.token } : {}) });
+  const auth = (token: string | null): Record<string, string> => (token === null ? {} : { authorization: `Bearer ${token}` });
+  return {
+    kitchen,
+    scrape: (token: string | null = TOKEN) => a.request('/metrics', { headers: auth(token) }),
+    post: (path: string) => a.request(path, { method: 'POST', headers: { ...auth(TOKEN), 'content-type': 'application/json' }, body: '{}' }),
+  };
 }
 
 interface Family {
@@ -94,7 +102,8 @@ test('GET /metrics: the text format, per Prometheus conventions (waiter_ gauges,
   const at = (ms: number) => new Date(now + ms);
   const ids = Array.from({ length: 3 }, () => new ObjectId());
   await k.db.collection('orders').insertMany([
-    { status: 'READY', arguments: ['r1'], attempts: 0, due: at(-60_000) },
+    // Written two minutes ago, claimable again (a retry) one minute ago: it has waited 60 s.
+    { _id: idAt(now - 120_000), status: 'READY', arguments: ['r1'], attempts: 1, due: at(-60_000) },
     { status: 'READY', arguments: ['r2'], attempts: 0, due: at(-30_000) },
     { status: 'READY', arguments: ['r3'], attempts: 1, due: at(-10_000) },
     { status: 'READY', arguments: ['later'], attempts: 0, due: at(3_600_000) },
@@ -120,15 +129,13 @@ test('GET /metrics: the text format, per Prometheus conventions (waiter_ gauges,
 
   const { kitchen, scrape } = await app();
   const counts = vi.spyOn(kitchen, 'counts');
-  const started = Date.now();
+  const oldestRead = vi.spyOn(kitchen, 'oldestReady');
   const answers = await Promise.all([scrape(), scrape(), scrape()]);
+  const elapsed = (Date.now() - now) / 1000;
   expect(counts).toHaveBeenCalledTimes(1); // one status read for the three scrapes (the page's cache)
-  const cli = JSON.parse((await waiter(k, ['status', '--json'])).stdout);
-  const elapsed = (Date.now() - started) / 1000;
-  const ws = (await waiter(k, ['waiters', '--json'])).stdout
-    .trim()
-    .split('\n')
-    .map((l) => JSON.parse(l));
+  expect(oldestRead).toHaveBeenCalledTimes(1);
+  const cli = await status(kitchen, { oldest: true });
+  const ws = await waitersReport(kitchen, { all: false });
 
   const r = answers[0];
   expect(r.status).toBe(200);
@@ -155,13 +162,14 @@ test('GET /metrics: the text format, per Prometheus conventions (waiter_ gauges,
   expect(one(m, 'waiter_backlog_per_waiter')).toBe(cli.backlogPerWaiter);
   expect(one(m, 'waiter_paused')).toBe(0);
   expect(one(m, 'waiter_status_age_seconds')).toBe(0); // fetched for this scrape
-  // The list's known figures, so that equal is not equally wrong.
-  expect(cli).toMatchObject({ stale: 1, notYetDue: 1, slots: 4, waiters: 4, pace1m: 5, pace10m: 0.5, backlog: 4, backlogPerWaiter: 1, etaSeconds: 18 });
-  // Read a moment before the CLI's status: younger by at most the time between the two.
+  // The list's known figures, so that equal is not equally wrong. Backlog per waiter: 4
+  // over the 3 live waiters that claim (the one asked to stop does not; the paused one does).
+  expect(cli).toMatchObject({ stale: 1, notYetDue: 1, slots: 4, waiters: 4, pace1m: 5, pace10m: 0.5, backlog: 4, backlogPerWaiter: 1.33, etaSeconds: 18 });
+  expect(cli.oldestReadySince).toBe(at(-60_000).toISOString());
+  // r1 became claimable 60 s before `now`; the scrapes ended `elapsed` after it.
   const oldest = one(m, 'waiter_oldest_ready_age_seconds')!;
-  expect(cli.oldestReadySeconds).toBeGreaterThanOrEqual(60);
-  expect(oldest).toBeLessThanOrEqual(cli.oldestReadySeconds);
-  expect(oldest).toBeGreaterThanOrEqual(cli.oldestReadySeconds - elapsed);
+  expect(oldest).toBeGreaterThanOrEqual(60);
+  expect(oldest).toBeLessThan(60 + elapsed + 1);
 
   // Waiters per state as `waiters` shows them; the exited one is not counted.
   expect(byState(m, 'waiter_waiters')).toEqual({ PROCESSING: 1, IDLE: 1, STOPPING: 1, PAUSED: 1, STALE: 1 });
@@ -180,16 +188,17 @@ test('GET /metrics: the text format, per Prometheus conventions (waiter_ gauges,
   for (const name of m.keys()) expect(doc, name).toContain(`\`${name}`);
 });
 
-test('GET /metrics on an empty list: every family present, zero counts, no ETA, oldest age or backlog per waiter sample (status says null; never NaN); the token rules of the API', async () => {
+test('GET /metrics on an empty list: every family present, zero counts, no ETA or oldest age sample (status says null; never NaN), a backlog per waiter of 0; the token rules of the API', async () => {
   const { scrape } = await app();
   const r = await scrape();
   expect(r.status).toBe(200);
   const m = parse(await r.text());
   expect(byState(m, 'waiter_orders')).toEqual(Object.fromEntries(STATES.map((s) => [s, 0])));
-  for (const name of ['waiter_eta_seconds', 'waiter_oldest_ready_age_seconds', 'waiter_backlog_per_waiter']) {
+  for (const name of ['waiter_eta_seconds', 'waiter_oldest_ready_age_seconds']) {
     expect(m.get(name)).toMatchObject({ type: 'gauge', samples: [] });
   }
   expect(one(m, 'waiter_backlog_orders')).toBe(0);
+  expect(one(m, 'waiter_backlog_per_waiter')).toBe(0); // nothing to claim: no waiter is needed
 
   // No token or a wrong one: 401 with the API's challenge, no figures.
   for (const token of [null, 'wrong-token-123']) {
@@ -205,4 +214,45 @@ test('GET /metrics on an empty list: every family present, zero counts, no ETA, 
   const { kitchen } = await app();
   const bad = await createApp({ kitchen, list: 'orders', db: k.name, publicRead: false, log: () => undefined }).request('/metrics?name=x');
   expect(bad.status).toBe(400);
+});
+
+test('GET /metrics with work and no waiter: backlog per waiter +Inf (a scaler starts one: scale from zero); after a pause through the API, waiter_paused 1', async () => {
+  await k.db.collection('orders').insertOne({ status: 'READY', arguments: ['a'], attempts: 0, due: new Date() });
+  const { scrape, post } = await app();
+  const before = parse(await (await scrape()).text());
+  expect(one(before, 'waiter_backlog_orders')).toBe(1);
+  expect(one(before, 'waiter_backlog_per_waiter')).toBe(Infinity); // written +Inf, as the text format allows
+  expect(one(before, 'waiter_paused')).toBe(0);
+  expect((await post('/api/pause')).status).toBe(200);
+  expect(one(parse(await (await scrape()).text()), 'waiter_paused')).toBe(1);
+});
+
+test('GET /metrics when the kitchen fails: 503 with the reason, logged (Prometheus marks the scrape failed), never figures', async () => {
+  const logged: string[] = [];
+  const { kitchen, scrape } = await app({ token: TOKEN, log: (l) => logged.push(l) });
+  vi.spyOn(kitchen, 'counts').mockRejectedValue(new MongoError('connection refused'));
+  const r = await scrape();
+  expect(r.status).toBe(503);
+  expect((await r.json()).error).toMatch(/^status failed at .*: connection refused$/);
+  expect(logged).toEqual([expect.stringMatching(/^waiter serve: GET \/metrics: status failed at .*connection refused$/)]);
+});
+
+test('an older cached answer: the oldest READY age counts to the scrape, not to when the kitchen answered; the figures age from the oldest answer they use', async () => {
+  const now = Date.parse('2026-01-01T12:00:00.000Z');
+  const zero = Object.fromEntries(STATES.map((s) => [s, 0]));
+  const report = { ...zero, total: 0, stale: 0, notYetDue: 0, slots: 0, pace1m: 0, pace10m: 0, etaSeconds: null, backlog: 0, backlogPerWaiter: null } as unknown as StatusReport;
+  // The kitchen answered 30 s ago that the oldest READY order was claimable since 90 s ago.
+  const registry = await metricsRegistry(async () => ({ status: report, waiters: [], oldestReadySince: new Date(now - 90_000).toISOString(), at: now - 30_000, now }));
+  const m = parse(await registry.metrics());
+  expect(one(m, 'waiter_oldest_ready_age_seconds')).toBe(90);
+  expect(one(m, 'waiter_status_age_seconds')).toBe(30);
+});
+
+test('the registry is kept once made, but not a failure: a failed import of prom-client is tried again at the next scrape', async () => {
+  const make = vi.fn<() => Promise<string>>().mockRejectedValueOnce(new Error('cannot find module')).mockResolvedValue('registry');
+  const registry = keptUnlessFailed(make);
+  await expect(registry()).rejects.toThrow('cannot find module');
+  expect(await registry()).toBe('registry');
+  expect(await registry()).toBe('registry');
+  expect(make).toHaveBeenCalledTimes(2);
 });

@@ -167,18 +167,39 @@ export function finishedAttemptFilter(c: Claimed, f: Finish): Filter<Order> {
  * Counts (status, the page), one round trip each, in parallel. Filters: stale
  * {status: RUNNING, expires < now} and each state (inState) on {status:1,_id:1}; the
  * range past now on {due:1,_id:1} (dueLater: READY not yet due + live RUNNING, keys
- * only); the next due READY order (nextDue, Sort: DUE_SORT, limit 1); the READY order due
- * longest ago (oldestDue, the same sort: how long work has waited) · Cost: keys = the
- * orders counted; nextDue skips a fleet's worth of live RUNNING keys at most, oldestDue
- * the stale RUNNING ones (their due, the lease, is past too).
+ * only); the next due READY order (nextDue, Sort: DUE_SORT, limit 1) · Cost: keys = the
+ * orders counted; nextDue skips a fleet's worth of live RUNNING keys at most.
  */
-export function countsFilters(now: Date): { stale: Filter<Order>; dueLater: Filter<Order>; nextDue: Filter<Order>; oldestDue: Filter<Order> } {
+export function countsFilters(now: Date): { stale: Filter<Order>; dueLater: Filter<Order>; nextDue: Filter<Order> } {
   return {
     stale: { status: 'RUNNING', expires: { $lt: now } },
     dueLater: { due: { $gt: now } },
     nextDue: { due: { $gt: now }, status: 'READY' },
-    oldestDue: { due: { $lte: now }, status: 'READY' },
   };
+}
+
+/**
+ * The READY order waiting longest (status --json, /metrics: asked for, not by the page's
+ * refresh every second). Filter: {due <= now, status: READY} · Sort: DUE_SORT, limit 1,
+ * projection {due} · Index used: {due:1,_id:1} · Returns: its _id and due (readySince) ·
+ * Cost on MongoDB: keys = the stale RUNNING orders before it (their due, the lease, is
+ * past too) + 1, no sort stage (test/status-cost.test.ts). FerretDB 2.x does not serve
+ * a sort from an index: it reads the whole due range (the backlog) and sorts it, once per
+ * status or scrape.
+ */
+export function oldestReadyFilter(now: Date): Filter<Order> {
+  return { due: { $lte: now }, status: 'READY' };
+}
+
+/**
+ * Since when a READY order has waited to be claimed: its `due` (set when it last became
+ * claimable: add, reset, retry, release), but never before it was written (its _id's
+ * time, whole seconds): a list migrated from an older version has due = longAgo() (1970),
+ * an `--at` in the past an earlier due.
+ */
+export function readySince(o: { _id: ObjectId; due?: Date }): Date {
+  const written = o._id.getTimestamp();
+  return o.due && o.due > written ? o.due : written;
 }
 
 export interface ResetAsk {

@@ -4,7 +4,6 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { Hono, type Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
-import type { Registry } from 'prom-client';
 import { InputError, KitchenError, UsageError } from '../errors.js';
 import type { Kitchen } from '../kitchen.js';
 import { orderId } from '../order.js';
@@ -15,9 +14,9 @@ import { pause, resume } from '../app/pause.js';
 import { stopWaiters } from '../app/stop.js';
 import { apiUser } from '../app/who.js';
 import { findOrder, orderReport, orderReports } from '../app/show.js';
-import { statusReport } from '../app/status.js';
+import { oldestReadySince, statusReport } from '../app/status.js';
 import { waitersReport } from '../app/waiters.js';
-import { answerAge, cached } from './cache.js';
+import { answerAge, cached, keptUnlessFailed } from './cache.js';
 import {
   HttpError,
   PAGE_FAILED,
@@ -74,12 +73,15 @@ export function createApp(o: AppOptions): Hono {
   const guard = <T>(what: string, fn: () => Promise<T>) => k.guard(what, fn);
   const status = cached(() => guard('status', () => statusReport(k)), MAX_AGE_MS, MAX_STALE_MS);
   const waiters = cached(() => guard('waiters', () => waitersReport(k, { all: false })), MAX_AGE_MS, MAX_STALE_MS);
+  // /metrics only: the page's status leaves it out (a sorted read every second; src/kitchen/plans.ts oldestReadyFilter).
+  const oldest = cached(() => guard('status', () => oldestReadySince(k)), MAX_AGE_MS, MAX_STALE_MS);
   const pace = new Pace(k.fleet);
   const chart = cached(() => guard('pace', () => pace.chart()), MAX_AGE_MS, MAX_STALE_MS);
   // The page's list of failures (the default limit) is shared the same way.
   const failed = cached(() => guard('latest failed orders', async () => orderReports(k, await k.fleet.latestFailed(PAGE_FAILED))), MAX_AGE_MS, MAX_STALE_MS);
   const wrote = () => {
     status.invalidate();
+    oldest.invalidate();
     chart.invalidate();
     failed.invalidate();
   };
@@ -220,14 +222,15 @@ export function createApp(o: AppOptions): Hono {
   });
 
   // Prometheus (issue 28): the same cached answers as the page, so a scrape every 15 s costs what a refresh does.
-  let registry: Promise<Registry> | undefined;
   const figures = async (): Promise<Figures> => {
-    const [s, w] = await Promise.all([status(), waiters()]);
-    return { status: s.value, statusAt: s.at, waiters: w.value, now: Date.now() };
+    const [s, w, old] = await Promise.all([status(), waiters(), oldest()]);
+    return { status: s.value, waiters: w.value, oldestReadySince: old.value, at: Math.min(s.at, w.at, old.at), now: Date.now() };
   };
+  // prom-client is imported on the first scrape; an import that failed is tried again at the next.
+  const registry = keptUnlessFailed(() => metricsRegistry(figures));
   app.get('/metrics', async (c) => {
     noQuery(c.req.queries());
-    const r = await (registry ??= metricsRegistry(figures));
+    const r = await registry();
     const text = await r.metrics();
     return c.body(text, 200, { 'Content-Type': r.contentType });
   });

@@ -1,20 +1,23 @@
 // GET /metrics (issue 28): the figures of `status --json` and `waiters` in Prometheus's
 // text format, written by prom-client. Gauges only, each set per scrape from the serve's
-// shared answers (app.ts's status and waiters caches): a scrape costs what a page refresh
-// does, and no figure is computed twice. A registry of its own per app, not prom-client's
+// shared answers (app.ts's status and waiters caches, and the oldest READY order's, which
+// the page does not ask for): a scrape costs what a page refresh does and one sorted
+// read, and no figure is computed twice. A registry of its own per app, not prom-client's
 // global one (two apps in one process, as in tests, would share it). prom-client is
 // loaded on the first scrape: serve starts as fast as before.
 import type { Gauge as GaugeType, Registry } from 'prom-client';
-import type { StatusReport } from '../app/status.js';
+import { secondsSince, type StatusReport } from '../app/status.js';
 import { SHOWN_STATES, shownState, type WaiterReport } from '../app/waiters.js';
 import { STATES } from '../order.js';
 import { answerAge } from './cache.js';
 
-/** One scrape's reads: status and the registry, and when the kitchen gave the status (ms, the cache's clock). */
+/** One scrape's reads: status, the registry and the oldest READY order, when the kitchen gave the oldest of them, and now (ms, the caches' clock). */
 export interface Figures {
   status: StatusReport;
-  statusAt: number;
   waiters: readonly WaiterReport[];
+  /** Since when the READY order waiting longest has waited (ISO, Kitchen.oldestReady), null when none is due. */
+  oldestReadySince: string | null;
+  at: number;
   now: number;
 }
 
@@ -72,14 +75,24 @@ export async function metricsRegistry(figures: () => Promise<Figures>): Promise<
   gauge('waiter_pace_1m_orders_per_second', 'Orders finished (DONE or ERROR) over the last minute, per second', (f) => f.status.pace1m / 60);
   gauge('waiter_pace_10m_orders_per_second', 'Orders finished (DONE or ERROR) over the last 10 minutes, per second', (f) => f.status.pace10m / 60);
   gauge('waiter_eta_seconds', 'When the orders due now and those running will be done, from now (status ETA); absent without an estimate', (f) => f.status.etaSeconds);
-  gauge('waiter_oldest_ready_age_seconds', 'How long the READY order due longest ago has waited to be claimed; absent when none is due', (f) => f.status.oldestReadySeconds);
+  // Counted to this scrape, not to when the kitchen answered: a cached answer does not make it younger.
+  gauge(
+    'waiter_oldest_ready_age_seconds',
+    'How long the READY order waiting longest has waited, since it last became claimable (add, reset, retry, release); stale RUNNING orders are in the backlog, not here; absent when none is due',
+    (f) => (f.oldestReadySince === null ? null : secondsSince(f.oldestReadySince, f.now)),
+  );
   gauge('waiter_backlog_orders', 'Orders a waiter could claim now: READY orders due now and stale RUNNING ones', (f) => f.status.backlog);
-  gauge('waiter_backlog_per_waiter', 'waiter_backlog_orders per live waiter (AWS backlog per instance); absent without a live waiter', (f) => f.status.backlogPerWaiter);
+  // +Inf, not absent, with work and nobody to claim it: a scaler then starts one (scale from zero).
+  gauge(
+    'waiter_backlog_per_waiter',
+    'waiter_backlog_orders per live waiter not asked to stop (paused ones count); +Inf with a backlog and no such waiter, 0 without a backlog',
+    (f) => f.status.backlogPerWaiter ?? (f.status.backlog > 0 ? Infinity : 0),
+  );
   gauge('waiter_paused', '1 while the list is paused (waiter pause), else 0', (f) => (f.status.paused ? 1 : 0));
   gauge(
     'waiter_status_age_seconds',
-    'How old these figures are: whole seconds since the kitchen answered (the API Age header; up to 120 while a slow kitchen recounts)',
-    (f) => answerAge(f.statusAt, f.now).ageSeconds,
+    'How old these figures are: whole seconds since the kitchen gave the oldest answer they come from (the API Age header; up to 120 while a slow kitchen recounts)',
+    (f) => answerAge(f.at, f.now).ageSeconds,
   );
   return registry;
 }
