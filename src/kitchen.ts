@@ -43,7 +43,7 @@
 // server): no partial indexes, no projection on findAndModify, no pipeline updates,
 // $group only with $sum.
 import { randomUUID } from 'node:crypto';
-import { MongoClient, MongoError, type Collection, type ObjectId } from 'mongodb';
+import { MongoClient, MongoError, type Collection, type Filter, type ObjectId } from 'mongodb';
 import { KitchenError, UsageError } from './errors.js';
 import { STATES, shortHash, type Claimed, type ColumnsDoc, type Counts, type Finish, type LeaseAnswer, type LeaseTaken, type Order, type State } from './order.js';
 import type { ControlDoc, WaiterDoc } from './fleet.js';
@@ -75,6 +75,8 @@ import {
   idsInFilter,
   inState,
   lostAttempt,
+  oldestReadyFilter,
+  readySince,
   resetFilter,
   type ResetAsk,
   resetUpdate,
@@ -276,11 +278,7 @@ export class Kitchen {
     const [stale, dueLater, next, ...perState] = await Promise.all([
       this.orders.countDocuments(q.stale),
       this.orders.countDocuments(q.dueLater),
-      this.orders
-        .find(q.nextDue, { projection: { due: 1 } })
-        .sort(DUE_SORT)
-        .limit(1)
-        .next(),
+      this.firstDue(q.nextDue),
       ...STATES.map((s) => this.orders.countDocuments(inState(s))),
     ]);
     const counts = {} as Counts;
@@ -291,6 +289,20 @@ export class Kitchen {
     // status instead would fetch every document in it: a `load --at +1d` of 1M rows.)
     const notYetDue = Math.max(0, dueLater - (counts.RUNNING - stale));
     return Object.assign(counts, { total: perState.reduce((a, b) => a + b, 0), stale, notYetDue, nextDue: next?.due ?? null });
+  }
+
+  /** Since when the READY order waiting longest has waited (oldestReadyFilter, readySince), or null when none is due. Not part of counts: the page does not ask. */
+  async oldestReady(now = new Date()): Promise<Date | null> {
+    const o = await this.firstDue(oldestReadyFilter(now));
+    return o ? readySince(o) : null;
+  }
+
+  private firstDue(filter: Filter<Order>) {
+    return this.orders
+      .find(filter, { projection: { due: 1 } })
+      .sort(DUE_SORT)
+      .limit(1)
+      .next();
   }
 
   /**

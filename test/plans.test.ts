@@ -45,6 +45,8 @@ import {
   cleanRange,
   columnsFilter,
   countsFilters,
+  oldestReadyFilter,
+  readySince,
   fence,
   finishUpdate,
   finishedAttemptFilter,
@@ -250,6 +252,16 @@ test('counts: stale RUNNING, the range past now, the next due READY order', () =
     dueLater: { due: { $gt: now } },
     nextDue: { due: { $gt: now }, status: 'READY' },
   });
+});
+
+test('the READY order waiting longest: due by now; it waits since its due, never since before it was written (a migrated 1970 due, an --at in the past)', () => {
+  expect(oldestReadyFilter(now)).toStrictEqual({ due: { $lte: now }, status: 'READY' });
+  const id = ObjectId.createFromTime(+now / 1000 - 600);
+  const written = new Date(+now - 600_000);
+  expect(readySince({ _id: id, due: new Date(+now - 60_000) })).toStrictEqual(new Date(+now - 60_000));
+  expect(readySince({ _id: id, due: longAgo() })).toStrictEqual(written);
+  expect(readySince({ _id: id, due: new Date(+written - 1) })).toStrictEqual(written);
+  expect(readySince({ _id: id })).toStrictEqual(written);
 });
 
 test('idsIn: a range of {status, _id} after a cursor', () => {

@@ -16,7 +16,7 @@ export function builder(y: Argv) {
     .option('json', {
       type: 'boolean',
       describe:
-        "Print one JSON object: the counts READY, RUNNING, DONE, ERROR, WAITING, CANCELLED, waitingOnFailed, total, stale, notYetDue, nextDue, and pace1m, pace10m, medianRunSeconds, waiters, slots (their --concurrency summed), etaSeconds, eta, etaReason (why there is none: nothing READY, nothing due yet, no live waiters, no finished orders in the last 10 minutes), etaPace (the orders per minute the ETA assumed), asOf (when read), paused ({by, at, reason}: only when the list is paused), readyByPriority ([{priority, READY}], highest first), storage ({outputBytes, outputDocuments, outputDiskBytes, fileBytes, files, fileDiskBytes}: what live output and result files take, the server's own collection figures: data size, and disk)",
+        "Print one JSON object: the counts READY, RUNNING, DONE, ERROR, WAITING, CANCELLED, waitingOnFailed, total, stale, notYetDue, nextDue, oldestReadySince and oldestReadySeconds (since when and how long the READY order waiting longest has waited: from when it last became claimable), and pace1m, pace10m, medianRunSeconds, waiters, slots (their --concurrency summed), backlog (READY orders due now and stale RUNNING ones), backlogPerWaiter (per live waiter not asked to stop), etaSeconds, eta, etaReason (why there is none: nothing READY, nothing due yet, no live waiters, no finished orders in the last 10 minutes), etaPace (the orders per minute the ETA assumed), asOf (when read), paused ({by, at, reason}: only when the list is paused), readyByPriority ([{priority, READY}], highest first), storage ({outputBytes, outputDocuments, outputDiskBytes, fileBytes, files, fileDiskBytes}: what live output and result files take, the server's own collection figures: data size, and disk)",
     })
     .option('watch', { type: 'string', describe: 'Refresh every interval (default 2s) until Ctrl-C: in place on a terminal, one line each otherwise' });
 }
@@ -37,7 +37,7 @@ export function options(argv: Record<string, unknown>): StatusOptions {
 
 export async function run(g: Globals, o: StatusOptions, io: IO): Promise<CommandResult> {
   if (o.watchMs !== undefined) return watch(g, o, o.watchMs, io);
-  const r = await withKitchen(g, (k) => status(k, { storage: true }));
+  const r = await withKitchen(g, (k) => status(k, { storage: true, oldest: true }));
   for (const line of o.json ? [jsonLine(r)] : [...render(r), storageLine(r.storage)]) print(io.stdout, line);
   return {};
 }
@@ -143,7 +143,7 @@ async function watch(g: Globals, o: StatusOptions, everyMs: number, io: IO): Pro
               if (stop.signal.aborted) await opened.close();
               else kitchen = opened;
             }
-            return status(kitchen!, { now });
+            return status(kitchen!, { now, oldest: true });
           })(),
           stopped,
         ]);

@@ -178,6 +178,30 @@ export function countsFilters(now: Date): { stale: Filter<Order>; dueLater: Filt
   };
 }
 
+/**
+ * The READY order waiting longest (status --json, /metrics: asked for, not by the page's
+ * refresh every second). Filter: {due <= now, status: READY} · Sort: DUE_SORT, limit 1,
+ * projection {due} · Index used: {due:1,_id:1} · Returns: its _id and due (readySince) ·
+ * Cost on MongoDB: keys = the stale RUNNING orders before it (their due, the lease, is
+ * past too) + 1, no sort stage (test/status-cost.test.ts). FerretDB 2.x does not serve
+ * a sort from an index: it reads the whole due range (the backlog) and sorts it, once per
+ * status or scrape.
+ */
+export function oldestReadyFilter(now: Date): Filter<Order> {
+  return { due: { $lte: now }, status: 'READY' };
+}
+
+/**
+ * Since when a READY order has waited to be claimed: its `due` (set when it last became
+ * claimable: add, reset, retry, release), but never before it was written (its _id's
+ * time, whole seconds): a list migrated from an older version has due = longAgo() (1970),
+ * an `--at` in the past an earlier due.
+ */
+export function readySince(o: { _id: ObjectId; due?: Date }): Date {
+  const written = o._id.getTimestamp();
+  return o.due && o.due > written ? o.due : written;
+}
+
 export interface ResetAsk {
   statuses: State[];
   force: boolean;
