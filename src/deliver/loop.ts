@@ -230,7 +230,7 @@ class Waiter {
       // No columns and no --workdir: ready at once, no await on the hot path.
       const p = prepared instanceof Promise ? await prepared : prepared;
       // Stopped while its column names were read: the same as a command the waiter's kill stopped.
-      if (p.interrupted) return handleStopped(c, 'shutdown', { by: this.deps.shutdown.by }, this.opts.retry);
+      if (p.interrupted) return handleStopped(c, this.deps.shutdown.killAs, { by: this.deps.shutdown.by }, this.opts.retry);
       if (p.error !== undefined) {
         return this.handleFailed(c, { kind: isBoxWorkdirFailure(p.code) ? 'box' : 'refused', error: p.error, ...defined({ workdir: p.workdir }) });
       }
