@@ -1,0 +1,211 @@
+// The interruption watchers (src/interrupt/) against a loopback stand-in of the metadata
+// services (test/support/metadata.ts), and what a notice does to the waiter's Shutdown.
+// No test here or anywhere reaches the real link-local services (the guard below).
+import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterEach, describe, expect, test } from 'vitest';
+import { Shutdown } from '../src/deliver/shutdown.js';
+import { awsNotice, watchAws } from '../src/interrupt/aws.js';
+import { fileNotice, FILE_NOTICE_MS, watchFile } from '../src/interrupt/file.js';
+import { GCP_NOTICE_MS, watchGcp } from '../src/interrupt/gcp.js';
+import type { Notice, Watcher } from '../src/interrupt/notice.js';
+import { NOTICE_MARGIN_MS, watchInterruptions, type Rates } from '../src/interrupt/watch.js';
+import { ROOT, until } from './support/cli.js';
+import { metadataGuard, metadataStandIn, refusingPort, type StandIn } from './support/metadata.js';
+import { tempDir } from './support/recovery.js';
+
+const QUICK: Rates = { awsEveryMs: 20, gcpGapMs: 20, gcpRetryMs: 20, gcpWaitS: 5, fileEveryMs: 20, timeoutMs: 1000 };
+
+const open: (StandIn | Watcher)[] = [];
+afterEach(async () => {
+  for (const o of open.splice(0)) await ('close' in o ? o.close() : o.stop());
+});
+async function standIn(): Promise<StandIn> {
+  const s = await metadataStandIn();
+  open.push(s);
+  return s;
+}
+function watching(w: Watcher): Watcher {
+  open.push(w);
+  return w;
+}
+/** Collects the notices and failures a watcher reports. */
+function sink() {
+  const notices: Notice[] = [];
+  const failures: unknown[] = [];
+  return { notices, failures, notice: (n: Notice) => notices.push(n), failing: (e: unknown) => failures.push(e) };
+}
+
+describe('aws: IMDSv2, spot/instance-action every poll', () => {
+  test('asks a token (PUT with its TTL) once, polls with it: 404 is no notice, then the notice', async () => {
+    const s = await standIn();
+    const got = sink();
+    const w = watching(watchAws({ endpoint: new URL(s.url), everyMs: 20, timeoutMs: 1000 }, got.notice, got.failing));
+    await until(() => w.polls >= 3, 10_000, 'three polls');
+    expect(got.notices).toEqual([]);
+    s.aws.notice = { action: 'terminate', time: '2026-05-01T10:02:00Z' };
+    await until(() => got.notices.length > 0, 10_000, 'the notice');
+    expect(got.notices[0]).toMatchObject({ from: 'aws', action: 'terminate', deadline: new Date('2026-05-01T10:02:00Z') });
+    expect(got.failures).toEqual([]);
+    const puts = s.requests.filter((r) => r.startsWith('PUT'));
+    expect(puts).toEqual(['PUT /latest/api/token']);
+    expect(s.requests.filter((r) => r.startsWith('GET')).every((r) => r === 'GET /latest/meta-data/spot/instance-action [token-1]')).toBe(true);
+  });
+
+  test('a token the service no longer knows (401): a new one, no failure said', async () => {
+    const s = await standIn();
+    const got = sink();
+    const w = watching(watchAws({ endpoint: new URL(s.url), everyMs: 20, timeoutMs: 1000 }, got.notice, got.failing));
+    await until(() => w.polls >= 2, 10_000, 'two polls');
+    s.aws.tokens.clear();
+    await until(() => s.requests.includes('GET /latest/meta-data/spot/instance-action [token-2]'), 10_000, 'a second token');
+    expect(got.failures).toEqual([]);
+  });
+
+  test("the notice's time is the deadline; one it cannot read is two minutes from when it was seen", () => {
+    const seen = new Date('2026-05-01T10:00:00Z');
+    expect(awsNotice('{"action":"stop","time":"2026-05-01T10:01:30Z"}', seen)).toEqual({ from: 'aws', action: 'stop', seen, deadline: new Date('2026-05-01T10:01:30Z') });
+    expect(awsNotice('not json', seen)).toEqual({ from: 'aws', action: 'terminate', seen, deadline: new Date('2026-05-01T10:02:00Z') });
+  });
+});
+
+describe('gcp: instance/preempted with wait_for_change', () => {
+  test('reads FALSE at once, then waits for the change with its ETag: TRUE is the notice, 30 s to go', async () => {
+    const s = await standIn();
+    const got = sink();
+    watching(watchGcp({ endpoint: new URL(s.url), gapMs: 20, retryMs: 20, timeoutMs: 1000, waitS: 5 }, got.notice, got.failing));
+    const waiting = 'GET /computeMetadata/v1/instance/preempted?wait_for_change=true&last_etag=e0&timeout_sec=5';
+    await until(() => s.requests.includes(waiting), 10_000, 'a wait_for_change look');
+    expect(s.requests.slice(0, 2)).toEqual(['GET /computeMetadata/v1/instance/preempted', waiting]);
+    expect(got.notices).toEqual([]);
+    s.preempt();
+    await until(() => got.notices.length > 0, 10_000, 'the notice');
+    const n = got.notices[0]!;
+    expect([n.from, n.action, +n.deadline - +n.seen]).toEqual(['gcp', 'preempted', GCP_NOTICE_MS]);
+    // Heard from the held look itself, not a later one.
+    expect(s.requests.length).toBe(2);
+    expect(got.failures).toEqual([]);
+  });
+});
+
+describe('an endpoint that does not answer (not on that cloud)', () => {
+  test('is said once in the log, not fatal: polling goes on quietly', async () => {
+    const endpoint = new URL(await refusingPort());
+    const got = sink();
+    const w = watching(watchAws({ endpoint, everyMs: 10, timeoutMs: 1000 }, got.notice, got.failing));
+    await until(() => w.polls >= 5, 10_000, 'five polls');
+    expect(got.failures).toHaveLength(1);
+    const g = watching(watchGcp({ endpoint, gapMs: 10, retryMs: 10, timeoutMs: 1000, waitS: 5 }, got.notice, got.failing));
+    await until(() => g.polls >= 5, 10_000, 'five gcp polls');
+    expect(got.failures).toHaveLength(2);
+
+    const log: string[] = [];
+    const stop = watchInterruptions({ cloud: 'aws', endpoint }, { preempt: () => undefined, describe: () => '' }, (l) => log.push(l), QUICK);
+    try {
+      await until(() => log.length > 0, 10_000, 'the line');
+      expect(log).toEqual([
+        `waiter: --interruptions aws: no answer from the metadata service at ${endpoint.origin} (ECONNREFUSED); not on EC2? Watching on quietly`,
+      ]);
+    } finally {
+      stop();
+    }
+  });
+});
+
+describe('--interruption-file', () => {
+  test('a file appearing is the notice: its time if it holds one, else 30 s', async () => {
+    const dir = await tempDir('notice');
+    const path = join(dir, 'going');
+    const got = sink();
+    const w = watching(watchFile({ path, everyMs: 20 }, got.notice, got.failing));
+    await until(() => w.polls >= 2, 10_000, 'two looks');
+    expect(got.notices).toEqual([]);
+    await writeFile(path, '2030-01-01T00:00:00Z\n');
+    await until(() => got.notices.length > 0, 10_000, 'the notice');
+    expect(got.notices[0]).toMatchObject({ from: `file ${path}`, deadline: new Date('2030-01-01T00:00:00Z') });
+    const seen = new Date();
+    expect(+fileNotice(path, 'draining, bye', seen).deadline - +seen).toBe(FILE_NOTICE_MS);
+    expect(+fileNotice(path, '', seen).deadline - +seen).toBe(FILE_NOTICE_MS);
+  });
+
+  test('a file already there is a notice at once, before anything could be claimed', async () => {
+    const dir = await tempDir('notice');
+    const path = join(dir, 'going');
+    await writeFile(path, '');
+    const s = new Shutdown();
+    const stop = watchInterruptions({ cloud: 'off', file: path }, s, () => undefined, QUICK);
+    stop();
+    expect([s.stopping, s.killAs]).toEqual([true, 'preempt']);
+    expect(s.reason).toMatch(new RegExp(`^interruption notice \\(file ${path}\\) at \\S+Z: going away at \\S+Z$`));
+  });
+});
+
+describe("a notice stops the waiter's Shutdown as 'preempt'", () => {
+  test('no new claims; running commands are killed now as preempt, SIGKILL the margin before the deadline', async () => {
+    const dir = await tempDir('notice');
+    const path = join(dir, 'going');
+    const s = new Shutdown(60_000);
+    const kills: unknown[] = [];
+    s.onKill((as, ms) => kills.push([as, ms]));
+    s.describe = () => '4 running order(s)';
+    const log: string[] = [];
+    const deadline = new Date(Date.now() + 60_000);
+    const stop = watchInterruptions({ cloud: 'off', file: path }, s, (l) => log.push(l), QUICK);
+    try {
+      await writeFile(path, deadline.toISOString());
+      await until(() => s.stopping, 10_000, 'the notice');
+    } finally {
+      stop();
+    }
+    expect(s.phase).toBe('killing');
+    const [[as, ms]] = kills as [[string, number]];
+    expect(as).toBe('preempt');
+    expect(ms).toBeLessThanOrEqual(60_000 - NOTICE_MARGIN_MS);
+    expect(ms).toBeGreaterThan(0);
+    expect(s.by).toBe(s.reason);
+    expect(s.by).toMatch(/^interruption notice \(file .*\) at .*: going away at /);
+    expect(log).toEqual([expect.stringMatching(/^waiter: interruption notice .*: no new orders; telling 4 running order\(s\) to stop \(SIGTERM now, SIGKILL in \d+ s\) and putting them back READY$/)]);
+    // A signal after it changes nothing: the exit status stays a clean stop's.
+    s.receive('SIGTERM');
+    expect([s.signal, kills.length]).toEqual([undefined, 1]);
+  });
+
+  test('over a drain under way: the kill comes now, recorded as preempt; the reason says both', () => {
+    const s = new Shutdown();
+    const kills: unknown[] = [];
+    s.onKill((as, ms) => kills.push([as, ms]));
+    s.receive('SIGTERM');
+    expect(kills).toEqual([]);
+    s.preempt('spot interruption notice (gcp) at X', 5000);
+    expect(kills).toEqual([['preempt', 5000]]);
+    expect([s.reason, s.by, s.signal]).toEqual(['signal SIGTERM; then spot interruption notice (gcp) at X', 'spot interruption notice (gcp) at X', 'SIGTERM']);
+    // After a kill has begun (a second signal), a notice changes nothing.
+    const t = new Shutdown();
+    t.stop('a');
+    t.stop('b');
+    t.preempt('notice', 1);
+    expect([t.killAs, t.reason]).toEqual(['shutdown', 'a']);
+  });
+});
+
+describe('guard: no test reaches the real metadata services', () => {
+  test('the spawned CLI: --interruptions aws|gcp only with a --metadata-endpoint on 127.0.0.1', () => {
+    expect(() => metadataGuard(['deliver', '--interruptions', 'aws', 'x'])).toThrow(/without --metadata-endpoint/);
+    expect(() => metadataGuard(['deliver', '--interruptions=gcp', '--metadata-endpoint', 'http://169.254.169.254', 'x'])).toThrow(/without --metadata-endpoint/);
+    expect(() => metadataGuard(['deliver', '--interruptions', 'aws', '--metadata-endpoint=http://127.0.0.1:9', 'x'])).not.toThrow();
+    expect(() => metadataGuard(['deliver', '--interruptions', 'off', 'x'])).not.toThrow();
+  });
+
+  test('every test file that turns a watcher on gives it an endpoint; only this file names the real addresses', async () => {
+    const dir = join(ROOT, 'test');
+    const files = [...(await readdir(dir)).map((f) => join(dir, f)), ...(await readdir(join(dir, 'support'))).map((f) => join(dir, 'support', f))].filter((f) => f.endsWith('.ts'));
+    const bad: string[] = [];
+    for (const f of files) {
+      const text = await readFile(f, 'utf8');
+      const rel = f.slice(ROOT.length);
+      if (/--interruptions['"`]?,\s*['"`](aws|gcp)|cloud: '(aws|gcp)'/.test(text) && !/metadata-endpoint|endpoint[,:]/.test(text)) bad.push(`${rel}: a watcher without an endpoint`);
+      if (/169\.254\.169\.254|metadata\.google\.internal/.test(text) && !rel.endsWith('interrupt.test.ts')) bad.push(`${rel}: names a real metadata address`);
+    }
+    expect(bad).toEqual([]);
+  });
+});
