@@ -3,16 +3,19 @@
 // No test here or anywhere reaches the real link-local services (the guard below).
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { Readable, Writable } from 'node:stream';
 import { afterEach, describe, expect, test } from 'vitest';
+import { main } from '../src/cli.js';
 import { Shutdown } from '../src/deliver/shutdown.js';
 import { awsNotice, watchAws } from '../src/interrupt/aws.js';
 import { fileNotice, FILE_NOTICE_MS, watchFile } from '../src/interrupt/file.js';
 import { GCP_NOTICE_MS, watchGcp } from '../src/interrupt/gcp.js';
 import type { Notice, Watcher } from '../src/interrupt/notice.js';
 import { NOTICE_MARGIN_MS, watchInterruptions, type Rates } from '../src/interrupt/watch.js';
-import { ROOT, until } from './support/cli.js';
+import { FIXTURES, ROOT, until } from './support/cli.js';
+import { useDb } from './support/kitchen.js';
 import { metadataGuard, metadataStandIn, refusingPort, type StandIn } from './support/metadata.js';
-import { tempDir } from './support/recovery.js';
+import { addOrders, background, byId, killAfterTest, orders, pidFrom, tempDir } from './support/recovery.js';
 
 const QUICK: Rates = { awsEveryMs: 20, gcpGapMs: 20, gcpRetryMs: 20, gcpWaitS: 5, fileEveryMs: 20, timeoutMs: 1000 };
 
@@ -103,9 +106,7 @@ describe('an endpoint that does not answer (not on that cloud)', () => {
     const stop = watchInterruptions({ cloud: 'aws', endpoint }, { preempt: () => undefined, describe: () => '' }, (l) => log.push(l), QUICK);
     try {
       await until(() => log.length > 0, 10_000, 'the line');
-      expect(log).toEqual([
-        `waiter: --interruptions aws: no answer from the metadata service at ${endpoint.origin} (ECONNREFUSED); not on EC2? Watching on quietly`,
-      ]);
+      expect(log).toEqual([`waiter: --interruptions aws: no answer from the metadata service at ${endpoint.origin} (ECONNREFUSED); not on EC2? Watching on quietly`]);
     } finally {
       stop();
     }
@@ -164,7 +165,9 @@ describe("a notice stops the waiter's Shutdown as 'preempt'", () => {
     expect(ms).toBeGreaterThan(0);
     expect(s.by).toBe(s.reason);
     expect(s.by).toMatch(/^interruption notice \(file .*\) at .*: going away at /);
-    expect(log).toEqual([expect.stringMatching(/^waiter: interruption notice .*: no new orders; telling 4 running order\(s\) to stop \(SIGTERM now, SIGKILL in \d+ s\) and putting them back READY$/)]);
+    expect(log).toEqual([
+      expect.stringMatching(/^waiter: interruption notice .*: no new orders; telling 4 running order\(s\) to stop \(SIGTERM now, SIGKILL in \d+ s\) and putting them back READY$/),
+    ]);
     // A signal after it changes nothing: the exit status stays a clean stop's.
     s.receive('SIGTERM');
     expect([s.signal, kills.length]).toEqual([undefined, 1]);
@@ -188,6 +191,31 @@ describe("a notice stops the waiter's Shutdown as 'preempt'", () => {
   });
 });
 
+describe('the options', () => {
+  /** `waiter <args>` in this process: its exit code and stderr (a usage error never reaches the kitchen). */
+  async function run(args: string[]) {
+    let err = '';
+    const sink = () => new Writable({ write: (c, _e, done) => ((err += String(c)), done()) });
+    const code = await main(args, { stdin: Readable.from([]), stdout: sink(), stderr: sink(), env: { WAITER_KITCHEN: 'mongodb://127.0.0.1:9/' } });
+    return { code, err };
+  }
+  const ok = join(FIXTURES, 'ok.sh');
+
+  test('usage errors (2): an unknown cloud, an endpoint without a cloud or not http://, an empty file', async () => {
+    expect(await run(['deliver', '--interruptions', 'azure', ok])).toMatchObject({ code: 2, err: expect.stringMatching(/interruptions.*azure/s) });
+    expect(await run(['deliver', '--metadata-endpoint', 'http://127.0.0.1:9', ok])).toMatchObject({
+      code: 2,
+      err: expect.stringContaining('--metadata-endpoint needs --interruptions aws or gcp'),
+    });
+    expect(await run(['deliver', '--interruptions', 'aws', '--metadata-endpoint', 'https://127.0.0.1:9', ok])).toMatchObject({
+      code: 2,
+      err: expect.stringContaining('is not an http:// URL'),
+    });
+    expect(await run(['deliver', '--interruptions', 'gcp', '--metadata-endpoint', 'nope', ok])).toMatchObject({ code: 2, err: expect.stringContaining('is not a URL') });
+    expect(await run(['deliver', '--interruption-file', '', ok])).toMatchObject({ code: 2, err: expect.stringContaining('--interruption-file: empty') });
+  });
+});
+
 describe('guard: no test reaches the real metadata services', () => {
   test('the spawned CLI: --interruptions aws|gcp only with a --metadata-endpoint on 127.0.0.1', () => {
     expect(() => metadataGuard(['deliver', '--interruptions', 'aws', 'x'])).toThrow(/without --metadata-endpoint/);
@@ -203,9 +231,74 @@ describe('guard: no test reaches the real metadata services', () => {
     for (const f of files) {
       const text = await readFile(f, 'utf8');
       const rel = f.slice(ROOT.length);
-      if (/--interruptions['"`]?,\s*['"`](aws|gcp)|cloud: '(aws|gcp)'/.test(text) && !/metadata-endpoint|endpoint[,:]/.test(text)) bad.push(`${rel}: a watcher without an endpoint`);
+      if (/--interruptions['"`]?,\s*['"`](aws|gcp)|cloud: '(aws|gcp)'/.test(text) && !/metadata-endpoint|endpoint[,:]/.test(text))
+        bad.push(`${rel}: a watcher without an endpoint`);
       if (/169\.254\.169\.254|metadata\.google\.internal/.test(text) && !rel.endsWith('interrupt.test.ts')) bad.push(`${rel}: names a real metadata address`);
     }
     expect(bad).toEqual([]);
+  });
+});
+
+describe('a waiter told its box is going away (real processes)', () => {
+  const k = useDb();
+  const HANG = join(FIXTURES, 'hang.sh');
+  /** A lease far longer than the test: an order taken over after it would time the test out. */
+  const LONG = ['--lease', '60s', '--heartbeat', '300ms'];
+
+  test('the notice while 4 orders run: it stops claiming, its orders are READY before the deadline, uncounted, and a waiter already running takes them at once; the registry says why; exit 0', async () => {
+    const s = await standIn();
+    const dir = await tempDir('spot');
+    const ids = await addOrders(
+      k.db,
+      Array.from({ length: 5 }, () => ['hold']),
+    );
+    const spot = background(k, ['-n', 'spot', 'deliver', '-x', '4', ...LONG, '--interruptions', 'aws', '--metadata-endpoint', s.url, HANG], { HANG_DIR: dir });
+    const pids = await Promise.all(ids.slice(0, 4).map((id) => pidFrom(join(dir, `${id.toHexString()}.1.pid`), `order ${id.toHexString()} to start`)));
+    pids.forEach(killAfterTest);
+    // The other waiter runs a command that ends at once; it waits (--wait) with nothing to claim but the fifth order.
+    const other = background(k, ['-n', 'other', 'deliver', '--wait', '--poll', '100ms', ...LONG, join(FIXTURES, 'ok.sh')]);
+    await until(async () => (await byId(k.db, ids[4]!)).status === 'DONE', 30_000, 'the other waiter to take the fifth order');
+
+    const deadline = new Date(Date.now() + 40_000);
+    s.aws.notice = { action: 'terminate', time: deadline.toISOString() };
+    const r = await spot.proc;
+    expect(r.exitCode).toBe(0);
+    expect(spot.stderr()).toMatch(/waiter: spot interruption notice \(aws\) at \S+: terminate at \S+: no new orders; telling 4 running order\(s\) to stop/);
+    expect(spot.stderr()).toContain('waiter: 4 interrupted orders put back READY');
+
+    await until(async () => (await orders(k.db).countDocuments({ status: 'DONE' })) === 5, 30_000, 'the other waiter to do them all');
+    const why = `spot interruption notice (aws) at `;
+    for (const id of ids.slice(0, 4)) {
+      const o = await byId(k.db, id);
+      expect(o).toMatchObject({ status: 'DONE', waiter: 'other', attempts: 1 });
+      const [interrupted, done] = o.history!;
+      expect(interrupted).toMatchObject({ result: 'INTERRUPTED', waiter: 'spot', signal: 'SIGTERM' });
+      expect(interrupted!.error).toMatch(new RegExp(`^interrupted: ${why.replace(/[()]/g, '\\$&')}\\S+: terminate at ${deadline.toISOString()}$`));
+      expect(done).toMatchObject({ result: 'DONE', waiter: 'other' });
+      // READY before the deadline, and taken within 2 s of it: no --lease (60 s) waited out.
+      expect(+interrupted!.stop).toBeLessThan(+deadline);
+      expect(+done!.start - +interrupted!.stop).toBeLessThan(2000);
+    }
+    // The spot waiter claimed nothing after the notice: 4 runs of attempt 1, none of the fifth.
+    expect(await orders(k.db).countDocuments({ 'history.waiter': 'spot' })).toBe(4);
+    const reg = await k.db.collection('orders.waiters').findOne({ name: 'spot' });
+    expect(reg).toMatchObject({ ended: expect.any(Date), reason: expect.stringMatching(/^spot interruption notice \(aws\) at \S+Z: terminate at /) });
+    expect(+reg!.ended).toBeLessThan(+deadline);
+    other.proc.kill('SIGTERM');
+    await other.proc;
+  });
+
+  test('--interruption-file: the file appearing is the notice', async () => {
+    const dir = await tempDir('spot');
+    const path = join(dir, 'going-away');
+    const [id] = await addOrders(k.db, [['hold']]);
+    const w = background(k, ['-n', 'pod', 'deliver', ...LONG, '--interruption-file', path, HANG], { HANG_DIR: dir });
+    killAfterTest(await pidFrom(join(dir, `${id!.toHexString()}.1.pid`), 'the order to start'));
+    await writeFile(path, '');
+    const r = await w.proc;
+    expect(r.exitCode).toBe(0);
+    const o = await byId(k.db, id!);
+    expect(o).toMatchObject({ status: 'READY', attempts: 0 });
+    expect(o.history?.[0]?.error).toMatch(/^interrupted: interruption notice \(file .*going-away\) at \S+Z: going away at \S+Z$/);
   });
 });

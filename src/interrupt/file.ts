@@ -32,7 +32,13 @@ export function fileNoticeNow(path: string): Notice | undefined {
 
 export function watchFile(o: FileWatch, onNotice: (n: Notice) => void, failing: (err: unknown) => void): Watcher {
   const look = async (): Promise<Notice | undefined> => {
-    if (!(await access(o.path).then(() => true, () => false))) return undefined;
+    if (
+      !(await access(o.path).then(
+        () => true,
+        () => false,
+      ))
+    )
+      return undefined;
     const seen = new Date();
     return fileNotice(o.path, await startOf(o.path), seen);
   };

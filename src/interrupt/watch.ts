@@ -91,7 +91,9 @@ export function watchInterruptions(o: InterruptOptions, shutdown: Preemptible, l
   }
   if (o.file !== undefined) {
     const file = o.file;
-    watchers.push(watchFile({ path: file, everyMs: rates.fileEveryMs }, onNotice, (err) => log(`waiter: --interruption-file ${file}: cannot look for it (${why(err)}); looking on quietly`)));
+    watchers.push(
+      watchFile({ path: file, everyMs: rates.fileEveryMs }, onNotice, (err) => log(`waiter: --interruption-file ${file}: cannot look for it (${why(err)}); looking on quietly`)),
+    );
   }
   return stopAll;
 }
