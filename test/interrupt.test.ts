@@ -4,7 +4,7 @@
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable, Writable } from 'node:stream';
-import { afterEach, describe, expect, test } from 'vitest';
+import { afterEach, describe, expect, test, vi } from 'vitest';
 import { main } from '../src/cli.js';
 import { Shutdown } from '../src/deliver/shutdown.js';
 import { awsNotice, watchAws } from '../src/interrupt/aws.js';
@@ -171,6 +171,26 @@ describe("a notice stops the waiter's Shutdown as 'preempt'", () => {
     // A signal after it changes nothing: the exit status stays a clean stop's.
     s.receive('SIGTERM');
     expect([s.signal, kills.length]).toEqual([undefined, 1]);
+  });
+
+  test('the kill time is a moment, not a duration: a command started 500 ms after a 1000 ms notice gets what remains, not 1000 ms again', () => {
+    // A claim in flight or an order being prepared at the notice subscribes late (Attempts.run).
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      const s = new Shutdown();
+      s.preempt('notice', 1000);
+      vi.setSystemTime(Date.now() + 500);
+      const kills: [string, number | undefined][] = [];
+      s.onKill((as, ms) => kills.push([as, ms]));
+      const [[as, ms]] = kills as [[string, number]];
+      expect(as).toBe('preempt');
+      expect(ms).toBeLessThanOrEqual(500);
+      // Past the kill time: at once, never a negative delay.
+      vi.setSystemTime(Date.now() + 5000);
+      s.onKill((_as, later) => expect(later).toBe(0));
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   test('over a drain under way: the kill comes now, recorded as preempt; the reason says both', () => {

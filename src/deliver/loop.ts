@@ -236,6 +236,10 @@ class Waiter {
       }
       const tooLong = startProblem([p.file, ...p.args], p.env, this.room);
       if (tooLong) return this.handleFailed(c, { kind: 'refused', error: tooLong, ...defined({ workdir: p.workdir }) });
+      // A notice came while it was claimed or prepared: a command started now would only be
+      // SIGTERMed at once, with what remains of the box's time; it goes back READY unrun.
+      const { shutdown } = this.deps;
+      if (shutdown.phase === 'killing' && shutdown.killAs === 'preempt') return handleStopped(c, 'preempt', { by: shutdown.by }, this.opts.retry);
       return await this.attempts.run(c, p);
     } catch (err) {
       // The kitchen failing (reading column names past its retries) is the waiter's

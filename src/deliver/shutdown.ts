@@ -1,7 +1,8 @@
 // Graceful shutdown: the first stop (a signal, `waiter stop`) stops claiming and lets
 // running orders finish; a second one (or the deadline running out) kills them. A notice
 // that the box is going away (preempt(), src/interrupt/) stops claiming and kills at once,
-// recorded as 'preempt' (back READY, uncounted) with the notice's time to exit. The reason is what the registry records ("signal SIGTERM"); the signal,
+// recorded as 'preempt' (back READY, uncounted), SIGKILL at the notice's kill time. The
+// reason is what the registry records ("signal SIGTERM"); the signal,
 // set only by receive(), is what exit status it means to the command
 // (src/commands/deliver.ts, src/cli.ts): never parsed back out of a reason's text.
 import { timerMs, type KillDeadlineMs } from '../run.js';
@@ -33,8 +34,12 @@ export class Shutdown {
   notice?: string;
   /** What the kill records on the attempts it stops (STOPPED in failure.ts). */
   killAs: KillReason = 'shutdown';
-  /** The kill deadline a notice gives each command (SIGKILL then); undefined: --kill-after. */
-  private killDeadlineMs?: KillDeadlineMs;
+  /**
+   * When a notice's kill SIGKILLs every command (epoch ms); undefined: --kill-after. A
+   * moment, not a duration: a command started later (a claim in flight at the notice)
+   * gets what remains of it, not the whole time again.
+   */
+  private killAt?: number;
   private readonly killers = new Set<(as: KillReason, deadlineMs: KillDeadlineMs | undefined) => void>();
   private graceTimer?: NodeJS.Timeout;
   /** What the waiter is waiting for, for the message on the first signal. */
@@ -68,7 +73,7 @@ export class Shutdown {
     this.notice = notice;
     this.reason = this.reason === undefined ? notice : `${this.reason}; then ${notice}`;
     this.killAs = 'preempt';
-    this.killDeadlineMs = deadlineMs;
+    this.killAt = Date.now() + timerMs(deadlineMs);
     for (const wake of this.waiters) wake();
     this.kill();
   }
@@ -88,7 +93,12 @@ export class Shutdown {
     if (this.phase === 'killing') return;
     this.phase = 'killing';
     clearTimeout(this.graceTimer);
-    for (const k of this.killers) k(this.killAs, this.killDeadlineMs);
+    for (const k of this.killers) k(this.killAs, this.killDeadlineMs());
+  }
+
+  /** What remains until the notice's kill time (0 once past); undefined: --kill-after. */
+  private killDeadlineMs(): KillDeadlineMs | undefined {
+    return this.killAt === undefined ? undefined : Math.max(0, this.killAt - Date.now());
   }
 
   get stopping(): boolean {
@@ -97,7 +107,7 @@ export class Shutdown {
 
   /** Run fn when it is time to kill running orders (now, if it already is), with what to record and the kill deadline. Returns an unsubscribe. */
   onKill(fn: (as: KillReason, deadlineMs: KillDeadlineMs | undefined) => void): () => void {
-    if (this.phase === 'killing') fn(this.killAs, this.killDeadlineMs);
+    if (this.phase === 'killing') fn(this.killAs, this.killDeadlineMs());
     this.killers.add(fn);
     return () => this.killers.delete(fn);
   }
