@@ -10,8 +10,8 @@ import { Shutdown } from '../src/deliver/shutdown.js';
 import { awsNotice, watchAws } from '../src/interrupt/aws.js';
 import { fileNotice, FILE_NOTICE_MS, watchFile } from '../src/interrupt/file.js';
 import { GCP_NOTICE_MS, watchGcp } from '../src/interrupt/gcp.js';
-import type { Notice, Watcher } from '../src/interrupt/notice.js';
-import { NOTICE_MARGIN_MS, watchInterruptions, type Rates } from '../src/interrupt/watch.js';
+import { MIN_NOTICE_MS, type Notice, type Watcher } from '../src/interrupt/notice.js';
+import { act, NOTICE_MARGIN_MS, watchInterruptions, type Rates } from '../src/interrupt/watch.js';
 import { FIXTURES, ROOT, until } from './support/cli.js';
 import { useDb } from './support/kitchen.js';
 import { metadataGuard, metadataStandIn, refusingPort, type StandIn } from './support/metadata.js';
@@ -46,9 +46,10 @@ describe('aws: IMDSv2, spot/instance-action every poll', () => {
     const w = watching(watchAws({ endpoint: new URL(s.url), everyMs: 20, timeoutMs: 1000 }, got.notice, got.failing));
     await until(() => w.polls >= 3, 10_000, 'three polls');
     expect(got.notices).toEqual([]);
-    s.aws.notice = { action: 'terminate', time: '2026-05-01T10:02:00Z' };
+    const time = new Date(Math.floor(Date.now() / 1000) * 1000 + 100_000);
+    s.aws.notice = { action: 'terminate', time: time.toISOString() };
     await until(() => got.notices.length > 0, 10_000, 'the notice');
-    expect(got.notices[0]).toMatchObject({ from: 'aws', action: 'terminate', deadline: new Date('2026-05-01T10:02:00Z') });
+    expect(got.notices[0]).toMatchObject({ from: 'aws', action: 'terminate', deadline: time });
     expect(got.failures).toEqual([]);
     const puts = s.requests.filter((r) => r.startsWith('PUT'));
     expect(puts).toEqual(['PUT /latest/api/token']);
@@ -65,10 +66,61 @@ describe('aws: IMDSv2, spot/instance-action every poll', () => {
     expect(got.failures).toEqual([]);
   });
 
-  test("the notice's time is the deadline; one it cannot read is two minutes from when it was seen", () => {
+  test("the notice's time is the deadline, kept within [seen + 5 s, seen + 2 min]", () => {
     const seen = new Date('2026-05-01T10:00:00Z');
-    expect(awsNotice('{"action":"stop","time":"2026-05-01T10:01:30Z"}', seen)).toEqual({ from: 'aws', action: 'stop', seen, deadline: new Date('2026-05-01T10:01:30Z') });
-    expect(awsNotice('not json', seen)).toEqual({ from: 'aws', action: 'terminate', seen, deadline: new Date('2026-05-01T10:02:00Z') });
+    const at = (s: number) => new Date(+seen + s * 1000);
+    const notice = (action: string, time: string) => awsNotice(JSON.stringify({ action, time }), seen);
+    expect(notice('stop', '2026-05-01T10:01:30Z')).toEqual({ from: 'aws', action: 'stop', seen, deadline: at(90) });
+    expect(notice('hibernate', '2026-05-01T12:01:30+02:00')).toEqual({ from: 'aws', action: 'hibernate', seen, deadline: at(90) });
+    // Far ahead: EC2 gives two minutes, not a day. Near, or a little past (seen late): SIGTERM's 5 s.
+    expect(notice('terminate', '2026-05-02T10:00:00Z')).toMatchObject({ deadline: at(120) });
+    expect(notice('terminate', '2026-05-01T10:00:01Z')).toMatchObject({ deadline: at(MIN_NOTICE_MS / 1000) });
+    expect(notice('terminate', '2026-05-01T09:59:00Z')).toMatchObject({ deadline: at(MIN_NOTICE_MS / 1000) });
+  });
+
+  test('an answer that is not a notice is not one (said why): garbage, an unknown action, a time without a zone or long past', () => {
+    const seen = new Date('2026-05-01T10:00:00Z');
+    const ignored = (body: string) => {
+      const r = awsNotice(body, seen);
+      expect(r, body).toMatchObject({ ignored: expect.any(String) });
+      return (r as { ignored: string }).ignored;
+    };
+    expect(ignored('{"time":"0"}')).toBe('no action (terminate, stop or hibernate)');
+    expect(ignored('{"action":"terminate","time":"0"}')).toBe('the time "0" (not ISO 8601 with a zone)');
+    expect(ignored('<html>')).toBe('"<html>" (not JSON)');
+    expect(ignored('null')).toBe('no action (terminate, stop or hibernate)');
+    expect(ignored('{"action":"reboot","time":"2026-05-01T10:01:00Z"}')).toBe('the action "reboot" (not terminate, stop or hibernate)');
+    // Read as local time it would be hours off, one way or the other.
+    expect(ignored('{"action":"terminate","time":"2026-05-01T10:01:00"}')).toBe('the time "2026-05-01T10:01:00" (not ISO 8601 with a zone)');
+    // A leftover of a termination that did not happen: not a box going away now.
+    expect(awsNotice('{"action":"terminate","time":"2026-05-01T09:57:59Z"}', seen)).toMatchObject({ stale: true });
+    expect(ignored('{"action":"terminate","time":"2026-05-01T09:57:59Z"}')).toBe('the time 2026-05-01T09:57:59.000Z, over 2 minutes before it was seen (a leftover)');
+    expect(ignored(`{"action":"terminate","time":"${'9'.repeat(300)}"}`)).toMatch(/^the time "9{40}…" \(not ISO/);
+  });
+
+  test('a stand-in answering garbage, then a stale time: said once in the log, not a notice; polling goes on and hears the real one', async () => {
+    const s = await standIn();
+    s.aws.notice = '<html>oops</html>';
+    const s2 = new Shutdown();
+    const log: string[] = [];
+    const stop = watchInterruptions({ cloud: 'aws', endpoint: new URL(s.url) }, s2, (l) => log.push(l), QUICK);
+    try {
+      const polls = () => s.requests.filter((r) => r.startsWith('GET')).length;
+      await until(() => polls() >= 3, 10_000, 'three looks');
+      s.aws.notice = { action: 'terminate', time: '2020-01-01T00:00:00Z' };
+      const before = polls();
+      await until(() => polls() >= before + 3, 10_000, 'three more looks');
+      expect(s2.stopping).toBe(false);
+      expect(log).toEqual([
+        `waiter: --interruptions aws: spot/instance-action answered "<html>oops</html>" (not JSON): not taken as a notice; watching on (said once)`,
+        `waiter: --interruptions aws: spot/instance-action answered the time 2020-01-01T00:00:00.000Z, over 2 minutes before it was seen (a leftover): not taken as a notice; watching on (said once)`,
+      ]);
+      s.aws.notice = { action: 'terminate', time: new Date(Date.now() + 60_000).toISOString() };
+      await until(() => s2.stopping, 10_000, 'the notice');
+      expect(s2.killAs).toBe('preempt');
+    } finally {
+      stop();
+    }
   });
 });
 
@@ -171,6 +223,13 @@ describe("a notice stops the waiter's Shutdown as 'preempt'", () => {
     // A signal after it changes nothing: the exit status stays a clean stop's.
     s.receive('SIGTERM');
     expect([s.signal, kills.length]).toEqual([undefined, 1]);
+  });
+
+  test('a deadline at hand still gives commands MIN_NOTICE_MS between SIGTERM and SIGKILL, to trap it', () => {
+    const got: number[] = [];
+    const now = new Date();
+    act({ from: 'aws', action: 'terminate', seen: now, deadline: now }, { preempt: (_t, ms) => void got.push(ms), describe: () => '' }, () => undefined);
+    expect(got).toEqual([MIN_NOTICE_MS]);
   });
 
   test('the kill time is a moment, not a duration: a command started 500 ms after a 1000 ms notice gets what remains, not 1000 ms again', () => {

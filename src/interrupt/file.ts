@@ -4,7 +4,7 @@
 // otherwise the box is taken to go FILE_NOTICE_MS after the file was seen.
 import { existsSync, readFileSync } from 'node:fs';
 import { access, open } from 'node:fs/promises';
-import { poll, type Notice, type Watcher } from './notice.js';
+import { isoTime, poll, type Notice, type Watcher } from './notice.js';
 
 /** How often the file is looked for: a stat, nothing more. */
 export const FILE_POLL_MS = 1000;
@@ -63,6 +63,6 @@ async function startOf(path: string): Promise<string> {
 /** The notice of a file seen at `seen` holding `text`: its time if it is one (ISO 8601 with a zone), else FILE_NOTICE_MS from now. */
 export function fileNotice(path: string, text: string, seen: Date): Notice {
   const line = text.trim().split('\n')[0]!.trim();
-  const t = /^\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d(\.\d+)?)?(Z|[+-]\d\d:?\d\d)$/.test(line) ? Date.parse(line) : NaN;
+  const t = isoTime(line);
   return { from: `file ${path}`, action: 'going away', seen, deadline: new Date(Number.isNaN(t) ? +seen + FILE_NOTICE_MS : t) };
 }

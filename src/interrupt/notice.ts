@@ -2,6 +2,19 @@
 // watcher polls beside the waiter (unref'd timers, one request at a time, a failing
 // source said once on the log).
 
+/**
+ * SIGTERM to SIGKILL at least, however near the notice's time: a command's time to trap
+ * SIGTERM and save something (and no deadline is ever before when the notice was seen).
+ */
+export const MIN_NOTICE_MS = 5000;
+
+const ISO_WITH_ZONE = /^\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d(\.\d+)?)?(Z|[+-]\d\d:?\d\d)$/;
+
+/** An ISO 8601 time WITH a zone (Z or an offset) in epoch ms, else NaN: one without is read as local time, hours off. */
+export function isoTime(text: string): number {
+  return ISO_WITH_ZONE.test(text) ? Date.parse(text) : NaN;
+}
+
 /** A notice that the box is going away. */
 export interface Notice {
   /** Who said so: aws, gcp, or `file <path>`. */

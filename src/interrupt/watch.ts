@@ -7,7 +7,7 @@
 import { AWS_ENDPOINT, AWS_POLL_MS, METADATA_TIMEOUT_MS, watchAws } from './aws.js';
 import { FILE_POLL_MS, fileNoticeNow, watchFile } from './file.js';
 import { GCP_ENDPOINT, GCP_GAP_MS, GCP_RETRY_MS, GCP_WAIT_S, watchGcp } from './gcp.js';
-import { noticeText, type Notice, type Watcher } from './notice.js';
+import { MIN_NOTICE_MS, noticeText, type Notice, type Watcher } from './notice.js';
 
 export type Cloud = 'aws' | 'gcp' | 'off';
 export const CLOUDS: readonly Cloud[] = ['aws', 'gcp', 'off'];
@@ -83,9 +83,10 @@ export function watchInterruptions(o: InterruptOptions, shutdown: Preemptible, l
       log(
         `waiter: --interruptions ${o.cloud}: no answer from the metadata service at ${endpoint.origin} (${why(err)}); not on ${o.cloud === 'aws' ? 'EC2' : 'Compute Engine'}? Watching on quietly`,
       );
+    const ignoring = (what: string) => log(`waiter: --interruptions aws: spot/instance-action answered ${what}: not taken as a notice; watching on (said once)`);
     watchers.push(
       o.cloud === 'aws'
-        ? watchAws({ endpoint, everyMs: rates.awsEveryMs, timeoutMs: rates.timeoutMs }, onNotice, failing)
+        ? watchAws({ endpoint, everyMs: rates.awsEveryMs, timeoutMs: rates.timeoutMs }, onNotice, failing, ignoring)
         : watchGcp({ endpoint, gapMs: rates.gcpGapMs, retryMs: rates.gcpRetryMs, waitS: rates.gcpWaitS, timeoutMs: rates.timeoutMs }, onNotice, failing),
     );
   }
@@ -98,10 +99,10 @@ export function watchInterruptions(o: InterruptOptions, shutdown: Preemptible, l
   return stopAll;
 }
 
-/** The notice, acted on: no new claims; running commands told now, SIGKILLed NOTICE_MARGIN_MS before the deadline. */
+/** The notice, acted on: no new claims; running commands told now, SIGKILLed NOTICE_MARGIN_MS before the deadline (MIN_NOTICE_MS after SIGTERM at least). */
 export function act(n: Notice, shutdown: Preemptible, log: (line: string) => void): void {
   const text = noticeText(n);
-  const killMs = Math.max(0, +n.deadline - Date.now() - NOTICE_MARGIN_MS);
+  const killMs = Math.max(MIN_NOTICE_MS, +n.deadline - Date.now() - NOTICE_MARGIN_MS);
   log(`waiter: ${text}: no new orders; telling ${shutdown.describe()} to stop (SIGTERM now, SIGKILL in ${Math.round(killMs / 1000)} s) and putting them back READY`);
   shutdown.preempt(text, killMs);
 }

@@ -1,7 +1,7 @@
 // A stand-in of the clouds' instance metadata services on 127.0.0.1 (port 0), for the
 // interruption watchers (src/interrupt/): no test may reach the real link-local ones.
 // EC2 (IMDSv2): PUT latest/api/token with a TTL header gives a token; spot/instance-action
-// with a token it gave is 404 until `aws.notice` is set, else 401. GCP: instance/preempted
+// with a token it gave is 404 until `aws.notice` is set (then 200 with it), else 401. GCP: instance/preempted
 // with Metadata-Flavor: Google, FALSE until `preempt()`; wait_for_change with the current
 // last_etag is held until the value changes or timeout_sec passes.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -12,7 +12,8 @@ export interface StandIn {
   url: string;
   /** Every request, as "METHOD path?query [token]". */
   requests: string[];
-  aws: { notice?: { action: string; time: string }; tokens: Set<string> };
+  /** The notice spot/instance-action answers (200): JSON of an object, a string as it is. */
+  aws: { notice?: { action: string; time: string } | string; tokens: Set<string> };
   /** GCP: the box is being preempted (TRUE, a new ETag, held looks answered). */
   preempt(): void;
   close(): Promise<void>;
@@ -70,7 +71,7 @@ export async function metadataStandIn(): Promise<StandIn> {
     if (req.method === 'GET' && url.pathname === '/latest/meta-data/spot/instance-action') {
       if (typeof token !== 'string' || !aws.tokens.has(token)) return void res.writeHead(401).end();
       if (!aws.notice) return void res.writeHead(404).end('<?xml version="1.0"?><title>404 - Not Found</title>');
-      return void res.writeHead(200, { 'Content-Type': 'text/plain' }).end(JSON.stringify(aws.notice));
+      return void res.writeHead(200, { 'Content-Type': 'text/plain' }).end(typeof aws.notice === 'string' ? aws.notice : JSON.stringify(aws.notice));
     }
     if (req.method === 'GET' && url.pathname === '/computeMetadata/v1/instance/preempted') return gcp(req, res, url);
     res.writeHead(404).end();
