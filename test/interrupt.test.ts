@@ -10,7 +10,7 @@ import { Shutdown } from '../src/deliver/shutdown.js';
 import { awsNotice, watchAws } from '../src/interrupt/aws.js';
 import { fileNotice, FILE_NOTICE_MS, watchFile } from '../src/interrupt/file.js';
 import { GCP_NOTICE_MS, watchGcp } from '../src/interrupt/gcp.js';
-import { MIN_NOTICE_MS, type Notice, type Watcher } from '../src/interrupt/notice.js';
+import { MIN_NOTICE_MS, poll, type Notice, type Watcher } from '../src/interrupt/notice.js';
 import { act, NOTICE_MARGIN_MS, watchInterruptions, type Rates } from '../src/interrupt/watch.js';
 import { FIXTURES, ROOT, until } from './support/cli.js';
 import { useDb } from './support/kitchen.js';
@@ -162,6 +162,50 @@ describe('an endpoint that does not answer (not on that cloud)', () => {
     } finally {
       stop();
     }
+  });
+});
+
+describe('a notice that cannot be acted on', () => {
+  test('an onNotice that throws is said (failing), not an unhandled rejection; the watcher stops as after any notice', async () => {
+    const got = sink();
+    const notice: Notice = { from: 'file x', action: 'going away', seen: new Date(), deadline: new Date() };
+    const rejections: unknown[] = [];
+    const onRejection = (e: unknown) => rejections.push(e);
+    process.on('unhandledRejection', onRejection);
+    try {
+      const w = watching(
+        poll(
+          () => Promise.resolve(notice),
+          () => 10,
+          () => {
+            throw new Error('stderr is gone');
+          },
+          got.failing,
+        ),
+      );
+      await until(() => got.failures.length > 0, 10_000, 'the failure said');
+      // One turn more: an unhandled rejection would be reported by now.
+      await new Promise((r) => setImmediate(r));
+      expect([w.polls, (got.failures[0] as Error).message, rejections]).toEqual([1, 'stderr is gone', []]);
+    } finally {
+      process.off('unhandledRejection', onRejection);
+    }
+  });
+
+  test('watchInterruptions: a Shutdown whose preempt throws is logged, the waiter goes on', async () => {
+    const dir = await tempDir('notice');
+    const path = join(dir, 'going');
+    await writeFile(path, '');
+    const log: string[] = [];
+    const broken = {
+      preempt: () => {
+        throw new Error('no slots');
+      },
+      describe: () => '',
+    };
+    const stop = watchInterruptions({ cloud: 'off', file: path }, broken, (l) => log.push(l), QUICK);
+    stop();
+    expect(log.at(-1)).toBe('waiter: acting on the interruption notice failed (no slots); going on');
   });
 });
 

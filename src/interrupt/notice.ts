@@ -44,7 +44,8 @@ export interface Watcher {
  * Runs `look` now and then again `gapMs()` after each look ends (never two at once),
  * until it returns a notice or stop() is called (which aborts a look in flight). Timers
  * are unref'd: a watcher never keeps the waiter alive. A look that throws is said once
- * on the log (`failing`), not fatal: the next look comes as usual.
+ * on the log (`failing`), not fatal: the next look comes as usual; so is an onNotice
+ * that throws (always said: it happens once).
  */
 export function poll(
   look: (signal: AbortSignal) => Promise<Notice | undefined>,
@@ -76,7 +77,12 @@ export function poll(
     if (stopped) return;
     if (n) {
       stopped = true;
-      onNotice(n);
+      // Called from a timer: a throw here would be an unhandled rejection, the process's end.
+      try {
+        onNotice(n);
+      } catch (err) {
+        failing(err);
+      }
       return;
     }
     next(failed);

@@ -70,7 +70,11 @@ export function watchInterruptions(o: InterruptOptions, shutdown: Preemptible, l
     if (heard) return;
     heard = true;
     stopAll();
-    act(n, shutdown, log);
+    try {
+      act(n, shutdown, log);
+    } catch (err) {
+      log(`waiter: acting on the interruption notice failed (${why(err)}); going on`);
+    }
   };
   const now = o.file !== undefined ? fileNoticeNow(o.file) : undefined;
   if (now) {
