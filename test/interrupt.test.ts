@@ -398,9 +398,10 @@ describe('a waiter told its box is going away (real processes)', () => {
       expect(interrupted).toMatchObject({ result: 'INTERRUPTED', waiter: 'spot', signal: 'SIGTERM' });
       expect(interrupted!.error).toMatch(new RegExp(`^interrupted: ${why.replace(/[()]/g, '\\$&')}\\S+: terminate at ${deadline.toISOString()}$`));
       expect(done).toMatchObject({ result: 'DONE', waiter: 'other' });
-      // READY before the deadline, and taken within 2 s of it: no --lease (60 s) waited out.
+      // READY before the deadline, and taken well within the 60 s --lease: none was waited out.
+      // Half the lease, not a tight bound: a slow CI box is not what this checks.
       expect(+interrupted!.stop).toBeLessThan(+deadline);
-      expect(+done!.start - +interrupted!.stop).toBeLessThan(2000);
+      expect(+done!.start - +interrupted!.stop).toBeLessThan(30_000);
     }
     // The spot waiter claimed nothing after the notice: 4 runs of attempt 1, none of the fifth.
     expect(await orders(k.db).countDocuments({ 'history.waiter': 'spot' })).toBe(4);
