@@ -2,12 +2,14 @@
 // services (test/support/metadata.ts), and what a notice does to the waiter's Shutdown.
 // No test here or anywhere reaches the real link-local services (the guard below).
 import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import { afterEach, describe, expect, test, vi } from 'vitest';
 import { main } from '../src/cli.js';
 import { Shutdown } from '../src/deliver/shutdown.js';
 import { awsNotice, watchAws } from '../src/interrupt/aws.js';
+import { ask } from '../src/interrupt/http.js';
 import { fileNotice, FILE_NOTICE_MS, watchFile } from '../src/interrupt/file.js';
 import { GCP_NOTICE_MS, watchGcp } from '../src/interrupt/gcp.js';
 import { MIN_NOTICE_MS, poll, type Notice, type Watcher } from '../src/interrupt/notice.js';
@@ -347,6 +349,13 @@ describe('guard: no test reaches the real metadata services', () => {
     expect(() => metadataGuard(['deliver', '--interruptions', 'off', 'x'])).not.toThrow();
   });
 
+  test('in this process too: a connection to a real metadata address throws (test/support/no-metadata.ts)', async () => {
+    await expect(ask(new URL('http://169.254.169.254/latest/api/token'), { method: 'PUT', timeoutMs: 1000 })).rejects.toThrow(/real metadata service at 169\.254\.169\.254/);
+    await expect(ask(new URL('http://metadata.google.internal/computeMetadata/v1/'), { timeoutMs: 1000 })).rejects.toThrow(/real metadata service/);
+    expect(() => connect(80, '169.254.169.254')).toThrow(/real metadata service/);
+    expect(() => connect({ host: 'metadata.google.internal.', port: 80 })).toThrow(/real metadata service/);
+  });
+
   test('every test file that turns a watcher on gives it an endpoint; only this file names the real addresses', async () => {
     const dir = join(ROOT, 'test');
     const files = [...(await readdir(dir)).map((f) => join(dir, f)), ...(await readdir(join(dir, 'support'))).map((f) => join(dir, 'support', f))].filter((f) => f.endsWith('.ts'));
@@ -356,7 +365,7 @@ describe('guard: no test reaches the real metadata services', () => {
       const rel = f.slice(ROOT.length);
       if (/--interruptions['"`]?,\s*['"`](aws|gcp)|cloud: '(aws|gcp)'/.test(text) && !/metadata-endpoint|endpoint[,:]/.test(text))
         bad.push(`${rel}: a watcher without an endpoint`);
-      if (/169\.254\.169\.254|metadata\.google\.internal/.test(text) && !rel.endsWith('interrupt.test.ts')) bad.push(`${rel}: names a real metadata address`);
+      if (/169\.254\.169\.254|metadata\.google\.internal/.test(text) && !/(interrupt\.test|no-metadata)\.ts$/.test(rel)) bad.push(`${rel}: names a real metadata address`);
     }
     expect(bad).toEqual([]);
   });
