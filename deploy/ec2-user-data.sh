@@ -64,6 +64,7 @@ cat > "$ROOT/etc/systemd/system/waiter@.service" <<'UNIT'
 #   WAITER_DB=waiter
 #   WAITER_LIST=orders
 #   WAITER_DELIVER=/opt/jobs/crunch.sh --flag x
+#   WAITER_INTERRUPTIONS=aws   (optional: aws, gcp or off; see Spot boxes below)
 # The kitchen comes from that file, never from the command line: argv is visible to
 # every user in ps, and the URL holds a password. The orders do not inherit it: they get
 # WAITER_KITCHEN with the password as *** and WAITER_KITCHEN_FILE, a mode-600 file of the
@@ -79,8 +80,11 @@ cat > "$ROOT/etc/systemd/system/waiter@.service" <<'UNIT'
 #
 # Spot boxes: --interruptions watches the cloud's notice (aws: EC2's, 2 min ahead; gcp:
 # Compute Engine's, 30 s ahead): the waiter stops claiming, SIGTERMs running orders and
-# puts them back READY at once for another box, then exits 0 (not restarted). aws by
-# default; set WAITER_INTERRUPTIONS=gcp (or off) in the environment file, which wins.
+# puts them back READY at once for another box, then exits 0 (1 if an order it delivered
+# failed) and is not restarted; a box stopped comes back with the unit started at boot,
+# one hibernated with no waiter (README: On spot boxes). off unless the environment file
+# sets WAITER_INTERRUPTIONS=aws or gcp (deploy/ec2-user-data.sh writes aws); an empty
+# value is a usage error (exit 2, not restarted): leave the line out for off.
 [Unit]
 Description=waiter %i: deliver orders from the kitchen
 Wants=network-online.target
@@ -94,7 +98,7 @@ Group=waiter
 StateDirectory=waiter
 WorkingDirectory=/var/lib/waiter
 Environment=WAITER_BOX=%H
-Environment=WAITER_INTERRUPTIONS=aws
+Environment=WAITER_INTERRUPTIONS=off
 EnvironmentFile=/etc/waiter/kitchen.env
 ExecStart=/usr/local/bin/waiter --name ${WAITER_BOX}/%i deliver --interruptions ${WAITER_INTERRUPTIONS} --lease 60s --grace 60s --kill-after 10s $WAITER_DELIVER
 KillSignal=SIGTERM

@@ -92,13 +92,17 @@ describe('deploy/waiter@.service', () => {
     expect(unit.Install?.WantedBy).toEqual(['multi-user.target']);
   });
 
-  test("watches EC2's spot interruption notice unless the environment file says otherwise; a notice's stop (exit 0) is not restarted", () => {
+  test("watches no cloud's notice unless the environment file names one (the EC2 user data writes aws); a notice's stop (exit 0) is not restarted", () => {
     expect(execStart.slice(execStart.indexOf('deliver'), execStart.indexOf('deliver') + 3)).toEqual(['deliver', '--interruptions', '${WAITER_INTERRUPTIONS}']);
-    expect(service.Environment).toContain('WAITER_INTERRUPTIONS=aws');
+    // Generic: a box off EC2 would otherwise poll the EC2 metadata address and say so in its log.
+    expect(service.Environment).toContain('WAITER_INTERRUPTIONS=off');
     // Environment= comes first: the EnvironmentFile's settings override it.
     const lines = unitText.split('\n');
-    expect(lines.indexOf('Environment=WAITER_INTERRUPTIONS=aws')).toBeLessThan(lines.indexOf('EnvironmentFile=/etc/waiter/kitchen.env'));
+    expect(lines.indexOf('Environment=WAITER_INTERRUPTIONS=off')).toBeLessThan(lines.indexOf('EnvironmentFile=/etc/waiter/kitchen.env'));
     expect(one('Restart')).toBe('on-failure');
+    // The header lists it among the environment file's settings, and says an empty one is an error.
+    expect(unitText).toMatch(/^# {3}WAITER_INTERRUPTIONS=aws /m);
+    expect(unitText).toMatch(/an empty\n# value is a usage error \(exit 2, not restarted\)/);
   });
 
   test('the kitchen comes from the EnvironmentFile, never the command line', () => {

@@ -328,6 +328,8 @@ describe('the options', () => {
 
   test('usage errors (2): an unknown cloud, an endpoint without a cloud or not http://, an empty file', async () => {
     expect(await run(['deliver', '--interruptions', 'azure', ok])).toMatchObject({ code: 2, err: expect.stringMatching(/interruptions.*azure/s) });
+    // Not off: an empty WAITER_INTERRUPTIONS= in the unit's environment file fails loudly (deploy/waiter@.service says so).
+    expect(await run(['deliver', '--interruptions', '', ok])).toMatchObject({ code: 2, err: expect.stringMatching(/interruptions.*""/s) });
     expect(await run(['deliver', '--metadata-endpoint', 'http://127.0.0.1:9', ok])).toMatchObject({
       code: 2,
       err: expect.stringContaining('--metadata-endpoint needs --interruptions aws or gcp'),
