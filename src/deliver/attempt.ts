@@ -73,7 +73,8 @@ export class Attempts {
       if (!exited) child.terminate(deadlineMs);
     });
     // The waiter's kill stops only a command still running: one that exited is recorded as it ended.
-    const unsubscribe = shutdown.onKill(() => stop.stop('shutdown'));
+    // A notice's kill records 'preempt' and gives the command the notice's time (shutdown.ts).
+    const unsubscribe = shutdown.onKill((as, deadlineMs) => stop.stop(as, deadlineMs));
     const release = this.leases.keep(c, stop);
 
     let outcome: Outcome;
