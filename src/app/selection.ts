@@ -1,6 +1,6 @@
-// What steering commands (cancel; later hold, release, edit) share, for the CLI and the API
+// What steering commands (cancel, hold, release; edit) share, for the CLI and the API
 // alike: who asks, and the orders a selection names, checked before anything is written.
-import type { Filter } from 'mongodb';
+import type { Filter, ObjectId } from 'mongodb';
 import { UsageError } from '../errors.js';
 import type { Kitchen } from '../kitchen.js';
 import type { Order, State } from '../order.js';
@@ -40,13 +40,20 @@ export function failedWithProblem(text: string): string | undefined {
 /** The states a finished order is in: steering leaves them alone. */
 export const FINISHED: readonly State[] = ['DONE', 'ERROR', 'CANCELLED'];
 
+/** Which orders an id may name: by default any not finished; release: only HELD ones (`word`: "held"). */
+export interface IdsOf {
+  states: readonly State[];
+  word: string;
+}
+
 /**
  * The filter of a selection, after its refusals (a UsageError: exit 2, a 400; nothing written):
  * no id and no selection; a --failed-with too long or with a NUL byte; an id not in the
- * list; an id of a finished order; a column no header names. One find by _id for ids, one
- * read of the list's column names for a named --where.
+ * list; an id of a finished order (with `only`, of an order in none of its states); a
+ * column no header names. One find by _id for ids, one read of the list's column names for
+ * a named --where.
  */
-export async function selectionOf(k: Kitchen, s: Selection, verb: string): Promise<Filter<Order>> {
+export async function selectionOf(k: Kitchen, s: Selection, verb: string, only?: IdsOf): Promise<Filter<Order>> {
   if (!selects(s)) throw new UsageError(`${verb}: name the orders: ids, or --status, --where, --failed-with (never every order by default)`);
   const problem = s.failedWith === undefined ? undefined : failedWithProblem(s.failedWith);
   if (problem) throw new UsageError(`${verb}: --failed-with ${problem}: nothing changed`);
@@ -54,8 +61,11 @@ export async function selectionOf(k: Kitchen, s: Selection, verb: string): Promi
     const states = await k.pipeline.statesOf(s.ids);
     const missing = s.ids.find((id) => !states.has(id.toHexString()));
     if (missing) throw new UsageError(`${verb}: no order ${missing.toHexString()} in the list: nothing changed`);
-    const done = s.ids.find((id) => FINISHED.includes(states.get(id.toHexString())!));
-    if (done) throw new UsageError(`${verb}: order ${done.toHexString()} is ${states.get(done.toHexString())} (finished): nothing changed`);
+    const state = (id: ObjectId) => states.get(id.toHexString())!;
+    const other = only && s.ids.find((id) => !only.states.includes(state(id)));
+    if (other) throw new UsageError(`${verb}: order ${other.toHexString()} is ${state(other)}, not ${only.word}: nothing changed`);
+    const done = s.ids.find((id) => FINISHED.includes(state(id)));
+    if (done) throw new UsageError(`${verb}: order ${done.toHexString()} is ${state(done)} (finished): nothing changed`);
   }
   const named = s.where?.some((w) => typeof w.column === 'string');
   return selectionFilter(s, named ? await k.allColumns() : new Map());
