@@ -80,6 +80,7 @@ import {
   takeoverLost,
   waitingOnFilter,
 } from '../src/kitchen/steer-plans.js';
+import { HELD_FROM, heldFromWaiting, holdUpdate, releaseSteps } from '../src/kitchen/hold-plans.js';
 import { HISTORY_LIMIT, PRIO_RUNNING, type Attempt, type Claimed, type Finish, type Order } from '../src/order.js';
 import type { WaiterDoc } from '../src/fleet.js';
 
@@ -519,5 +520,71 @@ describe('steering plans', () => {
 
   test('a heartbeat that matched nothing reads only the status and who cancelled or held', () => {
     expect(LEASE_READ).toStrictEqual({ _id: 0, status: 1, cancelled: 1, held: 1 });
+  });
+});
+
+describe('hold and release plans', () => {
+  const s = { by: 'alice@box', at: now, reason: 'look first' };
+
+  test('hold of orders not running: one update per state held from; READY renames due to at (its due once released), no wait/hold, no claim', () => {
+    expect(HELD_FROM).toStrictEqual(['READY', 'WAITING']);
+    expect(IDLE.HELD).toBe(HELD_FROM);
+    expect(holdUpdate(s, 'READY')).toStrictEqual({
+      $set: { status: 'HELD', held: { by: 'alice@box', at: now, reason: 'look first', from: 'READY' } },
+      $rename: { due: 'at' },
+      $unset: { claim: '', heartbeat: '', expires: '', wait: '', hold: '', released: '' },
+    });
+    expect(holdUpdate(s, 'WAITING')).toStrictEqual({
+      $set: { status: 'HELD', held: { by: 'alice@box', at: now, reason: 'look first', from: 'WAITING' } },
+      $unset: { claim: '', heartbeat: '', expires: '', wait: '', hold: '', released: '', due: '' },
+    });
+  });
+
+  test('hold of a RUNNING order: fenced like a cancel, its attempt HELD and taken back (attempts -1), released READY; a stale one LOST and counted', () => {
+    const o = {
+      _id: id,
+      status: 'RUNNING' as const,
+      claim: 'tok',
+      attempts: 3,
+      waiter: 'w1',
+      start: at(-5000),
+      heartbeat: at(-1000),
+      expires: at(60_000),
+      history: [],
+      priority: 7,
+    };
+    expect(stopRunningUpdate(o, s, 'HELD')).toStrictEqual({
+      $set: {
+        status: 'HELD',
+        held: { by: 'alice@box', at: now, reason: 'look first', from: 'READY' },
+        prio: 7,
+        history: [{ attempt: 3, waiter: 'w1', start: at(-5000), stop: now, result: 'HELD', by: 'alice@box' }],
+      },
+      $unset: { claim: '', due: '', expires: '', heartbeat: '', released: '' },
+      $inc: { attempts: -1 },
+    });
+    const stale = stopRunningUpdate({ ...o, expires: at(-1) }, s, 'HELD');
+    expect(stale.$inc).toBeUndefined();
+    expect((stale.$set as { history: Attempt[] }).history.map((h) => h.result)).toStrictEqual(['LOST']);
+  });
+
+  test('release: what was held from WAITING waits again (its barrier as hold, wait 1 on ids), the rest READY at its at when later, else now', () => {
+    const held = { _id: { $in: [id] }, status: 'HELD' as const };
+    expect(heldFromWaiting(held)).toStrictEqual({ _id: { $in: [id] }, status: 'HELD', 'held.from': 'WAITING' });
+    expect(barrierBack(heldFromWaiting(held), id)).toStrictEqual({
+      filter: { _id: { $in: [id] }, status: 'HELD', 'held.from': 'WAITING', barrier: id },
+      update: { $set: { hold: id } },
+    });
+    const done = { $set: { released: s }, $unset: { held: '' } };
+    expect(releaseSteps(held, s, now)).toStrictEqual({
+      waiting: [
+        { filter: { ...heldFromWaiting(held), after: { $exists: true } }, update: { $set: { status: 'WAITING', wait: 1, ...done.$set }, $unset: done.$unset } },
+        { filter: { ...heldFromWaiting(held), hold: { $exists: true } }, update: { $set: { status: 'WAITING', ...done.$set }, $unset: done.$unset } },
+      ],
+      ready: [
+        { filter: { ...held, at: { $gt: now } }, update: { $set: { status: 'READY', released: s }, $rename: { at: 'due' }, $unset: { held: '' } } },
+        { filter: held, update: { $set: { status: 'READY', due: now, released: s }, $unset: { held: '', at: '' } } },
+      ],
+    });
   });
 });

@@ -11,8 +11,9 @@ import type { AddMany } from '../app/add.js';
 import type { StopRequest, StopTarget } from '../app/stop.js';
 import { reasonProblem } from '../app/who.js';
 import type { CancelRequest } from '../app/cancel.js';
+import type { SteerRequest } from '../app/steer.js';
 import { whereOf } from '../app/selection.js';
-import { CANCELLABLE } from '../order.js';
+import { CANCELLABLE, HOLDABLE } from '../order.js';
 
 export type { ResetRequest } from '../app/reset.js';
 
@@ -156,8 +157,26 @@ export function resetRequest(body: unknown): ResetRequest {
  * `waiter cancel`'s rules (nothing selected: 400 from src/app/).
  */
 export function cancelRequest(body: unknown, by: string): CancelRequest {
-  if (!isObject(body)) throw bad(`expected an object like {"ids": ["<order id>"]} or {"status": "READY"}, got ${typeOf(body)}`);
-  onlyKeys(body, ['ids', 'status', 'where', 'failedWith', 'dryRun', 'reason', 'withDependants'], 'body');
+  return steerRequest(body, by, CANCELLABLE, ['withDependants']);
+}
+
+/** POST /api/hold: cancel's body without withDependants; status READY, WAITING or RUNNING. */
+export function holdRequest(body: unknown, by: string): SteerRequest {
+  return steerRequest(body, by, HOLDABLE);
+}
+
+/** POST /api/release: hold's body; status HELD only (ids of orders not HELD: 400 from src/app/). */
+export function releaseRequest(body: unknown, by: string): SteerRequest {
+  return steerRequest(body, by, ['HELD']);
+}
+
+/**
+ * The body of a steering POST (cancel, hold, release): a selection, dryRun, reason, and the
+ * route's own `flags` (booleans); `states`: what "status" may name.
+ */
+function steerRequest(body: unknown, by: string, states: readonly State[], flags: readonly 'withDependants'[] = []): CancelRequest {
+  if (!isObject(body)) throw bad(`expected an object like {"ids": ["<order id>"]} or {"status": "${states[0]}"}, got ${typeOf(body)}`);
+  onlyKeys(body, ['ids', 'status', 'where', 'failedWith', 'dryRun', 'reason', ...flags], 'body');
   const r: CancelRequest = { by };
   if (body.ids !== undefined) {
     if (!Array.isArray(body.ids)) throw bad(`ids: expected an array of order ids, got ${typeOf(body.ids)}`);
@@ -168,8 +187,7 @@ export function cancelRequest(body: unknown, by: string): CancelRequest {
     });
   }
   if (body.status !== undefined) {
-    if (typeof body.status !== 'string' || !CANCELLABLE.includes(body.status as State))
-      throw bad(`status: expected one of ${CANCELLABLE.join(', ')}, got ${JSON.stringify(body.status)}`);
+    if (typeof body.status !== 'string' || !states.includes(body.status as State)) throw bad(`status: expected one of ${states.join(', ')}, got ${JSON.stringify(body.status)}`);
     r.status = body.status as State;
   }
   if (body.where !== undefined) {
@@ -191,10 +209,10 @@ export function cancelRequest(body: unknown, by: string): CancelRequest {
   }
   if (body.reason !== undefined) {
     if (typeof body.reason !== 'string') throw bad(`reason: expected a string, got ${typeOf(body.reason)}`);
-    // Only spaces: no reason, as the CLI's --reason " " (the cap is the use case's: src/app/cancel.ts).
+    // Only spaces: no reason, as the CLI's --reason " " (the cap is the use case's: src/app/steer.ts).
     if (body.reason.trim() !== '') r.reason = body.reason;
   }
-  for (const key of ['dryRun', 'withDependants'] as const) {
+  for (const key of ['dryRun', ...flags] as const) {
     const v = body[key];
     if (v === undefined) continue;
     if (typeof v !== 'boolean') throw bad(`${key}: expected true or false, got ${typeOf(v)}`);
