@@ -49,7 +49,7 @@ export async function releaseOrders(k: Kitchen, r: ReleaseRequest, now = new Dat
     return { released: n, ready: n - waiting, waiting, notHeld, dryRun: true, ids };
   }
   const s: Steered = { by: r.by, at: now, ...(reason ? { reason } : {}) };
-  const { ready, waiting } = await k.steer.release(held, s, now);
+  const { ready, waiting } = await k.steer.releaseHeld(held, s, now);
   // WAITING again: what they wait for may have finished while they were held.
   await k.pipeline.releaseAll();
   return { released: ready + waiting, ready, waiting, notHeld: notHeld + Math.max(0, n - ready - waiting), dryRun: false };

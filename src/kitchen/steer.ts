@@ -134,7 +134,7 @@ export class SteerQueries {
    * release: the HELD orders of `held` (a selection, status HELD) back (releaseSteps): WAITING
    * again on their barrier (barriersBack) or ids, or READY; how many of each.
    */
-  async release(held: Filter<Order>, s: Steered, now: Date): Promise<{ waiting: number; ready: number }> {
+  async releaseHeld(held: Filter<Order>, s: Steered, now: Date): Promise<{ waiting: number; ready: number }> {
     await this.barriersBack(heldFromWaiting(held));
     const { waiting, ready } = releaseSteps(held, s, now);
     return { waiting: await this.steps(waiting), ready: await this.steps(ready) };
