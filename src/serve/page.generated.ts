@@ -769,7 +769,15 @@ table.files td.path {
 
   // src/serve/page/page.js
   var STATES = ["READY", "RUNNING", "DONE", "ERROR", "WAITING", "CANCELLED", "HELD"];
-  var COLORS = { READY: "var(--ready)", RUNNING: "var(--running)", DONE: "var(--done)", ERROR: "var(--error)", WAITING: "var(--waiting)", CANCELLED: "var(--dim)", HELD: "var(--accent)" };
+  var COLORS = {
+    READY: "var(--ready)",
+    RUNNING: "var(--running)",
+    DONE: "var(--done)",
+    ERROR: "var(--error)",
+    WAITING: "var(--waiting)",
+    CANCELLED: "var(--dim)",
+    HELD: "var(--accent)"
+  };
   function lasted(h) {
     var s = (Date.parse(h.stop) - Date.parse(h.start)) / 1e3;
     if (h.result !== "LOST") return dur(s);
@@ -1025,7 +1033,7 @@ table.files td.path {
 /** Only this page's own script and style run; it talks only to this server. */
 export const PAGE_CSP = [
   "default-src 'none'",
-  "script-src 'sha256-c2XetQgE5Mld5aJ5PDSFjKtPXX0o1Q+0fc3ZkBUgXd4='",
+  "script-src 'sha256-X1k4s4ADQfdyN151MRF6w4+xejePdYb4Op8OG1mgQbo='",
   "style-src 'sha256-zU2+nZInmEUp5lW9voZL77sZiz7GYeEasS0AujWVbrc='",
   "img-src 'self' data:",
   "connect-src 'self'",
