@@ -17,6 +17,7 @@ import { releaseLine } from '../src/commands/release.js';
 import { render as renderShow } from '../src/commands/show.js';
 import { render as renderStatus } from '../src/commands/status.js';
 import { createApp } from '../src/serve/app.js';
+import { attemptEnd } from '../src/output/reader.js';
 import { UsageError } from '../src/errors.js';
 import { PRIO_RUNNING, canTransition, type Finish } from '../src/order.js';
 
@@ -279,4 +280,13 @@ describe('hold and release, in process', () => {
     expect(released).toMatchObject({ status: 200, body: { released: 1, ready: 1, waiting: 0, notHeld: 0, dryRun: false } });
     expect((await byId(k.db, b!)).status).toBe('READY');
   });
+});
+
+test('logs: an attempt run again under its number (a hold, like a preempt, takes the number back) is running, then ends as its last entry says', () => {
+  const start = new Date();
+  const heldLine = { attempt: 1, waiter: 'a', start, stop: start, result: 'HELD' as const, by };
+  const o = { _id: new ObjectId(), status: 'RUNNING' as const, arguments: [], attempts: 1, history: [heldLine] };
+  expect(attemptEnd(o, 1)).toBeNull();
+  expect(attemptEnd({ ...o, status: 'DONE', history: [heldLine, { ...heldLine, result: 'DONE', exitCode: 0 }] }, 1)).toMatchObject({ result: 'DONE' });
+  expect(attemptEnd({ ...o, status: 'HELD', attempts: 0 }, 1)).toMatchObject({ result: 'HELD' });
 });
