@@ -104,7 +104,10 @@ export function staleAt(o: Pick<Order, 'expires'>, at: Date): boolean {
 /** What a user's command makes of a RUNNING order it stops: cancel, hold. */
 export type StopTo = 'CANCELLED' | 'HELD';
 /** The states a cancel or a hold changes without a claim to fence it (the status is the fence): a hold's are the states held from. */
-export const IDLE: Readonly<Record<StopTo, readonly State[]>> = Object.freeze({ CANCELLED: Object.freeze(['READY', 'WAITING', 'HELD'] as const), HELD: Object.freeze(['READY', 'WAITING'] as const) });
+export const IDLE: Readonly<Record<StopTo, readonly State[]>> = Object.freeze({
+  CANCELLED: Object.freeze(['READY', 'WAITING', 'HELD'] as const),
+  HELD: Object.freeze(['READY', 'WAITING'] as const),
+});
 
 /**
  * Cancel or hold of one RUNNING order. Filter: fence(_id, the claim read) (./plans.ts): its waiter's
