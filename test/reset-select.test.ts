@@ -8,7 +8,7 @@ import { kitchens } from './support/explain.js';
 import { byId, orders } from './support/recovery.js';
 import { PRIO_RUNNING } from '../src/order.js';
 import { resetFilter } from '../src/kitchen/plans.js';
-import { uncancelBarrier, uncancelSteps } from '../src/kitchen/steer-plans.js';
+import { barrierBack, cancelledOrders, uncancelSteps } from '../src/kitchen/steer-plans.js';
 import { resetOrders } from '../src/app/reset.js';
 import { options } from '../src/commands/reset.js';
 import * as reset from '../src/commands/reset.js';
@@ -39,7 +39,7 @@ describe('reset plans with a selection', () => {
   test('uncancel: the selection joins every step', () => {
     const within = { error: { $regex: 'x' } };
     const id = new ObjectId();
-    expect(uncancelBarrier(id, within).filter).toStrictEqual({ error: { $regex: 'x' }, status: 'CANCELLED', barrier: id });
+    expect(barrierBack(cancelledOrders(within), id).filter).toStrictEqual({ error: { $regex: 'x' }, status: 'CANCELLED', barrier: id });
     expect(uncancelSteps(now, within).map((s) => s.filter)).toStrictEqual([
       { error: { $regex: 'x' }, status: 'CANCELLED', after: { $exists: true } },
       { error: { $regex: 'x' }, status: 'CANCELLED', hold: { $exists: true } },

@@ -8,9 +8,8 @@ import { EDITABLE, MAX_PRIORITY, STATES, type Steered } from '../order.js';
 import { HORIZON_MS, HORIZON_YEARS } from '../values.js';
 import { inStates } from '../kitchen/steer-plans.js';
 import type { EditAsk } from '../kitchen/edit-plans.js';
-import { DRY_RUN_IDS } from './cancel.js';
 import { FINISHED, selectionOf, type Selection } from './selection.js';
-import { reasonProblem } from './who.js';
+import { DRY_RUN_IDS, checkedReason } from './steer.js';
 
 export interface EditRequest extends Selection, EditAsk {
   /** Say what would change, change nothing. */
@@ -46,10 +45,8 @@ export async function editOrders(k: Kitchen, r: EditRequest, now = new Date()): 
   if (r.at !== undefined && (Number.isNaN(+r.at) || +r.at - +now > HORIZON_MS)) {
     throw new UsageError(`edit: --at is more than ${HORIZON_YEARS} years ahead (the furthest --at can be): nothing changed`);
   }
-  const reason = r.reason?.trim() || undefined;
-  const problem = reason === undefined ? undefined : reasonProblem(reason);
-  if (problem) throw new UsageError(`edit: --reason ${problem}: nothing changed`);
-  const selected = await selectionOf(k, r, 'edit', EDITABLE);
+  const reason = checkedReason(r.reason, 'edit');
+  const selected = await selectionOf(k, r, 'edit', { states: EDITABLE });
   const editable = inStates(selected, EDITABLE);
   const n = editable ? await k.steer.count(editable) : 0;
   // Left alone and said so: a selection by --where or --failed-with reaches RUNNING and finished orders too.

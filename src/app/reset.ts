@@ -23,7 +23,7 @@ export async function resetOrders(k: Kitchen, r: ResetRequest, now = new Date())
   // another state than `statuses`: exit 2, nothing changed), then the statuses within it. A
   // part given but empty (ids [], where []) is refused, never read as none (selectionGiven).
   const sel: Selection = { ...(r.ids ? { ids: r.ids } : {}), ...(r.where ? { where: r.where } : {}), ...(r.failedWith !== undefined ? { failedWith: r.failedWith } : {}) };
-  const within = selectionGiven(sel, 'reset') ? await selectionOf(k, sel, 'reset', r.statuses) : undefined;
+  const within = selectionGiven(sel, 'reset') ? await selectionOf(k, sel, 'reset', { states: r.statuses }) : undefined;
   const done = await k.reset({
     statuses: r.statuses,
     force: r.force,
