@@ -186,9 +186,10 @@ export const HOLDABLE: readonly State[] = ['READY', 'WAITING', 'RUNNING'];
 
 /**
  * The states edit takes (--priority, --at): not yet claimed. READY's --at is its `due`; any
- * other's is `at` (its due once released). HELD joins when hold lands, treated as WAITING.
+ * other's is `at`, its due once released: a HELD order's release (src/kitchen/hold-plans.ts)
+ * makes a later `at` its due, as a WAITING one's release does.
  */
-export const EDITABLE: readonly State[] = ['READY', 'WAITING'];
+export const EDITABLE: readonly State[] = ['READY', 'WAITING', 'HELD'];
 
 export function canTransition(from: State, to: State): boolean {
   return TRANSITIONS[from].includes(to);

@@ -13,7 +13,7 @@ const EDIT: Verb = { verb: 'edit', past: 'edited', states: EDITABLE };
 export function builder(y: Argv) {
   return steerBuilder(y, EDIT)
     .option('priority', { type: 'string', describe: 'Their new priority: claimed before orders of a lower one (a whole number; 0 is the default)' })
-    .option('at', { type: 'string', describe: 'Not to be taken before this time: +30m, +2h, or 2026-12-01T06:00:00Z (a WAITING order: once released)' });
+    .option('at', { type: 'string', describe: 'Not to be taken before this time: +30m, +2h, or 2026-12-01T06:00:00Z (a WAITING or HELD order: once released)' });
 }
 
 export type EditOptions = EditRequest;
@@ -38,7 +38,7 @@ export function editLine(r: EditReport): string {
   const parts = [
     r.running ? `${n(r.running)} running, left alone` : '',
     r.finished ? `${n(r.finished)} finished, left alone` : '',
-    r.meanwhile ? `${n(r.meanwhile)} taken by a waiter meanwhile, left alone` : '',
+    r.meanwhile ? `${n(r.meanwhile)} taken by a waiter (or held, released) meanwhile, left alone` : '',
   ];
   return steerLine({ would: 'edit', did: 'Edited' }, { ...r, changed: r.edited }, parts);
 }
