@@ -15,6 +15,7 @@ import * as reset from '../src/commands/reset.js';
 import * as cancel from '../src/commands/cancel.js';
 import * as edit from '../src/commands/edit.js';
 import { cancelOrders } from '../src/app/cancel.js';
+import { holdOrders } from '../src/app/hold.js';
 import { editOrders } from '../src/app/edit.js';
 import { MAX_WHERE, MAX_WHERE_VALUE } from '../src/app/selection.js';
 import { HttpError, cancelRequest, editRequest, resetRequest } from '../src/serve/input.js';
@@ -101,6 +102,31 @@ describe('reset <ids…> | --where | --failed-with', () => {
       await expect((async () => resetOrders(kitchen, options(argv)))(), JSON.stringify(argv)).rejects.toThrow(message);
       expect(await dump(), JSON.stringify(argv)).toBe(before);
     }
+  });
+
+  test('HELD orders are left alone: never a state of reset, untouched by a --where or --failed-with reaching them; an id of one refused, saying to release it', async () => {
+    const kitchen = await open(k);
+    const ids = await list();
+    // The live RUNNING paris order and the READY one, held (a hold, not a failure: reset is not how they come back).
+    expect(await holdOrders(kitchen, { ids: [ids[4]!, ids[8]!], by: 't@test' })).toMatchObject({ held: 2, running: 1 });
+    const held = async () => BSON.EJSON.stringify([await byId(k.db, ids[4]!), await byId(k.db, ids[8]!)]);
+    const before = await held();
+    expect(await resetOrders(kitchen, options({ where: ['city=paris'], force: true }))).toEqual({ reset: 3, leftAlone: 0 });
+    expect(await resetOrders(kitchen, options({ 'failed-with': 'exit 1', where: ['city=paris'], status: 'CANCELLED' }))).toEqual({ reset: 0, leftAlone: 0 });
+    expect(await resetOrders(kitchen, options({ where: ['city=paris'], status: 'CANCELLED' }))).toEqual({ reset: 1, leftAlone: 0 });
+    expect(await resetOrders(kitchen, options({ force: true }))).toEqual({ reset: 1, leftAlone: 0 });
+    expect(await held()).toBe(before);
+    expect(await statuses()).toEqual(['READY', 'READY', 'READY', 'READY', 'HELD', 'READY', 'CANCELLED', 'DONE', 'HELD']);
+
+    const all = await dump();
+    const hex = ids[4]!.toHexString();
+    await expect(resetOrders(kitchen, options({ ids: [hex] }))).rejects.toThrow(UsageError);
+    await expect(resetOrders(kitchen, options({ ids: [hex], status: 'RUNNING', force: true }))).rejects.toThrow(
+      `reset: order ${hex} is HELD, not RUNNING: release it first (waiter release): nothing changed`,
+    );
+    expect(() => options({ status: 'HELD' })).toThrow(UsageError);
+    expect(() => resetRequest({ status: ['HELD'] })).toThrow(HttpError);
+    expect(await dump()).toBe(all);
   });
 
   test('POST /api/reset takes "ids", "where", "failedWith" (the same checks); the rest as before', async () => {

@@ -1,6 +1,7 @@
 // reset: ERROR and stale RUNNING orders back to READY (waiter reset, POST /api/reset), and
 // CANCELLED ones when named; then the release check, so what waited on them is never left behind.
 // Ids, --where, --failed-with (cancel's selection, src/app/selection.ts) narrow it to some orders.
+// HELD orders are never reset (not in RESETTABLE): an id of one is refused, they are released.
 import type { Kitchen } from '../kitchen.js';
 import type { State } from '../order.js';
 import { selectionGiven, selectionOf, type Selection } from './selection.js';

@@ -112,7 +112,9 @@ export async function selectionOf(k: Kitchen, s: Selection, verb: string, accept
     if (other) {
       const st = state(other);
       const finished = FINISHED.includes(st) ? ' (finished)' : '';
-      throw new UsageError(`${verb}: order ${other.toHexString()} is ${st}${finished}${accepts ? `, not ${accepts.word ?? oneOf(accepts.states)}` : ''}: nothing changed`);
+      // A held order is not to be run by another command's back door (reset): it is released.
+      const held = st === 'HELD' ? ': release it first (waiter release)' : '';
+      throw new UsageError(`${verb}: order ${other.toHexString()} is ${st}${finished}${accepts ? `, not ${accepts.word ?? oneOf(accepts.states)}` : ''}${held}: nothing changed`);
     }
   }
   const named = s.where?.some((w) => typeof w.column === 'string');
