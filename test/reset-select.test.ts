@@ -14,8 +14,11 @@ import { options } from '../src/commands/reset.js';
 import * as reset from '../src/commands/reset.js';
 import * as cancel from '../src/commands/cancel.js';
 import * as edit from '../src/commands/edit.js';
+import * as hold from '../src/commands/hold.js';
+import * as release from '../src/commands/release.js';
 import { cancelOrders } from '../src/app/cancel.js';
 import { holdOrders } from '../src/app/hold.js';
+import { releaseOrders } from '../src/app/release.js';
 import { editOrders } from '../src/app/edit.js';
 import { MAX_WHERE, MAX_WHERE_VALUE } from '../src/app/selection.js';
 import { HttpError, cancelRequest, editRequest, resetRequest } from '../src/serve/input.js';
@@ -157,7 +160,7 @@ describe('an empty selection is never every order (a destructive command never f
     return { kitchen, ids: Object.values(insertedIds), post };
   }
 
-  test('POST /api/reset, /api/cancel, /api/edit: "ids": [], "where": [] or {}, "failedWith": "" are a 400, the list byte-for-byte unchanged', async () => {
+  test('POST /api/reset, /api/cancel, /api/hold, /api/release, /api/edit: "ids": [], "where": [] or {}, "failedWith": "" are a 400, the list byte-for-byte unchanged', async () => {
     const { post } = await setup();
     const before = await dump();
     const empties = [{ ids: [] }, { where: [] }, { where: {} }, { failedWith: '' }];
@@ -166,6 +169,8 @@ describe('an empty selection is never every order (a destructive command never f
         ['/api/reset', empty],
         ['/api/reset', { ...empty, status: ['ERROR'] }],
         ['/api/cancel', { ...empty, status: 'READY' }],
+        ['/api/hold', { ...empty, status: 'READY' }],
+        ['/api/release', { ...empty, status: 'HELD' }],
         ['/api/edit', { ...empty, status: 'READY', priority: 1 }],
       ] as const) {
         const r = await post(route, body);
@@ -187,6 +192,8 @@ describe('an empty selection is never every order (a destructive command never f
       const what = JSON.stringify(part);
       await expect(resetOrders(kitchen, { ...part, statuses: ['ERROR', 'RUNNING'], force: false }), what).rejects.toThrow(UsageError);
       await expect(cancelOrders(kitchen, { ...part, status: 'READY', by }), what).rejects.toThrow(UsageError);
+      await expect(holdOrders(kitchen, { ...part, status: 'READY', by }), what).rejects.toThrow(UsageError);
+      await expect(releaseOrders(kitchen, { ...part, status: 'HELD', by }), what).rejects.toThrow(UsageError);
       await expect(editOrders(kitchen, { ...part, status: 'READY', priority: 1, by }), what).rejects.toThrow(UsageError);
       expect(await dump(), what).toBe(before);
     }
@@ -213,6 +220,9 @@ describe('an empty selection is never every order (a destructive command never f
       const ready = args.includes('--status') ? args.map((a) => (a === 'ERROR' ? 'READY' : a)) : [...args, '--status', 'READY'];
       await expect((async () => cancelOrders(kitchen, cancel.options(await parse('cancel', cancel.builder, ready))))(), what).rejects.toThrow(message);
       await expect((async () => editOrders(kitchen, edit.options(await parse('edit', edit.builder, [...ready, '--priority', '1']))))(), what).rejects.toThrow(message);
+      await expect((async () => holdOrders(kitchen, hold.options(await parse('hold', hold.builder, ready))))(), what).rejects.toThrow(message);
+      const held = ready.map((a) => (a === 'READY' ? 'HELD' : a));
+      await expect((async () => releaseOrders(kitchen, release.options(await parse('release', release.builder, held))))(), what).rejects.toThrow(message);
       expect(await dump(), what).toBe(before);
     }
     // Without them: a plain reset, as before.
