@@ -10,9 +10,11 @@ import * as deliver from './commands/deliver.js';
 import * as edit from './commands/edit.js';
 import * as extract from './commands/extract.js';
 import * as gather from './commands/gather.js';
+import * as hold from './commands/hold.js';
 import * as load from './commands/load.js';
 import * as logs from './commands/logs.js';
 import * as pause from './commands/pause.js';
+import * as release from './commands/release.js';
 import * as reset from './commands/reset.js';
 import * as resume from './commands/resume.js';
 import * as serve from './commands/serve.js';
@@ -207,6 +209,12 @@ export async function main(args: string[], io: IO, inspect?: (cli: Argv) => void
     .command('cancel [ids..]', cancel.describe, cancel.builder, async (a) => {
       result = await cancel.run(g(a), cancel.options(a), io);
     })
+    .command('hold [ids..]', hold.describe, hold.builder, async (a) => {
+      result = await hold.run(g(a), hold.options(a), io);
+    })
+    .command('release [ids..]', release.describe, release.builder, async (a) => {
+      result = await release.run(g(a), release.options(a), io);
+    })
     .command('edit [ids..]', edit.describe, edit.builder, async (a) => {
       result = await edit.run(g(a), edit.options(a), io);
     })
@@ -233,7 +241,10 @@ export async function main(args: string[], io: IO, inspect?: (cli: Argv) => void
       defaults((_err, found) => done(completions(current, found ?? [], optionKeys(cli)))),
     )
     .recommendCommands()
-    .demandCommand(1, 'Name a command: load, add, status, waiters, show, logs, deliver, gather, reset, cancel, edit, pause, resume, stop, extract, clean, serve or completion')
+    .demandCommand(
+      1,
+      'Name a command: load, add, status, waiters, show, logs, deliver, gather, reset, cancel, hold, release, edit, pause, resume, stop, extract, clean, serve or completion',
+    )
     .strict()
     .epilogue(EPILOGUE)
     .exitProcess(false)

@@ -241,15 +241,17 @@ export class Kitchen {
   /**
    * Heartbeat: extend the lease (expires and due) of an order this waiter holds. Fenced by the claim (fence, heartbeatUpdate).
    * Says what it found, from the update's own count (no read when it is ours): 'lost' when
-   * the order is no longer ours (reset, or taken over), {answer: 'cancelled', by} when a
-   * user cancelled it: the caller must stop its command and record nothing. Only when the
+   * the order is no longer ours (reset, or taken over), {answer: 'cancelled' | 'held', by} when a
+   * user cancelled or held it: the caller must stop its command and record nothing. Only when the
    * update matched nothing, ONE findOne by _id (LEASE_READ) says which.
    */
   async heartbeat(c: Claimed, leaseMs: number, now = new Date()): Promise<LeaseAnswer | LeaseTaken> {
     const r = await this.orders.updateOne(fence(c.id, c.token), heartbeatUpdate(now, leaseMs));
     if (r.matchedCount === 1) return 'ours';
-    const o = await this.orders.findOne<Pick<Order, 'status' | 'cancelled'>>({ _id: c.id }, { projection: LEASE_READ });
-    return o?.status === 'CANCELLED' ? { answer: 'cancelled', ...(o.cancelled?.by ? { by: o.cancelled.by } : {}) } : 'lost';
+    const o = await this.orders.findOne<Pick<Order, 'status' | 'cancelled' | 'held'>>({ _id: c.id }, { projection: LEASE_READ });
+    const by = o?.status === 'CANCELLED' ? o.cancelled?.by : o?.status === 'HELD' ? o.held?.by : undefined;
+    if (o?.status === 'CANCELLED') return { answer: 'cancelled', ...(by ? { by } : {}) };
+    return o?.status === 'HELD' ? { answer: 'held', ...(by ? { by } : {}) } : 'lost';
   }
 
   /**

@@ -11,6 +11,8 @@ import type { Kitchen } from '../src/kitchen.js';
 import { MAX_PRIORITY, PRIO_RUNNING } from '../src/order.js';
 import { editPlan, editUpdate } from '../src/kitchen/edit-plans.js';
 import { editOrders } from '../src/app/edit.js';
+import { holdOrders } from '../src/app/hold.js';
+import { releaseOrders } from '../src/app/release.js';
 import { editLine, options } from '../src/commands/edit.js';
 import { render } from '../src/commands/show.js';
 import { createApp } from '../src/serve/app.js';
@@ -38,25 +40,25 @@ describe('edit plans', () => {
   const at = new Date(5000);
   const normal = { $ne: PRIO_RUNNING };
   const later = { 'edited.at': { $ne: s.at } };
-  test('a priority alone: over READY and WAITING, prio with it (a release never sets prio) except where it is PRIO_RUNNING (crashed work first); 0 unsets priority, as insert keeps it', () => {
+  test('a priority alone: over READY, WAITING and HELD, prio with it (a release never sets prio) except where it is PRIO_RUNNING (crashed work first); 0 unsets priority, as insert keeps it', () => {
     expect(editPlan({ _id: { $in: [] } }, { priority: 7 }, s)).toStrictEqual([
-      { filter: { _id: { $in: [] }, status: { $in: ['READY', 'WAITING'] }, prio: normal }, update: { $set: { edited: s, priority: 7, prio: 7 } } },
-      { filter: { _id: { $in: [] }, status: { $in: ['READY', 'WAITING'] }, prio: PRIO_RUNNING, ...later }, update: { $set: { edited: s, priority: 7 } } },
+      { filter: { _id: { $in: [] }, status: { $in: ['READY', 'WAITING', 'HELD'] }, prio: normal }, update: { $set: { edited: s, priority: 7, prio: 7 } } },
+      { filter: { _id: { $in: [] }, status: { $in: ['READY', 'WAITING', 'HELD'] }, prio: PRIO_RUNNING, ...later }, update: { $set: { edited: s, priority: 7 } } },
     ]);
     expect(editUpdate({ priority: 0 }, s, true)).toStrictEqual({ $set: { edited: s, prio: 0 }, $unset: { priority: '' } });
     expect(editUpdate({ priority: 0 }, s, true, true)).toStrictEqual({ $set: { edited: s }, $unset: { priority: '' } });
   });
 
-  test('an --at: the not-READY first ($set at), then READY ($set due and at); every write after the first skips what this edit wrote', () => {
+  test('an --at: the not-READY (WAITING, HELD) first ($set at), then READY ($set due and at); every write after the first skips what this edit wrote', () => {
     expect(editPlan({ error: { $regex: 'x' } }, { at, priority: -2 }, s)).toStrictEqual([
-      { filter: { error: { $regex: 'x' }, status: 'WAITING', prio: normal }, update: { $set: { edited: s, priority: -2, prio: -2, at } } },
-      { filter: { error: { $regex: 'x' }, status: 'WAITING', prio: PRIO_RUNNING, ...later }, update: { $set: { edited: s, priority: -2, at } } },
+      { filter: { error: { $regex: 'x' }, status: { $in: ['WAITING', 'HELD'] }, prio: normal }, update: { $set: { edited: s, priority: -2, prio: -2, at } } },
+      { filter: { error: { $regex: 'x' }, status: { $in: ['WAITING', 'HELD'] }, prio: PRIO_RUNNING, ...later }, update: { $set: { edited: s, priority: -2, at } } },
       { filter: { error: { $regex: 'x' }, status: 'READY', prio: normal, ...later }, update: { $set: { edited: s, priority: -2, prio: -2, at, due: at } } },
       { filter: { error: { $regex: 'x' }, status: 'READY', prio: PRIO_RUNNING, ...later }, update: { $set: { edited: s, priority: -2, at, due: at } } },
     ]);
     // Without a priority, prio is not read; a selection's own status keeps only its group.
     expect(editPlan({ error: { $regex: 'x' } }, { at }, s)).toStrictEqual([
-      { filter: { error: { $regex: 'x' }, status: 'WAITING' }, update: { $set: { edited: s, at } } },
+      { filter: { error: { $regex: 'x' }, status: { $in: ['WAITING', 'HELD'] } }, update: { $set: { edited: s, at } } },
       { filter: { error: { $regex: 'x' }, status: 'READY', ...later }, update: { $set: { edited: s, at, due: at } } },
     ]);
     expect(editPlan({ status: 'READY' }, { at }, s)).toStrictEqual([{ filter: { status: 'READY' }, update: { $set: { edited: s, at, due: at } } }]);
@@ -147,6 +149,30 @@ describe('edit', () => {
     expect((await claims(kitchen, 2)).sort()).toEqual(['r', 'w']);
   });
 
+  test('a HELD order takes --priority and --at as a WAITING one (priority and prio; at, its due once released); released, it is due at the edited at with the edited priority', async () => {
+    const kitchen = await open(k);
+    const {
+      ids: [a, b],
+    } = await kitchen.insertOrders([['a'], ['b'], ['c']]);
+    expect(await holdOrders(kitchen, { ids: [a!, b!], by })).toMatchObject({ held: 2 });
+    const later = new Date(Date.now() + 3_600_000);
+    expect(await editOrders(kitchen, { ids: [a!], priority: 7, at: later, by })).toMatchObject({ edited: 1, meanwhile: 0 });
+    expect(await editOrders(kitchen, { status: 'HELD', priority: 3, by, dryRun: true })).toMatchObject({ edited: 2, dryRun: true });
+    expect(await editOrders(kitchen, { ids: [b!], priority: 3, by })).toMatchObject({ edited: 1 });
+    const held = await byId(k.db, a!);
+    expect(held).toMatchObject({ status: 'HELD', priority: 7, prio: 7, at: later, held: { from: 'READY' }, edited: { by } });
+    expect(held.due).toBeUndefined();
+    expect(render(held).join('\n')).toMatch(/^due {7}\S+ \(once released: not taken before then\)$/m);
+
+    expect(await releaseOrders(kitchen, { ids: [a!, b!], by })).toMatchObject({ released: 2, ready: 2 });
+    const a1 = await byId(k.db, a!);
+    expect(a1).toMatchObject({ status: 'READY', due: later, priority: 7, prio: 7 });
+    expect(a1.at).toBeUndefined();
+    expect(await byId(k.db, b!)).toMatchObject({ status: 'READY', priority: 3, prio: 3 });
+    // b before c (its edited priority); a not before its edited time.
+    expect(await claims(kitchen, 3)).toEqual(['b', 'c']);
+  });
+
   test('--where reaches RUNNING and finished orders: left alone and counted; --dry-run changes nothing', async () => {
     const kitchen = await open(k);
     const mk = (status: string, extra: object = {}) => ({ status, arguments: ['x', status], attempts: 0, prio: 0, due: new Date(), ...extra });
@@ -186,11 +212,11 @@ describe('edit', () => {
       [{ ids: [id(ready!)] }, /give --priority N or --at TIME/],
       [{ priority: '5' }, /name the orders/],
       [{ ids: ['ffffffffffffffffffffffff'], priority: '5' }, /no order ffffffffffffffffffffffff in the list/],
-      [{ ids: [id(ready!), id(done)], priority: '5' }, /is DONE \(finished\), not READY or WAITING: nothing changed/],
-      [{ ids: [id(running)], priority: '5' }, /is RUNNING, not READY or WAITING: nothing changed/],
-      [{ status: 'RUNNING', priority: '5' }, /--status: 'RUNNING' is not one of READY, WAITING/],
+      [{ ids: [id(ready!), id(done)], priority: '5' }, /is DONE \(finished\), not READY, WAITING or HELD: nothing changed/],
+      [{ ids: [id(running)], priority: '5' }, /is RUNNING, not READY, WAITING or HELD: nothing changed/],
+      [{ status: 'RUNNING', priority: '5' }, /--status: 'RUNNING' is not one of READY, WAITING, HELD/],
       [{ where: ['1=nothing-like-it'], priority: '5' }, /no order to edit in that selection/],
-      [{ where: ['1=run'], priority: '5' }, /no order to edit in that selection \(only READY and WAITING ones are\) \(1 running, left alone\)/],
+      [{ where: ['1=run'], priority: '5' }, /no order to edit in that selection \(only READY, WAITING or HELD ones are\) \(1 running, left alone\)/],
       [{ ids: [id(ready!)], priority: String(MAX_PRIORITY + 1) }, /--priority: '1000000001' is not a whole number from -1,000,000,000 to 1,000,000,000/],
       [{ ids: [id(ready!)], priority: '1.5' }, /--priority: '1.5' is not a whole number/],
       [{ ids: [id(ready!)], at: '+11y' }, /--at: '\+11y' is more than 10 years ahead/],
@@ -212,7 +238,7 @@ describe('edit', () => {
     const bad = await waiter(k, ['edit', id(running), '--priority', '5']);
     expect(bad.exitCode).toBe(2);
     expect(bad.stderr.trim().split('\n')).toHaveLength(1);
-    expect(bad.stderr).toMatch(/is RUNNING, not READY or WAITING: nothing changed/);
+    expect(bad.stderr).toMatch(/is RUNNING, not READY, WAITING or HELD: nothing changed/);
     expect(bad.stdout).toBe('');
     expect(await dump()).toBe(before);
     const good = await waiter(k, ['edit', id(ready!), '--priority', '5', '--at', '+1h', '--reason', 'rush']);

@@ -62,6 +62,7 @@ describe('status rendering', () => {
     ERROR: 2,
     WAITING: 0,
     CANCELLED: 0,
+    HELD: 0,
     waitingOnFailed: 0,
     total: 196,
     stale: 1,

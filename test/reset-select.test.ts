@@ -8,13 +8,17 @@ import { kitchens } from './support/explain.js';
 import { byId, orders } from './support/recovery.js';
 import { PRIO_RUNNING } from '../src/order.js';
 import { resetFilter } from '../src/kitchen/plans.js';
-import { uncancelBarrier, uncancelSteps } from '../src/kitchen/steer-plans.js';
+import { barrierBack, cancelledOrders, uncancelSteps } from '../src/kitchen/steer-plans.js';
 import { resetOrders } from '../src/app/reset.js';
 import { options } from '../src/commands/reset.js';
 import * as reset from '../src/commands/reset.js';
 import * as cancel from '../src/commands/cancel.js';
 import * as edit from '../src/commands/edit.js';
+import * as hold from '../src/commands/hold.js';
+import * as release from '../src/commands/release.js';
 import { cancelOrders } from '../src/app/cancel.js';
+import { holdOrders } from '../src/app/hold.js';
+import { releaseOrders } from '../src/app/release.js';
 import { editOrders } from '../src/app/edit.js';
 import { MAX_WHERE, MAX_WHERE_VALUE } from '../src/app/selection.js';
 import { HttpError, cancelRequest, editRequest, resetRequest } from '../src/serve/input.js';
@@ -39,7 +43,7 @@ describe('reset plans with a selection', () => {
   test('uncancel: the selection joins every step', () => {
     const within = { error: { $regex: 'x' } };
     const id = new ObjectId();
-    expect(uncancelBarrier(id, within).filter).toStrictEqual({ error: { $regex: 'x' }, status: 'CANCELLED', barrier: id });
+    expect(barrierBack(cancelledOrders(within), id).filter).toStrictEqual({ error: { $regex: 'x' }, status: 'CANCELLED', barrier: id });
     expect(uncancelSteps(now, within).map((s) => s.filter)).toStrictEqual([
       { error: { $regex: 'x' }, status: 'CANCELLED', after: { $exists: true } },
       { error: { $regex: 'x' }, status: 'CANCELLED', hold: { $exists: true } },
@@ -103,6 +107,31 @@ describe('reset <ids…> | --where | --failed-with', () => {
     }
   });
 
+  test('HELD orders are left alone: never a state of reset, untouched by a --where or --failed-with reaching them; an id of one refused, saying to release it', async () => {
+    const kitchen = await open(k);
+    const ids = await list();
+    // The live RUNNING paris order and the READY one, held (a hold, not a failure: reset is not how they come back).
+    expect(await holdOrders(kitchen, { ids: [ids[4]!, ids[8]!], by: 't@test' })).toMatchObject({ held: 2, running: 1 });
+    const held = async () => BSON.EJSON.stringify([await byId(k.db, ids[4]!), await byId(k.db, ids[8]!)]);
+    const before = await held();
+    expect(await resetOrders(kitchen, options({ where: ['city=paris'], force: true }))).toEqual({ reset: 3, leftAlone: 0 });
+    expect(await resetOrders(kitchen, options({ 'failed-with': 'exit 1', where: ['city=paris'], status: 'CANCELLED' }))).toEqual({ reset: 0, leftAlone: 0 });
+    expect(await resetOrders(kitchen, options({ where: ['city=paris'], status: 'CANCELLED' }))).toEqual({ reset: 1, leftAlone: 0 });
+    expect(await resetOrders(kitchen, options({ force: true }))).toEqual({ reset: 1, leftAlone: 0 });
+    expect(await held()).toBe(before);
+    expect(await statuses()).toEqual(['READY', 'READY', 'READY', 'READY', 'HELD', 'READY', 'CANCELLED', 'DONE', 'HELD']);
+
+    const all = await dump();
+    const hex = ids[4]!.toHexString();
+    await expect(resetOrders(kitchen, options({ ids: [hex] }))).rejects.toThrow(UsageError);
+    await expect(resetOrders(kitchen, options({ ids: [hex], status: 'RUNNING', force: true }))).rejects.toThrow(
+      `reset: order ${hex} is HELD, not RUNNING: release it first (waiter release): nothing changed`,
+    );
+    expect(() => options({ status: 'HELD' })).toThrow(UsageError);
+    expect(() => resetRequest({ status: ['HELD'] })).toThrow(HttpError);
+    expect(await dump()).toBe(all);
+  });
+
   test('POST /api/reset takes "ids", "where", "failedWith" (the same checks); the rest as before', async () => {
     const id = new ObjectId().toHexString();
     expect(resetRequest({ ids: [id], where: { city: 'paris' }, failedWith: 'disk', status: ['ERROR'] })).toEqual({
@@ -131,7 +160,7 @@ describe('an empty selection is never every order (a destructive command never f
     return { kitchen, ids: Object.values(insertedIds), post };
   }
 
-  test('POST /api/reset, /api/cancel, /api/edit: "ids": [], "where": [] or {}, "failedWith": "" are a 400, the list byte-for-byte unchanged', async () => {
+  test('POST /api/reset, /api/cancel, /api/hold, /api/release, /api/edit: "ids": [], "where": [] or {}, "failedWith": "" are a 400, the list byte-for-byte unchanged', async () => {
     const { post } = await setup();
     const before = await dump();
     const empties = [{ ids: [] }, { where: [] }, { where: {} }, { failedWith: '' }];
@@ -140,6 +169,8 @@ describe('an empty selection is never every order (a destructive command never f
         ['/api/reset', empty],
         ['/api/reset', { ...empty, status: ['ERROR'] }],
         ['/api/cancel', { ...empty, status: 'READY' }],
+        ['/api/hold', { ...empty, status: 'READY' }],
+        ['/api/release', { ...empty, status: 'HELD' }],
         ['/api/edit', { ...empty, status: 'READY', priority: 1 }],
       ] as const) {
         const r = await post(route, body);
@@ -161,6 +192,8 @@ describe('an empty selection is never every order (a destructive command never f
       const what = JSON.stringify(part);
       await expect(resetOrders(kitchen, { ...part, statuses: ['ERROR', 'RUNNING'], force: false }), what).rejects.toThrow(UsageError);
       await expect(cancelOrders(kitchen, { ...part, status: 'READY', by }), what).rejects.toThrow(UsageError);
+      await expect(holdOrders(kitchen, { ...part, status: 'READY', by }), what).rejects.toThrow(UsageError);
+      await expect(releaseOrders(kitchen, { ...part, status: 'HELD', by }), what).rejects.toThrow(UsageError);
       await expect(editOrders(kitchen, { ...part, status: 'READY', priority: 1, by }), what).rejects.toThrow(UsageError);
       expect(await dump(), what).toBe(before);
     }
@@ -187,6 +220,9 @@ describe('an empty selection is never every order (a destructive command never f
       const ready = args.includes('--status') ? args.map((a) => (a === 'ERROR' ? 'READY' : a)) : [...args, '--status', 'READY'];
       await expect((async () => cancelOrders(kitchen, cancel.options(await parse('cancel', cancel.builder, ready))))(), what).rejects.toThrow(message);
       await expect((async () => editOrders(kitchen, edit.options(await parse('edit', edit.builder, [...ready, '--priority', '1']))))(), what).rejects.toThrow(message);
+      await expect((async () => holdOrders(kitchen, hold.options(await parse('hold', hold.builder, ready))))(), what).rejects.toThrow(message);
+      const held = ready.map((a) => (a === 'READY' ? 'HELD' : a));
+      await expect((async () => releaseOrders(kitchen, release.options(await parse('release', release.builder, held))))(), what).rejects.toThrow(message);
       expect(await dump(), what).toBe(before);
     }
     // Without them: a plain reset, as before.

@@ -1,5 +1,5 @@
 // edit (waiter edit, POST /api/edit): a new priority or --at for orders not yet claimed
-// (EDITABLE: READY, WAITING), in a few updateMany over the selection (editPlan).
+// (EDITABLE: READY, WAITING, HELD), in a few updateMany over the selection (editPlan).
 // A RUNNING or finished order is never changed: refused by id, left alone (counted) by a
 // --where or --failed-with selection.
 import { UsageError } from '../errors.js';
@@ -8,9 +8,8 @@ import { EDITABLE, MAX_PRIORITY, STATES, type Steered } from '../order.js';
 import { HORIZON_MS, HORIZON_YEARS } from '../values.js';
 import { inStates } from '../kitchen/steer-plans.js';
 import type { EditAsk } from '../kitchen/edit-plans.js';
-import { DRY_RUN_IDS } from './cancel.js';
-import { FINISHED, selectionOf, type Selection } from './selection.js';
-import { reasonProblem } from './who.js';
+import { FINISHED, oneOf, selectionOf, type Selection } from './selection.js';
+import { DRY_RUN_IDS, checkedReason } from './steer.js';
 
 export interface EditRequest extends Selection, EditAsk {
   /** Say what would change, change nothing. */
@@ -28,7 +27,7 @@ export interface EditReport {
   running: number;
   /** Selected but finished (DONE, ERROR, CANCELLED): left alone. */
   finished: number;
-  /** Counted editable, then claimed (or released and claimed) before the write reached them: left alone. */
+  /** Counted editable, then claimed (or released and claimed, or held or released by hand) before the write reached them: left alone. */
   meanwhile: number;
   dryRun: boolean;
   /** A dry run: the first ids it would edit. */
@@ -46,10 +45,8 @@ export async function editOrders(k: Kitchen, r: EditRequest, now = new Date()): 
   if (r.at !== undefined && (Number.isNaN(+r.at) || +r.at - +now > HORIZON_MS)) {
     throw new UsageError(`edit: --at is more than ${HORIZON_YEARS} years ahead (the furthest --at can be): nothing changed`);
   }
-  const reason = r.reason?.trim() || undefined;
-  const problem = reason === undefined ? undefined : reasonProblem(reason);
-  if (problem) throw new UsageError(`edit: --reason ${problem}: nothing changed`);
-  const selected = await selectionOf(k, r, 'edit', EDITABLE);
+  const reason = checkedReason(r.reason, 'edit');
+  const selected = await selectionOf(k, r, 'edit', { states: EDITABLE });
   const editable = inStates(selected, EDITABLE);
   const n = editable ? await k.steer.count(editable) : 0;
   // Left alone and said so: a selection by --where or --failed-with reaches RUNNING and finished orders too.
@@ -59,7 +56,7 @@ export async function editOrders(k: Kitchen, r: EditRequest, now = new Date()): 
   const running = byIdsOrStatus ? 0 : await k.steer.count(inStates(selected, others)!);
   if (n === 0) {
     const alone = [running ? `${running.toLocaleString('en-US')} running` : '', finished ? `${finished.toLocaleString('en-US')} finished` : ''].filter(Boolean).join(', ');
-    throw new UsageError(`edit: no order to edit in that selection (only ${EDITABLE.join(' and ')} ones are)${alone ? ` (${alone}, left alone)` : ''}: nothing changed`);
+    throw new UsageError(`edit: no order to edit in that selection (only ${oneOf(EDITABLE)} ones are)${alone ? ` (${alone}, left alone)` : ''}: nothing changed`);
   }
   if (r.dryRun) {
     return { edited: n, running, finished, meanwhile: 0, dryRun: true, ids: (await k.steer.firstIds(editable!, DRY_RUN_IDS)).map((id) => id.toHexString()) };

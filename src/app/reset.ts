@@ -1,6 +1,7 @@
 // reset: ERROR and stale RUNNING orders back to READY (waiter reset, POST /api/reset), and
 // CANCELLED ones when named; then the release check, so what waited on them is never left behind.
 // Ids, --where, --failed-with (cancel's selection, src/app/selection.ts) narrow it to some orders.
+// HELD orders are never reset (not in RESETTABLE): an id of one is refused, they are released.
 import type { Kitchen } from '../kitchen.js';
 import type { State } from '../order.js';
 import { selectionGiven, selectionOf, type Selection } from './selection.js';
@@ -23,7 +24,7 @@ export async function resetOrders(k: Kitchen, r: ResetRequest, now = new Date())
   // another state than `statuses`: exit 2, nothing changed), then the statuses within it. A
   // part given but empty (ids [], where []) is refused, never read as none (selectionGiven).
   const sel: Selection = { ...(r.ids ? { ids: r.ids } : {}), ...(r.where ? { where: r.where } : {}), ...(r.failedWith !== undefined ? { failedWith: r.failedWith } : {}) };
-  const within = selectionGiven(sel, 'reset') ? await selectionOf(k, sel, 'reset', r.statuses) : undefined;
+  const within = selectionGiven(sel, 'reset') ? await selectionOf(k, sel, 'reset', { states: r.statuses }) : undefined;
   const done = await k.reset({
     statuses: r.statuses,
     force: r.force,

@@ -1,6 +1,6 @@
-// What steering commands (cancel; later hold, release, edit) share, for the CLI and the API
+// What steering commands (cancel, hold, release, edit, reset) share, for the CLI and the API
 // alike: who asks, and the orders a selection names, checked before anything is written.
-import type { Filter } from 'mongodb';
+import type { Filter, ObjectId } from 'mongodb';
 import { UsageError } from '../errors.js';
 import type { Kitchen } from '../kitchen.js';
 import type { Order, State } from '../order.js';
@@ -77,13 +77,29 @@ export function failedWithProblem(text: string): string | undefined {
 export const FINISHED: readonly State[] = ['DONE', 'ERROR', 'CANCELLED'];
 
 /**
- * The filter of a selection, after its refusals (a UsageError: exit 2, a 400; nothing written):
- * no id and no selection; a part given but empty (selectionGiven); a --failed-with too long or with a NUL byte; an id not in the
- * list; an id of a finished order (or, given `accepts`, of a state not in it: edit refuses a
- * RUNNING one, reset a READY one); a column no header names. One find by _id for ids, one
- * read of the list's column names for a named --where.
+ * The states an id may name (selectionOf's `accepts`); without it any not finished. edit:
+ * EDITABLE; reset: the states it resets (finished ones too); release: HELD, said "held".
  */
-export async function selectionOf(k: Kitchen, s: Selection, verb: string, accepts?: readonly State[]): Promise<Filter<Order>> {
+export interface Accepts {
+  states: readonly State[];
+  /** How a refusal names them ("held"); by default the states: "READY or WAITING". */
+  word?: string;
+}
+
+/** `READY`, `READY or WAITING`, `READY, WAITING or HELD`. */
+export function oneOf(states: readonly State[]): string {
+  return states.length < 2 ? states.join('') : `${states.slice(0, -1).join(', ')} or ${states.at(-1)}`;
+}
+
+/**
+ * The filter of a selection, after its refusals (a UsageError: exit 2, a 400; nothing written):
+ * no id and no selection; a part given but empty (selectionGiven); a --failed-with too long
+ * or with a NUL byte; an id not in the list; an id of a finished order (given `accepts`, of
+ * a state not in it: edit refuses a RUNNING one, reset a READY one, release any not HELD);
+ * a column no header names. One find by _id for ids, one read of the list's column names
+ * for a named --where.
+ */
+export async function selectionOf(k: Kitchen, s: Selection, verb: string, accepts?: Accepts): Promise<Filter<Order>> {
   if (!selectionGiven(s, verb)) throw new UsageError(`${verb}: name the orders: ids, or --status, --where, --failed-with (never every order by default)`);
   const problem = s.failedWith === undefined ? undefined : failedWithProblem(s.failedWith);
   if (problem) throw new UsageError(`${verb}: --failed-with ${problem}: nothing changed`);
@@ -91,12 +107,14 @@ export async function selectionOf(k: Kitchen, s: Selection, verb: string, accept
     const states = await k.pipeline.statesOf(s.ids);
     const missing = s.ids.find((id) => !states.has(id.toHexString()));
     if (missing) throw new UsageError(`${verb}: no order ${missing.toHexString()} in the list: nothing changed`);
-    const done = s.ids.find((id) => FINISHED.includes(states.get(id.toHexString())!));
-    if (done && !accepts) throw new UsageError(`${verb}: order ${done.toHexString()} is ${states.get(done.toHexString())} (finished): nothing changed`);
-    const other = accepts && s.ids.find((id) => !accepts.includes(states.get(id.toHexString())!));
+    const state = (id: ObjectId) => states.get(id.toHexString())!;
+    const other = s.ids.find((id) => (accepts ? !accepts.states.includes(state(id)) : FINISHED.includes(state(id))));
     if (other) {
-      const st = states.get(other.toHexString())!;
-      throw new UsageError(`${verb}: order ${other.toHexString()} is ${st}${FINISHED.includes(st) ? ' (finished)' : ''}, not ${accepts.join(' or ')}: nothing changed`);
+      const st = state(other);
+      const finished = FINISHED.includes(st) ? ' (finished)' : '';
+      // A held order is not to be run by another command's back door (reset): it is released.
+      const held = st === 'HELD' ? ': release it first (waiter release)' : '';
+      throw new UsageError(`${verb}: order ${other.toHexString()} is ${st}${finished}${accepts ? `, not ${accepts.word ?? oneOf(accepts.states)}` : ''}${held}: nothing changed`);
     }
   }
   const named = s.where?.some((w) => typeof w.column === 'string');

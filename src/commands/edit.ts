@@ -3,30 +3,26 @@
 import type { Argv } from 'yargs';
 import { EDITABLE } from '../order.js';
 import { editOrders, type EditReport, type EditRequest } from '../app/edit.js';
-import { cliUser } from '../app/who.js';
-import { counted } from '../words.js';
 import { moment, print, priority, withKitchen, type CommandResult, type Globals, type IO } from './common.js';
-import { selectionArgs, selectionBuilder } from './selection.js';
+import { steerBuilder, steerLine, steerOptions, type Verb } from './steer.js';
 
 export const describe = `Change the priority or --at of orders not yet taken (${EDITABLE.join(', ')}): the next claims follow at once`;
 
+const EDIT: Verb = { verb: 'edit', past: 'edited', states: EDITABLE };
+
 export function builder(y: Argv) {
-  return selectionBuilder(y, 'edit', EDITABLE)
+  return steerBuilder(y, EDIT)
     .option('priority', { type: 'string', describe: 'Their new priority: claimed before orders of a lower one (a whole number; 0 is the default)' })
-    .option('at', { type: 'string', describe: 'Not to be taken before this time: +30m, +2h, or 2026-12-01T06:00:00Z (a WAITING order: once released)' })
-    .option('dry-run', { type: 'boolean', describe: 'Print how many orders would be edited and the first ids; change nothing' })
-    .option('reason', { type: 'string', describe: 'Why: kept with the order and shown by show' });
+    .option('at', { type: 'string', describe: 'Not to be taken before this time: +30m, +2h, or 2026-12-01T06:00:00Z (a WAITING or HELD order: once released)' });
 }
 
 export type EditOptions = EditRequest;
 
 export function options(argv: Record<string, unknown>, now = new Date()): EditOptions {
-  const o: EditOptions = { ...selectionArgs(argv, 'edit', EDITABLE), by: cliUser() };
+  const o: EditOptions = steerOptions(argv, EDIT);
   // add's and load's parsers: the same range (MAX_PRIORITY) and horizon (HORIZON_YEARS).
   if (argv.priority !== undefined) o.priority = priority('priority', argv.priority);
   if (argv.at !== undefined) o.at = moment('at', argv.at, now);
-  if (argv['dry-run']) o.dryRun = true;
-  if (argv.reason !== undefined && String(argv.reason).trim() !== '') o.reason = String(argv.reason);
   return o;
 }
 
@@ -42,13 +38,7 @@ export function editLine(r: EditReport): string {
   const parts = [
     r.running ? `${n(r.running)} running, left alone` : '',
     r.finished ? `${n(r.finished)} finished, left alone` : '',
-    r.meanwhile ? `${n(r.meanwhile)} taken by a waiter meanwhile, left alone` : '',
-  ].filter(Boolean);
-  const tail = parts.length ? ` (${parts.join('; ')})` : '';
-  if (r.dryRun) {
-    const ids = r.ids ?? [];
-    const more = r.edited - ids.length;
-    return `Would edit ${counted(r.edited, 'order')}${tail}: ${ids.join(', ')}${more > 0 ? ` and ${n(more)} more` : ''}; nothing changed`;
-  }
-  return `Edited ${counted(r.edited, 'order')}${tail}`;
+    r.meanwhile ? `${n(r.meanwhile)} taken by a waiter (or held, released) meanwhile, left alone` : '',
+  ];
+  return steerLine({ would: 'edit', did: 'Edited' }, { ...r, changed: r.edited }, parts);
 }

@@ -1,4 +1,4 @@
-// The selection options steering commands share (cancel, edit, reset): <ids…>, --where,
+// The selection options steering commands share (cancel, hold, release, edit, reset): <ids…>, --where,
 // --failed-with, and --status where the command takes one. argv -> a Selection
 // (src/app/selection.ts checks it against the list).
 import type { Argv } from 'yargs';

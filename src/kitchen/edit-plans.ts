@@ -19,19 +19,20 @@ export interface EditAsk {
  * write after the first skips what this edit wrote (edited.at = its stamp) · Update: $set
  * edited {by, at, reason?}; a priority: $set priority (or $unset it when 0: insert keeps it
  * only when not 0) and prio = priority, as insert writes it (a release never touches prio,
- * so a WAITING order must carry it already), but never where prio is PRIO_RUNNING: an order
- * reset while it ran is taken first, like crashed work, and gets its prio back from its
- * priority when that attempt ends (finishUpdate); an --at: READY $set due and at (at: kept
- * for a hold to restore); the others $set at (their due once released, see releaseLater) ·
+ * so a WAITING or HELD order must carry it already), but never where prio is PRIO_RUNNING: an
+ * order reset while it ran is taken first, like crashed work, and gets its prio back from its
+ * priority when that attempt ends (finishUpdate); an --at: READY $set due and at; the others
+ * (WAITING, HELD) $set at (their due once released: releaseLater, releaseSteps) ·
  * Groups: by state, only a priority: EDITABLE at once; with --at the not-READY first, then
  * READY; with a priority each split by prio (PRIO_RUNNING or not) · What holds: an order
  * released between the not-READY write and the READY one was written by the first (its
  * at, turned into its due by the release) and skipped by the second: edited once, due =
  * the edited at. A release whose find read the old at before the first write misses the
  * order (releaseAt is fenced by the at it read) and the caller's release check after the
- * writes (src/app/edit.ts) releases it to the new one. An order claimed before its write
- * is left alone (counted meanwhile); one that enters a group meanwhile (reset from
- * RUNNING) may be edited too · Index used: _id for ids, else {status:1,_id:1} (prio and
+ * writes (src/app/edit.ts) releases it to the new one. A HELD order released by hand
+ * between the writes is as a WAITING one released (its at, renamed to due). An order
+ * claimed before its write is left alone (counted meanwhile), as is a READY one held
+ * between the writes; one that enters a group meanwhile (reset from RUNNING) may be edited too · Index used: _id for ids, else {status:1,_id:1} (prio and
  * the stamp are read on the orders found) · Cost: 1-4 updateMany; modifiedCount is what was edited.
  */
 export function editPlan(selected: Filter<Order>, ask: EditAsk, s: Steered): { filter: Filter<Order>; update: UpdateFilter<Order> }[] {

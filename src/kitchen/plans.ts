@@ -331,9 +331,9 @@ export function saveWaiterUpdate(doc: WaiterDoc): UpdateFilter<WaiterDoc> {
 // Pipelines (issue 18, src/kitchen/pipeline.ts): WAITING orders have no `due`, so no
 // claim reaches them; these are the checks that free them and their release.
 
-/** What keeps an order from being free (ERROR and CANCELLED too, unless --after-any). */
-export const UNFINISHED: readonly State[] = Object.freeze(['ERROR', 'CANCELLED', 'READY', 'RUNNING', 'WAITING']);
-export const UNFINISHED_ANY: readonly State[] = Object.freeze(['READY', 'RUNNING', 'WAITING']);
+/** What keeps an order from being free (ERROR and CANCELLED too, unless --after-any). HELD is not finished: what waits on it waits on. */
+export const UNFINISHED: readonly State[] = Object.freeze(['ERROR', 'CANCELLED', 'READY', 'RUNNING', 'WAITING', 'HELD']);
+export const UNFINISHED_ANY: readonly State[] = Object.freeze(['READY', 'RUNNING', 'WAITING', 'HELD']);
 /** The finished states that hold back what waits for them (unless --after-any) until they are reset: the "failed orders" of status and show. */
 export const FAILED: readonly State[] = Object.freeze(['ERROR', 'CANCELLED']);
 /** Sorts below every ObjectId: `{hold: {$gte: MIN_ID}}` reads the whole sparse index. */

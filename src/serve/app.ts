@@ -11,6 +11,8 @@ import { addMany } from '../app/add.js';
 import { resetOrders } from '../app/reset.js';
 import { cancelOrders } from '../app/cancel.js';
 import { editOrders } from '../app/edit.js';
+import { holdOrders } from '../app/hold.js';
+import { releaseOrders } from '../app/release.js';
 import { pause, resume } from '../app/pause.js';
 import { stopWaiters } from '../app/stop.js';
 import { apiUser } from '../app/who.js';
@@ -23,6 +25,8 @@ import {
   PAGE_FAILED,
   cancelRequest,
   editRequest,
+  holdRequest,
+  releaseRequest,
   jsonContentType,
   failedQuery,
   noQuery,
@@ -215,21 +219,19 @@ export function createApp(o: AppOptions): Hono {
     return c.json(done);
   });
 
-  app.post('/api/cancel', async (c) => {
-    noQuery(c.req.queries());
-    const r = cancelRequest(parseJson(await c.req.text()), apiUser(clientAddress(c)));
-    const done = await guard('cancel', () => cancelOrders(k, r));
-    if (!done.dryRun) wrote();
-    return c.json(done);
-  });
-
-  app.post('/api/edit', async (c) => {
-    noQuery(c.req.queries());
-    const r = editRequest(parseJson(await c.req.text()), apiUser(clientAddress(c)));
-    const done = await guard('edit', () => editOrders(k, r));
-    if (!done.dryRun) wrote();
-    return c.json(done);
-  });
+  // Steering orders (issue 26): the same body, the same token rules, each its use case.
+  const steer = <R>(path: string, what: string, parse: (body: unknown, by: string) => R, run: (r: R) => Promise<{ dryRun: boolean }>) =>
+    app.post(path, async (c) => {
+      noQuery(c.req.queries());
+      const r = parse(parseJson(await c.req.text()), apiUser(clientAddress(c)));
+      const done = await guard(what, () => run(r));
+      if (!done.dryRun) wrote();
+      return c.json(done);
+    });
+  steer('/api/cancel', 'cancel', cancelRequest, (r) => cancelOrders(k, r));
+  steer('/api/hold', 'hold', holdRequest, (r) => holdOrders(k, r));
+  steer('/api/release', 'release', releaseRequest, (r) => releaseOrders(k, r));
+  steer('/api/edit', 'edit', editRequest, (r) => editOrders(k, r));
 
   // Prometheus (issue 28): the same cached answers as the page, so a scrape every 15 s costs what a refresh does.
   const figures = async (): Promise<Figures> => {

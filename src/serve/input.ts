@@ -12,8 +12,9 @@ import type { StopRequest, StopTarget } from '../app/stop.js';
 import { reasonProblem } from '../app/who.js';
 import type { CancelRequest } from '../app/cancel.js';
 import type { EditRequest } from '../app/edit.js';
+import type { SteerRequest } from '../app/steer.js';
 import { MAX_WHERE, whereOf, type Selection } from '../app/selection.js';
-import { CANCELLABLE, EDITABLE } from '../order.js';
+import { CANCELLABLE, EDITABLE, HOLDABLE } from '../order.js';
 
 export type { ResetRequest } from '../app/reset.js';
 
@@ -152,7 +153,7 @@ export function resetRequest(body: unknown): ResetRequest {
   return r;
 }
 
-/** The selection fields steering bodies share (cancel, edit, reset). */
+/** The selection fields steering bodies share (cancel, hold, release, edit, reset). */
 const SELECTION_KEYS = ['ids', 'status', 'where', 'failedWith'];
 
 /**
@@ -215,10 +216,29 @@ function steerReason(body: Record<string, unknown>): { reason?: string } {
  * `waiter cancel`'s rules (nothing selected: 400 from src/app/).
  */
 export function cancelRequest(body: unknown, by: string): CancelRequest {
-  if (!isObject(body)) throw bad(`expected an object like {"ids": ["<order id>"]} or {"status": "READY"}, got ${typeOf(body)}`);
-  onlyKeys(body, [...SELECTION_KEYS, 'dryRun', 'reason', 'withDependants'], 'body');
-  const r: CancelRequest = { ...selectionFields(body, CANCELLABLE), ...steerReason(body), by };
-  for (const key of ['dryRun', 'withDependants'] as const) {
+  return steerRequest(body, by, CANCELLABLE, ['withDependants']);
+}
+
+/** POST /api/hold: cancel's body without withDependants; status READY, WAITING or RUNNING. */
+export function holdRequest(body: unknown, by: string): SteerRequest {
+  return steerRequest(body, by, HOLDABLE);
+}
+
+/** POST /api/release: hold's body; status HELD only (ids of orders not HELD: 400 from src/app/). */
+export function releaseRequest(body: unknown, by: string): SteerRequest {
+  return steerRequest(body, by, ['HELD']);
+}
+
+/**
+ * The body of a steering POST (cancel, hold, release, edit): a selection (selectionFields,
+ * "status" one of `states`), "dryRun", "reason", the route's own `flags` (booleans) and
+ * `keys` (the caller reads them: edit's priority and at).
+ */
+function steerRequest(body: unknown, by: string, states: readonly State[], flags: readonly 'withDependants'[] = [], keys: readonly string[] = []): CancelRequest {
+  if (!isObject(body)) throw bad(`expected an object like {"ids": ["<order id>"]} or {"status": "${states[0]}"}, got ${typeOf(body)}`);
+  onlyKeys(body, [...SELECTION_KEYS, 'dryRun', 'reason', ...flags, ...keys], 'body');
+  const r: CancelRequest = { ...selectionFields(body, states), ...steerReason(body), by };
+  for (const key of ['dryRun', ...flags] as const) {
     const v = body[key];
     if (v === undefined) continue;
     if (typeof v !== 'boolean') throw bad(`${key}: expected true or false, got ${typeOf(v)}`);
@@ -233,8 +253,7 @@ export function cancelRequest(body: unknown, by: string): CancelRequest {
  */
 export function editRequest(body: unknown, by: string, now = new Date()): EditRequest {
   if (!isObject(body)) throw bad(`expected an object like {"ids": ["<order id>"], "priority": 5}, got ${typeOf(body)}`);
-  onlyKeys(body, [...SELECTION_KEYS, 'priority', 'at', 'dryRun', 'reason'], 'body');
-  const r: EditRequest = { ...selectionFields(body, EDITABLE), ...steerReason(body), by };
+  const r: EditRequest = steerRequest(body, by, EDITABLE, [], ['priority', 'at']);
   if (body.priority !== undefined) {
     const p = body.priority;
     if (typeof p !== 'number' || !Number.isInteger(p) || Math.abs(p) > MAX_PRIORITY)
@@ -243,10 +262,6 @@ export function editRequest(body: unknown, by: string, now = new Date()): EditRe
   }
   if (body.at !== undefined) r.at = at(body.at, 'at', now);
   if (r.priority === undefined && r.at === undefined) throw bad('give "priority" or "at" (or both)');
-  if (body.dryRun !== undefined) {
-    if (typeof body.dryRun !== 'boolean') throw bad(`dryRun: expected true or false, got ${typeOf(body.dryRun)}`);
-    if (body.dryRun) r.dryRun = true;
-  }
   return r;
 }
 

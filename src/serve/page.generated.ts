@@ -165,6 +165,9 @@ h2 {
 .legend i.CANCELLED {
   background: var(--dim);
 }
+.legend i.HELD {
+  background: var(--accent);
+}
 h2.sub {
   margin-top: 0.8rem;
 }
@@ -442,6 +445,7 @@ table.files td.path {
           <div><i class="ERROR"></i>ERROR <b id="count-ERROR">–</b></div>
           <div><i class="WAITING"></i>WAITING <b id="count-WAITING">–</b> <span class="dim small" id="onfailed"></span></div>
           <div><i class="CANCELLED"></i>CANCELLED <b id="count-CANCELLED">–</b></div>
+          <div><i class="HELD"></i>HELD <b id="count-HELD">–</b></div>
           <div class="dim">total <b id="count-total">–</b></div>
         </div>
       </section>
@@ -764,8 +768,16 @@ table.files td.path {
   }
 
   // src/serve/page/page.js
-  var STATES = ["READY", "RUNNING", "DONE", "ERROR", "WAITING", "CANCELLED"];
-  var COLORS = { READY: "var(--ready)", RUNNING: "var(--running)", DONE: "var(--done)", ERROR: "var(--error)", WAITING: "var(--waiting)", CANCELLED: "var(--dim)" };
+  var STATES = ["READY", "RUNNING", "DONE", "ERROR", "WAITING", "CANCELLED", "HELD"];
+  var COLORS = {
+    READY: "var(--ready)",
+    RUNNING: "var(--running)",
+    DONE: "var(--done)",
+    ERROR: "var(--error)",
+    WAITING: "var(--waiting)",
+    CANCELLED: "var(--dim)",
+    HELD: "var(--accent)"
+  };
   function lasted(h) {
     var s = (Date.parse(h.stop) - Date.parse(h.start)) / 1e3;
     if (h.result !== "LOST") return dur(s);
@@ -1021,8 +1033,8 @@ table.files td.path {
 /** Only this page's own script and style run; it talks only to this server. */
 export const PAGE_CSP = [
   "default-src 'none'",
-  "script-src 'sha256-KOuLMW5b5fGPmPnPkj2ZVDKNLU6PYTIWr20wywQgViQ='",
-  "style-src 'sha256-r9wWq2QxM+0oAkwiszxv8Zp9QWAIW8b2rGgfReW6YlU='",
+  "script-src 'sha256-X1k4s4ADQfdyN151MRF6w4+xejePdYb4Op8OG1mgQbo='",
+  "style-src 'sha256-zU2+nZInmEUp5lW9voZL77sZiz7GYeEasS0AujWVbrc='",
   "img-src 'self' data:",
   "connect-src 'self'",
   "base-uri 'none'",

@@ -8,8 +8,16 @@ import { REFRESH_MS, api, setToken } from './api.js';
 import { $, clock, dur, el, num, since, tail, when } from './dom.js';
 import { followOutput, listFiles, stopFollowing } from './output.js';
 
-var STATES = ['READY', 'RUNNING', 'DONE', 'ERROR', 'WAITING', 'CANCELLED'];
-var COLORS = { READY: 'var(--ready)', RUNNING: 'var(--running)', DONE: 'var(--done)', ERROR: 'var(--error)', WAITING: 'var(--waiting)', CANCELLED: 'var(--dim)' };
+var STATES = ['READY', 'RUNNING', 'DONE', 'ERROR', 'WAITING', 'CANCELLED', 'HELD'];
+var COLORS = {
+  READY: 'var(--ready)',
+  RUNNING: 'var(--running)',
+  DONE: 'var(--done)',
+  ERROR: 'var(--error)',
+  WAITING: 'var(--waiting)',
+  CANCELLED: 'var(--dim)',
+  HELD: 'var(--accent)',
+};
 
 /** An attempt's run time; a LOST one's stop is its last heartbeat (see show's attemptSpan). */
 function lasted(h) {
