@@ -151,7 +151,7 @@ test('GET /metrics: the text format, per Prometheus conventions (waiter_ gauges,
   }
 
   expect(byState(m, 'waiter_orders')).toEqual(Object.fromEntries(STATES.map((s) => [s, cli[s]])));
-  expect(byState(m, 'waiter_orders')).toEqual({ READY: 4, RUNNING: 3, DONE: 4, ERROR: 1, WAITING: 1, CANCELLED: 1 });
+  expect(byState(m, 'waiter_orders')).toEqual({ READY: 4, RUNNING: 3, DONE: 4, ERROR: 1, WAITING: 1, CANCELLED: 1, HELD: 0 });
   expect(one(m, 'waiter_orders_stale')).toBe(cli.stale);
   expect(one(m, 'waiter_orders_not_yet_due')).toBe(cli.notYetDue);
   expect(one(m, 'waiter_slots')).toBe(cli.slots);
