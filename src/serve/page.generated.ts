@@ -421,6 +421,97 @@ table.files td.path {
   font-weight: 600;
 }
 
+/* src/serve/page/steer.css */
+button.steer,
+button.plain {
+  padding: 0.2rem 0.7rem;
+  font-size: 0.85rem;
+  background: transparent;
+  color: var(--accent);
+  border: 1px solid var(--line);
+}
+button.steer.danger,
+dialog button.danger {
+  color: #fff;
+  background: var(--error);
+  border-color: var(--error);
+}
+button:disabled {
+  opacity: 0.45;
+  cursor: not-allowed;
+}
+.steerbar,
+.actions {
+  display: flex;
+  flex-wrap: wrap;
+  align-items: baseline;
+  gap: 0.4rem 0.8rem;
+  margin-top: 0.8rem;
+}
+.said {
+  margin: 0.4rem 0 0;
+  word-break: break-word;
+}
+.said:empty {
+  display: none;
+}
+.sr {
+  position: absolute;
+  width: 1px;
+  height: 1px;
+  overflow: hidden;
+  clip: rect(0 0 0 0);
+}
+dialog {
+  max-width: min(34rem, 92vw);
+  border: 1px solid var(--line);
+  border-radius: 10px;
+  background: var(--card);
+  color: var(--fg);
+  padding: 1rem 1.1rem;
+}
+dialog::backdrop {
+  background: rgb(0 0 0 / 0.35);
+}
+dialog form {
+  display: block;
+}
+dialog p {
+  margin: 0 0 0.8rem;
+  word-break: break-word;
+}
+dialog label {
+  display: flex;
+  align-items: center;
+  gap: 0.5rem;
+  margin: 0 0 0.8rem;
+  font-size: 0.9rem;
+}
+dialog input[type=checkbox] {
+  flex: none;
+}
+dialog .buttons {
+  display: flex;
+  justify-content: flex-end;
+  gap: 0.6rem;
+}
+.badge.CANCELLED {
+  background: #8a8f98;
+}
+.badge.HELD {
+  background: var(--stale);
+}
+dialog .buttons button {
+  padding: 0.45rem 0.9rem;
+  font-size: inherit;
+}
+dialog h2 {
+  text-transform: none;
+  letter-spacing: normal;
+  font-size: 1rem;
+  color: var(--fg);
+}
+
 /* src/serve/page/page.css */
 </style>
   </head>
@@ -444,6 +535,7 @@ table.files td.path {
           <div><i class="CANCELLED"></i>CANCELLED <b id="count-CANCELLED">–</b></div>
           <div class="dim">total <b id="count-total">–</b></div>
         </div>
+        <div class="steerbar"><button type="button" id="pause-list" class="steer">Pause the list</button><span id="said-list" class="said small" role="status"></span></div>
       </section>
       <section class="pace" aria-labelledby="h-pace">
         <h2 id="h-pace">Pace</h2>
@@ -477,11 +569,13 @@ table.files td.path {
               <th>up</th>
               <th>seen</th>
               <th>now</th>
+              <th><span class="sr">steer</span></th>
             </tr>
           </thead>
           <tbody id="waiters"></tbody>
         </table>
         <p class="dim small" id="no-waiters" hidden>No waiter has reported in the last hour.</p>
+        <p id="said-waiters" class="said small" role="status"></p>
       </section>
       <section class="wide" aria-labelledby="h-failed">
         <h2 id="h-failed">Latest failed orders</h2>
@@ -489,6 +583,15 @@ table.files td.path {
         <p class="dim small" id="no-failed" hidden>No failed orders.</p>
       </section>
     </main>
+    <dialog id="confirm" aria-labelledby="confirm-title">
+      <form id="confirm-form">
+        <h2 id="confirm-title"></h2>
+        <p id="confirm-text"></p>
+        <label id="confirm-reason-row">reason (optional) <input id="confirm-reason" maxlength="500" autocomplete="off" /></label>
+        <label id="confirm-now-row"><input id="confirm-now" type="checkbox" /> <span id="confirm-now-text"></span></label>
+        <div class="buttons"><button type="button" id="confirm-back" class="plain">Back</button><button id="confirm-ok" class="danger"></button></div>
+      </form>
+    </dialog>
     <script>"use strict";
 (() => {
   // src/serve/page/dom.js
@@ -513,8 +616,8 @@ table.files td.path {
     });
     return e;
   }
-  function num(n) {
-    return n == null ? "–" : Number(n).toLocaleString();
+  function num(n2) {
+    return n2 == null ? "–" : Number(n2).toLocaleString();
   }
   function dur(s) {
     if (s == null || !isFinite(s)) return "–";
@@ -554,6 +657,9 @@ table.files td.path {
     token = t;
     sessionStorage.setItem("waiter-token", token);
   }
+  function hasToken() {
+    return token !== "";
+  }
   function authHeaders() {
     return token ? { Authorization: "Bearer " + token } : {};
   }
@@ -576,6 +682,9 @@ table.files td.path {
         return body;
       });
     });
+  }
+  function post(path, body) {
+    return api(path, { method: "POST", headers: Object.assign({ "Content-Type": "application/json" }, authHeaders()), body: JSON.stringify(body) });
   }
 
   // src/serve/page/age.js
@@ -612,12 +721,12 @@ table.files td.path {
     drawOrderAge();
   }
   function drawOrderAge() {
-    var n = $("order-age");
-    if (!n || orderAt == null) return;
+    var n2 = $("order-age");
+    if (!n2 || orderAt == null) return;
     var gap = figuresAt == null ? 0 : orderAt - figuresAt;
     var far = Math.abs(gap) > 2 * REFRESH_MS;
-    n.className = "small asof " + (far ? "warn" : "dim");
-    n.textContent = "read at " + hhmmss(orderAt) + (!far ? "" : gap > 0 ? " · newer than the counts above (they are " + dur(gap / 1e3) + " older)" : " · older than the counts above (by " + dur(-gap / 1e3) + ")");
+    n2.className = "small asof " + (far ? "warn" : "dim");
+    n2.textContent = "read at " + hhmmss(orderAt) + (!far ? "" : gap > 0 ? " · newer than the counts above (they are " + dur(gap / 1e3) + " older)" : " · older than the counts above (by " + dur(-gap / 1e3) + ")");
   }
   setInterval(tickAge, 1e3);
 
@@ -682,13 +791,13 @@ table.files td.path {
     }
     step();
   }
-  function sizeText(n) {
+  function sizeText(n2) {
     var units = ["B", "KiB", "MiB", "GiB", "TiB"], i = 0;
-    while (n >= 1024 && i < units.length - 1) {
-      n /= 1024;
+    while (n2 >= 1024 && i < units.length - 1) {
+      n2 /= 1024;
       i++;
     }
-    return (i ? String(Math.round(n * 10) / 10) : String(n)) + " " + units[i];
+    return (i ? String(Math.round(n2 * 10) / 10) : String(n2)) + " " + units[i];
   }
   function fileUrl(id, f) {
     return "/api/orders/" + encodeURIComponent(id) + "/files/" + f.path.split("/").map(encodeURIComponent).join("/") + "?attempt=" + f.attempt;
@@ -763,6 +872,195 @@ table.files td.path {
     );
   }
 
+  // src/serve/page/steer.js
+  var CANCELLABLE = ["READY", "WAITING", "RUNNING", "HELD"];
+  var HOLDABLE = ["READY", "WAITING", "RUNNING"];
+  var writable = false;
+  var why = "waiting for the server…";
+  var wrote = function() {
+  };
+  function onWrote(fn) {
+    wrote = fn;
+  }
+  function canWrite(info2) {
+    writable = !info2.auth || hasToken();
+    why = writable ? "" : "steering needs the token";
+    document.querySelectorAll("button.steer").forEach(fix);
+    if (!writable && info2.publicRead) {
+      $("token").placeholder = "The token, to steer the fleet (reading needs none)";
+      $("auth").hidden = false;
+    }
+  }
+  function fix(b) {
+    b.disabled = !writable;
+    if (why) b.title = why;
+    else b.removeAttribute("title");
+  }
+  function button(label, cls, onclick) {
+    var b = el("button", { type: "button", cls: "steer " + cls, text: label, onclick });
+    fix(b);
+    return b;
+  }
+  function ask(q) {
+    var d = $("confirm");
+    $("confirm-title").textContent = q.title;
+    $("confirm-text").textContent = q.text;
+    $("confirm-ok").textContent = q.ok;
+    $("confirm-reason-row").hidden = !q.reason;
+    $("confirm-reason").value = "";
+    $("confirm-now-row").hidden = !q.now;
+    $("confirm-now-text").textContent = q.now || "";
+    $("confirm-now").checked = false;
+    d.returnValue = "";
+    return new Promise(function(resolve) {
+      d.onclose = function() {
+        resolve(d.returnValue === "ok" ? { reason: $("confirm-reason").value.trim(), now: $("confirm-now").checked } : null);
+      };
+      d.showModal();
+    });
+  }
+  $("confirm-form").onsubmit = function(ev) {
+    ev.preventDefault();
+    $("confirm").close("ok");
+  };
+  $("confirm-back").onclick = function() {
+    $("confirm").close();
+  };
+  function write(said, path, body, text, after) {
+    said.className = "said small dim";
+    said.textContent = "asking…";
+    return post(path, body).then(
+      function(r) {
+        said.className = "said small";
+        said.textContent = text(r);
+        wrote();
+        if (after) after();
+      },
+      function(e) {
+        said.className = "said small err";
+        said.textContent = e.message;
+      }
+    );
+  }
+  function n(x) {
+    return Number(x || 0).toLocaleString("en-US");
+  }
+  function counted(x, noun) {
+    return n(x) + " " + (x === 1 ? noun : noun + "s");
+  }
+  function withReason(body, a) {
+    if (a.reason) body.reason = a.reason;
+    return body;
+  }
+  function cancelLine(r) {
+    var parts = [
+      r.running ? n(r.running) + " running: " + (r.running === 1 ? "its waiter stops it" : "their waiters stop them") + " within one heartbeat" : "",
+      r.stale ? n(r.stale) + (r.stale === 1 ? " was stale: its waiter is" : " were stale: their waiters are") + " gone" : "",
+      r.dependants ? n(r.dependants) + " waiting on them" : "",
+      r.finished ? n(r.finished) + " already finished, left alone" : "",
+      r.busy ? n(r.busy) + " taken over while cancelling, left alone: try again" : ""
+    ].filter(Boolean);
+    return "Cancelled " + counted(r.cancelled, "order") + (parts.length ? " (" + parts.join("; ") + ")" : "");
+  }
+  function holdLine(r) {
+    var parts = [
+      r.running ? n(r.running) + " running: " + (r.running === 1 ? "its waiter stops it" : "their waiters stop them") + " within one heartbeat" : "",
+      r.already ? n(r.already) + " already held" : "",
+      r.finished ? n(r.finished) + " already finished, left alone" : ""
+    ].filter(Boolean);
+    return "Held " + counted(r.held, "order") + (parts.length ? " (" + parts.join("; ") + ")" : "");
+  }
+  function releaseLine(r) {
+    return "Released " + counted(r.released, "order");
+  }
+  function orderActions(o, said, after) {
+    var st = o.status;
+    var what = "Order " + o._id + " (" + st + ") " + JSON.stringify(o.arguments) + ". ";
+    var b = [];
+    function steer(path, a, text) {
+      if (a) write(said, path, withReason({ ids: [o._id] }, a), text, after);
+    }
+    if (CANCELLABLE.indexOf(st) >= 0)
+      b.push(
+        button("Cancel", "danger", function() {
+          var running = st === "RUNNING" ? "Its waiter stops the command within one heartbeat. " : "";
+          ask({
+            title: "Cancel this order?",
+            text: what + running + "It is kept, CANCELLED, with its history; waiter reset --status CANCELLED puts it back.",
+            ok: "Cancel the order",
+            reason: true
+          }).then(function(a) {
+            steer("/api/cancel", a, cancelLine);
+          });
+        })
+      );
+    if (st === "HELD")
+      b.push(
+        button("Release", "", function() {
+          ask({ title: "Release this order?", text: what + "It can be claimed again (or waits again for the orders it waits on).", ok: "Release" }).then(function(a) {
+            steer("/api/release", a, releaseLine);
+          });
+        })
+      );
+    else if (HOLDABLE.indexOf(st) >= 0)
+      b.push(
+        button("Hold", "", function() {
+          var running = st === "RUNNING" ? "Its waiter stops the command within one heartbeat. " : "";
+          ask({ title: "Hold this order?", text: what + running + "No waiter claims it until it is released.", ok: "Hold", reason: true }).then(function(a) {
+            steer("/api/hold", a, holdLine);
+          });
+        })
+      );
+    return b.length ? el("div", { cls: "actions" }, b) : null;
+  }
+  var paused = false;
+  function listState(p) {
+    paused = Boolean(p);
+    $("pause-list").textContent = paused ? "Resume the list" : "Pause the list";
+  }
+  fix($("pause-list"));
+  $("pause-list").onclick = function() {
+    var said = $("said-list");
+    if (paused)
+      ask({ title: "Resume the list?", text: "Every waiter claims again within one heartbeat.", ok: "Resume" }).then(function(a) {
+        if (a)
+          write(said, "/api/resume", {}, function(r) {
+            return r.was ? "Resumed the list (paused since " + r.was.at + " by " + r.was.by + "): " + counted(r.waiters, "live waiter") + " claim again within one heartbeat" : "The list is not paused: nothing changed";
+          });
+      });
+    else
+      ask({
+        title: "Pause the list?",
+        text: "Every waiter stops claiming within one heartbeat and waits (it does not exit); running orders finish.",
+        ok: "Pause",
+        reason: true
+      }).then(function(a) {
+        if (a)
+          write(said, "/api/pause", withReason({}, a), function(r) {
+            var since2 = "since " + r.paused.at + " by " + r.paused.by + (r.paused.reason ? " (" + r.paused.reason + ")" : "");
+            return r.already ? "The list is already paused (" + since2 + "): nothing changed" : "Paused the list: " + counted(r.waiters, "live waiter") + " stop claiming within one heartbeat; running orders finish";
+          });
+      });
+  };
+  function stopButton(w, shown) {
+    if (shown !== "PROCESSING" && shown !== "IDLE" && shown !== "PAUSED") return null;
+    return button("Stop", "danger", function() {
+      ask({
+        title: "Stop waiter " + w.name + "?",
+        text: "On " + w.host + ". Within one heartbeat it stops claiming, finishes its running orders and exits 0 (systemd does not start it again).",
+        ok: "Stop it",
+        reason: true,
+        now: "now: interrupt its running orders (back READY at once)"
+      }).then(function(a) {
+        if (a)
+          write($("said-waiters"), "/api/waiters/stop", withReason({ name: w.name, now: a.now }, a), function(r) {
+            var how = a.now ? "interrupt their running orders (back READY) and exit" : "finish their running orders and exit";
+            return "Asked " + counted(r.asked, "waiter") + " (" + w.name + ") to stop: within one heartbeat they stop claiming, " + how;
+          });
+      });
+    });
+  }
+
   // src/serve/page/page.js
   var STATES = ["READY", "RUNNING", "DONE", "ERROR", "WAITING", "CANCELLED"];
   var COLORS = { READY: "var(--ready)", RUNNING: "var(--running)", DONE: "var(--done)", ERROR: "var(--error)", WAITING: "var(--waiting)", CANCELLED: "var(--dim)" };
@@ -803,9 +1101,10 @@ table.files td.path {
     $("pace1").textContent = s.pace1m == null ? "–" : s.pace1m.toFixed(1) + " /min";
     $("median").textContent = dur(s.medianRunSeconds);
     $("live").textContent = num(s.waiters);
-    var paused = $("paused");
-    paused.hidden = !s.paused;
-    paused.textContent = s.paused ? "PAUSED since " + when(s.paused.at) + " by " + s.paused.by + (s.paused.reason ? " (" + s.paused.reason + ")" : "") + ": no new orders are claimed until waiter resume" : "";
+    var paused2 = $("paused");
+    listState(s.paused);
+    paused2.hidden = !s.paused;
+    paused2.textContent = s.paused ? "PAUSED since " + when(s.paused.at) + " by " + s.paused.by + (s.paused.reason ? " (" + s.paused.reason + ")" : "") + ": no new orders are claimed until waiter resume" : "";
     var eta = $("eta");
     if (s.READY === 0 && s.RUNNING === 0 && s.WAITING)
       eta.textContent = !s.waitingOnFailed ? num(s.WAITING) + " WAITING, none of them on a failed order" : (s.waitingOnFailed < s.WAITING ? num(s.waitingOnFailed) + " of " : "") + num(s.WAITING) + " WAITING on failed orders: reset them";
@@ -827,7 +1126,7 @@ table.files td.path {
         return x.finished;
       }).concat([1])
     );
-    var W = 600, H = 100, n = p.minutes.length, bw = W / n;
+    var W = 600, H = 100, n2 = p.minutes.length, bw = W / n2;
     p.minutes.forEach(function(x, i) {
       var h = Math.round((H - 14) * x.finished / max);
       var r = document.createElementNS(NS, "rect");
@@ -853,12 +1152,13 @@ table.files td.path {
     $("no-waiters").hidden = ws.length > 0;
     ws.forEach(function(w) {
       var cur = w.current;
+      var shown = shownState(w);
       body.appendChild(
         el("tr", { "data-name": w.name }, [
           el("td", { "data-label": "name", cls: "mono", text: w.name }),
           el("td", { "data-label": "host", text: w.host }),
           el("td", { "data-label": "state", title: w.reason || "" }, [
-            el("span", null, [el("span", { cls: "badge " + shownState(w), text: shownState(w) }), w.reason ? el("span", { cls: "dim small", text: " " + w.reason }) : null])
+            el("span", null, [el("span", { cls: "badge " + shown, text: shown }), w.reason ? el("span", { cls: "dim small", text: " " + w.reason }) : null])
           ]),
           el("td", { "data-label": "running", cls: "n", text: num((w.running || []).length) }),
           el("td", { "data-label": "delivered", cls: "n", text: num(w.delivered) }),
@@ -868,7 +1168,8 @@ table.files td.path {
           el("td", { "data-label": "seen", cls: "n", text: since(w.seen, now) + " ago" }),
           el("td", { "data-label": "now", cls: "now" }, [
             cur ? el("span", null, [idLink(cur.order), el("span", { cls: "mono small", text: " " + JSON.stringify(cur.arguments) })]) : el("span", { cls: "dim", text: "–" })
-          ])
+          ]),
+          el("td", { "data-label": "steer", cls: "steer" }, [stopButton(w, shown)])
         ])
       );
     });
@@ -906,7 +1207,22 @@ table.files td.path {
       var files = el("div");
       var live = el("div");
       var tailBox = el("div");
-      details.replaceChildren.apply(details, orderParts(o));
+      var said = el("p", { cls: "said small", role: "status" });
+      var draw = function(x) {
+        details.replaceChildren.apply(details, orderParts(x, said, reread));
+      };
+      var reread = function() {
+        api("/api/orders/" + encodeURIComponent(id)).then(
+          function(now) {
+            draw(now);
+            orderRead();
+            drawOrderAge();
+          },
+          function() {
+          }
+        );
+      };
+      draw(o);
       orderRead();
       var parts = [details, el("p", { id: "order-age", cls: "dim small asof" }), files];
       if ((o.attempts || 0) > 0) listFiles(o._id, files);
@@ -923,15 +1239,7 @@ table.files td.path {
           },
           function(r, whileShown) {
             if (!whileShown) return;
-            api("/api/orders/" + encodeURIComponent(id)).then(
-              function(now) {
-                details.replaceChildren.apply(details, orderParts(now));
-                orderRead();
-                drawOrderAge();
-              },
-              function() {
-              }
-            );
+            reread();
             listFiles(o._id, files);
           }
         );
@@ -942,7 +1250,7 @@ table.files td.path {
       out.replaceChildren(el("p", { cls: "err", text: e.message }));
     });
   }
-  function orderParts(o) {
+  function orderParts(o, said, after) {
     var rows = [
       ["status", el("span", { cls: "badge " + o.status, text: o.status })],
       ["priority", o.priority ? String(o.priority) : "0 (default)"],
@@ -966,7 +1274,8 @@ table.files td.path {
         text: "#" + h.attempt + " " + h.result + " by " + h.waiter + ", " + when(h.start) + " → " + clock(h.stop) + " (" + lasted(h) + ")" + (h.exitCode != null ? ", exit " + h.exitCode : "") + (h.error ? ", " + h.error : "")
       });
     });
-    var parts = [el("div", { cls: "mono small", text: o._id }), dl];
+    var actions = orderActions(o, said, after);
+    var parts = actions ? [el("div", { cls: "mono small", text: o._id }), dl, actions, said] : [el("div", { cls: "mono small", text: o._id }), dl, said];
     if (hist.length) parts.push(el("h2", { text: "attempts", cls: "sub" }), el("ol", { cls: "history small" }, hist));
     return parts;
   }
@@ -1005,9 +1314,11 @@ table.files td.path {
       $("list").textContent = i.list;
       $("where").textContent = i.kitchen;
       document.title = "waiter · " + i.list;
+      canWrite(i);
     }).catch(function() {
     });
   }
+  onWrote(refresh);
   info();
   refresh();
   setInterval(refresh, REFRESH_MS);
@@ -1021,8 +1332,8 @@ table.files td.path {
 /** Only this page's own script and style run; it talks only to this server. */
 export const PAGE_CSP = [
   "default-src 'none'",
-  "script-src 'sha256-KOuLMW5b5fGPmPnPkj2ZVDKNLU6PYTIWr20wywQgViQ='",
-  "style-src 'sha256-r9wWq2QxM+0oAkwiszxv8Zp9QWAIW8b2rGgfReW6YlU='",
+  "script-src 'sha256-J3m2kgeNfMSWMDF7t2IwC/7tXe94JujD8458OYolIWY='",
+  "style-src 'sha256-AL8Hq8RibVURmUDClT6A1bdVBXnPU1Vh3L+nv2TDIwI='",
   "img-src 'self' data:",
   "connect-src 'self'",
   "base-uri 'none'",

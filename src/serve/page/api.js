@@ -23,6 +23,11 @@ export function setToken(t) {
   sessionStorage.setItem('waiter-token', token);
 }
 
+/** Whether this tab holds a token (right or wrong: only the server can say). */
+export function hasToken() {
+  return token !== '';
+}
+
 /** @returns {Record<string, string>} */
 export function authHeaders() {
   return token ? { Authorization: 'Bearer ' + token } : {};
@@ -52,4 +57,15 @@ export function api(path, opts) {
         return body;
       });
   });
+}
+
+/**
+ * A write: the body as JSON (the API refuses any other type), the token as a header as
+ * for every request.
+ * @param {string} path
+ * @param {unknown} body
+ * @returns {Promise<any>}
+ */
+export function post(path, body) {
+  return api(path, { method: 'POST', headers: Object.assign({ 'Content-Type': 'application/json' }, authHeaders()), body: JSON.stringify(body) });
 }

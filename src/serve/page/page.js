@@ -7,6 +7,7 @@ import { drawOrderAge, orderRead, showAge } from './age.js';
 import { REFRESH_MS, api, setToken } from './api.js';
 import { $, clock, dur, el, num, since, tail, when } from './dom.js';
 import { followOutput, listFiles, stopFollowing } from './output.js';
+import { canWrite, listState, onWrote, orderActions, stopButton } from './steer.js';
 
 var STATES = ['READY', 'RUNNING', 'DONE', 'ERROR', 'WAITING', 'CANCELLED'];
 var COLORS = { READY: 'var(--ready)', RUNNING: 'var(--running)', DONE: 'var(--done)', ERROR: 'var(--error)', WAITING: 'var(--waiting)', CANCELLED: 'var(--dim)' };
@@ -58,6 +59,7 @@ function drawCounts(s) {
   $('live').textContent = num(s.waiters);
   // The list paused (waiter pause): said first, with since when and by whom.
   var paused = $('paused');
+  listState(s.paused);
   paused.hidden = !s.paused;
   paused.textContent = s.paused
     ? 'PAUSED since ' + when(s.paused.at) + ' by ' + s.paused.by + (s.paused.reason ? ' (' + s.paused.reason + ')' : '') + ': no new orders are claimed until waiter resume'
@@ -121,12 +123,13 @@ function drawWaiters(ws) {
   $('no-waiters').hidden = ws.length > 0;
   ws.forEach(function (w) {
     var cur = w.current;
+    var shown = shownState(w);
     body.appendChild(
       el('tr', { 'data-name': w.name }, [
         el('td', { 'data-label': 'name', cls: 'mono', text: w.name }),
         el('td', { 'data-label': 'host', text: w.host }),
         el('td', { 'data-label': 'state', title: w.reason || '' }, [
-          el('span', null, [el('span', { cls: 'badge ' + shownState(w), text: shownState(w) }), w.reason ? el('span', { cls: 'dim small', text: ' ' + w.reason }) : null]),
+          el('span', null, [el('span', { cls: 'badge ' + shown, text: shown }), w.reason ? el('span', { cls: 'dim small', text: ' ' + w.reason }) : null]),
         ]),
         el('td', { 'data-label': 'running', cls: 'n', text: num((w.running || []).length) }),
         el('td', { 'data-label': 'delivered', cls: 'n', text: num(w.delivered) }),
@@ -137,6 +140,7 @@ function drawWaiters(ws) {
         el('td', { 'data-label': 'now', cls: 'now' }, [
           cur ? el('span', null, [idLink(cur.order), el('span', { cls: 'mono small', text: ' ' + JSON.stringify(cur.arguments) })]) : el('span', { cls: 'dim', text: '–' }),
         ]),
+        el('td', { 'data-label': 'steer', cls: 'steer' }, [stopButton(w, shown)]),
       ]),
     );
   });
@@ -179,7 +183,22 @@ function show(id) {
       var files = el('div');
       var live = el('div');
       var tailBox = el('div');
-      details.replaceChildren.apply(details, orderParts(o));
+      var said = el('p', { cls: 'said small', role: 'status' });
+      var draw = function (x) {
+        details.replaceChildren.apply(details, orderParts(x, said, reread));
+      };
+      // The order's fields as they are now (status, exit code, attempts): after it ended, or a button changed it.
+      var reread = function () {
+        api('/api/orders/' + encodeURIComponent(id)).then(
+          function (now) {
+            draw(now);
+            orderRead();
+            drawOrderAge();
+          },
+          function () {},
+        );
+      };
+      draw(o);
       orderRead();
       var parts = [details, el('p', { id: 'order-age', cls: 'dim small asof' }), files];
       if ((o.attempts || 0) > 0) listFiles(o._id, files);
@@ -196,16 +215,8 @@ function show(id) {
             }
           },
           function (r, whileShown) {
-            // Ended while shown: the order's fields as they are now (status, exit code, attempts).
             if (!whileShown) return;
-            api('/api/orders/' + encodeURIComponent(id)).then(
-              function (now) {
-                details.replaceChildren.apply(details, orderParts(now));
-                orderRead();
-                drawOrderAge();
-              },
-              function () {},
-            );
+            reread();
             listFiles(o._id, files); // stored before the attempt's end was recorded
           },
         );
@@ -217,7 +228,8 @@ function show(id) {
       out.replaceChildren(el('p', { cls: 'err', text: e.message }));
     });
 }
-function orderParts(o) {
+/** The order's fields, its steering buttons (their answer in said; after(): redraw it) and its attempts. */
+function orderParts(o, said, after) {
   var rows = [
     ['status', el('span', { cls: 'badge ' + o.status, text: o.status })],
     ['priority', o.priority ? String(o.priority) : '0 (default)'],
@@ -256,7 +268,8 @@ function orderParts(o) {
         (h.error ? ', ' + h.error : ''),
     });
   });
-  var parts = [el('div', { cls: 'mono small', text: o._id }), dl];
+  var actions = orderActions(o, said, after);
+  var parts = actions ? [el('div', { cls: 'mono small', text: o._id }), dl, actions, said] : [el('div', { cls: 'mono small', text: o._id }), dl, said];
   if (hist.length) parts.push(el('h2', { text: 'attempts', cls: 'sub' }), el('ol', { cls: 'history small' }, hist));
   return parts;
 }
@@ -302,9 +315,11 @@ function info() {
       $('list').textContent = i.list;
       $('where').textContent = i.kitchen;
       document.title = 'waiter · ' + i.list;
+      canWrite(i);
     })
     .catch(function () {});
 }
+onWrote(refresh);
 info();
 refresh();
 setInterval(refresh, REFRESH_MS);
