@@ -1,4 +1,5 @@
 import { defineConfig } from 'vitest/config';
+import LongestFirst from './test/support/sequencer.js';
 
 export default defineConfig({
   test: {
@@ -6,8 +7,12 @@ export default defineConfig({
     // Starts the MongoDB-compatible server; the first run on a machine also builds the
     // Go test server (test/server), which takes a minute or two.
     globalSetup: ['test/global-setup.ts'],
+    // In every test process: no connection to the real cloud metadata services.
+    setupFiles: ['test/support/no-metadata.ts'],
     // A skipped test's title says why (test/support/gates.ts); this lists them at the end.
-    reporters: ['default', './test/support/skipped-reporter.ts'],
+    reporters: ['default', './test/support/skipped-reporter.ts', './test/support/durations-reporter.ts'],
+    // Slowest files first (test/durations.json): a fresh clone has no timing cache.
+    sequence: { sequencer: LongestFirst },
     // Tests spawn processes (the CLI, extra test servers) and the FerretDB test server
     // runs one command at a time, so individual tests can be slow.
     testTimeout: 60_000,

@@ -4,11 +4,13 @@
 # It downloads waiter's single executable, writes the systemd unit and the kitchen's
 # environment file, and starts WAITERS waiters named <instance id>/1 … <instance id>/N.
 #
-# Spot interruption: EC2 warns two minutes ahead, then shuts the box down, and systemd
-# sends each waiter SIGTERM: it stops claiming, lets running orders finish for up to
-# --grace and puts the rest back READY. Whatever a box could not hand back (it was cut
-# off first) stays RUNNING with a lease no one renews, and another waiter takes it over
-# once --lease has passed: re-run, not lost.
+# Spot interruption: EC2 warns two minutes ahead (spot/instance-action in the instance
+# metadata); each waiter (--interruptions aws) sees it within 5 s, stops claiming, sends
+# its running orders SIGTERM, puts them back READY at once (not counted as an attempt)
+# and exits before the box goes; another box takes them over without waiting. Should a
+# waiter miss the notice, the shutdown's SIGTERM still drains it as `systemctl stop` does;
+# whatever a box could not hand back (it was cut off first) stays RUNNING with a lease no
+# one renews, and another waiter takes it over once --lease has passed: re-run, not lost.
 #
 # User data can be read by anything on the box (the instance metadata service) and by
 # whoever may describe the instance: keep the password out of it where you can, e.g.
@@ -46,6 +48,7 @@ WAITER_KITCHEN=$KITCHEN
 WAITER_DB=$DB
 WAITER_LIST=$LIST
 WAITER_BOX=$INSTANCE_ID
+WAITER_INTERRUPTIONS=aws
 WAITER_DELIVER=$DELIVER
 ENV
 )
@@ -61,6 +64,7 @@ cat > "$ROOT/etc/systemd/system/waiter@.service" <<'UNIT'
 #   WAITER_DB=waiter
 #   WAITER_LIST=orders
 #   WAITER_DELIVER=/opt/jobs/crunch.sh --flag x
+#   WAITER_INTERRUPTIONS=aws   (optional: aws, gcp or off; see Spot boxes below)
 # The kitchen comes from that file, never from the command line: argv is visible to
 # every user in ps, and the URL holds a password. The orders do not inherit it: they get
 # WAITER_KITCHEN with the password as *** and WAITER_KITCHEN_FILE, a mode-600 file of the
@@ -73,6 +77,14 @@ cat > "$ROOT/etc/systemd/system/waiter@.service" <<'UNIT'
 # a stop holds an order up no longer than a crash would), then kills them and puts them
 # back READY. TimeoutStopSec covers that (--grace + --kill-after + 20 s to record it), so
 # systemd never SIGKILLs a waiter that is still draining. Change the three together.
+#
+# Spot boxes: --interruptions watches the cloud's notice (aws: EC2's, 2 min ahead; gcp:
+# Compute Engine's, 30 s ahead): the waiter stops claiming, SIGTERMs running orders and
+# puts them back READY at once for another box, then exits 0 (1 if an order it delivered
+# failed) and is not restarted; a box stopped comes back with the unit started at boot,
+# one hibernated with no waiter (README: On spot boxes). off unless the environment file
+# sets WAITER_INTERRUPTIONS=aws or gcp (deploy/ec2-user-data.sh writes aws); an empty
+# value is a usage error (exit 2, not restarted): leave the line out for off.
 [Unit]
 Description=waiter %i: deliver orders from the kitchen
 Wants=network-online.target
@@ -86,8 +98,9 @@ Group=waiter
 StateDirectory=waiter
 WorkingDirectory=/var/lib/waiter
 Environment=WAITER_BOX=%H
+Environment=WAITER_INTERRUPTIONS=off
 EnvironmentFile=/etc/waiter/kitchen.env
-ExecStart=/usr/local/bin/waiter --name ${WAITER_BOX}/%i deliver --lease 60s --grace 60s --kill-after 10s $WAITER_DELIVER
+ExecStart=/usr/local/bin/waiter --name ${WAITER_BOX}/%i deliver --interruptions ${WAITER_INTERRUPTIONS} --lease 60s --grace 60s --kill-after 10s $WAITER_DELIVER
 KillSignal=SIGTERM
 KillMode=mixed
 TimeoutStopSec=90s

@@ -7,11 +7,14 @@ import * as cancel from './commands/cancel.js';
 import * as clean from './commands/clean.js';
 import { globals, type CommandResult, type IO } from './commands/common.js';
 import * as deliver from './commands/deliver.js';
+import * as edit from './commands/edit.js';
 import * as extract from './commands/extract.js';
 import * as gather from './commands/gather.js';
+import * as hold from './commands/hold.js';
 import * as load from './commands/load.js';
 import * as logs from './commands/logs.js';
 import * as pause from './commands/pause.js';
+import * as release from './commands/release.js';
 import * as reset from './commands/reset.js';
 import * as resume from './commands/resume.js';
 import * as serve from './commands/serve.js';
@@ -200,11 +203,20 @@ export async function main(args: string[], io: IO, inspect?: (cli: Argv) => void
     .command('gather [ids..]', gather.describe, gather.builder, async (a) => {
       result = await gather.run(g(a), gather.options(a), io);
     })
-    .command('reset', reset.describe, reset.builder, async (a) => {
+    .command('reset [ids..]', reset.describe, reset.builder, async (a) => {
       result = await reset.run(g(a), reset.options(a), io);
     })
     .command('cancel [ids..]', cancel.describe, cancel.builder, async (a) => {
       result = await cancel.run(g(a), cancel.options(a), io);
+    })
+    .command('hold [ids..]', hold.describe, hold.builder, async (a) => {
+      result = await hold.run(g(a), hold.options(a), io);
+    })
+    .command('release [ids..]', release.describe, release.builder, async (a) => {
+      result = await release.run(g(a), release.options(a), io);
+    })
+    .command('edit [ids..]', edit.describe, edit.builder, async (a) => {
+      result = await edit.run(g(a), edit.options(a), io);
     })
     .command('pause', pause.describe, pause.builder, async (a) => {
       result = await pause.run(g(a), pause.options(a), io);
@@ -229,7 +241,10 @@ export async function main(args: string[], io: IO, inspect?: (cli: Argv) => void
       defaults((_err, found) => done(completions(current, found ?? [], optionKeys(cli)))),
     )
     .recommendCommands()
-    .demandCommand(1, 'Name a command: load, add, status, waiters, show, logs, deliver, gather, reset, cancel, pause, resume, stop, extract, clean, serve or completion')
+    .demandCommand(
+      1,
+      'Name a command: load, add, status, waiters, show, logs, deliver, gather, reset, cancel, hold, release, edit, pause, resume, stop, extract, clean, serve or completion',
+    )
     .strict()
     .epilogue(EPILOGUE)
     .exitProcess(false)

@@ -43,7 +43,7 @@
 // server): no partial indexes, no projection on findAndModify, no pipeline updates,
 // $group only with $sum.
 import { randomUUID } from 'node:crypto';
-import { MongoClient, MongoError, type Collection, type ObjectId } from 'mongodb';
+import { MongoClient, MongoError, type Collection, type Filter, type ObjectId } from 'mongodb';
 import { KitchenError, UsageError } from './errors.js';
 import { STATES, shortHash, type Claimed, type ColumnsDoc, type Counts, type Finish, type LeaseAnswer, type LeaseTaken, type Order, type State } from './order.js';
 import type { ControlDoc, WaiterDoc } from './fleet.js';
@@ -75,7 +75,10 @@ import {
   idsInFilter,
   inState,
   lostAttempt,
+  oldestReadyFilter,
+  readySince,
   resetFilter,
+  type ResetAsk,
   resetUpdate,
   saveColumnsUpdate,
 } from './kitchen/plans.js';
@@ -238,15 +241,17 @@ export class Kitchen {
   /**
    * Heartbeat: extend the lease (expires and due) of an order this waiter holds. Fenced by the claim (fence, heartbeatUpdate).
    * Says what it found, from the update's own count (no read when it is ours): 'lost' when
-   * the order is no longer ours (reset, or taken over), {answer: 'cancelled', by} when a
-   * user cancelled it: the caller must stop its command and record nothing. Only when the
+   * the order is no longer ours (reset, or taken over), {answer: 'cancelled' | 'held', by} when a
+   * user cancelled or held it: the caller must stop its command and record nothing. Only when the
    * update matched nothing, ONE findOne by _id (LEASE_READ) says which.
    */
   async heartbeat(c: Claimed, leaseMs: number, now = new Date()): Promise<LeaseAnswer | LeaseTaken> {
     const r = await this.orders.updateOne(fence(c.id, c.token), heartbeatUpdate(now, leaseMs));
     if (r.matchedCount === 1) return 'ours';
-    const o = await this.orders.findOne<Pick<Order, 'status' | 'cancelled'>>({ _id: c.id }, { projection: LEASE_READ });
-    return o?.status === 'CANCELLED' ? { answer: 'cancelled', ...(o.cancelled?.by ? { by: o.cancelled.by } : {}) } : 'lost';
+    const o = await this.orders.findOne<Pick<Order, 'status' | 'cancelled' | 'held'>>({ _id: c.id }, { projection: LEASE_READ });
+    const by = o?.status === 'CANCELLED' ? o.cancelled?.by : o?.status === 'HELD' ? o.held?.by : undefined;
+    if (o?.status === 'CANCELLED') return { answer: 'cancelled', ...(by ? { by } : {}) };
+    return o?.status === 'HELD' ? { answer: 'held', ...(by ? { by } : {}) } : 'lost';
   }
 
   /**
@@ -275,11 +280,7 @@ export class Kitchen {
     const [stale, dueLater, next, ...perState] = await Promise.all([
       this.orders.countDocuments(q.stale),
       this.orders.countDocuments(q.dueLater),
-      this.orders
-        .find(q.nextDue, { projection: { due: 1 } })
-        .sort(DUE_SORT)
-        .limit(1)
-        .next(),
+      this.firstDue(q.nextDue),
       ...STATES.map((s) => this.orders.countDocuments(inState(s))),
     ]);
     const counts = {} as Counts;
@@ -292,6 +293,20 @@ export class Kitchen {
     return Object.assign(counts, { total: perState.reduce((a, b) => a + b, 0), stale, notYetDue, nextDue: next?.due ?? null });
   }
 
+  /** Since when the READY order waiting longest has waited (oldestReadyFilter, readySince), or null when none is due. Not part of counts: the page does not ask. */
+  async oldestReady(now = new Date()): Promise<Date | null> {
+    const o = await this.firstDue(oldestReadyFilter(now));
+    return o ? readySince(o) : null;
+  }
+
+  private firstDue(filter: Filter<Order>) {
+    return this.orders
+      .find(filter, { projection: { due: 1 } })
+      .sort(DUE_SORT)
+      .limit(1)
+      .next();
+  }
+
   /**
    * Reset: put orders back to READY, due now. ERROR orders always (if asked for). RUNNING
    * orders only when stale (lease expired), or started before `startedBefore`, or
@@ -301,13 +316,13 @@ export class Kitchen {
    * orders were left alone because they are alive. A RUNNING order reset keeps prio
    * PRIO_RUNNING: taken first, like crashed work.
    */
-  async reset(opts: { statuses: State[]; force: boolean; startedBefore?: Date; now?: Date }): Promise<{ reset: number; leftAlone: number }> {
+  async reset(opts: ResetAsk & { now?: Date }): Promise<{ reset: number; leftAlone: number }> {
     const now = opts.now ?? new Date();
     const filter = resetFilter(opts, now);
     if (!filter) return { reset: 0, leftAlone: 0 };
     const r = await this.orders.updateMany(filter, resetUpdate(now));
     const running = opts.statuses.includes('RUNNING');
-    const leftAlone = running && !opts.force ? await this.orders.countDocuments(inState('RUNNING')) : 0;
+    const leftAlone = running && !opts.force ? await this.orders.countDocuments({ ...opts.within, ...inState('RUNNING') }) : 0;
     return { reset: r.modifiedCount, leftAlone };
   }
 

@@ -8,8 +8,10 @@ import { InputError } from './errors.js';
  * WAITING (issue 18, src/pipeline/): waits for other orders (add --after, load --after-all); it has no `due`, so no claim reaches it.
  * CANCELLED (issue 26, waiter cancel): finished, by a user; no `due`, never claimed, kept with its history. Last, so
  * outputs of lists without it read as before (status shows it only when there are some).
+ * HELD (issue 26, waiter hold): set aside by a user until `waiter release`; no `due`, never claimed, not finished
+ * (what waits on it keeps waiting). Last, for the same reason as CANCELLED.
  */
-export const STATES = ['READY', 'RUNNING', 'DONE', 'ERROR', 'WAITING', 'CANCELLED'] as const;
+export const STATES = ['READY', 'RUNNING', 'DONE', 'ERROR', 'WAITING', 'CANCELLED', 'HELD'] as const;
 export type State = (typeof STATES)[number];
 
 /** One finished (or abandoned) attempt, kept in `history` (the last HISTORY_LIMIT). */
@@ -21,13 +23,13 @@ export interface Attempt {
   exitCode?: number;
   signal?: string;
   error?: string;
-  /** DONE, ERROR, INTERRUPTED (waiter stopped by a signal), LOST (lease expired), CANCELLED (cancelled while it ran: written by the canceller). */
-  result: 'DONE' | 'ERROR' | 'INTERRUPTED' | 'LOST' | 'CANCELLED';
-  /** CANCELLED: who cancelled it (user@host, or "api <address>"). */
+  /** DONE, ERROR, INTERRUPTED (waiter stopped by a signal), LOST (lease expired), CANCELLED or HELD (cancelled or held while it ran: written by the user's command). */
+  result: 'DONE' | 'ERROR' | 'INTERRUPTED' | 'LOST' | 'CANCELLED' | 'HELD';
+  /** CANCELLED, HELD: who did it (user@host, or "api <address>"). */
   by?: string;
 }
 
-/** Who changed an order from outside its waiter (cancel), when, and why if they said. */
+/** Who changed an order from outside its waiter (cancel, hold, release), when, and why if they said. */
 export interface Steered {
   by: string;
   at: Date;
@@ -77,15 +79,24 @@ export interface Order {
   hold?: ObjectId;
   /** The barrier it waited for (kept after release: WAITER_AFTER_ALL, show). */
   barrier?: ObjectId;
-  /** A WAITING order's --at, when later than its add: its `due` once released. */
+  /** A WAITING order's --at, when later than its add: its `due` once released. A READY one's after `waiter edit --at` (= its due: kept for a hold to restore). */
   at?: Date;
   /** CANCELLED: who cancelled it, when, why. */
   cancelled?: Steered;
+  /** waiter edit: who last changed its priority or --at, when, why. */
+  edited?: Steered;
+  /**
+   * HELD: who held it, when, why, and the state it is released to (a RUNNING one: READY). Not
+   * `hold`: that is the barrier of pipelines. While HELD, `at` is its due once released.
+   */
+  held?: Steered & { from: 'READY' | 'WAITING' };
+  /** The last release of a hold (kept for show; a new hold removes it). */
+  released?: Steered;
 }
 
-/** What a heartbeat found: the order still ours, or not (reset, taken over), or cancelled while it ran; 'held' is for orders held while they run (not answered yet). */
+/** What a heartbeat found: the order still ours, or not (reset, taken over), or cancelled or held while it ran. */
 export type LeaseAnswer = 'ours' | 'lost' | 'cancelled' | 'held';
-/** A heartbeat's answer with who took the order away (cancelled: the canceller), for the waiter's log line. */
+/** A heartbeat's answer with who took the order away (the canceller, the holder), for the waiter's log line. */
 export interface LeaseTaken {
   answer: 'cancelled' | 'held';
   by?: string;
@@ -153,20 +164,32 @@ export const PRIO_RUNNING = 2_000_000_000;
  * Which status changes the kitchen may make. Reset is RUNNING/ERROR -> READY. WAITING
  * -> READY is the release (src/pipeline/), once what it waits for is DONE (or finished,
  * --after-any); reset never touches WAITING orders, `clean --status WAITING` deletes them.
- * Cancel is READY|WAITING|RUNNING -> CANCELLED (a RUNNING one fenced by its claim);
+ * Cancel is READY|WAITING|RUNNING|HELD -> CANCELLED (a RUNNING one fenced by its claim);
  * reset --status CANCELLED undoes it: READY, or WAITING for an order that waits on others.
+ * Hold is READY|WAITING|RUNNING -> HELD (RUNNING as cancel does); release is HELD -> the
+ * state it was held from (READY for a RUNNING one).
  */
 const TRANSITIONS: Record<State, readonly State[]> = {
-  WAITING: ['READY', 'CANCELLED'],
-  READY: ['RUNNING', 'CANCELLED'],
-  RUNNING: ['DONE', 'ERROR', 'READY', 'RUNNING', 'CANCELLED'], // RUNNING -> RUNNING: a stale order taken over
+  WAITING: ['READY', 'CANCELLED', 'HELD'],
+  READY: ['RUNNING', 'CANCELLED', 'HELD'],
+  RUNNING: ['DONE', 'ERROR', 'READY', 'RUNNING', 'CANCELLED', 'HELD'], // RUNNING -> RUNNING: a stale order taken over
   DONE: [],
   ERROR: ['READY'],
   CANCELLED: ['READY', 'WAITING'],
+  HELD: ['READY', 'WAITING', 'CANCELLED'],
 };
 
 /** The states cancel takes (the others are finished: DONE, ERROR, CANCELLED). */
-export const CANCELLABLE: readonly State[] = ['READY', 'WAITING', 'RUNNING'];
+export const CANCELLABLE: readonly State[] = ['READY', 'WAITING', 'RUNNING', 'HELD'];
+/** The states hold takes (a HELD order is left alone; finished ones too). */
+export const HOLDABLE: readonly State[] = ['READY', 'WAITING', 'RUNNING'];
+
+/**
+ * The states edit takes (--priority, --at): not yet claimed. READY's --at is its `due`; any
+ * other's is `at`, its due once released: a HELD order's release (src/kitchen/hold-plans.ts)
+ * makes a later `at` its due, as a WAITING one's release does.
+ */
+export const EDITABLE: readonly State[] = ['READY', 'WAITING', 'HELD'];
 
 export function canTransition(from: State, to: State): boolean {
   return TRANSITIONS[from].includes(to);

@@ -99,16 +99,20 @@ test('resetOrders: ERROR back to READY, and the release check: a WAITING order w
   });
 });
 
-test('status: the report, and with storage what live output and result files take (waiter status; the API asks without)', async () => {
+test('status: the report, and with storage what live output and result files take, with oldest the READY order waiting longest (waiter status; the API asks without either)', async () => {
   await withKitchen(async (k) => {
     await addOne(k, { args: ['a'], unique: false });
     const plain = await status(k);
     expect(plain).toMatchObject({ READY: 1, total: 1 });
     expect(plain).not.toHaveProperty('storage');
-    const full = await status(k, { storage: true });
-    const { storage, asOf: _a, eta: _e, ...rest } = full;
+    expect(plain).not.toHaveProperty('oldestReadySince');
+    expect(plain).not.toHaveProperty('oldestReadySeconds');
+    const full = await status(k, { storage: true, oldest: true });
+    // The clock's figures move between the two calls: when, and the ETA's time.
+    const { storage, oldestReadySince, oldestReadySeconds, asOf: _a, eta: _e, ...rest } = full;
     const { asOf: _b, eta: _f, ...plainRest } = plain;
     expect(rest).toEqual(plainRest);
+    expect(oldestReadySeconds).toBe((Date.parse(full.asOf) - Date.parse(oldestReadySince!)) / 1000);
     expect(Object.keys(storage).sort()).toEqual(['fileBytes', 'fileDiskBytes', 'files', 'outputBytes', 'outputDiskBytes', 'outputDocuments']);
     expect(storage.files).toBe(0);
   });

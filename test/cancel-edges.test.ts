@@ -97,7 +97,7 @@ describe('cancel: an order changing under it', () => {
     // The claim (as Kitchen.claim makes it), without its second, history update yet.
     const now = new Date();
     expect(await orders(k.db).findOneAndUpdate(claimFilter(now), claimUpdate('box-b', 'tok-2', now, 60_000), { sort: CLAIM_SORT })).toBeTruthy();
-    expect(await kitchen.steer.cancelRunning(read!, { by: 't@test', at: new Date() })).toBe('cancelled');
+    expect(await kitchen.steer.stopRunning(read!, { by: 't@test', at: new Date() }, 'CANCELLED')).toBe('stopped');
     const o = await byId(k.db, id);
     expect(o.history!.map((h) => [h.attempt, h.waiter, h.result])).toEqual([
       [1, 'box-a', 'LOST'],

@@ -15,6 +15,8 @@ import { FAST, addOrders, alive, background, byId, lines, orders, pidFrom, tempD
 
 const HANG = join(FIXTURES, 'hang.sh');
 const ECHO = join(FIXTURES, 'echo.sh');
+/** How many orders box-b takes in the takeover test: far more than fit in one lease. */
+const TAKEN = 100;
 
 const open = kitchens();
 
@@ -103,16 +105,19 @@ describe('crashed work first', () => {
     await until(() => !alive(child), 10_000, 'the command to die');
     const lease = (await byId(k.db, first!)).expires!;
 
-    // box-b works through the backlog; the lost order must not wait for the end of it.
-    const b = await waiter(k, ['-n', 'box-b', 'deliver', ...FAST, HANG], { env });
+    // box-b works through the start of the backlog (--max: 100 of 501 orders; the lease ends
+    // ~2 s in, a few dozen orders at most): the lost order must not wait for the end of it.
+    const b = await waiter(k, ['-n', 'box-b', 'deliver', '--max', String(TAKEN), ...FAST, HANG], { env });
     expect([b.exitCode, b.stderr.split('\n').filter((l) => !/: delivering |ended: DONE/.test(l))]).toEqual([0, []]);
     const taken = await byId(k.db, first!);
     expect(taken).toMatchObject({ status: 'DONE', attempts: 2, waiter: 'box-b' });
     expect(taken.history!.map((h) => h.result)).toEqual(['LOST', 'DONE']);
-    const backlog = await orders(k.db)
+    const all = await orders(k.db)
       .find({ _id: { $ne: first! } })
       .toArray();
-    expect(backlog.every((o) => o.status === 'DONE')).toBe(true);
+    const backlog = all.filter((o) => o.status !== 'READY');
+    // Box-b ran exactly --max orders (the lost one among them); the rest are untouched.
+    expect([backlog.length, backlog.every((o) => o.status === 'DONE'), all.filter((o) => o.status === 'READY').length]).toEqual([TAKEN - 1, true, 501 - TAKEN]);
     // Claims are one at a time: at most the one order claimed as the lease ran out started between it and the takeover.
     const between = backlog.filter((o) => o.start! > lease && o.start! < taken.start!);
     expect(between.length).toBeLessThanOrEqual(1);

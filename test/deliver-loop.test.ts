@@ -277,3 +277,20 @@ test('the fake kitchen is fenced like the real one: a claim answered not ours is
   const again = (await k.claim('w', 60_000))!;
   expect([again.id.toHexString(), again.columns, again.attempt]).toEqual([b.id.toHexString(), 'c1', 2]);
 });
+
+test('a claim answered after a spot notice runs nothing: its order goes back READY uncounted (preempt), the command never started', async () => {
+  // The notice came while the claim was in flight: starting the command would only SIGTERM it at once.
+  const list = memoryList(['a']);
+  const { start, ran } = commands();
+  const d = deps(list, start);
+  const claim = d.kitchen.claim.bind(d.kitchen);
+  d.kitchen.claim = async (...a: Parameters<typeof claim>) => {
+    const c = await claim(...a);
+    d.shutdown.preempt('spot interruption notice (aws) at X', 60_000);
+    return c;
+  };
+  const r = await deliver(options(), d);
+  expect(ran).toEqual([]);
+  expect(list.finishes.map(({ f }) => f)).toMatchObject([{ status: 'READY', result: 'INTERRUPTED', error: 'interrupted: spot interruption notice (aws) at X' }]);
+  expect(r).toEqual({ delivered: 0, failed: 0, lost: 0, interrupted: 1 });
+});

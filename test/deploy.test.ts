@@ -10,10 +10,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import ms from 'ms';
-import { describe, expect, test } from 'vitest';
+import { describe, expect, onTestFinished, test } from 'vitest';
 import { FIXTURES, ROOT, until, waiter } from './support/cli.js';
 import { gate } from './support/gates.js';
 import { useDb } from './support/kitchen.js';
+import { metadataStandIn } from './support/metadata.js';
 
 const k = useDb();
 const DEPLOY = join(ROOT, 'deploy');
@@ -54,6 +55,20 @@ const one = (key: string) => {
   return service[key]![0]!;
 };
 const execStart = one('ExecStart').split(/\s+/);
+/**
+ * ExecStart as systemd expands it: ${WAITER_BOX} and %i filled in, $WAITER_DELIVER split
+ * at spaces, and --interruptions aws pointed at a stand-in of EC2's metadata service on
+ * 127.0.0.1 (no test reaches the real one).
+ */
+async function expanded(box: string, deliver: string[]): Promise<string[]> {
+  const metadata = await metadataStandIn();
+  onTestFinished(() => metadata.close());
+  return execStart.slice(1).flatMap((w) => {
+    if (w === '$WAITER_DELIVER') return deliver;
+    if (w === '${WAITER_INTERRUPTIONS}') return ['aws', '--metadata-endpoint', metadata.url];
+    return [w.replace('${WAITER_BOX}', box).replace('%i', '1')];
+  });
+}
 /** deliver's value of a flag in ExecStart, in seconds. */
 const flagSeconds = (flag: string) => {
   const i = execStart.indexOf(flag);
@@ -77,6 +92,19 @@ describe('deploy/waiter@.service', () => {
     expect(unit.Install?.WantedBy).toEqual(['multi-user.target']);
   });
 
+  test("watches no cloud's notice unless the environment file names one (the EC2 user data writes aws); a notice's stop (exit 0) is not restarted", () => {
+    expect(execStart.slice(execStart.indexOf('deliver'), execStart.indexOf('deliver') + 3)).toEqual(['deliver', '--interruptions', '${WAITER_INTERRUPTIONS}']);
+    // Generic: a box off EC2 would otherwise poll the EC2 metadata address and say so in its log.
+    expect(service.Environment).toContain('WAITER_INTERRUPTIONS=off');
+    // Environment= comes first: the EnvironmentFile's settings override it.
+    const lines = unitText.split('\n');
+    expect(lines.indexOf('Environment=WAITER_INTERRUPTIONS=off')).toBeLessThan(lines.indexOf('EnvironmentFile=/etc/waiter/kitchen.env'));
+    expect(one('Restart')).toBe('on-failure');
+    // The header lists it among the environment file's settings, and says an empty one is an error.
+    expect(unitText).toMatch(/^# {3}WAITER_INTERRUPTIONS=aws /m);
+    expect(unitText).toMatch(/an empty\n# value is a usage error \(exit 2, not restarted\)/);
+  });
+
   test('the kitchen comes from the EnvironmentFile, never the command line', () => {
     expect(service.EnvironmentFile).toEqual(['/etc/waiter/kitchen.env']);
     expect(execStart[0]).toBe('/usr/local/bin/waiter');
@@ -86,10 +114,7 @@ describe('deploy/waiter@.service', () => {
 
   test('its ExecStart, as systemd expands it, delivers with the name <box>/<instance>', async () => {
     await k.db.collection('orders').insertMany([{ status: 'READY', arguments: ['a'], attempts: 0 }]);
-    // ${WAITER_BOX} and %i as systemd fills them in; $WAITER_DELIVER split at spaces.
-    const deliver = ['--once', `${FIXTURES}ok.sh`];
-    const args = execStart.slice(1).flatMap((w) => (w === '$WAITER_DELIVER' ? deliver : [w.replace('${WAITER_BOX}', 'i-0abc').replace('%i', '1')]));
-    const r = await waiter(k, args);
+    const r = await waiter(k, await expanded('i-0abc', ['--once', `${FIXTURES}ok.sh`]));
     expect([r.exitCode, r.stdout]).toEqual([0, 'arg: a\nDone. Delivered 1 order.']);
     expect(await k.db.collection('orders').findOne({})).toMatchObject({ status: 'DONE', waiter: 'i-0abc/1' });
   });
@@ -99,8 +124,7 @@ describe('deploy/waiter@.service', () => {
       { status: 'READY', arguments: ['2'], attempts: 0 },
       { status: 'READY', arguments: ['2'], attempts: 0 },
     ]);
-    const args = execStart.slice(1).flatMap((w) => (w === '$WAITER_DELIVER' ? [`${FIXTURES}slow.sh`] : [w.replace('${WAITER_BOX}', 'box').replace('%i', '1')]));
-    const p = waiter(k, args);
+    const p = waiter(k, await expanded('box', [`${FIXTURES}slow.sh`]));
     let err = '';
     p.stderr?.on('data', (d: Buffer) => (err += d.toString()));
     await until(() => err.includes('delivering'), 30_000, 'an order to start');
@@ -192,6 +216,7 @@ describe('deploy/ec2-user-data.sh', () => {
         `WAITER_DB=${setting('DB')}`,
         `WAITER_LIST=${setting('LIST')}`,
         'WAITER_BOX=i-0123456789abcdef0',
+        'WAITER_INTERRUPTIONS=aws',
         `WAITER_DELIVER=${setting('DELIVER')}`,
         '',
       ]);
@@ -201,7 +226,7 @@ describe('deploy/ec2-user-data.sh', () => {
   });
 
   test('says what a spot interruption does', () => {
-    expect(text).toMatch(/Spot interruption: .*SIGTERM/s);
+    expect(text).toMatch(/Spot interruption: .*--interruptions aws.*SIGTERM.*READY at once/s);
     expect(text).toMatch(/--lease has passed/);
   });
 });

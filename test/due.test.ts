@@ -4,11 +4,12 @@
 import { join } from 'node:path';
 import { ObjectId } from 'mongodb';
 import { describe, expect, test } from 'vitest';
+import { status } from '../src/app/status.js';
 import { claimFilter, CLAIM_SORT } from '../src/kitchen/plans.js';
 import { FIXTURES, waiter } from './support/cli.js';
 import { explainCounts } from './support/gates.js';
 import { kitchens } from './support/explain.js';
-import { useDb } from './support/kitchen.js';
+import { idAt, useDb } from './support/kitchen.js';
 import { addOrders, byId, lines, orders, statusJson, tempDir } from './support/recovery.js';
 
 const OK = join(FIXTURES, 'ok.sh');
@@ -141,13 +142,13 @@ describe('claims through due', () => {
     expect((await byId(k.db, stale.id)).due).toBeUndefined();
   });
 
-  test('counts: notYetDue is READY orders due later, not the live RUNNING ones that share the range; nextDue the soonest', async () => {
+  test('counts: notYetDue is READY orders due later, not the live RUNNING ones that share the range; nextDue the soonest; oldestReady the READY one due longest ago, not the stale RUNNING one before it', async () => {
     const kitchen = await open(k);
     await kitchen.ensureIndexes();
     const now = new Date();
     const at = (ms: number) => new Date(+now + ms);
     await orders(k.db).insertMany([
-      { _id: new ObjectId(), status: 'READY', arguments: ['now'], attempts: 0, due: at(-1000) },
+      { _id: idAt(+now - 60_000), status: 'READY', arguments: ['now'], attempts: 0, due: at(-1000) },
       { _id: new ObjectId(), status: 'READY', arguments: ['later'], attempts: 0, due: at(120_000) },
       { _id: new ObjectId(), status: 'READY', arguments: ['much later'], attempts: 0, due: at(86_400_000) },
       { _id: new ObjectId(), status: 'RUNNING', arguments: ['live'], attempts: 1, due: at(30_000), expires: at(30_000), claim: 'a' },
@@ -155,6 +156,7 @@ describe('claims through due', () => {
       { _id: new ObjectId(), status: 'DONE', arguments: ['done'], attempts: 1 },
     ]);
     expect(await kitchen.counts(now)).toMatchObject({ READY: 3, RUNNING: 2, DONE: 1, stale: 1, notYetDue: 2, nextDue: at(120_000) });
+    expect(await kitchen.oldestReady(now)).toEqual(at(-1000));
   });
 
   test('a list written by the previous version (no due) is migrated on first use and delivered in _id order (its stale order first); its live order is left alone', async () => {
@@ -188,6 +190,24 @@ describe('claims through due', () => {
     expect((await waiter(k, ['reset'])).stdout).toBe('Reset 1 order (1 still running, left alone)');
     expect((await waiter(k, ['deliver', '--leave-early', ECHO], { env: { ECHO_LOG: log } })).stdout).toContain('Delivered 1 order.');
     expect((await byId(k.db, late)).status).toBe('DONE');
+  });
+
+  test('a list written by the previous version: how long its READY orders have waited counts from when they were written, not from the 1970 due the migration gave them', async () => {
+    const kitchen = await open(k);
+    const written = Date.now() - 600_000;
+    const first = idAt(written);
+    // Exactly what the previous version wrote: no `due`.
+    await orders(k.db).insertMany([
+      { _id: first, status: 'READY', arguments: ['a'], attempts: 0 },
+      { _id: idAt(written + 60_000), status: 'READY', arguments: ['b'], attempts: 0 },
+    ]);
+    await kitchen.ensureIndexes();
+    expect((await byId(k.db, first)).due).toEqual(new Date(0)); // the migration's longAgo(): taken first, in _id order
+    const now = new Date();
+    const r = await status(kitchen, { now, oldest: true });
+    expect(r.oldestReadySeconds).toBeLessThan(86_400);
+    expect(r.oldestReadySince).toBe(first.getTimestamp().toISOString());
+    expect(r.oldestReadySeconds).toBe((+now - +first.getTimestamp()) / 1000);
   });
 
   test('beside an older waiter (which keeps expires, not due): its live order and its finished ones are never claimed', async () => {

@@ -135,7 +135,7 @@ describe.each(KINDS.filter((kind) => kind === 'bundle' || exe.run))('the %s', (k
     expect(r.stderr).toMatch(/^waiter: cannot reach the kitchen at \S+: Optional module `kerberos` not found\. Please install it to enable kerberos authentication$/);
   });
 
-  test('serve answers /api/status and serves the page node serves', async () => {
+  test('serve answers /api/status and /metrics and serves the page node serves', async () => {
     await k.db.collection('orders').insertMany([
       { status: 'READY', arguments: ['x'], attempts: 0 },
       { status: 'DONE', arguments: ['y'], attempts: 1, stop: new Date() },
@@ -153,6 +153,8 @@ describe.each(KINDS.filter((kind) => kind === 'bundle' || exe.run))('the %s', (k
       const res = await fetch(new URL('/api/status', url));
       expect(res.status).toBe(200);
       expect(await res.json()).toMatchObject({ READY: 1, DONE: 1, total: 2 });
+      // prom-client is imported on the first scrape: bundled all the same (no require() of node_modules at run time).
+      expect(await (await fetch(new URL('/metrics', url))).text()).toContain('waiter_orders{state="DONE"} 1');
       const [page, nodePage] = await Promise.all([fetch(url).then((r) => r.text()), fetch(nodeUrl).then((r) => r.text())]);
       expect(page).toContain('<html');
       expect(page).toBe(nodePage);

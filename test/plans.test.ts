@@ -45,6 +45,8 @@ import {
   cleanRange,
   columnsFilter,
   countsFilters,
+  oldestReadyFilter,
+  readySince,
   fence,
   finishUpdate,
   finishedAttemptFilter,
@@ -65,9 +67,12 @@ import {
 import {
   LEASE_READ,
   RUNNING_READ,
-  cancelRunningUpdate,
+  CANCELLED_ORDERS,
+  IDLE,
+  barrierBack,
+  barriersIn,
+  stopRunningUpdate,
   cancelledBy,
-  uncancelBarrier,
   uncancelSteps,
   cancelUpdate,
   inStates,
@@ -77,6 +82,7 @@ import {
   takeoverLost,
   waitingOnFilter,
 } from '../src/kitchen/steer-plans.js';
+import { HELD_FROM, heldFromWaiting, holdUpdate, releaseSteps } from '../src/kitchen/hold-plans.js';
 import { HISTORY_LIMIT, PRIO_RUNNING, type Attempt, type Claimed, type Finish, type Order } from '../src/order.js';
 import type { WaiterDoc } from '../src/fleet.js';
 
@@ -252,6 +258,16 @@ test('counts: stale RUNNING, the range past now, the next due READY order', () =
   });
 });
 
+test('the READY order waiting longest: due by now; it waits since its due, never since before it was written (a migrated 1970 due, an --at in the past)', () => {
+  expect(oldestReadyFilter(now)).toStrictEqual({ due: { $lte: now }, status: 'READY' });
+  const id = ObjectId.createFromTime(+now / 1000 - 600);
+  const written = new Date(+now - 600_000);
+  expect(readySince({ _id: id, due: new Date(+now - 60_000) })).toStrictEqual(new Date(+now - 60_000));
+  expect(readySince({ _id: id, due: longAgo() })).toStrictEqual(written);
+  expect(readySince({ _id: id, due: new Date(+written - 1) })).toStrictEqual(written);
+  expect(readySince({ _id: id })).toStrictEqual(written);
+});
+
 test('idsIn: a range of {status, _id} after a cursor', () => {
   expect(idsInFilter('DONE', undefined)).toStrictEqual({ status: 'DONE' });
   expect(idsInFilter('DONE', id)).toStrictEqual({ status: 'DONE', _id: { $gt: id } });
@@ -285,10 +301,10 @@ describe('pipeline release', () => {
     expect(releaseNowUpdate(now)).toStrictEqual({ $set: { status: 'READY', due: now }, $unset: { hold: '', wait: '', at: '' } });
   });
 
-  test('later: the orders whose --at is ahead, each due at its --at', () => {
+  test('later: the orders whose --at is ahead, each due at its --at (fenced by the at read: an edit --at meanwhile makes the write miss)', () => {
     expect(releaseLaterFilter({ _id: { $in: [id] }, wait: 1 }, now)).toStrictEqual({ _id: { $in: [id] }, wait: 1, status: 'WAITING', at: { $gt: now } });
     expect(releaseAt(id, at(5_000))).toStrictEqual({
-      filter: { _id: id, status: 'WAITING' },
+      filter: { _id: id, status: 'WAITING', at: at(5_000) },
       update: { $set: { status: 'READY', due: at(5_000) }, $unset: { hold: '', wait: '', at: '' } },
     });
   });
@@ -320,9 +336,9 @@ test('the constant filters and states', () => {
   expect(ACTIVE).toStrictEqual({ status: { $in: ['READY', 'RUNNING'] } });
   expect(ON_IDS).toStrictEqual({ wait: 1 });
   expect(NOT_ENDED).toStrictEqual({ ended: null });
-  expect(UNFINISHED).toStrictEqual(['ERROR', 'CANCELLED', 'READY', 'RUNNING', 'WAITING']);
+  expect(UNFINISHED).toStrictEqual(['ERROR', 'CANCELLED', 'READY', 'RUNNING', 'WAITING', 'HELD']);
   expect(FAILED).toStrictEqual(['ERROR', 'CANCELLED']);
-  expect(UNFINISHED_ANY).toStrictEqual(['READY', 'RUNNING', 'WAITING']);
+  expect(UNFINISHED_ANY).toStrictEqual(['READY', 'RUNNING', 'WAITING', 'HELD']);
   expect(MIN_ID.toHexString()).toBe('000000000000000000000000');
 });
 
@@ -350,8 +366,8 @@ describe('pipeline checks', () => {
   });
 
   test('barriers: unfinished orders below one, the next one held, the orders it holds, one held between two', () => {
-    expect(unfinishedBelow(other)).toStrictEqual({ status: { $in: ['ERROR', 'CANCELLED', 'READY', 'RUNNING', 'WAITING'] }, _id: { $lt: other } });
-    expect(unfinishedBelow(other, UNFINISHED_ANY)).toStrictEqual({ status: { $in: ['READY', 'RUNNING', 'WAITING'] }, _id: { $lt: other } });
+    expect(unfinishedBelow(other)).toStrictEqual({ status: { $in: ['ERROR', 'CANCELLED', 'READY', 'RUNNING', 'WAITING', 'HELD'] }, _id: { $lt: other } });
+    expect(unfinishedBelow(other, UNFINISHED_ANY)).toStrictEqual({ status: { $in: ['READY', 'RUNNING', 'WAITING', 'HELD'] }, _id: { $lt: other } });
     expect(barrierAfter()).toStrictEqual({ hold: { $gte: MIN_ID } });
     expect(barrierAfter(id)).toStrictEqual({ hold: { $gt: id } });
     expect(heldBy(id)).toStrictEqual({ hold: id });
@@ -426,11 +442,12 @@ describe('steering plans', () => {
     expect(inStates({ status: 'RUNNING' }, ['READY', 'WAITING'])).toBeNull();
   });
 
-  test('cancel of orders not running: CANCELLED with who, no due (never claimed), no wait/hold (no release reads it), in one update', () => {
+  test('cancel of orders not running (HELD too): CANCELLED with who, no due (never claimed), no wait/hold (no release reads it), no longer held, in one update', () => {
     const s = { by: 'alice@box', at: now, reason: 'wrong' };
+    expect(IDLE.CANCELLED).toStrictEqual(['READY', 'WAITING', 'HELD']);
     expect(cancelUpdate(s)).toStrictEqual({
       $set: { status: 'CANCELLED', cancelled: { by: 'alice@box', at: now, reason: 'wrong' } },
-      $unset: { due: '', wait: '', hold: '', claim: '', heartbeat: '', expires: '' },
+      $unset: { due: '', wait: '', hold: '', held: '', claim: '', heartbeat: '', expires: '' },
     });
   });
 
@@ -438,7 +455,7 @@ describe('steering plans', () => {
     const old: Attempt[] = Array.from({ length: HISTORY_LIMIT }, (_, i) => ({ attempt: i, waiter: 'w0', start: at(-1000), stop: at(-900), result: 'ERROR' }));
     const o = { _id: id, status: 'RUNNING' as const, claim: 'tok', attempts: 21, waiter: 'w1', start: at(-5000), history: old, priority: 7 };
     const s = { by: 'api 10.0.0.7', at: now };
-    const u = cancelRunningUpdate(o, s);
+    const u = stopRunningUpdate(o, s, 'CANCELLED');
     const attempt: Attempt = { attempt: 21, waiter: 'w1', start: at(-5000), stop: now, result: 'CANCELLED', by: 'api 10.0.0.7' };
     expect(u).toStrictEqual({
       $set: { status: 'CANCELLED', cancelled: s, stop: now, prio: 7, history: [...old.slice(1), attempt] },
@@ -453,12 +470,12 @@ describe('steering plans', () => {
     const o = { _id: id, status: 'RUNNING' as const, claim: 'tok', attempts: 2, waiter: 'w1', start: at(-9000), heartbeat: at(-8000), expires: at(-1), history: [] };
     const s = { by: 'alice@box', at: now };
     const lost: Attempt = { attempt: 2, waiter: 'w1', start: at(-9000), stop: at(-8000), result: 'LOST', error: `lost: no heartbeat from w1 since ${at(-8000).toISOString()}` };
-    expect(cancelRunningUpdate(o, s)).toStrictEqual({
+    expect(stopRunningUpdate(o, s, 'CANCELLED')).toStrictEqual({
       $set: { status: 'CANCELLED', cancelled: s, stop: now, prio: 0, history: [lost] },
       $unset: { claim: '', due: '', expires: '', heartbeat: '' },
     });
     // Stale means ended strictly before the cancel.
-    expect((cancelRunningUpdate({ ...o, expires: now }, s).$set as { history: Attempt[] }).history[0]!.result).toBe('CANCELLED');
+    expect((stopRunningUpdate({ ...o, expires: now }, s, 'CANCELLED').$set as { history: Attempt[] }).history[0]!.result).toBe('CANCELLED');
   });
 
   test('takeoverLost: the LOST line a takeover has not written yet; none when history has it or the claim changed by a reset', () => {
@@ -497,7 +514,8 @@ describe('steering plans', () => {
   });
 
   test('reset --status CANCELLED: what waited on others waits again (its barrier as hold), the rest READY, due now; no longer cancelled', () => {
-    expect(uncancelBarrier(id)).toStrictEqual({ filter: { status: 'CANCELLED', barrier: id }, update: { $set: { hold: id } } });
+    expect(barriersIn(CANCELLED_ORDERS)).toStrictEqual({ status: 'CANCELLED', barrier: { $exists: true } });
+    expect(barrierBack(CANCELLED_ORDERS, id)).toStrictEqual({ filter: { status: 'CANCELLED', barrier: id }, update: { $set: { hold: id } } });
     expect(uncancelSteps(now)).toStrictEqual([
       { filter: { status: 'CANCELLED', after: { $exists: true } }, update: { $set: { status: 'WAITING', wait: 1 }, $unset: { cancelled: '' } } },
       { filter: { status: 'CANCELLED', hold: { $exists: true } }, update: { $set: { status: 'WAITING' }, $unset: { cancelled: '' } } },
@@ -512,7 +530,73 @@ describe('steering plans', () => {
     });
   });
 
-  test('a heartbeat that matched nothing reads only the status and who cancelled', () => {
-    expect(LEASE_READ).toStrictEqual({ _id: 0, status: 1, cancelled: 1 });
+  test('a heartbeat that matched nothing reads only the status and who cancelled or held', () => {
+    expect(LEASE_READ).toStrictEqual({ _id: 0, status: 1, cancelled: 1, held: 1 });
+  });
+});
+
+describe('hold and release plans', () => {
+  const s = { by: 'alice@box', at: now, reason: 'look first' };
+
+  test('hold of orders not running: one update per state held from; READY renames due to at (its due once released), no wait/hold, no claim', () => {
+    expect(HELD_FROM).toStrictEqual(['READY', 'WAITING']);
+    expect(IDLE.HELD).toBe(HELD_FROM);
+    expect(holdUpdate(s, 'READY')).toStrictEqual({
+      $set: { status: 'HELD', held: { by: 'alice@box', at: now, reason: 'look first', from: 'READY' } },
+      $rename: { due: 'at' },
+      $unset: { claim: '', heartbeat: '', expires: '', wait: '', hold: '', released: '' },
+    });
+    expect(holdUpdate(s, 'WAITING')).toStrictEqual({
+      $set: { status: 'HELD', held: { by: 'alice@box', at: now, reason: 'look first', from: 'WAITING' } },
+      $unset: { claim: '', heartbeat: '', expires: '', wait: '', hold: '', released: '', due: '' },
+    });
+  });
+
+  test('hold of a RUNNING order: fenced like a cancel, its attempt HELD and taken back (attempts -1), released READY; a stale one LOST and counted', () => {
+    const o = {
+      _id: id,
+      status: 'RUNNING' as const,
+      claim: 'tok',
+      attempts: 3,
+      waiter: 'w1',
+      start: at(-5000),
+      heartbeat: at(-1000),
+      expires: at(60_000),
+      history: [],
+      priority: 7,
+    };
+    expect(stopRunningUpdate(o, s, 'HELD')).toStrictEqual({
+      $set: {
+        status: 'HELD',
+        held: { by: 'alice@box', at: now, reason: 'look first', from: 'READY' },
+        prio: 7,
+        history: [{ attempt: 3, waiter: 'w1', start: at(-5000), stop: now, result: 'HELD', by: 'alice@box' }],
+      },
+      $unset: { claim: '', due: '', expires: '', heartbeat: '', released: '' },
+      $inc: { attempts: -1 },
+    });
+    const stale = stopRunningUpdate({ ...o, expires: at(-1) }, s, 'HELD');
+    expect(stale.$inc).toBeUndefined();
+    expect((stale.$set as { history: Attempt[] }).history.map((h) => h.result)).toStrictEqual(['LOST']);
+  });
+
+  test('release: what was held from WAITING waits again (its barrier as hold, wait 1 on ids), the rest READY at its at when later, else now', () => {
+    const held = { _id: { $in: [id] }, status: 'HELD' as const };
+    expect(heldFromWaiting(held)).toStrictEqual({ _id: { $in: [id] }, status: 'HELD', 'held.from': 'WAITING' });
+    expect(barrierBack(heldFromWaiting(held), id)).toStrictEqual({
+      filter: { _id: { $in: [id] }, status: 'HELD', 'held.from': 'WAITING', barrier: id },
+      update: { $set: { hold: id } },
+    });
+    const done = { $set: { released: s }, $unset: { held: '' } };
+    expect(releaseSteps(held, s, now)).toStrictEqual({
+      waiting: [
+        { filter: { ...heldFromWaiting(held), after: { $exists: true } }, update: { $set: { status: 'WAITING', wait: 1, ...done.$set }, $unset: done.$unset } },
+        { filter: { ...heldFromWaiting(held), hold: { $exists: true } }, update: { $set: { status: 'WAITING', ...done.$set }, $unset: done.$unset } },
+      ],
+      ready: [
+        { filter: { ...held, at: { $gt: now } }, update: { $set: { status: 'READY', released: s }, $rename: { at: 'due' }, $unset: { held: '' } } },
+        { filter: held, update: { $set: { status: 'READY', due: now, released: s }, $unset: { held: '', at: '' } } },
+      ],
+    });
   });
 });

@@ -43,9 +43,13 @@ describe('reads', () => {
     const cli = JSON.parse((await waiter(k, ['status', '--json'])).stdout);
     // eta is a clock time (now + etaSeconds): the one figure that moves between the two calls.
     const { eta: _a, asOf: _t, ageSeconds: _g, ...api } = r.body;
-    // storage: status's alone (a scan of the output and file collections, not for a page's 1 s refresh).
-    const { eta: _b, storage: _s, asOf: _u, ...fromCli } = cli;
+    // storage and the oldest READY order's wait: status's alone (a scan of the output and
+    // file collections, a sorted read of the due range: not for a page's 1 s refresh).
+    const { eta: _b, storage: _s, asOf: _u, oldestReadySince: _o, oldestReadySeconds: _r, ...fromCli } = cli;
     expect(api).toMatchObject(fromCli);
+    expect(cli).toHaveProperty('oldestReadySince');
+    expect(api).not.toHaveProperty('oldestReadySince');
+    expect(api).not.toHaveProperty('oldestReadySeconds');
     expect(r.body).toMatchObject({ READY: 1, RUNNING: 1, DONE: 1, ERROR: 0, total: 3, stale: 1 });
     for (const key of ['pace1m', 'pace10m', 'medianRunSeconds', 'waiters', 'slots', 'etaSeconds', 'eta', 'etaPace', 'asOf', 'ageSeconds']) expect(r.body).toHaveProperty(key);
   });

@@ -5,10 +5,11 @@
 // nothing (test/support/gates.ts): FerretDB v1 returns its SQL plan, 2.x no counters.
 // The queries are the kitchen's own filters (src/kitchen.ts), not copies of them.
 import { describe, expect, test } from 'vitest';
-import { RECENT_SORT, finishedFilter, liveFilter } from '../src/kitchen/plans.js';
+import { DUE_SORT, RECENT_SORT, finishedFilter, liveFilter, oldestReadyFilter } from '../src/kitchen/plans.js';
 import { MEDIAN_OF } from '../src/app/status.js';
 import { explainCounts } from './support/gates.js';
 import { examined, every, useExplainKitchen } from './support/explain.js';
+import { idAt } from './support/kitchen.js';
 
 const counted = await explainCounts();
 
@@ -70,7 +71,7 @@ describe('status cost (explain)', () => {
       expect(every(recent, 'nReturned')).toContain(MEDIAN_OF);
 
       // Live waiters and their slots: one range on {ended, expires}, reading the live ones only.
-      expect(await kitchen.fleet.liveWaiters(new Date(now))).toEqual({ waiters: 5, slots: 5 });
+      expect(await kitchen.fleet.liveWaiters(new Date(now))).toEqual({ waiters: 5, slots: 5, stopping: 0 });
       const live = examined(
         await k.db.command({ explain: { find: 'orders.waiters', filter: liveFilter(new Date(now)), projection: { _id: 0, concurrency: 1 } }, verbosity: 'executionStats' }),
       );
@@ -83,5 +84,42 @@ describe('status cost (explain)', () => {
       expect(unindexed.keys + unindexed.docs).toBeGreaterThan(20_000);
     },
     120_000,
+  );
+
+  test.runIf(counted.run)(
+    counted.title(
+      'the READY order waiting longest (status, /metrics; not the page): 5,000 READY due, 40 stale RUNNING before them on {due, _id}, 500 live: keys = the stale ones + 2 at most, no sort in memory',
+    ),
+    async () => {
+      const kitchen = await open();
+      const now = Date.now();
+      const t = (ms: number) => new Date(now + ms);
+      const stale = 40;
+      const docs = [
+        // Written ten minutes ago, due since a minute: each waits since its due.
+        ...Array.from({ length: 5000 }, (_, i) => ({
+          _id: idAt(now - 600_000),
+          status: 'READY',
+          arguments: [`r${i}`],
+          attempts: 0,
+          due: t(-60_000 + i),
+        })),
+        // Their due, the lease, is past too, and older than any READY order's: read first.
+        ...Array.from({ length: stale }, (_, i) => ({ status: 'RUNNING', arguments: [`s${i}`], attempts: 1, due: t(-120_000), expires: t(-120_000), claim: `s${i}` })),
+        ...Array.from({ length: 500 }, (_, i) => ({ status: 'RUNNING', arguments: [`l${i}`], attempts: 1, due: t(60_000), expires: t(60_000), claim: `l${i}` })),
+      ];
+      for (let i = 0; i < docs.length; i += 1000) await k.db.collection('orders').insertMany(docs.slice(i, i + 1000));
+      expect(await kitchen.oldestReady(t(0))).toEqual(t(-60_000));
+      const plan = await k.db.command({
+        explain: { find: 'orders', filter: oldestReadyFilter(t(0)), sort: DUE_SORT, limit: 1, projection: { due: 1 } },
+        verbosity: 'executionStats',
+      });
+      const read = examined(plan);
+      expect(read.keys).toBeLessThanOrEqual(stale + 2);
+      expect(read.docs).toBeLessThanOrEqual(stale + 2);
+      expect(stages(plan.queryPlanner)).not.toContain('SORT');
+      expect(every(plan, 'nReturned')).toContain(1);
+    },
+    60_000,
   );
 });

@@ -1,25 +1,16 @@
-// cancel (waiter cancel, POST /api/cancel): orders READY, WAITING or RUNNING become
-// CANCELLED, finished by a user and kept with their history (issue 26). The ones not
-// running in ONE updateMany over the selection; a RUNNING one by a write fenced by its
-// claim, as its waiter's own finish is: whichever lands first wins, never both. Its
-// waiter learns it at its next heartbeat, stops the command and records nothing.
+// cancel (waiter cancel, POST /api/cancel): orders READY, WAITING, HELD or RUNNING become
+// CANCELLED, finished by a user and kept with their history (issue 26): ./steer.ts, as a
+// hold; and with --with-dependants what waits on them, then the release check.
 import type { ObjectId } from 'mongodb';
-import { UsageError } from '../errors.js';
 import type { Kitchen } from '../kitchen.js';
 import type { Steered } from '../order.js';
-import { inStates } from '../kitchen/steer-plans.js';
-import { FINISHED, selectionOf, type Selection } from './selection.js';
-import { reasonProblem } from './who.js';
+import { DRY_RUN_IDS, steerOrders, type SteerRequest } from './steer.js';
 
-export interface CancelRequest extends Selection {
-  /** Say what would change, change nothing. */
-  dryRun?: boolean;
-  /** Why: trimmed; only spaces is none; at most MAX_REASON characters (copied onto every order cancelled). */
-  reason?: string;
+export { DRY_RUN_IDS };
+
+export interface CancelRequest extends SteerRequest {
   /** Also the WAITING orders that wait on the cancelled ones, transitively. */
   withDependants?: boolean;
-  /** Who asks: user@host, or "api <client address>". */
-  by: string;
 }
 
 export interface CancelReport {
@@ -40,58 +31,15 @@ export interface CancelReport {
   ids?: string[];
 }
 
-/** How many ids a dry run shows. */
-export const DRY_RUN_IDS = 5;
-
 export async function cancelOrders(k: Kitchen, r: CancelRequest, now = new Date()): Promise<CancelReport> {
-  // Checked here, for the CLI (exit 2) and the API (400) alike, before anything is read or written.
-  const reason = r.reason?.trim() || undefined;
-  const problem = reason === undefined ? undefined : reasonProblem(reason);
-  if (problem) throw new UsageError(`cancel: --reason ${problem}: nothing changed`);
-  const selected = await selectionOf(k, r, 'cancel');
-  const idle = inStates(selected, ['READY', 'WAITING']);
-  const running = inStates(selected, ['RUNNING']);
-  const cancellable = inStates(selected, ['READY', 'WAITING', 'RUNNING']);
-  const nIdle = idle ? await k.steer.count(idle) : 0;
-  const nRunning = running ? await k.steer.count(running) : 0;
-  // Left alone and said so: a selection by --where or --failed-with reaches finished orders too.
-  const finished = r.status || r.ids?.length ? 0 : await k.steer.count(inStates(selected, FINISHED)!);
-  if (nIdle + nRunning === 0) {
-    throw new UsageError(`cancel: no order to cancel in that selection${finished ? ` (${finished.toLocaleString('en-US')} finished, left alone)` : ''}: nothing changed`);
-  }
-  if (r.dryRun) {
+  const { report: t, selected, s, targets } = await steerOrders(k, r, 'CANCELLED', now);
+  const report: CancelReport = { cancelled: t.changed, running: t.running, stale: t.stale, dependants: 0, finished: t.finished, busy: t.busy, dryRun: t.dryRun };
+  if (t.dryRun) {
     // --with-dependants needs the ids (to find what waits on them); otherwise none are read.
-    const dependants = r.withDependants ? await waitingOn(k, await k.steer.allIds(cancellable!)) : [];
-    return {
-      cancelled: nIdle + nRunning + dependants.length,
-      running: nRunning,
-      stale: 0,
-      dependants: dependants.length,
-      finished,
-      busy: 0,
-      dryRun: true,
-      ids: (await k.steer.firstIds(cancellable!, DRY_RUN_IDS)).map((id) => id.toHexString()),
-    };
+    report.dependants = r.withDependants && targets ? (await waitingOn(k, await k.steer.allIds(targets))).length : 0;
+    report.cancelled += report.dependants;
+    return { ...report, ids: t.ids ?? [] };
   }
-  const s: Steered = { by: r.by, at: now, ...(reason ? { reason } : {}) };
-  const report: CancelReport = { cancelled: 0, running: 0, stale: 0, dependants: 0, finished, busy: 0, dryRun: false };
-  if (idle) report.cancelled += await k.steer.cancelMany(idle, s);
-  const live = running ? await k.steer.running(running) : [];
-  for (const o of live) {
-    const got = await k.steer.cancelRunning(o, s);
-    if (got === 'cancelled') report.running++;
-    if (got === 'stale') report.stale++;
-    if (got === 'cancelled' || got === 'stale' || got === 'not-running') report.cancelled++;
-    if (got === 'finished') report.finished++;
-    if (got === 'busy') report.busy++;
-  }
-  // An order RUNNING at the first update and back READY (a retry, an interrupt, a reset
-  // --force) before the running read escaped both: the same update once more takes it
-  // (only when the selection reaches RUNNING orders: --status READY needs none).
-  const again = idle && running ? await k.steer.cancelMany(idle, s) : 0;
-  report.cancelled += again;
-  // Counted RUNNING a moment ago, neither read running nor taken again: finished meanwhile, left alone like one the fence refuses.
-  report.finished += Math.max(0, nRunning - live.length - again);
   if (r.withDependants) {
     // From what the writes changed (read back by this cancel's stamp, in pages), not from what
     // was selected: a RUNNING order whose own finish landed first keeps its dependants.

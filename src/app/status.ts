@@ -13,6 +13,14 @@ export const MEDIAN_OF = RECENT;
 export type StatusReport = Omit<Counts, 'nextDue'> & {
   /** The soonest `due` of a READY order not yet due (ISO), or null. */
   nextDue: string | null;
+  /**
+   * Since when the READY order waiting longest has waited to be claimed (ISO: when it last
+   * became claimable, never before it was written; src/kitchen/plans.ts readySince), and
+   * for how long at asOf (s); null when none is due. Only when asked (`status`, /metrics):
+   * not in GET /api/status, refreshed every second for the page (one more sorted read).
+   */
+  oldestReadySince?: string | null;
+  oldestReadySeconds?: number | null;
   /** Orders finished (DONE + ERROR, by `stop`) per minute, over the last 1 and 10 minutes. */
   pace1m: number;
   pace10m: number;
@@ -21,6 +29,13 @@ export type StatusReport = Omit<Counts, 'nextDue'> & {
   /** Live waiters: not ended, seen within their lease; and the sum of their --concurrency. */
   waiters: number;
   slots: number;
+  /**
+   * What a waiter could claim now: READY orders due now and stale RUNNING ones (taken over
+   * first); per live waiter that claims (2 decimals: not those `waiter stop` asked to stop;
+   * paused ones count, the pause is the list's), null without one. AWS's "backlog per instance".
+   */
+  backlog: number;
+  backlogPerWaiter: number | null;
   /**
    * When the orders due now and those running will be done (src/eta.ts; orders not yet
    * due are not counted: notYetDue says how many); null without an estimate.
@@ -66,12 +81,28 @@ export interface Storage {
  * status`; not GET /api/status, refreshed every second for the page: three more
  * $collStats each time, which FerretDB answers by counting).
  */
-export async function status(k: Kitchen, opts: { storage: true; now?: Date }): Promise<StatusReport & { storage: Storage }>;
-export async function status(k: Kitchen, opts?: { storage?: false; now?: Date }): Promise<StatusReport>;
-export async function status(k: Kitchen, opts: { storage?: boolean; now?: Date } = {}): Promise<StatusReport & { storage?: Storage }> {
-  if (!opts.storage) return statusReport(k, opts.now);
-  const [r, storage] = await Promise.all([statusReport(k, opts.now), storageReport(k)]);
+export async function status(k: Kitchen, opts: StatusAsked & { storage: true }): Promise<StatusReport & { storage: Storage }>;
+export async function status(k: Kitchen, opts?: StatusAsked & { storage?: false }): Promise<StatusReport>;
+export async function status(k: Kitchen, opts: StatusAsked & { storage?: boolean } = {}): Promise<StatusReport & { storage?: Storage }> {
+  if (!opts.storage) return statusReport(k, opts.now, opts);
+  const [r, storage] = await Promise.all([statusReport(k, opts.now, opts), storageReport(k)]);
   return { ...r, storage };
+}
+
+/** `oldest`: also oldestReadySince and oldestReadySeconds (Kitchen.oldestReady). */
+export interface StatusAsked {
+  now?: Date;
+  oldest?: boolean;
+}
+
+/** Since when the READY order waiting longest has waited (ISO), null when none is due: status's oldestReadySince, /metrics' oldest age. */
+export async function oldestReadySince(k: Pick<Kitchen, 'oldestReady'>, now = new Date()): Promise<string | null> {
+  return (await k.oldestReady(now))?.toISOString() ?? null;
+}
+
+/** Seconds from `since` (ISO) to `now` (ms), never below 0: how long the oldest READY order has waited. */
+export function secondsSince(since: string, now: number): number {
+  return Math.max(0, now - Date.parse(since)) / 1000;
 }
 
 export async function storageReport(k: Kitchen): Promise<Storage> {
@@ -86,8 +117,8 @@ export async function storageReport(k: Kitchen): Promise<Storage> {
   };
 }
 
-export async function statusReport(k: Kitchen, now = new Date()): Promise<StatusReport> {
-  const [counts, last1m, last10m, recent, live, byPriority, waiting, paused] = await Promise.all([
+export async function statusReport(k: Kitchen, now = new Date(), asked: StatusAsked = {}): Promise<StatusReport> {
+  const [counts, last1m, last10m, recent, live, byPriority, waiting, paused, oldest] = await Promise.all([
     k.counts(now),
     k.fleet.finishedSince(new Date(+now - 60_000)),
     k.fleet.finishedSince(new Date(+now - 600_000)),
@@ -96,13 +127,17 @@ export async function statusReport(k: Kitchen, now = new Date()): Promise<Status
     k.fleet.readyByPriority(),
     k.pipeline.summary(),
     k.control.paused(),
+    asked.oldest ? oldestReadySince(k, now) : null,
   ]);
   const pace1m = last1m;
   const pace10m = Math.round((last10m / 10) * 100) / 100;
   const m = median(recent.map((f: Finish) => f.stop - f.start));
+  const ready = Math.max(0, counts.READY - counts.notYetDue);
+  const backlog = ready + counts.stale;
+  const claiming = live.waiters - live.stopping;
   const e = eta({
     now: +now,
-    ready: Math.max(0, counts.READY - counts.notYetDue),
+    ready,
     running: counts.RUNNING,
     stale: counts.stale,
     waiters: live.waiters,
@@ -113,11 +148,14 @@ export async function statusReport(k: Kitchen, now = new Date()): Promise<Status
   return {
     ...counts,
     nextDue: counts.nextDue?.toISOString() ?? null,
+    ...(asked.oldest ? { oldestReadySince: oldest, oldestReadySeconds: oldest === null ? null : secondsSince(oldest, +now) } : {}),
     pace1m,
     pace10m,
     medianRunSeconds: m === null ? null : Math.round(m) / 1000,
     waiters: live.waiters,
     slots: live.slots,
+    backlog,
+    backlogPerWaiter: claiming > 0 ? Math.round((backlog / claiming) * 100) / 100 : null,
     etaSeconds: e.seconds,
     eta: e.seconds === null ? null : new Date(+now + e.seconds * 1000).toISOString(),
     etaReason: e.reason === 'nothing READY' && counts.READY > 0 ? 'nothing due yet' : e.reason,

@@ -92,6 +92,16 @@ export async function waitersReport(k: Pick<Kitchen, 'fleet'>, opts: { all: bool
   return reports;
 }
 
+/** What `waiters` shows, PAUSED and STOPPING included: the registry's states and the metrics' labels (src/serve/metrics.ts). */
+export const SHOWN_STATES = ['PROCESSING', 'IDLE', 'PAUSED', 'STOPPING', 'STALE', 'EXITED'] as const;
+export type ShownState = (typeof SHOWN_STATES)[number];
+
+/** STOPPING (`waiter stop` asked it) or PAUSED (the list is) over a live waiter's PROCESSING/IDLE; --json keeps the state and says `stop`/`paused`. */
+export function shownState(w: Pick<WaiterReport, 'state' | 'stop' | 'paused'>): ShownState {
+  if (w.state !== 'PROCESSING' && w.state !== 'IDLE') return w.state;
+  return w.stop ? 'STOPPING' : w.paused ? 'PAUSED' : w.state;
+}
+
 export function waiterReport(w: WaiterDoc, now: Date): WaiterReport {
   return {
     id: w._id,

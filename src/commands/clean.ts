@@ -7,7 +7,7 @@ export const describe = 'Delete the orders of the list (only those of one state 
 
 export function builder(y: Argv) {
   return y
-    .option('status', { type: 'string', describe: 'Only orders in this state (READY, RUNNING, DONE, ERROR, WAITING, CANCELLED)' })
+    .option('status', { type: 'string', describe: 'Only orders in this state (READY, RUNNING, DONE, ERROR, WAITING, CANCELLED, HELD)' })
     .option('outputs', { type: 'boolean', describe: 'Keep the orders; delete only their live output (waiter logs) and result files (waiter gather)' })
     .option('older-than', { type: 'string', describe: 'With --outputs: only of orders that finished longer ago than this (e.g. 7d)' });
 }

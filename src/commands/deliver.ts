@@ -16,6 +16,7 @@ import { size } from '../output/size.js';
 import { parseTemplate, placeholdersIn, type Template } from '../template.js';
 import { duration, durationText, positiveInt, print, timerDuration, withKitchen, type CommandResult, type Globals, type IO } from './common.js';
 import { counted, jsonLine, printable } from '../words.js';
+import { CLOUDS, METADATA_ENDPOINTS, watchInterruptions, type Cloud, type InterruptOptions } from '../interrupt/watch.js';
 import { defined } from '../objects.js';
 
 /**
@@ -74,6 +75,17 @@ export const flags: Record<string, Options> = {
   'collect-max': { type: 'string', describe: 'With --collect: at most this much per attempt; more fails the attempt, nothing stored (default 100MiB)' },
   'collect-on': { type: 'string', choices: ['done', 'always'], describe: 'With --collect: after a DONE attempt only (done, the default), or after failed runs too (always)' },
   'collect-timeout': { type: 'string', describe: "With --collect: storing one attempt's files must end within this, or the attempt fails and nothing is kept (default 10m)" },
+  interruptions: {
+    type: 'string',
+    choices: CLOUDS,
+    describe:
+      "Watch the cloud's spot interruption notice (aws: every 5 s; gcp: instance/preempted): then stop claiming, SIGTERM running commands and put their orders back READY before the box goes (default off)",
+  },
+  'interruption-file': { type: 'string', describe: 'A file appearing at this path is an interruption notice (it may hold the time the box goes, ISO 8601; else 30 s)' },
+  'metadata-endpoint': {
+    type: 'string',
+    describe: `With --interruptions: the metadata service's address (default ${METADATA_ENDPOINTS.aws} for aws, ${METADATA_ENDPOINTS.gcp} for gcp)`,
+  },
   'dry-run': { type: 'string', describe: 'Print the argv of the next N orders a claim would take (NDJSON), claiming nothing' },
   mask: {
     type: 'string',
@@ -88,7 +100,7 @@ export function builder(y: Argv) {
 }
 
 /** deliver's options: the loop's, and what the command wires around it (live output). */
-export type DeliverCommandOptions = DeliverOptions & { keepOutput: number; outputEveryMs?: number; collect?: CollectOptions; mask: string[] };
+export type DeliverCommandOptions = DeliverOptions & { keepOutput: number; outputEveryMs?: number; collect?: CollectOptions; mask: string[]; interrupt?: InterruptOptions };
 
 export function options(argv: Record<string, unknown>, rest: string[], g: Globals): DeliverCommandOptions {
   const [command, ...commandArgs] = rest;
@@ -147,11 +159,37 @@ export function options(argv: Record<string, unknown>, rest: string[], g: Global
   }
   const collect = collectOptions(argv, o.workdir !== undefined);
   if (collect) o.collect = collect;
+  const interrupt = interruptOptions(argv);
+  if (interrupt) o.interrupt = interrupt;
   if (argv.timeout !== undefined) {
     o.timeoutMs = timerDuration('timeout', argv.timeout);
     o.timeoutText = durationText(argv.timeout);
   }
   return o;
+}
+
+/** --interruptions, --interruption-file, --metadata-endpoint; undefined when nothing is watched. */
+function interruptOptions(argv: Record<string, unknown>): InterruptOptions | undefined {
+  const cloud = (argv.interruptions === undefined ? 'off' : String(argv.interruptions)) as Cloud;
+  const o: InterruptOptions = { cloud };
+  if (argv['metadata-endpoint'] !== undefined) {
+    const text = String(argv['metadata-endpoint']);
+    if (cloud === 'off') throw new UsageError('--metadata-endpoint needs --interruptions aws or gcp');
+    let url: URL;
+    try {
+      url = new URL(text);
+    } catch {
+      throw new UsageError(`--metadata-endpoint: '${text}' is not a URL (e.g. http://127.0.0.1:8080)`);
+    }
+    if (url.protocol !== 'http:') throw new UsageError(`--metadata-endpoint: '${text}' is not an http:// URL (the metadata services speak plain http)`);
+    o.endpoint = url;
+  }
+  if (argv['interruption-file'] !== undefined) {
+    const file = String(argv['interruption-file']);
+    if (file === '') throw new UsageError('--interruption-file: empty');
+    o.file = file;
+  }
+  return cloud === 'off' && o.file === undefined ? undefined : o;
 }
 
 function wholeNumber(option: string, value: unknown): number {
@@ -241,6 +279,8 @@ export async function run(g: Globals, o: DeliverCommandOptions, io: IO, graceMs?
   const short = [...(job.secrets.some(tooShortToMask) ? ["the kitchen's password"] : []), ...secrets.filter((s) => tooShortToMask(s.value)).map((s) => `${s.what}'s value`)];
   for (const what of short) log(`waiter: ${what} is shorter than ${MIN_SECRET_LENGTH} characters: it is not masked (it would change every such text)`);
   const uninstall = shutdown.install(log);
+  // Beside the waiter, from before its first claim (src/interrupt/): a notice reaches it only through the shutdown.
+  const unwatch = o.interrupt ? watchInterruptions(o.interrupt, shutdown, log) : undefined;
   try {
     const r = await withKitchen(g, async (kitchen) => {
       // The fleet view's indexes are made alongside the first claim, not before it; a
@@ -302,6 +342,7 @@ export async function run(g: Globals, o: DeliverCommandOptions, io: IO, graceMs?
     }
     throw err;
   } finally {
+    unwatch?.();
     uninstall();
     shutdown.dispose();
     job.dispose();

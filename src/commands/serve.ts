@@ -7,7 +7,7 @@ import { REQUEST_TIMEOUT_MS, isLoopback, listen } from '../serve/server.js';
 import { print, type CommandResult, type Globals, type IO } from './common.js';
 import { printable } from '../words.js';
 
-export const describe = 'Serve a live web page of the kitchen and an HTTP JSON API (docs/api.md)';
+export const describe = 'Serve a live web page of the kitchen, an HTTP JSON API and Prometheus metrics (GET /metrics; docs/api.md)';
 
 export function builder(y: Argv) {
   return y

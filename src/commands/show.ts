@@ -2,7 +2,7 @@ import type { ObjectId } from 'mongodb';
 import type { Argv } from 'yargs';
 import { InputError, UsageError } from '../errors.js';
 import { span } from '../fleet.js';
-import { namedFields, orderId, type Attempt, type Order } from '../order.js';
+import { namedFields, orderId, type Attempt, type Order, type Steered } from '../order.js';
 import { fileReport, type StoredFile } from '../kitchen/files.js';
 import { sizeText } from '../output/size.js';
 import { orderReport, showOrder } from '../app/show.js';
@@ -66,7 +66,8 @@ export function render(o: Order, fields?: Record<string, string>): string[] {
       ),
     );
   if (o.status === 'READY' && o.due && +o.due > Date.now()) lines.push(row('due', `${o.due.toISOString()} (not taken before then)`));
-  if (o.status === 'WAITING' && o.at) lines.push(row('due', `${o.at.toISOString()} (once released: not taken before then)`));
+  // A HELD order's `at` is its due once released (past: due at its release).
+  if (o.at && (o.status === 'WAITING' || (o.status === 'HELD' && +o.at > Date.now()))) lines.push(row('due', `${o.at.toISOString()} (once released: not taken before then)`));
   if (o.waiter) lines.push(row('waiter', o.waiter));
   if (o.start) lines.push(row('start', o.start.toISOString()));
   if (o.stop) lines.push(row('stop', `${o.stop.toISOString()}${o.start ? ` (${span(+o.stop - +o.start)})` : ''}`));
@@ -81,8 +82,12 @@ export function render(o: Order, fields?: Record<string, string>): string[] {
   if (o.signal) lines.push(row('signal', o.signal));
   if (o.error) lines.push(row('error', o.error));
   if (o.workdir) lines.push(row('workdir', o.workdir));
-  // `cancelled by alice@box at …Z (reason)`: who stopped it, from where (issue 26).
-  if (o.cancelled) lines.push(row('cancelled', `by ${o.cancelled.by} at ${new Date(o.cancelled.at).toISOString()}${o.cancelled.reason ? ` (${o.cancelled.reason})` : ''}`));
+  // `cancelled by alice@box at …Z (reason)`: who stopped it, from where (issue 26); held, released, edited alike.
+  const steered = (s: Steered) => `by ${s.by} at ${new Date(s.at).toISOString()}${s.reason ? ` (${s.reason})` : ''}`;
+  if (o.cancelled) lines.push(row('cancelled', steered(o.cancelled)));
+  if (o.held) lines.push(row('held', `${steered(o.held)}; waiter release puts it back ${o.held.from}`));
+  if (o.released) lines.push(row('released', steered(o.released)));
+  if (o.edited) lines.push(row('edited', steered(o.edited)));
   const history = o.history ?? [];
   if (history.length > 0) {
     lines.push('', `history (${history.length} attempt${history.length === 1 ? '' : 's'}):`);
@@ -123,7 +128,7 @@ export function attemptSpan(a: Pick<Attempt, 'result' | 'start' | 'stop'>): stri
 /** One attempt on one line: #2 ERROR  host/12  2026-…Z  1.2s  exit code 3 */
 export function attemptLine(a: Attempt): string {
   const parts = [`#${a.attempt}`, a.result.padEnd(11), a.waiter, new Date(a.start).toISOString(), attemptSpan(a)];
-  if (a.result === 'CANCELLED') parts.push(`cancelled by ${a.by ?? 'someone'}`);
+  if (a.result === 'CANCELLED' || a.result === 'HELD') parts.push(`${a.result === 'HELD' ? 'held' : 'cancelled'} by ${a.by ?? 'someone'}`);
   else if (a.error) parts.push(a.error);
   else if (a.exitCode !== undefined) parts.push(`exit code ${a.exitCode}`);
   return parts.join('  ');

@@ -16,7 +16,7 @@ export function builder(y: Argv) {
     .option('json', {
       type: 'boolean',
       describe:
-        "Print one JSON object: the counts READY, RUNNING, DONE, ERROR, WAITING, CANCELLED, waitingOnFailed, total, stale, notYetDue, nextDue, and pace1m, pace10m, medianRunSeconds, waiters, slots (their --concurrency summed), etaSeconds, eta, etaReason (why there is none: nothing READY, nothing due yet, no live waiters, no finished orders in the last 10 minutes), etaPace (the orders per minute the ETA assumed), asOf (when read), paused ({by, at, reason}: only when the list is paused), readyByPriority ([{priority, READY}], highest first), storage ({outputBytes, outputDocuments, outputDiskBytes, fileBytes, files, fileDiskBytes}: what live output and result files take, the server's own collection figures: data size, and disk)",
+        "Print one JSON object: the counts READY, RUNNING, DONE, ERROR, WAITING, CANCELLED, HELD, waitingOnFailed, total, stale, notYetDue, nextDue, oldestReadySince and oldestReadySeconds (since when and how long the READY order waiting longest has waited: from when it last became claimable), and pace1m, pace10m, medianRunSeconds, waiters, slots (their --concurrency summed), backlog (READY orders due now and stale RUNNING ones), backlogPerWaiter (per live waiter not asked to stop), etaSeconds, eta, etaReason (why there is none: nothing READY, nothing due yet, no live waiters, no finished orders in the last 10 minutes), etaPace (the orders per minute the ETA assumed), asOf (when read), paused ({by, at, reason}: only when the list is paused), readyByPriority ([{priority, READY}], highest first), storage ({outputBytes, outputDocuments, outputDiskBytes, fileBytes, files, fileDiskBytes}: what live output and result files take, the server's own collection figures: data size, and disk)",
     })
     .option('watch', { type: 'string', describe: 'Refresh every interval (default 2s) until Ctrl-C: in place on a terminal, one line each otherwise' });
 }
@@ -37,7 +37,7 @@ export function options(argv: Record<string, unknown>): StatusOptions {
 
 export async function run(g: Globals, o: StatusOptions, io: IO): Promise<CommandResult> {
   if (o.watchMs !== undefined) return watch(g, o, o.watchMs, io);
-  const r = await withKitchen(g, (k) => status(k, { storage: true }));
+  const r = await withKitchen(g, (k) => status(k, { storage: true, oldest: true }));
   for (const line of o.json ? [jsonLine(r)] : [...render(r), storageLine(r.storage)]) print(io.stdout, line);
   return {};
 }
@@ -49,7 +49,7 @@ export function storageLine(s: Storage): string {
 
 /** The report for people: counts, then pace, median, waiters and ETA. */
 export function render(r: StatusReport): string[] {
-  // WAITING (pipelines) and CANCELLED only when there are some: a list without them reads as before.
+  // WAITING (pipelines), CANCELLED and HELD only when there are some: a list without them reads as before.
   const rows: [string, number][] = shownStates(r).map((s) => [s, r[s]]);
   rows.push(['total', r.total]);
   const width = Math.max(...rows.map(([, n]) => String(n).length));
@@ -89,9 +89,9 @@ export function oneLine(r: StatusReport, now: Date): string {
   return `${now.toISOString()} ${counts}${paused} | pace ${perMinute(r.pace1m)} (1m) ${perMinute(r.pace10m)} (10m) | median ${median} | waiters ${r.waiters} | ETA ${eta(r)}`;
 }
 
-/** The states a report shows: WAITING and CANCELLED only when there are some. */
+/** The states a report shows: WAITING, CANCELLED and HELD only when there are some. */
 function shownStates(r: StatusReport): State[] {
-  return STATES.filter((s) => (s !== 'WAITING' && s !== 'CANCELLED') || r[s] > 0);
+  return STATES.filter((s) => (s !== 'WAITING' && s !== 'CANCELLED' && s !== 'HELD') || r[s] > 0);
 }
 
 /** Under READY, one line per priority, when more than one is in use (issue 15). */
@@ -107,8 +107,8 @@ function perMinute(n: number): string {
 }
 
 function eta(r: StatusReport): string {
-  // Left out of the ETA, and said: READY not yet due, and WAITING (pipelines: they wait on other orders).
-  const out = [r.notYetDue > 0 ? `${r.notYetDue} not yet due` : '', r.WAITING > 0 ? `${r.WAITING} WAITING` : ''].filter(Boolean);
+  // Left out of the ETA, and said: READY not yet due, WAITING (pipelines: they wait on other orders) and HELD (until released).
+  const out = [r.notYetDue > 0 ? `${r.notYetDue} not yet due` : '', r.WAITING > 0 ? `${r.WAITING} WAITING` : '', r.HELD > 0 ? `${r.HELD} HELD` : ''].filter(Boolean);
   const later = out.length ? `; ${out.join(', ')} not counted` : '';
   if (r.etaSeconds === null || r.eta === null) return (r.etaReason ?? 'no finished orders in the last 10 minutes') + later;
   const pace = r.etaPace === null ? '' : ` at ${perMinute(r.etaPace)}`;
@@ -143,7 +143,7 @@ async function watch(g: Globals, o: StatusOptions, everyMs: number, io: IO): Pro
               if (stop.signal.aborted) await opened.close();
               else kitchen = opened;
             }
-            return status(kitchen!, { now });
+            return status(kitchen!, { now, oldest: true });
           })(),
           stopped,
         ]);

@@ -1,7 +1,7 @@
 import type { Writable } from 'node:stream';
 import type { Argv } from 'yargs';
 import { span } from '../fleet.js';
-import { waitersReport, type WaiterReport } from '../app/waiters.js';
+import { shownState, waitersReport, type WaiterReport } from '../app/waiters.js';
 import { jsonLine, printable } from '../words.js';
 import { print, withKitchen, type CommandResult, type Globals, type IO } from './common.js';
 
@@ -70,12 +70,6 @@ export function table(ws: WaiterReport[], now: Date, width?: number): string[] {
       .trimEnd();
     return width && line.length > width ? `${line.slice(0, width - 1)}…` : line;
   });
-}
-
-/** STOPPING (`waiter stop` asked it) or PAUSED (the list is) over a live waiter's PROCESSING/IDLE; --json keeps the state and says `stop`/`paused`. */
-function shownState(w: WaiterReport): string {
-  if (w.state !== 'PROCESSING' && w.state !== 'IDLE') return w.state;
-  return w.stop ? 'STOPPING' : w.paused ? 'PAUSED' : w.state;
 }
 
 /** What it is doing: its first running order and that order's arguments; why it ended; who paused or stopped it. */

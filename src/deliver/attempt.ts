@@ -68,12 +68,13 @@ export class Attempts {
     stop.on((reason, deadlineMs) => {
       const what = exited ? `recording nothing (files stored so far stay under attempt ${c.attempt})` : 'stopping its command, recording nothing';
       if (reason === 'lost') deps.log(`waiter: lost order ${id} (reset or taken over); ${what}`);
-      // The canceller wrote the order (CANCELLED, its attempt in history): this waiter only stops the command and goes on.
-      if (reason === 'cancel') deps.log(`waiter: order ${id} cancelled by ${stop.by ?? 'someone'}; ${what}`);
+      // The canceller (holder) wrote the order (CANCELLED, HELD; its attempt in history): this waiter only stops the command and goes on.
+      if (reason === 'cancel' || reason === 'hold') deps.log(`waiter: order ${id} ${reason === 'cancel' ? 'cancelled' : 'held'} by ${stop.by ?? 'someone'}; ${what}`);
       if (!exited) child.terminate(deadlineMs);
     });
     // The waiter's kill stops only a command still running: one that exited is recorded as it ended.
-    const unsubscribe = shutdown.onKill(() => stop.stop('shutdown'));
+    // A notice's kill records 'preempt' and gives the command the notice's time (shutdown.ts).
+    const unsubscribe = shutdown.onKill((as, deadlineMs) => stop.stop(as, deadlineMs));
     const release = this.leases.keep(c, stop);
 
     let outcome: Outcome;

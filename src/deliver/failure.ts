@@ -184,7 +184,7 @@ export const STOPPED: Readonly<Record<StopReason, StopRule>> = {
     counted: false,
     failedRun: false,
     collects: false,
-    error: (x) => `interrupted: this box is going away${x.by ? ` (${x.by})` : ''}`,
+    error: (x) => `interrupted: ${x.by ?? 'this box is going away'}`,
   },
   // The order needs more memory than this box gives it: a retry here would do the same.
   memory: { records: true, status: 'ERROR', result: 'ERROR', counted: true, failedRun: true, collects: true, error: () => 'over --memory-max' },

@@ -230,12 +230,16 @@ class Waiter {
       // No columns and no --workdir: ready at once, no await on the hot path.
       const p = prepared instanceof Promise ? await prepared : prepared;
       // Stopped while its column names were read: the same as a command the waiter's kill stopped.
-      if (p.interrupted) return handleStopped(c, 'shutdown', { by: this.deps.shutdown.by }, this.opts.retry);
+      if (p.interrupted) return handleStopped(c, this.deps.shutdown.killAs, { by: this.deps.shutdown.by }, this.opts.retry);
       if (p.error !== undefined) {
         return this.handleFailed(c, { kind: isBoxWorkdirFailure(p.code) ? 'box' : 'refused', error: p.error, ...defined({ workdir: p.workdir }) });
       }
       const tooLong = startProblem([p.file, ...p.args], p.env, this.room);
       if (tooLong) return this.handleFailed(c, { kind: 'refused', error: tooLong, ...defined({ workdir: p.workdir }) });
+      // A notice came while it was claimed or prepared: a command started now would only be
+      // SIGTERMed at once, with what remains of the box's time; it goes back READY unrun.
+      const { shutdown } = this.deps;
+      if (shutdown.phase === 'killing' && shutdown.killAs === 'preempt') return handleStopped(c, 'preempt', { by: shutdown.by }, this.opts.retry);
       return await this.attempts.run(c, p);
     } catch (err) {
       // The kitchen failing (reading column names past its retries) is the waiter's

@@ -56,14 +56,19 @@ export class FleetQueries {
   }
 
   /**
-   * Live waiters (not ended, seen within their lease) and the sum of their --concurrency:
-   * one range on {ended, expires}, keys and documents examined = live waiters, each read
-   * for its concurrency alone. (Not a $group: FerretDB v1 sums '$concurrency' to 0 beside
-   * a {$sum: 1} in the same group.)
+   * Live waiters (not ended, seen within their lease), the sum of their --concurrency, and
+   * how many of them `waiter stop` asked to stop (they claim nothing more): one range on
+   * {ended, expires}, keys and documents examined = live waiters, each read for its
+   * concurrency and stop alone. (Not a $group: FerretDB v1 sums '$concurrency' to 0
+   * beside a {$sum: 1} in the same group.)
    */
-  async liveWaiters(now = new Date()): Promise<{ waiters: number; slots: number }> {
-    const docs = await this.waiters.find(liveFilter(now), { projection: { _id: 0, concurrency: 1 } }).toArray();
-    return { waiters: docs.length, slots: docs.reduce((n, w) => n + (typeof w.concurrency === 'number' && w.concurrency > 0 ? w.concurrency : 1), 0) };
+  async liveWaiters(now = new Date()): Promise<{ waiters: number; slots: number; stopping: number }> {
+    const docs = await this.waiters.find(liveFilter(now), { projection: { _id: 0, concurrency: 1, stop: 1 } }).toArray();
+    return {
+      waiters: docs.length,
+      slots: docs.reduce((n, w) => n + (typeof w.concurrency === 'number' && w.concurrency > 0 ? w.concurrency : 1), 0),
+      stopping: docs.filter((w) => w.stop).length,
+    };
   }
 
   /**

@@ -7,13 +7,13 @@
 // of two things:
 // - `after` (add --after): a list of order ids, and `wait: 1` while it waits (sparse
 //   index {wait: 1}: the WAITING ones on ids, for the self-healing check). It is free
-//   when none of them is unfinished (READY, RUNNING, WAITING, or ERROR/CANCELLED unless `any`).
+//   when none of them is unfinished (READY, RUNNING, WAITING, HELD, or ERROR/CANCELLED unless `any`).
 //   An id cleaned away holds nothing back. {after: 1} (sparse, multikey) finds the
 //   dependants of one order that just finished.
 // - `hold: X` (load/add --after-all): a barrier, an ObjectId above every _id in the
 //   list when it was loaded (its own orders get higher ids). Free when no order with
-//   _id < X is unfinished: one find, limit 1, over five ranges of {status: 1, _id: 1}
-//   (ERROR, CANCELLED, READY, RUNNING, WAITING below X): it reads at most one key when something
+//   _id < X is unfinished: one find, limit 1, over six ranges of {status: 1, _id: 1}
+//   (ERROR, CANCELLED, READY, RUNNING, WAITING, HELD below X): it reads at most one key when something
 //   is unfinished and none when the stage is done, never the DONE orders.
 // Release: status READY, due = now (or its `at` if later), `hold`/`wait`/`at` removed;
 // fenced by status WAITING, so running it twice, or from two waiters, changes nothing

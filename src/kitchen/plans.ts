@@ -178,10 +178,36 @@ export function countsFilters(now: Date): { stale: Filter<Order>; dueLater: Filt
   };
 }
 
+/**
+ * The READY order waiting longest (status --json, /metrics: asked for, not by the page's
+ * refresh every second). Filter: {due <= now, status: READY} · Sort: DUE_SORT, limit 1,
+ * projection {due} · Index used: {due:1,_id:1} · Returns: its _id and due (readySince) ·
+ * Cost on MongoDB: keys = the stale RUNNING orders before it (their due, the lease, is
+ * past too) + 1, no sort stage (test/status-cost.test.ts). FerretDB 2.x does not serve
+ * a sort from an index: it reads the whole due range (the backlog) and sorts it, once per
+ * status or scrape.
+ */
+export function oldestReadyFilter(now: Date): Filter<Order> {
+  return { due: { $lte: now }, status: 'READY' };
+}
+
+/**
+ * Since when a READY order has waited to be claimed: its `due` (set when it last became
+ * claimable: add, reset, retry, release), but never before it was written (its _id's
+ * time, whole seconds): a list migrated from an older version has due = longAgo() (1970),
+ * an `--at` in the past an earlier due.
+ */
+export function readySince(o: { _id: ObjectId; due?: Date }): Date {
+  const written = o._id.getTimestamp();
+  return o.due && o.due > written ? o.due : written;
+}
+
 export interface ResetAsk {
   statuses: State[];
   force: boolean;
   startedBefore?: Date;
+  /** reset <ids…> | --where | --failed-with: only orders of this selection (selectionFilter). */
+  within?: Filter<Order>;
 }
 
 /**
@@ -193,6 +219,7 @@ export interface ResetAsk {
  * READY branch reads EVERY READY order: READY orders an older waiter added or reset after
  * the list was migrated have no `due`, so no claim sees them, and {status:1,_id:1}
  * cannot tell which lack it (a rare, manual command may read every READY order; claims never do).
+ * With `within`: {$and: [within, the $or]} (Index used: _id for ids).
  */
 export function resetFilter(ask: ResetAsk, now: Date): Filter<Order> | null {
   const or: Filter<Order>[] = [];
@@ -205,7 +232,7 @@ export function resetFilter(ask: ResetAsk, now: Date): Filter<Order> | null {
   }
   if (or.length === 0) return null;
   or.push({ status: 'READY', due: { $exists: false } });
-  return { $or: or };
+  return ask.within ? { $and: [ask.within, { $or: or }] } : { $or: or };
 }
 
 /**
@@ -304,9 +331,9 @@ export function saveWaiterUpdate(doc: WaiterDoc): UpdateFilter<WaiterDoc> {
 // Pipelines (issue 18, src/kitchen/pipeline.ts): WAITING orders have no `due`, so no
 // claim reaches them; these are the checks that free them and their release.
 
-/** What keeps an order from being free (ERROR and CANCELLED too, unless --after-any). */
-export const UNFINISHED: readonly State[] = Object.freeze(['ERROR', 'CANCELLED', 'READY', 'RUNNING', 'WAITING']);
-export const UNFINISHED_ANY: readonly State[] = Object.freeze(['READY', 'RUNNING', 'WAITING']);
+/** What keeps an order from being free (ERROR and CANCELLED too, unless --after-any). HELD is not finished: what waits on it waits on. */
+export const UNFINISHED: readonly State[] = Object.freeze(['ERROR', 'CANCELLED', 'READY', 'RUNNING', 'WAITING', 'HELD']);
+export const UNFINISHED_ANY: readonly State[] = Object.freeze(['READY', 'RUNNING', 'WAITING', 'HELD']);
 /** The finished states that hold back what waits for them (unless --after-any) until they are reset: the "failed orders" of status and show. */
 export const FAILED: readonly State[] = Object.freeze(['ERROR', 'CANCELLED']);
 /** Sorts below every ObjectId: `{hold: {$gte: MIN_ID}}` reads the whole sparse index. */
@@ -395,14 +422,17 @@ export function releaseNowUpdate(now: Date): UpdateFilter<Order> {
 
 /**
  * Release, later: the orders whose --at is still ahead (few). Filter: `filter`, WAITING,
- * at > now (one find, _id and at) · then per order Filter: {_id, status: WAITING} ·
- * Update: $set status READY, due = its at · $unset hold, wait, at (one bulkWrite).
+ * at > now (one find, _id and at) · then per order Filter: {_id, status: WAITING, at: the
+ * at read} · Fence: status and that at: an edit --at between the find and the write
+ * changes `at`, the write misses (never due = the old at) and the order stays WAITING with
+ * its new at, released by the edit's own release check after its writes (or the next
+ * sweep) · Update: $set status READY, due = its at · $unset hold, wait, at (one bulkWrite).
  */
 export function releaseLaterFilter(filter: Filter<Order>, now: Date): Filter<Order> {
   return { ...filter, status: 'WAITING', at: { $gt: now } };
 }
 export function releaseAt(id: ObjectId, at: Date): { filter: Filter<Order>; update: UpdateFilter<Order> } {
-  return { filter: { _id: id, status: 'WAITING' }, update: { $set: { status: 'READY', due: at }, $unset: RELEASE_UNSET } };
+  return { filter: { _id: id, status: 'WAITING', at }, update: { $set: { status: 'READY', due: at }, $unset: RELEASE_UNSET } };
 }
 
 // Moved from src/kitchen.ts and src/kitchen/pipeline.ts: whole-collection reads, one

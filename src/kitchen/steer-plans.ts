@@ -1,7 +1,7 @@
-// The plans of steering (issue 26: cancel; hold, release and edit later take the same
-// selections): which orders a user's selection names, and the writes that change them
-// from outside their waiter. Pure, like ./plans.ts (same contract form); checked in
-// test/plans.test.ts without a server. Queries: ./steer.ts.
+// The plans of steering (issue 26: cancel, hold; edit takes the same selections): which
+// orders a user's selection names, and the writes that change them from outside their
+// waiter. Pure, like ./plans.ts (same contract form); checked in test/plans.test.ts
+// without a server. Hold's and release's own: ./hold-plans.ts. Queries: ./steer.ts.
 import type { Filter, ObjectId, UpdateFilter } from 'mongodb';
 import { UsageError } from '../errors.js';
 import { HISTORY_LIMIT, type Attempt, type Order, type State, type Steered } from '../order.js';
@@ -81,15 +81,15 @@ export function inStates(selected: Filter<Order>, states: readonly State[]): Fil
 }
 
 /**
- * Cancel of orders not running (READY, WAITING), all at once. Filter: inStates(selection,
- * READY|WAITING): the status is the fence (a claim or a release meanwhile takes the order out
- * of it) · Update: $set status CANCELLED, cancelled {by, at, reason} · $unset due (no claim
+ * Cancel of orders not running (READY, WAITING, HELD), all at once. Filter: inStates(selection,
+ * READY|WAITING|HELD): the status is the fence (a claim, a release or a hold meanwhile takes the
+ * order out of it) · Update: $set status CANCELLED, cancelled {by, at, reason} · $unset due (no claim
  * reaches it), wait and hold (no release check reads it; `after` and `barrier` stay for show),
- * claim, heartbeat, expires · Cost: ONE updateMany, keys = the selection; modifiedCount is
- * what was cancelled.
+ * held (no longer held), claim, heartbeat, expires · Cost: ONE updateMany, keys = the selection;
+ * modifiedCount is what was cancelled.
  */
 export function cancelUpdate(s: Steered): UpdateFilter<Order> {
-  return { $set: { status: 'CANCELLED', cancelled: s }, $unset: { due: '', wait: '', hold: '', claim: '', heartbeat: '', expires: '' } };
+  return { $set: { status: 'CANCELLED', cancelled: s }, $unset: { due: '', wait: '', hold: '', held: '', claim: '', heartbeat: '', expires: '' } };
 }
 
 /** What a cancel reads of a RUNNING order to write it: its claim (the fence), its lease (stale or not) and what its attempt's history line needs. */
@@ -101,27 +101,42 @@ export function staleAt(o: Pick<Order, 'expires'>, at: Date): boolean {
   return o.expires !== undefined && o.expires < at;
 }
 
+/** What a user's command makes of a RUNNING order it stops: cancel, hold. */
+export type StopTo = 'CANCELLED' | 'HELD';
+/** The states a cancel or a hold changes without a claim to fence it (the status is the fence): a hold's are the states held from. */
+export const IDLE: Readonly<Record<StopTo, readonly State[]>> = Object.freeze({
+  CANCELLED: Object.freeze(['READY', 'WAITING', 'HELD'] as const),
+  HELD: Object.freeze(['READY', 'WAITING'] as const),
+});
+
 /**
- * Cancel of one RUNNING order. Filter: fence(_id, the claim read) (./plans.ts): its waiter's
+ * Cancel or hold of one RUNNING order. Filter: fence(_id, the claim read) (./plans.ts): its waiter's
  * finish is fenced by the same {_id, claim, status: RUNNING}, so whichever lands first wins and
- * the other matches nothing: never both · Update: $set status CANCELLED, cancelled, stop = at,
- * prio back to its priority, history + its attempt (the last HISTORY_LIMIT; $set, not $push:
- * FerretDB v1 ignores $slice) · $unset claim, due, expires, heartbeat · Index used: _id ·
+ * the other matches nothing: never both · Update: $set status `to`, prio back to its priority,
+ * history + its attempt (the last HISTORY_LIMIT; $set, not $push: FerretDB v1 ignores $slice);
+ * CANCELLED: cancelled, stop = at; HELD: held {by, at, reason, from: READY} (released, it runs
+ * again), and released removed · $unset claim, due, expires, heartbeat · Index used: _id ·
  * Cost: 1 update per RUNNING order (a fleet's worth at most).
- * The attempt: result CANCELLED, by, stopped at `at`; but a stale one (staleAt) was not
- * stopped by the cancel, its waiter was gone: LOST at its last heartbeat, as a takeover
- * records it (lostAttempt), and no CANCELLED line of its own (one line per attempt, as
- * show and the lost-attempt count read history; who cancelled the order is `cancelled`).
+ * The attempt: result `to`, by, stopped at `at`; but a stale one (staleAt) was not
+ * stopped by the user, its waiter was gone: LOST at its last heartbeat, as a takeover
+ * records it (lostAttempt), and no line of its own (one line per attempt, as show and
+ * the lost-attempt count read history; who did it is the order's `cancelled` or `held`).
+ * A live attempt held is not the order's failure: $inc attempts -1, as finish takes back an
+ * uncounted one (Finish.uncounted), so holds never use up --max-attempts; a LOST one
+ * counts, as at a takeover.
  * `lost`: the attempt a takeover replaced, when its own history write has not landed yet
  * (takeoverLost): written before this one, or it would never be (the taker's write is fenced).
  */
-export function cancelRunningUpdate(o: RunningRead, s: Steered, lost?: Attempt): UpdateFilter<Order> {
-  const attempt: Attempt = staleAt(o, s.at)
-    ? lostAttempt(o, s.at)
-    : { attempt: o.attempts, waiter: o.waiter ?? '', start: o.start ?? s.at, stop: s.at, result: 'CANCELLED', by: s.by };
+export function stopRunningUpdate(o: RunningRead, s: Steered, to: StopTo, lost?: Attempt): UpdateFilter<Order> {
+  const stale = staleAt(o, s.at);
+  const attempt: Attempt = stale ? lostAttempt(o, s.at) : { attempt: o.attempts, waiter: o.waiter ?? '', start: o.start ?? s.at, stop: s.at, result: to, by: s.by };
+  const history = [...(o.history ?? []), ...(lost ? [lost] : []), attempt].slice(-HISTORY_LIMIT);
+  const unset = { claim: '', due: '', expires: '', heartbeat: '' } as const;
+  if (to === 'CANCELLED') return { $set: { status: to, cancelled: s, stop: s.at, prio: o.priority ?? 0, history }, $unset: unset };
   return {
-    $set: { status: 'CANCELLED', cancelled: s, stop: s.at, prio: o.priority ?? 0, history: [...(o.history ?? []), ...(lost ? [lost] : []), attempt].slice(-HISTORY_LIMIT) },
-    $unset: { claim: '', due: '', expires: '', heartbeat: '' },
+    $set: { status: to, held: { ...s, from: 'READY' }, prio: o.priority ?? 0, history },
+    $unset: { ...unset, released: '' },
+    ...(stale ? {} : { $inc: { attempts: -1 } }),
   };
 }
 
@@ -168,28 +183,52 @@ export function waitingOnFilter(ids: readonly ObjectId[]): Filter<Order> {
   return { status: 'WAITING', $or: or };
 }
 
+/** One step of putting orders back (reset --status CANCELLED, release): an updateMany. */
+export interface Step {
+  filter: Filter<Order>;
+  update: UpdateFilter<Order>;
+}
+
+/**
+ * Orders taken out of their pipeline (cancel, hold: `wait` and `hold` removed, `after` and
+ * `barrier` kept) that wait again: of `orders`, per distinct barrier b (a distinct over
+ * barriersIn(orders)), {barrier: b} · $set hold b (no pipeline update copies a field); then
+ * {after exists} · $set status WAITING, wait 1; then {hold exists} · $set status WAITING;
+ * each with `done` (what else the step sets and unsets). What is left is the caller's: READY.
+ */
+export function barriersIn(orders: Filter<Order>): Filter<Order> {
+  return { ...orders, barrier: { $exists: true } };
+}
+export function barrierBack(orders: Filter<Order>, barrier: ObjectId): Step {
+  return { filter: { ...orders, barrier }, update: { $set: { hold: barrier } } };
+}
+export function waitAgainSteps(orders: Filter<Order>, done: { $set?: Partial<Order>; $unset: Record<string, ''> }): Step[] {
+  return [
+    { filter: { ...orders, after: { $exists: true } }, update: { $set: { status: 'WAITING', wait: 1, ...done.$set }, $unset: done.$unset } },
+    { filter: { ...orders, hold: { $exists: true } }, update: { $set: { status: 'WAITING', ...done.$set }, $unset: done.$unset } },
+  ];
+}
+
 /**
  * reset --status CANCELLED: cancelled orders back, in steps (each Filter: status CANCELLED
  * and the step's part; Index used: {status:1,_id:1}; Cost: keys = the CANCELLED orders, per
  * step: a manual command's). A cancel removed `wait` and `hold`, kept `after` and `barrier`:
- * an order with them waits again (WAITING; the release check after a reset frees the ones
- * whose orders are DONE), or it would run before what it waits for. 1: per distinct barrier
- * b, {barrier: b} · $set hold b (no pipeline update copies a field). 2: {after exists} ·
- * $set status WAITING, wait 1. 3: {hold exists} · $set status WAITING. 4: the rest · $set
- * status READY, due now. Each $unset cancelled: the order is no longer cancelled (show prints
- * the field as is); the attempt a cancel stopped stays in history, with who.
+ * an order with them waits again (barrierBack of cancelledOrders(within), waitAgainSteps; the release check after a reset
+ * frees the ones whose orders are DONE), or it would run before what it waits for. The rest:
+ * $set status READY, due now. Each $unset cancelled: the order is no longer cancelled (show
+ * prints the field as is); the attempt a cancel stopped stays in history, with who. `within`:
+ * reset <ids…> | --where | --failed-with, joined to every step's filter and to the barriers'
+ * (Index used: _id for ids).
  */
-export const CANCELLED_BARRIERS: Filter<Order> = Object.freeze({ status: 'CANCELLED', barrier: { $exists: true } });
-export function uncancelBarrier(barrier: ObjectId): { filter: Filter<Order>; update: UpdateFilter<Order> } {
-  return { filter: { status: 'CANCELLED', barrier }, update: { $set: { hold: barrier } } };
+export const CANCELLED_ORDERS: Filter<Order> = Object.freeze({ status: 'CANCELLED' });
+export function cancelledOrders(within: Filter<Order> = {}): Filter<Order> {
+  return { ...within, ...CANCELLED_ORDERS };
 }
-export function uncancelSteps(now: Date): { filter: Filter<Order>; update: UpdateFilter<Order> }[] {
-  return [
-    { filter: { status: 'CANCELLED', after: { $exists: true } }, update: { $set: { status: 'WAITING', wait: 1 }, $unset: { cancelled: '' } } },
-    { filter: { status: 'CANCELLED', hold: { $exists: true } }, update: { $set: { status: 'WAITING' }, $unset: { cancelled: '' } } },
-    { filter: { status: 'CANCELLED' }, update: { $set: { status: 'READY', due: now }, $unset: { cancelled: '' } } },
-  ];
+export function uncancelSteps(now: Date, within: Filter<Order> = {}): Step[] {
+  const orders = cancelledOrders(within);
+  const unset = { cancelled: '' } as const;
+  return [...waitAgainSteps(orders, { $unset: unset }), { filter: orders, update: { $set: { status: 'READY', due: now }, $unset: unset } }];
 }
 
-/** What a heartbeat that matched nothing reads to say why: the order's status and who cancelled it. Index used: _id · Cost: 1 findOne, only when the order is no longer ours. */
-export const LEASE_READ = { _id: 0, status: 1, cancelled: 1 } as const;
+/** What a heartbeat that matched nothing reads to say why: the order's status and who cancelled or held it. Index used: _id · Cost: 1 findOne, only when the order is no longer ours. */
+export const LEASE_READ = { _id: 0, status: 1, cancelled: 1, held: 1 } as const;

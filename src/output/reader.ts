@@ -40,11 +40,13 @@ export async function readAfter(store: Pick<OutputStore, 'read'>, order: ObjectI
 }
 
 /**
- * How attempt `n` of the order ended, or null while it runs. From its history entry;
+ * How attempt `n` of the order ended, or null while it runs. From its history entry (the
+ * last: an attempt not counted, held or preempted, leaves its number to the next run);
  * else the order has moved on without one: reset while running, or taken over.
  */
 export function attemptEnd(o: Order, n: number): Pick<Attempt, 'result' | 'exitCode' | 'error'> | { result: 'RESET' } | null {
-  const done = (o.history ?? []).find((a) => a.attempt === n);
+  if (o.status === 'RUNNING' && o.attempts === n) return null;
+  const done = [...(o.history ?? [])].reverse().find((a) => a.attempt === n);
   if (done) return done;
   if ((o.attempts ?? 0) > n) return { result: 'LOST', error: 'taken over by another waiter' };
   if (o.status === 'RUNNING') return null;

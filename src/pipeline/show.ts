@@ -55,11 +55,13 @@ export function waitLines(o: Order, w: WaitReport): string[] {
           ? '  (failed: holds this order back; reset it)'
           : waiting && a.status === 'CANCELLED' && !w.any
             ? '  (cancelled: holds this order back)'
-            : waiting && a.onFailed
-              ? '  (waits on failed orders itself: holds this order back; reset them)'
-              : a.status === 'missing'
-                ? '  (no longer in the list: holds nothing back)'
-                : '';
+            : waiting && a.status === 'HELD'
+              ? '  (held: this order waits for its release and its run)'
+              : waiting && a.onFailed
+                ? '  (waits on failed orders itself: holds this order back; reset them)'
+                : a.status === 'missing'
+                  ? '  (no longer in the list: holds nothing back)'
+                  : '';
       lines.push(`  ${a.id}  ${a.status}${waiting && blocks(a.status === 'missing' ? undefined : a.status, Boolean(w.any)) && !why ? '  (not yet)' : why}`);
     }
   }

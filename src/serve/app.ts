@@ -10,17 +10,23 @@ import { orderId } from '../order.js';
 import { addMany } from '../app/add.js';
 import { resetOrders } from '../app/reset.js';
 import { cancelOrders } from '../app/cancel.js';
+import { editOrders } from '../app/edit.js';
+import { holdOrders } from '../app/hold.js';
+import { releaseOrders } from '../app/release.js';
 import { pause, resume } from '../app/pause.js';
 import { stopWaiters } from '../app/stop.js';
 import { apiUser } from '../app/who.js';
 import { findOrder, orderReport, orderReports } from '../app/show.js';
-import { statusReport } from '../app/status.js';
+import { oldestReadySince, statusReport } from '../app/status.js';
 import { waitersReport } from '../app/waiters.js';
-import { answerAge, cached } from './cache.js';
+import { answerAge, cached, keptUnlessFailed } from './cache.js';
 import {
   HttpError,
   PAGE_FAILED,
   cancelRequest,
+  editRequest,
+  holdRequest,
+  releaseRequest,
   jsonContentType,
   failedQuery,
   noQuery,
@@ -39,6 +45,7 @@ import { outputRoute } from './output.js';
 import { filesRoute } from './files.js';
 import { hostGuard } from './hosts.js';
 import { bodyLost } from './deadline.js';
+import { metricsRegistry, type Figures } from './metrics.js';
 
 /** Largest request body: 10,000 orders of ~800 bytes each. */
 export const MAX_BODY = 8 * 1024 * 1024;
@@ -72,12 +79,15 @@ export function createApp(o: AppOptions): Hono {
   const guard = <T>(what: string, fn: () => Promise<T>) => k.guard(what, fn);
   const status = cached(() => guard('status', () => statusReport(k)), MAX_AGE_MS, MAX_STALE_MS);
   const waiters = cached(() => guard('waiters', () => waitersReport(k, { all: false })), MAX_AGE_MS, MAX_STALE_MS);
+  // /metrics only: the page's status leaves it out (a sorted read every second; src/kitchen/plans.ts oldestReadyFilter).
+  const oldest = cached(() => guard('status', () => oldestReadySince(k)), MAX_AGE_MS, MAX_STALE_MS);
   const pace = new Pace(k.fleet);
   const chart = cached(() => guard('pace', () => pace.chart()), MAX_AGE_MS, MAX_STALE_MS);
   // The page's list of failures (the default limit) is shared the same way.
   const failed = cached(() => guard('latest failed orders', async () => orderReports(k, await k.fleet.latestFailed(PAGE_FAILED))), MAX_AGE_MS, MAX_STALE_MS);
   const wrote = () => {
     status.invalidate();
+    oldest.invalidate();
     chart.invalidate();
     failed.invalidate();
   };
@@ -91,12 +101,18 @@ export function createApp(o: AppOptions): Hono {
     c.header('Cache-Control', 'no-store');
   });
   app.use('*', hostGuard(o.hosts ?? (() => undefined)));
-  app.use('/api/*', async (c, next) => {
+  // The API and /metrics (a scrape config's bearer token): reads need the token unless --public-read, writes always.
+  const authorized = async (c: Context, next: () => Promise<void>) => {
     const write = c.req.method !== 'GET' && c.req.method !== 'HEAD';
     if (o.token && (write || !o.publicRead) && !allowed(c.req.header('authorization'))) {
       c.header('WWW-Authenticate', 'Bearer realm="waiter"');
       throw new HttpError(401, 'missing or wrong token: send Authorization: Bearer <token>');
     }
+    await next();
+  };
+  app.use('/api/*', authorized);
+  app.use('/metrics', authorized);
+  app.use('/api/*', async (c, next) => {
     if (c.req.method === 'POST') jsonContentType(c.req.header('content-type'));
     await next();
   });
@@ -203,12 +219,32 @@ export function createApp(o: AppOptions): Hono {
     return c.json(done);
   });
 
-  app.post('/api/cancel', async (c) => {
+  // Steering orders (issue 26): the same body, the same token rules, each its use case.
+  const steer = <R>(path: string, what: string, parse: (body: unknown, by: string) => R, run: (r: R) => Promise<{ dryRun: boolean }>) =>
+    app.post(path, async (c) => {
+      noQuery(c.req.queries());
+      const r = parse(parseJson(await c.req.text()), apiUser(clientAddress(c)));
+      const done = await guard(what, () => run(r));
+      if (!done.dryRun) wrote();
+      return c.json(done);
+    });
+  steer('/api/cancel', 'cancel', cancelRequest, (r) => cancelOrders(k, r));
+  steer('/api/hold', 'hold', holdRequest, (r) => holdOrders(k, r));
+  steer('/api/release', 'release', releaseRequest, (r) => releaseOrders(k, r));
+  steer('/api/edit', 'edit', editRequest, (r) => editOrders(k, r));
+
+  // Prometheus (issue 28): the same cached answers as the page, so a scrape every 15 s costs what a refresh does.
+  const figures = async (): Promise<Figures> => {
+    const [s, w, old] = await Promise.all([status(), waiters(), oldest()]);
+    return { status: s.value, waiters: w.value, oldestReadySince: old.value, at: Math.min(s.at, w.at, old.at), now: Date.now() };
+  };
+  // prom-client is imported on the first scrape; an import that failed is tried again at the next.
+  const registry = keptUnlessFailed(() => metricsRegistry(figures));
+  app.get('/metrics', async (c) => {
     noQuery(c.req.queries());
-    const r = cancelRequest(parseJson(await c.req.text()), apiUser(clientAddress(c)));
-    const done = await guard('cancel', () => cancelOrders(k, r));
-    if (!done.dryRun) wrote();
-    return c.json(done);
+    const r = await registry();
+    const text = await r.metrics();
+    return c.body(text, 200, { 'Content-Type': r.contentType });
   });
 
   outputRoute(app, k, o.list);

@@ -108,3 +108,13 @@ export function cached<T>(fn: () => Promise<T>, maxAgeMs: number, maxStaleMs: nu
   };
   return get;
 }
+
+/** `make()` once, its promise kept for every later call, unless it rejects: then the next call makes it again. */
+export function keptUnlessFailed<T>(make: () => Promise<T>): () => Promise<T> {
+  let kept: Promise<T> | undefined;
+  return () =>
+    (kept ??= make().catch((err: unknown) => {
+      kept = undefined;
+      throw err;
+    }));
+}

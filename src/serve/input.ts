@@ -11,8 +11,10 @@ import type { AddMany } from '../app/add.js';
 import type { StopRequest, StopTarget } from '../app/stop.js';
 import { reasonProblem } from '../app/who.js';
 import type { CancelRequest } from '../app/cancel.js';
-import { whereOf } from '../app/selection.js';
-import { CANCELLABLE } from '../order.js';
+import type { EditRequest } from '../app/edit.js';
+import type { SteerRequest } from '../app/steer.js';
+import { MAX_WHERE, whereOf, type Selection } from '../app/selection.js';
+import { CANCELLABLE, EDITABLE, HOLDABLE } from '../order.js';
 
 export type { ResetRequest } from '../app/reset.js';
 
@@ -122,11 +124,12 @@ function at(value: unknown, where: string, now: Date): Date {
   }
 }
 
-/** POST /api/reset: {"status": ["ERROR","RUNNING"], "force": false, "olderThan": "2h"}, each optional: `waiter reset`'s rules. */
+/** POST /api/reset: {"status": ["ERROR","RUNNING"], "force": false, "olderThan": "2h", "ids"|"where"|"failedWith": as cancel's}, each optional: `waiter reset`'s rules. */
 export function resetRequest(body: unknown): ResetRequest {
   if (!isObject(body)) throw bad(`expected an object like {"status": ["ERROR"], "force": false}, got ${typeOf(body)}`);
-  onlyKeys(body, ['status', 'force', 'olderThan'], 'body');
-  const r: ResetRequest = { statuses: [...RESET_BY_DEFAULT], force: false };
+  onlyKeys(body, ['status', 'force', 'olderThan', 'ids', 'where', 'failedWith'], 'body');
+  // ids, where, failedWith: cancel's selection (its status is reset's own, an array).
+  const r: ResetRequest = { ...selectionFields(body), statuses: [...RESET_BY_DEFAULT], force: false };
   if (body.status !== undefined) {
     const list = typeof body.status === 'string' ? [body.status] : body.status;
     if (!Array.isArray(list) || list.length === 0) throw bad(`status: expected a non-empty array of ${RESETTABLE.join(', ')}, got ${typeOf(body.status)}`);
@@ -150,56 +153,115 @@ export function resetRequest(body: unknown): ResetRequest {
   return r;
 }
 
+/** The selection fields steering bodies share (cancel, hold, release, edit, reset). */
+const SELECTION_KEYS = ['ids', 'status', 'where', 'failedWith'];
+
 /**
- * POST /api/cancel: {"ids": [...], "status": "READY", "where": ["name=value"] or {"name": "value"},
- * "failedWith": "...", "dryRun": true, "reason": "...", "withDependants": true}, each optional:
- * `waiter cancel`'s rules (nothing selected: 400 from src/app/).
+ * A body's selection: "ids": [...], "status" (one of `statuses`; not read without them: reset's
+ * status is its own), "where": ["name=value"] or {"name": "value"}, "failedWith": "...".
+ * Nothing selected is the use case's 400 (src/app/selection.ts).
  */
-export function cancelRequest(body: unknown, by: string): CancelRequest {
-  if (!isObject(body)) throw bad(`expected an object like {"ids": ["<order id>"]} or {"status": "READY"}, got ${typeOf(body)}`);
-  onlyKeys(body, ['ids', 'status', 'where', 'failedWith', 'dryRun', 'reason', 'withDependants'], 'body');
-  const r: CancelRequest = { by };
+function selectionFields(body: Record<string, unknown>, statuses?: readonly State[]): Selection {
+  const r: Selection = {};
+  // Given but empty is a 400, never read as not given: a reset would take every order.
+  const empty = (key: string) => bad(`${key} is empty: name some orders, or leave "${key}" out`);
   if (body.ids !== undefined) {
     if (!Array.isArray(body.ids)) throw bad(`ids: expected an array of order ids, got ${typeOf(body.ids)}`);
+    if (body.ids.length === 0) throw empty('ids');
     if (body.ids.length > 10_000) throw bad(`ids: at most 10,000 per request, got ${body.ids.length}`);
     r.ids = (body.ids as unknown[]).map((x, i) => {
       if (typeof x !== 'string') throw bad(`ids[${i}]: expected an order id, got ${typeOf(x)}`);
       return orderId(x);
     });
   }
-  if (body.status !== undefined) {
-    if (typeof body.status !== 'string' || !CANCELLABLE.includes(body.status as State))
-      throw bad(`status: expected one of ${CANCELLABLE.join(', ')}, got ${JSON.stringify(body.status)}`);
+  if (statuses && body.status !== undefined) {
+    if (typeof body.status !== 'string' || !statuses.includes(body.status as State))
+      throw bad(`status: expected one of ${statuses.join(', ')}, got ${JSON.stringify(body.status)}`);
     r.status = body.status as State;
   }
   if (body.where !== undefined) {
     const w = body.where;
     // {"name": "value"} becomes name=value, read back at the first "=": a name holding one would be split there.
     const eq = isObject(w) ? Object.keys(w).find((key) => key.includes('=')) : undefined;
-    if (eq !== undefined) throw bad(`where: ${JSON.stringify(eq)}: a column name cannot contain "="`);
+    if (eq !== undefined) throw bad(`where: ${JSON.stringify(eq.slice(0, 80))}: a column name cannot contain "="`);
     const texts = Array.isArray(w) ? w : isObject(w) ? Object.entries(w).map(([k, v]) => (typeof v === 'string' ? `${k}=${v}` : v)) : null;
     if (!texts || texts.some((t) => typeof t !== 'string')) throw bad(`where: expected ["name=value", ...] or {"name": "value"}, got ${typeOf(w)}`);
+    if (texts.length === 0) throw empty('where');
+    if (texts.length > MAX_WHERE) throw bad(`where: ${texts.length} entries: at most ${MAX_WHERE}`);
     try {
-      r.where = (texts as string[]).map((t) => whereOf(t, 'where'));
+      r.where = (texts as string[]).map((t, i) => whereOf(t, `where[${i}]`));
     } catch (err) {
       throw bad(err instanceof WaiterError ? err.message : String(err));
     }
   }
   if (body.failedWith !== undefined) {
-    if (typeof body.failedWith !== 'string' || body.failedWith === '') throw bad(`failedWith: expected a non-empty string, got ${typeOf(body.failedWith)}`);
+    if (typeof body.failedWith !== 'string') throw bad(`failedWith: expected a string, got ${typeOf(body.failedWith)}`);
+    // "" is in every error: it would select every failed order.
+    if (body.failedWith === '') throw empty('failedWith');
     r.failedWith = body.failedWith;
   }
-  if (body.reason !== undefined) {
-    if (typeof body.reason !== 'string') throw bad(`reason: expected a string, got ${typeOf(body.reason)}`);
-    // Only spaces: no reason, as the CLI's --reason " " (the cap is the use case's: src/app/cancel.ts).
-    if (body.reason.trim() !== '') r.reason = body.reason;
-  }
-  for (const key of ['dryRun', 'withDependants'] as const) {
+  return r;
+}
+
+/** "reason": a string; only spaces is none, as the CLI's --reason " " (the cap is the use case's, src/app/). */
+function steerReason(body: Record<string, unknown>): { reason?: string } {
+  if (body.reason === undefined) return {};
+  if (typeof body.reason !== 'string') throw bad(`reason: expected a string, got ${typeOf(body.reason)}`);
+  return body.reason.trim() !== '' ? { reason: body.reason } : {};
+}
+
+/**
+ * POST /api/cancel: {"ids": [...], "status": "READY", "where": ["name=value"] or {"name": "value"},
+ * "failedWith": "...", "dryRun": true, "reason": "...", "withDependants": true}, each optional:
+ * `waiter cancel`'s rules (nothing selected: 400 from src/app/).
+ */
+export function cancelRequest(body: unknown, by: string): CancelRequest {
+  return steerRequest(body, by, CANCELLABLE, ['withDependants']);
+}
+
+/** POST /api/hold: cancel's body without withDependants; status READY, WAITING or RUNNING. */
+export function holdRequest(body: unknown, by: string): SteerRequest {
+  return steerRequest(body, by, HOLDABLE);
+}
+
+/** POST /api/release: hold's body; status HELD only (ids of orders not HELD: 400 from src/app/). */
+export function releaseRequest(body: unknown, by: string): SteerRequest {
+  return steerRequest(body, by, ['HELD']);
+}
+
+/**
+ * The body of a steering POST (cancel, hold, release, edit): a selection (selectionFields,
+ * "status" one of `states`), "dryRun", "reason", the route's own `flags` (booleans) and
+ * `keys` (the caller reads them: edit's priority and at).
+ */
+function steerRequest(body: unknown, by: string, states: readonly State[], flags: readonly 'withDependants'[] = [], keys: readonly string[] = []): CancelRequest {
+  if (!isObject(body)) throw bad(`expected an object like {"ids": ["<order id>"]} or {"status": "${states[0]}"}, got ${typeOf(body)}`);
+  onlyKeys(body, [...SELECTION_KEYS, 'dryRun', 'reason', ...flags, ...keys], 'body');
+  const r: CancelRequest = { ...selectionFields(body, states), ...steerReason(body), by };
+  for (const key of ['dryRun', ...flags] as const) {
     const v = body[key];
     if (v === undefined) continue;
     if (typeof v !== 'boolean') throw bad(`${key}: expected true or false, got ${typeOf(v)}`);
     if (v) r[key] = true;
   }
+  return r;
+}
+
+/**
+ * POST /api/edit: the selection of /api/cancel (status: one of EDITABLE) and "priority": a whole
+ * number, "at": a time ("+30m", an ISO time), at least one of them; "dryRun", "reason": `waiter edit`'s rules.
+ */
+export function editRequest(body: unknown, by: string, now = new Date()): EditRequest {
+  if (!isObject(body)) throw bad(`expected an object like {"ids": ["<order id>"], "priority": 5}, got ${typeOf(body)}`);
+  const r: EditRequest = steerRequest(body, by, EDITABLE, [], ['priority', 'at']);
+  if (body.priority !== undefined) {
+    const p = body.priority;
+    if (typeof p !== 'number' || !Number.isInteger(p) || Math.abs(p) > MAX_PRIORITY)
+      throw bad(`priority: expected a whole number from -${MAX_PRIORITY} to ${MAX_PRIORITY}, got ${JSON.stringify(p)}`);
+    r.priority = p;
+  }
+  if (body.at !== undefined) r.at = at(body.at, 'at', now);
+  if (r.priority === undefined && r.at === undefined) throw bad('give "priority" or "at" (or both)');
   return r;
 }
 

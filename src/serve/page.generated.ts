@@ -165,6 +165,9 @@ h2 {
 .legend i.CANCELLED {
   background: var(--dim);
 }
+.legend i.HELD {
+  background: var(--accent);
+}
 h2.sub {
   margin-top: 0.8rem;
 }
@@ -533,6 +536,7 @@ dialog h2 {
           <div><i class="ERROR"></i>ERROR <b id="count-ERROR">–</b></div>
           <div><i class="WAITING"></i>WAITING <b id="count-WAITING">–</b> <span class="dim small" id="onfailed"></span></div>
           <div><i class="CANCELLED"></i>CANCELLED <b id="count-CANCELLED">–</b></div>
+          <div><i class="HELD"></i>HELD <b id="count-HELD">–</b></div>
           <div class="dim">total <b id="count-total">–</b></div>
         </div>
         <div class="steerbar"><button type="button" id="pause-list" class="steer">Pause the list</button><span id="said-list" class="said small" role="status"></span></div>
@@ -1062,8 +1066,16 @@ dialog h2 {
   }
 
   // src/serve/page/page.js
-  var STATES = ["READY", "RUNNING", "DONE", "ERROR", "WAITING", "CANCELLED"];
-  var COLORS = { READY: "var(--ready)", RUNNING: "var(--running)", DONE: "var(--done)", ERROR: "var(--error)", WAITING: "var(--waiting)", CANCELLED: "var(--dim)" };
+  var STATES = ["READY", "RUNNING", "DONE", "ERROR", "WAITING", "CANCELLED", "HELD"];
+  var COLORS = {
+    READY: "var(--ready)",
+    RUNNING: "var(--running)",
+    DONE: "var(--done)",
+    ERROR: "var(--error)",
+    WAITING: "var(--waiting)",
+    CANCELLED: "var(--dim)",
+    HELD: "var(--accent)"
+  };
   function lasted(h) {
     var s = (Date.parse(h.stop) - Date.parse(h.start)) / 1e3;
     if (h.result !== "LOST") return dur(s);
@@ -1332,8 +1344,8 @@ dialog h2 {
 /** Only this page's own script and style run; it talks only to this server. */
 export const PAGE_CSP = [
   "default-src 'none'",
-  "script-src 'sha256-J3m2kgeNfMSWMDF7t2IwC/7tXe94JujD8458OYolIWY='",
-  "style-src 'sha256-AL8Hq8RibVURmUDClT6A1bdVBXnPU1Vh3L+nv2TDIwI='",
+  "script-src 'sha256-Ckm7rfUMRVDKSBRqoB8Wnvh84ppNerMPTSJmphBSQq4='",
+  "style-src 'sha256-gfXCluuFmqzz7/P3kriE8JjlTnNcs8zhv02DpxPKhkw='",
   "img-src 'self' data:",
   "connect-src 'self'",
   "base-uri 'none'",

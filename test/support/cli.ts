@@ -1,6 +1,7 @@
 // Runs the real CLI (bin/waiter.js, built by `npm test`) as a child process.
 import { fileURLToPath } from 'node:url';
 import { execa, type Options, type ResultPromise } from 'execa';
+import { metadataGuard } from './metadata.js';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const BIN = fileURLToPath(new URL('../../bin/waiter.js', import.meta.url));
@@ -24,6 +25,7 @@ export function kitchenEnv(k: Where, extra: Record<string, string> = {}): Record
 
 /** Starts `waiter <args>`; never rejects on a non-zero exit (tests assert the code). */
 export function waiter(k: Where, args: string[], opts: Options & { env?: Record<string, string> } = {}): ResultPromise<{ reject: false }> {
+  metadataGuard(args);
   return execa('node', [BIN, ...args], {
     reject: false,
     cwd: ROOT,

@@ -40,7 +40,7 @@ export async function api(x: ExampleContext) {
   };
   const text = (...l: string[]) => lines.push(...l);
 
-  text(SETUP, '', '# the figures of `waiter status --json` (but storage), with when the kitchen answered: asOf, ageSeconds');
+  text(SETUP, '', '# the figures of `waiter status --json` (but storage and oldestReady*: /metrics has the age), with when the kitchen answered: asOf, ageSeconds');
   await curl('curl -s -H "$T" $U/api/status');
   text('', '# the fleet, as `waiter waiters --json` (an array); ?all=true adds waiters that exited over an hour ago');
   await curl('curl -s -H "$T" $U/api/waiters');
@@ -78,6 +78,11 @@ export async function api(x: ExampleContext) {
   text('', "# the list, database and kitchen host this server shows (never the URI's credentials)");
   await curl('curl -s -H "$T" $U/api/info');
   x.runs.set('api-end', lines);
+
+  lines = [];
+  text("# Prometheus's text format; shown here without its # HELP and # TYPE lines and the blank ones between metrics");
+  await curl(`curl -s -H "$T" $U/metrics | grep -v -e '^#' -e '^$'`);
+  x.runs.set('api-metrics', lines);
   serve.kill('SIGTERM');
   await serve;
   await x.client.db(where.name).dropDatabase();

@@ -11,7 +11,7 @@
 // that passed and kept after one that failed, so you can look at what it left behind
 // (the test output names it). One MongoClient is shared by all tests of a file.
 import { createHash, randomBytes } from 'node:crypto';
-import { MongoClient, type Db } from 'mongodb';
+import { MongoClient, ObjectId, type Db } from 'mongodb';
 import { afterAll, afterEach, beforeEach, inject } from 'vitest';
 
 export interface Kitchen {
@@ -81,4 +81,12 @@ export function useDb(): Kitchen {
       return get().client;
     },
   };
+}
+
+/** A unique _id made at `ms` (an ObjectId keeps whole seconds): an order written then. */
+export function idAt(ms: number): ObjectId {
+  const time = Math.floor(ms / 1000)
+    .toString(16)
+    .padStart(8, '0');
+  return new ObjectId(time + new ObjectId().toHexString().slice(8));
 }

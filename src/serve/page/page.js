@@ -9,8 +9,16 @@ import { $, clock, dur, el, num, since, tail, when } from './dom.js';
 import { followOutput, listFiles, stopFollowing } from './output.js';
 import { canWrite, listState, onWrote, orderActions, stopButton } from './steer.js';
 
-var STATES = ['READY', 'RUNNING', 'DONE', 'ERROR', 'WAITING', 'CANCELLED'];
-var COLORS = { READY: 'var(--ready)', RUNNING: 'var(--running)', DONE: 'var(--done)', ERROR: 'var(--error)', WAITING: 'var(--waiting)', CANCELLED: 'var(--dim)' };
+var STATES = ['READY', 'RUNNING', 'DONE', 'ERROR', 'WAITING', 'CANCELLED', 'HELD'];
+var COLORS = {
+  READY: 'var(--ready)',
+  RUNNING: 'var(--running)',
+  DONE: 'var(--done)',
+  ERROR: 'var(--error)',
+  WAITING: 'var(--waiting)',
+  CANCELLED: 'var(--dim)',
+  HELD: 'var(--accent)',
+};
 
 /** An attempt's run time; a LOST one's stop is its last heartbeat (see show's attemptSpan). */
 function lasted(h) {
