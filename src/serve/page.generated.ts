@@ -669,16 +669,20 @@ dialog h2 {
   }
   function api(path, opts) {
     var headers = authHeaders();
-    return fetch(path, Object.assign({ headers, cache: "no-store" }, opts || {})).then(function(r) {
+    var asked = fetch(path, Object.assign({ headers, cache: "no-store" }, opts || {})).catch(function() {
+      throw new Error("the server did not answer");
+    });
+    return asked.then(function(r) {
       ages[path] = Number(r.headers.get("Age")) || 0;
       return r.json().catch(function() {
         return { error: "HTTP " + r.status };
       }).then(function(body) {
         if (r.status === 401) $("auth").hidden = false;
         if (!r.ok) {
+          var said = r.status === 401 ? "wrong or missing token: enter it above" : body.error || "HTTP " + r.status;
           var e = (
             /** @type {Error & { status?: number }} */
-            new Error(body.error || "HTTP " + r.status)
+            new Error(said)
           );
           e.status = r.status;
           throw e;
@@ -1344,7 +1348,7 @@ dialog h2 {
 /** Only this page's own script and style run; it talks only to this server. */
 export const PAGE_CSP = [
   "default-src 'none'",
-  "script-src 'sha256-Ckm7rfUMRVDKSBRqoB8Wnvh84ppNerMPTSJmphBSQq4='",
+  "script-src 'sha256-pyZPT17TrfTQQoF4CEUG22HBlX0U81Z+fsjLvRfGBxY='",
   "style-src 'sha256-gfXCluuFmqzz7/P3kriE8JjlTnNcs8zhv02DpxPKhkw='",
   "img-src 'self' data:",
   "connect-src 'self'",

@@ -40,7 +40,11 @@ export function authHeaders() {
  */
 export function api(path, opts) {
   var headers = authHeaders();
-  return fetch(path, Object.assign({ headers: headers, cache: 'no-store' }, opts || {})).then(function (r) {
+  // fetch's own rejection ("Failed to fetch") names no cause a reader can act on.
+  var asked = fetch(path, Object.assign({ headers: headers, cache: 'no-store' }, opts || {})).catch(function () {
+    throw new Error('the server did not answer');
+  });
+  return asked.then(function (r) {
     ages[path] = Number(r.headers.get('Age')) || 0;
     return r
       .json()
@@ -50,7 +54,9 @@ export function api(path, opts) {
       .then(function (body) {
         if (r.status === 401) $('auth').hidden = false;
         if (!r.ok) {
-          var e = /** @type {Error & { status?: number }} */ (new Error(body.error || 'HTTP ' + r.status));
+          // The server's 401 speaks to curl (send Authorization: …); here the token form above is the way.
+          var said = r.status === 401 ? 'wrong or missing token: enter it above' : body.error || 'HTTP ' + r.status;
+          var e = /** @type {Error & { status?: number }} */ (new Error(said));
           e.status = r.status;
           throw e;
         }
