@@ -1299,6 +1299,7 @@ dialog h2 {
   var SHARED = ["/api/status", "/api/pace", "/api/waiters", "/api/failed"];
   function refresh() {
     if (busy || document.hidden) return;
+    if (infoAsked === "failed") info();
     busy = true;
     Promise.all([api("/api/status").then(drawCounts), api("/api/pace").then(drawChart), api("/api/waiters").then(drawWaiters), api("/api/failed").then(drawFailed)]).then(
       function() {
@@ -1325,13 +1326,17 @@ dialog h2 {
     info();
     refresh();
   };
+  var infoAsked = "";
   function info() {
+    infoAsked = "asking";
     api("/api/info").then(function(i) {
+      infoAsked = "known";
       $("list").textContent = i.list;
       $("where").textContent = i.kitchen;
       document.title = "waiter · " + i.list;
       canWrite(i);
     }).catch(function() {
+      infoAsked = "failed";
     });
   }
   onWrote(refresh);
@@ -1348,7 +1353,7 @@ dialog h2 {
 /** Only this page's own script and style run; it talks only to this server. */
 export const PAGE_CSP = [
   "default-src 'none'",
-  "script-src 'sha256-pyZPT17TrfTQQoF4CEUG22HBlX0U81Z+fsjLvRfGBxY='",
+  "script-src 'sha256-j8WkI+PLjhDRYWvzWKCkC5NB7HNX8AzKIMpSRkpAQEc='",
   "style-src 'sha256-gfXCluuFmqzz7/P3kriE8JjlTnNcs8zhv02DpxPKhkw='",
   "img-src 'self' data:",
   "connect-src 'self'",

@@ -286,6 +286,7 @@ var busy = false;
 var SHARED = ['/api/status', '/api/pace', '/api/waiters', '/api/failed'];
 function refresh() {
   if (busy || document.hidden) return;
+  if (infoAsked === 'failed') info();
   busy = true;
   Promise.all([api('/api/status').then(drawCounts), api('/api/pace').then(drawChart), api('/api/waiters').then(drawWaiters), api('/api/failed').then(drawFailed)])
     .then(
@@ -317,15 +318,21 @@ $('auth').onsubmit = function (ev) {
   refresh();
 };
 // The header's list and kitchen: at load, and again once a token is given (without one the first ask was refused).
+// Failed (the server down, a 401): asked again at the next refresh, else the buttons stay disabled for good.
+var infoAsked = '';
 function info() {
+  infoAsked = 'asking';
   api('/api/info')
     .then(function (i) {
+      infoAsked = 'known';
       $('list').textContent = i.list;
       $('where').textContent = i.kitchen;
       document.title = 'waiter · ' + i.list;
       canWrite(i);
     })
-    .catch(function () {});
+    .catch(function () {
+      infoAsked = 'failed';
+    });
 }
 onWrote(refresh);
 info();
