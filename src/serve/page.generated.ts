@@ -588,12 +588,13 @@ dialog h2 {
       </section>
     </main>
     <dialog id="confirm" aria-labelledby="confirm-title">
-      <form id="confirm-form">
+      <form id="confirm-form" method="dialog">
         <h2 id="confirm-title"></h2>
         <p id="confirm-text"></p>
         <label id="confirm-reason-row">reason (optional) <input id="confirm-reason" maxlength="500" autocomplete="off" /></label>
         <label id="confirm-now-row"><input id="confirm-now" type="checkbox" /> <span id="confirm-now-text"></span></label>
-        <div class="buttons"><button type="button" id="confirm-back" class="plain">Back</button><button id="confirm-ok" class="danger"></button></div>
+        <!-- Back is the first submit button, so the form's default: Enter in the reason field goes back, never confirms. -->
+        <div class="buttons"><button id="confirm-back" value="back" class="plain">Back</button><button id="confirm-ok" value="ok" class="danger"></button></div>
       </form>
     </dialog>
     <script>"use strict";
@@ -887,27 +888,42 @@ dialog h2 {
   var why = "waiting for the server…";
   var wrote = function() {
   };
+  var inFlight = {};
   function onWrote(fn) {
     wrote = fn;
   }
   function canWrite(info2) {
     writable = !info2.auth || hasToken();
     why = writable ? "" : "steering needs the token";
-    document.querySelectorAll("button.steer").forEach(fix);
+    fixAll();
     if (!writable && info2.publicRead) {
       $("token").placeholder = "The token, to steer the fleet (reading needs none)";
       $("auth").hidden = false;
     }
   }
+  function fixAll() {
+    document.querySelectorAll("button.steer").forEach(fix);
+  }
   function fix(b) {
-    b.disabled = !writable;
-    if (why) b.title = why;
+    var waits = Boolean(inFlight[b.dataset.key]);
+    var title = why || (waits ? "waiting for the answer…" : "");
+    b.disabled = !writable || waits;
+    if (title) b.title = title;
     else b.removeAttribute("title");
   }
-  function button(label, cls, onclick) {
-    var b = el("button", { type: "button", cls: "steer " + cls, text: label, onclick });
+  function busy(key, on) {
+    if (on) inFlight[key] = true;
+    else delete inFlight[key];
+    fixAll();
+  }
+  function button(label, cls, key, onclick) {
+    var b = el("button", { type: "button", cls: "steer " + cls, text: label, "data-key": key, onclick });
     fix(b);
     return b;
+  }
+  function say(said, text, cls) {
+    said.className = "said small" + (cls ? " " + cls : "");
+    said.textContent = text;
   }
   function ask(q) {
     var d = $("confirm");
@@ -927,26 +943,21 @@ dialog h2 {
       d.showModal();
     });
   }
-  $("confirm-form").onsubmit = function(ev) {
-    ev.preventDefault();
-    $("confirm").close("ok");
-  };
-  $("confirm-back").onclick = function() {
-    $("confirm").close();
-  };
-  function write(said, path, body, text, after) {
-    said.className = "said small dim";
-    said.textContent = "asking…";
+  function write(said, key, path, body, text, after) {
+    busy(key, true);
+    say(said, "asking…", "dim");
     return post(path, body).then(
       function(r) {
-        said.className = "said small";
-        said.textContent = text(r);
+        busy(key, false);
+        say(said, text(r), "");
         wrote();
-        if (after) after();
+        if (after) after(r);
       },
       function(e) {
-        said.className = "said small err";
-        said.textContent = e.message;
+        busy(key, false);
+        say(said, e.message, "err");
+        wrote();
+        if (after) after(null);
       }
     );
   }
@@ -960,65 +971,92 @@ dialog h2 {
     if (a.reason) body.reason = a.reason;
     return body;
   }
+  function line(did, changed, parts) {
+    var said = parts.filter(Boolean);
+    return did + " " + counted(changed, "order") + (said.length ? " (" + said.join("; ") + ")" : "");
+  }
+  function stopped(r, ing) {
+    return {
+      running: r.running ? n(r.running) + " running: " + (r.running === 1 ? "its waiter stops it" : "their waiters stop them") + " within one heartbeat" : "",
+      stale: r.stale ? n(r.stale) + (r.stale === 1 ? " was stale: its waiter is" : " were stale: their waiters are") + " gone" : "",
+      finished: r.finished ? n(r.finished) + " already finished, left alone" : "",
+      busy: r.busy ? n(r.busy) + " taken over while " + ing + ", left alone: try again" : ""
+    };
+  }
   function cancelLine(r) {
-    var parts = [
-      r.running ? n(r.running) + " running: " + (r.running === 1 ? "its waiter stops it" : "their waiters stop them") + " within one heartbeat" : "",
-      r.stale ? n(r.stale) + (r.stale === 1 ? " was stale: its waiter is" : " were stale: their waiters are") + " gone" : "",
-      r.dependants ? n(r.dependants) + " waiting on them" : "",
-      r.finished ? n(r.finished) + " already finished, left alone" : "",
-      r.busy ? n(r.busy) + " taken over while cancelling, left alone: try again" : ""
-    ].filter(Boolean);
-    return "Cancelled " + counted(r.cancelled, "order") + (parts.length ? " (" + parts.join("; ") + ")" : "");
+    var p = stopped(r, "cancelling");
+    return line("Cancelled", r.cancelled, [p.running, p.stale, r.dependants ? n(r.dependants) + " waiting on them" : "", p.finished, p.busy]);
   }
   function holdLine(r) {
-    var parts = [
-      r.running ? n(r.running) + " running: " + (r.running === 1 ? "its waiter stops it" : "their waiters stop them") + " within one heartbeat" : "",
-      r.already ? n(r.already) + " already held" : "",
-      r.finished ? n(r.finished) + " already finished, left alone" : ""
-    ].filter(Boolean);
-    return "Held " + counted(r.held, "order") + (parts.length ? " (" + parts.join("; ") + ")" : "");
+    var p = stopped(r, "holding");
+    return line("Held", r.held, [p.running, p.stale, p.finished, r.already ? n(r.already) + " already held, left alone" : "", p.busy]);
   }
   function releaseLine(r) {
-    return "Released " + counted(r.released, "order");
+    var waiting = r.waiting ? n(r.waiting) + " WAITING again on what " + (r.waiting === 1 ? "it waits" : "they wait") + " for" : "";
+    return line("Released", r.released, [waiting, r.notHeld ? n(r.notHeld) + " not held, left alone" : ""]);
   }
-  function orderActions(o, said, after) {
-    var st = o.status;
-    var what = "Order " + o._id + " (" + st + ") " + JSON.stringify(o.arguments) + ". ";
-    var b = [];
-    function steer(path, a, text) {
-      if (a) write(said, path, withReason({ ids: [o._id] }, a), text, after);
+  function about(o) {
+    return "Order " + o._id + " (" + o.status + ") " + JSON.stringify(o.arguments) + ". ";
+  }
+  function stopsIt(o) {
+    return o.status === "RUNNING" ? "Its waiter stops the command within one heartbeat. " : "";
+  }
+  var ORDER_STEERS = {
+    cancel: {
+      path: "/api/cancel",
+      states: CANCELLABLE,
+      line: cancelLine,
+      ask: function(o) {
+        var back = "It is kept, CANCELLED, with its history; waiter reset --status CANCELLED puts it back.";
+        return { title: "Cancel this order?", text: about(o) + stopsIt(o) + back, ok: "Cancel the order", reason: true };
+      }
+    },
+    hold: {
+      path: "/api/hold",
+      states: HOLDABLE,
+      line: holdLine,
+      ask: function(o) {
+        return { title: "Hold this order?", text: about(o) + stopsIt(o) + "No waiter claims it until it is released.", ok: "Hold", reason: true };
+      }
+    },
+    release: {
+      path: "/api/release",
+      states: ["HELD"],
+      line: releaseLine,
+      ask: function(o) {
+        return { title: "Release this order?", text: about(o) + "It can be claimed again (or waits again for the orders it waits on).", ok: "Release" };
+      }
     }
-    if (CANCELLABLE.indexOf(st) >= 0)
-      b.push(
-        button("Cancel", "danger", function() {
-          var running = st === "RUNNING" ? "Its waiter stops the command within one heartbeat. " : "";
-          ask({
-            title: "Cancel this order?",
-            text: what + running + "It is kept, CANCELLED, with its history; waiter reset --status CANCELLED puts it back.",
-            ok: "Cancel the order",
-            reason: true
-          }).then(function(a) {
-            steer("/api/cancel", a, cancelLine);
+  };
+  function orderActions(o, said, redraw) {
+    var key = "order " + o._id;
+    function steer(verb) {
+      var s = ORDER_STEERS[verb];
+      return function() {
+        busy(key, true);
+        api("/api/orders/" + encodeURIComponent(o._id)).then(function(now) {
+          redraw(now);
+          if (s.states.indexOf(now.status) < 0) {
+            busy(key, false);
+            say(said, "It is " + now.status + " now: nothing to " + verb, "");
+            return;
+          }
+          return ask(s.ask(now)).then(function(a) {
+            if (!a) return busy(key, false);
+            return write(said, key, s.path, withReason({ ids: [now._id] }, a), s.line, function() {
+              redraw();
+            });
           });
-        })
-      );
-    if (st === "HELD")
-      b.push(
-        button("Release", "", function() {
-          ask({ title: "Release this order?", text: what + "It can be claimed again (or waits again for the orders it waits on).", ok: "Release" }).then(function(a) {
-            steer("/api/release", a, releaseLine);
-          });
-        })
-      );
-    else if (HOLDABLE.indexOf(st) >= 0)
-      b.push(
-        button("Hold", "", function() {
-          var running = st === "RUNNING" ? "Its waiter stops the command within one heartbeat. " : "";
-          ask({ title: "Hold this order?", text: what + running + "No waiter claims it until it is released.", ok: "Hold", reason: true }).then(function(a) {
-            steer("/api/hold", a, holdLine);
-          });
-        })
-      );
+        }).catch(function(e) {
+          busy(key, false);
+          say(said, e.message, "err");
+        });
+      };
+    }
+    var b = [];
+    if (CANCELLABLE.indexOf(o.status) >= 0) b.push(button("Cancel", "danger", key, steer("cancel")));
+    if (o.status === "HELD") b.push(button("Release", "", key, steer("release")));
+    else if (HOLDABLE.indexOf(o.status) >= 0) b.push(button("Hold", "", key, steer("hold")));
     return b.length ? el("div", { cls: "actions" }, b) : null;
   }
   var paused = false;
@@ -1026,45 +1064,70 @@ dialog h2 {
     paused = Boolean(p);
     $("pause-list").textContent = paused ? "Resume the list" : "Pause the list";
   }
+  function pausedSince(p) {
+    return "since " + when(p.at) + " by " + p.by + (p.reason ? " (" + p.reason + ")" : "");
+  }
+  $("pause-list").dataset.key = "list";
   fix($("pause-list"));
   $("pause-list").onclick = function() {
     var said = $("said-list");
-    if (paused)
-      ask({ title: "Resume the list?", text: "Every waiter claims again within one heartbeat.", ok: "Resume" }).then(function(a) {
-        if (a)
-          write(said, "/api/resume", {}, function(r) {
-            return r.was ? "Resumed the list (paused since " + r.was.at + " by " + r.was.by + "): " + counted(r.waiters, "live waiter") + " claim again within one heartbeat" : "The list is not paused: nothing changed";
-          });
-      });
-    else
-      ask({
-        title: "Pause the list?",
-        text: "Every waiter stops claiming within one heartbeat and waits (it does not exit); running orders finish.",
-        ok: "Pause",
-        reason: true
-      }).then(function(a) {
-        if (a)
-          write(said, "/api/pause", withReason({}, a), function(r) {
-            var since2 = "since " + r.paused.at + " by " + r.paused.by + (r.paused.reason ? " (" + r.paused.reason + ")" : "");
-            return r.already ? "The list is already paused (" + since2 + "): nothing changed" : "Paused the list: " + counted(r.waiters, "live waiter") + " stop claiming within one heartbeat; running orders finish";
-          });
-      });
+    var resuming = paused;
+    busy("list", true);
+    ask(
+      resuming ? { title: "Resume the list?", text: "Every waiter claims again within one heartbeat.", ok: "Resume" } : { title: "Pause the list?", text: "Every waiter stops claiming within one heartbeat and waits (it does not exit); running orders finish.", ok: "Pause", reason: true }
+    ).then(function(a) {
+      if (!a) return busy("list", false);
+      if (resuming)
+        write(
+          said,
+          "list",
+          "/api/resume",
+          {},
+          function(r) {
+            return r.was ? "Resumed the list (paused since " + when(r.was.at) + " by " + r.was.by + "): " + counted(r.waiters, "live waiter") + " claim again within one heartbeat" : "The list is not paused: nothing changed";
+          },
+          function(r) {
+            if (r) listState(null);
+          }
+        );
+      else
+        write(
+          said,
+          "list",
+          "/api/pause",
+          withReason({}, a),
+          function(r) {
+            return r.already ? "The list is already paused (" + pausedSince(r.paused) + "): nothing changed" : "Paused the list: " + counted(r.waiters, "live waiter") + " stop claiming within one heartbeat; running orders finish";
+          },
+          function(r) {
+            if (r) listState(r.paused);
+          }
+        );
+    });
   };
-  function stopButton(w, shown) {
+  function stopButton(w, shown, named) {
     if (shown !== "PROCESSING" && shown !== "IDLE" && shown !== "PAUSED") return null;
-    return button("Stop", "danger", function() {
+    var key = "stop " + w.name;
+    return button("Stop", "danger", key, function() {
+      var many = named.length > 1;
+      var hosts = named.map(function(x) {
+        return x.host;
+      }).filter(function(h, i, all) {
+        return all.indexOf(h) === i;
+      });
+      busy(key, true);
       ask({
-        title: "Stop waiter " + w.name + "?",
-        text: "On " + w.host + ". Within one heartbeat it stops claiming, finishes its running orders and exits 0 (systemd does not start it again).",
-        ok: "Stop it",
+        title: many ? "Stop " + named.length + " waiters named " + w.name + "?" : "Stop waiter " + w.name + "?",
+        text: (many ? "A stop goes by name. This stops " + named.length + " waiters named " + w.name + " (on " + hosts.join(", ") + "). " : "On " + w.host + ". ") + "Within one heartbeat " + (many ? "each" : "it") + " stops claiming, finishes its running orders and exits 0 (systemd does not start it again).",
+        ok: many ? "Stop them" : "Stop it",
         reason: true,
-        now: "now: interrupt its running orders (back READY at once)"
+        now: "now: interrupt " + (many ? "their" : "its") + " running orders (back READY at once)"
       }).then(function(a) {
-        if (a)
-          write($("said-waiters"), "/api/waiters/stop", withReason({ name: w.name, now: a.now }, a), function(r) {
-            var how = a.now ? "interrupt their running orders (back READY) and exit" : "finish their running orders and exit";
-            return "Asked " + counted(r.asked, "waiter") + " (" + w.name + ") to stop: within one heartbeat they stop claiming, " + how;
-          });
+        if (!a) return busy(key, false);
+        write($("said-waiters"), key, "/api/waiters/stop", withReason({ name: w.name, now: a.now }, a), function(r) {
+          var how = a.now ? "interrupt their running orders (back READY) and exit" : "finish their running orders and exit";
+          return "Asked " + counted(r.asked, "waiter") + " (" + w.name + ") to stop: within one heartbeat they stop claiming, " + how;
+        });
       });
     });
   }
@@ -1166,6 +1229,9 @@ dialog h2 {
     var now = Date.now();
     body.replaceChildren();
     $("no-waiters").hidden = ws.length > 0;
+    var live = ws.filter(function(w) {
+      return w.state === "PROCESSING" || w.state === "IDLE";
+    });
     ws.forEach(function(w) {
       var cur = w.current;
       var shown = shownState(w);
@@ -1185,7 +1251,15 @@ dialog h2 {
           el("td", { "data-label": "now", cls: "now" }, [
             cur ? el("span", null, [idLink(cur.order), el("span", { cls: "mono small", text: " " + JSON.stringify(cur.arguments) })]) : el("span", { cls: "dim", text: "–" })
           ]),
-          el("td", { "data-label": "steer", cls: "steer" }, [stopButton(w, shown)])
+          el("td", { "data-label": "steer", cls: "steer" }, [
+            stopButton(
+              w,
+              shown,
+              live.filter(function(x) {
+                return x.name === w.name;
+              })
+            )
+          ])
         ])
       );
     });
@@ -1227,8 +1301,9 @@ dialog h2 {
       var draw = function(x) {
         details.replaceChildren.apply(details, orderParts(x, said, reread));
       };
-      var reread = function() {
-        api("/api/orders/" + encodeURIComponent(id)).then(
+      var reread = function(x) {
+        var got = x ? Promise.resolve(x) : api("/api/orders/" + encodeURIComponent(id));
+        got.then(
           function(now) {
             draw(now);
             orderRead();
@@ -1295,12 +1370,12 @@ dialog h2 {
     if (hist.length) parts.push(el("h2", { text: "attempts", cls: "sub" }), el("ol", { cls: "history small" }, hist));
     return parts;
   }
-  var busy = false;
+  var busy2 = false;
   var SHARED = ["/api/status", "/api/pace", "/api/waiters", "/api/failed"];
   function refresh() {
-    if (busy || document.hidden) return;
+    if (busy2 || document.hidden) return;
     if (infoAsked === "failed") info();
-    busy = true;
+    busy2 = true;
     Promise.all([api("/api/status").then(drawCounts), api("/api/pace").then(drawChart), api("/api/waiters").then(drawWaiters), api("/api/failed").then(drawFailed)]).then(
       function() {
         $("updated").className = "live";
@@ -1311,7 +1386,7 @@ dialog h2 {
         $("updated").textContent = (e.status === 401 ? "token needed" : e.message) + " · retrying";
       }
     ).then(function() {
-      busy = false;
+      busy2 = false;
     });
   }
   $("search").onsubmit = function(ev) {
@@ -1353,7 +1428,7 @@ dialog h2 {
 /** Only this page's own script and style run; it talks only to this server. */
 export const PAGE_CSP = [
   "default-src 'none'",
-  "script-src 'sha256-j8WkI+PLjhDRYWvzWKCkC5NB7HNX8AzKIMpSRkpAQEc='",
+  "script-src 'sha256-XnlMgA7R5wlFIGjTTrVYJJ+4lZZ2HTnr0RjYq6kIRdY='",
   "style-src 'sha256-gfXCluuFmqzz7/P3kriE8JjlTnNcs8zhv02DpxPKhkw='",
   "img-src 'self' data:",
   "connect-src 'self'",

@@ -129,6 +129,9 @@ function drawWaiters(ws) {
   var now = Date.now();
   body.replaceChildren();
   $('no-waiters').hidden = ws.length > 0;
+  var live = ws.filter(function (w) {
+    return w.state === 'PROCESSING' || w.state === 'IDLE';
+  });
   ws.forEach(function (w) {
     var cur = w.current;
     var shown = shownState(w);
@@ -148,7 +151,15 @@ function drawWaiters(ws) {
         el('td', { 'data-label': 'now', cls: 'now' }, [
           cur ? el('span', null, [idLink(cur.order), el('span', { cls: 'mono small', text: ' ' + JSON.stringify(cur.arguments) })]) : el('span', { cls: 'dim', text: '–' }),
         ]),
-        el('td', { 'data-label': 'steer', cls: 'steer' }, [stopButton(w, shown)]),
+        el('td', { 'data-label': 'steer', cls: 'steer' }, [
+          stopButton(
+            w,
+            shown,
+            live.filter(function (x) {
+              return x.name === w.name;
+            }),
+          ),
+        ]),
       ]),
     );
   });
@@ -195,9 +206,11 @@ function show(id) {
       var draw = function (x) {
         details.replaceChildren.apply(details, orderParts(x, said, reread));
       };
-      // The order's fields as they are now (status, exit code, attempts): after it ended, or a button changed it.
-      var reread = function () {
-        api('/api/orders/' + encodeURIComponent(id)).then(
+      // The order's fields as they are now (status, exit code, attempts): after it ended, or a button
+      // read it (x) or changed it.
+      var reread = function (x) {
+        var got = x ? Promise.resolve(x) : api('/api/orders/' + encodeURIComponent(id));
+        got.then(
           function (now) {
             draw(now);
             orderRead();
