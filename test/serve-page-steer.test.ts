@@ -114,6 +114,7 @@ test.runIf(browser.run)(
     const buttons = () => found.locator('button.steer').allTextContents();
     expect(await buttons()).toEqual(['Cancel', 'Hold']);
     await found.locator('button.steer', { hasText: 'Cancel' }).click();
+    await dialog(page, 'visible'); // once the order is read again
     expect(await text(page, '#confirm-text')).toContain(XSS); // the arguments, as text
     await confirm(page, 'wrong batch');
     await until(async () => (await said(page, '#found .said')) === 'wrong or missing token: enter it above', 10_000, 'the refusal said');
@@ -147,6 +148,12 @@ test.runIf(browser.run)(
       await dialog(page, 'hidden');
     }
     expect(await control.findOne({ paused: { $exists: true } })).toBeNull();
+    // A pause that never reaches the server: said so (not fetch's "Failed to fetch"), the button free again.
+    await page.route('**/api/pause', (r) => r.abort(), { times: 1 });
+    await pause.click();
+    await confirm(page);
+    await until(async () => (await said(page, '#said-list')) === 'the server did not answer', 10_000, 'the failure said');
+    await until(() => pause.isEnabled(), 10_000, 'the pause button free');
 
     // Pause, then resume the list: the button turns from the answer, the status still held.
     let held = await holdRequests(page, '**/api/status');
@@ -200,6 +207,7 @@ test.runIf(browser.run)(
     expect(await byId(k.db, kept!)).toMatchObject({ status: 'HELD', held: { reason: 'check first', by: 'api 127.0.0.1', from: 'READY' } });
     await until(async () => (await buttons()).join() === 'Cancel,Release', 10_000, 'the view HELD');
     await found.locator('button.steer', { hasText: 'Release' }).click();
+    await dialog(page, 'visible');
     expect(await page.locator('#confirm-reason-row').isVisible()).toBe(false);
     await confirm(page);
     await until(async () => (await said(page, '#found .said')) === 'Released 1 order', 10_000, 'the release said');
@@ -232,13 +240,14 @@ test.runIf(browser.run)(
       '/api/cancel',
       '/api/cancel',
       '/api/pause',
+      '/api/pause',
       '/api/resume',
       '/api/waiters/stop',
       '/api/hold',
       '/api/release',
       '/api/release',
     ]);
-    expect(posts.slice(4, 7).map((p) => [p.body, p.auth])).toEqual([
+    expect(posts.slice(5, 8).map((p) => [p.body, p.auth])).toEqual([
       [JSON.stringify({ name: 'box-1', now: true, reason: 'bad disk' }), `Bearer ${token}`],
       [JSON.stringify({ ids: [kept!.toHexString()], reason: 'check first' }), `Bearer ${token}`],
       [JSON.stringify({ ids: [kept!.toHexString()] }), `Bearer ${token}`],
