@@ -5,58 +5,20 @@ import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ObjectId } from 'mongodb';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
-import { afterEach, expect, test } from 'vitest';
+import { expect, test } from 'vitest';
+import { badge, browse, count, open, text } from './support/browser.js';
 import { FIXTURES, until, waiter } from './support/cli.js';
-import { CHROMIUM, needsChromium } from './support/gates.js';
+import { needsChromium } from './support/gates.js';
 import { useDb } from './support/kitchen.js';
 import { serve } from './support/serve.js';
 import { addOrders, alive, background, byId, killAfterTest, pidFrom, tempDir } from './support/recovery.js';
 
-const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 const XSS = '<img src=x onerror=alert(1)>';
 // In CI a missing browser is a failure (the test runs and says why); elsewhere it is
 // skipped, and its title says so.
 const browser = needsChromium();
 
 const k = useDb();
-let context: BrowserContext | undefined;
-afterEach(async () => {
-  await context?.close();
-  context = undefined;
-});
-
-async function open(userDataDir: string): Promise<BrowserContext> {
-  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium (.ci/run does)`);
-  // A fresh profile per run; the flags above and nothing from the network.
-  return chromium.launchPersistentContext(userDataDir, { executablePath: CHROMIUM, headless: true, args: FLAGS, viewport: { width: 1280, height: 900 } });
-}
-
-/**
- * A browser (open()) and a page in it, with the alert()s it raised and its script
- * errors (and, with consoleErrors, console.error lines) collected for the test to check.
- */
-async function browse(dir: string, { consoleErrors = false } = {}): Promise<{ page: Page; dialogs: string[]; errors: string[] }> {
-  context = await open(join(dir, 'profile'));
-  const page = await context.newPage();
-  const dialogs: string[] = [];
-  page.on('dialog', (d) => {
-    dialogs.push(d.message());
-    void d.dismiss();
-  });
-  const errors: string[] = [];
-  page.on('pageerror', (e) => errors.push(e.message));
-  if (consoleErrors) page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
-  return { page, dialogs, errors };
-}
-
-const text = (page: Page, sel: string) => page.locator(sel).first().textContent({ timeout: 5000 });
-/** The state badge of waiter `name` now, or null while it has no row (for polling with until()). */
-const badge = async (page: Page, name: string) => {
-  const l = page.locator(`#waiters tr[data-name="${name}"] .badge`);
-  return (await l.count()) > 0 ? l.first().textContent() : null;
-};
-const count = async (page: Page, state: string) => Number(((await text(page, `#count-${state}`)) ?? '').replace(/\D/g, '') || NaN);
 
 test.runIf(browser.run)(
   browser.title("the page: READY falls and DONE rises during a real deliver, a kill -9'd waiter turns STALE, untrusted text stays text"),
@@ -168,7 +130,7 @@ test.runIf(browser.run)(
       { status: 'DONE', arguments: ['b'], attempts: 1, due: now },
     ]);
     const s = await serve(k, [], { WAITER_TOKEN: token });
-    context = await open(join(dir, 'profile'));
+    const context = await open(join(dir, 'profile'));
     const page = await context.newPage();
     await page.goto(s.url);
     await page.locator('#auth').waitFor({ state: 'visible', timeout: 10_000 });

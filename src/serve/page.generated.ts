@@ -424,6 +424,97 @@ table.files td.path {
   font-weight: 600;
 }
 
+/* src/serve/page/steer.css */
+button.steer,
+button.plain {
+  padding: 0.2rem 0.7rem;
+  font-size: 0.85rem;
+  background: transparent;
+  color: var(--accent);
+  border: 1px solid var(--line);
+}
+button.steer.danger,
+dialog button.danger {
+  color: #fff;
+  background: var(--error);
+  border-color: var(--error);
+}
+button:disabled {
+  opacity: 0.45;
+  cursor: not-allowed;
+}
+.steerbar,
+.actions {
+  display: flex;
+  flex-wrap: wrap;
+  align-items: baseline;
+  gap: 0.4rem 0.8rem;
+  margin-top: 0.8rem;
+}
+.said {
+  margin: 0.4rem 0 0;
+  word-break: break-word;
+}
+.said:empty {
+  display: none;
+}
+.sr {
+  position: absolute;
+  width: 1px;
+  height: 1px;
+  overflow: hidden;
+  clip: rect(0 0 0 0);
+}
+dialog {
+  max-width: min(34rem, 92vw);
+  border: 1px solid var(--line);
+  border-radius: 10px;
+  background: var(--card);
+  color: var(--fg);
+  padding: 1rem 1.1rem;
+}
+dialog::backdrop {
+  background: rgb(0 0 0 / 0.35);
+}
+dialog form {
+  display: block;
+}
+dialog p {
+  margin: 0 0 0.8rem;
+  word-break: break-word;
+}
+dialog label {
+  display: flex;
+  align-items: center;
+  gap: 0.5rem;
+  margin: 0 0 0.8rem;
+  font-size: 0.9rem;
+}
+dialog input[type=checkbox] {
+  flex: none;
+}
+dialog .buttons {
+  display: flex;
+  justify-content: flex-end;
+  gap: 0.6rem;
+}
+.badge.CANCELLED {
+  background: #8a8f98;
+}
+.badge.HELD {
+  background: var(--stale);
+}
+dialog .buttons button {
+  padding: 0.45rem 0.9rem;
+  font-size: inherit;
+}
+dialog h2 {
+  text-transform: none;
+  letter-spacing: normal;
+  font-size: 1rem;
+  color: var(--fg);
+}
+
 /* src/serve/page/page.css */
 </style>
   </head>
@@ -448,6 +539,7 @@ table.files td.path {
           <div><i class="HELD"></i>HELD <b id="count-HELD">–</b></div>
           <div class="dim">total <b id="count-total">–</b></div>
         </div>
+        <div class="steerbar"><button type="button" id="pause-list" class="steer">Pause the list</button><span id="said-list" class="said small" role="status"></span></div>
       </section>
       <section class="pace" aria-labelledby="h-pace">
         <h2 id="h-pace">Pace</h2>
@@ -481,11 +573,13 @@ table.files td.path {
               <th>up</th>
               <th>seen</th>
               <th>now</th>
+              <th><span class="sr">steer</span></th>
             </tr>
           </thead>
           <tbody id="waiters"></tbody>
         </table>
         <p class="dim small" id="no-waiters" hidden>No waiter has reported in the last hour.</p>
+        <p id="said-waiters" class="said small" role="status"></p>
       </section>
       <section class="wide" aria-labelledby="h-failed">
         <h2 id="h-failed">Latest failed orders</h2>
@@ -493,6 +587,16 @@ table.files td.path {
         <p class="dim small" id="no-failed" hidden>No failed orders.</p>
       </section>
     </main>
+    <dialog id="confirm" aria-labelledby="confirm-title">
+      <form id="confirm-form" method="dialog">
+        <h2 id="confirm-title"></h2>
+        <p id="confirm-text"></p>
+        <label id="confirm-reason-row">reason (optional) <input id="confirm-reason" maxlength="500" autocomplete="off" /></label>
+        <label id="confirm-now-row"><input id="confirm-now" type="checkbox" /> <span id="confirm-now-text"></span></label>
+        <!-- Back is the first submit button, so the form's default: Enter in the reason field goes back, never confirms. -->
+        <div class="buttons"><button id="confirm-back" value="back" class="plain">Back</button><button id="confirm-ok" value="ok" class="danger"></button></div>
+      </form>
+    </dialog>
     <script>"use strict";
 (() => {
   // src/serve/page/dom.js
@@ -517,8 +621,8 @@ table.files td.path {
     });
     return e;
   }
-  function num(n) {
-    return n == null ? "–" : Number(n).toLocaleString();
+  function num(n2) {
+    return n2 == null ? "–" : Number(n2).toLocaleString();
   }
   function dur(s) {
     if (s == null || !isFinite(s)) return "–";
@@ -558,21 +662,28 @@ table.files td.path {
     token = t;
     sessionStorage.setItem("waiter-token", token);
   }
+  function hasToken() {
+    return token !== "";
+  }
   function authHeaders() {
     return token ? { Authorization: "Bearer " + token } : {};
   }
   function api(path, opts) {
     var headers = authHeaders();
-    return fetch(path, Object.assign({ headers, cache: "no-store" }, opts || {})).then(function(r) {
+    var asked = fetch(path, Object.assign({ headers, cache: "no-store" }, opts || {})).catch(function() {
+      throw new Error("the server did not answer");
+    });
+    return asked.then(function(r) {
       ages[path] = Number(r.headers.get("Age")) || 0;
       return r.json().catch(function() {
         return { error: "HTTP " + r.status };
       }).then(function(body) {
         if (r.status === 401) $("auth").hidden = false;
         if (!r.ok) {
+          var said = r.status === 401 ? "wrong or missing token: enter it above" : body.error || "HTTP " + r.status;
           var e = (
             /** @type {Error & { status?: number }} */
-            new Error(body.error || "HTTP " + r.status)
+            new Error(said)
           );
           e.status = r.status;
           throw e;
@@ -580,6 +691,9 @@ table.files td.path {
         return body;
       });
     });
+  }
+  function post(path, body) {
+    return api(path, { method: "POST", headers: Object.assign({ "Content-Type": "application/json" }, authHeaders()), body: JSON.stringify(body) });
   }
 
   // src/serve/page/age.js
@@ -616,12 +730,12 @@ table.files td.path {
     drawOrderAge();
   }
   function drawOrderAge() {
-    var n = $("order-age");
-    if (!n || orderAt == null) return;
+    var n2 = $("order-age");
+    if (!n2 || orderAt == null) return;
     var gap = figuresAt == null ? 0 : orderAt - figuresAt;
     var far = Math.abs(gap) > 2 * REFRESH_MS;
-    n.className = "small asof " + (far ? "warn" : "dim");
-    n.textContent = "read at " + hhmmss(orderAt) + (!far ? "" : gap > 0 ? " · newer than the counts above (they are " + dur(gap / 1e3) + " older)" : " · older than the counts above (by " + dur(-gap / 1e3) + ")");
+    n2.className = "small asof " + (far ? "warn" : "dim");
+    n2.textContent = "read at " + hhmmss(orderAt) + (!far ? "" : gap > 0 ? " · newer than the counts above (they are " + dur(gap / 1e3) + " older)" : " · older than the counts above (by " + dur(-gap / 1e3) + ")");
   }
   setInterval(tickAge, 1e3);
 
@@ -686,13 +800,13 @@ table.files td.path {
     }
     step();
   }
-  function sizeText(n) {
+  function sizeText(n2) {
     var units = ["B", "KiB", "MiB", "GiB", "TiB"], i = 0;
-    while (n >= 1024 && i < units.length - 1) {
-      n /= 1024;
+    while (n2 >= 1024 && i < units.length - 1) {
+      n2 /= 1024;
       i++;
     }
-    return (i ? String(Math.round(n * 10) / 10) : String(n)) + " " + units[i];
+    return (i ? String(Math.round(n2 * 10) / 10) : String(n2)) + " " + units[i];
   }
   function fileUrl(id, f) {
     return "/api/orders/" + encodeURIComponent(id) + "/files/" + f.path.split("/").map(encodeURIComponent).join("/") + "?attempt=" + f.attempt;
@@ -767,6 +881,257 @@ table.files td.path {
     );
   }
 
+  // src/serve/page/steer.js
+  var CANCELLABLE = ["READY", "WAITING", "RUNNING", "HELD"];
+  var HOLDABLE = ["READY", "WAITING", "RUNNING"];
+  var writable = false;
+  var why = "waiting for the server…";
+  var wrote = function() {
+  };
+  var inFlight = {};
+  function onWrote(fn) {
+    wrote = fn;
+  }
+  function canWrite(info2) {
+    writable = !info2.auth || hasToken();
+    why = writable ? "" : "steering needs the token";
+    fixAll();
+    if (!writable && info2.publicRead) {
+      $("token").placeholder = "The token, to steer the fleet (reading needs none)";
+      $("auth").hidden = false;
+    }
+  }
+  function fixAll() {
+    document.querySelectorAll("button.steer").forEach(fix);
+  }
+  function fix(b) {
+    var waits = Boolean(inFlight[b.dataset.key]);
+    var title = why || (waits ? "waiting for the answer…" : "");
+    b.disabled = !writable || waits;
+    if (title) b.title = title;
+    else b.removeAttribute("title");
+  }
+  function busy(key, on) {
+    if (on) inFlight[key] = true;
+    else delete inFlight[key];
+    fixAll();
+  }
+  function button(label, cls, key, onclick) {
+    var b = el("button", { type: "button", cls: "steer " + cls, text: label, "data-key": key, onclick });
+    fix(b);
+    return b;
+  }
+  function say(said, text, cls) {
+    said.className = "said small" + (cls ? " " + cls : "");
+    said.textContent = text;
+  }
+  function ask(q) {
+    var d = $("confirm");
+    $("confirm-title").textContent = q.title;
+    $("confirm-text").textContent = q.text;
+    $("confirm-ok").textContent = q.ok;
+    $("confirm-reason-row").hidden = !q.reason;
+    $("confirm-reason").value = "";
+    $("confirm-now-row").hidden = !q.now;
+    $("confirm-now-text").textContent = q.now || "";
+    $("confirm-now").checked = false;
+    d.returnValue = "";
+    return new Promise(function(resolve) {
+      d.onclose = function() {
+        resolve(d.returnValue === "ok" ? { reason: $("confirm-reason").value.trim(), now: $("confirm-now").checked } : null);
+      };
+      d.showModal();
+    });
+  }
+  function write(said, key, path, body, text, after) {
+    busy(key, true);
+    say(said, "asking…", "dim");
+    return post(path, body).then(
+      function(r) {
+        busy(key, false);
+        say(said, text(r), "");
+        wrote();
+        if (after) after(r);
+      },
+      function(e) {
+        busy(key, false);
+        say(said, e.message, "err");
+        wrote();
+        if (after) after(null);
+      }
+    );
+  }
+  function n(x) {
+    return Number(x || 0).toLocaleString("en-US");
+  }
+  function counted(x, noun) {
+    return n(x) + " " + (x === 1 ? noun : noun + "s");
+  }
+  function withReason(body, a) {
+    if (a.reason) body.reason = a.reason;
+    return body;
+  }
+  function line(did, changed, parts) {
+    var said = parts.filter(Boolean);
+    return did + " " + counted(changed, "order") + (said.length ? " (" + said.join("; ") + ")" : "");
+  }
+  function stopped(r, ing) {
+    return {
+      running: r.running ? n(r.running) + " running: " + (r.running === 1 ? "its waiter stops it" : "their waiters stop them") + " within one heartbeat" : "",
+      stale: r.stale ? n(r.stale) + (r.stale === 1 ? " was stale: its waiter is" : " were stale: their waiters are") + " gone" : "",
+      finished: r.finished ? n(r.finished) + " already finished, left alone" : "",
+      busy: r.busy ? n(r.busy) + " taken over while " + ing + ", left alone: try again" : ""
+    };
+  }
+  function cancelLine(r) {
+    var p = stopped(r, "cancelling");
+    return line("Cancelled", r.cancelled, [p.running, p.stale, r.dependants ? n(r.dependants) + " waiting on them" : "", p.finished, p.busy]);
+  }
+  function holdLine(r) {
+    var p = stopped(r, "holding");
+    return line("Held", r.held, [p.running, p.stale, p.finished, r.already ? n(r.already) + " already held, left alone" : "", p.busy]);
+  }
+  function releaseLine(r) {
+    var waiting = r.waiting ? n(r.waiting) + " WAITING again on what " + (r.waiting === 1 ? "it waits" : "they wait") + " for" : "";
+    return line("Released", r.released, [waiting, r.notHeld ? n(r.notHeld) + " not held, left alone" : ""]);
+  }
+  function about(o) {
+    return "Order " + o._id + " (" + o.status + ") " + JSON.stringify(o.arguments) + ". ";
+  }
+  function stopsIt(o) {
+    return o.status === "RUNNING" ? "Its waiter stops the command within one heartbeat. " : "";
+  }
+  var ORDER_STEERS = {
+    cancel: {
+      path: "/api/cancel",
+      states: CANCELLABLE,
+      line: cancelLine,
+      ask: function(o) {
+        var back = "It is kept, CANCELLED, with its history; waiter reset --status CANCELLED puts it back.";
+        return { title: "Cancel this order?", text: about(o) + stopsIt(o) + back, ok: "Cancel the order", reason: true };
+      }
+    },
+    hold: {
+      path: "/api/hold",
+      states: HOLDABLE,
+      line: holdLine,
+      ask: function(o) {
+        return { title: "Hold this order?", text: about(o) + stopsIt(o) + "No waiter claims it until it is released.", ok: "Hold", reason: true };
+      }
+    },
+    release: {
+      path: "/api/release",
+      states: ["HELD"],
+      line: releaseLine,
+      ask: function(o) {
+        return { title: "Release this order?", text: about(o) + "It can be claimed again (or waits again for the orders it waits on).", ok: "Release" };
+      }
+    }
+  };
+  function orderActions(o, said, redraw) {
+    var key = "order " + o._id;
+    function steer(verb) {
+      var s = ORDER_STEERS[verb];
+      return function() {
+        busy(key, true);
+        api("/api/orders/" + encodeURIComponent(o._id)).then(function(now) {
+          redraw(now);
+          if (s.states.indexOf(now.status) < 0) {
+            busy(key, false);
+            say(said, "It is " + now.status + " now: nothing to " + verb, "");
+            return;
+          }
+          return ask(s.ask(now)).then(function(a) {
+            if (!a) return busy(key, false);
+            return write(said, key, s.path, withReason({ ids: [now._id] }, a), s.line, function() {
+              redraw();
+            });
+          });
+        }).catch(function(e) {
+          busy(key, false);
+          say(said, e.message, "err");
+        });
+      };
+    }
+    var b = [];
+    if (CANCELLABLE.indexOf(o.status) >= 0) b.push(button("Cancel", "danger", key, steer("cancel")));
+    if (o.status === "HELD") b.push(button("Release", "", key, steer("release")));
+    else if (HOLDABLE.indexOf(o.status) >= 0) b.push(button("Hold", "", key, steer("hold")));
+    return b.length ? el("div", { cls: "actions" }, b) : null;
+  }
+  var paused = false;
+  function listState(p) {
+    paused = Boolean(p);
+    $("pause-list").textContent = paused ? "Resume the list" : "Pause the list";
+  }
+  function pausedSince(p) {
+    return "since " + when(p.at) + " by " + p.by + (p.reason ? " (" + p.reason + ")" : "");
+  }
+  $("pause-list").dataset.key = "list";
+  fix($("pause-list"));
+  $("pause-list").onclick = function() {
+    var said = $("said-list");
+    var resuming = paused;
+    busy("list", true);
+    ask(
+      resuming ? { title: "Resume the list?", text: "Every waiter claims again within one heartbeat.", ok: "Resume" } : { title: "Pause the list?", text: "Every waiter stops claiming within one heartbeat and waits (it does not exit); running orders finish.", ok: "Pause", reason: true }
+    ).then(function(a) {
+      if (!a) return busy("list", false);
+      if (resuming)
+        write(
+          said,
+          "list",
+          "/api/resume",
+          {},
+          function(r) {
+            return r.was ? "Resumed the list (paused since " + when(r.was.at) + " by " + r.was.by + "): " + counted(r.waiters, "live waiter") + " claim again within one heartbeat" : "The list is not paused: nothing changed";
+          },
+          function(r) {
+            if (r) listState(null);
+          }
+        );
+      else
+        write(
+          said,
+          "list",
+          "/api/pause",
+          withReason({}, a),
+          function(r) {
+            return r.already ? "The list is already paused (" + pausedSince(r.paused) + "): nothing changed" : "Paused the list: " + counted(r.waiters, "live waiter") + " stop claiming within one heartbeat; running orders finish";
+          },
+          function(r) {
+            if (r) listState(r.paused);
+          }
+        );
+    });
+  };
+  function stopButton(w, shown, named) {
+    if (shown !== "PROCESSING" && shown !== "IDLE" && shown !== "PAUSED") return null;
+    var key = "stop " + w.name;
+    return button("Stop", "danger", key, function() {
+      var many = named.length > 1;
+      var hosts = named.map(function(x) {
+        return x.host;
+      }).filter(function(h, i, all) {
+        return all.indexOf(h) === i;
+      });
+      busy(key, true);
+      ask({
+        title: many ? "Stop " + named.length + " waiters named " + w.name + "?" : "Stop waiter " + w.name + "?",
+        text: (many ? "A stop goes by name. This stops " + named.length + " waiters named " + w.name + " (on " + hosts.join(", ") + "). " : "On " + w.host + ". ") + "Within one heartbeat " + (many ? "each" : "it") + " stops claiming, finishes its running orders and exits 0 (systemd does not start it again).",
+        ok: many ? "Stop them" : "Stop it",
+        reason: true,
+        now: "now: interrupt " + (many ? "their" : "its") + " running orders (back READY at once)"
+      }).then(function(a) {
+        if (!a) return busy(key, false);
+        write($("said-waiters"), key, "/api/waiters/stop", withReason({ name: w.name, now: a.now }, a), function(r) {
+          var how = a.now ? "interrupt their running orders (back READY) and exit" : "finish their running orders and exit";
+          return "Asked " + counted(r.asked, "waiter") + " (" + w.name + ") to stop: within one heartbeat they stop claiming, " + how;
+        });
+      });
+    });
+  }
+
   // src/serve/page/page.js
   var STATES = ["READY", "RUNNING", "DONE", "ERROR", "WAITING", "CANCELLED", "HELD"];
   var COLORS = {
@@ -815,9 +1180,10 @@ table.files td.path {
     $("pace1").textContent = s.pace1m == null ? "–" : s.pace1m.toFixed(1) + " /min";
     $("median").textContent = dur(s.medianRunSeconds);
     $("live").textContent = num(s.waiters);
-    var paused = $("paused");
-    paused.hidden = !s.paused;
-    paused.textContent = s.paused ? "PAUSED since " + when(s.paused.at) + " by " + s.paused.by + (s.paused.reason ? " (" + s.paused.reason + ")" : "") + ": no new orders are claimed until waiter resume" : "";
+    var paused2 = $("paused");
+    listState(s.paused);
+    paused2.hidden = !s.paused;
+    paused2.textContent = s.paused ? "PAUSED since " + when(s.paused.at) + " by " + s.paused.by + (s.paused.reason ? " (" + s.paused.reason + ")" : "") + ": no new orders are claimed until waiter resume" : "";
     var eta = $("eta");
     if (s.READY === 0 && s.RUNNING === 0 && s.WAITING)
       eta.textContent = !s.waitingOnFailed ? num(s.WAITING) + " WAITING, none of them on a failed order" : (s.waitingOnFailed < s.WAITING ? num(s.waitingOnFailed) + " of " : "") + num(s.WAITING) + " WAITING on failed orders: reset them";
@@ -839,7 +1205,7 @@ table.files td.path {
         return x.finished;
       }).concat([1])
     );
-    var W = 600, H = 100, n = p.minutes.length, bw = W / n;
+    var W = 600, H = 100, n2 = p.minutes.length, bw = W / n2;
     p.minutes.forEach(function(x, i) {
       var h = Math.round((H - 14) * x.finished / max);
       var r = document.createElementNS(NS, "rect");
@@ -863,14 +1229,18 @@ table.files td.path {
     var now = Date.now();
     body.replaceChildren();
     $("no-waiters").hidden = ws.length > 0;
+    var live = ws.filter(function(w) {
+      return w.state === "PROCESSING" || w.state === "IDLE";
+    });
     ws.forEach(function(w) {
       var cur = w.current;
+      var shown = shownState(w);
       body.appendChild(
         el("tr", { "data-name": w.name }, [
           el("td", { "data-label": "name", cls: "mono", text: w.name }),
           el("td", { "data-label": "host", text: w.host }),
           el("td", { "data-label": "state", title: w.reason || "" }, [
-            el("span", null, [el("span", { cls: "badge " + shownState(w), text: shownState(w) }), w.reason ? el("span", { cls: "dim small", text: " " + w.reason }) : null])
+            el("span", null, [el("span", { cls: "badge " + shown, text: shown }), w.reason ? el("span", { cls: "dim small", text: " " + w.reason }) : null])
           ]),
           el("td", { "data-label": "running", cls: "n", text: num((w.running || []).length) }),
           el("td", { "data-label": "delivered", cls: "n", text: num(w.delivered) }),
@@ -880,6 +1250,15 @@ table.files td.path {
           el("td", { "data-label": "seen", cls: "n", text: since(w.seen, now) + " ago" }),
           el("td", { "data-label": "now", cls: "now" }, [
             cur ? el("span", null, [idLink(cur.order), el("span", { cls: "mono small", text: " " + JSON.stringify(cur.arguments) })]) : el("span", { cls: "dim", text: "–" })
+          ]),
+          el("td", { "data-label": "steer", cls: "steer" }, [
+            stopButton(
+              w,
+              shown,
+              live.filter(function(x) {
+                return x.name === w.name;
+              })
+            )
           ])
         ])
       );
@@ -918,7 +1297,23 @@ table.files td.path {
       var files = el("div");
       var live = el("div");
       var tailBox = el("div");
-      details.replaceChildren.apply(details, orderParts(o));
+      var said = el("p", { cls: "said small", role: "status" });
+      var draw = function(x) {
+        details.replaceChildren.apply(details, orderParts(x, said, reread));
+      };
+      var reread = function(x) {
+        var got = x ? Promise.resolve(x) : api("/api/orders/" + encodeURIComponent(id));
+        got.then(
+          function(now) {
+            draw(now);
+            orderRead();
+            drawOrderAge();
+          },
+          function() {
+          }
+        );
+      };
+      draw(o);
       orderRead();
       var parts = [details, el("p", { id: "order-age", cls: "dim small asof" }), files];
       if ((o.attempts || 0) > 0) listFiles(o._id, files);
@@ -935,15 +1330,7 @@ table.files td.path {
           },
           function(r, whileShown) {
             if (!whileShown) return;
-            api("/api/orders/" + encodeURIComponent(id)).then(
-              function(now) {
-                details.replaceChildren.apply(details, orderParts(now));
-                orderRead();
-                drawOrderAge();
-              },
-              function() {
-              }
-            );
+            reread();
             listFiles(o._id, files);
           }
         );
@@ -954,7 +1341,7 @@ table.files td.path {
       out.replaceChildren(el("p", { cls: "err", text: e.message }));
     });
   }
-  function orderParts(o) {
+  function orderParts(o, said, after) {
     var rows = [
       ["status", el("span", { cls: "badge " + o.status, text: o.status })],
       ["priority", o.priority ? String(o.priority) : "0 (default)"],
@@ -978,15 +1365,17 @@ table.files td.path {
         text: "#" + h.attempt + " " + h.result + " by " + h.waiter + ", " + when(h.start) + " → " + clock(h.stop) + " (" + lasted(h) + ")" + (h.exitCode != null ? ", exit " + h.exitCode : "") + (h.error ? ", " + h.error : "")
       });
     });
-    var parts = [el("div", { cls: "mono small", text: o._id }), dl];
+    var actions = orderActions(o, said, after);
+    var parts = actions ? [el("div", { cls: "mono small", text: o._id }), dl, actions, said] : [el("div", { cls: "mono small", text: o._id }), dl, said];
     if (hist.length) parts.push(el("h2", { text: "attempts", cls: "sub" }), el("ol", { cls: "history small" }, hist));
     return parts;
   }
-  var busy = false;
+  var busy2 = false;
   var SHARED = ["/api/status", "/api/pace", "/api/waiters", "/api/failed"];
   function refresh() {
-    if (busy || document.hidden) return;
-    busy = true;
+    if (busy2 || document.hidden) return;
+    if (infoAsked === "failed") info();
+    busy2 = true;
     Promise.all([api("/api/status").then(drawCounts), api("/api/pace").then(drawChart), api("/api/waiters").then(drawWaiters), api("/api/failed").then(drawFailed)]).then(
       function() {
         $("updated").className = "live";
@@ -997,7 +1386,7 @@ table.files td.path {
         $("updated").textContent = (e.status === 401 ? "token needed" : e.message) + " · retrying";
       }
     ).then(function() {
-      busy = false;
+      busy2 = false;
     });
   }
   $("search").onsubmit = function(ev) {
@@ -1012,14 +1401,20 @@ table.files td.path {
     info();
     refresh();
   };
+  var infoAsked = "";
   function info() {
+    infoAsked = "asking";
     api("/api/info").then(function(i) {
+      infoAsked = "known";
       $("list").textContent = i.list;
       $("where").textContent = i.kitchen;
       document.title = "waiter · " + i.list;
+      canWrite(i);
     }).catch(function() {
+      infoAsked = "failed";
     });
   }
+  onWrote(refresh);
   info();
   refresh();
   setInterval(refresh, REFRESH_MS);
@@ -1033,8 +1428,8 @@ table.files td.path {
 /** Only this page's own script and style run; it talks only to this server. */
 export const PAGE_CSP = [
   "default-src 'none'",
-  "script-src 'sha256-X1k4s4ADQfdyN151MRF6w4+xejePdYb4Op8OG1mgQbo='",
-  "style-src 'sha256-zU2+nZInmEUp5lW9voZL77sZiz7GYeEasS0AujWVbrc='",
+  "script-src 'sha256-XnlMgA7R5wlFIGjTTrVYJJ+4lZZ2HTnr0RjYq6kIRdY='",
+  "style-src 'sha256-gfXCluuFmqzz7/P3kriE8JjlTnNcs8zhv02DpxPKhkw='",
   "img-src 'self' data:",
   "connect-src 'self'",
   "base-uri 'none'",

@@ -23,6 +23,11 @@ export function setToken(t) {
   sessionStorage.setItem('waiter-token', token);
 }
 
+/** Whether this tab holds a token (right or wrong: only the server can say). */
+export function hasToken() {
+  return token !== '';
+}
+
 /** @returns {Record<string, string>} */
 export function authHeaders() {
   return token ? { Authorization: 'Bearer ' + token } : {};
@@ -35,7 +40,11 @@ export function authHeaders() {
  */
 export function api(path, opts) {
   var headers = authHeaders();
-  return fetch(path, Object.assign({ headers: headers, cache: 'no-store' }, opts || {})).then(function (r) {
+  // fetch's own rejection ("Failed to fetch") names no cause a reader can act on.
+  var asked = fetch(path, Object.assign({ headers: headers, cache: 'no-store' }, opts || {})).catch(function () {
+    throw new Error('the server did not answer');
+  });
+  return asked.then(function (r) {
     ages[path] = Number(r.headers.get('Age')) || 0;
     return r
       .json()
@@ -45,11 +54,24 @@ export function api(path, opts) {
       .then(function (body) {
         if (r.status === 401) $('auth').hidden = false;
         if (!r.ok) {
-          var e = /** @type {Error & { status?: number }} */ (new Error(body.error || 'HTTP ' + r.status));
+          // The server's 401 speaks to curl (send Authorization: …); here the token form above is the way.
+          var said = r.status === 401 ? 'wrong or missing token: enter it above' : body.error || 'HTTP ' + r.status;
+          var e = /** @type {Error & { status?: number }} */ (new Error(said));
           e.status = r.status;
           throw e;
         }
         return body;
       });
   });
+}
+
+/**
+ * A write: the body as JSON (the API refuses any other type), the token as a header as
+ * for every request.
+ * @param {string} path
+ * @param {unknown} body
+ * @returns {Promise<any>}
+ */
+export function post(path, body) {
+  return api(path, { method: 'POST', headers: Object.assign({ 'Content-Type': 'application/json' }, authHeaders()), body: JSON.stringify(body) });
 }

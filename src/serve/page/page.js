@@ -7,6 +7,7 @@ import { drawOrderAge, orderRead, showAge } from './age.js';
 import { REFRESH_MS, api, setToken } from './api.js';
 import { $, clock, dur, el, num, since, tail, when } from './dom.js';
 import { followOutput, listFiles, stopFollowing } from './output.js';
+import { canWrite, listState, onWrote, orderActions, stopButton } from './steer.js';
 
 var STATES = ['READY', 'RUNNING', 'DONE', 'ERROR', 'WAITING', 'CANCELLED', 'HELD'];
 var COLORS = {
@@ -66,6 +67,7 @@ function drawCounts(s) {
   $('live').textContent = num(s.waiters);
   // The list paused (waiter pause): said first, with since when and by whom.
   var paused = $('paused');
+  listState(s.paused);
   paused.hidden = !s.paused;
   paused.textContent = s.paused
     ? 'PAUSED since ' + when(s.paused.at) + ' by ' + s.paused.by + (s.paused.reason ? ' (' + s.paused.reason + ')' : '') + ': no new orders are claimed until waiter resume'
@@ -127,14 +129,18 @@ function drawWaiters(ws) {
   var now = Date.now();
   body.replaceChildren();
   $('no-waiters').hidden = ws.length > 0;
+  var live = ws.filter(function (w) {
+    return w.state === 'PROCESSING' || w.state === 'IDLE';
+  });
   ws.forEach(function (w) {
     var cur = w.current;
+    var shown = shownState(w);
     body.appendChild(
       el('tr', { 'data-name': w.name }, [
         el('td', { 'data-label': 'name', cls: 'mono', text: w.name }),
         el('td', { 'data-label': 'host', text: w.host }),
         el('td', { 'data-label': 'state', title: w.reason || '' }, [
-          el('span', null, [el('span', { cls: 'badge ' + shownState(w), text: shownState(w) }), w.reason ? el('span', { cls: 'dim small', text: ' ' + w.reason }) : null]),
+          el('span', null, [el('span', { cls: 'badge ' + shown, text: shown }), w.reason ? el('span', { cls: 'dim small', text: ' ' + w.reason }) : null]),
         ]),
         el('td', { 'data-label': 'running', cls: 'n', text: num((w.running || []).length) }),
         el('td', { 'data-label': 'delivered', cls: 'n', text: num(w.delivered) }),
@@ -144,6 +150,15 @@ function drawWaiters(ws) {
         el('td', { 'data-label': 'seen', cls: 'n', text: since(w.seen, now) + ' ago' }),
         el('td', { 'data-label': 'now', cls: 'now' }, [
           cur ? el('span', null, [idLink(cur.order), el('span', { cls: 'mono small', text: ' ' + JSON.stringify(cur.arguments) })]) : el('span', { cls: 'dim', text: '–' }),
+        ]),
+        el('td', { 'data-label': 'steer', cls: 'steer' }, [
+          stopButton(
+            w,
+            shown,
+            live.filter(function (x) {
+              return x.name === w.name;
+            }),
+          ),
         ]),
       ]),
     );
@@ -187,7 +202,24 @@ function show(id) {
       var files = el('div');
       var live = el('div');
       var tailBox = el('div');
-      details.replaceChildren.apply(details, orderParts(o));
+      var said = el('p', { cls: 'said small', role: 'status' });
+      var draw = function (x) {
+        details.replaceChildren.apply(details, orderParts(x, said, reread));
+      };
+      // The order's fields as they are now (status, exit code, attempts): after it ended, or a button
+      // read it (x) or changed it.
+      var reread = function (x) {
+        var got = x ? Promise.resolve(x) : api('/api/orders/' + encodeURIComponent(id));
+        got.then(
+          function (now) {
+            draw(now);
+            orderRead();
+            drawOrderAge();
+          },
+          function () {},
+        );
+      };
+      draw(o);
       orderRead();
       var parts = [details, el('p', { id: 'order-age', cls: 'dim small asof' }), files];
       if ((o.attempts || 0) > 0) listFiles(o._id, files);
@@ -204,16 +236,8 @@ function show(id) {
             }
           },
           function (r, whileShown) {
-            // Ended while shown: the order's fields as they are now (status, exit code, attempts).
             if (!whileShown) return;
-            api('/api/orders/' + encodeURIComponent(id)).then(
-              function (now) {
-                details.replaceChildren.apply(details, orderParts(now));
-                orderRead();
-                drawOrderAge();
-              },
-              function () {},
-            );
+            reread();
             listFiles(o._id, files); // stored before the attempt's end was recorded
           },
         );
@@ -225,7 +249,8 @@ function show(id) {
       out.replaceChildren(el('p', { cls: 'err', text: e.message }));
     });
 }
-function orderParts(o) {
+/** The order's fields, its steering buttons (their answer in said; after(): redraw it) and its attempts. */
+function orderParts(o, said, after) {
   var rows = [
     ['status', el('span', { cls: 'badge ' + o.status, text: o.status })],
     ['priority', o.priority ? String(o.priority) : '0 (default)'],
@@ -264,7 +289,8 @@ function orderParts(o) {
         (h.error ? ', ' + h.error : ''),
     });
   });
-  var parts = [el('div', { cls: 'mono small', text: o._id }), dl];
+  var actions = orderActions(o, said, after);
+  var parts = actions ? [el('div', { cls: 'mono small', text: o._id }), dl, actions, said] : [el('div', { cls: 'mono small', text: o._id }), dl, said];
   if (hist.length) parts.push(el('h2', { text: 'attempts', cls: 'sub' }), el('ol', { cls: 'history small' }, hist));
   return parts;
 }
@@ -273,6 +299,7 @@ var busy = false;
 var SHARED = ['/api/status', '/api/pace', '/api/waiters', '/api/failed'];
 function refresh() {
   if (busy || document.hidden) return;
+  if (infoAsked === 'failed') info();
   busy = true;
   Promise.all([api('/api/status').then(drawCounts), api('/api/pace').then(drawChart), api('/api/waiters').then(drawWaiters), api('/api/failed').then(drawFailed)])
     .then(
@@ -304,15 +331,23 @@ $('auth').onsubmit = function (ev) {
   refresh();
 };
 // The header's list and kitchen: at load, and again once a token is given (without one the first ask was refused).
+// Failed (the server down, a 401): asked again at the next refresh, else the buttons stay disabled for good.
+var infoAsked = '';
 function info() {
+  infoAsked = 'asking';
   api('/api/info')
     .then(function (i) {
+      infoAsked = 'known';
       $('list').textContent = i.list;
       $('where').textContent = i.kitchen;
       document.title = 'waiter · ' + i.list;
+      canWrite(i);
     })
-    .catch(function () {});
+    .catch(function () {
+      infoAsked = 'failed';
+    });
 }
+onWrote(refresh);
 info();
 refresh();
 setInterval(refresh, REFRESH_MS);
