@@ -117,8 +117,9 @@ export function heartbeatUpdate(now: Date, leaseMs: number): UpdateFilter<Order>
 
 /**
  * Finish. Filter: fence(c.id, c.token) · Update: $set status, prio back to the priority (0 if
- * none), stop, output, history + this attempt (last HISTORY_LIMIT), exitCode/signal/error
- * when given (else $unset), workdir when given; READY (a retry): due = f.due ?? stop and
+ * none), stop, output, history + this attempt (last HISTORY_LIMIT), exitCode/signal/error/
+ * usage when given (else $unset; usage, src/usage/, rides on this write: no round trip of
+ * its own), workdir when given; READY (a retry): due = f.due ?? stop and
  * $unset claim; DONE/ERROR: $unset due · always $unset heartbeat, expires · f.uncounted:
  * $inc attempts -1 · Index used: _id · Fence: the claim · Returns: matched 1 or 0 ·
  * Cost: 1 update. Throws for a status RUNNING cannot go to.
@@ -134,6 +135,7 @@ export function finishUpdate(c: Claimed, f: Finish): UpdateFilter<Order> {
     ...(f.exitCode !== undefined ? { exitCode: f.exitCode } : {}),
     ...(f.signal ? { signal: f.signal } : {}),
     ...(f.error ? { error: f.error } : {}),
+    ...(f.usage ? { usage: f.usage } : {}),
   };
   const set: Partial<Order> = {
     status: f.status,
@@ -143,7 +145,7 @@ export function finishUpdate(c: Claimed, f: Finish): UpdateFilter<Order> {
     history: [...c.history, attempt].slice(-HISTORY_LIMIT),
   };
   const unset: Record<string, ''> = { heartbeat: '', expires: '' };
-  for (const k of ['exitCode', 'signal', 'error'] as const) {
+  for (const k of ['exitCode', 'signal', 'error', 'usage'] as const) {
     if (f[k] !== undefined) (set as Record<string, unknown>)[k] = f[k];
     else unset[k] = '';
   }
