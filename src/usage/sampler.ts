@@ -1,0 +1,158 @@
+// Usage per attempt (issue 28), the way HTCondor's procd does it without cgroups: the
+// order's process group (every process whose pgid is the command's: run.ts makes it
+// lead its own) is looked at in /proc at most once a second, one look for all the
+// orders this waiter runs, and once more as the command exits. From the looks: the CPU
+// (utime + stime of each live process, plus the cutime/cstime of the children it
+// reaped), the peak RSS of the tree (the largest sum at one look), and --memory-max.
+//
+// The race at the end: Node reaps the command before any JavaScript hears of its exit,
+// so its /proc entry is gone by the last look, which sees only what outlived it. Its
+// CPU is not lost: the reap adds it to this process's cutime, read exactly per pass
+// (waited.ts). Its RSS since the previous look is: the peak may miss the last second.
+//
+// Nothing here is on an order's path: the timer is unref'd, a look reads in slices
+// (proc.ts), and a command that ran under a second costs two preads and a kill(0).
+import type { ProcessWatch } from '../run.js';
+import type { Usage } from '../order.js';
+import { groupLeft, hasProc, lookAt, TICK_MS, type GroupLook } from './proc.js';
+import { Reaps } from './waited.js';
+
+/** How often the process groups are looked at, at most. */
+export const SAMPLE_MS = 1000;
+
+export interface SamplerOptions {
+  /** Default SAMPLE_MS (tests look more often). */
+  everyMs?: number;
+  /** deliver --memory-max: a group whose RSS passes it is reported (onOver) at the look that sees it. */
+  memoryMax?: number;
+  /** Whether to read /proc (default: whether this box has it); false records wall time only. */
+  proc?: boolean;
+}
+
+export interface MeterOptions {
+  /** Called once, at the first look that finds the group's RSS over --memory-max, with that RSS. */
+  onOver?: (rssBytes: number) => void;
+}
+
+/** One attempt's command, metered: handed to run.ts as its watch; end() gives the usage once it exited. */
+export interface Metering extends ProcessWatch {
+  /** The usage, once the command exited and the last look is in; undefined when it never started. */
+  end(): Promise<Usage | undefined>;
+}
+
+/** What is known of one running command. */
+class Metered implements Metering {
+  pgid?: number;
+  private t0 = 0;
+  private wallMs = 0;
+  /** The most CPU (ticks) one look saw for the group. */
+  private cpuTicks = 0;
+  private peak?: number;
+  private over = false;
+  private done?: Promise<Usage | undefined>;
+
+  constructor(
+    private readonly s: Sampler,
+    private readonly o: MeterOptions,
+  ) {}
+
+  spawned(pid: number): void {
+    this.pgid = pid;
+    this.t0 = performance.now();
+    this.s.add(this);
+  }
+
+  exited(): void {
+    this.wallMs = Math.round(performance.now() - this.t0);
+    this.done = this.s.finish(this).then(({ waited, last }) => this.usage(waited, last));
+  }
+
+  end(): Promise<Usage | undefined> {
+    return this.done ?? Promise.resolve(undefined);
+  }
+
+  /** One look's figures for the group. */
+  saw(g: GroupLook, memoryMax: number | undefined): void {
+    this.cpuTicks = Math.max(this.cpuTicks, g.cpuTicks);
+    this.peak = Math.max(this.peak ?? 0, g.rssBytes);
+    if (memoryMax !== undefined && g.rssBytes > memoryMax && !this.over) {
+      this.over = true;
+      this.o.onOver?.(g.rssBytes);
+    }
+  }
+
+  private usage(waited: number | undefined, last: GroupLook | undefined): Usage {
+    if (!this.s.proc) return { wallMs: this.wallMs, measured: 'wall' };
+    if (last) this.saw(last, undefined);
+    const ticks = Math.max(this.cpuTicks, waited ?? 0);
+    return {
+      wallMs: this.wallMs,
+      cpuMs: ticks * TICK_MS,
+      ...(this.peak !== undefined ? { peakRssBytes: this.peak } : {}),
+      measured: waited === undefined ? 'proc-sample' : 'proc-sample+wait',
+    };
+  }
+}
+
+/** The looks of one waiter: one timer and one /proc look a tick for every command it runs. */
+export class Sampler {
+  private readonly live = new Set<Metered>();
+  private readonly reaps = new Reaps();
+  private timer?: NodeJS.Timeout;
+  private looking = false;
+  private readonly everyMs: number;
+  readonly proc: boolean;
+
+  constructor(private readonly o: SamplerOptions = {}) {
+    this.everyMs = o.everyMs ?? SAMPLE_MS;
+    this.proc = o.proc ?? hasProc();
+  }
+
+  /** A meter for one attempt's command: pass it to run.ts as `watch` before the spawn. */
+  meter(o: MeterOptions = {}): Metering {
+    if (this.proc) this.reaps.spawning();
+    return new Metered(this, o);
+  }
+
+  add(m: Metered): void {
+    if (!this.proc) return;
+    this.live.add(m);
+    if (!this.timer) {
+      this.timer = setInterval(() => void this.tick(), this.everyMs);
+      this.timer.unref();
+    }
+  }
+
+  /** At the command's exit: its exact CPU if it was alone in its reap pass, and a last look if its group outlived it. */
+  async finish(m: Metered): Promise<{ waited?: number; last?: GroupLook }> {
+    this.live.delete(m);
+    if (!this.proc || m.pgid === undefined) return {};
+    const pgid = m.pgid;
+    const waited = this.reaps.reaped();
+    const last = groupLeft(pgid) ? (await lookAt(new Set([pgid]))).get(pgid) : undefined;
+    const w = await waited;
+    return { ...(w !== undefined ? { waited: w } : {}), ...(last ? { last } : {}) };
+  }
+
+  private async tick(): Promise<void> {
+    if (this.live.size === 0) {
+      clearInterval(this.timer);
+      this.timer = undefined;
+      return;
+    }
+    // A look slower than the interval (a box with many processes) is not stacked on.
+    if (this.looking) return;
+    this.looking = true;
+    try {
+      const metered = [...this.live];
+      const looks = await lookAt(new Set(metered.map((m) => m.pgid!)));
+      for (const m of metered) {
+        const g = looks.get(m.pgid!);
+        // Ended during the look: its own last look and the reap count stand.
+        if (g && this.live.has(m)) m.saw(g, this.o.memoryMax);
+      }
+    } finally {
+      this.looking = false;
+    }
+  }
+}
