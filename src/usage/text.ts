@@ -20,7 +20,7 @@ export function usageShort(u: Usage): string {
   const parts = [`wall ${span(u.wallMs)}`];
   if (u.cpuMs !== undefined) parts.push(`cpu ${span(u.cpuMs)}`);
   if (u.peakRssBytes !== undefined) parts.push(`peak ${sizeText(u.peakRssBytes)}`);
-  else if (u.measured !== 'wall') parts.push('peak not seen (under a second)');
+  else if (u.measured !== 'wall') parts.push('peak not seen (it ended before a look)');
   return parts.join(', ');
 }
 
