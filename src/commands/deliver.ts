@@ -17,6 +17,8 @@ import { parseTemplate, placeholdersIn, type Template } from '../template.js';
 import { duration, durationText, positiveInt, print, timerDuration, withKitchen, type CommandResult, type Globals, type IO } from './common.js';
 import { counted, jsonLine, printable } from '../words.js';
 import { defined } from '../objects.js';
+import { hasProc } from '../usage/proc.js';
+import { Sampler } from '../usage/sampler.js';
 
 /**
  * --max-failures-in-a-row's default. A box with a missing tool, a full disk or a broken
@@ -74,6 +76,10 @@ export const flags: Record<string, Options> = {
   'collect-max': { type: 'string', describe: 'With --collect: at most this much per attempt; more fails the attempt, nothing stored (default 100MiB)' },
   'collect-on': { type: 'string', choices: ['done', 'always'], describe: 'With --collect: after a DONE attempt only (done, the default), or after failed runs too (always)' },
   'collect-timeout': { type: 'string', describe: "With --collect: storing one attempt's files must end within this, or the attempt fails and nothing is kept (default 10m)" },
+  'memory-max': {
+    type: 'string',
+    describe: "Stop an order whose processes together use more memory (RSS, looked at each second) than this, e.g. 4G; it ends in ERROR 'over --memory-max (peak …)'",
+  },
   'dry-run': { type: 'string', describe: 'Print the argv of the next N orders a claim would take (NDJSON), claiming nothing' },
   mask: {
     type: 'string',
@@ -147,6 +153,13 @@ export function options(argv: Record<string, unknown>, rest: string[], g: Global
   }
   const collect = collectOptions(argv, o.workdir !== undefined);
   if (collect) o.collect = collect;
+  if (argv['memory-max'] !== undefined) {
+    const max = size('memory-max', argv['memory-max']);
+    if (max === 0) throw new UsageError("--memory-max: '0' would stop every order; give a size such as 512M or 4G");
+    // Without /proc nothing could see an order's memory: refusing beats a limit that silently never applies.
+    if (!hasProc()) throw new UsageError('--memory-max needs /proc (Linux) to see what an order uses; this box has none');
+    o.memoryMax = max;
+  }
   if (argv.timeout !== undefined) {
     o.timeoutMs = timerDuration('timeout', argv.timeout);
     o.timeoutText = durationText(argv.timeout);
@@ -281,6 +294,7 @@ export async function run(g: Globals, o: DeliverCommandOptions, io: IO, graceMs?
         ...(mask.empty ? {} : { mask }),
         ...(output ? { output } : {}),
         ...(collect ? { collect } : {}),
+        usage: new Sampler(defined({ memoryMax: o.memoryMax })),
       });
     });
     print(io.stdout, `${r.stopped ? 'Stopped' : 'Done'}. Delivered ${counted(r.delivered, 'order')}.`);
