@@ -144,11 +144,21 @@ test('--memory-max takes the sizes --collect-max does (512M, 4G, 1.5GiB); 0 or w
   expect(() => max('lots')).toThrow(new UsageError("--memory-max: 'lots' is not a size (try 0, 512KiB, 1MiB, 2GiB)"));
 });
 
-test('show prints the last attempt\'s usage and each attempt\'s; extract has a column for each figure', () => {
+test("show prints the last attempt's usage and each attempt's; extract has a column for each figure", () => {
   const usage: Usage = { wallMs: 2310, cpuMs: 2030, peakRssBytes: 301.2 * MiB, measured: 'proc-sample' };
   const start = new Date('2026-01-02T03:04:05Z');
   const stop = new Date('2026-01-02T03:04:07.310Z');
-  const o: Order = { _id: new ObjectId(), status: 'DONE', arguments: [], attempts: 1, start, stop, exitCode: 0, usage, history: [{ attempt: 1, waiter: 'w', start, stop, result: 'DONE', exitCode: 0, usage }] };
+  const o: Order = {
+    _id: new ObjectId(),
+    status: 'DONE',
+    arguments: [],
+    attempts: 1,
+    start,
+    stop,
+    exitCode: 0,
+    usage,
+    history: [{ attempt: 1, waiter: 'w', start, stop, result: 'DONE', exitCode: 0, usage }],
+  };
   const lines = render(o);
   expect(lines).toContain('usage     wall 2.3s, cpu 2.0s, peak 301.2 MiB (/proc looks each second: the last second may be missing)');
   expect(lines).toContain('  #1  DONE         w  2026-01-02T03:04:05.000Z  2.3s  exit code 0  (wall 2.3s, cpu 2.0s, peak 301.2 MiB)');
