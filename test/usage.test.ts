@@ -2,7 +2,7 @@
 // kitchen and real commands, their figures checked against GNU time (wait4's rusage);
 // --memory-max; a SIGKILL waiter did not send, said plainly.
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
@@ -85,6 +85,19 @@ describe('usage per attempt', () => {
     expect(finishes[0]!.usage!.peakRssBytes).toBeGreaterThan(100 * MiB);
     expect(logged.some((l) => /^waiter: order [0-9a-f]{24} uses .* over --memory-max 100 MiB: stopping its command$/.test(l))).toBe(true);
     expect(r).toMatchObject({ delivered: 2, failed: 1 });
+  });
+
+  test.runIf(p.run)(p.title('what outlives the command in its group is looked at once more as it exits: its CPU counts'), async () => {
+    const flag = join(dir, 'stop');
+    // The command starts busy.sh in the background and exits once that has used 0.3 s of CPU (fields 14, 15 of its stat; no braces: deliver's placeholders).
+    const script = 'sh "$0" "$1" & b=$!; while :; do read -r s < /proc/$b/stat; set -- $s; shift 13; [ $(($1 + $2)) -ge 30 ] && break; sleep 0.1; done';
+    try {
+      const { finishes } = await delivered([{ args: [flag] }], { command: 'sh', commandArgs: ['-c', script, join(ROOT, 'fixtures', 'busy.sh')] });
+      expect(finishes[0]).toMatchObject({ status: 'DONE', usage: { measured: 'proc-sample+wait' } });
+      expect(finishes[0]!.usage!.cpuMs).toBeGreaterThanOrEqual(300);
+    } finally {
+      await writeFile(flag, '');
+    }
   });
 
   test.runIf(p.run)(p.title('a SIGKILL from outside (the OOM killer, kill -9) ends ERROR "killed (SIGKILL, not sent by waiter…)", not a bare signal 9'), async () => {

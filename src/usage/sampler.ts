@@ -88,7 +88,8 @@ class Metered implements Metering {
   private usage(waited: number | undefined, last: GroupLook | undefined): Usage {
     if (!this.s.proc) return { wallMs: this.wallMs, measured: 'wall' };
     if (last) this.saw(last, undefined);
-    const ticks = Math.max(this.cpuTicks, waited ?? 0);
+    // What outlived the command is alive, so none of it is in the reap's count: the two add up.
+    const ticks = Math.max(this.cpuTicks, waited === undefined ? 0 : waited + (last?.cpuTicks ?? 0));
     return {
       wallMs: this.wallMs,
       cpuMs: ticks * TICK_MS,
