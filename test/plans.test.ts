@@ -98,12 +98,12 @@ describe('claim', () => {
     expect(Object.keys(CLAIM_SORT)).toStrictEqual(['prio', 'due', '_id']);
   });
 
-  test('sets the token, the lease (expires = due = now + lease) and prio RUNNING, counts the attempt, clears the last result', () => {
+  test('sets the token, the lease (expires = due = now + lease) and prio RUNNING, counts the attempt, clears the last result and its usage', () => {
     const u = claimUpdate('w1', 'tok', now, 60_000);
     expect(u).toStrictEqual({
       $set: { status: 'RUNNING', waiter: 'w1', start: now, heartbeat: now, expires: at(60_000), due: at(60_000), claim: 'tok', prio: PRIO_RUNNING },
       $inc: { attempts: 1 },
-      $unset: { stop: '', exitCode: '', signal: '', error: '', output: '' },
+      $unset: { stop: '', exitCode: '', signal: '', error: '', output: '', usage: '' },
     });
   });
 

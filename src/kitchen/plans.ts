@@ -65,14 +65,15 @@ export function claimFilter(now: Date): Filter<Order> {
  * Claim. Update: $set status RUNNING, the waiter, start = heartbeat = now, expires = due = now +
  * lease, a fresh claim token, prio PRIO_RUNNING (a lapsed lease is taken over before any
  * READY order) · $inc attempts · $unset the previous attempt's stop, exitCode, signal,
- * error, output.
+ * error, output, usage: a RUNNING order has no result yet, so a cancel, reset or takeover of
+ * it (none of which unset them) never leaves an earlier attempt's beside its own.
  */
 export function claimUpdate(waiter: string, token: string, now: Date, leaseMs: number): UpdateFilter<Order> {
   const expires = new Date(+now + leaseMs);
   return {
     $set: { status: 'RUNNING', waiter, start: now, heartbeat: now, expires, due: expires, claim: token, prio: PRIO_RUNNING },
     $inc: { attempts: 1 },
-    $unset: { stop: '', exitCode: '', signal: '', error: '', output: '' },
+    $unset: { stop: '', exitCode: '', signal: '', error: '', output: '', usage: '' },
   };
 }
 
@@ -214,6 +215,8 @@ export function resetFilter(ask: ResetAsk, now: Date): Filter<Order> | null {
  * Reset. Update: $set status READY, due = now · $unset claim, heartbeat, expires. `prio` is
  * left (no per-document update without a pipeline): a RUNNING order reset keeps
  * PRIO_RUNNING, taken first like crashed work, its priority back once that attempt ends.
+ * An ERROR order keeps its last attempt's exitCode, signal, error and usage until its next
+ * claim (show's "last attempt"; history has them too); a RUNNING one has none (claimUpdate).
  */
 export function resetUpdate(now: Date): UpdateFilter<Order> {
   return { $set: { status: 'READY', due: now }, $unset: { claim: '', heartbeat: '', expires: '' } };
