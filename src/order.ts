@@ -36,7 +36,8 @@ export interface Attempt {
  *   if more (processes that outlived it); peak RSS is sampled.
  * - 'proc-sample': CPU and peak from samples of its process group in /proc, at most one a
  *   second and one as it exits: the command's last second may be missing.
- * - 'wall': a box without /proc (macOS): wall time only.
+ * - 'wall': wall time only: a box without /proc (macOS), or a command no sample saw (under a
+ *   second) reaped in the same pass as another, whose CPU is then not known (no cpuMs, not 0).
  * peakRssBytes: the largest sum of RSS over the group's processes at one sample (shared
  * pages count once per process); absent when no sample saw it run (under a second).
  */

@@ -121,7 +121,7 @@ test('the words: likely out of memory only near what the box holds; --memory-max
   expect(killedText(undefined, 4 * GiB)).toBe('killed (SIGKILL, not sent by waiter)');
   expect(overText(301.2 * MiB, 256 * MiB)).toBe('over --memory-max (peak 301.2 MiB, more than 256 MiB)');
   expect(usageLine(u(301.2 * MiB))).toBe("wall 5.0s, cpu 4.2s, peak 301.2 MiB (CPU: the kernel's count for the command and what it waited for; peak: /proc looks each second)");
-  expect(usageLine({ wallMs: 300, measured: 'wall' })).toBe('wall 300ms (wall time only: no /proc on that box)');
+  expect(usageLine({ wallMs: 300, measured: 'wall' })).toBe('wall 300ms (wall time only: no /proc on that box, or it ended before a look, reaped with another order)');
 });
 
 test('a box without /proc records wall time only, and says so', async () => {
@@ -177,4 +177,19 @@ test("show prints the last attempt's usage and each attempt's; extract has a col
   expect(lines).toContain('  #1  DONE         w  2026-01-02T03:04:05.000Z  2.3s  exit code 0  (wall 2.3s, cpu 2.0s, peak 301.2 MiB)');
   expect(reportRow(o)).toMatchObject({ wall_ms: 2310, cpu_ms: 2030, peak_rss_bytes: 301.2 * MiB, measured: 'proc-sample' });
   expect(reportRow({ ...o, usage: { wallMs: 5, measured: 'wall' } })).toMatchObject({ wall_ms: 5, cpu_ms: '', peak_rss_bytes: '', measured: 'wall' });
+});
+
+test('two commands reaped in one pass, neither looked at: no CPU figure (not "cpu 0ms"), measured says wall only', async () => {
+  // Forced on: with /proc the reap count is read and, the pass holding two exits, given to neither; without, there is none.
+  const s = new Sampler({ proc: true, everyMs: 60_000 });
+  const [a, b] = [s.meter(), s.meter()];
+  // Pids no look will reach: the exits come in the same tick, as libuv's one reap pass calls them.
+  a.spawned(2 ** 22 + 1);
+  b.spawned(2 ** 22 + 2);
+  a.exited();
+  b.exited();
+  for (const u of [await a.end(), await b.end()]) {
+    expect(u).toEqual({ wallMs: expect.any(Number), measured: 'wall' });
+    expect(usageLine(u!)).not.toMatch(/cpu/);
+  }
 });

@@ -88,6 +88,9 @@ class Metered implements Metering {
   private usage(waited: number | undefined, last: GroupLook | undefined): Usage {
     if (!this.s.proc) return { wallMs: this.wallMs, measured: 'wall' };
     if (last) this.saw(last, undefined);
+    // No look saw it and its reap was not alone (two commands in one pass): its CPU is not
+    // known, and 0 would read as a figure. Its wall time is all that was measured.
+    if (waited === undefined && !this.looked) return { wallMs: this.wallMs, measured: 'wall' };
     // What outlived the command is alive, so none of it is in the reap's count: the two add up.
     const ticks = Math.max(this.cpuTicks, waited === undefined ? 0 : waited + (last?.cpuTicks ?? 0));
     return {

@@ -12,7 +12,7 @@ export const NEAR_FULL = 0.8;
 const HOW: Record<Usage['measured'], string> = {
   'proc-sample+wait': "CPU: the kernel's count for the command and what it waited for; peak: /proc looks each second",
   'proc-sample': '/proc looks each second: the last second may be missing',
-  wall: 'wall time only: no /proc on that box',
+  wall: 'wall time only: no /proc on that box, or it ended before a look, reaped with another order',
 };
 
 /** `wall 2.3s, cpu 2.1s, peak 301.2 MiB`: what was measured. */
