@@ -193,3 +193,36 @@ test('two commands reaped in one pass, neither looked at: no CPU figure (not "cp
     expect(usageLine(u!)).not.toMatch(/cpu/);
   }
 });
+
+const proc = needsProc();
+test.runIf(proc.run)(proc.title('an onOver that throws: logged once, no unhandled rejection, the looks go on'), async () => {
+  const unhandled: unknown[] = [];
+  const note = (e: unknown) => unhandled.push(e);
+  process.on('unhandledRejection', note);
+  const logged: string[] = [];
+  const s = new Sampler({ everyMs: 20, memoryMax: 1, log: (l) => logged.push(l) });
+  const runs: ReturnType<typeof start>[] = [];
+  // A sleep is over 1 byte at its first look: its onOver is called, says so, and throws.
+  const over = () =>
+    new Promise<void>((told) => {
+      const watch = s.meter({
+        onOver: () => {
+          told();
+          throw new Error('boom');
+        },
+      });
+      runs.push(start({ file: 'sleep', args: ['30'], killAfterMs: 1000, stdout: sink(), stderr: sink(), watch }));
+    });
+  try {
+    await over();
+    // A command started after the throw is still looked at: the sampler's timer went on.
+    await over();
+  } finally {
+    for (const r of runs) r.terminate(0);
+    await Promise.all(runs.map((r) => r.outcome));
+    process.off('unhandledRejection', note);
+  }
+  expect(unhandled).toEqual([]);
+  expect(logged).toHaveLength(1);
+  expect(logged[0]).toMatch(/^waiter: looking at the commands' usage failed \(the looks go on\): Error: boom$/);
+});

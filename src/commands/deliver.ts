@@ -294,7 +294,7 @@ export async function run(g: Globals, o: DeliverCommandOptions, io: IO, graceMs?
         ...(mask.empty ? {} : { mask }),
         ...(output ? { output } : {}),
         ...(collect ? { collect } : {}),
-        usage: new Sampler(defined({ memoryMax: o.memoryMax })),
+        usage: new Sampler(defined({ memoryMax: o.memoryMax, log })),
       });
     });
     print(io.stdout, `${r.stopped ? 'Stopped' : 'Done'}. Delivered ${counted(r.delivered, 'order')}.`);

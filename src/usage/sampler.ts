@@ -27,6 +27,8 @@ export interface SamplerOptions {
   memoryMax?: number;
   /** Whether to read /proc (default: whether this box has it); false records wall time only. */
   proc?: boolean;
+  /** Where a look that failed is said, once (deliver's log). */
+  log?: (line: string) => void;
 }
 
 export interface MeterOptions {
@@ -108,6 +110,7 @@ export class Sampler {
   private readonly reaps = new Reaps();
   private timer?: NodeJS.Timeout;
   private looking = false;
+  private failedOnce = false;
   private readonly everyMs: number;
   readonly proc: boolean;
 
@@ -126,7 +129,8 @@ export class Sampler {
     if (!this.proc) return;
     this.live.add(m);
     if (!this.timer) {
-      this.timer = setInterval(() => void this.tick(), this.everyMs);
+      // A throw here would be an unhandled rejection, and end the waiter over a figure.
+      this.timer = setInterval(() => void this.tick().catch((e: unknown) => this.failed(e)), this.everyMs);
       this.timer.unref();
     }
   }
@@ -164,10 +168,23 @@ export class Sampler {
       for (const m of metered) {
         const g = looks.get(m.pgid!);
         // Ended during the look: its own last look and the reap count stand.
-        if (g && this.live.has(m)) m.saw(g, this.o.memoryMax);
+        if (!g || !this.live.has(m)) continue;
+        // One meter's failure (its onOver) does not cost the others this look.
+        try {
+          m.saw(g, this.o.memoryMax);
+        } catch (e) {
+          this.failed(e);
+        }
       }
     } finally {
       this.looking = false;
     }
+  }
+
+  /** Said once: a failure that repeats each second would flood the log; the looks go on. */
+  private failed(e: unknown): void {
+    if (this.failedOnce) return;
+    this.failedOnce = true;
+    this.o.log?.(`waiter: looking at the commands' usage failed (the looks go on): ${String(e)}`);
   }
 }
