@@ -183,6 +183,7 @@ const results = {
   claim_ms_vs_running: null,
   spawn_start_vs_xargs: null,
   spawn_start_vs_raw_spawn_pipe: null,
+  spawn_usage_on_vs_off: null,
   load_vs_driver: null,
   load_vs_driver_no_index: null,
   extract_vs_driver: null,
@@ -210,16 +211,18 @@ try {
     log(`spawn-only: ${SPAWN_N} x true, 4 at a time, ${ROUNDS} rounds`);
     const lines = join(work, 'spawn.txt');
     await writeCsv(lines, SPAWN_N);
-    const r = { start: [], 'spawn-pipe': [], 'spawn-ignore': [], 'spawn-ignore-2threads': [], xargs: [], cpu: [] };
+    const r = { start: [], 'start-usage': [], 'spawn-pipe': [], 'spawn-ignore': [], 'spawn-ignore-2threads': [], xargs: [], cpu: [], 'cpu-usage': [] };
     for (let i = 0; i < ROUNDS; i++) {
-      for (const v of ['start', 'spawn-pipe', 'spawn-ignore', 'spawn-ignore-2threads']) {
+      for (const v of ['start', 'start-usage', 'spawn-pipe', 'spawn-ignore', 'spawn-ignore-2threads']) {
         const o = JSON.parse((await run(process.execPath, [join(root, 'bench', 'spawn.js'), v, String(SPAWN_N), '4'], { timed: false })).stdout);
         r[v].push(o.ms);
         if (v === 'start') r.cpu.push(o.cpuMs);
+        if (v === 'start-usage') r['cpu-usage'].push(o.cpuMs);
       }
       if (tools.xargs) r.xargs.push((await run('xargs', ['-P', '4', '-n', '1', 'true'], { stdin: lines, timed: false })).ms);
     }
     t.spawn_start = median(r.start);
+    t.spawn_start_usage = median(r['start-usage']);
     t.spawn_raw_pipe = median(r['spawn-pipe']);
     t.spawn_raw_ignore = median(r['spawn-ignore']);
     t.spawn_raw_ignore_2threads = median(r['spawn-ignore-2threads']);
@@ -229,6 +232,9 @@ try {
     results.spawn_raw_ignore_vs_xargs = ratio(t.spawn_raw_ignore, t.spawn_xargs);
     results.spawn_raw_2threads_vs_main_thread = ratio(t.spawn_raw_ignore_2threads, t.spawn_raw_ignore);
     results.spawn_start_cpu_s_per_1000_orders = round(((median(r.cpu) / SPAWN_N) * 1000) / 1000, 3);
+    // Usage per attempt (issue 28): on vs off, wall and waiter's own CPU, alternated in the same rounds.
+    results.spawn_usage_on_vs_off = ratio(t.spawn_start_usage, t.spawn_start);
+    results.spawn_usage_cpu_on_vs_off = ratio(median(r['cpu-usage']), median(r.cpu));
   }
 
   // ---- 1b. deliver through the server --------------------------------------
@@ -745,6 +751,12 @@ const rows = [
   ],
   ['deliver -x 4 vs parallel --sqlandworker', f(results.deliver_vs_parallel_sql, 'x'), '', `parallel: ${f(round(t.parallel_sql_per_run))} ms / ${PAR_JOBS} jobs, scaled to ${N}`],
   ['spawn-only: start() vs xargs', f(results.spawn_start_vs_xargs, 'x'), '<= 1.5x', `${SPAWN_N} x true: ${f(round(t.spawn_start))} ms vs ${f(round(t.spawn_xargs))} ms`],
+  [
+    'spawn-only: usage on vs off',
+    f(results.spawn_usage_on_vs_off, 'x'),
+    '<= 1.05x',
+    `${SPAWN_N} x true: ${f(round(t.spawn_start_usage))} ms vs ${f(round(t.spawn_start))} ms; waiter's CPU ${f(results.spawn_usage_cpu_on_vs_off, 'x')}`,
+  ],
   [
     'spawn-only: start() vs raw spawn (pipes)',
     f(results.spawn_start_vs_raw_spawn_pipe, 'x'),

@@ -253,7 +253,7 @@ export const REPORT_COLUMNS = ['_id', 'status', 'waiter', 'start', 'stop', 'argu
  * Report columns added since, written after the named columns: every column a report
  * had before keeps its place (a reader by position reads what it did).
  */
-export const LATER_COLUMNS = ['priority', 'after'] as const;
+export const LATER_COLUMNS = ['priority', 'after', 'wall_ms', 'cpu_ms', 'peak_rss_bytes', 'measured'] as const;
 
 /**
  * A CSV writer for extract's report: the header (then the list's named columns, then

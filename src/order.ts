@@ -27,6 +27,27 @@ export interface Attempt {
   result: 'DONE' | 'ERROR' | 'INTERRUPTED' | 'LOST' | 'CANCELLED' | 'HELD';
   /** CANCELLED, HELD: who did it (user@host, or "api <address>"). */
   by?: string;
+  /** What the command used (src/usage/): absent when it never started. */
+  usage?: Usage;
+}
+
+/**
+ * What one attempt's command used (issue 28), and how that was measured:
+ * - 'proc-sample+wait': CPU is the kernel's exact count (10 ms steps) for the command and the
+ *   children it waited for, read from the waiter's own cutime/cstime, or what the samples saw
+ *   if more (processes that outlived it); peak RSS is sampled.
+ * - 'proc-sample': CPU and peak from samples of its process group in /proc, at most one a
+ *   second and one as it exits: the command's last second may be missing.
+ * - 'wall': wall time only: a box without /proc (macOS), or a command no sample saw (under a
+ *   second) reaped in the same pass as another, whose CPU is then not known (no cpuMs, not 0).
+ * peakRssBytes: the largest sum of RSS over the group's processes at one sample (shared
+ * pages count once per process); absent when no sample saw it run (under a second).
+ */
+export interface Usage {
+  wallMs: number;
+  cpuMs?: number;
+  peakRssBytes?: number;
+  measured: 'proc-sample+wait' | 'proc-sample' | 'wall';
 }
 
 /** Who changed an order from outside its waiter (cancel, hold, release), when, and why if they said. */
@@ -92,6 +113,8 @@ export interface Order {
   held?: Steered & { from: 'READY' | 'WAITING' };
   /** The last release of a hold (kept for show; a new hold removes it). */
   released?: Steered;
+  /** The last attempt's usage (as in its history entry). */
+  usage?: Usage;
 }
 
 /** What a heartbeat found: the order still ours, or not (reset, taken over), or cancelled or held while it ran. */
@@ -138,6 +161,8 @@ export interface Finish {
   workdir?: string;
   /** The claim's increment of `attempts` is taken back: the order was not run (its box failed, or it was lost too often). */
   uncounted?: boolean;
+  /** What the command used, when it started (src/usage/). */
+  usage?: Usage;
 }
 
 /** `<list>.columns`: the names of a load's arguments, once per distinct header, not per order. */

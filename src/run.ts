@@ -56,6 +56,14 @@ export interface RunRequest {
   stderr: Writable;
   /** Also gets every chunk of output, as it comes, marked by stream (live output, src/output/). */
   onOutput?: (stream: 'out' | 'err', chunk: Buffer) => void;
+  /** Told the command's pid (its process group) right after the spawn, and its exit in the exit callback itself (usage, src/usage/). */
+  watch?: ProcessWatch;
+}
+
+/** Who hears of the command's start and exit as they happen: both synchronous, in the same tick as the spawn and the reap. */
+export interface ProcessWatch {
+  spawned(pid: number): void;
+  exited(): void;
 }
 
 export interface Running {
@@ -75,6 +83,11 @@ export function start(req: RunRequest): Running {
     env: req.env ? { ...(req.inherit ?? process.env), ...req.env } : (req.inherit ?? process.env),
     ...defined({ cwd: req.cwd }),
   });
+  const watch = req.watch;
+  if (watch && sub.pid !== undefined) {
+    watch.spawned(sub.pid);
+    sub.once('exit', () => watch.exited());
+  }
   const closed = new Promise<void>((resolve) => sub.once('close', () => resolve()));
   const tail = new Tail(OUTPUT_TAIL_BYTES);
   const out = source(sub.stdout, req.mask);

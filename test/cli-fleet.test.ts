@@ -302,15 +302,21 @@ describe('show', () => {
     expect(r.stdout).toMatch(/^stop {6}\S+Z \(\d/m);
     expect(r.stdout).toContain('exit code 0');
     const history = lines.slice(lines.indexOf('history (3 attempts):') + 1, lines.indexOf('history (3 attempts):') + 4);
-    expect(history[0]).toMatch(/^ {2}#1 {2}ERROR +tester {2}\S+Z {2}\S+ {2}exit code 7$/);
-    expect(history[1]).toMatch(/^ {2}#2 {2}ERROR +tester .* exit code 7$/);
-    expect(history[2]).toMatch(/^ {2}#3 {2}DONE +tester {2}\S+Z {2}\S+ {2}exit code 0$/);
+    // Each attempt's usage after how it ended (src/usage/); its peak only if a look (each second) came while it ran.
+    const usage = ' {2}\\(wall \\S+, cpu \\S+, peak ([\\d.]+ [KMG]iB|not seen \\(it ended before a look\\))\\)$';
+    expect(history[0]).toMatch(new RegExp(`^ {2}#1 {2}ERROR +tester {2}\\S+Z {2}\\S+ {2}exit code 7${usage}`));
+    expect(history[1]).toMatch(new RegExp(`^ {2}#2 {2}ERROR +tester .* exit code 7${usage}`));
+    expect(history[2]).toMatch(new RegExp(`^ {2}#3 {2}DONE +tester {2}\\S+Z {2}\\S+ {2}exit code 0${usage}`));
+    expect(r.stdout).toMatch(/^usage {5}wall \S+, cpu \S+, peak .* \(CPU: the kernel's count for the command and what it waited for; peak: \/proc looks each second\)$/m);
     expect(lines.slice(-2)).toEqual(['output (the last 4 KiB):', '  third time lucky']);
 
     const json = JSON.parse((await waiter(k, ['show', id, '--json'])).stdout) as Record<string, unknown>;
     expect(json).toMatchObject({ _id: id, status: 'DONE', attempts: 3, arguments: ['x y', '--z'] });
     expect(json.history).toHaveLength(3);
     expect(json).not.toHaveProperty('claim');
+    // The last attempt's usage on the order, as in its history entry; CPU exact (one order at a time: each reap alone).
+    expect(json.usage).toMatchObject({ wallMs: expect.any(Number), cpuMs: expect.any(Number), measured: 'proc-sample+wait' });
+    expect((json.history as { usage?: unknown }[]).at(-1)!.usage).toEqual(json.usage);
   });
 
   test('a READY order not yet due says when it will be', async () => {

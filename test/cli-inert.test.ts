@@ -63,7 +63,27 @@ describe('extract: no formulas in the CSV', () => {
     const r = await waiter(k, ['extract']);
     expect(r.exitCode).toBe(0);
     const [head, ...body]: string[][] = parse(r.stdout);
-    expect(head).toEqual(['_id', 'status', 'waiter', 'start', 'stop', 'arguments', 'error', 'exit_code', 'attempts', 'workdir', "'=cmd", 'n', 'lit', 'priority', 'after']);
+    expect(head).toEqual([
+      '_id',
+      'status',
+      'waiter',
+      'start',
+      'stop',
+      'arguments',
+      'error',
+      'exit_code',
+      'attempts',
+      'workdir',
+      "'=cmd",
+      'n',
+      'lit',
+      'priority',
+      'after',
+      'wall_ms',
+      'cpu_ms',
+      'peak_rss_bytes',
+      'measured',
+    ]);
     for (const [i, row] of body.entries()) {
       expect(row.slice(10, 13)).toEqual(rows[i]!.map(neutralise));
       expect([row[2], row[6], row[9]]).toEqual(["'=evil()", "'@SUM(1)", "'-2+3"]);

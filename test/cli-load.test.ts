@@ -161,7 +161,24 @@ describe('extract', () => {
     expect(ids).toEqual([...ids].sort()); // _id order (hex order is ObjectId order)
     // Two processes made these ids; within one second their order is their random part's.
     rows.sort((a, b) => (a.status! < b.status! ? 1 : -1));
-    expect(Object.keys(rows[0]!)).toEqual(['_id', 'status', 'waiter', 'start', 'stop', 'arguments', 'error', 'exit_code', 'attempts', 'workdir', 'priority', 'after']);
+    expect(Object.keys(rows[0]!)).toEqual([
+      '_id',
+      'status',
+      'waiter',
+      'start',
+      'stop',
+      'arguments',
+      'error',
+      'exit_code',
+      'attempts',
+      'workdir',
+      'priority',
+      'after',
+      'wall_ms',
+      'cpu_ms',
+      'peak_rss_bytes',
+      'measured',
+    ]);
     expect(JSON.parse(rows[0]!.arguments!)).toEqual(tricky);
     expect(rows[0]).toMatchObject({ status: 'READY', waiter: '', start: '', stop: '', error: '', exit_code: '', attempts: '0' });
     expect(rows[1]).toMatchObject({

@@ -107,6 +107,10 @@ describe('named columns', () => {
       'file name',
       'priority',
       'after',
+      'wall_ms',
+      'cpu_ms',
+      'peak_rss_bytes',
+      'measured',
     ]);
     expect(rows.map((x) => [x.status, x.animal, x.size, x['file name']])).toEqual([
       ['DONE', 'cat', '12', 'a b.jpg'],
@@ -155,7 +159,24 @@ describe('clean', () => {
     expect(await k.db.collection('orders.columns').countDocuments()).toBe(0);
     await seed([['x', 'y']]);
     const rows = parse<Record<string, string>>((await waiter(k, ['extract'])).stdout, { columns: true });
-    expect(Object.keys(rows[0]!)).toEqual(['_id', 'status', 'waiter', 'start', 'stop', 'arguments', 'error', 'exit_code', 'attempts', 'workdir', 'priority', 'after']);
+    expect(Object.keys(rows[0]!)).toEqual([
+      '_id',
+      'status',
+      'waiter',
+      'start',
+      'stop',
+      'arguments',
+      'error',
+      'exit_code',
+      'attempts',
+      'workdir',
+      'priority',
+      'after',
+      'wall_ms',
+      'cpu_ms',
+      'peak_rss_bytes',
+      'measured',
+    ]);
     expect(JSON.parse((await waiter(k, ['extract', '--json'])).stdout)).not.toHaveProperty('fields');
   });
 });

@@ -127,8 +127,8 @@ describe('pipelines', () => {
     expect(show.stdout).toContain(`${a}  ERROR  (failed: holds this order back; reset it)`);
     expect(JSON.parse((await waiter(k, ['show', '--json', b])).stdout).waitingFor).toEqual({ after: [{ id: a, status: 'ERROR' }] });
     const csv = (await waiter(k, ['extract'])).stdout.split('\n');
-    expect(csv[0]).toMatch(/,workdir,priority,after$/); // after the named columns, so every earlier column keeps its place
-    expect(csv.find((l) => l.startsWith(b))).toMatch(new RegExp(`,0,${a}$`));
+    expect(csv[0]).toMatch(/,workdir,priority,after,wall_ms,cpu_ms,peak_rss_bytes,measured$/); // after the named columns, so every earlier column keeps its place
+    expect(csv.find((l) => l.startsWith(b))).toMatch(new RegExp(`,0,${a},,,,$`)); // never run: no usage
     await (await import('node:fs/promises')).writeFile(flag, '');
     expect((await waiter(k, ['reset'])).exitCode).toBe(0);
     expect(await orders().countDocuments({ status: 'WAITING' })).toBe(1);

@@ -83,7 +83,7 @@ import {
   waitingOnFilter,
 } from '../src/kitchen/steer-plans.js';
 import { HELD_FROM, heldFromWaiting, holdUpdate, releaseSteps } from '../src/kitchen/hold-plans.js';
-import { HISTORY_LIMIT, PRIO_RUNNING, type Attempt, type Claimed, type Finish, type Order } from '../src/order.js';
+import { HISTORY_LIMIT, PRIO_RUNNING, type Attempt, type Claimed, type Finish, type Order, type Usage } from '../src/order.js';
 import type { WaiterDoc } from '../src/fleet.js';
 
 const now = new Date('2024-05-01T12:00:00.000Z');
@@ -104,12 +104,12 @@ describe('claim', () => {
     expect(Object.keys(CLAIM_SORT)).toStrictEqual(['prio', 'due', '_id']);
   });
 
-  test('sets the token, the lease (expires = due = now + lease) and prio RUNNING, counts the attempt, clears the last result', () => {
+  test('sets the token, the lease (expires = due = now + lease) and prio RUNNING, counts the attempt, clears the last result and its usage', () => {
     const u = claimUpdate('w1', 'tok', now, 60_000);
     expect(u).toStrictEqual({
       $set: { status: 'RUNNING', waiter: 'w1', start: now, heartbeat: now, expires: at(60_000), due: at(60_000), claim: 'tok', prio: PRIO_RUNNING },
       $inc: { attempts: 1 },
-      $unset: { stop: '', exitCode: '', signal: '', error: '', output: '' },
+      $unset: { stop: '', exitCode: '', signal: '', error: '', output: '', usage: '' },
     });
   });
 
@@ -150,16 +150,18 @@ test('heartbeat pushes the lease (expires and due) from now; its fence is the cl
 });
 
 describe('finish', () => {
-  test('DONE: the result, the attempt in history, prio back to 0, lease and due removed, claim kept', () => {
+  test('DONE: the result, the attempt in history with its usage (on the order too), prio back to 0, lease and due removed, claim kept', () => {
     const old: Attempt = { attempt: 1, waiter: 'w0', start: at(-9_000), stop: at(-8_000), result: 'LOST' };
-    expect(finishUpdate(claimed({ history: [old] }), finish())).toStrictEqual({
+    const usage: Usage = { wallMs: 4900, cpuMs: 2030, peakRssBytes: 364_728_320, measured: 'proc-sample+wait' };
+    expect(finishUpdate(claimed({ history: [old] }), finish({ usage }))).toStrictEqual({
       $set: {
         status: 'DONE',
         prio: 0,
         stop: now,
         output: 'out',
         exitCode: 0,
-        history: [old, { attempt: 2, waiter: 'w1', start: at(-5_000), stop: now, result: 'DONE', exitCode: 0 }],
+        usage,
+        history: [old, { attempt: 2, waiter: 'w1', start: at(-5_000), stop: now, result: 'DONE', exitCode: 0, usage }],
       },
       $unset: { heartbeat: '', expires: '', signal: '', error: '', due: '' },
     });
@@ -179,7 +181,8 @@ describe('finish', () => {
         due: at(10_000),
         history: [{ attempt: 2, waiter: 'w1', start: at(-5_000), stop: now, result: 'ERROR', signal: 'SIGKILL', error: 'killed by SIGKILL' }],
       },
-      $unset: { heartbeat: '', expires: '', exitCode: '', claim: '' },
+      // An attempt without usage (its command never started) leaves none of an earlier one on the order.
+      $unset: { heartbeat: '', expires: '', exitCode: '', usage: '', claim: '' },
     });
   });
 
@@ -200,7 +203,7 @@ describe('finish', () => {
         exitCode: 0,
         history: [{ attempt: 2, waiter: 'w1', start: at(-5_000), stop: now, result: 'ERROR', exitCode: 0 }],
       },
-      $unset: { heartbeat: '', expires: '', signal: '', error: '', due: '' },
+      $unset: { heartbeat: '', expires: '', signal: '', error: '', usage: '', due: '' },
       $inc: { attempts: -1 },
     });
     expect(finishUpdate(claimed(), finish())).not.toHaveProperty('$inc');

@@ -34,7 +34,7 @@ describe('priorities shown', () => {
     ]);
 
     const rows = parse<Record<string, string>>((await waiter(k, ['extract'])).stdout, { columns: true });
-    expect(Object.keys(rows[0]!).slice(-3)).toEqual(['workdir', 'priority', 'after']);
+    expect(Object.keys(rows[0]!).slice(-7)).toEqual(['workdir', 'priority', 'after', 'wall_ms', 'cpu_ms', 'peak_rss_bytes', 'measured']);
     // (_id order; ids made by different processes within one second sort by their random part)
     expect(rows.map((r) => [JSON.parse(r.arguments!)[0], r.priority]).sort()).toEqual([
       ['a', '0'],

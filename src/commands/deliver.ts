@@ -18,6 +18,8 @@ import { duration, durationText, positiveInt, print, timerDuration, withKitchen,
 import { counted, jsonLine, printable } from '../words.js';
 import { CLOUDS, METADATA_ENDPOINTS, watchInterruptions, type Cloud, type InterruptOptions } from '../interrupt/watch.js';
 import { defined } from '../objects.js';
+import { hasProc } from '../usage/proc.js';
+import { Sampler } from '../usage/sampler.js';
 
 /**
  * --max-failures-in-a-row's default. A box with a missing tool, a full disk or a broken
@@ -85,6 +87,10 @@ export const flags: Record<string, Options> = {
   'metadata-endpoint': {
     type: 'string',
     describe: `With --interruptions: the metadata service's address (default ${METADATA_ENDPOINTS.aws} for aws, ${METADATA_ENDPOINTS.gcp} for gcp)`,
+  },
+  'memory-max': {
+    type: 'string',
+    describe: "Stop an order whose processes together use more memory (RSS, looked at each second) than this, e.g. 4G; it ends in ERROR 'over --memory-max (peak …)'",
   },
   'dry-run': { type: 'string', describe: 'Print the argv of the next N orders a claim would take (NDJSON), claiming nothing' },
   mask: {
@@ -161,6 +167,13 @@ export function options(argv: Record<string, unknown>, rest: string[], g: Global
   if (collect) o.collect = collect;
   const interrupt = interruptOptions(argv);
   if (interrupt) o.interrupt = interrupt;
+  if (argv['memory-max'] !== undefined) {
+    const max = size('memory-max', argv['memory-max']);
+    if (max === 0) throw new UsageError("--memory-max: '0' would stop every order; give a size such as 512M or 4G");
+    // Without /proc nothing could see an order's memory: refusing beats a limit that silently never applies.
+    if (!hasProc()) throw new UsageError('--memory-max needs /proc (Linux) to see what an order uses; this box has none');
+    o.memoryMax = max;
+  }
   if (argv.timeout !== undefined) {
     o.timeoutMs = timerDuration('timeout', argv.timeout);
     o.timeoutText = durationText(argv.timeout);
@@ -321,6 +334,7 @@ export async function run(g: Globals, o: DeliverCommandOptions, io: IO, graceMs?
         ...(mask.empty ? {} : { mask }),
         ...(output ? { output } : {}),
         ...(collect ? { collect } : {}),
+        usage: new Sampler(defined({ memoryMax: o.memoryMax, log })),
       });
     });
     print(io.stdout, `${r.stopped ? 'Stopped' : 'Done'}. Delivered ${counted(r.delivered, 'order')}.`);

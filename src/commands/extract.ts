@@ -53,6 +53,11 @@ export function reportRow(o: Order): Record<string, string | number> {
     priority: o.priority ?? 0,
     // Pipelines: the ids it waits (waited) for, comma-separated; a barrier (--after-all) as before:<its id>.
     after: [...(o.after ?? []).map((id) => id.toHexString()), ...(o.barrier ? [`before:${o.barrier.toHexString()}`] : [])].join(','),
+    // The last attempt's usage (src/usage/); `measured` says how, and 'wall' (no /proc, or CPU not known) leaves cpu and peak empty.
+    wall_ms: o.usage?.wallMs ?? '',
+    cpu_ms: o.usage?.cpuMs ?? '',
+    peak_rss_bytes: o.usage?.peakRssBytes ?? '',
+    measured: o.usage?.measured ?? '',
   };
 }
 

@@ -8,6 +8,7 @@ import { sizeText } from '../output/size.js';
 import { orderReport, showOrder } from '../app/show.js';
 import { waitLines } from '../pipeline/show.js';
 import { jsonLine, printable } from '../words.js';
+import { usageLine, usageShort } from '../usage/text.js';
 import { print, withKitchen, type CommandResult, type Globals, type IO } from './common.js';
 
 export const describe = 'Everything about one order: status, arguments, times, exit, every attempt, the output tail';
@@ -81,6 +82,7 @@ export function render(o: Order, fields?: Record<string, string>): string[] {
   if (o.exitCode !== undefined) lines.push(row('exit code', String(o.exitCode)));
   if (o.signal) lines.push(row('signal', o.signal));
   if (o.error) lines.push(row('error', o.error));
+  if (o.usage) lines.push(row('usage', usageLine(o.usage)));
   if (o.workdir) lines.push(row('workdir', o.workdir));
   // `cancelled by alice@box at …Z (reason)`: who stopped it, from where (issue 26); held, released, edited alike.
   const steered = (s: Steered) => `by ${s.by} at ${new Date(s.at).toISOString()}${s.reason ? ` (${s.reason})` : ''}`;
@@ -125,11 +127,12 @@ export function attemptSpan(a: Pick<Attempt, 'result' | 'start' | 'stop'>): stri
   return ms > 0 ? `at least ${span(ms)}` : 'less than one heartbeat';
 }
 
-/** One attempt on one line: #2 ERROR  host/12  2026-…Z  1.2s  exit code 3 */
+/** One attempt on one line: #2 ERROR  host/12  2026-…Z  1.2s  exit code 3  (wall 1.2s, cpu 0.9s, peak 41.2 MiB) */
 export function attemptLine(a: Attempt): string {
   const parts = [`#${a.attempt}`, a.result.padEnd(11), a.waiter, new Date(a.start).toISOString(), attemptSpan(a)];
   if (a.result === 'CANCELLED' || a.result === 'HELD') parts.push(`${a.result === 'HELD' ? 'held' : 'cancelled'} by ${a.by ?? 'someone'}`);
   else if (a.error) parts.push(a.error);
   else if (a.exitCode !== undefined) parts.push(`exit code ${a.exitCode}`);
+  if (a.usage) parts.push(`(${usageShort(a.usage)})`);
   return parts.join('  ');
 }

@@ -3,7 +3,7 @@
 // lost, --timeout, later cancel, hold, a spot notice, --memory-max) is a reason given
 // to its Stop (stop.ts); what is then recorded is that reason's row in STOPPED
 // (failure.ts), not a flag of this file.
-import type { Claimed } from '../order.js';
+import type { Claimed, Usage } from '../order.js';
 import { errorLine, succeeded, type Outcome } from '../order.js';
 import type { LiveSink } from '../output/live.js';
 import { exitOf, handleFailed, handleStopped, isBoxSpawnFailure, startSafely, STOPPED, type Ran } from './failure.js';
@@ -12,6 +12,8 @@ import type { Prepared } from './prepare.js';
 import { Stop } from './stop.js';
 import type { DeliverDeps, DeliverOptions } from './types.js';
 import { defined } from '../objects.js';
+import { killedText } from '../usage/text.js';
+import { sizeText } from '../output/size.js';
 
 /** An order ready to run (prepare.ts said what runs). */
 export type Runnable = Extract<Prepared, { file: string }>;
@@ -43,6 +45,14 @@ export class Attempts {
     const live = deps.output?.(c);
     if (live) this.lives.set(c, live);
     const stop = new Stop();
+    // Usage (src/usage/): its looks stop the command over --memory-max as --timeout would.
+    const meter = deps.usage?.meter({
+      onOver: (rss) => {
+        if (stop.stopped) return;
+        deps.log(`waiter: order ${id} uses ${sizeText(rss)}, over --memory-max ${sizeText(opts.memoryMax ?? 0)}: stopping its command`);
+        stop.stop('memory');
+      },
+    });
     const child = startSafely(deps.start, {
       file: p.file,
       args: p.args,
@@ -59,6 +69,7 @@ export class Attempts {
       stdout: deps.stdout,
       stderr: deps.stderr,
       ...(live ? { onOutput: live.push } : {}),
+      ...(meter ? { watch: meter } : {}),
     });
 
     let exited = false;
@@ -78,10 +89,12 @@ export class Attempts {
     const release = this.leases.keep(c, stop);
 
     let outcome: Outcome;
+    let usage: Usage | undefined;
     let notKept: string | undefined;
     try {
       try {
         outcome = await child.outcome;
+        usage = await meter?.end();
       } finally {
         exited = true;
         unsubscribe();
@@ -95,12 +108,28 @@ export class Attempts {
     } finally {
       release();
     }
+    const ran = this.ended(c, p, stop, outcome, usage, notKept);
+    // The usage rides on the finish (one write, as before), whichever way the attempt ended.
+    if (ran.finish && usage) ran.finish.usage = usage;
+    return ran;
+  }
+
+  /** How the attempt ended, from how its command did. */
+  private ended(c: Claimed, p: Runnable, stop: Stop, outcome: Outcome, usage: Usage | undefined, notKept: string | undefined): Ran {
+    const { opts } = this;
     const workdir = defined({ workdir: p.workdir });
-    if (stop.recordAs !== undefined) return handleStopped(c, stop.recordAs, { by: shutdown.by, timeoutText: opts.timeoutText }, opts.retry, outcome, p.workdir);
+    if (stop.recordAs !== undefined) {
+      const x = { by: this.deps.shutdown.by, timeoutText: opts.timeoutText, ...defined({ peak: usage?.peakRssBytes, memoryMax: opts.memoryMax }) };
+      return handleStopped(c, stop.recordAs, x, opts.retry, outcome, p.workdir);
+    }
     if (outcome.spawnError !== undefined && isBoxSpawnFailure(outcome.spawnCode, this.program)) {
       return handleFailed(c, { kind: 'box', error: outcome.spawnError, ...workdir }, opts.retry);
     }
-    if (!succeeded(outcome)) return handleFailed(c, { kind: 'run', error: errorLine(outcome, opts.timeoutText) ?? 'failed', outcome, ...workdir }, opts.retry);
+    if (!succeeded(outcome)) {
+      // Not from this waiter (every kill it sends is a stop reason, above, or --timeout): most often the kernel's OOM killer.
+      const error = outcome.signal === 'SIGKILL' && !outcome.timedOut ? killedText(usage) : errorLine(outcome, opts.timeoutText);
+      return handleFailed(c, { kind: 'run', error: error ?? 'failed', outcome, ...workdir }, opts.retry);
+    }
     if (notKept !== undefined) return handleFailed(c, { kind: 'run', error: notKept, outcome: { ...outcome, spawnError: notKept }, ...workdir }, opts.retry);
     return { c, finish: { status: 'DONE', result: 'DONE', stop: new Date(), output: outcome.output, ...exitOf(outcome), ...workdir } };
   }

@@ -11,6 +11,7 @@ import type { Template } from '../template.js';
 import type { Masker } from '../output/mask.js';
 import type { StopReason } from './stop.js';
 import { defined } from '../objects.js';
+import { overText } from '../usage/text.js';
 
 /** Errors starting a process that say nothing about the order: the box is out of file descriptors. */
 const BOX_SPAWN_CODES = new Set(['EMFILE', 'ENFILE']);
@@ -138,10 +139,13 @@ export function handleFailed(c: Claimed, f: Failure, retry: RetryPolicy): Ran {
   }
 }
 
-/** What a stop's error line may name: what stopped the waiter ("SIGTERM"), the --timeout as written ("30s"). */
+/** What a stop's error line may name: what stopped the waiter ("SIGTERM"), the --timeout as written ("30s"), the peak over --memory-max. */
 export interface StopContext {
   by?: string;
   timeoutText?: string;
+  /** The peak RSS the looks saw (src/usage/) and --memory-max, for a 'memory' stop. */
+  peak?: number;
+  memoryMax?: number;
 }
 
 /** What an attempt stopped for one reason leaves in the kitchen. */
@@ -187,7 +191,7 @@ export const STOPPED: Readonly<Record<StopReason, StopRule>> = {
     error: (x) => `interrupted: ${x.by ?? 'this box is going away'}`,
   },
   // The order needs more memory than this box gives it: a retry here would do the same.
-  memory: { records: true, status: 'ERROR', result: 'ERROR', counted: true, failedRun: true, collects: true, error: () => 'over --memory-max' },
+  memory: { records: true, status: 'ERROR', result: 'ERROR', counted: true, failedRun: true, collects: true, error: (x) => overText(x.peak, x.memoryMax) },
 };
 
 /** What an attempt stopped for `reason` records, by STOPPED: nothing ({c} alone), or its finish. */

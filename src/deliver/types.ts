@@ -13,6 +13,7 @@ import type { Template } from '../template.js';
 import type { Registry } from './registry.js';
 import type { Shutdown } from './shutdown.js';
 import type { Pause } from './steer.js';
+import type { Sampler } from '../usage/sampler.js';
 
 export interface DeliverOptions {
   command: string;
@@ -42,6 +43,8 @@ export interface DeliverOptions {
   workdir?: Template;
   /** --save-output: the command's full stdout/stderr go to files in the workdir. */
   saveOutput?: boolean;
+  /** --memory-max, bytes: an order's process group over it is stopped ('memory'); the sampler (deps.usage) watches. */
+  memoryMax?: number;
 }
 
 export interface DeliverDeps {
@@ -64,6 +67,8 @@ export interface DeliverDeps {
   /** The environment orders inherit (jobenv.ts; default: this process's) and the secrets masked in their output and records. */
   inherit?: NodeJS.ProcessEnv;
   mask?: Masker;
+  /** Usage per attempt (src/usage/): a meter per command, its figures recorded with the attempt. Optional (tests). */
+  usage?: Pick<Sampler, 'meter'>;
 }
 
 /** Why a waiter stopped itself: its box cannot run orders, or too many failed in a row. */

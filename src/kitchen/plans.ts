@@ -65,14 +65,15 @@ export function claimFilter(now: Date): Filter<Order> {
  * Claim. Update: $set status RUNNING, the waiter, start = heartbeat = now, expires = due = now +
  * lease, a fresh claim token, prio PRIO_RUNNING (a lapsed lease is taken over before any
  * READY order) · $inc attempts · $unset the previous attempt's stop, exitCode, signal,
- * error, output.
+ * error, output, usage: a RUNNING order has no result yet, so a cancel, reset or takeover of
+ * it (none of which unset them) never leaves an earlier attempt's beside its own.
  */
 export function claimUpdate(waiter: string, token: string, now: Date, leaseMs: number): UpdateFilter<Order> {
   const expires = new Date(+now + leaseMs);
   return {
     $set: { status: 'RUNNING', waiter, start: now, heartbeat: now, expires, due: expires, claim: token, prio: PRIO_RUNNING },
     $inc: { attempts: 1 },
-    $unset: { stop: '', exitCode: '', signal: '', error: '', output: '' },
+    $unset: { stop: '', exitCode: '', signal: '', error: '', output: '', usage: '' },
   };
 }
 
@@ -117,8 +118,9 @@ export function heartbeatUpdate(now: Date, leaseMs: number): UpdateFilter<Order>
 
 /**
  * Finish. Filter: fence(c.id, c.token) · Update: $set status, prio back to the priority (0 if
- * none), stop, output, history + this attempt (last HISTORY_LIMIT), exitCode/signal/error
- * when given (else $unset), workdir when given; READY (a retry): due = f.due ?? stop and
+ * none), stop, output, history + this attempt (last HISTORY_LIMIT), exitCode/signal/error/
+ * usage when given (else $unset; usage, src/usage/, rides on this write: no round trip of
+ * its own), workdir when given; READY (a retry): due = f.due ?? stop and
  * $unset claim; DONE/ERROR: $unset due · always $unset heartbeat, expires · f.uncounted:
  * $inc attempts -1 · Index used: _id · Fence: the claim · Returns: matched 1 or 0 ·
  * Cost: 1 update. Throws for a status RUNNING cannot go to.
@@ -134,6 +136,7 @@ export function finishUpdate(c: Claimed, f: Finish): UpdateFilter<Order> {
     ...(f.exitCode !== undefined ? { exitCode: f.exitCode } : {}),
     ...(f.signal ? { signal: f.signal } : {}),
     ...(f.error ? { error: f.error } : {}),
+    ...(f.usage ? { usage: f.usage } : {}),
   };
   const set: Partial<Order> = {
     status: f.status,
@@ -143,7 +146,7 @@ export function finishUpdate(c: Claimed, f: Finish): UpdateFilter<Order> {
     history: [...c.history, attempt].slice(-HISTORY_LIMIT),
   };
   const unset: Record<string, ''> = { heartbeat: '', expires: '' };
-  for (const k of ['exitCode', 'signal', 'error'] as const) {
+  for (const k of ['exitCode', 'signal', 'error', 'usage'] as const) {
     if (f[k] !== undefined) (set as Record<string, unknown>)[k] = f[k];
     else unset[k] = '';
   }
@@ -239,6 +242,8 @@ export function resetFilter(ask: ResetAsk, now: Date): Filter<Order> | null {
  * Reset. Update: $set status READY, due = now · $unset claim, heartbeat, expires. `prio` is
  * left (no per-document update without a pipeline): a RUNNING order reset keeps
  * PRIO_RUNNING, taken first like crashed work, its priority back once that attempt ends.
+ * An ERROR order keeps its last attempt's exitCode, signal, error and usage until its next
+ * claim (show's "last attempt"; history has them too); a RUNNING one has none (claimUpdate).
  */
 export function resetUpdate(now: Date): UpdateFilter<Order> {
   return { $set: { status: 'READY', due: now }, $unset: { claim: '', heartbeat: '', expires: '' } };

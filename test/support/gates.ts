@@ -39,6 +39,17 @@ export function needsChromium(): Gate {
   return gate(existsSync(CHROMIUM), `${CHROMIUM} is missing (apt-get install chromium); CI fails instead`, { failInCI: true });
 }
 
+/** Tests of usage per attempt (src/usage/): /proc (Linux), and GNU time as the independent measure. */
+export function needsProc(): Gate {
+  return gate(existsSync('/proc/self/stat'), 'no /proc on this box (Linux only); CI fails instead', { failInCI: true });
+}
+
+export const GNU_TIME = '/usr/bin/time';
+
+export function needsGnuTime(): Gate {
+  return gate(existsSync(GNU_TIME) && existsSync('/proc/self/stat'), `${GNU_TIME} or /proc is missing (apt-get install time; Linux only); CI fails instead`, { failInCI: true });
+}
+
 /** What the run's server says it is: buildInfo's version, and FerretDB's name if it gives one. */
 export interface ServerIdentity {
   version: string;
