@@ -1,5 +1,4 @@
 import { defineConfig } from 'vitest/config';
-import LongestFirst from './test/support/sequencer.js';
 
 export default defineConfig({
   test: {
@@ -10,9 +9,7 @@ export default defineConfig({
     // In every test process: no connection to the real cloud metadata services.
     setupFiles: ['test/support/no-metadata.ts'],
     // A skipped test's title says why (test/support/gates.ts); this lists them at the end.
-    reporters: ['default', './test/support/skipped-reporter.ts', './test/support/durations-reporter.ts'],
-    // Slowest files first (test/durations.json): a fresh clone has no timing cache.
-    sequence: { sequencer: LongestFirst },
+    reporters: ['default', './test/support/skipped-reporter.ts'],
     // Tests spawn processes (the CLI, extra test servers) and the FerretDB test server
     // runs one command at a time, so individual tests can be slow.
     testTimeout: 60_000,

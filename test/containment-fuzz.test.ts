@@ -59,9 +59,9 @@ const digest = (args: string[]) =>
     .digest('hex');
 
 describe(`fuzz (seed ${SEED})`, () => {
-  test('200 random orders through add, the API and load: each refused at the door with a clear error, or delivered verbatim', async () => {
+  test('100 random orders through add, the API and load: each refused at the door with a clear error, or delivered verbatim', async () => {
     const r = random(SEED);
-    const all = Array.from({ length: 200 }, () => Array.from({ length: Math.floor(r() * 5) }, () => argument(r)));
+    const all = Array.from({ length: 100 }, () => Array.from({ length: Math.floor(r() * 5) }, () => argument(r)));
     const dir = await mkdtemp(join(tmpdir(), 'waiter-fuzz-'));
     const accepted: string[][] = [];
     let refused = 0;
@@ -112,7 +112,7 @@ describe(`fuzz (seed ${SEED})`, () => {
     }
     // Both outcomes were exercised.
     expect(refused).toBeGreaterThan(0);
-    expect(accepted.length).toBeGreaterThan(100);
+    expect(accepted.length).toBeGreaterThan(50);
     for (const args of accepted) expect(argvProblem(args)).toBeUndefined();
 
     // Two waiters deliver them all; the program prints a digest of what it received.
