@@ -129,13 +129,14 @@ describe('add, status, clean', () => {
 });
 
 describe('clean on a large list', () => {
-  test('100,000 orders: all deleted, in _id ranges (one deleteMany of them fails on FerretDB v1)', async () => {
+  // 37,500 READY: more than SQLite's 32,766 variables, which one deleteMany of them needs on FerretDB v1.
+  test('50,000 orders: all deleted, in _id ranges (one deleteMany of them fails on FerretDB v1)', async () => {
     const doc = (i: number) => ({ status: i % 4 === 0 ? 'DONE' : 'READY', arguments: [String(i)], attempts: 0 });
-    for (let i = 0; i < 100_000; i += 10_000) await orders().insertMany(Array.from({ length: 10_000 }, (_, j) => doc(i + j)));
-    expect((await waiter(k, ['clean', '--status', 'DONE'])).stdout).toBe('Cleaned 25,000 orders.');
+    for (let i = 0; i < 50_000; i += 10_000) await orders().insertMany(Array.from({ length: 10_000 }, (_, j) => doc(i + j)));
+    expect((await waiter(k, ['clean', '--status', 'DONE'])).stdout).toBe('Cleaned 12,500 orders.');
     const r = await waiter(k, ['clean']);
     expect(r.stderr).toBe('');
-    expect(r.stdout).toBe('Cleaned 75,000 orders.');
+    expect(r.stdout).toBe('Cleaned 37,500 orders.');
     expect(await orders().countDocuments()).toBe(0);
   }, 120_000);
 });
