@@ -11,12 +11,12 @@ export default defineConfig({
     // A skipped test's title says why (test/support/gates.ts); this lists them at the end.
     reporters: ['default', './test/support/skipped-reporter.ts'],
     // Tests spawn processes (the CLI, extra test servers) and the FerretDB test server
-    // runs one command at a time, so individual tests can be slow.
+    // runs one command at a time per database, so individual tests can be slow.
     testTimeout: 60_000,
     hookTimeout: 300_000,
     teardownTimeout: 30_000,
-    // Two test files at a time: DB work is serialised by the FerretDB server anyway,
-    // but CLI start-up and waiting on child processes overlap well (CI has 2 cores).
+    // Two test files at a time (CI has 2 cores): each test has its own database, and the
+    // FerretDB server serialises commands per database, so the two do not queue on it.
     pool: 'forks',
     maxWorkers: 2,
   },

@@ -107,6 +107,35 @@ describe.runIf(go.run)(go.title('the embedded FerretDB test server'), () => {
     }
   });
 
+  // The lock is per database: a test's long command must not hold up the other tests'
+  // heartbeats (a CI run once failed that way), while commands on one database still
+  // queue (the claim race above runs in one database).
+  test("its lock is per database: another database's commands pass a long updateMany, the same database's wait for it", async () => {
+    const server = await startTestServer();
+    const [a, b] = await Promise.all([new MongoClient(server.uri, { maxPoolSize: 1 }).connect(), new MongoClient(server.uri, { maxPoolSize: 1 }).connect()]);
+    try {
+      const many = Array.from({ length: 1000 }, (_, i) => ({ _id: i, n: 0 }));
+      await a.db('slow').collection('docs').insertMany(many);
+      let longDone = false;
+      const long = a
+        .db('slow')
+        .collection('docs')
+        .updateMany({}, { $inc: { n: 1 } })
+        .then(() => (longDone = true));
+      // Sent after the long command: 10 round trips on another database all end before it.
+      for (let i = 0; i < 10; i++) await b.db('quick').collection('docs').insertOne({ i });
+      const otherPassed = !longDone;
+      // On the same database a command waits its turn.
+      await b.db('slow').collection('docs').findOne({ _id: 0 });
+      const sameWaited = longDone;
+      await long;
+      expect({ otherPassed, sameWaited }).toEqual({ otherPassed: true, sameWaited: true });
+    } finally {
+      await Promise.all([a.close(), b.close()]);
+      await server.stop();
+    }
+  });
+
   // Why the lock exists. Without it FerretDB v1 runs findAndModify as a read, then a
   // write, with no transaction: in manual runs 41-45 of 50 jobs (494-496 of 500) were
   // handed to more than one client. One double claim is all this asserts.

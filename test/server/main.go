@@ -1,11 +1,16 @@
 // Command testserver runs an embedded FerretDB v1 (SQLite backend) behind a small
-// wire-protocol proxy that serialises every command across all client connections.
+// wire-protocol proxy that serialises every command on a database across all client
+// connections.
 //
 // Why the proxy: FerretDB v1 runs findAndModify/update as a read followed by a write
 // with no transaction (FerretDB issue #3040), so two clients can both "claim" the same
 // document. Forwarding one complete request/response at a time under one lock makes
 // each command atomic, at least as strict as MongoDB's single-document atomicity,
-// while races between separate commands of the client code still show.
+// while races between separate commands of the client code still show. The lock is
+// per database (the command's $db): each test works in its own database, so one test's
+// long command (a deleteMany of 40,000 orders) no longer holds up every other test's
+// heartbeats and claims, as it did with one lock for the whole server. Databases are
+// separate SQLite files, so commands on different ones never touch the same data.
 //
 // Output: the first stdout line is `MONGODB_URI=<uri>`. SIGINT/SIGTERM stop it cleanly.
 package main
@@ -23,6 +28,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -88,10 +94,13 @@ func run(port int, data string, lock, stdinEOF, verbose bool, latency time.Durat
 
 	sock := filepath.Join(work, "ferretdb.sock")
 	f, err := ferretdb.New(&ferretdb.Config{
-		Listener:  ferretdb.ListenerConfig{Unix: sock},
-		Logger:    logger,
-		Handler:   "sqlite",
-		SQLiteURL: "file:" + absData + "/",
+		Listener: ferretdb.ListenerConfig{Unix: sock},
+		Logger:   logger,
+		Handler:  "sqlite",
+		// No fsync per commit (~5 ms each on CI's disk, `dd oflag=dsync`, taken under the
+		// lock): a test server's data need only outlive its process (the outage tests'
+		// stop and restart), not the machine.
+		SQLiteURL: "file:" + absData + "/?_pragma=synchronous(OFF)",
 	})
 	if err != nil {
 		return err
@@ -160,12 +169,14 @@ func waitForSocket(path string, limit time.Duration) error {
 
 // proxy forwards wire-protocol messages from each client connection to its own
 // connection to FerretDB. With serialise set, one request and its whole reply pass
-// under a single lock shared by all connections.
+// under the lock of the request's database, shared by all connections.
 type proxy struct {
 	backend   string
 	serialise bool
 	latency   time.Duration
-	mu        sync.Mutex
+
+	locksMu sync.Mutex
+	locks   map[string]*sync.Mutex
 
 	connsMu sync.Mutex
 	conns   map[net.Conn]struct{}
@@ -223,8 +234,9 @@ func (p *proxy) serve(ctx context.Context, client net.Conn) {
 // with moreToCome). A fire-and-forget request (moreToCome set) gets no reply.
 func (p *proxy) exchange(req []byte, client, back net.Conn) error {
 	if p.serialise && !lockFree(req) {
-		p.mu.Lock()
-		defer p.mu.Unlock()
+		mu := p.lockOf(databaseName(req))
+		mu.Lock()
+		defer mu.Unlock()
 	}
 	if _, err := back.Write(req); err != nil {
 		return err
@@ -244,6 +256,22 @@ func (p *proxy) exchange(req []byte, client, back net.Conn) error {
 			return nil
 		}
 	}
+}
+
+// lockOf is the lock of one database ("" for a request whose database cannot be told:
+// they share one lock, as every request did before).
+func (p *proxy) lockOf(db string) *sync.Mutex {
+	p.locksMu.Lock()
+	defer p.locksMu.Unlock()
+	if p.locks == nil {
+		p.locks = map[string]*sync.Mutex{}
+	}
+	mu, ok := p.locks[db]
+	if !ok {
+		mu = &sync.Mutex{}
+		p.locks[db] = mu
+	}
+	return mu
 }
 
 func readMessage(r io.Reader) ([]byte, error) {
@@ -276,26 +304,115 @@ func lockFree(msg []byte) bool {
 	}
 }
 
-// commandName is the first key of the command document of an OP_MSG (section 0)
-// or OP_QUERY request, or "" when it cannot tell.
-func commandName(msg []byte) string {
-	var doc []byte
+// commandDoc is the command document of an OP_MSG (section 0) or OP_QUERY request
+// (nil when it cannot tell), and for OP_QUERY the full collection name ("db.$cmd").
+func commandDoc(msg []byte) (doc []byte, collection string) {
 	switch binary.LittleEndian.Uint32(msg[12:16]) {
 	case opMsg:
 		if len(msg) < 21 || msg[20] != 0 {
-			return ""
+			return nil, ""
 		}
-		doc = msg[21:]
+		return msg[21:], ""
 	case opQuery:
 		rest := msg[20:] // after flags
 		i := bytes.IndexByte(rest, 0)
 		if i < 0 || len(rest) < i+9 {
-			return ""
+			return nil, ""
 		}
-		doc = rest[i+9:] // after collection name, numberToSkip, numberToReturn
+		return rest[i+9:], string(rest[:i]) // after collection name, numberToSkip, numberToReturn
 	default:
+		return nil, ""
+	}
+}
+
+// databaseName is the database a request works in: OP_MSG's top-level "$db" string,
+// OP_QUERY's collection name up to its first dot; "" when it cannot tell.
+func databaseName(msg []byte) string {
+	doc, collection := commandDoc(msg)
+	if collection != "" {
+		if i := strings.IndexByte(collection, '.'); i >= 0 {
+			return collection[:i]
+		}
+		return collection
+	}
+	if len(doc) < 5 {
 		return ""
 	}
+	n := int(binary.LittleEndian.Uint32(doc[0:4]))
+	if n < 5 || n > len(doc) {
+		return ""
+	}
+	for i := 4; i < n-1; {
+		kind := doc[i]
+		end := bytes.IndexByte(doc[i+1:n], 0)
+		if end < 0 {
+			return ""
+		}
+		key := string(doc[i+1 : i+1+end])
+		v := i + 2 + end
+		size := bsonValueSize(kind, doc[v:n])
+		if size < 0 {
+			return ""
+		}
+		if key == "$db" && kind == 0x02 {
+			return string(doc[v+4 : v+size-1])
+		}
+		i = v + size
+	}
+	return ""
+}
+
+// bsonValueSize is the size in bytes of a BSON value of the given type at the start
+// of b, or -1 when it is malformed or of a type a command never carries.
+func bsonValueSize(kind byte, b []byte) int {
+	lenAt := func(extra int) int {
+		if len(b) < 4 {
+			return -1
+		}
+		n := int(int32(binary.LittleEndian.Uint32(b[0:4]))) + extra
+		if n < 4 || n > len(b) {
+			return -1
+		}
+		return n
+	}
+	switch kind {
+	case 0x01, 0x09, 0x11, 0x12: // double, date, timestamp, int64
+		return 8
+	case 0x02, 0x0D, 0x0E: // string, JavaScript, symbol: int32 length, then bytes
+		return lenAt(4)
+	case 0x03, 0x04, 0x0F: // document, array, code with scope: the int32 counts itself
+		return lenAt(0)
+	case 0x05: // binary: int32 length, subtype, bytes
+		return lenAt(5)
+	case 0x06, 0x0A, 0xFF, 0x7F: // undefined, null, min key, max key
+		return 0
+	case 0x07: // ObjectId
+		return 12
+	case 0x08: // bool
+		return 1
+	case 0x10: // int32
+		return 4
+	case 0x13: // decimal128
+		return 16
+	case 0x0B: // regex: two C strings
+		a := bytes.IndexByte(b, 0)
+		if a < 0 {
+			return -1
+		}
+		c := bytes.IndexByte(b[a+1:], 0)
+		if c < 0 {
+			return -1
+		}
+		return a + c + 2
+	default:
+		return -1
+	}
+}
+
+// commandName is the first key of the command document of an OP_MSG (section 0)
+// or OP_QUERY request, or "" when it cannot tell.
+func commandName(msg []byte) string {
+	doc, _ := commandDoc(msg)
 	if len(doc) < 6 {
 		return ""
 	}
