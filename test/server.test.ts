@@ -115,7 +115,7 @@ describe.runIf(go.run)(go.title('the embedded FerretDB test server'), () => {
     const [a, b] = await Promise.all([new MongoClient(server.uri, { maxPoolSize: 1 }).connect(), new MongoClient(server.uri, { maxPoolSize: 1 }).connect()]);
     try {
       const many = Array.from({ length: 1000 }, (_, i) => ({ _id: i, n: 0 }));
-      await a.db('slow').collection('docs').insertMany(many);
+      await a.db('slow').collection<{ _id: number; n: number }>('docs').insertMany(many);
       let longDone = false;
       const long = a
         .db('slow')
@@ -126,7 +126,7 @@ describe.runIf(go.run)(go.title('the embedded FerretDB test server'), () => {
       for (let i = 0; i < 10; i++) await b.db('quick').collection('docs').insertOne({ i });
       const otherPassed = !longDone;
       // On the same database a command waits its turn.
-      await b.db('slow').collection('docs').findOne({ _id: 0 });
+      await b.db('slow').collection<{ _id: number; n: number }>('docs').findOne({ _id: 0 });
       const sameWaited = longDone;
       await long;
       expect({ otherPassed, sameWaited }).toEqual({ otherPassed: true, sameWaited: true });
