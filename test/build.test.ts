@@ -56,7 +56,7 @@ test('npm run package refuses a stale page in one line, writing nothing into src
   const dir = await mkdtemp(join(tmpdir(), 'waiter-package-page-'));
   try {
     await mkdir(join(dir, 'scripts'));
-    for (const f of ['package.js', 'page.js', 'package-shim.js']) await cp(join(ROOT, 'scripts', f), join(dir, 'scripts', f));
+    for (const f of ['package.js', 'bundle-plugins.js', 'page.js', 'package-shim.js']) await cp(join(ROOT, 'scripts', f), join(dir, 'scripts', f));
     await cp(join(ROOT, 'package.json'), join(dir, 'package.json'));
     await cp(join(ROOT, 'src', 'serve', 'page'), join(dir, 'src', 'serve', 'page'), { recursive: true });
     await symlink(join(ROOT, 'node_modules'), join(dir, 'node_modules'));
@@ -71,15 +71,48 @@ test('npm run package refuses a stale page in one line, writing nothing into src
 });
 
 test("build first removes tsc's old outputs from dist/ (a module since removed would be packed: files has dist), keeping the package's single files", async () => {
-  expect(scripts.build!.split(' && ')).toEqual(['node scripts/clean-dist.js', 'tsc -p tsconfig.build.json']);
+  expect(scripts.build!.split(' && ')).toEqual(['node scripts/clean-dist.js', 'tsc -p tsconfig.build.json', 'node scripts/bundle.js']);
   const dir = await mkdtemp(join(tmpdir(), 'waiter-dist-'));
   try {
-    const files = ['cli.js', 'cli.js.map', 'report.js', 'serve/page.js', 'serve/page.js.map', 'x.d.ts', 'waiter.cjs', 'waiter-linux-x64', 'waiter-0.1.0.tgz'];
+    const files = [
+      'cli.js',
+      'cli.js.map',
+      'report.js',
+      'serve/page.js',
+      'serve/page.js.map',
+      'x.d.ts',
+      'bundle/cli.js',
+      'bundle/chunk-X.js.map',
+      'waiter.cjs',
+      'waiter-linux-x64',
+      'waiter-0.1.0.tgz',
+    ];
     await mkdir(join(dir, 'serve'));
+    await mkdir(join(dir, 'bundle'));
     for (const f of files) await writeFile(join(dir, f), '');
     const r = await execa(process.execPath, [join(ROOT, 'scripts', 'clean-dist.js'), dir], { reject: false });
     expect([r.exitCode, r.stdout, r.stderr]).toEqual([0, '', '']);
     expect((await readdir(dir, { recursive: true })).sort()).toEqual(['waiter-0.1.0.tgz', 'waiter-linux-x64', 'waiter.cjs']);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test("without esbuild, the build says in one line that it made no bundle (exit 0), and bin/waiter.js runs tsc's dist/cli.js", async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'waiter-bundle-'));
+  try {
+    await mkdir(join(dir, 'scripts'));
+    await mkdir(join(dir, 'bin'));
+    await mkdir(join(dir, 'dist', 'bundle'), { recursive: true });
+    await writeFile(join(dir, 'package.json'), '{ "type": "module", "version": "0.1.0" }\n');
+    for (const f of ['scripts/bundle.js', 'scripts/bundle-plugins.js', 'bin/waiter.js']) await cp(join(ROOT, f), join(dir, f));
+    await writeFile(join(dir, 'dist', 'cli.js'), "export async function runMain() { console.log('dist/cli.js'); }\n");
+    await writeFile(join(dir, 'dist', 'bundle', 'cli.js'), "export async function runMain() { console.log('an old bundle'); }\n");
+    const r = await execa(process.execPath, [join(dir, 'scripts', 'bundle.js')], { cwd: dir, reject: false });
+    expect([r.exitCode, r.stderr]).toEqual([0, '']);
+    expect(r.stdout).toMatch(/^no dist\/bundle\/ \(esbuild cannot be loaded: .*\); bin\/waiter\.js runs dist\/cli\.js, which starts slower$/);
+    const run = await execa(process.execPath, [join(dir, 'bin', 'waiter.js')], { cwd: dir, reject: false });
+    expect([run.exitCode, run.stdout, run.stderr]).toEqual([0, 'dist/cli.js', '']);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
