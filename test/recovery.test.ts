@@ -157,10 +157,11 @@ describe('a lost waiter', () => {
     const a = background(k, ['-n', 'waiter-a', 'deliver', '--lease', '4s', '--heartbeat', '300ms', BUSY]);
     const running = await until(
       async () => {
+        if (a.proc.exitCode !== null) throw new Error(`waiter-a exited ${a.proc.exitCode} before claiming: ${a.stderr()}`);
         const o = await byId(k.db, x!);
         return o.status === 'RUNNING' ? o : undefined;
       },
-      20_000,
+      45_000,
       'the order to be claimed',
     );
     // Wait (by polling, not sleeping) until the command has run well past one lease.
