@@ -80,7 +80,7 @@ export function finishBy(i: SizingInput): FinishBy {
   if (i.at <= i.now) return none('the time is past');
   // Nothing a new waiter could take: more would not help, and none are needed.
   if (i.backlog <= 0) return none('nothing left to claim', 0);
-  if (i.waiters <= 0) return none('no live waiters: no pace or shape to size from');
+  if (i.waiters <= 0) return none('no live waiters (no pace or shape to size from)');
   if (perWaiterMin === null || !Number.isFinite(i.meanMs)) return none(`no pace measured yet (${i.etaReason ?? 'no finished orders in the last 10 minutes'})`);
   const timeMs = i.at - i.now;
   // An order still to claim takes a whole run time however many waiters there are.

@@ -5,6 +5,8 @@ import { eta, meanRunMs } from '../src/eta.js';
 import { finishBy, type SizingInput } from '../src/sizing.js';
 import { deadline } from '../src/values.js';
 import { UsageError } from '../src/errors.js';
+import { finishByLine } from '../src/commands/finish-by.js';
+import type { StatusReport } from '../src/app/status.js';
 import { random, simulate } from './support/eta-sim.js';
 
 const MIN = 60_000;
@@ -65,7 +67,7 @@ describe('finishBy on a known pace', () => {
     expect(none({ at: NOW })).toEqual([null, null, 'the time is past']);
     // Nothing to claim: no waiter added would have anything to do.
     expect(none({ backlog: 0 })).toEqual([null, 0, 'nothing left to claim']);
-    expect(none({ waiters: 0, slots: 0, perMinute: null, etaReason: 'no live waiters' })).toEqual([null, null, 'no live waiters: no pace or shape to size from']);
+    expect(none({ waiters: 0, slots: 0, perMinute: null, etaReason: 'no live waiters' })).toEqual([null, null, 'no live waiters (no pace or shape to size from)']);
     expect(none({ perMinute: null, etaReason: 'no finished orders in the last 10 minutes', meanMs: NaN })).toEqual([
       null,
       null,
@@ -167,5 +169,27 @@ describe('--finish-by reads a clock time, a date-time or a duration', () => {
       expect(() => deadline('finish-by', bad, now), bad).toThrow(UsageError);
     }
     expect(() => deadline('finish-by', 'tonight', now)).toThrow("--finish-by: 'tonight' is not a time or a duration (try 18:00, 2026-12-07T18:00Z or 3h)");
+  });
+});
+
+describe("status's line for it", () => {
+  const r = { notYetDue: 0, WAITING: 0, HELD: 0 } as StatusReport;
+  const line = (over: Partial<SizingInput>, report = r) => finishByLine(finishBy({ ...known, ...over }), report, new Date(NOW));
+
+  test('the answer, what it rests on, and what it leaves out', () => {
+    expect(line({})).toBe(
+      'finish by 2026-12-07T18:00:00Z (in 3h00m): 5 more waiters, 9 in all (2 slots each, as the 4 live): 3,004 orders left at 2/min per waiter, 1m00s per order on average',
+    );
+    expect(line({ backlog: 714 }, { ...r, notYetDue: 3, HELD: 1 })).toBe(
+      'finish by 2026-12-07T18:00:00Z (in 3h00m): no more waiters: the 4 live ones are enough (2 would do): 718 orders left at 2/min per waiter, 1m00s per order on average; 3 not yet due, 1 HELD not counted',
+    );
+  });
+
+  test('why there is none, in words', () => {
+    expect(line({ at: NOW + 30_000 })).toBe(
+      'finish by 2026-12-07T15:00:30Z (in 30s): cannot say: too soon: an order takes longer on average than the time left (1m00s per order, 30s left)',
+    );
+    expect(line({ at: NOW - 3_600_000 })).toBe('finish by 2026-12-07T14:00:00Z (1h00m ago): cannot say: the time is past');
+    expect(line({ backlog: 0 })).toBe('finish by 2026-12-07T18:00:00Z (in 3h00m): no more waiters: nothing left to claim');
   });
 });

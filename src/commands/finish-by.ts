@@ -29,7 +29,9 @@ export function finishByLine(f: FinishBy, r: StatusReport, now: Date): string {
   const head = `finish by ${f.at.replace(/\.\d+Z$/, 'Z')} (${ms > 0 ? `in ${span(ms)}` : `${span(-ms)} ago`}): `;
   const out = [r.notYetDue > 0 ? `${r.notYetDue} not yet due` : '', r.WAITING > 0 ? `${r.WAITING} WAITING` : '', r.HELD > 0 ? `${r.HELD} HELD` : ''].filter(Boolean);
   const later = out.length ? `; ${out.join(', ')} not counted` : '';
-  if (f.waitersNeeded === null) return head + (f.more === 0 ? `no more waiters: ${f.reason}` : `cannot say: ${f.reason}`) + later;
+  // Too soon: the two figures that say so.
+  const soon = f.reason?.startsWith('too soon') ? ` (${span((b.meanRunSeconds ?? 0) * 1000)} per order, ${span(ms)} left)` : '';
+  if (f.waitersNeeded === null) return head + (f.more === 0 ? `no more waiters: ${f.reason}` : `cannot say: ${f.reason}${soon}`) + later;
   const shape = `${b.slotsPerWaiter} slot${b.slotsPerWaiter === 1 ? '' : 's'} each`;
   const basis = `${counted(b.left, 'order')} left at ${b.perWaiterPace}/min per waiter, ${span((b.meanRunSeconds ?? 0) * 1000)} per order on average`;
   const answer =
