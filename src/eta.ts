@@ -61,10 +61,7 @@ export function eta(input: EtaInput): Eta {
   if (i.ready + i.running === 0) return none('nothing READY');
   if (i.waiters === 0) return none('no live waiters');
   if (i.finished10m === 0 || i.recent.length === 0) return none('no finished orders in the last 10 minutes');
-  // The mean of the last 10 minutes' finishes: a batch of other orders an hour ago is not this one's.
-  const lately = i.recent.filter((f) => f.stop > i.now - LONG_WINDOW_MS && f.stop <= i.now);
-  const runs = (lately.length > 0 ? lately : i.recent).map((f) => Math.max(0, f.stop - f.start));
-  const mean = runs.reduce((a, b) => a + b, 0) / runs.length;
+  const mean = meanRunMs(i.recent, i.now);
   const m = measure(i.recent, i.now);
   const slots = Math.max(i.slots, i.waiters);
   // Trusted alone only when the last minute itself saw enough finishes: m may count the
@@ -76,6 +73,16 @@ export function eta(input: EtaInput): Eta {
   // Orders still to claim take a whole run time at the least, however many slots are free.
   const ms = Math.max(left / perMs + mean / 2, i.ready + i.stale > 0 ? mean : 0);
   return { seconds: Math.round(ms / 1000), perMinute: Math.round(perMs * 60_000 * 100) / 100, reason: null };
+}
+
+/**
+ * The mean run time (ms) of the finishes of the last 10 minutes, of all of `recent` when
+ * none: a batch of other orders an hour ago is not this one's. NaN when `recent` is empty.
+ */
+export function meanRunMs(recent: readonly Finish[], now: number): number {
+  const lately = recent.filter((f) => f.stop > now - LONG_WINDOW_MS && f.stop <= now);
+  const runs = (lately.length > 0 ? lately : recent).map((f) => Math.max(0, f.stop - f.start));
+  return runs.reduce((a, b) => a + b, 0) / runs.length;
 }
 
 /**

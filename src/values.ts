@@ -37,6 +37,7 @@ export function timerDuration(option: string, value: unknown): number {
 }
 
 function parseDuration(text: string): number | undefined {
+  if (text === '') return undefined; // ms('') throws rather than saying no
   const n = SECONDS.test(text) ? Number(text) * 1000 : ms(text as ms.StringValue);
   return typeof n === 'number' && Number.isFinite(n) && n > 0 ? n : undefined;
 }
@@ -58,6 +59,34 @@ export function moment(option: string, value: unknown, now = new Date()): Date {
   if (Number.isNaN(t)) throw new UsageError(`--${option}: '${text}' is not a time (try +30m or 2026-12-01T06:00:00Z)`);
   if (t - +now > HORIZON_MS) throw new BeyondHorizon(`--${option}: '${text}' is more than ${HORIZON_YEARS} years ahead (the furthest --${option} can be)`);
   return new Date(t);
+}
+
+const CLOCK = /^(\d{1,2}):(\d{2})(?::(\d{2}))?(z)?$/i;
+
+/**
+ * A time to finish by (status --finish-by): a clock time (18:00, 18:00:30; local, or UTC
+ * with Z) taken as its next coming, a date-time or +duration as --at reads them (a past
+ * date-time is returned as it is: the caller says it is past), or a duration from now (3h).
+ */
+export function deadline(option: string, value: unknown, now = new Date()): Date {
+  const text = String(value).trim();
+  const clock = CLOCK.exec(text);
+  if (clock) {
+    const [h, m, s] = [clock[1], clock[2], clock[3] ?? '0'].map(Number) as [number, number, number];
+    if (h > 23 || m > 59 || s > 59) throw new UsageError(`--${option}: '${text}' is not a time of day`);
+    const at = new Date(now);
+    if (clock[4]) at.setUTCHours(h, m, s, 0);
+    else at.setHours(h, m, s, 0);
+    // Passed today: the same time tomorrow (by the calendar: a DST change keeps 18:00 at 18:00).
+    if (+at <= +now) {
+      if (clock[4]) at.setUTCDate(at.getUTCDate() + 1);
+      else at.setDate(at.getDate() + 1);
+    }
+    return at;
+  }
+  if (text.startsWith('+') || /\d{4}-\d{2}-\d{2}/.test(text)) return moment(option, text, now);
+  if (parseDuration(text) === undefined) throw new UsageError(`--${option}: '${text}' is not a time or a duration (try 18:00, 2026-12-07T18:00Z or 3h)`);
+  return new Date(+now + duration(option, text));
 }
 
 /** load/add --priority: a whole number within ±MAX_PRIORITY; higher is claimed first. */

@@ -255,3 +255,137 @@ describe('deploy/Containerfile', () => {
     expect(readFileSync(join(DEPLOY, 'Containerfile.dockerignore'), 'utf8')).toMatch(/^\*\n!dist\/waiter-linux-x64\n!fixtures\/crunch\.sh\n$/m);
   });
 });
+
+describe('deploy/waiter-cloudwatch: backlog per live waiter to CloudWatch every minute', () => {
+  const script = join(DEPLOY, 'waiter-cloudwatch.sh');
+  const serviceText = readFileSync(join(DEPLOY, 'waiter-cloudwatch.service'), 'utf8');
+  const timerText = readFileSync(join(DEPLOY, 'waiter-cloudwatch.timer'), 'utf8');
+  const policy = JSON.parse(readFileSync(join(DEPLOY, 'cloudwatch-target-tracking.json'), 'utf8'));
+
+  test('is valid sh (dash -n)', async () => {
+    const r = await execa('/bin/sh', ['-n', script], { reject: false });
+    expect([r.exitCode, r.stderr]).toEqual([0, '']);
+  });
+
+  const shellcheck = spawnSync('shellcheck', ['--version'], { stdio: 'ignore' }).status === 0;
+  const g = gate(shellcheck, 'shellcheck is not installed (apt-get install shellcheck; .ci/run does); CI fails instead', { failInCI: true });
+  test.runIf(g.run)(g.title('shellcheck finds nothing'), async () => {
+    const r = await execa('shellcheck', ['--shell=sh', script], { reject: false });
+    expect([r.exitCode, r.stdout]).toEqual([0, '']);
+  });
+
+  test('the timer starts the service every minute; the service runs the script once, with the kitchen from the environment file', () => {
+    const service = parseUnit(serviceText).Service!;
+    expect(service.Type).toEqual(['oneshot']);
+    expect(service.ExecStart).toEqual(['/usr/local/bin/waiter-cloudwatch']);
+    expect(service.EnvironmentFile).toEqual(['/etc/waiter/kitchen.env']);
+    // Done before the next minute's run.
+    expect(systemdSeconds(service.TimeoutStartSec![0]!)).toBeLessThan(60);
+    const timer = parseUnit(timerText);
+    expect(timer.Timer).toMatchObject({ OnCalendar: ['*-*-* *:*:00'], AccuracySec: ['1s'] });
+    expect(timer.Install?.WantedBy).toEqual(['timers.target']);
+  });
+
+  const analyze = spawnSync('systemd-analyze', ['--version'], { stdio: 'ignore' }).status === 0;
+  const ga = gate(analyze, 'systemd-analyze is not installed (Debian: systemd); CI fails instead', { failInCI: true });
+  test.runIf(ga.run)(ga.title('systemd-analyze verify finds nothing to say of the service and the timer'), async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'waiter-cw-unit-'));
+    try {
+      await writeFile(join(dir, 'waiter-cloudwatch.service'), serviceText.replaceAll('/usr/local/bin/waiter-cloudwatch', '/bin/true'));
+      await writeFile(join(dir, 'waiter-cloudwatch.timer'), timerText);
+      const r = await execa('systemd-analyze', ['verify', join(dir, 'waiter-cloudwatch.service'), join(dir, 'waiter-cloudwatch.timer')], { reject: false });
+      expect({ code: r.exitCode, out: r.stdout, err: r.stderr }).toEqual({ code: 0, out: '', err: '' });
+      // …and it does complain about a bad timer line.
+      await writeFile(join(dir, 'waiter-cloudwatch.timer'), timerText.replace('OnCalendar=*-*-* *:*:00', 'OnCalendar=every minute'));
+      expect((await execa('systemd-analyze', ['verify', join(dir, 'waiter-cloudwatch.timer')], { reject: false })).stderr).toMatch(/OnCalendar|calendar/i);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  test("run against the kitchen with a stand-in aws: the backlog itself with no waiter (scale out from zero), then the backlog per live waiter; the policy's metric is the one published", async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'waiter-cw-'));
+    const log = join(dir, 'aws.args');
+    try {
+      // aws: one line per call, each argument in brackets.
+      await writeFile(join(dir, 'aws'), `#!/bin/sh\nfor a in "$@"; do printf '[%s]' "$a"; done >> '${log}'\necho >> '${log}'\n`);
+      // waiter: this checkout's CLI, as /usr/local/bin/waiter would be.
+      await writeFile(join(dir, 'waiter'), `#!/bin/sh\nexec node '${join(ROOT, 'bin/waiter.js')}' "$@"\n`);
+      await chmod(join(dir, 'aws'), 0o755);
+      await chmod(join(dir, 'waiter'), 0o755);
+      // As the service runs it: the kitchen file's variables, nothing else of the test's environment.
+      const run = () =>
+        execa('/bin/sh', [script], {
+          reject: false,
+          extendEnv: false,
+          env: { PATH: `${dir}:/usr/bin:/bin`, WAITER_EXECUTABLE: join(dir, 'waiter'), WAITER_KITCHEN: k.uri, WAITER_DB: k.name, WAITER_LIST: 'orders' },
+        });
+      const calls = async () => (await readFile(log, 'utf8')).trim().split('\n');
+      const call = (value: string) =>
+        `[cloudwatch][put-metric-data][--namespace][Waiter][--metric-name][BacklogPerWaiter][--unit][Count][--value][${value}][--dimensions][Database=${k.name},List=orders]`;
+
+      const now = Date.now();
+      await k.db.collection('orders').insertMany([
+        ...Array.from({ length: 3 }, (_, i) => ({ status: 'READY', arguments: [`${i}`], attempts: 0 })),
+        // Not in the backlog: due in an hour.
+        { status: 'READY', arguments: ['later'], attempts: 0, due: new Date(now + 3_600_000) },
+      ]);
+      let r = await run();
+      expect([r.exitCode, r.stderr]).toEqual([0, '']);
+      expect(r.stdout).toBe(`BacklogPerWaiter 3 (backlog 3, per claiming waiter null) for ${k.name}/orders`);
+      expect(await calls()).toEqual([call('3')]);
+
+      // Two live waiters, one asked to stop (it claims nothing more): 3 per claiming waiter; then 3 ÷ 2.
+      const live = (i: number, extra: object = {}) => ({
+        _id: `w${i}` as never,
+        name: `box-${i}`,
+        host: 'h',
+        pid: i,
+        command: ['x'],
+        concurrency: 2,
+        lease: 60_000,
+        heartbeat: 10_000,
+        started: new Date(now),
+        seen: new Date(now),
+        expires: new Date(now + 60_000),
+        running: [],
+        delivered: 0,
+        failed: 0,
+        ...extra,
+      });
+      await k.db.collection('orders.waiters').insertMany([live(0), live(1, { stop: { by: 'x', at: new Date(now) } })]);
+      r = await run();
+      expect(r.exitCode, r.stderr).toBe(0);
+      await k.db.collection('orders.waiters').updateOne({ _id: 'w1' as never }, { $unset: { stop: '' } });
+      r = await run();
+      expect(r.exitCode, r.stderr).toBe(0);
+      expect(await calls()).toEqual([call('3'), call('3'), call('1.5')]);
+
+      // What the policy tracks is what the script publishes (with the kitchen file's defaults).
+      const spec = policy.CustomizedMetricSpecification;
+      expect(spec).toMatchObject({ Namespace: 'Waiter', MetricName: 'BacklogPerWaiter', Statistic: 'Average', Unit: 'Count' });
+      expect(spec.Dimensions).toEqual([
+        { Name: 'Database', Value: 'waiter' },
+        { Name: 'List', Value: 'orders' },
+      ]);
+      expect(policy.TargetValue).toBeGreaterThan(0);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
+
+  test('the kitchen unreachable: nothing published, exit non-zero', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'waiter-cw-'));
+    try {
+      await writeFile(join(dir, 'aws'), `#!/bin/sh\necho called > '${join(dir, 'called')}'\n`);
+      await writeFile(join(dir, 'waiter'), `#!/bin/sh\necho "waiter: cannot reach the kitchen" >&2\nexit 3\n`);
+      await chmod(join(dir, 'aws'), 0o755);
+      await chmod(join(dir, 'waiter'), 0o755);
+      const r = await execa('/bin/sh', [script], { reject: false, extendEnv: false, env: { PATH: `${dir}:/usr/bin:/bin`, WAITER_EXECUTABLE: join(dir, 'waiter') } });
+      expect(r.exitCode).toBe(3);
+      expect(existsSync(join(dir, 'called'))).toBe(false);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -8,6 +8,9 @@ import { status, MEDIAN_OF, type StatusReport, type Storage } from '../app/statu
 import { sizeText } from '../output/size.js';
 import { counted, jsonLine, printable } from '../words.js';
 import { print, timerDuration, withKitchen, type CommandResult, type Globals, type IO } from './common.js';
+import { finishByAt, finishByLine, finishByOption } from './finish-by.js';
+import { withFinishBy } from '../app/sizing.js';
+import type { FinishBy } from '../sizing.js';
 
 export const describe = 'Show how many orders are in each state, the pace, the live waiters and an ETA';
 
@@ -18,13 +21,16 @@ export function builder(y: Argv) {
       describe:
         "Print one JSON object: the counts READY, RUNNING, DONE, ERROR, WAITING, CANCELLED, HELD, waitingOnFailed, total, stale, notYetDue, nextDue, oldestReadySince and oldestReadySeconds (since when and how long the READY order waiting longest has waited: from when it last became claimable), and pace1m, pace10m, medianRunSeconds, waiters, slots (their --concurrency summed), backlog (READY orders due now and stale RUNNING ones), backlogPerWaiter (per live waiter not asked to stop), etaSeconds, eta, etaReason (why there is none: nothing READY, nothing due yet, no live waiters, no finished orders in the last 10 minutes), etaPace (the orders per minute the ETA assumed), asOf (when read), paused ({by, at, reason}: only when the list is paused), readyByPriority ([{priority, READY}], highest first), storage ({outputBytes, outputDocuments, outputDiskBytes, fileBytes, files, fileDiskBytes}: what live output and result files take, the server's own collection figures: data size, and disk)",
     })
-    .option('watch', { type: 'string', describe: 'Refresh every interval (default 2s) until Ctrl-C: in place on a terminal, one line each otherwise' });
+    .option('watch', { type: 'string', describe: 'Refresh every interval (default 2s) until Ctrl-C: in place on a terminal, one line each otherwise' })
+    .option('finish-by', finishByOption);
 }
 
 export interface StatusOptions {
   json: boolean;
   /** Refresh every this many ms (--watch). */
   watchMs?: number;
+  /** --finish-by: size the fleet to finish by then (src/sizing.ts), the time as of the first read. */
+  finishBy?: (now: Date) => Date;
 }
 
 export const DEFAULT_WATCH_MS = 2000;
@@ -32,13 +38,21 @@ export const DEFAULT_WATCH_MS = 2000;
 export function options(argv: Record<string, unknown>): StatusOptions {
   const o: StatusOptions = { json: Boolean(argv.json) };
   if (argv.watch !== undefined) o.watchMs = argv.watch === '' ? DEFAULT_WATCH_MS : timerDuration('watch', argv.watch);
+  const at = finishByAt(argv);
+  if (at) o.finishBy = at;
   return o;
 }
 
 export async function run(g: Globals, o: StatusOptions, io: IO): Promise<CommandResult> {
   if (o.watchMs !== undefined) return watch(g, o, o.watchMs, io);
-  const r = await withKitchen(g, (k) => status(k, { storage: true, oldest: true }));
-  for (const line of o.json ? [jsonLine(r)] : [...render(r), storageLine(r.storage)]) print(io.stdout, line);
+  const now = new Date();
+  const at = o.finishBy?.(now);
+  const r: StatusReport & { storage: Storage; finishBy?: FinishBy } = await withKitchen(g, (k) => {
+    const read = status(k, { now, storage: true, oldest: true });
+    return at ? withFinishBy(k, read, at, now) : read;
+  });
+  const sizing = r.finishBy ? [finishByLine(r.finishBy, r, now)] : [];
+  for (const line of o.json ? [jsonLine(r)] : [...render(r), ...sizing, storageLine(r.storage)]) print(io.stdout, line);
   return {};
 }
 
@@ -130,12 +144,13 @@ async function watch(g: Globals, o: StatusOptions, everyMs: number, io: IO): Pro
   process.on('SIGTERM', onSignal);
   let kitchen: Kitchen | undefined;
   let drawn = 0;
+  const finishBy = o.finishBy?.(new Date());
   try {
     while (!stop.signal.aborted) {
       const now = new Date();
       let lines: string[];
       try {
-        const r = await Promise.race([
+        const r: (StatusReport & { finishBy?: FinishBy }) | 'stopped' = await Promise.race([
           (async () => {
             if (!kitchen) {
               const opened = await Kitchen.open({ uri: g.kitchen, db: g.db, list: g.list });
@@ -143,12 +158,18 @@ async function watch(g: Globals, o: StatusOptions, everyMs: number, io: IO): Pro
               if (stop.signal.aborted) await opened.close();
               else kitchen = opened;
             }
-            return status(kitchen!, { now, oldest: true });
+            const read = status(kitchen!, { now, oldest: true });
+            return finishBy ? withFinishBy(kitchen!, read, finishBy, now) : read;
           })(),
           stopped,
         ]);
         if (r === 'stopped') break;
-        lines = o.json ? [jsonLine(r)] : redraw ? [`every ${span(everyMs)} · ${now.toISOString()} · Ctrl-C to stop`, '', ...render(r)] : [oneLine(r, now)];
+        const sizing = r.finishBy ? finishByLine(r.finishBy, r, now) : undefined;
+        lines = o.json
+          ? [jsonLine(r)]
+          : redraw
+            ? [`every ${span(everyMs)} · ${now.toISOString()} · Ctrl-C to stop`, '', ...render(r), ...(sizing ? [sizing] : [])]
+            : [oneLine(r, now) + (sizing ? ` | ${sizing}` : '')];
       } catch (err) {
         if (stop.signal.aborted) break;
         lines = [`${now.toISOString()} kitchen unreachable, retrying: ${printable((err as Error).message)}`];
