@@ -9,7 +9,7 @@ import { ObjectId } from 'mongodb';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import { render } from '../src/commands/show.js';
 import { table } from '../src/commands/waiters.js';
-import { PROGRESS_READ_BYTES, ProgressFiles, parseProgress, progressText, readProgress } from '../src/deliver/progress.js';
+import { PROGRESS_READ_BYTES, ProgressFiles, parseProgress, progressText, readProgress, readProgressSync } from '../src/deliver/progress.js';
 import { claimUpdate, finishUpdate, heartbeatUpdate } from '../src/kitchen/plans.js';
 import type { Claimed, Order } from '../src/order.js';
 import type { WaiterReport } from '../src/app/waiters.js';
@@ -49,21 +49,24 @@ describe('readProgress', () => {
     const f = join(dir, 'p');
     writeFileSync(f, `${'x'.repeat(10_000)}\n55 nearly\n`);
     expect(await readProgress(f)).toEqual({ percent: 55, text: 'nearly' });
+    expect(readProgressSync(f)).toEqual({ percent: 55, text: 'nearly' });
     // One line longer than what is read: its start (the number) is not seen, nothing is made up.
     writeFileSync(f, `55 ${'y'.repeat(PROGRESS_READ_BYTES)}`);
     expect(await readProgress(f)).toBeUndefined();
   });
 
-  test('missing, a folder, a symlink (to /dev/zero), a FIFO nobody writes, binary: nothing, and no hang', async () => {
-    expect(await readProgress(join(dir, 'none'))).toBeUndefined();
+  test('missing, a folder, a symlink (to /dev/zero or a good file), a FIFO nobody writes, binary: nothing, and no hang (the heartbeat read and the last one alike)', async () => {
     mkdirSync(join(dir, 'folder'));
-    expect(await readProgress(join(dir, 'folder'))).toBeUndefined();
-    symlinkSync('/dev/zero', join(dir, 'link'));
-    expect(await readProgress(join(dir, 'link'))).toBeUndefined();
+    writeFileSync(join(dir, 'good'), '12');
+    symlinkSync('/dev/zero', join(dir, 'zero'));
+    symlinkSync(join(dir, 'good'), join(dir, 'link'));
     execFileSync('mkfifo', [join(dir, 'fifo')]);
-    expect(await readProgress(join(dir, 'fifo'))).toBeUndefined();
     writeFileSync(join(dir, 'bin'), Buffer.from([0, 1, 2, 0xff, 0xfe]));
-    expect(await readProgress(join(dir, 'bin'))).toBeUndefined();
+    for (const name of ['none', 'folder', 'zero', 'link', 'fifo', 'bin']) {
+      expect(await readProgress(join(dir, name)), name).toBeUndefined();
+      expect(readProgressSync(join(dir, name)), name).toBeUndefined();
+    }
+    expect([await readProgress(join(dir, 'good')), readProgressSync(join(dir, 'good'))]).toEqual([{ percent: 12 }, { percent: 12 }]);
   });
 });
 
@@ -88,7 +91,7 @@ describe('ProgressFiles', () => {
     expect(await files.read(c)).toEqual({ percent: 30, text: 'with ***' });
     expect(files.last(c)).toEqual({ percent: 30, text: 'with ***' });
     writeFileSync(path, '100');
-    expect(await files.close(c)).toEqual({ percent: 100 }); // one last read
+    expect(files.close(c)).toEqual({ percent: 100 }); // one last read
     expect(existsSync(path)).toBe(false);
     expect(files.last(c)).toBeUndefined();
     expect(logged).toEqual([]);
@@ -101,7 +104,7 @@ describe('ProgressFiles', () => {
     const files = new ProgressFiles(join(dir, 'gone'), undefined, (l) => logged.push(l));
     expect(files.open(c)).toBeUndefined();
     expect(await files.read(c)).toBeUndefined();
-    expect(await files.close(c)).toBeUndefined();
+    expect(files.close(c)).toBeUndefined();
     expect(logged).toEqual([expect.stringContaining('runs without WAITER_PROGRESS')]);
   });
 
@@ -111,7 +114,7 @@ describe('ProgressFiles', () => {
     const path = files.open(c)!;
     await rm(path);
     mkdirSync(join(path, 'deep'), { recursive: true });
-    expect(await files.close(c)).toBeUndefined();
+    expect(files.close(c)).toBeUndefined();
     expect(existsSync(path)).toBe(false);
   });
 });

@@ -102,7 +102,7 @@ export class Attempts {
         exited = true;
         unsubscribe();
         // One last read (the command's last word, for history), then the file is removed.
-        progress = await deps.progress?.close(c);
+        progress = deps.progress?.close(c);
       }
       // The lease is kept while the result files are stored: an upload longer than the
       // lease would let another waiter take the order over and run it again.

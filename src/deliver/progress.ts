@@ -6,7 +6,7 @@
 // (a FIFO would block the read), only its last PROGRESS_READ_BYTES; anything that does
 // not parse is ignored (the last good reading stays), never the order's failure.
 // The files live in the deliver's private folder (jobenv.ts), removed when deliver ends.
-import { constants, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readSync, rmSync, writeFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Claimed, JobProgress } from '../order.js';
@@ -65,6 +65,31 @@ export function progressText(p: JobProgress): string {
   return `${p.percent}%${p.text ? ` ${p.text}` : ''}`;
 }
 
+/**
+ * readProgress done synchronously, for the attempt's last read: on the order's path (its
+ * result waits for it), where the four round trips of the thread pool cost more than the
+ * read itself (~0.6 ms against ~30 µs here). Same guards; a local file's read does not block.
+ */
+export function readProgressSync(file: string): JobProgress | undefined {
+  let fd: number;
+  try {
+    fd = openSync(file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  } catch {
+    return undefined;
+  }
+  try {
+    const st = fstatSync(fd);
+    if (!st.isFile() || st.size === 0) return undefined;
+    const buf = Buffer.alloc(Math.min(st.size, PROGRESS_READ_BYTES));
+    const n = readSync(fd, buf, 0, buf.length, Math.max(0, st.size - PROGRESS_READ_BYTES));
+    return parseProgress(buf.subarray(0, n).toString('utf8'));
+  } catch {
+    return undefined;
+  } finally {
+    closeSync(fd);
+  }
+}
+
 export function sameProgress(a: JobProgress | undefined, b: JobProgress | undefined): boolean {
   return a?.percent === b?.percent && a?.text === b?.text;
 }
@@ -109,7 +134,7 @@ export class ProgressFiles {
     });
     const got = await Promise.race([readProgress(f.path), late]);
     clearTimeout(timer);
-    if (got) f.last = this.mask && got.text !== undefined ? { ...got, text: this.mask(got.text) } : got;
+    if (got) f.last = this.masked(got);
     return f.last;
   }
 
@@ -119,13 +144,17 @@ export class ProgressFiles {
   }
 
   /** The attempt ended: one last read (for its line in history), then the file is removed. */
-  async close(c: Claimed): Promise<JobProgress | undefined> {
+  close(c: Claimed): JobProgress | undefined {
     const f = this.files.get(c);
     if (!f) return undefined;
-    const last = await this.read(c);
     this.files.delete(c);
+    const got = readProgressSync(f.path);
     remove(f.path);
-    return last;
+    return got ? this.masked(got) : f.last;
+  }
+
+  private masked(p: JobProgress): JobProgress {
+    return this.mask && p.text !== undefined ? { ...p, text: this.mask(p.text) } : p;
   }
 }
 
