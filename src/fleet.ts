@@ -4,7 +4,7 @@
 // every --heartbeat and at exit (src/deliver/registry.ts). Nobody cleans up after a
 // waiter killed with -9: its state is derived from `seen` and its lease, the same
 // clock as an order's lease.
-import type { Attempt, Order } from './order.js';
+import type { Attempt, JobProgress, Order } from './order.js';
 
 export const WAITER_STATES = ['PROCESSING', 'IDLE', 'STALE', 'EXITED'] as const;
 export type WaiterState = (typeof WAITER_STATES)[number];
@@ -28,8 +28,8 @@ export interface WaiterDoc {
   expires: Date;
   /** Ids (hex) of the orders it runs now, as of `seen`. */
   running: string[];
-  /** The first of them with its arguments (cut short), for the NOW column. */
-  current?: { order: string; arguments: string[] };
+  /** The first of them with its arguments (cut short) and its command's progress (as last read), for the NOW column. */
+  current?: { order: string; arguments: string[]; progress?: JobProgress };
   /** Orders recorded (DONE, ERROR, or READY for a retry), and of those left in ERROR. */
   delivered: number;
   failed: number;

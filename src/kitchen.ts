@@ -45,7 +45,19 @@
 import { randomUUID } from 'node:crypto';
 import { MongoClient, MongoError, type Collection, type Filter, type ObjectId } from 'mongodb';
 import { KitchenError, UsageError } from './errors.js';
-import { STATES, shortHash, type Claimed, type ColumnsDoc, type Counts, type Finish, type LeaseAnswer, type LeaseTaken, type Order, type State } from './order.js';
+import {
+  STATES,
+  shortHash,
+  type Claimed,
+  type ColumnsDoc,
+  type Counts,
+  type Finish,
+  type JobProgress,
+  type LeaseAnswer,
+  type LeaseTaken,
+  type Order,
+  type State,
+} from './order.js';
 import type { ControlDoc, WaiterDoc } from './fleet.js';
 import { clean, cleanOutputs, type CleanTarget } from './kitchen/clean.js';
 import { FileStore } from './kitchen/files.js';
@@ -239,14 +251,15 @@ export class Kitchen {
   }
 
   /**
-   * Heartbeat: extend the lease (expires and due) of an order this waiter holds. Fenced by the claim (fence, heartbeatUpdate).
+   * Heartbeat: extend the lease (expires and due) of an order this waiter holds, and set its
+   * command's progress when given (same write). Fenced by the claim (fence, heartbeatUpdate).
    * Says what it found, from the update's own count (no read when it is ours): 'lost' when
    * the order is no longer ours (reset, or taken over), {answer: 'cancelled' | 'held', by} when a
    * user cancelled or held it: the caller must stop its command and record nothing. Only when the
    * update matched nothing, ONE findOne by _id (LEASE_READ) says which.
    */
-  async heartbeat(c: Claimed, leaseMs: number, now = new Date()): Promise<LeaseAnswer | LeaseTaken> {
-    const r = await this.orders.updateOne(fence(c.id, c.token), heartbeatUpdate(now, leaseMs));
+  async heartbeat(c: Claimed, leaseMs: number, now = new Date(), progress?: JobProgress): Promise<LeaseAnswer | LeaseTaken> {
+    const r = await this.orders.updateOne(fence(c.id, c.token), heartbeatUpdate(now, leaseMs, progress));
     if (r.matchedCount === 1) return 'ours';
     const o = await this.orders.findOne<Pick<Order, 'status' | 'cancelled' | 'held'>>({ _id: c.id }, { projection: LEASE_READ });
     const by = o?.status === 'CANCELLED' ? o.cancelled?.by : o?.status === 'HELD' ? o.held?.by : undefined;

@@ -29,6 +29,19 @@ export interface Attempt {
   by?: string;
   /** What the command used (src/usage/): absent when it never started. */
   usage?: Usage;
+  /** The last progress its command wrote (WAITER_PROGRESS, src/deliver/progress.ts), if it wrote any. */
+  progress?: JobProgress;
+}
+
+/**
+ * How far along an order's command says it is (issue 28): it writes `42` or `42 decoding
+ * frame 1,204` to WAITER_PROGRESS; its waiter sends it with each heartbeat. `text` is the
+ * job's own words: printed inert on terminals, as text on the page.
+ */
+export interface JobProgress {
+  /** 0-100, one decimal at most. */
+  percent: number;
+  text?: string;
 }
 
 /**
@@ -115,6 +128,8 @@ export interface Order {
   released?: Steered;
   /** The last attempt's usage (as in its history entry). */
   usage?: Usage;
+  /** RUNNING: its command's progress as of its last heartbeat; after: its last attempt's (as in history). Removed by the next claim. */
+  progress?: JobProgress;
 }
 
 /** What a heartbeat found: the order still ours, or not (reset, taken over), or cancelled or held while it ran. */
@@ -163,6 +178,8 @@ export interface Finish {
   uncounted?: boolean;
   /** What the command used, when it started (src/usage/). */
   usage?: Usage;
+  /** The last progress its command wrote, if any (src/deliver/progress.ts). */
+  progress?: JobProgress;
 }
 
 /** `<list>.columns`: the names of a load's arguments, once per distinct header, not per order. */

@@ -104,12 +104,12 @@ describe('claim', () => {
     expect(Object.keys(CLAIM_SORT)).toStrictEqual(['prio', 'due', '_id']);
   });
 
-  test('sets the token, the lease (expires = due = now + lease) and prio RUNNING, counts the attempt, clears the last result and its usage', () => {
+  test('sets the token, the lease (expires = due = now + lease) and prio RUNNING, counts the attempt, clears the last result, its usage and progress', () => {
     const u = claimUpdate('w1', 'tok', now, 60_000);
     expect(u).toStrictEqual({
       $set: { status: 'RUNNING', waiter: 'w1', start: now, heartbeat: now, expires: at(60_000), due: at(60_000), claim: 'tok', prio: PRIO_RUNNING },
       $inc: { attempts: 1 },
-      $unset: { stop: '', exitCode: '', signal: '', error: '', output: '', usage: '' },
+      $unset: { stop: '', exitCode: '', signal: '', error: '', output: '', usage: '', progress: '' },
     });
   });
 
@@ -150,10 +150,11 @@ test('heartbeat pushes the lease (expires and due) from now; its fence is the cl
 });
 
 describe('finish', () => {
-  test('DONE: the result, the attempt in history with its usage (on the order too), prio back to 0, lease and due removed, claim kept', () => {
+  test('DONE: the result, the attempt in history with its usage and last progress (on the order too), prio back to 0, lease and due removed, claim kept', () => {
     const old: Attempt = { attempt: 1, waiter: 'w0', start: at(-9_000), stop: at(-8_000), result: 'LOST' };
     const usage: Usage = { wallMs: 4900, cpuMs: 2030, peakRssBytes: 364_728_320, measured: 'proc-sample+wait' };
-    expect(finishUpdate(claimed({ history: [old] }), finish({ usage }))).toStrictEqual({
+    const progress = { percent: 100, text: 'done' };
+    expect(finishUpdate(claimed({ history: [old] }), finish({ usage, progress }))).toStrictEqual({
       $set: {
         status: 'DONE',
         prio: 0,
@@ -161,7 +162,8 @@ describe('finish', () => {
         output: 'out',
         exitCode: 0,
         usage,
-        history: [old, { attempt: 2, waiter: 'w1', start: at(-5_000), stop: now, result: 'DONE', exitCode: 0, usage }],
+        progress,
+        history: [old, { attempt: 2, waiter: 'w1', start: at(-5_000), stop: now, result: 'DONE', exitCode: 0, usage, progress }],
       },
       $unset: { heartbeat: '', expires: '', signal: '', error: '', due: '' },
     });
@@ -182,7 +184,7 @@ describe('finish', () => {
         history: [{ attempt: 2, waiter: 'w1', start: at(-5_000), stop: now, result: 'ERROR', signal: 'SIGKILL', error: 'killed by SIGKILL' }],
       },
       // An attempt without usage (its command never started) leaves none of an earlier one on the order.
-      $unset: { heartbeat: '', expires: '', exitCode: '', usage: '', claim: '' },
+      $unset: { heartbeat: '', expires: '', exitCode: '', usage: '', progress: '', claim: '' },
     });
   });
 
@@ -203,7 +205,7 @@ describe('finish', () => {
         exitCode: 0,
         history: [{ attempt: 2, waiter: 'w1', start: at(-5_000), stop: now, result: 'ERROR', exitCode: 0 }],
       },
-      $unset: { heartbeat: '', expires: '', signal: '', error: '', usage: '', due: '' },
+      $unset: { heartbeat: '', expires: '', signal: '', error: '', usage: '', progress: '', due: '' },
       $inc: { attempts: -1 },
     });
     expect(finishUpdate(claimed(), finish())).not.toHaveProperty('$inc');
@@ -454,19 +456,19 @@ describe('steering plans', () => {
     });
   });
 
-  test('cancel of a RUNNING order: fenced by the claim read, its attempt CANCELLED in history (capped), prio back to its priority', () => {
+  test('cancel of a RUNNING order: fenced by the claim read, its attempt CANCELLED in history (capped, with where it had got to), prio back to its priority', () => {
     const old: Attempt[] = Array.from({ length: HISTORY_LIMIT }, (_, i) => ({ attempt: i, waiter: 'w0', start: at(-1000), stop: at(-900), result: 'ERROR' }));
-    const o = { _id: id, status: 'RUNNING' as const, claim: 'tok', attempts: 21, waiter: 'w1', start: at(-5000), history: old, priority: 7 };
+    const o = { _id: id, status: 'RUNNING' as const, claim: 'tok', attempts: 21, waiter: 'w1', start: at(-5000), history: old, priority: 7, progress: { percent: 30 } };
     const s = { by: 'api 10.0.0.7', at: now };
     const u = stopRunningUpdate(o, s, 'CANCELLED');
-    const attempt: Attempt = { attempt: 21, waiter: 'w1', start: at(-5000), stop: now, result: 'CANCELLED', by: 'api 10.0.0.7' };
+    const attempt: Attempt = { attempt: 21, waiter: 'w1', start: at(-5000), stop: now, result: 'CANCELLED', by: 'api 10.0.0.7', progress: { percent: 30 } };
     expect(u).toStrictEqual({
       $set: { status: 'CANCELLED', cancelled: s, stop: now, prio: 7, history: [...old.slice(1), attempt] },
       $unset: { claim: '', due: '', expires: '', heartbeat: '' },
     });
     // The same fence as the waiter's own finish: whichever lands first, the other matches nothing.
     expect(fence(id, 'tok')).toStrictEqual({ _id: id, claim: 'tok', status: 'RUNNING' });
-    expect(RUNNING_READ).toStrictEqual({ _id: 1, status: 1, claim: 1, attempts: 1, waiter: 1, start: 1, heartbeat: 1, expires: 1, history: 1, priority: 1 });
+    expect(RUNNING_READ).toStrictEqual({ _id: 1, status: 1, claim: 1, attempts: 1, waiter: 1, start: 1, heartbeat: 1, expires: 1, history: 1, priority: 1, progress: 1 });
   });
 
   test('cancel of a stale RUNNING order (lease ended before the cancel): its attempt LOST at its last heartbeat, no CANCELLED line', () => {

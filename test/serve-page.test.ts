@@ -175,7 +175,8 @@ test.runIf(browser.run)(
     const added = await s.call('/api/orders', { method: 'POST', json: { arguments: [HTML, '3'], priority: 5 } });
     expect(added.status).toBe(201);
     const id = added.body.ids[0] as string;
-    const w = background(k, ['deliver', '--once', join(FIXTURES, 'talk.sh')], { TALK_DIR: dir });
+    // A short heartbeat: the progress talk.sh writes reaches the order with the next one.
+    const w = background(k, ['deliver', '--once', '--heartbeat', '300ms', join(FIXTURES, 'talk.sh')], { TALK_DIR: dir });
     killAfterTest(await pidFrom(join(dir, `${id}.pid`), 'the command to start'));
 
     const { page, dialogs, errors } = await browse(dir);
@@ -190,6 +191,8 @@ test.runIf(browser.run)(
     expect(await note.textContent()).toBe('attempt 1 running · live');
     expect(await live.locator('span.stderr').allTextContents()).toEqual([`warning ${HTML}\n`]);
     expect(await page.locator('#found dl').textContent()).toContain('priority5');
+    // Its progress (WAITER_PROGRESS), kept current while it runs: the job's words, as text.
+    await until(async () => (await text(page, '#order-progress')) === `50% half of ${HTML}`, 10_000, 'the progress while it runs');
 
     await writeFile(join(dir, `${id}.go`), '');
     await until(async () => (await note.textContent()) === 'attempt 1 ended: ERROR: exit code 3', 20_000, 'the ending');
@@ -198,6 +201,10 @@ test.runIf(browser.run)(
     // The order's fields as they are once it ended.
     await until(async () => (await page.locator('#found dl .badge').textContent()) === 'ERROR', 10_000, 'the status to turn ERROR');
     expect(await page.locator('img, main script').count()).toBe(0);
+    // What the attempt used (src/usage/), as show says it, how it was measured in its tooltip; where it had got to.
+    expect(await text(page, '#order-usage')).toMatch(/^wall [\d.]+ s(, cpu [\d.]+ s)?(, peak [\d.]+ [KMG]iB|, peak not seen .*)?$/);
+    expect(await page.locator('#order-usage').getAttribute('title')).toMatch(/^measured: /);
+    expect(await page.locator('#found ol.history li').first().textContent()).toMatch(/ · wall [\d.]+ s.* · progress 50% half of <script>alert\(3\)<\/script>/);
 
     // The cut order: head, the dropped bytes said, the end; stderr marked.
     await page.fill('#q', big!.toHexString());

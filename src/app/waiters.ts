@@ -1,6 +1,7 @@
 // What `waiters --json` prints and GET /api/waiters serves: the registry, with what
 // a STALE waiter ran settled from the orders.
 import type { Kitchen } from '../kitchen.js';
+import type { JobProgress } from '../order.js';
 import { pausedReport } from './pause.js';
 import { EXITED_SHOWN_MS, cutArguments, settleDue, settleStale, staleWindow, waiterState, type WaiterDoc, type WaiterState } from '../fleet.js';
 
@@ -13,8 +14,8 @@ export interface WaiterReport {
   state: WaiterState;
   /** Ids of the orders it runs, as of `seen`. */
   running: string[];
-  /** The first of them, with its arguments (cut short). */
-  current?: { order: string; arguments: string[] };
+  /** The first of them, with its arguments (cut short) and, when its command wrote one, its progress (WAITER_PROGRESS). */
+  current?: { order: string; arguments: string[]; progress?: JobProgress };
   delivered: number;
   failed: number;
   /** A STALE waiter beside another of its name: its counts are those of its last write, it may have done more. */
@@ -67,7 +68,8 @@ export async function waitersReport(k: Pick<Kitchen, 'fleet'>, opts: { all: bool
   for (const w of stale) {
     const orders = mine.get(w.id)!;
     w.running = orders.map((o) => o._id.toHexString());
-    if (orders[0]) w.current = { order: orders[0]._id.toHexString(), arguments: cutArguments(orders[0].arguments ?? []) };
+    if (orders[0])
+      w.current = { order: orders[0]._id.toHexString(), arguments: cutArguments(orders[0].arguments ?? []), ...(orders[0].progress ? { progress: orders[0].progress } : {}) };
     else delete w.current;
   }
   const wins = new Map(open.map((w) => [w.id, staleWindow(byId.get(w.id)!, everyone)]));

@@ -11,6 +11,7 @@ import { start } from '../run.js';
 import { DEFAULT_KEEP_BYTES, LiveOutput } from '../output/live.js';
 import { Masker, MIN_SECRET_LENGTH, tooShortToMask } from '../output/mask.js';
 import { jobEnv } from '../deliver/jobenv.js';
+import { ProgressFiles } from '../deliver/progress.js';
 import { collector, collectOptions, type CollectOptions } from '../output/collector.js';
 import { size } from '../output/size.js';
 import { parseTemplate, placeholdersIn, type Template } from '../template.js';
@@ -335,6 +336,7 @@ export async function run(g: Globals, o: DeliverCommandOptions, io: IO, graceMs?
         ...(output ? { output } : {}),
         ...(collect ? { collect } : {}),
         usage: new Sampler(defined({ memoryMax: o.memoryMax, log })),
+        progress: new ProgressFiles(job.dir, mask.empty ? undefined : mask.text, log),
       });
     });
     print(io.stdout, `${r.stopped ? 'Stopped' : 'Done'}. Delivered ${counted(r.delivered, 'order')}.`);

@@ -5,7 +5,8 @@ import type { ObjectId } from 'mongodb';
 import type { Argv } from 'yargs';
 import { retrying } from '../deliver/retry.js';
 import { InputError, UsageError } from '../errors.js';
-import { orderId, type Order } from '../order.js';
+import { orderId, type JobProgress, type Order } from '../order.js';
+import { progressText, sameProgress } from '../deliver/progress.js';
 import { attemptEnd, endText, readAfter, type Piece } from '../output/reader.js';
 import { sizeText } from '../output/size.js';
 import type { StreamName } from '../kitchen/output.js';
@@ -19,8 +20,12 @@ export function builder(y: Argv) {
     .positional('id', { type: 'string', describe: 'The order id' })
     .option('attempt', { type: 'string', describe: 'This attempt (1, 2, …) instead of the last' })
     .option('stream', { type: 'string', describe: 'Only stdout or stderr' })
-    .option('follow', { alias: 'f', type: 'boolean', describe: 'Follow a running order until it ends, then say how it ended (exit 1 if it failed)' })
-    .option('json', { type: 'boolean', describe: 'One JSON object a line: {stream, text, from, to, at}, {dropped}, and with -f {end}' })
+    .option('follow', {
+      alias: 'f',
+      type: 'boolean',
+      describe: 'Follow a running order until it ends (with a line on stderr when its progress changes), then say how it ended (exit 1 if it failed)',
+    })
+    .option('json', { type: 'boolean', describe: 'One JSON object a line: {stream, text, from, to, at}, {dropped}, and with -f {progress} and {end}' })
     .option('raw', { type: 'boolean', describe: 'On a terminal too, the bytes as they were printed (escape sequences and all); to a pipe or file they always are' });
 }
 
@@ -90,6 +95,7 @@ export async function run(g: Globals, o: LogsOptions, io: IO): Promise<CommandRe
     }
     attempt = target;
     let cursor = 0;
+    let said: JobProgress | undefined;
     for (;;) {
       // The order first, then the output: once the attempt has ended, its last batch is
       // written (a waiter writes it before the result), so this read has it all.
@@ -97,6 +103,10 @@ export async function run(g: Globals, o: LogsOptions, io: IO): Promise<CommandRe
       const pieces = await call('reading the output', () => readAfter(k.outputs, o.id, attempt, cursor));
       printer.pieces(pieces);
       cursor = pieces.at(-1)?.to ?? cursor;
+      // Its progress (WAITER_PROGRESS) as its heartbeats send it: a line each time it changes, from the order read anyway.
+      const now = order.status === 'RUNNING' && order.attempts === attempt ? order.progress : undefined;
+      if (now && !sameProgress(now, said)) printer.progress(hex, attempt, now);
+      said = now ?? said;
       if (end) {
         printer.end(hex, attempt, end);
         return end.result === 'DONE' ? {} : { failedOrders: true };
@@ -148,6 +158,15 @@ class Printer {
         this.io.stdout.write(p.data);
         this.lastByte = p.data[p.data.length - 1] ?? this.lastByte;
       }
+    }
+  }
+
+  /** A change of the attempt's progress: beside the output (stderr), as the end line is; with --json, a line of its own. */
+  progress(hex: string, attempt: number, p: JobProgress): void {
+    if (this.o.json) print(this.io.stdout, jsonLine({ progress: { order: hex, attempt, ...p } }));
+    else {
+      this.io.stderr.write(`${this.lastByte === 10 ? '' : '\n'}waiter: ${hex} attempt ${attempt}: ${printable(progressText(p))}\n`);
+      this.lastByte = 10;
     }
   }
 

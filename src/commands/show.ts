@@ -9,6 +9,7 @@ import { orderReport, showOrder } from '../app/show.js';
 import { waitLines } from '../pipeline/show.js';
 import { jsonLine, printable } from '../words.js';
 import { usageLine, usageShort } from '../usage/text.js';
+import { progressText } from '../deliver/progress.js';
 import { print, withKitchen, type CommandResult, type Globals, type IO } from './common.js';
 
 export const describe = 'Everything about one order: status, arguments, times, exit, every attempt, the output tail';
@@ -83,6 +84,11 @@ export function render(o: Order, fields?: Record<string, string>): string[] {
   if (o.signal) lines.push(row('signal', o.signal));
   if (o.error) lines.push(row('error', o.error));
   if (o.usage) lines.push(row('usage', usageLine(o.usage)));
+  // What its command last wrote to WAITER_PROGRESS: as of the last heartbeat while it runs, its last word after.
+  if (o.progress) {
+    const as = o.status === 'RUNNING' ? (o.heartbeat ? ` (as of ${o.heartbeat.toISOString()})` : '') : " (the last attempt's last)";
+    lines.push(row('progress', `${progressText(o.progress)}${as}`));
+  }
   if (o.workdir) lines.push(row('workdir', o.workdir));
   // `cancelled by alice@box at …Z (reason)`: who stopped it, from where (issue 26); held, released, edited alike.
   const steered = (s: Steered) => `by ${s.by} at ${new Date(s.at).toISOString()}${s.reason ? ` (${s.reason})` : ''}`;
@@ -134,5 +140,7 @@ export function attemptLine(a: Attempt): string {
   else if (a.error) parts.push(a.error);
   else if (a.exitCode !== undefined) parts.push(`exit code ${a.exitCode}`);
   if (a.usage) parts.push(`(${usageShort(a.usage)})`);
+  // Where one that did not finish DONE had got to (a DONE one's last word says little).
+  if (a.progress && a.result !== 'DONE') parts.push(`(progress ${progressText(a.progress)})`);
   return parts.join('  ');
 }

@@ -3,6 +3,7 @@ import type { Argv } from 'yargs';
 import { span } from '../fleet.js';
 import { shownState, waitersReport, type WaiterReport } from '../app/waiters.js';
 import { jsonLine, printable } from '../words.js';
+import { progressText } from '../deliver/progress.js';
 import { print, withKitchen, type CommandResult, type Globals, type IO } from './common.js';
 
 export const describe = 'List the waiters of the list: PROCESSING, IDLE, PAUSED (the list is paused), STOPPING (waiter stop), STALE (not seen for its lease) or EXITED';
@@ -72,10 +73,10 @@ export function table(ws: WaiterReport[], now: Date, width?: number): string[] {
   });
 }
 
-/** What it is doing: its first running order and that order's arguments; why it ended; who paused or stopped it. */
+/** What it is doing: its first running order, its progress (WAITER_PROGRESS) and its arguments; why it ended; who paused or stopped it. */
 function nowColumn(w: WaiterReport): string {
   if (w.state === 'EXITED') return `exited: ${w.reason ?? ''}`;
-  if (w.current) return `${w.current.order} ${JSON.stringify(w.current.arguments)}`;
+  if (w.current) return `${w.current.order} ${w.current.progress ? `(${progressText(w.current.progress)}) ` : ''}${JSON.stringify(w.current.arguments)}`;
   if (w.state === 'STALE') return '(not seen for longer than its lease)';
   if (w.stop) return `(stop asked by ${w.stop.by} at ${w.stop.at}${w.stop.now ? ', now' : ''})`;
   if (w.paused) return `(paused since ${w.paused.at} by ${w.paused.by}${w.paused.reason ? `: ${w.paused.reason}` : ''})`;

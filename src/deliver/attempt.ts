@@ -3,7 +3,7 @@
 // lost, --timeout, later cancel, hold, a spot notice, --memory-max) is a reason given
 // to its Stop (stop.ts); what is then recorded is that reason's row in STOPPED
 // (failure.ts), not a flag of this file.
-import type { Claimed, Usage } from '../order.js';
+import type { Claimed, JobProgress, Usage } from '../order.js';
 import { errorLine, succeeded, type Outcome } from '../order.js';
 import type { LiveSink } from '../output/live.js';
 import { exitOf, handleFailed, handleStopped, isBoxSpawnFailure, startSafely, STOPPED, type Ran } from './failure.js';
@@ -53,11 +53,13 @@ export class Attempts {
         stop.stop('memory');
       },
     });
+    // Progress (progress.ts): the file the command may write, read at each heartbeat.
+    const progressFile = deps.progress?.open(c);
     const child = startSafely(deps.start, {
       file: p.file,
       args: p.args,
       shell: opts.shell,
-      env: { WAITER_ORDER_ID: id, WAITER_NAME: opts.waiter, WAITER_ATTEMPT: String(c.attempt), ...p.env },
+      env: { WAITER_ORDER_ID: id, WAITER_NAME: opts.waiter, WAITER_ATTEMPT: String(c.attempt), ...(progressFile ? { WAITER_PROGRESS: progressFile } : {}), ...p.env },
       ...(deps.inherit ? { inherit: deps.inherit } : {}),
       ...(deps.mask ? { mask: deps.mask } : {}),
       ...defined({ cwd: p.workdir }),
@@ -90,6 +92,7 @@ export class Attempts {
 
     let outcome: Outcome;
     let usage: Usage | undefined;
+    let progress: JobProgress | undefined;
     let notKept: string | undefined;
     try {
       try {
@@ -98,6 +101,8 @@ export class Attempts {
       } finally {
         exited = true;
         unsubscribe();
+        // One last read (the command's last word, for history), then the file is removed.
+        progress = deps.progress?.close(c);
       }
       // The lease is kept while the result files are stored: an upload longer than the
       // lease would let another waiter take the order over and run it again.
@@ -109,8 +114,9 @@ export class Attempts {
       release();
     }
     const ran = this.ended(c, p, stop, outcome, usage, notKept);
-    // The usage rides on the finish (one write, as before), whichever way the attempt ended.
+    // The usage and the last progress ride on the finish (one write, as before), whichever way the attempt ended.
     if (ran.finish && usage) ran.finish.usage = usage;
+    if (ran.finish && progress) ran.finish.progress = progress;
     return ran;
   }
 

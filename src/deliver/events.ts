@@ -3,7 +3,7 @@
 // releases follow them instead of being called from the loop's steps. Emitted
 // synchronously where the loop already is: no await and no round trip added per order.
 import { message } from '../errors.js';
-import type { Claimed, Finish } from '../order.js';
+import type { Claimed, Finish, JobProgress } from '../order.js';
 import type { Releaser } from '../pipeline/release.js';
 import type { Ran } from './failure.js';
 import type { LoopView } from './registry.js';
@@ -67,14 +67,18 @@ export class LoopEvents {
 
 /** What runs and what is being written, for the registry's timer and the shutdown message: kept from the events, read by nobody on an order's path. */
 export class Board {
-  /** Orders running now, id -> arguments. */
-  readonly running = new Map<string, string[]>();
+  /** Orders running now, by id. */
+  readonly running = new Map<string, Claimed>();
   /** Results being written (ended, not yet counted), by order id: the registry's, so a dead box's count is settled from the orders. */
   readonly recording = new Map<string, Date>();
 
-  constructor(events: LoopEvents) {
+  constructor(
+    events: LoopEvents,
+    /** What each running order's command last said of its progress (progress.ts), read from memory. */
+    private readonly progressOf?: (c: Claimed) => JobProgress | undefined,
+  ) {
     events
-      .on('started', (c) => this.running.set(c.id.toHexString(), c.arguments))
+      .on('started', (c) => this.running.set(c.id.toHexString(), c))
       .on('ended', (c, ran) => {
         const id = c.id.toHexString();
         this.running.delete(id);
@@ -86,7 +90,10 @@ export class Board {
 
   view(counts: { delivered: number; failed: number }): LoopView {
     return {
-      running: [...this.running].map(([id, args]) => ({ id, arguments: args })),
+      running: [...this.running].map(([id, c]) => {
+        const progress = this.progressOf?.(c);
+        return { id, arguments: c.arguments, ...(progress ? { progress } : {}) };
+      }),
       delivered: counts.delivered,
       failed: counts.failed,
       recording: [...this.recording].map(([id, stop]) => ({ id, stop })),

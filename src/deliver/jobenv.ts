@@ -12,6 +12,9 @@
 //   anywhere but the URI (or options in code), so a file named in the environment is how
 //   a nested waiter gets it without the environment holding it;
 // - WAITER_TOKEN (the serve token) is removed: no job needs it.
+// The same private folder holds the orders' progress files (WAITER_PROGRESS, progress.ts),
+// so it is made even when the kitchen has no secret (then a failure to make it only means
+// no WAITER_PROGRESS).
 // The job runs as the same user, so it can still read the file on purpose; masking
 // (src/output/mask.ts) covers a job that prints it.
 import { lstatSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -25,6 +28,8 @@ export interface JobEnv {
   env: NodeJS.ProcessEnv;
   /** The kitchen's secrets (to mask). */
   secrets: string[];
+  /** This process's private folder (mode 0700): undefined when it could not be made and nothing needed it. */
+  dir?: string;
   /** Removes the kitchen file; idempotent, also run at the process's exit. */
   dispose(): void;
 }
@@ -39,21 +44,22 @@ export function jobEnv(parent: NodeJS.ProcessEnv, kitchen: { uri: string; db: st
   } catch {
     // A URI the parser refuses was refused by Kitchen.open before any order ran.
   }
-  if (secrets.length === 0) return { env, secrets, dispose: () => undefined };
   const prefix = `waiter-kitchen-${hostname().replace(/[^A-Za-z0-9.]/g, '_')}-`;
   sweep(tmpdir(), prefix);
   let dir: string;
   try {
     dir = mkdtempSync(join(tmpdir(), `${prefix}${process.pid}-`));
   } catch (err) {
+    if (secrets.length === 0) return { env, secrets, dispose: () => undefined };
     throw unwritable(err);
   }
-  const file = join(dir, 'kitchen');
   const dispose = () => {
     process.off('exit', dispose);
     rmSync(dir, { recursive: true, force: true });
   };
   process.on('exit', dispose);
+  if (secrets.length === 0) return { env, secrets, dir, dispose };
+  const file = join(dir, 'kitchen');
   try {
     writeFileSync(file, `${kitchen.uri}\n`, { mode: 0o600, flag: 'wx' });
   } catch (err) {
@@ -61,7 +67,7 @@ export function jobEnv(parent: NodeJS.ProcessEnv, kitchen: { uri: string; db: st
     throw unwritable(err);
   }
   env.WAITER_KITCHEN_FILE = file;
-  return { env, secrets, dispose };
+  return { env, secrets, dir, dispose };
 }
 
 function unwritable(err: unknown): BoxError {

@@ -4,6 +4,7 @@ import { message } from '../errors.js';
 import type { Claimed, LeaseAnswer, LeaseTaken } from '../order.js';
 import type { Kitchen } from '../kitchen.js';
 import type { Stop, StopReason } from './stop.js';
+import type { ProgressFiles } from './progress.js';
 
 /** The attempt's stop reason for each heartbeat answer that says the order is no longer ours to run. */
 const STOP_FOR: Record<Exclude<LeaseAnswer, 'ours'>, StopReason> = { lost: 'lost', cancelled: 'cancel', held: 'hold' };
@@ -17,6 +18,8 @@ export class Leases {
     private readonly leaseMs: number,
     private readonly heartbeatMs: number,
     private readonly log: (line: string) => void,
+    /** The commands' progress files: read at each beat, what they say sent with it (no write of its own). */
+    private readonly progress?: Pick<ProgressFiles, 'read'>,
   ) {}
 
   /** Milliseconds left of this claim's lease (negative once it ran out). */
@@ -34,16 +37,20 @@ export class Leases {
     let ended = false;
     const beat = setInterval(() => {
       const sent = Date.now();
-      this.kitchen.heartbeat(c, this.leaseMs, new Date(sent)).then(
-        (found: LeaseAnswer | LeaseTaken) => {
-          const answer = typeof found === 'string' ? found : found.answer;
-          if (answer === 'ours') this.ends.set(c, sent + this.leaseMs);
-          // A heartbeat answered after the attempt ended (and perhaps after finish()
-          // recorded it) says nothing about the attempt: ignore it.
-          else if (!ended) stop.stop(STOP_FOR[answer], undefined, typeof found === 'string' ? undefined : found.by);
-        },
-        (err: unknown) => this.log(`waiter: heartbeat for ${id} failed, will retry: ${message(err)}`),
-      );
+      // The file read is bounded (ProgressFiles.read: a small read, given up after a moment) and never throws.
+      const read = this.progress ? this.progress.read(c) : Promise.resolve(undefined);
+      read
+        .then((progress) => this.kitchen.heartbeat(c, this.leaseMs, new Date(sent), progress))
+        .then(
+          (found: LeaseAnswer | LeaseTaken) => {
+            const answer = typeof found === 'string' ? found : found.answer;
+            if (answer === 'ours') this.ends.set(c, sent + this.leaseMs);
+            // A heartbeat answered after the attempt ended (and perhaps after finish()
+            // recorded it) says nothing about the attempt: ignore it.
+            else if (!ended) stop.stop(STOP_FOR[answer], undefined, typeof found === 'string' ? undefined : found.by);
+          },
+          (err: unknown) => this.log(`waiter: heartbeat for ${id} failed, will retry: ${message(err)}`),
+        );
     }, this.heartbeatMs);
     return () => {
       ended = true;

@@ -75,10 +75,10 @@ class Waiter {
   ) {
     this.log = deps.log;
     this.events = new LoopEvents(deps.log);
-    this.board = new Board(this.events);
+    this.board = new Board(this.events, deps.progress ? (c) => deps.progress!.last(c) : undefined);
     this.room = roomBeside(deps.inherit ?? process.env);
     this.retries = new OwnRetries(deps.log);
-    this.leases = new Leases(deps.kitchen, opts.leaseMs, opts.heartbeatMs, deps.log);
+    this.leases = new Leases(deps.kitchen, opts.leaseMs, opts.heartbeatMs, deps.log, deps.progress);
     const template = templateOf(opts);
     this.prepare = preparer(opts, template, deps, deps.log, deps.shutdown);
     this.attempts = new Attempts(opts, deps, this.leases, literalProgram(opts.command, opts.shell, template));

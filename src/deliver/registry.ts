@@ -14,6 +14,7 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { cutArguments, type Paused, type StopAsked, type WaiterDoc } from '../fleet.js';
 import type { Kitchen } from '../kitchen.js';
+import type { JobProgress } from '../order.js';
 import { retrying } from './retry.js';
 import type { Shutdown } from './shutdown.js';
 
@@ -33,7 +34,7 @@ export interface RegistryStore {
 
 /** What the loop knows at any moment; read by the timer. */
 export interface LoopView {
-  running: { id: string; arguments: string[] }[];
+  running: { id: string; arguments: string[]; progress?: JobProgress }[];
   delivered: number;
   failed: number;
   /** Results being written now (ended, not yet in `delivered`): see WaiterDoc.recording. */
@@ -161,7 +162,7 @@ export class Registry {
       seen: now,
       expires: new Date(+now + this.info.leaseMs),
       running: v.running.map((r) => r.id),
-      ...(first ? { current: { order: first.id, arguments: cutArguments(first.arguments) } } : {}),
+      ...(first ? { current: { order: first.id, arguments: cutArguments(first.arguments), ...(first.progress ? { progress: first.progress } : {}) } } : {}),
       delivered: v.delivered,
       failed: v.failed,
       ...(v.recording?.length ? { recording: v.recording.map((r) => ({ order: r.id, stop: r.stop })) } : {}),

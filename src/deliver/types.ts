@@ -14,6 +14,7 @@ import type { Registry } from './registry.js';
 import type { Shutdown } from './shutdown.js';
 import type { Pause } from './steer.js';
 import type { Sampler } from '../usage/sampler.js';
+import type { ProgressFiles } from './progress.js';
 
 export interface DeliverOptions {
   command: string;
@@ -69,6 +70,8 @@ export interface DeliverDeps {
   mask?: Masker;
   /** Usage per attempt (src/usage/): a meter per command, its figures recorded with the attempt. Optional (tests). */
   usage?: Pick<Sampler, 'meter'>;
+  /** Progress (progress.ts): a WAITER_PROGRESS file per attempt, read at each heartbeat and sent with it. Optional (tests). */
+  progress?: Pick<ProgressFiles, 'open' | 'read' | 'last' | 'close'>;
 }
 
 /** Why a waiter stopped itself: its box cannot run orders, or too many failed in a row. */

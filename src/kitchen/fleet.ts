@@ -112,10 +112,10 @@ export class FleetQueries {
    * written before it died, may not say. One range on {status: 1, _id: 1}: keys examined
    * = RUNNING orders (at most the fleet's concurrency); asked only when a waiter is STALE.
    */
-  async runningOf(names: string[]): Promise<Pick<Order, '_id' | 'arguments' | 'waiter' | 'heartbeat' | 'status' | 'start'>[]> {
+  async runningOf(names: string[]): Promise<Pick<Order, '_id' | 'arguments' | 'waiter' | 'heartbeat' | 'status' | 'start' | 'progress'>[]> {
     if (names.length === 0) return [];
     return this.orders
-      .find({ status: 'RUNNING', waiter: { $in: names } }, { projection: { _id: 1, arguments: 1, waiter: 1, heartbeat: 1, status: 1, start: 1 } })
+      .find({ status: 'RUNNING', waiter: { $in: names } }, { projection: { _id: 1, arguments: 1, waiter: 1, heartbeat: 1, status: 1, start: 1, progress: 1 } })
       .sort({ status: 1, _id: 1 })
       .toArray();
   }

@@ -15,7 +15,7 @@
 // from, what fences it (a write a waiter makes about its attempt matches only while it
 // still holds the claim), what it returns and what it costs per call.
 import { ObjectId, type Filter, type UpdateFilter } from 'mongodb';
-import { HISTORY_LIMIT, PRIO_RUNNING, canTransition, type Attempt, type Claimed, type ColumnsDoc, type Finish, type Order, type State } from '../order.js';
+import { HISTORY_LIMIT, PRIO_RUNNING, canTransition, type Attempt, type Claimed, type ColumnsDoc, type Finish, type JobProgress, type Order, type State } from '../order.js';
 import type { WaiterDoc } from '../fleet.js';
 
 /**
@@ -65,7 +65,7 @@ export function claimFilter(now: Date): Filter<Order> {
  * Claim. Update: $set status RUNNING, the waiter, start = heartbeat = now, expires = due = now +
  * lease, a fresh claim token, prio PRIO_RUNNING (a lapsed lease is taken over before any
  * READY order) · $inc attempts · $unset the previous attempt's stop, exitCode, signal,
- * error, output, usage: a RUNNING order has no result yet, so a cancel, reset or takeover of
+ * error, output, usage, progress: a RUNNING order has no result yet, so a cancel, reset or takeover of
  * it (none of which unset them) never leaves an earlier attempt's beside its own.
  */
 export function claimUpdate(waiter: string, token: string, now: Date, leaseMs: number): UpdateFilter<Order> {
@@ -73,7 +73,7 @@ export function claimUpdate(waiter: string, token: string, now: Date, leaseMs: n
   return {
     $set: { status: 'RUNNING', waiter, start: now, heartbeat: now, expires, due: expires, claim: token, prio: PRIO_RUNNING },
     $inc: { attempts: 1 },
-    $unset: { stop: '', exitCode: '', signal: '', error: '', output: '', usage: '' },
+    $unset: { stop: '', exitCode: '', signal: '', error: '', output: '', usage: '', progress: '' },
   };
 }
 
@@ -87,7 +87,7 @@ export function claimedByFilter(token: string): Filter<Order> {
 }
 
 /** A takeover: the attempt whose lease lapsed, as history keeps it (result LOST, stopped at its last heartbeat). */
-export function lostAttempt(before: Pick<Order, 'attempts' | 'waiter' | 'start' | 'heartbeat'>, now: Date): Attempt {
+export function lostAttempt(before: Pick<Order, 'attempts' | 'waiter' | 'start' | 'heartbeat' | 'progress'>, now: Date): Attempt {
   return {
     attempt: before.attempts,
     waiter: before.waiter ?? '',
@@ -95,6 +95,7 @@ export function lostAttempt(before: Pick<Order, 'attempts' | 'waiter' | 'start' 
     stop: before.heartbeat ?? now,
     error: `lost: no heartbeat from ${before.waiter ?? 'its waiter'} since ${(before.heartbeat ?? now).toISOString()}`,
     result: 'LOST',
+    ...(before.progress ? { progress: before.progress } : {}),
   };
 }
 
@@ -108,19 +109,20 @@ export function historyUpdate(history: readonly Attempt[]): UpdateFilter<Order> 
 }
 
 /**
- * Heartbeat. Filter: fence(c.id, c.token) · Update: $set heartbeat = now, expires = due = now + lease
+ * Heartbeat. Filter: fence(c.id, c.token) · Update: $set heartbeat = now, expires = due = now + lease,
+ * and progress when its command wrote one (src/deliver/progress.ts: it rides on this write)
  * · Index used: _id · Fence: the claim · Returns: matched 1, or 0 when the order is no
  * longer ours · Cost: 1 update.
  */
-export function heartbeatUpdate(now: Date, leaseMs: number): UpdateFilter<Order> {
-  return { $set: { heartbeat: now, expires: new Date(+now + leaseMs), due: new Date(+now + leaseMs) } };
+export function heartbeatUpdate(now: Date, leaseMs: number, progress?: JobProgress): UpdateFilter<Order> {
+  return { $set: { heartbeat: now, expires: new Date(+now + leaseMs), due: new Date(+now + leaseMs), ...(progress ? { progress } : {}) } };
 }
 
 /**
  * Finish. Filter: fence(c.id, c.token) · Update: $set status, prio back to the priority (0 if
  * none), stop, output, history + this attempt (last HISTORY_LIMIT), exitCode/signal/error/
- * usage when given (else $unset; usage, src/usage/, rides on this write: no round trip of
- * its own), workdir when given; READY (a retry): due = f.due ?? stop and
+ * usage and progress when given (else $unset; usage, src/usage/, and the last progress
+ * ride on this write: no round trip of their own), workdir when given; READY (a retry): due = f.due ?? stop and
  * $unset claim; DONE/ERROR: $unset due · always $unset heartbeat, expires · f.uncounted:
  * $inc attempts -1 · Index used: _id · Fence: the claim · Returns: matched 1 or 0 ·
  * Cost: 1 update. Throws for a status RUNNING cannot go to.
@@ -137,6 +139,7 @@ export function finishUpdate(c: Claimed, f: Finish): UpdateFilter<Order> {
     ...(f.signal ? { signal: f.signal } : {}),
     ...(f.error ? { error: f.error } : {}),
     ...(f.usage ? { usage: f.usage } : {}),
+    ...(f.progress ? { progress: f.progress } : {}),
   };
   const set: Partial<Order> = {
     status: f.status,
@@ -146,7 +149,7 @@ export function finishUpdate(c: Claimed, f: Finish): UpdateFilter<Order> {
     history: [...c.history, attempt].slice(-HISTORY_LIMIT),
   };
   const unset: Record<string, ''> = { heartbeat: '', expires: '' };
-  for (const k of ['exitCode', 'signal', 'error', 'usage'] as const) {
+  for (const k of ['exitCode', 'signal', 'error', 'usage', 'progress'] as const) {
     if (f[k] !== undefined) (set as Record<string, unknown>)[k] = f[k];
     else unset[k] = '';
   }

@@ -93,8 +93,8 @@ export function cancelUpdate(s: Steered): UpdateFilter<Order> {
 }
 
 /** What a cancel reads of a RUNNING order to write it: its claim (the fence), its lease (stale or not) and what its attempt's history line needs. */
-export const RUNNING_READ = { _id: 1, status: 1, claim: 1, attempts: 1, waiter: 1, start: 1, heartbeat: 1, expires: 1, history: 1, priority: 1 } as const;
-export type RunningRead = Pick<Order, '_id' | 'status' | 'claim' | 'attempts' | 'waiter' | 'start' | 'heartbeat' | 'expires' | 'history' | 'priority'>;
+export const RUNNING_READ = { _id: 1, status: 1, claim: 1, attempts: 1, waiter: 1, start: 1, heartbeat: 1, expires: 1, history: 1, priority: 1, progress: 1 } as const;
+export type RunningRead = Pick<Order, '_id' | 'status' | 'claim' | 'attempts' | 'waiter' | 'start' | 'heartbeat' | 'expires' | 'history' | 'priority' | 'progress'>;
 
 /** A RUNNING order whose lease ended before `at`: its waiter is gone (or cut off), nobody stops its attempt. */
 export function staleAt(o: Pick<Order, 'expires'>, at: Date): boolean {
@@ -129,7 +129,9 @@ export const IDLE: Readonly<Record<StopTo, readonly State[]>> = Object.freeze({
  */
 export function stopRunningUpdate(o: RunningRead, s: Steered, to: StopTo, lost?: Attempt): UpdateFilter<Order> {
   const stale = staleAt(o, s.at);
-  const attempt: Attempt = stale ? lostAttempt(o, s.at) : { attempt: o.attempts, waiter: o.waiter ?? '', start: o.start ?? s.at, stop: s.at, result: to, by: s.by };
+  const attempt: Attempt = stale
+    ? lostAttempt(o, s.at)
+    : { attempt: o.attempts, waiter: o.waiter ?? '', start: o.start ?? s.at, stop: s.at, result: to, by: s.by, ...(o.progress ? { progress: o.progress } : {}) };
   const history = [...(o.history ?? []), ...(lost ? [lost] : []), attempt].slice(-HISTORY_LIMIT);
   const unset = { claim: '', due: '', expires: '', heartbeat: '' } as const;
   if (to === 'CANCELLED') return { $set: { status: to, cancelled: s, stop: s.at, prio: o.priority ?? 0, history }, $unset: unset };

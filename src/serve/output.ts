@@ -26,6 +26,8 @@ export function outputRoute(app: Hono, k: Kitchen, list: string): void {
       status: order.status,
       // null while the attempt runs (or before the first): keep asking with `next`.
       ended: end,
+      // While that attempt runs: its command's progress as of its last heartbeat (WAITER_PROGRESS), or null.
+      progress: end === null && order.status === 'RUNNING' && order.attempts === attempt ? (order.progress ?? null) : null,
       pieces: pieces.map((p) => ('dropped' in p ? p : { stream: p.stream === 'out' ? 'stdout' : 'stderr', text: p.data.toString('utf8'), from: p.from, to: p.to, at: p.at })),
       next: pieces.at(-1)?.to ?? after,
     });

@@ -739,6 +739,34 @@ dialog h2 {
   }
   setInterval(tickAge, 1e3);
 
+  // src/serve/page/usage.js
+  function sizeText(n2) {
+    var units = ["B", "KiB", "MiB", "GiB", "TiB"], i = 0;
+    while (n2 >= 1024 && i < units.length - 1) {
+      n2 /= 1024;
+      i++;
+    }
+    return (i ? String(Math.round(n2 * 10) / 10) : String(n2)) + " " + units[i];
+  }
+  var HOW = {
+    "proc-sample+wait": "CPU: the kernel's count for the command and what it waited for; peak: /proc looks each second",
+    "proc-sample": "/proc looks each second: the last second may be missing",
+    wall: "wall time only: no /proc on that box, or it ended before a look, reaped with another order"
+  };
+  function usageText(u) {
+    var parts = ["wall " + dur(u.wallMs / 1e3)];
+    if (u.cpuMs != null) parts.push("cpu " + dur(u.cpuMs / 1e3));
+    if (u.peakRssBytes != null) parts.push("peak " + sizeText(u.peakRssBytes));
+    else if (u.measured !== "wall") parts.push("peak not seen (it ended before a look)");
+    return parts.join(", ");
+  }
+  function usageHow(u) {
+    return "measured: " + (HOW[u.measured] || u.measured);
+  }
+  function progressText(p) {
+    return p.percent + "%" + (p.text ? " " + p.text : "");
+  }
+
   // src/serve/page/output.js
   var OUTPUT_EVERY_MS = 1e3;
   var following = 0;
@@ -788,6 +816,8 @@ dialog h2 {
           }
           note.className = "dim small ended";
           note.textContent = r.attempt ? "attempt " + r.attempt + " running · live" : "not run yet";
+          var pg = $("order-progress");
+          if (pg && r.progress) pg.textContent = progressText(r.progress);
           setTimeout(step, r.attempt ? OUTPUT_EVERY_MS : 5 * OUTPUT_EVERY_MS);
         },
         function(e) {
@@ -799,14 +829,6 @@ dialog h2 {
       );
     }
     step();
-  }
-  function sizeText(n2) {
-    var units = ["B", "KiB", "MiB", "GiB", "TiB"], i = 0;
-    while (n2 >= 1024 && i < units.length - 1) {
-      n2 /= 1024;
-      i++;
-    }
-    return (i ? String(Math.round(n2 * 10) / 10) : String(n2)) + " " + units[i];
   }
   function fileUrl(id, f) {
     return "/api/orders/" + encodeURIComponent(id) + "/files/" + f.path.split("/").map(encodeURIComponent).join("/") + "?attempt=" + f.attempt;
@@ -1249,7 +1271,11 @@ dialog h2 {
           el("td", { "data-label": "up", cls: "n", text: since(w.started, w.ended ? Date.parse(w.ended) : w.state === "STALE" ? Date.parse(w.seen) : now) }),
           el("td", { "data-label": "seen", cls: "n", text: since(w.seen, now) + " ago" }),
           el("td", { "data-label": "now", cls: "now" }, [
-            cur ? el("span", null, [idLink(cur.order), el("span", { cls: "mono small", text: " " + JSON.stringify(cur.arguments) })]) : el("span", { cls: "dim", text: "–" })
+            cur ? el("span", null, [
+              idLink(cur.order),
+              cur.progress ? el("span", { cls: "small progress", text: " " + progressText(cur.progress) }) : null,
+              el("span", { cls: "mono small", text: " " + JSON.stringify(cur.arguments) })
+            ]) : el("span", { cls: "dim", text: "–" })
           ]),
           el("td", { "data-label": "steer", cls: "steer" }, [
             stopButton(
@@ -1355,6 +1381,8 @@ dialog h2 {
     if (o.exitCode != null) rows.push(["exit code", String(o.exitCode)]);
     if (o.signal) rows.push(["signal", o.signal]);
     if (o.error) rows.push(["error", el("span", { cls: "err", text: o.error })]);
+    if (o.usage) rows.push(["usage", el("span", { id: "order-usage", title: usageHow(o.usage), text: usageText(o.usage) })]);
+    if (o.progress || o.status === "RUNNING") rows.push(["progress", el("span", { id: "order-progress", text: o.progress ? progressText(o.progress) : "–" })]);
     var dl = el("dl");
     rows.forEach(function(r) {
       dl.appendChild(el("dt", { text: r[0] }));
@@ -1362,7 +1390,7 @@ dialog h2 {
     });
     var hist = (o.history || []).map(function(h) {
       return el("li", {
-        text: "#" + h.attempt + " " + h.result + " by " + h.waiter + ", " + when(h.start) + " → " + clock(h.stop) + " (" + lasted(h) + ")" + (h.exitCode != null ? ", exit " + h.exitCode : "") + (h.error ? ", " + h.error : "")
+        text: "#" + h.attempt + " " + h.result + " by " + h.waiter + ", " + when(h.start) + " → " + clock(h.stop) + " (" + lasted(h) + ")" + (h.exitCode != null ? ", exit " + h.exitCode : "") + (h.error ? ", " + h.error : "") + (h.usage ? " · " + usageText(h.usage) : "") + (h.progress && h.result !== "DONE" ? " · progress " + progressText(h.progress) : "")
       });
     });
     var actions = orderActions(o, said, after);
@@ -1428,7 +1456,7 @@ dialog h2 {
 /** Only this page's own script and style run; it talks only to this server. */
 export const PAGE_CSP = [
   "default-src 'none'",
-  "script-src 'sha256-XnlMgA7R5wlFIGjTTrVYJJ+4lZZ2HTnr0RjYq6kIRdY='",
+  "script-src 'sha256-dk1PDNX4il1oL/RiApGmksiFXzVNCPx8BZlgYqsvhdY='",
   "style-src 'sha256-gfXCluuFmqzz7/P3kriE8JjlTnNcs8zhv02DpxPKhkw='",
   "img-src 'self' data:",
   "connect-src 'self'",

@@ -5,6 +5,7 @@
 // DOM only as text nodes (textContent), never as markup.
 import { api, authHeaders } from './api.js';
 import { $, el } from './dom.js';
+import { progressText, sizeText } from './usage.js';
 
 var OUTPUT_EVERY_MS = 1000;
 var following = 0; // bumped by every show() (stopFollowing): an older order's poll stops
@@ -67,6 +68,9 @@ export function followOutput(id, box, onFirst, onEnd) {
         }
         note.className = 'dim small ended';
         note.textContent = r.attempt ? 'attempt ' + r.attempt + ' running · live' : 'not run yet';
+        // Its progress (WAITER_PROGRESS) as its last heartbeat sent it: in the order's fields, kept current here.
+        var pg = $('order-progress');
+        if (pg && r.progress) pg.textContent = progressText(r.progress);
         setTimeout(step, r.attempt ? OUTPUT_EVERY_MS : 5 * OUTPUT_EVERY_MS); // a READY order: until it starts
       },
       function (e) {
@@ -78,17 +82,6 @@ export function followOutput(id, box, onFirst, onEnd) {
     );
   }
   step();
-}
-
-/** 1536 -> "1.5 KiB": as the CLI prints sizes (src/output/size.ts sizeText). */
-function sizeText(n) {
-  var units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'],
-    i = 0;
-  while (n >= 1024 && i < units.length - 1) {
-    n /= 1024;
-    i++;
-  }
-  return (i ? String(Math.round(n * 10) / 10) : String(n)) + ' ' + units[i];
 }
 
 /** The API's URL of one stored file of one attempt (each part of its path percent-encoded). */

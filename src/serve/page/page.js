@@ -8,6 +8,7 @@ import { REFRESH_MS, api, setToken } from './api.js';
 import { $, clock, dur, el, num, since, tail, when } from './dom.js';
 import { followOutput, listFiles, stopFollowing } from './output.js';
 import { canWrite, listState, onWrote, orderActions, stopButton } from './steer.js';
+import { progressText, usageHow, usageText } from './usage.js';
 
 var STATES = ['READY', 'RUNNING', 'DONE', 'ERROR', 'WAITING', 'CANCELLED', 'HELD'];
 var COLORS = {
@@ -149,7 +150,13 @@ function drawWaiters(ws) {
         el('td', { 'data-label': 'up', cls: 'n', text: since(w.started, w.ended ? Date.parse(w.ended) : w.state === 'STALE' ? Date.parse(w.seen) : now) }),
         el('td', { 'data-label': 'seen', cls: 'n', text: since(w.seen, now) + ' ago' }),
         el('td', { 'data-label': 'now', cls: 'now' }, [
-          cur ? el('span', null, [idLink(cur.order), el('span', { cls: 'mono small', text: ' ' + JSON.stringify(cur.arguments) })]) : el('span', { cls: 'dim', text: '–' }),
+          cur
+            ? el('span', null, [
+                idLink(cur.order),
+                cur.progress ? el('span', { cls: 'small progress', text: ' ' + progressText(cur.progress) }) : null,
+                el('span', { cls: 'mono small', text: ' ' + JSON.stringify(cur.arguments) }),
+              ])
+            : el('span', { cls: 'dim', text: '–' }),
         ]),
         el('td', { 'data-label': 'steer', cls: 'steer' }, [
           stopButton(
@@ -264,6 +271,9 @@ function orderParts(o, said, after) {
   if (o.exitCode != null) rows.push(['exit code', String(o.exitCode)]);
   if (o.signal) rows.push(['signal', o.signal]);
   if (o.error) rows.push(['error', el('span', { cls: 'err', text: o.error })]);
+  // What the last attempt used (src/usage/), and its command's progress: kept current while it runs (output.js).
+  if (o.usage) rows.push(['usage', el('span', { id: 'order-usage', title: usageHow(o.usage), text: usageText(o.usage) })]);
+  if (o.progress || o.status === 'RUNNING') rows.push(['progress', el('span', { id: 'order-progress', text: o.progress ? progressText(o.progress) : '–' })]);
   var dl = el('dl');
   rows.forEach(function (r) {
     dl.appendChild(el('dt', { text: r[0] }));
@@ -286,7 +296,9 @@ function orderParts(o, said, after) {
         lasted(h) +
         ')' +
         (h.exitCode != null ? ', exit ' + h.exitCode : '') +
-        (h.error ? ', ' + h.error : ''),
+        (h.error ? ', ' + h.error : '') +
+        (h.usage ? ' · ' + usageText(h.usage) : '') +
+        (h.progress && h.result !== 'DONE' ? ' · progress ' + progressText(h.progress) : ''),
     });
   });
   var actions = orderActions(o, said, after);
