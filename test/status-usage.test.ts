@@ -111,7 +111,7 @@ test('cost: CPU used sums every recorded attempt (retries, a READY order too); p
     { id: ids.again.toHexString(), status: 'READY', arguments: ['again'], cpuSeconds: 10, wallSeconds: 12, attempts: 1, peakBytes: 70 * MiB },
   ]);
   expect(costLines(r).slice(0, 4)).toEqual([
-    'cpu used 0.04 hours (2m06s) by 5 orders (6 attempts: every attempt recorded, retries too)',
+    'cpu used 2m06s by 5 orders (6 attempts: every attempt recorded, retries too)',
     'cpu      14s mean, 12s median per order (its last attempt; 4 of the last 6 finished orders)',
     'wall     14s mean, 5.0s median per order (its last attempt; 5 of the last 6 finished orders)',
     'memory   peak 100 MiB median, 300 MiB max (3 of the last 6 finished orders)',
@@ -142,7 +142,7 @@ test('waiter status --top 2: the cost lines and the two costliest orders; --top 
   const out = r.stdout.split('\n');
   const from = out.findIndex((l) => l.startsWith('cpu used'));
   expect(out.slice(from)).toEqual([
-    'cpu used 0.04 hours (2m06s) by 5 orders (6 attempts: every attempt recorded, retries too)',
+    'cpu used 2m06s by 5 orders (6 attempts: every attempt recorded, retries too)',
     'cpu      14s mean, 12s median per order (its last attempt; 4 of the last 6 finished orders)',
     'wall     14s mean, 5.0s median per order (its last attempt; 5 of the last 6 finished orders)',
     'memory   peak 100 MiB median, 300 MiB max (3 of the last 6 finished orders)',

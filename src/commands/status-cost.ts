@@ -5,10 +5,10 @@ import { sizeText } from '../output/size.js';
 import { counted, printable } from '../words.js';
 
 /**
- * cpu used  12.34 hours by 9,812 orders (10,240 attempts: every attempt recorded)
- * cpu       4.5s mean, 4.1s median per order (its last attempt; 980 of the last 1,000 finished)
- * wall      …
- * memory    peak 301.2 MiB median, 3.9 GiB max (950 of the last 1,000 finished)
+ * cpu used 12.34 hours by 9,812 orders (10,240 attempts: every attempt recorded, retries too)
+ * cpu      4.5s mean, 4.1s median per order (its last attempt; 280 of the last 300 finished orders)
+ * wall     …
+ * memory   peak 301.2 MiB median, 3.9 GiB max (250 of the last 300 finished orders)
  */
 export function costLines(c: CostReport): string[] {
   return [usedLine(c), ...recentLines(c.recent), ...(c.top ? topLines(c.top) : [])];
@@ -20,16 +20,17 @@ function usedLine(c: CostReport): string {
   return `cpu used ${hours(c.cpuSeconds)} by ${counted(c.cpuOrders, 'order')} (${counted(c.cpuAttempts, 'attempt')}: every attempt recorded, retries too)`;
 }
 
-/** 123.4 hours, 12.34 hours; under an hour with its span too, so that it never reads as nothing. */
+/** 123.4 hours, 12.34 hours; under an hour as a span (2m06s): hours would read as 0.00. */
 function hours(s: number): string {
   const h = s / 3600;
-  return h >= 10 ? `${h.toFixed(1)} hours` : h >= 1 ? `${h.toFixed(2)} hours` : `${h.toFixed(2)} hours (${span(s * 1000)})`;
+  return h >= 1 ? `${h.toFixed(h >= 10 ? 1 : 2)} hours` : span(s * 1000);
 }
 
 function recentLines(r: RecentCost): string[] {
   const window = `the last ${counted(r.finished, 'finished order')}`;
   if (r.finished === 0) return ['cpu      no finished orders yet'];
-  const of = (n: number) => (n === r.finished ? window : `${n.toLocaleString('en-US')} of ${window}`);
+  // Always `n of the last m`: how many of them the figure is of, said even when all.
+  const of = (n: number) => `${n.toLocaleString('en-US')} of ${window}`;
   const pair = (m: number | null, med: number | null) => `${span(m! * 1000)} mean, ${span(med! * 1000)} median per order`;
   return [
     r.withCpu ? `cpu      ${pair(r.cpuMeanSeconds, r.cpuMedianSeconds)} (its last attempt; ${of(r.withCpu)})` : `cpu      no CPU figure in ${window}`,

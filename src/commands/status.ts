@@ -12,7 +12,7 @@ import { costLines } from './status-cost.js';
 import { counted, jsonLine, printable } from '../words.js';
 import { positiveInt, print, timerDuration, withKitchen, type CommandResult, type Globals, type IO } from './common.js';
 
-export const describe = 'Show how many orders are in each state, the pace, the live waiters and an ETA';
+export const describe = 'Show how many orders are in each state, the pace, the live waiters, an ETA and what the orders used';
 
 export function builder(y: Argv) {
   return y
