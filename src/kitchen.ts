@@ -96,6 +96,7 @@ import {
 } from './kitchen/plans.js';
 import { TailQueries } from './kitchen/tail.js';
 import { SteerQueries } from './kitchen/steer.js';
+import { CostQueries } from './kitchen/cost.js';
 import { LEASE_READ } from './kitchen/steer-plans.js';
 import { PipelineQueries } from './kitchen/pipeline.js';
 import { inputsOf } from './kitchen/waiting.js';
@@ -123,6 +124,8 @@ export class Kitchen {
   readonly tail: TailQueries;
   /** Changing orders from outside their waiter (cancel): src/kitchen/steer.ts. */
   readonly steer: SteerQueries;
+  /** What the orders used (status, /metrics; issue 28): src/kitchen/cost.ts. */
+  readonly cost: CostQueries;
   /** Writing new orders (load, add, the API): src/kitchen/insert.ts. */
   private readonly inserter: OrderInserter;
 
@@ -139,6 +142,7 @@ export class Kitchen {
     this.tail = new TailQueries(orders);
     this.control = new ControlQueries(orders.db.collection<ControlDoc>(`${orders.collectionName}.control`), this.waiters);
     this.steer = new SteerQueries(orders);
+    this.cost = new CostQueries(orders);
     this.inserter = new OrderInserter(orders, () => this.ensureIndexes());
   }
 

@@ -130,6 +130,20 @@ export interface Order {
   usage?: Usage;
   /** RUNNING: its command's progress as of its last heartbeat; after: its last attempt's (as in history). Removed by the next claim. */
   progress?: JobProgress;
+  /**
+   * What every attempt with a CPU figure used, summed (issue 28: what was paid, retries
+   * too, beyond the HISTORY_LIMIT kept): $inc'd by the finish write that records each, so
+   * no round trip of its own. Never reset; gone with the order (clean). Absent until one
+   * such attempt, and on orders finished by an older waiter. Indexed (src/kitchen/cost.ts).
+   */
+  spent?: Spent;
+}
+
+/** Order.spent: the CPU and wall time (ms) of the attempts that had a CPU figure, and how many. */
+export interface Spent {
+  cpuMs: number;
+  wallMs: number;
+  attempts: number;
 }
 
 /** What a heartbeat found: the order still ours, or not (reset, taken over), or cancelled or held while it ran. */

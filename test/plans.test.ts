@@ -166,6 +166,8 @@ describe('finish', () => {
         history: [old, { attempt: 2, waiter: 'w1', start: at(-5_000), stop: now, result: 'DONE', exitCode: 0, usage, progress }],
       },
       $unset: { heartbeat: '', expires: '', signal: '', error: '', due: '' },
+      // What it used adds to the order's spent, in the same write (src/kitchen/cost.ts).
+      $inc: { 'spent.cpuMs': 2030, 'spent.wallMs': 4900, 'spent.attempts': 1 },
     });
   });
 
@@ -209,6 +211,12 @@ describe('finish', () => {
       $inc: { attempts: -1 },
     });
     expect(finishUpdate(claimed(), finish())).not.toHaveProperty('$inc');
+    // An uncounted attempt that ran was still paid: its CPU adds to spent; one without a CPU figure (no /proc) adds nothing.
+    const usage: Usage = { wallMs: 800, cpuMs: 500, measured: 'proc-sample' };
+    expect(finishUpdate(claimed(), finish({ status: 'ERROR', result: 'ERROR', uncounted: true, usage }))).toMatchObject({
+      $inc: { attempts: -1, 'spent.cpuMs': 500, 'spent.wallMs': 800, 'spent.attempts': 1 },
+    });
+    expect(finishUpdate(claimed(), finish({ usage: { wallMs: 800, measured: 'wall' } }))).not.toHaveProperty('$inc');
   });
 
   test('history keeps the last HISTORY_LIMIT attempts', () => {

@@ -7,6 +7,7 @@
 import { readFile } from 'node:fs/promises';
 import { MongoError, ObjectId } from 'mongodb';
 import { afterEach, expect, test, vi } from 'vitest';
+import { costReport } from '../src/app/cost.js';
 import { status, type StatusReport } from '../src/app/status.js';
 import { waitersReport } from '../src/app/waiters.js';
 import { createApp } from '../src/serve/app.js';
@@ -111,7 +112,15 @@ test('GET /metrics: the text format, per Prometheus conventions (waiter_ gauges,
     { _id: ids[1], status: 'RUNNING', arguments: ['live2'], attempts: 1, waiter: 'c', start: at(-5000), due: at(60_000), expires: at(60_000), claim: 'c2' },
     { _id: ids[2], status: 'RUNNING', arguments: ['stale'], attempts: 1, waiter: 'gone', start: at(-900_000), due: at(-5000), expires: at(-5000), claim: 'c3' },
     // Five finishes of 10 s each, 20-30 s ago: the ETA then rests on the slots (4 ÷ 10 s), not on the clock.
-    ...[20, 22, 24, 26].map((s, i) => ({ status: 'DONE', arguments: [`d${i}`], attempts: 1, start: at(-s * 1000 - 10_000), stop: at(-s * 1000) })),
+    // What they used (src/kitchen/cost.ts): 1.5 + 3 + 4.5 + 6 s of CPU, one with a retry before.
+    ...[20, 22, 24, 26].map((s, i) => ({
+      status: 'DONE',
+      arguments: [`d${i}`],
+      attempts: 1,
+      start: at(-s * 1000 - 10_000),
+      stop: at(-s * 1000),
+      spent: { cpuMs: 1500 * (i + 1), wallMs: 10_000, attempts: i === 3 ? 2 : 1 },
+    })),
     { status: 'ERROR', arguments: ['e'], attempts: 1, start: at(-40_000), stop: at(-30_000), exitCode: 1 },
     { status: 'WAITING', arguments: ['w'], attempts: 0, after: [ids[0]], wait: 1 },
     { status: 'CANCELLED', arguments: ['x'], attempts: 0, cancelled: { by: 'me', at: at(-1000) } },
@@ -128,6 +137,7 @@ test('GET /metrics: the text format, per Prometheus conventions (waiter_ gauges,
   ]);
 
   const { kitchen, scrape } = await app();
+  await kitchen.fleet.ensureFleetIndexes(); // as deliver and serve do at start: the spent index
   const counts = vi.spyOn(kitchen, 'counts');
   const oldestRead = vi.spyOn(kitchen, 'oldestReady');
   const answers = await Promise.all([scrape(), scrape(), scrape()]);
@@ -135,6 +145,7 @@ test('GET /metrics: the text format, per Prometheus conventions (waiter_ gauges,
   expect(counts).toHaveBeenCalledTimes(1); // one status read for the three scrapes (the page's cache)
   expect(oldestRead).toHaveBeenCalledTimes(1);
   const cli = await status(kitchen, { oldest: true });
+  const cost = await costReport(kitchen);
   const ws = await waitersReport(kitchen, { all: false });
 
   const r = answers[0];
@@ -161,6 +172,8 @@ test('GET /metrics: the text format, per Prometheus conventions (waiter_ gauges,
   expect(one(m, 'waiter_backlog_orders')).toBe(cli.backlog);
   expect(one(m, 'waiter_backlog_per_waiter')).toBe(cli.backlogPerWaiter);
   expect(one(m, 'waiter_paused')).toBe(0);
+  expect(one(m, 'waiter_orders_cpu_seconds')).toBe(cost.cpuSeconds);
+  expect(cost).toMatchObject({ cpuSeconds: 15, cpuOrders: 4, cpuAttempts: 5 });
   expect(one(m, 'waiter_status_age_seconds')).toBe(0); // fetched for this scrape
   // The list's known figures, so that equal is not equally wrong. Backlog per waiter: 4
   // over the 3 live waiters that claim (the one asked to stop does not; the paused one does).
@@ -188,13 +201,14 @@ test('GET /metrics: the text format, per Prometheus conventions (waiter_ gauges,
   for (const name of m.keys()) expect(doc, name).toContain(`\`${name}`);
 });
 
-test('GET /metrics on an empty list: every family present, zero counts, no ETA or oldest age sample (status says null; never NaN), a backlog per waiter of 0; the token rules of the API', async () => {
+test('GET /metrics on an empty list: every family present, zero counts, no ETA, oldest age or CPU sample (status says null; never NaN), a backlog per waiter of 0; the token rules of the API', async () => {
   const { scrape } = await app();
   const r = await scrape();
   expect(r.status).toBe(200);
   const m = parse(await r.text());
   expect(byState(m, 'waiter_orders')).toEqual(Object.fromEntries(STATES.map((s) => [s, 0])));
-  for (const name of ['waiter_eta_seconds', 'waiter_oldest_ready_age_seconds']) {
+  // No CPU figure before a waiter of this version made the spent index: absent, as status --json's null.
+  for (const name of ['waiter_eta_seconds', 'waiter_oldest_ready_age_seconds', 'waiter_orders_cpu_seconds']) {
     expect(m.get(name)).toMatchObject({ type: 'gauge', samples: [] });
   }
   expect(one(m, 'waiter_backlog_orders')).toBe(0);
@@ -242,7 +256,14 @@ test('an older cached answer: the oldest READY age counts to the scrape, not to 
   const zero = Object.fromEntries(STATES.map((s) => [s, 0]));
   const report = { ...zero, total: 0, stale: 0, notYetDue: 0, slots: 0, pace1m: 0, pace10m: 0, etaSeconds: null, backlog: 0, backlogPerWaiter: null } as unknown as StatusReport;
   // The kitchen answered 30 s ago that the oldest READY order was claimable since 90 s ago.
-  const registry = await metricsRegistry(async () => ({ status: report, waiters: [], oldestReadySince: new Date(now - 90_000).toISOString(), at: now - 30_000, now }));
+  const registry = await metricsRegistry(async () => ({
+    status: report,
+    waiters: [],
+    oldestReadySince: new Date(now - 90_000).toISOString(),
+    cpuSeconds: null,
+    at: now - 30_000,
+    now,
+  }));
   const m = parse(await registry.metrics());
   expect(one(m, 'waiter_oldest_ready_age_seconds')).toBe(90);
   expect(one(m, 'waiter_status_age_seconds')).toBe(30);

@@ -7,6 +7,7 @@
 import { describe, expect, test } from 'vitest';
 import { DUE_SORT, RECENT_SORT, finishedFilter, liveFilter, oldestReadyFilter } from '../src/kitchen/plans.js';
 import { MEDIAN_OF } from '../src/app/status.js';
+import { SPENT_RANGE, SPENT_SORT } from '../src/kitchen/cost.js';
 import { explainCounts } from './support/gates.js';
 import { examined, every, useExplainKitchen } from './support/explain.js';
 import { idAt } from './support/kitchen.js';
@@ -119,6 +120,45 @@ describe('status cost (explain)', () => {
       expect(read.docs).toBeLessThanOrEqual(stale + 2);
       expect(stages(plan.queryPlanner)).not.toContain('SORT');
       expect(every(plan, 'nReturned')).toContain(1);
+    },
+    60_000,
+  );
+  test.runIf(counted.run)(
+    counted.title("the list's cost (status, /metrics): 2,000 orders that used CPU among 10,000: the sums and the count read the spent index's 2,000 keys, the top 10 reads 10"),
+    async () => {
+      const kitchen = await open();
+      await kitchen.fleet.ensureFleetIndexes();
+      const spent = Array.from({ length: 2000 }, (_, i) => ({
+        status: 'DONE',
+        arguments: [`s${i}`],
+        attempts: 1,
+        stop: new Date(),
+        spent: { cpuMs: i, wallMs: 2 * i, attempts: 1 },
+      }));
+      // Finished by an older waiter, or never run: no spent, no key in the range.
+      const none = Array.from({ length: 8000 }, (_, i) => ({ status: i % 2 ? 'READY' : 'DONE', arguments: [`n${i}`], attempts: i % 2 ? 0 : 1, due: new Date() }));
+      const docs = [...none, ...spent];
+      for (let i = 0; i < docs.length; i += 1000) await k.db.collection('orders').insertMany(docs.slice(i, i + 1000));
+      expect(await kitchen.cost.total()).toEqual({ cpuMs: (1999 * 2000) / 2, attempts: 2000, orders: 2000 });
+
+      for (const field of ['cpuMs', 'attempts']) {
+        const sum = examined(
+          await k.db.command({
+            explain: { aggregate: 'orders', pipeline: [{ $match: SPENT_RANGE }, { $group: { _id: null, n: { $sum: `$spent.${field}` } } }], cursor: {} },
+            verbosity: 'executionStats',
+          }),
+        );
+        expect(sum.keys).toBeLessThanOrEqual(2000 + 5);
+        expect(sum.docs).toBeLessThanOrEqual(2000 + 5);
+      }
+      const top = await k.db.command({
+        explain: { find: 'orders', filter: SPENT_RANGE, sort: SPENT_SORT, limit: 10, projection: { _id: 1, spent: 1 } },
+        verbosity: 'executionStats',
+      });
+      expect(examined(top).keys).toBeLessThanOrEqual(10 + 2);
+      expect(examined(top).docs).toBeLessThanOrEqual(10 + 2);
+      expect(stages(top.queryPlanner)).not.toContain('SORT');
+      expect((await kitchen.cost.top(3)).map((o) => o.spent.cpuMs)).toEqual([1999, 1998, 1997]);
     },
     60_000,
   );

@@ -5,28 +5,37 @@ import { span } from '../fleet.js';
 import { Kitchen } from '../kitchen.js';
 import { STATES, type State } from '../order.js';
 import { status, MEDIAN_OF, type StatusReport, type Storage } from '../app/status.js';
+import { costReport, TOP_MAX } from '../app/cost.js';
+import { UsageError } from '../errors.js';
 import { sizeText } from '../output/size.js';
+import { costLines } from './status-cost.js';
 import { counted, jsonLine, printable } from '../words.js';
-import { print, timerDuration, withKitchen, type CommandResult, type Globals, type IO } from './common.js';
+import { positiveInt, print, timerDuration, withKitchen, type CommandResult, type Globals, type IO } from './common.js';
 import { finishByAt, finishByLine, finishByOption } from './finish-by.js';
 import { withFinishBy } from '../app/sizing.js';
 import type { FinishBy } from '../sizing.js';
 
-export const describe = 'Show how many orders are in each state, the pace, the live waiters and an ETA';
+export const describe = 'Show how many orders are in each state, the pace, the live waiters, an ETA and what the orders used';
 
 export function builder(y: Argv) {
   return y
     .option('json', {
       type: 'boolean',
       describe:
-        "Print one JSON object: the counts READY, RUNNING, DONE, ERROR, WAITING, CANCELLED, HELD, waitingOnFailed, total, stale, notYetDue, nextDue, oldestReadySince and oldestReadySeconds (since when and how long the READY order waiting longest has waited: from when it last became claimable), and pace1m, pace10m, medianRunSeconds, waiters, slots (their --concurrency summed), backlog (READY orders due now and stale RUNNING ones), backlogPerWaiter (per live waiter not asked to stop), etaSeconds, eta, etaReason (why there is none: nothing READY, nothing due yet, no live waiters, no finished orders in the last 10 minutes), etaPace (the orders per minute the ETA assumed), asOf (when read), paused ({by, at, reason}: only when the list is paused), readyByPriority ([{priority, READY}], highest first), storage ({outputBytes, outputDocuments, outputDiskBytes, fileBytes, files, fileDiskBytes}: what live output and result files take, the server's own collection figures: data size, and disk)",
+        "Print one JSON object: the counts READY, RUNNING, DONE, ERROR, WAITING, CANCELLED, HELD, waitingOnFailed, total, stale, notYetDue, nextDue, oldestReadySince and oldestReadySeconds (since when and how long the READY order waiting longest has waited: from when it last became claimable), and pace1m, pace10m, medianRunSeconds, waiters, slots (their --concurrency summed), backlog (READY orders due now and stale RUNNING ones), backlogPerWaiter (per live waiter not asked to stop), etaSeconds, eta, etaReason (why there is none: nothing READY, nothing due yet, no live waiters, no finished orders in the last 10 minutes), etaPace (the orders per minute the ETA assumed), asOf (when read), paused ({by, at, reason}: only when the list is paused), readyByPriority ([{priority, READY}], highest first), storage ({outputBytes, outputDocuments, outputDiskBytes, fileBytes, files, fileDiskBytes}: what live output and result files take, the server's own collection figures: data size, and disk), cost ({cpuSeconds, cpuOrders, cpuAttempts: the CPU every recorded attempt of the list's orders used, null before a waiter of this version ran; recent: {finished, measured, withCpu, withPeak, cpuMeanSeconds, cpuMedianSeconds, wallMeanSeconds, wallMedianSeconds, peakMedianBytes, peakMaxBytes}: the last attempt of the last 300 finished orders; top: with --top)",
     })
     .option('watch', { type: 'string', describe: 'Refresh every interval (default 2s) until Ctrl-C: in place on a terminal, one line each otherwise' })
-    .option('finish-by', finishByOption);
+    .option('finish-by', finishByOption)
+    .option('top', {
+      type: 'string',
+      describe: `Also list the N orders that used the most CPU (every attempt recorded; 1 to ${TOP_MAX}): id, CPU, wall, peak memory, attempts, state, arguments (--json: cost.top)`,
+    });
 }
 
 export interface StatusOptions {
   json: boolean;
+  /** --top: the N orders of the most CPU. */
+  top?: number;
   /** Refresh every this many ms (--watch). */
   watchMs?: number;
   /** --finish-by: size the fleet to finish by then (src/sizing.ts), the time as of the first read. */
@@ -40,6 +49,13 @@ export function options(argv: Record<string, unknown>): StatusOptions {
   if (argv.watch !== undefined) o.watchMs = argv.watch === '' ? DEFAULT_WATCH_MS : timerDuration('watch', argv.watch);
   const at = finishByAt(argv);
   if (at) o.finishBy = at;
+  if (argv.top !== undefined) {
+    const n = positiveInt('top', argv.top);
+    if (n > TOP_MAX) throw new UsageError(`--top: ${n} is more than ${TOP_MAX} (a listing of every order is \`waiter extract\`)`);
+    // --watch refreshes every few seconds: the cost is read by a plain status.
+    if (o.watchMs !== undefined) throw new UsageError('--top goes without --watch');
+    o.top = n;
+  }
   return o;
 }
 
@@ -47,12 +63,13 @@ export async function run(g: Globals, o: StatusOptions, io: IO): Promise<Command
   if (o.watchMs !== undefined) return watch(g, o, o.watchMs, io);
   const now = new Date();
   const at = o.finishBy?.(now);
-  const r: StatusReport & { storage: Storage; finishBy?: FinishBy } = await withKitchen(g, (k) => {
-    const read = status(k, { now, storage: true, oldest: true });
-    return at ? withFinishBy(k, read, at, now) : read;
+  const r = await withKitchen(g, async (k) => {
+    const read: Promise<StatusReport & { storage: Storage; finishBy?: FinishBy }> = status(k, { now, storage: true, oldest: true });
+    const [s, cost] = await Promise.all([at ? withFinishBy(k, read, at, now) : read, costReport(k, o.top ? { top: o.top } : {})]);
+    return { ...s, cost };
   });
   const sizing = r.finishBy ? [finishByLine(r.finishBy, r, now)] : [];
-  for (const line of o.json ? [jsonLine(r)] : [...render(r), ...sizing, storageLine(r.storage)]) print(io.stdout, line);
+  for (const line of o.json ? [jsonLine(r)] : [...render(r), ...sizing, storageLine(r.storage), ...costLines(r.cost)]) print(io.stdout, line);
   return {};
 }
 

@@ -6,6 +6,7 @@ import type { AttemptsOf, Settled, WaiterDoc } from '../fleet.js';
 import type { Order, State } from '../order.js';
 import { NOT_ENDED, RECENT_SORT, finishedFilter, liveFilter, saveWaiterUpdate } from './plans.js';
 import { readyByPriority, type PriorityCount } from './priorities.js';
+import { SPENT_INDEX, SPENT_INDEX_NAME } from './cost.js';
 
 export class FleetQueries {
   constructor(
@@ -20,10 +21,12 @@ export class FleetQueries {
    *   finished in the window), and the latest finished orders a merge of two ranges
    *   read backwards (keys examined = the limit);
    * - waiters {ended:1, expires:1}: live waiters are one range on it;
-   * - waiters {name:1, started:1}: the documents of a STALE waiter's name (waitersNamed).
+   * - waiters {name:1, started:1}: the documents of a STALE waiter's name (waitersNamed);
+   * - orders {spent.cpuMs:-1, spent.attempts:1}: the list's cost (src/kitchen/cost.ts).
    */
   async ensureFleetIndexes(): Promise<void> {
     await this.orders.createIndex({ status: 1, stop: 1 });
+    await this.orders.createIndex(SPENT_INDEX, { name: SPENT_INDEX_NAME });
     await this.waiters.createIndex({ ended: 1, expires: 1 });
     await this.waiters.createIndex({ name: 1, started: 1 });
   }

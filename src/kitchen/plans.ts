@@ -124,7 +124,8 @@ export function heartbeatUpdate(now: Date, leaseMs: number, progress?: JobProgre
  * usage and progress when given (else $unset; usage, src/usage/, and the last progress
  * ride on this write: no round trip of their own), workdir when given; READY (a retry): due = f.due ?? stop and
  * $unset claim; DONE/ERROR: $unset due · always $unset heartbeat, expires · f.uncounted:
- * $inc attempts -1 · Index used: _id · Fence: the claim · Returns: matched 1 or 0 ·
+ * $inc attempts -1 · usage with a CPU figure: $inc spent.cpuMs, spent.wallMs, spent.attempts
+ * (Order.spent) · Index used: _id · Fence: the claim · Returns: matched 1 or 0 ·
  * Cost: 1 update. Throws for a status RUNNING cannot go to.
  */
 export function finishUpdate(c: Claimed, f: Finish): UpdateFilter<Order> {
@@ -158,7 +159,10 @@ export function finishUpdate(c: Claimed, f: Finish): UpdateFilter<Order> {
     unset.claim = '';
     set.due = f.due ?? f.stop;
   } else unset.due = '';
-  return { $set: set, $unset: unset, ...(f.uncounted ? { $inc: { attempts: -1 } } : {}) };
+  const inc: Record<string, number> = f.uncounted ? { attempts: -1 } : {};
+  // What the attempt used adds to the order's spent (uncounted or not: it was paid), in this same write.
+  if (f.usage?.cpuMs !== undefined) Object.assign(inc, { 'spent.cpuMs': f.usage.cpuMs, 'spent.wallMs': f.usage.wallMs, 'spent.attempts': 1 });
+  return { $set: set, $unset: unset, ...(Object.keys(inc).length ? { $inc: inc } : {}) };
 }
 
 /**

@@ -18,6 +18,7 @@ import { stopWaiters } from '../app/stop.js';
 import { apiUser } from '../app/who.js';
 import { findOrder, orderReport, orderReports } from '../app/show.js';
 import { oldestReadySince, statusReport } from '../app/status.js';
+import { cpuUsed } from '../app/cost.js';
 import { waitersReport } from '../app/waiters.js';
 import { answerAge, cached, keptUnlessFailed } from './cache.js';
 import {
@@ -81,6 +82,8 @@ export function createApp(o: AppOptions): Hono {
   const waiters = cached(() => guard('waiters', () => waitersReport(k, { all: false })), MAX_AGE_MS, MAX_STALE_MS);
   // /metrics only: the page's status leaves it out (a sorted read every second; src/kitchen/plans.ts oldestReadyFilter).
   const oldest = cached(() => guard('status', () => oldestReadySince(k)), MAX_AGE_MS, MAX_STALE_MS);
+  // /metrics only too: a sum over the spent index (keys = orders that used CPU; src/kitchen/cost.ts).
+  const cpu = cached(() => guard('status', () => cpuUsed(k)), MAX_AGE_MS, MAX_STALE_MS);
   const pace = new Pace(k.fleet);
   const chart = cached(() => guard('pace', () => pace.chart()), MAX_AGE_MS, MAX_STALE_MS);
   // The page's list of failures (the default limit) is shared the same way.
@@ -88,6 +91,7 @@ export function createApp(o: AppOptions): Hono {
   const wrote = () => {
     status.invalidate();
     oldest.invalidate();
+    cpu.invalidate();
     chart.invalidate();
     failed.invalidate();
   };
@@ -235,8 +239,8 @@ export function createApp(o: AppOptions): Hono {
 
   // Prometheus (issue 28): the same cached answers as the page, so a scrape every 15 s costs what a refresh does.
   const figures = async (): Promise<Figures> => {
-    const [s, w, old] = await Promise.all([status(), waiters(), oldest()]);
-    return { status: s.value, waiters: w.value, oldestReadySince: old.value, at: Math.min(s.at, w.at, old.at), now: Date.now() };
+    const [s, w, old, used] = await Promise.all([status(), waiters(), oldest(), cpu()]);
+    return { status: s.value, waiters: w.value, oldestReadySince: old.value, cpuSeconds: used.value.cpuSeconds, at: Math.min(s.at, w.at, old.at, used.at), now: Date.now() };
   };
   // prom-client is imported on the first scrape; an import that failed is tried again at the next.
   const registry = keptUnlessFailed(() => metricsRegistry(figures));

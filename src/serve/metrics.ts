@@ -1,8 +1,9 @@
 // GET /metrics (issue 28): the figures of `status --json` and `waiters` in Prometheus's
 // text format, written by prom-client. Gauges only, each set per scrape from the serve's
-// shared answers (app.ts's status and waiters caches, and the oldest READY order's, which
-// the page does not ask for): a scrape costs what a page refresh does and one sorted
-// read, and no figure is computed twice. A registry of its own per app, not prom-client's
+// shared answers (app.ts's status and waiters caches, and the oldest READY order's and the
+// CPU used, which the page does not ask for): a scrape costs what a page refresh does, one
+// sorted read and one sum over the spent index (src/kitchen/cost.ts), and no figure is
+// computed twice. A registry of its own per app, not prom-client's
 // global one (two apps in one process, as in tests, would share it). prom-client is
 // loaded on the first scrape: serve starts as fast as before.
 import type { Gauge as GaugeType, Registry } from 'prom-client';
@@ -17,6 +18,8 @@ export interface Figures {
   waiters: readonly WaiterReport[];
   /** Since when the READY order waiting longest has waited (ISO, Kitchen.oldestReady), null when none is due. */
   oldestReadySince: string | null;
+  /** CPU used by the list's orders (s; src/app/cost.ts cpuUsed), null without a figure. */
+  cpuSeconds: number | null;
   at: number;
   now: number;
 }
@@ -87,6 +90,12 @@ export async function metricsRegistry(figures: () => Promise<Figures>): Promise<
     'waiter_backlog_per_waiter',
     'waiter_backlog_orders per live waiter not asked to stop (paused ones count); +Inf with a backlog and no such waiter, 0 without a backlog',
     (f) => f.status.backlogPerWaiter ?? (f.status.backlog > 0 ? Infinity : 0),
+  );
+  // A gauge, not a counter: it is a sum over the orders in the list, so `waiter clean` (deleting orders) takes it down.
+  gauge(
+    'waiter_orders_cpu_seconds',
+    "CPU (user + system) used by the list's orders, every attempt recorded, as status --json cost.cpuSeconds; falls when clean deletes orders; absent before a waiter of this version ran",
+    (f) => f.cpuSeconds,
   );
   gauge('waiter_paused', '1 while the list is paused (waiter pause), else 0', (f) => (f.status.paused ? 1 : 0));
   gauge(

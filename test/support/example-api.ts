@@ -40,7 +40,11 @@ export async function api(x: ExampleContext) {
   };
   const text = (...l: string[]) => lines.push(...l);
 
-  text(SETUP, '', '# the figures of `waiter status --json` (but storage and oldestReady*: /metrics has the age), with when the kitchen answered: asOf, ageSeconds');
+  text(
+    SETUP,
+    '',
+    '# the figures of `waiter status --json` (but storage, cost and oldestReady*: /metrics has the age and the CPU used), with when the kitchen answered: asOf, ageSeconds',
+  );
   await curl('curl -s -H "$T" $U/api/status');
   text('', '# the fleet, as `waiter waiters --json` (an array); ?all=true adds waiters that exited over an hour ago');
   await curl('curl -s -H "$T" $U/api/waiters');

@@ -100,6 +100,11 @@ export function normalise(lines: string[]): string[] {
       .replace(/\b\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z\b/g, '<time>')
       .replace(/\b\d+(\.\d+)? (B|KiB|MiB|GiB|TiB)\b/g, '<size>')
       .replace(/\b\d+(\.\d+)?\/min\b/g, '<n>/min')
+      // The cost (status): CPU hours, how many of the finished orders had a figure, and whether a look saw a peak vary between runs.
+      .replace(/\b\d+\.\d+ hours\b/g, '<n> hours')
+      .replace(/\b[\d,]+ of the last\b/g, '<n> of the last')
+      .replace(/^memory {3}.*$/, 'memory   <peak>')
+      .replace(/"(cpuSeconds|withCpu|withPeak|cpuMeanSeconds|cpuMedianSeconds|wallMeanSeconds|wallMedianSeconds|peakMedianBytes|peakMaxBytes)":(?:[\d.]+|null)/g, '"$1":<n>')
       // /metrics: durations (how long the oldest READY order has waited) and rates move between runs.
       .replace(/^(waiter_\w+_(?:seconds|per_second)(?:\{[^}]*\})?) \S+$/, '$1 <n>')
       .replace(/"(pid|outputBytes|outputDiskBytes|fileBytes|fileDiskBytes|pace1m|pace10m|medianRunSeconds|etaSeconds|etaPace|ageSeconds|oldestReadySeconds)":[\d.]+/g, '"$1":<n>')
