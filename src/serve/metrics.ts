@@ -28,7 +28,9 @@ export interface Figures {
 export const WAITER_METRIC_STATES = SHOWN_STATES.filter((s) => s !== 'EXITED');
 
 export async function metricsRegistry(figures: () => Promise<Figures>): Promise<Registry> {
-  const { Gauge, Registry } = await import('prom-client');
+  // prom-client is CommonJS: its exports are `default` of the import (Node's named ones are
+  // a guess of its lexer, and esbuild's bundle, dist/bundle/, gives only `default`).
+  const { Gauge, Registry } = (await import('prom-client')).default;
   const registry = new Registry();
   // The gauges of one scrape are collected together (Registry.metrics starts every
   // collect at once): they share one read, so they describe the same moment.
