@@ -45,10 +45,11 @@
 import { randomUUID } from 'node:crypto';
 import { MongoClient, MongoError, type Collection, type Filter, type ObjectId } from 'mongodb';
 import { KitchenError, UsageError } from './errors.js';
-import { STATES, shortHash, type Claimed, type ColumnsDoc, type Counts, type Finish, type LeaseAnswer, type LeaseTaken, type Order, type State } from './order.js';
+import { STATES, shortHash, type CheckpointRef, type Claimed, type ColumnsDoc, type Counts, type Finish, type LeaseAnswer, type LeaseTaken, type Order, type State } from './order.js';
 import type { ControlDoc, WaiterDoc } from './fleet.js';
 import { clean, cleanOutputs, type CleanTarget } from './kitchen/clean.js';
 import { FileStore } from './kitchen/files.js';
+import { CheckpointQueries } from './kitchen/checkpoints.js';
 import { OutputStore } from './kitchen/output.js';
 import { defaultsNotIn, describe, reason, type KitchenAddress } from './kitchen/connect.js';
 import { FleetQueries } from './kitchen/fleet.js';
@@ -101,6 +102,8 @@ export class Kitchen {
   readonly outputs: OutputStore;
   /** Result files of orders (deliver --collect): the GridFS bucket `<list>.results` (queries in src/kitchen/files.ts). */
   readonly files: FileStore;
+  /** Checkpoints of orders (deliver --checkpoint): the GridFS bucket `<list>.checkpoints` and the orders' `checkpoint` (src/kitchen/checkpoints.ts). */
+  readonly checkpoints: CheckpointQueries;
   /** Orders waiting for orders (issue 18): src/kitchen/pipeline.ts. */
   readonly pipeline: PipelineQueries;
   /** The fleet view's queries (status, waiters, the page): src/kitchen/fleet.ts. */
@@ -122,6 +125,7 @@ export class Kitchen {
     this.waiters = orders.db.collection<WaiterDoc>(`${orders.collectionName}.waiters`);
     this.outputs = new OutputStore(orders.db, orders.collectionName);
     this.files = new FileStore(orders.db, orders.collectionName);
+    this.checkpoints = new CheckpointQueries(orders, new FileStore(orders.db, orders.collectionName, 'checkpoints'));
     this.pipeline = new PipelineQueries(orders);
     this.fleet = new FleetQueries(orders, this.waiters);
     this.tail = new TailQueries(orders);
@@ -208,6 +212,7 @@ export class Kitchen {
           ...columnsOf(mine),
           ...priorityOf(mine),
           ...inputsOf(mine),
+          ...checkpointOf(mine),
         };
       }
     }
@@ -234,6 +239,7 @@ export class Kitchen {
       ...columnsOf(before),
       ...priorityOf(before),
       ...inputsOf(before),
+      ...checkpointOf(before),
       ...(lostBy !== undefined ? { lostBy } : {}),
     };
   }
@@ -388,7 +394,7 @@ export class Kitchen {
   }
 
   private cleanTarget(): CleanTarget {
-    return { orders: this.orders, waiters: this.waiters, columnDocs: this.columnDocs, outputs: this.outputs, files: this.files, pipeline: this.pipeline };
+    return { orders: this.orders, waiters: this.waiters, columnDocs: this.columnDocs, outputs: this.outputs, files: this.files, checkpoints: this.checkpoints.files, pipeline: this.pipeline };
   }
 
   /**
@@ -432,6 +438,10 @@ export class Kitchen {
 /** What a claim passes on from the order document besides its arguments. */
 function columnsOf(o: Order): { columns?: string } {
   return o.columns ? { columns: o.columns } : {};
+}
+
+function checkpointOf(o: Order): { checkpoint?: CheckpointRef } {
+  return o.checkpoint ? { checkpoint: o.checkpoint } : {};
 }
 
 function priorityOf(o: Order): { priority?: number } {

@@ -29,6 +29,23 @@ export interface Attempt {
   by?: string;
   /** What the command used (src/usage/): absent when it never started. */
   usage?: Usage;
+  /** deliver --checkpoint: the attempt whose checkpoint this one started from (src/checkpoint/). */
+  resumed?: number;
+}
+
+/**
+ * deliver --checkpoint (src/checkpoint/): the order's current checkpoint, a complete set of
+ * files in `<list>.checkpoints` (GridFS) under one set id. Written only after every file
+ * of the set is stored, fenced by the claim: a half-stored set, or one from an attempt
+ * that lost its lease, is never current.
+ */
+export interface CheckpointRef {
+  set: ObjectId;
+  /** The attempt that stored it. */
+  attempt: number;
+  at: Date;
+  files: number;
+  bytes: number;
 }
 
 /**
@@ -115,6 +132,10 @@ export interface Order {
   released?: Steered;
   /** The last attempt's usage (as in its history entry). */
   usage?: Usage;
+  /** deliver --checkpoint: the current checkpoint (src/checkpoint/). */
+  checkpoint?: CheckpointRef;
+  /** RUNNING with deliver --checkpoint: the attempt whose checkpoint this attempt was started from. */
+  resumed?: number;
 }
 
 /** What a heartbeat found: the order still ours, or not (reset, taken over), or cancelled or held while it ran. */
@@ -144,6 +165,8 @@ export interface Claimed {
   /** The ids it waited for (add --after) and its barrier (--after-all), hex: WAITER_AFTER, WAITER_AFTER_ALL. */
   after?: string[];
   barrier?: string;
+  /** The order's checkpoint when claimed (deliver --checkpoint restores it). */
+  checkpoint?: CheckpointRef;
 }
 
 /** How an attempt ended, as Kitchen.finish() writes it. */
@@ -163,6 +186,10 @@ export interface Finish {
   uncounted?: boolean;
   /** What the command used, when it started (src/usage/). */
   usage?: Usage;
+  /** The attempt whose checkpoint this attempt started from (deliver --checkpoint). */
+  resumed?: number;
+  /** DONE with a checkpoint stored (deliver --checkpoint): it is no longer current (its files go once this is recorded). */
+  dropCheckpoint?: boolean;
 }
 
 /** `<list>.columns`: the names of a load's arguments, once per distinct header, not per order. */

@@ -13,6 +13,8 @@ import { Masker, MIN_SECRET_LENGTH, tooShortToMask } from '../output/mask.js';
 import { jobEnv } from '../deliver/jobenv.js';
 import { collector, collectOptions, type CollectOptions } from '../output/collector.js';
 import { size } from '../output/size.js';
+import { Checkpointer } from '../checkpoint/keeper.js';
+import { checkpointOptions, type CheckpointOptions } from '../checkpoint/options.js';
 import { parseTemplate, placeholdersIn, type Template } from '../template.js';
 import { duration, durationText, positiveInt, print, timerDuration, withKitchen, type CommandResult, type Globals, type IO } from './common.js';
 import { counted, jsonLine, printable } from '../words.js';
@@ -77,6 +79,18 @@ export const flags: Record<string, Options> = {
   'collect-max': { type: 'string', describe: 'With --collect: at most this much per attempt; more fails the attempt, nothing stored (default 100MiB)' },
   'collect-on': { type: 'string', choices: ['done', 'always'], describe: 'With --collect: after a DONE attempt only (done, the default), or after failed runs too (always)' },
   'collect-timeout': { type: 'string', describe: "With --collect: storing one attempt's files must end within this, or the attempt fails and nothing is kept (default 10m)" },
+  checkpoint: {
+    type: 'string',
+    array: true,
+    describe:
+      "With --workdir: these files of the order's folder are its checkpoint: stored in the kitchen when the command marks one complete (touch \"$WAITER_CHECKPOINT_READY\"), restored into the folder of the order's next attempt, on any box, before its command starts (WAITER_RESUMED)",
+  },
+  'checkpoint-every': { type: 'string', describe: 'With --checkpoint: store at most one checkpoint per order this often; always one at a stop or a notice (default 60s)' },
+  'checkpoint-max': { type: 'string', describe: 'With --checkpoint: a checkpoint over this size is not stored (the log says so; the previous one stays) (default 100MiB)' },
+  'checkpoint-exit-code': {
+    type: 'string',
+    describe: 'With --checkpoint: the command exits with this code after writing a checkpoint (HTCondor: 85); it is stored and the command started again in its folder at once, in the same attempt',
+  },
   interruptions: {
     type: 'string',
     choices: CLOUDS,
@@ -106,7 +120,14 @@ export function builder(y: Argv) {
 }
 
 /** deliver's options: the loop's, and what the command wires around it (live output). */
-export type DeliverCommandOptions = DeliverOptions & { keepOutput: number; outputEveryMs?: number; collect?: CollectOptions; mask: string[]; interrupt?: InterruptOptions };
+export type DeliverCommandOptions = DeliverOptions & {
+  keepOutput: number;
+  outputEveryMs?: number;
+  collect?: CollectOptions;
+  checkpoint?: CheckpointOptions;
+  mask: string[];
+  interrupt?: InterruptOptions;
+};
 
 export function options(argv: Record<string, unknown>, rest: string[], g: Globals): DeliverCommandOptions {
   const [command, ...commandArgs] = rest;
@@ -165,6 +186,8 @@ export function options(argv: Record<string, unknown>, rest: string[], g: Global
   }
   const collect = collectOptions(argv, o.workdir !== undefined);
   if (collect) o.collect = collect;
+  const checkpoint = checkpointOptions(argv, o.workdir !== undefined);
+  if (checkpoint) o.checkpoint = checkpoint;
   const interrupt = interruptOptions(argv);
   if (interrupt) o.interrupt = interrupt;
   if (argv['memory-max'] !== undefined) {
@@ -319,6 +342,7 @@ export async function run(g: Globals, o: DeliverCommandOptions, io: IO, graceMs?
           ? (c: Claimed) => new LiveOutput(kitchen.outputs, c.id, c.attempt, { keepBytes: o.keepOutput, ...(o.outputEveryMs ? { flushMs: o.outputEveryMs } : {}) }, log)
           : undefined;
       const collect = o.collect ? collector(kitchen.files, { ...o.collect, ...(mask.empty ? {} : { mask: mask.text }) }, log) : undefined;
+      const checkpoint = o.checkpoint ? new Checkpointer(kitchen.checkpoints, o.checkpoint, log, shutdown) : undefined;
       const pipeline = new Releaser(kitchen.pipeline, log);
       return deliver(o, {
         kitchen,
@@ -334,6 +358,7 @@ export async function run(g: Globals, o: DeliverCommandOptions, io: IO, graceMs?
         ...(mask.empty ? {} : { mask }),
         ...(output ? { output } : {}),
         ...(collect ? { collect } : {}),
+        ...(checkpoint ? { checkpoint } : {}),
         usage: new Sampler(defined({ memoryMax: o.memoryMax, log })),
       });
     });

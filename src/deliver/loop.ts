@@ -86,6 +86,9 @@ class Waiter {
     this.events.on('claimed', (c) => this.held.add(c));
     logLines(this.events, deps.log);
     if (deps.pipeline) releaseAfter(this.events, deps.pipeline);
+    // A DONE order's checkpoint is of no more use (src/checkpoint/): its files go once that is recorded.
+    const checkpoint = deps.checkpoint;
+    if (checkpoint) this.events.on('finished', (c, fin) => void (fin.dropCheckpoint && checkpoint.dropped(c)));
   }
 
   async run(): Promise<DeliverResult> {

@@ -73,7 +73,7 @@ export function claimUpdate(waiter: string, token: string, now: Date, leaseMs: n
   return {
     $set: { status: 'RUNNING', waiter, start: now, heartbeat: now, expires, due: expires, claim: token, prio: PRIO_RUNNING },
     $inc: { attempts: 1 },
-    $unset: { stop: '', exitCode: '', signal: '', error: '', output: '', usage: '' },
+    $unset: { stop: '', exitCode: '', signal: '', error: '', output: '', usage: '', resumed: '' },
   };
 }
 
@@ -87,8 +87,9 @@ export function claimedByFilter(token: string): Filter<Order> {
 }
 
 /** A takeover: the attempt whose lease lapsed, as history keeps it (result LOST, stopped at its last heartbeat). */
-export function lostAttempt(before: Pick<Order, 'attempts' | 'waiter' | 'start' | 'heartbeat'>, now: Date): Attempt {
+export function lostAttempt(before: Pick<Order, 'attempts' | 'waiter' | 'start' | 'heartbeat' | 'resumed'>, now: Date): Attempt {
   return {
+    ...(before.resumed !== undefined ? { resumed: before.resumed } : {}),
     attempt: before.attempts,
     waiter: before.waiter ?? '',
     start: before.start ?? now,
@@ -122,7 +123,7 @@ export function heartbeatUpdate(now: Date, leaseMs: number): UpdateFilter<Order>
  * usage when given (else $unset; usage, src/usage/, rides on this write: no round trip of
  * its own), workdir when given; READY (a retry): due = f.due ?? stop and
  * $unset claim; DONE/ERROR: $unset due · always $unset heartbeat, expires · f.uncounted:
- * $inc attempts -1 · Index used: _id · Fence: the claim · Returns: matched 1 or 0 ·
+ * $inc attempts -1 · f.dropCheckpoint: $unset checkpoint · Index used: _id · Fence: the claim · Returns: matched 1 or 0 ·
  * Cost: 1 update. Throws for a status RUNNING cannot go to.
  */
 export function finishUpdate(c: Claimed, f: Finish): UpdateFilter<Order> {
@@ -137,6 +138,7 @@ export function finishUpdate(c: Claimed, f: Finish): UpdateFilter<Order> {
     ...(f.signal ? { signal: f.signal } : {}),
     ...(f.error ? { error: f.error } : {}),
     ...(f.usage ? { usage: f.usage } : {}),
+    ...(f.resumed !== undefined ? { resumed: f.resumed } : {}),
   };
   const set: Partial<Order> = {
     status: f.status,
@@ -151,6 +153,7 @@ export function finishUpdate(c: Claimed, f: Finish): UpdateFilter<Order> {
     else unset[k] = '';
   }
   if (f.workdir !== undefined) set.workdir = f.workdir;
+  if (f.dropCheckpoint) unset.checkpoint = '';
   if (f.status === 'READY') {
     unset.claim = '';
     set.due = f.due ?? f.stop;
