@@ -45,7 +45,19 @@
 import { randomUUID } from 'node:crypto';
 import { MongoClient, MongoError, type Collection, type Filter, type ObjectId } from 'mongodb';
 import { KitchenError, UsageError } from './errors.js';
-import { STATES, shortHash, type CheckpointRef, type Claimed, type ColumnsDoc, type Counts, type Finish, type LeaseAnswer, type LeaseTaken, type Order, type State } from './order.js';
+import {
+  STATES,
+  shortHash,
+  type CheckpointRef,
+  type Claimed,
+  type ColumnsDoc,
+  type Counts,
+  type Finish,
+  type LeaseAnswer,
+  type LeaseTaken,
+  type Order,
+  type State,
+} from './order.js';
 import type { ControlDoc, WaiterDoc } from './fleet.js';
 import { clean, cleanOutputs, type CleanTarget } from './kitchen/clean.js';
 import { FileStore } from './kitchen/files.js';
@@ -394,7 +406,15 @@ export class Kitchen {
   }
 
   private cleanTarget(): CleanTarget {
-    return { orders: this.orders, waiters: this.waiters, columnDocs: this.columnDocs, outputs: this.outputs, files: this.files, checkpoints: this.checkpoints.files, pipeline: this.pipeline };
+    return {
+      orders: this.orders,
+      waiters: this.waiters,
+      columnDocs: this.columnDocs,
+      outputs: this.outputs,
+      files: this.files,
+      checkpoints: this.checkpoints.files,
+      pipeline: this.pipeline,
+    };
   }
 
   /**

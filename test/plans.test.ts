@@ -104,12 +104,12 @@ describe('claim', () => {
     expect(Object.keys(CLAIM_SORT)).toStrictEqual(['prio', 'due', '_id']);
   });
 
-  test('sets the token, the lease (expires = due = now + lease) and prio RUNNING, counts the attempt, clears the last result and its usage', () => {
+  test('sets the token, the lease (expires = due = now + lease) and prio RUNNING, counts the attempt, clears the last result, its usage and the checkpoint it resumed from', () => {
     const u = claimUpdate('w1', 'tok', now, 60_000);
     expect(u).toStrictEqual({
       $set: { status: 'RUNNING', waiter: 'w1', start: now, heartbeat: now, expires: at(60_000), due: at(60_000), claim: 'tok', prio: PRIO_RUNNING },
       $inc: { attempts: 1 },
-      $unset: { stop: '', exitCode: '', signal: '', error: '', output: '', usage: '' },
+      $unset: { stop: '', exitCode: '', signal: '', error: '', output: '', usage: '', resumed: '' },
     });
   });
 
@@ -191,6 +191,13 @@ describe('finish', () => {
     expect(u.$set.due).toStrictEqual(now);
     expect(u.$unset).toHaveProperty('claim');
     expect(u.$unset).not.toHaveProperty('due');
+  });
+
+  test('deliver --checkpoint: the checkpoint it resumed from in its history entry; DONE with dropCheckpoint unsets the checkpoint', () => {
+    const u = finishUpdate(claimed(), finish({ status: 'DONE', result: 'DONE', resumed: 1, dropCheckpoint: true }));
+    expect((u.$set as Partial<Order>).history).toEqual([{ attempt: 2, waiter: 'w1', start: at(-5_000), stop: now, result: 'DONE', exitCode: 0, resumed: 1 }]);
+    expect(u.$unset).toHaveProperty('checkpoint', '');
+    expect(finishUpdate(claimed(), finish({ status: 'READY', result: 'INTERRUPTED' })).$unset).not.toHaveProperty('checkpoint');
   });
 
   test('uncounted takes the attempt back ($inc -1); counted ones have no $inc', () => {

@@ -62,9 +62,21 @@ export class Checkpointer {
     return new Keeper(this.q, this.o, this.log, this.shutdown, c, workdir, resumed);
   }
 
-  /** The order was recorded DONE, its checkpoint no longer current: its files go (in the background; what fails to go, clean removes). */
+  private readonly drops = new Set<Promise<void>>();
+
+  /** The order was recorded DONE, its checkpoint no longer current: its files go (beside the loop; what fails to go, clean removes). */
   dropped(c: Claimed): void {
-    this.q.files.removeFor([c.id]).catch((err: unknown) => this.log(`waiter: the checkpoint files of ${c.id.toHexString()} were not removed: ${(err as Error).message}`));
+    const d = this.q.files
+      .removeFor([c.id])
+      .then(() => undefined)
+      .catch((err: unknown) => this.log(`waiter: the checkpoint files of ${c.id.toHexString()} were not removed: ${(err as Error).message}`))
+      .finally(() => this.drops.delete(d));
+    this.drops.add(d);
+  }
+
+  /** Before the waiter closes the kitchen: the removals under way end. */
+  async drain(): Promise<void> {
+    await Promise.all([...this.drops]);
   }
 }
 

@@ -44,8 +44,9 @@ export function checkpointOptions(argv: Record<string, unknown>, workdir: boolea
   const maxBytes = argv['checkpoint-max'] === undefined ? DEFAULT_CHECKPOINT_MAX : size('checkpoint-max', argv['checkpoint-max']);
   if (maxBytes === 0) throw new UsageError('--checkpoint-max: 0 would store nothing (drop --checkpoint instead)');
   const o: CheckpointOptions = { globs: checked, everyMs, maxBytes, timeoutMs: STORE_TIMEOUT_MS };
-  if (argv['checkpoint-exit-code'] !== undefined) {
-    const text = String(argv['checkpoint-exit-code']).trim();
+  const code = argv['checkpoint-exit-code'];
+  if (code !== undefined) {
+    const text = (typeof code === 'string' || typeof code === 'number' ? String(code) : '').trim();
     const n = Number(text);
     // 0 is success; above 125 the shell's own codes (126, 127, 128+n for a signal) would be read as a checkpoint.
     if (text === '' || !Number.isInteger(n) || n < 1 || n > 125) throw new UsageError(`--checkpoint-exit-code: '${text}' is not an exit code from 1 to 125 (HTCondor's is 85)`);

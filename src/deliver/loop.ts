@@ -101,6 +101,7 @@ class Waiter {
     // they stop claiming, finish (and record) what they run, then the error is thrown.
     await Promise.all(Array.from({ length: this.opts.concurrency }, () => this.slot().catch((err: unknown) => this.stop({ why: 'error', err }))));
     await deps.pipeline?.drain();
+    await deps.checkpoint?.drain();
     const s = this.stopping;
     await deps.registry?.end(this.endReason());
     if (s?.why === 'error') throw s.err;

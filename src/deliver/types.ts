@@ -64,7 +64,7 @@ export interface DeliverDeps {
   /** Result files (src/output/collect.ts): stores the attempt's files before it is recorded; the error that fails it, if any. Optional. */
   collect?: (c: Claimed, workdir: string, ok: boolean) => Promise<string | undefined>;
   /** Checkpoints (src/checkpoint/): restored before an attempt's command starts, kept while it runs. Optional. */
-  checkpoint?: Pick<Checkpointer, 'begin' | 'dropped'>;
+  checkpoint?: Pick<Checkpointer, 'begin' | 'dropped' | 'drain'>;
   /** Pipelines (src/pipeline/release.ts): releases after a finish, the checks when nothing is due. Optional. */
   pipeline?: Pick<Releaser, 'finished' | 'checks' | 'drain'>;
   /** The environment orders inherit (jobenv.ts; default: this process's) and the secrets masked in their output and records. */
