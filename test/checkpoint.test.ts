@@ -12,6 +12,7 @@ import { checkpointOptions, type CheckpointOptions } from '../src/checkpoint/opt
 import { incomplete, restoreCheckpoint, safePath } from '../src/checkpoint/restore.js';
 import { resumedFrom } from '../src/checkpoint/shown.js';
 import { storeCheckpoint, type StoreQueries } from '../src/checkpoint/store.js';
+import { attemptLine } from '../src/commands/show.js';
 import { UsageError } from '../src/errors.js';
 import { Kitchen } from '../src/kitchen.js';
 import type { Claimed, Order } from '../src/order.js';
@@ -175,10 +176,10 @@ async function children(pid: number): Promise<number[]> {
 
 describe('the resumable counter, end to end', () => {
   test('its box killed -9 at step ~8 of 20: the next waiter resumes from at least the last stored step, and counts to 20', async () => {
-    const [id] = await addOrders(k.db, [['20', '0.2']]);
+    const [id] = await addOrders(k.db, [['20', '0.1']]);
     const dirA = await tempDir('cp-box-a');
     const dirB = await tempDir('cp-box-b');
-    const deliver = (dir: string) => ['deliver', ...FAST, '--checkpoint', 'count', '--checkpoint-every', '300ms', '--workdir', join(dir, '{id}'), COUNTER];
+    const deliver = (dir: string) => ['deliver', ...FAST, '--checkpoint', 'count', '--checkpoint-every', '200ms', '--workdir', join(dir, '{id}'), COUNTER];
     const a = background(k, ['-n', 'box-a', ...deliver(dirA)]);
     const kitchen = await Kitchen.open({ uri: k.uri, db: k.name, list: 'orders' });
     let last: number;
@@ -220,8 +221,37 @@ describe('the resumable counter, end to end', () => {
     // Done: its checkpoint is of no more use, and gone.
     expect(o.checkpoint).toBeUndefined();
     expect(await k.db.collection('orders.checkpoints.files').countDocuments({})).toBe(0);
-    const show = await waiter(k, ['show', id!.toHexString()]);
-    expect(show.stdout).toMatch(/#2 {2}DONE .* resumed from #1/);
+    expect(attemptLine(o.history![1]!)).toMatch(/^#2 {2}DONE {8}box-b .* exit code 0 {2}resumed from #1/);
+  });
+
+  test('a notice instead: the checkpoint is stored as the command is stopped, and the next waiter resumes from its very last step', async () => {
+    const [id] = await addOrders(k.db, [['20', '0.1']]);
+    const hex = id!.toHexString();
+    const dirA = await tempDir('cp-notice-a');
+    const dirB = await tempDir('cp-notice-b');
+    const notice = join(dirA, 'going-away');
+    // The default --checkpoint-every (60 s): no store before the notice; the one at the notice is all there is.
+    const deliver = (dir: string, ...more: string[]) => ['deliver', ...FAST, ...more, '--checkpoint', 'count', '--workdir', join(dir, '{id}'), COUNTER];
+    const a = background(k, ['-n', 'box-a', ...deliver(dirA, '--interruption-file', notice)]);
+    const count = join(dirA, hex, 'count');
+    await until(async () => Number(await readFile(count, 'utf8').catch(() => '0')) >= 4, 20_000, 'step 4');
+    await writeFile(notice, '');
+    const ra = await a.proc;
+    expect(ra.stderr).toMatch(new RegExp(`checkpoint of ${hex} stored \\(1 file, \\d+ B; (the waiter told to stop|before handing the order back)\\)`));
+    const reached = Number(await readFile(count, 'utf8'));
+    const handed = await byId(k.db, id!);
+    expect(handed).toMatchObject({ status: 'READY', checkpoint: { attempt: 1, files: 1 } });
+
+    const b = await waiter(k, ['-n', 'box-b', ...deliver(dirB)]);
+    expect(b.exitCode, String(b.stderr)).toBe(0);
+    const o = await byId(k.db, id!);
+    expect(o.output).toMatch(new RegExp(`^start at ${reached} \\(resumed from attempt 1\\)$`, 'm'));
+    expect(o.output).toMatch(/counted to 20\n$/);
+    // The notice's attempt is not counted (src/interrupt/): the next is attempt 1 again, resumed from it.
+    expect(o.history!.map((h) => [h.attempt, h.result, h.resumed])).toEqual([
+      [1, 'INTERRUPTED', undefined],
+      [1, 'DONE', 1],
+    ]);
   });
 
   test('--checkpoint-exit-code 85: stored, started again in its folder at once, in the same attempt', async () => {

@@ -123,10 +123,10 @@ export class Keeper {
    */
   running(first: Running, again: (env: Record<string, string>) => Running): Running {
     const tick = Math.max(50, Math.min(LOOK_MS, this.o.everyMs));
-    this.timer = setInterval(() => this.look(false), tick);
+    this.timer = setInterval(() => this.look(), tick);
     // Told to stop, or the box going away: the command's checkpoint is taken now, whatever --checkpoint-every says.
-    this.unsubscribe.push(this.shutdown.onStop(() => this.look(true)));
-    this.unsubscribe.push(this.shutdown.onKill(() => this.look(true)));
+    this.unsubscribe.push(this.shutdown.onStop(() => this.look('the waiter told to stop')));
+    this.unsubscribe.push(this.shutdown.onKill(() => this.look('the command told to stop')));
     let current = first;
     let stopped = false;
     const code = this.o.exitCode;
@@ -169,12 +169,12 @@ export class Keeper {
     while (this.storing) await this.storing;
   }
 
-  /** A look at the marker: a store when there is one and --checkpoint-every has passed (or `now`). Never more than one at a time. */
-  private look(now: boolean): void {
+  /** A look at the marker: a store when there is one and --checkpoint-every has passed (or now, for the reason `now`). Never more than one at a time. */
+  private look(now?: string): void {
     if (this.ended || this.storing) return;
-    if (!now && Date.now() - this.last < this.o.everyMs) return;
+    if (now === undefined && Date.now() - this.last < this.o.everyMs) return;
     const s = (async () => {
-      if (await this.take()) await this.store('marked');
+      if (await this.take()) await this.store(now ?? 'marked');
     })()
       .catch((err: unknown) => this.log(`waiter: the checkpoint of ${this.id} was not stored: ${(err as Error).message}`))
       .finally(() => {
