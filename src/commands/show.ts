@@ -88,7 +88,9 @@ export function render(o: Order, fields?: Record<string, string>): string[] {
   if (o.status === 'RUNNING' && o.resumed !== undefined) lines.push(row('resumed', `from the checkpoint of attempt ${o.resumed}`));
   if (o.checkpoint) {
     const cp = o.checkpoint;
-    lines.push(row('checkpoint', `of attempt ${cp.attempt}, ${cp.files} file${cp.files === 1 ? '' : 's'} (${sizeText(cp.bytes)}), stored ${new Date(cp.at).toISOString()}`));
+    // What the next attempt starts from (a label of 10 characters would touch its value).
+    const what = `${cp.files} file${cp.files === 1 ? '' : 's'} (${sizeText(cp.bytes)}) stored ${new Date(cp.at).toISOString()}`;
+    lines.push(row('resumes', `from the checkpoint of attempt ${cp.attempt}: ${what}`));
   }
   // `cancelled by alice@box at …Z (reason)`: who stopped it, from where (issue 26); held, released, edited alike.
   const steered = (s: Steered) => `by ${s.by} at ${new Date(s.at).toISOString()}${s.reason ? ` (${s.reason})` : ''}`;
