@@ -63,6 +63,15 @@ describe('the door', () => {
   });
 });
 
+test('a set over --checkpoint-max, or none at all, is skipped with its reason, before anything is stored', async () => {
+  const dir = await tempDir('cp-max');
+  const nothing = {} as StoreQueries; // any call to the kitchen would throw
+  const c = { id: new ObjectId(), token: 't', attempt: 1 };
+  expect(await storeCheckpoint(nothing, c, dir, OPTS)).toEqual({ skipped: 'no file matches --checkpoint count state' });
+  await writeFile(join(dir, 'count'), 'x'.repeat(2000));
+  expect(await storeCheckpoint(nothing, c, dir, OPTS)).toEqual({ skipped: '--checkpoint-max 1 KiB: 1 file of 2 KiB; this checkpoint skipped' });
+});
+
 /** The text of the file `path` of the order's current checkpoint. */
 async function stored(kitchen: Kitchen, o: Order, path: string): Promise<string> {
   const files = await kitchen.checkpoints.setFiles(o._id, o.checkpoint!.set);
@@ -175,7 +184,7 @@ async function children(pid: number): Promise<number[]> {
 }
 
 describe('the resumable counter, end to end', () => {
-  test('its box killed -9 at step ~8 of 20: the next waiter resumes from at least the last stored step, and counts to 20', async () => {
+  test('its box killed -9 past step 6 of 20: the next waiter resumes from at least the last stored step, and counts to 20', async () => {
     const [id] = await addOrders(k.db, [['20', '0.1']]);
     const dirA = await tempDir('cp-box-a');
     const dirB = await tempDir('cp-box-b');

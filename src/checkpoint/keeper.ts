@@ -89,6 +89,8 @@ export class Keeper {
   private timer: NodeJS.Timeout | undefined;
   private unsubscribe: (() => void)[] = [];
   private ended = false;
+  /** The exit with --checkpoint-exit-code that ended the command was stored already (stopped while it was). */
+  private exitStored = false;
   private readonly id: string;
 
   constructor(
@@ -123,7 +125,8 @@ export class Keeper {
    */
   running(first: Running, again: (env: Record<string, string>) => Running): Running {
     const tick = Math.max(50, Math.min(LOOK_MS, this.o.everyMs));
-    this.timer = setInterval(() => this.look(), tick);
+    // unref: a look never keeps the waiter alive (end() clears it; this is for an attempt that throws before).
+    this.timer = setInterval(() => this.look(), tick).unref();
     // Told to stop, or the box going away: the command's checkpoint is taken now, whatever --checkpoint-every says.
     this.unsubscribe.push(this.shutdown.onStop(() => this.look('the waiter told to stop')));
     this.unsubscribe.push(this.shutdown.onKill(() => this.look('the command told to stop')));
@@ -136,7 +139,10 @@ export class Keeper {
         if (code === undefined || o.exitCode !== code || stopped) return o;
         await this.settled();
         const r = await this.store(`exit code ${code}`);
-        if (stopped) return o;
+        if (stopped) {
+          this.exitStored = true;
+          return o;
+        }
         this.log(`waiter: ${this.id} exited ${code} (a checkpoint${'stored' in r ? '' : ', not stored'}): starting it again in its folder, same attempt`);
         current = again({ WAITER_RESUMED: String(this.c.attempt) });
       }
@@ -161,7 +167,7 @@ export class Keeper {
     for (const u of this.unsubscribe.splice(0)) u();
     await this.settled();
     if (!final) return;
-    const exited = this.o.exitCode !== undefined && outcome?.exitCode === this.o.exitCode;
+    const exited = this.o.exitCode !== undefined && outcome?.exitCode === this.o.exitCode && !this.exitStored;
     if (exited || (await this.take())) await this.store(exited ? `exit code ${this.o.exitCode}` : 'before handing the order back');
   }
 

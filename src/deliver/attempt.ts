@@ -106,10 +106,10 @@ export class Attempts {
         exited = true;
         unsubscribe();
       }
-      // The lease is kept while the result files are stored: an upload longer than the
-      // lease would let another waiter take the order over and run it again.
       // The last checkpoint of an order not finished here is stored before it is handed back; one finished or gone is not.
       if (keeper) await keeper.end(!succeeded(outcome) && stop.gone === undefined, outcome);
+      // The lease is kept while the result files are stored: an upload longer than the
+      // lease would let another waiter take the order over and run it again.
       const boxFailed = outcome.spawnError !== undefined && isBoxSpawnFailure(outcome.spawnCode, this.program);
       const rule = stop.recordAs === undefined ? undefined : STOPPED[stop.recordAs];
       const collects = !rule || (rule.records && rule.collects);
