@@ -1,5 +1,6 @@
 // deliver --checkpoint's options, read from argv and refused at the door when they can
 // never work (exit 2, nothing written).
+import type { Options } from 'yargs';
 import { UsageError } from '../errors.js';
 import { checkGlobs } from '../output/collect.js';
 import { size } from '../output/size.js';
@@ -22,6 +23,23 @@ export interface CheckpointOptions {
   exitCode?: number;
   timeoutMs: number;
 }
+
+/** deliver's --checkpoint options (src/commands/deliver.ts spreads them among its own). */
+export const CHECKPOINT_FLAGS: Record<string, Options> = {
+  checkpoint: {
+    type: 'string',
+    array: true,
+    describe:
+      'With --workdir: these files of the order\'s folder are its checkpoint: stored in the kitchen when the command marks one complete (touch "$WAITER_CHECKPOINT_READY"), restored into the folder of the order\'s next attempt, on any box, before its command starts (WAITER_RESUMED)',
+  },
+  'checkpoint-every': { type: 'string', describe: 'With --checkpoint: store at most one checkpoint per order this often; always one at a stop or a notice (default 60s)' },
+  'checkpoint-max': { type: 'string', describe: 'With --checkpoint: a checkpoint over this size is not stored (the log says so; the previous one stays) (default 100MiB)' },
+  'checkpoint-exit-code': {
+    type: 'string',
+    describe:
+      'With --checkpoint: the command exits with this code after writing a checkpoint (HTCondor: 85); it is stored and the command started again in its folder at once, in the same attempt',
+  },
+};
 
 const OWN = ['checkpoint-every', 'checkpoint-max', 'checkpoint-exit-code'];
 

@@ -14,7 +14,7 @@ import { jobEnv } from '../deliver/jobenv.js';
 import { collector, collectOptions, type CollectOptions } from '../output/collector.js';
 import { size } from '../output/size.js';
 import { Checkpointer } from '../checkpoint/keeper.js';
-import { checkpointOptions, type CheckpointOptions } from '../checkpoint/options.js';
+import { CHECKPOINT_FLAGS, checkpointOptions, type CheckpointOptions } from '../checkpoint/options.js';
 import { parseTemplate, placeholdersIn, type Template } from '../template.js';
 import { duration, durationText, positiveInt, print, timerDuration, withKitchen, type CommandResult, type Globals, type IO } from './common.js';
 import { counted, jsonLine, printable } from '../words.js';
@@ -79,19 +79,7 @@ export const flags: Record<string, Options> = {
   'collect-max': { type: 'string', describe: 'With --collect: at most this much per attempt; more fails the attempt, nothing stored (default 100MiB)' },
   'collect-on': { type: 'string', choices: ['done', 'always'], describe: 'With --collect: after a DONE attempt only (done, the default), or after failed runs too (always)' },
   'collect-timeout': { type: 'string', describe: "With --collect: storing one attempt's files must end within this, or the attempt fails and nothing is kept (default 10m)" },
-  checkpoint: {
-    type: 'string',
-    array: true,
-    describe:
-      'With --workdir: these files of the order\'s folder are its checkpoint: stored in the kitchen when the command marks one complete (touch "$WAITER_CHECKPOINT_READY"), restored into the folder of the order\'s next attempt, on any box, before its command starts (WAITER_RESUMED)',
-  },
-  'checkpoint-every': { type: 'string', describe: 'With --checkpoint: store at most one checkpoint per order this often; always one at a stop or a notice (default 60s)' },
-  'checkpoint-max': { type: 'string', describe: 'With --checkpoint: a checkpoint over this size is not stored (the log says so; the previous one stays) (default 100MiB)' },
-  'checkpoint-exit-code': {
-    type: 'string',
-    describe:
-      'With --checkpoint: the command exits with this code after writing a checkpoint (HTCondor: 85); it is stored and the command started again in its folder at once, in the same attempt',
-  },
+  ...CHECKPOINT_FLAGS,
   interruptions: {
     type: 'string',
     choices: CLOUDS,
