@@ -48,6 +48,7 @@ import { KitchenError, UsageError } from './errors.js';
 import {
   STATES,
   shortHash,
+  type CheckpointRef,
   type Claimed,
   type ColumnsDoc,
   type Counts,
@@ -61,6 +62,7 @@ import {
 import type { ControlDoc, WaiterDoc } from './fleet.js';
 import { clean, cleanOutputs, type CleanTarget } from './kitchen/clean.js';
 import { FileStore } from './kitchen/files.js';
+import { CheckpointQueries } from './kitchen/checkpoints.js';
 import { OutputStore } from './kitchen/output.js';
 import { defaultsNotIn, describe, reason, type KitchenAddress } from './kitchen/connect.js';
 import { FleetQueries } from './kitchen/fleet.js';
@@ -114,6 +116,8 @@ export class Kitchen {
   readonly outputs: OutputStore;
   /** Result files of orders (deliver --collect): the GridFS bucket `<list>.results` (queries in src/kitchen/files.ts). */
   readonly files: FileStore;
+  /** Checkpoints of orders (deliver --checkpoint): the GridFS bucket `<list>.checkpoints` and the orders' `checkpoint` (src/kitchen/checkpoints.ts). */
+  readonly checkpoints: CheckpointQueries;
   /** Orders waiting for orders (issue 18): src/kitchen/pipeline.ts. */
   readonly pipeline: PipelineQueries;
   /** The fleet view's queries (status, waiters, the page): src/kitchen/fleet.ts. */
@@ -137,6 +141,7 @@ export class Kitchen {
     this.waiters = orders.db.collection<WaiterDoc>(`${orders.collectionName}.waiters`);
     this.outputs = new OutputStore(orders.db, orders.collectionName);
     this.files = new FileStore(orders.db, orders.collectionName);
+    this.checkpoints = new CheckpointQueries(orders, new FileStore(orders.db, orders.collectionName, 'checkpoints'));
     this.pipeline = new PipelineQueries(orders);
     this.fleet = new FleetQueries(orders, this.waiters);
     this.tail = new TailQueries(orders);
@@ -224,6 +229,7 @@ export class Kitchen {
           ...columnsOf(mine),
           ...priorityOf(mine),
           ...inputsOf(mine),
+          ...checkpointOf(mine),
         };
       }
     }
@@ -250,6 +256,7 @@ export class Kitchen {
       ...columnsOf(before),
       ...priorityOf(before),
       ...inputsOf(before),
+      ...checkpointOf(before),
       ...(lostBy !== undefined ? { lostBy } : {}),
     };
   }
@@ -405,7 +412,15 @@ export class Kitchen {
   }
 
   private cleanTarget(): CleanTarget {
-    return { orders: this.orders, waiters: this.waiters, columnDocs: this.columnDocs, outputs: this.outputs, files: this.files, pipeline: this.pipeline };
+    return {
+      orders: this.orders,
+      waiters: this.waiters,
+      columnDocs: this.columnDocs,
+      outputs: this.outputs,
+      files: this.files,
+      checkpoints: this.checkpoints.files,
+      pipeline: this.pipeline,
+    };
   }
 
   /**
@@ -449,6 +464,10 @@ export class Kitchen {
 /** What a claim passes on from the order document besides its arguments. */
 function columnsOf(o: Order): { columns?: string } {
   return o.columns ? { columns: o.columns } : {};
+}
+
+function checkpointOf(o: Order): { checkpoint?: CheckpointRef } {
+  return o.checkpoint ? { checkpoint: o.checkpoint } : {};
 }
 
 function priorityOf(o: Order): { priority?: number } {

@@ -31,6 +31,8 @@ export interface Attempt {
   usage?: Usage;
   /** The last progress its command wrote (WAITER_PROGRESS, src/deliver/progress.ts), if it wrote any. */
   progress?: JobProgress;
+  /** deliver --checkpoint: the attempt whose checkpoint this one started from (src/checkpoint/). */
+  resumed?: number;
 }
 
 /**
@@ -42,6 +44,21 @@ export interface JobProgress {
   /** 0-100, one decimal at most. */
   percent: number;
   text?: string;
+}
+
+/**
+ * deliver --checkpoint (src/checkpoint/): the order's current checkpoint, a complete set of
+ * files in `<list>.checkpoints` (GridFS) under one set id. Written only after every file
+ * of the set is stored, fenced by the claim: a half-stored set, or one from an attempt
+ * that lost its lease, is never current.
+ */
+export interface CheckpointRef {
+  set: ObjectId;
+  /** The attempt that stored it. */
+  attempt: number;
+  at: Date;
+  files: number;
+  bytes: number;
 }
 
 /**
@@ -130,6 +147,10 @@ export interface Order {
   usage?: Usage;
   /** RUNNING: its command's progress as of its last heartbeat; after: its last attempt's (as in history). Removed by the next claim. */
   progress?: JobProgress;
+  /** deliver --checkpoint: the current checkpoint (src/checkpoint/). */
+  checkpoint?: CheckpointRef;
+  /** RUNNING with deliver --checkpoint: the attempt whose checkpoint this attempt was started from. */
+  resumed?: number;
   /**
    * What every attempt with a CPU figure used, summed (issue 28: what was paid, retries
    * too, beyond the HISTORY_LIMIT kept): $inc'd by the finish write that records each, so
@@ -173,6 +194,8 @@ export interface Claimed {
   /** The ids it waited for (add --after) and its barrier (--after-all), hex: WAITER_AFTER, WAITER_AFTER_ALL. */
   after?: string[];
   barrier?: string;
+  /** The order's checkpoint when claimed (deliver --checkpoint restores it). */
+  checkpoint?: CheckpointRef;
 }
 
 /** How an attempt ended, as Kitchen.finish() writes it. */
@@ -194,6 +217,10 @@ export interface Finish {
   usage?: Usage;
   /** The last progress its command wrote, if any (src/deliver/progress.ts). */
   progress?: JobProgress;
+  /** The attempt whose checkpoint this attempt started from (deliver --checkpoint). */
+  resumed?: number;
+  /** DONE with a checkpoint stored (deliver --checkpoint): it is no longer current (its files go once this is recorded). */
+  dropCheckpoint?: boolean;
 }
 
 /** `<list>.columns`: the names of a load's arguments, once per distinct header, not per order. */

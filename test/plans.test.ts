@@ -104,12 +104,12 @@ describe('claim', () => {
     expect(Object.keys(CLAIM_SORT)).toStrictEqual(['prio', 'due', '_id']);
   });
 
-  test('sets the token, the lease (expires = due = now + lease) and prio RUNNING, counts the attempt, clears the last result, its usage and progress', () => {
+  test('sets the token, the lease (expires = due = now + lease) and prio RUNNING, counts the attempt, clears the last result, its usage, its progress and the checkpoint it resumed from', () => {
     const u = claimUpdate('w1', 'tok', now, 60_000);
     expect(u).toStrictEqual({
       $set: { status: 'RUNNING', waiter: 'w1', start: now, heartbeat: now, expires: at(60_000), due: at(60_000), claim: 'tok', prio: PRIO_RUNNING },
       $inc: { attempts: 1 },
-      $unset: { stop: '', exitCode: '', signal: '', error: '', output: '', usage: '', progress: '' },
+      $unset: { stop: '', exitCode: '', signal: '', error: '', output: '', usage: '', progress: '', resumed: '' },
     });
   });
 
@@ -195,6 +195,13 @@ describe('finish', () => {
     expect(u.$set.due).toStrictEqual(now);
     expect(u.$unset).toHaveProperty('claim');
     expect(u.$unset).not.toHaveProperty('due');
+  });
+
+  test('deliver --checkpoint: the checkpoint it resumed from in its history entry; DONE with dropCheckpoint unsets the checkpoint', () => {
+    const u = finishUpdate(claimed(), finish({ status: 'DONE', result: 'DONE', resumed: 1, dropCheckpoint: true }));
+    expect((u.$set as Partial<Order>).history).toEqual([{ attempt: 2, waiter: 'w1', start: at(-5_000), stop: now, result: 'DONE', exitCode: 0, resumed: 1 }]);
+    expect(u.$unset).toHaveProperty('checkpoint', '');
+    expect(finishUpdate(claimed(), finish({ status: 'READY', result: 'INTERRUPTED' })).$unset).not.toHaveProperty('checkpoint');
   });
 
   test('uncounted takes the attempt back ($inc -1); counted ones have no $inc', () => {
@@ -476,7 +483,7 @@ describe('steering plans', () => {
     });
     // The same fence as the waiter's own finish: whichever lands first, the other matches nothing.
     expect(fence(id, 'tok')).toStrictEqual({ _id: id, claim: 'tok', status: 'RUNNING' });
-    expect(RUNNING_READ).toStrictEqual({ _id: 1, status: 1, claim: 1, attempts: 1, waiter: 1, start: 1, heartbeat: 1, expires: 1, history: 1, priority: 1, progress: 1 });
+    expect(RUNNING_READ).toStrictEqual({ _id: 1, status: 1, claim: 1, attempts: 1, waiter: 1, start: 1, heartbeat: 1, expires: 1, history: 1, priority: 1, progress: 1, resumed: 1 });
   });
 
   test('cancel of a stale RUNNING order (lease ended before the cancel): its attempt LOST at its last heartbeat, no CANCELLED line', () => {

@@ -14,6 +14,8 @@ import { jobEnv } from '../deliver/jobenv.js';
 import { ProgressFiles } from '../deliver/progress.js';
 import { collector, collectOptions, type CollectOptions } from '../output/collector.js';
 import { size } from '../output/size.js';
+import { Checkpointer } from '../checkpoint/keeper.js';
+import { CHECKPOINT_FLAGS, checkpointOptions, type CheckpointOptions } from '../checkpoint/options.js';
 import { parseTemplate, placeholdersIn, type Template } from '../template.js';
 import { duration, durationText, positiveInt, print, timerDuration, withKitchen, type CommandResult, type Globals, type IO } from './common.js';
 import { counted, jsonLine, printable } from '../words.js';
@@ -78,6 +80,7 @@ export const flags: Record<string, Options> = {
   'collect-max': { type: 'string', describe: 'With --collect: at most this much per attempt; more fails the attempt, nothing stored (default 100MiB)' },
   'collect-on': { type: 'string', choices: ['done', 'always'], describe: 'With --collect: after a DONE attempt only (done, the default), or after failed runs too (always)' },
   'collect-timeout': { type: 'string', describe: "With --collect: storing one attempt's files must end within this, or the attempt fails and nothing is kept (default 10m)" },
+  ...CHECKPOINT_FLAGS,
   interruptions: {
     type: 'string',
     choices: CLOUDS,
@@ -107,7 +110,14 @@ export function builder(y: Argv) {
 }
 
 /** deliver's options: the loop's, and what the command wires around it (live output). */
-export type DeliverCommandOptions = DeliverOptions & { keepOutput: number; outputEveryMs?: number; collect?: CollectOptions; mask: string[]; interrupt?: InterruptOptions };
+export type DeliverCommandOptions = DeliverOptions & {
+  keepOutput: number;
+  outputEveryMs?: number;
+  collect?: CollectOptions;
+  checkpoint?: CheckpointOptions;
+  mask: string[];
+  interrupt?: InterruptOptions;
+};
 
 export function options(argv: Record<string, unknown>, rest: string[], g: Globals): DeliverCommandOptions {
   const [command, ...commandArgs] = rest;
@@ -166,6 +176,8 @@ export function options(argv: Record<string, unknown>, rest: string[], g: Global
   }
   const collect = collectOptions(argv, o.workdir !== undefined);
   if (collect) o.collect = collect;
+  const checkpoint = checkpointOptions(argv, o.workdir !== undefined);
+  if (checkpoint) o.checkpoint = checkpoint;
   const interrupt = interruptOptions(argv);
   if (interrupt) o.interrupt = interrupt;
   if (argv['memory-max'] !== undefined) {
@@ -320,6 +332,7 @@ export async function run(g: Globals, o: DeliverCommandOptions, io: IO, graceMs?
           ? (c: Claimed) => new LiveOutput(kitchen.outputs, c.id, c.attempt, { keepBytes: o.keepOutput, ...(o.outputEveryMs ? { flushMs: o.outputEveryMs } : {}) }, log)
           : undefined;
       const collect = o.collect ? collector(kitchen.files, { ...o.collect, ...(mask.empty ? {} : { mask: mask.text }) }, log) : undefined;
+      const checkpoint = o.checkpoint ? new Checkpointer(kitchen.checkpoints, o.checkpoint, log, shutdown) : undefined;
       const pipeline = new Releaser(kitchen.pipeline, log);
       return deliver(o, {
         kitchen,
@@ -335,6 +348,7 @@ export async function run(g: Globals, o: DeliverCommandOptions, io: IO, graceMs?
         ...(mask.empty ? {} : { mask }),
         ...(output ? { output } : {}),
         ...(collect ? { collect } : {}),
+        ...(checkpoint ? { checkpoint } : {}),
         usage: new Sampler(defined({ memoryMax: o.memoryMax, log })),
         progress: new ProgressFiles(job.dir, mask.empty ? undefined : mask.text, log),
       });

@@ -4,6 +4,7 @@ import { StringDecoder } from 'node:string_decoder';
 import type { ObjectId } from 'mongodb';
 import type { Argv } from 'yargs';
 import { retrying } from '../deliver/retry.js';
+import { resumedFrom } from '../checkpoint/shown.js';
 import { InputError, UsageError } from '../errors.js';
 import { orderId, type JobProgress, type Order } from '../order.js';
 import { progressText, sameProgress } from '../deliver/progress.js';
@@ -77,8 +78,13 @@ export async function run(g: Globals, o: LogsOptions, io: IO): Promise<CommandRe
       throw new InputError(`logs: order ${hex} has no attempt ${o.attempt} (it has had ${order.attempts ?? 0})`);
     }
     let attempt = o.attempt ?? order.attempts ?? 0;
+    const resumed = (a: number) => {
+      const from = resumedFrom(order, a);
+      if (from !== undefined) log(`waiter: attempt ${a} of ${hex} resumed from the checkpoint of attempt ${from}`);
+    };
     if (!o.follow) {
       if (attempt === 0) return {};
+      resumed(attempt);
       const pieces = await readAfter(k.outputs, o.id, attempt);
       if (pieces.length === 0 && attempt === order.attempts && order.output) {
         log(`waiter: no live output kept for ${hex} attempt ${attempt}; its last 4 KiB:`);
@@ -94,6 +100,7 @@ export async function run(g: Globals, o: LogsOptions, io: IO): Promise<CommandRe
       order = await readOrder();
     }
     attempt = target;
+    resumed(attempt);
     let cursor = 0;
     let said: JobProgress | undefined;
     for (;;) {

@@ -90,6 +90,14 @@ export function render(o: Order, fields?: Record<string, string>): string[] {
     lines.push(row('progress', `${progressText(o.progress)}${as}`));
   }
   if (o.workdir) lines.push(row('workdir', o.workdir));
+  // deliver --checkpoint: what the running attempt started from, and what the next would.
+  if (o.status === 'RUNNING' && o.resumed !== undefined) lines.push(row('resumed', `from the checkpoint of attempt ${o.resumed}`));
+  if (o.checkpoint) {
+    const cp = o.checkpoint;
+    // What the next attempt starts from (a label of 10 characters would touch its value).
+    const what = `${cp.files} file${cp.files === 1 ? '' : 's'} (${sizeText(cp.bytes)}) stored ${new Date(cp.at).toISOString()}`;
+    lines.push(row('resumes', `from the checkpoint of attempt ${cp.attempt}: ${what}`));
+  }
   // `cancelled by alice@box at …Z (reason)`: who stopped it, from where (issue 26); held, released, edited alike.
   const steered = (s: Steered) => `by ${s.by} at ${new Date(s.at).toISOString()}${s.reason ? ` (${s.reason})` : ''}`;
   if (o.cancelled) lines.push(row('cancelled', steered(o.cancelled)));
@@ -139,6 +147,7 @@ export function attemptLine(a: Attempt): string {
   if (a.result === 'CANCELLED' || a.result === 'HELD') parts.push(`${a.result === 'HELD' ? 'held' : 'cancelled'} by ${a.by ?? 'someone'}`);
   else if (a.error) parts.push(a.error);
   else if (a.exitCode !== undefined) parts.push(`exit code ${a.exitCode}`);
+  if (a.resumed !== undefined) parts.push(`resumed from #${a.resumed}`);
   if (a.usage) parts.push(`(${usageShort(a.usage)})`);
   // Where one that did not finish DONE had got to (a DONE one's last word says little).
   if (a.progress && a.result !== 'DONE') parts.push(`(progress ${progressText(a.progress)})`);

@@ -10,6 +10,8 @@ import { exitOf, handleFailed, handleStopped, isBoxSpawnFailure, startSafely, ST
 import type { Leases } from './lease.js';
 import type { Prepared } from './prepare.js';
 import { Stop } from './stop.js';
+import type { RunRequest } from '../run.js';
+import type { Keeper } from '../checkpoint/keeper.js';
 import type { DeliverDeps, DeliverOptions } from './types.js';
 import { defined } from '../objects.js';
 import { killedText } from '../usage/text.js';
@@ -55,7 +57,7 @@ export class Attempts {
     });
     // Progress (progress.ts): the file the command may write, read at each heartbeat.
     const progressFile = deps.progress?.open(c);
-    const child = startSafely(deps.start, {
+    const req: RunRequest = {
       file: p.file,
       args: p.args,
       shell: opts.shell,
@@ -72,7 +74,12 @@ export class Attempts {
       stderr: deps.stderr,
       ...(live ? { onOutput: live.push } : {}),
       ...(meter ? { watch: meter } : {}),
-    });
+    };
+    // --checkpoint (src/checkpoint/): its checkpoint restored first (under the lease), then kept as it runs.
+    const keeper = p.workdir !== undefined && deps.checkpoint ? await this.restoring(c, p.workdir, stop) : undefined;
+    if (keeper) req.env = { ...req.env, ...keeper.env };
+    const first = startSafely(deps.start, req);
+    const child = keeper ? keeper.running(first, (env) => startSafely(deps.start, { ...req, env: { ...req.env, ...env } })) : first;
 
     let exited = false;
     // The stop ends the command while it runs (its deadline: how long until SIGKILL). A
@@ -104,6 +111,8 @@ export class Attempts {
         // One last read (the command's last word, for history), then the file is removed.
         progress = deps.progress?.close(c);
       }
+      // The last checkpoint of an order not finished here is stored before it is handed back; one finished or gone is not.
+      if (keeper) await keeper.end(!succeeded(outcome) && stop.gone === undefined, outcome);
       // The lease is kept while the result files are stored: an upload longer than the
       // lease would let another waiter take the order over and run it again.
       const boxFailed = outcome.spawnError !== undefined && isBoxSpawnFailure(outcome.spawnCode, this.program);
@@ -117,7 +126,19 @@ export class Attempts {
     // The usage and the last progress ride on the finish (one write, as before), whichever way the attempt ended.
     if (ran.finish && usage) ran.finish.usage = usage;
     if (ran.finish && progress) ran.finish.progress = progress;
+    if (ran.finish && keeper?.resumed !== undefined) ran.finish.resumed = keeper.resumed;
+    if (ran.finish?.status === 'DONE' && keeper?.holds) ran.finish.dropCheckpoint = true;
     return ran;
+  }
+
+  /** Restores the order's checkpoint with its lease kept meanwhile (a large set may take longer than a lease). */
+  private async restoring(c: Claimed, workdir: string, stop: Stop): Promise<Keeper> {
+    const release = this.leases.keep(c, stop);
+    try {
+      return await this.deps.checkpoint!.begin(c, workdir);
+    } finally {
+      release();
+    }
   }
 
   /** How the attempt ended, from how its command did. */

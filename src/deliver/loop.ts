@@ -86,6 +86,9 @@ class Waiter {
     this.events.on('claimed', (c) => this.held.add(c));
     logLines(this.events, deps.log);
     if (deps.pipeline) releaseAfter(this.events, deps.pipeline);
+    // A DONE order's checkpoint is of no more use (src/checkpoint/): its files go once that is recorded.
+    const checkpoint = deps.checkpoint;
+    if (checkpoint) this.events.on('finished', (c, fin) => void (fin.dropCheckpoint && checkpoint.dropped(c)));
   }
 
   async run(): Promise<DeliverResult> {
@@ -98,6 +101,7 @@ class Waiter {
     // they stop claiming, finish (and record) what they run, then the error is thrown.
     await Promise.all(Array.from({ length: this.opts.concurrency }, () => this.slot().catch((err: unknown) => this.stop({ why: 'error', err }))));
     await deps.pipeline?.drain();
+    await deps.checkpoint?.drain();
     const s = this.stopping;
     await deps.registry?.end(this.endReason());
     if (s?.why === 'error') throw s.err;

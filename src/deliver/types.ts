@@ -14,6 +14,7 @@ import type { Registry } from './registry.js';
 import type { Shutdown } from './shutdown.js';
 import type { Pause } from './steer.js';
 import type { Sampler } from '../usage/sampler.js';
+import type { Checkpointer } from '../checkpoint/keeper.js';
 import type { ProgressFiles } from './progress.js';
 
 export interface DeliverOptions {
@@ -63,6 +64,8 @@ export interface DeliverDeps {
   output?: (c: Claimed) => LiveSink | undefined;
   /** Result files (src/output/collect.ts): stores the attempt's files before it is recorded; the error that fails it, if any. Optional. */
   collect?: (c: Claimed, workdir: string, ok: boolean) => Promise<string | undefined>;
+  /** Checkpoints (src/checkpoint/): restored before an attempt's command starts, kept while it runs. Optional. */
+  checkpoint?: Pick<Checkpointer, 'begin' | 'dropped' | 'drain'>;
   /** Pipelines (src/pipeline/release.ts): releases after a finish, the checks when nothing is due. Optional. */
   pipeline?: Pick<Releaser, 'finished' | 'checks' | 'drain'>;
   /** The environment orders inherit (jobenv.ts; default: this process's) and the secrets masked in their output and records. */

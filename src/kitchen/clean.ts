@@ -15,6 +15,8 @@ export interface CleanTarget {
   columnDocs: Collection<ColumnsDoc>;
   outputs: Pick<OutputStore, 'any' | 'docs' | 'removeFor' | 'removeAll'>;
   files: Pick<FileStore, 'any' | 'removeFor' | 'removeAll'>;
+  /** Orders' checkpoints (deliver --checkpoint): they go with their orders. */
+  checkpoints: Pick<FileStore, 'any' | 'removeFor' | 'removeAll'>;
   pipeline: Pick<PipelineQueries, 'releaseAll'>;
 }
 
@@ -26,8 +28,8 @@ const CLEAN_BATCH = 20_000;
  * on FerretDB v1 ("too many SQL variables"), and a range is cheap to match on both
  * servers (an $in of thousands of ids is not, on FerretDB). Returns how many.
  * A whole clean (no state) also empties `<list>.waiters`, `<list>.columns` and
- * `<list>.output` and the `<list>.results` files; a clean of one state deletes the
- * output and files of the orders it deletes.
+ * `<list>.output`, the `<list>.results` files and the `<list>.checkpoints`; a clean of one state deletes the
+ * output, files and checkpoints of the orders it deletes.
  */
 export async function clean(k: CleanTarget, status?: State): Promise<number> {
   const filter = cleanFilter(status);
@@ -35,6 +37,7 @@ export async function clean(k: CleanTarget, status?: State): Promise<number> {
   // Their output goes first (ids of the range, then the orders): an interrupted clean leaves orders, never orphaned output.
   const outputs = status !== undefined && (await k.outputs.any());
   const files = status !== undefined && (await k.files.any());
+  const checkpoints = status !== undefined && (await k.checkpoints.any());
   for (;;) {
     const [last] = await k.orders
       .find(filter, { projection: { _id: 1 } })
@@ -43,9 +46,10 @@ export async function clean(k: CleanTarget, status?: State): Promise<number> {
       .limit(1)
       .toArray();
     const range = cleanRange(filter, last?._id);
-    const ids = outputs || files ? (await k.orders.find(range, { projection: { _id: 1 } }).toArray()).map((o) => o._id) : [];
+    const ids = outputs || files || checkpoints ? (await k.orders.find(range, { projection: { _id: 1 } }).toArray()).map((o) => o._id) : [];
     if (outputs) await k.outputs.removeFor(ids);
     if (files) await k.files.removeFor(ids);
+    if (checkpoints) await k.checkpoints.removeFor(ids);
     const r = await k.orders.deleteMany(range);
     deleted += r.deletedCount;
     if (!last) break;
@@ -56,6 +60,7 @@ export async function clean(k: CleanTarget, status?: State): Promise<number> {
   if (!status) {
     await k.outputs.removeAll();
     await k.files.removeAll();
+    await k.checkpoints.removeAll();
     await k.waiters.deleteMany({});
     await k.columnDocs.deleteMany({});
   } else if (deleted > 0) {

@@ -25,6 +25,8 @@ export interface FileMeta {
   path: string;
   /** Hex SHA-256 of the bytes stored, computed as they are uploaded: gather's resume and integrity test. */
   sha256: string;
+  /** Checkpoints only (`<list>.checkpoints`, src/kitchen/checkpoints.ts): the set the file belongs to. */
+  set?: ObjectId;
 }
 
 export type StoredFile = GridFSFile & { metadata: FileMeta };
@@ -32,7 +34,7 @@ export type StoredFile = GridFSFile & { metadata: FileMeta };
 /** Chunks per read of a file: 64 × 255 KiB, just under a 16 MiB batch (MongoDB's own batch limit); fewer reads matter on FerretDB v1, which scans the chunks for each. */
 const SEGMENT_CHUNKS = 64;
 /** A file whose upload finished: it has its SHA-256 (filtered after the index range; every reader's query). */
-const COMPLETE = { 'metadata.sha256': { $exists: true } };
+export const COMPLETE = { 'metadata.sha256': { $exists: true } };
 /** How many order ids one command names (an $in of thousands is slow on FerretDB v1). */
 const BATCH = 500;
 
@@ -43,8 +45,9 @@ export class FileStore {
   readonly name: string;
   private indexed = false;
 
-  constructor(db: Db, list: string) {
-    this.name = `${list}.results`;
+  /** `bucket`: results (deliver --collect) or checkpoints (deliver --checkpoint: the same shape, one more key, metadata.set). */
+  constructor(db: Db, list: string, bucket: 'results' | 'checkpoints' = 'results') {
+    this.name = `${list}.${bucket}`;
     this.bucket = new GridFSBucket(db, { bucketName: this.name });
     this.docs = db.collection<StoredFile>(`${this.name}.files`);
     this.chunks = db.collection(`${this.name}.chunks`);

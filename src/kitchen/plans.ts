@@ -73,7 +73,7 @@ export function claimUpdate(waiter: string, token: string, now: Date, leaseMs: n
   return {
     $set: { status: 'RUNNING', waiter, start: now, heartbeat: now, expires, due: expires, claim: token, prio: PRIO_RUNNING },
     $inc: { attempts: 1 },
-    $unset: { stop: '', exitCode: '', signal: '', error: '', output: '', usage: '', progress: '' },
+    $unset: { stop: '', exitCode: '', signal: '', error: '', output: '', usage: '', progress: '', resumed: '' },
   };
 }
 
@@ -87,8 +87,9 @@ export function claimedByFilter(token: string): Filter<Order> {
 }
 
 /** A takeover: the attempt whose lease lapsed, as history keeps it (result LOST, stopped at its last heartbeat). */
-export function lostAttempt(before: Pick<Order, 'attempts' | 'waiter' | 'start' | 'heartbeat' | 'progress'>, now: Date): Attempt {
+export function lostAttempt(before: Pick<Order, 'attempts' | 'waiter' | 'start' | 'heartbeat' | 'progress' | 'resumed'>, now: Date): Attempt {
   return {
+    ...(before.resumed !== undefined ? { resumed: before.resumed } : {}),
     attempt: before.attempts,
     waiter: before.waiter ?? '',
     start: before.start ?? now,
@@ -125,7 +126,8 @@ export function heartbeatUpdate(now: Date, leaseMs: number, progress?: JobProgre
  * ride on this write: no round trip of their own), workdir when given; READY (a retry): due = f.due ?? stop and
  * $unset claim; DONE/ERROR: $unset due · always $unset heartbeat, expires · f.uncounted:
  * $inc attempts -1 · usage with a CPU figure: $inc spent.cpuMs, spent.wallMs, spent.attempts
- * (Order.spent) · Index used: _id · Fence: the claim · Returns: matched 1 or 0 ·
+ * (Order.spent) · f.dropCheckpoint: $unset checkpoint · Index used: _id · Fence: the claim ·
+ * Returns: matched 1 or 0 ·
  * Cost: 1 update. Throws for a status RUNNING cannot go to.
  */
 export function finishUpdate(c: Claimed, f: Finish): UpdateFilter<Order> {
@@ -141,6 +143,7 @@ export function finishUpdate(c: Claimed, f: Finish): UpdateFilter<Order> {
     ...(f.error ? { error: f.error } : {}),
     ...(f.usage ? { usage: f.usage } : {}),
     ...(f.progress ? { progress: f.progress } : {}),
+    ...(f.resumed !== undefined ? { resumed: f.resumed } : {}),
   };
   const set: Partial<Order> = {
     status: f.status,
@@ -155,6 +158,7 @@ export function finishUpdate(c: Claimed, f: Finish): UpdateFilter<Order> {
     else unset[k] = '';
   }
   if (f.workdir !== undefined) set.workdir = f.workdir;
+  if (f.dropCheckpoint) unset.checkpoint = '';
   if (f.status === 'READY') {
     unset.claim = '';
     set.due = f.due ?? f.stop;

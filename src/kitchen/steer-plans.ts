@@ -93,8 +93,8 @@ export function cancelUpdate(s: Steered): UpdateFilter<Order> {
 }
 
 /** What a cancel reads of a RUNNING order to write it: its claim (the fence), its lease (stale or not) and what its attempt's history line needs. */
-export const RUNNING_READ = { _id: 1, status: 1, claim: 1, attempts: 1, waiter: 1, start: 1, heartbeat: 1, expires: 1, history: 1, priority: 1, progress: 1 } as const;
-export type RunningRead = Pick<Order, '_id' | 'status' | 'claim' | 'attempts' | 'waiter' | 'start' | 'heartbeat' | 'expires' | 'history' | 'priority' | 'progress'>;
+export const RUNNING_READ = { _id: 1, status: 1, claim: 1, attempts: 1, waiter: 1, start: 1, heartbeat: 1, expires: 1, history: 1, priority: 1, progress: 1, resumed: 1 } as const;
+export type RunningRead = Pick<Order, '_id' | 'status' | 'claim' | 'attempts' | 'waiter' | 'start' | 'heartbeat' | 'expires' | 'history' | 'priority' | 'progress' | 'resumed'>;
 
 /** A RUNNING order whose lease ended before `at`: its waiter is gone (or cut off), nobody stops its attempt. */
 export function staleAt(o: Pick<Order, 'expires'>, at: Date): boolean {
