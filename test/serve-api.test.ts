@@ -43,10 +43,13 @@ describe('reads', () => {
     const cli = JSON.parse((await waiter(k, ['status', '--json'])).stdout);
     // eta is a clock time (now + etaSeconds): the one figure that moves between the two calls.
     const { eta: _a, asOf: _t, ageSeconds: _g, ...api } = r.body;
-    // storage and the oldest READY order's wait: status's alone (a scan of the output and
-    // file collections, a sorted read of the due range: not for a page's 1 s refresh).
-    const { eta: _b, storage: _s, asOf: _u, oldestReadySince: _o, oldestReadySeconds: _r, ...fromCli } = cli;
+    // storage, the oldest READY order's wait and the cost: status's alone (a scan of the
+    // output and file collections, a sorted read of the due range, the spent index and the
+    // last 300 finished orders: not for a page's 1 s refresh).
+    const { eta: _b, storage: _s, asOf: _u, oldestReadySince: _o, oldestReadySeconds: _r, cost: _c, ...fromCli } = cli;
     expect(api).toMatchObject(fromCli);
+    expect(cli).toHaveProperty('cost');
+    expect(api).not.toHaveProperty('cost');
     expect(cli).toHaveProperty('oldestReadySince');
     expect(api).not.toHaveProperty('oldestReadySince');
     expect(api).not.toHaveProperty('oldestReadySeconds');
