@@ -2,7 +2,9 @@
 // npm run bench [-- --orders N --rows R --rounds K --spawn-orders S --parallel-jobs P --status-runs S --status-runs-full S
 //                   --latency-orders M --latency MS --claim-ready R --claim-claims K --claim-points 0,1000,4000
 //                   --serve-orders R --serve-seconds T --release-done D --release-waiting W
-//                   --only spawn,deliver,parts,latency,claim,data,nolock,unique,bar,serve,chatty,release --no-nolock
+//                   --checkpoint-steps N --checkpoint-step S --checkpoint-kill-at K --checkpoint-every D
+//                   --checkpoint-lease D --checkpoint-orders C
+//                   --only spawn,deliver,parts,latency,claim,data,nolock,unique,bar,serve,chatty,release,checkpoint --no-nolock
 //                   --out FILE --db-prefix P]
 //
 // Measures waiter against its baselines side by side (A/B alternated, medians),
@@ -19,6 +21,7 @@ import { parseArgs } from 'node:util';
 import { MongoClient } from 'mongodb';
 import { startTestServer } from '../test/support/server.js';
 import { CHATTY, chattyBench } from './chatty.js';
+import { checkpointBench } from './checkpoint.js';
 import { median } from './median.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -33,7 +36,7 @@ const { values: opt } = parseArgs({
     'status-runs': { type: 'string', default: '10' }, // status runs (median) at rows/10, and at full size with MONGODB_URI
     // At full size on the FerretDB test server a status at 1M takes ~2 min (it scans), so 3 runs there.
     'status-runs-full': { type: 'string' },
-    only: { type: 'string', default: 'spawn,deliver,parts,latency,claim,data,nolock,unique,bar,serve,chatty,release' },
+    only: { type: 'string', default: 'spawn,deliver,parts,latency,claim,data,nolock,unique,bar,serve,chatty,release,checkpoint' },
     'release-done': { type: 'string', default: '2000' }, // release section: DONE orders in the list (the FerretDB test server scans for the pipeline queries: ~10 s per release at 20,000)
     'release-waiting': { type: 'string', default: '100' }, // release section: WAITING orders released (a barrier's, and as many on ids)
     'serve-orders': { type: 'string', default: '100000' }, // serve: orders in the list behind GET /api/status
@@ -41,6 +44,13 @@ const { values: opt } = parseArgs({
     'claim-ready': { type: 'string', default: '2000' }, // claim section: READY orders behind the held ones
     'claim-claims': { type: 'string', default: '30' }, // claim section: claims timed per point (each form)
     'claim-points': { type: 'string', default: '0,1000,4000' }, // claim section: live RUNNING orders held
+    // checkpoint section (issue 27): fixtures/counter.sh counting to --checkpoint-steps, a step every --checkpoint-step s
+    'checkpoint-steps': { type: 'string', default: '20' },
+    'checkpoint-step': { type: 'string', default: '1' },
+    'checkpoint-kill-at': { type: 'string' }, // the step at which box A goes (default: half-way)
+    'checkpoint-every': { type: 'string', default: '5s' }, // deliver --checkpoint-every for the interruptions (the cost run stores every step)
+    'checkpoint-lease': { type: 'string', default: '5s' }, // deliver --lease of both boxes: how long B waits after a kill -9
+    'checkpoint-orders': { type: 'string', default: '4' }, // cost: orders under one deliver -x C, with and without --checkpoint
     'latency-orders': { type: 'string', default: '100' }, // latency section: orders per run
     latency: { type: 'string', default: '20' }, // latency section: ms each request is held
     'no-nolock': { type: 'boolean', default: false },
@@ -712,6 +722,37 @@ try {
     await c.db(`${DBP}_serve`).dropDatabase();
     await c.close();
   }
+  // ---- checkpoints (issue 27): work re-done per interruption, and what --checkpoint costs: bench/checkpoint.js ----
+  if (only.has('checkpoint')) {
+    const steps = Number(opt['checkpoint-steps']);
+    const killAt = Number(opt['checkpoint-kill-at'] ?? Math.ceil(steps / 2));
+    log(`checkpoint: counter to ${steps}, a step every ${opt['checkpoint-step']} s, killed at step ${killAt}; cost with ${opt['checkpoint-orders']} orders; ${ROUNDS} rounds`);
+    const db = `${DBP}_checkpoint`;
+    const cp = await checkpointBench({
+      uri,
+      db,
+      envFor: (list) => ({ ...envFor(db), WAITER_LIST: list }),
+      waiter,
+      log,
+      work,
+      root,
+      rounds: ROUNDS,
+      steps,
+      step: Number(opt['checkpoint-step']),
+      killAt,
+      every: opt['checkpoint-every'],
+      lease: opt['checkpoint-lease'],
+      orders: Number(opt['checkpoint-orders']),
+    });
+    results.checkpoint_redone_seconds_without = cp.redone_seconds_without;
+    results.checkpoint_redone_seconds_with = cp.redone_seconds_with;
+    results.checkpoint_redone_seconds_notice = cp.redone_seconds_notice;
+    results.checkpoint_cost_ratio = cp.cost_ratio;
+    results.checkpoint = cp.detail;
+    const c = await new MongoClient(uri).connect();
+    await c.db(db).dropDatabase();
+    await c.close();
+  }
   // ---- live output of a chatty command (issue 17): bench/chatty.js --------------
   if (only.has('chatty')) {
     log(`chatty: ${CHATTY} under deliver, live output vs --keep-output 0, ${ROUNDS} rounds`);
@@ -899,6 +940,23 @@ if (results.release) {
     `${f(rl.check_finish_ms)} / ${f(rl.check_all_ms)} ms`,
     '',
     `${f(rl.check_finish_vs_claim, 'x')} / ${f(rl.check_all_vs_claim, 'x')} a claim; idle check vs a tenth of the DONE orders ${f(rl.check_all_vs_tenth_list, 'x')}`,
+  ]);
+}
+if (results.checkpoint) {
+  const cp = results.checkpoint;
+  const p = cp.params;
+  rows.push([
+    'checkpoint: s re-done per kill -9, without / with',
+    `${f(results.checkpoint_redone_seconds_without)} / ${f(results.checkpoint_redone_seconds_with)} s`,
+    `with <= ${f(cp.redone_bound_s)} s`,
+    `counter to ${p.steps}, a step every ${p.step_s} s, box killed at step ${p.kill_at}, --checkpoint-every ${p.checkpoint_every}; B took over ${f(cp.takeover_s.kill_with)} s after (--lease ${p.lease})`,
+  ]);
+  rows.push(['  on a notice (--interruption-file)', f(results.checkpoint_redone_seconds_notice, ' s'), '', `B took over ${f(cp.takeover_s.notice)} s after the notice`]);
+  rows.push([
+    'checkpoint: cost, --checkpoint vs without',
+    f(results.checkpoint_cost_ratio, 'x'),
+    '',
+    `${p.cost_orders} orders, a checkpoint stored each step: order ${f(cp.cost_order_ms.with)} ms vs ${f(cp.cost_order_ms.without)} ms; deliver ${f(cp.cost_deliver_ratio, 'x')}, waiter's CPU ${f(cp.cost_waiter_cpu_ratio, 'x')}`,
   ]);
 }
 const w = [0, 1, 2].map((i) => Math.max(...rows.map((r) => r[i].length)));

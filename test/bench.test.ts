@@ -115,6 +115,55 @@ test('bench/run.js runs every section and writes results.json with the required 
   }
 }, 180_000);
 
+// Its own run (the one above is long already): the counter is killed -9, then interrupted by a notice.
+test('bench/run.js --only checkpoint: seconds re-done per interruption without and with --checkpoint, on a notice, and the cost ratio', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'waiter-bench-test-'));
+  const out = join(dir, 'results.json');
+  try {
+    // 16 steps of 0.1 s, box A gone at step 1: the notice (looked for each second) lands while the order runs.
+    const r = await execa(
+      'node',
+      [
+        'bench/run.js',
+        '--only',
+        'checkpoint',
+        '--rounds',
+        '1',
+        '--checkpoint-steps',
+        '16',
+        '--checkpoint-step',
+        '0.1',
+        '--checkpoint-kill-at',
+        '1',
+        '--checkpoint-every',
+        '100ms',
+        '--checkpoint-lease',
+        '1s',
+        '--checkpoint-orders',
+        '1',
+        '--out',
+        out,
+        '--db-prefix',
+        kitchen.name,
+      ],
+      { cwd: ROOT, env: { MONGODB_URI: kitchen.uri }, reject: false, stdin: 'ignore' },
+    );
+    expect(r.exitCode, r.stderr).toBe(0);
+    const res = JSON.parse(readFileSync(out, 'utf8'));
+    expect(res.checkpoint_redone_seconds_without).toBeGreaterThan(0); // B starts again at 0: at least step 1 re-done
+    for (const k of ['checkpoint_redone_seconds_with', 'checkpoint_redone_seconds_notice']) expect(res[k], k).toBeGreaterThanOrEqual(0);
+    expect(res.checkpoint_cost_ratio).toBeGreaterThan(0);
+    for (const k of ['without', 'with', 'notice']) expect(res.checkpoint.runs[k][0], k).toMatchObject({ reached: expect.any(Number), resumed_at: expect.any(Number) });
+    expect(res.checkpoint.params).toMatchObject({ steps: 16, kill_at: 1, cost_orders: 1 });
+    expect(r.stdout).toMatch(/^checkpoint: s re-done per kill -9, without \/ with +[\d.]+ \/ [\d.]+ s/m);
+    expect(r.stdout).toMatch(/^checkpoint: cost, --checkpoint vs without +[\d.]+x/m);
+    expect(await kitchen.client.db(`${kitchen.name}_checkpoint`).listCollections().toArray()).toEqual([]); // it drops its database
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+    await kitchen.client.db(`${kitchen.name}_checkpoint`).dropDatabase();
+  }
+}, 120_000);
+
 // The latency and nolock sections start their own FerretDB test servers (one adds
 // latency, one has no lock), so they need the Go test server and run without MONGODB_URI.
 const go = needsGo();
