@@ -88,6 +88,7 @@ export async function api(x: ExampleContext) {
   text("# Prometheus's text format; shown here without its # HELP and # TYPE lines and the blank ones between metrics");
   await curl(`curl -s -H "$T" $U/metrics | grep -v -e '^#' -e '^$'`);
   x.runs.set('api-metrics', lines);
+  lines = [];
   await live(x, env, curl, text, () => {
     const l = lines;
     lines = [];
@@ -115,7 +116,7 @@ async function live(x: ExampleContext, env: Record<string, string | undefined>, 
   });
   x.running.push(d);
   await until(() => existsSync(`${go}.wait`), 60_000, 'the API example order to run');
-  const db = x.client.db(env.WAITER_DB!);
+  const db = x.client.db(env.WAITER_DB);
   const o = await until(() => db.collection('orders').findOne({ status: 'RUNNING', progress: { $exists: true } }), 60_000, 'its progress sent by a heartbeat');
   await until(() => db.collection('orders.output').findOne({ order: o._id }), 60_000, 'its first line in the kitchen');
   const id = o._id.toHexString();
