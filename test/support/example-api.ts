@@ -100,7 +100,14 @@ export async function api(x: ExampleContext) {
 }
 
 // Writes its progress and a first line, waits for its go file, then leaves a result file.
-const JOB = ['echo "42 decoding frame 1,204" > "$WAITER_PROGRESS"', 'echo "frame 1"', ': > "$GO.wait"', 'while [ ! -e "$GO" ]; do sleep 0.05; done', 'mkdir out', "printf 'a,b\\n1,2\\n' > 'out/a b.csv'"];
+const JOB = [
+  'echo "42 decoding frame 1,204" > "$WAITER_PROGRESS"',
+  'echo "frame 1"',
+  ': > "$GO.wait"',
+  'while [ ! -e "$GO" ]; do sleep 0.05; done',
+  'mkdir out',
+  "printf 'a,b\\n1,2\\n' > 'out/a b.csv'",
+];
 
 /**
  * Of an order that runs (`deliver --max 1` on the first READY, "a"): its live output and
@@ -123,9 +130,9 @@ async function live(x: ExampleContext, env: Record<string, string | undefined>, 
   text(
     '# its live output, as `waiter logs --json` (the last attempt, or ?attempt=n): pieces',
     '# as printed, "ended" (null while it runs), "progress" (while it runs, what its command',
-    '# last wrote to WAITER_PROGRESS as of its last heartbeat, else null; the order\'s own',
+    "# last wrote to WAITER_PROGRESS as of its last heartbeat, else null; the order's own",
     '# "progress" field says the same) and "next": pass it back as ?after= to get only what',
-    '# came since (a byte position in the attempt\'s output)',
+    "# came since (a byte position in the attempt's output)",
   );
   await curl(`curl -s -H "$T" "$U/api/orders/${id}/output?after=0"`);
   // The pace below shows this order in the current minute: it finishes 15 s or more before the minute ends.
@@ -134,12 +141,12 @@ async function live(x: ExampleContext, env: Record<string, string | undefined>, 
   if ((await d).exitCode !== 0) throw new Error(`deliver: ${(await d).stderr}`);
   text(
     '',
-    '# its result files (deliver --collect), every attempt; then one file\'s content, streamed',
-    '# as a download (the newest attempt\'s, or ?attempt=n; the path percent-encoded per part)',
+    "# its result files (deliver --collect), every attempt; then one file's content, streamed",
+    "# as a download (the newest attempt's, or ?attempt=n; the path percent-encoded per part)",
   );
   await curl(`curl -s -H "$T" $U/api/orders/${id}/files`);
   await curl(`curl -s -H "$T" -o 'a b.csv' "$U/api/orders/${id}/files/out/a%20b.csv"`);
-  text('$ cat \'a b.csv\'', ...(await readFile(join(x.dir, 'a b.csv'), 'utf8')).trimEnd().split('\n'));
+  text("$ cat 'a b.csv'", ...(await readFile(join(x.dir, 'a b.csv'), 'utf8')).trimEnd().split('\n'));
   text('', '# orders finished per minute over the last hour (60 minutes, the last one partial; shown here its first and last)');
   const all = take();
   const pace = await curl('curl -s -H "$T" $U/api/pace');
