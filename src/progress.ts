@@ -38,17 +38,7 @@ export async function progress(stderr: Writable & { isTTY?: boolean }, env: Node
       unit = u;
       value = told = 0;
       since = Date.now();
-      const b = colour ? '\u001b[32m{bar}\u001b[39m' : '{bar}';
-      bar = new bars.SingleBar(
-        {
-          stream: stderr,
-          format: `${label.padEnd(8)} ${b} {percentage}% | {value}/{total} {unit} | {rate} {unit}/s | ETA {eta_formatted}`,
-          hideCursor: true,
-          etaBuffer: 50,
-          barsize: 30,
-        },
-        bars.Presets.shades_classic,
-      );
+      bar = new bars.SingleBar({ ...barOptions(label, colour), stream: stderr }, bars.Presets.shades_classic);
       bar.start(total ?? 0, 0, payload());
     },
     setTotal(total) {
@@ -70,7 +60,19 @@ export async function progress(stderr: Writable & { isTTY?: boolean }, env: Node
   };
 }
 
-function rate(n: number, ms: number): string {
+/** The bar's look (with the preset shades_classic; test/progress-bar.test.ts draws it on fixed figures). */
+export function barOptions(label: string, colour: boolean): cliProgress.Options {
+  const b = colour ? '\u001b[32m{bar}\u001b[39m' : '{bar}';
+  return {
+    format: `${label.padEnd(8)} ${b} {percentage}% | {value}/{total} {unit} | {rate} {unit}/s | ETA {eta_formatted}`,
+    hideCursor: true,
+    etaBuffer: 50,
+    barsize: 30,
+  };
+}
+
+/** Units a second, as the bar shows them (`35k` from 10,000 on). */
+export function rate(n: number, ms: number): string {
   const r = ms > 0 ? (n * 1000) / ms : 0;
   return r >= 10_000 ? `${Math.round(r / 1000)}k` : String(Math.round(r));
 }

@@ -13,6 +13,7 @@ import { difference, docFiles, markedBlocks, normalise, rewrite, updated, type B
 import { sharedClient, uniqueDbName } from './support/kitchen.js';
 import { api } from './support/example-api.js';
 import { pipeline } from './support/example-pipeline.js';
+import { sizing } from './support/example-sizing.js';
 import { tour } from './support/example-tour.js';
 
 const WRITE = process.env.WAITER_EXAMPLES === 'write';
@@ -30,6 +31,25 @@ async function cli(list: string, args: string[], code = 0, env: Record<string, s
   const r = await execa('node', [BIN, ...args], { cwd, reject: false, stdin: 'ignore', env: { ...kitchenEnv(where, { WAITER_LIST: list }), ...env } });
   if (r.exitCode !== code) throw new Error(`waiter ${args.join(' ')}: exit ${r.exitCode}, expected ${code}: ${r.stderr}`);
   return r.stdout === '' ? [] : r.stdout.split('\n').map(shownHost);
+}
+
+/** The first `n` lines `waiter <args>` prints (a `--watch`, which runs until stopped), then Ctrl-C. */
+async function firstLines(list: string, args: string[], n: number, env: Record<string, string> = {}): Promise<string[]> {
+  const p = execa('node', [BIN, ...args], { cwd: dir, reject: false, stdin: 'ignore', env: { ...kitchenEnv(where, { WAITER_LIST: list }), ...env } });
+  let out = '';
+  p.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  await until(() => out.split('\n').length > n, 60_000, `${n} lines of waiter ${args.join(' ')}`);
+  p.kill('SIGINT');
+  const r = await p;
+  if (r.exitCode !== 0) throw new Error(`waiter ${args.join(' ')}: exit ${r.exitCode} on Ctrl-C: ${r.stderr}`);
+  return out.split('\n').slice(0, n).map(shownHost);
+}
+
+/** A kitchen that does not answer (nothing listens on port 1), as `status --watch` shows it. */
+async function unreachable() {
+  const uri = 'mongodb://127.0.0.1:1/?serverSelectionTimeoutMS=500';
+  const lines = await firstLines('orders', ['-k', uri, 'status', '--watch', '1s'], 1, { WAITER_DB: 'demo' });
+  runs.set('watch-unreachable', [`$ waiter -k '${uri}' status --watch 1s | cat`, ...lines, '…']);
 }
 
 /** This machine's name as the docs' `vm`; in a table, padded to the column's width. */
@@ -100,6 +120,10 @@ async function fleet() {
   // so until then `waiters` shows an earlier clip (and fewer delivered) on a loaded machine.
   const registry = client.db(where.name).collection(`${list}.waiters`);
   await until(() => registry.findOne({ name: 'box-c', 'current.order': hung._id.toHexString() }), 60_000, "box-c's entry on clip-06");
+  // Its progress, sent with a heartbeat: `show` says it as of then, and after the takeover in its LOST attempt.
+  await until(() => orders.findOne({ _id: hung._id, progress: { $exists: true } }), 60_000, "clip-06's progress");
+  const hungId = hung._id.toHexString();
+  const whileRunning = cli(list, ['show', hungId]);
   const mid = new Transcript(list);
   await mid.run('waiter waiters');
   await mid.run('waiter status');
@@ -113,6 +137,13 @@ async function fleet() {
   await until(async () => +(await orders.findOne({ _id: hung._id }))!.expires < Date.now() - 500, 60_000, "box-c's lease to run out");
 
   expect((await deliver('box-b', ['--max', '12'])).exitCode).toBe(0); // clip-07 failed once: READY again, not ERROR
+  const taken = await cli(list, ['show', hungId]);
+  runs.set('fleet-progress', [
+    `$ waiter show ${hungId} | grep progress                  # while box-c runs it`,
+    ...(await whileRunning).filter((l) => l.includes('progress')),
+    `$ waiter show ${hungId} | grep LOST                      # once box-b took it over`,
+    ...taken.filter((l) => l.includes('LOST')),
+  ]);
   expect((await deliver('box-a', [])).exitCode).toBe(1);
 
   const idle = (p: ResultPromise) => until(() => registry.findOne({ name: 'box-d', pid: p.pid, 'running.0': { $exists: false } }), 60_000, 'box-d idle');
@@ -125,6 +156,8 @@ async function fleet() {
   await idle(d2);
 
   const clip07 = (await orders.findOne({ arguments: ['clip-07.mp4', '720p'] }))!._id.toHexString();
+  // Beside the calls below: nothing changes any more (box-d waits on an empty list).
+  const watched = firstLines(list, ['status', '--watch', '1s'], 2);
   const t = new Transcript(list);
   await t.run('waiter status');
   await t.run('waiter status --json');
@@ -134,6 +167,7 @@ async function fleet() {
   const all = new Transcript(list);
   await all.run('waiter waiters --all');
   runs.set('fleet-all', all.lines);
+  runs.set('fleet-watch', ['$ waiter status --watch 1s | cat', ...(await watched), '^C']);
 }
 
 beforeAll(async () => {
@@ -143,7 +177,7 @@ beforeAll(async () => {
   pidFile = join(dir, 'pids');
   await writeFile(pidFile, '');
   const ctx = { client, where, dir, running, cli, runs };
-  await Promise.all([walkthrough(), fleet(), tour(ctx), api(ctx), pipeline(ctx)]);
+  await Promise.all([walkthrough(), fleet(), tour(ctx), api(ctx), pipeline(ctx), sizing(ctx), unreachable()]);
 }, 300_000);
 
 afterAll(async () => {

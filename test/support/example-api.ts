@@ -1,7 +1,8 @@
 // docs/api.md's curl session (test/examples.test.ts): a real `waiter serve` with a token on
 // 127.0.0.1 (a free port), and each shown command line run by sh with the shown T, J and
 // U. Shown as the docs show them: port 8080, database `waiter`, kitchen 127.0.0.1:27017.
-import { writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { BIN, kitchenEnv, until } from './cli.js';
@@ -87,7 +88,70 @@ export async function api(x: ExampleContext) {
   text("# Prometheus's text format; shown here without its # HELP and # TYPE lines and the blank ones between metrics");
   await curl(`curl -s -H "$T" $U/metrics | grep -v -e '^#' -e '^$'`);
   x.runs.set('api-metrics', lines);
+  lines = [];
+  await live(x, env, curl, text, () => {
+    const l = lines;
+    lines = [];
+    return l;
+  });
   serve.kill('SIGTERM');
   await serve;
   await x.client.db(where.name).dropDatabase();
+}
+
+// Writes its progress and a first line, waits for its go file, then leaves a result file.
+const JOB = [
+  'echo "42 decoding frame 1,204" > "$WAITER_PROGRESS"',
+  'echo "frame 1"',
+  ': > "$GO.wait"',
+  'while [ ! -e "$GO" ]; do sleep 0.05; done',
+  'mkdir out',
+  "printf 'a,b\\n1,2\\n' > 'out/a b.csv'",
+];
+
+/**
+ * Of an order that runs (`deliver --max 1` on the first READY, "a"): its live output and
+ * progress while its command waits, then its result file and the pace once it is done.
+ */
+async function live(x: ExampleContext, env: Record<string, string | undefined>, curl: (cmd: string) => Promise<string>, text: (...l: string[]) => void, take: () => string[]) {
+  const go = join(x.dir, 'api-go');
+  const d = execa('node', [BIN, 'deliver', '--max', '1', '--lease', '3s', '--heartbeat', '300ms', '--workdir', 'runs/{id}', '--collect', 'out/*', '--shell', JOB.join('\n')], {
+    cwd: x.dir,
+    reject: false,
+    stdin: 'ignore',
+    env: { ...env, GO: go },
+  });
+  x.running.push(d);
+  await until(() => existsSync(`${go}.wait`), 60_000, 'the API example order to run');
+  const db = x.client.db(env.WAITER_DB);
+  const o = await until(() => db.collection('orders').findOne({ status: 'RUNNING', progress: { $exists: true } }), 60_000, 'its progress sent by a heartbeat');
+  await until(() => db.collection('orders.output').findOne({ order: o._id }), 60_000, 'its first line in the kitchen');
+  const id = o._id.toHexString();
+  text(
+    '# its live output, as `waiter logs --json` (the last attempt, or ?attempt=n): pieces',
+    '# as printed, "ended" (null while it runs), "progress" (while it runs, what its command',
+    "# last wrote to WAITER_PROGRESS as of its last heartbeat, else null; the order's own",
+    '# "progress" field says the same) and "next": pass it back as ?after= to get only what',
+    "# came since (a byte position in the attempt's output)",
+  );
+  await curl(`curl -s -H "$T" "$U/api/orders/${id}/output?after=0"`);
+  // The pace below shows this order in the current minute: it finishes 15 s or more before the minute ends.
+  await until(() => new Date().getSeconds() < 45, 20_000, 'a minute with time to spare');
+  await writeFile(go, '');
+  if ((await d).exitCode !== 0) throw new Error(`deliver: ${(await d).stderr}`);
+  text(
+    '',
+    "# its result files (deliver --collect), every attempt; then one file's content, streamed",
+    "# as a download (the newest attempt's, or ?attempt=n; the path percent-encoded per part)",
+  );
+  await curl(`curl -s -H "$T" $U/api/orders/${id}/files`);
+  await curl(`curl -s -H "$T" -o 'a b.csv' "$U/api/orders/${id}/files/out/a%20b.csv"`);
+  text("$ cat 'a b.csv'", ...(await readFile(join(x.dir, 'a b.csv'), 'utf8')).trimEnd().split('\n'));
+  text('', '# orders finished per minute over the last hour (60 minutes, the last one partial; shown here its first and last)');
+  const all = take();
+  const pace = await curl('curl -s -H "$T" $U/api/pace');
+  const minutes = (JSON.parse(pace) as { minutes: unknown[] }).minutes;
+  const shown = take();
+  shown[shown.length - 1] = `{"minutes":[${JSON.stringify(minutes[0])},…,${JSON.stringify(minutes.at(-1))}]}`;
+  x.runs.set('api-live', [...all, ...shown]);
 }
