@@ -99,6 +99,9 @@ export function normalise(lines: string[]): string[] {
       .replace(OBJECT_ID, numbered(ids, 'id'))
       .replace(/\b\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z\b/g, '<time>')
       .replace(/\b\d+(\.\d+)? (B|KiB|MiB|GiB|TiB)\b/g, '<size>')
+      // The driver's words for a refused connection depend on timing (ECONNREFUSED, or the
+      // selection timeout when no attempt had failed yet): what waiter says around them stays.
+      .replace(/(cannot reach the kitchen at \S+: ).*$/, "$1<the driver's error>")
       .replace(/\b\d+(\.\d+)?\/min\b/g, '<n>/min')
       // The cost (status): CPU hours, how many of the finished orders had a figure, and whether a look saw a peak vary between runs.
       .replace(/\b\d+\.\d+ hours\b/g, '<n> hours')
