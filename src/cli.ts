@@ -5,7 +5,7 @@ import yargs, { type Argv } from 'yargs';
 import * as add from './commands/add.js';
 import * as cancel from './commands/cancel.js';
 import * as clean from './commands/clean.js';
-import { globals, type CommandResult, type IO } from './commands/common.js';
+import { globals, type CommandResult, type Globals, type IO } from './commands/common.js';
 import * as deliver from './commands/deliver.js';
 import * as edit from './commands/edit.js';
 import * as extract from './commands/extract.js';
@@ -169,6 +169,11 @@ export async function main(args: string[], io: IO, inspect?: (cli: Argv) => void
   }
   let result: CommandResult = {};
   const g = (argv: Record<string, unknown>) => globals(argv, io.env);
+  /** The shape most commands share: run(globals, options(argv), io). */
+  const command =
+    <O>(m: { options: (a: Record<string, unknown>) => O; run: (g: Globals, o: O, io: IO) => Promise<CommandResult> }) =>
+    (a: Record<string, unknown>) =>
+      m.run(g(a), m.options(a), io);
   const cli = yargs(head)
     // `--poll.x 3` is a mistyped option, not yargs' object notation (which handed "[object Object]" to the parsers).
     .parserConfiguration({ 'dot-notation': false })
@@ -177,74 +182,48 @@ export async function main(args: string[], io: IO, inspect?: (cli: Argv) => void
     .option('kitchen', { alias: 'k', type: 'string', global: true, describe: 'MongoDB connection string [env WAITER_KITCHEN, default mongodb://127.0.0.1:27017]' })
     .option('kitchen-file', { type: 'string', global: true, describe: 'A file holding the connection string, so that it is not in ps [env WAITER_KITCHEN_FILE]' })
     .option('db', { type: 'string', global: true, describe: 'Database [env WAITER_DB, default waiter]' })
-    .option('list', { alias: 'l', type: 'string', global: true, describe: 'Collection holding the orders [env WAITER_LIST, default orders]' })
-    .command('load [file]', load.describe, load.builder, async (a) => {
-      result = await load.run(g(a), load.options(a), io);
-    })
-    .command('add [args..]', add.describe, add.builder, async (a) => {
-      result = await add.run(g(a), add.options(a, rest), io);
-    })
-    .command('status', status.describe, status.builder, async (a) => {
-      result = await status.run(g(a), status.options(a), io);
-    })
-    .command('waiters', waiters.describe, waiters.builder, async (a) => {
-      result = await waiters.run(g(a), waiters.options(a), io);
-    })
-    .command('show <id>', show.describe, show.builder, async (a) => {
-      result = await show.run(g(a), show.options(a), io);
-    })
-    .command('logs <id>', logs.describe, logs.builder, async (a) => {
-      result = await logs.run(g(a), logs.options(a), io);
-    })
-    .command('deliver [command]', deliver.describe, deliver.builder as (y: Argv) => Argv, async (a) => {
-      const globalsOf = g(a);
-      result = await deliver.run(globalsOf, deliver.options(a, [...(a.command ? [String(a.command)] : []), ...rest], globalsOf), io, deliver.graceOf(a), deliver.dryRunOf(a));
-    })
-    .command('gather [ids..]', gather.describe, gather.builder, async (a) => {
-      result = await gather.run(g(a), gather.options(a), io);
-    })
-    .command('reset [ids..]', reset.describe, reset.builder, async (a) => {
-      result = await reset.run(g(a), reset.options(a), io);
-    })
-    .command('cancel [ids..]', cancel.describe, cancel.builder, async (a) => {
-      result = await cancel.run(g(a), cancel.options(a), io);
-    })
-    .command('hold [ids..]', hold.describe, hold.builder, async (a) => {
-      result = await hold.run(g(a), hold.options(a), io);
-    })
-    .command('release [ids..]', release.describe, release.builder, async (a) => {
-      result = await release.run(g(a), release.options(a), io);
-    })
-    .command('edit [ids..]', edit.describe, edit.builder, async (a) => {
-      result = await edit.run(g(a), edit.options(a), io);
-    })
-    .command('pause', pause.describe, pause.builder, async (a) => {
-      result = await pause.run(g(a), pause.options(a), io);
-    })
-    .command('resume', resume.describe, resume.builder, async (a) => {
-      result = await resume.run(g(a), io);
-    })
-    .command('stop [waiter]', stop.describe, stop.builder, async (a) => {
-      result = await stop.run(g(a), stop.options(a), io);
-    })
-    .command('extract', extract.describe, extract.builder, async (a) => {
-      result = await extract.run(g(a), extract.options(a), io);
-    })
-    .command('clean', clean.describe, clean.builder, async (a) => {
-      result = await clean.run(g(a), clean.options(a), io);
-    })
-    .command('serve', serve.describe, serve.builder, async (a) => {
-      result = await serve.run(g(a), serve.options(a, io.env), io);
-    })
+    .option('list', { alias: 'l', type: 'string', global: true, describe: 'Collection holding the orders [env WAITER_LIST, default orders]' });
+  // One registration per command, in --help's order; most share one shape (command()).
+  const commands: [string, { describe: string; builder: (y: Argv) => Argv }, (a: Record<string, unknown>) => Promise<CommandResult>][] = [
+    ['load [file]', load, command(load)],
+    ['add [args..]', add, (a) => add.run(g(a), add.options(a, rest), io)],
+    ['status', status, command(status)],
+    ['waiters', waiters, command(waiters)],
+    ['show <id>', show, command(show)],
+    ['logs <id>', logs, command(logs)],
+    [
+      'deliver [command]',
+      deliver,
+      (a) => {
+        const globalsOf = g(a);
+        return deliver.run(globalsOf, deliver.options(a, [...(a.command ? [String(a.command)] : []), ...rest], globalsOf), io, deliver.graceOf(a), deliver.dryRunOf(a));
+      },
+    ],
+    ['gather [ids..]', gather, command(gather)],
+    ['reset [ids..]', reset, command(reset)],
+    ['cancel [ids..]', cancel, command(cancel)],
+    ['hold [ids..]', hold, command(hold)],
+    ['release [ids..]', release, command(release)],
+    ['edit [ids..]', edit, command(edit)],
+    ['pause', pause, command(pause)],
+    ['resume', resume, (a) => resume.run(g(a), io)],
+    ['stop [waiter]', stop, command(stop)],
+    ['extract', extract, command(extract)],
+    ['clean', clean, command(clean)],
+    ['serve', serve, (a) => serve.run(g(a), serve.options(a, io.env), io)],
+  ];
+  for (const [spec, m, handle] of commands) {
+    cli.command(spec, m.describe, m.builder, async (a) => {
+      result = await handle(a);
+    });
+  }
+  cli
     // `waiter completion` prints yargs' bash/zsh script; the script calls `waiter --get-yargs-completions …`.
     .completion('completion', COMPLETION, (current: string, _argv: unknown, defaults: CompletionDefaults, done: (c: string[]) => void) =>
       defaults((_err, found) => done(completions(current, found ?? [], optionKeys(cli)))),
     )
     .recommendCommands()
-    .demandCommand(
-      1,
-      'Name a command: load, add, status, waiters, show, logs, deliver, gather, reset, cancel, hold, release, edit, pause, resume, stop, extract, clean, serve or completion',
-    )
+    .demandCommand(1, `Name a command: ${commands.map(([spec]) => spec.split(' ')[0]).join(', ')} or completion`)
     .strict()
     .epilogue(EPILOGUE)
     .exitProcess(false)

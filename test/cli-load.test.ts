@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { describe, expect, test } from 'vitest';
 import { FIXTURES, waiter } from './support/cli.js';
+import { extractHeader } from './support/extract.js';
 import { useDb } from './support/kitchen.js';
 
 const k = useDb();
@@ -162,24 +163,7 @@ describe('extract', () => {
     expect(ids).toEqual([...ids].sort()); // _id order (hex order is ObjectId order)
     // Two processes made these ids; within one second their order is their random part's.
     rows.sort((a, b) => (a.status! < b.status! ? 1 : -1));
-    expect(Object.keys(rows[0]!)).toEqual([
-      '_id',
-      'status',
-      'waiter',
-      'start',
-      'stop',
-      'arguments',
-      'error',
-      'exit_code',
-      'attempts',
-      'workdir',
-      'priority',
-      'after',
-      'wall_ms',
-      'cpu_ms',
-      'peak_rss_bytes',
-      'measured',
-    ]);
+    expect(Object.keys(rows[0]!)).toEqual(extractHeader());
     expect(JSON.parse(rows[0]!.arguments!)).toEqual(tricky);
     expect(rows[0]).toMatchObject({ status: 'READY', waiter: '', start: '', stop: '', error: '', exit_code: '', attempts: '0' });
     expect(rows[1]).toMatchObject({

@@ -7,6 +7,7 @@ import { describe, expect, test } from 'vitest';
 import { shortHash } from '../src/order.js';
 import { argumentsHash } from '../src/template.js';
 import { FIXTURES, waiter } from './support/cli.js';
+import { extractHeader } from './support/extract.js';
 import { useDb } from './support/kitchen.js';
 
 const k = useDb();
@@ -91,27 +92,7 @@ describe('named columns', () => {
     expect(r.stdout).toContain(['WAITER_ARG_ANIMAL=dog', 'WAITER_ARG_FILE_NAME=$(id).png', 'WAITER_ARG_SIZE=3', 'arg: --size=3', 'arg: dog'].join('\n'));
 
     const rows = parse<Record<string, string>>((await waiter(k, ['extract'])).stdout, { columns: true });
-    expect(Object.keys(rows[0]!)).toEqual([
-      '_id',
-      'status',
-      'waiter',
-      'start',
-      'stop',
-      'arguments',
-      'error',
-      'exit_code',
-      'attempts',
-      'workdir',
-      'animal',
-      'size',
-      'file name',
-      'priority',
-      'after',
-      'wall_ms',
-      'cpu_ms',
-      'peak_rss_bytes',
-      'measured',
-    ]);
+    expect(Object.keys(rows[0]!)).toEqual(extractHeader(['animal', 'size', 'file name']));
     expect(rows.map((x) => [x.status, x.animal, x.size, x['file name']])).toEqual([
       ['DONE', 'cat', '12', 'a b.jpg'],
       ['DONE', 'dog', '3', '$(id).png'],
@@ -159,24 +140,7 @@ describe('clean', () => {
     expect(await k.db.collection('orders.columns').countDocuments()).toBe(0);
     await seed([['x', 'y']]);
     const rows = parse<Record<string, string>>((await waiter(k, ['extract'])).stdout, { columns: true });
-    expect(Object.keys(rows[0]!)).toEqual([
-      '_id',
-      'status',
-      'waiter',
-      'start',
-      'stop',
-      'arguments',
-      'error',
-      'exit_code',
-      'attempts',
-      'workdir',
-      'priority',
-      'after',
-      'wall_ms',
-      'cpu_ms',
-      'peak_rss_bytes',
-      'measured',
-    ]);
+    expect(Object.keys(rows[0]!)).toEqual(extractHeader());
     expect(JSON.parse((await waiter(k, ['extract', '--json'])).stdout)).not.toHaveProperty('fields');
   });
 });

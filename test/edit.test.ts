@@ -341,6 +341,53 @@ describe('edit racing a release (the release of a WAITING order reads its `at`, 
   });
 });
 
+describe("edit racing the order's claim", () => {
+  test('--priority racing a claim, 20 times: edited before the claim (claimed with the new priority) or not at all (refused as RUNNING, or counted meanwhile), never half', async () => {
+    const kitchen = await open(k);
+    const waiterSide = await open(k);
+    const seen = { edited: 0, refused: 0, meanwhile: 0 };
+    for (let i = 0; i < 20; i++) {
+      const {
+        ids: [id],
+      } = await kitchen.insertOrders([[String(i)]], { priority: 2 });
+      const [claimed, edit] = await Promise.all([
+        // Somewhere before, within or after the edit's reads and writes (a handful of round trips).
+        new Promise((r) => setTimeout(r, Math.random() * 30)).then(() => waiterSide.claim('box-a', 60_000)),
+        editOrders(kitchen, { ids: [id!], priority: 9, by }).catch((err: unknown) => {
+          // Claimed before the edit read its state, or between that read and its count: refused, nothing written.
+          expect(err).toBeInstanceOf(UsageError);
+          expect((err as Error).message).toMatch(
+            /^edit: (order [0-9a-f]{24} is RUNNING, not READY, WAITING or HELD|no order to edit in that selection \(only READY, WAITING or HELD ones are\)): nothing changed$/,
+          );
+          return null;
+        }),
+      ]);
+      const c = claimed!;
+      expect(c.id).toEqual(id);
+      const o = await byId(k.db, id!);
+      // RUNNING with the claim's sort key, whoever came first: an edit never writes prio over PRIO_RUNNING.
+      expect(o).toMatchObject({ status: 'RUNNING', prio: PRIO_RUNNING, claim: c.token });
+      if (o.edited) {
+        // The edit landed first, whole: the claim took the new priority with it.
+        expect([o.priority, c.priority, edit]).toEqual([9, 9, expect.objectContaining({ edited: 1, meanwhile: 0 })]);
+        seen.edited++;
+      } else {
+        // The claim came first: nothing of the edit written, the old priority kept and claimed.
+        expect([o.priority, c.priority]).toEqual([2, 2]);
+        if (edit === null) seen.refused++;
+        else {
+          expect(edit).toMatchObject({ edited: 0, meanwhile: 1 });
+          seen.meanwhile++;
+        }
+      }
+      // The attempt ends with the priority it was claimed with, the document's own: nothing lost either way.
+      expect(await waiterSide.finish(c, { status: 'DONE', stop: new Date(), output: '', result: 'DONE' })).toBe(true);
+      expect(await byId(k.db, id!)).toMatchObject({ status: 'DONE', prio: o.priority, priority: o.priority });
+    }
+    expect(seen.edited + seen.refused + seen.meanwhile).toBe(20);
+  });
+});
+
 describe('POST /api/edit', () => {
   test('the same use case, by "api …"; 400 for what the CLI refuses, 401 without the token, nothing changed', async () => {
     const kitchen = await open(k);

@@ -2,11 +2,12 @@
 // many WAITING orders present still reads a handful of keys (they have no `due`), and
 // the release check reads O(WAITING), not the DONE orders of the list. Skipped where the
 // server's explain counts nothing (test/support/gates.ts): FerretDB, the test server.
-// The queries are src/kitchen/plans.ts's own filters, not copies of them.
+// The queries are src/kitchen/plans.ts's and pipeline-plans.ts's own filters, not copies of them.
 import { ObjectId } from 'mongodb';
 import { describe, expect, test } from 'vitest';
 import type { Order } from '../src/order.js';
-import { CLAIM_SORT, ON_IDS, STATUS_INDEX, barrierAfter, claimFilter, dependantsFilter, heldBetween, unfinishedBelow } from '../src/kitchen/plans.js';
+import { CLAIM_SORT, STATUS_INDEX, claimFilter } from '../src/kitchen/plans.js';
+import { ON_IDS, barrierAfter, dependantsFilter, heldBetween, unfinishedBelow } from '../src/kitchen/pipeline-plans.js';
 import { explainCounts } from './support/gates.js';
 import { useExplainKitchen } from './support/explain.js';
 

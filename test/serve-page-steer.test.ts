@@ -5,11 +5,12 @@
 import { expect, test } from 'vitest';
 import type { Page } from 'playwright-core';
 import type { ObjectId } from 'mongodb';
+import type { WaiterDoc } from '../src/fleet.js';
 import { badge, browse, count, text } from './support/browser.js';
 import { until } from './support/cli.js';
 import { needsChromium } from './support/gates.js';
 import { useDb } from './support/kitchen.js';
-import { serve } from './support/serve.js';
+import { liveWaiter, serve } from './support/serve.js';
 import { addOrders, byId, tempDir } from './support/recovery.js';
 
 const XSS = '<img src=x onerror=alert(1)>';
@@ -59,23 +60,6 @@ async function holdRequests(page: Page, url: string): Promise<{ there: Promise<v
   });
   return { there, go };
 }
-/** A live waiter's registry entry (no process: a stop is a write the waiter reads at its next heartbeat). */
-const liveWaiter = (id: string, name: string, host: string, now: number) => ({
-  _id: id as never,
-  name,
-  host,
-  pid: 1,
-  command: ['x'],
-  concurrency: 1,
-  lease: 3_600_000,
-  heartbeat: 10_000,
-  started: new Date(now - 60_000),
-  seen: new Date(now),
-  expires: new Date(now + 3_600_000),
-  running: [],
-  delivered: 0,
-  failed: 0,
-});
 
 test.runIf(browser.run)(
   browser.title(
@@ -87,8 +71,8 @@ test.runIf(browser.run)(
     const [doomed, kept] = await addOrders(k.db, [[XSS, 'a'], ['b']]);
     const now = Date.now();
     // Names are not unique among live waiters: a stop by name stops both.
-    const registry = k.db.collection('orders.waiters');
-    await registry.insertMany([liveWaiter('w-box', 'box-1', 'h1', now), liveWaiter('w-box2', 'box-1', 'h2', now)]);
+    const registry = k.db.collection<WaiterDoc>('orders.waiters');
+    await registry.insertMany([liveWaiter(now, { _id: 'w-box', name: 'box-1', host: 'h1' }), liveWaiter(now, { _id: 'w-box2', name: 'box-1', host: 'h2' })]);
     const s = await serve(k, ['--public-read'], { WAITER_TOKEN: token });
     const { page, dialogs, errors } = await browse(dir);
     const posts: { url: string; body: string; auth: string | undefined }[] = [];

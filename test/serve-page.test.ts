@@ -5,12 +5,13 @@ import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ObjectId } from 'mongodb';
+import type { WaiterDoc } from '../src/fleet.js';
 import { expect, test } from 'vitest';
 import { badge, browse, count, open, text } from './support/browser.js';
 import { FIXTURES, until, waiter } from './support/cli.js';
 import { needsChromium } from './support/gates.js';
 import { useDb } from './support/kitchen.js';
-import { serve } from './support/serve.js';
+import { liveWaiter, serve } from './support/serve.js';
 import { addOrders, alive, background, byId, killAfterTest, pidFrom, tempDir } from './support/recovery.js';
 
 const XSS = '<img src=x onerror=alert(1)>';
@@ -367,22 +368,7 @@ test.runIf(browser.run)(
     );
     await orders.insertMany(Array.from({ length: 20 }, (_, i) => ({ status: 'READY', arguments: [`r${i}`], attempts: 0, due: new Date(now - 60_000) })));
     await orders.insertMany(Array.from({ length: 2 }, (_, i) => ({ status: 'WAITING', arguments: [`w${i}`], attempts: 0, after: [new ObjectId()], wait: 1 })));
-    await k.db.collection('orders.waiters').insertOne({
-      _id: 'w0' as never,
-      name: 'box',
-      host: 'h',
-      pid: 1,
-      command: ['x'],
-      concurrency: 2,
-      lease: 3_600_000,
-      heartbeat: 10_000,
-      started: new Date(now - 60_000),
-      seen: new Date(now),
-      expires: new Date(now + 3_600_000),
-      running: [],
-      delivered: 40,
-      failed: 0,
-    });
+    await k.db.collection<WaiterDoc>('orders.waiters').insertOne(liveWaiter(now, { _id: 'w0', name: 'box', host: 'h', concurrency: 2, delivered: 40 }));
     const s = await serve(k);
     const api = (await s.call('/api/status')).body as { etaSeconds: number; eta: string };
     expect(api.etaSeconds).toBeGreaterThan(0);

@@ -20,31 +20,28 @@
 // more. `prio` is already its priority (written at insert), so no per-order update.
 import { ObjectId, type Collection, type Filter } from 'mongodb';
 import type { Order, State } from '../order.js';
+import { EVERY, STATUS_INDEX, byIdsFilter, inState } from './plans.js';
 import {
   ACTIVE,
-  EVERY,
   HOLD_ORDER,
   MIN_ID,
   NEWEST_FIRST,
   ON_IDS,
-  STATUS_INDEX,
   FAILED,
   UNFINISHED,
   barrierAfter,
-  byIdsFilter,
   dependantsFilter,
   freeFilter,
   heldBetween,
   heldBy,
   heldOfFilter,
-  inState,
   releaseAt,
   releaseLaterFilter,
   releaseNowFilter,
   releaseNowUpdate,
   unfinishedBelow,
   waitingKeyFilter,
-} from './plans.js';
+} from './pipeline-plans.js';
 import { after, blocks, increasing } from './waiting.js';
 /**
  * Orders per batch of a walk of {wait: 1} (or {after: id}), and ids per `$in`: every

@@ -1,9 +1,9 @@
 // What a WAITING order is made of (issue 18), pure: the ids that keep it above what it
 // waits for, its fields at insert, what a claim passes on of them, and whether an
-// order holds another back. Its queries: ./pipeline.ts; their plans: ./plans.ts.
+// order holds another back. Its queries: ./pipeline.ts; their plans: ./pipeline-plans.ts.
 import { ObjectId } from 'mongodb';
 import type { Order, State } from '../order.js';
-import { UNFINISHED, UNFINISHED_ANY } from './plans.js';
+import { UNFINISHED, UNFINISHED_ANY } from './pipeline-plans.js';
 
 /** Whether an order holds another back: unfinished (ERROR counts unless --after-any). */
 export function blocks(status: State | undefined, any: boolean): boolean {

@@ -1,6 +1,7 @@
 // `waiter serve --port 0` as a real process: resolves once it prints its URL.
 import type { ResultPromise } from 'execa';
 import { afterEach } from 'vitest';
+import type { WaiterDoc } from '../../src/fleet.js';
 import { until, waiter, type Where } from './cli.js';
 
 export interface Served {
@@ -54,5 +55,26 @@ export async function serve(k: Where, args: string[] = [], env: Record<string, s
       }
       return { status: res.status, body, headers: res.headers, text };
     },
+  };
+}
+
+/**
+ * A live waiter's registry entry for the server to show, last written at `now` (ms) with a
+ * lease of an hour; no process behind it (a stop is a write it would read at its next heartbeat).
+ */
+export function liveWaiter(now: number, doc: Pick<WaiterDoc, '_id' | 'name' | 'host'> & Partial<WaiterDoc>): WaiterDoc {
+  return {
+    pid: 1,
+    command: ['x'],
+    concurrency: 1,
+    lease: 3_600_000,
+    heartbeat: 10_000,
+    started: new Date(now - 60_000),
+    seen: new Date(now),
+    expires: new Date(now + 3_600_000),
+    running: [],
+    delivered: 0,
+    failed: 0,
+    ...doc,
   };
 }
