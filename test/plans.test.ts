@@ -485,7 +485,20 @@ describe('steering plans', () => {
     });
     // The same fence as the waiter's own finish: whichever lands first, the other matches nothing.
     expect(fence(id, 'tok')).toStrictEqual({ _id: id, claim: 'tok', status: 'RUNNING' });
-    expect(RUNNING_READ).toStrictEqual({ _id: 1, status: 1, claim: 1, attempts: 1, waiter: 1, start: 1, heartbeat: 1, expires: 1, history: 1, priority: 1, progress: 1, resumed: 1 });
+    expect(RUNNING_READ).toStrictEqual({
+      _id: 1,
+      status: 1,
+      claim: 1,
+      attempts: 1,
+      waiter: 1,
+      start: 1,
+      heartbeat: 1,
+      expires: 1,
+      history: 1,
+      priority: 1,
+      progress: 1,
+      resumed: 1,
+    });
   });
 
   test('cancel of a stale RUNNING order (lease ended before the cancel): its attempt LOST at its last heartbeat, no CANCELLED line', () => {
