@@ -1,8 +1,10 @@
 // The README's and the manual's first hour stays true: what they say a newcomer needs matches the repo.
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
+import { parse } from 'csv-parse/sync';
 import { join } from 'node:path';
 import { expect, test } from 'vitest';
 import { ROOT } from './support/cli.js';
+import { extractHeader } from './support/extract.js';
 import { MONGOD_LOOKUP_TIMEOUT_MS } from './support/server.js';
 
 const readme = () => readFile(join(ROOT, 'README.md'), 'utf8');
@@ -31,4 +33,25 @@ test('the walkthrough says, before its first command, how to get a kitchen and t
   expect(before).toContain('npm link');
   // The server's first line is the one shown.
   expect(await readFile(join(ROOT, 'scripts', 'test-server.js'), 'utf8')).toContain('console.log(`MONGODB_URI=${server.uri}`)');
+});
+
+// An illustrative report (getting-started's three boxes) kept its old header once extract
+// had four more columns: every report shown has extract's header, and rows that fit it.
+test("every report shown in README and docs/ has extract's header, and each of its rows as many fields", async () => {
+  const pages = ['README.md', ...(await readdir(join(ROOT, 'docs'))).filter((f) => f.endsWith('.md')).map((f) => join('docs', f))];
+  let shown = 0;
+  for (const page of pages) {
+    const lines = (await readFile(join(ROOT, page), 'utf8')).split('\n');
+    for (let i = 0; i < lines.length; i++) {
+      if (!/^ {4}"_id",/.test(lines[i]!)) continue;
+      shown++;
+      const block: string[] = [];
+      for (let j = i; j < lines.length && lines[j]!.startsWith('    ') && !lines[j]!.startsWith('    $'); j++) block.push(lines[j]!.slice(4));
+      const [header, ...rows]: string[][] = parse(block.join('\n'), { relax_column_count: true });
+      const named = header!.slice(10, header!.indexOf('priority'));
+      expect(header, `${page}:${i + 1}`).toEqual(extractHeader(named));
+      for (const row of rows) expect(row, `${page}:${i + 1}`).toHaveLength(header!.length);
+    }
+  }
+  expect(shown).toBeGreaterThan(0);
 });
