@@ -71,8 +71,10 @@ describe('an answer lost after the write', () => {
     const dir = await tempDir('lost-claim');
     const log = join(dir, 'echo.log');
     const [x, y] = await addOrders(k.db, [['one'], ['two']]);
-    // The claim's findAndModify, the one that counts attempts (the registry's write is a findAndModify too).
-    const proxy = await answerDropper(k.uri, 'attempts');
+    // The claim's findAndModify, the one that counts attempts (the registry's write is a
+    // findAndModify too): its $inc's int32 element `attempts`, not the index key
+    // `spent.attempts` that deliver creates at start (src/kitchen/cost.ts).
+    const proxy = await answerDropper(k.uri, '\x10attempts\x00');
 
     const r = await waiter({ uri: proxy.uri, name: k.name }, ['deliver', '--lease', '30s', '--heartbeat', '300ms', ECHO], { env: { ECHO_LOG: log } });
     expect(proxy.dropped()).toBe(1);
