@@ -82,20 +82,23 @@ describe('deliver', () => {
     expect(await orders().findOne({})).toMatchObject({ status: 'DONE' });
   });
 
-  test('three `deliver -x 3` processes over 600 orders: each order runs exactly once', async () => {
+  test('three `deliver -x 3` processes over 300 orders: each order runs exactly once', async () => {
     const dir = await tmp();
     const log = join(dir, 'runs.log');
-    await seed(Array.from({ length: 600 }, (_, i) => [`job${i}`]));
+    // 300, not 600: on the FerretDB test server every claim sorts the list in memory, so
+    // this test's time grows with the square of the orders (150: 13 s, 300: 50 s for one
+    // waiter); 9 slots in 3 processes still race for every one of them.
+    await seed(Array.from({ length: 300 }, (_, i) => [`job${i}`]));
     const runs = await Promise.all([1, 2, 3].map((n) => waiter(k, ['-n', `w${n}`, 'deliver', '-x', '3', `${FIXTURES}echo.sh`], { env: { ECHO_LOG: log } })));
     expect(runs.map((r) => r.exitCode)).toEqual([0, 0, 0]);
     const delivered = runs.map((r) => Number(/Delivered ([\d,]+) orders?\./.exec(r.stdout)?.[1]?.replaceAll(',', '')));
-    expect(delivered.reduce((a, b) => a + b, 0)).toBe(600);
+    expect(delivered.reduce((a, b) => a + b, 0)).toBe(300);
     // The child's own log: one line per run, each order once.
     const lines = (await readFile(log, 'utf8')).trim().split('\n');
-    expect(lines).toHaveLength(600);
+    expect(lines).toHaveLength(300);
     const jobs = lines.map((l) => /\[(job\d+)\]$/.exec(l)?.[1]);
-    expect(new Set(jobs).size).toBe(600);
-    expect(await orders().countDocuments({ status: 'DONE', attempts: 1 })).toBe(600);
+    expect(new Set(jobs).size).toBe(300);
+    expect(await orders().countDocuments({ status: 'DONE', attempts: 1 })).toBe(300);
     expect(delivered.filter((n) => n > 0).length).toBeGreaterThan(1); // the work really was shared
   }, 180_000);
 });

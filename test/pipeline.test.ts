@@ -74,10 +74,10 @@ describe('pipelines', () => {
     expect(r.stdout).toContain(`after=[${x},${y}] z`);
   });
 
-  test('a 200-row load, then load --after-all of one row: it runs after all 200 are DONE; chained barriers across 3 loads keep their stages apart', async () => {
+  test('a 100-row load, then load --after-all of one row: it runs after all 100 are DONE; chained barriers across 3 loads keep their stages apart', async () => {
     const dir = await tmp();
     const { writeFile } = await import('node:fs/promises');
-    await writeFile(join(dir, 'map.csv'), Array.from({ length: 200 }, (_, i) => `m${i}`).join('\n') + '\n');
+    await writeFile(join(dir, 'map.csv'), Array.from({ length: 100 }, (_, i) => `m${i}`).join('\n') + '\n');
     await writeFile(join(dir, 'reduce.csv'), 'r\n');
     await writeFile(join(dir, 'final.csv'), 'f1\nf2\n');
     for (const [file, extra] of [
@@ -96,20 +96,20 @@ describe('pipelines', () => {
     const rs = await Promise.all([0, 1].map(() => waiter(k, ['deliver', '--concurrency', '2', ...logging(log).slice(1)])));
     for (const r of rs) expect(r.exitCode, r.stderr).toBe(0);
     const got = (await lines(log)).map((l) => l.split(' '));
-    expect(got).toHaveLength(203);
-    expect(got.slice(0, 200).every(([arg]) => arg!.startsWith('m'))).toBe(true);
-    expect(got[200]![0]).toBe('r');
+    expect(got).toHaveLength(103);
+    expect(got.slice(0, 100).every(([arg]) => arg!.startsWith('m'))).toBe(true);
+    expect(got[100]![0]).toBe('r');
     expect(
       got
-        .slice(201)
+        .slice(101)
         .map(([arg]) => arg)
         .sort(),
     ).toEqual(['f1', 'f2']);
     // The barrier's id, as documented: WAITER_AFTER_ALL, WAITER_AFTER empty.
     const reduce = await orders().findOne({ arguments: ['r'] });
-    expect(got[200]).toEqual(['r', '', reduce!.barrier.toHexString()]);
-    expect(got[201]![2]).not.toBe(got[200]![2]);
-  }, 120_000); // 203 orders through the FerretDB test server, which runs one command at a time: ~22 s on a quiet machine
+    expect(got[100]).toEqual(['r', '', reduce!.barrier.toHexString()]);
+    expect(got[101]![2]).not.toBe(got[100]![2]);
+  }, 120_000); // 103 orders: on the FerretDB test server a claim sorts the list in memory, so the time grows with the square of the orders (200 took ~60 s in CI)
 
   test('a dependency ending ERROR keeps its dependants WAITING, says so in status, show and deliver; reset and a success release them', async () => {
     const dir = await tmp();
