@@ -1,6 +1,7 @@
 // Usage per attempt (issue 28, src/usage/): the deliver loop in process with its fake
 // kitchen and real commands, their figures checked against GNU time (wait4's rusage);
 // --memory-max; a SIGKILL waiter did not send, said plainly.
+import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -15,7 +16,7 @@ import { UsageError } from '../src/errors.js';
 import { Shutdown } from '../src/deliver/shutdown.js';
 import type { Order, Usage } from '../src/order.js';
 import { start } from '../src/run.js';
-import { parseStat } from '../src/usage/proc.js';
+import { parseStat, reapedOf, reapedTicks } from '../src/usage/proc.js';
 import { Sampler } from '../src/usage/sampler.js';
 import { killedText, overText, usageLine } from '../src/usage/text.js';
 import { Reaps } from '../src/usage/waited.js';
@@ -146,6 +147,12 @@ test('/proc/<pid>/stat: fields counted after the last parenthesis (a command nam
   const line = '4242 (a) b (c) S 1 4240 4240 0 -1 4194560 100 0 0 0 150 30 7 3 20 0 1 0 1000 10000000 2500 18446744073709551615';
   expect(parseStat(line)).toEqual({ pid: 4242, pgid: 4240, cpuTicks: 190, rssPages: 2500 });
   expect(parseStat('garbage')).toBeUndefined();
+  // The waiter's own cutime + cstime (fields 16, 17), read from bytes per reap pass.
+  const reaped = (t: string) => reapedOf(Buffer.from(t, 'latin1'), Buffer.byteLength(t, 'latin1'));
+  expect(reaped(line)).toBe(10);
+  expect(reaped(line.replace(' 7 3 ', ' 1234 56 '))).toBe(1290);
+  expect(reaped('garbage')).toBeUndefined();
+  expect(reaped('1 (x) S 1 1 1 0 -1 0 0 0 0 0 1 2')).toBeUndefined();
 });
 
 test('--memory-max takes the sizes --collect-max does (512M, 4G, 1.5GiB); 0 or words are usage errors', () => {
@@ -225,4 +232,18 @@ test.runIf(proc.run)(proc.title('an onOver that throws: logged once, no unhandle
   expect(unhandled).toEqual([]);
   expect(logged).toHaveLength(1);
   expect(logged[0]).toMatch(/^waiter: looking at the commands' usage failed \(the looks go on\): Error: boom$/);
+});
+
+test.runIf(proc.run)(proc.title("the reaped CPU read from the main thread's stat file is the process's, as /proc/self/stat says"), () => {
+  const fromSelf = () => {
+    const b = readFileSync('/proc/self/stat');
+    return reapedOf(b, b.length);
+  };
+  const [before, selfBefore] = [reapedTicks()!, fromSelf()!];
+  // A child burning ~0.2 s, reaped by spawnSync: both counters rise by its CPU.
+  spawnSync(process.execPath, ['-e', 'const t = Date.now(); while (Date.now() - t < 200);']);
+  const [after, selfAfter] = [reapedTicks()!, fromSelf()!];
+  expect(after - before).toBeGreaterThanOrEqual(10);
+  expect(after).toBe(selfAfter);
+  expect(after - before).toBe(selfAfter - selfBefore);
 });

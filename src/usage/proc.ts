@@ -127,17 +127,50 @@ let self: number | undefined;
 const buf = Buffer.alloc(1024);
 /**
  * This process's cutime + cstime (ticks): the CPU of every child it reaped, each with
- * the children that child waited for. Read with one pread on a descriptor kept open
- * (a /proc file is regenerated at offset 0). Undefined without /proc.
+ * the children that child waited for. Read once per reap pass (waited.ts), so per order:
+ * one pread on a descriptor kept open (a /proc file is regenerated at offset 0) of the
+ * main thread's own stat file, whose cutime/cstime are the process's as in
+ * /proc/self/stat but which does not sum every thread's CPU first; the two fields found
+ * by counting spaces, not by splitting the line. Undefined without /proc.
  */
 export function reapedTicks(): number | undefined {
   try {
-    self ??= openSync('/proc/self/stat', 'r');
-    const text = buf.toString('latin1', 0, readSync(self, buf, 0, buf.length, 0));
-    const f = text.slice(text.lastIndexOf(')') + 2).split(' ');
-    const t = Number(f[16 - 3]) + Number(f[17 - 3]);
-    return Number.isFinite(t) ? t : undefined;
+    self ??= openStat();
+    return reapedOf(buf, readSync(self, buf, 0, buf.length, 0));
   } catch {
     return undefined;
+  }
+}
+
+/** cutime + cstime (fields 16 and 17) of the stat text in b[0..n), counted from field 3 after the name's last ')'. */
+export function reapedOf(b: Buffer, n: number): number | undefined {
+  let i = b.lastIndexOf(0x29, n - 1);
+  if (i < 0) return undefined;
+  i += 2;
+  for (let field = 3; field < 16; field++) {
+    i = b.indexOf(0x20, i) + 1;
+    if (i === 0 || i >= n) return undefined;
+  }
+  let ticks = 0;
+  for (let field = 16; field <= 17; field++, i++) {
+    const from = i;
+    let v = 0;
+    for (; i < n && b[i] !== 0x20; i++) {
+      const d = b[i]! - 0x30;
+      if (d < 0 || d > 9) return undefined;
+      v = v * 10 + d;
+    }
+    if (i === from) return undefined;
+    ticks += v;
+  }
+  return ticks;
+}
+
+/** The main thread's stat file (its tid is the pid), else the process's (a /proc without task/). */
+function openStat(): number {
+  try {
+    return openSync(`/proc/self/task/${process.pid}/stat`, 'r');
+  } catch {
+    return openSync('/proc/self/stat', 'r');
   }
 }
