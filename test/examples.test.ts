@@ -119,9 +119,16 @@ async function fleet() {
   // And once its registry entry says so: the entry is written every heartbeat, not per order,
   // so until then `waiters` shows an earlier clip (and fewer delivered) on a loaded machine.
   const registry = client.db(where.name).collection(`${list}.waiters`);
-  await until(() => registry.findOne({ name: 'box-c', 'current.order': hung._id.toHexString() }), 60_000, "box-c's entry on clip-06");
   // Its progress, sent with a heartbeat: `show` says it as of then, and after the takeover in its LOST attempt.
   await until(() => orders.findOne({ _id: hung._id, progress: { $exists: true } }), 60_000, "clip-06's progress");
+  // The entry's own write of a heartbeat may land after the order's, and the record of
+  // clip-05 rides beside clip-06's claim: wait for the entry with clip-06, its progress and
+  // the 5 clips before it delivered.
+  await until(
+    () => registry.findOne({ name: 'box-c', 'current.order': hung._id.toHexString(), 'current.progress': { $exists: true }, delivered: 5 }),
+    60_000,
+    "box-c's entry on clip-06, with its progress and 5 delivered",
+  );
   const hungId = hung._id.toHexString();
   const whileRunning = cli(list, ['show', hungId]);
   const mid = new Transcript(list);

@@ -18,7 +18,7 @@ export interface ExampleContext {
 }
 
 /** The job the tour shows with `cat crunch.sh`, as it runs. */
-export const CRUNCH = ['#!/bin/sh', 'echo "Crunching on: $*"', 'sleep 2', 'case "$1" in clip-07.mp4) echo "ffmpeg: invalid data found" >&2; exit 3;; esac', 'echo "done!"'];
+export const CRUNCH = ['#!/bin/sh', 'echo "Crunching on: $*"', 'sleep 4', 'case "$1" in clip-07.mp4) echo "ffmpeg: invalid data found" >&2; exit 3;; esac', 'echo "done!"'];
 
 export async function tour(x: ExampleContext) {
   const list = 'tour';
@@ -40,7 +40,9 @@ export async function tour(x: ExampleContext) {
     execa('node', [BIN, '-n', name, 'deliver', './crunch.sh'], { cwd, all: true, reject: false, stdin: 'ignore', env: kitchenEnv(x.where, { WAITER_LIST: list }) });
   const running = (clip: string) => orders.findOne({ arguments: [clip, '720p'], status: 'RUNNING' });
   // In lock step: only the box whose turn it is runs (the other is held by SIGSTOP), and it
-  // is held again once it runs its clip and that clip's first line is in the kitchen. So
+  // is held again once it runs its clip and that clip's first line is in the kitchen. The
+  // clip's command is not held: crunch.sh's sleep (4 s; 2 s let a loaded CI box finish the
+  // clip and claim the next before the hold) is the margin for that first line to arrive. So
   // box-b takes the odd clips and box-a the even ones on any machine, however loaded.
   const outputs = db.collection(`${list}.output`);
   const turn = async (p: ResultPromise, clip: string) => {
