@@ -15,6 +15,8 @@ import { FIXTURES, ROOT, until, waiter } from './support/cli.js';
 import { gate } from './support/gates.js';
 import { useDb } from './support/kitchen.js';
 import { metadataStandIn } from './support/metadata.js';
+import { liveWaiter } from './support/serve.js';
+import type { WaiterDoc } from '../src/fleet.js';
 
 const k = useDb();
 const DEPLOY = join(ROOT, 'deploy');
@@ -336,24 +338,19 @@ describe('deploy/waiter-cloudwatch: backlog per live waiter to CloudWatch every 
       expect(await calls()).toEqual([call('3')]);
 
       // Two live waiters, one asked to stop (it claims nothing more): 3 per claiming waiter; then 3 ÷ 2.
-      const live = (i: number, extra: object = {}) => ({
-        _id: `w${i}` as never,
-        name: `box-${i}`,
-        host: 'h',
-        pid: i,
-        command: ['x'],
-        concurrency: 2,
-        lease: 60_000,
-        heartbeat: 10_000,
-        started: new Date(now),
-        seen: new Date(now),
-        expires: new Date(now + 60_000),
-        running: [],
-        delivered: 0,
-        failed: 0,
-        ...extra,
-      });
-      await k.db.collection('orders.waiters').insertMany([live(0), live(1, { stop: { by: 'x', at: new Date(now) } })]);
+      const live = (i: number, extra: object = {}) =>
+        liveWaiter(now, {
+          _id: `w${i}` as never,
+          name: `box-${i}`,
+          host: 'h',
+          pid: i,
+          concurrency: 2,
+          lease: 60_000,
+          started: new Date(now),
+          expires: new Date(now + 60_000),
+          ...extra,
+        });
+      await k.db.collection<WaiterDoc>('orders.waiters').insertMany([live(0), live(1, { stop: { by: 'x', at: new Date(now) } })]);
       r = await run();
       expect(r.exitCode, r.stderr).toBe(0);
       await k.db.collection('orders.waiters').updateOne({ _id: 'w1' as never }, { $unset: { stop: '' } });

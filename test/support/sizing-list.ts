@@ -7,6 +7,8 @@
 import type { Db } from 'mongodb';
 import { SPENT_INDEX } from '../../src/kitchen/cost.js';
 import type { Usage } from '../../src/order.js';
+import type { WaiterDoc } from '../../src/fleet.js';
+import { liveWaiter } from './serve.js';
 
 const MiB = 1024 * 1024;
 const used = (wallMs: number, cpuMs: number, peakMiB: number): Usage => ({ wallMs, cpuMs, peakRssBytes: peakMiB * MiB, measured: 'proc-sample+wait' });
@@ -62,22 +64,11 @@ export async function sizingList(db: Db, list = 'orders', now = Date.now()): Pro
   ]);
   // What deliver and serve make at start: without it status has no CPU figure to give.
   await db.collection(list).createIndex(SPENT_INDEX);
-  await db.collection(`${list}.waiters`).insertMany(
-    [0, 1].map((i) => ({
-      _id: `w${i}` as never,
-      name: `box-${i}`,
-      host: 'h',
-      pid: i,
-      command: ['x'],
-      concurrency: 2,
-      lease: 60_000,
-      heartbeat: 10_000,
-      started: ago(600_000),
-      seen: new Date(now),
-      expires: new Date(now + 60_000),
-      running: [],
-      delivered: 0,
-      failed: 0,
-    })),
-  );
+  await db
+    .collection<WaiterDoc>(`${list}.waiters`)
+    .insertMany(
+      [0, 1].map((i) =>
+        liveWaiter(now, { _id: `w${i}` as never, name: `box-${i}`, host: 'h', pid: i, concurrency: 2, lease: 60_000, started: ago(600_000), expires: new Date(now + 60_000) }),
+      ),
+    );
 }
