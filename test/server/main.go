@@ -50,15 +50,16 @@ func main() {
 	stdinEOF := flag.Bool("exit-on-stdin-eof", false, "exit when stdin closes (so a killed parent never leaves this running)")
 	verbose := flag.Bool("verbose", false, "log FerretDB's messages at info level")
 	latency := flag.Duration("latency", 0, "hold each request this long before forwarding it, outside the lock (a network round trip, for benchmarks)")
+	pg := flag.String("postgresql", "", "use FerretDB's PostgreSQL backend at this URL instead of SQLite (for benchmarks whose size SQLite cannot take: its updateMany grows with the square of the documents)")
 	flag.Parse()
 
-	if err := run(*port, *data, !*noLock, *stdinEOF, *verbose, *latency); err != nil {
+	if err := run(*port, *data, !*noLock, *stdinEOF, *verbose, *latency, *pg); err != nil {
 		fmt.Fprintln(os.Stderr, "testserver:", err)
 		os.Exit(1)
 	}
 }
 
-func run(port int, data string, lock, stdinEOF, verbose bool, latency time.Duration) error {
+func run(port int, data string, lock, stdinEOF, verbose bool, latency time.Duration, pg string) error {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 
@@ -93,7 +94,7 @@ func run(port int, data string, lock, stdinEOF, verbose bool, latency time.Durat
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 
 	sock := filepath.Join(work, "ferretdb.sock")
-	f, err := ferretdb.New(&ferretdb.Config{
+	config := &ferretdb.Config{
 		Listener: ferretdb.ListenerConfig{Unix: sock},
 		Logger:   logger,
 		Handler:  "sqlite",
@@ -101,7 +102,11 @@ func run(port int, data string, lock, stdinEOF, verbose bool, latency time.Durat
 		// lock): a test server's data need only outlive its process (the outage tests'
 		// stop and restart), not the machine.
 		SQLiteURL: "file:" + absData + "/?_pragma=synchronous(OFF)",
-	})
+	}
+	if pg != "" {
+		config.Handler, config.SQLiteURL, config.PostgreSQLURL = "postgresql", "", pg
+	}
+	f, err := ferretdb.New(config)
 	if err != nil {
 		return err
 	}
