@@ -82,6 +82,7 @@ import {
   selectionFilter,
   selects,
   takeoverLost,
+  heldOnFilter,
   waitingOnFilter,
 } from '../src/kitchen/steer-plans.js';
 import { HELD_FROM, heldFromWaiting, holdUpdate, releaseSteps } from '../src/kitchen/hold-plans.js';
@@ -562,6 +563,16 @@ describe('steering plans', () => {
     expect(waitingOnFilter([id2, id])).toStrictEqual({
       status: 'WAITING',
       $or: [{ after: { $in: [id2, id] }, wait: 1, any: { $exists: false } }, { hold: { $gt: id } }],
+    });
+  });
+
+  test('--with-dependants: HELD from WAITING on the ids (not --after-any), or on a barrier above the lowest of them (sorting above it)', () => {
+    const held = { status: 'HELD', 'held.from': 'WAITING' };
+    expect(heldOnFilter([id2, id])).toStrictEqual({
+      $or: [
+        { ...held, after: { $in: [id2, id] }, any: { $exists: false } },
+        { ...held, _id: { $gt: id }, barrier: { $gt: id } },
+      ],
     });
   });
 

@@ -9,7 +9,7 @@ import { DRY_RUN_IDS, steerOrders, type SteerRequest } from './steer.js';
 export { DRY_RUN_IDS };
 
 export interface CancelRequest extends SteerRequest {
-  /** Also the WAITING orders that wait on the cancelled ones, transitively. */
+  /** Also the orders that wait on the cancelled ones, WAITING or held from WAITING, transitively. */
   withDependants?: boolean;
 }
 
@@ -20,7 +20,7 @@ export interface CancelReport {
   running: number;
   /** Of them, RUNNING but stale (lease ended: the waiter is gone): nothing to stop, the attempt recorded LOST. */
   stale: number;
-  /** Of them, WAITING on the selection (--with-dependants). */
+  /** Of them, waiting on the selection, WAITING or held from WAITING (--with-dependants). */
   dependants: number;
   /** Selected but finished (DONE, ERROR, CANCELLED), before or while we wrote: left alone. */
   finished: number;
@@ -36,7 +36,7 @@ export async function cancelOrders(k: Kitchen, r: CancelRequest, now = new Date(
   const report: CancelReport = { cancelled: t.changed, running: t.running, stale: t.stale, dependants: 0, finished: t.finished, busy: t.busy, dryRun: t.dryRun };
   if (t.dryRun) {
     // --with-dependants needs the ids (to find what waits on them); otherwise none are read.
-    report.dependants = r.withDependants && targets ? (await waitingOn(k, await k.steer.allIds(targets))).length : 0;
+    report.dependants = r.withDependants && targets ? (await dependantsOf(k, await k.steer.allIds(targets))).length : 0;
     report.cancelled += report.dependants;
     return { ...report, ids: t.ids ?? [] };
   }
@@ -54,25 +54,26 @@ export async function cancelOrders(k: Kitchen, r: CancelRequest, now = new Date(
 }
 
 /**
- * Cancels the WAITING orders that wait on `ids`, transitively, round by round (what waits on
- * the last round's); how many. No set of those seen: a cancelled one is WAITING no more, so
- * no later round reads it again; memory is one round's ids.
+ * Cancels the orders that wait on `ids` (WAITING, or HELD from WAITING: released, they would
+ * wait on a cancelled one), transitively, round by round (what waits on the last round's);
+ * how many. No set of those seen: a cancelled one is WAITING or HELD no more, so no later
+ * round reads it again; memory is one round's ids.
  */
 async function cancelDependants(k: Kitchen, ids: ObjectId[], s: Steered): Promise<number> {
   let n = 0;
   for (let round = ids; round.length > 0;) {
-    round = await k.steer.waitingOn(round);
+    round = await k.steer.dependantsOf(round);
     n += await k.steer.cancelIds(round, s);
   }
   return n;
 }
 
-/** A dry run: the WAITING orders that wait on `ids`, transitively (each round: what waits on the last round's). */
-async function waitingOn(k: Kitchen, ids: ObjectId[]): Promise<ObjectId[]> {
+/** A dry run: the orders that wait on `ids` (WAITING, or HELD from WAITING), transitively (each round: what waits on the last round's). */
+async function dependantsOf(k: Kitchen, ids: ObjectId[]): Promise<ObjectId[]> {
   const seen = new Set(ids.map((id) => id.toHexString()));
   const out: ObjectId[] = [];
   for (let round = ids; round.length > 0;) {
-    const next = (await k.steer.waitingOn(round)).filter((id) => !seen.has(id.toHexString()));
+    const next = (await k.steer.dependantsOf(round)).filter((id) => !seen.has(id.toHexString()));
     for (const id of next) seen.add(id.toHexString());
     out.push(...next);
     round = next;

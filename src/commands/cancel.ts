@@ -13,7 +13,7 @@ const CANCEL: Verb = { verb: 'cancel', past: 'cancelled', states: CANCELLABLE };
 export function builder(y: Argv) {
   return steerBuilder(y, CANCEL).option('with-dependants', {
     type: 'boolean',
-    describe: 'Also cancel the WAITING orders that wait on these (add --after, --after-all), transitively',
+    describe: 'Also cancel the orders that wait on these (add --after, --after-all), WAITING or held, transitively',
   });
 }
 

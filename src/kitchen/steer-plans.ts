@@ -185,6 +185,23 @@ export function waitingOnFilter(ids: readonly ObjectId[]): Filter<Order> {
   return { status: 'WAITING', $or: or };
 }
 
+/**
+ * --with-dependants: the HELD orders that wait on these (cancelled) ones once released:
+ * held from WAITING (a hold removed `wait` and `hold`, kept `after` and `barrier`; one held
+ * from READY was freed already). Filter: $or of {HELD, held.from WAITING, after in ids, no
+ * any} (index {after:1} or {status:1,_id:1}) and {HELD, held.from WAITING, barrier > the
+ * lowest id, _id > it too} (an order sorts above its barrier: index {status:1,_id:1}, the
+ * HELD range above the lowest id; `barrier` has no index) · Cost: keys = the HELD orders
+ * above the lowest id at most (holds are a user's, few); callers send at most 10,000 ids each.
+ */
+export function heldOnFilter(ids: readonly ObjectId[]): Filter<Order> {
+  const lowest = [...ids].sort((a, b) => (a.toHexString() < b.toHexString() ? -1 : 1))[0];
+  const held = { status: 'HELD', 'held.from': 'WAITING' } as const;
+  const or: Filter<Order>[] = [{ ...held, after: { $in: [...ids] }, any: { $exists: false } }];
+  if (lowest) or.push({ ...held, _id: { $gt: lowest }, barrier: { $gt: lowest } });
+  return { $or: or };
+}
+
 /** One step of putting orders back (reset --status CANCELLED, release): an updateMany. */
 export interface Step {
   filter: Filter<Order>;

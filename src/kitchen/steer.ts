@@ -12,6 +12,7 @@ import {
   cancelledBy,
   cancelledOrders,
   cancelUpdate,
+  heldOnFilter,
   inStates,
   staleAt,
   stopRunningUpdate,
@@ -83,10 +84,10 @@ export class SteerQueries {
     return n;
   }
 
-  /** Cancels these ids (their dependants) where still READY or WAITING, IDS_PER_QUERY per updateMany. */
+  /** Cancels these ids (their dependants) where still READY, WAITING or HELD (the status is the fence), IDS_PER_QUERY per updateMany. */
   async cancelIds(ids: readonly ObjectId[], s: Steered): Promise<number> {
     let n = 0;
-    for (let i = 0; i < ids.length; i += IDS_PER_QUERY) n += await this.cancelMany(inStates(byIdsFilter(ids.slice(i, i + IDS_PER_QUERY)), ['READY', 'WAITING'])!, s);
+    for (let i = 0; i < ids.length; i += IDS_PER_QUERY) n += await this.cancelMany(inStates(byIdsFilter(ids.slice(i, i + IDS_PER_QUERY)), IDLE.CANCELLED)!, s);
     return n;
   }
 
@@ -161,10 +162,13 @@ export class SteerQueries {
     return n;
   }
 
-  /** The WAITING orders that wait on these (waitingOnFilter), IDS_PER_QUERY ids per find; their ids. */
-  async waitingOn(ids: readonly ObjectId[]): Promise<ObjectId[]> {
+  /** The orders that wait on these: WAITING (waitingOnFilter) or held from WAITING (heldOnFilter), IDS_PER_QUERY ids per find; their ids. */
+  async dependantsOf(ids: readonly ObjectId[]): Promise<ObjectId[]> {
     const out: ObjectId[] = [];
-    for (let i = 0; i < ids.length; i += IDS_PER_QUERY) out.push(...(await this.allIds(waitingOnFilter(ids.slice(i, i + IDS_PER_QUERY)))));
+    for (let i = 0; i < ids.length; i += IDS_PER_QUERY) {
+      const chunk = ids.slice(i, i + IDS_PER_QUERY);
+      out.push(...(await this.allIds(waitingOnFilter(chunk))), ...(await this.allIds(heldOnFilter(chunk))));
+    }
     return out;
   }
 }
