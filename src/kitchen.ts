@@ -8,6 +8,9 @@
 // The order document (one per job, in the collection named by --list):
 //   {_id, status, arguments, attempts, due, waiter, start, heartbeat, expires, stop,
 //    exitCode, signal, error, output, claim, history}
+// - attempts: the claims made; each claim's number, never reused (history, live output
+//   and files are kept by it). uncounted: those of them given back (held, a spot notice,
+//   a broken box): --max-attempts counts attempts - uncounted. Neither ever decreases.
 // - status: READY -> RUNNING -> DONE | ERROR (or back to READY: retry, reset, interrupt).
 // - claim: a fresh random token per attempt. Every write a waiter makes about its
 //   attempt is fenced by {_id, claim, status: RUNNING}, so an order that was reset or

@@ -91,7 +91,14 @@ export interface Order {
   _id: ObjectId;
   status: State;
   arguments: string[];
+  /** The attempts made: each claim's number (never reused), given-back ones included. */
   attempts: number;
+  /**
+   * Of those, the ones given back: held or stopped by a spot notice while they ran, not run
+   * on a broken box, lost too often. They do not count toward --max-attempts (countedAttempts).
+   * Absent (0) until the first; never decreases (reset leaves both, as it leaves `attempts`).
+   */
+  uncounted?: number;
   waiter?: string;
   start?: Date;
   heartbeat?: Date;
@@ -196,6 +203,18 @@ export interface Claimed {
   barrier?: string;
   /** The order's checkpoint when claimed (deliver --checkpoint restores it). */
   checkpoint?: CheckpointRef;
+  /** Its earlier attempts given back (Order.uncounted), when any: they do not count toward --max-attempts. */
+  uncounted?: number;
+}
+
+/** The attempts of an order that count toward --max-attempts: those made, less those given back. */
+export function countedAttempts(o: Pick<Order, 'attempts' | 'uncounted'>): number {
+  return (o.attempts ?? 0) - (o.uncounted ?? 0);
+}
+
+/** Which counted attempt a claim is (1 for the first that counts): the retry policy's number, not the attempt's own. */
+export function countedAttempt(c: Pick<Claimed, 'attempt' | 'uncounted'>): number {
+  return c.attempt - (c.uncounted ?? 0);
 }
 
 /** How an attempt ended, as Kitchen.finish() writes it. */
@@ -211,7 +230,7 @@ export interface Finish {
   result: Attempt['result'];
   /** deliver --workdir: the folder the attempt ran in. */
   workdir?: string;
-  /** The claim's increment of `attempts` is taken back: the order was not run (its box failed, or it was lost too often). */
+  /** The attempt is given back ($inc Order.uncounted; its number stays used): not the order's failure (its box failed or went away, or it was lost too often). */
   uncounted?: boolean;
   /** What the command used, when it started (src/usage/). */
   usage?: Usage;
@@ -339,7 +358,7 @@ export function retryDelayMs(attempt: number, policy: RetryPolicy, random: () =>
   return Math.round(d * (1 + RETRY_JITTER * random()));
 }
 
-/** The status a finished attempt leaves the order in. */
+/** The status a finished attempt leaves the order in; `attempts`: which counted attempt it was (countedAttempt). */
 export function nextStatus(o: Outcome, attempts: number, policy: RetryPolicy): State {
   if (succeeded(o)) return 'DONE';
   if (attempts >= policy.maxAttempts) return 'ERROR';

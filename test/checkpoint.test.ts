@@ -256,10 +256,11 @@ describe('the resumable counter, end to end', () => {
     const o = await byId(k.db, id!);
     expect(o.output).toMatch(new RegExp(`^start at ${reached} \\(resumed from attempt 1\\)$`, 'm'));
     expect(o.output).toMatch(/counted to 20\n$/);
-    // The notice's attempt is not counted (src/interrupt/): the next is attempt 1 again, resumed from it.
+    // The notice's attempt is not counted (src/interrupt/) but keeps its number: the next is attempt 2, resumed from #1.
+    expect(o).toMatchObject({ status: 'DONE', attempts: 2, uncounted: 1 });
     expect(o.history!.map((h) => [h.attempt, h.result, h.resumed])).toEqual([
       [1, 'INTERRUPTED', undefined],
-      [1, 'DONE', 1],
+      [2, 'DONE', 1],
     ]);
   });
 

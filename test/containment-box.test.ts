@@ -36,7 +36,7 @@ describe('a broken box stops itself', () => {
     expect(await snapshot()).toEqual(before);
   });
 
-  test('the program deleted mid-run: that order is READY again with its attempts unchanged, the waiter exits 5', async () => {
+  test('the program deleted mid-run: that order is READY again, its attempt given back (not counted), the waiter exits 5', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'waiter-box-'));
     const prog = join(dir, 'prog.sh');
     // The first order removes the program: the next spawn finds nothing.
@@ -50,17 +50,17 @@ describe('a broken box stops itself', () => {
     const o = async (id: typeof first) => (await orders(k.db).findOne({ _id: id! }))!;
     expect(await o(first)).toMatchObject({ status: 'DONE', attempts: 1 });
     const s = await o(second);
-    expect(s).toMatchObject({ status: 'READY', attempts: 0 });
+    expect(s).toMatchObject({ status: 'READY', attempts: 1, uncounted: 1 });
     expect(s.claim).toBeUndefined();
     expect(s.history).toMatchObject([{ attempt: 1, result: 'INTERRUPTED', error: `not run: command not found: ${prog} (on this box; it stopped)` }]);
     expect(await o(third)).toMatchObject({ status: 'READY', attempts: 0 });
     const reg = await k.db.collection('orders.waiters').findOne({ name: 'box' });
     expect(reg?.reason).toBe(`box failure: command not found: ${prog}: stopping this box`);
-    // Another box with the program runs it as attempt 1.
+    // Another box with the program runs it as attempt 2, the first that counts (--max-attempts 1 lets it run).
     await copyFile(join(FIXTURES, 'ok.sh'), prog);
     const again = await waiter(k, ['deliver', prog]);
     expect(again.exitCode).toBe(0);
-    expect(await o(second)).toMatchObject({ status: 'DONE', attempts: 1 });
+    expect(await o(second)).toMatchObject({ status: 'DONE', attempts: 2, uncounted: 1 });
   });
 
   test("a workdir whose name is taken by a file is the order's failure (ERROR); the waiter goes on", async () => {
@@ -90,7 +90,7 @@ describe('a broken box stops itself', () => {
     const box = await waiter(k, ['deliver', '--workdir', join(locked, '{1}'), `${FIXTURES}ok.sh`]);
     expect(box.exitCode).toBe(5);
     expect(box.stderr).toContain(`waiter: stopped: box failure: cannot create the workdir ${join(locked, 'next')}: ${code}: stopping this box`);
-    expect(await orders(k.db).findOne({ _id: next! })).toMatchObject({ status: 'READY', attempts: 0 });
+    expect(await orders(k.db).findOne({ _id: next! })).toMatchObject({ status: 'READY', attempts: 1, uncounted: 1 });
   });
 
   test('whose fault: the codes that say the box, not the order', () => {

@@ -112,7 +112,8 @@ describe('lost attempts count', () => {
     expect(third.exitCode).toBe(1);
     expect(third.stderr).toContain('failed: lost 2 times (last on w2)');
     const o = (await orders(k.db).findOne({ _id: id! }))!;
-    expect(o).toMatchObject({ status: 'ERROR', error: 'lost 2 times (last on w2)', attempts: 2 });
+    // The third attempt, never run, is given back: 3 made, 2 counted.
+    expect(o).toMatchObject({ status: 'ERROR', error: 'lost 2 times (last on w2)', attempts: 3, uncounted: 1 });
     expect(o.history!.map((h) => [h.attempt, h.waiter, h.result])).toEqual([
       [1, 'w1', 'LOST'],
       [2, 'w2', 'LOST'],

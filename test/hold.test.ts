@@ -19,7 +19,7 @@ import { render as renderStatus } from '../src/commands/status.js';
 import { createApp } from '../src/serve/app.js';
 import { attemptEnd } from '../src/output/reader.js';
 import { UsageError } from '../src/errors.js';
-import { PRIO_RUNNING, canTransition, type Finish } from '../src/order.js';
+import { PRIO_RUNNING, canTransition, countedAttempt, type Finish } from '../src/order.js';
 
 const NAP = join(FIXTURES, 'nap.sh');
 const HEARTBEAT_MS = 300;
@@ -31,7 +31,7 @@ const dump = async () => BSON.EJSON.stringify(await orders(k.db).find({}).sort({
 const insert = async (doc: Partial<OrderDoc>) => (await orders(k.db).insertOne({ arguments: ['x'], attempts: 0, prio: 0, ...doc } as OrderDoc)).insertedId;
 const done = (): Finish => ({ status: 'DONE', stop: new Date(), output: '', result: 'DONE', exitCode: 0 });
 
-test('a RUNNING order held from another process: its command is gone within a heartbeat, its attempt HELD and not counted; released, it runs again as attempt 1', async () => {
+test('a RUNNING order held from another process: its command is gone within a heartbeat, its attempt HELD and not counted; released, it runs again as attempt 2, the first that counts', async () => {
   const dir = await tempDir('hold');
   const [id] = await addOrders(k.db, [['long']]);
   const hex = id!.toHexString();
@@ -51,23 +51,23 @@ test('a RUNNING order held from another process: its command is gone within a he
   expect(ra.stderr).toMatch(new RegExp(`waiter: order ${hex} held by \\S+@\\S+; stopping its command, recording nothing`));
 
   const o = await byId(k.db, id!);
-  expect(o).toMatchObject({ status: 'HELD', attempts: 0, held: { by: expect.stringMatching(/^\S+@\S+$/), reason: 'look first', from: 'READY' } });
+  expect(o).toMatchObject({ status: 'HELD', attempts: 1, uncounted: 1, held: { by: expect.stringMatching(/^\S+@\S+$/), reason: 'look first', from: 'READY' } });
   expect(o.claim).toBeUndefined();
   expect(o.due).toBeUndefined();
   expect(o.history).toEqual([{ attempt: 1, waiter: 'waiter-a', start: expect.any(Date), stop: o.held!.at, result: 'HELD', by: o.held!.by }]);
 
-  // Released, it is claimed as attempt 1 again: holds never use up --max-attempts.
+  // Released, it is claimed as attempt 2 (a number is never given twice), the first that counts: holds never use up --max-attempts.
   expect((await waiter(k, ['release', hex])).stdout).toBe('Released 1 order');
   const kitchen = await open(k);
   const c = (await kitchen.claim('waiter-b', 60_000))!;
-  expect(c.attempt).toBe(1);
+  expect([c.attempt, c.uncounted, countedAttempt(c)]).toEqual([2, 1, 1]);
   expect(await kitchen.finish(c, done())).toBe(true);
   const after = await byId(k.db, id!);
-  expect(after).toMatchObject({ status: 'DONE', attempts: 1, released: { by: o.held!.by } });
+  expect(after).toMatchObject({ status: 'DONE', attempts: 2, uncounted: 1, released: { by: o.held!.by } });
   expect(after.held).toBeUndefined();
   expect(after.history!.map((h) => [h.attempt, h.result])).toEqual([
     [1, 'HELD'],
-    [1, 'DONE'],
+    [2, 'DONE'],
   ]);
   const show = renderShow(after).join('\n');
   expect(show).toMatch(/^released {2}by \S+@\S+ at /m);
@@ -133,7 +133,7 @@ describe('hold and release, in process', () => {
     expect(canTransition('HELD', 'WAITING') && canTransition('HELD', 'READY')).toBe(true);
   });
 
-  test('a RUNNING order held: its heartbeat answers held by whom, its finish lands nothing, its attempt is taken back; a stale one is LOST and counted', async () => {
+  test('a RUNNING order held: its heartbeat answers held by whom, its finish lands nothing, its attempt is given back; a stale one is LOST and counted', async () => {
     const kitchen = await open(k);
     await insert({ status: 'READY', due: new Date() });
     const c = (await kitchen.claim('w', 60_000))!;
@@ -141,7 +141,7 @@ describe('hold and release, in process', () => {
     expect(holdLine(r)).toBe('Held 1 order (1 running: its waiter stops it within one heartbeat)');
     expect(await kitchen.heartbeat(c, 60_000)).toEqual({ answer: 'held', by });
     expect(await kitchen.finish(c, done())).toBe(false);
-    expect(await byId(k.db, c.id)).toMatchObject({ status: 'HELD', attempts: 0, prio: 0, held: { from: 'READY' } });
+    expect(await byId(k.db, c.id)).toMatchObject({ status: 'HELD', attempts: 1, uncounted: 1, prio: 0, held: { from: 'READY' } });
 
     const beat = new Date(Date.now() - 120_000);
     const stale = await insert({
@@ -158,6 +158,7 @@ describe('hold and release, in process', () => {
     expect(holdLine(s)).toBe('Held 1 order (1 was stale: its waiter is gone)');
     const o = await byId(k.db, stale);
     expect(o).toMatchObject({ status: 'HELD', attempts: 1 });
+    expect(o.uncounted).toBeUndefined();
     expect(o.history!.map((h) => h.result)).toEqual(['LOST']);
   });
 
@@ -188,7 +189,7 @@ describe('hold and release, in process', () => {
         expect(o.status).toBe('HELD');
         expect(finished).toBe(false);
         expect(results).toEqual(['HELD']);
-        expect(o.attempts).toBe(0);
+        expect([o.attempts, o.uncounted]).toEqual([1, 1]);
         expect(held).toMatchObject({ held: 1, running: 1 });
       }
       seen[o.status as keyof typeof seen]++;
@@ -282,7 +283,7 @@ describe('hold and release, in process', () => {
   });
 });
 
-test('logs: an attempt run again under its number (a hold, like a preempt, takes the number back) is running, then ends as its last entry says', () => {
+test('logs, on a list an older waiter ran: an attempt run again under its number (a hold, like a preempt, took the number back then) is running, then ends as its last entry says', () => {
   const start = new Date();
   const heldLine = { attempt: 1, waiter: 'a', start, stop: start, result: 'HELD' as const, by };
   const o = { _id: new ObjectId(), status: 'RUNNING' as const, arguments: [], attempts: 1, history: [heldLine] };

@@ -404,11 +404,12 @@ describe('a waiter told its box is going away (real processes)', () => {
     const why = `spot interruption notice (aws) at `;
     for (const id of ids.slice(0, 4)) {
       const o = await byId(k.db, id);
-      expect(o).toMatchObject({ status: 'DONE', waiter: 'other', attempts: 1 });
+      // The interrupted attempt given back, not counted; the run after it is a new attempt.
+      expect(o).toMatchObject({ status: 'DONE', waiter: 'other', attempts: 2, uncounted: 1 });
       const [interrupted, done] = o.history!;
-      expect(interrupted).toMatchObject({ result: 'INTERRUPTED', waiter: 'spot', signal: 'SIGTERM' });
+      expect(interrupted).toMatchObject({ attempt: 1, result: 'INTERRUPTED', waiter: 'spot', signal: 'SIGTERM' });
       expect(interrupted!.error).toMatch(new RegExp(`^interrupted: ${why.replace(/[()]/g, '\\$&')}\\S+: terminate at ${deadline.toISOString()}$`));
-      expect(done).toMatchObject({ result: 'DONE', waiter: 'other' });
+      expect(done).toMatchObject({ attempt: 2, result: 'DONE', waiter: 'other' });
       // READY before the deadline, and taken well within the 60 s --lease: none was waited out.
       // Half the lease, not a tight bound: a slow CI box is not what this checks.
       expect(+interrupted!.stop).toBeLessThan(+deadline);
@@ -433,7 +434,7 @@ describe('a waiter told its box is going away (real processes)', () => {
     const r = await w.proc;
     expect(r.exitCode).toBe(0);
     const o = await byId(k.db, id!);
-    expect(o).toMatchObject({ status: 'READY', attempts: 0 });
+    expect(o).toMatchObject({ status: 'READY', attempts: 1, uncounted: 1 });
     expect(o.history?.[0]?.error).toMatch(/^interrupted: interruption notice \(file .*going-away\) at \S+Z: going away at \S+Z$/);
   });
 });

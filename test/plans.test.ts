@@ -207,7 +207,7 @@ describe('finish', () => {
     expect(finishUpdate(claimed(), finish({ status: 'READY', result: 'INTERRUPTED' })).$unset).not.toHaveProperty('checkpoint');
   });
 
-  test('uncounted takes the attempt back ($inc -1); counted ones have no $inc', () => {
+  test('uncounted gives the attempt back ($inc uncounted: its number stays used, attempts never goes down); counted ones have no $inc', () => {
     expect(finishUpdate(claimed(), finish({ status: 'ERROR', result: 'ERROR', uncounted: true }))).toStrictEqual({
       $set: {
         status: 'ERROR',
@@ -218,13 +218,13 @@ describe('finish', () => {
         history: [{ attempt: 2, waiter: 'w1', start: at(-5_000), stop: now, result: 'ERROR', exitCode: 0 }],
       },
       $unset: { heartbeat: '', expires: '', signal: '', error: '', usage: '', progress: '', due: '' },
-      $inc: { attempts: -1 },
+      $inc: { uncounted: 1 },
     });
     expect(finishUpdate(claimed(), finish())).not.toHaveProperty('$inc');
     // An uncounted attempt that ran was still paid: its CPU adds to spent; one without a CPU figure (no /proc) adds nothing.
     const usage: Usage = { wallMs: 800, cpuMs: 500, measured: 'proc-sample' };
     expect(finishUpdate(claimed(), finish({ status: 'ERROR', result: 'ERROR', uncounted: true, usage }))).toMatchObject({
-      $inc: { attempts: -1, 'spent.cpuMs': 500, 'spent.wallMs': 800, 'spent.attempts': 1 },
+      $inc: { uncounted: 1, 'spent.cpuMs': 500, 'spent.wallMs': 800, 'spent.attempts': 1 },
     });
     expect(finishUpdate(claimed(), finish({ usage: { wallMs: 800, measured: 'wall' } }))).not.toHaveProperty('$inc');
   });
@@ -598,7 +598,7 @@ describe('hold and release plans', () => {
     });
   });
 
-  test('hold of a RUNNING order: fenced like a cancel, its attempt HELD and taken back (attempts -1), released READY; a stale one LOST and counted', () => {
+  test('hold of a RUNNING order: fenced like a cancel, its attempt HELD and given back (uncounted +1, its number kept), released READY; a stale one LOST and counted', () => {
     const o = {
       _id: id,
       status: 'RUNNING' as const,
@@ -619,7 +619,7 @@ describe('hold and release plans', () => {
         history: [{ attempt: 3, waiter: 'w1', start: at(-5000), stop: now, result: 'HELD', by: 'alice@box' }],
       },
       $unset: { claim: '', due: '', expires: '', heartbeat: '', released: '' },
-      $inc: { attempts: -1 },
+      $inc: { uncounted: 1 },
     });
     const stale = stopRunningUpdate({ ...o, expires: at(-1) }, s, 'HELD');
     expect(stale.$inc).toBeUndefined();

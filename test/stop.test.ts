@@ -76,8 +76,8 @@ describe('what each stop reason records (STOPPED)', () => {
   const c: Claimed = { id: new ObjectId(), token: 't', attempt: 1, waiter: 'w', start: new Date(), arguments: ['a'], history: [] };
   const retry = { maxAttempts: 2, retryOn: [] };
   const outcome = { signal: 'SIGTERM', output: 'tail', timedOut: true };
-  const recorded = (reason: StopReason, attempt = 1) => {
-    const ran = handleStopped({ ...c, attempt }, reason, { by: 'SIGTERM', timeoutText: '30s' }, retry, outcome, '/w');
+  const recorded = (reason: StopReason, attempt = 1, given?: number) => {
+    const ran = handleStopped({ ...c, attempt, ...(given ? { uncounted: given } : {}) }, reason, { by: 'SIGTERM', timeoutText: '30s' }, retry, outcome, '/w');
     if (!ran.finish) return { records: false };
     const { status, result, error, uncounted, workdir, output, signal } = ran.finish;
     return { status, result, error, counted: !uncounted, failedRun: ran.failedRun === true, workdir, output, signal };
@@ -107,6 +107,11 @@ describe('what each stop reason records (STOPPED)', () => {
   test('timeout: a failed run by the retry rules, "timed out after 30s"', () => {
     expect(recorded('timeout', 1)).toMatchObject({ status: 'READY', result: 'ERROR', error: 'timed out after 30s', counted: true, failedRun: true });
     expect(recorded('timeout', 2)).toMatchObject({ status: 'ERROR', result: 'ERROR', error: 'timed out after 30s', counted: true, failedRun: true });
+  });
+
+  test('the retry rules count only attempts not given back: attempt 2 after one held or preempted is the first that counts, attempt 3 the second', () => {
+    expect(recorded('timeout', 2, 1)).toMatchObject({ status: 'READY', counted: true });
+    expect(recorded('timeout', 3, 1)).toMatchObject({ status: 'ERROR', counted: true });
   });
 
   test('preempt: READY INTERRUPTED, not counted (the box went away, not the order)', () => {

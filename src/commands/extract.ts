@@ -48,6 +48,7 @@ export function reportRow(o: Order): Record<string, string | number> {
     arguments: JSON.stringify(o.arguments ?? []),
     error: o.error ?? '',
     exit_code: o.exitCode ?? '',
+    // Every attempt made, given-back ones too (held, a spot notice): --json's `uncounted` says how many of those.
     attempts: o.attempts ?? 0,
     workdir: o.workdir ?? '',
     priority: o.priority ?? 0,

@@ -55,7 +55,9 @@ export async function run(g: Globals, o: ShowOptions, io: IO): Promise<CommandRe
 /** The human form: one field a line, every value's control characters escaped (JSON: --json). */
 export function render(o: Order, fields?: Record<string, string>): string[] {
   const row = (label: string, value: string) => `${label.padEnd(10)}${printable(value)}`;
-  const lines = [row('order', o._id.toHexString()), row('status', `${o.status}${o.attempts ? ` (attempt ${o.attempts})` : ''}`)];
+  // Its last attempt's number; those given back (held, a spot notice) did not use up --max-attempts.
+  const given = o.uncounted ? `; ${o.uncounted} not counted toward --max-attempts` : '';
+  const lines = [row('order', o._id.toHexString()), row('status', `${o.status}${o.attempts ? ` (attempt ${o.attempts}${given})` : ''}`)];
   lines.push(row('arguments', JSON.stringify(o.arguments ?? [])));
   if (o.priority) lines.push(row('priority', `${o.priority} (higher is taken first; default 0)`));
   if (fields)

@@ -5,7 +5,7 @@ import { constants } from 'node:fs';
 import { access, stat } from 'node:fs/promises';
 import { delimiter, join, resolve } from 'node:path';
 import { message } from '../errors.js';
-import { nextStatus, retryDelayMs, type Claimed, type Finish, type Outcome, type RetryPolicy } from '../order.js';
+import { countedAttempt, nextStatus, retryDelayMs, type Claimed, type Finish, type Outcome, type RetryPolicy } from '../order.js';
 import type { RunRequest, Running } from '../run.js';
 import type { Template } from '../template.js';
 import type { Masker } from '../output/mask.js';
@@ -124,16 +124,18 @@ export function handleFailed(c: Claimed, f: Failure, retry: RetryPolicy): Ran {
       // This box cannot run anything: the order goes back READY, the attempt uncounted, and the waiter stops.
       return { c, boxFailure: f.error, finish: { ...base, status: 'READY', result: 'INTERRUPTED', error: `not run: ${f.error} (on this box; it stopped)`, uncounted: true } };
     case 'lost':
-      // Used up its attempts on waiters that died: ERROR, not run again; attempts stay as they were.
+      // Used up its attempts on waiters that died: ERROR, not run again; this attempt, never run, is given back.
       return { c, finish: { ...base, status: 'ERROR', result: 'ERROR', uncounted: true } };
     case 'refused':
       // Cannot run (a placeholder without a value, an argument too long): nothing a retry would change.
       return { c, finish: { ...base, status: 'ERROR', result: 'ERROR' } };
     case 'crashed':
     case 'run': {
-      // Ran, or tried to start, and failed: retried or ERROR by the usual rules.
-      const status = nextStatus(f.outcome ?? { spawnError: f.error, output: '' }, c.attempt, retry);
-      const delay = status === 'READY' ? retryDelayMs(c.attempt, retry) : 0;
+      // Ran, or tried to start, and failed: retried or ERROR by the usual rules, by its counted
+      // attempts (those given back, a hold, a spot notice, do not use up --max-attempts).
+      const counted = countedAttempt(c);
+      const status = nextStatus(f.outcome ?? { spawnError: f.error, output: '' }, counted, retry);
+      const delay = status === 'READY' ? retryDelayMs(counted, retry) : 0;
       return { c, failedRun: true, finish: { ...base, status, result: 'ERROR', ...(delay > 0 ? { due: new Date(+stop + delay) } : {}) } };
     }
   }

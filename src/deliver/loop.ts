@@ -10,7 +10,7 @@
 import { randomUUID } from 'node:crypto';
 import { MongoError } from 'mongodb';
 import { KitchenError, message } from '../errors.js';
-import type { Claimed } from '../order.js';
+import { countedAttempt, type Claimed } from '../order.js';
 import { roomBeside, startProblem } from '../limits.js';
 import { Attempts } from './attempt.js';
 import { handleFailed, handleStopped, isBoxWorkdirFailure, literalProgram, masked, type Failure, type Ran } from './failure.js';
@@ -256,10 +256,10 @@ class Waiter {
     }
   }
 
-  /** A stale order taken over that has used up its attempts: not run again (SQS's maxReceiveCount). */
+  /** A stale order taken over that has used up its attempts (those given back not counted): not run again (SQS's maxReceiveCount). */
   private lostTooOften(c: Claimed): Failure | undefined {
     if (c.lostBy === undefined) return undefined;
-    if (c.attempt - 1 < Math.max(this.opts.retry.maxAttempts, MIN_LOST_LIMIT)) return undefined;
+    if (countedAttempt(c) - 1 < Math.max(this.opts.retry.maxAttempts, MIN_LOST_LIMIT)) return undefined;
     const times = c.history.filter((h) => h.result === 'LOST').length;
     return { kind: 'lost', error: `lost ${times} time${times === 1 ? '' : 's'} (last on ${c.lostBy})` };
   }

@@ -47,6 +47,7 @@ export class AttemptQueries {
           ...priorityOf(mine),
           ...inputsOf(mine),
           ...checkpointOf(mine),
+          ...uncountedOf(mine),
         };
       }
     }
@@ -74,6 +75,7 @@ export class AttemptQueries {
       ...priorityOf(before),
       ...inputsOf(before),
       ...checkpointOf(before),
+      ...uncountedOf(before),
       ...(lostBy !== undefined ? { lostBy } : {}),
     };
   }
@@ -117,6 +119,11 @@ function columnsOf(o: Order): { columns?: string } {
 
 function checkpointOf(o: Order): { checkpoint?: CheckpointRef } {
   return o.checkpoint ? { checkpoint: o.checkpoint } : {};
+}
+
+/** Its attempts given back so far (none on an order of an older waiter): the retry policy counts without them. */
+function uncountedOf(o: Order): { uncounted?: number } {
+  return o.uncounted ? { uncounted: o.uncounted } : {};
 }
 
 function priorityOf(o: Order): { priority?: number } {

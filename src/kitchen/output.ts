@@ -15,7 +15,8 @@
 // - Reads are ranges of the index {order: 1, attempt: 1, to: 1}: keys examined = slots
 //   read (≤ 2 × 8 + 8 per attempt with the default cap).
 // - Never inside the order document, which stays small; an attempt that was lost or
-//   reset keeps what it sent (attempts are numbered, a new one writes new slots).
+//   reset, held or interrupted keeps what it sent (attempts are numbered, never twice the
+//   same: a new one writes new slots).
 import { usageOf } from './usage.js';
 import { Binary, type AnyBulkWriteOperation, type Collection, type Db, type ObjectId } from 'mongodb';
 

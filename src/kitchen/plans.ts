@@ -126,7 +126,8 @@ export function heartbeatUpdate(now: Date, leaseMs: number, progress?: JobProgre
  * usage and progress when given (else $unset; usage, src/usage/, and the last progress
  * ride on this write: no round trip of their own), workdir when given; READY (a retry): due = f.due ?? stop and
  * $unset claim; DONE/ERROR: $unset due · always $unset heartbeat, expires · f.uncounted:
- * $inc attempts -1 · usage with a CPU figure: $inc spent.cpuMs, spent.wallMs, spent.attempts
+ * $inc uncounted (`attempts` is never taken back: it numbers attempts, and a number used once
+ * is never given to another: history, live output and files are kept by it) · usage with a CPU figure: $inc spent.cpuMs, spent.wallMs, spent.attempts
  * (Order.spent) · f.dropCheckpoint: $unset checkpoint · Index used: _id · Fence: the claim ·
  * Returns: matched 1 or 0 ·
  * Cost: 1 update. Throws for a status RUNNING cannot go to.
@@ -164,7 +165,7 @@ export function finishUpdate(c: Claimed, f: Finish): UpdateFilter<Order> {
     unset.claim = '';
     set.due = f.due ?? f.stop;
   } else unset.due = '';
-  const inc: Record<string, number> = f.uncounted ? { attempts: -1 } : {};
+  const inc: Record<string, number> = f.uncounted ? { uncounted: 1 } : {};
   // What the attempt used adds to the order's spent (uncounted or not: it was paid), in this same write.
   if (f.usage?.cpuMs !== undefined) Object.assign(inc, { 'spent.cpuMs': f.usage.cpuMs, 'spent.wallMs': f.usage.wallMs, 'spent.attempts': 1 });
   return { $set: set, $unset: unset, ...(Object.keys(inc).length ? { $inc: inc } : {}) };

@@ -121,9 +121,9 @@ export const IDLE: Readonly<Record<StopTo, readonly State[]>> = Object.freeze({
  * stopped by the user, its waiter was gone: LOST at its last heartbeat, as a takeover
  * records it (lostAttempt), and no line of its own (one line per attempt, as show and
  * the lost-attempt count read history; who did it is the order's `cancelled` or `held`).
- * A live attempt held is not the order's failure: $inc attempts -1, as finish takes back an
- * uncounted one (Finish.uncounted), so holds never use up --max-attempts; a LOST one
- * counts, as at a takeover.
+ * A live attempt held is not the order's failure: $inc uncounted, as finish gives back an
+ * uncounted one (Finish.uncounted), so holds never use up --max-attempts (its number stays
+ * used: the next claim is a new attempt); a LOST one counts, as at a takeover.
  * `lost`: the attempt a takeover replaced, when its own history write has not landed yet
  * (takeoverLost): written before this one, or it would never be (the taker's write is fenced).
  */
@@ -138,7 +138,7 @@ export function stopRunningUpdate(o: RunningRead, s: Steered, to: StopTo, lost?:
   return {
     $set: { status: to, held: { ...s, from: 'READY' }, prio: o.priority ?? 0, history },
     $unset: { ...unset, released: '' },
-    ...(stale ? {} : { $inc: { attempts: -1 } }),
+    ...(stale ? {} : { $inc: { uncounted: 1 } }),
   };
 }
 

@@ -41,8 +41,9 @@ export async function readAfter(store: Pick<OutputStore, 'read'>, order: ObjectI
 
 /**
  * How attempt `n` of the order ended, or null while it runs. From its history entry (the
- * last: an attempt not counted, held or preempted, leaves its number to the next run);
- * else the order has moved on without one: reset while running, or taken over.
+ * last: on a list an older waiter ran, an attempt not counted, held or preempted, left its
+ * number to the next run); else the order has moved on without one: reset while running,
+ * or taken over.
  */
 export function attemptEnd(o: Order, n: number): Pick<Attempt, 'result' | 'exitCode' | 'error'> | { result: 'RESET' } | null {
   if (o.status === 'RUNNING' && o.attempts === n) return null;

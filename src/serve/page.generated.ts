@@ -1372,7 +1372,8 @@ dialog h2 {
       ["status", el("span", { cls: "badge " + o.status, text: o.status })],
       ["priority", o.priority ? String(o.priority) : "0 (default)"],
       ["arguments", el("code", { text: JSON.stringify(o.arguments) })],
-      ["attempts", String(o.attempts)],
+      // Given-back attempts (held, a spot notice) keep their numbers but do not use up --max-attempts.
+      ["attempts", String(o.attempts) + (o.uncounted ? " (" + o.uncounted + " not counted toward --max-attempts)" : "")],
       ["waiter", o.waiter || "–"],
       ["start", when(o.start)],
       ["stop", when(o.stop)],
@@ -1456,7 +1457,7 @@ dialog h2 {
 /** Only this page's own script and style run; it talks only to this server. */
 export const PAGE_CSP = [
   "default-src 'none'",
-  "script-src 'sha256-dk1PDNX4il1oL/RiApGmksiFXzVNCPx8BZlgYqsvhdY='",
+  "script-src 'sha256-muF5BxNAQQNszwkvnD2AEDFTfFrOBOuGfuRRHAvhih0='",
   "style-src 'sha256-gfXCluuFmqzz7/P3kriE8JjlTnNcs8zhv02DpxPKhkw='",
   "img-src 'self' data:",
   "connect-src 'self'",

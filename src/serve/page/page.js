@@ -262,7 +262,8 @@ function orderParts(o, said, after) {
     ['status', el('span', { cls: 'badge ' + o.status, text: o.status })],
     ['priority', o.priority ? String(o.priority) : '0 (default)'],
     ['arguments', el('code', { text: JSON.stringify(o.arguments) })],
-    ['attempts', String(o.attempts)],
+    // Given-back attempts (held, a spot notice) keep their numbers but do not use up --max-attempts.
+    ['attempts', String(o.attempts) + (o.uncounted ? ' (' + o.uncounted + ' not counted toward --max-attempts)' : '')],
     ['waiter', o.waiter || '–'],
     ['start', when(o.start)],
     ['stop', when(o.stop)],
