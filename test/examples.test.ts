@@ -250,6 +250,11 @@ describe('the checker', () => {
     expect(difference('x', 'x.md:1', edited, run)).toContain('- exit code 4\n+ exit code 3');
     // One id shown twice must be the same id twice.
     expect(normalise(['a 0123456789abcdef01234567 b 0123456789abcdef01234568'])).toEqual(['a <id1> b <id2>']);
+    // A report row: the waiter's pid and what the attempt used vary, how it was measured and the columns before do not.
+    const row = (waiter: string, used: string) => normalise([`x,DONE,${waiter},,0,1,,0,,${used}`])[0];
+    expect(row('vm/1457', '1009,0,,proc-sample+wait')).toBe(row('vm/28153', '1012,10,3334144,proc-sample+wait'));
+    expect(row('vm/1457', '1009,0,,wall')).not.toBe(row('vm/1457', '1009,0,,proc-sample+wait'));
+    expect(row('vm/1457', '1009,0,,proc-sample+wait')).not.toBe(normalise(['x,DONE,vm/1457,,0,1,0,,1009,0,,proc-sample+wait'])[0]);
     expect(updated(doc, run)).toBe(doc);
     expect(updated(edited, run)).toEqual([doc[0], ...run.slice(1)]); // the run, with the doc's id
     expect(rewrite(md, [{ block: a!, lines: ['$ waiter status', '', 'READY 4'] }])).toContain('\n    $ waiter status\n\n    READY 4\n\nmore');
