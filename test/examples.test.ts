@@ -2,7 +2,7 @@
 // README.md or docs/**/*.md equals (normalised: test/support/examples.ts) what the
 // commands print on a list built here once, by real deliver processes on the test server.
 // `npm run examples` (WAITER_EXAMPLES=write) writes the runs into the blocks instead.
-import { copyFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa, type ResultPromise } from 'execa';
@@ -79,16 +79,51 @@ class Transcript {
   }
 }
 
-/** The Walkthrough: a clean list, 315 names loaded, status before any waiter. */
+/** The job the walkthrough types in: it fails on tty1, so the reset after has an order to put back. */
+const WALK_JOB = ['#!/bin/sh', 'echo "Crunching on: $*"', 'sleep 1', 'case "$*" in *tty1) echo "tty1: device busy" >&2; exit 3;; esac', 'echo "done!"'];
+
+/**
+ * The Walkthrough, in a folder of its own (fleet() has a crunch.sh too): a clean list, 315
+ * names loaded, status before any waiter; then one waiter delivers two, the report's first
+ * rows, and the reset of the failed one. The failure is the last order it runs: a failure's
+ * line is printed once its record is written, which races the next order's first lines.
+ */
 async function walkthrough() {
-  const t = new Transcript('walk');
+  const cwd = join(dir, 'walk');
+  await mkdir(cwd);
+  const t = new Transcript('walk', cwd);
   await t.run('waiter clean');
   t.text('$ ls /dev > orders.csv');
-  await writeFile(join(dir, 'orders.csv'), Array.from({ length: 315 }, (_, i) => `tty${i}`).join('\n') + '\n');
+  await writeFile(join(cwd, 'orders.csv'), Array.from({ length: 315 }, (_, i) => `tty${i}`).join('\n') + '\n');
   await t.run('waiter load orders.csv');
   t.text('');
   await t.run('waiter status');
   runs.set('walkthrough', t.lines);
+
+  await writeFile(join(cwd, 'crunch.sh'), WALK_JOB.join('\n') + '\n');
+  await chmod(join(cwd, 'crunch.sh'), 0o755);
+  runs.set('walkthrough-job', ['$ cat > crunch.sh', ...WALK_JOB, '$ chmod +x crunch.sh']);
+
+  // Both streams into one pipe, as a terminal shows them: the waiter writes its lines and the
+  // command's (which it copies) in the order they happen, where two pipes could be read out of order.
+  const shown = 'waiter deliver --max 2 ./crunch.sh --some-param some-value';
+  const d = await execa('sh', ['-c', 'exec "$0" "$@" 2>&1', 'node', BIN, ...shown.split(' ').slice(1)], {
+    cwd,
+    reject: false,
+    stdin: 'ignore',
+    env: kitchenEnv(where, { WAITER_LIST: 'walk' }),
+  });
+  if (d.exitCode !== 1) throw new Error(`${shown}: exit ${d.exitCode}, expected 1 (tty1 failed): ${d.stdout}`);
+  runs.set('walkthrough-deliver', [`$ ${shown}`, ...d.stdout.split('\n').map(shownHost)]);
+
+  const report = new Transcript('walk', cwd);
+  await report.run('waiter extract -o report.csv && head -3 report.csv', { args: ['extract', '-o', 'report.csv'] });
+  report.text(...(await readFile(join(cwd, 'report.csv'), 'utf8')).split('\n').slice(0, 3).map(shownHost));
+  runs.set('walkthrough-report', report.lines);
+
+  const reset = new Transcript('walk', cwd);
+  await reset.run('waiter reset');
+  runs.set('walkthrough-reset', reset.lines);
 }
 
 /**
@@ -250,6 +285,11 @@ describe('the checker', () => {
     expect(difference('x', 'x.md:1', edited, run)).toContain('- exit code 4\n+ exit code 3');
     // One id shown twice must be the same id twice.
     expect(normalise(['a 0123456789abcdef01234567 b 0123456789abcdef01234568'])).toEqual(['a <id1> b <id2>']);
+    // A report row: the waiter's pid and what the attempt used vary, how it was measured and the columns before do not.
+    const row = (waiter: string, used: string) => normalise([`x,DONE,${waiter},,0,1,,0,,${used}`])[0];
+    expect(row('vm/1457', '1009,0,,proc-sample+wait')).toBe(row('vm/28153', '1012,10,3334144,proc-sample+wait'));
+    expect(row('vm/1457', '1009,0,,wall')).not.toBe(row('vm/1457', '1009,0,,proc-sample+wait'));
+    expect(row('vm/1457', '1009,0,,proc-sample+wait')).not.toBe(normalise(['x,DONE,vm/1457,,0,1,0,,1009,0,,proc-sample+wait'])[0]);
     expect(updated(doc, run)).toBe(doc);
     expect(updated(edited, run)).toEqual([doc[0], ...run.slice(1)]); // the run, with the doc's id
     expect(rewrite(md, [{ block: a!, lines: ['$ waiter status', '', 'READY 4'] }])).toContain('\n    $ waiter status\n\n    READY 4\n\nmore');

@@ -83,8 +83,9 @@ const UUID = /\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b/g
  * Only what differs from run to run, nothing else: ids (numbered by first appearance, so
  * a block that shows one order twice must show the same id twice), times, durations as
  * src/fleet.ts span() writes them, sizes, paces, pids and the storage's byte counts
- * (the server's own figures). Runs of spaces count as one: a table's columns are as wide
- * as the values in them, which vary.
+ * (the server's own figures), and a report row's wall, CPU and peak (a command under a
+ * second may be seen by no look: no peak). Runs of spaces count as one: a table's columns
+ * are as wide as the values in them, which vary.
  */
 export function normalise(lines: string[]): string[] {
   const ids = new Map<string, string>();
@@ -107,6 +108,9 @@ export function normalise(lines: string[]): string[] {
       .replace(/\b\d+\.\d+ hours\b/g, '<n> hours')
       .replace(/\b[\d,]+ of the last\b/g, '<n> of the last')
       .replace(/^memory {3}.*$/, 'memory   <peak>')
+      // A waiter's default name (host/pid: the docs' host is vm), and what a report row says an attempt used.
+      .replace(/\bvm\/\d+\b/g, 'vm/<pid>')
+      .replace(/,\d+,\d*,\d*,(proc-sample\+wait|proc-sample|wall)$/, ',<wall_ms>,<cpu_ms>,<peak_rss_bytes>,$1')
       .replace(/"(cpuSeconds|withCpu|withPeak|cpuMeanSeconds|cpuMedianSeconds|wallMeanSeconds|wallMedianSeconds|peakMedianBytes|peakMaxBytes)":(?:[\d.]+|null)/g, '"$1":<n>')
       // /metrics: durations (how long the oldest READY order has waited) and rates move between runs.
       .replace(/^(waiter_\w+_(?:seconds|per_second)(?:\{[^}]*\})?) \S+$/, '$1 <n>')
