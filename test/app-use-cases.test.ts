@@ -113,7 +113,17 @@ test('status: the report, and with storage what live output and result files tak
     const { asOf: _b, eta: _f, ...plainRest } = plain;
     expect(rest).toEqual(plainRest);
     expect(oldestReadySeconds).toBe((Date.parse(full.asOf) - Date.parse(oldestReadySince!)) / 1000);
-    expect(Object.keys(storage).sort()).toEqual(['fileBytes', 'fileDiskBytes', 'files', 'outputBytes', 'outputDiskBytes', 'outputDocuments']);
+    expect(Object.keys(storage).sort()).toEqual([
+      'checkpointBytes',
+      'checkpointDiskBytes',
+      'checkpointFiles',
+      'fileBytes',
+      'fileDiskBytes',
+      'files',
+      'outputBytes',
+      'outputDiskBytes',
+      'outputDocuments',
+    ]);
     expect(storage.files).toBe(0);
   });
 });
