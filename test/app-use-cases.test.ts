@@ -149,7 +149,7 @@ test('cleanOrders: --older-than without --outputs is refused before anything is 
     await expect(cleanOrders(k, { olderThanMs: 1000 })).rejects.toThrow(UsageError);
     expect(await orders().countDocuments({})).toBe(2);
     await done(x);
-    expect(await cleanOrders(k, { outputs: true, status: 'DONE' })).toEqual({ outputs: { orders: 1, slots: 0, files: 0 } });
+    expect(await cleanOrders(k, { outputs: true, status: 'DONE' })).toEqual({ outputs: { orders: 1, slots: 0, files: 0, checkpoints: 0 } });
     expect(await cleanOrders(k, { status: 'DONE' })).toEqual({ orders: 1 });
     expect(await orders().countDocuments({})).toBe(1);
   });

@@ -11,7 +11,7 @@ import { Kitchen } from '../src/kitchen.js';
 import type { State } from '../src/order.js';
 import { waiter } from './support/cli.js';
 import { useDb } from './support/kitchen.js';
-import { orders } from './support/recovery.js';
+import { byId, orders } from './support/recovery.js';
 
 const k = useDb();
 const HOUR = 3_600_000;
@@ -44,6 +44,9 @@ async function open<T>(fn: (kitchen: Kitchen) => Promise<T>): Promise<T> {
   }
 }
 
+const checkpointFiles = () => k.db.collection('orders.checkpoints.files').countDocuments({});
+const checkpointChunks = () => k.db.collection('orders.checkpoints.chunks').countDocuments({});
+
 describe('status', () => {
   test("counts the checkpoints' files and bytes in its storage (text and --json), and on disk", async () => {
     await open((kitchen) => withCheckpoint(kitchen, 'ERROR', 300_000));
@@ -62,5 +65,72 @@ describe('status', () => {
     // The disk figure is the total: at least the checkpoint's own.
     const disk = /; (\S+ \S+) on disk/.exec(line!)![1]!;
     expect(disk).not.toBe('0 B');
+  });
+});
+
+describe('clean --outputs', () => {
+  test('finds the orders holding checkpoint files page by page, each once, an order with more files than a page alone', async () => {
+    const [a, b, c] = [new ObjectId(), new ObjectId(), new ObjectId()].sort((x, y) => x.toHexString().localeCompare(y.toHexString()));
+    await open(async (kitchen) => {
+      const files = kitchen.checkpoints.files;
+      const set = new ObjectId();
+      for (const [order, paths] of [
+        [a!, ['1']],
+        [b!, ['1', '2', '3']],
+        [c!, ['1']],
+      ] as const) {
+        for (const path of paths) await files.upload({ order, attempt: 1, path, set }, Readable.from([Buffer.from(path)]));
+      }
+      const pages: string[][] = [];
+      for (let page = await files.holders(undefined, 2); page.length > 0; page = await files.holders(page.at(-1), 2)) pages.push(page.map((id) => id.toHexString()));
+      expect(pages).toEqual([[a!.toHexString(), b!.toHexString()], [c!.toHexString()]]);
+      expect(await files.removeOf([a!, b!, new ObjectId()])).toEqual({ files: 4, orders: 2 });
+    });
+  });
+
+  test("frees the checkpoint of a finished order it selects and says so; the order's checkpoint is gone (a reset starts from scratch)", async () => {
+    const id = await open((kitchen) => withCheckpoint(kitchen, 'ERROR', 1000));
+    const r = await waiter(k, ['clean', '--outputs', '--status', 'ERROR']);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.stdout).toBe('Freed the output of 1 order (0 documents) and 1 checkpoint; the orders are kept.');
+    expect([await checkpointFiles(), await checkpointChunks()]).toEqual([0, 0]);
+    expect((await byId(k.db, id)).checkpoint).toBeUndefined();
+    expect((await waiter(k, ['show', id.toHexString()])).stdout).not.toMatch(/resumes/);
+  });
+
+  test('keeps the checkpoints of orders that may still resume (READY, RUNNING, WAITING, HELD), whatever the selection; frees those left over', async () => {
+    const ids = await open(async (kitchen) => {
+      const kept = { READY: await withCheckpoint(kitchen, 'READY', 10), RUNNING: await withCheckpoint(kitchen, 'RUNNING', 10) };
+      const more = { WAITING: await withCheckpoint(kitchen, 'WAITING', 10), HELD: await withCheckpoint(kitchen, 'HELD', 10) };
+      const freed = {
+        ERROR: await withCheckpoint(kitchen, 'ERROR', 10),
+        CANCELLED: await withCheckpoint(kitchen, 'CANCELLED', 10),
+        DONE: await withCheckpoint(kitchen, 'DONE', 10),
+      };
+      // Files no order names: of an order cleaned away by a clean interrupted before its checkpoints went.
+      await kitchen.checkpoints.files.upload({ order: new ObjectId(), attempt: 1, path: 'gone', set: new ObjectId() }, Readable.from([Buffer.from('x')]));
+      return { kept: { ...kept, ...more }, freed };
+    });
+    for (const state of ['READY', 'RUNNING', 'WAITING', 'HELD']) {
+      const r = await waiter(k, ['clean', '--outputs', '--status', state]);
+      expect(r.stdout).toBe('Freed the output of 1 order (0 documents); the orders are kept.');
+    }
+    expect(await checkpointFiles()).toBe(8);
+    // Every order: the finished ones' checkpoints go (and the one of no order), the others' stay.
+    const all = await waiter(k, ['clean', '--outputs']);
+    expect(all.exitCode, all.stderr).toBe(0);
+    expect(all.stdout).toBe('Freed the output of every order (0 documents) and 4 checkpoints; the orders are kept.');
+    expect(await checkpointFiles()).toBe(4);
+    for (const [state, id] of Object.entries(ids.kept)) expect((await byId(k.db, id)).checkpoint, state).toBeDefined();
+    for (const [state, id] of Object.entries(ids.freed)) expect((await byId(k.db, id)).checkpoint, state).toBeUndefined();
+  });
+
+  test('--older-than: only the checkpoints of orders that finished before then', async () => {
+    const [old, recent] = await open(async (kitchen) => [await withCheckpoint(kitchen, 'ERROR', 10, 48 * HOUR), await withCheckpoint(kitchen, 'ERROR', 10, HOUR)]);
+    const r = await waiter(k, ['clean', '--outputs', '--older-than', '1d']);
+    expect(r.stdout).toBe('Freed the output of 1 order (0 documents) and 1 checkpoint; the orders are kept.');
+    expect((await byId(k.db, old)).checkpoint).toBeUndefined();
+    expect((await byId(k.db, recent)).checkpoint).toBeDefined();
+    expect(await checkpointFiles()).toBe(1);
   });
 });
