@@ -49,7 +49,7 @@ import { MongoClient, MongoError, type Collection, type Filter, type ObjectId } 
 import { KitchenError, UsageError } from './errors.js';
 import { STATES, shortHash, type Claimed, type ColumnsDoc, type Counts, type LeaseAnswer, type LeaseTaken, type Order, type State } from './order.js';
 import type { ControlDoc, WaiterDoc } from './fleet.js';
-import { clean, cleanOutputs, type CleanTarget } from './kitchen/clean.js';
+import { clean, cleanOutputs, type CleanTarget, type FreedOutputs } from './kitchen/clean.js';
 import { FileStore } from './kitchen/files.js';
 import { CheckpointQueries } from './kitchen/checkpoints.js';
 import { OutputStore } from './kitchen/output.js';
@@ -309,8 +309,8 @@ export class Kitchen {
     return clean(this.cleanTarget(), status);
   }
 
-  /** clean --outputs: free the live output and result files of finished orders, keeping them (src/kitchen/clean.ts). */
-  cleanOutputs(opts: { status?: State; before?: Date }): Promise<{ orders?: number; slots: number; files: number }> {
+  /** clean --outputs: free the live output and result files of orders, and finished ones' checkpoints, keeping the orders (src/kitchen/clean.ts). */
+  cleanOutputs(opts: { status?: State; before?: Date }): Promise<FreedOutputs> {
     return cleanOutputs(this.cleanTarget(), opts);
   }
 

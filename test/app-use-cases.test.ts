@@ -113,7 +113,17 @@ test('status: the report, and with storage what live output and result files tak
     const { asOf: _b, eta: _f, ...plainRest } = plain;
     expect(rest).toEqual(plainRest);
     expect(oldestReadySeconds).toBe((Date.parse(full.asOf) - Date.parse(oldestReadySince!)) / 1000);
-    expect(Object.keys(storage).sort()).toEqual(['fileBytes', 'fileDiskBytes', 'files', 'outputBytes', 'outputDiskBytes', 'outputDocuments']);
+    expect(Object.keys(storage).sort()).toEqual([
+      'checkpointBytes',
+      'checkpointDiskBytes',
+      'checkpointFiles',
+      'fileBytes',
+      'fileDiskBytes',
+      'files',
+      'outputBytes',
+      'outputDiskBytes',
+      'outputDocuments',
+    ]);
     expect(storage.files).toBe(0);
   });
 });
@@ -139,7 +149,7 @@ test('cleanOrders: --older-than without --outputs is refused before anything is 
     await expect(cleanOrders(k, { olderThanMs: 1000 })).rejects.toThrow(UsageError);
     expect(await orders().countDocuments({})).toBe(2);
     await done(x);
-    expect(await cleanOrders(k, { outputs: true, status: 'DONE' })).toEqual({ outputs: { orders: 1, slots: 0, files: 0 } });
+    expect(await cleanOrders(k, { outputs: true, status: 'DONE' })).toEqual({ outputs: { orders: 1, slots: 0, files: 0, checkpoints: 0 } });
     expect(await cleanOrders(k, { status: 'DONE' })).toEqual({ orders: 1 });
     expect(await orders().countDocuments({})).toBe(1);
   });

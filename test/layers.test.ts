@@ -59,6 +59,7 @@ const WRITES = [
   'ensureIndexes',
   'settleWaiters',
   'removeFor',
+  'removeOf',
   'removeAll',
   'clean',
   'cancelMany',

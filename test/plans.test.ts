@@ -27,6 +27,8 @@ import {
   cleanFilter,
   cleanOutputsFilter,
   cleanRange,
+  dropCheckpointUpdate,
+  dropFinishedCheckpointFilter,
   columnsFilter,
   countsFilters,
   oldestReadyFilter,
@@ -315,6 +317,11 @@ describe('clean', () => {
     expect(cleanOutputsFilter({ before: now })).toStrictEqual({ status: { $in: ['DONE', 'ERROR'] }, stop: { $lt: now } });
     expect(cleanOutputsFilter({ status: 'ERROR', before: now })).toStrictEqual({ status: 'ERROR', stop: { $lt: now } });
     expect(cleanOutputsFilter({ status: 'DONE' })).toStrictEqual({ status: 'DONE' });
+  });
+
+  test("--outputs' checkpoints: of these orders, only finished ones that name one; the field unset", () => {
+    expect(dropFinishedCheckpointFilter([id])).toStrictEqual({ _id: { $in: [id] }, status: { $in: ['DONE', 'ERROR', 'CANCELLED'] }, checkpoint: { $exists: true } });
+    expect(dropCheckpointUpdate()).toStrictEqual({ $unset: { checkpoint: '' } });
   });
 });
 

@@ -1,8 +1,10 @@
 // clean: delete the orders of the list (of one state), or with `outputs` free their
-// live output and result files and keep them (waiter clean; src/kitchen/clean.ts).
+// live output and result files, and the checkpoints of finished ones, and keep them
+// (waiter clean; src/kitchen/clean.ts).
 import { UsageError } from '../errors.js';
 import type { Kitchen } from '../kitchen.js';
 import type { State } from '../order.js';
+import type { FreedOutputs } from '../kitchen/clean.js';
 
 export interface CleanRequest {
   status?: State;
@@ -11,7 +13,7 @@ export interface CleanRequest {
   olderThanMs?: number;
 }
 
-export type Cleaned = { orders: number } | { outputs: { orders?: number; slots: number; files: number } };
+export type Cleaned = { orders: number } | { outputs: FreedOutputs };
 
 /** The request's own rules, checked before the kitchen is asked (waiter clean's options() too: exit 2 before connecting). */
 export function checkClean(r: CleanRequest): CleanRequest {

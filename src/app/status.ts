@@ -62,7 +62,7 @@ export type StatusReport = Omit<Counts, 'nextDue'> & {
 };
 
 /**
- * What the list's live output and result files take, as the server keeps it ($collStats:
+ * What the list's live output, result files and checkpoints take, as the server keeps it ($collStats:
  * metadata, no scan; src/kitchen/usage.ts). Bytes: the collections' data size (MongoDB:
  * the documents' uncompressed BSON; FerretDB: its backend's tables); disk: the storage
  * the server holds for them (MongoDB: compressed, kept for reuse after a clean).
@@ -74,11 +74,15 @@ export interface Storage {
   fileBytes: number;
   files: number;
   fileDiskBytes: number;
+  /** deliver --checkpoint's bucket `<list>.checkpoints`: every file of it (current sets, and any left over). */
+  checkpointBytes: number;
+  checkpointFiles: number;
+  checkpointDiskBytes: number;
 }
 
 /**
- * The status report; with `storage`, also what live output and files take (`waiter
- * status`; not GET /api/status, refreshed every second for the page: three more
+ * The status report; with `storage`, also what live output, files and checkpoints take
+ * (`waiter status`; not GET /api/status, refreshed every second for the page: five more
  * $collStats each time, which FerretDB answers by counting).
  */
 export async function status(k: Kitchen, opts: StatusAsked & { storage: true }): Promise<StatusReport & { storage: Storage }>;
@@ -106,7 +110,7 @@ export function secondsSince(since: string, now: number): number {
 }
 
 export async function storageReport(k: Kitchen): Promise<Storage> {
-  const [out, files] = await Promise.all([k.outputs.usage(), k.files.usage()]);
+  const [out, files, checkpoints] = await Promise.all([k.outputs.usage(), k.files.usage(), k.checkpoints.files.usage()]);
   return {
     outputBytes: out.bytes,
     outputDocuments: out.documents,
@@ -114,6 +118,9 @@ export async function storageReport(k: Kitchen): Promise<Storage> {
     fileBytes: files.bytes,
     files: files.files,
     fileDiskBytes: files.storageBytes,
+    checkpointBytes: checkpoints.bytes,
+    checkpointFiles: checkpoints.files,
+    checkpointDiskBytes: checkpoints.storageBytes,
   };
 }
 

@@ -3,12 +3,16 @@ import { duration, print, state, withKitchen, type CommandResult, type Globals, 
 import { checkClean, cleanOrders, type CleanRequest } from '../app/clean.js';
 import { counted } from '../words.js';
 
-export const describe = 'Delete the orders of the list (only those of one state with --status); --outputs frees their live output and result files and keeps them';
+export const describe =
+  "Delete the orders of the list (only those of one state with --status); --outputs frees their live output, result files and finished ones' checkpoints, and keeps them";
 
 export function builder(y: Argv) {
   return y
     .option('status', { type: 'string', describe: 'Only orders in this state (READY, RUNNING, DONE, ERROR, WAITING, CANCELLED, HELD)' })
-    .option('outputs', { type: 'boolean', describe: 'Keep the orders; delete only their live output (waiter logs) and result files (waiter gather)' })
+    .option('outputs', {
+      type: 'boolean',
+      describe: 'Keep the orders; delete only their live output (waiter logs), result files (waiter gather) and, of finished ones (DONE, ERROR, CANCELLED), checkpoints',
+    })
     .option('older-than', { type: 'string', describe: 'With --outputs: only of orders that finished longer ago than this (e.g. 7d)' });
 }
 
@@ -32,8 +36,10 @@ export async function run(g: Globals, o: CleanOptions, io: IO): Promise<CommandR
     print(io.stdout, `Cleaned ${counted(r.orders, 'order')}.`);
     return {};
   }
-  const { orders, slots, files } = r.outputs;
+  const { orders, slots, files, checkpoints } = r.outputs;
   const of = orders === undefined ? 'every order' : counted(orders, 'order');
-  print(io.stdout, `Freed the output of ${of} (${counted(slots, 'document')})${files ? ` and ${counted(files, 'result file')}` : ''}; the orders are kept.`);
+  const also = [files ? counted(files, 'result file') : '', checkpoints ? counted(checkpoints, 'checkpoint') : ''].filter(Boolean);
+  const tail = also.length === 0 ? '' : also.length === 1 ? ` and ${also[0]}` : `, ${also[0]} and ${also[1]}`;
+  print(io.stdout, `Freed the output of ${of} (${counted(slots, 'document')})${tail}; the orders are kept.`);
   return {};
 }

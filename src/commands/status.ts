@@ -22,7 +22,7 @@ export function builder(y: Argv) {
     .option('json', {
       type: 'boolean',
       describe:
-        "Print one JSON object: the counts READY, RUNNING, DONE, ERROR, WAITING, CANCELLED, HELD, waitingOnFailed, total, stale, notYetDue, nextDue, oldestReadySince and oldestReadySeconds (since when and how long the READY order waiting longest has waited: from when it last became claimable), and pace1m, pace10m, medianRunSeconds, waiters, slots (their --concurrency summed), backlog (READY orders due now and stale RUNNING ones), backlogPerWaiter (per live waiter not asked to stop), etaSeconds, eta, etaReason (why there is none: nothing READY, nothing due yet, no live waiters, no finished orders in the last 10 minutes), etaPace (the orders per minute the ETA assumed), asOf (when read), paused ({by, at, reason}: only when the list is paused), readyByPriority ([{priority, READY}], highest first), storage ({outputBytes, outputDocuments, outputDiskBytes, fileBytes, files, fileDiskBytes}: what live output and result files take, the server's own collection figures: data size, and disk), cost ({cpuSeconds, cpuOrders, cpuAttempts: the CPU every recorded attempt of the list's orders used, null before a waiter of this version ran; recent: {finished, measured, withCpu, withPeak, cpuMeanSeconds, cpuMedianSeconds, wallMeanSeconds, wallMedianSeconds, peakMedianBytes, peakMaxBytes}: the last attempt of the last 300 finished orders; top: with --top)",
+        "Print one JSON object: the counts READY, RUNNING, DONE, ERROR, WAITING, CANCELLED, HELD, waitingOnFailed, total, stale, notYetDue, nextDue, oldestReadySince and oldestReadySeconds (since when and how long the READY order waiting longest has waited: from when it last became claimable), and pace1m, pace10m, medianRunSeconds, waiters, slots (their --concurrency summed), backlog (READY orders due now and stale RUNNING ones), backlogPerWaiter (per live waiter not asked to stop), etaSeconds, eta, etaReason (why there is none: nothing READY, nothing due yet, no live waiters, no finished orders in the last 10 minutes), etaPace (the orders per minute the ETA assumed), asOf (when read), paused ({by, at, reason}: only when the list is paused), readyByPriority ([{priority, READY}], highest first), storage ({outputBytes, outputDocuments, outputDiskBytes, fileBytes, files, fileDiskBytes, checkpointBytes, checkpointFiles, checkpointDiskBytes}: what live output, result files and checkpoints take, the server's own collection figures: data size, and disk), cost ({cpuSeconds, cpuOrders, cpuAttempts: the CPU every recorded attempt of the list's orders used, null before a waiter of this version ran; recent: {finished, measured, withCpu, withPeak, cpuMeanSeconds, cpuMedianSeconds, wallMeanSeconds, wallMedianSeconds, peakMedianBytes, peakMaxBytes}: the last attempt of the last 300 finished orders; top: with --top)",
     })
     .option('watch', { type: 'string', describe: 'Refresh every interval (default 2s) until Ctrl-C: in place on a terminal, one line each otherwise' })
     .option('finish-by', finishByOption)
@@ -74,8 +74,10 @@ export async function run(g: Globals, o: StatusOptions, io: IO): Promise<Command
 }
 
 export function storageLine(s: Storage): string {
-  const disk = sizeText(s.outputDiskBytes + s.fileDiskBytes);
-  return `stored   ${sizeText(s.outputBytes)} of live output (${counted(s.outputDocuments, 'document')}), ${sizeText(s.fileBytes)} in ${counted(s.files, 'result file')} (the server's data size; ${disk} on disk)`;
+  const disk = sizeText(s.outputDiskBytes + s.fileDiskBytes + s.checkpointDiskBytes);
+  // Checkpoints (deliver --checkpoint) only when there are some: a list without them reads as before; the disk figure counts them always.
+  const checkpoints = s.checkpointFiles > 0 || s.checkpointBytes > 0 ? `, ${sizeText(s.checkpointBytes)} in ${counted(s.checkpointFiles, 'checkpoint file')}` : '';
+  return `stored   ${sizeText(s.outputBytes)} of live output (${counted(s.outputDocuments, 'document')}), ${sizeText(s.fileBytes)} in ${counted(s.files, 'result file')}${checkpoints} (the server's data size; ${disk} on disk)`;
 }
 
 /** The report for people: counts, then pace, median, waiters and ETA. */

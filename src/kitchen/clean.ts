@@ -6,7 +6,7 @@ import type { ColumnsDoc, Order, State } from '../order.js';
 import type { FileStore } from './files.js';
 import type { OutputStore } from './output.js';
 import type { PipelineQueries } from './pipeline.js';
-import { ID_ORDER, cleanFilter, cleanOutputsFilter, cleanRange } from './plans.js';
+import { FINISHED_STATES, ID_ORDER, byIdsFilter, cleanFilter, cleanOutputsFilter, cleanRange, dropCheckpointUpdate, dropFinishedCheckpointFilter } from './plans.js';
 
 /** What a clean deletes from: the list and what lies beside it. */
 export interface CleanTarget {
@@ -15,8 +15,8 @@ export interface CleanTarget {
   columnDocs: Collection<ColumnsDoc>;
   outputs: Pick<OutputStore, 'any' | 'docs' | 'removeFor' | 'removeAll'>;
   files: Pick<FileStore, 'any' | 'removeFor' | 'removeAll'>;
-  /** Orders' checkpoints (deliver --checkpoint): they go with their orders. */
-  checkpoints: Pick<FileStore, 'any' | 'removeFor' | 'removeAll'>;
+  /** Orders' checkpoints (deliver --checkpoint): they go with their orders, and with clean --outputs once the orders are finished. */
+  checkpoints: Pick<FileStore, 'any' | 'removeFor' | 'removeOf' | 'removeAll' | 'holders'>;
   pipeline: Pick<PipelineQueries, 'releaseAll'>;
 }
 
@@ -71,17 +71,36 @@ export async function clean(k: CleanTarget, status?: State): Promise<number> {
   return deleted;
 }
 
+/** What clean --outputs freed: of how many orders (not counted when it is every one), output documents, result files, and the orders whose checkpoint went. */
+export interface FreedOutputs {
+  orders?: number;
+  slots: number;
+  files: number;
+  checkpoints: number;
+}
+
 /**
  * clean --outputs: frees the live output and result files of the orders of one state (all states
  * without it) that finished before `before` (any time without it), keeping the
- * orders. No filter at all: every output document of the list, one deleteMany.
+ * orders, and the checkpoints of those that are finished (FINISHED_STATES: a READY,
+ * RUNNING, WAITING or HELD order may still resume from its own). No filter at all:
+ * every output document of the list, one deleteMany, every result file, and the
+ * checkpoints of finished orders found from the checkpoint files' index (not every order).
  * With `before`: finished orders only, ranges of {status: 1, stop: 1}; the ids are
  * streamed (_id only), their slots deleted 500 order ids at a time.
  */
-export async function cleanOutputs(k: CleanTarget, opts: { status?: State; before?: Date }): Promise<{ orders?: number; slots: number; files: number }> {
+export async function cleanOutputs(k: CleanTarget, opts: { status?: State; before?: Date }): Promise<FreedOutputs> {
+  const withCheckpoints = (!opts.status || FINISHED_STATES.includes(opts.status)) && (await k.checkpoints.any());
+  let checkpoints = 0;
   if (!opts.status && !opts.before) {
     const slots = (await k.outputs.docs.deleteMany({})).deletedCount;
-    return { slots, files: await k.files.removeAll() };
+    const files = await k.files.removeAll();
+    let page = withCheckpoints ? await k.checkpoints.holders(undefined, 1000) : [];
+    while (page.length > 0) {
+      checkpoints += await freeCheckpoints(k, page);
+      page = await k.checkpoints.holders(page.at(-1), 1000);
+    }
+    return { slots, files, checkpoints };
   }
   const filter = cleanOutputsFilter(opts);
   // Ids streamed (_id only), output and files deleted per 1,000 of them. One batch of
@@ -94,6 +113,7 @@ export async function cleanOutputs(k: CleanTarget, opts: { status?: State; befor
   const flush = async () => {
     slots += await k.outputs.removeFor(page);
     files += await k.files.removeFor(page);
+    if (withCheckpoints) checkpoints += await freeCheckpoints(k, page);
     page = [];
   };
   for await (const o of k.orders.find(filter, { projection: { _id: 1 }, batchSize: 1000 })) {
@@ -102,5 +122,27 @@ export async function cleanOutputs(k: CleanTarget, opts: { status?: State; befor
     if (page.length === 1000) await flush();
   }
   await flush();
-  return { orders, slots, files };
+  return { orders, slots, files, checkpoints };
+}
+
+/** Order ids per step of freeCheckpoints: an $in of thousands is slow on FerretDB v1. */
+const CHECKPOINT_BATCH = 500;
+
+/**
+ * Frees the checkpoints of those of `ids` that are finished, or no longer in the list:
+ * `checkpoint` unset first (fenced by the state: an order reset meanwhile keeps it and
+ * its files), then the files of those still finished or gone. An interrupted clean
+ * leaves files no order names (the next clean --outputs frees them), never an order
+ * naming files gone. Returns how many orders had checkpoint files deleted.
+ */
+async function freeCheckpoints(k: CleanTarget, ids: readonly ObjectId[]): Promise<number> {
+  let freed = 0;
+  for (let i = 0; i < ids.length; i += CHECKPOINT_BATCH) {
+    const some = ids.slice(i, i + CHECKPOINT_BATCH);
+    await k.orders.updateMany(dropFinishedCheckpointFilter(some), dropCheckpointUpdate());
+    const found = await k.orders.find(byIdsFilter(some), { projection: { _id: 1, status: 1 } }).toArray();
+    const kept = new Set(found.filter((o) => !FINISHED_STATES.includes(o.status)).map((o) => o._id.toHexString()));
+    freed += (await k.checkpoints.removeOf(some.filter((id) => !kept.has(id.toHexString())))).orders;
+  }
+  return freed;
 }

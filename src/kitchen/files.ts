@@ -183,15 +183,38 @@ export class FileStore {
    * (a file document without chunks is removed by the next clean).
    */
   async removeFor(orders: readonly ObjectId[], attempt?: number): Promise<number> {
-    let n = 0;
+    return (await this.removeOf(orders, attempt)).files;
+  }
+
+  /** removeFor, also saying how many of the orders had files (clean --outputs counts checkpoints so). */
+  async removeOf(orders: readonly ObjectId[], attempt?: number): Promise<{ files: number; orders: number }> {
+    let files = 0;
+    const holders = new Set<string>();
     for (let i = 0; i < orders.length; i += BATCH) {
       const filter = { 'metadata.order': { $in: orders.slice(i, i + BATCH) }, ...defined({ 'metadata.attempt': attempt }) };
-      const ids = (await this.docs.find(filter, { projection: { _id: 1 } }).toArray()).map((f) => f._id);
-      if (ids.length === 0) continue;
-      await this.chunks.deleteMany({ files_id: { $in: ids } });
-      n += (await this.docs.deleteMany({ _id: { $in: ids } })).deletedCount;
+      const found = await this.docs.find(filter, { projection: { _id: 1, 'metadata.order': 1 } }).toArray();
+      if (found.length === 0) continue;
+      for (const f of found) holders.add(f.metadata.order.toHexString());
+      await this.chunks.deleteMany({ files_id: { $in: found.map((f) => f._id) } });
+      files += (await this.docs.deleteMany({ _id: { $in: found.map((f) => f._id) } })).deletedCount;
     }
-    return n;
+    return { files, orders: holders.size };
+  }
+
+  /**
+   * The orders that have files (complete or not), after `after` (from the first without it),
+   * each once, in index order: one range of the index, `limit` files read. An order with
+   * more files than that comes alone, and the next page starts past it.
+   */
+  async holders(after: ObjectId | undefined, limit: number): Promise<ObjectId[]> {
+    const found = await this.docs
+      .find(after ? { 'metadata.order': { $gt: after } } : {}, { projection: { _id: 0, 'metadata.order': 1 } })
+      .sort({ 'metadata.order': 1, 'metadata.attempt': 1, filename: 1 })
+      .limit(limit)
+      .toArray();
+    const ids: ObjectId[] = [];
+    for (const f of found) if (!ids.at(-1)?.equals(f.metadata.order)) ids.push(f.metadata.order);
+    return ids;
   }
 
   /** Deletes every file of the list (a whole clean). */

@@ -313,6 +313,22 @@ export function cleanOutputsFilter(opts: { status?: State; before?: Date }): Fil
   return opts.before ? { status: opts.status ? opts.status : { $in: ['DONE', 'ERROR'] }, stop: { $lt: opts.before } } : { status: opts.status! };
 }
 
+/** Finished orders: no attempt runs, nor will without a reset. Their checkpoints are what clean --outputs frees. */
+export const FINISHED_STATES: readonly State[] = Object.freeze(['DONE', 'ERROR', 'CANCELLED']);
+
+/**
+ * clean --outputs: forget the checkpoint of those of `ids` that are finished, before their
+ * files go. Filter: _id in ids (≤ 500), status in FINISHED_STATES, a checkpoint ·
+ * Update: $unset checkpoint · Index used: _id · Fence: the state (an order reset
+ * meanwhile keeps its checkpoint, and its files) · Cost: keys = the ids.
+ */
+export function dropFinishedCheckpointFilter(ids: readonly ObjectId[]): Filter<Order> {
+  return { _id: { $in: [...ids] }, status: { $in: [...FINISHED_STATES] }, checkpoint: { $exists: true } };
+}
+export function dropCheckpointUpdate(): UpdateFilter<Order> {
+  return { $unset: { checkpoint: '' } };
+}
+
 /**
  * Finished orders, the fleet view (pace, median, chart). Filter: DONE|ERROR with stop >= since
  * (all finished ones without it) · Index used: {status:1,stop:1}, two ranges; newest

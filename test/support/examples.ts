@@ -114,7 +114,10 @@ export function normalise(lines: string[]): string[] {
       .replace(/"(cpuSeconds|withCpu|withPeak|cpuMeanSeconds|cpuMedianSeconds|wallMeanSeconds|wallMedianSeconds|peakMedianBytes|peakMaxBytes)":(?:[\d.]+|null)/g, '"$1":<n>')
       // /metrics: durations (how long the oldest READY order has waited) and rates move between runs.
       .replace(/^(waiter_\w+_(?:seconds|per_second)(?:\{[^}]*\})?) \S+$/, '$1 <n>')
-      .replace(/"(pid|outputBytes|outputDiskBytes|fileBytes|fileDiskBytes|pace1m|pace10m|medianRunSeconds|etaSeconds|etaPace|ageSeconds|oldestReadySeconds)":[\d.]+/g, '"$1":<n>')
+      .replace(
+        /"(pid|outputBytes|outputDiskBytes|fileBytes|fileDiskBytes|checkpointBytes|checkpointDiskBytes|pace1m|pace10m|medianRunSeconds|etaSeconds|etaPace|ageSeconds|oldestReadySeconds)":[\d.]+/g,
+        '"$1":<n>',
+      )
       .replace(/(?<![\w.-])(\d+ms|\d+(\.\d)?s|\d+m\d\ds|\d+h\d\dm|\d+d\d\dh)(?![\w-])/g, '<span>')
       .replace(/ {2,}/g, ' ')
       .trimEnd(),
