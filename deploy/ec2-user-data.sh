@@ -107,7 +107,9 @@ TimeoutStopSec=90s
 Restart=on-failure
 RestartSec=10s
 # 1: some orders failed (recorded in the kitchen; the waiter did its work);
-# 130/143: stopped by SIGINT/SIGTERM after draining.
+# 130/143: stopped by SIGINT/SIGTERM after draining. `waiter stop` (from any box)
+# ends the waiter with 0, or 1 when an order it delivered failed: both successes
+# here, so Restart=on-failure does not start it again.
 SuccessExitStatus=1 130 143
 # 2: bad options, 5/6: the waiter stopped itself (this box cannot run orders, or too
 # many failed in a row): a restart cannot help, or would undo the stop.

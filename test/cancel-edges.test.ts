@@ -1,11 +1,11 @@
 // waiter cancel's edges, in process on the real kitchen (issue 26 review): what a user
 // gives is capped before anything is written, and an order that changes state between
 // the cancel's reads and writes is counted and recorded as what really happened.
-import { BSON, type ObjectId } from 'mongodb';
+import type { ObjectId } from 'mongodb';
 import { describe, expect, test } from 'vitest';
 import { useDb } from './support/kitchen.js';
 import { kitchens } from './support/explain.js';
-import { byId, orders, type OrderDoc } from './support/recovery.js';
+import { byId, dumpOrders, orders, type OrderDoc } from './support/recovery.js';
 import { PRIO_RUNNING } from '../src/order.js';
 import { CLAIM_SORT, claimFilter, claimUpdate } from '../src/kitchen/plans.js';
 import { cancelOrders } from '../src/app/cancel.js';
@@ -15,7 +15,7 @@ import { UsageError } from '../src/errors.js';
 
 const k = useDb();
 const open = kitchens();
-const dump = async () => BSON.EJSON.stringify(await orders(k.db).find({}).sort({ _id: 1 }).toArray());
+const dump = () => dumpOrders(k.db);
 
 /** A RUNNING order as a claim leaves it: lease until `expires`, last heartbeat `heartbeat`. */
 async function running(over: Partial<OrderDoc> = {}): Promise<ObjectId> {

@@ -2,12 +2,12 @@
 // their history; a RUNNING one is stopped by its own waiter within one heartbeat and
 // nothing is recorded over the canceller's write; bad input changes nothing.
 import { join } from 'node:path';
-import { BSON, ObjectId } from 'mongodb';
+import { ObjectId } from 'mongodb';
 import { describe, expect, test } from 'vitest';
 import { FIXTURES, until, waiter } from './support/cli.js';
 import { useDb } from './support/kitchen.js';
 import { serve } from './support/serve.js';
-import { addOrders, alive, background, byId, killAfterTest, orders, pidFrom, statusJson, tempDir, type OrderDoc } from './support/recovery.js';
+import { addOrders, alive, background, byId, dumpOrders, killAfterTest, orders, pidFrom, statusJson, tempDir, type OrderDoc } from './support/recovery.js';
 import { Kitchen } from '../src/kitchen.js';
 import { cancelOrders } from '../src/app/cancel.js';
 import { UsageError } from '../src/errors.js';
@@ -19,8 +19,7 @@ const HEARTBEAT_MS = 300;
 
 describe('cancel', () => {
   const k = useDb();
-  /** The whole list, byte for byte (EJSON keeps types), to compare before and after a refusal. */
-  const dump = async () => BSON.EJSON.stringify(await orders(k.db).find({}).sort({ _id: 1 }).toArray());
+  const dump = () => dumpOrders(k.db);
 
   test('a RUNNING order on one waiter, cancelled from another process: its command is gone within a heartbeat, the waiter goes on and exits 0', async () => {
     const dir = await tempDir('cancel');

@@ -107,6 +107,14 @@ describe('deploy/waiter@.service', () => {
     expect(unitText).toMatch(/an empty\n# value is a usage error \(exit 2, not restarted\)/);
   });
 
+  test('`waiter stop` ends it with 0, or 1 when an order it delivered failed: both successes, so Restart=on-failure does not start it again', () => {
+    expect(one('Restart')).toBe('on-failure');
+    expect(one('SuccessExitStatus').split(' ')).toContain('1');
+    expect(one('RestartPreventExitStatus').split(' ')).not.toContain('0');
+    // Said where the exit codes are listed (test/steer-fleet.test.ts runs the stop and sees the 1).
+    expect(unitText).toMatch(/`waiter stop` \(from any box\)\n# ends the waiter with 0, or 1 when an order it delivered failed/);
+  });
+
   test('the kitchen comes from the EnvironmentFile, never the command line', () => {
     expect(service.EnvironmentFile).toEqual(['/etc/waiter/kitchen.env']);
     expect(execStart[0]).toBe('/usr/local/bin/waiter');

@@ -1,12 +1,12 @@
 // waiter edit (issue 26): a new priority or --at for orders not yet claimed. In process on
 // the real kitchen (claims after the edit show the order at once); the CLI spawned once,
 // for its exit codes; the API through the app itself (createApp), token and all.
-import { BSON, ObjectId } from 'mongodb';
+import { ObjectId } from 'mongodb';
 import { describe, expect, test } from 'vitest';
 import { waiter } from './support/cli.js';
 import { useDb } from './support/kitchen.js';
 import { kitchens } from './support/explain.js';
-import { byId, orders } from './support/recovery.js';
+import { byId, dumpOrders, orders } from './support/recovery.js';
 import type { Kitchen } from '../src/kitchen.js';
 import { MAX_PRIORITY, PRIO_RUNNING } from '../src/order.js';
 import { editPlan, editUpdate } from '../src/kitchen/edit-plans.js';
@@ -20,7 +20,7 @@ import { UsageError } from '../src/errors.js';
 
 const k = useDb();
 const open = kitchens();
-const dump = async () => BSON.EJSON.stringify(await orders(k.db).find({}).sort({ _id: 1 }).toArray());
+const dump = () => dumpOrders(k.db);
 const by = 't@test';
 
 /** The arguments of the next `n` claims (each finished DONE, so the next claim moves on). */

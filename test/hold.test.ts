@@ -2,12 +2,12 @@
 // and put back where they were. In process on the real kitchen, but for one real
 // waiter whose running order is held: its command is gone within a heartbeat.
 import { join } from 'node:path';
-import { BSON, ObjectId } from 'mongodb';
+import { ObjectId } from 'mongodb';
 import { describe, expect, test } from 'vitest';
 import { FIXTURES, until, waiter } from './support/cli.js';
 import { useDb } from './support/kitchen.js';
 import { kitchens } from './support/explain.js';
-import { addOrders, alive, background, byId, killAfterTest, orders, pidFrom, tempDir, type OrderDoc } from './support/recovery.js';
+import { addOrders, alive, background, byId, dumpOrders, killAfterTest, orders, pidFrom, tempDir, type OrderDoc } from './support/recovery.js';
 import { holdOrders } from '../src/app/hold.js';
 import { releaseOrders } from '../src/app/release.js';
 import { cancelOrders } from '../src/app/cancel.js';
@@ -27,7 +27,7 @@ const by = 'alice@box';
 
 const k = useDb();
 const open = kitchens();
-const dump = async () => BSON.EJSON.stringify(await orders(k.db).find({}).sort({ _id: 1 }).toArray());
+const dump = () => dumpOrders(k.db);
 const insert = async (doc: Partial<OrderDoc>) => (await orders(k.db).insertOne({ arguments: ['x'], attempts: 0, prio: 0, ...doc } as OrderDoc)).insertedId;
 const done = (): Finish => ({ status: 'DONE', stop: new Date(), output: '', result: 'DONE', exitCode: 0 });
 

@@ -151,12 +151,13 @@ test.runIf(browser.run)(
     const paused = (await control.findOne({}))?.paused as { at: Date };
     expect(paused).toMatchObject({ by: 'api 127.0.0.1', reason: 'deploy' });
     await until(() => page.locator('#paused').isVisible(), 10_000, 'the page paused');
-    expect(await text(page, '#paused')).toContain('(deploy)');
+    const at = await page.evaluate((iso) => new Date(iso).toLocaleString(), paused.at.toISOString()); // local, as the page says times
+    // Since when and by whom, first on the page.
+    expect(await text(page, '#paused')).toBe(`PAUSED since ${at} by api 127.0.0.1 (deploy): no new orders are claimed until waiter resume`);
     held = await holdRequests(page, '**/api/status');
     await held.there;
     await pause.click();
     await confirm(page);
-    const at = await page.evaluate((iso) => new Date(iso).toLocaleString(), paused.at.toISOString()); // local, as the page says times
     await until(
       async () => (await said(page, '#said-list')) === `Resumed the list (paused since ${at} by api 127.0.0.1): 2 live waiters claim again within one heartbeat`,
       10_000,

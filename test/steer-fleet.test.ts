@@ -4,6 +4,7 @@
 // at once), bad input (exit 2, nothing written), and the same through the API.
 import { join } from 'node:path';
 import { hostname, userInfo } from 'node:os';
+import { BSON } from 'mongodb';
 import { describe, expect, test } from 'vitest';
 import { FIXTURES, until, waiter } from './support/cli.js';
 import { useDb } from './support/kitchen.js';
@@ -15,10 +16,14 @@ const k = useDb();
 const registry = () => k.db.collection<WaiterDoc>('orders.waiters');
 const SLOW = join(FIXTURES, 'slow.sh');
 const ME = `${userInfo().username}@${hostname()}`;
+const esc = (t: string) => t.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 /** FAST's heartbeat: a waiter hears a pause or a stop with its next registry write. */
 const HEARTBEAT_MS = 300;
 
 const count = (status: string) => orders(k.db).countDocuments({ status } as never);
+const control = () => k.db.collection('orders.control');
+/** The list's control document(s), byte for byte: what a pause or a resume writes. */
+const controlDump = async () => BSON.EJSON.stringify(await control().find({}).toArray());
 const startedAfter = (t: number) => orders(k.db).countDocuments({ start: { $gt: new Date(t) } });
 const deliverer = (name: string, args: string[] = []) => background(k, ['-n', name, 'deliver', ...FAST, ...args, SLOW]);
 
@@ -51,7 +56,8 @@ describe('pause and resume', () => {
     expect(st.stdout.split('\n')[0]).toMatch(new RegExp(`^PAUSED since \\d{4}-\\d\\d-\\d\\dT[\\d:.]+Z by ${ME.replace(/[.]/g, '\\.')} \\(deploy\\)$`));
     expect(JSON.parse((await waiter(k, ['status', '--json'])).stdout).paused).toMatchObject({ by: ME, reason: 'deploy' });
     const table = (await waiter(k, ['waiters'])).stdout;
-    expect(table.match(/^p\d +\S+ +PAUSED +0 /gm)).toHaveLength(3);
+    const since = ((await control().findOne({}))!.paused as { at: Date }).at.toISOString();
+    expect(table.match(new RegExp(`^p\\d +\\S+ +PAUSED +0 .*\\(paused since ${since} by ${esc(ME)}: deploy\\)$`, 'gm'))).toHaveLength(3);
     const docs = await registry().find({}).toArray();
     expect(docs.map((d) => d.paused?.by)).toEqual([ME, ME, ME]);
     for (const w of ws) expect(w.stderr()).toContain(`waiter: the list is paused (by ${ME}`);
@@ -64,6 +70,10 @@ describe('pause and resume', () => {
     const r = await waiter(k, ['resume']);
     expect(r.exitCode, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/^Resumed the list \(paused since .*\): 3 live waiters claim again within one heartbeat$/);
+    // Claiming again within a heartbeat (and a second or two) of the resume's return.
+    const resumedAt = Date.now();
+    await until(async () => (await startedAfter(pausedAt + HEARTBEAT_MS + 1000)) > 0, HEARTBEAT_MS + 2000, 'a claim after the resume');
+    expect(Date.now() - resumedAt).toBeLessThan(HEARTBEAT_MS + 2000);
     const codes = await Promise.all(ws.map((w) => w.proc));
     expect(codes.map((c) => c.exitCode)).toEqual([0, 0, 0]);
     expect(await count('DONE')).toBe(24);
@@ -141,6 +151,16 @@ describe('stop', () => {
     expect((await registry().findOne({ name: 'long' }))!.reason).toBe(`stopped by ${ME} (reboot)`);
   }, 60_000);
 
+  test('stop of a waiter that delivered a failed order: exit 1, as any such waiter (deploy/waiter@.service counts 1 a success: not restarted)', async () => {
+    await addOrders(k.db, [['3']]);
+    const w = background(k, ['-n', 'failing', 'deliver', ...FAST, '--wait', join(FIXTURES, 'fail.sh')]);
+    await until(async () => (await count('ERROR')) === 1, 20_000, 'the order failed');
+    const s = await waiter(k, ['stop', 'failing']);
+    expect(s.exitCode, s.stderr).toBe(0);
+    expect((await w.proc).exitCode, w.stderr()).toBe(1);
+    expect((await registry().findOne({ name: 'failing' }))!.reason).toBe(`stopped by ${ME}`);
+  }, 60_000);
+
   test('bad input: exit 2, one line, nothing written', async () => {
     await addOrders(k.db, [['30']]);
     const w = deliverer('only', ['--wait']);
@@ -168,6 +188,29 @@ describe('stop', () => {
     expect(await k.db.collection('orders.control').countDocuments()).toBe(0);
     expect(before!.started).toEqual(after!.started);
     expect(alive(w.pid)).toBe(true);
+
+    // On a paused list: a bad resume lifts nothing, a bad pause rewrites nothing.
+    expect((await waiter(k, ['pause', '--reason', 'deploy'])).exitCode).toBe(0);
+    const paused = await controlDump();
+    const copy = (await registry().findOne({ name: 'only' }))!.paused;
+    expect(copy).toMatchObject({ by: ME, reason: 'deploy' });
+    const onPaused: [string[], RegExp][] = [
+      [['resume', '--bogus'], /^waiter: Unknown argument: bogus$/],
+      // resume takes no --reason: refused, not dropped.
+      [['resume', '--reason', 'x'.repeat(501)], /^waiter: Unknown argument: reason$/],
+      [['resume', 'now'], /^waiter: Unknown argument: now$/],
+      [['pause', '--bogus'], /^waiter: Unknown argument: bogus$/],
+      [['pause', '--reason', 'x'.repeat(501)], /^waiter: --reason is 501 characters long: at most 500$/],
+    ];
+    for (const [args, err] of onPaused) {
+      const r = await waiter(k, args);
+      expect([r.exitCode, r.stdout], args.join(' ')).toEqual([2, '']);
+      expect(r.stderr.split('\n'), args.join(' ')).toHaveLength(1);
+      expect(r.stderr).toMatch(err);
+      expect(await controlDump(), args.join(' ')).toBe(paused);
+      const doc = (await registry().findOne({ name: 'only' }))!;
+      expect([doc.paused, doc.stop], args.join(' ')).toEqual([copy, undefined]);
+    }
   }, 60_000);
 });
 
@@ -191,6 +234,19 @@ describe('the API', () => {
     expect(p.status).toBe(200);
     expect(p.body).toMatchObject({ paused: { by: 'api 127.0.0.1', reason: 'maintenance' }, already: false, waiters: 1 });
     expect((await s.call('/api/pause', { method: 'POST', json: {}, token: TOKEN })).body).toMatchObject({ already: true });
+    // Without the token (or with a wrong one): 401, the pause stays, no stop asked.
+    const pausedDoc = await controlDump();
+    for (const token of [undefined, 'wrong-token-0123456789']) {
+      expect((await s.call('/api/resume', { method: 'POST', json: {}, ...(token ? { token } : {}) })).status).toBe(401);
+      expect((await s.call('/api/waiters/stop', { method: 'POST', json: { all: true, now: true }, ...(token ? { token } : {}) })).status).toBe(401);
+      expect((await s.call('/api/waiters/stop', { method: 'POST', json: { name: 'api-w' }, ...(token ? { token } : {}) })).status).toBe(401);
+    }
+    expect(await controlDump()).toBe(pausedDoc);
+    const unasked = (await registry().findOne({ name: 'api-w' }))!;
+    expect(unasked.stop).toBeUndefined();
+    expect(unasked.paused).toMatchObject({ by: 'api 127.0.0.1', reason: 'maintenance' });
+    expect(alive(w.pid)).toBe(true);
+    expect(await count('RUNNING')).toBe(1);
     const st = await s.call('/api/status');
     expect(st.body.paused).toMatchObject({ by: 'api 127.0.0.1', reason: 'maintenance' });
     await until(async () => (await s.call('/api/waiters')).body[0]?.paused, 5_000, 'the pause in /api/waiters');

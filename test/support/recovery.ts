@@ -5,7 +5,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ResultPromise } from 'execa';
-import type { Db, ObjectId } from 'mongodb';
+import { BSON, type Db, type ObjectId } from 'mongodb';
 import { PRIO_RUNNING, type Order } from '../../src/order.js';
 import { afterEach } from 'vitest';
 import { until, waiter, type Where } from './cli.js';
@@ -14,6 +14,9 @@ import { until, waiter, type Where } from './cli.js';
 export type OrderDoc = Order;
 
 export const orders = (db: Db) => db.collection<OrderDoc>('orders');
+
+/** The whole list, byte for byte (EJSON keeps types), in _id order: compared before and after a refusal, which must change nothing. */
+export const dumpOrders = async (db: Db): Promise<string> => BSON.EJSON.stringify(await orders(db).find({}).sort({ _id: 1 }).toArray());
 
 /** An order RUNNING on a waiter that is not one of the test's processes: its lease ends at `due` (an older waiter renews only `expires`). */
 export async function runningElsewhere(db: Db, due: Date, expires = due): Promise<ObjectId> {
