@@ -2,7 +2,8 @@
 // the token check and the loopback test.
 import { readFile } from 'node:fs/promises';
 import { describe, expect, test } from 'vitest';
-import { MAX_STALE_MS, tokenCheck } from '../src/serve/app.js';
+import type { Kitchen } from '../src/kitchen.js';
+import { MAX_STALE_MS, createApp, tokenCheck } from '../src/serve/app.js';
 import { answerAge, cached } from '../src/serve/cache.js';
 import { MINUTE, Pace } from '../src/serve/pace.js';
 import { isLoopback } from '../src/serve/server.js';
@@ -244,6 +245,18 @@ test('tokenCheck: only "Bearer <exact token>"', () => {
   expect(ok('bearer s3cret-token')).toBe(true);
   for (const h of [undefined, '', 'Bearer', 'Bearer s3cret-toke', 'Bearer s3cret-token2', 'Basic s3cret-token', 's3cret-token']) expect(ok(h), String(h)).toBe(false);
   expect(tokenCheck(undefined)('Bearer ')).toBe(false);
+});
+
+test("a failure that is neither the request's nor the kitchen's (a bug): 500 with one fixed line, the stack only in the server's log", async () => {
+  const logged: string[] = [];
+  // A kitchen whose every read fails with a plain Error: not a KitchenError (503), not a refusal (400).
+  const kitchen = { fleet: {}, where: 'x', guard: async () => Promise.reject(new TypeError('boom at line 42')) } as unknown as Kitchen;
+  const app = createApp({ kitchen, list: 'orders', db: 'waiter', publicRead: false, log: (l) => logged.push(l) });
+  const r = await app.request('/api/status');
+  expect(r.status).toBe(500);
+  expect(await r.json()).toEqual({ error: 'internal error (logged by the server)' }); // as docs/api.md shows it
+  expect(logged).toHaveLength(1);
+  expect(logged[0]).toMatch(/^waiter serve: GET \/api\/status: internal error: TypeError: boom at line 42\n\s+at /);
 });
 
 test('isLoopback', () => {

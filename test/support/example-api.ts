@@ -8,6 +8,7 @@ import { execa } from 'execa';
 import { BIN, kitchenEnv, until } from './cli.js';
 import { uniqueDbName } from './kitchen.js';
 import type { ExampleContext } from './example-tour.js';
+import { errors, steer } from './example-api-steer.js';
 
 const TOKEN = 's3cret-token-123';
 const SETUP = `T='Authorization: Bearer ${TOKEN}'; J='Content-Type: application/json'; U=http://127.0.0.1:8080`;
@@ -88,12 +89,15 @@ export async function api(x: ExampleContext) {
   text("# Prometheus's text format; shown here without its # HELP and # TYPE lines and the blank ones between metrics");
   await curl(`curl -s -H "$T" $U/metrics | grep -v -e '^#' -e '^$'`);
   x.runs.set('api-metrics', lines);
-  lines = [];
-  await live(x, env, curl, text, () => {
+  const take = () => {
     const l = lines;
     lines = [];
     return l;
-  });
+  };
+  take();
+  await live(x, env, curl, text, take);
+  await steer(x, env, { curl, text, take });
+  await errors(x, { curl, text, take });
   serve.kill('SIGTERM');
   await serve;
   await x.client.db(where.name).dropDatabase();
