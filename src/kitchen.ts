@@ -71,6 +71,7 @@ import {
   countsFilters,
   idsInFilter,
   inState,
+  leftAloneFilter,
   oldestReadyFilter,
   readySince,
   resetFilter,
@@ -240,7 +241,7 @@ export class Kitchen {
    * every one with `force`. The claim is removed, so the waiter that held one can
    * no longer record over it. READY orders without `due` (left by an older waiter)
    * get one (resetFilter, resetUpdate). Returns how many were reset, and how many RUNNING
-   * orders were left alone because they are alive. A RUNNING order reset keeps prio
+   * orders were left alone because they are alive (leftAloneFilter). A RUNNING order reset keeps prio
    * PRIO_RUNNING: taken first, like crashed work.
    */
   async reset(opts: ResetAsk & { now?: Date }): Promise<{ reset: number; leftAlone: number }> {
@@ -248,9 +249,8 @@ export class Kitchen {
     const filter = resetFilter(opts, now);
     if (!filter) return { reset: 0, leftAlone: 0 };
     const r = await this.orders.updateMany(filter, resetUpdate(now));
-    const running = opts.statuses.includes('RUNNING');
-    const leftAlone = running && !opts.force ? await this.orders.countDocuments({ ...opts.within, ...inState('RUNNING') }) : 0;
-    return { reset: r.modifiedCount, leftAlone };
+    const alone = leftAloneFilter(opts, now);
+    return { reset: r.modifiedCount, leftAlone: alone ? await this.orders.countDocuments(alone) : 0 };
   }
 
   /**

@@ -93,7 +93,7 @@ test('resetOrders: ERROR back to READY, and the release check: a WAITING order w
     const e = (await addOne(k, { args: ['e'], unique: false }))!;
     await orders().updateOne({ _id: e }, { $set: { status: 'ERROR' }, $unset: { due: '' } });
     await done(x); // as if its waiter died before releasing y
-    expect(await resetOrders(k, { statuses: ['ERROR', 'RUNNING'], force: false })).toEqual({ reset: 1, leftAlone: 0 });
+    expect(await resetOrders(k, { statuses: ['ERROR', 'RUNNING'], force: false })).toEqual({ reset: 1, leftAlone: 0, dryRun: false });
     expect(await statusOf(e)).toBe('READY');
     expect(await statusOf(y)).toBe('READY');
   });

@@ -10,6 +10,7 @@ import { serve } from './support/serve.js';
 import { addOrders, alive, background, byId, dumpOrders, killAfterTest, orders, pidFrom, statusJson, tempDir, type OrderDoc } from './support/recovery.js';
 import { Kitchen } from '../src/kitchen.js';
 import { cancelOrders } from '../src/app/cancel.js';
+import { RESET_BY_DEFAULT } from '../src/app/reset.js';
 import { UsageError } from '../src/errors.js';
 import { canTransition } from '../src/order.js';
 import { resetRequest } from '../src/serve/input.js';
@@ -200,7 +201,9 @@ describe('cancel', () => {
     expect(d.exitCode, d.stderr).toBe(0);
     expect(await statusJson(k)).toMatchObject({ DONE: 3, CANCELLED: 0, WAITING: 0, READY: 0 });
     expect(resetRequest({ status: ['CANCELLED'] }).statuses).toEqual(['CANCELLED']);
-    expect(resetRequest({}).statuses).not.toContain('CANCELLED');
+    // No status: the default, which never undoes a cancel.
+    expect(resetRequest({}).statuses).toBeUndefined();
+    expect(RESET_BY_DEFAULT).not.toContain('CANCELLED');
   });
 
   test('refusals: one line, exit 2, the list byte-for-byte unchanged', async () => {

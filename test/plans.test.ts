@@ -41,6 +41,7 @@ import {
   idsInFilter,
   lostAttempt,
   othersRunningFilter,
+  leftAloneFilter,
   resetFilter,
   resetUpdate,
   saveColumnsUpdate,
@@ -268,6 +269,18 @@ describe('reset', () => {
         { status: 'READY', due: { $exists: false } },
       ],
     });
+  });
+
+  test('left alone: the RUNNING orders the reset does not take ($nor of its RUNNING branches), within the selection; none with force or without RUNNING', () => {
+    const within = { error: { $regex: 'x' } };
+    expect(leftAloneFilter({ statuses: ['ERROR', 'RUNNING'], force: false }, now)).toStrictEqual({ status: 'RUNNING', $nor: [{ expires: { $lt: now } }] });
+    expect(leftAloneFilter({ statuses: ['RUNNING'], force: false, startedBefore: at(-1_000), within }, now)).toStrictEqual({
+      error: { $regex: 'x' },
+      status: 'RUNNING',
+      $nor: [{ expires: { $lt: now } }, { start: { $lt: at(-1_000) } }],
+    });
+    expect(leftAloneFilter({ statuses: ['RUNNING'], force: true }, now)).toBeNull();
+    expect(leftAloneFilter({ statuses: ['ERROR', 'CANCELLED'], force: false }, now)).toBeNull();
   });
 
   test('READY, due now, the claim and the lease removed (prio left)', () => {

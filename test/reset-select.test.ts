@@ -74,14 +74,14 @@ describe('reset <ids…> | --where | --failed-with', () => {
   test("by ids, by --where, by --failed-with: only those; the statuses still reset's own (alive RUNNING left alone, CANCELLED only when named)", async () => {
     const kitchen = await open(k);
     const ids = await list();
-    expect(await resetOrders(kitchen, options({ ids: [ids[1]!.toHexString()] }))).toEqual({ reset: 1, leftAlone: 0 });
+    expect(await resetOrders(kitchen, options({ ids: [ids[1]!.toHexString()] }))).toEqual({ reset: 1, leftAlone: 0, dryRun: false });
     expect(await statuses()).toEqual(['ERROR', 'READY', 'ERROR', 'RUNNING', 'RUNNING', 'CANCELLED', 'CANCELLED', 'DONE', 'READY']);
-    expect(await resetOrders(kitchen, options({ 'failed-with': 'disk full', where: ['city=rome'] }))).toEqual({ reset: 1, leftAlone: 0 });
+    expect(await resetOrders(kitchen, options({ 'failed-with': 'disk full', where: ['city=rome'] }))).toEqual({ reset: 1, leftAlone: 0, dryRun: false });
     expect((await byId(k.db, ids[2]!)).status).toBe('READY');
     // paris: the ERROR one and the stale RUNNING one; the live one counted, left alone.
-    expect(await resetOrders(kitchen, options({ where: ['city=paris'] }))).toEqual({ reset: 2, leftAlone: 1 });
+    expect(await resetOrders(kitchen, options({ where: ['city=paris'] }))).toEqual({ reset: 2, leftAlone: 1, dryRun: false });
     expect(await statuses()).toEqual(['READY', 'READY', 'READY', 'READY', 'RUNNING', 'CANCELLED', 'CANCELLED', 'DONE', 'READY']);
-    expect(await resetOrders(kitchen, options({ where: ['city=rome'], status: 'CANCELLED' }))).toEqual({ reset: 1, leftAlone: 0 });
+    expect(await resetOrders(kitchen, options({ where: ['city=rome'], status: 'CANCELLED' }))).toEqual({ reset: 1, leftAlone: 0, dryRun: false });
     expect(await statuses()).toEqual(['READY', 'READY', 'READY', 'READY', 'RUNNING', 'CANCELLED', 'READY', 'DONE', 'READY']);
     expect((await byId(k.db, ids[6]!)).cancelled).toBeUndefined();
   });
@@ -114,10 +114,11 @@ describe('reset <ids…> | --where | --failed-with', () => {
     expect(await holdOrders(kitchen, { ids: [ids[4]!, ids[8]!], by: 't@test' })).toMatchObject({ held: 2, running: 1 });
     const held = async () => BSON.EJSON.stringify([await byId(k.db, ids[4]!), await byId(k.db, ids[8]!)]);
     const before = await held();
-    expect(await resetOrders(kitchen, options({ where: ['city=paris'], force: true }))).toEqual({ reset: 3, leftAlone: 0 });
-    expect(await resetOrders(kitchen, options({ 'failed-with': 'exit 1', where: ['city=paris'], status: 'CANCELLED' }))).toEqual({ reset: 0, leftAlone: 0 });
-    expect(await resetOrders(kitchen, options({ where: ['city=paris'], status: 'CANCELLED' }))).toEqual({ reset: 1, leftAlone: 0 });
-    expect(await resetOrders(kitchen, options({ force: true }))).toEqual({ reset: 1, leftAlone: 0 });
+    expect(await resetOrders(kitchen, options({ where: ['city=paris'], force: true }))).toEqual({ reset: 3, leftAlone: 0, dryRun: false });
+    // Nothing to reset in it (the paris CANCELLED order has no error): refused, as cancel's empty selections (test/reset-dry-run.test.ts).
+    await expect(resetOrders(kitchen, options({ 'failed-with': 'exit 1', where: ['city=paris'], status: 'CANCELLED' }))).rejects.toThrow(UsageError);
+    expect(await resetOrders(kitchen, options({ where: ['city=paris'], status: 'CANCELLED' }))).toEqual({ reset: 1, leftAlone: 0, dryRun: false });
+    expect(await resetOrders(kitchen, options({ force: true }))).toEqual({ reset: 1, leftAlone: 0, dryRun: false });
     expect(await held()).toBe(before);
     expect(await statuses()).toEqual(['READY', 'READY', 'READY', 'READY', 'HELD', 'READY', 'CANCELLED', 'DONE', 'HELD']);
 
@@ -134,15 +135,17 @@ describe('reset <ids…> | --where | --failed-with', () => {
 
   test('POST /api/reset takes "ids", "where", "failedWith" (the same checks); the rest as before', async () => {
     const id = new ObjectId().toHexString();
-    expect(resetRequest({ ids: [id], where: { city: 'paris' }, failedWith: 'disk', status: ['ERROR'] })).toEqual({
+    expect(resetRequest({ ids: [id], where: { city: 'paris' }, failedWith: 'disk', status: ['ERROR'], dryRun: true })).toEqual({
       ids: [new ObjectId(id)],
       where: [{ column: 'city', value: 'paris' }],
       failedWith: 'disk',
       statuses: ['ERROR'],
       force: false,
+      dryRun: true,
     });
-    expect(resetRequest({})).toEqual({ statuses: ['ERROR', 'RUNNING'], force: false });
-    for (const body of [{ ids: 'x' }, { failedWith: '' }, { where: 5 }, { status: ['DONE'] }]) expect(() => resetRequest(body)).toThrow(HttpError);
+    // No status: the default (RESET_BY_DEFAULT), a plain reset.
+    expect(resetRequest({})).toEqual({ force: false });
+    for (const body of [{ ids: 'x' }, { failedWith: '' }, { where: 5 }, { status: ['DONE'] }, { dryRun: 1 }]) expect(() => resetRequest(body)).toThrow(HttpError);
   });
 });
 
@@ -181,7 +184,7 @@ describe('an empty selection is never every order (a destructive command never f
       }
     }
     // An absent key is a plain reset, as before.
-    expect(await (await post('/api/reset', {})).json()).toEqual({ reset: 1, leftAlone: 0 });
+    expect(await (await post('/api/reset', {})).json()).toEqual({ reset: 1, leftAlone: 0, dryRun: false });
   });
 
   test('the use cases refuse an empty part too (a caller past the parsers), nothing changed', async () => {
@@ -226,7 +229,7 @@ describe('an empty selection is never every order (a destructive command never f
       expect(await dump(), what).toBe(before);
     }
     // Without them: a plain reset, as before.
-    expect(await resetOrders(kitchen, reset.options(await parse('reset', reset.builder, [])))).toEqual({ reset: 1, leftAlone: 0 });
+    expect(await resetOrders(kitchen, reset.options(await parse('reset', reset.builder, [])))).toEqual({ reset: 1, leftAlone: 0, dryRun: false });
   });
 
   test('the API caps "where": at most MAX_WHERE entries, each name and value at most MAX_WHERE_VALUE characters, no NUL: a 400', async () => {

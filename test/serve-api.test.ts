@@ -315,14 +315,14 @@ describe('writes', () => {
       { status: 'DONE', arguments: ['d'], attempts: 1 },
     ]);
     const s = await serve(k);
-    expect((await s.call('/api/reset', { method: 'POST', json: { status: ['ERROR'] } })).body).toEqual({ reset: 1, leftAlone: 0 });
-    expect((await s.call('/api/reset', { method: 'POST', json: {} })).body).toEqual({ reset: 1, leftAlone: 2 });
+    expect((await s.call('/api/reset', { method: 'POST', json: { status: ['ERROR'] } })).body).toEqual({ reset: 1, leftAlone: 0, dryRun: false });
+    expect((await s.call('/api/reset', { method: 'POST', json: {} })).body).toEqual({ reset: 1, leftAlone: 2, dryRun: false });
     expect(await orders().countDocuments({ status: 'RUNNING' })).toBe(2);
-    expect((await s.call('/api/reset', { method: 'POST', json: { status: ['RUNNING'], olderThan: '1h' } })).body).toEqual({ reset: 1, leftAlone: 1 });
+    expect((await s.call('/api/reset', { method: 'POST', json: { status: ['RUNNING'], olderThan: '1h' } })).body).toEqual({ reset: 1, leftAlone: 1, dryRun: false });
     expect(await orders().findOne({ _id: old })).toMatchObject({ status: 'READY' });
     expect((await orders().findOne({ _id: old }))!.claim).toBeUndefined();
     expect(await orders().findOne({ _id: live })).toMatchObject({ status: 'RUNNING', claim: 'b' });
-    expect((await s.call('/api/reset', { method: 'POST', json: { status: ['RUNNING'], force: true } })).body).toEqual({ reset: 1, leftAlone: 0 });
+    expect((await s.call('/api/reset', { method: 'POST', json: { status: ['RUNNING'], force: true } })).body).toEqual({ reset: 1, leftAlone: 0, dryRun: false });
     expect(await orders().countDocuments({ status: 'READY' })).toBe(4);
     expect(await orders().countDocuments({ status: 'DONE' })).toBe(1);
   });

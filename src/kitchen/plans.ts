@@ -1,7 +1,8 @@
 // The plans of the order queries (pg-boss's plans.ts): the filters, updates and sorts of
 // the claim, heartbeat, finish, counts, reset, listing, clean and tail queries, the fleet
 // view's finished-order and live-waiter filters and the registry's write, as pure
-// functions of their inputs, each with its contract (the pipeline's: pipeline-plans.ts).
+// functions of their inputs, each with its contract (the pipeline's: pipeline-plans.ts;
+// reset's: reset-plans.ts, re-exported here).
 // The I/O methods call one, run it and map the result; test/plans.test.ts checks the
 // documents without a server.
 //
@@ -218,49 +219,7 @@ export function readySince(o: { _id: ObjectId; due?: Date }): Date {
   return o.due && o.due > written ? o.due : written;
 }
 
-export interface ResetAsk {
-  statuses: State[];
-  force: boolean;
-  startedBefore?: Date;
-  /** reset <ids…> | --where | --failed-with: only orders of this selection (selectionFilter). */
-  within?: Filter<Order>;
-}
-
-/**
- * Reset. Filter: $or of ERROR (if asked); RUNNING ones (if asked): every one with force,
- * else stale (expires < now) or started before `startedBefore`; and READY orders with no
- * `due` (left by an older waiter: no claim sees them). Null when nothing is asked ·
- * Index used: {status:1,_id:1} per branch · Fence: the status (a waiter's fence is the
- * claim, which the update removes) · Cost: keys = the orders in those states, and the
- * READY branch reads EVERY READY order: READY orders an older waiter added or reset after
- * the list was migrated have no `due`, so no claim sees them, and {status:1,_id:1}
- * cannot tell which lack it (a rare, manual command may read every READY order; claims never do).
- * With `within`: {$and: [within, the $or]} (Index used: _id for ids).
- */
-export function resetFilter(ask: ResetAsk, now: Date): Filter<Order> | null {
-  const or: Filter<Order>[] = [];
-  if (ask.statuses.includes('ERROR')) or.push({ status: 'ERROR' });
-  const running = ask.statuses.includes('RUNNING');
-  if (running && ask.force) or.push({ status: 'RUNNING' });
-  else if (running) {
-    or.push({ status: 'RUNNING', expires: { $lt: now } });
-    if (ask.startedBefore) or.push({ status: 'RUNNING', start: { $lt: ask.startedBefore } });
-  }
-  if (or.length === 0) return null;
-  or.push({ status: 'READY', due: { $exists: false } });
-  return ask.within ? { $and: [ask.within, { $or: or }] } : { $or: or };
-}
-
-/**
- * Reset. Update: $set status READY, due = now · $unset claim, heartbeat, expires. `prio` is
- * left (no per-document update without a pipeline): a RUNNING order reset keeps
- * PRIO_RUNNING, taken first like crashed work, its priority back once that attempt ends.
- * An ERROR order keeps its last attempt's exitCode, signal, error and usage until its next
- * claim (show's "last attempt"; history has them too); a RUNNING one has none (claimUpdate).
- */
-export function resetUpdate(now: Date): UpdateFilter<Order> {
-  return { $set: { status: 'READY', due: now }, $unset: { claim: '', heartbeat: '', expires: '' } };
-}
+export { leftAloneFilter, resetFilter, resetUpdate, type ResetAsk } from './reset-plans.js';
 
 /**
  * A page of ids in one state (gather --status). Filter: {status, _id > after} · Sort:

@@ -192,7 +192,7 @@ export function createApp(o: AppOptions): Hono {
     noQuery(c.req.queries());
     const r = resetRequest(parseJson(await c.req.text()));
     const done = await guard('reset', () => resetOrders(k, r));
-    wrote();
+    if (!done.dryRun) wrote();
     return c.json(done);
   });
 

@@ -6,7 +6,7 @@ import { WaiterError } from '../errors.js';
 import { argvProblem } from '../limits.js';
 import { MAX_PRIORITY, STATES, isState, orderId, type State } from '../order.js';
 import { tooManyIds, type WaitAsked } from '../pipeline/wait.js';
-import { RESETTABLE, RESET_BY_DEFAULT, type ResetRequest } from '../app/reset.js';
+import { RESETTABLE, type ResetRequest } from '../app/reset.js';
 import type { AddMany } from '../app/add.js';
 import type { StopRequest, StopTarget } from '../app/stop.js';
 import { reasonProblem } from '../app/who.js';
@@ -124,12 +124,15 @@ function at(value: unknown, where: string, now: Date): Date {
   }
 }
 
-/** POST /api/reset: {"status": ["ERROR","RUNNING"], "force": false, "olderThan": "2h", "ids"|"where"|"failedWith": as cancel's}, each optional: `waiter reset`'s rules. */
+/**
+ * POST /api/reset: {"status": ["ERROR","RUNNING"], "force": false, "olderThan": "2h", "ids"|"where"|"failedWith": as
+ * cancel's, "dryRun": true}, each optional: `waiter reset`'s rules (a status or selection with none to reset: 400 from src/app/).
+ */
 export function resetRequest(body: unknown): ResetRequest {
   if (!isObject(body)) throw bad(`expected an object like {"status": ["ERROR"], "force": false}, got ${typeOf(body)}`);
-  onlyKeys(body, ['status', 'force', 'olderThan', 'ids', 'where', 'failedWith'], 'body');
-  // ids, where, failedWith: cancel's selection (its status is reset's own, an array).
-  const r: ResetRequest = { ...selectionFields(body), statuses: [...RESET_BY_DEFAULT], force: false };
+  onlyKeys(body, ['status', 'force', 'olderThan', 'ids', 'where', 'failedWith', 'dryRun'], 'body');
+  // ids, where, failedWith: cancel's selection (its status is reset's own, an array; absent, the default).
+  const r: ResetRequest = { ...selectionFields(body), force: false };
   if (body.status !== undefined) {
     const list = typeof body.status === 'string' ? [body.status] : body.status;
     if (!Array.isArray(list) || list.length === 0) throw bad(`status: expected a non-empty array of ${RESETTABLE.join(', ')}, got ${typeOf(body.status)}`);
@@ -141,6 +144,10 @@ export function resetRequest(body: unknown): ResetRequest {
   if (body.force !== undefined) {
     if (typeof body.force !== 'boolean') throw bad(`force: expected true or false, got ${typeOf(body.force)}`);
     r.force = body.force;
+  }
+  if (body.dryRun !== undefined) {
+    if (typeof body.dryRun !== 'boolean') throw bad(`dryRun: expected true or false, got ${typeOf(body.dryRun)}`);
+    if (body.dryRun) r.dryRun = true;
   }
   if (body.olderThan !== undefined) {
     if (typeof body.olderThan !== 'string' && typeof body.olderThan !== 'number') throw bad(`olderThan: expected a duration such as "2h", got ${typeOf(body.olderThan)}`);

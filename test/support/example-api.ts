@@ -79,7 +79,13 @@ export async function api(x: ExampleContext) {
   lines = [];
   text('# the orders that failed last (latest stop first), with error and output: ?limit= (default 10)');
   await curl('curl -s -H "$T" "$U/api/failed?limit=5"');
-  text('', '# `waiter reset`\'s rules: {"status": ["ERROR", "RUNNING"], "force": false, "olderThan": "2h"}, each optional');
+  text(
+    '',
+    '# `waiter reset`\'s rules: {"status": ["ERROR", "RUNNING"], "force": false, "olderThan": "2h", "ids"|"where"|"failedWith":',
+    '# as /api/cancel\'s, "dryRun": true}, each optional; "dryRun": what it would reset (the first ids), nothing changed',
+  );
+  await curl(`curl -s -H "$T" -H "$J" -d '{"dryRun": true}' $U/api/reset`);
+  text('', '# a status or selection with no order to reset in it: 400, nothing changed (a plain reset, {}, says 0)');
   await curl(`curl -s -H "$T" -H "$J" -d '{"status": ["ERROR"]}' $U/api/reset`);
   text('', "# the list, database and kitchen host this server shows (never the URI's credentials)");
   await curl('curl -s -H "$T" $U/api/info');
