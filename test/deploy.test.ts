@@ -365,6 +365,10 @@ describe('deploy/waiter-cloudwatch: backlog per live waiter to CloudWatch every 
       r = await run();
       expect(r.exitCode, r.stderr).toBe(0);
       expect(await calls()).toEqual([call('3'), call('3'), call('1.5')]);
+      // docs/running-a-fleet.md shows this line, as journalctl gives it: the same words, its figures and list aside.
+      const figures = (l: string) => l.replace(/ for \S+$/, ' for <db>/<list>').replace(/\d+(\.\d+)?/g, 'N');
+      const shown = /# (BacklogPerWaiter .*)$/m.exec(await readFile(join(ROOT, 'docs', 'running-a-fleet.md'), 'utf8'))?.[1];
+      expect(figures(shown ?? 'docs/running-a-fleet.md shows no BacklogPerWaiter line')).toBe(figures(r.stdout));
 
       // What the policy tracks is what the script publishes (with the kitchen file's defaults).
       const spec = policy.CustomizedMetricSpecification;
