@@ -4,7 +4,7 @@
 import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa, type ResultPromise } from 'execa';
-import type { MongoClient } from 'mongodb';
+import type { MongoClient, ObjectId } from 'mongodb';
 import { expect } from 'vitest';
 import { BIN, kitchenEnv, until, type Where } from './cli.js';
 
@@ -36,18 +36,34 @@ export async function tour(x: ExampleContext) {
   t.push('$ export WAITER_KITCHEN=mongodb://db.example.com/      # on every box', '$ waiter load clips.csv');
   t.push(...(await x.cli(list, ['load', 'clips.csv'], 0, {}, cwd)));
 
-  const deliver = (name: string) =>
-    execa('node', [BIN, '-n', name, 'deliver', './crunch.sh'], { cwd, all: true, reject: false, stdin: 'ignore', env: kitchenEnv(x.where, { WAITER_LIST: list }) });
+  // crunch.sh's `sleep` is a stand-in (first on the boxes' PATH) that returns once the test
+  // opens the order's gate: a clip cannot finish before its box's next turn, however slow
+  // its first line is to reach the kitchen on a loaded machine (the sleep alone was a race).
+  const gates = join(x.dir, 'tour-gates');
+  const shim = join(x.dir, 'tour-bin');
+  await mkdir(gates);
+  await mkdir(shim);
+  const sleep = ['#!/bin/sh', 'i=0', 'while [ ! -e "$TOUR_GATES/$WAITER_ORDER_ID" ] && [ $i -lt 2400 ]; do /bin/sleep 0.05; i=$((i + 1)); done'];
+  await writeFile(join(shim, 'sleep'), sleep.join('\n') + '\n');
+  await chmod(join(shim, 'sleep'), 0o755);
+  const open = (id: string | undefined) => (id ? writeFile(join(gates, id), '') : Promise.resolve());
+  const env = kitchenEnv(x.where, { WAITER_LIST: list, TOUR_GATES: gates, PATH: `${shim}:${process.env.PATH ?? ''}` });
+  const deliver = (name: string) => execa('node', [BIN, '-n', name, 'deliver', './crunch.sh'], { cwd, all: true, reject: false, stdin: 'ignore', env });
   const running = (clip: string) => orders.findOne({ arguments: [clip, '720p'], status: 'RUNNING' });
   // In lock step: only the box whose turn it is runs (the other is held by SIGSTOP), and it
-  // is held again once it runs its clip and that clip's first line is in the kitchen. The
-  // clip's command is not held: crunch.sh's sleep (4 s; 2 s let a loaded CI box finish the
-  // clip and claim the next before the hold) is the margin for that first line to arrive. So
-  // box-b takes the odd clips and box-a the even ones on any machine, however loaded.
+  // is held again once it runs its clip and that clip's first line is in the kitchen; its
+  // previous clip's gate opens as its turn starts, so it finishes that clip, then claims the
+  // next. So box-b takes the odd clips and box-a the even ones on any machine, however loaded.
   const outputs = db.collection(`${list}.output`);
+  const current = new Map<ResultPromise, ObjectId>();
   const turn = async (p: ResultPromise, clip: string) => {
+    const before = current.get(p);
+    await open(before?.toHexString());
     p.kill('SIGCONT');
+    // Its previous clip recorded before the next is looked at (the two writes race otherwise).
+    if (before) await until(() => orders.findOne({ _id: before, status: { $ne: 'RUNNING' } }), 60_000, `${clip}'s box recording its previous clip`);
     const o = await until(() => running(clip), 120_000, `${clip} running (its box woken with SIGCONT)`);
+    current.set(p, o._id);
     await until(() => outputs.findOne({ order: o._id }), 60_000, `${clip}'s first line`);
     p.kill('SIGSTOP');
   };
@@ -73,8 +89,10 @@ export async function tour(x: ExampleContext) {
     }
   }
   // box-b finishes clip-11 and waits for box-a's clip-12 (and says so) before box-a goes on.
+  await open(current.get(b)?.toHexString());
   b.kill('SIGCONT');
   await until(() => bOut.includes('waiter: nothing due now'), 60_000, 'box-b waiting for clip-12');
+  await open(current.get(a)?.toHexString());
   a.kill('SIGCONT');
 
   const [rb, ra] = await Promise.all([b, a]);
