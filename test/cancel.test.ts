@@ -7,7 +7,7 @@ import { describe, expect, test } from 'vitest';
 import { FIXTURES, until, waiter } from './support/cli.js';
 import { useDb } from './support/kitchen.js';
 import { serve } from './support/serve.js';
-import { addOrders, alive, background, byId, dumpOrders, killAfterTest, orders, pidFrom, statusJson, tempDir, type OrderDoc } from './support/recovery.js';
+import { addOrders, alive, background, byId, dumpOrders, killAfterTest, selectionOrders, orders, pidFrom, statusJson, tempDir, type OrderDoc } from './support/recovery.js';
 import { Kitchen } from '../src/kitchen.js';
 import { cancelOrders } from '../src/app/cancel.js';
 import { RESET_BY_DEFAULT } from '../src/app/reset.js';
@@ -120,19 +120,8 @@ describe('cancel', () => {
   }, 120_000);
 
   test('selections: --where by name and by place, --failed-with literally, --status, --dry-run changes nothing; show and status say CANCELLED', async () => {
-    await k.db.collection('orders.columns').insertOne({ _id: 'c1', names: ['city', 'n'] } as never);
-    const named = (city: string, n: string, extra: Partial<OrderDoc> = {}) =>
-      ({ status: 'READY', arguments: [city, n], attempts: 0, due: new Date(), prio: 0, columns: 'c1', ...extra }) as unknown as OrderDoc;
-    const { insertedIds } = await orders(k.db).insertMany([
-      named('paris', '1'),
-      named('paris', '2'),
-      named('rome', '3'),
-      named('rome', '4', { attempts: 1, error: 'boom (a.b)' }),
-      named('oslo', '5', { attempts: 1, error: 'boom (aXb)' }),
-      named('oslo', '6', { status: 'ERROR', attempts: 1, error: 'boom (a.b)' } as never),
-      named('paris', '7', { status: 'DONE', attempts: 1 } as never),
-    ]);
-    const id = (i: number) => insertedIds[i]!.toHexString();
+    const ids = await selectionOrders(k.db);
+    const id = (i: number) => ids[i]!.toHexString();
 
     const before = await dump();
     const dry = await waiter(k, ['cancel', '--where', 'city=paris', '--dry-run']);
@@ -146,12 +135,12 @@ describe('cancel', () => {
     expect(place.stdout).toBe('Cancelled 1 order');
     const failed = await waiter(k, ['cancel', '--failed-with', 'boom (a.b)']);
     expect(failed.stdout).toBe('Cancelled 1 order (1 already finished, left alone)');
-    expect((await byId(k.db, insertedIds[3]!)).status).toBe('CANCELLED');
-    expect((await byId(k.db, insertedIds[4]!)).status).toBe('READY');
+    expect((await byId(k.db, ids[3]!)).status).toBe('CANCELLED');
+    expect((await byId(k.db, ids[4]!)).status).toBe('READY');
     const rest = await waiter(k, ['cancel', '--status', 'READY']);
     expect(rest.stdout).toBe('Cancelled 1 order');
     expect(await statusJson(k)).toMatchObject({ READY: 0, CANCELLED: 5, ERROR: 1, DONE: 1 });
-    expect((await byId(k.db, insertedIds[0]!)).cancelled).toMatchObject({ reason: 'wrong city' });
+    expect((await byId(k.db, ids[0]!)).cancelled).toMatchObject({ reason: 'wrong city' });
   });
 
   test('--with-dependants cancels the WAITING orders waiting on the selection, transitively; without it they are shown as held back', async () => {

@@ -4,29 +4,15 @@
 import { describe, expect, test } from 'vitest';
 import { waiter } from './support/cli.js';
 import { useDb } from './support/kitchen.js';
-import { byId, dumpOrders, orders, type OrderDoc } from './support/recovery.js';
+import { byId, dumpOrders, orders, selectionOrders } from './support/recovery.js';
 
 const k = useDb();
 const dump = () => dumpOrders(k.db);
 
-/** An order of a list loaded with the columns city and n (as `load --header` names them). */
-const named = (city: string, n: string, extra: Partial<OrderDoc> = {}) =>
-  ({ status: 'READY', arguments: [city, n], attempts: 0, due: new Date(), prio: 0, columns: 'c1', ...extra }) as unknown as OrderDoc;
-
 describe('hold and release, the process', () => {
   test('refusals, then selections: --status with --where, --failed-with literally, --dry-run changes nothing', async () => {
-    await k.db.collection('orders.columns').insertOne({ _id: 'c1', names: ['city', 'n'] } as never);
-    const { insertedIds } = await orders(k.db).insertMany([
-      named('paris', '1'),
-      named('paris', '2'),
-      named('rome', '3'),
-      // Failed once, READY again for its retry: its error is kept.
-      named('rome', '4', { attempts: 1, error: 'boom (a.b)' }),
-      named('oslo', '5', { attempts: 1, error: 'boom (aXb)' }),
-      named('oslo', '6', { status: 'ERROR', attempts: 1, error: 'boom (a.b)' } as never),
-      named('paris', '7', { status: 'DONE', attempts: 1 } as never),
-    ]);
-    const id = (i: number) => insertedIds[i]!.toHexString();
+    const ids = await selectionOrders(k.db);
+    const id = (i: number) => ids[i]!.toHexString();
     // One order HELD already, so that release has something it could wrongly change.
     expect((await waiter(k, ['hold', id(4), '--reason', 'look first'])).stdout).toBe('Held 1 order');
 
@@ -69,15 +55,15 @@ describe('hold and release, the process', () => {
     // --status with --where: both must hold (the DONE paris order is not READY, the READY rome ones not in paris).
     const paris = await waiter(k, ['hold', '--status', 'READY', '--where', 'city=paris', '--reason', 'wrong city']);
     expect([paris.exitCode, paris.stdout, paris.stderr]).toEqual([0, 'Held 2 orders', '']);
-    for (const i of [0, 1]) expect(await byId(k.db, insertedIds[i]!)).toMatchObject({ status: 'HELD', held: { reason: 'wrong city', from: 'READY' } });
-    expect((await byId(k.db, insertedIds[2]!)).status).toBe('READY');
-    expect((await byId(k.db, insertedIds[6]!)).status).toBe('DONE');
+    for (const i of [0, 1]) expect(await byId(k.db, ids[i]!)).toMatchObject({ status: 'HELD', held: { reason: 'wrong city', from: 'READY' } });
+    expect((await byId(k.db, ids[2]!)).status).toBe('READY');
+    expect((await byId(k.db, ids[6]!)).status).toBe('DONE');
 
     // --failed-with is literal text: "(a.b)" is not a pattern matching "(aXb)"; the ERROR order is finished, left alone.
     const failed = await waiter(k, ['hold', '--failed-with', 'boom (a.b)']);
     expect([failed.exitCode, failed.stdout]).toEqual([0, 'Held 1 order (1 already finished, left alone)']);
-    expect((await byId(k.db, insertedIds[3]!)).status).toBe('HELD');
-    expect((await byId(k.db, insertedIds[5]!)).status).toBe('ERROR');
+    expect((await byId(k.db, ids[3]!)).status).toBe('HELD');
+    expect((await byId(k.db, ids[5]!)).status).toBe('ERROR');
 
     // release takes the same selections: --where by name, then --failed-with.
     const dry = await waiter(k, ['release', '--where', 'city=paris', '--dry-run']);

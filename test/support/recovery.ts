@@ -46,6 +46,28 @@ export async function addOrders(db: Db, rows: string[][]): Promise<ObjectId[]> {
   return ids;
 }
 
+/**
+ * The steering tests' list (cancel, hold/release): columns city and n (as `load --header`
+ * names them); READY paris 1, 2, rome 3; READY again after a failure rome 4 ('boom (a.b)')
+ * and oslo 5 ('boom (aXb)', what a --failed-with read as a pattern would match); ERROR oslo 6
+ * ('boom (a.b)'); DONE paris 7. Returns the ids in that order.
+ */
+export async function selectionOrders(db: Db): Promise<ObjectId[]> {
+  await db.collection('orders.columns').insertOne({ _id: 'c1', names: ['city', 'n'] } as never);
+  const named = (city: string, n: string, extra: Partial<OrderDoc> = {}) =>
+    ({ status: 'READY', arguments: [city, n], attempts: 0, due: new Date(), prio: 0, columns: 'c1', ...extra }) as unknown as OrderDoc;
+  const { insertedIds } = await orders(db).insertMany([
+    named('paris', '1'),
+    named('paris', '2'),
+    named('rome', '3'),
+    named('rome', '4', { attempts: 1, error: 'boom (a.b)' }),
+    named('oslo', '5', { attempts: 1, error: 'boom (aXb)' }),
+    named('oslo', '6', { status: 'ERROR', attempts: 1, error: 'boom (a.b)' } as never),
+    named('paris', '7', { status: 'DONE', attempts: 1 } as never),
+  ]);
+  return Object.values(insertedIds);
+}
+
 export const byId = async (db: Db, id: ObjectId) => (await orders(db).findOne({ _id: id }))!;
 
 /** A waiter running in the background, with its output collected as it comes. */
