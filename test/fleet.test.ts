@@ -64,6 +64,7 @@ describe('status rendering', () => {
     CANCELLED: 0,
     HELD: 0,
     waitingOnFailed: 0,
+    heldOnFailed: 0,
     total: 196,
     stale: 1,
     notYetDue: 0,

@@ -7,7 +7,7 @@ import { ObjectId } from 'mongodb';
 import { describe, expect, test } from 'vitest';
 import type { Order } from '../src/order.js';
 import { CLAIM_SORT, STATUS_INDEX, claimFilter } from '../src/kitchen/plans.js';
-import { ON_IDS, barrierAfter, dependantsFilter, heldBetween, unfinishedBelow } from '../src/kitchen/pipeline-plans.js';
+import { HELD_FROM_WAITING, ON_IDS, barrierAfter, dependantsFilter, heldBetween, unfinishedBelow } from '../src/kitchen/pipeline-plans.js';
 import { explainCounts } from './support/gates.js';
 import { useExplainKitchen } from './support/explain.js';
 
@@ -83,6 +83,15 @@ describe('pipeline cost (explain)', () => {
       const onIds = stats(await typed.find(ON_IDS, { projection: { _id: 1, after: 1, any: 1 } }).explain('executionStats'));
       expect(onIds.totalKeysExamined).toBeLessThanOrEqual(10);
       expect(onIds.totalDocsExamined).toBeLessThanOrEqual(10);
+      // The HELD orders held from WAITING (status: what held orders wait on): the HELD range (3), not the list.
+      await put([
+        { status: 'HELD', arguments: ['h0'], attempts: 0, prio: 0, after: [running], held: { by: 'a@b', at: now, from: 'WAITING' } },
+        { status: 'HELD', arguments: ['h1'], attempts: 0, prio: 0, barrier, held: { by: 'a@b', at: now, from: 'WAITING' } },
+        { status: 'HELD', arguments: ['h2'], attempts: 0, prio: 0, at: now, held: { by: 'a@b', at: now, from: 'READY' } },
+      ]);
+      const held = stats(await typed.find(HELD_FROM_WAITING, { projection: { _id: 1, after: 1, any: 1, hold: 1, barrier: 1 } }).explain('executionStats'));
+      expect(held.totalKeysExamined).toBeLessThanOrEqual(4);
+      expect(held.totalDocsExamined).toBeLessThanOrEqual(3);
       // The dependants of the RUNNING order once it finishes: from {after:1} or {wait:1} (the planner's pick), never the list.
       const kids = stats(await typed.find(dependantsFilter(running), { projection: { _id: 1, after: 1, any: 1 } }).explain('executionStats'));
       expect(kids.totalKeysExamined).toBeLessThanOrEqual(10);

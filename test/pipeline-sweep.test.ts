@@ -114,7 +114,7 @@ test('orders waiting on 25,000 ids in all: the sweep and status ask for them in 
       const $in = (e.command.filter as { _id?: { $in?: unknown[] } } | undefined)?._id?.$in;
       if (e.commandName === 'find' && Array.isArray($in)) asked.push($in.length);
     });
-    expect(await q.summary()).toEqual({ waiting: 5, onFailed: 0 });
+    expect(await q.summary()).toEqual({ waiting: 5, onFailed: 0, heldOnFailed: 0 });
     expect(await q.releaseAll()).toBe(5);
     expect(await col.countDocuments({ status: 'READY' })).toBe(5);
     expect(asked.reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(50_000);

@@ -200,16 +200,16 @@ describe('pipelines', () => {
     try {
       await kitchen.ensureIndexes();
       await kitchen.pipeline.ensureIndexes();
-      expect(await kitchen.pipeline.summary()).toEqual({ waiting: 3, onFailed: 3 });
+      expect(await kitchen.pipeline.summary()).toEqual({ waiting: 3, onFailed: 3, heldOnFailed: 0 });
       expect((await kitchen.pipeline.blocked()).all).toBe(true);
       // Once B is DONE-able (its parent reset), nothing is blocked.
       await col.updateOne({ _id: failed }, { $set: { status: 'READY', due: new Date() } });
-      expect(await kitchen.pipeline.summary()).toEqual({ waiting: 3, onFailed: 0 });
+      expect(await kitchen.pipeline.summary()).toEqual({ waiting: 3, onFailed: 0, heldOnFailed: 0 });
       expect((await kitchen.pipeline.blocked()).all).toBe(false);
       // WAITING orders seen, then released by another waiter before the rest was read: nothing blocked, so not "all blocked".
       await col.deleteMany({});
       await col.insertOne({ _id: new ObjectId(), status: 'WAITING', arguments: ['gone'], attempts: 0 });
-      expect(await kitchen.pipeline.blocked()).toEqual({ ids: new Set(), barriers: new Set(), all: false });
+      expect(await kitchen.pipeline.blocked()).toEqual({ ids: new Set(), held: new Set(), barriers: new Set(), all: false });
     } finally {
       await kitchen.close();
     }

@@ -53,6 +53,7 @@ import {
   MIN_ID,
   NEWEST_FIRST,
   ON_IDS,
+  HELD_FROM_WAITING,
   UNFINISHED,
   UNFINISHED_ANY,
   FAILED,
@@ -378,6 +379,7 @@ test('every sort and index constant: its keys, in order (a sort means its key or
 test('the constant filters and states', () => {
   expect(ACTIVE).toStrictEqual({ status: { $in: ['READY', 'RUNNING'] } });
   expect(ON_IDS).toStrictEqual({ wait: 1 });
+  expect(HELD_FROM_WAITING).toStrictEqual({ status: 'HELD', 'held.from': 'WAITING' });
   expect(NOT_ENDED).toStrictEqual({ ended: null });
   expect(UNFINISHED).toStrictEqual(['ERROR', 'CANCELLED', 'READY', 'RUNNING', 'WAITING', 'HELD']);
   expect(FAILED).toStrictEqual(['ERROR', 'CANCELLED']);
@@ -419,7 +421,7 @@ describe('pipeline checks', () => {
 });
 
 test('the shared constants are frozen: a caller that changes one would change every later query', () => {
-  const shared: object[] = [ACTIVE, ACTIVE.status as object, (ACTIVE.status as { $in: object }).$in, ON_IDS, NOT_ENDED, UNFINISHED, UNFINISHED_ANY, FAILED];
+  const shared: object[] = [ACTIVE, ACTIVE.status as object, (ACTIVE.status as { $in: object }).$in, ON_IDS, HELD_FROM_WAITING, NOT_ENDED, UNFINISHED, UNFINISHED_ANY, FAILED];
   shared.push(EVERY, MIN_ID, CLAIM_SORT, DUE_SORT, STATUS_INDEX, ID_ORDER, TAIL_LATEST_FIRST, RECENT_SORT, HOLD_ORDER, NEWEST_FIRST);
   for (const [i, c] of shared.entries()) expect(Object.isFrozen(c), `constant ${i}: ${JSON.stringify(c)}`).toBe(true);
   // A Date cannot be frozen (setTime writes its internal slot): the long-ago time is made afresh per call.

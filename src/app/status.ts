@@ -53,8 +53,15 @@ export type StatusReport = Omit<Counts, 'nextDue'> & {
   etaPace: number | null;
   /** READY orders per priority, highest first (issue 15); `status` shows them when more than one is in use. */
   readyByPriority?: PriorityCount[];
-  /** WAITING orders held back by an order in ERROR (src/pipeline/): they wait for a reset. */
+  /**
+   * WAITING orders that can never run as things stand: an ERROR or CANCELLED order holds
+   * them back, directly or through WAITING or held-from-WAITING orders (src/kitchen/blocked.ts):
+   * they wait for a reset (releasing a held one in the chain is not enough). An order that
+   * waits only on HELD orders is not counted: a hold is no failure, it runs once released.
+   */
   waitingOnFailed: number;
+  /** HELD orders (held from WAITING) that, released, would wait on failed orders so: a release alone never runs them. */
+  heldOnFailed: number;
   /** When these figures were read (ISO): the page and the API say how old an answer is. */
   asOf: string;
   /** The list is paused (`waiter pause`; issue 26): since when, by whom, why. Absent when it is not. */
@@ -169,6 +176,7 @@ export async function statusReport(k: Kitchen, now = new Date(), asked: StatusAs
     etaPace: e.perMinute,
     readyByPriority: byPriority,
     waitingOnFailed: waiting.onFailed,
+    heldOnFailed: waiting.heldOnFailed,
     asOf: now.toISOString(),
     ...(paused ? { paused: pausedReport(paused) } : {}),
   };

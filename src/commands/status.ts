@@ -22,7 +22,7 @@ export function builder(y: Argv) {
     .option('json', {
       type: 'boolean',
       describe:
-        "Print one JSON object: the counts READY, RUNNING, DONE, ERROR, WAITING, CANCELLED, HELD, waitingOnFailed, total, stale, notYetDue, nextDue, oldestReadySince and oldestReadySeconds (since when and how long the READY order waiting longest has waited: from when it last became claimable), and pace1m, pace10m, medianRunSeconds, waiters, slots (their --concurrency summed), backlog (READY orders due now and stale RUNNING ones), backlogPerWaiter (per live waiter not asked to stop), etaSeconds, eta, etaReason (why there is none: nothing READY, nothing due yet, no live waiters, no finished orders in the last 10 minutes), etaPace (the orders per minute the ETA assumed), asOf (when read), paused ({by, at, reason}: only when the list is paused), readyByPriority ([{priority, READY}], highest first), storage ({outputBytes, outputDocuments, outputDiskBytes, fileBytes, files, fileDiskBytes, checkpointBytes, checkpointFiles, checkpointDiskBytes}: what live output, result files and checkpoints take, the server's own collection figures: data size, and disk), cost ({cpuSeconds, cpuOrders, cpuAttempts: the CPU every recorded attempt of the list's orders used, null before a waiter of this version ran; recent: {finished, measured, withCpu, withPeak, cpuMeanSeconds, cpuMedianSeconds, wallMeanSeconds, wallMedianSeconds, peakMedianBytes, peakMaxBytes}: the last attempt of the last 300 finished orders; top: with --top)",
+        "Print one JSON object: the counts READY, RUNNING, DONE, ERROR, WAITING, CANCELLED, HELD, waitingOnFailed (WAITING orders that failed ones hold back, directly or down a chain), heldOnFailed (HELD orders that, released, would wait so), total, stale, notYetDue, nextDue, oldestReadySince and oldestReadySeconds (since when and how long the READY order waiting longest has waited: from when it last became claimable), and pace1m, pace10m, medianRunSeconds, waiters, slots (their --concurrency summed), backlog (READY orders due now and stale RUNNING ones), backlogPerWaiter (per live waiter not asked to stop), etaSeconds, eta, etaReason (why there is none: nothing READY, nothing due yet, no live waiters, no finished orders in the last 10 minutes), etaPace (the orders per minute the ETA assumed), asOf (when read), paused ({by, at, reason}: only when the list is paused), readyByPriority ([{priority, READY}], highest first), storage ({outputBytes, outputDocuments, outputDiskBytes, fileBytes, files, fileDiskBytes, checkpointBytes, checkpointFiles, checkpointDiskBytes}: what live output, result files and checkpoints take, the server's own collection figures: data size, and disk), cost ({cpuSeconds, cpuOrders, cpuAttempts: the CPU every recorded attempt of the list's orders used, null before a waiter of this version ran; recent: {finished, measured, withCpu, withPeak, cpuMeanSeconds, cpuMedianSeconds, wallMeanSeconds, wallMedianSeconds, peakMedianBytes, peakMaxBytes}: the last attempt of the last 300 finished orders; top: with --top)",
     })
     .option('watch', { type: 'string', describe: 'Refresh every interval (default 2s) until Ctrl-C: in place on a terminal, one line each otherwise' })
     .option('finish-by', finishByOption)
@@ -94,7 +94,9 @@ export function render(r: StatusReport): string[] {
           ? `  (${r.notYetDue} not yet due, the next at ${r.nextDue})`
           : label === 'WAITING'
             ? `  (${r.waitingOnFailed} on failed orders)`
-            : '';
+            : label === 'HELD' && r.heldOnFailed > 0
+              ? `  (${r.heldOnFailed} on failed orders once released)`
+              : '';
     return `${label.padEnd(8)} ${String(n).padStart(width)}${note}`;
   });
   lines.splice(1, 0, ...byPriority(r));

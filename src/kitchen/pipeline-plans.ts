@@ -36,6 +36,14 @@ export function heldOfFilter(ids: readonly ObjectId[]): Filter<Order> {
 export const ON_IDS: Filter<Order> = Object.freeze({ wait: 1 });
 
 /**
+ * Orders held from WAITING (waiter hold, issue 26): a hold removed `wait` and `hold`, kept
+ * `after` and `barrier`, and a release makes them wait on those again. Filter: {status: HELD,
+ * held.from: WAITING} · Index used: {status:1,_id:1}, the HELD range (held.from read from each
+ * document) · Cost: keys and documents = the HELD orders (a user's holds), never the finished ones.
+ */
+export const HELD_FROM_WAITING: Filter<Order> = Object.freeze({ status: 'HELD', 'held.from': 'WAITING' });
+
+/**
  * The dependants of an order that just finished, still WAITING. Filter: {after: id, wait: 1} ·
  * Index: not hinted; both sparse indexes fit, {after:1} (multikey: keys = its dependants)
  * and {wait:1} (keys = every order still WAITING on ids), and the server's planner picks.

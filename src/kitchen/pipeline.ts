@@ -23,6 +23,7 @@ import type { Order, State } from '../order.js';
 import { EVERY, STATUS_INDEX, byIdsFilter, inState } from './plans.js';
 import {
   ACTIVE,
+  HELD_FROM_WAITING,
   HOLD_ORDER,
   MIN_ID,
   NEWEST_FIRST,
@@ -43,6 +44,7 @@ import {
   waitingKeyFilter,
 } from './pipeline-plans.js';
 import { after, blocks, increasing } from './waiting.js';
+import { blockedOf, type Blocked, type Node } from './blocked.js';
 /**
  * Orders per batch of a walk of {wait: 1} (or {after: id}), and ids per `$in`: every
  * query and reply stays far below the 16 MB BSON limit (an id in an array: ~21 bytes),
@@ -51,31 +53,28 @@ import { after, blocks, increasing } from './waiting.js';
  */
 const BATCH = 1_000;
 const IDS_PER_FIND = 10_000;
-/** summary() reuses its count of the orders on failed ones this long when it read more than BATCH orders on ids (status, the page's 1 s refresh). */
+/** summary() reuses its counts of the orders on failed ones this long when it read more than BATCH orders on ids or HELD (status, the page's 1 s refresh). */
 const SUMMARY_REUSE_MS = 10_000;
 
 export interface WaitingSummary {
   /** WAITING orders. */
   waiting: number;
-  /** Of them, those failed orders hold back: an ERROR order they wait for or below their barrier, or a WAITING one so held (transitively). */
+  /**
+   * Of them, those failed orders hold back: an ERROR or CANCELLED order they wait for or
+   * below their barrier, or a WAITING or held-from-WAITING one so held (transitively).
+   */
   onFailed: number;
+  /** HELD orders held from WAITING that, released, would wait on failed orders so (a release alone never runs them). */
+  heldOnFailed: number;
 }
 
-/** The WAITING orders failed orders hold back, directly or through other WAITING ones: see PipelineQueries.blocked. */
-export interface Blocked {
-  /** Orders on ids (add --after/--after-any), by hex id. */
-  ids: Set<string>;
-  /** Barriers (load/add --after-all), by hex id: all their orders. */
-  barriers: Set<string>;
-  /** Every WAITING order is blocked (and some is): nothing but a reset lets what is left run. */
-  all: boolean;
-}
+export type { Blocked } from './blocked.js';
 
 export class PipelineQueries {
   private indexed = false;
-  /** The last blocked() walked this many orders on ids; see summary(). */
+  /** The last blocked() walked this many orders on ids and held from WAITING; see summary(). */
   private walked = 0;
-  private reused?: { at: number; onFailed: number };
+  private reused?: { at: number; onFailed: number; heldOnFailed: number };
   private statusIndexed?: Promise<boolean>;
 
   constructor(private readonly orders: Collection<Order>) {}
@@ -221,10 +220,13 @@ export class PipelineQueries {
   }
 
   /** The orders matching `filter` (on ids: {wait: 1}, {after: id}), BATCH at a time: one cursor. */
-  private async *batches(filter: Filter<Order>, projection: Record<string, 1> = { _id: 1, after: 1, any: 1 }): AsyncGenerator<Pick<Order, '_id' | 'after' | 'any' | 'hold'>[]> {
+  private async *batches(
+    filter: Filter<Order>,
+    projection: Record<string, 1> = { _id: 1, after: 1, any: 1 },
+  ): AsyncGenerator<Pick<Order, '_id' | 'after' | 'any' | 'hold' | 'barrier'>[]> {
     const cursor = this.orders.find(filter, { projection, batchSize: BATCH });
     try {
-      let batch: Pick<Order, '_id' | 'after' | 'any' | 'hold'>[] = [];
+      let batch: Pick<Order, '_id' | 'after' | 'any' | 'hold' | 'barrier'>[] = [];
       for await (const o of cursor) {
         batch.push(o);
         if (batch.length === BATCH) {
@@ -311,84 +313,61 @@ export class PipelineQueries {
   }
 
   /**
-   * The WAITING orders that nothing can release until a failed order is reset, by
-   * hex id (those on ids) and by barrier: transitively, an order on ids is blocked by
-   * an ERROR order it waits for (unless --after-any) or a blocked WAITING one; a
-   * barrier by an ERROR order or a blocked WAITING one below it. Bounded by the
-   * WAITING orders, never the DONE ones: the orders on ids ({wait: 1}) and one find of
-   * their ids' states; per barrier one key of {status, _id} (ERROR below); and per
-   * pair of barriers, one held and one above it, a walk of the WAITING keys between
-   * them (limit 1: the lower one's orders, which come first) until all are known.
+   * The orders that nothing can release until a failed (ERROR or CANCELLED) order is reset:
+   * WAITING ones by hex id (those on ids) and by barrier, and HELD ones held from WAITING
+   * (a release would make them wait so); see blockedOf (./blocked.ts) for the rules. A
+   * HELD order is not a failed one: what waits only on held orders is not blocked. Bounded
+   * by the WAITING and HELD orders, never the DONE ones: the orders on ids ({wait: 1}), the
+   * HELD range of {status, _id} (HELD_FROM_WAITING), one find of their ids' states; per
+   * barrier (of WAITING orders, {hold: 1}; or of held ones only) one key of {status, _id}
+   * (ERROR or CANCELLED below); and per pair of barriers, one blocked and one above it, a
+   * walk of the WAITING keys between them (limit 1: the lower one's orders come first).
    */
   async blocked(): Promise<Blocked> {
-    const out: Blocked = { ids: new Set(), barriers: new Set(), all: false };
-    if (!(await this.anyWaiting())) return out;
-    const barriers = await this.barriers();
-    for (const hold of barriers) if (await this.belowBarrier(hold, FAILED)) out.barriers.add(hold.toHexString());
-    // Read in batches (bounded queries); kept in memory for the fixpoint: O(WAITING on ids) reads and memory.
-    const onIds: Pick<Order, '_id' | 'after' | 'any' | 'hold'>[] = [];
+    const waiting = await this.anyWaiting();
+    const nodes: Node[] = [];
     const parents = new Map<string, Pick<Order, 'status' | 'hold'>>();
-    for await (const batch of this.batches(ON_IDS, { _id: 1, after: 1, any: 1, hold: 1 })) {
-      onIds.push(...batch);
-      for (const [id, p] of await this.parentsOf(batch.flatMap((w) => w.after ?? []))) parents.set(id, p);
-    }
-    this.walked = onIds.length;
-    const isBlocked = (hex: string, hold?: ObjectId) => out.ids.has(hex) || (hold !== undefined && out.barriers.has(hold.toHexString()));
-    const tried = new Set<string>();
-    for (let changed = true; changed;) {
-      changed = false;
-      for (const w of onIds) {
-        const hex = w._id.toHexString();
-        if (out.ids.has(hex)) continue;
-        const held =
-          isBlocked(hex, w.hold) ||
-          (w.after ?? []).some((id) => {
-            const p = parents.get(id.toHexString());
-            return (p !== undefined && FAILED.includes(p.status) && !w.any) || (p?.status === 'WAITING' && isBlocked(id.toHexString(), p.hold));
-          });
-        if (held) {
-          out.ids.add(hex);
-          changed = true;
-        }
+    // Read in batches (bounded queries); kept in memory for the fixpoint: O(WAITING on ids + HELD) reads and memory.
+    const read = async (filter: Filter<Order>, held: boolean) => {
+      for await (const batch of this.batches(filter, { _id: 1, after: 1, any: 1, hold: 1, barrier: 1 })) {
+        nodes.push(...batch.map((o) => ({ _id: o._id, after: o.after, any: o.any, barrier: held ? o.barrier : o.hold, held })));
+        for (const [id, p] of await this.parentsOf(batch.flatMap((w) => w.after ?? []))) parents.set(id, p);
       }
-      for (const hold of barriers) {
-        const x = hold.toHexString();
-        if (out.barriers.has(x)) continue;
-        let held = [...out.ids].some((id) => id < x);
-        for (const lower of barriers) {
-          const pair = `${lower.toHexString()}<${x}`;
-          if (held || lower.toHexString() >= x || !out.barriers.has(lower.toHexString()) || tried.has(pair)) continue;
-          tried.add(pair);
-          held =
-            (await this.orders
-              .find(heldBetween(lower, hold), { projection: { _id: 1 }, ...(await this.statusHint()) })
-              .limit(1)
-              .next()) !== null;
-        }
-        if (held) {
-          out.barriers.add(x);
-          changed = true;
-        }
-      }
-    }
-    // Something blocked, and nothing else: orders released meanwhile (by another waiter) leave none of either, and are not "all blocked".
-    out.all = out.ids.size + out.barriers.size > 0 && out.barriers.size === barriers.length && onIds.every((w) => out.ids.has(w._id.toHexString()));
-    return out;
+    };
+    if (waiting) await read(ON_IDS, false);
+    await read(HELD_FROM_WAITING, true);
+    this.walked = nodes.length;
+    if (!waiting && nodes.length === 0) return { ids: new Set(), held: new Set(), barriers: new Set(), all: false };
+    const known = await this.barriers();
+    const seen = new Set(known.map((b) => b.toHexString()));
+    const more = [...new Map(nodes.filter((w) => w.held && w.barrier && !seen.has(w.barrier.toHexString())).map((w) => [w.barrier!.toHexString(), w.barrier!])).values()];
+    const failedBelow = new Set<string>();
+    for (const hold of [...known, ...more]) if (await this.belowBarrier(hold, FAILED)) failedBelow.add(hold.toHexString());
+    const between = async (lower: ObjectId, hold: ObjectId) =>
+      (await this.orders
+        .find(heldBetween(lower, hold), { projection: { _id: 1 }, ...(await this.statusHint()) })
+        .limit(1)
+        .next()) !== null;
+    return blockedOf({ nodes, parents, waiting: known, more, failedBelow, between });
   }
 
   /**
    * status (and the page, refreshed every second): how many are WAITING, and how many of
-   * them failed orders hold back (blocked(), transitively). Costs one count of
-   * {status, _id} (keys = WAITING orders), blocked() (O(WAITING on ids + barriers) reads,
-   * in bounded queries), per blocked barrier one count of {hold: 1} (keys = its orders).
-   * When blocked() read more than BATCH orders on ids, its count is reused for
-   * SUMMARY_REUSE_MS (capped by the fresh WAITING count): a page open on a big
-   * pipeline walks it once per 10 s, not once a second.
+   * them failed orders hold back (blocked(), transitively, through held orders too); and
+   * how many HELD orders a release would leave waiting on failed ones. onFailed stays a
+   * count of WAITING orders (status prints it beside WAITING); a held order is no failure,
+   * so what waits only on held orders is in neither. Costs two counts of {status, _id}
+   * (keys = WAITING and HELD orders), blocked() (O(WAITING on ids + HELD + barriers)
+   * reads, in bounded queries), per blocked barrier one count of {hold: 1} (keys = its
+   * orders). When blocked() read more than BATCH orders on ids, or more than BATCH are
+   * HELD, its counts are reused for SUMMARY_REUSE_MS (capped by the fresh WAITING and HELD
+   * counts): a page open on a big pipeline walks it once per 10 s, not once a second.
    */
   async summary(): Promise<WaitingSummary> {
-    const waiting = await this.orders.countDocuments(inState('WAITING'));
-    if (waiting === 0) return { waiting, onFailed: 0 };
-    if (this.reused && Date.now() - this.reused.at < SUMMARY_REUSE_MS) return { waiting, onFailed: Math.min(waiting, this.reused.onFailed) };
+    const [waiting, held] = await Promise.all([this.orders.countDocuments(inState('WAITING')), this.orders.countDocuments(inState('HELD'))]);
+    if (waiting === 0 && held === 0) return { waiting, onFailed: 0, heldOnFailed: 0 };
+    const r = this.reused;
+    if (r && Date.now() - r.at < SUMMARY_REUSE_MS) return { waiting, onFailed: Math.min(waiting, r.onFailed), heldOnFailed: Math.min(held, r.heldOnFailed) };
     const b = await this.blocked();
     let onFailed = 0;
     for (const hold of b.barriers) onFailed += await this.orders.countDocuments(heldBy(ObjectId.createFromHexString(hold)));
@@ -401,8 +380,10 @@ export class PipelineQueries {
       onFailed -= [...both.values()].filter((o) => o.hold && b.barriers.has(o.hold.toHexString())).length;
     }
     onFailed += b.ids.size;
-    this.reused = this.walked > BATCH ? { at: Date.now(), onFailed } : undefined;
-    return { waiting, onFailed };
+    // A HELD order held from READY is read too (its held.from): the HELD count, not only those walked.
+    const heldOnFailed = b.held.size;
+    this.reused = this.walked > BATCH || held > BATCH ? { at: Date.now(), onFailed, heldOnFailed } : undefined;
+    return { waiting, onFailed, heldOnFailed };
   }
 
   /** show: the barriers these orders are held by (those held by one), by hex id. One find by _id. */
