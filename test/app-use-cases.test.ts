@@ -35,8 +35,8 @@ const statusOf = async (id: ObjectId) => (await orders().findOne({ _id: id }))?.
 
 test('addOne: WAITING on an order in the list; an id not in the list is a UsageError and writes nothing; a dependency DONE already releases it at once', async () => {
   await withKitchen(async (k) => {
-    const x = (await addOne(k, { args: ['x'], unique: false }))!;
-    const y = (await addOne(k, { args: ['y'], unique: false, wait: { after: [x] } }))!;
+    const x = (await addOne(k, { args: ['x'], unique: false }))!.id;
+    const y = (await addOne(k, { args: ['y'], unique: false, wait: { after: [x] } }))!.id;
     expect(await statusOf(y)).toBe('WAITING');
     const missing = new ObjectId();
     await expect(addOne(k, { args: ['z'], unique: false, wait: { after: [missing] } })).rejects.toThrow(
@@ -45,7 +45,7 @@ test('addOne: WAITING on an order in the list; an id not in the list is a UsageE
     expect(await orders().countDocuments({})).toBe(2);
     await done(x);
     const z = (await addOne(k, { args: ['z'], unique: false, wait: { after: [x] } }))!;
-    expect(await statusOf(z)).toBe('READY');
+    expect([z.status, await statusOf(z.id)]).toEqual(['READY', 'READY']);
     expect(await addOne(k, { args: ['u'], unique: true })).not.toBeNull();
     expect(await addOne(k, { args: ['u'], unique: true })).toBeNull();
   });
@@ -64,6 +64,7 @@ test("addMany: the API's rows in one insert; an `after` id not in the list is a 
     const released = await addMany(k, { rows: [['c'], ['d']], due: [now, now], priority: [0, 0], after: [{ after: [ids[0]!] }, { after: [ids[1]!], any: true }] });
     expect(await statusOf(released.ids[0]!)).toBe('READY');
     expect(await statusOf(released.ids[1]!)).toBe('WAITING');
+    expect(released.status).toEqual(['READY', 'WAITING']);
   });
 });
 
@@ -74,9 +75,10 @@ test("addMany takes add's extras (addOne is its one row): unique, column names, 
     const { ids } = await addMany(k, row(['u']), { unique: true, names: ['n'] });
     expect(ids).toHaveLength(1);
     expect((await orders().findOne({ _id: ids[0]! }))?.columns).toEqual(expect.any(String));
-    expect(await addMany(k, row(['u']), { unique: true })).toEqual({ ids: [] });
+    expect(await addMany(k, row(['u']), { unique: true })).toEqual({ ids: [], status: [] });
     const held = await addMany(k, row(['h'], { all: true }));
     expect(await statusOf(held.ids[0]!)).toBe('WAITING');
+    expect(held.status).toEqual(['WAITING']);
     expect((await orders().findOne({ _id: held.ids[0]! }))?.hold).toBeDefined();
     const missing = new ObjectId();
     await expect(addMany(k, row(['m'], { after: [missing], any: true }), { what: '--after-any' })).rejects.toThrow(
@@ -88,9 +90,9 @@ test("addMany takes add's extras (addOne is its one row): unique, column names, 
 
 test('resetOrders: ERROR back to READY, and the release check: a WAITING order whose dependency is DONE (its release lost with a waiter) goes READY', async () => {
   await withKitchen(async (k) => {
-    const x = (await addOne(k, { args: ['x'], unique: false }))!;
-    const y = (await addOne(k, { args: ['y'], unique: false, wait: { after: [x] } }))!;
-    const e = (await addOne(k, { args: ['e'], unique: false }))!;
+    const x = (await addOne(k, { args: ['x'], unique: false }))!.id;
+    const y = (await addOne(k, { args: ['y'], unique: false, wait: { after: [x] } }))!.id;
+    const e = (await addOne(k, { args: ['e'], unique: false }))!.id;
     await orders().updateOne({ _id: e }, { $set: { status: 'ERROR' }, $unset: { due: '' } });
     await done(x); // as if its waiter died before releasing y
     expect(await resetOrders(k, { statuses: ['ERROR', 'RUNNING'], force: false })).toEqual({ reset: 1, leftAlone: 0, dryRun: false });
@@ -130,8 +132,8 @@ test('status: the report, and with storage what live output and result files tak
 
 test('findOrder and showOrder: the order with its column names; show adds its files and what it waits for; null when not in the list', async () => {
   await withKitchen(async (k) => {
-    const x = (await addOne(k, { args: ['1', '2'], names: ['a', 'b'], unique: false }))!;
-    const y = (await addOne(k, { args: ['y'], unique: false, wait: { after: [x] } }))!;
+    const x = (await addOne(k, { args: ['1', '2'], names: ['a', 'b'], unique: false }))!.id;
+    const y = (await addOne(k, { args: ['y'], unique: false, wait: { after: [x] } }))!.id;
     expect(await findOrder(k, new ObjectId())).toBeNull();
     expect(await showOrder(k, new ObjectId())).toBeNull();
     const found = (await findOrder(k, x))!;
@@ -144,7 +146,7 @@ test('findOrder and showOrder: the order with its column names; show adds its fi
 
 test('cleanOrders: --older-than without --outputs is refused before anything is deleted; a clean of one state, and of outputs', async () => {
   await withKitchen(async (k) => {
-    const x = (await addOne(k, { args: ['x'], unique: false }))!;
+    const x = (await addOne(k, { args: ['x'], unique: false }))!.id;
     await addOne(k, { args: ['y'], unique: false });
     await expect(cleanOrders(k, { olderThanMs: 1000 })).rejects.toThrow(UsageError);
     expect(await orders().countDocuments({})).toBe(2);
@@ -157,7 +159,7 @@ test('cleanOrders: --older-than without --outputs is refused before anything is 
 
 test('loadOrders: rows with their column names, counted as inserted; --after-all over a list all DONE is released at once; --unique loaded again adds nothing', async () => {
   await withKitchen(async (k) => {
-    const x = (await addOne(k, { args: ['x'], unique: false }))!;
+    const x = (await addOne(k, { args: ['x'], unique: false }))!.id;
     await done(x);
     let opened = 0;
     let inserted = 0;

@@ -48,8 +48,8 @@ describe('cancel: caps, refused with nothing written', () => {
     await expect(cancelOrders(kitchen, { ids: [id], reason: 'x'.repeat(500), by: 't@test' })).resolves.toMatchObject({ cancelled: 1 });
   });
 
-  test('the API: a reason of only spaces is dropped, as the CLI drops it', () => {
-    expect(cancelRequest({ status: 'READY', reason: '   ' }, 'api x')).not.toHaveProperty('reason');
+  test('the API: a reason empty or of only spaces is refused (given: never read as none), as the CLI refuses it; one with words is taken', () => {
+    for (const reason of ['', '   ']) expect(() => cancelRequest({ status: 'READY', reason }, 'api x')).toThrow('reason is empty: say why, or leave "reason" out');
     expect(cancelRequest({ status: 'READY', reason: ' why ' }, 'api x').reason).toBe(' why ');
   });
 });

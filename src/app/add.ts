@@ -5,6 +5,7 @@
 import type { ObjectId } from 'mongodb';
 import { UsageError } from '../errors.js';
 import type { Kitchen } from '../kitchen.js';
+import type { State } from '../order.js';
 import { notInList, waitRows, type WaitAsked } from '../pipeline/wait.js';
 
 export interface AddRequest {
@@ -20,11 +21,11 @@ export interface AddRequest {
   wait?: WaitAsked;
 }
 
-/** One order: addMany of one row, with add's extras. Its id, or null when `unique` found one with these arguments in the list already. */
-export async function addOne(k: Kitchen, o: AddRequest): Promise<ObjectId | null> {
+/** One order: addMany of one row, with add's extras. Its id and state, or null when `unique` found one with these arguments in the list already. */
+export async function addOne(k: Kitchen, o: AddRequest): Promise<{ id: ObjectId; status: State } | null> {
   const row = { rows: [o.args], due: o.at ? [o.at] : [], priority: [o.priority ?? 0], after: [o.wait] };
-  const { ids } = await addMany(k, row, { unique: o.unique, ...(o.names ? { names: o.names } : {}), what: o.wait?.any ? '--after-any' : '--after' });
-  return ids[0] ?? null;
+  const { ids, status } = await addMany(k, row, { unique: o.unique, ...(o.names ? { names: o.names } : {}), what: o.wait?.any ? '--after-any' : '--after' });
+  return ids[0] ? { id: ids[0], status: status[0]! } : null;
 }
 
 /** Many orders, one row each, with a due time (default now), a priority and what to wait for per row (the API's body, src/serve/input.ts submission). */
@@ -42,15 +43,20 @@ export interface AddExtras {
   what?: string;
 }
 
-/** The rows as orders, in one insert; the ids written, in row order (with `unique`, not those already there). */
-export async function addMany(k: Kitchen, r: AddMany, x: AddExtras = {}): Promise<{ ids: ObjectId[] }> {
+/**
+ * The rows as orders, in one insert; the ids written, in row order (with `unique`, not
+ * those already there), and each one's state once what it waits for was checked: READY, or
+ * WAITING; read back when any waits (what add and the API say is what the list holds).
+ */
+export async function addMany(k: Kitchen, r: AddMany, x: AddExtras = {}): Promise<{ ids: ObjectId[]; status: State[] }> {
   const asked = await waitRows(k, r.after);
   if ('missing' in asked) throw new UsageError(notInList(x.what ?? 'after', asked.missing));
   const { barrier, ...w } = asked;
   const columns = x.names ? await k.saveColumns(x.names) : undefined;
   const { ids } = await k.insertOrders(r.rows, { due: r.due, priority: r.priority, ...(x.unique ? { unique: true } : {}), ...(columns ? { columns } : {}), ...w });
+  if (ids.length === 0 || !w.wait) return { ids, status: ids.map(() => 'READY') };
   // What they wait for may have finished already (or meanwhile): the barrier's stage, the ids of the others.
-  const onIds = r.after.some((a) => a?.after);
-  if (ids.length > 0 && w.wait) await k.pipeline.releaseWritten({ ...(barrier ? { barrier } : {}), ...(onIds ? { ids } : {}) });
-  return { ids };
+  const { states } = await k.pipeline.releaseWritten({ ...(barrier ? { barrier } : {}), ids });
+  // One not found was released, run and cleaned meanwhile: it was READY.
+  return { ids, status: ids.map((id) => states.get(id.toHexString()) ?? 'READY') };
 }

@@ -14,7 +14,7 @@ import { DRY_RUN_IDS, checkedReason } from './steer.js';
 export interface EditRequest extends Selection, EditAsk {
   /** Say what would change, change nothing. */
   dryRun?: boolean;
-  /** Why: trimmed; only spaces is none; at most MAX_REASON characters (kept as edited.reason). */
+  /** Why: kept trimmed; empty or only spaces is refused; at most MAX_REASON characters (kept as edited.reason). */
   reason?: string;
   /** Who asks: user@host, or "api <client address>". */
   by: string;

@@ -14,7 +14,7 @@ import { reasonProblem } from './who.js';
 export interface SteerRequest extends Selection {
   /** Say what would change, change nothing. */
   dryRun?: boolean;
-  /** Why: trimmed; only spaces is none; at most MAX_REASON characters (copied onto every order changed). */
+  /** Why: kept trimmed; empty or only spaces is refused; at most MAX_REASON characters (copied onto every order changed). */
   reason?: string;
   /** Who asks: user@host, or "api <client address>". */
   by: string;
@@ -43,10 +43,14 @@ export const DRY_RUN_IDS = 5;
 
 const VERB: Record<StopTo, string> = { CANCELLED: 'cancel', HELD: 'hold' };
 
-/** A --reason as kept: trimmed, only spaces none; refused over the cap (exit 2, 400), before anything is read or written. */
+/**
+ * A --reason as kept: trimmed; refused (exit 2, 400) empty or only spaces (given, so never
+ * read as none, as pause's and stop's) and over the cap, before anything is read or written.
+ */
 export function checkedReason(reason: string | undefined, verb: string): string | undefined {
-  const r = reason?.trim() || undefined;
-  const problem = r === undefined ? undefined : reasonProblem(r);
+  if (reason === undefined) return undefined;
+  const r = reason.trim();
+  const problem = r === '' ? 'is empty: say why, or leave the option out' : reasonProblem(r);
   if (problem) throw new UsageError(`${verb}: --reason ${problem}: nothing changed`);
   return r;
 }

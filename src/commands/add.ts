@@ -6,7 +6,7 @@ import { waitOptions } from '../pipeline/wait.js';
 import { addOne, type AddRequest } from '../app/add.js';
 import { moment, print, priority, withKitchen, type CommandResult, type Globals, type IO } from './common.js';
 
-export const describe = 'Add one order with these arguments, READY (or WAITING with --after) (use -- before arguments that start with -)';
+export const describe = 'Add one order with these arguments, READY (or WAITING with --after, until what it waits for is done) (use -- before arguments that start with -)';
 
 export function builder(y: Argv) {
   return y
@@ -58,7 +58,9 @@ function fieldsOf(argv: Record<string, unknown>, rest: string[]): AddOptions {
 }
 
 export async function run(g: Globals, o: AddOptions, io: IO): Promise<CommandResult> {
-  const id = await withKitchen(g, (k) => addOne(k, o));
-  print(io.stdout, id ? `Added order ${id.toHexString()}${o.wait ? ' (WAITING)' : ''}` : 'Added nothing: an order with these arguments is already in the list');
+  const added = await withKitchen(g, (k) => addOne(k, o));
+  if (!added) print(io.stdout, 'Added nothing: an order with these arguments is already in the list');
+  // With --after…, its state as read after the add: what it waits for may be done already (READY at once).
+  else print(io.stdout, `Added order ${added.id.toHexString()}${o.wait ? ` (${added.status})` : ''}`);
   return {};
 }

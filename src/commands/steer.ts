@@ -21,11 +21,11 @@ export function steerBuilder(y: Argv, v: Verb) {
     .option('reason', { type: 'string', describe: 'Why: kept with the order and shown by show' });
 }
 
-/** The request of argv: the selection (its refusals: exit 2), who asks, --dry-run, --reason (only spaces is none). */
+/** The request of argv: the selection (its refusals: exit 2), who asks, --dry-run, --reason (as given: an empty one is refused by the use case). */
 export function steerOptions(argv: Record<string, unknown>, v: Verb): SteerRequest {
   const o: SteerRequest = { ...selectionArgs(argv, v.verb, v.states), by: cliUser() };
   if (argv['dry-run']) o.dryRun = true;
-  if (argv.reason !== undefined && String(argv.reason).trim() !== '') o.reason = String(argv.reason);
+  if (argv.reason !== undefined) o.reason = String(argv.reason);
   return o;
 }
 

@@ -199,14 +199,24 @@ export class PipelineQueries {
    * for may have finished already, or meanwhile: a finish after the insert sees it on
    * {after: 1}, one before is seen here): those of `ids` still WAITING on ids (finds by
    * _id, then their parents' states) and the barrier. O(orders written), not the
-   * sweep's O(WAITING). Returns how many it released.
+   * sweep's O(WAITING). Returns how many it released, and the state of each of `ids` (by
+   * hex id) once it has: what add prints, so it is read, never assumed.
    */
-  async releaseWritten(written: { ids?: readonly ObjectId[]; barrier?: ObjectId }): Promise<number> {
-    let n = written.barrier ? await this.releaseBarrier(written.barrier) : 0;
+  async releaseWritten(written: { ids?: readonly ObjectId[]; barrier?: ObjectId }): Promise<{ released: number; states: Map<string, State> }> {
+    let released = written.barrier ? await this.releaseBarrier(written.barrier) : 0;
+    // Read after the barrier's release: those it freed are READY here.
     const found = await this.byIds<Pick<Order, '_id' | 'after' | 'any' | 'status' | 'wait'>>(written.ids ?? [], { _id: 1, after: 1, any: 1, status: 1, wait: 1 });
+    const states = new Map([...found].map(([id, o]) => [id, o.status]));
     const onIds = [...found.values()].filter((o) => o.status === 'WAITING' && o.wait);
-    for (let i = 0; i < onIds.length; i += BATCH) n += await this.releaseFree(onIds.slice(i, i + BATCH));
-    return n;
+    for (let i = 0; i < onIds.length; i += BATCH) {
+      const free = await this.freeOf(onIds.slice(i, i + BATCH));
+      const n = free.length === 0 ? 0 : await this.release(freeFilter(free));
+      released += n;
+      // Fewer released than free: another hand (a waiter's release, a hold, a cancel) got there first: read what it made of them.
+      if (n === free.length) for (const id of free) states.set(id.toHexString(), 'READY');
+      else for (const [id, state] of await this.statesOf(free)) states.set(id, state);
+    }
+    return { released, states };
   }
 
   /** The cheap check of a waiter's every idle poll: the lowest barrier still held (one key of {hold: 1}, then one of {status, _id}). Returns how many it released. */
@@ -284,10 +294,15 @@ export class PipelineQueries {
 
   /** Frees those of these WAITING orders (a batch) that nothing holds back: a find of their ids' states, then one release of the free ones. */
   private async releaseFree(waiting: Pick<Order, '_id' | 'after' | 'any'>[]): Promise<number> {
-    if (waiting.length === 0) return 0;
+    const free = await this.freeOf(waiting);
+    return free.length === 0 ? 0 : this.release(freeFilter(free));
+  }
+
+  /** The ids of those of these WAITING orders that nothing holds back: one find of their ids' states. */
+  private async freeOf(waiting: Pick<Order, '_id' | 'after' | 'any'>[]): Promise<ObjectId[]> {
+    if (waiting.length === 0) return [];
     const states = await this.statesOf(waiting.flatMap((w) => w.after ?? []));
-    const free = waiting.filter((w) => !(w.after ?? []).some((id) => blocks(states.get(id.toHexString()), Boolean(w.any))));
-    return free.length === 0 ? 0 : this.release(freeFilter(free.map((w) => w._id)));
+    return waiting.filter((w) => !(w.after ?? []).some((id) => blocks(states.get(id.toHexString()), Boolean(w.any)))).map((w) => w._id);
   }
 
   /** The states of these orders by hex id (missing ones: cleaned). Finds by _id, IDS_PER_FIND ids each. */

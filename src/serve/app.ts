@@ -183,9 +183,9 @@ export function createApp(o: AppOptions): Hono {
   app.post('/api/orders', async (c) => {
     noQuery(c.req.queries());
     const asked = submission(parseJson(await c.req.text()));
-    const { ids } = await guard('add orders', () => addMany(k, asked));
+    const { ids, status } = await guard('add orders', () => addMany(k, asked));
     wrote();
-    return c.json({ ids: ids.map((id) => id.toHexString()) }, 201);
+    return c.json({ ids: ids.map((id) => id.toHexString()), status }, 201);
   });
 
   app.post('/api/reset', async (c) => {

@@ -210,12 +210,15 @@ function selectionFields(body: Record<string, unknown>, statuses?: readonly Stat
   return r;
 }
 
-/** "reason": a string; only spaces is none, as the CLI's --reason " " (the cap is the use case's, src/app/). */
+/** "reason": a string, not empty nor only spaces (given, so never read as none); the cap is the use case's (src/app/). */
 function steerReason(body: Record<string, unknown>): { reason?: string } {
   if (body.reason === undefined) return {};
   if (typeof body.reason !== 'string') throw bad(`reason: expected a string, got ${typeOf(body.reason)}`);
-  return body.reason.trim() !== '' ? { reason: body.reason } : {};
+  if (body.reason.trim() === '') throw bad(EMPTY_REASON);
+  return { reason: body.reason };
 }
+
+const EMPTY_REASON = 'reason is empty: say why, or leave "reason" out';
 
 /**
  * POST /api/cancel: {"ids": [...], "status": "READY", "where": ["name=value"] or {"name": "value"},
@@ -368,7 +371,8 @@ export function stopRequest(body: unknown): Omit<StopRequest, 'by'> {
 
 function reasonField(body: Record<string, unknown>): { reason?: string } {
   if (body.reason === undefined) return {};
-  if (typeof body.reason !== 'string' || body.reason.trim() === '') throw bad(`reason: expected a non-empty string, got ${typeOf(body.reason)}`);
+  if (typeof body.reason !== 'string') throw bad(`reason: expected a string, got ${typeOf(body.reason)}`);
+  if (body.reason.trim() === '') throw bad(EMPTY_REASON);
   const problem = reasonProblem(body.reason.trim());
   if (problem) throw bad(`reason: ${problem}`);
   return { reason: body.reason.trim() };

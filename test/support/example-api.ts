@@ -52,7 +52,8 @@ export async function api(x: ExampleContext) {
   await curl('curl -s -H "$T" $U/api/waiters');
   text(
     '',
-    '# add orders: one, or an array of up to 10,000 (a body ≤ 8 MiB) -> their ids, 201;',
+    "# add orders: one, or an array of up to 10,000 (a body ≤ 8 MiB) -> 201, their ids and each one's status:",
+    '# READY, or WAITING with "after"/"afterAny" (pipelines.md) until those are done (READY at once if they are);',
     '# "at" (as `add --at`: "+30m" or an ISO time, at most 10 years ahead, else 400) holds an order until then; "priority" (as `add --priority`) puts it ahead',
   );
   const id = (JSON.parse(await curl(`curl -s -H "$T" -H "$J" -d '{"arguments": ["tty9", "--fast"]}' $U/api/orders`)) as { ids: string[] }).ids[0]!;

@@ -148,14 +148,16 @@ async function loads(l: List, got: Lines) {
   got.set('`deliver`, stopped by `--max-failures-in-a-row` (exit 6) or a box failure (exit 5)', (await l.run(['deliver', '--max-failures-in-a-row', '2', 'false'], 6)).at(-1)!);
 }
 
-/** add (plain, --after, --unique twice), a hold of two, release, and cancel --with-dependants. */
+/** add (plain, --after on a READY order and on a DONE one, --unique twice), a hold of two, release, and cancel --with-dependants. */
 async function pipeline(l: List, got: Lines) {
   const id = (line: string) => line.split(' ')[2]!;
   const first = (await l.run(['add', 'r', 'p']))[0]!;
   got.set('`add`', first);
   const p = id(first);
   const w = (await l.run(['add', '--after', p, 'r', 'w']))[0]!;
-  got.set('`add --after`, `--after-any`, `--after-all` (also when what it waits for is done: READY at once)', w);
+  got.set('`add --after`, `--after-any`, `--after-all`, what it waits for not done', w);
+  const [done] = await l.put('d', 'DONE', 1);
+  got.set('`add --after`, `--after-any`, `--after-all`, what it waits for done already (released at once)', (await l.run(['add', '--after', done!.toHexString(), 'd', 'x']))[0]!);
   await l.run(['add', '--unique', 'r', 'u']);
   got.set('`add --unique`, the order already in the list', (await l.run(['add', '--unique', 'r', 'u']))[0]!);
   await l.run(['hold', p, id(w)]);
