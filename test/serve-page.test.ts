@@ -290,7 +290,12 @@ test.runIf(browser.run)(
     await k.db.collection('orders').updateOne({ _id: first }, { $set: { status: 'ERROR', error: 'exit code 1', attempts: 1, stop: new Date() } });
     await k.db.collection('orders').insertOne({ status: 'WAITING', arguments: ['late'], attempts: 0, after: [id], wait: 1 });
     await until(async () => (await count(page, 'WAITING')) === 2 && (await count(page, 'READY')) === 0, 15_000, 'two WAITING, none READY');
+    // And one HELD from WAITING on the failed order: a release alone would leave it waiting.
+    expect(await text(page, '#heldonfailed')).toBe('');
+    await k.db.collection('orders').insertOne({ status: 'HELD', arguments: ['kept'], attempts: 0, after: [first], held: { by: 'alice@box', at: new Date(), from: 'WAITING' } });
     await until(async () => (await text(page, '#onfailed')) === '(1 on failed orders)', 15_000, 'the WAITING on failed orders');
+    await until(async () => (await text(page, '#heldonfailed')) === '(1 on failed orders once released)', 15_000, 'the HELD on failed orders');
+    expect(await count(page, 'HELD')).toBe(1);
     expect(await text(page, '#eta')).toBe('1 of 2 WAITING on failed orders: reset them');
     expect(dialogs).toEqual([]);
     expect(errors).toEqual([]);

@@ -536,7 +536,7 @@ dialog h2 {
           <div><i class="ERROR"></i>ERROR <b id="count-ERROR">–</b></div>
           <div><i class="WAITING"></i>WAITING <b id="count-WAITING">–</b> <span class="dim small" id="onfailed"></span></div>
           <div><i class="CANCELLED"></i>CANCELLED <b id="count-CANCELLED">–</b></div>
-          <div><i class="HELD"></i>HELD <b id="count-HELD">–</b></div>
+          <div><i class="HELD"></i>HELD <b id="count-HELD">–</b> <span class="dim small" id="heldonfailed"></span></div>
           <div class="dim">total <b id="count-total">–</b></div>
         </div>
         <div class="steerbar"><button type="button" id="pause-list" class="steer">Pause the list</button><span id="said-list" class="said small" role="status"></span></div>
@@ -1192,6 +1192,7 @@ dialog h2 {
     });
     $("count-total").textContent = num(s.total);
     $("onfailed").textContent = s.waitingOnFailed ? "(" + num(s.waitingOnFailed) + " on failed orders)" : "";
+    $("heldonfailed").textContent = s.heldOnFailed ? "(" + num(s.heldOnFailed) + " on failed orders once released)" : "";
     $("stale").textContent = s.stale ? "(" + num(s.stale) + " stale)" : "";
     var p = s.readyByPriority || [];
     $("by-prio").textContent = p.length > 1 ? "by priority: " + p.map(function(x) {
@@ -1457,7 +1458,7 @@ dialog h2 {
 /** Only this page's own script and style run; it talks only to this server. */
 export const PAGE_CSP = [
   "default-src 'none'",
-  "script-src 'sha256-muF5BxNAQQNszwkvnD2AEDFTfFrOBOuGfuRRHAvhih0='",
+  "script-src 'sha256-+op0ndsrlB3IcY+Q410Ro/spQUWN+8+SFzCPg/hBzRc='",
   "style-src 'sha256-gfXCluuFmqzz7/P3kriE8JjlTnNcs8zhv02DpxPKhkw='",
   "img-src 'self' data:",
   "connect-src 'self'",

@@ -50,6 +50,8 @@ function drawCounts(s) {
   });
   $('count-total').textContent = num(s.total);
   $('onfailed').textContent = s.waitingOnFailed ? '(' + num(s.waitingOnFailed) + ' on failed orders)' : '';
+  // HELD from WAITING: a release alone leaves these waiting on failed orders (as status says).
+  $('heldonfailed').textContent = s.heldOnFailed ? '(' + num(s.heldOnFailed) + ' on failed orders once released)' : '';
   $('stale').textContent = s.stale ? '(' + num(s.stale) + ' stale)' : '';
   var p = s.readyByPriority || [];
   $('by-prio').textContent =
