@@ -10,7 +10,7 @@ import { columnWarnings } from '../template.js';
 import { moment, print, priority, withKitchen, type CommandResult, type Globals, type IO } from './common.js';
 import { counted } from '../words.js';
 
-export const describe = 'Load a CSV file (or - for stdin): each row becomes one READY order (WAITING with --after-all)';
+export const describe = 'Load a CSV file (or - for stdin): each row becomes one READY order (WAITING with --after-all, until the orders before it are DONE)';
 
 export function builder(y: Argv) {
   return (
