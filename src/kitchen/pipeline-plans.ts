@@ -16,6 +16,15 @@ export const MIN_ID = Object.freeze(new ObjectId('000000000000000000000000'));
 /** Barriers in order: the sparse index {hold: 1}. */
 export const HOLD_ORDER = Object.freeze({ hold: 1 } as const);
 
+/**
+ * Orders per batch of a walk of {wait: 1} (or {after: id}), and ids per `$in`: every
+ * query and reply stays far below the 16 MB BSON limit (an id in an array: ~21 bytes),
+ * however many orders wait on ids. The walk is one cursor in batches of BATCH (the
+ * index's own order: paging by _id would need a sort {wait: 1} cannot give).
+ */
+export const BATCH = 1_000;
+export const IDS_PER_FIND = 10_000;
+
 /** The newest order first: the _id index's last key (a new barrier goes above it). */
 export const NEWEST_FIRST = Object.freeze({ _id: -1 } as const);
 

@@ -15,44 +15,31 @@
 //   _id < X is unfinished: one find, limit 1, over six ranges of {status: 1, _id: 1}
 //   (ERROR, CANCELLED, READY, RUNNING, WAITING, HELD below X): it reads at most one key when something
 //   is unfinished and none when the stage is done, never the DONE orders.
-// Release: status READY, due = now (or its `at` if later), `hold`/`wait`/`at` removed;
-// fenced by status WAITING, so running it twice, or from two waiters, changes nothing
-// more. `prio` is already its priority (written at insert), so no per-order update.
+// Their release (every update of an order here): ./pipeline-release.ts.
 import { ObjectId, type Collection, type Filter } from 'mongodb';
 import type { Order, State } from '../order.js';
 import { EVERY, STATUS_INDEX, byIdsFilter, inState } from './plans.js';
 import {
   ACTIVE,
+  BATCH,
   HELD_FROM_WAITING,
   HOLD_ORDER,
+  IDS_PER_FIND,
   MIN_ID,
   NEWEST_FIRST,
   ON_IDS,
   FAILED,
   UNFINISHED,
   barrierAfter,
-  dependantsFilter,
-  freeFilter,
   heldBetween,
   heldBy,
   heldOfFilter,
-  releaseAt,
-  releaseLaterFilter,
-  releaseNowFilter,
-  releaseNowUpdate,
   unfinishedBelow,
   waitingKeyFilter,
 } from './pipeline-plans.js';
-import { after, blocks, increasing } from './waiting.js';
+import { PipelineReleases } from './pipeline-release.js';
+import { after, increasing } from './waiting.js';
 import { blockedOf, type Blocked, type Node } from './blocked.js';
-/**
- * Orders per batch of a walk of {wait: 1} (or {after: id}), and ids per `$in`: every
- * query and reply stays far below the 16 MB BSON limit (an id in an array: ~21 bytes),
- * however many orders wait on ids. The walk is one cursor in batches of BATCH (the
- * index's own order: paging by _id would need a sort {wait: 1} cannot give).
- */
-const BATCH = 1_000;
-const IDS_PER_FIND = 10_000;
 /** summary() reuses its counts of the orders on failed ones this long when it read more than BATCH orders on ids or HELD (status, the page's 1 s refresh). */
 const SUMMARY_REUSE_MS = 10_000;
 
@@ -77,7 +64,11 @@ export class PipelineQueries {
   private reused?: { at: number; onFailed: number; heldOnFailed: number };
   private statusIndexed?: Promise<boolean>;
 
-  constructor(private readonly orders: Collection<Order>) {}
+  private readonly releases: PipelineReleases;
+
+  constructor(private readonly orders: Collection<Order>) {
+    this.releases = new PipelineReleases(orders, this);
+  }
 
   /**
    * The hint to {status: 1, _id: 1}, only when the list has that index (Kitchen.ensureIndexes
@@ -160,80 +151,28 @@ export class PipelineQueries {
     );
   }
 
-  /**
-   * What an order that just finished (DONE or ERROR) may release, off the waiter's
-   * critical path: its dependants on {after: 1} (keys = its dependants), each freed if
-   * nothing else holds it back; and the lowest barrier above its _id (one key of
-   * {hold: 1}: a higher barrier has that one's WAITING orders below it). Returns how
-   * many orders it released.
-   */
-  async releaseFor(id: ObjectId): Promise<number> {
-    let n = 0;
-    for await (const kids of this.batches(dependantsFilter(id))) n += await this.releaseFree(kids);
-    const next = await this.orders
-      .find(barrierAfter(id), { projection: { _id: 0, hold: 1 } })
-      .sort(HOLD_ORDER)
-      .limit(1)
-      .next();
-    if (next?.hold) n += await this.releaseBarrier(next.hold);
-    return n;
+  /** What an order that just finished may release: PipelineReleases.releaseFor (./pipeline-release.ts). */
+  releaseFor(id: ObjectId): Promise<number> {
+    return this.releases.releaseFor(id);
   }
 
-  /**
-   * The self-healing sweep (reset, clean; a waiter's idle polls now and then, see
-   * Releaser.idle): every barrier still held (one key per barrier: a walk of {hold: 1})
-   * and every order WAITING on ids ({wait: 1}: keys = those orders, in batches of BATCH,
-   * each with one find of its ids' states and one release). O(WAITING on ids + barriers)
-   * reads; when nothing is WAITING, one key. Returns how many it released.
-   */
-  async releaseAll(): Promise<number> {
-    if (!(await this.anyWaiting())) return 0;
-    let n = 0;
-    for (const hold of await this.barriers()) n += await this.releaseBarrier(hold);
-    for await (const waiting of this.batches(ON_IDS)) n += await this.releaseFree(waiting);
-    return n;
+  /** The self-healing sweep: PipelineReleases.releaseAll (./pipeline-release.ts). */
+  releaseAll(): Promise<number> {
+    return this.releases.releaseAll();
   }
 
-  /**
-   * What add, load and POST /api/orders release of what they just wrote (what it waits
-   * for may have finished already, or meanwhile: a finish after the insert sees it on
-   * {after: 1}, one before is seen here): those of `ids` still WAITING on ids (finds by
-   * _id, then their parents' states) and the barrier. O(orders written), not the
-   * sweep's O(WAITING). Returns how many it released, and the state of each of `ids` (by
-   * hex id) once it has: what add prints, so it is read, never assumed.
-   */
-  async releaseWritten(written: { ids?: readonly ObjectId[]; barrier?: ObjectId }): Promise<{ released: number; states: Map<string, State> }> {
-    let released = written.barrier ? await this.releaseBarrier(written.barrier) : 0;
-    // Read after the barrier's release: those it freed are READY here.
-    const found = await this.byIds<Pick<Order, '_id' | 'after' | 'any' | 'status' | 'wait'>>(written.ids ?? [], { _id: 1, after: 1, any: 1, status: 1, wait: 1 });
-    const states = new Map([...found].map(([id, o]) => [id, o.status]));
-    const onIds = [...found.values()].filter((o) => o.status === 'WAITING' && o.wait);
-    for (let i = 0; i < onIds.length; i += BATCH) {
-      const free = await this.freeOf(onIds.slice(i, i + BATCH));
-      const n = free.length === 0 ? 0 : await this.release(freeFilter(free));
-      released += n;
-      // Fewer released than free: another hand (a waiter's release, a hold, a cancel) got there first: read what it made of them.
-      if (n === free.length) for (const id of free) states.set(id.toHexString(), 'READY');
-      else for (const [id, state] of await this.statesOf(free)) states.set(id, state);
-    }
-    return { released, states };
+  /** What add, load and POST /api/orders release of what they just wrote: PipelineReleases.releaseWritten (./pipeline-release.ts). */
+  releaseWritten(written: { ids?: readonly ObjectId[]; barrier?: ObjectId }): Promise<{ released: number; states: Map<string, State> }> {
+    return this.releases.releaseWritten(written);
   }
 
-  /** The cheap check of a waiter's every idle poll: the lowest barrier still held (one key of {hold: 1}, then one of {status, _id}). Returns how many it released. */
-  async releaseLowest(): Promise<number> {
-    const h = await this.orders
-      .find(barrierAfter(), { projection: { _id: 0, hold: 1 } })
-      .sort(HOLD_ORDER)
-      .limit(1)
-      .next();
-    return h?.hold ? this.releaseBarrier(h.hold) : 0;
+  /** The cheap check of a waiter's every idle poll: PipelineReleases.releaseLowest (./pipeline-release.ts). */
+  releaseLowest(): Promise<number> {
+    return this.releases.releaseLowest();
   }
 
-  /** The orders matching `filter` (on ids: {wait: 1}, {after: id}), BATCH at a time: one cursor. */
-  private async *batches(
-    filter: Filter<Order>,
-    projection: Record<string, 1> = { _id: 1, after: 1, any: 1 },
-  ): AsyncGenerator<Pick<Order, '_id' | 'after' | 'any' | 'hold' | 'barrier'>[]> {
+  /** The orders matching `filter` (on ids: {wait: 1}, {after: id}), BATCH at a time: one cursor. Public: the releases read through it (./pipeline-release.ts). */
+  async *batches(filter: Filter<Order>, projection: Record<string, 1> = { _id: 1, after: 1, any: 1 }): AsyncGenerator<Pick<Order, '_id' | 'after' | 'any' | 'hold' | 'barrier'>[]> {
     const cursor = this.orders.find(filter, { projection, batchSize: BATCH });
     try {
       let batch: Pick<Order, '_id' | 'after' | 'any' | 'hold' | 'barrier'>[] = [];
@@ -250,8 +189,8 @@ export class PipelineQueries {
     }
   }
 
-  /** These orders by hex id (missing ones: cleaned), IDS_PER_FIND ids per find by _id (each id asked once). */
-  private async byIds<T extends Pick<Order, '_id'>>(ids: readonly ObjectId[], projection: Record<string, 1>): Promise<Map<string, T>> {
+  /** These orders by hex id (missing ones: cleaned), IDS_PER_FIND ids per find by _id (each id asked once). Public: the releases read through it. */
+  async byIds<T extends Pick<Order, '_id'>>(ids: readonly ObjectId[], projection: Record<string, 1>): Promise<Map<string, T>> {
     const unique = [...new Map(ids.map((id) => [id.toHexString(), id])).values()];
     const out = new Map<string, T>();
     for (let i = 0; i < unique.length; i += IDS_PER_FIND) {
@@ -287,44 +226,10 @@ export class PipelineQueries {
       .next();
   }
 
-  private async releaseBarrier(barrier: ObjectId): Promise<number> {
-    if (await this.belowBarrier(barrier)) return 0;
-    return this.release(heldBy(barrier));
-  }
-
-  /** Frees those of these WAITING orders (a batch) that nothing holds back: a find of their ids' states, then one release of the free ones. */
-  private async releaseFree(waiting: Pick<Order, '_id' | 'after' | 'any'>[]): Promise<number> {
-    const free = await this.freeOf(waiting);
-    return free.length === 0 ? 0 : this.release(freeFilter(free));
-  }
-
-  /** The ids of those of these WAITING orders that nothing holds back: one find of their ids' states. */
-  private async freeOf(waiting: Pick<Order, '_id' | 'after' | 'any'>[]): Promise<ObjectId[]> {
-    if (waiting.length === 0) return [];
-    const states = await this.statesOf(waiting.flatMap((w) => w.after ?? []));
-    return waiting.filter((w) => !(w.after ?? []).some((id) => blocks(states.get(id.toHexString()), Boolean(w.any)))).map((w) => w._id);
-  }
-
   /** The states of these orders by hex id (missing ones: cleaned). Finds by _id, IDS_PER_FIND ids each. */
   async statesOf(ids: readonly ObjectId[]): Promise<Map<string, State>> {
     const found = await this.byIds<Pick<Order, '_id' | 'status'>>(ids, { _id: 1, status: 1 });
     return new Map([...found].map(([id, o]) => [id, o.status]));
-  }
-
-  /**
-   * The release of the WAITING orders matching `filter` (fenced by status WAITING):
-   * READY, due now, or their `at` when it is later (those are few: one find and a
-   * bulk write). Returns how many it released.
-   */
-  private async release(filter: Filter<Order>, now = new Date()): Promise<number> {
-    const r = await this.orders.updateMany(releaseNowFilter(filter, now), releaseNowUpdate(now));
-    let n = r.modifiedCount;
-    const later = await this.orders.find(releaseLaterFilter(filter, now), { projection: { _id: 1, at: 1 } }).toArray();
-    if (later.length > 0) {
-      const b = await this.orders.bulkWrite(later.map((o) => ({ updateOne: releaseAt(o._id, o.at!) })));
-      n += b.modifiedCount;
-    }
-    return n;
   }
 
   /**
