@@ -397,7 +397,7 @@ describe('bad input: 4xx {"error"} and nothing written', () => {
 });
 
 describe('authentication', () => {
-  const reads = ['/api/status', '/api/waiters', '/api/pace', '/api/failed', '/api/orders', '/api/info'];
+  const reads = ['/api/status', '/api/waiters', '/api/pace', '/api/failed', '/api/orders', '/api/info', '/api/cost'];
 
   test('with a token (WAITER_TOKEN): every read and write needs it; the page itself does not; the token is never printed', async () => {
     const s = await serve(k, [], { WAITER_TOKEN: TOKEN });

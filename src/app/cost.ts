@@ -1,5 +1,5 @@
-// The list's cost (issue 28), as `status` and `status --json` give it (`cost`), and the
-// CPU seconds of GET /metrics: from src/kitchen/cost.ts's reads, summed here.
+// The list's cost (issue 28), as `status` and `status --json` give it (`cost`) and GET
+// /api/cost, and the CPU seconds of GET /metrics: from src/kitchen/cost.ts's reads, summed here.
 //
 // Which attempts count:
 // - CPU used (cpuSeconds): every attempt with a CPU figure of every order in the list,
@@ -119,7 +119,8 @@ async function usedIf(k: Pick<Kitchen, 'cost'>, indexed: boolean): Promise<Used>
  * `status`'s cost: the CPU used (a sum over the spent index: keys = orders that used
  * CPU), the per-order figures (the last COST_OF finished: keys and documents = COST_OF)
  * and, asked, the top N (keys and documents = N). Not in GET /api/status (the page's
- * refresh every second) nor in `status --watch`.
+ * refresh every second) nor in `status --watch`; GET /api/cost serves it, at most one
+ * computation per 30 s (src/serve/cost.ts).
  */
 export async function costReport(k: Pick<Kitchen, 'cost'>, opts: { top?: number } = {}): Promise<CostReport> {
   const indexed = await k.cost.indexed();

@@ -20,7 +20,7 @@ import { findOrder, orderReport, orderReports } from '../app/show.js';
 import { oldestReadySince, statusReport } from '../app/status.js';
 import { cpuUsed } from '../app/cost.js';
 import { waitersReport } from '../app/waiters.js';
-import { answerAge, cached, keptUnlessFailed } from './cache.js';
+import { cached, keptUnlessFailed, withAge } from './cache.js';
 import {
   HttpError,
   PAGE_FAILED,
@@ -44,6 +44,7 @@ import { PAGE, PAGE_CSP } from './page.generated.js';
 import { Pace } from './pace.js';
 import { outputRoute } from './output.js';
 import { filesRoute } from './files.js';
+import { costRoute } from './cost.js';
 import { hostGuard } from './hosts.js';
 import { bodyLost } from './deadline.js';
 import { metricsRegistry, type Figures } from './metrics.js';
@@ -251,26 +252,13 @@ export function createApp(o: AppOptions): Hono {
     return c.body(text, 200, { 'Content-Type': r.contentType });
   });
 
+  costRoute(app, k);
   outputRoute(app, k, o.list);
   filesRoute(app, k, o.list);
 
   app.notFound((c) => c.json({ error: `no route ${c.req.method} ${c.req.path}` }, 404));
   app.onError((err, c) => errorResponse(c, err, o.log));
   return app;
-}
-
-/**
- * A shared answer, with how old it is: the Age header (seconds, as HTTP counts), X-As-Of
- * (when the kitchen answered, ISO), and in an object's body `asOf` and `ageSeconds` (a
- * page or script reading only the body still sees how old its figures are).
- */
-function withAge(c: Context, shared: { value: unknown; at: number }): Response {
-  // From when the kitchen answered (the cache's clock is Date.now), not from this response: the same figures, the same asOf.
-  const { asOf, ageSeconds } = answerAge(shared.at, Date.now());
-  c.header('Age', String(ageSeconds));
-  c.header('X-As-Of', asOf);
-  const v = shared.value;
-  return c.json(Array.isArray(v) || v === null || typeof v !== 'object' ? (v as object) : { ...v, asOf, ageSeconds });
 }
 
 function errorResponse(c: Context, err: Error, log: (line: string) => void): Response {

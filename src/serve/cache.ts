@@ -16,6 +16,8 @@
 // then holds its callers up to `quiet.waitMs` instead. Past that, they still get the
 // last answer rather than a spinner, with its age (Age header, asOf/ageSeconds in the
 // body, the page's amber label): never as if it were fresh.
+import type { Context } from 'hono';
+
 export interface Cached<T> {
   /**
    * The answer, when the kitchen gave it (`at`, on the cache's clock: the same for every
@@ -32,6 +34,20 @@ export interface Cached<T> {
  */
 export function answerAge(at: number, now: number): { asOf: string; ageSeconds: number } {
   return { asOf: new Date(at).toISOString(), ageSeconds: Math.max(0, Math.floor((now - at) / 1000)) };
+}
+
+/**
+ * A shared answer, with how old it is: the Age header (seconds, as HTTP counts), X-As-Of
+ * (when the kitchen answered, ISO), and in an object's body `asOf` and `ageSeconds` (a
+ * page or script reading only the body still sees how old its figures are).
+ */
+export function withAge(c: Context, shared: { value: unknown; at: number }): Response {
+  // From when the kitchen answered (the cache's clock is Date.now), not from this response: the same figures, the same asOf.
+  const { asOf, ageSeconds } = answerAge(shared.at, Date.now());
+  c.header('Age', String(ageSeconds));
+  c.header('X-As-Of', asOf);
+  const v = shared.value;
+  return c.json(Array.isArray(v) || v === null || typeof v !== 'object' ? (v as object) : { ...v, asOf, ageSeconds });
 }
 
 /** After this long without a refresh, callers wait up to `waitMs` for the next one. */
