@@ -128,7 +128,16 @@ test.runIf(browser.run)(
     await k.db.collection('orders').insertMany([
       { status: 'READY', arguments: ['a'], attempts: 0, due: now },
       { status: 'READY', arguments: ['later'], attempts: 0, due: later },
-      { status: 'DONE', arguments: ['b'], attempts: 1, due: now },
+      // What it used (as a waiter's finish records it): the cost section's figures.
+      {
+        status: 'DONE',
+        arguments: ['b'],
+        attempts: 1,
+        due: now,
+        stop: now,
+        usage: { wallMs: 5000, cpuMs: 4000, peakRssBytes: 300 * 1024 * 1024, measured: 'proc-sample+wait' },
+        spent: { cpuMs: 4000, wallMs: 5000, attempts: 1 },
+      },
     ]);
     const s = await serve(k, [], { WAITER_TOKEN: token });
     const context = await open(join(dir, 'profile'));
@@ -145,6 +154,15 @@ test.runIf(browser.run)(
     expect(await page.locator('#where').textContent()).toContain(k.name);
     expect(await page.title()).toBe('waiter · orders');
     expect(await text(page, '#later')).toMatch(/^\(1 not yet due, next .+\)$/);
+    // The cost (GET /api/cost), asked once the token is given, with its age.
+    await until(async () => (await text(page, '#cost-cpu')) === '4.0 s', 10_000, 'the cost once the token is given');
+    expect(await text(page, '#cost-orders')).toBe('1');
+    expect(await text(page, '#cost-attempts')).toBe('1');
+    expect(await text(page, '#cost-cpu-per')).toBe('4.0 s / 4.0 s');
+    expect(await text(page, '#cost-wall-per')).toBe('5.0 s / 5.0 s');
+    expect(await text(page, '#cost-peak')).toBe('300 MiB / 300 MiB');
+    expect(await text(page, '#cost-of')).toContain('of the last 1 finished order (1 with CPU, 1 with wall, 1 with a peak)');
+    expect(await text(page, '#cost-age')).toMatch(/^as of .+ \([\d.]+ s old; asked every 30 s\)$/);
 
     // Once: a reload of the tab keeps the token (no prompt), and the counts come back.
     await page.reload();

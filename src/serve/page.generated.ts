@@ -581,6 +581,19 @@ dialog h2 {
         <p class="dim small" id="no-waiters" hidden>No waiter has reported in the last hour.</p>
         <p id="said-waiters" class="said small" role="status"></p>
       </section>
+      <section class="wide cost" aria-labelledby="h-cost">
+        <h2 id="h-cost">Cost</h2>
+        <div class="figures">
+          <div><span class="dim small">CPU used</span><b id="cost-cpu">–</b></div>
+          <div><span class="dim small">orders</span><b id="cost-orders">–</b></div>
+          <div><span class="dim small">attempts</span><b id="cost-attempts">–</b></div>
+          <div><span class="dim small">CPU per order, mean / median</span><b id="cost-cpu-per">–</b></div>
+          <div><span class="dim small">wall per order, mean / median</span><b id="cost-wall-per">–</b></div>
+          <div><span class="dim small">peak memory, median / max</span><b id="cost-peak">–</b></div>
+        </div>
+        <p class="dim small" id="cost-of"></p>
+        <p class="dim small asof" id="cost-age"></p>
+      </section>
       <section class="wide" aria-labelledby="h-failed">
         <h2 id="h-failed">Latest failed orders</h2>
         <ul class="failed" id="failed"></ul>
@@ -767,6 +780,47 @@ dialog h2 {
     return p.percent + "%" + (p.text ? " " + p.text : "");
   }
 
+  // src/serve/page/cost.js
+  var COST_REFRESH_MS = 3e4;
+  var askedAt = -Infinity;
+  var busy = false;
+  var costAt = null;
+  function refreshCost() {
+    if (busy || Date.now() - askedAt < COST_REFRESH_MS) return;
+    busy = true;
+    api("/api/cost").then(
+      function(c) {
+        askedAt = Date.now();
+        costAt = askedAt - (c.ageSeconds || 0) * 1e3;
+        drawCost(c);
+      },
+      function(e) {
+        $("cost-age").textContent = "cost: " + (e.status === 401 ? "token needed" : e.message);
+      }
+    ).then(function() {
+      busy = false;
+    });
+  }
+  function pair(a, b) {
+    return dur(a) + " / " + dur(b);
+  }
+  function drawCost(c) {
+    var r = c.recent;
+    $("cost-cpu").textContent = c.cpuSeconds == null ? "no figure" : dur(c.cpuSeconds);
+    $("cost-orders").textContent = num(c.cpuOrders);
+    $("cost-attempts").textContent = num(c.cpuAttempts);
+    $("cost-cpu-per").textContent = pair(r.cpuMeanSeconds, r.cpuMedianSeconds);
+    $("cost-wall-per").textContent = pair(r.wallMeanSeconds, r.wallMedianSeconds);
+    $("cost-peak").textContent = r.peakMedianBytes == null ? "–" : sizeText(r.peakMedianBytes) + " / " + sizeText(r.peakMaxBytes);
+    $("cost-of").textContent = c.cpuSeconds == null ? "No waiter of this version has run on this list: it records what each attempt uses." : "CPU used: every attempt recorded, retries too. Per order: its last attempt, of the last " + num(r.finished) + (r.finished === 1 ? " finished order (" : " finished orders (") + num(r.withCpu) + " with CPU, " + num(r.measured) + " with wall, " + num(r.withPeak) + " with a peak).";
+    tickCost();
+  }
+  function tickCost() {
+    if (costAt == null) return;
+    $("cost-age").textContent = "as of " + new Date(costAt).toLocaleTimeString() + " (" + dur((Date.now() - costAt) / 1e3) + " old; asked every " + COST_REFRESH_MS / 1e3 + " s)";
+  }
+  setInterval(tickCost, 1e3);
+
   // src/serve/page/output.js
   var OUTPUT_EVERY_MS = 1e3;
   var following = 0;
@@ -933,7 +987,7 @@ dialog h2 {
     if (title) b.title = title;
     else b.removeAttribute("title");
   }
-  function busy(key, on) {
+  function busy2(key, on) {
     if (on) inFlight[key] = true;
     else delete inFlight[key];
     fixAll();
@@ -966,17 +1020,17 @@ dialog h2 {
     });
   }
   function write(said, key, path, body, text, after) {
-    busy(key, true);
+    busy2(key, true);
     say(said, "asking…", "dim");
     return post(path, body).then(
       function(r) {
-        busy(key, false);
+        busy2(key, false);
         say(said, text(r), "");
         wrote();
         if (after) after(r);
       },
       function(e) {
-        busy(key, false);
+        busy2(key, false);
         say(said, e.message, "err");
         wrote();
         if (after) after(null);
@@ -1055,22 +1109,22 @@ dialog h2 {
     function steer(verb) {
       var s = ORDER_STEERS[verb];
       return function() {
-        busy(key, true);
+        busy2(key, true);
         api("/api/orders/" + encodeURIComponent(o._id)).then(function(now) {
           redraw(now);
           if (s.states.indexOf(now.status) < 0) {
-            busy(key, false);
+            busy2(key, false);
             say(said, "It is " + now.status + " now: nothing to " + verb, "");
             return;
           }
           return ask(s.ask(now)).then(function(a) {
-            if (!a) return busy(key, false);
+            if (!a) return busy2(key, false);
             return write(said, key, s.path, withReason({ ids: [now._id] }, a), s.line, function() {
               redraw();
             });
           });
         }).catch(function(e) {
-          busy(key, false);
+          busy2(key, false);
           say(said, e.message, "err");
         });
       };
@@ -1094,11 +1148,11 @@ dialog h2 {
   $("pause-list").onclick = function() {
     var said = $("said-list");
     var resuming = paused;
-    busy("list", true);
+    busy2("list", true);
     ask(
       resuming ? { title: "Resume the list?", text: "Every waiter claims again within one heartbeat.", ok: "Resume" } : { title: "Pause the list?", text: "Every waiter stops claiming within one heartbeat and waits (it does not exit); running orders finish.", ok: "Pause", reason: true }
     ).then(function(a) {
-      if (!a) return busy("list", false);
+      if (!a) return busy2("list", false);
       if (resuming)
         write(
           said,
@@ -1137,7 +1191,7 @@ dialog h2 {
       }).filter(function(h, i, all) {
         return all.indexOf(h) === i;
       });
-      busy(key, true);
+      busy2(key, true);
       ask({
         title: many ? "Stop " + named.length + " waiters named " + w.name + "?" : "Stop waiter " + w.name + "?",
         text: (many ? "A stop goes by name. This stops " + named.length + " waiters named " + w.name + " (on " + hosts.join(", ") + "). " : "On " + w.host + ". ") + "Within one heartbeat " + (many ? "each" : "it") + " stops claiming, finishes its running orders and exits 0 (systemd does not start it again).",
@@ -1145,7 +1199,7 @@ dialog h2 {
         reason: true,
         now: "now: interrupt " + (many ? "their" : "its") + " running orders (back READY at once)"
       }).then(function(a) {
-        if (!a) return busy(key, false);
+        if (!a) return busy2(key, false);
         write($("said-waiters"), key, "/api/waiters/stop", withReason({ name: w.name, now: a.now }, a), function(r) {
           var how = a.now ? "interrupt their running orders (back READY) and exit" : "finish their running orders and exit";
           return "Asked " + counted(r.asked, "waiter") + " (" + w.name + ") to stop: within one heartbeat they stop claiming, " + how;
@@ -1400,12 +1454,13 @@ dialog h2 {
     if (hist.length) parts.push(el("h2", { text: "attempts", cls: "sub" }), el("ol", { cls: "history small" }, hist));
     return parts;
   }
-  var busy2 = false;
+  var busy3 = false;
   var SHARED = ["/api/status", "/api/pace", "/api/waiters", "/api/failed"];
   function refresh() {
-    if (busy2 || document.hidden) return;
+    if (busy3 || document.hidden) return;
     if (infoAsked === "failed") info();
-    busy2 = true;
+    busy3 = true;
+    refreshCost();
     Promise.all([api("/api/status").then(drawCounts), api("/api/pace").then(drawChart), api("/api/waiters").then(drawWaiters), api("/api/failed").then(drawFailed)]).then(
       function() {
         $("updated").className = "live";
@@ -1416,7 +1471,7 @@ dialog h2 {
         $("updated").textContent = (e.status === 401 ? "token needed" : e.message) + " · retrying";
       }
     ).then(function() {
-      busy2 = false;
+      busy3 = false;
     });
   }
   $("search").onsubmit = function(ev) {
@@ -1458,7 +1513,7 @@ dialog h2 {
 /** Only this page's own script and style run; it talks only to this server. */
 export const PAGE_CSP = [
   "default-src 'none'",
-  "script-src 'sha256-+op0ndsrlB3IcY+Q410Ro/spQUWN+8+SFzCPg/hBzRc='",
+  "script-src 'sha256-rm11sbfBiC7msmAZv4ZUMPlHO2ORsrjQR6ofXZOPM/g='",
   "style-src 'sha256-gfXCluuFmqzz7/P3kriE8JjlTnNcs8zhv02DpxPKhkw='",
   "img-src 'self' data:",
   "connect-src 'self'",

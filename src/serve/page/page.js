@@ -4,6 +4,7 @@
 // untrusted: the script only ever puts them in the DOM through textContent (never
 // innerHTML), and the Content-Security-Policy allows no script but this one, by hash.
 import { drawOrderAge, orderRead, showAge } from './age.js';
+import { refreshCost } from './cost.js';
 import { REFRESH_MS, api, setToken } from './api.js';
 import { $, clock, dur, el, num, since, tail, when } from './dom.js';
 import { followOutput, listFiles, stopFollowing } from './output.js';
@@ -316,6 +317,7 @@ function refresh() {
   if (busy || document.hidden) return;
   if (infoAsked === 'failed') info();
   busy = true;
+  refreshCost(); // its own pace: at most every 30 s
   Promise.all([api('/api/status').then(drawCounts), api('/api/pace').then(drawChart), api('/api/waiters').then(drawWaiters), api('/api/failed').then(drawFailed)])
     .then(
       function () {
