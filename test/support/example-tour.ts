@@ -36,14 +36,15 @@ export async function tour(x: ExampleContext) {
   t.push('$ export WAITER_KITCHEN=mongodb://db.example.com/      # on every box', '$ waiter load clips.csv');
   t.push(...(await x.cli(list, ['load', 'clips.csv'], 0, {}, cwd)));
 
-  // crunch.sh's `sleep` is a stand-in (first on the boxes' PATH) that returns once the test
-  // opens the order's gate: a clip cannot finish before its box's next turn, however slow
+  // crunch.sh's `sleep` is a stand-in (first on the boxes' PATH) that returns once it has slept
+  // and the test has opened the order's gate: a clip cannot finish before its box's next turn, however slow
   // its first line is to reach the kitchen on a loaded machine (the sleep alone was a race).
   const gates = join(x.dir, 'tour-gates');
   const shim = join(x.dir, 'tour-bin');
   await mkdir(gates);
   await mkdir(shim);
-  const sleep = ['#!/bin/sh', 'i=0', 'while [ ! -e "$TOUR_GATES/$WAITER_ORDER_ID" ] && [ $i -lt 2400 ]; do /bin/sleep 0.05; i=$((i + 1)); done'];
+  // It sleeps as asked first: a clip that ran under a second would show `peak not seen` in `show`.
+  const sleep = ['#!/bin/sh', '/bin/sleep "$1"', 'i=0', 'while [ ! -e "$TOUR_GATES/$WAITER_ORDER_ID" ] && [ $i -lt 2400 ]; do /bin/sleep 0.05; i=$((i + 1)); done'];
   await writeFile(join(shim, 'sleep'), sleep.join('\n') + '\n');
   await chmod(join(shim, 'sleep'), 0o755);
   const open = (id: string | undefined) => (id ? writeFile(join(gates, id), '') : Promise.resolve());
