@@ -133,4 +133,25 @@ describe('clean --outputs', () => {
     expect((await byId(k.db, recent)).checkpoint).toBeDefined();
     expect(await checkpointFiles()).toBe(1);
   });
+
+  test("an order reset, claimed and checkpointed again while the clean runs keeps its new attempt's files (only files of the attempts it read are deleted)", async () => {
+    const id = await open((kitchen) => withCheckpoint(kitchen, 'ERROR', 1000));
+    const freed = await open(async (kitchen) => {
+      const files = kitchen.checkpoints.files;
+      const removeOf = files.removeOf.bind(files);
+      // The race: between the clean's read of the order (ERROR, attempt 1) and its delete, the
+      // order is reset, claimed as attempt 2, and that attempt makes a new set current.
+      files.removeOf = async (...a: Parameters<typeof removeOf>) => {
+        const set = new ObjectId();
+        await files.upload({ order: id, attempt: 2, path: 'state.bin', set }, Readable.from([Buffer.alloc(500, 8)]));
+        await orders(k.db).updateOne({ _id: id }, { $set: { status: 'RUNNING', attempts: 2, checkpoint: { set, attempt: 2, at: new Date(), files: 1, bytes: 500 } } });
+        return removeOf(...a);
+      };
+      return kitchen.cleanOutputs({ status: 'ERROR' });
+    });
+    expect(freed.checkpoints).toBe(1);
+    const left = await k.db.collection('orders.checkpoints.files').find({}).toArray();
+    expect(left.map((f) => (f.metadata as { attempt: number }).attempt)).toEqual([2]);
+    expect((await byId(k.db, id)).checkpoint).toMatchObject({ attempt: 2 });
+  });
 });

@@ -140,9 +140,17 @@ async function freeCheckpoints(k: CleanTarget, ids: readonly ObjectId[]): Promis
   for (let i = 0; i < ids.length; i += CHECKPOINT_BATCH) {
     const some = ids.slice(i, i + CHECKPOINT_BATCH);
     await k.orders.updateMany(dropFinishedCheckpointFilter(some), dropCheckpointUpdate());
-    const found = await k.orders.find(byIdsFilter(some), { projection: { _id: 1, status: 1 } }).toArray();
+    const found = await k.orders.find(byIdsFilter(some), { projection: { _id: 1, status: 1, attempts: 1 } }).toArray();
     const kept = new Set(found.filter((o) => !FINISHED_STATES.includes(o.status)).map((o) => o._id.toHexString()));
-    freed += (await k.checkpoints.removeOf(some.filter((id) => !kept.has(id.toHexString())))).orders;
+    // Only the attempts read here: one reset and claimed since then may have stored a new set (attempts only go up).
+    const upTo = new Map(found.map((o) => [o._id.toHexString(), o.attempts ?? 0]));
+    freed += (
+      await k.checkpoints.removeOf(
+        some.filter((id) => !kept.has(id.toHexString())),
+        undefined,
+        upTo,
+      )
+    ).orders;
   }
   return freed;
 }

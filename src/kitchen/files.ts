@@ -186,13 +186,18 @@ export class FileStore {
     return (await this.removeOf(orders, attempt)).files;
   }
 
-  /** removeFor, also saying how many of the orders had files (clean --outputs counts checkpoints so). */
-  async removeOf(orders: readonly ObjectId[], attempt?: number): Promise<{ files: number; orders: number }> {
+  /**
+   * removeFor, also saying how many of the orders had files (clean --outputs counts checkpoints so).
+   * `upTo`: per order (hex id), only files of attempts up to that one (an order claimed again
+   * since the caller read it keeps its new attempt's files); orders not in it lose all.
+   */
+  async removeOf(orders: readonly ObjectId[], attempt?: number, upTo?: ReadonlyMap<string, number>): Promise<{ files: number; orders: number }> {
     let files = 0;
     const holders = new Set<string>();
     for (let i = 0; i < orders.length; i += BATCH) {
       const filter = { 'metadata.order': { $in: orders.slice(i, i + BATCH) }, ...defined({ 'metadata.attempt': attempt }) };
-      const found = await this.docs.find(filter, { projection: { _id: 1, 'metadata.order': 1 } }).toArray();
+      const all = await this.docs.find(filter, { projection: { _id: 1, 'metadata.order': 1, 'metadata.attempt': 1 } }).toArray();
+      const found = all.filter((f) => f.metadata.attempt <= (upTo?.get(f.metadata.order.toHexString()) ?? Infinity));
       if (found.length === 0) continue;
       for (const f of found) holders.add(f.metadata.order.toHexString());
       await this.chunks.deleteMany({ files_id: { $in: found.map((f) => f._id) } });
