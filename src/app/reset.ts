@@ -55,17 +55,19 @@ export async function resetOrders(k: Kitchen, r: ResetRequest, now = new Date())
   // Named orders or states with none to reset are refused like cancel's (exit 2, a 400);
   // a plain reset with none says 0: the routine "run what failed again".
   const explicit = Boolean(within || r.statuses);
-  if (r.dryRun || explicit) {
+  const refusal = (leftAlone: number) => nothingToReset(k, within && !r.ids?.length ? within : undefined, leftAlone);
+  if (r.dryRun) {
     const would = await wouldReset(k, ask, cancelled, now);
-    if (explicit && would.reset === 0) throw new UsageError(await nothingToReset(k, within && !r.ids?.length ? within : undefined, would.leftAlone));
-    if (r.dryRun) {
-      const targets = [resetFilter(ask, now), cancelled].filter((f): f is Filter<Order> => f !== null);
-      const ids = targets.length ? await k.steer.firstIds(targets.length === 1 ? targets[0]! : { $or: targets }, DRY_RUN_IDS) : [];
-      return { ...would, dryRun: true, ids: ids.map((id) => id.toHexString()) };
-    }
+    if (explicit && would.reset === 0) throw new UsageError(await refusal(would.leftAlone));
+    const targets = [resetFilter(ask, now), cancelled].filter((f): f is Filter<Order> => f !== null);
+    const ids = targets.length ? await k.steer.firstIds(targets.length === 1 ? targets[0]! : { $or: targets }, DRY_RUN_IDS) : [];
+    return { ...would, dryRun: true, ids: ids.map((id) => id.toHexString()) };
   }
+  // Written, then refused when it wrote nothing (nothing changed either way): no count before
+  // the write, whose READY branch would read every READY order a second time.
   const done = await k.reset({ ...ask, now });
   if (cancelled) done.reset += await k.steer.resetCancelled(now, within);
+  if (explicit && done.reset === 0) throw new UsageError(await refusal(done.leftAlone));
   // The self-healing check (src/pipeline/): a release lost with its waiter is made now. WAITING orders are never reset.
   await k.pipeline.releaseAll();
   return { ...done, dryRun: false };
